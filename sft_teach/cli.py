@@ -1,0 +1,180 @@
+"""The ``sft-teach`` command: fine-tune, evaluate, predict, check the set-up.
+
+Every problem a learner can fix is printed as one line on stderr, with exit code 2,
+no traceback, and nothing overwritten. Results go to stdout; the last line of
+``finetune`` and ``evaluate`` is one JSON object, so scripts can read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from sft_teach.errors import OutputExistsError, SftTeachError
+
+DEFAULT_OUTPUT = "sft-output"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line too (argparse prints usage + error)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sft-teach", description="Supervised fine-tuning, taught and runnable on a laptop CPU.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ft = commands.add_parser("finetune", help="fine-tune a pretrained model on labelled text")
+    ft.add_argument("--data", default="pets", help="pets (bundled), a CSV file with text,label, a folder of CSV splits, or a hub dataset")
+    ft.add_argument("--model", default="default", help="default (bundled all-MiniLM-L6-v2), a local model folder, or a hub name")
+    ft.add_argument("--epochs", default="3", help="passes over the training data (default 3)")
+    ft.add_argument("--lr", default="1e-4", help="peak learning rate (default 1e-4)")
+    ft.add_argument("--batch-size", default="16", help="training examples per step (default 16)")
+    ft.add_argument("--max-length", default="128", help="longest text in tokens; longer ones are truncated (default 128)")
+    ft.add_argument("--seed", default="42", help="random seed (default 42)")
+    ft.add_argument("--output", default=DEFAULT_OUTPUT, help=f"output folder (default {DEFAULT_OUTPUT})")
+    ft.add_argument("--overwrite", action="store_true", help="replace an existing output folder (only once training succeeded)")
+    ft.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ev = commands.add_parser("evaluate", help="score a fine-tuned model on a labelled CSV")
+    ev.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
+    ev.add_argument("--data", required=True, help="a CSV file with text,label, or pets (its test split)")
+
+    pr = commands.add_parser("predict", help="classify texts with a fine-tuned model")
+    pr.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
+    pr.add_argument("texts", nargs="+", metavar="TEXT")
+
+    commands.add_parser("doctor", help="check versions, device and the bundled model")
+    return parser
+
+
+def _quiet_libraries() -> None:
+    """Keep stderr for our messages and the training progress bar: hide the libraries'
+    per-file loading and mapping bars. The command owns its process, so this is safe here."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def _int(name, value):
+    try:
+        return int(value)
+    except ValueError:
+        raise SftTeachError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
+    if output.exists() and not output.is_dir():
+        raise OutputExistsError(f"output '{output}' is a file: choose another --output folder")
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise OutputExistsError(
+            f"output folder '{output}' already holds results: pass --overwrite to replace them, or choose another --output")
+
+
+def cmd_finetune(args) -> int:
+    from sft_teach.training import check_settings
+
+    epochs, lr, batch_size, max_length = check_settings(args.epochs, args.lr, args.batch_size, args.max_length)
+    seed = _int("seed", args.seed)
+    output = Path(args.output)
+    _check_output(output, args.overwrite)
+
+    # Everything that can fail on the learner's input fails here, before any training.
+    _quiet_libraries()
+    from sft_teach import data, models
+
+    dataset = data.load(args.data, seed=seed)
+    models.resolve_model(args.model)
+
+    from sft_teach import plots
+    from sft_teach.metrics import confusion
+    from sft_teach.training import finetune
+
+    output.absolute().parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-partial-", dir=output.absolute().parent))
+    try:
+        result = finetune(args.model, dataset, num_train_epochs=epochs, learning_rate=lr, batch_size=batch_size,
+                          max_length=max_length, seed=seed, output_dir=staging, progress=not args.quiet)
+        metrics = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
+                   "eval_split": result.eval_split, "data": args.data, "model": args.model, "epochs": epochs,
+                   "learning_rate": lr, "batch_size": batch_size, "seed": seed}
+        (staging / "metrics.json").write_text(json.dumps({**metrics, "history": result.history}, indent=2))
+        plots.loss_curve(result.history, total_steps=result.metrics["train_steps"]).savefig(staging / "loss.png", dpi=120)
+        matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
+        plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
+            staging / "confusion.png", dpi=120)
+        shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+        if output.exists():  # only now, after success, is the old output replaced
+            shutil.rmtree(output)
+        staging.rename(output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"saved model, metrics.json, loss.png and confusion.png to {args.output}/")
+    print(json.dumps({**metrics, "output": args.output}))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from sft_teach import data
+    from sft_teach.inference import evaluate, label_names, load_finetuned
+
+    _quiet_libraries()
+    model, tokenizer = load_finetuned(args.model)
+    names = label_names(model)
+    if args.data in data.bundled_datasets():
+        dataset = data.load(args.data)["test"]
+    else:
+        dataset = data.from_csv(args.data, labels=names)
+    print(json.dumps({**{k: round(v, 4) for k, v in evaluate(model, tokenizer, dataset).items()}, "data": args.data}))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from sft_teach.inference import load_finetuned, predict
+
+    _quiet_libraries()
+    model, tokenizer = load_finetuned(args.model)
+    for row in predict(model, tokenizer, args.texts):
+        print(json.dumps({**row, "score": round(row["score"], 4)}))
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from sft_teach.environment import report
+
+    info = report()
+    for name, version in info["versions"].items():
+        print(f"{name:22s} {version}")
+    dev = info["device"]
+    print(f"{'device':22s} {dev['device']}" + (f" ({dev['gpu']})" if dev.get("gpu") else "")
+          + f", {dev['cpu_cores']} CPU cores, torch uses {dev['torch_threads']} threads")
+    model = info["bundled_model"]
+    print(f"{'bundled model':22s} {model['name']}: " + (f"found ({model['weights_mb']} MB)" if model["found"] else "NOT FOUND"))
+    print("ready" if info["ok"] else f"not ready: missing {', '.join(info['missing']) or 'the bundled model'}")
+    return 0 if info["ok"] else 1
+
+
+def main(argv=None) -> int:
+    args = _build_parser().parse_args(argv)
+    handler = {"finetune": cmd_finetune, "evaluate": cmd_evaluate, "predict": cmd_predict, "doctor": cmd_doctor}
+    try:
+        return handler[args.command](args)
+    except SftTeachError as exc:
+        print(f"sft-teach: error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sft-teach: interrupted; nothing was overwritten", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

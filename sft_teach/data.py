@@ -1,0 +1,210 @@
+"""Labelled text in, model-ready batches out.
+
+* :func:`load` gives a ``datasets.DatasetDict`` with ``train`` / ``validation`` / ``test``
+  splits and columns ``text`` (str) and ``label`` (a ``ClassLabel``): a bundled course
+  dataset (``"pets"``), a CSV file or folder of CSVs, or a hub dataset when online.
+* :func:`from_csv` reads and checks one CSV; every problem is a :class:`DataError`
+  that names the file, the row and the column.
+* :func:`tokenize` tokenises once, without padding; :func:`collator` pads each batch
+  only to its own longest note (dynamic padding).
+
+Taught in notebooks/02_technical_recipe.ipynb.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import os
+from pathlib import Path
+
+from sft_teach.errors import DataError
+
+SPLITS = ("train", "validation", "test")
+
+
+def data_dir() -> Path:
+    """Where the bundled datasets live: inside an installed wheel, else the repository."""
+    packaged = Path(__file__).resolve().parent / "_datasets"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "data"
+
+
+def bundled_datasets() -> list[str]:
+    """Names of the datasets that ship with the course (each a folder of CSV splits)."""
+    root = data_dir()
+    return sorted(p.name for p in root.iterdir() if (p / "train.csv").is_file()) if root.is_dir() else []
+
+
+def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label"):
+    """Rows of a CSV as ``(texts, labels)``, checked cell by cell.
+
+    Row numbers in errors are the file's line numbers (the header is line 1), so
+    the learner can jump straight to them in an editor.
+    """
+    shown = str(path)  # as the learner typed it
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd().name}/)")
+    if path.is_dir():
+        raise DataError(f"{shown}: is a folder, not a CSV file: pass a .csv file, or a folder with train.csv")
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{shown}: byte {exc.start} is not valid UTF-8: re-save the file as 'CSV UTF-8' "
+            f"(or convert it: iconv -f cp1252 -t utf-8 in.csv > out.csv)"
+        ) from None
+    if not raw.strip():
+        raise DataError(f"{shown}: the file is empty: it needs a header line '{text_column},{label_column}' and one row per example")
+    reader = csv.DictReader(raw.splitlines(keepends=True))
+    columns = [c for c in (reader.fieldnames or []) if c is not None]
+    for column in (text_column, label_column):
+        if column is not None and column not in columns:
+            close = difflib.get_close_matches(column, columns, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'? pass --{'text' if column == text_column else 'label'}-column {close[0]}" if close else "rename the column or choose another"
+            raise DataError(f"{shown}: no column '{column}' (columns found: {', '.join(columns) or 'none'}): {hint}")
+    texts, labels = [], []
+    for row in reader:
+        line = reader.line_num
+        if None in row:  # more cells than header columns: usually an unquoted comma
+            raise DataError(f"{shown}: line {line} has more cells than the header: put the text in double quotes if it contains commas")
+        if all((v or "").strip() == "" for v in row.values()):
+            continue  # a stray empty line is harmless; skip it
+        text = row.get(text_column)
+        if text is None or not text.strip():
+            raise DataError(f"{shown}: line {line}, column '{text_column}' is empty: write the text or delete the row")
+        texts.append(text.strip())
+        if label_column is not None:
+            label = row.get(label_column)
+            if label is None or not label.strip():
+                raise DataError(f"{shown}: line {line}, column '{label_column}' is empty: every row needs a label")
+            labels.append(label.strip())
+    if not texts:
+        raise DataError(f"{shown}: has a header but no rows: add one example per line")
+    return texts, labels
+
+
+def from_csv(path, text_column: str = "text", label_column: str = "label", labels=None):
+    """One CSV file as a ``datasets.Dataset`` with columns ``text`` and ``label`` (ClassLabel).
+
+    ``labels`` fixes the class names and their order (needed so that a test file maps
+    ``dog`` to the same id as training did); by default they are the sorted distinct
+    labels of the file. A label outside ``labels`` is a :class:`DataError`.
+    """
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    texts, raw_labels = read_csv_rows(path, text_column, label_column)
+    names = sorted(set(raw_labels)) if labels is None else [str(x) for x in labels]
+    unknown = sorted(set(raw_labels) - set(names))
+    if unknown:
+        first = raw_labels.index(unknown[0])
+        raise DataError(
+            f"{Path(path).name}: label '{unknown[0]}' (row {first + 2}, column '{label_column}') is not one the model "
+            f"knows ({', '.join(names)}): fix the label or fine-tune a model on these classes"
+        )
+    features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
+    ids = [names.index(x) for x in raw_labels]
+    return Dataset.from_dict({"text": texts, "label": ids}, features=features)
+
+
+def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42):
+    """Stratified, reproducible train / validation / test split of one ``Dataset``."""
+    from datasets import DatasetDict
+
+    first = dataset.train_test_split(test_size=validation + test, seed=seed, stratify_by_column="label")
+    second = first["test"].train_test_split(test_size=test / (validation + test), seed=seed, stratify_by_column="label")
+    return DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
+
+
+def _from_folder(folder: Path, text_column: str, label_column: str):
+    from datasets import DatasetDict
+
+    train = from_csv(folder / "train.csv", text_column, label_column)
+    names = train.features["label"].names
+    parts = {"train": train}
+    for name in SPLITS[1:]:
+        if (folder / f"{name}.csv").is_file():
+            parts[name] = from_csv(folder / f"{name}.csv", text_column, label_column, labels=names)
+    if "validation" not in parts:
+        raise DataError(f"{folder.name}/: has train.csv but no validation.csv: add one, or pass a single CSV to split it")
+    return DatasetDict(parts)
+
+
+def _from_hub(name: str, text_column: str, label_column: str):
+    from datasets import ClassLabel, DatasetDict
+    from datasets import load_dataset as hf_load_dataset
+
+    from sft_teach.models import _hub_offline, _hub_reachable
+
+    if _hub_offline() or not _hub_reachable():
+        raise DataError(
+            f"'{name}' is neither a bundled dataset ({', '.join(bundled_datasets())}) nor a CSV file, and the "
+            f"Hugging Face Hub cannot be reached to download it: use --data pets or a CSV file with text,label columns"
+        )
+    loaded = hf_load_dataset(name)
+    if text_column not in loaded["train"].column_names:
+        raise DataError(f"hub dataset '{name}' has no column '{text_column}' (columns: {', '.join(loaded['train'].column_names)}): pass text_column=")
+    renames = {old: new for old, new in ((text_column, "text"), (label_column, "label")) if old != new}
+    loaded = loaded.rename_columns(renames)
+    if not isinstance(loaded["train"].features["label"], ClassLabel):
+        loaded = loaded.class_encode_column("label")
+    if "validation" not in loaded:
+        parts = loaded["train"].train_test_split(test_size=0.1, seed=42, stratify_by_column="label")
+        loaded = DatasetDict(train=parts["train"], validation=parts["test"], **({"test": loaded["test"]} if "test" in loaded else {}))
+    return loaded.select_columns(["text", "label"])
+
+
+def load(name_or_path: str = "pets", text_column: str = "text", label_column: str = "label", seed: int = 42):
+    """A ``DatasetDict`` with ``train``, ``validation`` (and usually ``test``) splits.
+
+    ``name_or_path`` is a bundled dataset (``"pets"``), a folder holding ``train.csv``
+    and ``validation.csv`` (``test.csv`` optional), one CSV file (split 80/10/10,
+    stratified, with ``seed``), or a Hugging Face Hub dataset name when online.
+    """
+    name = str(name_or_path)
+    if name in bundled_datasets():
+        return _from_folder(data_dir() / name, "text", "label")
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "train.csv").is_file():
+            raise DataError(f"{path.name}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
+        return _from_folder(path, text_column, label_column)
+    if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or os.sep in name:
+        return split(from_csv(path, text_column, label_column), seed=seed)
+    return _from_hub(name, text_column, label_column)
+
+
+def tokenize(dataset, tokenizer, max_length: int = 128):
+    """Token ids for every split, computed once, with *no* padding.
+
+    Padding is left to :func:`collator`, per batch. Columns afterwards: ``input_ids``,
+    ``attention_mask`` (and ``token_type_ids`` for BERT), ``labels`` (int).
+    """
+
+    def encode(batch):
+        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+
+    encoded = dataset.map(encode, batched=True, remove_columns=["text"])
+    return encoded.rename_column("label", "labels")
+
+
+def collator(tokenizer):
+    """Pads each batch to its own longest sequence (``(batch, longest_in_batch)``)."""
+    from transformers import DataCollatorWithPadding
+
+    return DataCollatorWithPadding(tokenizer)
+
+
+def padding_cost(lengths, batch_size: int, max_length: int) -> dict:
+    """Token slots spent on padding: pad-to-``max_length`` vs dynamic padding per batch.
+
+    ``lengths`` are the real token counts in the order the batches are drawn.
+    """
+    real = sum(lengths)
+    fixed = len(lengths) * max_length
+    dynamic = sum(
+        max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size])
+        for i in range(0, len(lengths), batch_size)
+    )
+    return {"real_tokens": real, "padded_to_max": fixed, "dynamic": dynamic,
+            "pad_to_max_waste": 1 - real / fixed, "dynamic_waste": 1 - real / dynamic}

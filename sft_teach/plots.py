@@ -1,0 +1,76 @@
+"""Pure matplotlib functions: data in, ``matplotlib.figure.Figure`` out.
+
+They use ``Figure`` directly rather than ``pyplot``, so they change no global state,
+draw nothing twice in a notebook, and work the same headless.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def loss_curve(history: dict, total_steps: int | None = None) -> Figure:
+    """Training loss per logged step, with evaluation loss per epoch on top.
+
+    ``history`` is :meth:`sft_teach.callbacks.HistoryCallback.as_dict` output.
+    Taught in notebooks/02_technical_recipe.ipynb.
+    """
+    fig = Figure(figsize=(6, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    train = history.get("train", [])
+    if train:
+        ax.plot([r["step"] for r in train], [r["loss"] for r in train], marker=".", label="training loss")
+    evals = [r for r in history.get("eval", []) if "eval_loss" in r]
+    if evals:
+        ax.plot([r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="o", label="validation loss")
+    if total_steps:
+        ax.set_xlim(0, total_steps)
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("cross-entropy loss")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper right")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def confusion_plot(matrix, names, title: str = "") -> Figure:
+    """A confusion matrix as a labelled heat map (rows: true class, columns: predicted).
+
+    Taught in notebooks/02_technical_recipe.ipynb.
+    """
+    matrix = np.asarray(matrix)
+    size = 1.2 + 0.55 * len(names)
+    fig = Figure(figsize=(size + 0.8, size), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, str(value), ha="center", va="center", color="white" if value > threshold else "black")
+    if title:
+        ax.set_title(title)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def lr_schedule(curves: dict, total_steps: int, title: str = "") -> Figure:
+    """Learning rate against step for one or more schedules ``{name: [lr per step]}``.
+
+    Taught in notebooks/02_technical_recipe.ipynb.
+    """
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.add_subplot()
+    for name, values in curves.items():
+        ax.plot(range(len(values)), values, label=name)
+    ax.axvline(total_steps, color="grey", linestyle=":", label=f"end of training ({total_steps} steps)")
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("learning rate")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig

@@ -1,0 +1,208 @@
+"""The fine-tuning recipe: pretrained body + new head, trained by ``transformers.Trainer``.
+
+Nothing here is specific to pets or to the bundled model: it takes any model name
+(or model object), any ``DatasetDict`` with ``text``/``label``, and returns plain
+results. Defaults are chosen for small labelled sets on a CPU:
+
+* a small peak learning rate with linear warmup over the first 10 % of the *real*
+  number of steps (a fixed ``warmup_steps=500`` would never finish warming up on
+  a few hundred examples), then linear decay: early large updates would wreck the
+  pretrained weights before the new head has learned anything;
+* evaluation on the validation split after every epoch, to see over-fitting;
+* no checkpoints written during training (they cost seconds and disk on every save)
+  unless asked for; the final model is saved once, as safetensors;
+* dynamic padding and length-grouped batches, so little compute is spent on pad tokens.
+
+Taught in notebooks/02_technical_recipe.ipynb.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sft_teach.errors import ConfigError
+
+
+@dataclass
+class FinetuneResult:
+    """What :func:`finetune` returns.
+
+    ``metrics``: scores on ``eval_split`` (``accuracy``, ``macro_f1``, ``loss``) plus
+    ``train_seconds`` and ``train_steps``; ``history``: every logged value
+    (``{"train": [...], "eval": [...]}``); ``model_dir``: where the model was saved
+    (``None`` if not saved); ``trainer``: the ``Trainer``, to predict or inspect;
+    ``predictions`` / ``label_ids``: predicted and true class ids on ``eval_split``.
+    """
+
+    metrics: dict
+    history: dict
+    model_dir: Path | None
+    trainer: object = field(repr=False)
+    eval_split: str = "test"
+    label_names: list = field(default_factory=list)
+    predictions: object = field(default=None, repr=False)
+    label_ids: object = field(default=None, repr=False)
+
+
+def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0):
+    """Reject numbers that make no sense, with a message that says what would."""
+
+    def number(name, value, kind):
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+
+    epochs = number("epochs", num_train_epochs, float)
+    if not math.isfinite(epochs) or epochs <= 0:
+        raise ConfigError(f"epochs must be greater than 0, got {num_train_epochs}: try 3")
+    lr = number("learning rate", learning_rate, float)
+    if not math.isfinite(lr) or lr <= 0:
+        raise ConfigError(f"learning rate must be greater than 0, got {learning_rate}: try 5e-5")
+    if lr > 1:
+        raise ConfigError(f"learning rate {learning_rate} is far too large for fine-tuning: try 5e-5")
+    bs = number("batch size", batch_size, float)
+    if bs != int(bs) or bs < 1:
+        raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size}: try 16")
+    ml = number("max length", max_length, float)
+    if ml != int(ml) or not 2 <= ml <= 8192:
+        raise ConfigError(f"max length must be a whole number of tokens from 2 to the model's limit, got {max_length}: try 128")
+    if not 0 <= float(warmup) < 1:
+        raise ConfigError(f"warmup is a fraction of the training steps in [0, 1), got {warmup}: try 0.1")
+    if float(weight_decay) < 0:
+        raise ConfigError(f"weight decay must be 0 or more, got {weight_decay}: try 0.01")
+    return epochs, lr, int(bs), int(ml)
+
+
+def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, batch_size=16, seed=42,
+                       warmup=0.1, weight_decay=0.01, logging_steps=5, save_checkpoints=False,
+                       progress=True, **overrides):
+    """``TrainingArguments`` with the course's defaults for small data (see module docstring)."""
+    from transformers import TrainingArguments
+
+    settings = dict(
+        output_dir=str(output_dir),
+        num_train_epochs=num_train_epochs,
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=max(64, batch_size),  # no gradients: bigger batches are cheap
+        warmup_steps=warmup,  # a float in [0, 1) is a fraction of the real number of steps
+        lr_scheduler_type="linear",
+        weight_decay=weight_decay,
+        eval_strategy="epoch",
+        logging_strategy="steps",
+        logging_steps=logging_steps,
+        save_strategy="epoch" if save_checkpoints else "no",
+        train_sampling_strategy="group_by_length",  # similar lengths per batch: less padding
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        disable_tqdm=not progress,
+        dataloader_num_workers=0,
+    )
+    settings.update(overrides)
+    return TrainingArguments(**settings)
+
+
+def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3, learning_rate=1e-4,
+             batch_size=16, max_length=128, seed=42, warmup=0.1, weight_decay=0.01, output_dir=None,
+             save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
+             **training_overrides) -> FinetuneResult:
+    """Fine-tune ``model`` on ``data`` and return metrics, history and the saved model folder.
+
+    ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
+    a hub name) or an already built ``PreTrainedModel`` (then pass ``tokenizer``).
+    ``data``: a name for :func:`sft_teach.data.load` or a ``DatasetDict`` with ``text``/``label``.
+    The model is saved (safetensors + tokenizer + label names) to ``output_dir/model``.
+    """
+    import transformers
+    from transformers import Trainer
+
+    from sft_teach import data as data_mod
+    from sft_teach.callbacks import HistoryCallback
+    from sft_teach.inference import predict_proba
+    from sft_teach.metrics import compute_metrics, scores
+    from sft_teach.models import load_classifier
+
+    epochs, lr, batch_size, max_length = check_settings(
+        num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
+    dataset = data_mod.load(data) if isinstance(data, (str, Path)) else data
+    names = dataset["train"].features["label"].names
+
+    transformers.set_seed(seed)  # the new head's random initialisation depends on it
+    if isinstance(model, (str, Path)):
+        model, tokenizer = load_classifier(str(model), names)
+    elif tokenizer is None:
+        raise ConfigError("pass tokenizer= together with a model object")
+
+    encoded = data_mod.tokenize(dataset, tokenizer, max_length)
+    history = HistoryCallback()
+    scratch = None
+    if output_dir is None:
+        scratch = tempfile.mkdtemp(prefix="sft-teach-")
+    run_dir = Path(output_dir or scratch)
+    args = training_arguments(run_dir / "checkpoints", num_train_epochs=epochs, learning_rate=lr,
+                              batch_size=batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
+                              progress=progress, **training_overrides)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=encoded["train"],
+        eval_dataset=encoded["validation"],
+        processing_class=tokenizer,
+        data_collator=data_mod.collator(tokenizer),
+        compute_metrics=compute_metrics,
+        callbacks=[history, *callbacks],
+    )
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    train_seconds = time.perf_counter() - start
+
+    # One prediction pass, in the split's own order (Trainer's length-grouped eval sampler
+    # would reorder the examples), gives both the scores and the per-example predictions.
+    split_name = eval_split if eval_split in dataset else "validation"
+    labels = np.asarray(dataset[split_name]["label"])
+    probs = predict_proba(trainer.model, tokenizer, dataset[split_name]["text"], max_length=max_length)
+    predictions = probs.argmax(axis=-1)
+    metrics = scores(labels, predictions)
+    metrics["loss"] = float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())  # cross-entropy
+    metrics.update(train_seconds=round(train_seconds, 2), train_steps=trainer.state.global_step)
+
+    model_dir = None
+    if save and output_dir is not None:
+        model_dir = save_model(trainer, Path(output_dir) / "model")
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return FinetuneResult(metrics=metrics, history=history.as_dict(), model_dir=model_dir, trainer=trainer,
+                          eval_split=split_name, label_names=names,
+                          predictions=predictions, label_ids=labels)
+
+
+def save_model(trainer, target: Path) -> Path:
+    """Save model + tokenizer as safetensors into ``target``, atomically.
+
+    Everything is written to a sibling temporary folder first and renamed into place
+    at the end, so a crash while saving never leaves a half-written folder that looks
+    complete.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}-partial-", dir=target.parent))
+    try:
+        # safetensors weights + config (with id2label) + tokenizer files. Not trainer.save_model:
+        # it also writes training_args.bin, a pickle, which nothing here needs.
+        trainer.model.save_pretrained(partial, safe_serialization=True)
+        trainer.processing_class.save_pretrained(partial)
+        if target.exists():
+            shutil.rmtree(target)
+        partial.rename(target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target

@@ -1,0 +1,105 @@
+import pytest
+
+from sft_teach import data
+from sft_teach.errors import DataError
+from support import write_csv
+
+
+def test_pets_loads_as_datasetdict_with_named_classes():
+    pets = data.load("pets")
+    assert set(pets) == {"train", "validation", "test"}
+    assert pets["train"].features["label"].names == ["cat", "dog"]
+    assert pets["train"].column_names == ["text", "label"]
+
+
+def test_from_csv_reads_text_and_classlabel(small_csv):
+    ds = data.from_csv(small_csv)
+    assert len(ds) == 16 and ds.features["label"].names == ["cat", "dog"]
+    assert ds[0]["text"].startswith("She sleeps")
+
+
+def test_from_csv_uses_the_given_label_order(small_csv):
+    ds = data.from_csv(small_csv, labels=["dog", "cat"])
+    assert ds.features["label"].names == ["dog", "cat"] and ds[0]["label"] == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty"),
+        (b"text,label\n", "no rows"),
+        (b"sentence,label\nhi,cat\n", "no column 'text' (columns found: sentence, label)"),
+        (b"text,sentiment\nhi,cat\n", "no column 'label'"),
+        (b"text,label\nhello,cat\n ,dog\n", "line 3, column 'text' is empty"),
+        (b"text,label\nhello,cat\nworld,\n", "line 3, column 'label' is empty"),
+        (b"text,label\ncaf\xe9 au lait,cat\n", "not valid UTF-8"),
+        (b"text,label\nfirst, with comma,cat,extra\n", "more cells than the header"),
+    ],
+)
+def test_bad_csv_gives_one_line_naming_file_and_place(tmp_path, content, message):
+    path = tmp_path / "mine.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        data.from_csv(path)
+    assert message in str(info.value) and "mine.csv" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_column_suggests_the_closest_name(tmp_path):
+    path = write_csv(tmp_path / "x.csv", [("hi", "cat")], header=("texts", "label"))
+    with pytest.raises(DataError, match="did you mean 'texts'"):
+        data.from_csv(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        data.from_csv(tmp_path / "nope.csv")
+
+
+def test_unknown_label_names_row_and_column(small_csv):
+    with pytest.raises(DataError, match=r"label 'dog' \(row \d+, column 'label'\) is not one the model knows"):
+        data.from_csv(small_csv, labels=["cat", "rabbit"])
+
+
+def test_blank_lines_are_skipped(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("text,label\nhello,cat\n\n,\nworld,dog\n")
+    assert data.from_csv(path)["text"] == ["hello", "world"]
+
+
+def test_single_csv_is_split_stratified_and_reproducibly(tmp_path, small_csv):
+    first = data.load(str(small_csv), seed=3)
+    second = data.load(str(small_csv), seed=3)
+    assert first["test"]["text"] == second["test"]["text"]
+    for part in first.values():
+        assert sorted(set(part["label"])) == [0, 1]  # both classes in every split
+
+
+def test_hub_dataset_offline_fails_with_one_line(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DataError, match="cannot be reached") as info:
+        data.load("imdb")
+    assert "\n" not in str(info.value)
+
+
+def test_tokenize_does_not_pad(tokenizer):
+    pets = data.load("pets")
+    encoded = data.tokenize(pets, tokenizer, max_length=64)
+    lengths = [len(ids) for ids in encoded["train"]["input_ids"][:50]]
+    assert len(set(lengths)) > 5 and max(lengths) <= 64
+    assert "labels" in encoded["train"].column_names and "text" not in encoded["train"].column_names
+
+
+def test_collator_pads_to_the_longest_in_the_batch(tokenizer):
+    collate = data.collator(tokenizer)
+    batch = collate([tokenizer("short one"), tokenizer("a somewhat longer note about a sunny windowsill")])
+    longest = len(tokenizer("a somewhat longer note about a sunny windowsill")["input_ids"])
+    assert tuple(batch["input_ids"].shape) == (2, longest)
+    assert batch["attention_mask"][0].sum() == len(tokenizer("short one")["input_ids"])
+
+
+def test_padding_cost_oracle():
+    cost = data.padding_cost([3, 5, 2, 2], batch_size=2, max_length=10)
+    # batches [3,5] -> 2*5 slots, [2,2] -> 2*2 slots; real tokens 12
+    assert cost == {"real_tokens": 12, "padded_to_max": 40, "dynamic": 14,
+                    "pad_to_max_waste": 1 - 12 / 40, "dynamic_waste": 1 - 12 / 14}

@@ -1,0 +1,93 @@
+import time
+from pathlib import Path
+
+import pytest
+
+from sft_teach import models
+from sft_teach.errors import ModelNotFoundError
+
+
+def test_default_resolves_to_bundled_folder_without_network(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the default model must not touch the network")
+
+    monkeypatch.setattr(models, "_hub_reachable", no_network)
+    for name in ("default", "sentence-transformers/all-MiniLM-L6-v2", "DEFAULT"):
+        path = Path(models.resolve_model(name))
+        assert (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+
+
+def test_local_folder_is_used_as_is(tiny_model_dir):
+    assert models.resolve_model(str(tiny_model_dir)) == str(tiny_model_dir)
+
+
+@pytest.mark.parametrize("name", ["./no-such-folder", "/no/such/folder", "a/b/c"])
+def test_missing_folder_says_so(name):
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        models.resolve_model(name)
+
+
+def test_folder_without_config(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no config.json"):
+        models.resolve_model(str(tmp_path))
+
+
+def test_hub_name_offline_fails_fast_with_one_line(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(ModelNotFoundError) as info:
+        models.resolve_model("bert-base-uncased")
+    assert time.perf_counter() - start < 5
+    message = str(info.value)
+    assert "\n" not in message and "--model default" in message and "bert-base-uncased" in message
+
+
+def test_hub_name_unreachable_endpoint_fails_fast(monkeypatch):
+    # Not flagged offline: the real reachability check runs against a closed local port.
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    start = time.perf_counter()
+    with pytest.raises(ModelNotFoundError, match="cannot be reached"):
+        models.resolve_model("distilroberta-base")
+    assert time.perf_counter() - start < 5
+
+
+def test_hub_name_passes_through_when_hub_answers(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(models, "_hub_reachable", lambda timeout=3.0: True)
+    assert models.resolve_model("bert-base-uncased") == "bert-base-uncased"
+
+
+def test_label_maps_round_trip():
+    id2label, label2id = models.label_maps(["cat", "dog", "rabbit"])
+    assert id2label == {0: "cat", 1: "dog", 2: "rabbit"}
+    assert all(label2id[name] == i for i, name in id2label.items())
+
+
+def test_load_classifier_adds_a_new_head_for_the_labels():
+    model, tokenizer = models.load_classifier("default", ["cat", "dog"])
+    assert model.config.id2label == {0: "cat", 1: "dog"}
+    info = models.head_info(model)
+    assert info["head_parameters"] == {"classifier.weight": (2, 384), "classifier.bias": (2,)}
+    assert info["head"] == 2 * 384 + 2
+    assert 22_000_000 < info["body"] < 23_000_000
+    assert tokenizer("a purring note")["input_ids"][0] == tokenizer.cls_token_id
+
+
+def test_layer_groups_cover_every_parameter_once(make_tiny_classifier):
+    model = make_tiny_classifier()
+    groups = models.layer_groups(model)
+    assert list(groups) == ["embeddings", "layer.0", "layer.1", "head"]
+    counted = sum(models.parameter_counts(model).values())
+    assert counted == sum(p.numel() for p in model.parameters())
+
+
+def test_freeze_keeps_only_named_groups_trainable(make_tiny_classifier):
+    model = make_tiny_classifier()
+    counts = models.parameter_counts(model)
+    assert models.freeze(model, ["head"]) == counts["head"]
+    assert not any(p.requires_grad for p in model.bert.embeddings.parameters())
+    assert models.freeze(model, ["head", "layer.1"]) == counts["head"] + counts["layer.1"]
+    with pytest.raises(ValueError, match="unknown layer group"):
+        models.freeze(model, ["layer.9"])
