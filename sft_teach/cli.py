@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sft_teach.environment import quiet_libraries
 from sft_teach.errors import OutputExistsError, SftTeachError
 
 DEFAULT_OUTPUT = "sft-output"
@@ -54,17 +55,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_libraries() -> None:
-    """Keep stderr for our messages and the training progress bar: hide the libraries'
-    per-file loading and mapping bars. The command owns its process, so this is safe here."""
-    import datasets
-    from transformers.utils import logging as hf_logging
-
-    datasets.disable_progress_bars()
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-
-
 def _int(name, value):
     try:
         return int(value)
@@ -89,7 +79,7 @@ def cmd_finetune(args) -> int:
     _check_output(output, args.overwrite)
 
     # Everything that can fail on the learner's input fails here, before any training.
-    _quiet_libraries()
+    quiet_libraries()
     from sft_teach import data, models
 
     dataset = data.load(args.data, seed=seed)
@@ -127,7 +117,7 @@ def cmd_evaluate(args) -> int:
     from sft_teach import data
     from sft_teach.inference import evaluate, label_names, load_finetuned
 
-    _quiet_libraries()
+    quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
     names = label_names(model)
     if args.data in data.bundled_datasets():
@@ -141,7 +131,7 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from sft_teach.inference import load_finetuned, predict
 
-    _quiet_libraries()
+    quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
     for row in predict(model, tokenizer, args.texts):
         print(json.dumps({**row, "score": round(row["score"], 4)}))

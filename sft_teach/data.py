@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import difflib
 import os
+import re
 from pathlib import Path
 
 from sft_teach.errors import DataError
@@ -33,6 +34,29 @@ def bundled_datasets() -> list[str]:
     """Names of the datasets that ship with the course (each a folder of CSV splits)."""
     root = data_dir()
     return sorted(p.name for p in root.iterdir() if (p / "train.csv").is_file()) if root.is_dir() else []
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (letters and apostrophes): the unit of "a word occurs in training"."""
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def unseen_cue_mask(name: str = "pets"):
+    """For each test note of a bundled dataset: True if none of its cue words occurs in training.
+
+    ``data/<name>/test_cues.csv`` lists, per test note, the words that give its label away
+    (written with the note). A note whose cue words never occur in the training split can
+    only be classified from knowledge the model brought with it: a bag-of-words model has
+    never seen those words. Returns a boolean ``numpy`` array aligned with the test split.
+    """
+    import numpy as np
+
+    folder = data_dir() / name
+    train_vocabulary = {w for text in read_csv_rows(folder / "train.csv")[0] for w in words(text)}
+    texts, cues = read_csv_rows(folder / "test_cues.csv", "text", "cues")
+    if texts != read_csv_rows(folder / "test.csv")[0]:
+        raise DataError(f"{name}/test_cues.csv: its texts are not the test split's, in order: regenerate it")
+    return np.array([not any(w in train_vocabulary for w in c.split()) for c in cues])
 
 
 def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label"):

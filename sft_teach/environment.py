@@ -49,6 +49,21 @@ def bundled_model() -> dict:
             "weights_mb": round(weights.stat().st_size / 2**20, 1) if weights.is_file() else 0.0}
 
 
+def quiet_libraries() -> None:
+    """Hide the libraries' per-file loading bars, dataset mapping bars and info notices.
+
+    What is left on screen is what the learner asked for: results, errors, and the training
+    progress bar (which ``TrainingArguments(disable_tqdm=...)`` controls separately).
+    Called by the command line and at the top of the notebooks; never on import.
+    """
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def report() -> dict:
     """Everything above in one dict; ``ok`` is False when something the course needs is missing."""
     found = versions()

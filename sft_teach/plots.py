@@ -40,7 +40,7 @@ def confusion_plot(matrix, names, title: str = "") -> Figure:
     Taught in notebooks/02_technical_recipe.ipynb.
     """
     matrix = np.asarray(matrix)
-    size = 1.2 + 0.55 * len(names)
+    size = max(3.2, 1.2 + 0.55 * len(names))
     fig = Figure(figsize=(size + 0.8, size), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(matrix, cmap="Blues")

@@ -85,6 +85,7 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
                        warmup=0.1, weight_decay=0.01, logging_steps=5, save_checkpoints=False,
                        progress=True, **overrides):
     """``TrainingArguments`` with the course's defaults for small data (see module docstring)."""
+    import torch
     from transformers import TrainingArguments
 
     settings = dict(
@@ -106,6 +107,7 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
         report_to="none",
         disable_tqdm=not progress,
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds up copies to a GPU
     )
     settings.update(overrides)
     return TrainingArguments(**settings)
@@ -123,7 +125,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     The model is saved (safetensors + tokenizer + label names) to ``output_dir/model``.
     """
     import transformers
-    from transformers import Trainer
+    from transformers import PrinterCallback, Trainer
 
     from sft_teach import data as data_mod
     from sft_teach.callbacks import HistoryCallback
@@ -161,6 +163,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         compute_metrics=compute_metrics,
         callbacks=[history, *callbacks],
     )
+    if not progress:  # without a progress bar Trainer prints every log dict instead; keep it quiet
+        trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     train_seconds = time.perf_counter() - start
