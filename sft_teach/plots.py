@@ -74,3 +74,49 @@ def lr_schedule(curves: dict, total_steps: int, title: str = "") -> Figure:
     if title:
         ax.set_title(title)
     return fig
+
+
+def embedding_map(points, labels, names, title: str = "") -> Figure:
+    """A 2-D scatter of sentence embeddings ``(n, 2)``, one colour per true class.
+
+    Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
+    """
+    points, labels = np.asarray(points), np.asarray(labels)
+    fig = Figure(figsize=(5.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for class_id, name in enumerate(names):
+        chosen = labels == class_id
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=12, alpha=0.6, label=name)
+    ax.set_xlabel("first principal component")
+    ax.set_ylabel("second principal component")
+    ax.legend(title="true label")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def label_race(panels: dict, title: str = "") -> Figure:
+    """Accuracy against the number of labelled examples, one line per method, one panel per subset.
+
+    ``panels``: ``{panel title: {method: {n: (mean, std)}}}`` (see ``experiments.summarise``).
+    Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
+    """
+    fig = Figure(figsize=(5 * len(panels), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, (panel, methods) in zip(axes, panels.items()):
+        for method, by_n in methods.items():
+            ns = sorted(by_n)
+            means = np.array([by_n[n][0] for n in ns])
+            stds = np.array([by_n[n][1] for n in ns])
+            ax.plot(ns, means, marker="o", label=method)
+            ax.fill_between(ns, means - stds, means + stds, alpha=0.15)
+        ax.axhline(0.5, color="grey", linestyle=":", label="chance")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("labelled training examples")
+        ax.set_title(panel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy")
+    axes[0].legend(loc="lower right", fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig

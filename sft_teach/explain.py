@@ -1,0 +1,209 @@
+"""Built-in explanations: every concept of the course at three depths.
+
+``explain("warmup")`` shows one concept as three tabs, Beginner / Technical / Academic.
+Where widgets are not live (GitHub's viewer, nbconvert HTML, a terminal) the same text
+appears as HTML, Markdown or plain text instead: the object carries every format.
+``explain()`` lists the concepts; ``glossary()`` shows them all, one line each.
+
+The texts live in ``sft_teach/explanations/<key>.md``, one file per concept::
+
+    # Title
+    aliases: other names, comma-separated
+    related: other_keys
+    ## Beginner / ## Technical / ## Academic
+
+Taught in notebooks/00_start_here.ipynb.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sft_teach.errors import SftTeachError
+
+LEVELS = ("Beginner", "Technical", "Academic")
+FOLDER = Path(__file__).resolve().parent / "explanations"
+
+
+class UnknownConceptError(SftTeachError, KeyError):
+    """``explain("...")`` with a name that is neither a concept nor an alias."""
+
+    def __str__(self):  # KeyError would wrap the message in quotes
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Concept:
+    key: str
+    title: str
+    aliases: tuple[str, ...]
+    related: tuple[str, ...]
+    levels: dict  # {"Beginner": markdown, "Technical": markdown, "Academic": markdown}
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the Beginner text."""
+        first = re.split(r"(?<=[.!?])\s", self.levels["Beginner"].strip(), maxsplit=1)[0]
+        return first
+
+
+def _parse(path: Path) -> Concept:
+    text = path.read_text(encoding="utf-8")
+    title = re.search(r"^# (.+)$", text, re.M)
+    fields = dict(re.findall(r"^(aliases|related):\s*(.*)$", text, re.M))
+    parts = re.split(r"^## (Beginner|Technical|Academic)\s*$", text, flags=re.M)
+    levels = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    if not title or set(levels) != set(LEVELS):
+        raise ValueError(f"{path.name}: needs '# Title' and the sections {', '.join(LEVELS)}")
+    split = lambda value: tuple(x.strip() for x in value.split(",") if x.strip())
+    return Concept(path.stem, title.group(1).strip(), split(fields.get("aliases", "")),
+                   split(fields.get("related", "")), levels)
+
+
+@lru_cache(maxsize=1)
+def concepts() -> dict[str, Concept]:
+    """Every concept, by key, read once from the Markdown files."""
+    return {p.stem: _parse(p) for p in sorted(FOLDER.glob("*.md"))}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def find(name: str) -> Concept:
+    """The concept called ``name`` (a key, a title or an alias, in any case or spacing)."""
+    wanted = _normalise(name)
+    names = {}
+    for concept in concepts().values():
+        for label in (concept.key, concept.title, *concept.aliases):
+            names.setdefault(_normalise(label), concept)
+    if wanted in names:
+        return names[wanted]
+    close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.6)
+    keys = list(dict.fromkeys(names[c].key for c in close))
+    hint = f"did you mean {', '.join(repr(k) for k in keys)}? " if keys else ""
+    raise UnknownConceptError(f"no concept called {name!r}: {hint}explain() lists all {len(concepts())}")
+
+
+# ---- rendering: Markdown -> HTML, keeping LaTeX intact for MathJax ----------------------
+
+_MATH = re.compile(r"(\$\$.+?\$\$|\$[^$\n]+?\$)", re.S)
+
+
+def markdown_to_html(text: str) -> str:
+    """Markdown to HTML; ``$...$`` and ``$$...$$`` pass through untouched for MathJax."""
+    import mistune
+
+    maths: list[str] = []
+
+    def stash(match):
+        maths.append(match.group(0))
+        return f"MATHPLACEHOLDER{len(maths) - 1}X"
+
+    rendered = mistune.html(_MATH.sub(stash, text))
+    return re.sub(r"MATHPLACEHOLDER(\d+)X", lambda m: html.escape(maths[int(m.group(1))], quote=False), rendered)
+
+
+class Explanation:
+    """One concept at three levels; a Tab widget where widgets are live, HTML/Markdown elsewhere."""
+
+    def __init__(self, concept: Concept):
+        self.concept = concept
+
+    def markdown(self) -> str:
+        c = self.concept
+        parts = [f"### {c.title}"]
+        for level in LEVELS:
+            parts.append(f"**{level}**\n\n{c.levels[level]}")
+        if c.related:
+            parts.append("*Related:* " + ", ".join(f"`{r}`" for r in c.related))
+        return "\n\n".join(parts)
+
+    def html(self) -> str:
+        c = self.concept
+        sections = "".join(
+            f'<details{" open" if level == "Beginner" else ""}><summary><b>{level}</b></summary>'
+            f"{markdown_to_html(c.levels[level])}</details>" for level in LEVELS)
+        related = (f"<p><i>Related:</i> {', '.join(f'<code>{html.escape(r)}</code>' for r in c.related)}</p>"
+                   if c.related else "")
+        return f'<div class="sft-teach-explain"><h4>{html.escape(c.title)}</h4>{sections}{related}</div>'
+
+    def widget(self):
+        """An ipywidgets ``Tab``: one tab per level (``HTMLMath`` renders the equations)."""
+        import ipywidgets as widgets
+
+        tab = widgets.Tab(children=[widgets.HTMLMath(markdown_to_html(self.concept.levels[level]))
+                                    for level in LEVELS])
+        tab.titles = LEVELS
+        return tab
+
+    def __str__(self) -> str:
+        return self.markdown()
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # The widget view comes first for live notebooks; text/html and text/markdown stay in
+        # the same output, so a viewer without the widget state still shows the whole text.
+        bundle = {"text/plain": self.markdown(), "text/markdown": self.markdown(), "text/html": self.html()}
+        view = self.widget()._repr_mimebundle_()
+        if view and "application/vnd.jupyter.widget-view+json" in view:
+            bundle["application/vnd.jupyter.widget-view+json"] = view["application/vnd.jupyter.widget-view+json"]
+        return bundle
+
+
+class ConceptList:
+    """What ``explain()`` and ``glossary()`` return: concepts as a table."""
+
+    def __init__(self, with_summary: bool):
+        self.with_summary = with_summary
+
+    def rows(self):
+        return [(c.key, c.title, c.summary if self.with_summary else ", ".join(c.aliases[:3]))
+                for c in concepts().values()]
+
+    def markdown(self) -> str:
+        head = "| concept | title | " + ("in one sentence |" if self.with_summary else "also called |")
+        lines = [head, "| --- | --- | --- |"] + [f"| `{k}` | {t} | {s} |" for k, t, s in self.rows()]
+        intro = f"{len(concepts())} concepts; `explain(\"name\")` shows one at three levels.\n\n"
+        return intro + "\n".join(lines)
+
+    def html(self) -> str:
+        body = "".join(f"<tr><td><code>{k}</code></td><td>{html.escape(t)}</td><td>{markdown_to_html(s)}</td></tr>"
+                       for k, t, s in self.rows())
+        third = "in one sentence" if self.with_summary else "also called"
+        return (f"<p>{len(concepts())} concepts; <code>explain(\"name\")</code> shows one at three levels.</p>"
+                f"<table><tr><th>concept</th><th>title</th><th>{third}</th></tr>{body}</table>")
+
+    def __str__(self) -> str:
+        return self.markdown()
+
+    __repr__ = __str__  # a terminal shows the table too, not an object id
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def __len__(self) -> int:
+        return len(concepts())
+
+
+def explain(name: str | None = None):
+    """Show concept ``name`` at three levels; with no name, list the concepts."""
+    return ConceptList(with_summary=False) if name is None else Explanation(find(name))
+
+
+def glossary() -> ConceptList:
+    """Every concept with the first sentence of its Beginner explanation."""
+    return ConceptList(with_summary=True)

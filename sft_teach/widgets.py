@@ -1,0 +1,169 @@
+"""ipywidgets panels: thin shells over pure functions.
+
+Each panel keeps the value it last computed (``.result``), so a test can drive it by
+setting ``.value`` or calling ``Button.click()`` and check the pure function's answer,
+with no browser. Errors raised in callbacks are shown in the panel's ``Output``
+(``Output.capture``) instead of being lost.
+
+Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Callable
+
+QUIZ_FOLDER = Path(__file__).resolve().parent / "quizzes"
+
+
+# ---- quizzes ------------------------------------------------------------------------------
+
+def load_quiz(name: str) -> list[dict]:
+    """Questions of one notebook's quiz from ``sft_teach/quizzes/<name>.json`` (or a path).
+
+    Each question: ``{"question": str, "options": [{"text", "correct": bool, "feedback"}]}``.
+    """
+    path = Path(name)
+    if not path.suffix:
+        path = QUIZ_FOLDER / f"{name}.json"
+    questions = json.loads(path.read_text(encoding="utf-8"))
+    for number, q in enumerate(questions, 1):
+        if sum(bool(o.get("correct")) for o in q["options"]) != 1:
+            raise ValueError(f"{path.name}: question {number} needs exactly one correct option")
+    return questions
+
+
+def grade(question: dict, choice: int | None) -> tuple[bool, str]:
+    """``(is_correct, feedback)`` for option number ``choice`` (0-based) of ``question``."""
+    if choice is None:
+        return False, "Choose an answer first."
+    option = question["options"][choice]
+    verdict = "Right." if option.get("correct") else "Not quite."
+    return bool(option.get("correct")), f"{verdict} {option.get('feedback', '')}".strip()
+
+
+class Quiz:
+    """Multiple-choice questions with feedback for every answer; works offline (no CDN)."""
+
+    def __init__(self, questions: list[dict], title: str = "Check yourself"):
+        self.questions = questions
+        self.title = title
+        self.results: list[tuple[bool, str] | None] = [None] * len(questions)
+
+    def widget(self):
+        import ipywidgets as widgets
+
+        rows = [widgets.HTML(f"<h4>{html.escape(self.title)}</h4>")]
+        for number, q in enumerate(self.questions):
+            choices = widgets.RadioButtons(options=[(o["text"], i) for i, o in enumerate(q["options"])],
+                                           value=None, layout=widgets.Layout(width="auto"))
+            check = widgets.Button(description="Check", button_style="info")
+            feedback = widgets.HTML()
+
+            def on_click(_button, number=number, choices=choices, feedback=feedback):
+                self.results[number] = grade(self.questions[number], choices.value)
+                ok, text = self.results[number]
+                colour = "#1a7f37" if ok else "#b35900"
+                feedback.value = f'<span style="color:{colour}">{html.escape(text)}</span>'
+
+            check.on_click(on_click)
+            rows += [widgets.HTML(f"<b>{number + 1}. {html.escape(q['question'])}</b>"), choices,
+                     widgets.HBox([check, feedback])]
+        return widgets.VBox(rows)
+
+    def html(self) -> str:
+        items = []
+        for q in self.questions:
+            options = "".join(f"<li>{html.escape(o['text'])}</li>" for o in q["options"])
+            answers = "".join(f"<li>{'✔' if o.get('correct') else '✘'} {html.escape(o['text'])}: "
+                              f"{html.escape(o.get('feedback', ''))}</li>" for o in q["options"])
+            items.append(f"<li><b>{html.escape(q['question'])}</b><ol type='a'>{options}</ol>"
+                         f"<details><summary>answers</summary><ul>{answers}</ul></details></li>")
+        return f"<h4>{html.escape(self.title)}</h4><ol>{''.join(items)}</ol>"
+
+    def markdown(self) -> str:
+        lines = [f"#### {self.title}"]
+        for n, q in enumerate(self.questions, 1):
+            lines.append(f"{n}. **{q['question']}**")
+            lines += [f"   - {o['text']}" for o in q["options"]]
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": self.markdown(), "text/markdown": self.markdown(), "text/html": self.html()}
+        view = self.widget()._repr_mimebundle_()
+        if view and "application/vnd.jupyter.widget-view+json" in view:
+            bundle["application/vnd.jupyter.widget-view+json"] = view["application/vnd.jupyter.widget-view+json"]
+        return bundle
+
+
+def quiz(name: str, title: str = "Check yourself") -> Quiz:
+    """The quiz of one notebook, e.g. ``quiz("01_beginner_cats_and_dogs")``."""
+    return Quiz(load_quiz(name), title)
+
+
+# ---- panels over pure functions -------------------------------------------------------------
+
+class LabelBudgetPanel:
+    """A slider for "how many labelled examples?" and the answer of ``evaluate(n)`` below it.
+
+    ``evaluate(n)`` must be quick (about a second): precompute what you can.
+    ``continuous_update=False``: it runs when the slider is released, not on every pixel.
+    """
+
+    def __init__(self, evaluate: Callable[[int], str], low: int, high: int, start: int, step: int = 1,
+                 description: str = "labelled"):
+        import ipywidgets as widgets
+
+        self.evaluate = evaluate
+        self.result: str | None = None
+        self.slider = widgets.IntSlider(value=start, min=low, max=high, step=step, description=description,
+                                        continuous_update=False, layout=widgets.Layout(width="60%"))
+        self.output = widgets.Output()
+        self.slider.observe(self._update, names="value")
+        self._update({"new": start})
+        self.widget = widgets.VBox([self.slider, self.output])
+
+    def _update(self, change):
+        self.output.clear_output(wait=True)
+        with self.output:
+            self.result = self.evaluate(change["new"])
+            print(self.result)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_() or {}
+        bundle["text/plain"] = self.result or ""
+        bundle["text/html"] = f"<pre>{html.escape(self.result or '')}</pre>"
+        return bundle
+
+
+class TryIt:
+    """A text box and a button: type a note, see ``predict([text])[0]`` (label and confidence)."""
+
+    def __init__(self, predict: Callable[[list[str]], list[dict]], placeholder: str = "Type a note about a pet"):
+        import ipywidgets as widgets
+
+        self.predict = predict
+        self.result: dict | None = None
+        self.text = widgets.Text(placeholder=placeholder, layout=widgets.Layout(width="70%"))
+        self.button = widgets.Button(description="Ask the model", button_style="primary")
+        self.answer = widgets.HTML()
+        self.output = widgets.Output()
+        ask = self.output.capture()(self._ask)  # an error in the callback is shown, not swallowed
+        self.button.on_click(ask)
+        self.text.on_submit(ask)
+        self.widget = widgets.VBox([widgets.HBox([self.text, self.button]), self.answer, self.output])
+
+    def _ask(self, _source=None):
+        note = self.text.value.strip()
+        if not note:
+            self.answer.value = "<i>Type a note first.</i>"
+            return
+        self.result = self.predict([note])[0]
+        self.answer.value = f"<b>{html.escape(self.result['label'])}</b> (confidence {self.result['score']:.0%})"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_() or {}
+        bundle["text/plain"] = "A text box: type a note and press the button (needs a running kernel)."
+        return bundle

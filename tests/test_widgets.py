@@ -1,0 +1,85 @@
+import json
+
+import pytest
+
+from sft_teach.widgets import LabelBudgetPanel, Quiz, TryIt, grade, load_quiz
+
+QUESTION = {"question": "What is fine-tuning?",
+            "options": [{"text": "Training a pretrained model further on labelled examples", "correct": True,
+                         "feedback": "It starts from what the model knows."},
+                        {"text": "Training from random weights", "correct": False, "feedback": "That is from scratch."}]}
+
+
+def test_grade_is_a_pure_function():
+    assert grade(QUESTION, 0) == (True, "Right. It starts from what the model knows.")
+    assert grade(QUESTION, 1) == (False, "Not quite. That is from scratch.")
+    assert grade(QUESTION, None)[0] is False
+
+
+def test_quiz_widget_click_gives_feedback():
+    quiz = Quiz([QUESTION, QUESTION])
+    box = quiz.widget()
+    radios = [w for w in box.children if type(w).__name__ == "RadioButtons"]
+    buttons = [w.children[0] for w in box.children if type(w).__name__ == "HBox"]
+    radios[1].value = 1
+    buttons[1].click()
+    assert quiz.results == [None, (False, "Not quite. That is from scratch.")]
+    assert "from scratch" in box.children[-1].children[1].value
+    radios[0].value = 0
+    buttons[0].click()
+    assert quiz.results[0][0] is True
+
+
+def test_quiz_fallback_shows_questions_and_answers():
+    bundle = Quiz([QUESTION])._repr_mimebundle_()
+    assert "What is fine-tuning?" in bundle["text/html"] and "That is from scratch." in bundle["text/html"]
+    assert "What is fine-tuning?" in bundle["text/markdown"]
+
+
+def test_quiz_file_needs_exactly_one_correct_option(tmp_path):
+    bad = dict(QUESTION, options=[dict(o, correct=True) for o in QUESTION["options"]])
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([bad]))
+    with pytest.raises(ValueError, match="exactly one correct"):
+        load_quiz(str(path))
+
+
+def test_every_shipped_quiz_has_at_least_five_questions():
+    from sft_teach.widgets import QUIZ_FOLDER
+
+    files = sorted(QUIZ_FOLDER.glob("*.json"))
+    assert files
+    for path in files:
+        questions = load_quiz(str(path))
+        assert len(questions) >= 5, path.name
+        assert all(o["feedback"].strip() for q in questions for o in q["options"]), path.name
+
+
+def test_slider_panel_recomputes_when_the_value_changes():
+    calls = []
+
+    def evaluate(n):
+        calls.append(n)
+        return f"{n} labels -> accuracy {n / 100:.2f}"
+
+    panel = LabelBudgetPanel(evaluate, low=2, high=100, start=10)
+    assert panel.slider.continuous_update is False
+    assert panel.result == "10 labels -> accuracy 0.10"
+    panel.slider.value = 40
+    assert calls == [10, 40] and panel.result == "40 labels -> accuracy 0.40"
+
+
+def test_try_it_answers_the_typed_note():
+    seen = []
+
+    def predict(texts):
+        seen.extend(texts)
+        return [{"text": texts[0], "label": "cat", "score": 0.93}]
+
+    box = TryIt(predict)
+    box.button.click()
+    assert box.result is None and "Type a note" in box.answer.value
+    box.text.value = "  Asleep in the sink.  "
+    box.button.click()
+    assert seen == ["Asleep in the sink."]
+    assert box.result["label"] == "cat" and "93%" in box.answer.value
