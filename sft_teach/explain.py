@@ -152,13 +152,9 @@ class Explanation:
         return self.html()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        # The widget view comes first for live notebooks; text/html and text/markdown stay in
-        # the same output, so a viewer without the widget state still shows the whole text.
-        bundle = {"text/plain": self.markdown(), "text/markdown": self.markdown(), "text/html": self.html()}
-        view = self.widget()._repr_mimebundle_()
-        if view and "application/vnd.jupyter.widget-view+json" in view:
-            bundle["application/vnd.jupyter.widget-view+json"] = view["application/vnd.jupyter.widget-view+json"]
-        return bundle
+        from sft_teach.widgets import bundle_with_fallbacks
+
+        return bundle_with_fallbacks(self.widget(), self.markdown(), self.html(), self.markdown())
 
 
 class ConceptList:

@@ -18,6 +18,21 @@ from typing import Callable
 QUIZ_FOLDER = Path(__file__).resolve().parent / "quizzes"
 
 
+def bundle_with_fallbacks(widget, plain: str, html_text: str, markdown: str | None = None) -> dict:
+    """A display bundle: the live widget view first, then text/html (and text/markdown, text/plain).
+
+    A live notebook shows the widget; a viewer without the widget state (GitHub, nbconvert
+    HTML, a terminal) shows the fallback from the same output instead of an empty box.
+    """
+    bundle = {"text/plain": plain, "text/html": html_text}
+    if markdown is not None:
+        bundle["text/markdown"] = markdown
+    view = widget._repr_mimebundle_() or {}
+    if "application/vnd.jupyter.widget-view+json" in view:
+        bundle["application/vnd.jupyter.widget-view+json"] = view["application/vnd.jupyter.widget-view+json"]
+    return bundle
+
+
 # ---- quizzes ------------------------------------------------------------------------------
 
 def load_quiz(name: str) -> list[dict]:
@@ -91,11 +106,7 @@ class Quiz:
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = {"text/plain": self.markdown(), "text/markdown": self.markdown(), "text/html": self.html()}
-        view = self.widget()._repr_mimebundle_()
-        if view and "application/vnd.jupyter.widget-view+json" in view:
-            bundle["application/vnd.jupyter.widget-view+json"] = view["application/vnd.jupyter.widget-view+json"]
-        return bundle
+        return bundle_with_fallbacks(self.widget(), self.markdown(), self.html(), self.markdown())
 
 
 def quiz(name: str, title: str = "Check yourself") -> Quiz:
@@ -132,10 +143,7 @@ class LabelBudgetPanel:
             print(self.result)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = self.widget._repr_mimebundle_() or {}
-        bundle["text/plain"] = self.result or ""
-        bundle["text/html"] = f"<pre>{html.escape(self.result or '')}</pre>"
-        return bundle
+        return bundle_with_fallbacks(self.widget, self.result or "", f"<pre>{html.escape(self.result or '')}</pre>")
 
 
 class TryIt:
@@ -164,6 +172,5 @@ class TryIt:
         self.answer.value = f"<b>{html.escape(self.result['label'])}</b> (confidence {self.result['score']:.0%})"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = self.widget._repr_mimebundle_() or {}
-        bundle["text/plain"] = "A text box: type a note and press the button (needs a running kernel)."
-        return bundle
+        note = "A text box: type a note and press the button (needs a running kernel)."
+        return bundle_with_fallbacks(self.widget, note, f"<p><i>{note}</i></p>")

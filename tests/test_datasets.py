@@ -1,0 +1,96 @@
+"""Rules every bundled dataset keeps (its datasheet, data/<name>/README.md, says so)."""
+
+import csv
+import itertools
+import re
+import sys
+from collections import Counter
+
+import pytest
+
+from sft_teach.data import bundled_datasets, data_dir, words
+
+SPLITS = ("train", "validation", "test")
+DATASETS = bundled_datasets()
+
+
+def read(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def labelled_files(name):
+    """Every CSV with header text,label in the dataset's folder (the splits and extra sets)."""
+    files = {p.stem: read(p) for p in sorted((data_dir() / name).glob("*.csv"))}
+    return {stem: rows for stem, rows in files.items() if rows and list(rows[0]) == ["text", "label"]}
+
+
+def test_the_course_ships_its_datasets():
+    assert {"pets", "clinic"} <= set(DATASETS)
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_splits_and_datasheet(name):
+    files = labelled_files(name)
+    assert set(SPLITS) <= set(files)
+    assert (data_dir() / name / "README.md").is_file()
+    total = sum(len(files[s]) for s in SPLITS)
+    for split, (low, high) in zip(SPLITS, [(0.55, 0.70), (0.15, 0.25), (0.15, 0.25)]):
+        assert low <= len(files[split]) / total <= high, split
+    labels = {r["label"] for r in files["train"]}
+    for split in SPLITS[1:]:
+        assert {r["label"] for r in files[split]} == labels, split
+
+
+@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("split", SPLITS)
+def test_classes_are_balanced_in_every_split(name, split):
+    counts = Counter(r["label"] for r in labelled_files(name)[split])
+    assert max(counts.values()) - min(counts.values()) <= max(2, 0.1 * max(counts.values())), counts
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_no_empty_texts_and_lengths_vary(name):
+    rows = [r for part in labelled_files(name).values() for r in part]
+    assert all(r["text"].strip() and r["label"].strip() for r in rows)
+    lengths = [len(words(r["text"])) for r in rows]
+    assert min(lengths) <= 5 and max(lengths) >= 30 and len(set(lengths)) >= 30
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_no_exact_duplicates_within_or_across_files(name):
+    texts = [re.sub(r"\W+", " ", r["text"].lower()).strip() for part in labelled_files(name).values() for r in part]
+    assert [t for t, n in Counter(texts).items() if n > 1] == []
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_no_near_duplicates_within_or_across_files(name):
+    """Word-set Jaccard >= 0.6, or character 5-gram Jaccard >= 0.6, counts as a near-duplicate."""
+    notes = [r["text"] for part in labelled_files(name).values() for r in part]
+    word_sets = [frozenset(words(t)) for t in notes]
+    shingles = [frozenset(t.lower()[i:i + 5] for i in range(max(1, len(t) - 4))) for t in notes]
+    close = []
+    for i, j in itertools.combinations(range(len(notes)), 2):
+        a, b = word_sets[i], word_sets[j]
+        if len(a & b) / len(a | b) >= 0.6 or len(shingles[i] & shingles[j]) / len(shingles[i] | shingles[j]) >= 0.6:
+            close.append((notes[i], notes[j]))
+    assert close == []
+
+
+def test_the_near_duplicate_check_can_fail(monkeypatch, tmp_path):
+    """The check above is real: a lightly edited copy of a note is caught."""
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    rows = "text,label\nShe sleeps in the bathroom sink every single afternoon.,cat\n"
+    for split in SPLITS:
+        (folder / f"{split}.csv").write_text(rows if split != "test" else
+                                             "text,label\nShe sleeps in the bathroom sink every afternoon.,cat\n")
+    monkeypatch.setattr(sys.modules[__name__], "data_dir", lambda: tmp_path)
+    with pytest.raises(AssertionError):
+        test_no_near_duplicates_within_or_across_files("toy")
+
+
+def test_clinic_has_8_to_10_classes_of_100_or_more():
+    counts = Counter(r["label"] for s in SPLITS for r in labelled_files("clinic")[s])
+    assert 8 <= len(counts) <= 10
+    assert min(counts.values()) >= 100, counts
