@@ -1,0 +1,165 @@
+"""ULMFiT's fine-tuning techniques (Howard & Ruder 2018), as plain functions and one callback.
+
+* :func:`slanted_triangular`: the slanted triangular learning rate (STLR, Eq. 3), and
+  :func:`stlr_scheduler`, a ``LambdaLR`` built from it that ``Trainer`` accepts;
+* :func:`discriminative_param_groups`: one learning rate per layer (discriminative
+  fine-tuning, Eq. 2, with the paper's factor 2.6);
+* :class:`GradualUnfreezing`: unfreeze one more layer group from the top each epoch (Sec. 3.3);
+* :func:`lr_find`: an LR range test (Smith 2017) for a Hugging Face model.
+
+Reference: J. Howard and S. Ruder, "Universal Language Model Fine-tuning for Text
+Classification", ACL 2018.
+
+Taught in notebooks/04_ulmfit_techniques.ipynb.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from transformers import TrainerCallback
+
+
+def slanted_triangular(step: int, total_steps: int, cut_frac: float = 0.1, ratio: float = 32) -> float:
+    r"""Multiplier of the peak learning rate at ``step`` (0-based) of ``total_steps`` (ULMFiT Eq. 3).
+
+    .. math::
+        cut = \lfloor T \cdot cut\_frac \rfloor, \quad
+        p = \begin{cases} t / cut & t < cut \\ 1 - \frac{t - cut}{cut \cdot (1/cut\_frac - 1)} & \text{otherwise} \end{cases},
+        \quad \frac{\eta_t}{\eta_{max}} = \frac{1 + p\,(ratio - 1)}{ratio}
+
+    A short linear rise over the first ``cut_frac`` of the steps to the peak, then a long linear
+    fall to ``1/ratio`` of it. The paper uses ``cut_frac = 0.1``, ``ratio = 32``.
+    """
+    if total_steps < 1 or not 0 < cut_frac < 1 or ratio < 1:
+        raise ValueError("need total_steps >= 1, 0 < cut_frac < 1 and ratio >= 1")
+    cut = max(1, math.floor(total_steps * cut_frac))  # at least one rising step on very short runs
+    if step < cut:
+        p = step / cut
+    else:
+        p = max(0.0, 1 - (step - cut) / (cut * (1 / cut_frac - 1)))
+    return (1 + p * (ratio - 1)) / ratio
+
+
+def stlr_scheduler(optimizer, total_steps: int, cut_frac: float = 0.1, ratio: float = 32):
+    """A ``torch.optim.lr_scheduler.LambdaLR`` following :func:`slanted_triangular`.
+
+    It scales every parameter group's own learning rate, so it combines with
+    :func:`discriminative_param_groups`. Use it as ``Trainer(optimizers=(optimizer, scheduler))``.
+    """
+    from torch.optim.lr_scheduler import LambdaLR
+
+    return LambdaLR(optimizer, lambda step: slanted_triangular(step, total_steps, cut_frac, ratio))
+
+
+def discriminative_param_groups(model, base_lr: float, factor: float = 2.6, weight_decay: float = 0.0) -> list[dict]:
+    r"""Optimizer parameter groups with a learning rate per layer (ULMFiT Eq. 2).
+
+    .. math:: \theta^l_t = \theta^l_{t-1} - \eta^l \nabla_{\theta^l} J(\theta), \qquad \eta^{l-1} = \eta^l / 2.6
+
+    The head and the top encoder layer get ``base_lr``; each lower encoder layer gets the rate
+    of the layer above divided by ``factor``; the embeddings, lowest, are divided once more.
+    Groups are returned bottom-up with a ``"name"`` key (``"embeddings"``, ``"layer.0"``, ...).
+    """
+    from sft_teach.models import layer_groups
+
+    groups = layer_groups(model)
+    layers = [name for name in groups if name.startswith("layer.")]
+    depth = {"head": 0, layers[-1]: 0}
+    for k, name in enumerate(reversed(layers[:-1]), start=1):
+        depth[name] = k
+    depth["embeddings"] = len(layers)
+    return [{"name": name, "params": params, "lr": base_lr / factor ** depth[name], "weight_decay": weight_decay}
+            for name, params in groups.items() if params]
+
+
+class GradualUnfreezing(TrainerCallback):
+    """Unfreeze one more layer group from the top at the start of each epoch (ULMFiT Sec. 3.3).
+
+    Epoch 1 trains the head only; epoch 2 also the top encoder layer; and so on, down to the
+    embeddings. Every parameter must be trainable when ``Trainer`` builds its optimizer (so that
+    the optimizer holds them all); this callback freezes the lower groups when training begins.
+    A frozen parameter gets no gradient, so the optimizer leaves it untouched until it thaws.
+    """
+
+    def __init__(self, model, groups_per_epoch: int = 1):
+        from sft_teach.models import layer_groups
+
+        self.order = list(reversed(list(layer_groups(model))))  # head first, embeddings last
+        self.groups = layer_groups(model)
+        self.groups_per_epoch = groups_per_epoch
+        self.epoch = 0
+        self.timeline: list[list[str]] = []  # the trainable groups in each epoch
+
+    def trainable(self, epoch: int) -> list[str]:
+        """Names of the groups trained in ``epoch`` (0-based)."""
+        return self.order[: min(len(self.order), (epoch + 1) * self.groups_per_epoch)]
+
+    def _apply(self, epoch: int):
+        names = set(self.trainable(epoch))
+        for name, params in self.groups.items():
+            for p in params:
+                p.requires_grad = name in names
+        self.timeline.append(self.trainable(epoch))
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.epoch = 0
+        self.timeline = []
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._apply(self.epoch)
+        self.epoch += 1
+
+    def on_train_end(self, args, state, control, **kwargs):
+        for params in self.groups.values():  # leave the model as it was found: all trainable
+            for p in params:
+                p.requires_grad = True
+
+
+def lr_find(model, dataset, tokenizer, start_lr: float = 1e-7, end_lr: float = 1.0, num_steps: int = 60,
+            batch_size: int = 16, smoothing: float = 0.9, seed: int = 0) -> dict:
+    """LR range test: train with an exponentially growing learning rate, one batch per step.
+
+    ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``. The loss is smoothed
+    (exponential moving average, bias-corrected) and the sweep stops once it exceeds four times
+    its minimum. The suggestion is the rate where the smoothed loss falls fastest. The model's
+    weights are restored afterwards. ``dataset`` is a tokenised ``Dataset`` with ``labels``.
+    Returns ``{"lrs", "losses", "suggestion"}``.
+    """
+    import numpy as np
+    import torch
+
+    from sft_teach.data import collator
+
+    state = copy.deepcopy(model.state_dict())
+    collate = collator(tokenizer)
+    columns = [c for c in dataset.column_names if c in ("input_ids", "attention_mask", "token_type_ids", "labels")]
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(dataset), generator=generator).tolist()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=start_lr)
+    lrs, losses, average, best = [], [], 0.0, math.inf
+    model.train()
+    try:
+        for i in range(num_steps):
+            lr = start_lr * (end_lr / start_lr) ** (i / max(1, num_steps - 1))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            index = [order[(i * batch_size + j) % len(order)] for j in range(batch_size)]
+            batch = collate([{c: dataset[k][c] for c in columns} for k in index])
+            loss = model(**batch).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            average = smoothing * average + (1 - smoothing) * loss.item()
+            smoothed = average / (1 - smoothing ** (i + 1))
+            lrs.append(lr)
+            losses.append(smoothed)
+            best = min(best, smoothed)
+            if not math.isfinite(smoothed) or smoothed > 4 * best:
+                break
+    finally:
+        model.load_state_dict(state)
+        model.eval()
+    slopes = np.gradient(np.array(losses), np.log(np.array(lrs))) if len(lrs) > 2 else np.zeros(len(lrs))
+    return {"lrs": lrs, "losses": losses, "suggestion": float(lrs[int(np.argmin(slopes))]) if lrs else start_lr}

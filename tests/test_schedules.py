@@ -1,0 +1,87 @@
+"""Oracle tests: each technique against values computed by hand from Howard & Ruder (2018)."""
+
+import math
+
+import pytest
+import torch
+
+from sft_teach import data
+from sft_teach.schedules import (GradualUnfreezing, discriminative_param_groups, lr_find, slanted_triangular,
+                                 stlr_scheduler)
+
+
+@pytest.mark.parametrize(
+    "step, expected",
+    [
+        # T = 100, cut_frac = 0.1, ratio = 32 -> cut = 10
+        (0, 1 / 32),                        # p = 0
+        (5, (1 + 0.5 * 31) / 32),           # p = 5/10
+        (10, 1.0),                          # p = 1: the peak
+        (55, (1 + 0.5 * 31) / 32),          # p = 1 - 45 / (10 * 9) = 0.5
+        (82, (1 + 0.2 * 31) / 32),          # p = 1 - 72 / 90 = 0.2
+        (100, 1 / 32),                      # p = 0 at t = T
+    ],
+)
+def test_slanted_triangular_matches_eq_3_by_hand(step, expected):
+    assert slanted_triangular(step, 100) == pytest.approx(expected, abs=1e-12)
+
+
+def test_slanted_triangular_other_constants():
+    # T = 50, cut_frac = 0.2, ratio = 10: cut = 10; t = 30 -> p = 1 - 20 / (10 * 4) = 0.5
+    assert slanted_triangular(30, 50, cut_frac=0.2, ratio=10) == pytest.approx((1 + 0.5 * 9) / 10)
+    with pytest.raises(ValueError):
+        slanted_triangular(0, 0)
+
+
+def test_stlr_scheduler_drives_an_optimizer():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
+    scheduler = stlr_scheduler(optimizer, total_steps=100)
+    seen = []
+    for _ in range(101):
+        seen.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert seen[10] == pytest.approx(0.01) and seen[0] == pytest.approx(0.01 / 32)
+    assert max(range(101), key=seen.__getitem__) == 10
+
+
+def test_discriminative_learning_rates_divide_by_2_6_per_layer(make_tiny_classifier):
+    groups = discriminative_param_groups(make_tiny_classifier(), base_lr=1e-3)
+    rates = {g["name"]: g["lr"] for g in groups}
+    assert rates == pytest.approx({"embeddings": 1e-3 / 2.6 ** 2, "layer.0": 1e-3 / 2.6, "layer.1": 1e-3, "head": 1e-3})
+    model = make_tiny_classifier()
+    assert sum(len(g["params"]) for g in discriminative_param_groups(model, 1e-3)) == len(list(model.parameters()))
+
+
+def test_gradual_unfreezing_thaws_one_group_per_epoch(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    model = make_tiny_classifier()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    unfreezing = GradualUnfreezing(model)
+    encoded = data.tokenize(small_dataset, tokenizer)
+    args = TrainingArguments(output_dir=str(tmp_path), num_train_epochs=3, per_device_train_batch_size=4,
+                             learning_rate=1e-2, save_strategy="no", report_to="none", disable_tqdm=True, seed=0)
+    Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
+            data_collator=data.collator(tokenizer), callbacks=[unfreezing]).train()
+
+    assert unfreezing.timeline == [["head"], ["head", "layer.1"], ["head", "layer.1", "layer.0"]]
+    changed = {n for n, p in model.named_parameters() if not torch.equal(before[n], p.detach())}
+    assert not any(n.startswith("bert.embeddings") for n in changed)      # never thawed in 3 epochs
+    assert any(n.startswith("classifier") for n in changed)
+    assert any(n.startswith("bert.encoder.layer.0") for n in changed)     # thawed in epoch 3
+    assert all(p.requires_grad for p in model.parameters())               # left as found
+
+
+def test_lr_find_sweeps_exponentially_and_restores_the_model(make_tiny_classifier, tokenizer, small_dataset):
+    model = make_tiny_classifier()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    encoded = data.tokenize(small_dataset, tokenizer)["train"]
+    found = lr_find(model, encoded, tokenizer, start_lr=1e-6, end_lr=10.0, num_steps=30, batch_size=4)
+    lrs = found["lrs"]
+    assert lrs[0] == pytest.approx(1e-6)
+    ratios = [b / a for a, b in zip(lrs, lrs[1:])]
+    assert all(r == pytest.approx((10.0 / 1e-6) ** (1 / 29)) for r in ratios)
+    assert 1e-6 <= found["suggestion"] <= 10.0 and len(found["losses"]) == len(lrs)
+    assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
+    assert all(math.isfinite(x) for x in found["losses"][:-1])
