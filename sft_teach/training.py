@@ -65,9 +65,9 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
         raise ConfigError(f"epochs must be greater than 0, got {num_train_epochs}: try 3")
     lr = number("learning rate", learning_rate, float)
     if not math.isfinite(lr) or lr <= 0:
-        raise ConfigError(f"learning rate must be greater than 0, got {learning_rate}: try 5e-5")
+        raise ConfigError(f"learning rate must be greater than 0, got {learning_rate}: try 1e-4")
     if lr > 1:
-        raise ConfigError(f"learning rate {learning_rate} is far too large for fine-tuning: try 5e-5")
+        raise ConfigError(f"learning rate {learning_rate} is far too large for fine-tuning: try 1e-4")
     bs = number("batch size", batch_size, float)
     if bs != int(bs) or bs < 1:
         raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size}: try 16")
