@@ -62,6 +62,13 @@ def _int(name, value):
         raise SftTeachError(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _portable(value: str) -> str:
+    """A dataset or model as recorded in outputs: a path is reduced to its last part, so that
+    saved results never hold the absolute paths of the machine that produced them."""
+    path = Path(value)
+    return path.name if path.is_absolute() or path.exists() else value
+
+
 def _check_output(output: Path, overwrite: bool) -> None:
     if output.exists() and not output.is_dir():
         raise OutputExistsError(f"output '{output}' is a file: choose another --output folder")
@@ -95,7 +102,7 @@ def cmd_finetune(args) -> int:
         result = finetune(args.model, dataset, num_train_epochs=epochs, learning_rate=lr, batch_size=batch_size,
                           max_length=max_length, seed=seed, output_dir=staging, progress=not args.quiet)
         metrics = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
-                   "eval_split": result.eval_split, "data": args.data, "model": args.model, "epochs": epochs,
+                   "eval_split": result.eval_split, "data": _portable(args.data), "model": _portable(args.model), "epochs": epochs,
                    "learning_rate": lr, "batch_size": batch_size, "seed": seed}
         (staging / "metrics.json").write_text(json.dumps({**metrics, "history": result.history}, indent=2))
         plots.loss_curve(result.history, total_steps=result.metrics["train_steps"]).savefig(staging / "loss.png", dpi=120)
@@ -124,7 +131,7 @@ def cmd_evaluate(args) -> int:
         dataset = data.load(args.data)["test"]
     else:
         dataset = data.from_csv(args.data, labels=names)
-    print(json.dumps({**{k: round(v, 4) for k, v in evaluate(model, tokenizer, dataset).items()}, "data": args.data}))
+    print(json.dumps({**{k: round(v, 4) for k, v in evaluate(model, tokenizer, dataset).items()}, "data": _portable(args.data)}))
     return 0
 
 
