@@ -51,6 +51,11 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
     pr.add_argument("texts", nargs="+", metavar="TEXT")
 
+    co = commands.add_parser("course", help="execute every notebook of the course headless")
+    co.add_argument("--output", default="course-output", help="folder for the executed copies (default course-output)")
+    co.add_argument("--html", action="store_true", help="also write a browsable HTML copy of each notebook")
+    co.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # another folder of notebooks (tests)
+
     commands.add_parser("doctor", help="check versions, device and the bundled model")
     return parser
 
@@ -145,6 +150,23 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_course(args) -> int:
+    from sft_teach.course import NotebookFailed, run_course
+
+    folder = Path(args.notebooks) if args.notebooks else Path(__file__).resolve().parent.parent / "notebooks"
+    notebooks = sorted(folder.glob("*.ipynb"))
+    if not notebooks:
+        raise SftTeachError(f"no notebooks found in {folder.name}/: run this from a clone of the course repository")
+    try:
+        total = run_course(notebooks, args.output, html=args.html)
+    except NotebookFailed as failed:
+        print(" failed", flush=True)
+        print(f"sft-teach: error: {failed}", file=sys.stderr)
+        return 1
+    print(f"the course ran in {total:.0f} s; executed notebooks are in {args.output}/")
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from sft_teach.environment import report
 
@@ -162,7 +184,8 @@ def cmd_doctor(args) -> int:
 
 def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
-    handler = {"finetune": cmd_finetune, "evaluate": cmd_evaluate, "predict": cmd_predict, "doctor": cmd_doctor}
+    handler = {"finetune": cmd_finetune, "evaluate": cmd_evaluate, "predict": cmd_predict, "course": cmd_course,
+               "doctor": cmd_doctor}
     try:
         return handler[args.command](args)
     except SftTeachError as exc:

@@ -1,36 +1,91 @@
 """Execute the course's notebooks headless, as they are published.
 
-``python -m sft_teach.course notebooks/02_technical_recipe.ipynb`` runs a notebook top to
-bottom in a fresh kernel (from the notebook's own folder) and writes it back with its outputs.
-The saved widget state is dropped afterwards: viewers that cannot run widgets (GitHub,
-nbconvert HTML) then show the HTML fallback every course widget carries, instead of an empty box.
+* ``sft-teach course [--output DIR] [--html]`` runs every notebook in order on copies in
+  ``DIR`` (default ``course-output/``), prints one line per notebook with its time, and stops
+  at the first failing notebook, naming it and the cell;
+* ``python -m sft_teach.course notebooks/NAME.ipynb`` re-executes one notebook in place
+  (how the committed notebooks are produced).
+
+Saved widget state is dropped after execution: viewers that cannot run widgets (GitHub,
+nbconvert HTML) then show the HTML fallback every course widget carries, not an empty box.
 
 Taught in notebooks/00_start_here.ipynb.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
 
 
-def run_notebook(path, timeout: int = 600, write: bool = True):
-    """Execute one notebook; returns ``(notebook, seconds)``. Raises on the first failing cell
-    (cells tagged ``raises-exception`` may raise)."""
+class NotebookFailed(Exception):
+    """A notebook cell raised: ``notebook``, ``cell`` (0-based index) and ``error`` (one line)."""
+
+    def __init__(self, notebook: str, cell: int | None, error: str):
+        self.notebook, self.cell, self.error = notebook, cell, error
+        where = f"cell {cell}" if cell is not None else "start-up"
+        super().__init__(f"{notebook} failed at {where}: {error}")
+
+
+def _first_error(nb):
+    for index, cell in enumerate(nb.cells):
+        if "raises-exception" in cell.get("metadata", {}).get("tags", []):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, f"{output.get('ename')}: {output.get('evalue', '')}".splitlines()[0]
+    return None, None
+
+
+def run_notebook(path, timeout: int = 900, write: bool = True):
+    """Execute one notebook in its own folder; returns ``(notebook, seconds)``.
+
+    Raises :class:`NotebookFailed` naming the first failing cell (cells tagged
+    ``raises-exception`` may raise).
+    """
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except CellExecutionError as exc:
+        cell, error = _first_error(nb)
+        raise NotebookFailed(path.name, cell, error or str(exc).strip().splitlines()[-1]) from None
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
     if write:
         nbformat.write(nb, path)
     return nb, seconds
+
+
+def run_course(notebooks, output, html: bool = False, echo=print) -> float:
+    """Copy ``notebooks`` into ``output``, execute them in order there, optionally export HTML.
+
+    Returns the total seconds; raises :class:`NotebookFailed` at the first failure.
+    """
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    total = 0.0
+    for number, source in enumerate(notebooks, 1):
+        copy = output / Path(source).name
+        shutil.copyfile(source, copy)
+        echo(f"[{number}/{len(notebooks)}] {copy.name} ...", end="", flush=True)
+        nb, seconds = run_notebook(copy)
+        total += seconds
+        if html:
+            from nbconvert import HTMLExporter
+
+            body, _ = HTMLExporter().from_notebook_node(nb)
+            copy.with_suffix(".html").write_text(body, encoding="utf-8")
+        echo(f" {seconds:.0f} s")
+    return total
 
 
 def main(argv=None) -> int:

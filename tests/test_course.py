@@ -1,0 +1,45 @@
+import nbformat
+import pytest
+
+from sft_teach.cli import main
+
+
+def write_notebook(path, *cells, tags=None):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    for index, cell_tags in (tags or {}).items():
+        nb.cells[index].metadata["tags"] = cell_tags
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def notebooks(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "a_ok.ipynb", "print(6 * 7)",
+                   "raise RuntimeError('a deliberate error')", "print('after the lesson')",
+                   tags={1: ["raises-exception"]})
+    return folder
+
+
+def test_course_runs_every_notebook_and_writes_html(notebooks, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["course", "--notebooks", str(notebooks), "--output", str(out), "--html"]) == 0
+    stdout = capsys.readouterr().out
+    assert "[1/1] a_ok.ipynb ..." in stdout and "the course ran in" in stdout
+    executed = nbformat.read(out / "a_ok.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+    assert executed.cells[2].outputs[0]["text"] == "after the lesson\n"  # went on past the tagged error
+    assert "widgets" not in executed.metadata
+    assert "after the lesson" in (out / "a_ok.html").read_text()
+
+
+def test_course_stops_at_the_first_failing_notebook_and_names_the_cell(notebooks, tmp_path, capsys):
+    write_notebook(notebooks / "b_bad.ipynb", "x = 1", "raise ValueError('boom')", "print('never')")
+    write_notebook(notebooks / "c_later.ipynb", "print('not reached')")
+    code = main(["course", "--notebooks", str(notebooks), "--output", str(tmp_path / "run")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.strip() == "sft-teach: error: b_bad.ipynb failed at cell 1: ValueError: boom"
+    assert "[3/3]" not in captured.out and not (tmp_path / "run" / "c_later.ipynb").exists()
