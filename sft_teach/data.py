@@ -158,9 +158,9 @@ def _from_hub(name: str, text_column: str, label_column: str):
     from datasets import ClassLabel, DatasetDict
     from datasets import load_dataset as hf_load_dataset
 
-    from sft_teach.models import _hub_offline, _hub_reachable
+    from sft_teach.models import hub_available
 
-    if _hub_offline() or not _hub_reachable():
+    if not hub_available():
         raise DataError(
             f"'{name}' is neither a bundled dataset ({', '.join(bundled_datasets())}) nor a CSV file, and the "
             f"Hugging Face Hub cannot be reached to download it: use --data pets or a CSV file with text,label columns"

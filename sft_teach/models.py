@@ -71,6 +71,11 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def hub_available() -> bool:
+    """False at once when offline mode is set, else whether the hub endpoint answers."""
+    return not _hub_offline() and _hub_reachable()
+
+
 def _cached_snapshot(name: str) -> Path | None:
     """The local hub-cache copy of ``name``, if an earlier online run downloaded it."""
     try:
@@ -114,7 +119,7 @@ def resolve_model(name: str = "default") -> str:
     cached = _cached_snapshot(name)
     if cached is not None and (cached / "config.json").is_file():
         return str(cached)
-    if _hub_offline() or not _hub_reachable():
+    if not hub_available():
         raise ModelNotFoundError(
             f"hub model '{name}' is not available offline and the Hugging Face Hub cannot be "
             f"reached: {_OFFLINE_FIX}"
