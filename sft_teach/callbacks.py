@@ -24,9 +24,17 @@ class HistoryCallback(TrainerCallback):
         self.train: list[dict] = []
         self.eval: list[dict] = []
 
+    def on_train_begin(self, args, state, control, **kwargs):
+        # Resumed from a checkpoint: the logs before the interruption live in the restored state.
+        if state.log_history and not (self.train or self.eval):
+            for logs in state.log_history:
+                self._add(logs.get("step", 0), logs.get("epoch", 0.0), logs)
+
     def on_log(self, args, state, control, logs=None, **kwargs):
-        logs = dict(logs or {})
-        row = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4)}
+        self._add(state.global_step, state.epoch, dict(logs or {}))
+
+    def _add(self, step, epoch, logs):
+        row = {"step": step, "epoch": round(epoch or 0.0, 4)}
         if "loss" in logs:
             self.train.append({**row, **{k: logs[k] for k in ("loss", "learning_rate", "grad_norm") if k in logs}})
         elif any(k.startswith("eval_") for k in logs):
@@ -47,6 +55,7 @@ class LivePlotCallback(HistoryCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         from IPython.display import display
 
+        super().on_train_begin(args, state, control, **kwargs)
         self._handle = display(display_id=True)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -72,3 +81,19 @@ class EventTrace(TrainerCallback):
         def record(args, state, control, **kwargs):
             self.events.append((name, state.global_step))
         return record
+
+
+class NoPickledArguments(TrainerCallback):
+    """Deletes ``training_args.bin`` from each checkpoint as soon as it is written.
+
+    ``Trainer`` saves its arguments with ``torch.save``, a pickle, and never reads them
+    back when resuming; a pickle can run code when loaded, so none is left lying around.
+    Resuming needs only the safetensors weights and the optimizer, scheduler, RNG and
+    trainer state, which ``Trainer`` loads with ``weights_only=True``.
+    """
+
+    def on_save(self, args, state, control, **kwargs):
+        from pathlib import Path
+
+        for pickled in Path(args.output_dir).glob("checkpoint-*/training_args.bin"):
+            pickled.unlink()

@@ -11,11 +11,10 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from sft_teach.environment import quiet_libraries
-from sft_teach.errors import OutputExistsError, SftTeachError
+from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 
 DEFAULT_OUTPUT = "sft-output"
 
@@ -41,11 +40,21 @@ def _build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--seed", default="42", help="random seed (default 42)")
     ft.add_argument("--output", default=DEFAULT_OUTPUT, help=f"output folder (default {DEFAULT_OUTPUT})")
     ft.add_argument("--overwrite", action="store_true", help="replace an existing output folder (only once training succeeded)")
+    ft.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     ft.add_argument("--quiet", action="store_true", help="no progress bar")
+    _data_options(ft)
+
+    ck = commands.add_parser("check", help="check a dataset before training: counts, lengths and warnings")
+    ck.add_argument("--data", default="pets", help="pets (bundled), a CSV file, a folder of CSV splits, or a hub dataset")
+    ck.add_argument("--model", default="default", help="the model whose tokenizer measures lengths (default: bundled)")
+    ck.add_argument("--max-length", default="128", help="longest text in tokens before truncation (default 128)")
+    ck.add_argument("--seed", default="42", help="seed of the split when --data is one CSV file (default 42)")
+    _data_options(ck)
 
     ev = commands.add_parser("evaluate", help="score a fine-tuned model on a labelled CSV")
     ev.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
     ev.add_argument("--data", required=True, help="a CSV file with text,label, or pets (its test split)")
+    _data_options(ev)
 
     pr = commands.add_parser("predict", help="classify texts with a fine-tuned model")
     pr.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
@@ -58,6 +67,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="check versions, device and the bundled model")
     return parser
+
+
+def _data_options(parser) -> None:
+    parser.add_argument("--text-column", default="text", help="CSV column with the texts (default text)")
+    parser.add_argument("--label-column", default="label", help="CSV column with the labels (default label)")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of the CSV files (default utf-8; e.g. cp1252)")
 
 
 def _int(name, value):
@@ -82,46 +97,124 @@ def _check_output(output: Path, overwrite: bool) -> None:
             f"output folder '{output}' already holds results: pass --overwrite to replace them, or choose another --output")
 
 
+def _load_and_check(args, seed: int, max_length: int):
+    """The learner's dataset and tokenizer, and the findings to warn about (see sft_teach.checks)."""
+    from sft_teach import checks, data, models
+
+    dataset = data.load(args.data, text_column=args.text_column, label_column=args.label_column, seed=seed,
+                        encoding=args.encoding)
+    tokenizer = models.load_tokenizer(args.model)
+    limit = getattr(tokenizer, "model_max_length", None)
+    if limit and limit < 100_000 and max_length > limit:  # tokenizers without a limit report ~1e30
+        raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
+    return dataset, checks.check(dataset, tokenizer, max_length)
+
+
+def _warn(findings) -> None:
+    for finding in findings:
+        print(f"sft-teach: warning: {finding}", file=sys.stderr)
+
+
+def _run_settings(args, seed, epochs, lr, batch_size, max_length) -> dict:
+    """What must be the same for ``--resume`` to continue a run rather than start another."""
+    return {"data": _portable(args.data), "model": _portable(args.model), "epochs": epochs, "learning_rate": lr,
+            "batch_size": batch_size, "max_length": max_length, "seed": seed,
+            "text_column": args.text_column, "label_column": args.label_column}
+
+
+def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: bool):
+    """The folder a run writes into until it succeeds; returns the checkpoint to resume from (or None)."""
+    from sft_teach.training import last_checkpoint
+
+    checkpoint = last_checkpoint(staging / "checkpoints") if staging.is_dir() else None
+    if resume:
+        if checkpoint is None:
+            raise SftTeachError(f"nothing to resume: no checkpoint in {staging.name}/ (a run saves one after each "
+                                f"epoch): run the command without --resume")
+        saved = json.loads((staging / "run.json").read_text())
+        changed = [f"{k} {saved.get(k)} -> {v}" for k, v in settings.items() if saved.get(k) != v]
+        if changed:
+            raise ConfigError(f"--resume needs the interrupted run's settings, but {', '.join(changed)}: "
+                              f"use the same options, or drop --resume and pass --overwrite to start again")
+        return checkpoint
+    if checkpoint is not None and not overwrite:
+        raise OutputExistsError(f"an interrupted run left checkpoints in {staging.name}/: pass --resume to continue "
+                                f"it, or --overwrite to start again")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / "run.json").write_text(json.dumps(settings, indent=2))
+    return None
+
+
 def cmd_finetune(args) -> int:
     from sft_teach.training import check_settings
 
     epochs, lr, batch_size, max_length = check_settings(args.epochs, args.lr, args.batch_size, args.max_length)
     seed = _int("seed", args.seed)
     output = Path(args.output)
-    _check_output(output, args.overwrite)
+    _check_output(output, args.overwrite or args.resume)
 
     # Everything that can fail on the learner's input fails here, before any training.
     quiet_libraries()
-    from sft_teach import data, models
+    from sft_teach import models
 
-    dataset = data.load(args.data, seed=seed)
     models.resolve_model(args.model)
+    dataset, findings = _load_and_check(args, seed, max_length)
+    _warn(findings)
 
     from sft_teach import plots
     from sft_teach.metrics import confusion
-    from sft_teach.training import finetune
+    from sft_teach.training import finetune, last_checkpoint
 
+    # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
+    # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
+    # checkpoints (one per epoch) stay in the staging folder for --resume.
+    settings = _run_settings(args, seed, epochs, lr, batch_size, max_length)
     output.absolute().parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-partial-", dir=output.absolute().parent))
+    staging = output.absolute().parent / f".{output.name}.partial"
+    checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)
+    if checkpoint is not None:
+        print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
     try:
         result = finetune(args.model, dataset, num_train_epochs=epochs, learning_rate=lr, batch_size=batch_size,
-                          max_length=max_length, seed=seed, output_dir=staging, progress=not args.quiet)
-        metrics = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
-                   "eval_split": result.eval_split, "data": _portable(args.data), "model": _portable(args.model), "epochs": epochs,
-                   "learning_rate": lr, "batch_size": batch_size, "seed": seed}
-        (staging / "metrics.json").write_text(json.dumps({**metrics, "history": result.history}, indent=2))
-        plots.loss_curve(result.history, total_steps=result.metrics["train_steps"]).savefig(staging / "loss.png", dpi=120)
-        matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
-        plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
-            staging / "confusion.png", dpi=120)
-        shutil.rmtree(staging / "checkpoints", ignore_errors=True)
-        if output.exists():  # only now, after success, is the old output replaced
-            shutil.rmtree(output)
-        staging.rename(output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+                          max_length=max_length, seed=seed, output_dir=staging, progress=not args.quiet,
+                          save_checkpoints=True, save_total_limit=1,
+                          resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except BaseException as exc:
+        if last_checkpoint(staging / "checkpoints") is None:
+            shutil.rmtree(staging, ignore_errors=True)  # nothing worth resuming
+        elif isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt("run the same command with --resume to continue from the last checkpoint") from None
+        raise
+    metrics = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
+               "eval_split": result.eval_split, **settings}
+    (staging / "metrics.json").write_text(json.dumps({**metrics, "history": result.history}, indent=2))
+    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"]).savefig(staging / "loss.png", dpi=120)
+    matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
+    plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
+        staging / "confusion.png", dpi=120)
+    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    (staging / "run.json").unlink()
+    if output.exists():  # only now, after success, is the old output replaced
+        shutil.rmtree(output)
+    staging.rename(output)
     print(f"saved model, metrics.json, loss.png and confusion.png to {args.output}/")
     print(json.dumps({**metrics, "output": args.output}))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from sft_teach.checks import summary
+    from sft_teach.training import check_settings
+
+    max_length = check_settings(1, 1e-4, 1, args.max_length)[3]
+    quiet_libraries()
+    dataset, findings = _load_and_check(args, _int("seed", args.seed), max_length)
+    for name, info in summary(dataset).items():
+        classes = ", ".join(f"{label} {n}" for label, n in info["classes"].items())
+        print(f"{name:10s} {info['rows']:6d} rows: {classes}")
+    _warn(findings)
+    print(f"{len(findings)} warning{'s' * (len(findings) != 1)}" if findings else "no problems found")
     return 0
 
 
@@ -135,7 +228,7 @@ def cmd_evaluate(args) -> int:
     if args.data in data.bundled_datasets():
         dataset = data.load(args.data)["test"]
     else:
-        dataset = data.from_csv(args.data, labels=names)
+        dataset = data.from_csv(args.data, args.text_column, args.label_column, labels=names, encoding=args.encoding)
     print(json.dumps({**{k: round(v, 4) for k, v in evaluate(model, tokenizer, dataset).items()}, "data": _portable(args.data)}))
     return 0
 
@@ -184,15 +277,16 @@ def cmd_doctor(args) -> int:
 
 def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
-    handler = {"finetune": cmd_finetune, "evaluate": cmd_evaluate, "predict": cmd_predict, "course": cmd_course,
+    handler = {"finetune": cmd_finetune, "check": cmd_check, "evaluate": cmd_evaluate, "predict": cmd_predict, "course": cmd_course,
                "doctor": cmd_doctor}
     try:
         return handler[args.command](args)
     except SftTeachError as exc:
         print(f"sft-teach: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sft-teach: interrupted; nothing was overwritten", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        hint = f"; {exc}" if str(exc) else ""
+        print(f"sft-teach: interrupted; nothing was overwritten{hint}", file=sys.stderr)
         return 130
 
 

@@ -17,6 +17,7 @@ import csv
 import difflib
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 from sft_teach.errors import DataError
@@ -59,7 +60,37 @@ def unseen_cue_mask(name: str = "pets"):
     return np.array([not any(w in train_vocabulary for w in c.split()) for c in cues])
 
 
-def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label"):
+def _decode(raw: bytes, shown: str, encoding: str) -> str:
+    """File bytes as text, or a :class:`DataError` that says what the file really is."""
+    if raw.startswith(b"PK\x03\x04"):
+        raise DataError(f"{shown}: is an Excel workbook or zip archive, not a CSV: in Excel use File > Save As > 'CSV UTF-8'")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
+    if b"\x00" in raw[:4096]:
+        raise DataError(f"{shown}: holds binary data (NUL bytes), not text: export the data as a CSV file with text,label columns")
+    utf8 = encoding.lower().replace("_", "-") in {"utf-8", "utf8"}
+    try:
+        return raw.decode("utf-8-sig" if utf8 else encoding)
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start:exc.start + 1].hex()
+        line = raw[:exc.start].count(b"\n") + 1
+        tried = "UTF-8" if utf8 else encoding
+        raise DataError(
+            f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): if the file came from "
+            f"Excel on Windows it is probably cp1252: pass --encoding cp1252 (encoding='cp1252'), or re-save it as 'CSV UTF-8'"
+        ) from None
+    except LookupError:
+        raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
+
+
+def _delimiter(header: str) -> str:
+    """Comma, unless the header has none and uses ';' (European spreadsheets) or a tab (TSV)."""
+    if "," in header:
+        return ","
+    return max(";\t", key=header.count) if any(d in header for d in ";\t") else ","
+
+
+def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8"):
     """Rows of a CSV as ``(texts, labels)``, checked cell by cell.
 
     Row numbers in errors are the file's line numbers (the header is line 1), so
@@ -71,16 +102,11 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd().name}/)")
     if path.is_dir():
         raise DataError(f"{shown}: is a folder, not a CSV file: pass a .csv file, or a folder with train.csv")
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{shown}: byte {exc.start} is not valid UTF-8: re-save the file as 'CSV UTF-8' "
-            f"(or convert it: iconv -f cp1252 -t utf-8 in.csv > out.csv)"
-        ) from None
+    raw = _decode(path.read_bytes(), shown, encoding)
     if not raw.strip():
         raise DataError(f"{shown}: the file is empty: it needs a header line '{text_column},{label_column}' and one row per example")
-    reader = csv.DictReader(raw.splitlines(keepends=True))
+    lines = raw.splitlines(keepends=True)
+    reader = csv.DictReader(lines, delimiter=_delimiter(lines[0]))
     columns = [c for c in (reader.fieldnames or []) if c is not None]
     for column in (text_column, label_column):
         if column is not None and column not in columns:
@@ -97,6 +123,9 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         text = row.get(text_column)
         if text is None or not text.strip():
             raise DataError(f"{shown}: line {line}, column '{text_column}' is empty: write the text or delete the row")
+        if _NUMBER.fullmatch(text.strip()):
+            raise DataError(f"{shown}: line {line}, column '{text_column}' is the number {text.strip()!r}, not a text: "
+                            f"are the text and label columns swapped? pass --text-column with the column that holds the texts")
         texts.append(text.strip())
         if label_column is not None:
             label = row.get(label_column)
@@ -108,7 +137,10 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     return texts, labels
 
 
-def from_csv(path, text_column: str = "text", label_column: str = "label", labels=None):
+_NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
+
+
+def from_csv(path, text_column: str = "text", label_column: str = "label", labels=None, encoding: str = "utf-8"):
     """One CSV file as a ``datasets.Dataset`` with columns ``text`` and ``label`` (ClassLabel).
 
     ``labels`` fixes the class names and their order (needed so that a test file maps
@@ -117,7 +149,7 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     """
     from datasets import ClassLabel, Dataset, Features, Value
 
-    texts, raw_labels = read_csv_rows(path, text_column, label_column)
+    texts, raw_labels = read_csv_rows(path, text_column, label_column, encoding)
     names = sorted(set(raw_labels)) if labels is None else [str(x) for x in labels]
     unknown = sorted(set(raw_labels) - set(names))
     if unknown:
@@ -131,24 +163,47 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     return Dataset.from_dict({"text": texts, "label": ids}, features=features)
 
 
-def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42):
-    """Stratified, reproducible train / validation / test split of one ``Dataset``."""
+def require_classes(dataset, source: str) -> None:
+    """A :class:`DataError` unless ``dataset`` holds examples of at least two classes."""
+    present = sorted(set(dataset["label"]))
+    if len(present) < 2:
+        label = dataset.features["label"].names[present[0]]
+        raise DataError(f"{source}: every row has the label '{label}': a classifier needs examples of at "
+                        f"least two classes; add rows with other labels")
+
+
+def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, source: str = "the data"):
+    """Stratified, reproducible train / validation / test split of one ``Dataset``.
+
+    Stratified: every split keeps the classes' proportions, so a rare class is not left
+    out of the test split by bad luck. The same ``seed`` always gives the same split.
+    """
     from datasets import DatasetDict
 
-    first = dataset.train_test_split(test_size=validation + test, seed=seed, stratify_by_column="label")
-    second = first["test"].train_test_split(test_size=test / (validation + test), seed=seed, stratify_by_column="label")
+    held_out = validation + test
+    require_classes(dataset, source)
+    try:
+        first = dataset.train_test_split(test_size=held_out, seed=seed, stratify_by_column="label")
+        second = first["test"].train_test_split(test_size=test / held_out, seed=seed, stratify_by_column="label")
+    except ValueError:  # too few rows for the stratified fractions (scikit-learn's rule)
+        counts = Counter(dataset["label"])
+        smallest = dataset.features["label"].names[min(counts, key=counts.get)]
+        raise DataError(f"{source}: class '{smallest}' has only {min(counts.values())} rows, too few to split "
+                        f"{1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in every split: add "
+                        f"examples of '{smallest}', or provide train.csv and validation.csv yourself") from None
     return DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
 
 
-def _from_folder(folder: Path, text_column: str, label_column: str):
+def _from_folder(folder: Path, text_column: str, label_column: str, encoding: str = "utf-8"):
     from datasets import DatasetDict
 
-    train = from_csv(folder / "train.csv", text_column, label_column)
+    train = from_csv(folder / "train.csv", text_column, label_column, encoding=encoding)
+    require_classes(train, f"{folder.name}/train.csv")
     names = train.features["label"].names
     parts = {"train": train}
     for name in SPLITS[1:]:
         if (folder / f"{name}.csv").is_file():
-            parts[name] = from_csv(folder / f"{name}.csv", text_column, label_column, labels=names)
+            parts[name] = from_csv(folder / f"{name}.csv", text_column, label_column, labels=names, encoding=encoding)
     if "validation" not in parts:
         raise DataError(f"{folder.name}/: has train.csv but no validation.csv: add one, or pass a single CSV to split it")
     return DatasetDict(parts)
@@ -178,7 +233,8 @@ def _from_hub(name: str, text_column: str, label_column: str):
     return loaded.select_columns(["text", "label"])
 
 
-def load(name_or_path: str = "pets", text_column: str = "text", label_column: str = "label", seed: int = 42):
+def load(name_or_path: str = "pets", text_column: str = "text", label_column: str = "label", seed: int = 42,
+         encoding: str = "utf-8"):
     """A ``DatasetDict`` with ``train``, ``validation`` (and usually ``test``) splits.
 
     ``name_or_path`` is a bundled dataset (``"pets"``), a folder holding ``train.csv``
@@ -192,9 +248,9 @@ def load(name_or_path: str = "pets", text_column: str = "text", label_column: st
     if path.is_dir():
         if not (path / "train.csv").is_file():
             raise DataError(f"{path.name}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
-        return _from_folder(path, text_column, label_column)
+        return _from_folder(path, text_column, label_column, encoding)
     if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or os.sep in name:
-        return split(from_csv(path, text_column, label_column), seed=seed)
+        return split(from_csv(path, text_column, label_column, encoding=encoding), seed=seed, source=name)
     return _from_hub(name, text_column, label_column)
 
 

@@ -128,7 +128,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     from transformers import PrinterCallback, Trainer
 
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback
+    from sft_teach.callbacks import HistoryCallback, NoPickledArguments
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
     from sft_teach.models import load_classifier
@@ -144,6 +144,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     elif tokenizer is None:
         raise ConfigError("pass tokenizer= together with a model object")
 
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit and max_length > limit:
+        raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
     encoded = data_mod.tokenize(dataset, tokenizer, max_length)
     history = HistoryCallback()
     scratch = None
@@ -161,7 +164,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         processing_class=tokenizer,
         data_collator=data_mod.collator(tokenizer),
         compute_metrics=compute_metrics,
-        callbacks=[history, *callbacks],
+        callbacks=[history, NoPickledArguments(), *callbacks],
     )
     if not progress:  # without a progress bar Trainer prints every log dict instead; keep it quiet
         trainer.remove_callback(PrinterCallback)
@@ -187,6 +190,16 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     return FinetuneResult(metrics=metrics, history=history.as_dict(), model_dir=model_dir, trainer=trainer,
                           eval_split=split_name, label_names=names,
                           predictions=predictions, label_ids=labels)
+
+
+def last_checkpoint(folder) -> Path | None:
+    """The newest *complete* checkpoint in ``folder`` (``checkpoint-<step>``), or ``None``.
+
+    ``Trainer`` writes ``trainer_state.json`` last, so a checkpoint without it was cut
+    off while saving and cannot be resumed from; it is skipped.
+    """
+    complete = [p for p in Path(folder).glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def save_model(trainer, target: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Helpers shared by the tests (plain functions; fixtures live in conftest.py)."""
+"""Helpers shared by the tests (plain functions and data; fixtures live in conftest.py)."""
 
 import csv
 from pathlib import Path
@@ -10,3 +10,17 @@ def write_csv(path: Path, rows, header=("text", "label")) -> Path:
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+# Twenty short notes, ten per class, for tests that need a valid CSV that splits 80/10/10.
+CATS = ["Asleep in the washing basket again.", "Ignored the new toy, played with the box.",
+        "Kneads the blanket before every nap.", "Stared at the wall for ten minutes.",
+        "Hissed at her own reflection.", "Purring on the radiator shelf.",
+        "Caught a moth mid-air at midnight.", "Sharpened claws on the new sofa.",
+        "Squeezed into a shoebox two sizes too small.", "Chattering at pigeons through the glass."]
+DOGS = ["Fetched the ball forty times and wanted more.", "Barked at the postman, then licked him.",
+        "Dug a hole under the fence in an hour.", "Howled along with the ambulance siren.",
+        "Carried the lead to the door at six sharp.", "Shook pond water all over the kitchen.",
+        "Buried a bone in the flower bed.", "Tail wagging so hard he knocked a cup over.",
+        "Sat, stayed and rolled over for one treat.", "Slept on his back with all four paws up."]
+GOOD = [(t, "cat") for t in CATS] + [(t, "dog") for t in DOGS]

@@ -1,0 +1,113 @@
+"""What will hurt before it hurts: checks on a loaded dataset, run before any training.
+
+:mod:`sft_teach.data` refuses what *cannot* be used (a missing column, an empty text).
+This module looks at what *can* be used but will quietly spoil the result, and says so:
+
+* duplicate texts inside one split: the model sees them twice as often, and a duplicate
+  in the test split counts twice;
+* the same text in training and evaluation (leakage): the test score measures memory,
+  not generalisation;
+* classes with very few examples, and heavy imbalance: accuracy can look high while the
+  small class is never predicted;
+* texts longer than ``max_length`` tokens, whose end is cut off (truncated) unseen.
+
+:func:`check` returns :class:`Finding` objects; nothing here raises or prints. The
+command line prints them as ``warning:`` lines, notebook 05 shows them.
+
+Taught in notebooks/05_your_own_data.ipynb.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+TINY_CLASS = 8  # fewer training examples than this per class: expect unstable results
+IMBALANCE = 5.0  # largest / smallest class in training above this: accuracy misleads
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem worth knowing about: ``kind`` (a short key) and a one-line ``message``."""
+
+    kind: str
+    message: str
+
+    def __str__(self):
+        return self.message
+
+
+def summary(dataset) -> dict:
+    """Rows and examples per class for each split: ``{"train": {"rows": 714, "classes": {"cat": 357, ...}}}``."""
+    out = {}
+    for name, part in dataset.items():
+        names = part.features["label"].names
+        counts = Counter(part["label"])
+        out[name] = {"rows": len(part), "classes": {names[i]: counts.get(i, 0) for i in range(len(names))}}
+    return out
+
+
+def _normal(text: str) -> str:
+    # "Hello  world." and "hello world." are the same example to a learner
+    return " ".join(text.lower().split())
+
+
+def duplicates(texts) -> dict:
+    """``{normalised text: count}`` for every text that occurs more than once."""
+    counts = Counter(_normal(t) for t in texts)
+    return {t: n for t, n in counts.items() if n > 1}
+
+
+def overlap(train_texts, other_texts) -> int:
+    """How many texts of ``other_texts`` also occur (normalised) in ``train_texts``."""
+    seen = {_normal(t) for t in train_texts}
+    return sum(_normal(t) in seen for t in other_texts)
+
+
+def token_lengths(texts, tokenizer) -> list[int]:
+    """Tokens per text as the model sees it, special tokens included, before truncation."""
+    return [len(ids) for ids in tokenizer(list(texts), truncation=False)["input_ids"]]
+
+
+def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
+    """Findings for a ``DatasetDict`` with ``train`` and evaluation splits (see module docstring).
+
+    With a ``tokenizer``, texts longer than ``max_length`` tokens are counted; without
+    one that check is skipped.
+    """
+    findings = []
+    for name, part in dataset.items():
+        dups = duplicates(list(part["text"]))
+        if dups:
+            extra = sum(n - 1 for n in dups.values())
+            example = max(dups, key=dups.get)
+            findings.append(Finding("duplicates", (
+                f"{name}: {len(dups)} text{'s' * (len(dups) != 1)} occur more than once ({extra} extra "
+                f"row{'s' * (extra != 1)}; most often: {example[:40]!r} x{dups[example]}): remove the repeats")))
+    train_texts = list(dataset["train"]["text"])
+    for name in (n for n in dataset if n != "train"):
+        shared = overlap(train_texts, list(dataset[name]["text"]))
+        if shared:
+            findings.append(Finding("overlap", (
+                f"{name}: {shared} of its {len(dataset[name])} texts also occur in train, so its score partly "
+                f"measures memory: remove them from one of the two")))
+    counts = summary(dataset)["train"]["classes"]
+    smallest = min(counts, key=counts.get)
+    largest = max(counts, key=counts.get)
+    if counts[smallest] < TINY_CLASS:
+        findings.append(Finding("tiny_class", (
+            f"train: class '{smallest}' has only {counts[smallest]} example{'s' * (counts[smallest] != 1)}: results for it will be unstable; "
+            f"aim for {TINY_CLASS} or more per class")))
+    if counts[smallest] and counts[largest] / counts[smallest] > IMBALANCE:
+        findings.append(Finding("imbalance", (
+            f"train: '{largest}' has {counts[largest] / counts[smallest]:.0f}x the examples of '{smallest}' "
+            f"({counts[largest]} vs {counts[smallest]}): read macro-F1, not accuracy")))
+    if tokenizer is not None:
+        for name, part in dataset.items():
+            lengths = token_lengths(part["text"], tokenizer)
+            long = sum(n > max_length for n in lengths)
+            if long:
+                findings.append(Finding("long_texts", (
+                    f"{name}: {long} text{'s' * (long != 1)} longer than max_length={max_length} tokens (longest "
+                    f"{max(lengths)}) will be truncated: their end is never seen; raise --max-length if it matters")))
+    return findings

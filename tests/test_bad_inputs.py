@@ -1,0 +1,172 @@
+"""The bad-input battery: every mistake a learner can make with data, settings or folders.
+
+Each case runs the real command line. An error must be one line on stderr that names
+the place (file, line, column or option) and the fix, exit with code 2, show no
+traceback, and leave an existing output folder untouched. Warnings (duplicates,
+leakage, tiny classes, imbalance, long texts) are printed but do not stop anything.
+"""
+
+import pytest
+from support import CATS, GOOD, write_csv
+
+from sft_teach.cli import main
+
+
+
+@pytest.fixture
+def existing_output(tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"accuracy": 0.5}')
+    return out
+
+
+def _bytes(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+def _folder(path, train_rows, validation_rows):
+    path.mkdir()
+    write_csv(path / "train.csv", train_rows)
+    if validation_rows is not None:
+        write_csv(path / "validation.csv", validation_rows)
+    return path
+
+
+def _empty_folder(path):
+    path.mkdir()
+    return path
+
+
+# (case id, make the input in tmp_path -> extra arguments, words the one-line message must contain)
+CASES = [
+    ("missing-file", lambda d: ["--data", str(d / "nope.csv")], ["nope.csv", "file not found"]),
+    ("empty-file", lambda d: ["--data", str(_bytes(d / "e.csv", b""))], ["e.csv", "the file is empty"]),
+    ("header-only", lambda d: ["--data", str(_bytes(d / "h.csv", b"text,label\n"))], ["h.csv", "has a header but no rows"]),
+    ("no-text-column", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("review", "stars")))],
+     ["c.csv", "no column 'text' (columns found: review, stars)"]),
+    ("text-column-typo", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("texts", "label")))],
+     ["did you mean 'texts'? pass --text-column texts"]),
+    ("label-column-called-sentiment", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("text", "sentiment")))],
+     ["no column 'label' (columns found: text, sentiment)"]),
+    ("wrong-column-option", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD)), "--label-column", "lable"],
+     ["no column 'lable'", "did you mean 'label'"]),
+    ("empty-text", lambda d: ["--data", str(write_csv(d / "t.csv", GOOD[:3] + [("   ", "dog")]))],
+     ["t.csv", "line 5, column 'text' is empty"]),
+    ("missing-label", lambda d: ["--data", str(write_csv(d / "l.csv", GOOD[:2] + [("Chased its tail.", "")]))],
+     ["l.csv", "line 4, column 'label' is empty"]),
+    ("columns-swapped", lambda d: ["--data", str(write_csv(d / "s.csv", [("4", "Lovely"), ("1", "Awful")]))],
+     ["s.csv", "line 2, column 'text' is the number '4'", "swapped"]),
+    ("unquoted-comma", lambda d: ["--data", str(_bytes(d / "q.csv", b"text,label\nsat, purred, slept,cat\n"))],
+     ["q.csv", "line 2 has more cells than the header", "double quotes"]),
+    ("windows-1252-bytes", lambda d: ["--data", str(_bytes(d / "w.csv", "text,label\nLoves caf\u00e9 cream,cat\n".encode("cp1252")))],
+     ["w.csv", "line 2, byte 0xe9 is not valid UTF-8 (the encoding tried)", "--encoding cp1252"]),
+    ("unknown-encoding", lambda d: ["--data", str(write_csv(d / "u.csv", GOOD)), "--encoding", "klingon"],
+     ["u.csv", "unknown encoding 'klingon'"]),
+    ("excel-workbook", lambda d: ["--data", str(_bytes(d / "book.csv", b"PK\x03\x04" + bytes(60)))],
+     ["book.csv", "Excel workbook", "CSV UTF-8"]),
+    ("binary-file", lambda d: ["--data", str(_bytes(d / "b.csv", b"\x00\x01\x02binary\x00"))], ["b.csv", "binary data"]),
+    ("single-class", lambda d: ["--data", str(write_csv(d / "one.csv", [(t, "cat") for t in CATS]))],
+     ["one.csv", "every row has the label 'cat'", "at least two classes"]),
+    ("class-too-small-to-split", lambda d: ["--data", str(write_csv(d / "few.csv", GOOD[:3] + GOOD[10:]))],
+     ["few.csv", "class 'cat' has only 3 rows, too few to split 80%/10%/10%"]),
+    ("folder-without-train", lambda d: ["--data", str(_empty_folder(d / "splits"))], ["splits/", "no train.csv"]),
+    ("folder-without-validation", lambda d: ["--data", str(_folder(d / "splits", GOOD, None))],
+     ["splits/", "no validation.csv"]),
+    ("validation-label-unseen-in-training", lambda d: ["--data", str(_folder(d / "splits", GOOD, GOOD[:2] + [("Nibbled a carrot.", "rabbit")]))],
+     ["validation.csv", "label 'rabbit' (row 4, column 'label') is not one the model knows (cat, dog)"]),
+    ("single-class-train-file", lambda d: ["--data", str(_folder(d / "splits", GOOD[10:], GOOD))],
+     ["splits/train.csv", "every row has the label 'dog'"]),
+    ("epochs-zero", lambda d: ["--epochs", "0"], ["epochs must be greater than 0"]),
+    ("epochs-negative", lambda d: ["--epochs", "-2"], ["epochs must be greater than 0"]),
+    ("epochs-not-a-number", lambda d: ["--epochs", "three"], ["epochs must be a number, got 'three'"]),
+    ("learning-rate-zero", lambda d: ["--lr", "0"], ["learning rate must be greater than 0"]),
+    ("learning-rate-negative", lambda d: ["--lr=-1e-4"], ["learning rate must be greater than 0"]),
+    ("learning-rate-huge", lambda d: ["--lr", "5"], ["far too large", "try 1e-4"]),
+    ("batch-size-zero", lambda d: ["--batch-size", "0"], ["batch size must be a whole number of at least 1"]),
+    ("batch-size-fraction", lambda d: ["--batch-size", "2.5"], ["batch size must be a whole number"]),
+    ("max-length-not-a-number", lambda d: ["--max-length", "x"], ["max length must be a number"]),
+    ("max-length-beyond-model", lambda d: ["--max-length", "1000"], ["max length 1000 is more than this model accepts (512 tokens)"]),
+    ("seed-fraction", lambda d: ["--seed", "1.5"], ["seed must be a whole number"]),
+    ("hub-model-offline", lambda d: ["--model", "bert-base-uncased"], ["bert-base-uncased", "not available offline"]),
+    ("missing-model-folder", lambda d: ["--model", "./missing-model-folder"], ["missing-model-folder", "does not exist"]),
+    ("hub-dataset-offline", lambda d: ["--data", "imdb"], ["'imdb'", "cannot be reached"]),
+    ("resume-without-checkpoint", lambda d: ["--resume"], ["nothing to resume", "without --resume"]),
+]
+
+
+@pytest.mark.parametrize("make, expected", [pytest.param(m, e, id=i) for i, m, e in CASES])
+def test_bad_input_is_one_actionable_line_exit_2_and_nothing_overwritten(make, expected, existing_output, tmp_path,
+                                                                          monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    code = main(["finetune", "--output", str(existing_output), "--overwrite", *make(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("sft-teach: error: ") and "Traceback" not in err
+    for words in expected:
+        assert words in err
+    assert (existing_output / "metrics.json").read_text() == '{"accuracy": 0.5}'
+    assert not list(tmp_path.glob(".results.partial"))
+
+
+def test_existing_output_is_never_replaced_without_overwrite(existing_output, capsys):
+    assert main(["finetune", "--output", str(existing_output)]) == 2
+    assert "already holds results: pass --overwrite" in capsys.readouterr().err
+
+
+def test_output_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "out").write_text("keep me")
+    assert main(["finetune", "--output", str(tmp_path / "out")]) == 2
+    assert "is a file" in capsys.readouterr().err and (tmp_path / "out").read_text() == "keep me"
+
+
+def test_evaluate_with_a_label_the_model_never_saw(tiny_model_dir, tmp_path, capsys):
+    path = write_csv(tmp_path / "eval.csv", [("Nibbled the carrot top.", "rabbit")])
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
+    assert "label 'rabbit' (row 2, column 'label') is not one the model knows (cat, dog)" in capsys.readouterr().err
+
+
+def test_evaluate_missing_model_folder(tmp_path, capsys):
+    path = write_csv(tmp_path / "eval.csv", GOOD)
+    assert main(["evaluate", "--model", str(tmp_path / "nothing"), "--data", str(path)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def _check(args, capsys):
+    code = main(["check", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out, err
+
+
+def test_warnings_for_duplicates_leakage_tiny_class_imbalance_and_long_texts(tmp_path, capsys):
+    long_note = " ".join(["The dog waited by the gate all afternoon, ears up at every car."] * 12)
+    train = GOOD[10:] * 2 + GOOD[:1] + [(long_note, "dog")]  # every dog twice, one cat
+    folder = _folder(tmp_path / "splits", train, GOOD[:2] + GOOD[10:12])
+    out, err = _check(["--data", str(folder), "--max-length", "64"], capsys)
+    assert "22 rows: cat 1, dog 21" in out
+    warnings = err.strip().splitlines()
+    assert all(w.startswith("sft-teach: warning: ") for w in warnings)
+    text = "\n".join(warnings)
+    assert "train: 10 texts occur more than once (10 extra rows" in text
+    assert "validation: 3 of its 4 texts also occur in train" in text
+    assert "class 'cat' has only 1 example:" in text
+    assert "'dog' has 21x the examples of 'cat'" in text
+    assert "train: 1 text longer than max_length=64 tokens" in text and "will be truncated" in text
+    assert out.strip().endswith("5 warnings")
+
+
+def test_clean_data_gives_no_warnings(tmp_path, capsys):
+    out, err = _check(["--data", str(write_csv(tmp_path / "ok.csv", GOOD * 1))], capsys)
+    assert err == "" and out.strip().endswith("no problems found")
+
+
+@pytest.mark.parametrize("encoding, delimiter", [("utf-16", ","), ("utf-8", ";"), ("utf-8", "\t"), ("cp1252", ",")])
+def test_spreadsheet_exports_are_read(tmp_path, capsys, encoding, delimiter):
+    rows = ["text,label".replace(",", delimiter)] + [f"{t.replace(',', '')}{delimiter}{y}" for t, y in GOOD]
+    rows[1] = rows[1].replace("washing", "caf\u00e9")  # a non-ASCII character in every encoding
+    path = _bytes(tmp_path / "export.csv", "\n".join(rows).encode(encoding))
+    out, err = _check(["--data", str(path), *(["--encoding", "cp1252"] if encoding == "cp1252" else [])], capsys)
+    assert "train" in out and "cat 8, dog 8" in out

@@ -1,0 +1,110 @@
+"""Interrupted runs: a killed or Ctrl-C'd ``sft-teach finetune`` continues with ``--resume``.
+
+A real process is started and interrupted once its first checkpoint is complete; the
+same command with ``--resume`` must finish with the same number of optimiser steps and
+the same weights as a run that was never interrupted. Saving is atomic: an interrupted
+run never leaves an output folder that looks complete.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from safetensors.torch import load_file
+from support import GOOD, write_csv
+
+from sft_teach.cli import main
+from sft_teach.training import last_checkpoint
+
+EPOCHS, BATCH = 40, 4
+
+
+@pytest.fixture
+def notes_csv(tmp_path):
+    return write_csv(tmp_path / "notes.csv", GOOD)  # 20 rows: 16 train, 4 steps per epoch
+
+
+def _command(model_dir, data, output, *extra):
+    return ["finetune", "--model", str(model_dir), "--data", str(data), "--epochs", str(EPOCHS), "--batch-size",
+            str(BATCH), "--lr", "1e-3", "--output", str(output), "--quiet", *extra]
+
+
+def _interrupt_after_first_checkpoint(argv, cwd, sig):
+    """Start the CLI in its own process, wait for a complete checkpoint, then send ``sig``."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "sft_teach.cli", *argv], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    checkpoints = cwd / ".run.partial" / "checkpoints"
+    deadline = time.monotonic() + 120
+    while (not checkpoints.is_dir() or last_checkpoint(checkpoints) is None) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint within 120 s"
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be interrupted: " + proc.stderr.read()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def _finished(output):
+    metrics = json.loads((output / "metrics.json").read_text())
+    return metrics, load_file(output / "model" / "model.safetensors")
+
+
+def _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(_command(tiny_model_dir, notes_csv, "run", "--resume")) == 0
+    assert "resuming from checkpoint-" in capsys.readouterr().out
+    resumed, resumed_weights = _finished(tmp_path / "run")
+    assert main(_command(tiny_model_dir, notes_csv, "straight")) == 0
+    straight, straight_weights = _finished(tmp_path / "straight")
+    assert resumed["train_steps"] == straight["train_steps"] == EPOCHS * 16 // BATCH
+    assert [e["step"] for e in resumed["history"]["eval"]] == [e["step"] for e in straight["history"]["eval"]]
+    for name, value in straight_weights.items():
+        assert (resumed_weights[name] - value).abs().max() < 1e-5, name
+    assert resumed["accuracy"] == straight["accuracy"]
+    assert not (tmp_path / ".run.partial").exists()
+
+
+def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
+    code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert not (tmp_path / "run").exists()  # nothing that looks like a finished output
+    step = int(last_checkpoint(tmp_path / ".run.partial" / "checkpoints").name.split("-")[1])
+    assert 0 < step < EPOCHS * 16 // BATCH
+    assert not list((tmp_path / ".run.partial").rglob("*.bin")) and not list((tmp_path / ".run.partial").rglob("*.pkl"))
+
+    monkeypatch.chdir(tmp_path)
+    assert main(_command(tiny_model_dir, notes_csv, "run")) == 2  # without --resume: say so, touch nothing
+    assert "pass --resume to continue it" in capsys.readouterr().err
+    assert main(_command(tiny_model_dir, notes_csv, "run", "--resume", "--epochs", "3")) == 2
+    assert "--resume needs the interrupted run's settings, but epochs 40.0 -> 3.0" in capsys.readouterr().err
+    _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
+
+
+def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
+    code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, signal.SIGINT)
+    assert code == 130
+    assert err.strip().splitlines()[-1] == ("sft-teach: interrupted; nothing was overwritten; run the same command "
+                                            "with --resume to continue from the last checkpoint")
+    assert last_checkpoint(tmp_path / ".run.partial" / "checkpoints") is not None
+    _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
+
+
+def test_a_crash_while_saving_leaves_no_model_folder(make_tiny_classifier, tokenizer, small_dataset, tmp_path,
+                                                     monkeypatch):
+    from sft_teach.training import finetune, save_model
+
+    result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, progress=False,
+                      save=False)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(tokenizer), "save_pretrained", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(result.trainer, tmp_path / "out" / "model")
+    assert list((tmp_path / "out").iterdir()) == []  # neither the model folder nor a partial one
