@@ -58,6 +58,26 @@ def duplicates(texts) -> dict:
     return {t: n for t, n in counts.items() if n > 1}
 
 
+def conflicts(texts, labels) -> int:
+    """How many distinct (normalised) texts carry more than one label: the data contradicts itself."""
+    seen: dict[str, set] = {}
+    for text, label in zip(texts, labels):
+        seen.setdefault(_normal(text), set()).add(label)
+    return sum(len(found) > 1 for found in seen.values())
+
+
+def deduplicate(dataset):
+    """``dataset`` (one ``Dataset``) with only the first row of each repeated text.
+
+    Run it *before* splitting: a text repeated in one file lands in train and test by
+    chance after a random split, and the test score then measures memory (leakage).
+    """
+    first = {}
+    for i, text in enumerate(dataset["text"]):
+        first.setdefault(_normal(text), i)
+    return dataset.select(sorted(first.values()))
+
+
 def overlap(train_texts, other_texts) -> int:
     """How many texts of ``other_texts`` also occur (normalised) in ``train_texts``."""
     seen = {_normal(t) for t in train_texts}
@@ -77,12 +97,17 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
     """
     findings = []
     for name, part in dataset.items():
+        contradictions = conflicts(part["text"], part["label"])
+        if contradictions:
+            findings.append(Finding("conflicts", (
+                f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels: decide "
+                f"which label is right and keep one row")))
         dups = duplicates(list(part["text"]))
         if dups:
             extra = sum(n - 1 for n in dups.values())
             example = max(dups, key=dups.get)
             findings.append(Finding("duplicates", (
-                f"{name}: {len(dups)} text{'s' * (len(dups) != 1)} occur more than once ({extra} extra "
+                f"{name}: {len(dups)} text{'s' * (len(dups) != 1)} occur{'s' * (len(dups) == 1)} more than once ({extra} extra "
                 f"row{'s' * (extra != 1)}; most often: {example[:40]!r} x{dups[example]}): remove the repeats")))
     train_texts = list(dataset["train"]["text"])
     for name in (n for n in dataset if n != "train"):

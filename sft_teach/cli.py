@@ -110,9 +110,9 @@ def _load_and_check(args, seed: int, max_length: int):
     return dataset, checks.check(dataset, tokenizer, max_length)
 
 
-def _warn(findings) -> None:
+def _warn(findings, file=sys.stderr) -> None:
     for finding in findings:
-        print(f"sft-teach: warning: {finding}", file=sys.stderr)
+        print(f"sft-teach: warning: {finding}", file=file)
 
 
 def _run_settings(args, seed, epochs, lr, batch_size, max_length) -> dict:
@@ -213,7 +213,7 @@ def cmd_check(args) -> int:
     for name, info in summary(dataset).items():
         classes = ", ".join(f"{label} {n}" for label, n in info["classes"].items())
         print(f"{name:10s} {info['rows']:6d} rows: {classes}")
-    _warn(findings)
+    _warn(findings, file=sys.stdout)  # for `check` the warnings are the result
     print(f"{len(findings)} warning{'s' * (len(findings) != 1)}" if findings else "no problems found")
     return 0
 

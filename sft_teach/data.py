@@ -111,7 +111,9 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     for column in (text_column, label_column):
         if column is not None and column not in columns:
             close = difflib.get_close_matches(column, columns, n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'? pass --{'text' if column == text_column else 'label'}-column {close[0]}" if close else "rename the column or choose another"
+            option = "text" if column == text_column else "label"
+            hint = (f"did you mean '{close[0]}'? pass --{option}-column {close[0]}" if close else
+                    f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
             raise DataError(f"{shown}: no column '{column}' (columns found: {', '.join(columns) or 'none'}): {hint}")
     texts, labels = [], []
     for row in reader:
@@ -191,7 +193,15 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         raise DataError(f"{source}: class '{smallest}' has only {min(counts.values())} rows, too few to split "
                         f"{1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in every split: add "
                         f"examples of '{smallest}', or provide train.csv and validation.csv yourself") from None
-    return DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
+    parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
+    names, present = dataset.features["label"].names, set(dataset["label"])
+    for name, part in parts.items():  # with very few rows a class can miss a split without an error
+        missing = present - set(part["label"])
+        if missing:
+            label = names[min(missing)]
+            raise DataError(f"{source}: class '{label}' has too few rows to appear in the {name} split: add examples of "
+                            f"'{label}' (about 10 or more), or provide train.csv and validation.csv yourself")
+    return parts
 
 
 def _from_folder(folder: Path, text_column: str, label_column: str, encoding: str = "utf-8"):
@@ -249,7 +259,9 @@ def load(name_or_path: str = "pets", text_column: str = "text", label_column: st
         if not (path / "train.csv").is_file():
             raise DataError(f"{path.name}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
         return _from_folder(path, text_column, label_column, encoding)
-    if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or os.sep in name:
+    # A Hub name is "dataset" or "owner/dataset"; anything else that looks like a path is one.
+    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+    if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or looks_like_path:
         return split(from_csv(path, text_column, label_column, encoding=encoding), seed=seed, source=name)
     return _from_hub(name, text_column, label_column)
 

@@ -79,8 +79,11 @@ def find(name: str) -> Concept:
     """The concept called ``name`` (a key, a title or an alias, in any case or spacing)."""
     wanted = _normalise(name)
     names = {}
+    for concept in concepts().values():  # keys and titles first: an alias never hides a concept's own name
+        for label in (concept.key, concept.title):
+            names.setdefault(_normalise(label), concept)
     for concept in concepts().values():
-        for label in (concept.key, concept.title, *concept.aliases):
+        for label in concept.aliases:
             names.setdefault(_normalise(label), concept)
     if wanted in names:
         return names[wanted]

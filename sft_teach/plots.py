@@ -120,3 +120,32 @@ def label_race(panels: dict, title: str = "") -> Figure:
     if title:
         fig.suptitle(title)
     return fig
+
+
+def data_overview(summary: dict, lengths, max_length: int) -> Figure:
+    """Two panels for a learner's own data: examples per class in each split, and token lengths.
+
+    ``summary`` is :func:`sft_teach.checks.summary` output; ``lengths`` are tokens per training
+    text (:func:`sft_teach.checks.token_lengths`); texts right of the ``max_length`` line
+    will be truncated. Taught in notebooks/05_your_own_data.ipynb.
+    """
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    balance, histogram = fig.subplots(1, 2)
+    splits = list(summary)
+    names = list(summary[splits[0]]["classes"])
+    width = 0.8 / len(splits)
+    for k, split in enumerate(splits):
+        counts = [summary[split]["classes"][n] for n in names]
+        balance.bar(np.arange(len(names)) + k * width, counts, width, label=split)
+    balance.set_xticks(np.arange(len(names)) + width * (len(splits) - 1) / 2, names,
+                       rotation=30 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center")
+    balance.set_ylabel("examples")
+    balance.set_title("label balance")
+    balance.legend()
+    histogram.hist(lengths, bins=30, color="tab:gray")
+    histogram.axvline(max_length, color="tab:red", linestyle="--", label=f"max_length = {max_length}")
+    histogram.set_xlabel("tokens per training text")
+    histogram.set_ylabel("texts")
+    histogram.set_title("text lengths")
+    histogram.legend()
+    return fig

@@ -103,3 +103,17 @@ def test_padding_cost_oracle():
     # batches [3,5] -> 2*5 slots, [2,2] -> 2*2 slots; real tokens 12
     assert cost == {"real_tokens": 12, "padded_to_max": 40, "dynamic": 14,
                     "pad_to_max_waste": 1 - 12 / 40, "dynamic_waste": 1 - 12 / 14}
+
+
+def test_split_refuses_to_drop_a_two_row_class(tmp_path):
+    rows = [(f"Dog note number {i}.", "dog") for i in range(100)] + [("Purrs.", "cat"), ("Naps all day.", "cat")]
+    with pytest.raises(DataError, match="class 'cat' has too few rows to appear in the validation split"):
+        data.split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
+
+
+def test_hub_names_are_not_mistaken_for_paths(monkeypatch):
+    monkeypatch.setattr("sft_teach.models.hub_available", lambda: False)
+    with pytest.raises(DataError, match="'SetFit/sst2' is neither a bundled dataset .* Hugging Face Hub cannot be reached"):
+        data.load("SetFit/sst2")
+    with pytest.raises(DataError, match="file not found"):
+        data.load("no/such/file.csv")

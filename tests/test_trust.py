@@ -44,3 +44,18 @@ def test_saved_outputs_hold_no_absolute_paths(tiny_model_dir, small_csv, tmp_pat
     for path in [out / "metrics.json", *(out / "model").glob("*.json")]:
         text = path.read_text()
         assert str(tmp_path) not in text and "/home/" not in text, path.name
+
+
+def test_package_never_trusts_remote_code_or_unpickles():
+    """No `trust_remote_code=True`, and every `torch.load` restricted to tensors (`weights_only=True`)."""
+    import re
+    from pathlib import Path
+
+    import sft_teach
+
+    for path in Path(sft_teach.__file__).parent.rglob("*.py"):
+        source = path.read_text()
+        assert not re.search(r"trust_remote_code\s*=\s*True", source), path.name
+        for call in re.findall(r"torch\.load\([^)]*\)", source):
+            assert "weights_only=True" in call, (path.name, call)
+        assert "import pickle" not in source, path.name

@@ -1,0 +1,44 @@
+"""sft_teach.checks: each count against a hand count on a small dataset."""
+
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+from sft_teach import checks
+
+FEATURES = Features({"text": Value("string"), "label": ClassLabel(names=["cat", "dog"])})
+
+
+def _ds(rows):
+    return Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}, features=FEATURES)
+
+
+def test_duplicates_ignore_case_and_spacing():
+    assert checks.duplicates(["Purrs.", "purrs.", "Purrs. ", "Barks."]) == {"purrs.": 3}
+
+
+def test_conflicts_count_texts_with_two_labels():
+    assert checks.conflicts(["Naps.", "naps.", "Barks.", "Barks."], [0, 1, 1, 1]) == 1
+
+
+def test_deduplicate_keeps_the_first_of_each_text():
+    ds = checks.deduplicate(_ds([("Purrs.", 0), ("Barks.", 1), ("purrs.", 0), ("Digs.", 1)]))
+    assert ds["text"] == ["Purrs.", "Barks.", "Digs."]
+
+
+def test_overlap_counts_evaluation_texts_seen_in_training():
+    assert checks.overlap(["Purrs.", "Barks."], ["barks.", "Digs.", "Purrs."]) == 2
+
+
+def test_token_lengths_include_special_tokens(tokenizer):
+    assert checks.token_lengths(["Purrs.", "A much longer note."], tokenizer) == [len(tokenizer.tokenize(t)) + 2 for t in ["Purrs.", "A much longer note."]]  # + [CLS], [SEP]
+
+
+def test_check_reports_each_kind_once(tokenizer):
+    train = _ds([("Purrs.", 0), ("Purrs.", 1), ("Barks.", 1)] + [(f"Dog note {w}.", 1) for w in "abcdefghij"])
+    dataset = DatasetDict(train=train, validation=_ds([("Barks.", 1), ("Hisses.", 0)]))
+    kinds = [f.kind for f in checks.check(dataset, tokenizer, max_length=4)]
+    assert kinds == ["conflicts", "duplicates", "overlap", "tiny_class", "imbalance", "long_texts", "long_texts"]
+
+
+def test_summary_counts_rows_and_classes():
+    dataset = DatasetDict(train=_ds([("Purrs.", 0), ("Barks.", 1), ("Digs.", 1)]))
+    assert checks.summary(dataset) == {"train": {"rows": 3, "classes": {"cat": 1, "dog": 2}}}
