@@ -1,12 +1,19 @@
 """Measure the course on this machine and write benchmarks/RESULTS.md.
 
-    python benchmarks/run.py                      # every section
-    python benchmarks/run.py --only finetune      # one section: finetune | course
+    python benchmarks/run.py                      # every section, on the CPU
+    python benchmarks/run.py --only throughput    # one section: finetune | course | throughput
+    python benchmarks/run.py --device cuda        # throughput and course on the GPU
 
 Sections:
 * finetune: wall time, peak memory and test accuracy of `sft-teach finetune` with its
   defaults (median of --repeats runs after one warm-up run);
-* course: wall time and peak memory of executing each notebook top to bottom.
+* course: wall time and peak memory of executing each notebook top to bottom;
+* throughput: training samples/s and real tokens/s of the classic recipe, the Hugging Face
+  course recipe and this course's recipe on the same model, data and steps (benchmarks/throughput.py).
+
+`--device cpu` (the default) measures on the CPU even where a GPU is present (the course's
+target is a laptop); `--device cuda` measures the throughput and course sections on the first
+GPU and writes them into the GPU part of RESULTS.md; without a GPU it stops with one line.
 
 Peak memory is the largest resident set size of the measured process tree (``ru_maxrss``
 of a fresh child process that runs the command). Every figure is measured, never typed in.
@@ -26,8 +33,13 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import throughput  # noqa: E402  (benchmarks/throughput.py, next to this file)
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SECTIONS = ("finetune", "course", "throughput")  # in the order they run and appear in RESULTS.md
+GPU_SECTIONS = ("course", "throughput")  # the throughput headline prints last
 
 # Runs `argv` as a child and prints its peak RSS in MiB (Linux reports ru_maxrss in KiB).
 _PEAK = ("import resource, subprocess, sys\n"
@@ -36,9 +48,11 @@ _PEAK = ("import resource, subprocess, sys\n"
          "sys.exit(code)\n")
 
 
-def measure(argv, cwd=ROOT) -> dict:
-    """Wall seconds, peak MiB and stdout of one command."""
+def measure(argv, cwd=ROOT, device="cpu") -> dict:
+    """Wall seconds, peak MiB and stdout of one command (on the CPU only, unless ``device`` is cuda)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # a GPU, if any, stays unused: the figures are the CPU's
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _PEAK, *argv], cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -86,7 +100,7 @@ def section_finetune(repeats: int) -> tuple[list[str], str]:
     return lines, f"finetune: {wall:.1f} s wall, {peak:.0f} MiB peak, test accuracy {accuracies[0]:.4f}"
 
 
-def section_course() -> tuple[list[str], str]:
+def section_course(device="cpu") -> tuple[list[str], str]:
     rows, total = [], 0.0
     with tempfile.TemporaryDirectory() as scratch:
         for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
@@ -94,7 +108,7 @@ def section_course() -> tuple[list[str], str]:
             copy.write_bytes(notebook.read_bytes())
             code = ("import sys; from sft_teach.course import run_notebook; "
                     "run_notebook(sys.argv[1], write=False)")
-            result = measure([sys.executable, "-c", code, str(copy)], cwd=notebook.parent)
+            result = measure([sys.executable, "-c", code, str(copy)], cwd=notebook.parent, device=device)
             rows.append(f"| `{notebook.name}` | {result['seconds']:.0f} | {result['peak_mib']:.0f} |")
             total += result["seconds"]
     lines = ["## The course: each notebook executed top to bottom", "",
@@ -103,26 +117,84 @@ def section_course() -> tuple[list[str], str]:
     return lines, f"course: {total:.0f} s for {len(rows)} notebooks"
 
 
+def section_throughput(repeats: int, device="cpu", steps=None, classic_steps=None) -> tuple[list[str], str]:
+    if classic_steps is None and device == "cpu":
+        classic_steps = 3  # 512-token batches take seconds per step on a laptop CPU: per-sample rates only
+    summary = throughput.measure(device, repeats, steps=steps, classic_steps=classic_steps,
+                                 log=lambda *a, **k: print(*a, **k, file=sys.stderr))
+    return throughput.report(summary, device, repeats)
+
+
+def gpu_not_measured() -> list[str]:
+    """The GPU part when this run measured none: rows that say so, never estimates."""
+    import torch
+
+    why = ("not measured (no GPU on the machine that wrote this file)" if not torch.cuda.is_available() else
+           "not measured (this run used the CPU: `python benchmarks/run.py --device cuda`)")
+    rows = [f"| training throughput, {label} | {why} |" for label in throughput.RECIPES.values()]
+    return ["## GPU", "", "`python benchmarks/run.py --device cuda` measures the throughput and course sections "
+            "on a GPU and writes them here.", "", "| measurement | result |", "| --- | --- |", *rows,
+            f"| the course: each notebook executed top to bottom | {why} |", ""]
+
+
+def kept_block(previous: str, name: str) -> list[str] | None:
+    """The lines of block ``name`` in the previous RESULTS.md, or ``None``."""
+    if f"<!-- {name} -->" not in previous:
+        return None
+    return previous.split(f"<!-- {name} -->", 1)[1].split("<!-- end -->", 1)[0].strip("\n").splitlines()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["finetune", "course"], action="append")
+    parser.add_argument("--only", choices=SECTIONS, action="append")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cpu (default; a GPU stays unused) or cuda: throughput and course on the first GPU")
+    parser.add_argument("--steps", type=int, help="throughput: optimiser steps per run (default: 3 epochs, 135)")
+    parser.add_argument("--classic-steps", type=int,
+                        help="throughput: steps for the classic recipe (default: 3 on the CPU, --steps on a GPU)")
     args = parser.parse_args(argv)
-    sections = args.only or ["finetune", "course"]
+    if args.device == "cuda":
+        if set(args.only or ()) - set(GPU_SECTIONS):
+            parser.error(f"--device cuda measures {' and '.join(GPU_SECTIONS)} only")
+        # One GPU: on a machine with several, a single Trainer process would spread over all of them
+        # (torch.nn.DataParallel) and the figures would not be one GPU's. Set before CUDA starts.
+        os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")
+        import torch
+
+        if not torch.cuda.is_available():
+            print("run.py: --device cuda needs a GPU and this machine has none (torch.cuda.is_available() is "
+                  "False): run without --device cuda to measure on the CPU", file=sys.stderr)
+            return 2
+    available = GPU_SECTIONS if args.device == "cuda" else SECTIONS
+    sections = [name for name in available if name in (args.only or SECTIONS)]
     previous = RESULTS.read_text() if RESULTS.exists() else ""
-    blocks = {}
+    today = datetime.date.today().isoformat()
+    blocks, gpu = {}, []
     for name in sections:
-        lines, headline = section_finetune(args.repeats) if name == "finetune" else section_course()
-        blocks[name] = [lines[0], "", f"Measured {datetime.date.today().isoformat()} on the machine below.", *lines[1:]]
+        if name == "finetune":
+            lines, headline = section_finetune(args.repeats)
+        elif name == "course":
+            lines, headline = section_course(args.device)
+        else:
+            lines, headline = section_throughput(args.repeats, args.device, args.steps, args.classic_steps)
+        if args.device == "cuda":
+            gpu += ["#" + lines[0], *lines[1:]]  # a subsection of "GPU"
+        else:
+            blocks[name] = [lines[0], "", f"Measured {today} on the machine below.", *lines[1:]]
         print(headline, flush=True)
     # keep the sections that were not re-measured, as they were
-    for name in ("finetune", "course"):
-        if name not in blocks and f"<!-- {name} -->" in previous:
-            kept = previous.split(f"<!-- {name} -->", 1)[1].split("<!-- end -->", 1)[0].strip("\n").splitlines()
-            blocks[name] = kept
+    for name in SECTIONS:
+        if name not in blocks and kept_block(previous, name):
+            blocks[name] = kept_block(previous, name)
+    if gpu:
+        blocks["gpu"] = ["## GPU", "", f"Measured {today} on: {machine()}.", "", *gpu]
+    else:
+        kept = kept_block(previous, "gpu")
+        blocks["gpu"] = kept if kept and not any("not measured" in line for line in kept) else gpu_not_measured()
     out = ["# Benchmarks", "", "Written by `python benchmarks/run.py`; do not edit by hand.", "",
            f"Machine: {machine()}.", ""]
-    for name in ("finetune", "course"):
+    for name in (*SECTIONS, "gpu"):
         if name in blocks:
             out += [f"<!-- {name} -->", *blocks[name], "<!-- end -->", ""]
     RESULTS.write_text("\n".join(out))

@@ -95,11 +95,11 @@ def embedding_map(points, labels, names, title: str = "") -> Figure:
     return fig
 
 
-def label_race(panels: dict, title: str = "") -> Figure:
+def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str = "labelled training examples") -> Figure:
     """Accuracy against the number of labelled examples, one line per method, one panel per subset.
 
     ``panels``: ``{panel title: {method: {n: (mean, std)}}}`` (see ``experiments.summarise``).
-    Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
+    Taught in notebooks/01_beginner_cats_and_dogs.ipynb (and ULMFiT's Figure 3 in 04).
     """
     fig = Figure(figsize=(5 * len(panels), 3.8), layout="constrained")
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
@@ -110,9 +110,9 @@ def label_race(panels: dict, title: str = "") -> Figure:
             stds = np.array([by_n[n][1] for n in ns])
             ax.plot(ns, means, marker="o", label=method)
             ax.fill_between(ns, means - stds, means + stds, alpha=0.15)
-        ax.axhline(0.5, color="grey", linestyle=":", label="chance")
+        ax.axhline(chance, color="grey", linestyle=":", label="chance")
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("labelled training examples")
+        ax.set_xlabel(xlabel)
         ax.set_title(panel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
@@ -148,4 +148,89 @@ def data_overview(summary: dict, lengths, max_length: int) -> Figure:
     histogram.set_ylabel("texts")
     histogram.set_title("text lengths")
     histogram.legend()
+    return fig
+
+
+def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "") -> Figure:
+    """Accuracy against the number of kept pretrained blocks, in the style of Yosinski et al.'s Figure 2.
+
+    ``curves``: ``{variant: {n: (mean, std)}}`` (e.g. ``"frozen"``, ``"fine-tuned"``);
+    ``baselines``: ``{label: accuracy}`` drawn as horizontal lines. Taught in
+    notebooks/03_transfer_learning.ipynb.
+    """
+    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    for (variant, by_n), marker in zip(curves.items(), "os^D"):
+        ns = sorted(by_n)
+        means = np.array([by_n[n][0] for n in ns])
+        stds = np.array([by_n[n][1] for n in ns])
+        ax.errorbar(ns, means, yerr=stds, marker=marker, capsize=3, label=variant)
+    for (label, value), style in zip((baselines or {}).items(), (":", "--", "-.")):
+        ax.axhline(value, color="grey", linestyle=style, label=label)
+    ax.set_xlabel("n: pretrained blocks kept (the rest re-initialised)")
+    ax.set_ylabel("test accuracy")
+    ax.set_xticks(sorted({n for by_n in curves.values() for n in by_n}))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False) -> Figure:
+    """One value per layer group, side by side for each series: ``{series: {layer: value}}``.
+
+    Used for learning rates per layer, weight drift and CKA. Taught in
+    notebooks/03_transfer_learning.ipynb and 04_ulmfit_techniques.ipynb.
+    """
+    layers = list(next(iter(series.values())))
+    fig = Figure(figsize=(max(5.0, 0.75 * len(layers) + 1.5), 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.8 / len(series)
+    for k, (name, values) in enumerate(series.items()):
+        ax.bar(np.arange(len(layers)) + k * width, [values.get(layer, np.nan) for layer in layers], width, label=name)
+    ax.set_xticks(np.arange(len(layers)) + width * (len(series) - 1) / 2, layers, rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, axis="y")
+    if len(series) > 1:
+        ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def unfreezing_timeline(timeline: list, groups: list, title: str = "") -> Figure:
+    """Which layer groups train in which epoch (gradual unfreezing), as a grid of filled cells.
+
+    ``timeline[e]``: the trainable group names in epoch ``e``; ``groups``: all names, bottom-up.
+    Taught in notebooks/04_ulmfit_techniques.ipynb.
+    """
+    grid = np.array([[name in epoch for epoch in timeline] for name in groups], dtype=float)
+    fig = Figure(figsize=(1.2 + 0.9 * len(timeline), 0.45 * len(groups) + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(grid, cmap="Greens", vmin=0, vmax=1.3, aspect="auto", origin="lower")
+    ax.set_yticks(range(len(groups)), groups)
+    ax.set_xticks(range(len(timeline)), [f"epoch {e + 1}" for e in range(len(timeline))])
+    ax.set_title(title or "trained (green) or frozen (white), per epoch")
+    return fig
+
+
+def lr_finder(result: dict, title: str = "") -> Figure:
+    """Smoothed loss against learning rate (log scale) from ``schedules.lr_find``, with its suggestion.
+
+    Taught in notebooks/04_ulmfit_techniques.ipynb.
+    """
+    fig = Figure(figsize=(6, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(result["lrs"], result["losses"])
+    ax.axvline(result["suggestion"], color="tab:red", linestyle="--", label=f"steepest fall: {result['suggestion']:.1e}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss (smoothed)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
     return fig

@@ -19,6 +19,7 @@ Taught in notebooks/02_technical_recipe.ipynb.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -49,6 +50,44 @@ class FinetuneResult:
     label_names: list = field(default_factory=list)
     predictions: object = field(default=None, repr=False)
     label_ids: object = field(default=None, repr=False)
+
+
+def _length_grouped_sampler(loader):
+    """The ``LengthGroupedSampler`` inside a (possibly ``accelerate``-sharded) ``DataLoader``, or ``None``."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    todo, seen = [loader], set()
+    while todo:  # DataLoaderShard -> BatchSamplerShard -> BatchSampler -> LengthGroupedSampler
+        obj = todo.pop()
+        if isinstance(obj, LengthGroupedSampler):
+            return obj
+        if obj is not None and id(obj) not in seen:
+            seen.add(id(obj))
+            todo += [getattr(obj, name, None) for name in ("batch_sampler", "sampler")]
+    return None
+
+
+def _same_shuffle_on_every_process():
+    """A callback for data-parallel runs: every process shuffles the length groups the same way.
+
+    Under ``torchrun`` each process draws its own share of one shared order of the data. That
+    order comes from ``LengthGroupedSampler``, which shuffles with the global torch random
+    generator; dropout draws different amounts of it on each process (their batches differ in
+    length), so from the second epoch on the processes would shuffle differently and their
+    shares would overlap: some notes trained on twice an epoch, others not at all. Seeding the
+    sampler's own generator with ``data_seed + epoch`` at the start of each epoch keeps them in step.
+    """
+    import torch
+    from transformers import TrainerCallback
+
+    class SameShuffleOnEveryProcess(TrainerCallback):
+        def on_epoch_begin(self, args, state, control, train_dataloader=None, **kwargs):
+            sampler = _length_grouped_sampler(train_dataloader)
+            if sampler is not None:
+                seed = args.seed if args.data_seed is None else args.data_seed
+                sampler.generator = torch.Generator().manual_seed(seed + round(state.epoch or 0))
+
+    return SameShuffleOnEveryProcess()
 
 
 def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0):
@@ -109,6 +148,11 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds up copies to a GPU
     )
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+        # Launched by torchrun on a machine without a GPU: Trainer runs data-parallel on CPUs (gloo)
+        # only when told to use the CPU; otherwise every process would train alone on all the data.
+        # A single process never gets here, so its arguments (and results) are unchanged.
+        settings.update(use_cpu=True, ddp_backend="gloo")
     settings.update(overrides)
     return TrainingArguments(**settings)
 
@@ -116,13 +160,15 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
 def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3, learning_rate=1e-4,
              batch_size=16, max_length=128, seed=42, warmup=0.1, weight_decay=0.01, output_dir=None,
              save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
-             **training_overrides) -> FinetuneResult:
+             optimizers=None, **training_overrides) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` and return metrics, history and the saved model folder.
 
     ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
     a hub name) or an already built ``PreTrainedModel`` (then pass ``tokenizer``).
     ``data``: a name for :func:`sft_teach.data.load` or a ``DatasetDict`` with ``text``/``label``.
     The model is saved (safetensors + tokenizer + label names) to ``output_dir/model``.
+    ``optimizers``: ``None`` for ``Trainer``'s AdamW with a linear schedule, or a function
+    ``(model, total_steps) -> (optimizer, scheduler)`` (ULMFiT's techniques, notebook 04).
     """
     import transformers
     from transformers import PrinterCallback, Trainer
@@ -165,7 +211,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         data_collator=data_mod.collator(tokenizer),
         compute_metrics=compute_metrics,
         callbacks=[history, NoPickledArguments(), *callbacks],
+        # total optimiser steps: one per global batch (all processes together under torchrun)
+        optimizers=optimizers(model, math.ceil(math.ceil(len(encoded["train"]) / (batch_size * args.world_size)) * epochs))
+        if optimizers else (None, None),
     )
+    if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
+        trainer.add_callback(_same_shuffle_on_every_process())
     if not progress:  # without a progress bar Trainer prints every log dict instead; keep it quiet
         trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
@@ -184,7 +235,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     model_dir = None
     if save and output_dir is not None:
-        model_dir = save_model(trainer, Path(output_dir) / "model")
+        model_dir = Path(output_dir) / "model"
+        # Data-parallel (torchrun): every process holds the same weights, so one writes them and
+        # the others wait until the folder is complete. A single process is always process zero.
+        if trainer.is_world_process_zero():
+            save_model(trainer, model_dir)
+        trainer.accelerator.wait_for_everyone()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
     return FinetuneResult(metrics=metrics, history=history.as_dict(), model_dir=model_dir, trainer=trainer,

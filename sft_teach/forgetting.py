@@ -1,0 +1,68 @@
+r"""Catastrophic forgetting, measured: does the fine-tuned encoder still know paraphrases?
+
+The bundled model, all-MiniLM-L6-v2, was trained to give sentences with the same meaning
+similar mean-pooled embeddings. Fine-tuning it as a classifier changes the same weights. The
+course's paraphrase pairs (``data/paraphrase/pairs.csv``: 120 paraphrase pairs and 120 pairs
+that are not, most of those hard, with the same words and a different meaning) give two scores:
+
+* **retrieval** (the forgetting measure): for each paraphrase pair, is its partner the nearest
+  of all the other 479 sentences by cosine similarity? The share of pairs for which it is
+  (recall@1). The hard non-paraphrases are among the distractors.
+* **pair AUC**: the chance that a random paraphrase pair is scored more similar than a random
+  non-paraphrase pair,
+  :math:`\mathrm{AUC} = P\big(\cos(u_i, v_i) > \cos(u_j, v_j) \mid y_i = 1, y_j = 0\big)`
+  (0.5 = chance). It asks more than the model was trained for: the hard pairs share their words.
+
+Forgetting is the drop of a score after fine-tuning (McCloskey & Cohen 1989; Howard & Ruder
+2018 motivate their techniques by it).
+
+Taught in notebooks/03_transfer_learning.ipynb.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def paraphrase_pairs():
+    """``(first, second, labels)``: the course's 240 sentence pairs, label 1 = paraphrase."""
+    from sft_teach.data import data_dir, read_csv_rows
+
+    path = data_dir() / "paraphrase" / "pairs.csv"
+    first, second = read_csv_rows(path, "sentence1", "sentence2")
+    _, labels = read_csv_rows(path, "sentence1", "label")
+    return first, second, np.array([int(y) for y in labels])
+
+
+def auc(scores, labels) -> float:
+    """ROC AUC by its definition: the share of (positive, negative) pairs ranked correctly, ties 1/2."""
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(wins / (len(pos) * len(neg)))
+
+
+def retrieval_at_1(u, v, labels) -> float:
+    """Share of paraphrase pairs (label 1) whose partner is the nearest of all other sentences.
+
+    ``u``, ``v``: unit vectors (n, hidden) of the first and second sentences of n pairs.
+    """
+    pool = np.vstack([u, v])  # (2n, hidden): every sentence of the file
+    n = len(u)
+    hits = []
+    for i in np.flatnonzero(np.asarray(labels) == 1):
+        similarity = pool @ u[i]
+        similarity[i] = -np.inf  # not itself
+        hits.append(int(similarity.argmax()) == n + i)
+    return float(np.mean(hits))
+
+
+def paraphrase_scores(model, tokenizer) -> dict:
+    """``{"retrieval": recall@1, "auc": pair AUC}`` of ``model``'s body on the course's pairs."""
+    from sft_teach.embeddings import sentence_embeddings
+
+    first, second, labels = paraphrase_pairs()
+    body = model.base_model.eval()  # no dropout: the same sentence always gives the same vector
+    u = sentence_embeddings(first, body, tokenizer)
+    v = sentence_embeddings(second, body, tokenizer)
+    return {"retrieval": retrieval_at_1(u, v, labels), "auc": auc((u * v).sum(axis=1), labels)}

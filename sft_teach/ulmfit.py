@@ -1,0 +1,119 @@
+r"""ULMFiT (Howard & Ruder 2018) on today's stack: its three stages and its three techniques.
+
+Stages: (1) general-domain language-model pretraining, (2) language-model fine-tuning on the
+target task's own text, (3) classifier fine-tuning. The bundled model went through (1) (as a
+masked LM, then further trained as a sentence encoder); :func:`lm_finetune` is stage (2) as
+masked-language-model training on unlabelled text; :func:`sft_teach.training.finetune` is (3).
+
+Techniques for stage (3), each switchable so they can be ablated one at a time:
+
+* ``"discriminative"``: a learning rate per layer, :math:`\eta^{l-1} = \eta^l / 2.6` (Eq. 2),
+  from :func:`sft_teach.schedules.discriminative_param_groups`;
+* ``"stlr"``: slanted triangular learning rates (Eq. 3; ``cut_frac = 0.1``, ``ratio = 32``),
+  from :func:`sft_teach.schedules.stlr_scheduler`; without it, the recipe's linear warmup (10 %)
+  and linear decay to 0;
+* ``"gradual_unfreezing"``: start with the head only and unfreeze from the top down
+  (Sec. 3.3), :class:`sft_teach.schedules.GradualUnfreezing`.
+
+Taught in notebooks/04_ulmfit_techniques.ipynb.
+"""
+
+from __future__ import annotations
+
+import math
+
+TECHNIQUES = ("discriminative", "stlr", "gradual_unfreezing")
+
+
+def optimizers(techniques, learning_rate: float, weight_decay: float = 0.01, warmup: float = 0.1,
+               factor: float = 2.6, cut_frac: float = 0.1, ratio: float = 32):
+    """A ``finetune(optimizers=...)`` factory: ``(model, total_steps) -> (AdamW, scheduler)``."""
+    unknown = set(techniques) - set(TECHNIQUES)
+    if unknown:
+        raise ValueError(f"unknown technique(s) {sorted(unknown)}: choose from {TECHNIQUES}")
+
+    def build(model, total_steps):
+        import torch
+        from transformers import get_linear_schedule_with_warmup
+
+        from sft_teach.schedules import discriminative_param_groups, stlr_scheduler
+
+        if "discriminative" in techniques:
+            groups = discriminative_param_groups(model, learning_rate, factor, weight_decay)
+        else:
+            groups = [{"params": [p for p in model.parameters()], "lr": learning_rate, "weight_decay": weight_decay}]
+        optimizer = torch.optim.AdamW([{k: v for k, v in g.items() if k != "name"} for g in groups], lr=learning_rate)
+        if "stlr" in techniques:
+            return optimizer, stlr_scheduler(optimizer, total_steps, cut_frac, ratio)
+        return optimizer, get_linear_schedule_with_warmup(optimizer, math.ceil(warmup * total_steps), total_steps)
+
+    return build
+
+
+def callbacks(techniques, model, num_train_epochs: int) -> list:
+    """The ``TrainerCallback`` s a set of techniques needs (gradual unfreezing over all epochs)."""
+    if "gradual_unfreezing" not in techniques:
+        return []
+    from sft_teach.models import layer_groups
+    from sft_teach.schedules import GradualUnfreezing
+
+    groups = len(layer_groups(model))  # head, blocks, embeddings: all thawed by the last epoch
+    return [GradualUnfreezing(model, groups_per_epoch=math.ceil(groups / max(1, int(num_train_epochs))))]
+
+
+def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int = 1, learning_rate: float = 1e-4,
+                batch_size: int = 16, mlm_probability: float = 0.15, seed: int = 0, eval_texts=None) -> dict:
+    """Stage 2: masked-language-model training of ``model`` on unlabelled ``texts``.
+
+    15 % of the tokens are chosen; of those 80 % become ``[MASK]``, 10 % a random token and 10 %
+    stay (Devlin et al. 2019); the loss is cross-entropy on the chosen positions only (labels
+    -100 elsewhere). The bundled checkpoint has no masked-LM head (it was saved as a sentence
+    encoder), so that head starts untrained. Saves model + tokenizer to ``output_dir`` (load
+    it with ``load_classifier(output_dir, labels)``); returns ``{"loss_before", "loss_after",
+    "steps", "seconds"}``: the masked-LM loss on ``eval_texts`` (held-out text; default: the
+    training texts), with the same masks before and after training.
+    """
+    import time
+
+    import torch
+    from datasets import Dataset
+    from transformers import (AutoModelForMaskedLM, DataCollatorForLanguageModeling, PrinterCallback, Trainer,
+                              TrainingArguments, set_seed)
+
+    from sft_teach.models import load_tokenizer, resolve_model
+
+    set_seed(seed)
+    tokenizer = load_tokenizer(model)
+    lm = AutoModelForMaskedLM.from_pretrained(resolve_model(model))
+    def encode(some):
+        return Dataset.from_dict({"text": list(some)}).map(
+            lambda b: tokenizer(b["text"], truncation=True, max_length=128), batched=True, remove_columns=["text"])
+
+    encoded = encode(texts)
+    held_out = encoded if eval_texts is None else encode(eval_texts)
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability, seed=seed)
+
+    def masked_loss():
+        fixed = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability, seed=seed + 1)
+        lm.eval()  # a fresh collator with its own seed: the same masks before and after training
+        losses = []
+        with torch.no_grad():
+            for i in range(0, len(held_out), 64):
+                batch = fixed([held_out[j] for j in range(i, min(i + 64, len(held_out)))])
+                losses.append(float(lm(**batch).loss))
+        return sum(losses) / len(losses)
+
+    before = masked_loss()
+    args = TrainingArguments(output_dir=str(output_dir), num_train_epochs=num_train_epochs, learning_rate=learning_rate,
+                             per_device_train_batch_size=batch_size, warmup_steps=0.1, weight_decay=0.01,
+                             save_strategy="no", report_to="none", disable_tqdm=True, seed=seed,
+                             dataloader_pin_memory=False, logging_strategy="no")
+    trainer = Trainer(model=lm, args=args, train_dataset=encoded, data_collator=collate)
+    trainer.remove_callback(PrinterCallback)  # no log dicts printed
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    after = masked_loss()
+    lm.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    return {"loss_before": before, "loss_after": after, "steps": trainer.state.global_step, "seconds": seconds}

@@ -1,0 +1,151 @@
+"""The academic notebooks' building blocks, each checked against an independent computation.
+
+Tiny random models keep every test to seconds; the real runs live in notebooks 03 and 04.
+"""
+
+import numpy as np
+import pytest
+import torch
+from support import GOOD
+
+from sft_teach import drift, experiments, forgetting, layers, ulmfit
+
+
+# ---- layers: Yosinski's keep / re-initialise / freeze ---------------------------------------
+
+def test_reinitialise_above_keeps_lower_blocks_and_redraws_the_rest(make_tiny_classifier):
+    model = make_tiny_classifier()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    layers.reinitialise_above(model, 1, seed=5)
+    after = model.state_dict()
+    for name, value in before.items():
+        changed = not torch.equal(value, after[name])
+        if "embeddings" in name or "encoder.layer.0." in name or "classifier" in name:
+            assert not changed, name
+        elif name.endswith("weight") and "LayerNorm" not in name and ("layer.1." in name or "pooler" in name):
+            assert changed, name
+    fresh = after["bert.encoder.layer.1.attention.self.query.weight"]
+    assert abs(float(fresh.std()) - 0.02) < 0.005 and abs(float(fresh.mean())) < 0.005  # N(0, 0.02), as in BERT
+
+
+def test_reinitialise_is_seeded(make_tiny_classifier):
+    a = layers.reinitialise_above(make_tiny_classifier(), 0, seed=1).state_dict()
+    b = layers.reinitialise_above(make_tiny_classifier(), 0, seed=1).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="between 0 and 2"):
+        layers.reinitialise_above(make_tiny_classifier(), 3)
+
+
+def test_freeze_below_counts_what_stays_trainable(make_tiny_classifier):
+    model = make_tiny_classifier()
+    count = layers.freeze_below(model, 1)
+    by_hand = sum(p.numel() for n, p in model.named_parameters()
+                  if "encoder.layer.1." in n or "pooler" in n or "classifier" in n)
+    assert count == by_hand
+    assert not any(p.requires_grad for n, p in model.named_parameters() if "embeddings" in n or "layer.0." in n)
+
+
+# ---- drift: weight change and linear CKA -----------------------------------------------------
+
+def _cka_by_kernels(x, y):
+    """CKA as HSIC of centred Gram matrices (Kornblith et al. 2019): an independent route."""
+    n = len(x)
+    h = np.eye(n) - np.ones((n, n)) / n
+    k, l = h @ x @ x.T @ h, h @ y @ y.T @ h
+    return np.trace(k @ l) / np.sqrt(np.trace(k @ k) * np.trace(l @ l))
+
+
+def test_linear_cka_matches_the_kernel_definition_and_its_invariances():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 6)), rng.normal(size=(40, 9))
+    assert drift.linear_cka(x, y) == pytest.approx(_cka_by_kernels(x, y), rel=1e-9)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    assert drift.linear_cka(x, 3.0 * x @ q + 1.0) == pytest.approx(1.0)  # rotation, scale, shift
+    assert drift.linear_cka(x, x[::-1]) < 0.5  # different inputs: low similarity
+
+
+def test_weight_drift_is_the_relative_frobenius_change(make_tiny_classifier):
+    model = make_tiny_classifier()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.bert.encoder.layer[1].parameters():
+            p.mul_(1.5)  # every weight of block 1 grows by half: relative change exactly 0.5
+    result = drift.weight_drift(before, model)
+    assert result["layer.1"] == pytest.approx(0.5) and result["layer.0"] == 0 and result["embeddings"] == 0
+    assert "classifier" not in str(result)
+
+
+def test_cka_per_layer_of_a_model_with_itself_is_one(make_tiny_classifier, tokenizer):
+    model = make_tiny_classifier()
+    texts = ["Purrs on the sofa.", "Barks at the gate.", "Sleeps in a box.", "Fetches the ball.", "Hides all day."]
+    values = drift.cka_per_layer(model, model, tokenizer, texts)
+    assert len(values) == 3 and all(v == pytest.approx(1.0) for v in values)  # embeddings + 2 blocks
+
+
+# ---- forgetting: paraphrase retrieval and AUC ------------------------------------------------
+
+def test_auc_matches_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    scores, labels = rng.normal(size=50).round(1), rng.integers(0, 2, size=50)  # rounding makes ties
+    assert forgetting.auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores))
+
+
+def test_retrieval_at_1_by_hand():
+    u = np.eye(4)[:3]                              # three first sentences, orthogonal
+    v = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=float)
+    # pair 0 and pair 2 find their partner; pair 1's partner is orthogonal to it
+    assert forgetting.retrieval_at_1(u, v, [1, 1, 1]) == pytest.approx(2 / 3)
+    assert forgetting.retrieval_at_1(u, v, [1, 0, 1]) == 1.0
+
+
+def test_the_paraphrase_pairs_load():
+    first, second, labels = forgetting.paraphrase_pairs()
+    assert len(first) == len(second) == len(labels) == 240 and labels.sum() == 120
+
+
+# ---- ulmfit: optimizers, schedules, unfreezing, stage 2 --------------------------------------
+
+def test_optimizers_give_each_layer_its_rate_and_the_chosen_schedule(make_tiny_classifier):
+    model = make_tiny_classifier()
+    optimizer, scheduler = ulmfit.optimizers(("discriminative", "stlr"), 1e-3)(model, 100)
+    rates = [g["initial_lr"] for g in optimizer.param_groups]  # embeddings, layer.0, layer.1, head
+    assert rates == pytest.approx([1e-3 / 2.6 ** 2, 1e-3 / 2.6, 1e-3, 1e-3])
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(rates[0] / 32)  # STLR starts at 1/ratio
+    optimizer, scheduler = ulmfit.optimizers((), 1e-3)(model, 100)
+    assert len(optimizer.param_groups) == 1 and optimizer.param_groups[0]["lr"] == 0.0  # linear warmup from 0
+    with pytest.raises(ValueError, match="unknown technique"):
+        ulmfit.optimizers(("dropout",), 1e-3)
+
+
+def test_gradual_unfreezing_thaws_every_group_by_the_last_epoch(make_tiny_classifier):
+    model = make_tiny_classifier()
+    (callback,) = ulmfit.callbacks(("gradual_unfreezing",), model, num_train_epochs=2)
+    assert callback.trainable(0) == ["head", "layer.1"] and callback.trainable(1)[-1] == "embeddings"
+    assert ulmfit.callbacks(("stlr",), model, 2) == []
+
+
+def test_lm_finetune_lowers_the_masked_lm_loss(tiny_model_dir, tmp_path):
+    texts = [t for t, _ in GOOD]
+    out = ulmfit.lm_finetune(texts, tmp_path / "lm", model=str(tiny_model_dir), num_train_epochs=15,
+                             learning_rate=2e-3, batch_size=8, eval_texts=texts[:6])
+    assert out["steps"] == 15 * 3 and out["loss_after"] < out["loss_before"]
+    assert (tmp_path / "lm" / "model.safetensors").is_file()
+
+
+# ---- experiments: one run, and the table helpers ---------------------------------------------
+
+def test_train_classifier_runs_each_variant(tiny_model_dir, small_dataset):
+    for options in ({}, {"start": "scratch"}, {"keep": 1, "freeze": 1}, {"techniques": ulmfit.TECHNIQUES}):
+        row = experiments.train_classifier(small_dataset, 0, model=str(tiny_model_dir), num_train_epochs=2,
+                                           batch_size=4, **options)
+        assert 0 <= row["accuracy"] <= 1 and row["seconds"] > 0, options
+
+
+def test_mean_std_groups_by_hand():
+    rows = [{"method": "a", "per_class": 4, "accuracy": x} for x in (0.5, 0.7)] + [
+        {"method": "b", "per_class": 4, "accuracy": 0.9}]
+    assert experiments.mean_std(rows) == [{"method": "a", "per_class": 4, "mean": pytest.approx(0.6),
+                                           "std": pytest.approx(0.1), "n": 2},
+                                          {"method": "b", "per_class": 4, "mean": 0.9, "std": 0.0, "n": 1}]

@@ -1,0 +1,46 @@
+"""sft_teach.plots: each function draws what its data says (checked on the returned Figure)."""
+
+import numpy as np
+
+from sft_teach import plots
+
+
+def test_loss_curve_draws_training_and_validation_loss():
+    history = {"train": [{"step": s, "loss": 1 / s} for s in (1, 2, 3)], "eval": [{"step": 3, "eval_loss": 0.4}]}
+    ax = plots.loss_curve(history, total_steps=3).axes[0]
+    assert [list(line.get_ydata()) for line in ax.lines] == [[1, 0.5, 1 / 3], [0.4]]
+
+
+def test_label_race_uses_the_given_chance_level():
+    fig = plots.label_race({"test": {"a": {4: (0.3, 0.1), 8: (0.5, 0.0)}}}, chance=0.1)
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_ydata()) == [0.3, 0.5] and ax.lines[-1].get_ydata()[0] == 0.1
+
+
+def test_layer_transfer_plots_one_curve_per_variant_and_reference_lines():
+    curves = {"frozen": {0: (0.2, 0.0), 3: (0.5, 0.1)}, "fine-tuned": {0: (0.3, 0.0), 3: (0.6, 0.1)}}
+    ax = plots.layer_transfer(curves, {"scratch": 0.1}).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["scratch", "frozen", "fine-tuned"]
+
+
+def test_per_layer_bars_follow_the_values():
+    ax = plots.per_layer({"drift": {"embeddings": 0.01, "layer.0": 0.02, "head": 0.5}}, "change").axes[0]
+    assert [round(bar.get_height(), 2) for bar in ax.patches] == [0.01, 0.02, 0.5]
+
+
+def test_unfreezing_timeline_marks_trained_groups():
+    fig = plots.unfreezing_timeline([["head"], ["head", "layer.0"]], ["embeddings", "layer.0", "head"])
+    grid = np.asarray(fig.axes[0].images[0].get_array())
+    assert grid.tolist() == [[0, 0], [0, 1], [1, 1]]
+
+
+def test_lr_finder_marks_the_suggestion():
+    ax = plots.lr_finder({"lrs": [1e-5, 1e-4, 1e-3], "losses": [2.0, 1.0, 3.0], "suggestion": 1e-4}).axes[0]
+    assert ax.lines[1].get_xdata()[0] == 1e-4 and ax.get_xscale() == "log"
+
+
+def test_data_overview_counts_and_lengths():
+    summary = {"train": {"rows": 3, "classes": {"a": 2, "b": 1}}}
+    fig = plots.data_overview(summary, [5, 7, 300], max_length=128)
+    assert [bar.get_height() for bar in fig.axes[0].patches] == [2, 1]
+    assert fig.axes[1].lines[0].get_xdata()[0] == 128
