@@ -107,8 +107,9 @@ def section_course(device="cpu") -> tuple[list[str], str]:
             copy = Path(scratch) / notebook.name
             copy.write_bytes(notebook.read_bytes())
             code = ("import sys; from sft_teach.course import run_notebook; "
-                    "run_notebook(sys.argv[1], write=False)")
-            result = measure([sys.executable, "-c", code, str(copy)], cwd=notebook.parent, device=device)
+                    "run_notebook(sys.argv[1], write=False, workdir=sys.argv[2])")
+            result = measure([sys.executable, "-c", code, str(copy), str(notebook.parent)], cwd=notebook.parent,
+                             device=device)
             rows.append(f"| `{notebook.name}` | {result['seconds']:.0f} | {result['peak_mib']:.0f} |")
             total += result["seconds"]
     lines = ["## The course: each notebook executed top to bottom", "",

@@ -39,8 +39,11 @@ def _first_error(nb):
     return None, None
 
 
-def run_notebook(path, timeout: int = 900, write: bool = True):
-    """Execute one notebook in its own folder; returns ``(notebook, seconds)``.
+def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
+    """Execute one notebook in ``workdir`` (default: its own folder); returns ``(notebook, seconds)``.
+
+    A copy of a course notebook runs in the course's ``notebooks/`` folder, so that its relative
+    paths (``../benchmarks/results/...``, ``outputs/...``) mean what they mean in JupyterLab.
 
     Raises :class:`NotebookFailed` naming the first failing cell (cells tagged
     ``raises-exception`` may raise).
@@ -54,7 +57,7 @@ def run_notebook(path, timeout: int = 900, write: bool = True):
     start = time.perf_counter()
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       resources={"metadata": {"path": str(Path(workdir or path.parent))}}).execute()
     except CellExecutionError as exc:
         cell, error = _first_error(nb)
         raise NotebookFailed(path.name, cell, error or str(exc).strip().splitlines()[-1]) from None
@@ -77,7 +80,7 @@ def run_course(notebooks, output, html: bool = False, echo=print) -> float:
         copy = output / Path(source).name
         shutil.copyfile(source, copy)
         echo(f"[{number}/{len(notebooks)}] {copy.name} ...", end="", flush=True)
-        nb, seconds = run_notebook(copy)
+        nb, seconds = run_notebook(copy, workdir=Path(source).parent)
         total += seconds
         if html:
             from nbconvert import HTMLExporter
