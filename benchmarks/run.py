@@ -1,7 +1,7 @@
 """Measure the course on this machine and write benchmarks/RESULTS.md.
 
     python benchmarks/run.py                      # every section, on the CPU
-    python benchmarks/run.py --only throughput    # one section: finetune | course | throughput
+    python benchmarks/run.py --only throughput    # one section: finetune | course | throughput | accuracy
     python benchmarks/run.py --device cuda        # throughput and course on the GPU
 
 Sections:
@@ -9,7 +9,9 @@ Sections:
   defaults (median of --repeats runs after one warm-up run);
 * course: wall time and peak memory of executing each notebook top to bottom;
 * throughput: training samples/s and real tokens/s of the classic recipe, the Hugging Face
-  course recipe and this course's recipe on the same model, data and steps (benchmarks/throughput.py).
+  course recipe and this course's recipe on the same model, data and steps (benchmarks/throughput.py);
+* accuracy: fine-tuning vs TF-IDF + logistic regression vs the same network from scratch on each
+  bundled labelled dataset, all training examples, three seeds (sft_teach.experiments).
 
 `--device cpu` (the default) measures on the CPU even where a GPU is present (the course's
 target is a laptop); `--device cuda` measures the throughput and course sections on the first
@@ -38,7 +40,11 @@ import throughput  # noqa: E402  (benchmarks/throughput.py, next to this file)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("finetune", "course", "throughput")  # in the order they run and appear in RESULTS.md
+SECTIONS = ("finetune", "course", "accuracy", "throughput")  # in the order they run and appear in RESULTS.md
+# The course's time budgets (seconds): 3 minutes a notebook, 4 for the academic and "beyond" ones, 15 in all
+BUDGET = {"03": 240, "04": 240, "06": 240, "07": 240}
+NOTEBOOK_BUDGET, COURSE_BUDGET = 180, 900
+FINETUNE_BUDGET_S, FINETUNE_BUDGET_MIB = 60, 2560
 GPU_SECTIONS = ("course", "throughput")  # the throughput headline prints last
 
 # Runs `argv` as a child and prints its peak RSS in MiB (Linux reports ru_maxrss in KiB).
@@ -96,7 +102,9 @@ def section_finetune(repeats: int) -> tuple[list[str], str]:
              "| wall time (s) | of which training (s) | peak memory (MiB) | test accuracy | test macro-F1 |",
              "| --- | --- | --- | --- | --- |",
              f"| {wall:.1f} | {train:.1f} | {peak:.0f} | {', '.join(f'{a:.4f}' for a in accuracies)} | "
-             f"{statistics.median(r['macro_f1'] for r in runs):.4f} |", ""]
+             f"{statistics.median(r['macro_f1'] for r in runs):.4f} |", "",
+             f"Targets: at most {FINETUNE_BUDGET_S} s wall and {FINETUNE_BUDGET_MIB / 1024:.1f} GiB peak memory: "
+             f"{_verdict(wall, FINETUNE_BUDGET_S, 's')}; {_verdict(peak, FINETUNE_BUDGET_MIB, 'MiB')}.", ""]
     return lines, f"finetune: {wall:.1f} s wall, {peak:.0f} MiB peak, test accuracy {accuracies[0]:.4f}"
 
 
@@ -110,11 +118,13 @@ def section_course(device="cpu") -> tuple[list[str], str]:
                     "run_notebook(sys.argv[1], write=False, workdir=sys.argv[2])")
             result = measure([sys.executable, "-c", code, str(copy), str(notebook.parent)], cwd=notebook.parent,
                              device=device)
-            rows.append(f"| `{notebook.name}` | {result['seconds']:.0f} | {result['peak_mib']:.0f} |")
+            budget = BUDGET.get(notebook.name[:2], NOTEBOOK_BUDGET)
+            rows.append(f"| `{notebook.name}` | {result['seconds']:.0f} | {result['peak_mib']:.0f} | {budget} | "
+                        f"{_verdict(result['seconds'], budget, 's')} |")
             total += result["seconds"]
     lines = ["## The course: each notebook executed top to bottom", "",
-             "| notebook | wall time (s) | peak memory (MiB) |", "| --- | --- | --- |", *rows,
-             f"| **total** | **{total:.0f}** | |", ""]
+             "| notebook | wall time (s) | peak memory (MiB) | budget (s) | |", "| --- | --- | --- | --- | --- |", *rows,
+             f"| **total** | **{total:.0f}** | | {COURSE_BUDGET} | {_verdict(total, COURSE_BUDGET, 's')} |", ""]
     return lines, f"course: {total:.0f} s for {len(rows)} notebooks"
 
 
@@ -124,6 +134,42 @@ def section_throughput(repeats: int, device="cpu", steps=None, classic_steps=Non
     summary = throughput.measure(device, repeats, steps=steps, classic_steps=classic_steps,
                                  log=lambda *a, **k: print(*a, **k, file=sys.stderr))
     return throughput.report(summary, device, repeats)
+
+
+def _verdict(value: float, budget: float, unit: str) -> str:
+    """'within budget' or exactly how far over it a measured value is."""
+    if value <= budget:
+        return "within budget"
+    return f"**over by {value - budget:.0f} {unit} ({(value - budget) / budget:.0%})**"
+
+
+def section_accuracy(seeds=(0, 1, 2)) -> tuple[list[str], str]:
+    from sft_teach import data
+    from sft_teach import experiments as ex
+    from sft_teach.environment import quiet_libraries
+
+    quiet_libraries()
+    methods = {"fine-tuning (pretrained)": lambda d, s: ex.train_classifier(d, s),
+               "same network from scratch": lambda d, s: ex.train_classifier(d, s, start="scratch"),
+               "TF-IDF + logistic regression": ex.tfidf}
+    rows, headline = [], []
+    for name in data.bundled_datasets():
+        dataset = data.load(name)
+        for method, run in methods.items():
+            scores = [run(dataset, seed) for seed in seeds]
+            acc = [r["accuracy"] for r in scores]
+            f1 = [r["macro_f1"] for r in scores]
+            rows.append(f"| {name} | {method} | {statistics.mean(acc):.3f} ± {statistics.pstdev(acc):.3f} | "
+                        f"{statistics.mean(f1):.3f} ± {statistics.pstdev(f1):.3f} |")
+            if method.startswith("fine-tuning"):
+                headline.append(f"{name} {statistics.mean(acc):.3f}")
+    settings = ", ".join(f"{k} {v}" for k, v in ex.ACADEMIC.items())
+    lines = ["## Accuracy: fine-tuning vs a bag of words vs no pretraining", "",
+             f"Every training example of each bundled dataset; test split; mean ± standard deviation over seeds "
+             f"{', '.join(map(str, seeds))}. The two networks share the settings of the academic notebooks "
+             f"({settings}); \"from scratch\" is the same architecture with random weights.", "",
+             "| data | method | test accuracy | test macro-F1 |", "| --- | --- | --- | --- |", *rows, ""]
+    return lines, "accuracy: fine-tuned " + ", ".join(headline)
 
 
 def gpu_not_measured() -> list[str]:
@@ -177,6 +223,8 @@ def main(argv=None) -> int:
             lines, headline = section_finetune(args.repeats)
         elif name == "course":
             lines, headline = section_course(args.device)
+        elif name == "accuracy":
+            lines, headline = section_accuracy()
         else:
             lines, headline = section_throughput(args.repeats, args.device, args.steps, args.classic_steps)
         if args.device == "cuda":

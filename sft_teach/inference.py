@@ -45,6 +45,8 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
 
     texts = list(texts)
     device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()  # dropout off: a text always gets the same prediction (Trainer leaves models in train mode)
     out = []
     with torch.inference_mode():
         # sort by length so each batch pads only to similar lengths; unsort at the end
@@ -53,6 +55,7 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
             chunk = [texts[i] for i in order[start:start + batch_size]]
             batch = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
             out.append(torch.softmax(model(**batch).logits.float(), dim=-1).cpu().numpy())
+    model.train(was_training)
     probs = np.concatenate(out) if out else np.zeros((0, model.config.num_labels))
     result = np.empty_like(probs)
     result[order] = probs

@@ -234,3 +234,34 @@ def lr_finder(result: dict, title: str = "") -> Figure:
     if title:
         ax.set_title(title)
     return fig
+
+
+def lora_comparison(rows: list[dict], title: str = "") -> Figure:
+    """Trainable parameters (log scale), test accuracy, and the memory of a training step
+    (weights, gradients, optimizer state, activations, stacked) for each method.
+
+    ``rows``: from :func:`sft_teach.lora.compare`. Taught in notebooks/06_lora.ipynb.
+    """
+    names = [r["method"] for r in rows]
+    x = np.arange(len(rows))
+    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    trainable, accuracy, memory = fig.subplots(1, 3)
+    trainable.bar(x, [r["trainable"] for r in rows], color="tab:blue")
+    trainable.set_yscale("log")
+    trainable.set_ylabel("trainable parameters (log scale)")
+    accuracy.bar(x, [r["accuracy"] for r in rows], color="tab:green")
+    accuracy.set_ylim(0.5, 1.0)
+    accuracy.set_ylabel("test accuracy")
+    bottom = np.zeros(len(rows))
+    for part in ("weights", "gradients", "optimizer", "activations"):
+        values = np.array([r[part] for r in rows])
+        memory.bar(x, values, bottom=bottom, label=part)
+        bottom += values
+    memory.set_ylabel("memory of one training step (MiB)")
+    memory.legend(fontsize="small")
+    for ax in (trainable, accuracy, memory):
+        ax.set_xticks(x, names, rotation=30, ha="right")
+        ax.grid(alpha=0.3, axis="y")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -1,6 +1,8 @@
 import json
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -78,3 +80,20 @@ def test_finetune_checks_settings_before_loading_anything(monkeypatch):
     monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("data loaded before settings were checked"))
     with pytest.raises(ConfigError):
         finetune("default", "pets", num_train_epochs=-1)
+
+
+def test_predictions_are_made_without_dropout(make_tiny_classifier, tokenizer):
+    # Trainer leaves a model in train mode when nothing evaluated it last; predictions must not
+    # depend on dropout's random masks, and the model's mode is given back as it was.
+    from sft_teach.inference import predict_proba
+
+    model = make_tiny_classifier()
+    model.config.hidden_dropout_prob = 0.5
+    texts = ["a cat on the mat", "the dog at the door", "fish in a bowl"]
+    model.eval()
+    expected = predict_proba(model, tokenizer, texts)
+    model.train()
+    first, second = predict_proba(model, tokenizer, texts), predict_proba(model, tokenizer, texts)
+    assert model.training
+    np.testing.assert_allclose(first, expected, atol=1e-6)
+    np.testing.assert_allclose(second, expected, atol=1e-6)

@@ -1,0 +1,149 @@
+"""Instruction SFT of a language model with ``trl``'s ``SFTTrainer``, and how to score it.
+
+* :func:`load_instructions`: the course's prompt -> response pairs (``data/instructions/``);
+* :func:`conversations`: rows -> ``trl``'s conversational prompt-completion format;
+* :func:`sft`: ``SFTTrainer`` with the loss on the answers only (``masked=True``) or on
+  every token, on a CPU-friendly configuration;
+* :func:`generate`: greedy answers to a list of prompts (the model writes until ``<|im_end|>``);
+* :func:`answer_accuracy` and :func:`answer_loss`: exact-match accuracy of the generated
+  answers and the mean loss on the answer tokens of held-out prompts.
+
+Taught in notebooks/07_instruction_sft.ipynb.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from sft_teach import chat, masking
+
+#: The tasks whose answer is one word that can be checked exactly.
+CHECKED_TASKS = ("animal", "desk")
+
+
+def load_instructions():
+    """``DatasetDict`` with ``train`` and ``test``: columns ``task``, ``instruction``, ``input``, ``response``."""
+    from datasets import load_dataset
+
+    from sft_teach.data import data_dir
+
+    folder = data_dir() / "instructions"
+    files = {split: str(folder / f"{split}.csv") for split in ("train", "test")}
+    dataset = load_dataset("csv", data_files=files, keep_default_na=False)  # empty input stays ""
+    return dataset
+
+
+def conversations(dataset):
+    """Each row as ``{"prompt": [user message], "completion": [assistant message]}``."""
+    return dataset.map(chat.prompt_completion, remove_columns=dataset.column_names)
+
+
+def sft(model, tokenizer, train, *, masked: bool = True, num_train_epochs: int = 6, learning_rate: float = 1e-3,
+        batch_size: int = 16, max_length: int = 192, seed: int = 0, callbacks=()) -> dict:
+    """Supervised fine-tuning of a causal LM on instruction rows with ``trl.SFTTrainer``.
+
+    ``masked=True`` is ``completion_only_loss``: labels are -100 on the prompt, so only the
+    answer is learned (see :mod:`sft_teach.masking`). Returns ``{"history", "seconds",
+    "trainer"}``; ``model`` is trained in place.
+    """
+    from transformers import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from sft_teach.callbacks import HistoryCallback
+
+    history = HistoryCallback()
+    with tempfile.TemporaryDirectory(prefix="sft-teach-sft-") as scratch:  # nothing is saved there
+        config = SFTConfig(
+            output_dir=scratch, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
+            per_device_train_batch_size=batch_size, lr_scheduler_type="linear", warmup_steps=0.1,
+            weight_decay=0.0, logging_steps=5, save_strategy="no", eval_strategy="no", report_to="none",
+            seed=seed, data_seed=seed, disable_tqdm=True, max_length=max_length,
+            completion_only_loss=masked,
+            # CPU-friendly: trl's defaults (bf16, activation checkpointing) suit large models on GPUs
+            bf16=False, gradient_checkpointing=False, pad_to_multiple_of=None,
+            dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds up copies to a GPU
+        )
+        trainer = SFTTrainer(model=model, args=config, train_dataset=conversations(train),
+                             processing_class=tokenizer, callbacks=[history, *callbacks])
+        trainer.remove_callback(PrinterCallback)  # without a progress bar it would print every log
+        start = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - start
+    return {"history": history.as_dict(), "seconds": round(seconds, 1), "trainer": trainer}
+
+
+@torch.no_grad()
+def generate(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 8, batch_size: int = 32) -> list[str]:
+    """Greedy answers to ``prompts`` (each a list of messages ending with the user's).
+
+    Prompts are padded on the *left*, so every row's next token comes right after its own
+    generation prompt. Decoding stops at the end-of-turn token.
+    """
+    model.eval()
+    answers = []
+    for start in range(0, len(prompts), batch_size):
+        rows = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
+                for p in prompts[start:start + batch_size]]
+        longest = max(map(len, rows))
+        ids = torch.tensor([[tokenizer.pad_token_id] * (longest - len(r)) + r for r in rows])
+        mask = torch.tensor([[0] * (longest - len(r)) + [1] * len(r) for r in rows])
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
+                             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+        answers += [tokenizer.decode(row[longest:], skip_special_tokens=True).strip() for row in out]
+    return answers
+
+
+def answer_accuracy(model, tokenizer, dataset, tasks=CHECKED_TASKS) -> dict:
+    """Exact-match accuracy of greedy answers, per task in ``tasks`` and over all of them.
+
+    Returns ``{"animal": acc, "desk": acc, "all": acc, "answers": [...], "rows": [...]}``.
+    """
+    rows = [r for r in dataset if r["task"] in tasks]
+    answers = generate(model, tokenizer, [chat.to_messages(r["instruction"], r["input"]) for r in rows])
+    correct = np.array([a.lower() == r["response"].lower() for a, r in zip(answers, rows)])
+    out = {task: float(correct[[r["task"] == task for r in rows]].mean()) for task in tasks}
+    out.update(all=float(correct.mean()), answers=answers, rows=rows)
+    return out
+
+
+@torch.no_grad()
+def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) -> dict:
+    """Accuracy when the model only has to *rank* the allowed answers, per task and overall.
+
+    For each prompt, every allowed answer of its task (``choices[task]``) is scored by the
+    log-probability the model gives its tokens (up to ``<|im_end|>``) after the prompt; the best
+    one is the prediction. This is how multiple-choice benchmarks score language models: it
+    measures what the model knows separately from whether it answers in the right format.
+    """
+    model.eval()
+    rows = [r for r in dataset if r["task"] in choices]
+    correct = []
+    for row in rows:
+        options = choices[row["task"]]
+        examples = [masking.build_example(tokenizer, chat.to_messages(row["instruction"], row["input"], option))
+                    for option in options]
+        batch = masking.MaskingCollator(tokenizer.pad_token_id)(examples)
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # (options, seq_len - 1, vocab)
+        target = batch["labels"][:, 1:]
+        picked = logp.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1) * (target != masking.IGNORE_INDEX)
+        correct.append(options[int(picked.sum(dim=1).argmax())] == row["response"])
+    correct = np.array(correct)
+    out = {task: float(correct[[r["task"] == task for r in rows]].mean()) for task in choices}
+    out["all"] = float(correct.mean())
+    return out
+
+
+@torch.no_grad()
+def answer_loss(model, tokenizer, dataset) -> float:
+    """Mean cross-entropy per answer token on ``dataset`` (the prompts are masked)."""
+    model.eval()
+    examples = [masking.build_example(tokenizer, chat.to_messages(r["instruction"], r["input"], r["response"]))
+                for r in dataset]
+    batch = masking.MaskingCollator(tokenizer.pad_token_id)(examples)
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    return float(masking.masked_loss(logits, batch["labels"]))
