@@ -56,9 +56,14 @@ def quiet_libraries() -> None:
     progress bar (which ``TrainingArguments(disable_tqdm=...)`` controls separately).
     Called by the command line and at the top of the notebooks; never on import.
     """
+    import warnings
+
     import datasets
     from transformers.utils import logging as hf_logging
 
+    # peft and trl still use names transformers 5 deprecated (gradient_checkpointing ->
+    # activation_checkpointing); the notice is about their code, not the learner's.
+    warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing` is deprecated", category=FutureWarning)
     datasets.disable_progress_bars()
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()

@@ -157,7 +157,7 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
         elif method != FULL:
             model = add_lora(model, r=int(method.split("=")[1]))
         # one training batch (the first 16 examples, padded as the recipe pads) for the activations
-        first = data_mod.tokenize(dataset, tokenizer)["train"].select(range(16))
+        first = data_mod.tokenize(dataset["train"].select(range(16)), tokenizer)  # finetune tokenises the rest
         batch = data_mod.collator(tokenizer)(list(first))
         activations = memory.activation_bytes(model, batch)
         meter = memory.TrainingMemory()
