@@ -38,6 +38,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--batch-size", default="16", help="training examples per step (default 16)")
     ft.add_argument("--max-length", default="128", help="longest text in tokens; longer ones are truncated (default 128)")
     ft.add_argument("--seed", default="42", help="random seed (default 42)")
+    ft.add_argument("--head-epochs", default="0",
+                    help="first train only the new head for N epochs, body frozen, then everything "
+                         "(LP-FT, notebook 02 section 8; default 0: no head-only phase)")
     ft.add_argument("--output", default=DEFAULT_OUTPUT, help=f"output folder (default {DEFAULT_OUTPUT})")
     ft.add_argument("--overwrite", action="store_true", help="replace an existing output folder (only once training succeeded)")
     ft.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
@@ -115,10 +118,10 @@ def _warn(findings, file=sys.stderr) -> None:
         print(f"sft-teach: warning: {finding}", file=file)
 
 
-def _run_settings(args, seed, epochs, lr, batch_size, max_length) -> dict:
+def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs=0.0) -> dict:
     """What must be the same for ``--resume`` to continue a run rather than start another."""
     return {"data": _portable(args.data), "model": _portable(args.model), "epochs": epochs, "learning_rate": lr,
-            "batch_size": batch_size, "max_length": max_length, "seed": seed,
+            "batch_size": batch_size, "max_length": max_length, "seed": seed, "head_epochs": head_epochs,
             "text_column": args.text_column, "label_column": args.label_column}
 
 
@@ -147,9 +150,10 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: boo
 
 
 def cmd_finetune(args) -> int:
-    from sft_teach.training import check_settings
+    from sft_teach.training import check_head_epochs, check_settings
 
     epochs, lr, batch_size, max_length = check_settings(args.epochs, args.lr, args.batch_size, args.max_length)
+    head_epochs = check_head_epochs(args.head_epochs)
     seed = _int("seed", args.seed)
     output = Path(args.output)
     _check_output(output, args.overwrite or args.resume)
@@ -169,7 +173,7 @@ def cmd_finetune(args) -> int:
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
     # checkpoints (one per epoch) stay in the staging folder for --resume.
-    settings = _run_settings(args, seed, epochs, lr, batch_size, max_length)
+    settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs)
     output.absolute().parent.mkdir(parents=True, exist_ok=True)
     staging = output.absolute().parent / f".{output.name}.partial"
     checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)
@@ -178,7 +182,7 @@ def cmd_finetune(args) -> int:
     try:
         result = finetune(args.model, dataset, num_train_epochs=epochs, learning_rate=lr, batch_size=batch_size,
                           max_length=max_length, seed=seed, output_dir=staging, progress=not args.quiet,
-                          save_checkpoints=True, save_total_limit=1,
+                          head_epochs=head_epochs, save_checkpoints=True, save_total_limit=1,
                           resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as exc:
         if last_checkpoint(staging / "checkpoints") is None:

@@ -71,6 +71,29 @@ def unseen_cue_mask(name: str = "pets"):
     return np.array([not any(w in train_vocabulary for w in c.split()) for c in cues])
 
 
+def reader_agreement(name: str = "pets", split: str = "test") -> dict:
+    """How often a blind reader's answer agrees with the label, for one labelled file.
+
+    ``data/<name>/reader_labels.csv`` holds, for each note of ``test.csv`` and ``unseen.csv``
+    in order, the answer of a reader who saw no labels and no training notes, with how sure
+    they were (``sure`` / ``lean`` / ``none``). It is the course's measure of what a careful
+    reader can get right: the ceiling a model is compared with. Returns ``{"agree", "total",
+    "accuracy", "sure", "lean", "none"}`` (the last three: how many answers had that confidence).
+    """
+    import csv
+
+    folder = data_dir() / name
+    texts, labels = read_csv_rows(folder / f"{split}.csv")
+    with open(folder / "reader_labels.csv", newline="", encoding="utf-8") as f:
+        answers = [row for row in csv.DictReader(f) if row["file"] == f"{split}.csv"]
+    if [row["text"] for row in answers] != texts:
+        raise DataError(f"{name}/reader_labels.csv: its {split}.csv texts are not that file's, in order: regenerate it")
+    agree = sum(row["reader"] == label for row, label in zip(answers, labels))
+    confidence = [row["confidence"] for row in answers]
+    return {"agree": agree, "total": len(texts), "accuracy": agree / len(texts),
+            **{level: confidence.count(level) for level in ("sure", "lean", "none")}}
+
+
 def _decode(raw: bytes, shown: str, encoding: str) -> str:
     """File bytes as text, or a :class:`DataError` that says what the file really is."""
     if raw.startswith(b"PK\x03\x04"):

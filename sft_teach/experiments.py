@@ -16,6 +16,7 @@ Taught in notebooks/01_beginner_cats_and_dogs.ipynb, 03_transfer_learning.ipynb 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Callable
 
@@ -137,15 +138,35 @@ def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep:
     return row
 
 
+@functools.lru_cache(maxsize=1)
+def _frozen_encoder(model: str):
+    """The pretrained body, loaded once per sweep: feature extraction never changes its weights."""
+    from sft_teach.embeddings import load_encoder
+
+    return load_encoder(model)
+
+
+@functools.lru_cache(maxsize=16)
+def _embedded(model: str, texts: tuple) -> np.ndarray:
+    """Sentence embeddings of ``texts``, kept: a sweep scores every run on the same test split.
+
+    Keyed on the whole tuple of texts, so a repeated list is embedded in exactly the same
+    batches as the first time and gives bit-identical vectors. Returned read-only.
+    """
+    from sft_teach.embeddings import sentence_embeddings
+
+    vectors = sentence_embeddings(texts, *_frozen_encoder(model))
+    vectors.flags.writeable = False
+    return vectors
+
+
 def feature_extraction(dataset, seed: int = 0, model: str = "default") -> dict:
     """The frozen pretrained body's sentence embeddings + a logistic-regression head."""
     from sft_teach.baselines import embedding_head
-    from sft_teach.embeddings import load_encoder, sentence_embeddings
     from sft_teach.metrics import scores
 
-    encoder, tokenizer = load_encoder(model)
-    train = sentence_embeddings(dataset["train"]["text"], encoder, tokenizer)
-    test = sentence_embeddings(dataset["test"]["text"], encoder, tokenizer)
+    train = _embedded(model, tuple(dataset["train"]["text"]))
+    test = _embedded(model, tuple(dataset["test"]["text"]))
     head = embedding_head(train, dataset["train"]["label"])
     return scores(np.asarray(dataset["test"]["label"]), head.predict(test))
 

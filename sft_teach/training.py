@@ -11,7 +11,10 @@ results. Defaults are chosen for small labelled sets on a CPU:
 * evaluation on the validation split after every epoch, to see over-fitting;
 * no checkpoints written during training (they cost seconds and disk on every save)
   unless asked for; the final model is saved once, as safetensors;
-* dynamic padding and length-grouped batches, so little compute is spent on pad tokens.
+* dynamic padding and length-grouped batches, so little compute is spent on pad tokens;
+* optionally (``head_epochs``), the new head trained alone first, body frozen, then everything:
+  "linear probing, then fine-tuning" (LP-FT; Kumar et al. 2022), so that the first updates to the
+  pretrained body are driven by a head that already points the right way, not by a random one.
 
 Taught in notebooks/02_technical_recipe.ipynb.
 """
@@ -90,6 +93,17 @@ def _same_shuffle_on_every_process():
     return SameShuffleOnEveryProcess()
 
 
+def check_head_epochs(head_epochs) -> float:
+    """``head_epochs`` as a number of passes (0: no head-only phase), or a :class:`ConfigError`."""
+    try:
+        value = float(head_epochs)
+    except (TypeError, ValueError):
+        raise ConfigError(f"head epochs must be a number, got {head_epochs!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"head epochs must be 0 (no head-only phase) or more, got {head_epochs}: try 3")
+    return value
+
+
 def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0):
     """Reject numbers that make no sense, with a message that says what would."""
 
@@ -157,10 +171,63 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
     return TrainingArguments(**settings)
 
 
+def head_parameters(model) -> list:
+    """The parameters of the new head: above the last encoder layer (pooler and classifier).
+
+    For a BERT-like model this is :func:`sft_teach.models.layer_groups`'s ``"head"``; for other
+    architectures, everything outside the pretrained body (``model.base_model``).
+    """
+    from sft_teach.models import layer_groups
+
+    try:
+        return layer_groups(model)["head"]
+    except TypeError:
+        body = {id(p) for p in model.base_model.parameters()}
+        return [p for p in model.parameters() if id(p) not in body]
+
+
+def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, learning_rate=1e-3, batch_size=16,
+               seed=42, progress=True, **overrides) -> dict:
+    """Train only the head of ``model`` on ``encoded["train"]``, the body frozen; return its history.
+
+    The first phase of LP-FT (Kumar et al. 2022, "Fine-tuning can distort pretrained features
+    and underperform out-of-distribution"): a randomly initialised head sends large, arbitrary
+    gradients into the body during the first steps of full fine-tuning; a head trained first on
+    frozen features sends gradients that already point towards the task. Only the head learns,
+    so a larger learning rate is safe (default 1e-3, as for the head of notebook 06).
+    Which parameters were trainable before is restored afterwards. No evaluation, no checkpoints.
+    """
+    from transformers import PrinterCallback, Trainer
+
+    from sft_teach import data as data_mod
+    from sft_teach.callbacks import HistoryCallback
+
+    head = {id(p) for p in head_parameters(model)}
+    before = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in before:
+        p.requires_grad = id(p) in head
+    history = HistoryCallback()
+    args = training_arguments(output_dir, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
+                              batch_size=batch_size, seed=seed, progress=progress,
+                              **{"eval_strategy": "no", **overrides, "save_strategy": "no"})
+    trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
+                      data_collator=data_mod.collator(tokenizer), callbacks=[history])
+    if args.world_size > 1:
+        trainer.add_callback(_same_shuffle_on_every_process())
+    if not progress:
+        trainer.remove_callback(PrinterCallback)
+    try:
+        trainer.train()
+    finally:
+        for p, trainable in before:
+            p.requires_grad = trainable
+    return {"train": history.train, "steps": trainer.state.global_step}
+
+
 def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3, learning_rate=1e-4,
              batch_size=16, max_length=128, seed=42, warmup=0.1, weight_decay=0.01, output_dir=None,
              save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
-             optimizers=None, **training_overrides) -> FinetuneResult:
+             optimizers=None, head_epochs=0, head_learning_rate=1e-3, **training_overrides) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` and return metrics, history and the saved model folder.
 
     ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
@@ -169,6 +236,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     The model is saved (safetensors + tokenizer + label names) to ``output_dir/model``.
     ``optimizers``: ``None`` for ``Trainer``'s AdamW with a linear schedule, or a function
     ``(model, total_steps) -> (optimizer, scheduler)`` (ULMFiT's techniques, notebook 04).
+    ``head_epochs``: first train the head alone for this many epochs at ``head_learning_rate``
+    (:func:`train_head`; LP-FT, notebook 02 section 8), then everything as above. A run resumed
+    from a checkpoint skips that phase: the checkpoint already holds its result.
     """
     import transformers
     from transformers import PrinterCallback, Trainer
@@ -181,6 +251,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     epochs, lr, batch_size, max_length = check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
+    head_epochs = check_head_epochs(head_epochs)
+    check_settings(max(head_epochs, 1), head_learning_rate, batch_size, max_length)
     dataset = data_mod.load(data) if isinstance(data, (str, Path)) else data
     names = dataset["train"].features["label"].names
 
@@ -199,6 +271,14 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if output_dir is None:
         scratch = tempfile.mkdtemp(prefix="sft-teach-")
     run_dir = Path(output_dir or scratch)
+    start = time.perf_counter()
+    head = None
+    if head_epochs > 0 and resume_from_checkpoint is None:
+        # LP-FT's first phase, before the main Trainer exists: the main phase then starts exactly
+        # as a plain run would from these weights (same seeding, same data order).
+        head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=head_epochs,
+                          learning_rate=head_learning_rate, batch_size=batch_size, seed=seed, progress=progress)
+        shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
     args = training_arguments(run_dir / "checkpoints", num_train_epochs=epochs, learning_rate=lr,
                               batch_size=batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
                               progress=progress, **training_overrides)
@@ -219,7 +299,6 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         trainer.add_callback(_same_shuffle_on_every_process())
     if not progress:  # without a progress bar Trainer prints every log dict instead; keep it quiet
         trainer.remove_callback(PrinterCallback)
-    start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     train_seconds = time.perf_counter() - start
 
@@ -232,6 +311,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     metrics = scores(labels, predictions)
     metrics["loss"] = float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())  # cross-entropy
     metrics.update(train_seconds=round(train_seconds, 2), train_steps=trainer.state.global_step)
+    if head is not None:
+        metrics["head_steps"] = head["steps"]
 
     model_dir = None
     if save and output_dir is not None:
@@ -243,7 +324,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         trainer.accelerator.wait_for_everyone()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
-    return FinetuneResult(metrics=metrics, history=history.as_dict(), model_dir=model_dir, trainer=trainer,
+    history = history.as_dict()
+    if head is not None:
+        history["head"] = head["train"]  # the head-only phase's training log (its own step count)
+    return FinetuneResult(metrics=metrics, history=history, model_dir=model_dir, trainer=trainer,
                           eval_split=split_name, label_names=names,
                           predictions=predictions, label_ids=labels)
 

@@ -149,3 +149,32 @@ def test_mean_std_groups_by_hand():
     assert experiments.mean_std(rows) == [{"method": "a", "per_class": 4, "mean": pytest.approx(0.6),
                                            "std": pytest.approx(0.1), "n": 2},
                                           {"method": "b", "per_class": 4, "mean": 0.9, "std": 0.0, "n": 1}]
+
+
+def test_feature_extraction_embeds_a_repeated_split_once_and_scores_as_without_the_cache(
+        tiny_model_dir, small_dataset, monkeypatch):
+    from datasets import DatasetDict
+
+    from sft_teach import embeddings, experiments
+    from sft_teach.baselines import embedding_head
+    from sft_teach.metrics import scores
+
+    experiments._embedded.cache_clear()
+    experiments._frozen_encoder.cache_clear()
+    calls = []
+    real = embeddings.sentence_embeddings
+    monkeypatch.setattr(embeddings, "sentence_embeddings", lambda texts, *a, **k: calls.append(len(texts)) or real(texts, *a, **k))
+    model = str(tiny_model_dir)
+    train = small_dataset["train"]
+    halves = [DatasetDict({**small_dataset, "train": train.select(range(i, len(train), 2))}) for i in (0, 1)]
+    got = [experiments.feature_extraction(d, model=model) for d in halves]
+    # each half's train notes once, the shared test split once (not once per call)
+    assert sorted(calls) == sorted([len(halves[0]["train"]), len(halves[1]["train"]), len(small_dataset["test"])])
+    # the same scores as embedding everything afresh
+    encoder, tokenizer = embeddings.load_encoder(model)
+    for d, row in zip(halves, got):
+        head = embedding_head(real(d["train"]["text"], encoder, tokenizer), d["train"]["label"])
+        expected = scores(np.asarray(d["test"]["label"]), head.predict(real(d["test"]["text"], encoder, tokenizer)))
+        assert row == expected
+    experiments._embedded.cache_clear()
+    experiments._frozen_encoder.cache_clear()

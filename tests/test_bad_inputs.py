@@ -81,6 +81,8 @@ CASES = [
     ("epochs-zero", lambda d: ["--epochs", "0"], ["epochs must be greater than 0"]),
     ("epochs-negative", lambda d: ["--epochs", "-2"], ["epochs must be greater than 0"]),
     ("epochs-not-a-number", lambda d: ["--epochs", "three"], ["epochs must be a number, got 'three'"]),
+    ("head-epochs-negative", lambda d: ["--head-epochs=-1"], ["head epochs must be 0 (no head-only phase) or more"]),
+    ("head-epochs-not-a-number", lambda d: ["--head-epochs", "some"], ["head epochs must be a number, got 'some'"]),
     ("learning-rate-zero", lambda d: ["--lr", "0"], ["learning rate must be greater than 0"]),
     ("learning-rate-negative", lambda d: ["--lr=-1e-4"], ["learning rate must be greater than 0"]),
     ("learning-rate-huge", lambda d: ["--lr", "5"], ["far too large", "try 1e-4"]),

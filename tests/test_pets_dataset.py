@@ -22,6 +22,7 @@ def rows(name):
 
 
 ALL = {name: rows(name) for name in (*SPLITS, "unseen")}
+README = (FOLDER / "README.md").read_text(encoding="utf-8")
 
 
 def test_at_least_400_notes_per_class():
@@ -50,3 +51,41 @@ def test_at_least_30_percent_of_test_notes_have_only_unseen_cue_words():
     vocabulary = {w for r in ALL["train"] for w in words(r["text"])}
     for flag, r in zip(mask, rows("test_cues")):
         assert flag == all(w not in vocabulary for w in r["cues"].split())
+
+
+def test_blind_reader_labels_cover_test_and_unseen_and_the_datasheet_states_their_agreement():
+    from sft_teach import data
+
+    answers = rows("reader_labels")
+    for split in ("test", "unseen"):
+        mine = [r for r in answers if r["file"] == f"{split}.csv"]
+        assert [r["text"] for r in mine] == [r["text"] for r in ALL[split]]
+        assert {r["reader"] for r in mine} <= {"cat", "dog"}
+        assert {r["confidence"] for r in mine} <= {"sure", "lean", "none"}
+        # the package's count against a plain one
+        agree = sum(r["reader"] == truth["label"] for r, truth in zip(mine, ALL[split]))
+        got = data.reader_agreement("pets", split)
+        assert (got["agree"], got["total"]) == (agree, len(ALL[split]))
+        assert got["sure"] + got["lean"] + got["none"] == got["total"]
+        stated = re.search(rf"on (\d+) of (\d+)\s+`{split}.csv` notes", README)
+        assert stated, f"the datasheet does not state the reader's agreement on {split}.csv"
+        assert (int(stated[1]), int(stated[2])) == (agree, len(ALL[split]))
+    assert len(answers) == len(ALL["test"]) + len(ALL["unseen"])
+
+
+def test_reader_agreement_refuses_labels_that_no_longer_match_the_notes(tmp_path, monkeypatch):
+    import shutil
+
+    import pytest
+
+    from sft_teach import data
+    from sft_teach.errors import DataError
+
+    copy = tmp_path / "pets"
+    shutil.copytree(FOLDER, copy)
+    lines = (copy / "reader_labels.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1], lines[2] = lines[2], lines[1]  # two answers swapped: no longer in the test split's order
+    (copy / "reader_labels.csv").write_text("".join(lines), encoding="utf-8")
+    monkeypatch.setattr(data, "data_dir", lambda: tmp_path)
+    with pytest.raises(DataError, match="reader_labels.csv"):
+        data.reader_agreement("pets", "test")

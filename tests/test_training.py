@@ -9,7 +9,7 @@ import torch
 from sft_teach import data
 from sft_teach.errors import ConfigError
 from sft_teach.inference import evaluate, load_finetuned, predict
-from sft_teach.training import check_settings, finetune
+from sft_teach.training import check_head_epochs, check_settings, finetune, head_parameters, train_head
 
 
 def test_finetune_returns_metrics_history_and_a_reloadable_model(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
@@ -97,3 +97,55 @@ def test_predictions_are_made_without_dropout(make_tiny_classifier, tokenizer):
     assert model.training
     np.testing.assert_allclose(first, expected, atol=1e-6)
     np.testing.assert_allclose(second, expected, atol=1e-6)
+
+
+def test_train_head_changes_only_the_head_and_restores_what_was_trainable(make_tiny_classifier, tokenizer,
+                                                                          small_dataset, tmp_path):
+    model = make_tiny_classifier()
+    model.bert.embeddings.word_embeddings.weight.requires_grad = False  # a caller's own choice, kept
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    trainable = {n: p.requires_grad for n, p in model.named_parameters()}
+    head = {id(p) for p in head_parameters(model)}
+    assert {n for n, p in model.named_parameters() if id(p) in head} == {
+        "bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"}
+
+    out = train_head(model, data.tokenize(small_dataset, tokenizer), tokenizer, tmp_path, num_train_epochs=2,
+                     batch_size=4, progress=False)
+    assert out["steps"] == 2 * math.ceil(len(small_dataset["train"]) / 4)
+    for name, p in model.named_parameters():
+        changed = not torch.equal(p, before[name])
+        assert changed == (id(p) in head), name  # the head learned; the body did not move at all
+    assert {n: p.requires_grad for n, p in model.named_parameters()} == trainable
+
+
+def test_finetune_with_head_epochs_is_train_head_then_the_plain_recipe(make_tiny_classifier, tokenizer,
+                                                                       small_dataset, tmp_path):
+    """Oracle: LP-FT in ``finetune`` is exactly its two phases run by hand, one after the other."""
+    ours = finetune(make_tiny_classifier(seed=1), small_dataset, tokenizer=tokenizer, num_train_epochs=2,
+                    learning_rate=1e-3, batch_size=4, seed=7, progress=False, save=False,
+                    head_epochs=2, head_learning_rate=5e-3, output_dir=tmp_path / "ours")
+    assert not (tmp_path / "ours" / "head").exists()  # the head phase leaves nothing behind
+
+    model = make_tiny_classifier(seed=1)
+    train_head(model, data.tokenize(small_dataset, tokenizer), tokenizer, tmp_path / "head", num_train_epochs=2,
+               learning_rate=5e-3, batch_size=4, seed=7, progress=False)
+    by_hand = finetune(model, small_dataset, tokenizer=tokenizer, num_train_epochs=2, learning_rate=1e-3,
+                       batch_size=4, seed=7, progress=False, save=False)
+    trained = ours.trainer.model.state_dict()
+    for name, value in by_hand.trainer.model.state_dict().items():
+        torch.testing.assert_close(trained[name], value, msg=name)
+    steps = 2 * math.ceil(len(small_dataset["train"]) / 4)
+    assert ours.metrics["head_steps"] == steps and len(ours.history["head"]) == steps // 5  # logged every 5 steps
+    assert "head_steps" not in by_hand.metrics and "head" not in by_hand.history
+    # and the head phase did matter: without it the same run ends elsewhere
+    plain = finetune(make_tiny_classifier(seed=1), small_dataset, tokenizer=tokenizer, num_train_epochs=2,
+                     learning_rate=1e-3, batch_size=4, seed=7, progress=False, save=False)
+    assert not torch.equal(plain.trainer.model.classifier.weight, ours.trainer.model.classifier.weight)
+
+
+@pytest.mark.parametrize("value, message", [(-1, "0 \\(no head-only phase\\) or more"), ("x", "must be a number"),
+                                            (float("nan"), "or more")])
+def test_head_epochs_that_make_no_sense_are_refused(value, message):
+    with pytest.raises(ConfigError, match=message):
+        check_head_epochs(value)
+    assert check_head_epochs("0") == 0 and check_head_epochs(3) == 3
