@@ -149,3 +149,28 @@ def test_head_epochs_that_make_no_sense_are_refused(value, message):
     with pytest.raises(ConfigError, match=message):
         check_head_epochs(value)
     assert check_head_epochs("0") == 0 and check_head_epochs(3) == 3
+
+
+def test_train_head_equals_a_frozen_body_trainer_run_by_hand(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
+    """Oracle for notebook 02, section 8: the hand-built phase one and the package's ``train_head``."""
+    from transformers import PrinterCallback, Trainer
+
+    from sft_teach.training import training_arguments
+
+    encoded = data.tokenize(small_dataset, tokenizer)
+    by_hand = make_tiny_classifier(seed=3)
+    for name, p in by_hand.named_parameters():
+        p.requires_grad = not name.startswith(("bert.embeddings", "bert.encoder"))
+    args = training_arguments(tmp_path / "hand", num_train_epochs=3, learning_rate=1e-3, batch_size=4, seed=42,
+                              eval_strategy="no", progress=False)
+    trainer = Trainer(model=by_hand, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
+                      data_collator=data.collator(tokenizer))
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+
+    ours = make_tiny_classifier(seed=3)
+    train_head(ours, encoded, tokenizer, tmp_path / "ours", num_train_epochs=3, learning_rate=1e-3, batch_size=4,
+               seed=42, progress=False)
+    mine = dict(ours.named_parameters())
+    for name, p in by_hand.named_parameters():
+        assert torch.equal(p, mine[name]), name
