@@ -301,26 +301,28 @@ def load(name_or_path: str = "pets", text_column: str = "text", label_column: st
 
 
 def tokenize(dataset, tokenizer, max_length: int = 128):
-    """Token ids for every split, computed once, with *no* padding.
+    """Token ids for every split (or for one ``Dataset``), computed once, with *no* padding.
 
     Padding is left to :func:`collator`, per batch. Columns afterwards: ``input_ids``,
     ``attention_mask`` (and ``token_type_ids`` for BERT), ``labels`` (int).
     """
-
     from datasets import DatasetDict
     from datasets.fingerprint import generate_random_fingerprint
 
     def encode(batch):
         return tokenizer(batch["text"], truncation=True, max_length=max_length)
 
-    # ``map`` names its result by hashing ``encode``, and so the whole tokenizer it captures:
-    # about 0.85 s of pickling per call, more than tokenising a thousand notes takes, and paid
-    # again by every run of a sweep. The result is only ever kept in memory (no cache file that
-    # a name would let a later call reuse), so a fresh random name is as good and costs nothing.
-    encoded = DatasetDict({name: split.map(encode, batched=True, remove_columns=["text"], keep_in_memory=True,
-                                           new_fingerprint=generate_random_fingerprint())
-                           for name, split in dataset.items()})
-    return encoded.rename_column("label", "labels")
+    def one(split):
+        # ``map`` names its result by hashing ``encode``, and so the whole tokenizer it captures:
+        # about 0.2 s of pickling per call, paid again by every run of a sweep. The result is only
+        # kept in memory (no cache file that a name would let a later call reuse), so a fresh
+        # random name does the same job for nothing.
+        return split.map(encode, batched=True, remove_columns=["text"], keep_in_memory=True,
+                         new_fingerprint=generate_random_fingerprint()).rename_column("label", "labels")
+
+    if isinstance(dataset, DatasetDict):
+        return DatasetDict({name: one(split) for name, split in dataset.items()})
+    return one(dataset)
 
 
 def collator(tokenizer):

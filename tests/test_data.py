@@ -90,6 +90,15 @@ def test_tokenize_does_not_pad(tokenizer):
     assert "labels" in encoded["train"].column_names and "text" not in encoded["train"].column_names
 
 
+def test_tokenize_takes_one_split_too_and_gives_the_tokenizer_s_own_ids(tokenizer):
+    pets = data.load("pets")
+    one = data.tokenize(pets["test"].select(range(16)), tokenizer)  # a Dataset, not a DatasetDict
+    assert one["input_ids"] == tokenizer(pets["test"]["text"][:16], truncation=True, max_length=128)["input_ids"]
+    assert one["labels"] == pets["test"]["label"][:16]
+    every = data.tokenize(pets, tokenizer)
+    assert every["test"]["input_ids"][:16] == one["input_ids"]
+
+
 def test_collator_pads_to_the_longest_in_the_batch(tokenizer):
     collate = data.collator(tokenizer)
     batch = collate([tokenizer("short one"), tokenizer("a somewhat longer note about a sunny windowsill")])
