@@ -211,7 +211,7 @@ def section_head_first(seeds=(42, 1, 2), head_epochs=3) -> tuple[list[str], str]
     rows = [f"| {recipe} | " + " | ".join(cell(values, i) for i in range(len(columns))) + " |"
             for recipe, values in table.items()]
     reader_test, reader_unseen = data.reader_agreement("pets", "test"), data.reader_agreement("pets", "unseen")
-    reader_right = np.asarray(_reader_correct(pets))
+    reader_right = np.asarray(reader_test["correct"])
     rows.append(f"| blind reader (datasheet) | {reader_test['accuracy']:.3f} | {reader_right[~unseen_cue].mean():.3f} | "
                 f"{reader_right[unseen_cue].mean():.3f} | {reader_unseen['accuracy']:.3f} | |")
     plain, lpft = list(recipes)
@@ -229,18 +229,6 @@ def section_head_first(seeds=(42, 1, 2), head_epochs=3) -> tuple[list[str], str]
              f"Test accuracy gain per seed: {', '.join(f'{g:+.3f}' for g in gain)}.", ""]
     return lines, (f"head-first: test {statistics.mean(v[0] for v in table[lpft]):.3f} vs plain "
                    f"{statistics.mean(v[0] for v in table[plain]):.3f}")
-
-
-def _reader_correct(dataset):
-    """Per test note: does the blind reader's answer (data/pets/reader_labels.csv) match the label?"""
-    import csv
-
-    from sft_teach import data
-
-    names = dataset["test"].features["label"].names
-    with open(data.data_dir() / "pets" / "reader_labels.csv", newline="", encoding="utf-8") as f:
-        answers = [row["reader"] for row in csv.DictReader(f) if row["file"] == "test.csv"]
-    return [names.index(a) == label for a, label in zip(answers, dataset["test"]["label"])]
 
 
 def gpu_not_measured() -> list[str]:

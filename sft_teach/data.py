@@ -78,7 +78,8 @@ def reader_agreement(name: str = "pets", split: str = "test") -> dict:
     in order, the answer of a reader who saw no labels and no training notes, with how sure
     they were (``sure`` / ``lean`` / ``none``). It is the course's measure of what a careful
     reader can get right: the ceiling a model is compared with. Returns ``{"agree", "total",
-    "accuracy", "sure", "lean", "none"}`` (the last three: how many answers had that confidence).
+    "accuracy", "sure", "lean", "none", "correct"}``: "sure"/"lean"/"none" count the answers
+    given with that confidence, "correct" says for each note whether the reader was right.
     """
     import csv
 
@@ -88,10 +89,10 @@ def reader_agreement(name: str = "pets", split: str = "test") -> dict:
         answers = [row for row in csv.DictReader(f) if row["file"] == f"{split}.csv"]
     if [row["text"] for row in answers] != texts:
         raise DataError(f"{name}/reader_labels.csv: its {split}.csv texts are not that file's, in order: regenerate it")
-    agree = sum(row["reader"] == label for row, label in zip(answers, labels))
+    correct = [row["reader"] == label for row, label in zip(answers, labels)]
     confidence = [row["confidence"] for row in answers]
-    return {"agree": agree, "total": len(texts), "accuracy": agree / len(texts),
-            **{level: confidence.count(level) for level in ("sure", "lean", "none")}}
+    return {"agree": sum(correct), "total": len(texts), "accuracy": sum(correct) / len(texts),
+            **{level: confidence.count(level) for level in ("sure", "lean", "none")}, "correct": correct}
 
 
 def _decode(raw: bytes, shown: str, encoding: str) -> str:

@@ -209,7 +209,7 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     history = HistoryCallback()
     args = training_arguments(output_dir, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
                               batch_size=batch_size, seed=seed, progress=progress,
-                              **{"eval_strategy": "no", **overrides, "save_strategy": "no"})
+                              **{"eval_strategy": "no", **overrides})  # saves nothing: save_checkpoints is off
     trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
                       data_collator=data_mod.collator(tokenizer), callbacks=[history])
     if args.world_size > 1:
@@ -252,7 +252,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     epochs, lr, batch_size, max_length = check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
     head_epochs = check_head_epochs(head_epochs)
-    check_settings(max(head_epochs, 1), head_learning_rate, batch_size, max_length)
+    check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
     dataset = data_mod.load(data) if isinstance(data, (str, Path)) else data
     names = dataset["train"].features["label"].names
 

@@ -66,6 +66,7 @@ def test_blind_reader_labels_cover_test_and_unseen_and_the_datasheet_states_thei
         agree = sum(r["reader"] == truth["label"] for r, truth in zip(mine, ALL[split]))
         got = data.reader_agreement("pets", split)
         assert (got["agree"], got["total"]) == (agree, len(ALL[split]))
+        assert got["correct"] == [r["reader"] == truth["label"] for r, truth in zip(mine, ALL[split])]
         assert got["sure"] + got["lean"] + got["none"] == got["total"]
         stated = re.search(rf"on (\d+) of (\d+)\s+`{split}.csv` notes", README)
         assert stated, f"the datasheet does not state the reader's agreement on {split}.csv"
