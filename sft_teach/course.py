@@ -6,8 +6,12 @@
 * ``python -m sft_teach.course notebooks/NAME.ipynb`` re-executes one notebook in place
   (how the committed notebooks are produced).
 
-Saved widget state is dropped after execution: viewers that cannot run widgets (GitHub,
-nbconvert HTML) then show the HTML fallback every course widget carries, not an empty box.
+After execution the live widgets are dropped from the saved notebook (the widget state and each
+output's widget view), keeping the static fallback every course widget carries (HTML, Markdown
+or a PNG of its starting setting). A reopened notebook has no kernel behind its widgets:
+JupyterLab would show "Error displaying widget: model not found", GitHub and nbconvert HTML an
+empty box. With the fallback, every viewer shows what the widget showed; running the cell again
+brings the live widget back.
 
 Taught in notebooks/00_start_here.ipynb.
 """
@@ -39,6 +43,19 @@ def _first_error(nb):
     return None, None
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def drop_live_widgets(nb) -> None:
+    """Remove widget state and widget views from an executed notebook, keeping their fallbacks."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and len(data) > 1:
+                del data[WIDGET_VIEW]
+
+
 def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     """Execute one notebook in ``workdir`` (default: its own folder); returns ``(notebook, seconds)``.
 
@@ -62,7 +79,7 @@ def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
         cell, error = _first_error(nb)
         raise NotebookFailed(path.name, cell, error or str(exc).strip().splitlines()[-1]) from None
     seconds = time.perf_counter() - start
-    nb.metadata.pop("widgets", None)
+    drop_live_widgets(nb)
     if write:
         nbformat.write(nb, path)
     return nb, seconds

@@ -1,39 +1,146 @@
-"""Pure matplotlib functions: data in, ``matplotlib.figure.Figure`` out.
+"""Pure matplotlib functions: data in, a figure out, no global state.
 
-They use ``Figure`` directly rather than ``pyplot``, so they change no global state,
-draw nothing twice in a notebook, and work the same headless.
+How a figure shows itself
+-------------------------
+The functions build figures with ``Figure`` rather than ``pyplot``, so they change no global
+state and draw nothing twice. A plain ``matplotlib.figure.Figure`` made that way shows in a
+fresh Jupyter kernel only as the text ``<Figure size 600x320 with 1 Axes>``: IPython's PNG
+formatter for figures is registered only once pyplot's inline backend is activated. So every
+function here returns a :class:`CourseFigure`, a ``Figure`` that carries its own
+``_repr_png_``. IPython asks any object for ``_repr_png_``, with no registration, so the
+figure is a picture in JupyterLab, under nbclient, nbval and ``sft-teach course``, and is
+saved as ``image/png`` in the notebook (GitHub and nbconvert HTML show it too). Importing
+this module registers nothing and changes no setting.
+
+How figures look
+----------------
+One style for the course (:data:`STYLE`, applied inside each function with
+``matplotlib.rc_context``, never globally): type sized for a notebook's width, no top and right
+spines, and the Okabe-Ito palette, which stays distinguishable under the common forms of
+colour blindness. The same method has the same colour in every notebook
+(:func:`method_colour`): fine-tuned blue, frozen body + head orange, bag of words green,
+from scratch vermilion, LoRA purple.
 """
 
 from __future__ import annotations
 
+import functools
+import io
+
+import matplotlib
+import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
+#: Okabe & Ito (2008), "Color universal design": eight colours told apart by every common
+#: form of colour blindness. Black is left out of the cycle (it is used for reference lines).
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
-def loss_curve(history: dict, total_steps: int | None = None) -> Figure:
+STYLE = {
+    "font.size": 10.5,
+    "axes.titlesize": 11.5,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10.5,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9.5,
+    "legend.framealpha": 0.9,
+    "figure.titlesize": 12,
+    "figure.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO[:7]),
+    "image.cmap": "Blues",
+}
+
+#: The course's methods, by the words their names contain: the first match wins.
+_METHOD_COLOURS = (
+    (("lora",), OKABE_ITO[4]),
+    (("scratch", "random"), OKABE_ITO[3]),
+    (("bag of words", "tf-idf", "tfidf"), OKABE_ITO[2]),
+    (("frozen", "feature extraction", "head only", "head alone", "probe"), OKABE_ITO[1]),
+    (("fine-tun", "finetun", "full"), OKABE_ITO[0]),
+)
+
+#: Dots per inch of the PNG a figure shows as: a 6-inch figure is 600 pixels wide, which
+#: fits JupyterLab's notebook column and GitHub's without being scaled down.
+DPI = 100
+
+
+def method_colour(name: str, default: str | None = None) -> str | None:
+    """The course's colour for a method, recognised by its name ("fine-tuned (all 6 blocks)" -> blue).
+
+    Returns ``default`` for names that are none of the course's methods.
+    """
+    lowered = name.lower()
+    for words, colour in _METHOD_COLOURS:
+        if any(word in lowered for word in words):
+            return colour
+    return default
+
+
+class CourseFigure(Figure):
+    """A ``Figure`` that displays as a PNG in any Jupyter front end, with nothing registered.
+
+    ``_repr_png_`` is the IPython display protocol: the kernel calls it when the figure is the
+    value of a cell, or passed to ``display()`` or ``DisplayHandle.update()``.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+        return buffer.getvalue()
+
+
+def new_figure(**kwargs) -> CourseFigure:
+    """A :class:`CourseFigure` (``layout="constrained"`` unless given); use inside :func:`styled`."""
+    kwargs.setdefault("layout", "constrained")
+    return CourseFigure(**kwargs)
+
+
+def styled(draw):
+    """Run a drawing function inside the course's :data:`STYLE`, leaving global settings untouched."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+@styled
+def loss_curve(history: dict, total_steps: int | None = None,
+               title: str = "the loss falls as the model learns") -> Figure:
     """Training loss per logged step, with evaluation loss per epoch on top.
 
     ``history`` is :meth:`sft_teach.callbacks.HistoryCallback.as_dict` output.
     Taught in notebooks/02_technical_recipe.ipynb.
     """
-    fig = Figure(figsize=(6, 3.2), layout="constrained")
+    fig = new_figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
     train = history.get("train", [])
     if train:
-        ax.plot([r["step"] for r in train], [r["loss"] for r in train], marker=".", label="training loss")
+        ax.plot([r["step"] for r in train], [r["loss"] for r in train], marker=".", color=OKABE_ITO[0],
+                label="training loss (per logged step)")
     evals = [r for r in history.get("eval", []) if "eval_loss" in r]
     if evals:
-        ax.plot([r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="o", label="validation loss")
+        ax.plot([r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="s", linestyle="--",
+                color=OKABE_ITO[3], label="validation loss (per epoch)")
     if total_steps:
         ax.set_xlim(0, total_steps)
-    ax.set_xlabel("optimiser step")
-    ax.set_ylabel("cross-entropy loss")
+    ax.set_xlabel("optimiser step (one batch each)")
+    ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right")
+    if train or evals:
+        ax.legend(loc="upper right")
     ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
     return fig
 
 
+@styled
 def confusion_plot(matrix, names, title: str = "") -> Figure:
     """A confusion matrix as a labelled heat map (rows: true class, columns: predicted).
 
@@ -41,32 +148,34 @@ def confusion_plot(matrix, names, title: str = "") -> Figure:
     """
     matrix = np.asarray(matrix)
     size = max(3.2, 1.2 + 0.55 * len(names))
-    fig = Figure(figsize=(size + 0.8, size), layout="constrained")
+    fig = new_figure(figsize=(size + 0.8, size))
     ax = fig.add_subplot()
     image = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
     ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label")
     threshold = matrix.max() / 2 if matrix.size else 0
     for (i, j), value in np.ndenumerate(matrix):
         ax.text(j, i, str(value), ha="center", va="center", color="white" if value > threshold else "black")
     if title:
         ax.set_title(title)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="notes")
     return fig
 
 
+@styled
 def lr_schedule(curves: dict, total_steps: int, title: str = "") -> Figure:
     """Learning rate against step for one or more schedules ``{name: [lr per step]}``.
 
     Taught in notebooks/02_technical_recipe.ipynb.
     """
-    fig = Figure(figsize=(6, 3), layout="constrained")
+    fig = new_figure(figsize=(6, 3))
     ax = fig.add_subplot()
-    for name, values in curves.items():
-        ax.plot(range(len(values)), values, label=name)
+    for (name, values), style in zip(curves.items(), ("-", "--", "-.", ":") * 4):
+        ax.plot(range(len(values)), values, linestyle=style, linewidth=2, label=name)
     ax.axvline(total_steps, color="grey", linestyle=":", label=f"end of training ({total_steps} steps)")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("optimiser step")
     ax.set_ylabel("learning rate")
     ax.legend()
@@ -76,52 +185,63 @@ def lr_schedule(curves: dict, total_steps: int, title: str = "") -> Figure:
     return fig
 
 
+@styled
 def embedding_map(points, labels, names, title: str = "") -> Figure:
     """A 2-D scatter of sentence embeddings ``(n, 2)``, one colour per true class.
 
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
     """
     points, labels = np.asarray(points), np.asarray(labels)
-    fig = Figure(figsize=(5.5, 4.2), layout="constrained")
+    fig = new_figure(figsize=(5.5, 4.2))
     ax = fig.add_subplot()
-    for class_id, name in enumerate(names):
-        chosen = labels == class_id
-        ax.scatter(points[chosen, 0], points[chosen, 1], s=12, alpha=0.6, label=name)
-    ax.set_xlabel("first principal component")
-    ax.set_ylabel("second principal component")
+    for class_id, (name, marker) in enumerate(zip(names, "o^sDv<>p*h")):
+        chosen = labels == class_id  # a shape as well as a colour: readable in grey and for colour blindness
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=14, alpha=0.65, marker=marker,
+                   color=OKABE_ITO[class_id % 7], label=name)
+    ax.set_xlabel("first principal component (no unit)")
+    ax.set_ylabel("second principal component (no unit)")
     ax.legend(title="true label")
     if title:
         ax.set_title(title)
     return fig
 
 
+@styled
 def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str = "labelled training examples") -> Figure:
     """Accuracy against the number of labelled examples, one line per method, one panel per subset.
 
     ``panels``: ``{panel title: {method: {n: (mean, std)}}}`` (see ``experiments.summarise``).
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb (and ULMFiT's Figure 3 in 04).
     """
-    fig = Figure(figsize=(5 * len(panels), 3.8), layout="constrained")
+    fig = new_figure(figsize=(max(5.5, 4.6 * len(panels)), 4.2))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     for ax, (panel, methods) in zip(axes, panels.items()):
-        for method, by_n in methods.items():
+        for k, (method, by_n) in enumerate(methods.items()):
             ns = sorted(by_n)
             means = np.array([by_n[n][0] for n in ns])
             stds = np.array([by_n[n][1] for n in ns])
-            ax.plot(ns, means, marker="o", label=method)
-            ax.fill_between(ns, means - stds, means + stds, alpha=0.15)
+            colour = method_colour(method, OKABE_ITO[(k + 5) % 7])
+            ax.plot(ns, means, marker="os^Dv"[k % 5], color=colour, label=method)
+            ax.fill_between(ns, means - stds, means + stds, color=colour, alpha=0.15)
         ax.axhline(chance, color="grey", linestyle=":", label="chance")
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         ax.set_xlabel(xlabel)
         ax.set_title(panel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
-    axes[0].legend(loc="lower right", fontsize="small")
+    # below the panels, so that it covers no line
+    handles, labels = axes[0].get_legend_handles_labels()
+    # as many columns as fit the figure's width (about 0.075 inch a character at this size)
+    column_width = 0.075 * max(len(label) for label in labels) + 0.7
+    ncol = max(1, min(len(labels), int(fig.get_figwidth() // column_width)))
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol)
     if title:
         fig.suptitle(title)
     return fig
 
 
+@styled
 def data_overview(summary: dict, lengths, max_length: int) -> Figure:
     """Two panels for a learner's own data: examples per class in each split, and token lengths.
 
@@ -129,7 +249,7 @@ def data_overview(summary: dict, lengths, max_length: int) -> Figure:
     text (:func:`sft_teach.checks.token_lengths`); texts right of the ``max_length`` line
     will be truncated. Taught in notebooks/05_your_own_data.ipynb.
     """
-    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    fig = new_figure(figsize=(9, 3.2))
     balance, histogram = fig.subplots(1, 2)
     splits = list(summary)
     names = list(summary[splits[0]]["classes"])
@@ -140,17 +260,18 @@ def data_overview(summary: dict, lengths, max_length: int) -> Figure:
     balance.set_xticks(np.arange(len(names)) + width * (len(splits) - 1) / 2, names,
                        rotation=30 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center")
     balance.set_ylabel("examples")
-    balance.set_title("label balance")
+    balance.set_title("examples per class and split")
     balance.legend()
-    histogram.hist(lengths, bins=30, color="tab:gray")
-    histogram.axvline(max_length, color="tab:red", linestyle="--", label=f"max_length = {max_length}")
+    histogram.hist(lengths, bins=30, color=OKABE_ITO[5])
+    histogram.axvline(max_length, color=OKABE_ITO[3], linestyle="--", label=f"max_length = {max_length}: longer is cut")
     histogram.set_xlabel("tokens per training text")
     histogram.set_ylabel("texts")
-    histogram.set_title("text lengths")
+    histogram.set_title("tokens per text")
     histogram.legend()
     return fig
 
 
+@styled
 def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "") -> Figure:
     """Accuracy against the number of kept pretrained blocks, in the style of Yosinski et al.'s Figure 2.
 
@@ -158,25 +279,27 @@ def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "")
     ``baselines``: ``{label: accuracy}`` drawn as horizontal lines. Taught in
     notebooks/03_transfer_learning.ipynb.
     """
-    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    fig = new_figure(figsize=(8.4, 3.8))
     ax = fig.add_subplot()
-    for (variant, by_n), marker in zip(curves.items(), "os^D"):
+    for k, ((variant, by_n), marker) in enumerate(zip(curves.items(), "os^D")):
         ns = sorted(by_n)
         means = np.array([by_n[n][0] for n in ns])
         stds = np.array([by_n[n][1] for n in ns])
-        ax.errorbar(ns, means, yerr=stds, marker=marker, capsize=3, label=variant)
+        ax.errorbar(ns, means, yerr=stds, marker=marker, capsize=3, label=variant,
+                    color=method_colour(variant, OKABE_ITO[(k + 5) % 7]))
     for (label, value), style in zip((baselines or {}).items(), (":", "--", "-.")):
-        ax.axhline(value, color="grey", linestyle=style, label=label)
+        ax.axhline(value, color=method_colour(label, "grey"), linestyle=style, linewidth=1.2, label=label)
     ax.set_xlabel("n: pretrained blocks kept (the rest re-initialised)")
     ax.set_ylabel("test accuracy")
     ax.set_xticks(sorted({n for by_n in curves.values() for n in by_n}))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper")
     if title:
         ax.set_title(title)
     return fig
 
 
+@styled
 def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False) -> Figure:
     """One value per layer group, side by side for each series: ``{series: {layer: value}}``.
 
@@ -184,11 +307,12 @@ def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False) -> 
     notebooks/03_transfer_learning.ipynb and 04_ulmfit_techniques.ipynb.
     """
     layers = list(next(iter(series.values())))
-    fig = Figure(figsize=(max(5.0, 0.75 * len(layers) + 1.5), 3.4), layout="constrained")
+    fig = new_figure(figsize=(max(5.0, 0.75 * len(layers) + 1.5), 3.4))
     ax = fig.add_subplot()
     width = 0.8 / len(series)
     for k, (name, values) in enumerate(series.items()):
-        ax.bar(np.arange(len(layers)) + k * width, [values.get(layer, np.nan) for layer in layers], width, label=name)
+        ax.bar(np.arange(len(layers)) + k * width, [values.get(layer, np.nan) for layer in layers], width, label=name,
+               color=method_colour(name, OKABE_ITO[k % 7]))
     ax.set_xticks(np.arange(len(layers)) + width * (len(series) - 1) / 2, layers, rotation=30, ha="right")
     ax.set_ylabel(ylabel)
     if log:
@@ -201,6 +325,7 @@ def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False) -> 
     return fig
 
 
+@styled
 def unfreezing_timeline(timeline: list, groups: list, title: str = "") -> Figure:
     """Which layer groups train in which epoch (gradual unfreezing), as a grid of filled cells.
 
@@ -208,7 +333,7 @@ def unfreezing_timeline(timeline: list, groups: list, title: str = "") -> Figure
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """
     grid = np.array([[name in epoch for epoch in timeline] for name in groups], dtype=float)
-    fig = Figure(figsize=(1.2 + 0.9 * len(timeline), 0.45 * len(groups) + 1.2), layout="constrained")
+    fig = new_figure(figsize=(1.2 + 0.9 * len(timeline), 0.45 * len(groups) + 1.2))
     ax = fig.add_subplot()
     ax.imshow(grid, cmap="Greens", vmin=0, vmax=1.3, aspect="auto", origin="lower")
     ax.set_yticks(range(len(groups)), groups)
@@ -217,15 +342,16 @@ def unfreezing_timeline(timeline: list, groups: list, title: str = "") -> Figure
     return fig
 
 
+@styled
 def lr_finder(result: dict, title: str = "") -> Figure:
     """Smoothed loss against learning rate (log scale) from ``schedules.lr_find``, with its suggestion.
 
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """
-    fig = Figure(figsize=(6, 3.4), layout="constrained")
+    fig = new_figure(figsize=(6, 3.4))
     ax = fig.add_subplot()
-    ax.plot(result["lrs"], result["losses"])
-    ax.axvline(result["suggestion"], color="tab:red", linestyle="--", label=f"steepest fall: {result['suggestion']:.1e}")
+    ax.plot(result["lrs"], result["losses"], color=OKABE_ITO[0])
+    ax.axvline(result["suggestion"], color=OKABE_ITO[3], linestyle="--", label=f"steepest fall: {result['suggestion']:.1e}")
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("training loss (smoothed)")
@@ -236,6 +362,7 @@ def lr_finder(result: dict, title: str = "") -> Figure:
     return fig
 
 
+@styled
 def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     """Trainable parameters (log scale), test accuracy, and the memory of a training step
     (weights, gradients, optimizer state, activations, stacked) for each method.
@@ -244,21 +371,25 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     """
     names = [r["method"] for r in rows]
     x = np.arange(len(rows))
-    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    fig = new_figure(figsize=(12, 3.6))
     trainable, accuracy, memory = fig.subplots(1, 3)
-    trainable.bar(x, [r["trainable"] for r in rows], color="tab:blue")
+    colours = [method_colour(name, OKABE_ITO[5]) for name in names]
+    trainable.bar(x, [r["trainable"] for r in rows], color=colours)
     trainable.set_yscale("log")
     trainable.set_ylabel("trainable parameters (log scale)")
-    accuracy.bar(x, [r["accuracy"] for r in rows], color="tab:green")
+    accuracy.bar(x, [r["accuracy"] for r in rows], color=colours)
     accuracy.set_ylim(0.5, 1.0)
     accuracy.set_ylabel("test accuracy")
     bottom = np.zeros(len(rows))
-    for part in ("weights", "gradients", "optimizer", "activations"):
+    for part, colour in zip(("weights", "gradients", "optimizer", "activations"), ("#999999", OKABE_ITO[5], OKABE_ITO[1], OKABE_ITO[2])):
         values = np.array([r[part] for r in rows])
-        memory.bar(x, values, bottom=bottom, label=part)
+        memory.bar(x, values, bottom=bottom, label=part, color=colour)
         bottom += values
     memory.set_ylabel("memory of one training step (MiB)")
-    memory.legend(fontsize="small")
+    memory.legend(fontsize="small", loc="upper right")
+    trainable.set_title("what it trains")
+    accuracy.set_title("how well it scores")
+    memory.set_title("what a training step holds")
     for ax in (trainable, accuracy, memory):
         ax.set_xticks(x, names, rotation=30, ha="right")
         ax.grid(alpha=0.3, axis="y")

@@ -174,3 +174,48 @@ class TryIt:
     def _repr_mimebundle_(self, include=None, exclude=None):
         note = "A text box: type a note and press the button (needs a running kernel)."
         return bundle_with_fallbacks(self.widget, note, f"<p><i>{note}</i></p>")
+
+
+class FigurePanel:
+    """Sliders over a drawing function: ``draw(**values)`` returns a figure, redrawn on release.
+
+    ``controls`` are ipywidgets by the name of ``draw``'s parameter they set (give them
+    ``continuous_update=False``). ``.figure`` is the last figure drawn. Where the widget is not
+    live (a reopened notebook, GitHub, nbconvert HTML), the same output shows a PNG of the figure
+    at the controls' starting values, with their settings in the text form.
+
+    Taught in notebooks/04_ulmfit_techniques.ipynb.
+    """
+
+    def __init__(self, draw: Callable[..., object], **controls):
+        import ipywidgets as widgets
+
+        self.draw = draw
+        self.controls = controls
+        self.figure = None
+        self.output = widgets.Output()
+        for control in controls.values():
+            control.observe(self._update, names="value")
+        self._update()
+        self.widget = widgets.VBox([widgets.HBox(list(controls.values())), self.output])
+
+    def settings(self) -> str:
+        return ", ".join(f"{name}={control.value}" for name, control in self.controls.items())
+
+    def _update(self, _change=None):
+        from IPython.display import display
+
+        self.output.clear_output(wait=True)
+        with self.output:  # an error in draw is shown here, not lost in the kernel's log
+            self.figure = self.draw(**{name: control.value for name, control in self.controls.items()})
+            display(self.figure)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import base64
+
+        bundle = bundle_with_fallbacks(self.widget, f"sliders ({self.settings()}) over a figure; "
+                                                    "move them with a running kernel", "")
+        del bundle["text/html"]  # the picture is the fallback
+        if self.figure is not None and hasattr(self.figure, "_repr_png_"):
+            bundle["image/png"] = base64.b64encode(self.figure._repr_png_()).decode("ascii")
+        return bundle

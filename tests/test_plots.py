@@ -19,8 +19,8 @@ def test_label_race_uses_the_given_chance_level():
 
 def test_layer_transfer_plots_one_curve_per_variant_and_reference_lines():
     curves = {"frozen": {0: (0.2, 0.0), 3: (0.5, 0.1)}, "fine-tuned": {0: (0.3, 0.0), 3: (0.6, 0.1)}}
-    ax = plots.layer_transfer(curves, {"scratch": 0.1}).axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["scratch", "frozen", "fine-tuned"]
+    fig = plots.layer_transfer(curves, {"scratch": 0.1})
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["scratch", "frozen", "fine-tuned"]
 
 
 def test_per_layer_bars_follow_the_values():
@@ -44,3 +44,26 @@ def test_data_overview_counts_and_lengths():
     fig = plots.data_overview(summary, [5, 7, 300], max_length=128)
     assert [bar.get_height() for bar in fig.axes[0].patches] == [2, 1]
     assert fig.axes[1].lines[0].get_xdata()[0] == 128
+
+
+def test_every_figure_carries_its_own_png():
+    """The course's figures show as pictures in a fresh kernel: they answer IPython's _repr_png_."""
+    fig = plots.per_layer({"drift": {"a": 1.0, "b": 2.0}}, "change")
+    assert isinstance(fig, plots.CourseFigure)
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_course_style_leaves_global_settings_alone():
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    plots.loss_curve({"train": [{"step": 1, "loss": 1.0}]})
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_the_same_method_has_the_same_colour_everywhere():
+    assert plots.method_colour("fine-tuned (all 6 blocks)") == plots.method_colour("full fine-tuning")
+    assert plots.method_colour("same network from scratch") == plots.method_colour("from scratch (section 2)")
+    assert plots.method_colour("bag of words (TF-IDF + LR)") == plots.method_colour("TF-IDF + LR")
+    assert plots.method_colour("LoRA r=4") != plots.method_colour("full fine-tuning")
+    assert plots.method_colour("something else", "grey") == "grey"

@@ -83,3 +83,29 @@ def test_try_it_answers_the_typed_note():
     box.button.click()
     assert seen == ["Asleep in the sink."]
     assert box.result["label"] == "cat" and "93%" in box.answer.value
+
+
+def test_figure_panel_redraws_and_falls_back_to_a_png():
+    import base64
+
+    import ipywidgets as widgets
+
+    from sft_teach.plots import lr_schedule
+    from sft_teach.widgets import FigurePanel
+
+    drawn = []
+
+    def draw(peak, steps):
+        drawn.append((peak, steps))
+        return lr_schedule({"constant": [peak] * steps}, steps)
+
+    panel = FigurePanel(draw, peak=widgets.FloatSlider(value=0.5, min=0.1, max=1.0, continuous_update=False),
+                        steps=widgets.IntSlider(value=10, min=2, max=20, continuous_update=False))
+    assert drawn == [(0.5, 10)]
+    panel.controls["steps"].value = 12
+    assert drawn[-1] == (0.5, 12)
+    assert panel.figure.axes[0].lines[0].get_xdata()[-1] == 11
+    bundle = panel._repr_mimebundle_()
+    assert "steps=12" in bundle["text/plain"]
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "application/vnd.jupyter.widget-view+json" in bundle
