@@ -1,0 +1,72 @@
+"""sft_teach.diagrams: the two recipe diagrams say what they must, and nothing in them overlaps."""
+
+import itertools
+
+import pytest
+
+from sft_teach import diagrams
+from sft_teach.plots import CourseFigure
+
+
+def texts(fig):
+    return [t for ax in fig.axes for t in ax.texts if t.get_text().strip()]
+
+
+def all_text(fig):
+    return "\n".join(t.get_text() for t in texts(fig))
+
+
+@pytest.fixture(scope="module", params=["fine_tuning", "training_loop"])
+def figure(request):
+    if request.param == "fine_tuning":
+        return diagrams.fine_tuning_diagram()
+    return diagrams.training_loop_diagram(train_size=714)
+
+
+def test_diagrams_display_as_png(figure):
+    assert isinstance(figure, CourseFigure)
+    assert figure._repr_png_().startswith(b"\x89PNG")
+
+
+def test_no_text_overlaps_another_or_leaves_the_figure(figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)  # lays the figure out as the PNG will be
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts(figure)]
+    frame = figure.bbox
+    for text, box in boxes:
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, text
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        assert not box_a.overlaps(box_b), (a, b)
+
+
+def test_text_is_large_enough_to_read(figure):
+    assert min(t.get_fontsize() for t in texts(figure)) >= 8.5
+
+
+def test_fine_tuning_diagram_says_what_is_kept_new_and_trained():
+    fig = diagrams.fine_tuning_diagram(learning_rate=1e-4)
+    words = all_text(fig)
+    for phrase in ("kept from pretraining", "new for this task", "trained", "frozen", "learning rate 1e-4",
+                   "new head: cat or dog?"):
+        assert phrase in words, phrase
+
+
+def test_training_loop_diagram_uses_the_names_trainer_uses():
+    words = all_text(diagrams.training_loop_diagram())
+    for name in ("train_dataset", "DataCollatorWithPadding", "compute_loss", "loss.backward()", "optimizer.step()",
+                 "lr_scheduler.step()", "TrainingArguments(learning_rate=1e-4", "per_device_train_batch_size=16",
+                 "num_train_epochs=3"):
+        assert name in words, name
+
+
+def test_training_loop_diagram_follows_its_settings_and_counts_steps():
+    words = all_text(diagrams.training_loop_diagram(learning_rate=3e-5, batch_size=8, num_train_epochs=2,
+                                                    train_size=100))
+    assert "learning_rate=3e-5" in words and "per_device_train_batch_size=8" in words
+    assert "13 steps per epoch" in words and "= 26 steps" in words
+
+
+def test_rates_are_written_as_the_code_writes_them():
+    assert [diagrams._rate(v) for v in (1e-4, 2e-5, 3e-4, 0.1)] == ["1e-4", "2e-5", "3e-4", "0.1"]
