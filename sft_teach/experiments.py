@@ -1,7 +1,8 @@
 """Sweeps that return plain tables (lists of dicts), for notebooks and benchmarks.
 
 * :func:`balanced_sample`, :func:`label_budget_sweep`, :func:`summarise`: accuracy against the
-  number of labelled examples (notebook 01; ULMFiT's Figure 3 in notebook 04);
+  number of labelled examples (notebook 01; ULMFiT's Figure 3 in notebook 04), with the race's
+  learners :func:`frozen_head_method`, :func:`bag_of_words_method`, :func:`scratch_method`;
 * :func:`train_classifier`: one run of the academic notebooks' experiments: pretrained or
   random start, Yosinski's kept/re-initialised/frozen layers, ULMFiT's techniques;
 * :func:`transfer_comparison`, :func:`layer_transfer`, :func:`ablation`,
@@ -74,6 +75,64 @@ def summarise(rows: list[dict], value: str = "accuracy") -> dict[str, dict[int, 
         groups[row["method"]][row["n"]].append(row[value])
     return {m: {n: (float(np.mean(v)), float(np.std(v))) for n, v in sorted(by_n.items())}
             for m, by_n in groups.items()}
+
+
+# ---- the learners of notebook 01's race, as label_budget_sweep methods ---------------------
+
+def frozen_head_method(train_vectors, train_labels, test_vectors) -> Callable[[list[int], int], np.ndarray]:
+    """A :func:`label_budget_sweep` method: a new head on the frozen pretrained body.
+
+    The sentence embeddings ``(n, hidden)`` are computed once, outside; each call fits only the
+    head, a logistic regression (:func:`sft_teach.baselines.embedding_head`), on the chosen rows,
+    and predicts the test rows. That is why it takes a fraction of a second.
+    """
+    from sft_teach.baselines import embedding_head
+
+    train_vectors, train_labels = np.asarray(train_vectors), np.asarray(train_labels)
+
+    def frozen_head(chosen, seed):
+        return embedding_head(train_vectors[chosen], train_labels[chosen]).predict(test_vectors)
+
+    return frozen_head
+
+
+def bag_of_words_method(train_texts, train_labels, test_texts) -> Callable[[list[int], int], np.ndarray]:
+    """A :func:`label_budget_sweep` method: TF-IDF + logistic regression on the chosen notes only.
+
+    It has read nothing before: a word that none of the chosen notes contains tells it nothing.
+    """
+    from sft_teach.baselines import tfidf_logreg
+
+    train_texts = np.asarray(list(train_texts), dtype=object)
+    train_labels, test_texts = np.asarray(train_labels), list(test_texts)
+
+    def bag_of_words(chosen, seed):
+        return tfidf_logreg(train_texts[chosen], train_labels[chosen]).predict(test_texts)
+
+    return bag_of_words
+
+
+def scratch_method(dataset) -> Callable[[list[int], int], np.ndarray]:
+    """A :func:`label_budget_sweep` method: the same network with random weights, fine-tuned.
+
+    Each call builds :func:`sft_teach.baselines.scratch_classifier` (seeded), trains it with
+    :func:`sft_teach.training.finetune`'s defaults on the chosen training notes, and returns its
+    predictions on ``dataset["test"]``. Seconds to minutes per call: use few budgets.
+    """
+    from datasets import DatasetDict
+
+    from sft_teach.baselines import scratch_classifier
+    from sft_teach.training import finetune
+
+    names = dataset["train"].features["label"].names
+
+    def from_scratch(chosen, seed):
+        model, tokenizer = scratch_classifier(names, seed=seed)  # random weights
+        few = DatasetDict(train=dataset["train"].select(chosen), validation=dataset["validation"],
+                          test=dataset["test"])
+        return finetune(model, few, tokenizer=tokenizer, seed=seed, progress=False, save=False).predictions
+
+    return from_scratch
 
 
 ACADEMIC = {"num_train_epochs": 4, "learning_rate": 3e-4, "batch_size": 16}

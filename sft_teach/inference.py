@@ -1,10 +1,12 @@
-"""Use a fine-tuned classifier: load it from its folder, predict, evaluate.
+"""Use a fine-tuned classifier: load it from its folder, predict, evaluate; find where it goes wrong.
 
-Taught in notebooks/02_technical_recipe.ipynb.
+Taught in notebooks/02_technical_recipe.ipynb (:func:`confident_mistakes` and
+:func:`pronoun_pairs` in notebooks/01_beginner_cats_and_dogs.ipynb).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +84,47 @@ def evaluate(model, tokenizer, dataset, **kwargs) -> dict:
     truth = [names.index(data_names[i]) for i in dataset["label"]]
     predictions = predict_proba(model, tokenizer, dataset["text"], **kwargs).argmax(axis=-1)
     return {**scores(truth, predictions), "n": len(truth)}
+
+
+def confident_mistakes(probs, truth, k: int = 5) -> list[int]:
+    """Indices of the ``k`` wrong predictions the model was surest of, surest first.
+
+    ``probs``: ``(n, num_labels)`` from :func:`predict_proba`; ``truth``: true class ids.
+    A model that is wrong *and* sure is the mistake a user cannot see coming.
+    Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
+    """
+    probs, truth = np.asarray(probs), np.asarray(truth)
+    wrong = np.flatnonzero(probs.argmax(axis=1) != truth)
+    return [int(i) for i in wrong[np.argsort(-probs[wrong].max(axis=1), kind="stable")][:k]]
+
+
+_MALE = {"he": "she", "him": "her", "his": "her", "himself": "herself"}
+_FEMALE = {"she": "he", "herself": "himself"}  # "her" is his or him depending on the sentence: not swapped
+_PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
+
+
+def _swap(text: str, table: dict) -> str:
+    def one(match):
+        word = match.group(0)
+        new = table[word.lower()]
+        return new.capitalize() if word[0].isupper() else new
+    return _PRONOUN.sub(one, text)
+
+
+def pronoun_pairs(texts) -> list[tuple[int, str, str]]:
+    """``(index, he_version, she_version)`` for every text whose pronouns can be swapped word by word.
+
+    A text that uses only he/him/his/himself gets its she-version (his and him both become her);
+    one that uses only she/herself gets its he-version. Texts with "her" (his or him?), "hers",
+    both genders, or no such pronoun are left out. A model that changes its answer between the
+    two versions of one note is using the pronoun as a cue (notebook 01's shortcut check).
+    Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
+    """
+    pairs = []
+    for index, text in enumerate(texts):
+        found = {m.group(0).lower() for m in _PRONOUN.finditer(text)}
+        if found and found <= set(_MALE):
+            pairs.append((index, text, _swap(text, _MALE)))
+        elif found and found <= set(_FEMALE):
+            pairs.append((index, _swap(text, _FEMALE), text))
+    return pairs

@@ -1,0 +1,40 @@
+"""Notebook 01's helpers: the race's learners, the confident mistakes, the pronoun swap."""
+
+import numpy as np
+
+from sft_teach.experiments import bag_of_words_method, frozen_head_method, label_budget_sweep
+from sft_teach.inference import confident_mistakes, pronoun_pairs
+
+
+def test_frozen_head_method_fits_only_the_chosen_rows():
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    labels = [0, 0, 1, 1]
+    head = frozen_head_method(vectors, labels, vectors)
+    assert head([0, 2], seed=0).tolist() == [0, 0, 1, 1]
+
+
+def test_bag_of_words_method_knows_only_words_it_was_shown():
+    texts = ["purring on my lap", "purring again", "barking at the postman", "barking all night"]
+    method = bag_of_words_method(texts, [0, 0, 1, 1], ["more purring", "more barking", "a hiss"])
+    predictions = method([0, 1, 2, 3], seed=0)
+    assert predictions[:2].tolist() == [0, 1]
+    rows = label_budget_sweep({"bow": method}, [0, 0, 1, 1], [0, 1, 0], budgets=[4])
+    assert rows[0]["n"] == 4 and 0 <= rows[0]["accuracy"] <= 1
+
+
+def test_confident_mistakes_are_wrong_and_sorted_by_confidence():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.99, 0.01]])
+    truth = [1, 1, 1, 0, 0]
+    assert confident_mistakes(probs, truth) == [0, 3, 2]
+    assert confident_mistakes(probs, truth, k=1) == [0]
+
+
+def test_pronoun_pairs_swap_only_when_it_is_unambiguous():
+    texts = ["He chewed his lead.", "She washed herself.", "I gave her a bath.", "He and she play.",
+             "No pronoun here.", "He's asleep; Himself, the old boy."]
+    pairs = pronoun_pairs(texts)
+    assert pairs == [(0, "He chewed his lead.", "She chewed her lead."),
+                     (1, "He washed himself.", "She washed herself."),
+                     (5, "He's asleep; Himself, the old boy.", "She's asleep; Herself, the old boy.")]
+    # "other" and "these" contain he/her as letters, not as words: left alone
+    assert pronoun_pairs(["The other one sheds."]) == []
