@@ -25,3 +25,20 @@ if _nbval is not None:
         return _compare_outputs(self, _without_stderr(test), _without_stderr(ref), skip_compare)
 
     _nbval.IPyNbCell.compare_outputs = compare_outputs
+
+
+# ---- test tiers ------------------------------------------------------------------------------
+# `pytest` runs everything (CI does). While working, the quick tier runs in about two minutes:
+#     pytest -m "not notebook and not browser and not slow"
+# `notebook` and `browser` are applied here, by where a test lives; `slow` is written on the
+# tests themselves (real training runs, subprocesses, resumed runs).
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        path = str(getattr(item, "path", item.fspath))
+        if path.endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebook)
+        elif path.endswith("test_browser.py"):
+            item.add_marker(pytest.mark.browser)

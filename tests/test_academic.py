@@ -126,6 +126,7 @@ def test_gradual_unfreezing_thaws_every_group_by_the_last_epoch(make_tiny_classi
     assert ulmfit.callbacks(("stlr",), model, 2) == []
 
 
+@pytest.mark.slow
 def test_lm_finetune_lowers_the_masked_lm_loss(tiny_model_dir, tmp_path):
     texts = [t for t, _ in GOOD]
     out = ulmfit.lm_finetune(texts, tmp_path / "lm", model=str(tiny_model_dir), num_train_epochs=15,

@@ -12,12 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ddp_script import BATCH_SIZE, EPOCHS, N_TRAIN
 
 SCRIPT = Path(__file__).with_name("ddp_script.py")
 WORLD = 2
 
 
+@pytest.mark.slow
 def test_finetune_runs_data_parallel_under_torchrun(tmp_path):
     # CPU processes over gloo, also on a machine with a GPU (two processes cannot share one GPU with nccl)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1",

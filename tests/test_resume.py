@@ -69,6 +69,7 @@ def _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypa
     assert not (tmp_path / ".run.partial").exists()
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
     code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, signal.SIGKILL)
     assert code == -signal.SIGKILL
@@ -85,6 +86,7 @@ def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path,
     _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
     code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, signal.SIGINT)
     assert code == 130

@@ -73,6 +73,7 @@ def test_gradual_unfreezing_thaws_one_group_per_epoch(make_tiny_classifier, toke
     assert all(p.requires_grad for p in model.parameters())               # left as found
 
 
+@pytest.mark.slow
 def test_lr_find_sweeps_exponentially_and_restores_the_model(make_tiny_classifier, tokenizer, small_dataset):
     model = make_tiny_classifier()
     before = {n: p.detach().clone() for n, p in model.named_parameters()}

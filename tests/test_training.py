@@ -12,6 +12,7 @@ from sft_teach.inference import evaluate, load_finetuned, predict
 from sft_teach.training import check_head_epochs, check_settings, finetune, head_parameters, train_head
 
 
+@pytest.mark.slow
 def test_finetune_returns_metrics_history_and_a_reloadable_model(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
     result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=2,
                       batch_size=4, output_dir=tmp_path, progress=False, logging_steps=1)
@@ -34,6 +35,7 @@ def test_finetune_returns_metrics_history_and_a_reloadable_model(make_tiny_class
     assert evaluate(model, tok, small_dataset["test"])["accuracy"] == pytest.approx(result.metrics["accuracy"])
 
 
+@pytest.mark.slow
 def test_finetune_equals_a_plain_trainer_run(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
     """Oracle: the package's recipe is Trainer with documented arguments, nothing hidden."""
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
@@ -118,6 +120,7 @@ def test_train_head_changes_only_the_head_and_restores_what_was_trainable(make_t
     assert {n: p.requires_grad for n, p in model.named_parameters()} == trainable
 
 
+@pytest.mark.slow
 def test_finetune_with_head_epochs_is_train_head_then_the_plain_recipe(make_tiny_classifier, tokenizer,
                                                                        small_dataset, tmp_path):
     """Oracle: LP-FT in ``finetune`` is exactly its two phases run by hand, one after the other."""
@@ -151,6 +154,7 @@ def test_head_epochs_that_make_no_sense_are_refused(value, message):
     assert check_head_epochs("0") == 0 and check_head_epochs(3) == 3
 
 
+@pytest.mark.slow
 def test_train_head_equals_a_frozen_body_trainer_run_by_hand(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
     """Oracle for notebook 02, section 8: the hand-built phase one and the package's ``train_head``."""
     from transformers import PrinterCallback, Trainer

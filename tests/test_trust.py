@@ -10,6 +10,7 @@ from sft_teach.cli import main
 from sft_teach.training import finetune
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics_and_weights(make_tiny_classifier, tokenizer, small_dataset):
     runs = [finetune(make_tiny_classifier(seed=3), small_dataset, tokenizer=tokenizer, num_train_epochs=2,
                      batch_size=4, learning_rate=1e-3, seed=11, progress=False, save=False) for _ in range(2)]
@@ -20,6 +21,7 @@ def test_same_seed_same_metrics_and_weights(make_tiny_classifier, tokenizer, sma
         assert torch.equal(value, second[name]), name
 
 
+@pytest.mark.slow
 def test_default_finetune_makes_no_network_connection(monkeypatch, small_csv, tmp_path, capsys):
     attempts = []
 
