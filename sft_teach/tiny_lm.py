@@ -11,6 +11,14 @@ a real one by name instead when the network is there.
 Pretraining uses *packing*: all texts are tokenised once, joined with an end-of-text token
 and cut into equal blocks, so no position is spent on padding.
 
+Pretraining is reproducible on one machine but not across machines: the CPU's vector width
+and the thread count decide the order in which floating-point sums are added, the last bits
+differ, and over a few hundred steps the difference grows to the second decimal of the loss.
+So the course also ships the model that :data:`PRETRAINING` produced (``data/tiny_lm/``,
+written by ``data/tiny_lm/make_tiny_lm.py`` and checked against :data:`CHECKPOINT_SHA256` when
+loaded): notebook 07 pretrains live, then continues from the shipped model, so the figures it
+checks are the same on every machine.
+
 Taught in notebooks/07_instruction_sft.ipynb.
 """
 
@@ -22,6 +30,20 @@ from sft_teach.chat import CHAT_TEMPLATE, END, START
 
 TEXT_END, PAD = "<|endoftext|>", "<|pad|>"
 SPECIAL_TOKENS = [TEXT_END, PAD, START, END]
+
+#: The settings notebook 07 pretrains with, and that the shipped checkpoint was made with.
+PRETRAINING = {"vocab_size": 2048, "seed": 0, "num_train_epochs": 10, "learning_rate": 3e-3}
+
+#: SHA-256 of each file of the shipped checkpoint (``data/tiny_lm/``), as written by
+#: ``data/tiny_lm/make_tiny_lm.py``. A changed file is refused rather than silently used.
+CHECKPOINT_SHA256 = {
+    "chat_template.jinja": "2bb0f3528bf8ce8eca58a06cbed92277def5085416ec08a75f114eac9292c76a",
+    "config.json": "0254e8da1229344e289620b4d533415cc9294a38d30727f44d84af619d2cba76",
+    "generation_config.json": "4019ec7f5e5414201997d1ed0b58618a30fa665562f51619e19eec485e0496a8",
+    "model.safetensors": "a87ff9180d7e3c63538c6de53bcddb7d2ec4be1accf94532cee48daf5b2a47ad",
+    "tokenizer.json": "3f606b8e281fdfab0da42f6d453575a67efafaa4c888b45ae063cfe99e71a957",
+    "tokenizer_config.json": "826e11c372d8b36af5ea98bfe8ffa00d270989fb6a5d28b2caf5fe4f8af47a31",
+}
 
 
 def course_text(splits=("train", "validation")) -> list[str]:
@@ -103,7 +125,6 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
         return Dataset.from_dict({"input_ids": ids, "labels": ids})  # the model shifts labels itself
 
     train = blocks(texts)
-    held_out = blocks(eval_texts) if eval_texts else None
     history = HistoryCallback()
     scratch = tempfile.TemporaryDirectory(prefix="sft-teach-lm-")  # nothing is saved there
     args = TrainingArguments(output_dir=scratch.name, num_train_epochs=num_train_epochs,
@@ -120,11 +141,71 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
     seconds = time.perf_counter() - start
     out = {"history": history.as_dict(), "train_tokens": len(train) * block_size * num_train_epochs,
            "seconds": round(seconds, 1)}
-    if held_out is not None:
-        loss = trainer.evaluate(held_out)["eval_loss"]
+    if eval_texts:
+        # measured as held_out_loss measures a loaded checkpoint (the mean over every held-out token),
+        # not with trainer.evaluate, whose figure differs in the second decimal on the same weights
+        loss = held_out_loss(model, tokenizer, eval_texts, block_size)
         out.update(eval_loss=loss, perplexity=math.exp(loss))
     scratch.cleanup()
     return out
+
+
+def held_out_loss(model, tokenizer, texts, block_size: int = 128, batch_size: int = 64) -> float:
+    """Mean next-token loss on ``texts``, packed as in :func:`pretrain` (its ``eval_loss``, without a trainer)."""
+    import torch
+
+    blocks = torch.tensor(pack(texts, tokenizer, block_size))  # (blocks, block_size)
+    model.eval()
+    with torch.no_grad():  # every block has block_size - 1 targets, so the mean over blocks is the mean per token
+        total = sum(model(input_ids=batch, labels=batch).loss * len(batch) for batch in blocks.split(batch_size))
+    return float(total / len(blocks))
+
+
+def checkpoint_dir():
+    """The folder of the shipped pretrained tiny model (inside the wheel, else the repository)."""
+    from sft_teach.data import data_dir
+
+    return data_dir() / "tiny_lm"
+
+
+def file_hashes(folder, names) -> dict[str, str]:
+    """SHA-256 of the files ``names`` of ``folder`` (a missing file hashes as ``"missing"``)."""
+    import hashlib
+    from pathlib import Path
+
+    folder = Path(folder)
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() if (folder / name).is_file() else "missing"
+            for name in names}
+
+
+def save_checkpoint(model, tokenizer, folder) -> dict[str, str]:
+    """Write ``model`` (safetensors) and ``tokenizer`` to ``folder``; return the SHA-256 of every file."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return file_hashes(folder, sorted(p.name for p in folder.iterdir() if p.suffix in (".json", ".safetensors", ".jinja")))
+
+
+def load_pretrained(folder=None, sha256: dict | None = None):
+    """The shipped pretrained tiny model and its tokenizer, after checking every file's SHA-256.
+
+    ``folder`` defaults to :func:`checkpoint_dir`, ``sha256`` to :data:`CHECKPOINT_SHA256`.
+    Raises ``ValueError`` naming the files whose hash differs (a corrupted or replaced checkpoint).
+    """
+    from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    folder = folder or checkpoint_dir()
+    expected = CHECKPOINT_SHA256 if sha256 is None else sha256
+    found = file_hashes(folder, expected)
+    wrong = [name for name in expected if found[name] != expected[name]]
+    if wrong or not expected:
+        raise ValueError(f"{folder}: {', '.join(wrong) or 'no file'} does not match the SHA-256 recorded in "
+                         "sft_teach.tiny_lm; restore the files or rebuild them with data/tiny_lm/make_tiny_lm.py")
+    model = GPT2LMHeadModel.from_pretrained(folder)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
+    return model, tokenizer
 
 
 def fresh_copy(model):
