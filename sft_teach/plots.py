@@ -58,7 +58,7 @@ _METHOD_COLOURS = (
     (("lora",), OKABE_ITO[4]),
     (("scratch", "random"), OKABE_ITO[3]),
     (("bag of words", "tf-idf", "tfidf"), OKABE_ITO[2]),
-    (("frozen", "feature extraction", "head only", "head alone", "probe"), OKABE_ITO[1]),
+    (("frozen", "feature extraction", "+ new head", "head only", "head alone", "probe"), OKABE_ITO[1]),
     (("fine-tun", "finetun", "full"), OKABE_ITO[0]),
 )
 

@@ -66,4 +66,5 @@ def test_the_same_method_has_the_same_colour_everywhere():
     assert plots.method_colour("same network from scratch") == plots.method_colour("from scratch (section 2)")
     assert plots.method_colour("bag of words (TF-IDF + LR)") == plots.method_colour("TF-IDF + LR")
     assert plots.method_colour("LoRA r=4") != plots.method_colour("full fine-tuning")
+    assert plots.method_colour("pretrained + new head") == plots.method_colour("frozen body + new head")
     assert plots.method_colour("something else", "grey") == "grey"
