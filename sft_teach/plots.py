@@ -127,8 +127,8 @@ def loss_curve(history: dict, total_steps: int | None = None,
     if evals:
         ax.plot([r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="s", linestyle="--",
                 color=OKABE_ITO[3], label="validation loss (per epoch)")
-    if total_steps:
-        ax.set_xlim(0, total_steps)
+    if total_steps:  # a little room on the right, so the last points are not cut in half
+        ax.set_xlim(0, total_steps * 1.03)
     ax.set_xlabel("optimiser step (one batch each)")
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
@@ -200,7 +200,7 @@ def embedding_map(points, labels, names, title: str = "") -> Figure:
                    color=OKABE_ITO[class_id % 7], label=name)
     ax.set_xlabel("first principal component (no unit)")
     ax.set_ylabel("second principal component (no unit)")
-    ax.legend(title="true label")
+    fig.legend(*ax.get_legend_handles_labels(), title="true label", loc="outside right upper")  # covers no point
     if title:
         ax.set_title(title)
     return fig
