@@ -333,12 +333,12 @@ def unfreezing_timeline(timeline: list, groups: list, title: str = "") -> Figure
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """
     grid = np.array([[name in epoch for epoch in timeline] for name in groups], dtype=float)
-    fig = new_figure(figsize=(1.2 + 0.9 * len(timeline), 0.45 * len(groups) + 1.2))
+    fig = new_figure(figsize=(max(5.0, 1.4 + 0.9 * len(timeline)), 0.4 * len(groups) + 1.2))
     ax = fig.add_subplot()
     ax.imshow(grid, cmap="Greens", vmin=0, vmax=1.3, aspect="auto", origin="lower")
     ax.set_yticks(range(len(groups)), groups)
     ax.set_xticks(range(len(timeline)), [f"epoch {e + 1}" for e in range(len(timeline))])
-    ax.set_title(title or "trained (green) or frozen (white), per epoch")
+    ax.set_title(title or "which layers train in each epoch\n(green: trained, white: frozen)")
     return fig
 
 
