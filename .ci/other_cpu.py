@@ -37,10 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECK = "# NBVAL_CHECK_OUTPUT"
 
 
-def other_cpu_env() -> dict[str, str]:
-    """Settings that change the floating-point kernels torch picks, without changing the code."""
+def other_cpu_env(flags: str | None = None) -> dict[str, str]:
+    """Settings that change the floating-point kernels torch picks, without changing the code.
+
+    ``flags``: the CPU's feature flags (default: read from /proc/cpuinfo).
+    """
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    if flags is None:
+        flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
     if " avx512f" in flags and " avx2" in flags:  # on an AVX2-only CPU these would change nothing
         env.update(ATEN_CPU_CAPABILITY="avx2", MKL_CBWR="AVX2")
     return env

@@ -70,7 +70,8 @@ DPI = 100
 def method_colour(name: str, default: str | None = None) -> str | None:
     """The course's colour for a method, recognised by its name ("fine-tuned (all 6 blocks)" -> blue).
 
-    Returns ``default`` for names that are none of the course's methods.
+    Returns ``default`` for names that are none of the course's methods. Used by every figure
+    that compares methods (notebooks 01, 03, 04, 06).
     """
     lowered = name.lower()
     for words, colour in _METHOD_COLOURS:
@@ -93,7 +94,10 @@ class CourseFigure(Figure):
 
 
 def new_figure(**kwargs) -> CourseFigure:
-    """A :class:`CourseFigure` (``layout="constrained"`` unless given); use inside :func:`styled`."""
+    """A :class:`CourseFigure` (``layout="constrained"`` unless given); use inside :func:`styled`.
+
+    Every figure of the course is made here (this module and :mod:`sft_teach.diagrams`).
+    """
     kwargs.setdefault("layout", "constrained")
     return CourseFigure(**kwargs)
 

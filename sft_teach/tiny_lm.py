@@ -129,7 +129,7 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
     scratch = tempfile.TemporaryDirectory(prefix="sft-teach-lm-")  # nothing is saved there
     args = TrainingArguments(output_dir=scratch.name, num_train_epochs=num_train_epochs,
                              learning_rate=learning_rate, per_device_train_batch_size=batch_size,
-                             per_device_eval_batch_size=64, warmup_steps=0.05, lr_scheduler_type="cosine",
+                             warmup_steps=0.05, lr_scheduler_type="cosine",
                              weight_decay=0.01, logging_steps=5, save_strategy="no", eval_strategy="no",
                              report_to="none", seed=seed, data_seed=seed, disable_tqdm=True,
                              dataloader_pin_memory=torch.cuda.is_available())
@@ -154,7 +154,13 @@ def held_out_loss(model, tokenizer, texts, block_size: int = 128, batch_size: in
     """Mean next-token loss on ``texts``, packed as in :func:`pretrain` (its ``eval_loss``, without a trainer)."""
     import torch
 
-    blocks = torch.tensor(pack(texts, tokenizer, block_size))  # (blocks, block_size)
+    from sft_teach.errors import DataError
+
+    packed = pack(texts, tokenizer, block_size)
+    if not packed:
+        raise DataError(f"the held-out texts hold fewer than {block_size} tokens, one block: give more text")
+    device = next(model.parameters()).device  # Trainer may have moved the model to a GPU
+    blocks = torch.tensor(packed, device=device)  # (blocks, block_size)
     model.eval()
     with torch.no_grad():  # every block has block_size - 1 targets, so the mean over blocks is the mean per token
         total = sum(model(input_ids=batch, labels=batch).loss * len(batch) for batch in blocks.split(batch_size))
@@ -170,12 +176,12 @@ def checkpoint_dir():
 
 def file_hashes(folder, names) -> dict[str, str]:
     """SHA-256 of the files ``names`` of ``folder`` (a missing file hashes as ``"missing"``)."""
-    import hashlib
     from pathlib import Path
 
+    from sft_teach.environment import sha256_of
+
     folder = Path(folder)
-    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() if (folder / name).is_file() else "missing"
-            for name in names}
+    return {name: sha256_of(folder / name) if (folder / name).is_file() else "missing" for name in names}
 
 
 def save_checkpoint(model, tokenizer, folder) -> dict[str, str]:
@@ -192,16 +198,19 @@ def load_pretrained(folder=None, sha256: dict | None = None):
     """The shipped pretrained tiny model and its tokenizer, after checking every file's SHA-256.
 
     ``folder`` defaults to :func:`checkpoint_dir`, ``sha256`` to :data:`CHECKPOINT_SHA256`.
-    Raises ``ValueError`` naming the files whose hash differs (a corrupted or replaced checkpoint).
+    Raises :class:`sft_teach.errors.DataError` naming the files whose hash differs (a corrupted or
+    replaced checkpoint).
     """
     from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    from sft_teach.errors import DataError
 
     folder = folder or checkpoint_dir()
     expected = CHECKPOINT_SHA256 if sha256 is None else sha256
     found = file_hashes(folder, expected)
     wrong = [name for name in expected if found[name] != expected[name]]
     if wrong or not expected:
-        raise ValueError(f"{folder}: {', '.join(wrong) or 'no file'} does not match the SHA-256 recorded in "
+        raise DataError(f"{folder}: {', '.join(wrong) or 'no file'} does not match the SHA-256 recorded in "
                          "sft_teach.tiny_lm; restore the files or rebuild them with data/tiny_lm/make_tiny_lm.py")
     model = GPT2LMHeadModel.from_pretrained(folder)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)

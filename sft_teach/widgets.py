@@ -182,7 +182,8 @@ class FigurePanel:
     ``controls`` are ipywidgets by the name of ``draw``'s parameter they set (give them
     ``continuous_update=False``). ``.figure`` is the last figure drawn. Where the widget is not
     live (a reopened notebook, GitHub, nbconvert HTML), the same output shows a PNG of the figure
-    at the controls' starting values, with their settings in the text form.
+    at the controls' values when the output was made (their starting values when the cell runs),
+    with those settings in the text form.
 
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """

@@ -42,9 +42,12 @@ def test_only_checked_cells_with_other_stdout_are_reported():
 
 
 def test_the_settings_change_threads_and_only_add_an_instruction_set_that_differs():
-    env = load_script().other_cpu_env()
-    assert env["OMP_NUM_THREADS"] == "1"
-    assert env.get("ATEN_CPU_CAPABILITY", "avx2") == "avx2" and env.get("MKL_CBWR", "AVX2") == "AVX2"
+    script = load_script()
+    assert script.other_cpu_env()["OMP_NUM_THREADS"] == "1"
+    avx512 = script.other_cpu_env("flags : fpu sse2 avx avx2 fma avx512f avx512bw\n")
+    assert avx512["ATEN_CPU_CAPABILITY"] == "avx2" and avx512["MKL_CBWR"] == "AVX2"
+    avx2_only = script.other_cpu_env("flags : fpu sse2 avx avx2 fma\n")
+    assert avx2_only == {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # AVX2 kernels would change nothing
 
 
 def test_notebook_times_are_read_from_the_benchmark_table():
