@@ -291,7 +291,8 @@ def main(argv=None) -> int:
         if args.device == "cuda":
             gpu += ["#" + lines[0], *lines[1:]]  # a subsection of "GPU"
         else:
-            blocks[name] = [lines[0], "", f"Measured {today} on the machine below.", *lines[1:]]
+            # each section names its machine: sections re-measured alone may come from another one
+            blocks[name] = [lines[0], "", f"Measured {today} on: {machine()}.", *lines[1:]]
         print(headline, flush=True)
     # keep the sections that were not re-measured, as they were
     for name in SECTIONS:
@@ -302,8 +303,8 @@ def main(argv=None) -> int:
     else:
         kept = kept_block(previous, "gpu")
         blocks["gpu"] = kept if kept and not any("not measured" in line for line in kept) else gpu_not_measured()
-    out = ["# Benchmarks", "", "Written by `python benchmarks/run.py`; do not edit by hand.", "",
-           f"Machine: {machine()}.", ""]
+    out = ["# Benchmarks", "", "Written by `python benchmarks/run.py`; do not edit by hand. Each section names "
+           "the machine it was measured on; compare figures across sections as ratios, not seconds.", ""]
     for name in (*SECTIONS, "gpu"):
         if name in blocks:
             out += [f"<!-- {name} -->", *blocks[name], "<!-- end -->", ""]
