@@ -107,6 +107,8 @@ def _swap(text: str, table: dict) -> str:
     def one(match):
         word = match.group(0)
         new = table[word.lower()]
+        if word.lower() == "his" and re.match(r"\s*([.,;:!?)]|$)", text[match.end():]):
+            new = "hers"  # "the lead is his" -> "the lead is hers", not "her"
         return new.capitalize() if word[0].isupper() else new
     return _PRONOUN.sub(one, text)
 
@@ -114,7 +116,8 @@ def _swap(text: str, table: dict) -> str:
 def pronoun_pairs(texts) -> list[tuple[int, str, str]]:
     """``(index, he_version, she_version)`` for every text whose pronouns can be swapped word by word.
 
-    A text that uses only he/him/his/himself gets its she-version (his and him both become her);
+    A text that uses only he/him/his/himself gets its she-version (his and him become her, a
+    standalone his becomes hers);
     one that uses only she/herself gets its he-version. Texts with "her" (his or him?), "hers",
     both genders, or no such pronoun are left out. A model that changes its answer between the
     two versions of one note is using the pronoun as a cue (notebook 01's shortcut check).

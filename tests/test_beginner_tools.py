@@ -38,3 +38,8 @@ def test_pronoun_pairs_swap_only_when_it_is_unambiguous():
                      (5, "He's asleep; Himself, the old boy.", "She's asleep; Herself, the old boy.")]
     # "other" and "these" contain he/her as letters, not as words: left alone
     assert pronoun_pairs(["The other one sheds."]) == []
+
+
+def test_a_standalone_his_becomes_hers():
+    [(_, he, she)] = pronoun_pairs(["He says the lead is his."])
+    assert she == "She says the lead is hers."
