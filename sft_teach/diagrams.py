@@ -34,9 +34,9 @@ def _tint(colour: str, alpha: float = 0.22):
 
 
 def _rate(value: float) -> str:
-    """A learning rate as the code writes it: 0.0001 -> "1e-4"."""
-    mantissa, exponent = f"{value:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}" if value < 0.01 else f"{value:g}"
+    """A learning rate as the code writes it: 0.0001 -> "1e-4", 0.00015 -> "1.5e-4"."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}" if value < 0.01 else f"{value:g}"
 
 
 def _box(ax, x, y, w, h, lines, colour, dashed=False, trained=None, size=10.0, line_height=2.7):

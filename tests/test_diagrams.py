@@ -70,3 +70,4 @@ def test_training_loop_diagram_follows_its_settings_and_counts_steps():
 
 def test_rates_are_written_as_the_code_writes_them():
     assert [diagrams._rate(v) for v in (1e-4, 2e-5, 3e-4, 0.1)] == ["1e-4", "2e-5", "3e-4", "0.1"]
+    assert diagrams._rate(1.5e-4) == "1.5e-4" and diagrams._rate(2.5e-5) == "2.5e-5"
