@@ -51,7 +51,8 @@ def other_cpu_env(flags: str | None = None) -> dict[str, str]:
 
 
 def text_of(cell) -> str:
-    """What nbval compares for a cell, as text: stdout and plain-text results (stderr is ignored)."""
+    """A cell's output as text: stdout, plain-text results and errors (stderr is ignored, as in
+    conftest.py). nbval also compares a result's HTML or Markdown form; checked cells print text."""
     parts = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream" and out.get("name") == "stdout":
