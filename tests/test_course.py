@@ -43,3 +43,19 @@ def test_course_stops_at_the_first_failing_notebook_and_names_the_cell(notebooks
     assert code == 1
     assert captured.err.strip() == "sft-teach: error: b_bad.ipynb failed at cell 1: ValueError: boom"
     assert "[3/3]" not in captured.out and not (tmp_path / "run" / "c_later.ipynb").exists()
+
+
+def test_published_notebooks_keep_widget_fallbacks_and_drop_live_views():
+    import nbformat
+
+    from sft_teach.course import WIDGET_VIEW, drop_live_widgets
+
+    nb = nbformat.v4.new_notebook(metadata={"widgets": {"state": {}}})
+    view = {"model_id": "0" * 32, "version_major": 2, "version_minor": 0}
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[
+        nbformat.v4.new_output("display_data", data={WIDGET_VIEW: view, "text/html": "<p>fallback</p>"}),
+        nbformat.v4.new_output("display_data", data={WIDGET_VIEW: view})])]  # no fallback: left as it is
+    drop_live_widgets(nb)
+    first, second = nb.cells[0].outputs
+    assert "widgets" not in nb.metadata
+    assert dict(first.data) == {"text/html": "<p>fallback</p>"} and WIDGET_VIEW in second.data

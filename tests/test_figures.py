@@ -20,10 +20,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from sft_teach.course import WIDGET_VIEW  # the mimetype of a live widget view
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 FIGURE_TEXT = "<Figure size"
 # A widget's repr: its class name, then its traits (``interactive(children=(IntSlider(value=8, ...``).
 WIDGET_REPR = re.compile(
