@@ -18,7 +18,9 @@ Taught in notebooks/01_beginner_cats_and_dogs.ipynb, 03_transfer_learning.ipynb 
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -303,6 +305,28 @@ def sample_efficiency(dataset, per_class_budgets=(4, 8, 16, 32, None), seeds=(0,
             row["all"] = per_class is None
             rows.append(row)
     return rows
+
+
+def results_dir() -> Path:
+    """Where the precomputed sweeps live: inside an installed wheel, else ``benchmarks/results/``."""
+    packaged = Path(__file__).resolve().parent / "_results"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def load_sweep(name: str) -> dict:
+    """A precomputed sweep (``layers``, ``ablation`` or ``efficiency``) as ``benchmarks/academic.py`` saved it.
+
+    The file holds ``rows`` (one dict per run) and how it was made: ``date``, ``minutes``,
+    ``machine``, ``command``. It works the same from a clone and from an installed wheel, so a
+    copied course (``sft-teach notebooks DIR``) reads it too.
+
+    Taught in notebooks/03_transfer_learning.ipynb and notebooks/04_ulmfit_techniques.ipynb.
+    """
+    path = results_dir() / f"{name}.json"
+    if not path.is_file():
+        known = sorted(p.stem for p in results_dir().glob("*.json"))
+        raise FileNotFoundError(f"no precomputed sweep '{name}' in {results_dir()}: known sweeps are {', '.join(known) or 'none'}")
+    return json.loads(path.read_text())
 
 
 def mean_std(rows: list[dict], by=("method", "per_class"), value: str = "accuracy") -> list[dict]:
