@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import os
 import re
 from collections import Counter
@@ -140,8 +141,12 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     raw = _decode(path.read_bytes(), shown, encoding)
     if not raw.strip():
         raise DataError(f"{shown}: the file is empty: it needs a header line '{text_column},{label_column}' and one row per example")
-    lines = raw.splitlines(keepends=True)
-    reader = csv.DictReader(lines, delimiter=_delimiter(lines[0]))
+    # The csv module splits rows itself (newline=""): only \n, \r and \r\n end a row, and a
+    # quoted cell may hold them. str.splitlines() would also split on U+2028, NEL (U+0085) and
+    # form feeds, which real exports carry inside unquoted texts.
+    reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=_delimiter(raw.split("\n", 1)[0]))
+    if reader.fieldnames:
+        reader.fieldnames = [c.strip() if c is not None else c for c in reader.fieldnames]  # "text, label"
     columns = [c for c in (reader.fieldnames or []) if c is not None]
     for column in (text_column, label_column):
         if column is not None and column not in columns:
@@ -150,7 +155,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             hint = (f"did you mean '{close[0]}'? pass --{option}-column {close[0]}" if close else
                     f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
             raise DataError(f"{shown}: no column '{column}' (columns found: {', '.join(columns) or 'none'}): {hint}")
-    texts, labels = [], []
+    texts, labels, numbers = [], [], []
     for row in reader:
         line = reader.line_num
         if None in row:  # more cells than header columns: usually an unquoted comma
@@ -161,8 +166,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         if text is None or not text.strip():
             raise DataError(f"{shown}: line {line}, column '{text_column}' is empty: write the text or delete the row")
         if _NUMBER.fullmatch(text.strip()):
-            raise DataError(f"{shown}: line {line}, column '{text_column}' is the number {text.strip()!r}, not a text: "
-                            f"are the text and label columns swapped? pass --text-column with the column that holds the texts")
+            numbers.append((line, text.strip()))
         texts.append(text.strip())
         if label_column is not None:
             label = row.get(label_column)
@@ -171,6 +175,11 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             labels.append(label.strip())
     if not texts:
         raise DataError(f"{shown}: has a header but no rows: add one example per line")
+    if len(numbers) > len(texts) / 2:  # one message that is "645" is real data; most texts numbers is a swap
+        line, number = numbers[0]
+        raise DataError(f"{shown}: {len(numbers)} of {len(texts)} texts in column '{text_column}' are numbers "
+                        f"(line {line}: {number!r}): are the text and label columns swapped? pass --text-column "
+                        f"with the column that holds the texts")
     return texts, labels
 
 

@@ -126,3 +126,35 @@ def test_hub_names_are_not_mistaken_for_paths(monkeypatch):
         data.load("SetFit/sst2")
     with pytest.raises(DataError, match="file not found"):
         data.load("no/such/file.csv")
+
+
+def test_line_separators_inside_a_text_do_not_split_rows(tmp_path):
+    # U+2028, NEL and a form feed inside unquoted texts (as real exports carry them);
+    # str.splitlines() would cut each of these rows in two
+    path = tmp_path / "export.csv"
+    path.write_text("text,label\nfirst part\u2028second part,cat\nup\x85down,dog\npage\x0cbreak,cat\n", encoding="utf-8")
+    texts, labels = data.read_csv_rows(path)
+    assert texts == ["first part\u2028second part", "up\x85down", "page\x0cbreak"]
+    assert labels == ["cat", "dog", "cat"]
+
+
+def test_a_quoted_newline_stays_in_its_text_and_line_numbers_stay_physical(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('text,label\n"two\nlines",cat\nhello,\n', encoding="utf-8")
+    with pytest.raises(DataError, match="line 4, column 'label' is empty"):
+        data.read_csv_rows(path)
+
+
+def test_header_names_are_stripped(tmp_path):
+    path = tmp_path / "spaced.csv"
+    path.write_text(" text , label\nhello,cat\nworld,dog\n", encoding="utf-8")
+    assert data.read_csv_rows(path) == (["hello", "world"], ["cat", "dog"])
+
+
+def test_one_number_among_texts_is_data_but_mostly_numbers_is_a_swap(tmp_path):
+    path = write_csv(tmp_path / "sms.csv", [("645", "ham"), ("Call me later", "ham"), ("WIN a prize now", "spam")])
+    texts, _ = data.read_csv_rows(path)
+    assert texts[0] == "645"
+    swapped = write_csv(tmp_path / "swapped.csv", [("1", "great"), ("2", "awful"), ("three", "ok")])
+    with pytest.raises(DataError, match=r"2 of 3 texts in column 'text' are numbers \(line 2: '1'\).*swapped"):
+        data.read_csv_rows(swapped)
