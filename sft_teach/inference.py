@@ -41,9 +41,27 @@ def label_names(model) -> list[str]:
     return [model.config.id2label[i] for i in range(model.config.num_labels)]
 
 
-def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int = 128) -> np.ndarray:
-    """Class probabilities ``(len(texts), num_labels)``, batched, padded per batch."""
+def max_length_of(model, tokenizer) -> int:
+    """The longest input in tokens: the tokenizer's ``model_max_length`` as saved with the model.
+
+    ``finetune`` saves the training ``max_length`` there, so prediction cuts texts where training
+    did. Tokenizers without a limit report about 1e30; then the model's position limit applies.
+    """
+    limit = getattr(tokenizer, "model_max_length", None)
+    if limit and limit < 100_000:
+        return int(limit)
+    return int(getattr(model.config, "max_position_embeddings", None) or 512)
+
+
+def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int | None = None) -> np.ndarray:
+    """Class probabilities ``(len(texts), num_labels)``, batched, padded per batch.
+
+    Texts longer than ``max_length`` tokens (default: :func:`max_length_of`) are truncated, so
+    a text of any length gets a prediction.
+    """
     import torch
+
+    max_length = max_length or max_length_of(model, tokenizer)
 
     texts = list(texts)
     device = next(model.parameters()).device

@@ -21,6 +21,7 @@ Taught in notebooks/02_technical_recipe.ipynb.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -320,7 +321,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         # Data-parallel (torchrun): every process holds the same weights, so one writes them and
         # the others wait until the folder is complete. A single process is always process zero.
         if trainer.is_world_process_zero():
-            save_model(trainer, model_dir)
+            save_model(trainer, model_dir, max_length=max_length)
         trainer.accelerator.wait_for_everyone()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -342,12 +343,14 @@ def last_checkpoint(folder) -> Path | None:
     return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
-def save_model(trainer, target: Path) -> Path:
+def save_model(trainer, target: Path, max_length: int | None = None) -> Path:
     """Save model + tokenizer as safetensors into ``target``, atomically.
 
     Everything is written to a sibling temporary folder first and renamed into place
     at the end, so a crash while saving never leaves a half-written folder that looks
-    complete.
+    complete. ``max_length`` (the training setting) is saved as the tokenizer's
+    ``model_max_length``, so the folder cuts texts where training did: ``predict_proba``,
+    and ``pipeline(..., truncation=True)`` loaded from the folder.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -357,6 +360,11 @@ def save_model(trainer, target: Path) -> Path:
         # it also writes training_args.bin, a pickle, which nothing here needs.
         trainer.model.save_pretrained(partial, safe_serialization=True)
         trainer.processing_class.save_pretrained(partial)
+        if max_length is not None:  # edit the saved file, not the caller's tokenizer object
+            config_file = partial / "tokenizer_config.json"
+            config = json.loads(config_file.read_text())
+            config["model_max_length"] = int(max_length)
+            config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
         if target.exists():
             shutil.rmtree(target)
         partial.rename(target)

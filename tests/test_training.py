@@ -178,3 +178,28 @@ def test_train_head_equals_a_frozen_body_trainer_run_by_hand(make_tiny_classifie
     mine = dict(ours.named_parameters())
     for name, p in by_hand.named_parameters():
         assert torch.equal(p, mine[name]), name
+
+
+@pytest.mark.slow
+def test_the_saved_folder_cuts_texts_where_training_did(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
+    """A 2,000-token text predicts through predict, evaluate and a plain pipeline(truncation=True)."""
+    from datasets import Dataset
+    from transformers import pipeline
+
+    result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1,
+                      batch_size=4, max_length=32, output_dir=tmp_path, progress=False)
+    saved = json.loads((result.model_dir / "tokenizer_config.json").read_text())
+    assert saved["model_max_length"] == 32
+    assert tokenizer.model_max_length == 512  # the caller's tokenizer object is left as it was
+
+    model, tok = load_finetuned(result.model_dir)
+    long_text = " ".join(["The cat slept on the warm windowsill all afternoon."] * 200)
+    assert len(tok(long_text)["input_ids"]) > 2000
+    assert predict(model, tok, [long_text])[0]["label"] in {"cat", "dog"}
+    long_test = Dataset.from_dict({"text": [long_text, "A walk."], "label": [0, 1]},
+                                   features=small_dataset["test"].features)
+    assert 0 <= evaluate(model, tok, long_test)["accuracy"] <= 1
+    classify = pipeline("text-classification", model=str(result.model_dir), truncation=True, device="cpu")
+    assert classify(long_text)[0]["label"] in {"cat", "dog"}
+    with pytest.raises(Exception):  # without truncation the text is longer than the model's positions
+        pipeline("text-classification", model=str(result.model_dir), device="cpu")(long_text)
