@@ -1,10 +1,13 @@
-"""The Wilson interval against its closed form and against scipy."""
+"""The course's statistics against their definitions, scipy and the standard library."""
 
 import math
+import random
+import statistics
 
+import numpy as np
 import pytest
 
-from sft_teach.stats import wilson_interval
+from sft_teach.stats import mcnemar_exact, mean_sd, paired_bootstrap, paired_summary, wilson_interval
 
 
 def closed_form(k, n, z):
@@ -42,3 +45,127 @@ def test_wilson_narrows_with_more_notes_and_widens_with_confidence():
 def test_wilson_rejects_impossible_counts(k, n, c):
     with pytest.raises(ValueError):
         wilson_interval(k, n, c)
+
+
+def pairs(b, c, both_right=0, both_wrong=0):
+    """Right/wrong lists for A and B with b items only A right and c only B right."""
+    a = [1] * b + [0] * c + [1] * both_right + [0] * both_wrong
+    b_ = [0] * b + [1] * c + [1] * both_right + [0] * both_wrong
+    return a, b_
+
+
+def test_mcnemar_matches_scipy_binomtest_on_random_cases():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(1, 250))
+        a, b = rng.random(n) < rng.random(), rng.random(n) < rng.random()
+        only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+        expected = 1.0 if only_a + only_b == 0 else stats.binomtest(only_a, only_a + only_b, 0.5).pvalue
+        assert mcnemar_exact(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("b,c", [(0, 0), (5, 5), (12, 12), (7, 0), (0, 7), (30, 0), (12, 3), (3, 12), (1, 0)])
+def test_mcnemar_edge_cases(b, c):
+    stats = pytest.importorskip("scipy.stats")
+    a, b_ = pairs(b, c, both_right=40, both_wrong=9)
+    expected = 1.0 if b + c == 0 else stats.binomtest(b, b + c, 0.5).pvalue
+    assert mcnemar_exact(a, b_) == pytest.approx(expected, rel=1e-12)
+
+
+def test_mcnemar_by_hand():
+    assert mcnemar_exact(*pairs(0, 0, both_right=10)) == 1.0  # no discordant item: no evidence at all
+    assert mcnemar_exact(*pairs(6, 6)) == 1.0  # an even split is the most likely one
+    assert mcnemar_exact(*pairs(7, 0)) == pytest.approx(2 / 2**7)  # all discordant one way
+    assert mcnemar_exact(*pairs(12, 3)) == pytest.approx(2 * sum(math.comb(15, k) for k in range(4)) / 2**15)
+    assert mcnemar_exact(*pairs(12, 3)) == mcnemar_exact(*pairs(3, 12))  # two-sided: symmetric in A and B
+    assert mcnemar_exact([True, False], [1, 0]) == 1.0  # bools and 0/1 alike
+    # agreement on other items changes nothing: only the discordant pairs count
+    assert mcnemar_exact(*pairs(12, 3, both_right=100, both_wrong=50)) == mcnemar_exact(*pairs(12, 3))
+
+
+def test_mcnemar_stays_exact_for_many_items():
+    stats = pytest.importorskip("scipy.stats")
+    assert mcnemar_exact(*pairs(1500, 1400)) == pytest.approx(stats.binomtest(1500, 2900, 0.5).pvalue, rel=1e-9)
+    assert mcnemar_exact(*pairs(3000, 0)) == 0.0  # 2 / 2**3000 is below the smallest float: no overflow error
+
+
+@pytest.mark.parametrize("fn", [mcnemar_exact, paired_bootstrap, paired_summary])
+def test_paired_functions_reject_mismatched_or_non_binary_inputs(fn):
+    with pytest.raises(ValueError, match="same items"):
+        fn([1, 0, 1], [1, 0])
+    with pytest.raises(ValueError, match="empty"):
+        fn([], [])
+    with pytest.raises(ValueError, match="True/False or 1/0"):
+        fn([1, 2, 0], [1, 0, 0])
+
+
+def test_paired_bootstrap_mean_is_the_plain_difference_and_the_interval_brackets_it():
+    rng = np.random.default_rng(2)
+    a, b = rng.random(180) < 0.8, rng.random(180) < 0.75
+    difference, low, high = paired_bootstrap(a, b)
+    assert difference == pytest.approx(a.mean() - b.mean(), abs=1e-12)
+    assert low < difference < high
+    assert -1 <= low and high <= 1
+
+
+def test_paired_bootstrap_is_deterministic_with_the_seed():
+    a, b = pairs(12, 3, both_right=140, both_wrong=25)
+    assert paired_bootstrap(a, b, seed=3) == paired_bootstrap(a, b, seed=3)
+    assert paired_bootstrap(a, b, seed=3)[1:] != paired_bootstrap(a, b, seed=4)[1:]
+
+
+def test_paired_bootstrap_interval_shrinks_with_more_items():
+    small = paired_bootstrap(*pairs(6, 3, both_right=70, both_wrong=11))
+    large = paired_bootstrap(*pairs(60, 30, both_right=700, both_wrong=110))  # the same proportions, 10x the items
+    assert small[0] == pytest.approx(large[0])
+    assert large[2] - large[1] < 0.5 * (small[2] - small[1])  # about 1/sqrt(10) as wide
+
+
+def test_paired_bootstrap_agrees_with_a_slow_loop():
+    a, b = pairs(9, 4, both_right=20, both_wrong=7)  # 40 items
+    n, n_resamples = len(a), 20_000
+    draw = random.Random(0)
+    means = []
+    for _ in range(n_resamples):  # the definition, one resample at a time: the same items for A and B
+        items = [draw.randrange(n) for _ in range(n)]
+        means.append(sum(a[i] - b[i] for i in items) / n)
+    expected = np.quantile(means, [0.025, 0.975])
+    _, low, high = paired_bootstrap(a, b, n_resamples=n_resamples)
+    # independent random draws: the quantiles agree to within one step of the grid of possible means (1/n)
+    assert low == pytest.approx(expected[0], abs=1 / n)
+    assert high == pytest.approx(expected[1], abs=1 / n)
+
+
+def test_paired_bootstrap_rejects_bad_settings():
+    with pytest.raises(ValueError):
+        paired_bootstrap([1, 0], [0, 1], n_resamples=0)
+    with pytest.raises(ValueError):
+        paired_bootstrap([1, 0], [0, 1], confidence=1.0)
+
+
+@pytest.mark.parametrize("values", [[0.8, 0.77], [0.80, 0.7722, 0.7944], [1, 2, 3, 4, 5], [0.5] * 4, (0.91, 0.88, 0.93)])
+def test_mean_sd_matches_the_standard_library(values):
+    mean, sd = mean_sd(values)
+    assert mean == pytest.approx(statistics.mean(values), abs=1e-15)
+    assert sd == pytest.approx(statistics.stdev(values), abs=1e-15)
+
+
+def test_mean_sd_uses_the_sample_sd_and_needs_two_runs():
+    assert mean_sd(np.array([1.0, 3.0])) == (2.0, pytest.approx(math.sqrt(2)))  # ddof=1: sqrt(2), not 1
+    for values in ([0.8], []):
+        with pytest.raises(ValueError, match="at least two runs"):
+            mean_sd(values)
+
+
+def test_paired_summary_gathers_the_paired_statistics():
+    a, b = pairs(12, 3, both_right=140, both_wrong=25)
+    summary = paired_summary(a, b, names=("sft-teach", "classic"))
+    assert (summary.n, summary.only_a, summary.only_b) == (180, 12, 3)
+    assert summary.accuracy_a == pytest.approx(152 / 180) and summary.accuracy_b == pytest.approx(143 / 180)
+    assert summary.p_value == mcnemar_exact(a, b)
+    assert (summary.difference, summary.low, summary.high) == paired_bootstrap(a, b)
+    line = str(summary)
+    assert "sft-teach 0.844 vs classic 0.794 on 180 items" in line
+    assert "right only by sft-teach: 12, only by classic: 3" in line and "p = 0.0352" in line
+    assert f"difference +0.050 (95 % bootstrap interval {summary.low:+.3f} to {summary.high:+.3f})" in line
