@@ -54,18 +54,16 @@ def sft(model, tokenizer, train, *, masked: bool = True, num_train_epochs: int =
     from trl import SFTConfig, SFTTrainer
 
     from sft_teach.callbacks import HistoryCallback
+    from sft_teach.training import shared_settings
 
     history = HistoryCallback()
     with tempfile.TemporaryDirectory(prefix="sft-teach-sft-") as scratch:  # nothing is saved there
         config = SFTConfig(
-            output_dir=scratch, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
-            per_device_train_batch_size=batch_size, lr_scheduler_type="linear", warmup_steps=0.1,
-            weight_decay=0.0, logging_steps=5, save_strategy="no", eval_strategy="no", report_to="none",
-            seed=seed, data_seed=seed, disable_tqdm=True, max_length=max_length,
-            completion_only_loss=masked,
+            **shared_settings(scratch, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
+                              batch_size=batch_size, seed=seed, warmup=0.1, weight_decay=0.0),
+            lr_scheduler_type="linear", max_length=max_length, completion_only_loss=masked,
             # CPU-friendly: trl's defaults (bf16, activation checkpointing) suit large models on GPUs
             bf16=False, gradient_checkpointing=False, pad_to_multiple_of=None,
-            dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds up copies to a GPU
         )
         trainer = SFTTrainer(model=model, args=config, train_dataset=conversations(train),
                              processing_class=tokenizer, callbacks=[history, *callbacks])

@@ -114,11 +114,11 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
     import tempfile
     import time
 
-    import torch
     from datasets import Dataset
     from transformers import PrinterCallback, Trainer, TrainingArguments, default_data_collator
 
     from sft_teach.callbacks import HistoryCallback
+    from sft_teach.training import shared_settings
 
     def blocks(texts):
         ids = pack(texts, tokenizer, block_size)
@@ -127,12 +127,10 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
     train = blocks(texts)
     history = HistoryCallback()
     scratch = tempfile.TemporaryDirectory(prefix="sft-teach-lm-")  # nothing is saved there
-    args = TrainingArguments(output_dir=scratch.name, num_train_epochs=num_train_epochs,
-                             learning_rate=learning_rate, per_device_train_batch_size=batch_size,
-                             warmup_steps=0.05, lr_scheduler_type="cosine",
-                             weight_decay=0.01, logging_steps=5, save_strategy="no", eval_strategy="no",
-                             report_to="none", seed=seed, data_seed=seed, disable_tqdm=True,
-                             dataloader_pin_memory=torch.cuda.is_available())
+    args = TrainingArguments(**shared_settings(scratch.name, num_train_epochs=num_train_epochs,
+                                               learning_rate=learning_rate, batch_size=batch_size, seed=seed,
+                                               warmup=0.05, weight_decay=0.01),
+                             lr_scheduler_type="cosine")
     trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=default_data_collator,
                       callbacks=[history, *callbacks])
     trainer.remove_callback(PrinterCallback)  # without a progress bar it would print every log

@@ -135,6 +135,43 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
     return epochs, lr, int(bs), int(ml)
 
 
+def shared_settings(output_dir, *, num_train_epochs, learning_rate, batch_size, seed, warmup, weight_decay,
+                    logging_steps=5, progress=False, **overrides) -> dict:
+    """The settings every training run of the course shares, as keyword arguments.
+
+    They suit ``TrainingArguments`` and trl's ``SFTConfig`` (its subclass) alike. Every run
+    is built from them: :func:`training_arguments` (the classifier recipe), ``ulmfit``'s LM
+    fine-tuning, ``tiny_lm``'s pretraining and ``instruct``'s SFT add only what is theirs.
+    Nothing is reported or saved (no TensorBoard, no checkpoints unless a caller asks), the
+    loss is logged every ``logging_steps`` steps, and a progress bar shows only on request.
+    ``overrides`` replace any of these settings or add others.
+
+    Taught in notebooks/02_technical_recipe.ipynb.
+    """
+    import torch
+
+    settings = dict(
+        output_dir=str(output_dir),
+        num_train_epochs=num_train_epochs,
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        warmup_steps=warmup,  # a float in [0, 1) is a fraction of the real number of steps
+        weight_decay=weight_decay,
+        logging_strategy="steps",
+        logging_steps=logging_steps,
+        eval_strategy="no",
+        save_strategy="no",
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        disable_tqdm=not progress,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds up copies to a GPU
+    )
+    settings.update(overrides)
+    return settings
+
+
 def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, batch_size=16, seed=42,
                        warmup=0.1, weight_decay=0.01, logging_steps=5, save_checkpoints=False,
                        progress=True, **overrides):
@@ -142,26 +179,15 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
     import torch
     from transformers import TrainingArguments
 
-    settings = dict(
-        output_dir=str(output_dir),
-        num_train_epochs=num_train_epochs,
-        learning_rate=learning_rate,
-        per_device_train_batch_size=batch_size,
+    settings = shared_settings(output_dir, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
+                               batch_size=batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
+                               logging_steps=logging_steps, progress=progress)
+    settings.update(
         per_device_eval_batch_size=max(64, batch_size),  # no gradients: bigger batches are cheap
-        warmup_steps=warmup,  # a float in [0, 1) is a fraction of the real number of steps
         lr_scheduler_type="linear",
-        weight_decay=weight_decay,
         eval_strategy="epoch",
-        logging_strategy="steps",
-        logging_steps=logging_steps,
         save_strategy="epoch" if save_checkpoints else "no",
         train_sampling_strategy="group_by_length",  # similar lengths per batch: less padding
-        seed=seed,
-        data_seed=seed,
-        report_to="none",
-        disable_tqdm=not progress,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds up copies to a GPU
     )
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
         # Launched by torchrun on a machine without a GPU: Trainer runs data-parallel on CPUs (gloo)

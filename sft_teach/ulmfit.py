@@ -81,6 +81,7 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
                               TrainingArguments, set_seed)
 
     from sft_teach.models import load_tokenizer, resolve_model
+    from sft_teach.training import shared_settings
 
     set_seed(seed)
     tokenizer = load_tokenizer(model)
@@ -104,10 +105,9 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
         return sum(losses) / len(losses)
 
     before = masked_loss()
-    args = TrainingArguments(output_dir=str(output_dir), num_train_epochs=num_train_epochs, learning_rate=learning_rate,
-                             per_device_train_batch_size=batch_size, warmup_steps=0.1, weight_decay=0.01,
-                             save_strategy="no", report_to="none", disable_tqdm=True, seed=seed,
-                             dataloader_pin_memory=False, logging_strategy="no")
+    args = TrainingArguments(**shared_settings(output_dir, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
+                                               batch_size=batch_size, seed=seed, warmup=0.1, weight_decay=0.01,
+                                               logging_strategy="no", data_seed=None))  # data order from seed alone
     trainer = Trainer(model=lm, args=args, train_dataset=encoded, data_collator=collate)
     trainer.remove_callback(PrinterCallback)  # no log dicts printed
     start = time.perf_counter()
