@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -303,9 +302,9 @@ def load(name_or_path: str = "pets", text_column: str = "text", label_column: st
         if not (path / "train.csv").is_file():
             raise DataError(f"{path.name}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
         return _from_folder(path, text_column, label_column, encoding)
-    # A Hub name is "dataset" or "owner/dataset"; anything else that looks like a path is one.
-    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
-    if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or looks_like_path:
+    from sft_teach.models import looks_like_path
+
+    if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or looks_like_path(name):
         return split(from_csv(path, text_column, label_column, encoding=encoding), seed=seed, source=name)
     return _from_hub(name, text_column, label_column)
 

@@ -47,8 +47,16 @@ def bundled_model_path() -> Path:
     return path
 
 
-def _looks_like_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or os.sep in name.rstrip(os.sep) and name.count("/") != 1
+def looks_like_path(name: str) -> bool:
+    """Whether ``name`` is meant as a local path rather than a Hugging Face Hub name.
+
+    A Hub name (model or dataset) is ``name`` or ``owner/name``: one slash at most. Anything
+    starting with ``.``, ``/`` or ``~``, with two slashes or more, or with a Windows
+    backslash is a path. The one rule for ``--model`` and ``--data`` alike.
+    """
+    name = str(name).rstrip("/\\")
+    return (name.startswith((".", "/", "~")) or name.count("/") > 1
+            or os.sep != "/" and os.sep in name)
 
 
 def _hub_offline() -> bool:
@@ -111,7 +119,7 @@ def resolve_model(name: str = "default") -> str:
         return str(path)
     if path.exists():
         raise ModelNotFoundError(f"'{name}' is a file, not a model folder: {_OFFLINE_FIX}")
-    if _looks_like_path(name):
+    if looks_like_path(name):
         raise ModelNotFoundError(
             f"model folder '{name}' does not exist: check the path, or {_OFFLINE_FIX}"
         )

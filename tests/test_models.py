@@ -91,3 +91,13 @@ def test_freeze_keeps_only_named_groups_trainable(make_tiny_classifier):
     assert models.freeze(model, ["head", "layer.1"]) == counts["head"] + counts["layer.1"]
     with pytest.raises(ValueError, match="unknown layer group"):
         models.freeze(model, ["layer.9"])
+
+
+@pytest.mark.parametrize("name, path", [
+    ("bert-base-uncased", False), ("SetFit/sst2", False), ("owner/name/", False),
+    ("./mine", True), ("/abs/model", True), ("~/models/x", True), ("a/b/c", True), ("runs/out/model/", True),
+])
+def test_one_rule_tells_a_local_path_from_a_hub_name(name, path):
+    from sft_teach.models import looks_like_path
+
+    assert looks_like_path(name) is path
