@@ -78,6 +78,55 @@ def deduplicate(dataset):
     return dataset.select(sorted(first.values()))
 
 
+def resolve_conflicts(dataset):
+    """``(dataset, kept, dropped)``: each text that carries several labels settled before splitting.
+
+    A text whose copies mostly agree keeps its majority label (the other copies go); a text
+    with no majority label is dropped entirely, since nobody can say which label is right.
+    ``kept`` and ``dropped`` count the conflicting texts settled each way.
+    """
+    votes: dict[str, Counter] = {}
+    for text, label in zip(dataset["text"], dataset["label"]):
+        votes.setdefault(_normal(text), Counter())[label] += 1
+    winner, kept, dropped = {}, 0, 0
+    for text, counts in votes.items():
+        if len(counts) == 1:
+            continue
+        (top, n), (_, runner_up) = counts.most_common(2)
+        if n > runner_up:
+            winner[text], kept = top, kept + 1
+        else:
+            winner[text], dropped = None, dropped + 1
+    rows = [i for i, (text, label) in enumerate(zip(dataset["text"], dataset["label"]))
+            if winner.get(_normal(text), label) == label]
+    return dataset.select(rows), kept, dropped
+
+
+def clean(dataset) -> tuple:
+    """``(dataset, report)``: one file's rows without conflicts and repeats, ready to split.
+
+    Conflicting labels are settled by :func:`resolve_conflicts`, then :func:`deduplicate`
+    keeps the first row of each repeated text. Done *before* the split, no text can be in
+    both train and test. ``report``: ``{"rows", "duplicates_removed", "conflicts_kept_majority",
+    "conflicts_dropped", "rows_kept"}``.
+
+    Taught in notebooks/05_your_own_data.ipynb.
+    """
+    settled, kept, dropped = resolve_conflicts(dataset)
+    unique = deduplicate(settled)
+    report = {"rows": len(dataset), "conflicts_kept_majority": kept, "conflicts_dropped": dropped,
+              "duplicates_removed": len(settled) - len(unique), "rows_kept": len(unique)}
+    return unique, report
+
+
+def case_variants(names) -> list[list[str]]:
+    """Label names that differ only in case or surrounding spaces (``Cat`` / ``cat``), grouped."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name.strip().casefold(), []).append(name)
+    return [sorted(g) for g in groups.values() if len(g) > 1]
+
+
 def overlap(train_texts, other_texts) -> int:
     """How many texts of ``other_texts`` also occur (normalised) in ``train_texts``."""
     seen = {_normal(t) for t in train_texts}
@@ -96,6 +145,10 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
     one that check is skipped.
     """
     findings = []
+    for group in case_variants(dataset["train"].features["label"].names):
+        findings.append(Finding("label_case", (
+            f"labels {' and '.join(repr(g) for g in group)} differ only in case, so they are separate classes: "
+            f"make them one spelling, or pass --merge-case (merge_case=True)")))
     for name, part in dataset.items():
         contradictions = conflicts(part["text"], part["label"])
         if contradictions:

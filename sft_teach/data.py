@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -185,16 +186,25 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
 _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
 
 
-def from_csv(path, text_column: str = "text", label_column: str = "label", labels=None, encoding: str = "utf-8"):
+def from_csv(path, text_column: str = "text", label_column: str = "label", labels=None, encoding: str = "utf-8",
+             merge_case: bool = False):
     """One CSV file as a ``datasets.Dataset`` with columns ``text`` and ``label`` (ClassLabel).
 
     ``labels`` fixes the class names and their order (needed so that a test file maps
     ``dog`` to the same id as training did); by default they are the sorted distinct
-    labels of the file. A label outside ``labels`` is a :class:`DataError`.
+    labels of the file. A label outside ``labels`` is a :class:`DataError`. Labels that
+    differ only in case (``Cat``/``cat``) stay separate classes (``sft_teach.checks`` warns)
+    unless ``merge_case=True`` spells each as its most frequent form.
     """
     from datasets import ClassLabel, Dataset, Features, Value
 
     texts, raw_labels = read_csv_rows(path, text_column, label_column, encoding)
+    if merge_case:
+        counts = Counter(raw_labels)
+        spelling = {}
+        for label, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            spelling.setdefault(label.casefold(), label)  # the most frequent spelling wins
+        raw_labels = [spelling[label.casefold()] for label in raw_labels]
     names = sorted(set(raw_labels)) if labels is None else [str(x) for x in labels]
     unknown = sorted(set(raw_labels) - set(names))
     if unknown:
@@ -237,14 +247,36 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
                         f"{1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in every split: add "
                         f"examples of '{smallest}', or provide train.csv and validation.csv yourself") from None
     parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
+    from sft_teach.checks import TINY_CLASS
+
+    min_rows = math.ceil(TINY_CLASS / (1 - held_out))  # enough to train on TINY_CLASS of them
     names, present = dataset.features["label"].names, set(dataset["label"])
     for name, part in parts.items():  # with very few rows a class can miss a split without an error
         missing = present - set(part["label"])
         if missing:
             label = names[min(missing)]
             raise DataError(f"{source}: class '{label}' has too few rows to appear in the {name} split: add examples of "
-                            f"'{label}' (about 10 or more), or provide train.csv and validation.csv yourself")
+                            f"'{label}' (at least {min_rows} in all), or provide train.csv and validation.csv yourself")
     return parts
+
+
+def save_splits(dataset, folder) -> list[Path]:
+    """Write each split of ``dataset`` to ``folder/<split>.csv`` (``text,label``, label names).
+
+    The data exactly as a run used it, so ``sft-teach evaluate`` can score the same test
+    split later, and a reader can see which texts were held out.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, part in dataset.items():
+        names = part.features["label"].names
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["text", "label"])
+            writer.writerows((text, names[label]) for text, label in zip(part["text"], part["label"]))
+        written.append(folder / f"{name}.csv")
+    return written
 
 
 def _from_folder(folder: Path, text_column: str, label_column: str, encoding: str = "utf-8"):
@@ -286,13 +318,13 @@ def _from_hub(name: str, text_column: str, label_column: str):
     return loaded.select_columns(["text", "label"])
 
 
-def load(name_or_path: str = "pets", text_column: str = "text", label_column: str = "label", seed: int = 42,
-         encoding: str = "utf-8"):
+def load(name_or_path: str = "pets", text_column: str = "text", label_column: str = "label", split_seed: int = 42,
+         encoding: str = "utf-8", keep_duplicates: bool = False, merge_case: bool = False):
     """A ``DatasetDict`` with ``train``, ``validation`` (and usually ``test``) splits.
 
     ``name_or_path`` is a bundled dataset (``"pets"``), a folder holding ``train.csv``
-    and ``validation.csv`` (``test.csv`` optional), one CSV file (split 80/10/10,
-    stratified, with ``seed``), or a Hugging Face Hub dataset name when online.
+    and ``validation.csv`` (``test.csv`` optional), one CSV file (cleaned and split by
+    :func:`load_csv_split`), or a Hugging Face Hub dataset name when online.
     """
     name = str(name_or_path)
     if name in bundled_datasets():
@@ -305,8 +337,32 @@ def load(name_or_path: str = "pets", text_column: str = "text", label_column: st
     from sft_teach.models import looks_like_path
 
     if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or looks_like_path(name):
-        return split(from_csv(path, text_column, label_column, encoding=encoding), seed=seed, source=name)
+        return load_csv_split(path, text_column, label_column, split_seed=split_seed, encoding=encoding,
+                              keep_duplicates=keep_duplicates, merge_case=merge_case, source=name)[0]
     return _from_hub(name, text_column, label_column)
+
+
+def load_csv_split(path, text_column: str = "text", label_column: str = "label", split_seed: int = 42,
+                   encoding: str = "utf-8", keep_duplicates: bool = False, merge_case: bool = False,
+                   source: str | None = None):
+    """``(DatasetDict, report)``: one CSV file, cleaned, then split 80/10/10 (stratified, ``split_seed``).
+
+    Before the split, texts with conflicting labels are settled and repeated texts removed
+    (:func:`sft_teach.checks.clean`; ``keep_duplicates=True`` opts out), so no text lands in
+    both train and test. ``report`` gives the counts, for the learner to see.
+
+    Taught in notebooks/05_your_own_data.ipynb.
+    """
+    from sft_teach import checks
+
+    dataset = from_csv(path, text_column, label_column, encoding=encoding, merge_case=merge_case)
+    if keep_duplicates:
+        report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
+                  "duplicates_removed": 0, "rows_kept": len(dataset)}
+    else:
+        dataset, report = checks.clean(dataset)
+    report["split_seed"] = split_seed
+    return split(dataset, seed=split_seed, source=source or str(path)), report
 
 
 def tokenize(dataset, tokenizer, max_length: int = 128):

@@ -252,15 +252,18 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
 
 
 def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3, learning_rate=1e-4,
-             batch_size=16, max_length=128, seed=42, warmup=0.1, weight_decay=0.01, output_dir=None,
-             save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
+             batch_size=16, max_length=128, seed=42, split_seed=42, warmup=0.1, weight_decay=0.01,
+             output_dir=None, save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
              optimizers=None, head_epochs=0, head_learning_rate=1e-3, **training_overrides) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` and return metrics, history and the saved model folder.
 
     ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
     a hub name) or an already built ``PreTrainedModel`` (then pass ``tokenizer``).
-    ``data``: a name for :func:`sft_teach.data.load` or a ``DatasetDict`` with ``text``/``label``.
-    The model is saved (safetensors + tokenizer + label names) to ``output_dir/model``.
+    ``data``: a name for :func:`sft_teach.data.load` or a ``DatasetDict`` with ``text``/``label``;
+    one CSV file is cleaned and split with ``split_seed`` (apart from ``seed``, which sets the
+    head's initialisation and the data order, so both paths split a file the same way).
+    The model is saved (safetensors + tokenizer with ``max_length`` + label names) to
+    ``output_dir/model``, and the data as it was split to ``output_dir/splits``.
     ``optimizers``: ``None`` for ``Trainer``'s AdamW with a linear schedule, or a function
     ``(model, total_steps) -> (optimizer, scheduler)`` (ULMFiT's techniques, notebook 04).
     ``head_epochs``: first train the head alone for this many epochs at ``head_learning_rate``
@@ -280,7 +283,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
     head_epochs = check_head_epochs(head_epochs)
     check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
-    dataset = data_mod.load(data) if isinstance(data, (str, Path)) else data
+    dataset = data_mod.load(data, split_seed=split_seed) if isinstance(data, (str, Path)) else data
     names = dataset["train"].features["label"].names
 
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
@@ -348,6 +351,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         # the others wait until the folder is complete. A single process is always process zero.
         if trainer.is_world_process_zero():
             save_model(trainer, model_dir, max_length=max_length)
+            data_mod.save_splits(dataset, Path(output_dir) / "splits")
         trainer.accelerator.wait_for_everyone()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)

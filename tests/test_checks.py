@@ -42,3 +42,31 @@ def test_check_reports_each_kind_once(tokenizer):
 def test_summary_counts_rows_and_classes():
     dataset = DatasetDict(train=_ds([("Purrs.", 0), ("Barks.", 1), ("Digs.", 1)]))
     assert checks.summary(dataset) == {"train": {"rows": 3, "classes": {"cat": 1, "dog": 2}}}
+
+
+def test_resolve_conflicts_keeps_a_majority_label_and_drops_a_tie():
+    rows = [("Naps.", 0), ("naps.", 0), ("NAPS.", 1),  # 2 to 1: cat stays, the dog copy goes
+            ("Digs.", 0), ("Digs.", 1),                # 1 to 1: nobody can say, dropped
+            ("Barks.", 1)]
+    settled, kept, dropped = checks.resolve_conflicts(_ds(rows))
+    assert settled["text"] == ["Naps.", "naps.", "Barks."] and settled["label"] == [0, 0, 1]
+    assert (kept, dropped) == (1, 1)
+
+
+def test_clean_reports_what_it_removed_and_leaves_no_repeats():
+    rows = [("Purrs.", 0), ("Barks.", 1), ("purrs.", 0), ("Digs.", 1), ("Digs.", 0), ("Naps.", 0)]
+    cleaned, report = checks.clean(_ds(rows))
+    assert cleaned["text"] == ["Purrs.", "Barks.", "Naps."]
+    assert report == {"rows": 6, "conflicts_kept_majority": 0, "conflicts_dropped": 1,
+                      "duplicates_removed": 1, "rows_kept": 3}
+    assert not checks.duplicates(cleaned["text"])
+
+
+def test_labels_that_differ_only_in_case_are_grouped_and_warned_about():
+    assert checks.case_variants(["Cat", "cat", "dog", "Dog ", "bird"]) == [["Cat", "cat"], ["Dog ", "dog"]]
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["Cat", "cat", "dog"])})
+    part = Dataset.from_dict({"text": [f"note {i}" for i in range(30)], "label": [i % 3 for i in range(30)]},
+                             features=features)
+    findings = checks.check(DatasetDict(train=part, validation=part.select(range(3))))
+    assert any(f.kind == "label_case" and "'Cat' and 'cat'" in f.message and "--merge-case" in f.message
+               for f in findings)

@@ -68,8 +68,8 @@ def test_blank_lines_are_skipped(tmp_path):
 
 
 def test_single_csv_is_split_stratified_and_reproducibly(tmp_path, small_csv):
-    first = data.load(str(small_csv), seed=3)
-    second = data.load(str(small_csv), seed=3)
+    first = data.load(str(small_csv), split_seed=3)
+    second = data.load(str(small_csv), split_seed=3)
     assert first["test"]["text"] == second["test"]["text"]
     for part in first.values():
         assert sorted(set(part["label"])) == [0, 1]  # both classes in every split
@@ -158,3 +158,36 @@ def test_one_number_among_texts_is_data_but_mostly_numbers_is_a_swap(tmp_path):
     swapped = write_csv(tmp_path / "swapped.csv", [("1", "great"), ("2", "awful"), ("three", "ok")])
     with pytest.raises(DataError, match=r"2 of 3 texts in column 'text' are numbers \(line 2: '1'\).*swapped"):
         data.read_csv_rows(swapped)
+
+
+def test_one_csv_is_cleaned_before_the_split_so_no_text_is_in_train_and_test(tmp_path):
+    from support import GOOD
+
+    repeated = GOOD + GOOD[:6] + [(GOOD[0][0].upper(), "cat")]  # 7 repeats (one in capitals)
+    path = write_csv(tmp_path / "export.csv", repeated)
+    splits, report = data.load_csv_split(path, split_seed=0)
+    assert report["rows"] == 27 and report["duplicates_removed"] == 7 and report["rows_kept"] == 20
+    train = {t.lower() for t in splits["train"]["text"]}
+    assert not train & {t.lower() for t in splits["test"]["text"]}
+    assert not train & {t.lower() for t in splits["validation"]["text"]}
+    kept, report = data.load_csv_split(path, split_seed=0, keep_duplicates=True)
+    assert sum(len(part) for part in kept.values()) == 27 and report["duplicates_removed"] == 0
+    # load() is the same split: Python and the command line split one file alike
+    assert data.load(str(path), split_seed=0)["test"]["text"] == splits["test"]["text"]
+
+
+def test_merge_case_spells_each_label_as_its_most_frequent_form(tmp_path):
+    path = write_csv(tmp_path / "cased.csv", [("a", "cat"), ("b", "cat"), ("c", "Cat"), ("d", "dog")])
+    assert data.from_csv(path).features["label"].names == ["Cat", "cat", "dog"]
+    merged = data.from_csv(path, merge_case=True)
+    assert merged.features["label"].names == ["cat", "dog"] and merged["label"] == [0, 0, 0, 1]
+
+
+def test_save_splits_writes_what_load_reads_back(tmp_path):
+    pets = data.load("pets")
+    data.save_splits(pets, tmp_path / "splits")
+    again = data.load(str(tmp_path / "splits"))
+    for name in pets:
+        assert again[name]["text"] == pets[name]["text"]
+        assert again[name].features["label"].names == pets[name].features["label"].names
+        assert again[name]["label"] == pets[name]["label"]

@@ -191,6 +191,8 @@ def test_the_saved_folder_cuts_texts_where_training_did(make_tiny_classifier, to
     saved = json.loads((result.model_dir / "tokenizer_config.json").read_text())
     assert saved["model_max_length"] == 32
     assert tokenizer.model_max_length == 512  # the caller's tokenizer object is left as it was
+    saved_test = data.load(str(tmp_path / "splits"))["test"]  # the data as split, beside the model
+    assert saved_test["text"] == small_dataset["test"]["text"] and saved_test["label"] == small_dataset["test"]["label"]
 
     model, tok = load_finetuned(result.model_dir)
     long_text = " ".join(["The cat slept on the warm windowsill all afternoon."] * 200)
