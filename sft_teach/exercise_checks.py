@@ -1,0 +1,182 @@
+"""How an exercise answer is compared with the reference, and how a difference is put into words.
+
+:func:`run` calls the learner's function on each test case of an exercise, compares what it
+returned with the reference solution's value, and stops at the first case that differs,
+with one sentence that names the call, what came back and what was expected
+(``training_steps(num_examples=714, batch_size=16, num_train_epochs=3) returned 133;
+expected 135.``). A wrong answer never raises: ``None``, a wrong type or shape, ``NaN`` and
+an exception inside the learner's function all become that sentence.
+
+A *comparator* takes ``(got, expected)`` and returns ``None`` when they agree, or the words
+that follow the call (``"returned 133; expected 135."``).
+
+Taught in notebooks/01_beginner_cats_and_dogs.ipynb to notebooks/07_instruction_sft.ipynb
+(through :func:`sft_teach.exercises.check`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+
+def show(value, limit: int = 60) -> str:
+    """A short, readable rendering of an argument or a result, for a feedback line."""
+    if isinstance(value, np.ndarray) or hasattr(value, "detach"):
+        array = to_array(value)
+        if array is not None and array.size <= 8:
+            return f"np.array({np.round(array, 4).tolist()})"
+        return f"<array of shape {tuple(array.shape) if array is not None else '?'}>"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"[{', '.join(show(v, 20) for v in value[:4])}, ... ({len(value)} items)]"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def to_array(value):
+    """``value`` as a NumPy array (a torch tensor, a list of numbers...), or ``None`` if it is not one."""
+    if hasattr(value, "detach"):  # a torch tensor: the same numbers, without torch
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except Exception:
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) or (
+        isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "biuf")
+
+
+def number(tol: float = 1e-9):
+    """A real number within ``tol`` (relative and absolute) of the expected one."""
+    def compare(got, expected):
+        if hasattr(got, "detach") and getattr(got, "ndim", None) == 0:
+            got = got.item()
+        if got is None:
+            return f"returned None; expected {show(expected)}."
+        if not _is_number(got):
+            return f"returned {show(got)} ({type(got).__name__}); expected a number, {show(expected)}."
+        if math.isnan(float(got)):
+            return f"returned NaN (not a number); expected {show(expected)}."
+        if not math.isclose(float(got), expected, rel_tol=tol, abs_tol=tol):
+            shown = got if isinstance(got, numbers.Integral) else float(got)
+            return f"returned {show(shown)}; expected {show(expected)}."
+        return None
+    return compare
+
+
+def array(tol: float = 1e-6):
+    """An array (NumPy, torch or nested lists) of the expected shape and values."""
+    def compare(got, expected):
+        expected = np.asarray(expected)
+        if got is None:
+            return f"returned None; expected an array of shape {expected.shape}."
+        got_array = None if got is None or isinstance(got, (str, dict)) else to_array(got)
+        if got_array is None:
+            return f"returned {show(got)}; expected an array of shape {expected.shape}."
+        if got_array.shape != expected.shape:
+            return f"returned an array of shape {got_array.shape}; expected shape {expected.shape}."
+        if np.isnan(got_array).any():
+            return f"returned an array with NaN (not a number) in it; expected {show(expected)}."
+        if not np.allclose(got_array, expected, rtol=tol, atol=tol):
+            differ = np.abs(got_array - expected)
+            at = np.unravel_index(int(np.argmax(differ)), differ.shape) if differ.ndim else ()
+            where = f" at index {tuple(int(i) for i in at)}" if at else ""
+            return (f"returned {show(got_array)}, which differs from the expected {show(expected)}{where}: "
+                    f"got {show(float(got_array[at]))}, expected {show(float(expected[at]))}.")
+        return None
+    return compare
+
+
+def exact():
+    """Equal to the expected value (a list, a string...); strings are compared character by character."""
+    def compare(got, expected):
+        if isinstance(expected, str) and isinstance(got, str) and got != expected:
+            at = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+            return (f"returned a string that first differs at character {at}: got {got[at:at + 25]!r}, "
+                    f"expected {expected[at:at + 25]!r}.")
+        if isinstance(expected, list) and isinstance(got, (tuple, np.ndarray)):
+            got = list(np.asarray(got).tolist()) if isinstance(got, np.ndarray) else list(got)
+        if type(got) is not type(expected) or got != expected:
+            return f"returned {show(got)}; expected {show(expected)}."
+        return None
+    return compare
+
+
+def mapping(values=None):
+    """A dict with the expected keys; each value compared by ``values`` (default: equal)."""
+    values = values or exact()
+
+    def compare(got, expected):
+        if not isinstance(got, dict):
+            return f"returned {show(got)}; expected a dict with keys {list(expected)}."
+        missing, extra = [k for k in expected if k not in got], [k for k in got if k not in expected]
+        if missing or extra:
+            return (f"returned a dict with keys {list(got)}; expected the keys {list(expected)}"
+                    f"{f' (missing {missing})' if missing else ''}{f' (not expected: {extra})' if extra else ''}.")
+        for key, value in expected.items():
+            problem = values(got[key], value)
+            if problem:
+                return f"gave {key!r} the wrong value: it {problem}"
+        return None
+    return compare
+
+
+def same_items():
+    """The same items as the expected list, in any order."""
+    def compare(got, expected):
+        if not isinstance(got, (list, tuple, set)):
+            return f"returned {show(got)}; expected a list of {len(expected)} names."
+        missing, extra = [x for x in expected if x not in got], [x for x in got if x not in expected]
+        if missing or extra or len(got) != len(expected):
+            parts = ([f"missing {missing}"] if missing else []) + ([f"not expected: {extra}"] if extra else [])
+            return f"returned {show(list(got))}; expected {show(expected)} ({'; '.join(parts) or 'repeats'})."
+        return None
+    return compare
+
+
+def run(name: str, answer, reference, cases, compare, params, mistakes=(), unchanged=False, deterministic=False):
+    """``(passed, message)`` for ``answer`` on every case; see the module docstring.
+
+    ``cases``: tuples of positional arguments; ``params``: their names, for the message;
+    ``mistakes``: ``(wrong_function, hint)`` pairs, a hint added when the answer matches a
+    known mistake; ``unchanged``: the answer must leave its arguments as they were;
+    ``deterministic``: called twice with the same arguments, it must return the same.
+    """
+    if answer is None:
+        return False, f"`{name}` is still None: write it in this cell, then run the cell again."
+    if not callable(answer):
+        return False, f"`{name}` should be a function; it is a {type(answer).__name__}, {show(answer)}."
+    for args in cases:
+        call = f"{name}({', '.join(f'{p}={show(a, 40)}' for p, a in zip(params, args))})"
+        expected, given = reference(*copy.deepcopy(args)), copy.deepcopy(args)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                got = answer(*given)
+                again = answer(*copy.deepcopy(args)) if deterministic else got
+        except Exception as error:  # the learner's code: any error is feedback, not a crash
+            return False, f"{call} raised {type(error).__name__}: {error}"
+        problem = compare(got, expected)
+        if problem is None and deterministic and repr(again) != repr(got):
+            problem = "returned a different result when called again with the same arguments (the same seed)."
+        if problem is None and unchanged and repr(given) != repr(args):
+            problem = f"changed its argument (now {show(given[0])}); build a new list instead."
+        if problem:
+            for wrong, hint in mistakes:
+                try:
+                    if compare(got, wrong(*copy.deepcopy(args))) is None:
+                        problem += f" Hint: {hint}"
+                        break
+                except Exception:
+                    continue
+            return False, f"{call} {problem}"
+    return True, f"`{name}` gives the expected result in all {len(cases)} test cases."

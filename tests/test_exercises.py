@@ -1,0 +1,208 @@
+"""The coding exercises: every reference solution passes, wrong answers fail with a useful line,
+every notebook cell is the student edition, and every cell runs on its own in both editions.
+
+The reference solutions are checked against independent oracles (sklearn, the package's
+schedules, masking, LoRA and chat modules), so a passing check means a correct answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sft_teach import exercise_solutions as ref
+from sft_teach.exercises import CheckResult, catalogue, cell_source, check, solution, task_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = catalogue()
+IDS = [e.id for e in EXERCISES]
+COURSE = [f"0{n}" for n in range(1, 8)]
+
+# A plausible wrong answer for every exercise, written here independently of the package's hints.
+WRONG = {
+    "01-sentence-embedding": lambda x: x.mean(axis=0),  # forgot to scale to length 1
+    "01-nearest-label": lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)],  # least similar
+    "02-training-steps": lambda n, b, e: n // b * e,  # dropped the last, smaller batch
+    "02-warmup-steps": lambda t, r: int(t * r),  # rounded down
+    "02-macro-f1": lambda y, p: float(np.mean(np.asarray(y) == np.asarray(p))),  # accuracy
+    "03-layer-plan": lambda n, v, b=6: ref.layer_plan(n, "AnB" if v == "AnB+" else "AnB+", b),  # variants swapped
+    "03-relative-change": lambda b, a: float(np.linalg.norm(a - b)),  # not relative
+    "04-discriminative-rates": lambda ls, lr, f=2.6: {n: lr / f ** (d + 1) for d, n in enumerate(reversed(ls))},
+    "04-stlr": lambda t, T, c=0.1, r=32: ref.stlr_multiplier(t, T, c, r) * r,  # forgot to divide by ratio
+    "04-gradual-unfreezing": lambda e, g, k=1: g[:min(len(g), (e + 1) * k)],  # from the bottom
+    "05-extra-rows": lambda t: len(t) - len(set(t)),  # no normalisation
+    "05-dedup-split": lambda texts, f=0.2, s=0: _split_then_deduplicate(texts, f),  # leakage
+    "06-lora-forward": lambda x, w, a, b, al: x @ w.T + x @ a.T @ b.T,  # forgot alpha / r
+    "06-lora-parameters": lambda s, r: sum(r * o * i for o, i in s),  # the full matrix
+    "06-merge": lambda w, a, b, al: w + b @ a,  # forgot alpha / r
+    "07-chat-template": lambda m, g=False: "".join(f"<|im_start|>{x['role']}\n{x['content']}<|im_end|>" for x in m),
+    "07-mask-labels": lambda ids, p: list(ids[:p]) + [-100] * (len(ids) - p),  # masked the answer
+    "07-masked-loss": lambda z, y: ref.masked_loss_by_hand(np.concatenate([z, z[:, :1]], axis=1),
+                                                           np.concatenate([np.full_like(y[:, :1], -100), y], axis=1)),
+}
+
+
+def _split_then_deduplicate(texts, fraction):
+    n = round(len(texts) * fraction)
+    return tuple(list(dict.fromkeys(" ".join(t.lower().split()) for t in part)) for part in (texts[n:], texts[:n]))
+
+
+def test_catalogue_covers_every_notebook():
+    assert len(EXERCISES) >= 14 and len(set(IDS)) == len(IDS)
+    for number in COURSE:
+        mine = [e for e in EXERCISES if e.id.startswith(number + "-")]
+        assert len(mine) >= 2, f"notebook {number} has {len(mine)} exercises"
+        assert all(e.notebook.startswith(number + "_") and (ROOT / "notebooks" / e.notebook).exists() for e in mine)
+    assert all(e.title and e.task and e.name.isidentifier() for e in EXERCISES)
+    assert set(WRONG) == set(IDS)
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_reference_passes_and_none_fails(exercise_id):
+    result = check(exercise_id, solution(exercise_id))
+    assert result.passed, result.message
+    assert str(result).startswith("✓") and "✓" in result._repr_html_()
+    empty = check(exercise_id, None)
+    assert not empty.passed and empty.message and str(empty).startswith("✗ Not yet")
+    assert not check(exercise_id, 42).passed  # a value where a function belongs
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_a_plausible_mistake_fails_naming_the_case(exercise_id):
+    name = next(e.name for e in EXERCISES if e.id == exercise_id)
+    result = check(exercise_id, WRONG[exercise_id])
+    assert not result.passed
+    assert result.message.startswith(f"{name}(") and ("expected" in result.message or "leakage" in result.message), \
+        result.message
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_a_stub_gets_a_specific_message(exercise_id):
+    result = check(exercise_id, lambda *args: None)  # what the student edition's stub does
+    assert not result.passed and "returned None" in result.message
+
+
+def test_an_exception_is_reported_with_its_type_and_the_input():
+    def broken(total_steps, warmup_ratio):
+        return total_steps / 0
+
+    result = check("02-warmup-steps", broken)
+    assert not result.passed
+    assert result.message == ("warmup_steps(total_steps=200, warmup_ratio=0.1) raised ZeroDivisionError: "
+                              "division by zero")
+
+
+def test_nan_wrong_shape_and_mutation_are_named():
+    assert "NaN" in check("02-macro-f1", lambda y, p: float("nan")).message
+    assert "shape (3,); expected shape (4,)" in check("01-sentence-embedding", lambda x: x.mean(axis=1)).message
+
+    def in_place(input_ids, prompt_length):
+        for i in range(prompt_length):
+            input_ids[i] = -100
+        return input_ids
+
+    assert "changed its argument" in check("07-mask-labels", in_place).message
+    assert "different result" in check("05-dedup-split", lambda t, f=0.2, s=0: ref.deduplicated_split(
+        t, f, np.random.randint(1 << 30))).message
+
+
+def test_known_mistakes_get_a_hint_and_the_result_displays():
+    result = check("06-lora-forward", WRONG["06-lora-forward"])
+    assert "Hint: scale the update by alpha / r." in result.message
+    assert isinstance(result, CheckResult) and not result and "✗" in result._repr_html_()
+    assert result._repr_markdown_().startswith("**✗ Not yet**")
+
+
+def test_unknown_id_raises_key_error_listing_the_ids():
+    with pytest.raises(KeyError, match="02-warmup-steps"):
+        check("02-no-such-exercise", None)
+
+
+# ---- the references against independent oracles -------------------------------------------------
+
+def test_references_agree_with_independent_oracles():
+    import torch
+    from sklearn.metrics import f1_score
+
+    from sft_teach import chat, masking
+    from sft_teach.lora import LoRALinear
+    from sft_teach.schedules import GradualUnfreezing, slanted_triangular
+
+    for labels, predictions in [([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0]), ([0, 0, 1, 1], [0, 2, 1, 1]),
+                                ([0] * 8 + [1] * 2, [0] * 10)]:
+        assert math.isclose(ref.macro_f1(labels, predictions),
+                            f1_score(labels, predictions, average="macro", zero_division=0))
+    for total in (40, 100, 1000):
+        for t in range(total):
+            assert math.isclose(ref.stlr_multiplier(t, total), slanted_triangular(t, total), rel_tol=1e-12)
+    groups = ["embeddings", *[f"layer.{i}" for i in range(6)], "head"]
+    unfreezing = GradualUnfreezing.__new__(GradualUnfreezing)
+    unfreezing.order, unfreezing.groups_per_epoch = list(reversed(groups)), 2
+    assert all(ref.unfrozen_groups(e, groups, 2) == unfreezing.trainable(e) for e in range(5))
+
+    torch.manual_seed(0)
+    layer = LoRALinear(torch.nn.Linear(5, 3, bias=False), r=2, alpha=4)
+    with torch.no_grad():
+        layer.B.normal_()
+    x = torch.randn(4, 5)
+    args = [t.detach().numpy() for t in (layer.base.weight, layer.A, layer.B)]
+    assert np.allclose(ref.lora_forward(x.numpy(), *args, 4), layer(x).detach().numpy(), atol=1e-5)
+    assert np.allclose(ref.merged_weight(*args, 4), layer.merged().weight.detach().numpy(), atol=1e-6)
+
+    logits, labels = torch.randn(2, 6, 7), torch.randint(0, 7, (2, 6))
+    labels[:, :3] = -100
+    assert math.isclose(ref.masked_loss_by_hand(logits.numpy(), labels.numpy()),
+                        masking.masked_loss(logits, labels).item(), rel_tol=1e-5)
+    messages = chat.to_messages("Cat or dog?", "Kneads the blanket.", "cat")
+    assert ref.render_chatml(messages) == chat.render(messages)
+    assert ref.render_chatml(messages[:1], True) == chat.render(messages[:1], add_generation_prompt=True)
+
+
+def test_reference_split_matches_the_package_deduplication():
+    from sft_teach.checks import duplicates, overlap
+
+    texts = ["Can I pay?", "can i  pay?", "Is the vet in?", "My dog ate a sock.", "MY DOG ATE A SOCK.", "Nail trim?"]
+    train, test = ref.deduplicated_split(texts, 0.5, seed=0)
+    assert overlap(train, test) == 0 and not duplicates(train + test) and len(train + test) == 4
+    assert ref.extra_rows(texts) == sum(n - 1 for n in duplicates(texts).values())
+
+
+# ---- the notebooks and the cells ----------------------------------------------------------------
+
+def _exercise_cells(notebook: str) -> list[dict]:
+    nb = json.loads((ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and "exercise" in c["metadata"].get("sft_teach", {})]
+
+
+def test_every_exercise_is_in_its_notebook_once_as_the_student_edition():
+    for notebook in sorted({e.notebook for e in EXERCISES}):
+        cells = _exercise_cells(notebook)
+        found = [c["metadata"]["sft_teach"]["exercise"] for c in cells]
+        assert sorted(found) == sorted(e.id for e in EXERCISES if e.notebook == notebook), notebook
+        for cell in cells:
+            exercise_id = cell["metadata"]["sft_teach"]["exercise"]
+            assert "".join(cell["source"]) == cell_source(exercise_id, "student"), exercise_id
+            assert cell["metadata"]["tags"] == ["exercise"] and cell["outputs"] == [] and cell["id"]
+            assert "NBVAL_CHECK_OUTPUT" not in "".join(cell["source"])
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_cells_run_on_their_own_in_both_editions(exercise_id):
+    student = cell_source(exercise_id, "student")
+    teacher = cell_source(exercise_id, "teacher")
+    assert student.startswith(f"# Exercise {exercise_id}:") and "return None" in student
+    assert teacher.splitlines()[0] == student.splitlines()[0] and teacher.endswith(student.splitlines()[-1])
+    assert "# your code here" not in teacher
+    for source, passed in ((student, False), (teacher, True)):
+        namespace: dict = {}
+        *body, last = source.splitlines()
+        exec(compile("\n".join(body), f"<{exercise_id}>", "exec"), namespace)  # a fresh namespace, like a new kernel
+        result = eval(last, namespace)
+        assert isinstance(result, CheckResult) and result.passed is passed, result.message
+    assert task_markdown(exercise_id).startswith("### Exercise: ")
+    with pytest.raises(ValueError):
+        cell_source(exercise_id, "answers")
