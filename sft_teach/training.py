@@ -12,6 +12,9 @@ results. Defaults are chosen for small labelled sets on a CPU:
 * no checkpoints written during training (they cost seconds and disk on every save)
   unless asked for; the final model is saved once, as safetensors;
 * dynamic padding and length-grouped batches, so little compute is spent on pad tokens;
+* optionally (``best_epoch``), the epoch with the best validation macro-F1 kept instead of
+  the last one, and (``patience``) training stopped once validation has not improved for that
+  many epochs: the last epoch is not always the best, and the test split must not choose;
 * optionally (``head_epochs``), the new head trained alone first, body frozen, then everything:
   "linear probing, then fine-tuning" (LP-FT; Kumar et al. 2022), so that the first updates to the
   pretrained body are driven by a head that already points the right way, not by a random one.
@@ -92,6 +95,17 @@ def _same_shuffle_on_every_process():
                 sampler.generator = torch.Generator().manual_seed(seed + round(state.epoch or 0))
 
     return SameShuffleOnEveryProcess()
+
+
+def check_patience(patience) -> int:
+    """``patience`` as a whole number of epochs (1 or more), or a :class:`ConfigError`."""
+    try:
+        value = float(patience)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value >= 1 or value != int(value):
+        raise ConfigError(f"patience must be a whole number of epochs of at least 1, got {patience}: try 2")
+    return int(value)
 
 
 def check_head_epochs(head_epochs) -> float:
@@ -254,7 +268,8 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
 def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3, learning_rate=1e-4,
              batch_size=16, max_length=128, seed=42, split_seed=42, warmup=0.1, weight_decay=0.01,
              output_dir=None, save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
-             optimizers=None, head_epochs=0, head_learning_rate=1e-3, **training_overrides) -> FinetuneResult:
+             optimizers=None, head_epochs=0, head_learning_rate=1e-3, best_epoch=False, patience=None,
+             **training_overrides) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` and return metrics, history and the saved model folder.
 
     ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
@@ -269,6 +284,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     ``head_epochs``: first train the head alone for this many epochs at ``head_learning_rate``
     (:func:`train_head`; LP-FT, notebook 02 section 8), then everything as above. A run resumed
     from a checkpoint skips that phase: the checkpoint already holds its result.
+    ``best_epoch``: keep the epoch whose validation macro-F1 is highest (``metrics["best_epoch"]``
+    says which); ``patience``: with ``best_epoch``, stop after that many epochs without a better
+    validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
     """
     import transformers
     from transformers import PrinterCallback, Trainer
@@ -309,9 +327,22 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=head_epochs,
                           learning_rate=head_learning_rate, batch_size=batch_size, seed=seed, progress=progress)
         shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
+    if patience is not None and not best_epoch:
+        raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
+    if best_epoch:
+        # Trainer evaluates after every epoch, saves the weights (only) at each, keeps the best by
+        # validation macro-F1 and the latest, and loads the best at the end.
+        resumable = training_overrides.get("save_checkpoints", False)  # resuming needs the optimizer too
+        training_overrides = {"save_checkpoints": True, "save_only_model": not resumable, "save_total_limit": 1,
+                              **training_overrides, "load_best_model_at_end": True,
+                              "metric_for_best_model": "macro_f1", "greater_is_better": True}
     args = training_arguments(run_dir / "checkpoints", num_train_epochs=epochs, learning_rate=lr,
                               batch_size=batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
                               progress=progress, **training_overrides)
+    if patience is not None:
+        from transformers import EarlyStoppingCallback
+
+        callbacks = [*callbacks, EarlyStoppingCallback(early_stopping_patience=check_patience(patience))]
     trainer = Trainer(
         model=model,
         args=args,
@@ -331,6 +362,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         trainer.remove_callback(PrinterCallback)
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     train_seconds = time.perf_counter() - start
+    if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
 
     # One prediction pass, in the split's own order (Trainer's length-grouped eval sampler
     # would reorder the examples), gives both the scores and the per-example predictions.
@@ -343,6 +376,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     metrics.update(train_seconds=round(train_seconds, 2), train_steps=trainer.state.global_step)
     if head is not None:
         metrics["head_steps"] = head["steps"]
+    if best_epoch:
+        best_step = int(Path(trainer.state.best_model_checkpoint).name.split("-")[-1])
+        metrics["best_epoch"] = next(round(row["epoch"]) for row in history.as_dict()["eval"] if row["step"] == best_step)
+        metrics["epochs_run"] = round(trainer.state.epoch)
 
     model_dir = None
     if save and output_dir is not None:

@@ -205,3 +205,42 @@ def test_the_saved_folder_cuts_texts_where_training_did(make_tiny_classifier, to
     assert classify(long_text)[0]["label"] in {"cat", "dog"}
     with pytest.raises(Exception):  # without truncation the text is longer than the model's positions
         pipeline("text-classification", model=str(result.model_dir), device="cpu")(long_text)
+
+
+@pytest.mark.slow
+def test_best_epoch_keeps_the_epoch_with_the_best_validation_macro_f1(make_tiny_classifier, tokenizer,
+                                                                       small_dataset, tmp_path):
+    from sft_teach.inference import predict_proba
+    from sft_teach.metrics import scores
+
+    result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=4, batch_size=4,
+                      learning_rate=3e-3, output_dir=tmp_path, progress=False, best_epoch=True)
+    curve = [row["eval_macro_f1"] for row in result.history["eval"]]
+    assert len(curve) == 4 and result.metrics["epochs_run"] == 4
+    assert result.metrics["best_epoch"] == 1 + curve.index(max(curve))  # the first of the best
+    # oracle: the returned model scores the validation split as well as the best epoch did
+    validation = small_dataset["validation"]
+    probs = predict_proba(result.trainer.model, tokenizer, validation["text"])
+    assert scores(np.asarray(validation["label"]), probs.argmax(-1))["macro_f1"] == pytest.approx(max(curve))
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.slow
+def test_patience_stops_when_validation_stops_improving(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
+    # a learning rate too small to change any prediction: epoch 1 is the best, epoch 2 no better
+    result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=6, batch_size=4,
+                      learning_rate=1e-9, progress=False, best_epoch=True, patience=1)
+    assert result.metrics["epochs_run"] == 2 and result.metrics["best_epoch"] == 1
+
+
+@pytest.mark.parametrize("patience", [0, 1.5, "two"])
+def test_patience_that_makes_no_sense_is_refused(patience):
+    from sft_teach.training import check_patience
+
+    with pytest.raises(ConfigError, match="patience must be a whole number"):
+        check_patience(patience)
+
+
+def test_patience_without_best_epoch_is_refused():
+    with pytest.raises(ConfigError, match="needs best_epoch=True"):
+        finetune(data="pets", patience=2)
