@@ -1,0 +1,168 @@
+"""The course in two editions: a student's, with exercises to solve, and a teacher's, solved.
+
+Every exercise is one code cell of a notebook, marked in its metadata::
+
+    {"tags": ["exercise"], "sft_teach": {"exercise": "<id>"}}
+
+and its source is written by :func:`sft_teach.exercises.cell_source` (``id``, edition). An
+edition is the committed notebooks with those cells rewritten:
+
+* ``student``: each exercise cell holds the student source (the stub to complete) and keeps its
+  committed output, the check's feedback on the stub. No solution is written into the files;
+  the build checks that no teacher source slipped in.
+* ``teacher``: each exercise cell holds the teacher source (the solution and its check), run so
+  that the notebook shows the check passing. Exercise cells are self-contained (their imports
+  inside, nothing from other cells), so only they are run, in one fresh kernel per notebook, and
+  every other cell keeps its committed outputs: seconds, not the quarter of an hour that running
+  the whole course takes. ``execute="all"`` re-runs whole notebooks instead (rarely needed).
+
+Both steps are nbconvert preprocessors (:class:`ExerciseSources`, :class:`ExerciseExecutor`), so
+they also compose with nbconvert's exporters.
+
+Taught in notebooks/00_start_here.ipynb.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbconvert.preprocessors import ExecutePreprocessor, Preprocessor
+from traitlets import Unicode
+
+from .errors import ConfigError, SftTeachError
+
+EDITIONS = ("student", "teacher")
+EXECUTE = ("exercises", "all")
+
+
+def exercise_id(cell) -> str | None:
+    """The exercise id of a cell, or None for any other cell."""
+    return cell.get("metadata", {}).get("sft_teach", {}).get("exercise") if cell.cell_type == "code" else None
+
+
+def exercise_source(exercise: str, edition: str) -> str:
+    """The full source of an exercise cell in ``edition`` (from :mod:`sft_teach.exercises`)."""
+    try:
+        from .exercises import cell_source
+    except ImportError as exc:  # a notebook with exercises, but a package without them
+        raise SftTeachError(f"exercise {exercise!r} found but sft_teach.exercises cannot be imported "
+                            f"({exc}): reinstall sft-teach") from None
+    return cell_source(exercise, edition)
+
+
+class ExerciseSources(Preprocessor):
+    """Set every exercise cell's source to its ``edition``'s; the student edition keeps outputs."""
+
+    edition = Unicode("student").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        exercise = exercise_id(cell)
+        if exercise is not None:
+            cell.source = exercise_source(exercise, self.edition)
+            if self.edition == "teacher":
+                cell.outputs, cell.execution_count = [], None  # the executor writes the solved ones
+        return cell, resources
+
+
+class ExerciseExecutor(ExecutePreprocessor):
+    """Run only the exercise cells (``cells="exercises"``) or every cell (``cells="all"``) in one kernel."""
+
+    cells = Unicode("exercises").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if self.cells == "exercises" and exercise_id(cell) is None:
+            return cell, resources  # committed outputs kept as they are
+        return super().preprocess_cell(cell, resources, index)
+
+
+def default_source_dir() -> Path:
+    """The course's notebooks: inside an installed wheel, else the clone's ``notebooks/``."""
+    try:
+        from .handout import notebooks_dir
+    except ImportError:  # a package without handout.py: only a clone has the notebooks
+        return Path(__file__).resolve().parent.parent / "notebooks"
+    return notebooks_dir()
+
+
+def _check(edition: str, execute: str, source_dir: Path, output_dir: Path) -> list[Path]:
+    if edition not in EDITIONS:
+        raise ConfigError(f"unknown edition {edition!r}: choose one of {', '.join(EDITIONS)}")
+    if execute not in EXECUTE:
+        raise ConfigError(f"unknown execute={execute!r}: choose 'exercises' (the exercise cells only) or 'all'")
+    notebooks = sorted(source_dir.glob("*.ipynb")) if source_dir.is_dir() else []
+    if not notebooks:
+        raise ConfigError(f"no course notebooks in {source_dir}: pass source_dir= the folder that holds "
+                          f"the .ipynb files (notebooks/ of a clone, or one made by `sft-teach notebooks DIR`)")
+    if output_dir.resolve() == source_dir.resolve():
+        raise ConfigError(f"the {edition} edition would overwrite the course's own notebooks in {source_dir}: "
+                          f"choose another output folder")
+    return notebooks
+
+
+def _assert_no_solution(nb, name: str) -> None:
+    """The student edition carries no teacher source: not in a cell, not in an output."""
+    for exercise in {exercise_id(c) for c in nb.cells} - {None}:
+        solution = exercise_source(exercise, "teacher").strip()
+        if solution == exercise_source(exercise, "student").strip():
+            continue  # nothing to hide
+        for cell in nb.cells:
+            texts = [cell.source] + [str(o.get("text", "")) + str(o.get("data", "")) for o in cell.get("outputs", [])]
+            if any(solution in text for text in texts):
+                raise SftTeachError(f"{name}: the solution of exercise {exercise!r} appears in the student "
+                                    f"edition: its notebook cell must hold the student source")
+
+
+def build_notebook(nb, edition: str = "student", execute: str = "exercises", workdir=None,
+                   timeout: int = 120, name: str = "notebook"):
+    """One notebook (an ``nbformat`` node, changed in place) made into ``edition``; returns it.
+
+    The teacher edition runs the exercise cells (or all cells) in a fresh kernel started in
+    ``workdir``; a failing cell raises :class:`sft_teach.course.NotebookFailed`.
+    """
+    from nbclient.exceptions import CellExecutionError
+
+    from .course import NotebookFailed, _first_error, drop_live_widgets
+
+    has_exercises = any(exercise_id(c) is not None for c in nb.cells)
+    ExerciseSources(edition=edition).preprocess(nb, {})
+    if edition == "student":
+        _assert_no_solution(nb, name)
+        if execute == "exercises":
+            return nb
+    if execute == "exercises" and not has_exercises:
+        return nb  # nothing to run: no kernel started
+    executor = ExerciseExecutor(cells=execute, timeout=timeout, kernel_name="python3")
+    try:
+        executor.preprocess(nb, {"metadata": {"path": str(workdir or Path.cwd())}})
+    except CellExecutionError as exc:
+        cell, error = _first_error(nb)
+        raise NotebookFailed(name, cell, error or str(exc).strip().splitlines()[-1]) from None
+    drop_live_widgets(nb)
+    return nb
+
+
+def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exercises",
+                  timeout: int = 120) -> list[Path]:
+    """Write the course's notebooks as ``edition`` ("student" or "teacher") into ``output_dir``.
+
+    ``source_dir`` holds the committed notebooks (default: the clone's ``notebooks/``). With
+    ``execute="exercises"`` the teacher edition runs only its exercise cells and the student
+    edition runs nothing; ``execute="all"`` re-runs every cell of every notebook, in order, in
+    ``source_dir`` (its ``outputs/`` paths mean what they mean there). Returns the written paths.
+
+    Raises :class:`sft_teach.errors.ConfigError` for an unknown edition or a folder without
+    notebooks, and :class:`sft_teach.course.NotebookFailed` when a cell fails.
+    """
+    import nbformat
+
+    source_dir = Path(source_dir) if source_dir is not None else default_source_dir()
+    output_dir = Path(output_dir)
+    notebooks = _check(edition, execute, source_dir, output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        build_notebook(nb, edition, execute, workdir=source_dir, timeout=timeout, name=path.name)
+        nbformat.write(nb, output_dir / path.name)
+        written.append(output_dir / path.name)
+    return written

@@ -1,0 +1,162 @@
+"""The student and teacher editions: exercise cells rewritten, solutions only where they belong.
+
+A made-up notebook with one exercise (and a made-up ``cell_source``) shows each rule; the
+course's own notebooks are then built as both editions. The teacher edition runs a real
+kernel (a few seconds per notebook with exercises).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sft_teach import editions
+from sft_teach.errors import ConfigError, SftTeachError
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+STUDENT = "answer = ...  # your code here\nprint('not yet: answer is', answer)"
+TEACHER = "answer = 6 * 7\nprint('correct: answer is', answer)"
+SOURCES = {("sum", "student"): STUDENT, ("sum", "teacher"): TEACHER}
+
+
+def fake_source(exercise: str, edition: str) -> str:
+    return SOURCES[exercise, edition]
+
+
+def stream(text: str):
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+
+def fixture_notebook():
+    """Prose, a cell whose committed output differs from what running it would print, one
+    exercise with the stub's committed feedback, and a cell that would fail if it ran."""
+    v4 = nbformat.v4
+    exercise = v4.new_code_cell("stale source", outputs=[stream("not yet: answer is Ellipsis\n")],
+                                metadata={"tags": ["exercise"], "sft_teach": {"exercise": "sum"}})
+    return v4.new_notebook(cells=[
+        v4.new_markdown_cell("# A fixture\n\nOne exercise."),
+        v4.new_code_cell("print('fresh')", outputs=[stream("committed\n")], execution_count=1),
+        exercise,
+        v4.new_code_cell("raise RuntimeError('this cell must not run')", outputs=[stream("kept\n")]),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setattr(editions, "exercise_source", fake_source)
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    nbformat.write(fixture_notebook(), source / "01_fixture.ipynb")
+    return source
+
+
+def text_of(cell) -> str:
+    return "".join(out.get("text", "") for out in cell.outputs)
+
+
+def test_student_edition_has_the_stub_and_its_committed_feedback(course, tmp_path):
+    (path,) = editions.build_edition("student", tmp_path / "student", course)
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[2].source == STUDENT
+    assert text_of(nb.cells[2]) == "not yet: answer is Ellipsis\n"
+    assert [text_of(c) for c in nb.cells[1::2]] == ["committed\n", "kept\n"]
+    assert "6 * 7" not in path.read_text()
+
+
+def test_student_edition_refuses_a_notebook_that_carries_the_solution(course, tmp_path):
+    nb = nbformat.read(course / "01_fixture.ipynb", as_version=4)
+    nb.cells[3].outputs = [stream(TEACHER)]  # say, a solution pasted and printed elsewhere
+    nbformat.write(nb, course / "01_fixture.ipynb")
+    with pytest.raises(SftTeachError, match="solution of exercise 'sum' appears in the student edition"):
+        editions.build_edition("student", tmp_path / "student", course)
+
+
+def test_teacher_edition_runs_only_the_exercise_cells(course, tmp_path):
+    (path,) = editions.build_edition("teacher", tmp_path / "teacher", course)
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[2].source == TEACHER
+    assert text_of(nb.cells[2]) == "correct: answer is 42\n"
+    # the other cells were not run: their committed outputs stay, the failing one did not fail
+    assert [text_of(c) for c in nb.cells[1::2]] == ["committed\n", "kept\n"]
+
+
+def test_teacher_edition_can_rerun_whole_notebooks(course, tmp_path):
+    nb = nbformat.read(course / "01_fixture.ipynb", as_version=4)
+    del nb.cells[3]  # the cell that must not run
+    nbformat.write(nb, course / "01_fixture.ipynb")
+    (path,) = editions.build_edition("teacher", tmp_path / "teacher", course, execute="all")
+    nb = nbformat.read(path, as_version=4)
+    assert [text_of(c) for c in nb.cells[1:]] == ["fresh\n", "correct: answer is 42\n"]
+
+
+def test_a_failing_exercise_names_its_notebook_and_cell(course, tmp_path, monkeypatch):
+    from sft_teach.course import NotebookFailed
+
+    monkeypatch.setitem(SOURCES, ("sum", "teacher"), "assert 6 * 7 == 41, 'wrong answer'")
+    with pytest.raises(NotebookFailed, match=r"01_fixture.ipynb failed at cell 2: AssertionError: wrong answer"):
+        editions.build_edition("teacher", tmp_path / "teacher", course)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda tmp: editions.build_edition("solutions", tmp / "out", NOTEBOOKS),
+     "unknown edition 'solutions': choose one of student, teacher"),
+    (lambda tmp: editions.build_edition("student", tmp / "out", tmp / "nowhere"),
+     "no course notebooks in .*nowhere: pass source_dir="),
+    (lambda tmp: editions.build_edition("student", tmp / "out", NOTEBOOKS, execute="some"),
+     "unknown execute='some'"),
+    (lambda tmp: editions.build_edition("student", NOTEBOOKS, NOTEBOOKS),
+     "would overwrite the course's own notebooks"),
+], ids=["edition", "source", "execute", "overwrite"])
+def test_bad_settings_raise_one_line_errors(tmp_path, call, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        call(tmp_path)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+# ---- the course's own notebooks ------------------------------------------------------------------
+
+def exercise_cells(nb) -> list[tuple[int, str]]:
+    return [(i, editions.exercise_id(c)) for i, c in enumerate(nb.cells) if editions.exercise_id(c)]
+
+
+COMMITTED = {path.name: nbformat.read(path, as_version=4) for path in sorted(NOTEBOOKS.glob("*.ipynb"))}
+HAS_EXERCISES = any(exercise_cells(nb) for nb in COMMITTED.values())
+
+
+def test_student_edition_of_the_course(tmp_path):
+    written = editions.build_edition("student", tmp_path)
+    assert [p.name for p in written] == list(COMMITTED)
+    for path in written:
+        nb, committed = nbformat.read(path, as_version=4), COMMITTED[path.name]
+        assert [c.get("outputs") for c in nb.cells] == [c.get("outputs") for c in committed.cells], path.name
+        for i, exercise in exercise_cells(nb):
+            cell, student = nb.cells[i], editions.exercise_source(exercise, "student")
+            teacher = editions.exercise_source(exercise, "teacher")
+            assert cell.source == student
+            # neither the exercise cell nor its output holds a line of the solution that the stub
+            # lacks (the lesson around it may build the same idea inline); no cell holds it all
+            shown = cell.source + "".join(str(out) for out in cell.outputs)
+            for line in {s.strip() for s in teacher.splitlines()} - {s.strip() for s in student.splitlines()} - {""}:
+                assert line not in shown, f"{path.name}: {exercise} shows {line!r}"
+            assert not any(teacher.strip() in c.source for c in nb.cells), f"{path.name}: {exercise} solved"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_EXERCISES, reason="the course's notebooks have no exercise cells yet")
+def test_teacher_edition_of_the_course(tmp_path):
+    written = editions.build_edition("teacher", tmp_path)
+    for path in written:
+        nb, committed = nbformat.read(path, as_version=4), COMMITTED[path.name]
+        solved = dict(exercise_cells(nb))
+        for i, cell in enumerate(nb.cells):
+            if i not in solved:
+                assert cell.get("outputs") == committed.cells[i].get("outputs"), f"{path.name} cell {i} changed"
+                continue
+            assert cell.source == editions.exercise_source(solved[i], "teacher")
+            kinds = [out.output_type for out in cell.outputs]
+            assert cell.outputs and "error" not in kinds, f"{path.name} cell {i}: {kinds}"
