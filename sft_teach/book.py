@@ -10,7 +10,7 @@ browser draws MathML without a script.
 
 This module is also the Sphinx extension that does the MathML (``setup``).
 
-Taught in notebooks/00_start_here.ipynb.
+No notebook teaches this module: it is how the course reaches readers without Jupyter (`sft-teach book DIR`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ edition is the committed notebooks with those cells rewritten:
 Both steps are nbconvert preprocessors (:class:`ExerciseSources`, :class:`ExerciseExecutor`), so
 they also compose with nbconvert's exporters.
 
-Taught in notebooks/00_start_here.ipynb.
+No notebook teaches this module: it is how the course reaches teachers and readers (`sft-teach course --edition`).
 """
 
 from __future__ import annotations
