@@ -1,8 +1,20 @@
-"""``TrainerCallback``s that *observe* training: they never change the model or the loop.
+"""Every ``TrainerCallback`` of the course, each marked as observing or changing training.
 
-* :class:`HistoryCallback` keeps every logged value (loss, learning rate, eval metrics).
-* :class:`LivePlotCallback` redraws one loss plot in a notebook as training goes.
-* :class:`EventTrace` records which callback event fires when, to make the loop visible.
+Observe (they never change the model, the data or the loop):
+
+* :class:`HistoryCallback` keeps every logged value (loss, learning rate, eval metrics);
+* :class:`LivePlotCallback` redraws one loss plot in a notebook as training goes;
+* :class:`EventTrace` records which callback event fires when, to make the loop visible;
+* :class:`TrainingMemory` counts gradient and optimizer-state bytes at the first step
+  (notebook 06).
+
+Change training:
+
+* :class:`GradualUnfreezing` freezes and thaws layer groups epoch by epoch (ULMFiT, notebook 04);
+* :class:`SameShuffleOnEveryProcess` seeds the data order of data-parallel runs.
+
+Change files, not training: :class:`NoPickledArguments` deletes the pickled arguments of
+each checkpoint.
 
 Taught in notebooks/02_technical_recipe.ipynb.
 """
@@ -97,3 +109,106 @@ class NoPickledArguments(TrainerCallback):
 
         for pickled in Path(args.output_dir).glob("checkpoint-*/training_args.bin"):
             pickled.unlink()
+
+
+class TrainingMemory(TrainerCallback):
+    """Observes: records gradient and optimizer-state bytes at the first optimizer step.
+
+    At ``on_optimizer_step`` the gradients are still there and AdamW has just created its
+    moments, so both are at their full size. ``self.memory``: ``{"weights", "gradients",
+    "optimizer"}`` in bytes.
+    """
+
+    def __init__(self):
+        self.memory: dict[str, int] = {}
+
+    def on_optimizer_step(self, args, state, control, model=None, optimizer=None, **kwargs):
+        from sft_teach.memory import optimizer_state_bytes, tensor_bytes
+
+        if self.memory or model is None:
+            return
+        params = list(model.parameters())
+        self.memory = {
+            "weights": tensor_bytes(params),
+            "gradients": tensor_bytes(p.grad for p in params),
+            "optimizer": optimizer_state_bytes(optimizer) if optimizer is not None else 0,
+        }
+
+
+class GradualUnfreezing(TrainerCallback):
+    """Changes training: unfreeze one more layer group from the top at the start of each epoch (ULMFiT Sec. 3.3).
+
+    Epoch 1 trains the head only; epoch 2 also the top encoder layer; and so on, down to the
+    embeddings. Every parameter must be trainable when ``Trainer`` builds its optimizer (so that
+    the optimizer holds them all); this callback freezes the lower groups when training begins.
+    A frozen parameter gets no gradient, so the optimizer leaves it untouched until it thaws.
+    """
+
+    def __init__(self, model, groups_per_epoch: int = 1):
+        from sft_teach.models import layer_groups
+
+        self.order = list(reversed(list(layer_groups(model))))  # head first, embeddings last
+        self.groups = layer_groups(model)
+        self.groups_per_epoch = groups_per_epoch
+        self.epoch = 0
+        self.timeline: list[list[str]] = []  # the trainable groups in each epoch
+
+    def trainable(self, epoch: int) -> list[str]:
+        """Names of the groups trained in ``epoch`` (0-based)."""
+        return self.order[: min(len(self.order), (epoch + 1) * self.groups_per_epoch)]
+
+    def _apply(self, epoch: int):
+        names = set(self.trainable(epoch))
+        for name, params in self.groups.items():
+            for p in params:
+                p.requires_grad = name in names
+        self.timeline.append(self.trainable(epoch))
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.epoch = 0
+        self.timeline = []
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._apply(self.epoch)
+        self.epoch += 1
+
+    def on_train_end(self, args, state, control, **kwargs):
+        for params in self.groups.values():  # leave the model as it was found: all trainable
+            for p in params:
+                p.requires_grad = True
+
+
+def _length_grouped_sampler(loader):
+    """The ``LengthGroupedSampler`` inside a (possibly ``accelerate``-sharded) ``DataLoader``, or ``None``."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    todo, seen = [loader], set()
+    while todo:  # DataLoaderShard -> BatchSamplerShard -> BatchSampler -> LengthGroupedSampler
+        obj = todo.pop()
+        if isinstance(obj, LengthGroupedSampler):
+            return obj
+        if obj is not None and id(obj) not in seen:
+            seen.add(id(obj))
+            todo += [getattr(obj, name, None) for name in ("batch_sampler", "sampler")]
+    return None
+
+
+class SameShuffleOnEveryProcess(TrainerCallback):
+    """*Changes* the data order's source, not the order: every process shuffles the same way.
+
+    Under ``torchrun`` each process draws its own share of one shared order of the data. That
+    order comes from ``LengthGroupedSampler``, which shuffles with the global torch random
+    generator; dropout draws different amounts of it on each process (their batches differ in
+    length), so from the second epoch on the processes would shuffle differently and their
+    shares would overlap: some notes trained on twice an epoch, others not at all. Seeding the
+    sampler's own generator with ``data_seed + epoch`` at the start of each epoch keeps them in step.
+    ``finetune`` adds it to data-parallel runs only; a single process keeps Trainer's own shuffle.
+    """
+
+    def on_epoch_begin(self, args, state, control, train_dataloader=None, **kwargs):
+        import torch
+
+        sampler = _length_grouped_sampler(train_dataloader)
+        if sampler is not None:
+            seed = args.seed if args.data_seed is None else args.data_seed
+            sampler.generator = torch.Generator().manual_seed(seed + round(state.epoch or 0))

@@ -143,6 +143,7 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
 
     from sft_teach import data as data_mod
     from sft_teach import memory, models
+    from sft_teach.callbacks import TrainingMemory
     from sft_teach.training import finetune
 
     names = dataset["train"].features["label"].names
@@ -160,7 +161,7 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
         first = data_mod.tokenize(dataset["train"].select(range(16)), tokenizer)  # finetune tokenises the rest
         batch = data_mod.collator(tokenizer)(list(first))
         activations = memory.activation_bytes(model, batch)
-        meter = memory.TrainingMemory()
+        meter = TrainingMemory()
         result = finetune(model, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False,
                           eval_strategy="no", callbacks=[meter],
                           learning_rate=full_lr if method == FULL else small_lr, **settings)

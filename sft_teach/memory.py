@@ -19,7 +19,6 @@ Taught in notebooks/06_lora.ipynb.
 from __future__ import annotations
 
 import torch
-from transformers import TrainerCallback
 
 MiB = 2 ** 20
 
@@ -67,25 +66,3 @@ def activation_bytes(model, batch: dict) -> int:
     finally:
         model.train(was_training)
     return tensor_bytes(saved)
-
-
-class TrainingMemory(TrainerCallback):
-    """Records gradient and optimizer-state bytes at the first optimizer step.
-
-    At ``on_optimizer_step`` the gradients are still there and AdamW has just created its
-    moments, so both are at their full size. ``self.memory``: ``{"weights", "gradients",
-    "optimizer"}`` in bytes.
-    """
-
-    def __init__(self):
-        self.memory: dict[str, int] = {}
-
-    def on_optimizer_step(self, args, state, control, model=None, optimizer=None, **kwargs):
-        if self.memory or model is None:
-            return
-        params = list(model.parameters())
-        self.memory = {
-            "weights": tensor_bytes(params),
-            "gradients": tensor_bytes(p.grad for p in params),
-            "optimizer": optimizer_state_bytes(optimizer) if optimizer is not None else 0,
-        }

@@ -4,7 +4,8 @@
   :func:`stlr_scheduler`, a ``LambdaLR`` built from it that ``Trainer`` accepts;
 * :func:`discriminative_param_groups`: one learning rate per layer (discriminative
   fine-tuning, Eq. 2, with the paper's factor 2.6);
-* :class:`GradualUnfreezing`: unfreeze one more layer group from the top each epoch (Sec. 3.3);
+* gradual unfreezing (Sec. 3.3) changes training epoch by epoch, so it is a callback and lives
+  with the others: :class:`sft_teach.callbacks.GradualUnfreezing`;
 * :func:`lr_find`: an LR range test (Smith 2017) for a Hugging Face model.
 
 Reference: J. Howard and S. Ruder, "Universal Language Model Fine-tuning for Text
@@ -18,7 +19,6 @@ from __future__ import annotations
 import copy
 import math
 
-from transformers import TrainerCallback
 
 
 def slanted_triangular(step: int, total_steps: int, cut_frac: float = 0.1, ratio: float = 32) -> float:
@@ -72,49 +72,6 @@ def discriminative_param_groups(model, base_lr: float, factor: float = 2.6, weig
     depth["embeddings"] = len(layers)
     return [{"name": name, "params": params, "lr": base_lr / factor ** depth[name], "weight_decay": weight_decay}
             for name, params in groups.items() if params]
-
-
-class GradualUnfreezing(TrainerCallback):
-    """Unfreeze one more layer group from the top at the start of each epoch (ULMFiT Sec. 3.3).
-
-    Epoch 1 trains the head only; epoch 2 also the top encoder layer; and so on, down to the
-    embeddings. Every parameter must be trainable when ``Trainer`` builds its optimizer (so that
-    the optimizer holds them all); this callback freezes the lower groups when training begins.
-    A frozen parameter gets no gradient, so the optimizer leaves it untouched until it thaws.
-    """
-
-    def __init__(self, model, groups_per_epoch: int = 1):
-        from sft_teach.models import layer_groups
-
-        self.order = list(reversed(list(layer_groups(model))))  # head first, embeddings last
-        self.groups = layer_groups(model)
-        self.groups_per_epoch = groups_per_epoch
-        self.epoch = 0
-        self.timeline: list[list[str]] = []  # the trainable groups in each epoch
-
-    def trainable(self, epoch: int) -> list[str]:
-        """Names of the groups trained in ``epoch`` (0-based)."""
-        return self.order[: min(len(self.order), (epoch + 1) * self.groups_per_epoch)]
-
-    def _apply(self, epoch: int):
-        names = set(self.trainable(epoch))
-        for name, params in self.groups.items():
-            for p in params:
-                p.requires_grad = name in names
-        self.timeline.append(self.trainable(epoch))
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.epoch = 0
-        self.timeline = []
-
-    def on_epoch_begin(self, args, state, control, **kwargs):
-        self._apply(self.epoch)
-        self.epoch += 1
-
-    def on_train_end(self, args, state, control, **kwargs):
-        for params in self.groups.values():  # leave the model as it was found: all trainable
-            for p in params:
-                p.requires_grad = True
 
 
 def lr_find(model, dataset, tokenizer, start_lr: float = 1e-7, end_lr: float = 1.0, num_steps: int = 60,

@@ -59,44 +59,6 @@ class FinetuneResult:
     label_ids: object = field(default=None, repr=False)
 
 
-def _length_grouped_sampler(loader):
-    """The ``LengthGroupedSampler`` inside a (possibly ``accelerate``-sharded) ``DataLoader``, or ``None``."""
-    from transformers.trainer_pt_utils import LengthGroupedSampler
-
-    todo, seen = [loader], set()
-    while todo:  # DataLoaderShard -> BatchSamplerShard -> BatchSampler -> LengthGroupedSampler
-        obj = todo.pop()
-        if isinstance(obj, LengthGroupedSampler):
-            return obj
-        if obj is not None and id(obj) not in seen:
-            seen.add(id(obj))
-            todo += [getattr(obj, name, None) for name in ("batch_sampler", "sampler")]
-    return None
-
-
-def _same_shuffle_on_every_process():
-    """A callback for data-parallel runs: every process shuffles the length groups the same way.
-
-    Under ``torchrun`` each process draws its own share of one shared order of the data. That
-    order comes from ``LengthGroupedSampler``, which shuffles with the global torch random
-    generator; dropout draws different amounts of it on each process (their batches differ in
-    length), so from the second epoch on the processes would shuffle differently and their
-    shares would overlap: some notes trained on twice an epoch, others not at all. Seeding the
-    sampler's own generator with ``data_seed + epoch`` at the start of each epoch keeps them in step.
-    """
-    import torch
-    from transformers import TrainerCallback
-
-    class SameShuffleOnEveryProcess(TrainerCallback):
-        def on_epoch_begin(self, args, state, control, train_dataloader=None, **kwargs):
-            sampler = _length_grouped_sampler(train_dataloader)
-            if sampler is not None:
-                seed = args.seed if args.data_seed is None else args.data_seed
-                sampler.generator = torch.Generator().manual_seed(seed + round(state.epoch or 0))
-
-    return SameShuffleOnEveryProcess()
-
-
 def check_patience(patience) -> int:
     """``patience`` as a whole number of epochs (1 or more), or a :class:`ConfigError`."""
     try:
@@ -241,7 +203,7 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     from transformers import PrinterCallback, Trainer
 
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback
+    from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess
 
     head = {id(p) for p in head_parameters(model)}
     before = [(p, p.requires_grad) for p in model.parameters()]
@@ -254,7 +216,7 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
                       data_collator=data_mod.collator(tokenizer), callbacks=[history])
     if args.world_size > 1:
-        trainer.add_callback(_same_shuffle_on_every_process())
+        trainer.add_callback(SameShuffleOnEveryProcess())
     if not progress:
         trainer.remove_callback(PrinterCallback)
     try:
@@ -292,7 +254,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     from transformers import PrinterCallback, Trainer
 
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback, NoPickledArguments
+    from sft_teach.callbacks import HistoryCallback, NoPickledArguments, SameShuffleOnEveryProcess
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
     from sft_teach.models import load_classifier
@@ -357,7 +319,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         if optimizers else (None, None),
     )
     if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
-        trainer.add_callback(_same_shuffle_on_every_process())
+        trainer.add_callback(SameShuffleOnEveryProcess())
     if not progress:  # without a progress bar Trainer prints every log dict instead; keep it quiet
         trainer.remove_callback(PrinterCallback)
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)

@@ -13,7 +13,7 @@ Techniques for stage (3), each switchable so they can be ablated one at a time:
   from :func:`sft_teach.schedules.stlr_scheduler`; without it, the recipe's linear warmup (10 %)
   and linear decay to 0;
 * ``"gradual_unfreezing"``: start with the head only and unfreeze from the top down
-  (Sec. 3.3), :class:`sft_teach.schedules.GradualUnfreezing`.
+  (Sec. 3.3), :class:`sft_teach.callbacks.GradualUnfreezing`.
 
 Taught in notebooks/04_ulmfit_techniques.ipynb.
 """
@@ -55,7 +55,7 @@ def callbacks(techniques, model, num_train_epochs: int) -> list:
     if "gradual_unfreezing" not in techniques:
         return []
     from sft_teach.models import layer_groups
-    from sft_teach.schedules import GradualUnfreezing
+    from sft_teach.callbacks import GradualUnfreezing
 
     groups = len(layer_groups(model))  # head, blocks, embeddings: all thawed by the last epoch
     return [GradualUnfreezing(model, groups_per_epoch=math.ceil(groups / max(1, int(num_train_epochs))))]

@@ -130,7 +130,8 @@ def test_references_agree_with_independent_oracles():
 
     from sft_teach import chat, masking
     from sft_teach.lora import LoRALinear
-    from sft_teach.schedules import GradualUnfreezing, slanted_triangular
+    from sft_teach.callbacks import GradualUnfreezing
+    from sft_teach.schedules import slanted_triangular
 
     for labels, predictions in [([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0]), ([0, 0, 1, 1], [0, 2, 1, 1]),
                                 ([0] * 8 + [1] * 2, [0] * 10)]:

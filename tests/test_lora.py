@@ -118,10 +118,11 @@ def test_activation_bytes_of_a_linear_layer_is_its_input():
 
 
 def test_training_memory_matches_trainable_parameters(make_tiny_classifier, small_dataset, tokenizer):
+    from sft_teach.callbacks import TrainingMemory
     from sft_teach.training import finetune
 
     model = lora.add_lora(make_tiny_classifier(), r=2)
-    meter = memory.TrainingMemory()
+    meter = TrainingMemory()
     finetune(model, small_dataset, tokenizer=tokenizer, num_train_epochs=1, save=False, progress=False,
              eval_strategy="no", callbacks=[meter])
     trainable_bytes = sum(p.numel() * 4 for p in model.parameters() if p.requires_grad)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from sft_teach import data
-from sft_teach.schedules import (GradualUnfreezing, discriminative_param_groups, lr_find, slanted_triangular,
+from sft_teach.callbacks import GradualUnfreezing
+from sft_teach.schedules import (discriminative_param_groups, lr_find, slanted_triangular,
                                  stlr_scheduler)
 
 
