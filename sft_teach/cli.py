@@ -11,10 +11,12 @@ import argparse
 import json
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
+from sft_teach.handout import DEFAULT_FOLDER as DEFAULT_COURSE
 
 DEFAULT_OUTPUT = "sft-output"
 
@@ -63,6 +65,29 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
     pr.add_argument("texts", nargs="+", metavar="TEXT")
 
+    nb = commands.add_parser(
+        "notebooks", help="copy the course's notebooks into a folder of your own",
+        description=_wrap("Copy the course's notebooks into DIR, where you can run and edit them. "
+                          "DIR/.sft-teach-course.json records what was copied, so that --update later brings "
+                          "in newer notebooks without touching the ones you edited."),
+        epilog="example: sft-teach notebooks my-course && jupyter lab my-course", formatter_class=_Help)
+    nb.add_argument("dir", metavar="DIR", help="folder to copy the notebooks into (created if missing)")
+    nb.add_argument("--update", action="store_true",
+                    help="DIR already holds the course: refresh the notebooks you have not edited, add new ones, keep edited ones")
+
+    lab = commands.add_parser(
+        "lab", help="open the course in JupyterLab (copies it into DIR first if needed)",
+        description=_wrap("Open the course in JupyterLab, started with this Python. If DIR does not hold the "
+                          "course yet, it is copied there first (as sft-teach notebooks DIR does)."),
+        epilog=f"example: sft-teach lab                  # the course in ./{DEFAULT_COURSE}\n"
+               "         sft-teach lab my-course --port 8890 --no-browser", formatter_class=_Help)
+    lab.add_argument("dir", metavar="DIR", nargs="?", default=DEFAULT_COURSE,
+                     help=f"folder of the course (default {DEFAULT_COURSE})")
+    lab.add_argument("--port", default=None, help="port for JupyterLab (default: JupyterLab's, 8888 or the next free one)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser; open the printed URL yourself")
+    lab.add_argument("--allow-root", action="store_true",
+                     help="start even as root (JupyterLab refuses otherwise), as in a container")
+
     co = commands.add_parser("course", help="execute every notebook of the course headless")
     co.add_argument("--output", default="course-output", help="folder for the executed copies (default course-output)")
     co.add_argument("--html", action="store_true", help="also write a browsable HTML copy of each notebook")
@@ -70,6 +95,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="check versions, device and the bundled model")
     return parser
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Help whose epilog keeps its line breaks (the examples); wrap the description with _wrap."""
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=80)
 
 
 def _data_options(parser) -> None:
@@ -104,7 +137,7 @@ def _load_and_check(args, seed: int, max_length: int):
     """The learner's dataset and tokenizer, and the findings to warn about (see sft_teach.checks)."""
     from sft_teach import checks, data, models
 
-    dataset = data.load(args.data, text_column=args.text_column, label_column=args.label_column, seed=seed,
+    dataset = data.load(args.data, text_column=args.text_column, label_column=args.label_column, split_seed=seed,
                         encoding=args.encoding)
     tokenizer = models.load_tokenizer(args.model)
     limit = getattr(tokenizer, "model_max_length", None)
@@ -247,15 +280,58 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _print_actions(actions) -> None:
+    for name, action, why in actions:
+        print(f"{action:10s} {name}" + (f" ({why})" if why else ""))
+
+
+def cmd_notebooks(args) -> int:
+    from sft_teach.handout import copy_course
+
+    _print_actions(copy_course(args.dir, update=args.update))
+    print(f"the course is in {args.dir}/: open it with sft-teach lab {args.dir}")
+    return 0
+
+
+def cmd_lab(args) -> int:
+    from sft_teach import handout
+
+    port = None if args.port is None else _int("--port", args.port)
+    command = handout.lab_command(args.dir, port=port, browser=not args.no_browser, allow_root=args.allow_root)  # fails before copying
+    dest = Path(args.dir)
+    if handout.holds_course(dest):  # open it as it is: a copy made earlier, or a clone's notebooks/
+        newer = [name for name, action, _ in handout.plan(dest) if action in ("added", "updated")]
+        if newer and handout.read_manifest(dest) is not None:
+            print(f"{len(newer)} newer notebook{'s' * (len(newer) != 1)} in this sft-teach: "
+                  f"sft-teach notebooks {dest} --update brings them in (your edited notebooks are kept)")
+    else:
+        _print_actions(handout.copy_course(dest))
+    print(f"starting JupyterLab in {dest}/ (press Ctrl-C twice to stop it)", flush=True)
+    _exec(command)
+    return 0  # only reached when _exec is replaced (tests)
+
+
+def _exec(command) -> None:
+    """Become ``command``: JupyterLab then owns the terminal, and Ctrl-C shuts it down cleanly."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)
+
+
 def cmd_course(args) -> int:
     from sft_teach.course import NotebookFailed, run_course
+    from sft_teach.handout import PACKAGED_NOTEBOOKS, course_notebooks, notebooks_dir
 
-    folder = Path(args.notebooks) if args.notebooks else Path(__file__).resolve().parent.parent / "notebooks"
-    notebooks = sorted(folder.glob("*.ipynb"))
-    if not notebooks:
-        raise SftTeachError(f"no notebooks found in {folder.name}/: run this from a clone of the course repository")
+    folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
+    notebooks = course_notebooks(folder)
+    # The notebooks write their files (outputs/...) where their kernel runs: in a clone, the clone's
+    # notebooks/ folder (its outputs/ is git-ignored); from an installed wheel, the output folder,
+    # never the installed package.
+    workdir = Path(args.output) if folder == PACKAGED_NOTEBOOKS else None
     try:
-        total = run_course(notebooks, args.output, html=args.html)
+        total = run_course(notebooks, args.output, html=args.html, workdir=workdir)
     except NotebookFailed as failed:
         print(" failed", flush=True)
         print(f"sft-teach: error: {failed}", file=sys.stderr)
@@ -289,7 +365,7 @@ def cmd_doctor(args) -> int:
 def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
     handler = {"finetune": cmd_finetune, "check": cmd_check, "evaluate": cmd_evaluate, "predict": cmd_predict, "course": cmd_course,
-               "doctor": cmd_doctor}
+               "notebooks": cmd_notebooks, "lab": cmd_lab, "doctor": cmd_doctor}
     try:
         return handler[args.command](args)
     except SftTeachError as exc:

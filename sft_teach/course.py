@@ -59,8 +59,7 @@ def drop_live_widgets(nb) -> None:
 def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     """Execute one notebook in ``workdir`` (default: its own folder); returns ``(notebook, seconds)``.
 
-    A copy of a course notebook runs in the course's ``notebooks/`` folder, so that its relative
-    paths (``../benchmarks/results/...``, ``outputs/...``) mean what they mean in JupyterLab.
+    The notebooks write their files relative to it (``outputs/...``), as they do in JupyterLab.
 
     Raises :class:`NotebookFailed` naming the first failing cell (cells tagged
     ``raises-exception`` may raise).
@@ -85,10 +84,12 @@ def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     return nb, seconds
 
 
-def run_course(notebooks, output, html: bool = False, echo=print) -> float:
+def run_course(notebooks, output, html: bool = False, echo=print, workdir=None) -> float:
     """Copy ``notebooks`` into ``output``, execute them in order there, optionally export HTML.
 
-    Returns the total seconds; raises :class:`NotebookFailed` at the first failure.
+    The kernels run in ``workdir`` (default: each notebook's own folder), where the notebooks
+    write their files (``outputs/...``). Returns the total seconds; raises :class:`NotebookFailed`
+    at the first failure.
     """
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,7 @@ def run_course(notebooks, output, html: bool = False, echo=print) -> float:
         copy = output / Path(source).name
         shutil.copyfile(source, copy)
         echo(f"[{number}/{len(notebooks)}] {copy.name} ...", end="", flush=True)
-        nb, seconds = run_notebook(copy, workdir=Path(source).parent)
+        nb, seconds = run_notebook(copy, workdir=workdir or Path(source).parent)
         total += seconds
         if html:
             from nbconvert import HTMLExporter

@@ -1,0 +1,282 @@
+"""The course outside the clone: ``sft-teach notebooks DIR [--update]``, ``sft-teach lab``, the wheel.
+
+A copy records each notebook's SHA-256 in DIR/.sft-teach-course.json; a second copy is refused;
+``--update`` refreshes untouched notebooks, adds new ones and keeps the learner's edits. The slow
+tests build the wheel (it must hold the notebooks and the precomputed sweeps, and none of the
+scripts that wrote the data) and start JupyterLab through ``sft-teach lab``.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sft_teach import handout
+from sft_teach.cli import main
+from sft_teach.handout import MANIFEST, copy_course, sha256
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err, *words):
+    assert err.count("\n") == 1 and err.startswith("sft-teach: error: ") and "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+def write_notebook(path, source):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A small course of two notebooks standing in for the installed one (as inside a wheel)."""
+    folder = tmp_path / "package" / "_notebooks"
+    folder.mkdir(parents=True)
+    write_notebook(folder / "00_a.ipynb", "print('a, first edition')")
+    write_notebook(folder / "01_b.ipynb", "print('b, first edition')")
+    monkeypatch.setattr(handout, "PACKAGED_NOTEBOOKS", folder)
+    return folder
+
+
+def test_the_clone_has_the_course():
+    assert handout.notebooks_dir() == REPO / "notebooks"  # an editable install reads the clone
+    assert [p.name for p in handout.course_notebooks()] == COURSE and COURSE[0] == "00_start_here.ipynb"
+
+
+def test_copy_puts_every_notebook_in_dest_and_records_its_hash(tmp_path, capsys):
+    dest = tmp_path / "my course"
+    code, out, err = run(["notebooks", str(dest)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in dest.glob("*.ipynb")) == COURSE
+    assert out.splitlines()[0] == f"added      {COURSE[0]}" and f"sft-teach lab {dest}" in out
+    manifest = json.loads((dest / MANIFEST).read_text())["files"]
+    assert manifest == {name: sha256(REPO / "notebooks" / name) for name in COURSE}
+    assert all((dest / n).read_bytes() == (REPO / "notebooks" / n).read_bytes() for n in COURSE)
+
+
+def test_a_second_copy_is_refused_and_nothing_is_overwritten(tmp_path, capsys):
+    dest = tmp_path / "course"
+    assert main(["notebooks", str(dest)]) == 0
+    edited = dest / COURSE[1]
+    edited.write_text("my notes")
+    capsys.readouterr()
+    code, out, err = run(["notebooks", str(dest)], capsys)
+    assert code == 2 and out == ""
+    one_line_error(err, "already holds the course", "--update", f"sft-teach lab {dest}")
+    assert edited.read_text() == "my notes"
+
+
+def test_a_folder_holding_a_notebook_of_the_same_name_is_refused(course, tmp_path, capsys):
+    dest = tmp_path / "mine"
+    dest.mkdir()
+    (dest / "01_b.ipynb").write_text("someone else's")
+    code, _, err = run(["notebooks", str(dest)], capsys)
+    assert code == 2
+    one_line_error(err, "01_b.ipynb", "choose another folder")
+    assert (dest / "01_b.ipynb").read_text() == "someone else's" and not (dest / "00_a.ipynb").exists()
+
+
+def test_dest_that_is_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "course"
+    target.write_text("keep me")
+    code, _, err = run(["notebooks", str(target)], capsys)
+    assert code == 2
+    one_line_error(err, "is a file")
+    assert target.read_text() == "keep me"
+
+
+def test_update_refreshes_untouched_adds_new_and_keeps_edited(course, tmp_path, capsys):
+    dest = tmp_path / "course"
+    assert [a for _, a, _ in copy_course(dest)] == ["added", "added"]
+    copied_b = sha256(dest / "01_b.ipynb")
+    write_notebook(dest / "01_b.ipynb", "print('my own answer')")  # the learner's work
+    # a newer course: both notebooks change, one is new
+    write_notebook(course / "00_a.ipynb", "print('a, second edition')")
+    write_notebook(course / "01_b.ipynb", "print('b, second edition')")
+    write_notebook(course / "02_c.ipynb", "print('c is new')")
+
+    code, out, err = run(["notebooks", str(dest), "--update"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "updated    00_a.ipynb" and lines[2] == "added      02_c.ipynb"
+    assert lines[1].startswith("kept       01_b.ipynb (you edited it, so the course's newer version was not copied")
+    assert "a, second edition" in (dest / "00_a.ipynb").read_text()
+    assert "my own answer" in (dest / "01_b.ipynb").read_text()
+    assert "c is new" in (dest / "02_c.ipynb").read_text()
+    manifest = json.loads((dest / MANIFEST).read_text())["files"]
+    assert manifest["01_b.ipynb"] == copied_b  # still recorded as copied: it stays "edited"
+    assert manifest["00_a.ipynb"] == sha256(course / "00_a.ipynb")
+
+    # Again: nothing to do, and the edited notebook is still kept.
+    assert [(n, a) for n, a, _ in copy_course(dest, update=True)] == [
+        ("00_a.ipynb", "unchanged"), ("01_b.ipynb", "kept"), ("02_c.ipynb", "unchanged")]
+    # Renamed away, the edit is safe and the next update brings the course's version.
+    (dest / "01_b.ipynb").rename(dest / "01_b mine.ipynb")
+    assert dict((n, a) for n, a, _ in copy_course(dest, update=True))["01_b.ipynb"] == "added"
+    assert "b, second edition" in (dest / "01_b.ipynb").read_text()
+
+
+def test_update_keeps_a_notebook_it_did_not_copy(course, tmp_path):
+    dest = tmp_path / "course"
+    dest.mkdir()
+    write_notebook(dest / "00_a.ipynb", "print('written here, not copied')")
+    actions = copy_course(dest, update=True)
+    assert actions[0] == ("00_a.ipynb", "kept", "it was not copied by sft-teach notebooks")
+    assert "written here" in (dest / "00_a.ipynb").read_text()
+    assert json.loads((dest / MANIFEST).read_text())["files"].keys() == {"01_b.ipynb"}
+
+
+def test_a_damaged_manifest_is_one_line_with_the_fix(course, tmp_path, capsys):
+    dest = tmp_path / "course"
+    copy_course(dest)
+    (dest / MANIFEST).write_text("{not json")
+    code, _, err = run(["notebooks", str(dest), "--update"], capsys)
+    assert code == 2
+    one_line_error(err, MANIFEST, "delete it")
+
+
+def test_usage_errors(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["notebooks"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "DIR" in err
+
+
+@pytest.mark.parametrize("port, words", [("abc", "--port must be a whole number, got 'abc'"),
+                                         ("70000", "--port must be between 1 and 65535, got 70000")])
+def test_lab_bad_port_is_refused_before_anything_is_copied(port, words, tmp_path, capsys):
+    dest = tmp_path / "course"
+    code, _, err = run(["lab", str(dest), "--port", port], capsys)
+    assert code == 2
+    one_line_error(err, words)
+    assert not dest.exists()
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """Stands in for exec-ing JupyterLab: records the command instead."""
+    commands = []
+    monkeypatch.setattr("sft_teach.cli._exec", commands.append)
+    return commands
+
+
+def test_lab_copies_the_course_then_starts_jupyterlab_there(course, tmp_path, started, capsys):
+    dest = tmp_path / "course"
+    code, out, err = run(["lab", str(dest), "--port", "8899", "--no-browser", "--allow-root"], capsys)
+    assert code == 0, err
+    assert "added      00_a.ipynb" in out and f"starting JupyterLab in {dest}/" in out
+    assert started == [[sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={dest.resolve()}",
+                        "--port=8899", "--no-browser", "--allow-root"]]
+    assert (dest / MANIFEST).is_file()
+
+    # A second start opens the same copy, copies nothing, and says when the course has newer notebooks.
+    write_notebook(dest / "00_a.ipynb", "print('my edit')")
+    write_notebook(course / "02_c.ipynb", "print('c is new')")
+    code, out, err = run(["lab", str(dest)], capsys)
+    assert code == 0, err
+    assert out.splitlines()[0] == f"1 newer notebook in this sft-teach: sft-teach notebooks {dest} --update brings them in (your edited notebooks are kept)"
+    assert started[1] == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={dest.resolve()}"]
+    assert "my edit" in (dest / "00_a.ipynb").read_text() and not (dest / "02_c.ipynb").exists()
+
+
+def test_lab_defaults_to_a_folder_in_the_working_directory(course, tmp_path, started, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["lab"]) == 0
+    assert (tmp_path / "sft-teach-course" / "00_a.ipynb").is_file()
+    assert started[0][3] == f"--ServerApp.root_dir={(tmp_path / 'sft-teach-course').resolve()}"
+
+
+def test_lab_opens_a_clones_notebooks_folder_as_it_is(started, capsys):
+    assert main(["lab", str(REPO / "notebooks")]) == 0
+    assert not (REPO / "notebooks" / MANIFEST).exists()  # nothing copied, nothing recorded
+    assert started[0][3] == f"--ServerApp.root_dir={REPO / 'notebooks'}"
+
+
+def test_course_runs_the_installed_notebooks_with_outputs_in_the_output_folder(course, tmp_path, capsys):
+    for name in ("00_a.ipynb", "01_b.ipynb"):
+        (course / name).unlink()
+    write_notebook(course / "00_writes.ipynb",
+                   "from pathlib import Path\nPath('outputs').mkdir(exist_ok=True)\nPath('outputs/x.txt').write_text('hi')")
+    out = tmp_path / "run"
+    code, stdout, err = run(["course", "--output", str(out)], capsys)
+    assert code == 0, err
+    assert "[1/1] 00_writes.ipynb ..." in stdout
+    assert (out / "outputs" / "x.txt").read_text() == "hi"  # the kernel ran in the output folder
+    assert not (course / "outputs").exists()  # never inside the installed package
+
+
+def _wheel(tmp_path) -> zipfile.ZipFile:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(tmp_path)],
+                   check=True, capture_output=True)
+    return zipfile.ZipFile(next(tmp_path.glob("sft_teach-*.whl")))
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_the_course_and_not_the_data_generators(tmp_path):
+    names = _wheel(tmp_path).namelist()
+    notebooks = sorted(n.removeprefix("sft_teach/_notebooks/") for n in names if n.startswith("sft_teach/_notebooks/"))
+    assert notebooks == COURSE  # the notebooks, and not notebooks/outputs/
+    results = sorted(n.removeprefix("sft_teach/_results/") for n in names if n.startswith("sft_teach/_results/"))
+    assert results == sorted(p.name for p in (REPO / "benchmarks" / "results").glob("*.json"))
+    data = [n for n in names if n.startswith("sft_teach/_datasets/")]
+    assert "sft_teach/_datasets/pets/train.csv" in data and "sft_teach/_datasets/tiny_lm/model.safetensors" in data
+    assert not [n for n in data if n.endswith(".py")]  # instructions_source.py, pairs_source.py, make_tiny_lm.py
+    assert "sft_teach/handout.py" in names and not [n for n in names if "__pycache__" in n]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_lab_starts_a_server_that_lists_the_course(tmp_path):
+    dest, port, token = tmp_path / "course", _free_port(), "sft-teach-test"
+    env = {**os.environ, "JUPYTER_TOKEN": token, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "config")}
+    log = open(tmp_path / "lab.log", "w")  # a file, not a pipe nobody reads: the server never blocks on it
+    as_root = ["--allow-root"] if os.geteuid() == 0 else []  # CI runs as root; JupyterLab refuses root without it
+    proc = subprocess.Popen([sys.executable, "-m", "sft_teach.cli", "lab", str(dest), "--no-browser", "--port", str(port),
+                             *as_root],
+                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        listed, deadline = None, time.monotonic() + 120
+        while listed is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=5) as r:
+                    listed = json.load(r)
+            except OSError:
+                time.sleep(1)
+        assert listed is not None, f"JupyterLab did not answer on port {port}: {(tmp_path / 'lab.log').read_text()[-2000:]}"
+        assert sorted(item["name"] for item in listed["content"] if item["type"] == "notebook") == COURSE
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+    assert (dest / MANIFEST).is_file()
