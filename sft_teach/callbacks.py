@@ -6,7 +6,9 @@ Observe (they never change the model, the data or the loop):
 * :class:`LivePlotCallback` redraws one loss plot in a notebook as training goes;
 * :class:`EventTrace` records which callback event fires when, to make the loop visible;
 * :class:`TrainingMemory` counts gradient and optimizer-state bytes at the first step
-  (notebook 06).
+  (notebook 06);
+* :class:`ProgressBar` shows one bar with the epoch, the loss and the validation score, where
+  ``Trainer``'s own bar prints every log as a raw dict between its redraws.
 
 Change training:
 
@@ -212,3 +214,45 @@ class SameShuffleOnEveryProcess(TrainerCallback):
         if sampler is not None:
             seed = args.seed if args.data_seed is None else args.data_seed
             sampler.generator = torch.Generator().manual_seed(seed + round(state.epoch or 0))
+
+
+class ProgressBar(TrainerCallback):
+    """Observes: one progress bar over the optimizer steps, with epoch, loss and validation macro-F1.
+
+    Used by ``finetune(progress=True)`` and ``sft-teach finetune`` in place of ``Trainer``'s
+    ``ProgressCallback``, which writes every logged dict (``{'loss': ..., 'grad_norm': ...}``) as
+    a line of its own; on a few hundred steps that buries the bar.
+    """
+
+    def __init__(self, file=None):
+        self.file = file  # default: stderr, like every tqdm bar
+        self.bar = None
+        self.shown: dict[str, str] = {}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from tqdm.auto import tqdm
+
+        if state.is_world_process_zero:
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, unit="step", file=self.file,
+                            dynamic_ncols=True, leave=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.shown["epoch"] = f"{state.epoch:.2f}"
+            self.bar.set_postfix(self.shown, refresh=False)
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.bar is None or not logs:
+            return
+        if "loss" in logs:
+            self.shown["loss"] = f"{logs['loss']:.3f}"
+        if "eval_macro_f1" in logs:
+            self.shown["val_macro_f1"] = f"{logs['eval_macro_f1']:.3f}"
+        self.bar.set_postfix(self.shown)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+

@@ -1,8 +1,12 @@
-"""The ``sft-teach`` command: fine-tune, evaluate, predict, check the set-up.
+"""The ``sft-teach`` command: fine-tune, check, evaluate, predict (and the course: :mod:`sft_teach.cli_course`).
 
 Every problem a learner can fix is printed as one line on stderr, with exit code 2,
 no traceback, and nothing overwritten. Results go to stdout; the last line of
-``finetune`` and ``evaluate`` is one JSON object, so scripts can read it.
+``finetune``, ``evaluate`` and ``check --json`` is one JSON object, so scripts can read it.
+
+``finetune`` runs the best recipe the course teaches by default (``--recipe best``: the head
+trained alone first, then everything, keeping the epoch with the best validation macro-F1),
+and notebook 02's recipe exactly with ``--recipe plain``.
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+from sft_teach import cli_course
 from sft_teach.environment import quiet_libraries
-from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
-from sft_teach.handout import DEFAULT_FOLDER as DEFAULT_COURSE
+from sft_teach.errors import ConfigError, DataError, OutputExistsError, SftTeachError
 
 DEFAULT_OUTPUT = "sft-output"
+# What --recipe chooses; explicit options (--head-epochs) override it. benchmarks/RESULTS.md
+# ("Recipes of sft-teach finetune") measures both over five seeds.
+RECIPES = {"best": {"head_epochs": 3.0, "best_epoch": True},  # LP-FT, then the best validation epoch
+           "plain": {"head_epochs": 0.0, "best_epoch": False}}  # notebook 02, section 5
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,94 +36,124 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Help whose epilog keeps its line breaks (the examples)."""
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("sft-teach")
+    except metadata.PackageNotFoundError:  # run from a clone without installing
+        from sft_teach import __version__
+
+        return __version__
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sft-teach", description="Supervised fine-tuning, taught and runnable on a laptop CPU.")
+    parser.add_argument("--version", action="version", version=f"sft-teach {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    ft = commands.add_parser("finetune", help="fine-tune a pretrained model on labelled text")
+    def described(name, help, description, example):
+        return commands.add_parser(name, help=help, description=textwrap.fill(description, width=80),
+                                   epilog=f"example:\n  {example}", formatter_class=_Help)
+
+    ft = described("finetune", "fine-tune a pretrained model on labelled text",
+                   "Fine-tune a pretrained model on labelled texts and save it with its splits, metrics, plots and "
+                   "a model card. One CSV file is cleaned (repeated texts removed, conflicting labels settled) and "
+                   "then split 80/10/10, stratified. The default recipe trains the new head alone first, then "
+                   "everything, and keeps the epoch with the best validation macro-F1; --recipe plain is notebook "
+                   "02's recipe. The last line printed is one JSON object.",
+                   "sft-teach finetune --data my.csv --text-column message --label-column desk --output my-run")
     ft.add_argument("--data", default="pets", help="pets (bundled), a CSV file with text,label, a folder of CSV splits, or a hub dataset")
     ft.add_argument("--model", default="default", help="default (bundled all-MiniLM-L6-v2), a local model folder, or a hub name")
+    ft.add_argument("--recipe", choices=tuple(RECIPES), default="best",
+                    help="best: head first (3 epochs at 1e-3), then everything, best validation epoch kept (default); "
+                         "plain: notebook 02's recipe, last epoch kept")
     ft.add_argument("--epochs", default="3", help="passes over the training data (default 3)")
     ft.add_argument("--lr", default="1e-4", help="peak learning rate (default 1e-4)")
     ft.add_argument("--batch-size", default="16", help="training examples per step (default 16)")
-    ft.add_argument("--max-length", default="128", help="longest text in tokens; longer ones are truncated (default 128)")
-    ft.add_argument("--seed", default="42", help="random seed (default 42)")
-    ft.add_argument("--head-epochs", default="0",
-                    help="first train only the new head for N epochs, body frozen, then everything "
-                         "(LP-FT, notebook 02 section 8; default 0: no head-only phase)")
+    ft.add_argument("--grad-accum", default="1", help="add up the gradients of N batches per step (default 1)")
+    ft.add_argument("--max-length", default="128", help="longest text in tokens; longer ones are truncated, in training "
+                                                        "and by the saved model (default 128)")
+    ft.add_argument("--seed", default="42", help="seed of the new head and the data order (default 42)")
+    ft.add_argument("--head-epochs", default=None,
+                    help="train only the new head for N epochs first, body frozen (LP-FT, notebook 02 section 8; "
+                         "default: 3 with --recipe best, 0 with --recipe plain)")
+    ft.add_argument("--patience", default=None, help="stop after N epochs without a better validation macro-F1 "
+                                                     "(early stopping; --recipe best only)")
+    precision = ft.add_mutually_exclusive_group()
+    precision.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CUDA GPU; the default where it supports it)")
+    precision.add_argument("--fp16", action="store_true", help="float16 mixed precision (CUDA GPU)")
+    precision.add_argument("--fp32", action="store_true", help="full precision even on a GPU (always on a CPU)")
+    ft.add_argument("--push-to-hub", default=None, metavar="REPO", help="also upload the model folder to the Hugging "
+                                                                       "Face Hub as REPO (needs a network and a login)")
     ft.add_argument("--output", default=DEFAULT_OUTPUT, help=f"output folder (default {DEFAULT_OUTPUT})")
     ft.add_argument("--overwrite", action="store_true", help="replace an existing output folder (only once training succeeded)")
     ft.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     ft.add_argument("--quiet", action="store_true", help="no progress bar")
-    _data_options(ft)
+    _data_options(ft, split=True)
 
-    ck = commands.add_parser("check", help="check a dataset before training: counts, lengths and warnings")
+    ck = described("check", "check a dataset before training: counts, lengths and warnings",
+                   "Load a dataset as finetune would (one CSV file is cleaned and split), print the rows per split "
+                   "and class and every warning: repeats, leakage between splits, conflicting labels, tiny or "
+                   "imbalanced classes, labels differing only in case, texts longer than --max-length. Trains nothing.",
+                   "sft-teach check --data my.csv --json --strict")
     ck.add_argument("--data", default="pets", help="pets (bundled), a CSV file, a folder of CSV splits, or a hub dataset")
     ck.add_argument("--model", default="default", help="the model whose tokenizer measures lengths (default: bundled)")
     ck.add_argument("--max-length", default="128", help="longest text in tokens before truncation (default 128)")
-    ck.add_argument("--seed", default="42", help="seed of the split when --data is one CSV file (default 42)")
-    _data_options(ck)
+    ck.add_argument("--json", action="store_true", help="print one JSON object (counts, cleaning, warnings) instead of lines")
+    ck.add_argument("--strict", action="store_true", help="exit with code 2 when there is any warning (for scripts and CI)")
+    _data_options(ck, split=True)
 
-    ev = commands.add_parser("evaluate", help="score a fine-tuned model on a labelled CSV")
+    ev = described("evaluate", "score a fine-tuned model on labelled texts",
+                   "Score a model folder written by finetune on labelled texts: a CSV file, a folder (its test.csv, "
+                   "or splits/test.csv of a finetune output folder) or a bundled dataset (its test split). Prints one "
+                   "JSON object with accuracy, its 95 % interval and macro-F1.",
+                   "sft-teach evaluate --model my-run/model --data my-run/splits")
     ev.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
-    ev.add_argument("--data", required=True, help="a CSV file with text,label, or pets (its test split)")
+    ev.add_argument("--data", required=True, help="a CSV file with text,label; a folder with test.csv; or pets (its test split)")
+    ev.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
     _data_options(ev)
 
-    pr = commands.add_parser("predict", help="classify texts with a fine-tuned model")
+    pr = described("predict", "classify texts with a fine-tuned model",
+                   "Classify texts with a model folder written by finetune: texts given as arguments, one per line "
+                   "in a file (--file), or one per line on standard input (-). Prints one JSON object per text.",
+                   "sft-teach predict --model my-run/model \"Can I pay in two parts?\"\n"
+                   "  sft-teach predict --model my-run/model --file messages.txt")
     pr.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
-    pr.add_argument("texts", nargs="+", metavar="TEXT")
+    pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify; - reads them from standard input")
+    pr.add_argument("--file", default=None, help="a text file with one text per line")
+    pr.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
+    pr.add_argument("--encoding", default="utf-8", help="encoding of --file (default utf-8)")
 
-    nb = commands.add_parser(
-        "notebooks", help="copy the course's notebooks into a folder of your own",
-        description=_wrap("Copy the course's notebooks into DIR, where you can run and edit them. "
-                          "DIR/.sft-teach-course.json records what was copied, so that --update later brings "
-                          "in newer notebooks without touching the ones you edited."),
-        epilog="example: sft-teach notebooks my-course && jupyter lab my-course", formatter_class=_Help)
-    nb.add_argument("dir", metavar="DIR", help="folder to copy the notebooks into (created if missing)")
-    nb.add_argument("--update", action="store_true",
-                    help="DIR already holds the course: refresh the notebooks you have not edited, add new ones, keep edited ones")
-
-    lab = commands.add_parser(
-        "lab", help="open the course in JupyterLab (copies it into DIR first if needed)",
-        description=_wrap("Open the course in JupyterLab, started with this Python. If DIR does not hold the "
-                          "course yet, it is copied there first (as sft-teach notebooks DIR does)."),
-        epilog=f"example: sft-teach lab                  # the course in ./{DEFAULT_COURSE}\n"
-               "         sft-teach lab my-course --port 8890 --no-browser", formatter_class=_Help)
-    lab.add_argument("dir", metavar="DIR", nargs="?", default=DEFAULT_COURSE,
-                     help=f"folder of the course (default {DEFAULT_COURSE})")
-    lab.add_argument("--port", default=None, help="port for JupyterLab (default: JupyterLab's, 8888 or the next free one)")
-    lab.add_argument("--no-browser", action="store_true", help="do not open a browser; open the printed URL yourself")
-    lab.add_argument("--allow-root", action="store_true",
-                     help="start even as root (JupyterLab refuses otherwise), as in a container")
-
-    co = commands.add_parser("course", help="execute every notebook of the course headless")
-    co.add_argument("--output", default="course-output", help="folder for the executed copies (default course-output)")
-    co.add_argument("--html", action="store_true", help="also write a browsable HTML copy of each notebook")
-    co.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # another folder of notebooks (tests)
-
-    commands.add_parser("doctor", help="check versions, device and the bundled model")
+    cli_course.add_commands(commands, described)
     return parser
 
 
-class _Help(argparse.RawDescriptionHelpFormatter):
-    """Help whose epilog keeps its line breaks (the examples); wrap the description with _wrap."""
-
-
-def _wrap(text: str) -> str:
-    return textwrap.fill(text, width=80)
-
-
-def _data_options(parser) -> None:
+def _data_options(parser, split: bool = False) -> None:
     parser.add_argument("--text-column", default="text", help="CSV column with the texts (default text)")
     parser.add_argument("--label-column", default="label", help="CSV column with the labels (default label)")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of the CSV files (default utf-8; e.g. cp1252)")
+    if split:
+        parser.add_argument("--split-seed", default="42", help="seed of the split when --data is one CSV file "
+                                                               "(default 42, as in Python's finetune)")
+        parser.add_argument("--keep-duplicates", action="store_true",
+                            help="one CSV file: keep repeated texts and conflicting labels (default: removed before the split)")
+        parser.add_argument("--merge-case", action="store_true",
+                            help="labels differing only in case (Cat, cat) are one class, spelled as most rows spell it")
 
 
-def _int(name, value):
+def _int(name, value, least=None):
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise SftTeachError(f"{name} must be a whole number, got {value!r}") from None
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if least is not None and number < least:
+        raise ConfigError(f"{name} must be at least {least}, got {number}")
+    return number
 
 
 def _portable(value: str) -> str:
@@ -133,17 +171,26 @@ def _check_output(output: Path, overwrite: bool) -> None:
             f"output folder '{output}' already holds results: pass --overwrite to replace them, or choose another --output")
 
 
-def _load_and_check(args, seed: int, max_length: int):
-    """The learner's dataset and tokenizer, and the findings to warn about (see sft_teach.checks)."""
+def _load_and_check(args, max_length: int):
+    """The learner's dataset, its cleaning report (one CSV file) and the findings to warn about."""
     from sft_teach import checks, data, models
 
-    dataset = data.load(args.data, text_column=args.text_column, label_column=args.label_column, split_seed=seed,
-                        encoding=args.encoding)
+    dataset, cleaning = data.load_with_report(
+        args.data, text_column=args.text_column, label_column=args.label_column,
+        split_seed=_int("--split-seed", args.split_seed), encoding=args.encoding,
+        keep_duplicates=args.keep_duplicates, merge_case=args.merge_case)
     tokenizer = models.load_tokenizer(args.model)
     limit = getattr(tokenizer, "model_max_length", None)
     if limit and limit < 100_000 and max_length > limit:  # tokenizers without a limit report ~1e30
         raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
-    return dataset, checks.check(dataset, tokenizer, max_length)
+    return dataset, cleaning, checks.check(dataset, tokenizer, max_length)
+
+
+def _cleaning_line(cleaning) -> str:
+    return (f"{cleaning['rows']} rows: removed {cleaning['duplicates_removed']} repeated texts; "
+            f"{cleaning['conflicts_kept_majority']} texts with conflicting labels kept with their majority label, "
+            f"{cleaning['conflicts_dropped']} dropped (no majority); {cleaning['rows_kept']} rows split with seed "
+            f"{cleaning['split_seed']}")
 
 
 def _warn(findings, file=sys.stderr) -> None:
@@ -151,10 +198,28 @@ def _warn(findings, file=sys.stderr) -> None:
         print(f"sft-teach: warning: {finding}", file=file)
 
 
-def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs=0.0) -> dict:
+def _precision(args) -> dict:
+    """Mixed precision on a CUDA GPU (bf16 by default where supported); full precision on a CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        if args.bf16 or args.fp16:
+            raise ConfigError(f"--{'bf16' if args.bf16 else 'fp16'} needs a CUDA GPU, and none is here: "
+                              "on a CPU training runs in full precision; drop the option")
+        return {}
+    if args.fp16:
+        return {"fp16": True}
+    if args.bf16 and not torch.cuda.is_bf16_supported():
+        raise ConfigError("--bf16: this GPU does not support bfloat16: use --fp16")
+    return {} if args.fp32 else {"bf16": torch.cuda.is_bf16_supported()}
+
+
+def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum, fingerprint) -> dict:
     """What must be the same for ``--resume`` to continue a run rather than start another."""
-    return {"data": _portable(args.data), "model": _portable(args.model), "epochs": epochs, "learning_rate": lr,
-            "batch_size": batch_size, "max_length": max_length, "seed": seed, "head_epochs": head_epochs,
+    return {"data": _portable(args.data), "data_sha256": fingerprint, "model": _portable(args.model),
+            "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
+            "grad_accum": grad_accum, "max_length": max_length, "seed": seed, "split_seed": int(args.split_seed),
+            "head_epochs": head_epochs, "keep_duplicates": args.keep_duplicates, "merge_case": args.merge_case,
             "text_column": args.text_column, "label_column": args.label_column}
 
 
@@ -168,10 +233,11 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: boo
             raise SftTeachError(f"nothing to resume: no checkpoint in {staging.name}/ (a run saves one after each "
                                 f"epoch): run the command without --resume")
         saved = json.loads((staging / "run.json").read_text())
-        changed = [f"{k} {saved.get(k)} -> {v}" for k, v in settings.items() if saved.get(k) != v]
+        changed = [f"{k} {saved.get(k)} -> {v}" if k != "data_sha256" else "the data's content changed"
+                   for k, v in settings.items() if saved.get(k) != v]
         if changed:
-            raise ConfigError(f"--resume needs the interrupted run's settings, but {', '.join(changed)}: "
-                              f"use the same options, or drop --resume and pass --overwrite to start again")
+            raise ConfigError(f"--resume needs the interrupted run's settings and data, but {', '.join(changed)}: "
+                              f"use the same options and data, or drop --resume and pass --overwrite to start again")
         return checkpoint
     if checkpoint is not None and not overwrite:
         raise OutputExistsError(f"an interrupted run left checkpoints in {staging.name}/: pass --resume to continue "
@@ -183,30 +249,43 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: boo
 
 
 def cmd_finetune(args) -> int:
-    from sft_teach.training import check_head_epochs, check_settings
+    from sft_teach.training import check_head_epochs, check_patience, check_settings
 
+    recipe = RECIPES[args.recipe]
     epochs, lr, batch_size, max_length = check_settings(args.epochs, args.lr, args.batch_size, args.max_length)
-    head_epochs = check_head_epochs(args.head_epochs)
-    seed = _int("seed", args.seed)
+    head_epochs = check_head_epochs(recipe["head_epochs"] if args.head_epochs is None else args.head_epochs)
+    patience = None if args.patience is None else check_patience(args.patience)
+    if patience is not None and not recipe["best_epoch"]:
+        raise ConfigError("--patience keeps the best validation epoch, which --recipe plain does not: "
+                          "drop --patience or use --recipe best")
+    seed = _int("--seed", args.seed)
+    grad_accum = _int("--grad-accum", args.grad_accum, least=1)
+    _int("--split-seed", args.split_seed)
     output = Path(args.output)
     _check_output(output, args.overwrite or args.resume)
+    precision = _precision(args)
 
     # Everything that can fail on the learner's input fails here, before any training.
     quiet_libraries()
     from sft_teach import models
+    from sft_teach.model_card import data_fingerprint
 
+    if args.push_to_hub and not models.hub_available():
+        raise ConfigError(f"--push-to-hub {args.push_to_hub}: the Hugging Face Hub cannot be reached from here: "
+                          "train without it and upload the model folder later (huggingface-cli upload)")
     models.resolve_model(args.model)
-    dataset, findings = _load_and_check(args, seed, max_length)
+    dataset, cleaning, findings = _load_and_check(args, max_length)
+    if cleaning:
+        print(_cleaning_line(cleaning), flush=True)
     _warn(findings)
 
-    from sft_teach import plots
-    from sft_teach.metrics import confusion
     from sft_teach.training import finetune, last_checkpoint
 
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
     # checkpoints (one per epoch) stay in the staging folder for --resume.
-    settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs)
+    settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
+                             data_fingerprint(args.data))
     output.absolute().parent.mkdir(parents=True, exist_ok=True)
     staging = output.absolute().parent / f".{output.name}.partial"
     checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)
@@ -215,29 +294,70 @@ def cmd_finetune(args) -> int:
     try:
         result = finetune(args.model, dataset, num_train_epochs=epochs, learning_rate=lr, batch_size=batch_size,
                           max_length=max_length, seed=seed, output_dir=staging, progress=not args.quiet,
-                          head_epochs=head_epochs, save_checkpoints=True, save_total_limit=1,
-                          resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+                          head_epochs=head_epochs, best_epoch=recipe["best_epoch"], patience=patience,
+                          save_checkpoints=True, save_total_limit=1, gradient_accumulation_steps=grad_accum,
+                          resume_from_checkpoint=str(checkpoint) if checkpoint else None, **precision)
     except BaseException as exc:
         if last_checkpoint(staging / "checkpoints") is None:
             shutil.rmtree(staging, ignore_errors=True)  # nothing worth resuming
         elif isinstance(exc, KeyboardInterrupt):
             raise KeyboardInterrupt("run the same command with --resume to continue from the last checkpoint") from None
         raise
-    metrics = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
-               "eval_split": result.eval_split, **settings}
-    (staging / "metrics.json").write_text(json.dumps({**metrics, "history": result.history}, indent=2))
-    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"]).savefig(staging / "loss.png", dpi=120)
-    matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
-    plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
-        staging / "confusion.png", dpi=120)
+    metrics = _write_results(staging, result, settings, dataset, cleaning, findings, args)
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
     (staging / "run.json").unlink()
     if output.exists():  # only now, after success, is the old output replaced
         shutil.rmtree(output)
     staging.rename(output)
-    print(f"saved model, metrics.json, loss.png and confusion.png to {args.output}/")
+    if args.push_to_hub:
+        _push(output / "model", args.push_to_hub)
+    print(f"saved model (with its card, README.md), splits/, metrics.json, loss.png and confusion.png to {args.output}/")
     print(json.dumps({**metrics, "output": args.output}))
     return 0
+
+
+def _write_results(folder: Path, result, settings, dataset, cleaning, findings, args) -> dict:
+    """metrics.json, loss.png, confusion.png and the model card; returns the metrics of the JSON line."""
+    from sft_teach import plots
+    from sft_teach.metrics import confusion
+    from sft_teach.model_card import write_model_card
+    from sft_teach.stats import wilson_interval
+
+    n = len(result.label_ids)
+    low, high = wilson_interval(int((result.predictions == result.label_ids).sum()), n)
+    curve = [{"epoch": row["epoch"], "accuracy": row["eval_accuracy"], "macro_f1": row["eval_macro_f1"]}
+             for row in result.history["eval"] if "eval_macro_f1" in row]
+    metrics = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
+               "accuracy_interval_95": [round(low, 4), round(high, 4)], "eval_split": result.eval_split,
+               "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(f) for f in findings]}
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "validation_curve": curve,
+                                                     "history": result.history}, indent=2))
+    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"]).savefig(folder / "loss.png", dpi=120)
+    matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
+    plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
+        folder / "confusion.png", dpi=120)
+    from sft_teach.models import DEFAULT_MODEL
+
+    card_settings = {k: settings[k] for k in ("recipe", "epochs", "learning_rate", "batch_size", "grad_accum",
+                                              "max_length", "seed", "head_epochs")}
+    write_model_card(folder / "model", base_model=DEFAULT_MODEL if args.model == "default" else _portable(args.model),
+                     data=settings["data"], fingerprint=settings["data_sha256"],
+                     split_sizes={name: len(part) for name, part in dataset.items()}, settings=card_settings,
+                     validation_curve=curve, test_metrics=result.metrics, label_names=result.label_names,
+                     eval_split=result.eval_split, best_epoch=result.metrics.get("best_epoch"), cleaning=cleaning)
+    return metrics
+
+
+def _push(folder: Path, repo: str) -> None:
+    from huggingface_hub import create_repo, upload_folder
+
+    try:
+        create_repo(repo, exist_ok=True)
+        upload_folder(repo_id=repo, folder_path=str(folder))
+    except Exception as exc:  # network, login or permission: the model is saved either way
+        raise SftTeachError(f"--push-to-hub {repo} failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                            f"the model is saved in {folder}: upload it later") from None
+    print(f"uploaded {folder} to https://huggingface.co/{repo}")
 
 
 def cmd_check(args) -> int:
@@ -246,128 +366,106 @@ def cmd_check(args) -> int:
 
     max_length = check_settings(1, 1e-4, 1, args.max_length)[3]
     quiet_libraries()
-    dataset, findings = _load_and_check(args, _int("seed", args.seed), max_length)
-    for name, info in summary(dataset).items():
-        classes = ", ".join(f"{label} {n}" for label, n in info["classes"].items())
-        print(f"{name:10s} {info['rows']:6d} rows: {classes}")
-    _warn(findings, file=sys.stdout)  # for `check` the warnings are the result
-    print(f"{len(findings)} warning{'s' * (len(findings) != 1)}" if findings else "no problems found")
+    dataset, cleaning, findings = _load_and_check(args, max_length)
+    if args.json:
+        print(json.dumps({"data": _portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
+                          "warnings": [{"kind": f.kind, "message": str(f)} for f in findings]}))
+    else:
+        if cleaning:
+            print(_cleaning_line(cleaning))
+        for name, info in summary(dataset).items():
+            classes = ", ".join(f"{label} {n}" for label, n in info["classes"].items())
+            print(f"{name:10s} {info['rows']:6d} rows: {classes}")
+        _warn(findings, file=sys.stdout)  # for `check` the warnings are the result
+        print(f"{len(findings)} warning{'s' * (len(findings) != 1)}" if findings else "no problems found")
+    if args.strict and findings:
+        print(f"sft-teach: error: {len(findings)} warning{'s' * (len(findings) != 1)} and --strict", file=sys.stderr)
+        return 2
     return 0
+
+
+def _labelled(args, names: list[str]):
+    """The evaluation texts as a ``Dataset`` whose label ids are the model's (matched by name)."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    from sft_teach import data
+
+    source = Path(args.data)
+    if args.data in data.bundled_datasets():
+        test = data.load(args.data)["test"]
+        texts, labels = list(test["text"]), [test.features["label"].names[i] for i in test["label"]]
+    else:
+        if source.is_dir():  # a folder of splits, or a finetune output folder with splits/
+            found = [p for p in (source / "test.csv", source / "splits" / "test.csv") if p.is_file()]
+            if not found:
+                raise DataError(f"{args.data}/: no test.csv (nor splits/test.csv) in this folder: pass the CSV file "
+                                f"to score, or the folder finetune wrote")
+            source = found[0]
+        texts, labels = data.read_csv_rows(source, args.text_column, args.label_column, args.encoding)
+    unknown = sorted(set(labels) - set(names), key=labels.index)
+    if unknown:
+        where = "" if args.data in data.bundled_datasets() else \
+            f" (first at row {labels.index(unknown[0]) + 2}, column '{args.label_column}')"
+        raise DataError(f"{source.name if source.is_file() else args.data}: label{'s' * (len(unknown) > 1)} "
+                        f"{', '.join(map(repr, unknown))}{where} not known to the model, which knows "
+                        f"{', '.join(map(repr, names))}: score it on data with these labels, or fine-tune a model on yours")
+    features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
+    return Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]}, features=features)
 
 
 def cmd_evaluate(args) -> int:
-    from sft_teach import data
     from sft_teach.inference import evaluate, label_names, load_finetuned
+    from sft_teach.stats import wilson_interval
 
     quiet_libraries()
+    max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
     model, tokenizer = load_finetuned(args.model)
-    names = label_names(model)
-    if args.data in data.bundled_datasets():
-        dataset = data.load(args.data)["test"]
-    else:
-        dataset = data.from_csv(args.data, args.text_column, args.label_column, labels=names, encoding=args.encoding)
-    print(json.dumps({**{k: round(v, 4) for k, v in evaluate(model, tokenizer, dataset).items()}, "data": _portable(args.data)}))
+    dataset = _labelled(args, label_names(model))
+    scores = evaluate(model, tokenizer, dataset, max_length=max_length)
+    low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
+    print(json.dumps({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
+                      "n": len(dataset), "data": _portable(args.data)}))
     return 0
+
+
+def _texts(args) -> list[str]:
+    if args.file is not None and args.texts:
+        raise ConfigError("give texts as arguments or --file, not both")
+    if args.file is not None:
+        path = Path(args.file)
+        if not path.is_file():
+            raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
+        lines = path.read_text(encoding=args.encoding).splitlines()
+    elif args.texts == ["-"]:
+        lines = sys.stdin.read().splitlines()
+    else:
+        lines = args.texts
+    texts = [line.strip() for line in lines if line.strip()]
+    if not texts:
+        raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
+    return texts
 
 
 def cmd_predict(args) -> int:
     from sft_teach.inference import load_finetuned, predict
 
+    texts = _texts(args)
+    max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
     quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
-    for row in predict(model, tokenizer, args.texts):
+    for row in predict(model, tokenizer, texts, max_length=max_length):
         print(json.dumps({**row, "score": round(row["score"], 4)}))
     return 0
 
 
-def _print_actions(actions) -> None:
-    for name, action, why in actions:
-        print(f"{action:10s} {name}" + (f" ({why})" if why else ""))
-
-
-def cmd_notebooks(args) -> int:
-    from sft_teach.handout import copy_course
-
-    _print_actions(copy_course(args.dir, update=args.update))
-    print(f"the course is in {args.dir}/: open it with sft-teach lab {args.dir}")
-    return 0
-
-
-def cmd_lab(args) -> int:
-    from sft_teach import handout
-
-    port = None if args.port is None else _int("--port", args.port)
-    command = handout.lab_command(args.dir, port=port, browser=not args.no_browser, allow_root=args.allow_root)  # fails before copying
-    dest = Path(args.dir)
-    if handout.holds_course(dest):  # open it as it is: a copy made earlier, or a clone's notebooks/
-        newer = [name for name, action, _ in handout.plan(dest) if action in ("added", "updated")]
-        if newer and handout.read_manifest(dest) is not None:
-            print(f"{len(newer)} newer notebook{'s' * (len(newer) != 1)} in this sft-teach: "
-                  f"sft-teach notebooks {dest} --update brings them in (your edited notebooks are kept)")
-    else:
-        _print_actions(handout.copy_course(dest))
-    print(f"starting JupyterLab in {dest}/ (press Ctrl-C twice to stop it)", flush=True)
-    _exec(command)
-    return 0  # only reached when _exec is replaced (tests)
-
-
-def _exec(command) -> None:
-    """Become ``command``: JupyterLab then owns the terminal, and Ctrl-C shuts it down cleanly."""
-    import os
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(command[0], command)
-
-
-def cmd_course(args) -> int:
-    from sft_teach.course import NotebookFailed, run_course
-    from sft_teach.handout import PACKAGED_NOTEBOOKS, course_notebooks, notebooks_dir
-
-    folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
-    notebooks = course_notebooks(folder)
-    # The notebooks write their files (outputs/...) where their kernel runs: in a clone, the clone's
-    # notebooks/ folder (its outputs/ is git-ignored); from an installed wheel, the output folder,
-    # never the installed package.
-    workdir = Path(args.output) if folder == PACKAGED_NOTEBOOKS else None
-    try:
-        total = run_course(notebooks, args.output, html=args.html, workdir=workdir)
-    except NotebookFailed as failed:
-        print(" failed", flush=True)
-        print(f"sft-teach: error: {failed}", file=sys.stderr)
-        return 1
-    print(f"the course ran in {total:.0f} s; executed notebooks are in {args.output}/")
-    return 0
-
-
-def cmd_doctor(args) -> int:
-    from sft_teach.environment import report
-
-    info = report()
-    for name, version in info["versions"].items():
-        print(f"{name:22s} {version}")
-    dev = info["device"]
-    print(f"{'device':22s} {dev['device']}" + (f" ({dev['gpu']})" if dev.get("gpu") else "")
-          + f", {dev['cpu_cores']} CPU cores, torch uses {dev['torch_threads']} threads")
-    model = info["bundled_model"]
-    print(f"{'bundled model':22s} {model['name']}: " + (f"found ({model['weights_mb']} MB)" if model["found"] else "NOT FOUND"))
-    if model["found"]:
-        if model["weights_match"]:
-            print(f"{'model weights':22s} sha256 {model['sha256'][:16]}..., the weights the course was executed with")
-        else:
-            print(f"{'model weights':22s} sha256 {model['sha256'][:16]}..., NOT the weights the course was executed with "
-                  f"({model['sha256_expected'][:16]}...): everything runs, but trained accuracies and losses may differ "
-                  "from the committed notebooks, and their checked cells may fail")
-    print("ready" if info["ok"] else f"not ready: missing {', '.join(info['missing']) or 'the bundled model'}")
-    return 0 if info["ok"] else 1
+COMMANDS = {"finetune": cmd_finetune, "check": cmd_check, "evaluate": cmd_evaluate, "predict": cmd_predict,
+            **cli_course.COMMANDS}
 
 
 def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
-    handler = {"finetune": cmd_finetune, "check": cmd_check, "evaluate": cmd_evaluate, "predict": cmd_predict, "course": cmd_course,
-               "notebooks": cmd_notebooks, "lab": cmd_lab, "doctor": cmd_doctor}
     try:
-        return handler[args.command](args)
+        return COMMANDS[args.command](args)
     except SftTeachError as exc:
         print(f"sft-teach: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2

@@ -326,20 +326,28 @@ def load(name_or_path: str = "pets", text_column: str = "text", label_column: st
     and ``validation.csv`` (``test.csv`` optional), one CSV file (cleaned and split by
     :func:`load_csv_split`), or a Hugging Face Hub dataset name when online.
     """
+    return load_with_report(name_or_path, text_column, label_column, split_seed, encoding,
+                            keep_duplicates, merge_case)[0]
+
+
+def load_with_report(name_or_path: str = "pets", text_column: str = "text", label_column: str = "label",
+                     split_seed: int = 42, encoding: str = "utf-8", keep_duplicates: bool = False,
+                     merge_case: bool = False):
+    """:func:`load`, and the cleaning report of :func:`load_csv_split` (``None`` when nothing was split)."""
     name = str(name_or_path)
     if name in bundled_datasets():
-        return _from_folder(data_dir() / name, "text", "label")
+        return _from_folder(data_dir() / name, "text", "label"), None
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "train.csv").is_file():
             raise DataError(f"{path.name}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
-        return _from_folder(path, text_column, label_column, encoding)
+        return _from_folder(path, text_column, label_column, encoding), None
     from sft_teach.models import looks_like_path
 
     if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or looks_like_path(name):
         return load_csv_split(path, text_column, label_column, split_seed=split_seed, encoding=encoding,
-                              keep_duplicates=keep_duplicates, merge_case=merge_case, source=name)[0]
-    return _from_hub(name, text_column, label_column)
+                              keep_duplicates=keep_duplicates, merge_case=merge_case, source=name)
+    return _from_hub(name, text_column, label_column), None
 
 
 def load_csv_split(path, text_column: str = "text", label_column: str = "label", split_seed: int = 42,

@@ -59,6 +59,18 @@ class FinetuneResult:
     label_ids: object = field(default=None, repr=False)
 
 
+def _one_progress_bar(trainer, progress: bool) -> None:
+    """The course's progress bar, or silence: never ``Trainer``'s raw log lines."""
+    from transformers import PrinterCallback, ProgressCallback
+
+    from sft_teach.callbacks import ProgressBar
+
+    trainer.remove_callback(ProgressCallback)  # its bar prints each log dict on a line of its own
+    trainer.remove_callback(PrinterCallback)  # without a bar Trainer prints every log dict instead
+    if progress:
+        trainer.add_callback(ProgressBar())
+
+
 def check_patience(patience) -> int:
     """``patience`` as a whole number of epochs (1 or more), or a :class:`ConfigError`."""
     try:
@@ -200,7 +212,7 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     so a larger learning rate is safe (default 1e-3, as for the head of notebook 06).
     Which parameters were trainable before is restored afterwards. No evaluation, no checkpoints.
     """
-    from transformers import PrinterCallback, Trainer
+    from transformers import Trainer
 
     from sft_teach import data as data_mod
     from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess
@@ -217,8 +229,7 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
                       data_collator=data_mod.collator(tokenizer), callbacks=[history])
     if args.world_size > 1:
         trainer.add_callback(SameShuffleOnEveryProcess())
-    if not progress:
-        trainer.remove_callback(PrinterCallback)
+    _one_progress_bar(trainer, progress)
     try:
         trainer.train()
     finally:
@@ -251,7 +262,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
     """
     import transformers
-    from transformers import PrinterCallback, Trainer
+    from transformers import Trainer
 
     from sft_teach import data as data_mod
     from sft_teach.callbacks import HistoryCallback, NoPickledArguments, SameShuffleOnEveryProcess
@@ -320,8 +331,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     )
     if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
         trainer.add_callback(SameShuffleOnEveryProcess())
-    if not progress:  # without a progress bar Trainer prints every log dict instead; keep it quiet
-        trainer.remove_callback(PrinterCallback)
+    _one_progress_bar(trainer, progress)
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     train_seconds = time.perf_counter() - start
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose

@@ -95,6 +95,14 @@ CASES = [
     ("missing-model-folder", lambda d: ["--model", "./missing-model-folder"], ["missing-model-folder", "does not exist"]),
     ("hub-dataset-offline", lambda d: ["--data", "imdb"], ["'imdb'", "cannot be reached"]),
     ("resume-without-checkpoint", lambda d: ["--resume"], ["nothing to resume", "without --resume"]),
+    ("grad-accum-zero", lambda d: ["--grad-accum", "0"], ["--grad-accum must be at least 1"]),
+    ("split-seed-fraction", lambda d: ["--split-seed", "1.5"], ["--split-seed must be a whole number"]),
+    ("bf16-on-a-cpu", lambda d: ["--bf16"], ["--bf16 needs a CUDA GPU", "drop the option"]),
+    ("patience-zero", lambda d: ["--patience", "0"], ["patience must be a whole number of epochs of at least 1"]),
+    ("patience-with-the-plain-recipe", lambda d: ["--recipe", "plain", "--patience", "2"],
+     ["--patience keeps the best validation epoch", "--recipe best"]),
+    ("push-to-hub-offline", lambda d: ["--push-to-hub", "me/pets-classifier"],
+     ["--push-to-hub me/pets-classifier", "cannot be reached", "upload the model folder later"]),
 ]
 
 
@@ -127,7 +135,8 @@ def test_output_that_is_a_file(tmp_path, capsys):
 def test_evaluate_with_a_label_the_model_never_saw(tiny_model_dir, tmp_path, capsys):
     path = write_csv(tmp_path / "eval.csv", [("Nibbled the carrot top.", "rabbit")])
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
-    assert "label 'rabbit' (row 2, column 'label') is not one the model knows (cat, dog)" in capsys.readouterr().err
+    assert ("eval.csv: label 'rabbit' (first at row 2, column 'label') not known to the model, which knows 'cat', 'dog'"
+            in capsys.readouterr().err)
 
 
 def test_evaluate_missing_model_folder(tmp_path, capsys):

@@ -69,3 +69,85 @@ def test_doctor_says_when_the_model_weights_are_not_the_courses(capsys, monkeypa
     code, out, err = run(["doctor"], capsys)
     assert code == 0  # it still runs the course
     assert "NOT the weights the course was executed with" in out and "may differ" in out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("sft-teach 0.")
+
+
+@pytest.mark.parametrize("command", ["finetune", "check", "evaluate", "predict", "notebooks", "lab", "course", "book",
+                                     "doctor"])
+def test_every_subcommand_help_has_a_description_and_an_example(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "\nexample:\n  sft-teach " + command in text
+    assert len(text.split("\n\n")[1]) > 60  # the description paragraph after the usage lines
+
+
+def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Sunny windowsill nap.\n\nMuddy walk.\n", encoding="utf-8")
+    code, out, _ = run(["predict", "--model", str(tiny_model_dir), "--file", str(texts)], capsys)
+    assert code == 0 and [json.loads(line)["text"] for line in out.splitlines()] == ["Sunny windowsill nap.", "Muddy walk."]
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("One from stdin.\n"))
+    code, out, _ = run(["predict", "--model", str(tiny_model_dir), "-"], capsys)
+    assert code == 0 and json.loads(out)["text"] == "One from stdin."
+    code, _, err = run(["predict", "--model", str(tiny_model_dir)], capsys)
+    assert code == 2 and "no texts to classify" in err
+
+
+def test_check_json_and_strict(tmp_path, capsys):
+    from support import GOOD
+
+    clean = write_csv(tmp_path / "clean.csv", GOOD)
+    code, out, _ = run(["check", "--data", str(clean), "--json", "--strict"], capsys)
+    report = json.loads(out)
+    assert code == 0 and report["warnings"] == [] and report["cleaning"]["rows"] == 20
+    assert report["splits"]["train"]["rows"] == 16
+    cased = write_csv(tmp_path / "cased.csv", GOOD + [(f"Another tabby story {i}.", "Cat") for i in range(9)])
+    code, out, err = run(["check", "--data", str(cased), "--json", "--strict"], capsys)
+    assert code == 2 and "--strict" in err
+    assert [w["kind"] for w in json.loads(out)["warnings"]][0] == "label_case"
+    code, out, _ = run(["check", "--data", str(cased), "--merge-case", "--json", "--strict"], capsys)
+    assert code == 0 and set(json.loads(out)["splits"]["train"]["classes"]) == {"cat", "dog"}
+
+
+def test_evaluate_names_the_labels_a_model_does_not_know(make_tiny_classifier, tokenizer, tmp_path, capsys):
+    folder = tmp_path / "desks"
+    make_tiny_classifier(labels=("billing", "emergency", "grooming")).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    code, _, err = run(["evaluate", "--model", str(folder), "--data", "pets"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "labels 'dog', 'cat' not known to the model, which knows 'billing', 'emergency', 'grooming'" in err
+
+
+@pytest.mark.slow
+def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model_dir, tmp_path, capsys):
+    """A file with repeats: cleaned before the split, no test text in train, the card and the JSON tell."""
+    from support import GOOD
+
+    data = write_csv(tmp_path / "notes.csv", GOOD + GOOD[:5])
+    out = tmp_path / "run"
+    code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(data), "--epochs", "2",
+                             "--batch-size", "4", "--head-epochs", "1", "--output", str(out)], capsys)
+    assert code == 0, err
+    assert "{'loss'" not in stdout + err  # Trainer's raw log lines are gone; one bar remains
+    assert "25 rows: removed 5 repeated texts" in stdout
+    final = json.loads(stdout.strip().splitlines()[-1])
+    assert final["cleaning"]["duplicates_removed"] == 5 and final["recipe"] == "best"
+    assert final["best_epoch"] in (1, 2) and final["data_sha256"].startswith("sha256:")
+    assert isinstance(final["warnings"], list) and len(final["accuracy_interval_95"]) == 2
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [row["epoch"] for row in metrics["validation_curve"]] == [1.0, 2.0]
+    train = set((out / "splits" / "train.csv").read_text().splitlines()[1:])
+    test = (out / "splits" / "test.csv").read_text().splitlines()[1:]
+    assert test and not train & set(test)
+    card = (out / "model" / "README.md").read_text()
+    assert "base_model:" in card and "95 % interval" in card and "epoch " in card and "truncation=True" in card
+
+    code, stdout, _ = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
+    scores = json.loads(stdout)
+    assert code == 0 and scores["n"] == len(test) and scores["accuracy"] == final["accuracy"]

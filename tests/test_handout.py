@@ -177,7 +177,7 @@ def test_lab_bad_port_is_refused_before_anything_is_copied(port, words, tmp_path
 def started(monkeypatch):
     """Stands in for exec-ing JupyterLab: records the command instead."""
     commands = []
-    monkeypatch.setattr("sft_teach.cli._exec", commands.append)
+    monkeypatch.setattr("sft_teach.cli_course._exec", commands.append)
     return commands
 
 

@@ -82,7 +82,12 @@ def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path,
     assert main(_command(tiny_model_dir, notes_csv, "run")) == 2  # without --resume: say so, touch nothing
     assert "pass --resume to continue it" in capsys.readouterr().err
     assert main(_command(tiny_model_dir, notes_csv, "run", "--resume", "--epochs", "3")) == 2
-    assert "--resume needs the interrupted run's settings, but epochs 40.0 -> 3.0" in capsys.readouterr().err
+    assert "--resume needs the interrupted run's settings and data, but epochs 40.0 -> 3.0" in capsys.readouterr().err
+    original = notes_csv.read_bytes()  # the same file name with other content is other data
+    notes_csv.write_bytes(original.replace(b"\n", b"\r\n", 1))
+    assert main(_command(tiny_model_dir, notes_csv, "run", "--resume")) == 2
+    assert "the data's content changed" in capsys.readouterr().err
+    notes_csv.write_bytes(original)
     _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
 
 

@@ -1,0 +1,193 @@
+"""The ``sft-teach`` commands about the course itself: notebooks, lab, course, book, doctor.
+
+The commands that train and use models live in :mod:`sft_teach.cli`, which also holds the
+parser's conventions (one-line errors, exit code 2) and calls :func:`add_commands` here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sft_teach.errors import ConfigError, SftTeachError
+from sft_teach.handout import DEFAULT_FOLDER as DEFAULT_COURSE
+
+
+def add_commands(commands, described) -> None:
+    """Add the course's subcommands to ``commands``; ``described(name, help, description, example)``
+    makes a subparser with the house style."""
+    nb = described("notebooks", "copy the course's notebooks into a folder of your own",
+                   "Copy the course's notebooks into DIR, where you can run and edit them. DIR/.sft-teach-course.json "
+                   "records what was copied, so that --update later brings in newer notebooks without touching the "
+                   "ones you edited.",
+                   "sft-teach notebooks my-course && jupyter lab my-course")
+    nb.add_argument("dir", metavar="DIR", help="folder to copy the notebooks into (created if missing)")
+    nb.add_argument("--update", action="store_true",
+                    help="DIR already holds the course: refresh the notebooks you have not edited, add new ones, keep edited ones")
+
+    lab = described("lab", "open the course in JupyterLab (copies it into DIR first if needed)",
+                    "Open the course in JupyterLab, started with this Python. If DIR does not hold the course yet, "
+                    "it is copied there first (as sft-teach notebooks DIR does).",
+                    f"sft-teach lab                  # the course in ./{DEFAULT_COURSE}\n"
+                    "  sft-teach lab my-course --port 8890 --no-browser")
+    lab.add_argument("dir", metavar="DIR", nargs="?", default=DEFAULT_COURSE,
+                     help=f"folder of the course (default {DEFAULT_COURSE})")
+    lab.add_argument("--port", default=None, help="port for JupyterLab (default: JupyterLab's, 8888 or the next free one)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser; open the printed URL yourself")
+    lab.add_argument("--allow-root", action="store_true",
+                     help="start even as root (JupyterLab refuses otherwise), as in a container")
+
+    co = described("course", "run every notebook headless, or write the student or teacher edition",
+                   "Without --edition: execute every notebook of the course in order, on copies in OUTPUT, and stop "
+                   "at the first failing cell. With --edition student: the notebooks with the exercise stubs and no "
+                   "solutions, as committed. With --edition teacher: the solutions filled in and their cells run, "
+                   "so every exercise shows its passing check.",
+                   "sft-teach course --edition teacher --output teacher-notebooks")
+    co.add_argument("--output", default="course-output", help="folder for the notebooks written (default course-output)")
+    co.add_argument("--html", action="store_true", help="also write a browsable HTML copy of each notebook")
+    co.add_argument("--edition", choices=("student", "teacher"), default=None,
+                    help="write this edition of the notebooks instead of re-running them all")
+    co.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # another folder of notebooks (tests)
+
+    bk = described("book", "build a browsable website (a book) of the executed notebooks",
+                   "Build a static website of the course: an index page, one page per notebook with its outputs "
+                   "and figures, previous/next links and search. It works offline: open DIR/index.html in a "
+                   "browser, or serve DIR from any web server. Needs the book extra: pip install 'sft-teach[book]'.",
+                   "sft-teach book course-book && python -m http.server -d course-book")
+    bk.add_argument("dir", metavar="DIR", help="folder for the website (new, or an earlier book)")
+    bk.add_argument("--edition", choices=("student", "teacher"), default="student",
+                    help="student: exercises to solve (default); teacher: solved and checked")
+
+    described("doctor", "check versions, device and the bundled model",
+              "Print the versions the course relies on, the device training will use, and whether the bundled "
+              "model is in place with the weights the course was executed with. Exit code 1 when not ready.",
+              "sft-teach doctor")
+
+
+
+def _int(name, value):
+    try:
+        return int(value)
+    except ValueError:
+        raise SftTeachError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _print_actions(actions) -> None:
+    for name, action, why in actions:
+        print(f"{action:10s} {name}" + (f" ({why})" if why else ""))
+
+
+def cmd_notebooks(args) -> int:
+    from sft_teach.handout import copy_course
+
+    _print_actions(copy_course(args.dir, update=args.update))
+    print(f"the course is in {args.dir}/: open it with sft-teach lab {args.dir}")
+    return 0
+
+
+def cmd_lab(args) -> int:
+    from sft_teach import handout
+
+    port = None if args.port is None else _int("--port", args.port)
+    command = handout.lab_command(args.dir, port=port, browser=not args.no_browser, allow_root=args.allow_root)  # fails before copying
+    dest = Path(args.dir)
+    if handout.holds_course(dest):  # open it as it is: a copy made earlier, or a clone's notebooks/
+        newer = [name for name, action, _ in handout.plan(dest) if action in ("added", "updated")]
+        if newer and handout.read_manifest(dest) is not None:
+            print(f"{len(newer)} newer notebook{'s' * (len(newer) != 1)} in this sft-teach: "
+                  f"sft-teach notebooks {dest} --update brings them in (your edited notebooks are kept)")
+    else:
+        _print_actions(handout.copy_course(dest))
+    print(f"starting JupyterLab in {dest}/ (press Ctrl-C twice to stop it)", flush=True)
+    _exec(command)
+    return 0  # only reached when _exec is replaced (tests)
+
+
+def _exec(command) -> None:
+    """Become ``command``: JupyterLab then owns the terminal, and Ctrl-C shuts it down cleanly."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)
+
+
+def cmd_course(args) -> int:
+    from sft_teach.course import NotebookFailed, run_course
+    from sft_teach.handout import PACKAGED_NOTEBOOKS, course_notebooks, notebooks_dir
+
+    folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
+    if args.edition:
+        return _edition(args, folder)
+    notebooks = course_notebooks(folder)
+    # The notebooks write their files (outputs/...) where their kernel runs: in a clone, the clone's
+    # notebooks/ folder (its outputs/ is git-ignored); from an installed wheel, the output folder,
+    # never the installed package.
+    workdir = Path(args.output) if folder == PACKAGED_NOTEBOOKS else None
+    try:
+        total = run_course(notebooks, args.output, html=args.html, workdir=workdir)
+    except NotebookFailed as failed:
+        print(" failed", flush=True)
+        print(f"sft-teach: error: {failed}", file=sys.stderr)
+        return 1
+    print(f"the course ran in {total:.0f} s; executed notebooks are in {args.output}/")
+    return 0
+
+
+def _edition(args, folder: Path) -> int:
+    from sft_teach.course import NotebookFailed
+    from sft_teach.editions import build_edition
+
+    if Path(args.output).resolve() == folder.resolve():
+        raise ConfigError(f"--output {args.output} is the course's own folder: choose another folder")
+    try:
+        written = build_edition(args.edition, args.output, source_dir=folder)
+    except NotebookFailed as failed:
+        print(f"sft-teach: error: {failed}", file=sys.stderr)
+        return 1
+    if args.html:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        for path in written:
+            body, _ = HTMLExporter().from_notebook_node(nbformat.read(path, as_version=4))
+            path.with_suffix(".html").write_text(body, encoding="utf-8")
+    print(f"{args.edition} edition: {len(written)} notebooks in {args.output}/")
+    return 0
+
+
+def cmd_book(args) -> int:
+    try:
+        from sft_teach.book import build_book
+    except ImportError as missing:
+        raise ConfigError(f"the book needs Sphinx and myst-nb ({missing.name} is not installed): "
+                          "pip install 'sft-teach[book]'") from None
+    index = build_book(args.dir, edition=args.edition)
+    print(f"the book is in {args.dir}/: open {index} in a browser")
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from sft_teach.environment import report
+
+    info = report()
+    for name, version in info["versions"].items():
+        print(f"{name:22s} {version}")
+    dev = info["device"]
+    print(f"{'device':22s} {dev['device']}" + (f" ({dev['gpu']})" if dev.get("gpu") else "")
+          + f", {dev['cpu_cores']} CPU cores, torch uses {dev['torch_threads']} threads")
+    model = info["bundled_model"]
+    print(f"{'bundled model':22s} {model['name']}: " + (f"found ({model['weights_mb']} MB)" if model["found"] else "NOT FOUND"))
+    if model["found"]:
+        if model["weights_match"]:
+            print(f"{'model weights':22s} sha256 {model['sha256'][:16]}..., the weights the course was executed with")
+        else:
+            print(f"{'model weights':22s} sha256 {model['sha256'][:16]}..., NOT the weights the course was executed with "
+                  f"({model['sha256_expected'][:16]}...): everything runs, but trained accuracies and losses may differ "
+                  "from the committed notebooks, and their checked cells may fail")
+    print("ready" if info["ok"] else f"not ready: missing {', '.join(info['missing']) or 'the bundled model'}")
+    return 0 if info["ok"] else 1
+
+
+COMMANDS = {"notebooks": cmd_notebooks, "lab": cmd_lab, "course": cmd_course, "book": cmd_book, "doctor": cmd_doctor}

@@ -1,0 +1,119 @@
+"""A model card: the ``README.md`` that travels with a fine-tuned model folder.
+
+A model folder without a card is a file nobody can judge: which data, which settings, how good,
+for what. Model cards (Mitchell et al. 2019, "Model Cards for Model Reporting") answer that in
+the folder itself; the Hugging Face Hub shows a model's ``README.md`` as its page, and reads the
+YAML block at its top (``base_model``, ``pipeline_tag``, ...).
+
+:func:`write_model_card` writes one from what a run knows: the base model, the data (name or
+file hash, split sizes, what cleaning removed), the settings, the validation score after each
+epoch and the epoch kept, the test scores with their 95 % Wilson interval, the label names, how
+to use it, and its limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sft_teach.stats import wilson_interval
+
+
+def data_fingerprint(name_or_path) -> str:
+    """``sha256:<hex>`` of a CSV file or of a folder's CSV files (sorted by name); a hub name as is.
+
+    What ``--resume`` compares and the model card records: the data's content, not its file name.
+    """
+    from sft_teach.data import bundled_datasets, data_dir
+
+    name = str(name_or_path)
+    path = data_dir() / name if name in bundled_datasets() else Path(name).expanduser()
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path] if path.is_file() else []
+    if not files:
+        return name
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _interval(accuracy: float, n: int) -> str:
+    low, high = wilson_interval(round(accuracy * n), n)
+    return f"{accuracy:.3f} (95 % interval {low:.3f}-{high:.3f}, {n} examples)"
+
+
+def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, split_sizes: dict,
+                     settings: dict, validation_curve: list[dict], test_metrics: dict, label_names: list[str],
+                     eval_split: str = "test", best_epoch: int | None = None, cleaning: dict | None = None) -> Path:
+    """Write ``folder/README.md``; returns its path.
+
+    ``validation_curve``: one ``{"epoch", "accuracy", "macro_f1"}`` per evaluation;
+    ``test_metrics``: ``accuracy`` and ``macro_f1`` on ``eval_split`` (``split_sizes[eval_split]`` items).
+    """
+    folder = Path(folder)
+    n_test = split_sizes.get(eval_split, 0)
+    sizes = ", ".join(f"{name} {n}" for name, n in split_sizes.items())
+    lines = [
+        "---",
+        "library_name: transformers",
+        "pipeline_tag: text-classification",
+        f"base_model: {base_model}",
+        "tags: [sft-teach, text-classification]",
+        "---",
+        "",
+        f"# Text classifier fine-tuned from {base_model}",
+        "",
+        f"Fine-tuned with `sft-teach finetune` to sort short texts into {len(label_names)} classes: "
+        + ", ".join(f"`{name}`" for name in label_names) + ".",
+        "",
+        "## Data",
+        "",
+        f"- source: `{data}` ({fingerprint})",
+        f"- splits: {sizes}",
+    ]
+    if cleaning:
+        lines.append(f"- before the split: {cleaning['rows']} rows; {cleaning['duplicates_removed']} repeated texts "
+                     f"removed; {cleaning['conflicts_kept_majority']} texts with conflicting labels kept with their "
+                     f"majority label, {cleaning['conflicts_dropped']} dropped (no majority); split seed "
+                     f"{cleaning.get('split_seed')}")
+    lines += ["", "## Training", "", "| setting | value |", "| --- | --- |"]
+    lines += [f"| {key} | {value} |" for key, value in settings.items()]
+    if validation_curve:
+        lines += ["", "Validation split after each epoch" + (f" (epoch {best_epoch} kept: the best macro-F1):"
+                                                             if best_epoch else " (the last epoch kept):"),
+                  "", "| epoch | accuracy | macro-F1 |", "| --- | --- | --- |"]
+        lines += [f"| {row['epoch']:g} | {row['accuracy']:.3f} | {row['macro_f1']:.3f} |" for row in validation_curve]
+    lines += ["", "## Evaluation", "",
+              f"On the {eval_split} split, which chose nothing during training:", "",
+              f"- accuracy {_interval(test_metrics['accuracy'], n_test)}" if n_test else
+              f"- accuracy {test_metrics['accuracy']:.3f}",
+              f"- macro-F1 {test_metrics['macro_f1']:.3f}",
+              "",
+              "The interval is the 95 % Wilson score interval: with this many test examples, a second test "
+              "set of the same size could give any accuracy in it.",
+              "",
+              "## How to use",
+              "",
+              "```python",
+              "from transformers import pipeline",
+              "",
+              'classify = pipeline("text-classification", model="PATH/TO/THIS/FOLDER", truncation=True)',
+              'classify("your text here")',
+              "```",
+              "",
+              f"`truncation=True` cuts texts longer than {settings.get('max_length', 'the training max_length')} "
+              "tokens where training did (the tokenizer's `model_max_length`).",
+              "",
+              "## Intended use and limits",
+              "",
+              "- Made for texts like those of its training data, in the same language and style. On other texts "
+              "its scores say nothing; measure it on a labelled sample of your own first.",
+              "- It always answers one of its classes, and its probabilities are often over-confident: a high "
+              "score is not a guarantee.",
+              "- The test score above comes from a small split; read it with its interval.",
+              "- Any bias in the training data (who wrote the texts, which words go with which class) is in the "
+              "model too.",
+              ""]
+    path = folder / "README.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
