@@ -187,7 +187,10 @@ def test_every_exercise_is_in_its_notebook_once_as_the_student_edition():
         for cell in cells:
             exercise_id = cell["metadata"]["sft_teach"]["exercise"]
             assert "".join(cell["source"]) == cell_source(exercise_id, "student"), exercise_id
-            assert cell["metadata"]["tags"] == ["exercise"] and cell["outputs"] == [] and cell["id"]
+            assert cell["metadata"]["tags"] == ["exercise"] and cell["id"]
+            # the committed (student) notebook shows the stub's feedback, as a learner first sees it
+            shown = json.dumps(cell["outputs"], ensure_ascii=False)
+            assert "Not yet" in shown and "Correct" not in shown, exercise_id
             assert "NBVAL_CHECK_OUTPUT" not in "".join(cell["source"])
 
 
