@@ -150,7 +150,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     columns = [c for c in (reader.fieldnames or []) if c is not None]
     for column in (text_column, label_column):
         if column is not None and column not in columns:
-            close = difflib.get_close_matches(column, columns, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)  # "texts" for "text", not "date"
             option = "text" if column == text_column else "label"
             hint = (f"did you mean '{close[0]}'? pass --{option}-column {close[0]}" if close else
                     f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")

@@ -191,3 +191,10 @@ def test_save_splits_writes_what_load_reads_back(tmp_path):
         assert again[name]["text"] == pets[name]["text"]
         assert again[name].features["label"].names == pets[name].features["label"].names
         assert again[name]["label"] == pets[name]["label"]
+
+
+def test_no_far_fetched_column_suggestion(tmp_path):
+    path = write_csv(tmp_path / "reviews.csv", [("2024-01-02", "Great stay", "5")], header=("date", "review", "stars"))
+    with pytest.raises(DataError) as info:
+        data.from_csv(path)
+    assert "did you mean" not in str(info.value) and "--text-column NAME" in str(info.value)
