@@ -145,8 +145,10 @@ def loss_curve(history: dict, total_steps: int | None = None,
 
 
 @styled
-def confusion_plot(matrix, names, title: str = "") -> Figure:
+def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Figure:
     """A confusion matrix as a labelled heat map (rows: true class, columns: predicted).
+
+    ``unit`` names what is counted (the colour bar's label): "notes", "messages", ...
 
     Taught in notebooks/02_technical_recipe.ipynb.
     """
@@ -164,7 +166,7 @@ def confusion_plot(matrix, names, title: str = "") -> Figure:
         ax.text(j, i, str(value), ha="center", va="center", color="white" if value > threshold else "black")
     if title:
         ax.set_title(title)
-    fig.colorbar(image, ax=ax, shrink=0.8, label="notes")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=unit)
     return fig
 
 
