@@ -131,11 +131,14 @@ def section_course(device="cpu") -> tuple[list[str], str]:
     return lines, f"course: {total:.0f} s for {len(rows)} notebooks"
 
 
-def section_throughput(repeats: int, device="cpu", steps=None, classic_steps=None) -> tuple[list[str], str]:
+def section_throughput(repeats: int, device="cpu", steps=None, classic_steps=None,
+                       accuracy_steps=None) -> tuple[list[str], str]:
     if classic_steps is None and device == "cpu":
-        classic_steps = 3  # 512-token batches take seconds per step on a laptop CPU: per-sample rates only
+        # a 512-token batch takes 10-20 s a step on a laptop CPU, and steps of one shape take alike long:
+        # one timed step a round (after the untimed first), per-sample rates only
+        classic_steps = 1
     summary = throughput.measure(device, repeats, steps=steps, classic_steps=classic_steps,
-                                 log=lambda *a, **k: print(*a, **k, file=sys.stderr))
+                                 accuracy_steps=accuracy_steps, log=lambda *a, **k: print(*a, **k, file=sys.stderr))
     return throughput.report(summary, device, repeats)
 
 
@@ -256,9 +259,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                         help="cpu (default; a GPU stays unused) or cuda: throughput and course on the first GPU")
-    parser.add_argument("--steps", type=int, help="throughput: optimiser steps per run (default: 3 epochs, 135)")
+    parser.add_argument("--steps", type=int,
+                        help="throughput: optimiser steps timed per run, after an untimed first (default: one epoch, 45)")
     parser.add_argument("--classic-steps", type=int,
-                        help="throughput: steps for the classic recipe (default: 3 on the CPU, --steps on a GPU)")
+                        help="throughput: steps timed for the classic recipe (default: 1 on the CPU, --steps on a GPU)")
+    parser.add_argument("--accuracy-steps", type=int,
+                        help="throughput: steps of the first round's runs, tested for accuracy (default: 3 epochs, 135)")
     args = parser.parse_args(argv)
     if args.device == "cuda":
         if set(args.only or ()) - set(GPU_SECTIONS):
@@ -287,7 +293,8 @@ def main(argv=None) -> int:
         elif name == "head-first":
             lines, headline = section_head_first()
         else:
-            lines, headline = section_throughput(args.repeats, args.device, args.steps, args.classic_steps)
+            lines, headline = section_throughput(args.repeats, args.device, args.steps, args.classic_steps,
+                                                 args.accuracy_steps)
         if args.device == "cuda":
             gpu += ["#" + lines[0], *lines[1:]]  # a subsection of "GPU"
         else:
