@@ -1,7 +1,7 @@
 """Measure the course on this machine and write benchmarks/RESULTS.md.
 
     python benchmarks/run.py                      # every section, on the CPU
-    python benchmarks/run.py --only throughput    # one section: finetune | course | accuracy | head-first | throughput
+    python benchmarks/run.py --only throughput    # one section: finetune | course | accuracy | recipes | throughput
     python benchmarks/run.py --device cuda        # throughput and course on the GPU
 
 Sections:
@@ -12,9 +12,9 @@ Sections:
   course recipe and this course's recipe on the same model, data and steps (benchmarks/throughput.py);
 * accuracy: fine-tuning vs TF-IDF + logistic regression vs the same network from scratch on each
   bundled labelled dataset, all training examples, three seeds (sft_teach.experiments);
-* head-first: the recipe of `sft-teach finetune` with and without a head-only phase first
-  (LP-FT, `--head-epochs 3`), three seeds, on the pets test split (seen-cue and unseen-cue
-  notes apart) and on `unseen.csv`, beside the blind reader's agreement with the labels.
+* recipes: `sft-teach finetune --recipe best` (the default: head first, then the best validation
+  epoch) against `--recipe plain` (notebook 02), five seeds, on pets and clinic, paired per seed
+  (benchmarks/recipes.py).
 
 `--device cpu` (the default) measures on the CPU even where a GPU is present (the course's
 target is a laptop); `--device cuda` measures the throughput and course sections on the first
@@ -39,11 +39,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import recipes  # noqa: E402  (benchmarks/recipes.py, next to this file)
 import throughput  # noqa: E402  (benchmarks/throughput.py, next to this file)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("finetune", "course", "accuracy", "head-first", "throughput")  # in the order they run and appear in RESULTS.md
+SECTIONS = ("finetune", "course", "accuracy", "recipes", "throughput")  # in the order they run and appear in RESULTS.md
 # The course's time budgets (seconds): 3 minutes a notebook, 4 for the academic and "beyond" ones, 15 in all
 BUDGET = {"03": 240, "04": 240, "06": 240, "07": 240}
 NOTEBOOK_BUDGET, COURSE_BUDGET = 180, 900
@@ -178,62 +179,6 @@ def section_accuracy(seeds=(0, 1, 2)) -> tuple[list[str], str]:
     return lines, "accuracy: fine-tuned " + ", ".join(headline)
 
 
-def section_head_first(seeds=(42, 1, 2), head_epochs=3) -> tuple[list[str], str]:
-    """The plain recipe vs head first (LP-FT) on pets, with the defaults of `sft-teach finetune`."""
-    import numpy as np
-
-    from sft_teach import data
-    from sft_teach.environment import quiet_libraries
-    from sft_teach.inference import predict_proba
-    from sft_teach.training import finetune
-
-    quiet_libraries()
-    pets = data.load("pets")
-    names = pets["train"].features["label"].names
-    unseen = data.from_csv(data.data_dir() / "pets" / "unseen.csv", labels=names)
-    unseen_cue = data.unseen_cue_mask("pets")
-    columns = ("test", "seen-cue notes", "unseen-cue notes", "unseen.csv", "training (s)")
-    recipes = {"plain recipe": 0, f"head first ({head_epochs} epochs at 1e-3), then everything": head_epochs}
-    table, right = {}, {}
-    for recipe, epochs in recipes.items():
-        for seed in seeds:
-            run = finetune("default", pets, seed=seed, head_epochs=epochs, save=False, progress=False)
-            ok = run.predictions == run.label_ids
-            independent = predict_proba(run.trainer.model, run.trainer.processing_class, unseen["text"]).argmax(-1)
-            values = (ok.mean(), ok[~unseen_cue].mean(), ok[unseen_cue].mean(),
-                      (independent == np.asarray(unseen["label"])).mean(), run.metrics["train_seconds"])
-            table.setdefault(recipe, []).append(values)
-            right[recipe, seed] = ok
-
-    def cell(values, i):
-        column = [v[i] for v in values]
-        if i == len(columns) - 1:
-            return f"{statistics.mean(column):.1f}"
-        return f"{statistics.mean(column):.3f} ± {statistics.pstdev(column):.3f}"
-
-    rows = [f"| {recipe} | " + " | ".join(cell(values, i) for i in range(len(columns))) + " |"
-            for recipe, values in table.items()]
-    reader_test, reader_unseen = data.reader_agreement("pets", "test"), data.reader_agreement("pets", "unseen")
-    reader_right = np.asarray(reader_test["correct"])
-    rows.append(f"| blind reader (datasheet) | {reader_test['accuracy']:.3f} | {reader_right[~unseen_cue].mean():.3f} | "
-                f"{reader_right[unseen_cue].mean():.3f} | {reader_unseen['accuracy']:.3f} | |")
-    plain, lpft = list(recipes)
-    pairs = [f"seed {seed}: {int((right[lpft, seed] & ~right[plain, seed]).sum())} to "
-             f"{int((right[plain, seed] & ~right[lpft, seed]).sum())}" for seed in seeds]
-    gain = [b[0] - a[0] for a, b in zip(table[plain], table[lpft])]
-    lines = ["## Head first (LP-FT) vs the plain recipe", "",
-             f"`sft-teach finetune` defaults (bundled model, pets, 3 epochs at 1e-4, batch 16), with and without a "
-             f"head-only phase first; mean ± standard deviation over seeds {', '.join(map(str, seeds))}. "
-             f"Seen-cue and unseen-cue notes: the test split cut by `sft_teach.data.unseen_cue_mask` "
-             f"({int((~unseen_cue).sum())} and {int(unseen_cue.sum())} notes). Training time includes the head-only "
-             f"phase. Notebook 02, section 8, builds the method.", "",
-             "| recipe | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns), *rows, "",
-             f"Test notes right with head first only, to right with the plain recipe only: {'; '.join(pairs)}. "
-             f"Test accuracy gain per seed: {', '.join(f'{g:+.3f}' for g in gain)}.", ""]
-    return lines, (f"head-first: test {statistics.mean(v[0] for v in table[lpft]):.3f} vs plain "
-                   f"{statistics.mean(v[0] for v in table[plain]):.3f}")
-
-
 def gpu_not_measured() -> list[str]:
     """The GPU part when this run measured none: rows that say so, never estimates."""
     import torch
@@ -290,8 +235,8 @@ def main(argv=None) -> int:
             lines, headline = section_course(args.device)
         elif name == "accuracy":
             lines, headline = section_accuracy()
-        elif name == "head-first":
-            lines, headline = section_head_first()
+        elif name == "recipes":
+            lines, headline = recipes.section_recipes()
         else:
             lines, headline = section_throughput(args.repeats, args.device, args.steps, args.classic_steps,
                                                  args.accuracy_steps)
