@@ -112,20 +112,24 @@ def section_finetune(repeats: int) -> tuple[list[str], str]:
     return lines, f"finetune: {wall:.1f} s wall, {peak:.0f} MiB peak, test accuracy {accuracies[0]:.4f}"
 
 
-def section_course(device="cpu") -> tuple[list[str], str]:
+def section_course(device="cpu", update=False) -> tuple[list[str], str]:
+    """Execute each notebook alone in a child process and time it; ``update``: keep the executed
+    notebooks (the committed ones are then re-executed and timed in one pass)."""
     rows, total = [], 0.0
     with tempfile.TemporaryDirectory() as scratch:
         for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
             copy = Path(scratch) / notebook.name
             copy.write_bytes(notebook.read_bytes())
             code = ("import sys; from sft_teach.course import run_notebook; "
-                    "run_notebook(sys.argv[1], write=False, workdir=sys.argv[2])")
+                    f"run_notebook(sys.argv[1], write={update}, workdir=sys.argv[2])")
             result = measure([sys.executable, "-c", code, str(copy), str(notebook.parent)], cwd=notebook.parent,
                              device=device)
             budget = BUDGET.get(notebook.name[:2], NOTEBOOK_BUDGET)
             rows.append(f"| `{notebook.name}` | {result['seconds']:.0f} | {result['peak_mib']:.0f} | {budget} | "
                         f"{_verdict(result['seconds'], budget, 's')} |")
             total += result["seconds"]
+            if update:
+                notebook.write_bytes(copy.read_bytes())
     lines = ["## The course: each notebook executed top to bottom", "",
              "| notebook | wall time (s) | peak memory (MiB) | budget (s) | |", "| --- | --- | --- | --- | --- |", *rows,
              f"| **total** | **{total:.0f}** | | {COURSE_BUDGET} | {_verdict(total, COURSE_BUDGET, 's')} |", ""]
@@ -204,6 +208,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                         help="cpu (default; a GPU stays unused) or cuda: throughput and course on the first GPU")
+    parser.add_argument("--update-notebooks", action="store_true",
+                        help="course: write the executed notebooks back to notebooks/ (re-execute and time in one pass)")
     parser.add_argument("--steps", type=int,
                         help="throughput: optimiser steps timed per run, after an untimed first (default: one epoch, 45)")
     parser.add_argument("--classic-steps", type=int,
@@ -232,7 +238,7 @@ def main(argv=None) -> int:
         if name == "finetune":
             lines, headline = section_finetune(args.repeats)
         elif name == "course":
-            lines, headline = section_course(args.device)
+            lines, headline = section_course(args.device, update=args.update_notebooks)
         elif name == "accuracy":
             lines, headline = section_accuracy()
         elif name == "recipes":
