@@ -158,11 +158,14 @@ def _edition(args, folder: Path) -> int:
 
 
 def cmd_book(args) -> int:
-    try:
-        from sft_teach.book import build_book
-    except ImportError as missing:
-        raise ConfigError(f"the book needs Sphinx and myst-nb ({missing.name} is not installed): "
-                          "pip install 'sft-teach[book]'") from None
+    from importlib.util import find_spec
+
+    missing = [name for name in ("sphinx", "myst_nb", "sphinx_book_theme", "latex2mathml") if find_spec(name) is None]
+    if missing:
+        raise ConfigError(f"the book needs Sphinx, myst-nb, sphinx-book-theme and latex2mathml ({', '.join(missing)} "
+                          "not installed): pip install 'sft-teach[book]'")
+    from sft_teach.book import build_book
+
     index = build_book(args.dir, edition=args.edition)
     print(f"the book is in {args.dir}/: open {index} in a browser")
     return 0

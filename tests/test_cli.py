@@ -151,3 +151,13 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     code, stdout, _ = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
     scores = json.loads(stdout)
     assert code == 0 and scores["n"] == len(test) and scores["accuracy"] == final["accuracy"]
+
+
+def test_book_without_its_extra_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sphinx" else real(name, *a))
+    code, _, err = run(["book", str(tmp_path / "site")], capsys)
+    assert code == 2 and "pip install 'sft-teach[book]'" in err and "sphinx" in err
+    assert not (tmp_path / "site").exists()
