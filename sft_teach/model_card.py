@@ -89,8 +89,8 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
               f"- accuracy {test_metrics['accuracy']:.3f}",
               f"- macro-F1 {test_metrics['macro_f1']:.3f}",
               "",
-              "The interval is the 95 % Wilson score interval: with this many test examples, a second test "
-              "set of the same size could give any accuracy in it.",
+              "The interval is the 95 % Wilson score interval for the model's accuracy on texts like these: "
+              "with this many test examples, any accuracy in it is consistent with the score measured.",
               "",
               "## How to use",
               "",
