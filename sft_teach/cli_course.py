@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sft_teach.errors import ConfigError, SftTeachError
+from sft_teach.errors import ConfigError
 from sft_teach.handout import DEFAULT_FOLDER as DEFAULT_COURSE
 
 
@@ -66,13 +66,6 @@ def add_commands(commands, described) -> None:
 
 
 
-def _int(name, value):
-    try:
-        return int(value)
-    except ValueError:
-        raise SftTeachError(f"{name} must be a whole number, got {value!r}") from None
-
-
 def _print_actions(actions) -> None:
     for name, action, why in actions:
         print(f"{action:10s} {name}" + (f" ({why})" if why else ""))
@@ -88,6 +81,7 @@ def cmd_notebooks(args) -> int:
 
 def cmd_lab(args) -> int:
     from sft_teach import handout
+    from sft_teach.cli import _int  # the command line's one rule for whole numbers
 
     port = None if args.port is None else _int("--port", args.port)
     command = handout.lab_command(args.dir, port=port, browser=not args.no_browser, allow_root=args.allow_root)  # fails before copying
