@@ -141,7 +141,9 @@ class GradualUnfreezing(TrainerCallback):
     """Changes training: unfreeze one more layer group from the top at the start of each epoch (ULMFiT Sec. 3.3).
 
     Epoch 1 trains the head only; epoch 2 also the top encoder layer; and so on, down to the
-    embeddings. Every parameter must be trainable when ``Trainer`` builds its optimizer (so that
+    embeddings; from then on every group trains, for as many epochs as the run has left (the
+    paper's "until convergence at the last iteration"; :func:`sft_teach.ulmfit.epochs` gives a
+    run its length). ``groups_per_epoch`` thaws faster than the paper. Every parameter must be trainable when ``Trainer`` builds its optimizer (so that
     the optimizer holds them all); this callback freezes the lower groups when training begins.
     A frozen parameter gets no gradient, so the optimizer leaves it untouched until it thaws.
     """

@@ -6,10 +6,14 @@
 * :func:`train_classifier`: one run of the academic notebooks' experiments: pretrained or
   random start, Yosinski's kept/re-initialised/frozen layers, ULMFiT's techniques;
 * :func:`transfer_comparison`, :func:`layer_transfer`, :func:`ablation`,
-  :func:`sample_efficiency`: the tables of notebooks 03 and 04 and of ``benchmarks/academic.py``.
+  :func:`sample_efficiency`: the tables of notebooks 03 and 04 and of ``benchmarks/academic.py``;
+  :func:`mean_std` and :func:`paired` summarise them (sample SD over seeds, paired intervals).
 
 The academic runs share one setting for the 10-desk clinic data (:data:`ACADEMIC`): four
-epochs at a peak learning rate of 3e-4, batch 16, no evaluation during training.
+epochs, batch 16, no evaluation during training, and a peak learning rate of 3e-4 for the live
+runs. The sweeps choose each configuration's rate on the validation split from
+:data:`LEARNING_RATES` (:func:`_tuned_table`) and run :data:`SEEDS`; every run keeps its
+right/wrong answer per test item, so two methods can be compared item by item (:func:`paired`).
 
 Taught in notebooks/01_beginner_cats_and_dogs.ipynb, 03_transfer_learning.ipynb and
 04_ulmfit_techniques.ipynb.
@@ -138,6 +142,9 @@ def scratch_method(dataset) -> Callable[[list[int], int], np.ndarray]:
 
 
 ACADEMIC = {"num_train_epochs": 4, "learning_rate": 3e-4, "batch_size": 16}
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3)  # the grid each fine-tuning configuration's peak rate is chosen from
+SEEDS = (0, 1, 2, 3, 4)  # the sweeps' seeds: a sample SD over five runs
+SELECTION_SEEDS = (0, 1)  # the seeds run at every rate of the grid, to choose the rate on validation
 
 
 def subset(dataset, per_class: int | None, seed: int):
@@ -152,22 +159,44 @@ def subset(dataset, per_class: int | None, seed: int):
     return DatasetDict({**dataset, "train": train.select(picked)})
 
 
+def _scored(dataset, predict, test_predictions=None) -> dict:
+    """Test and validation scores of ``predict`` (texts -> class ids), and right/wrong per test item.
+
+    ``correct`` is a string of ``0``/``1``, one per test item in the split's order: two runs
+    scored on the same items can then be compared item by item (:mod:`sft_teach.stats`).
+    ``test_predictions``: the test split's predicted ids if already computed.
+    """
+    from sft_teach.metrics import scores
+
+    test = np.asarray(dataset["test"]["label"])
+    predicted = np.asarray(predict(list(dataset["test"]["text"])) if test_predictions is None else test_predictions)
+    row = scores(test, predicted)
+    row["correct"] = "".join("1" if ok else "0" for ok in predicted == test)
+    if "validation" in dataset:
+        held_out = scores(np.asarray(dataset["validation"]["label"]), np.asarray(predict(list(dataset["validation"]["text"]))))
+        row["validation_accuracy"], row["validation_macro_f1"] = held_out["accuracy"], held_out["macro_f1"]
+    return row
+
+
 def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep: int | None = None,
                      freeze: int | None = None, techniques=(), model: str = "default", return_model: bool = False,
                      **settings) -> dict:
-    """Train one classifier on ``dataset["train"]``, score it on ``dataset["test"]``.
+    """Train one classifier on ``dataset["train"]``, score it on ``dataset["test"]`` and ``["validation"]``.
 
     ``start``: ``"pretrained"`` or ``"scratch"`` (same architecture, random weights).
     ``keep=n``: keep embeddings and blocks 0..n-1, re-initialise the rest
     (:func:`sft_teach.layers.reinitialise_above`); ``freeze=n``: freeze the embeddings and
     blocks 0..n-1 (:func:`sft_teach.layers.freeze_below`). Yosinski's AnB is ``keep=n, freeze=n``.
-    ``techniques``: any of :data:`sft_teach.ulmfit.TECHNIQUES`. Other ``settings`` override
-    :data:`ACADEMIC`. Returns ``{"accuracy", "macro_f1", "seconds"}`` (and ``"model"``).
+    ``techniques``: any of :data:`sft_teach.ulmfit.TECHNIQUES`; gradual unfreezing lengthens the
+    run (:func:`sft_teach.ulmfit.epochs`). Other ``settings`` override :data:`ACADEMIC`.
+    Returns ``{"accuracy", "macro_f1", "correct", "validation_accuracy", "validation_macro_f1",
+    "epochs", "seconds"}`` (and ``"model"``).
     """
     import time
 
     from sft_teach import layers, ulmfit
     from sft_teach.baselines import scratch_classifier
+    from sft_teach.inference import predict_proba
     from sft_teach.models import load_classifier
     from sft_teach.training import finetune
 
@@ -186,16 +215,19 @@ def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep:
     if freeze is not None:
         layers.freeze_below(net, freeze)
     techniques = tuple(techniques)
+    settings["num_train_epochs"] = ulmfit.epochs(techniques, net, settings["num_train_epochs"])
     result = finetune(net, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False, eval_strategy="no",
-                      callbacks=ulmfit.callbacks(techniques, net, settings["num_train_epochs"]),
+                      callbacks=ulmfit.callbacks(techniques, net),
                       optimizers=ulmfit.optimizers(techniques, settings["learning_rate"]) if techniques else None,
                       **settings)
     for p in net.parameters():  # leave nothing frozen behind
         p.requires_grad = True
-    row = {"accuracy": result.metrics["accuracy"], "macro_f1": result.metrics["macro_f1"],
-           "seconds": round(time.perf_counter() - start_time, 1)}
+    trained = result.trainer.model
+    row = _scored(dataset, lambda texts: predict_proba(trained, tokenizer, texts, max_length=settings.get("max_length", 128))
+                  .argmax(axis=-1), test_predictions=result.predictions)  # finetune scored the test split
+    row.update(epochs=settings["num_train_epochs"], seconds=round(time.perf_counter() - start_time, 1))
     if return_model:
-        row["model"], row["tokenizer"] = result.trainer.model, tokenizer
+        row["model"], row["tokenizer"] = trained, tokenizer
     return row
 
 
@@ -224,38 +256,62 @@ def _embedded(model: str, texts: tuple) -> np.ndarray:
 def feature_extraction(dataset, seed: int = 0, model: str = "default") -> dict:
     """The frozen pretrained body's sentence embeddings + a logistic-regression head."""
     from sft_teach.baselines import embedding_head
-    from sft_teach.metrics import scores
 
-    train = _embedded(model, tuple(dataset["train"]["text"]))
-    test = _embedded(model, tuple(dataset["test"]["text"]))
-    head = embedding_head(train, dataset["train"]["label"])
-    return scores(np.asarray(dataset["test"]["label"]), head.predict(test))
+    head = embedding_head(_embedded(model, tuple(dataset["train"]["text"])), dataset["train"]["label"])
+    return _scored(dataset, lambda texts: head.predict(_embedded(model, tuple(texts))))
 
 
 def tfidf(dataset, seed: int = 0) -> dict:
-    """TF-IDF + logistic regression: a model that can use only the words of its labelled examples."""
+    """TF-IDF + logistic regression: a model that can use only the words of its labelled examples.
+
+    The course's baseline without pretraining. (The same transformer trained from random
+    weights stays at chance on a few hundred messages, so it is no baseline at all.)
+    """
     from sft_teach.baselines import tfidf_logreg
-    from sft_teach.metrics import scores
 
     fitted = tfidf_logreg(dataset["train"]["text"], dataset["train"]["label"])
-    return scores(np.asarray(dataset["test"]["label"]), fitted.predict(list(dataset["test"]["text"])))
+    return _scored(dataset, fitted.predict)
 
 
 def _table(runs, seeds, per_class, dataset) -> list[dict]:
+    """Each of ``runs[name](part, seed)`` once per seed, on that seed's training examples."""
     rows = []
     for seed in seeds:
         part = subset(dataset, per_class, seed)
         for name, run in runs.items():
-            out = run(part, seed)
-            rows.append({"method": name, "per_class": per_class, "seed": seed,
-                         "accuracy": out["accuracy"], "macro_f1": out["macro_f1"]})
+            rows.append({"method": name, "per_class": per_class, "seed": seed, **run(part, seed)})
     return rows
 
 
-def transfer_comparison(dataset, per_class: int, seeds=(0, 1, 2)) -> list[dict]:
-    """From scratch vs feature extraction vs full fine-tuning, on the same examples and seeds."""
-    runs = {"from scratch": lambda d, s: train_classifier(d, s, start="scratch"),
-            "feature extraction": feature_extraction,
+def _tuned_table(runs, seeds, per_class, dataset, learning_rates, selection_seeds=SELECTION_SEEDS) -> list[dict]:
+    """Each ``runs[name](part, seed, learning_rate)`` at the rate chosen on the validation split.
+
+    Every rate of ``learning_rates`` runs with the ``selection_seeds``; the rate with the
+    highest mean validation accuracy over them is chosen (the lower rate on a tie), and the
+    remaining ``seeds`` run at that rate only. Every row keeps its ``learning_rate``; rows at the
+    chosen rate have ``chosen: True``. The test split plays no part in the choice.
+    """
+    parts = {seed: subset(dataset, per_class, seed) for seed in seeds}
+    rows = []
+    for name, run in runs.items():
+        trials = [{"method": name, "per_class": per_class, "seed": seed, "learning_rate": rate, **run(parts[seed], seed, rate)}
+                  for rate in learning_rates for seed in selection_seeds]
+        best = max(learning_rates, key=lambda rate: (np.mean([r["validation_accuracy"] for r in trials
+                                                              if r["learning_rate"] == rate]), -rate))
+        rest = [{"method": name, "per_class": per_class, "seed": seed, "learning_rate": best, **run(parts[seed], seed, best)}
+                for seed in seeds if seed not in selection_seeds]
+        rows += [{**row, "chosen": row["learning_rate"] == best} for row in trials + rest]
+    return rows
+
+
+def chosen(rows: list[dict]) -> list[dict]:
+    """The rows at each configuration's chosen learning rate (every row of an untuned method)."""
+    return [row for row in rows if row.get("chosen", True)]
+
+
+def transfer_comparison(dataset, per_class: int, seeds=SEEDS) -> list[dict]:
+    """TF-IDF (no pretraining) vs feature extraction vs full fine-tuning, on the same examples and seeds."""
+    runs = {"TF-IDF + LR": tfidf, "feature extraction": feature_extraction,
             "full fine-tuning": lambda d, s: train_classifier(d, s)}
     return _table(runs, seeds, per_class, dataset)
 
@@ -279,27 +335,49 @@ ABLATION = {"plain fine-tuning": (), "+ discriminative": ("discriminative",), "+
             "all three": ("discriminative", "stlr", "gradual_unfreezing")}
 
 
-def ablation(dataset, per_class_budgets=(8, 32), seeds=(0, 1, 2), configs=None) -> list[dict]:
-    """ULMFiT's techniques one at a time and together (:data:`ABLATION`), per budget and seed."""
+def ablation(dataset, per_class_budgets=(8, 32), seeds=SEEDS, configs=None, learning_rates=None,
+             learning_rate: float | None = None) -> list[dict]:
+    """ULMFiT's techniques one at a time and together (:data:`ABLATION`), per budget and seed.
+
+    With ``learning_rates`` (e.g. :data:`LEARNING_RATES`), each configuration's peak rate is
+    chosen on the validation split at each budget (:func:`_tuned_table`); otherwise every
+    configuration runs at ``learning_rate`` (default :data:`ACADEMIC`'s).
+    """
     rows = []
+    configs = configs or ABLATION
     for per_class in per_class_budgets:
-        runs = {name: (lambda d, s, t=t: train_classifier(d, s, techniques=t)) for name, t in (configs or ABLATION).items()}
-        rows += _table(runs, seeds, per_class, dataset)
+        if learning_rates:
+            runs = {name: (lambda d, s, rate, t=t: train_classifier(d, s, techniques=t, learning_rate=rate))
+                    for name, t in configs.items()}
+            rows += _tuned_table(runs, seeds, per_class, dataset, learning_rates)
+        else:
+            rate = learning_rate or ACADEMIC["learning_rate"]
+            runs = {name: (lambda d, s, t=t: train_classifier(d, s, techniques=t, learning_rate=rate))
+                    for name, t in configs.items()}
+            rows += [{**row, "learning_rate": rate} for row in _table(runs, seeds, per_class, dataset)]
     return rows
 
 
-def sample_efficiency(dataset, per_class_budgets=(4, 8, 16, 32, None), seeds=(0, 1, 2), methods=None) -> list[dict]:
+def sample_efficiency(dataset, per_class_budgets=(4, 8, 16, 32, None), seeds=SEEDS, methods=None,
+                      learning_rates=None) -> list[dict]:
     """Accuracy against labelled examples per class (ULMFiT's Figure 3), for each method.
 
-    Methods: TF-IDF + LR, the same network from scratch, feature extraction, full fine-tuning.
-    ``None`` in the budgets means all training examples.
+    Methods: TF-IDF + LR (no pretraining), feature extraction, full fine-tuning (its rate chosen
+    on validation per budget when ``learning_rates`` is given). ``None`` in the budgets means
+    all training examples.
     """
-    runs = {"TF-IDF + LR": tfidf, "from scratch": lambda d, s: train_classifier(d, s, start="scratch"),
-            "feature extraction": feature_extraction, "full fine-tuning": lambda d, s: train_classifier(d, s)}
-    runs = {k: v for k, v in runs.items() if methods is None or k in methods}
+    untuned = {"TF-IDF + LR": tfidf, "feature extraction": feature_extraction}
+    untuned = {k: v for k, v in untuned.items() if methods is None or k in methods}
+    tune = methods is None or "full fine-tuning" in methods
     rows = []
     for per_class in per_class_budgets:
-        for row in _table(runs, seeds, per_class, dataset):
+        table = _table(untuned, seeds, per_class, dataset)
+        if tune and learning_rates:
+            table += _tuned_table({"full fine-tuning": lambda d, s, rate: train_classifier(d, s, learning_rate=rate)},
+                                  seeds, per_class, dataset, learning_rates)
+        elif tune:
+            table += _table({"full fine-tuning": lambda d, s: train_classifier(d, s)}, seeds, per_class, dataset)
+        for row in table:
             row["per_class"] = per_class if per_class is not None else round(len(dataset["train"]) / len(
                 dataset["train"].features["label"].names))
             row["all"] = per_class is None
@@ -330,9 +408,37 @@ def load_sweep(name: str) -> dict:
 
 
 def mean_std(rows: list[dict], by=("method", "per_class"), value: str = "accuracy") -> list[dict]:
-    """Rows grouped by ``by`` with the ``mean``, ``std`` (population) and count ``n`` of ``value``."""
+    """Rows grouped by ``by`` with the ``mean``, the *sample* SD ``sd`` (ddof = 1) and the count ``n`` of ``value``.
+
+    ``sd`` is ``nan`` for a group of one run. See :func:`sft_teach.stats.mean_sd`.
+    """
+    from sft_teach.stats import mean_sd
+
     groups: dict = defaultdict(list)
     for row in rows:
         groups[tuple(row[k] for k in by)].append(row[value])
-    return [{**dict(zip(by, key)), "mean": float(np.mean(v)), "std": float(np.std(v)), "n": len(v)}
-            for key, v in groups.items()]
+    out = []
+    for key, values in groups.items():
+        mean, sd = mean_sd(values) if len(values) > 1 else (float(values[0]), float("nan"))
+        out.append({**dict(zip(by, key)), "mean": mean, "sd": sd, "n": len(values)})
+    return out
+
+
+def paired(rows: list[dict], a: str, b: str, **where):
+    """Methods ``a`` and ``b`` compared seed by seed on the same test items (:func:`sft_teach.stats.paired_over_seeds`).
+
+    ``rows`` hold ``method``, ``seed`` and ``correct``; ``where`` picks the rows to compare
+    (e.g. ``per_class=8``). Both methods need the same seeds.
+    """
+    from sft_teach.stats import paired_over_seeds
+
+    def by_seed(method):
+        picked = {r["seed"]: r["correct"] for r in rows if r["method"] == method and all(r.get(k) == v for k, v in where.items())}
+        return picked
+
+    runs_a, runs_b = by_seed(a), by_seed(b)
+    if not runs_a or sorted(runs_a) != sorted(runs_b):
+        raise ValueError(f"'{a}' ran with seeds {sorted(runs_a)} and '{b}' with {sorted(runs_b)}: pair the same seeds")
+    seeds = sorted(runs_a)
+    matrix = lambda runs: np.array([[c == "1" for c in runs[s]] for s in seeds])  # (seeds, items)
+    return paired_over_seeds(matrix(runs_a), matrix(runs_b), names=(a, b))

@@ -54,22 +54,23 @@ def stlr_scheduler(optimizer, total_steps: int, cut_frac: float = 0.1, ratio: fl
 
 
 def discriminative_param_groups(model, base_lr: float, factor: float = 2.6, weight_decay: float = 0.0) -> list[dict]:
-    r"""Optimizer parameter groups with a learning rate per layer (ULMFiT Eq. 2).
+    r"""Optimizer parameter groups with a learning rate per layer (ULMFiT Eq. 2), as the paper defines it.
 
     .. math:: \theta^l_t = \theta^l_{t-1} - \eta^l \nabla_{\theta^l} J(\theta), \qquad \eta^{l-1} = \eta^l / 2.6
 
-    The head and the top encoder layer get ``base_lr``; each lower encoder layer gets the rate
-    of the layer above divided by ``factor``; the embeddings, lowest, are divided once more.
+    The *last* layer :math:`L` is the classifier head (pooler and classifier, the ``"head"``
+    group of :func:`sft_teach.models.layer_groups`): it gets ``base_lr`` (:math:`\eta^L`). Each
+    group below gets the rate of the group above divided by ``factor``: the top encoder layer
+    ``base_lr / 2.6``, the next ``base_lr / 2.6**2``, down to the embeddings. For a 6-layer
+    encoder that is 8 groups, the embeddings at ``base_lr / 2.6**7`` (about ``base_lr / 800``).
+    (The released ULMFiT code makes 5 groups for its 3-layer LSTM, down to ``lr / 2.6**4``.)
     Groups are returned bottom-up with a ``"name"`` key (``"embeddings"``, ``"layer.0"``, ...).
     """
     from sft_teach.models import layer_groups
 
+    names = list(layer_groups(model))  # bottom-up: embeddings, layer.0 .. layer.N-1, head
     groups = layer_groups(model)
-    layers = [name for name in groups if name.startswith("layer.")]
-    depth = {"head": 0, layers[-1]: 0}
-    for k, name in enumerate(reversed(layers[:-1]), start=1):
-        depth[name] = k
-    depth["embeddings"] = len(layers)
+    depth = {name: len(names) - 1 - i for i, name in enumerate(names)}  # head 0, top layer 1, ... embeddings N+1
     return [{"name": name, "params": params, "lr": base_lr / factor ** depth[name], "weight_decay": weight_decay}
             for name, params in groups.items() if params]
 

@@ -9,8 +9,9 @@ be equally good; the notebooks then say "inside the noise" and conclude nothing.
 Two methods scored on the *same* notes are compared more sharply by looking at the notes on
 which they disagree: :func:`mcnemar_exact` (is the split of those notes more lopsided than a
 coin would give?) and :func:`paired_bootstrap` (an interval for the difference in accuracy).
-:func:`mean_sd` summarises a few seeds' runs with the sample standard deviation, and
-:func:`paired_summary` puts a paired comparison in one printable line.
+:func:`mean_sd` summarises a few seeds' runs with the sample standard deviation,
+:func:`paired_summary` puts a paired comparison in one printable line, and
+:func:`paired_over_seeds` compares two methods run with the same seeds on the same items.
 
 The Wilson interval is taught in notebooks/01_beginner_cats_and_dogs.ipynb; the paired tests
 and the spread over seeds are used by the comparisons of notebooks 02-07.
@@ -199,3 +200,82 @@ def paired_summary(a_correct, b_correct, names=("A", "B"), n_resamples: int = 10
     return PairedSummary(n=len(a), accuracy_a=float(a.mean()), accuracy_b=float(b.mean()),
                          only_a=int((a & ~b).sum()), only_b=int((~a & b).sum()), p_value=mcnemar_exact(a, b),
                          difference=difference, low=low, high=high, confidence=confidence, names=tuple(names))
+
+
+@dataclass(frozen=True)
+class SeedsSummary:
+    """Two methods run with the same seeds and scored on the same items: spread and paired interval.
+
+    ``print`` it for one line; read the fields for asserts.
+    """
+
+    seeds: int
+    items: int
+    mean_a: float
+    sd_a: float  # sample SD over seeds (ddof = 1)
+    mean_b: float
+    sd_b: float
+    difference: float  # mean over seeds of (accuracy A - accuracy B)
+    sd_difference: float  # sample SD over seeds of the per-seed differences
+    a_ahead: int  # seeds in which A scored higher
+    b_ahead: int
+    low: float  # paired bootstrap interval over items of the seed-averaged difference
+    high: float
+    confidence: float
+    names: tuple[str, str]
+
+    def __str__(self) -> str:
+        a, b = self.names
+        return (f"{a} {self.mean_a:.3f} ± {self.sd_a:.3f} vs {b} {self.mean_b:.3f} ± {self.sd_b:.3f} "
+                f"(mean ± sample SD, {self.seeds} seeds): difference {self.difference:+.3f} "
+                f"({self.confidence * 100:g} % paired bootstrap over the {self.items} items "
+                f"{self.low:+.3f} to {self.high:+.3f}); {a} ahead in {self.a_ahead} of {self.seeds} seeds, "
+                f"{b} in {self.b_ahead}")
+
+
+def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int = 10_000, seed: int = 0,
+                      confidence: float = 0.95) -> SeedsSummary:
+    r"""Two methods, each run once per seed (the same seeds), scored right/wrong on the same items.
+
+    ``a_correct`` and ``b_correct`` have shape ``(seeds, items)``: row :math:`s` is the run with
+    seed :math:`s` (the same seed draws the same training examples for both methods). Two kinds
+    of noise, two summaries:
+
+    * **seeds**: each method's accuracy per seed, its mean and sample SD (:func:`mean_sd`); the
+      per-seed differences :math:`\Delta_s = \mathrm{acc}_{A,s} - \mathrm{acc}_{B,s}`, their
+      mean and sample SD, and in how many seeds each method was ahead;
+    * **items**: with :math:`d_i = \frac1S \sum_s (a_{s,i} - b_{s,i})`, the seed-averaged
+      difference on item :math:`i`, the percentile bootstrap over items (resampling the same
+      items for A and B, as :func:`paired_bootstrap` does) gives an interval for
+      :math:`\bar d`, which equals the mean of the :math:`\Delta_s`. It answers: would another
+      test set of this size, drawn the same way, still show the difference?
+
+    An interval that contains 0, or seeds split both ways, means no conclusion.
+
+    Used by the multi-seed comparisons of notebooks 03, 04 and 06.
+    """
+    a, b = np.asarray(a_correct), np.asarray(b_correct)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"a_correct and b_correct must both have shape (seeds, items), got {a.shape} and {b.shape}")
+    if a.shape[0] < 2:
+        raise ValueError(f"a spread over seeds needs at least two seeds, got {a.shape[0]}")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    rows = [_paired(x, y) for x, y in zip(a, b)]  # validates every seed's pair of rows
+    a = np.array([x for x, _ in rows], dtype=np.int8)  # (seeds, items)
+    b = np.array([y for _, y in rows], dtype=np.int8)
+    acc_a, acc_b = a.mean(axis=1), b.mean(axis=1)  # (seeds,)
+    mean_a, sd_a = mean_sd(acc_a)
+    mean_b, sd_b = mean_sd(acc_b)
+    difference, sd_difference = mean_sd(acc_a - acc_b)
+    d = (a - b).mean(axis=0)  # (items,): seed-averaged difference per item
+    rng = np.random.default_rng(seed)
+    resampled = d[rng.integers(0, len(d), size=(n_resamples, len(d)))].mean(axis=1)  # (n_resamples,)
+    alpha = 1 - confidence
+    low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
+    return SeedsSummary(seeds=a.shape[0], items=a.shape[1], mean_a=mean_a, sd_a=sd_a, mean_b=mean_b, sd_b=sd_b,
+                        difference=difference, sd_difference=sd_difference,
+                        a_ahead=int((acc_a > acc_b).sum()), b_ahead=int((acc_b > acc_a).sum()),
+                        low=float(low), high=float(high), confidence=confidence, names=tuple(names))

@@ -7,13 +7,18 @@ masked-language-model training on unlabelled text; :func:`sft_teach.training.fin
 
 Techniques for stage (3), each switchable so they can be ablated one at a time:
 
-* ``"discriminative"``: a learning rate per layer, :math:`\eta^{l-1} = \eta^l / 2.6` (Eq. 2),
-  from :func:`sft_teach.schedules.discriminative_param_groups`;
+* ``"discriminative"``: a learning rate per layer, :math:`\eta^{l-1} = \eta^l / 2.6` (Eq. 2), the
+  head at the peak rate and each layer below divided once more by 2.6, from
+  :func:`sft_teach.schedules.discriminative_param_groups`;
 * ``"stlr"``: slanted triangular learning rates (Eq. 3; ``cut_frac = 0.1``, ``ratio = 32``),
   from :func:`sft_teach.schedules.stlr_scheduler`; without it, the recipe's linear warmup (10 %)
   and linear decay to 0;
-* ``"gradual_unfreezing"``: start with the head only and unfreeze from the top down
-  (Sec. 3.3), :class:`sft_teach.callbacks.GradualUnfreezing`.
+* ``"gradual_unfreezing"``: the head alone for one epoch, then one more layer group per epoch
+  from the top down, then everything (Sec. 3.3), :class:`sft_teach.callbacks.GradualUnfreezing`
+  with :func:`epochs` for the run's length.
+
+With STLR, one slanted triangle spans the whole run, as Eq. 3 defines it over the T training
+iterations (the released code starts a new cycle at each unfreezing stage).
 
 Taught in notebooks/04_ulmfit_techniques.ipynb.
 """
@@ -50,15 +55,29 @@ def optimizers(techniques, learning_rate: float, weight_decay: float = 0.01, war
     return build
 
 
-def callbacks(techniques, model, num_train_epochs: int) -> list:
-    """The ``TrainerCallback`` s a set of techniques needs (gradual unfreezing over all epochs)."""
+def callbacks(techniques, model) -> list:
+    """The ``TrainerCallback`` s a set of techniques needs: gradual unfreezing, one group per epoch."""
     if "gradual_unfreezing" not in techniques:
         return []
-    from sft_teach.models import layer_groups
     from sft_teach.callbacks import GradualUnfreezing
 
-    groups = len(layer_groups(model))  # head, blocks, embeddings: all thawed by the last epoch
-    return [GradualUnfreezing(model, groups_per_epoch=math.ceil(groups / max(1, int(num_train_epochs))))]
+    return [GradualUnfreezing(model)]
+
+
+def epochs(techniques, model, num_train_epochs: int) -> int:
+    """Epochs a run with these techniques takes, if the others take ``num_train_epochs``.
+
+    Gradual unfreezing as Sec. 3.3 defines it thaws one layer group per epoch, head first, "until
+    we fine-tune all layers until convergence at the last iteration": with G layer groups, G - 1
+    epochs pass before every group trains (7 for a 6-layer encoder: head, 6 layers, embeddings),
+    then all groups train for the ``num_train_epochs`` the other configurations get. Those first
+    epochs are cheaper (no backward pass below the thawed groups) but they are extra training.
+    """
+    if "gradual_unfreezing" not in techniques:
+        return int(num_train_epochs)
+    from sft_teach.models import layer_groups
+
+    return len(layer_groups(model)) - 1 + int(num_train_epochs)
 
 
 def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int = 1, learning_rate: float = 1e-4,

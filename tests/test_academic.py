@@ -111,7 +111,7 @@ def test_optimizers_give_each_layer_its_rate_and_the_chosen_schedule(make_tiny_c
     model = make_tiny_classifier()
     optimizer, scheduler = ulmfit.optimizers(("discriminative", "stlr"), 1e-3)(model, 100)
     rates = [g["initial_lr"] for g in optimizer.param_groups]  # embeddings, layer.0, layer.1, head
-    assert rates == pytest.approx([1e-3 / 2.6 ** 2, 1e-3 / 2.6, 1e-3, 1e-3])
+    assert rates == pytest.approx([1e-3 / 2.6 ** 3, 1e-3 / 2.6 ** 2, 1e-3 / 2.6, 1e-3])
     assert optimizer.param_groups[0]["lr"] == pytest.approx(rates[0] / 32)  # STLR starts at 1/ratio
     optimizer, scheduler = ulmfit.optimizers((), 1e-3)(model, 100)
     assert len(optimizer.param_groups) == 1 and optimizer.param_groups[0]["lr"] == 0.0  # linear warmup from 0
@@ -119,11 +119,14 @@ def test_optimizers_give_each_layer_its_rate_and_the_chosen_schedule(make_tiny_c
         ulmfit.optimizers(("dropout",), 1e-3)
 
 
-def test_gradual_unfreezing_thaws_every_group_by_the_last_epoch(make_tiny_classifier):
-    model = make_tiny_classifier()
-    (callback,) = ulmfit.callbacks(("gradual_unfreezing",), model, num_train_epochs=2)
-    assert callback.trainable(0) == ["head", "layer.1"] and callback.trainable(1)[-1] == "embeddings"
-    assert ulmfit.callbacks(("stlr",), model, 2) == []
+def test_gradual_unfreezing_follows_the_paper_head_alone_then_one_group_per_epoch(make_tiny_classifier):
+    model = make_tiny_classifier()  # 4 groups: embeddings, layer.0, layer.1, head
+    (callback,) = ulmfit.callbacks(("gradual_unfreezing",), model)
+    assert [callback.trainable(e) for e in range(3)] == [["head"], ["head", "layer.1"], ["head", "layer.1", "layer.0"]]
+    assert callback.trainable(3) == callback.trainable(9) == ["head", "layer.1", "layer.0", "embeddings"]
+    # 3 epochs to thaw everything, then the 2 epochs every other configuration trains in all
+    assert ulmfit.epochs(("gradual_unfreezing",), model, 2) == 5 and ulmfit.epochs(("stlr",), model, 2) == 2
+    assert ulmfit.callbacks(("stlr",), model) == []
 
 
 @pytest.mark.slow
@@ -138,18 +141,48 @@ def test_lm_finetune_lowers_the_masked_lm_loss(tiny_model_dir, tmp_path):
 # ---- experiments: one run, and the table helpers ---------------------------------------------
 
 def test_train_classifier_runs_each_variant(tiny_model_dir, small_dataset):
+    test = np.asarray(small_dataset["test"]["label"])
     for options in ({}, {"start": "scratch"}, {"keep": 1, "freeze": 1}, {"techniques": ulmfit.TECHNIQUES}):
         row = experiments.train_classifier(small_dataset, 0, model=str(tiny_model_dir), num_train_epochs=2,
                                            batch_size=4, **options)
         assert 0 <= row["accuracy"] <= 1 and row["seconds"] > 0, options
+        assert len(row["correct"]) == len(test) and row["correct"].count("1") == round(row["accuracy"] * len(test))
+        assert 0 <= row["validation_accuracy"] <= 1
+        # gradual unfreezing: 3 epochs to thaw the tiny model's 4 groups, then the 2 of the others
+        assert row["epochs"] == (5 if options.get("techniques") else 2), options
+
+
+def test_tuned_table_chooses_the_rate_on_validation_never_on_test(small_dataset):
+    calls = []
+
+    def run(part, seed, rate):  # validation best at 1e-3, test best at 1e-4: the choice must follow validation
+        calls.append((seed, rate))
+        return {"accuracy": {1e-4: 0.9, 1e-3: 0.5}[rate], "validation_accuracy": {1e-4: 0.4, 1e-3: 0.8}[rate],
+                "correct": "1"}
+
+    rows = experiments._tuned_table({"m": run}, (0, 1, 2), None, small_dataset, (1e-4, 1e-3), selection_seeds=(0, 1))
+    assert sorted(calls) == [(0, 1e-4), (0, 1e-3), (1, 1e-4), (1, 1e-3), (2, 1e-3)]
+    assert [(r["seed"], r["learning_rate"]) for r in experiments.chosen(rows)] == [(0, 1e-3), (1, 1e-3), (2, 1e-3)]
+    assert all(r["method"] == "m" and r["per_class"] is None for r in rows)
+
+
+def test_paired_lines_up_seeds_and_items():
+    rows = [{"method": "a", "per_class": 8, "seed": s, "correct": c} for s, c in ((1, "1100"), (0, "1110"))]
+    rows += [{"method": "b", "per_class": 8, "seed": s, "correct": c} for s, c in ((0, "1000"), (1, "0100"))]
+    out = experiments.paired(rows, "a", "b", per_class=8)
+    assert (out.seeds, out.items) == (2, 4)
+    assert out.mean_a == pytest.approx((0.75 + 0.5) / 2) and out.difference == pytest.approx(0.375)
+    assert out.a_ahead == 2 and out.names == ("a", "b")
+    with pytest.raises(ValueError, match="same seeds"):
+        experiments.paired(rows[:3], "a", "b")
 
 
 def test_mean_std_groups_by_hand():
     rows = [{"method": "a", "per_class": 4, "accuracy": x} for x in (0.5, 0.7)] + [
         {"method": "b", "per_class": 4, "accuracy": 0.9}]
-    assert experiments.mean_std(rows) == [{"method": "a", "per_class": 4, "mean": pytest.approx(0.6),
-                                           "std": pytest.approx(0.1), "n": 2},
-                                          {"method": "b", "per_class": 4, "mean": 0.9, "std": 0.0, "n": 1}]
+    out = experiments.mean_std(rows)  # the sample SD: sqrt(((0.5-0.6)^2 + (0.7-0.6)^2) / (2 - 1))
+    assert out[0] == {"method": "a", "per_class": 4, "mean": pytest.approx(0.6), "sd": pytest.approx(0.02 ** 0.5), "n": 2}
+    assert out[1]["mean"] == 0.9 and out[1]["n"] == 1 and np.isnan(out[1]["sd"])
 
 
 def test_feature_extraction_embeds_a_repeated_split_once_and_scores_as_without_the_cache(
@@ -169,13 +202,14 @@ def test_feature_extraction_embeds_a_repeated_split_once_and_scores_as_without_t
     train = small_dataset["train"]
     halves = [DatasetDict({**small_dataset, "train": train.select(range(i, len(train), 2))}) for i in (0, 1)]
     got = [experiments.feature_extraction(d, model=model) for d in halves]
-    # each half's train notes once, the shared test split once (not once per call)
-    assert sorted(calls) == sorted([len(halves[0]["train"]), len(halves[1]["train"]), len(small_dataset["test"])])
+    # each half's train notes once, the shared test and validation splits once (not once per call)
+    assert sorted(calls) == sorted([len(halves[0]["train"]), len(halves[1]["train"]), len(small_dataset["test"]),
+                                    len(small_dataset["validation"])])
     # the same scores as embedding everything afresh
     encoder, tokenizer = embeddings.load_encoder(model)
     for d, row in zip(halves, got):
         head = embedding_head(real(d["train"]["text"], encoder, tokenizer), d["train"]["label"])
         expected = scores(np.asarray(d["test"]["label"]), head.predict(real(d["test"]["text"], encoder, tokenizer)))
-        assert row == expected
+        assert {k: row[k] for k in expected} == expected
     experiments._embedded.cache_clear()
     experiments._frozen_encoder.cache_clear()

@@ -46,10 +46,12 @@ def test_stlr_scheduler_drives_an_optimizer():
     assert max(range(101), key=seen.__getitem__) == 10
 
 
-def test_discriminative_learning_rates_divide_by_2_6_per_layer(make_tiny_classifier):
+def test_discriminative_learning_rates_divide_by_2_6_per_layer_below_the_head(make_tiny_classifier):
+    # The paper's eta^L is the last layer's rate, and the last layer of a classifier is its head.
     groups = discriminative_param_groups(make_tiny_classifier(), base_lr=1e-3)
     rates = {g["name"]: g["lr"] for g in groups}
-    assert rates == pytest.approx({"embeddings": 1e-3 / 2.6 ** 2, "layer.0": 1e-3 / 2.6, "layer.1": 1e-3, "head": 1e-3})
+    assert rates == pytest.approx({"embeddings": 1e-3 / 2.6 ** 3, "layer.0": 1e-3 / 2.6 ** 2, "layer.1": 1e-3 / 2.6,
+                                   "head": 1e-3})
     model = make_tiny_classifier()
     assert sum(len(g["params"]) for g in discriminative_param_groups(model, 1e-3)) == len(list(model.parameters()))
 

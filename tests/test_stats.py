@@ -7,7 +7,8 @@ import statistics
 import numpy as np
 import pytest
 
-from sft_teach.stats import mcnemar_exact, mean_sd, paired_bootstrap, paired_summary, wilson_interval
+from sft_teach.stats import (mcnemar_exact, mean_sd, paired_bootstrap, paired_over_seeds, paired_summary,
+                             wilson_interval)
 
 
 def closed_form(k, n, z):
@@ -169,3 +170,38 @@ def test_paired_summary_gathers_the_paired_statistics():
     assert "sft-teach 0.844 vs classic 0.794 on 180 items" in line
     assert "right only by sft-teach: 12, only by classic: 3" in line and "p = 0.0352" in line
     assert f"difference +0.050 (95 % bootstrap interval {summary.low:+.3f} to {summary.high:+.3f})" in line
+
+
+def test_paired_over_seeds_against_statistics_and_a_slow_bootstrap():
+    rng = np.random.default_rng(3)
+    a = rng.random((5, 40)) < 0.7
+    b = rng.random((5, 40)) < 0.5
+    out = paired_over_seeds(a, b, names=("x", "y"), n_resamples=2000, seed=1)
+    acc_a, acc_b = a.mean(axis=1), b.mean(axis=1)
+    assert out.mean_a == pytest.approx(statistics.mean(acc_a)) and out.sd_a == pytest.approx(statistics.stdev(acc_a))
+    assert out.sd_b == pytest.approx(statistics.stdev(acc_b))
+    assert out.difference == pytest.approx(statistics.mean(acc_a - acc_b))
+    assert out.sd_difference == pytest.approx(statistics.stdev(acc_a - acc_b))
+    assert out.a_ahead == int((acc_a > acc_b).sum()) and out.b_ahead == int((acc_b > acc_a).sum())
+    # slow oracle: resample items with Python's random, seed-averaged differences per item
+    d = (a.astype(int) - b.astype(int)).mean(axis=0)
+    r = random.Random(0)
+    slow = sorted(statistics.mean(d[r.randrange(40)] for _ in range(40)) for _ in range(2000))
+    assert out.low == pytest.approx(slow[50], abs=0.03) and out.high == pytest.approx(slow[1949], abs=0.03)
+    assert out.low < out.difference < out.high
+    assert "x 0." in str(out) and "5 seeds" in str(out) and "40 items" in str(out)
+
+
+def test_paired_over_seeds_refuses_what_it_cannot_pair():
+    with pytest.raises(ValueError, match="shape"):
+        paired_over_seeds(np.ones((2, 5)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="two seeds"):
+        paired_over_seeds(np.ones((1, 5)), np.ones((1, 5)))
+    with pytest.raises(ValueError, match="True/False"):
+        paired_over_seeds(np.full((2, 3), 0.5), np.ones((2, 3)))
+
+
+def test_paired_over_seeds_identical_methods_give_zero_everywhere():
+    a = np.random.default_rng(0).random((3, 30)) < 0.6
+    out = paired_over_seeds(a, a)
+    assert (out.difference, out.low, out.high, out.a_ahead, out.b_ahead) == (0.0, 0.0, 0.0, 0, 0)
