@@ -76,6 +76,7 @@ def main() -> None:
 
     quiet_libraries()
     clinic = data.load("clinic")
+    code = commit()  # now, before anyone edits the tree during an hour-long sweep
     RESULTS.mkdir(exist_ok=True)
     for name in args.only or list(SWEEPS):
         start = time.perf_counter()
@@ -85,7 +86,7 @@ def main() -> None:
                   "date": datetime.date.today().isoformat(), "minutes": round(minutes, 1),
                   "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
                              f"with {torch.get_num_threads()} thread(s)",
-                  "commit": commit(), "versions": versions(),
+                  "commit": code, "versions": versions(),
                   "settings": {**ex.ACADEMIC, "seeds": list(ex.SEEDS), "learning_rates": list(ex.LEARNING_RATES),
                                "selection_seeds": list(ex.SELECTION_SEEDS)},
                   "rows": rows}
