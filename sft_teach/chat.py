@@ -22,6 +22,9 @@ and the model writes the rest; ``<|im_end|>`` is where it learns to stop.
 ``tokenizer.apply_chat_template``. The ``{% generation %}`` markers let ``transformers``
 return which tokens the assistant wrote (``return_assistant_tokens_mask=True``).
 
+:func:`end_of_turn_ids` says where generation must stop: at the token the template ends an
+assistant turn with, which is not always the tokenizer's ``eos_token``.
+
 Taught in notebooks/07_instruction_sft.ipynb.
 """
 
@@ -62,3 +65,30 @@ def prompt_completion(row: dict) -> dict:
     prompt-completion format: ``{"prompt": [user message], "completion": [assistant message]}``."""
     messages = to_messages(row["instruction"], row.get("input") or "", row["response"])
     return {"prompt": messages[:-1], "completion": messages[-1:]}
+
+
+def end_of_turn_ids(tokenizer) -> list[int]:
+    """The token ids at which the generation of an assistant turn must stop.
+
+    The first is the special token the chat template writes right after an assistant's answer
+    (``<|im_end|>`` for ChatML); the tokenizer's ``eos_token`` follows when it is another token.
+    They differ for many *base* models: SmolLM2-135M's template ends every turn with
+    ``<|im_end|>`` but its ``eos_token`` is ``<|endoftext|>``. After SFT such a model ends its
+    answer with ``<|im_end|>``; a ``generate`` that stops only at ``eos_token`` would read past
+    it into a turn the model invents. Pass the list as ``generate(eos_token_id=...)``.
+
+    Raises ``ValueError`` when the template ends an answer with no special token (the model
+    would then have no token to learn to stop with).
+    """
+    messages = to_messages("Cat or dog?", "", "cat")
+    prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=True,
+                                           return_dict=True)["input_ids"]
+    full = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
+    special = set(tokenizer.all_special_ids)
+    ends = [i for i in full[len(prompt):] if i in special][:1]  # the first special token after the answer
+    if not ends:
+        raise ValueError("the chat template ends an assistant's answer with no special token, so generation "
+                         f"cannot tell where the answer stops: use a template that closes each turn ({END})")
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ends:
+        ends.append(tokenizer.eos_token_id)
+    return ends

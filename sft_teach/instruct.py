@@ -1,12 +1,16 @@
 """Instruction SFT of a language model with ``trl``'s ``SFTTrainer``, and how to score it.
 
 * :func:`load_instructions`: the course's prompt -> response pairs (``data/instructions/``);
+* :func:`split_validation`: one training pair in eight held back, to watch the SFT loss on;
 * :func:`conversations`: rows -> ``trl``'s conversational prompt-completion format;
+* :data:`SFT_SETTINGS` and :func:`sft_settings`: learning rate and epochs by starting model;
 * :func:`sft`: ``SFTTrainer`` with the loss on the answers only (``masked=True``) or on
   every token, on a CPU-friendly configuration;
-* :func:`generate`: greedy answers to a list of prompts (the model writes until ``<|im_end|>``);
-* :func:`answer_accuracy` and :func:`answer_loss`: exact-match accuracy of the generated
-  answers and the mean loss on the answer tokens of held-out prompts.
+* :func:`generate`: greedy answers to a list of prompts, stopped at the template's end-of-turn
+  token (:func:`sft_teach.chat.end_of_turn_ids`);
+* :func:`answer_accuracy`, :func:`choice_accuracy` and :func:`answer_loss`: exact match of the
+  generated answers, accuracy when the model only ranks the allowed answers (both per prompt,
+  for paired tests), and the mean loss on the answer tokens of held-out prompts.
 
 Taught in notebooks/07_instruction_sft.ipynb.
 """
@@ -24,6 +28,23 @@ from sft_teach import chat, masking
 #: The tasks whose answer is one word that can be checked exactly.
 CHECKED_TASKS = ("animal", "desk")
 
+#: Learning rate and epochs of :func:`sft`, by the model it starts from (:func:`sft_settings`).
+#:
+#: * ``"tiny"``: the course's GPT-2 of about a million parameters, pretrained for a minute on
+#:   52 thousand tokens, and the same network from random weights. There is little pretrained
+#:   knowledge to protect and much to learn, so it takes the large steps of training from scratch
+#:   (the order of its pretraining rate, 3e-3) for 8 epochs. Not tuned: notebook 07 shows the
+#:   loss on the validation pairs per epoch, which is how to choose it.
+#: * ``"pretrained"``: a real pretrained model (SmolLM2-135M and up), fine-tuned in full. The
+#:   course's range for full fine-tuning of a pretrained model is 1e-5 to 1e-4 for a few epochs
+#:   (notebook 02, ``explain("learning rate")``); a rate of 2e-3 for 8 epochs would overwrite
+#:   much of what pretraining learnt (``explain("catastrophic forgetting")``). With LoRA, rates
+#:   around 1e-4 to 2e-4 are usual.
+SFT_SETTINGS = {
+    "tiny": {"learning_rate": 2e-3, "num_train_epochs": 8},
+    "pretrained": {"learning_rate": 5e-5, "num_train_epochs": 3},
+}
+
 
 def load_instructions():
     """``DatasetDict`` with ``train`` and ``test``: columns ``task``, ``instruction``, ``input``, ``response``."""
@@ -37,18 +58,43 @@ def load_instructions():
     return dataset
 
 
+def split_validation(train, every: int = 8):
+    """``(train, validation)``: one row in ``every`` of each task and answer held back.
+
+    Within each group (each animal, each desk, the rewrites) the rows are taken in file order
+    (the file is shuffled), so the validation rows keep the training split's balance: with the
+    course's 340 pairs, 10 cat, 10 dog, 2 per desk and 8 rewrites. Validation rows watch the
+    loss during SFT (:func:`sft`'s ``eval_dataset``); the test rows stay for the end.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for index, row in enumerate(train):
+        answer = row["response"] if row["task"] in CHECKED_TASKS else ""
+        groups.setdefault((row["task"], answer), []).append(index)
+    held = sorted(i for rows in groups.values() for i in rows[:max(1, round(len(rows) / every))])
+    kept = sorted(set(range(len(train))) - set(held))
+    return train.select(kept), train.select(held)
+
+
+def sft_settings(base: str) -> dict:
+    """:data:`SFT_SETTINGS` for ``base``: ``"tiny"`` for the course's tiny model, else ``"pretrained"``."""
+    return dict(SFT_SETTINGS["tiny" if base == "tiny" else "pretrained"])
+
+
 def conversations(dataset):
     """Each row as ``{"prompt": [user message], "completion": [assistant message]}``."""
     return dataset.map(chat.prompt_completion, remove_columns=dataset.column_names)
 
 
-def sft(model, tokenizer, train, *, masked: bool = True, num_train_epochs: int = 6, learning_rate: float = 1e-3,
-        batch_size: int = 16, max_length: int = 192, seed: int = 0, callbacks=()) -> dict:
+def sft(model, tokenizer, train, *, masked: bool = True, num_train_epochs: int = 3, learning_rate: float = 5e-5,
+        batch_size: int = 16, max_length: int = 192, seed: int = 0, eval_dataset=None, callbacks=()) -> dict:
     """Supervised fine-tuning of a causal LM on instruction rows with ``trl.SFTTrainer``.
 
     ``masked=True`` is ``completion_only_loss``: labels are -100 on the prompt, so only the
-    answer is learned (see :mod:`sft_teach.masking`). Returns ``{"history", "seconds",
-    "trainer"}``; ``model`` is trained in place.
+    answer is learned (see :mod:`sft_teach.masking`). The default learning rate and epochs are
+    :data:`SFT_SETTINGS` ``["pretrained"]``; pass :func:`sft_settings` for the model at hand.
+    With ``eval_dataset`` (rows like ``train``) the loss on it is measured after every epoch, in
+    the same way as the training loss (answers only when ``masked``), and lands in
+    ``history["eval"]``. Returns ``{"history", "seconds", "trainer"}``; ``model`` is trained in place.
     """
     from transformers import PrinterCallback
     from trl import SFTConfig, SFTTrainer
@@ -60,12 +106,14 @@ def sft(model, tokenizer, train, *, masked: bool = True, num_train_epochs: int =
     with tempfile.TemporaryDirectory(prefix="sft-teach-sft-") as scratch:  # nothing is saved there
         config = SFTConfig(
             **shared_settings(scratch, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
-                              batch_size=batch_size, seed=seed, warmup=0.1, weight_decay=0.0),
+                              batch_size=batch_size, seed=seed, warmup=0.1, weight_decay=0.0,
+                              eval_strategy="epoch" if eval_dataset is not None else "no"),
             lr_scheduler_type="linear", max_length=max_length, completion_only_loss=masked,
             # CPU-friendly: trl's defaults (bf16, activation checkpointing) suit large models on GPUs
-            bf16=False, gradient_checkpointing=False, pad_to_multiple_of=None,
+            bf16=False, gradient_checkpointing=False, pad_to_multiple_of=None, per_device_eval_batch_size=batch_size,
         )
         trainer = SFTTrainer(model=model, args=config, train_dataset=conversations(train),
+                             eval_dataset=conversations(eval_dataset) if eval_dataset is not None else None,
                              processing_class=tokenizer, callbacks=[history, *callbacks])
         trainer.remove_callback(PrinterCallback)  # without a progress bar it would print every log
         start = time.perf_counter()
@@ -79,9 +127,12 @@ def generate(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 
     """Greedy answers to ``prompts`` (each a list of messages ending with the user's).
 
     Prompts are padded on the *left*, so every row's next token comes right after its own
-    generation prompt. Decoding stops at the end-of-turn token.
+    generation prompt. Decoding stops at the template's end-of-turn token (``<|im_end|>``) and at
+    ``eos_token`` (:func:`sft_teach.chat.end_of_turn_ids`): for a base model's tokenizer the two
+    differ, and stopping at ``eos_token`` alone would run past the answer.
     """
     model.eval()
+    stop = chat.end_of_turn_ids(tokenizer)
     answers = []
     for start in range(0, len(prompts), batch_size):
         rows = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
@@ -90,7 +141,7 @@ def generate(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 
         ids = torch.tensor([[tokenizer.pad_token_id] * (longest - len(r)) + r for r in rows])
         mask = torch.tensor([[0] * (longest - len(r)) + [1] * len(r) for r in rows])
         out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
-                             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+                             eos_token_id=stop, pad_token_id=tokenizer.pad_token_id)
         answers += [tokenizer.decode(row[longest:], skip_special_tokens=True).strip() for row in out]
     return answers
 
@@ -98,13 +149,14 @@ def generate(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 
 def answer_accuracy(model, tokenizer, dataset, tasks=CHECKED_TASKS) -> dict:
     """Exact-match accuracy of greedy answers, per task in ``tasks`` and over all of them.
 
-    Returns ``{"animal": acc, "desk": acc, "all": acc, "answers": [...], "rows": [...]}``.
+    Returns ``{"animal": acc, "desk": acc, "all": acc, "answers": [...], "rows": [...],
+    "correct": [...]}``; ``correct`` holds one bool per row, for paired tests between models.
     """
     rows = [r for r in dataset if r["task"] in tasks]
     answers = generate(model, tokenizer, [chat.to_messages(r["instruction"], r["input"]) for r in rows])
     correct = np.array([a.lower() == r["response"].lower() for a, r in zip(answers, rows)])
     out = {task: float(correct[[r["task"] == task for r in rows]].mean()) for task in tasks}
-    out.update(all=float(correct.mean()), answers=answers, rows=rows)
+    out.update(all=float(correct.mean()), answers=answers, rows=rows, correct=correct.tolist())
     return out
 
 
@@ -116,6 +168,7 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
     log-probability the model gives its tokens (up to ``<|im_end|>``) after the prompt; the best
     one is the prediction. This is how multiple-choice benchmarks score language models: it
     measures what the model knows separately from whether it answers in the right format.
+    Returns ``{task: acc, ..., "all": acc, "correct": [...]}``, one bool per scored row.
     """
     model.eval()
     rows = [r for r in dataset if r["task"] in choices]
@@ -132,7 +185,7 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
         correct.append(options[int(picked.sum(dim=1).argmax())] == row["response"])
     correct = np.array(correct)
     out = {task: float(correct[[r["task"] == task for r in rows]].mean()) for task in choices}
-    out["all"] = float(correct.mean())
+    out.update(all=float(correct.mean()), correct=correct.tolist())
     return out
 
 

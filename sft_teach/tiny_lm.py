@@ -232,10 +232,19 @@ def load_causal_lm(name: str):
     """A causal language model and its tokenizer by hub name or folder (when ``name`` is not
     the tiny model): the one-line change that runs notebook 07 on a real small model.
 
+    Made ready for chat SFT: a tokenizer without a padding token pads with its ``eos_token``; one
+    without a chat template gets the course's ChatML template, and ``<|im_start|>`` and
+    ``<|im_end|>`` as special tokens when its vocabulary lacks them (the model's embeddings grow
+    to match). The generation config stops at the template's end-of-turn token as well as at
+    ``eos_token`` (:func:`sft_teach.chat.end_of_turn_ids`): a base model's ``eos_token`` is
+    usually ``<|endoftext|>``, and after SFT it ends its answers with ``<|im_end|>``. Learning rate
+    and epochs for it: ``sft_teach.instruct.sft_settings``.
+
     Offline, a hub name fails at once with :class:`sft_teach.errors.ModelNotFoundError`.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from sft_teach.chat import end_of_turn_ids
     from sft_teach.models import resolve_model
 
     where = resolve_model(name)
@@ -245,4 +254,11 @@ def load_causal_lm(name: str):
         tokenizer.pad_token = tokenizer.eos_token
     if tokenizer.chat_template is None:  # a base model without one: use the course's
         tokenizer.chat_template = CHAT_TEMPLATE
+        vocabulary = tokenizer.get_vocab()
+        missing = [token for token in (START, END) if token not in vocabulary]
+        if missing:  # new rows of the embedding matrix, learnt during SFT
+            tokenizer.add_special_tokens({"additional_special_tokens": missing})
+            model.resize_token_embeddings(len(tokenizer))
+    model.generation_config.eos_token_id = end_of_turn_ids(tokenizer)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer

@@ -3,7 +3,11 @@
 * the chat template (Jinja, in the tokenizer) against ``sft_teach.chat.render`` (plain Python);
 * prompt-loss masking against ``F.cross_entropy(ignore_index=-100)``, a hand-written sum of
   log-probabilities, the model's own loss, and what ``trl``'s ``SFTTrainer`` prepares and computes;
-* packing, left-padded batched generation and answer ranking against one-at-a-time versions.
+* packing, left-padded batched generation and answer ranking against one-at-a-time versions;
+* generation stops at the template's end-of-turn token when the tokenizer's ``eos_token`` is
+  another one (a base model's), shown on a model built to write past it;
+* a base model without chat tokens is made ready for chat SFT by ``tiny_lm.load_causal_lm``;
+* the validation split and the per-model SFT settings.
 
 Models are tiny random GPT-2s on a tokenizer learned from a few hundred course texts.
 """
@@ -201,3 +205,129 @@ def test_a_hub_model_offline_fails_with_one_clear_line(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelNotFoundError, match="not available offline"):
         tiny_lm.load_causal_lm("HuggingFaceTB/SmolLM2-135M")
+
+
+def base_tokenizer(chat_tokens: bool = True):
+    """A tokenizer like a real base model's: ``eos_token`` is ``<|endoftext|>``, not ``<|im_end|>``.
+
+    With ``chat_tokens`` it knows ``<|im_start|>`` and ``<|im_end|>`` and has the ChatML template
+    (as SmolLM2-135M's tokenizer does); without, it has neither (as GPT-2's has not).
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = [tiny_lm.TEXT_END, tiny_lm.PAD] + ([chat.START, chat.END] if chat_tokens else [])
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(tiny_lm.course_text()[:300], trainers.BpeTrainer(
+        vocab_size=500, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False))
+    extra = {"extra_special_tokens": [chat.START, chat.END]} if chat_tokens else {}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token=tiny_lm.TEXT_END, pad_token=tiny_lm.PAD, **extra)
+    if chat_tokens:
+        tokenizer.chat_template = chat.CHAT_TEMPLATE
+    return tokenizer
+
+
+def test_end_of_turn_ids_are_the_templates_end_token_then_eos(tokenizer):
+    end = tokenizer.convert_tokens_to_ids(chat.END)
+    assert chat.end_of_turn_ids(tokenizer) == [end] == [tokenizer.eos_token_id]  # the course's tokenizer: the same token
+    base = base_tokenizer()
+    assert base.eos_token == tiny_lm.TEXT_END
+    assert chat.end_of_turn_ids(base) == [base.convert_tokens_to_ids(chat.END), base.eos_token_id]
+    base.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}" \
+                         "{% if add_generation_prompt %}assistant: {% endif %}"
+    with pytest.raises(ValueError, match="no special token"):
+        chat.end_of_turn_ids(base)
+
+
+def chain_model(tokenizer, successor: dict[int, int]):
+    """A 1-block GPT-2 that always writes ``successor[current token]`` next (a bigram table).
+
+    The block's outputs are zeroed and positions embed to zero, so the last hidden state is
+    the layer norm of the current token's embedding; the (untied) output layer scores token b by
+    its dot product with the normalised embeddings of the tokens whose successor is b.
+    """
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=192, n_embd=64, n_layer=1, n_head=2,
+                        tie_word_embeddings=False, eos_token_id=tokenizer.eos_token_id,
+                        pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(config).eval()
+    with torch.no_grad():
+        block = model.transformer.h[0]
+        for layer in (block.attn.c_proj, block.mlp.c_proj):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        model.transformer.wpe.weight.zero_()
+        normed = model.transformer.ln_f(model.transformer.wte.weight)  # (vocab, n_embd)
+        model.lm_head.weight.zero_()
+        for current, following in successor.items():
+            model.lm_head.weight[following] += 10 * normed[current]
+    return model
+
+
+def test_generation_stops_at_the_end_of_turn_token_not_only_at_eos():
+    tokenizer = base_tokenizer()
+    end = tokenizer.convert_tokens_to_ids(chat.END)
+    prompt = [chat.to_messages("Cat or dog?", "Purrs on the radiator.")]
+    last = tokenizer.apply_chat_template(prompt[0], add_generation_prompt=True, tokenize=True,
+                                         return_dict=True)["input_ids"][-1]  # the newline after "assistant"
+    cat = tokenizer("cat", add_special_tokens=False)["input_ids"]
+    # the model answers "cat", closes the turn with <|im_end|>, then writes on: newline, "cat", ...
+    chain = [last, *cat, end]
+    model = chain_model(tokenizer, {a: b for a, b in zip(chain, chain[1:] + [last])})
+    ids = torch.tensor([tokenizer.apply_chat_template(prompt[0], add_generation_prompt=True, tokenize=True,
+                                                      return_dict=True)["input_ids"]])
+    with torch.no_grad():  # stopping at eos_token alone, as a base model's generation config does
+        run_on = model.generate(input_ids=ids, max_new_tokens=12, do_sample=False, eos_token_id=tokenizer.eos_token_id,
+                                pad_token_id=tokenizer.pad_token_id)[0, ids.shape[1]:].tolist()
+    assert run_on[:len(cat) + 1] == cat + [end] and len(run_on) == 12  # it wrote past <|im_end|>
+    assert tokenizer.decode(run_on, skip_special_tokens=True).startswith("cat\ncat")
+    assert instruct.generate(model, tokenizer, prompt, max_new_tokens=12) == ["cat"]  # stopped at <|im_end|>
+
+
+def test_load_causal_lm_prepares_a_base_model_without_chat_tokens(tmp_path):
+    tokenizer = base_tokenizer(chat_tokens=False)
+    assert chat.END not in tokenizer.get_vocab() and tokenizer.chat_template is None
+    model = tiny_lm.tiny_gpt2(tokenizer, n_layer=1, n_embd=32, n_head=2, n_positions=192)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded, ready = tiny_lm.load_causal_lm(str(tmp_path))
+    assert len(ready) == len(tokenizer) + 2 == loaded.get_input_embeddings().num_embeddings
+    end = ready.convert_tokens_to_ids(chat.END)
+    example = masking.build_example(ready, CONVERSATIONS[0])
+    assert ready.convert_ids_to_tokens(example["input_ids"]).count(chat.END) == 2  # one token each time
+    assert loaded.generation_config.eos_token_id == [end, ready.eos_token_id] == chat.end_of_turn_ids(ready)
+    assert instruct.generate(loaded, ready, [CONVERSATIONS[0][:-1]], max_new_tokens=3)  # it runs
+
+
+def test_validation_split_keeps_the_balance_and_leaves_train_disjoint():
+    pairs = instruct.load_instructions()["train"]
+    train, validation = instruct.split_validation(pairs)
+    assert len(train) + len(validation) == len(pairs) and len(validation) == 48
+    key = lambda r: (r["instruction"], r["input"], r["response"])  # noqa: E731
+    assert not {key(r) for r in train} & {key(r) for r in validation}
+    from collections import Counter
+
+    counts = Counter(r["response"] if r["task"] != "rewrite" else "rewrite" for r in validation)
+    assert counts["cat"] == counts["dog"] == 10 and counts["rewrite"] == 8
+    assert {n for a, n in counts.items() if a not in ("cat", "dog", "rewrite")} == {2}
+
+
+def test_sft_settings_depend_on_the_starting_model():
+    assert instruct.sft_settings("tiny") == instruct.SFT_SETTINGS["tiny"]
+    real = instruct.sft_settings("HuggingFaceTB/SmolLM2-135M")
+    assert 1e-5 <= real["learning_rate"] <= 1e-4 and real["num_train_epochs"] <= 5  # full fine-tuning of a real model
+    assert instruct.sft_settings("tiny")["learning_rate"] > 10 * real["learning_rate"]
+
+
+def test_sft_reports_the_validation_loss_every_epoch(tokenizer, model):
+    train, validation = instruct.split_validation(instruct.load_instructions()["train"].select(range(40)))
+    result = instruct.sft(model, tokenizer, train, eval_dataset=validation, num_train_epochs=2,
+                          learning_rate=5e-3, batch_size=8)
+    evals = result["history"]["eval"]
+    assert [round(r["epoch"]) for r in evals] == [1, 2] and all("eval_loss" in r for r in evals)
+    assert evals[-1]["eval_loss"] == pytest.approx(instruct.answer_loss(model, tokenizer, validation), rel=1e-4)
