@@ -2,7 +2,12 @@
 
 * :class:`sft_teach.lora.LoRALinear` gives the same outputs and the same ``dW`` as ``peft``'s
   LoRA layer holding the same ``A`` and ``B``; at initialisation it equals the frozen layer.
+* alpha is the same for every rank, so the factor is alpha / r (Hu et al.), or alpha / sqrt(r)
+  with rsLoRA (Kalajdzievski 2023), in our layer and in peft's.
+* LoRA trains the same head (pooler and classifier) as head-only training.
 * A merged LoRA model gives the same outputs as the unmerged one.
+* An adapter saved and reloaded with ``PeftModel.from_pretrained`` gives the same outputs; two
+  adapters on one base switch with ``set_adapter``; ``disable_adapter`` gives the base model.
 * :mod:`sft_teach.memory` counts gradients, AdamW moments and saved activations as the
   shapes predict.
 """
@@ -10,6 +15,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
@@ -35,7 +41,57 @@ def test_lora_linear_starts_as_the_frozen_layer():
     x = torch.randn(5, 4, 12)  # (batch, seq_len, in_features)
     assert torch.equal(layer(x), base(x))  # B = 0: exactly the pretrained function
     assert not any(p.requires_grad for p in base.parameters())
-    assert layer.A.shape == (3, 12) and layer.B.shape == (7, 3) and layer.scaling == 2.0
+    assert layer.A.shape == (3, 12) and layer.B.shape == (7, 3) and layer.scaling == lora.ALPHA / 3
+
+
+def peft_scalings(peft_model) -> list:
+    """Every LoRA layer's factor in front of B A x, as peft computed it."""
+    from peft.tuners.lora import LoraLayer
+
+    return [m.scaling["default"] for m in peft_model.modules() if isinstance(m, LoraLayer)]
+
+
+@pytest.mark.parametrize("r", [1, 4, 16])
+def test_alpha_is_fixed_across_ranks_and_rslora_divides_by_sqrt_r(make_tiny_classifier, r):
+    # Hu et al.: alpha a constant in r, factor alpha / r. Kalajdzievski 2023: alpha / sqrt(r).
+    plain, stable = (peft_scalings(lora.add_lora(make_tiny_classifier(), r=r, rslora=rs)) for rs in (False, True))
+    assert len(plain) == 4 and plain == pytest.approx([lora.ALPHA / r] * 4)  # query and value in 2 layers
+    assert stable == pytest.approx([lora.ALPHA / math.sqrt(r)] * 4)
+    assert lora.scaling(r) == lora.ALPHA / r and lora.scaling(r, rslora=True) == pytest.approx(lora.ALPHA / math.sqrt(r))
+    assert lora.LoRALinear(nn.Linear(4, 4), r=r, rslora=True).scaling == pytest.approx(lora.ALPHA / math.sqrt(r))
+
+
+def test_rslora_linear_equals_peft():
+    torch.manual_seed(3)
+    base = nn.Linear(16, 10)
+    ours = lora.LoRALinear(copy.deepcopy(base), r=9, alpha=6.0, rslora=True)
+    from peft import LoraConfig, inject_adapter_in_model
+
+    holder = nn.Sequential()
+    holder.add_module("proj", copy.deepcopy(base))
+    inject_adapter_in_model(LoraConfig(r=9, lora_alpha=6.0, target_modules=["proj"], lora_dropout=0.0, use_rslora=True), holder)
+    with torch.no_grad():
+        ours.B.normal_()
+        holder.proj.lora_A["default"].weight.copy_(ours.A)
+        holder.proj.lora_B["default"].weight.copy_(ours.B)
+    x = torch.randn(3, 16)
+    by_hand = x @ base.weight.T + base.bias + (6.0 / 3.0) * (x @ ours.A.T @ ours.B.T)  # alpha / sqrt(9) = 2
+    torch.testing.assert_close(ours(x), by_hand)
+    torch.testing.assert_close(holder.proj(x), by_hand)
+
+
+def test_lora_trains_the_same_head_as_head_only(make_tiny_classifier):
+    from sft_teach.models import freeze
+
+    head_only = make_tiny_classifier()
+    freeze(head_only, ["head"])
+    head_names = {n for n, p in head_only.named_parameters() if p.requires_grad}
+    assert head_names == {"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"}
+    adapted = lora.add_lora(make_tiny_classifier(), r=2)
+    # peft names a trained copy of a module <module>.modules_to_save.default.<parameter>
+    lora_head = {n.removeprefix("base_model.model.").replace("modules_to_save.default.", "")
+                 for n, p in adapted.named_parameters() if p.requires_grad and "lora_" not in n}
+    assert lora_head == head_names
 
 
 @pytest.mark.parametrize("r,alpha", [(1, 1.0), (4, 8.0), (8, 32.0)])
@@ -68,9 +124,9 @@ def test_add_lora_counts_and_merge_equals_unmerged(make_tiny_classifier):
     total_before = sum(p.numel() for p in model.parameters())
     peft_model = lora.add_lora(model, r=r)
     trainable, _ = lora.trainable_parameters(peft_model)
-    classifier = hidden * 2 + 2
-    # query and value in every layer: A (r, hidden) + B (hidden, r); plus the new head
-    assert trainable == layers * 2 * (r * hidden + hidden * r) + classifier
+    classifier, pooler = hidden * 2 + 2, hidden * hidden + hidden
+    # query and value in every layer: A (r, hidden) + B (hidden, r); plus the head (pooler, new classifier)
+    assert trainable == layers * 2 * (r * hidden + hidden * r) + pooler + classifier
     torch.manual_seed(1)
     with torch.no_grad():  # move B away from zero, as training would
         for name, p in peft_model.named_parameters():
@@ -143,3 +199,55 @@ def test_head_only_saves_no_activations_in_the_body(make_tiny_classifier, tokeni
     head = make_tiny_classifier()
     freeze(head, ["head"])
     assert memory.activation_bytes(head, batch) < adapted < full
+
+
+def trained_adapter(make_tiny_classifier, labels, seed):
+    """A LoRA model whose adapters and head moved away from their start, as training would move them."""
+    model = lora.add_lora(make_tiny_classifier(labels), r=2)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.3)
+    return model.eval()
+
+
+def test_adapter_save_reload_switch_and_disable(make_tiny_classifier, tmp_path):
+    from peft import PeftModel
+
+    pets = trained_adapter(make_tiny_classifier, ("cat", "dog"), seed=1)
+    clinic = trained_adapter(make_tiny_classifier, tuple("abcdefghij"), seed=2)  # 10 classes: another head shape
+    lora.save_trainable(pets, tmp_path / "pets")
+    lora.save_trainable(clinic, tmp_path / "clinic")
+    ids = torch.randint(1000, 2000, (3, 9))
+    with torch.no_grad():
+        want_pets, want_clinic = pets(input_ids=ids).logits, clinic(input_ids=ids).logits
+        base_logits = make_tiny_classifier().eval()(input_ids=ids).logits
+
+        model = PeftModel.from_pretrained(make_tiny_classifier(), tmp_path / "pets", adapter_name="pets").eval()
+        assert torch.equal(model(input_ids=ids).logits, want_pets)  # reloaded: the same function
+        lora.load_adapter(model, tmp_path / "clinic", "clinic")
+        assert model.active_adapter == "pets"  # loading does not switch
+        model.set_adapter("clinic")
+        assert torch.equal(model(input_ids=ids).logits, want_clinic)
+        model.set_adapter("pets")
+        assert torch.equal(model(input_ids=ids).logits, want_pets)
+        with model.disable_adapter():  # no adapter, no trained head: the base model as loaded
+            assert torch.equal(model(input_ids=ids).logits, base_logits)
+        assert torch.equal(model(input_ids=ids).logits, want_pets)  # and back
+
+
+def test_compare_rows_pair_item_by_item(monkeypatch, make_tiny_classifier, small_dataset, tokenizer):
+    from sft_teach import models
+
+    monkeypatch.setattr(models, "load_classifier", lambda name, labels: (make_tiny_classifier(tuple(labels)), tokenizer))
+    rows = lora.compare(small_dataset, ranks=(4,), rslora_ranks=(4,), seed=3, num_train_epochs=1)
+    by_method = {row["method"]: row for row in rows}
+    assert list(by_method) == [lora.FULL, "LoRA r=4", "rsLoRA r=4", lora.HEAD]
+    assert [by_method[m]["scaling"] for m in ("LoRA r=4", "rsLoRA r=4")] == [lora.ALPHA / 4, lora.ALPHA / 2]
+    test_size = len(small_dataset["test"])
+    for row in rows:
+        assert row["seed"] == 3 and len(row["correct"]) == test_size and set(row["correct"]) <= {"0", "1"}
+        assert row["correct"].count("1") / test_size == pytest.approx(row["accuracy"])
+    head = by_method[lora.HEAD]["trainable"]
+    assert by_method["LoRA r=4"]["trainable"] - head == 2 * 2 * 4 * (32 + 32)  # the same head, plus A and B
