@@ -373,7 +373,9 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     """Trainable parameters (log scale), test accuracy, and the memory of a training step
     (weights, gradients, optimizer state, activations, stacked) for each method.
 
-    ``rows``: from :func:`sft_teach.lora.compare`. Taught in notebooks/06_lora.ipynb.
+    ``rows``: from :func:`sft_teach.lora.compare`, or one row per method averaged over seeds with
+    ``accuracy_sd`` (sample SD) and ``n`` (seeds): the accuracy bars then carry ± 1 SD error bars.
+    Taught in notebooks/06_lora.ipynb.
     """
     names = [r["method"] for r in rows]
     x = np.arange(len(rows))
@@ -382,10 +384,15 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     colours = [method_colour(name, OKABE_ITO[5]) for name in names]
     trainable.bar(x, [r["trainable"] for r in rows], color=colours)
     trainable.set_yscale("log")
+    trainable.set_ylim(bottom=min(r["trainable"] for r in rows) / 10)  # every bar visibly above the axis
     trainable.set_ylabel("trainable parameters (log scale)")
     accuracy.bar(x, [r["accuracy"] for r in rows], color=colours)
     accuracy.set_ylim(0.5, 1.0)
     accuracy.set_ylabel("test accuracy")
+    if all("accuracy_sd" in r for r in rows):  # a spread over seeds: mean ± 1 sample SD
+        accuracy.errorbar(x, [r["accuracy"] for r in rows], yerr=[r["accuracy_sd"] for r in rows], fmt="none",
+                          ecolor="black", capsize=4, lw=1.2)
+        accuracy.set_ylabel(f"test accuracy (mean ± SD, {min(r['n'] for r in rows)} seeds)")
     bottom = np.zeros(len(rows))
     for part, colour in zip(("weights", "gradients", "optimizer", "activations"), ("#999999", OKABE_ITO[5], OKABE_ITO[1], OKABE_ITO[2])):
         values = np.array([r[part] for r in rows])
