@@ -1,4 +1,4 @@
-"""LoRA: fine-tune a frozen model through a small low-rank update (Hu et al. 2021).
+r"""LoRA: fine-tune a frozen model through a small low-rank update (Hu et al. 2021).
 
 A fine-tuned weight matrix is the pretrained one plus a change, ``W = W0 + dW``. LoRA
 trains that change in factored form, ``dW = B A`` with ``B`` (out, r) and ``A`` (r, in)
