@@ -39,8 +39,8 @@ SWEEPS = {
     # ULMFiT's Figure 3: accuracy against labelled examples per class
     "efficiency": lambda ex, clinic: ex.sample_efficiency(clinic, per_class_budgets=(4, 8, 16, 32, None),
                                                           seeds=ex.SEEDS, learning_rates=ex.LEARNING_RATES),
-    # notebook 06 (on the pets notes, not the clinic data): full fine-tuning, LoRA r = 1, 4, 16 at one alpha,
-    # rsLoRA r = 16 and the head alone, each seed on the recipe's settings (sft_teach.lora.compare)
+    # notebook 06 (on the pets notes, not the clinic data): full fine-tuning, LoRA r = 1, 4, 16 at one alpha
+    # and the head alone, each seed on the recipe's settings (sft_teach.lora.compare)
     "lora": lambda ex, clinic: __import__("sft_teach.lora").lora.sweep(seeds=ex.SEEDS),
 }
 

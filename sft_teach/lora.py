@@ -245,7 +245,7 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
     return rows
 
 
-def sweep(seeds=(0, 1, 2, 3, 4), ranks=(1, 4, 16), rslora_ranks=(16,), data: str = "pets") -> list[dict]:
+def sweep(seeds=(0, 1, 2, 3, 4), ranks=(1, 4, 16), rslora_ranks=(), data: str = "pets") -> list[dict]:
     """:func:`compare` on the bundled ``data`` for each seed, rows without models: ``benchmarks/academic.py --only lora``.
 
     Notebook 06 runs seed 0 live and loads this sweep (``experiments.load_sweep("lora")``) for the spread.
