@@ -28,6 +28,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from sft_teach import lora
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 SWEEPS = {
@@ -41,8 +43,18 @@ SWEEPS = {
                                                           seeds=ex.SEEDS, learning_rates=ex.LEARNING_RATES),
     # notebook 06 (on the pets notes, not the clinic data): full fine-tuning, LoRA r = 1, 4, 16 at one alpha
     # and the head alone, each seed on the recipe's settings (sft_teach.lora.compare)
-    "lora": lambda ex, clinic: __import__("sft_teach.lora").lora.sweep(seeds=ex.SEEDS),
+    "lora": lambda ex, clinic: lora.sweep(seeds=ex.SEEDS),
 }
+
+
+def settings(name: str, ex) -> dict:
+    """What a sweep's runs were trained with, for its record."""
+    if name == "lora":  # the recipe's settings on pets (sft_teach.training.finetune), not the clinic's
+        return {"data": "pets", "num_train_epochs": 3, "batch_size": 16, "seeds": list(ex.SEEDS),
+                "learning_rate": {"full fine-tuning": 1e-4, "LoRA and head only": 1e-3}, "lora_alpha": lora.ALPHA,
+                "ranks": [1, 4, 16]}
+    tuned = {"learning_rates": list(ex.LEARNING_RATES), "selection_seeds": list(ex.SELECTION_SEEDS)}
+    return {**ex.ACADEMIC, "seeds": list(ex.SEEDS), **(tuned if name in ("ablation", "efficiency") else {})}
 
 
 def commit() -> str:
@@ -90,8 +102,7 @@ def main() -> None:
                   "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
                              f"with {torch.get_num_threads()} thread(s)",
                   "commit": code, "versions": versions(),
-                  "settings": {**ex.ACADEMIC, "seeds": list(ex.SEEDS), "learning_rates": list(ex.LEARNING_RATES),
-                               "selection_seeds": list(ex.SELECTION_SEEDS)},
+                  "settings": settings(name, ex),
                   "rows": rows}
         (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
         print(f"{name}: {len(rows)} runs in {minutes:.1f} min -> benchmarks/results/{name}.json", flush=True)
