@@ -126,18 +126,24 @@ def paired_bootstrap(a_correct, b_correct, n_resamples: int = 10_000, seed: int 
 
     Used by the comparisons of notebooks 02-07.
     """
+    a, b = _paired(a_correct, b_correct)
+    d = a.astype(np.int8) - b.astype(np.int8)  # (items,): +1 only A right, -1 only B right, 0 both alike
+    low, high = _percentile_interval(d, n_resamples, seed, confidence)
+    return float(d.mean()), low, high
+
+
+def _percentile_interval(d, n_resamples: int, seed: int, confidence: float) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean of the per-item values ``d`` (items resampled)."""
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    a, b = _paired(a_correct, b_correct)
-    d = a.astype(np.int8) - b.astype(np.int8)  # (items,): +1 only A right, -1 only B right, 0 both alike
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, len(d), size=(n_resamples, len(d)))  # (n_resamples, items): item indices
     resampled = d[rows].mean(axis=1)  # (n_resamples,)
     alpha = 1 - confidence
     low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
-    return float(d.mean()), float(low), float(high)
+    return float(low), float(high)
 
 
 def mean_sd(values) -> tuple[float, float]:
@@ -259,10 +265,6 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
         raise ValueError(f"a_correct and b_correct must both have shape (seeds, items), got {a.shape} and {b.shape}")
     if a.shape[0] < 2:
         raise ValueError(f"a spread over seeds needs at least two seeds, got {a.shape[0]}")
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
     rows = [_paired(x, y) for x, y in zip(a, b)]  # validates every seed's pair of rows
     a = np.array([x for x, _ in rows], dtype=np.int8)  # (seeds, items)
     b = np.array([y for _, y in rows], dtype=np.int8)
@@ -271,11 +273,8 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
     mean_b, sd_b = mean_sd(acc_b)
     difference, sd_difference = mean_sd(acc_a - acc_b)
     d = (a - b).mean(axis=0)  # (items,): seed-averaged difference per item
-    rng = np.random.default_rng(seed)
-    resampled = d[rng.integers(0, len(d), size=(n_resamples, len(d)))].mean(axis=1)  # (n_resamples,)
-    alpha = 1 - confidence
-    low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
+    low, high = _percentile_interval(d, n_resamples, seed, confidence)
     return SeedsSummary(seeds=a.shape[0], items=a.shape[1], mean_a=mean_a, sd_a=sd_a, mean_b=mean_b, sd_b=sd_b,
                         difference=difference, sd_difference=sd_difference,
                         a_ahead=int((acc_a > acc_b).sum()), b_ahead=int((acc_b > acc_a).sum()),
-                        low=float(low), high=float(high), confidence=confidence, names=tuple(names))
+                        low=low, high=high, confidence=confidence, names=tuple(names))
