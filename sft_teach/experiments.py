@@ -433,8 +433,7 @@ def paired(rows: list[dict], a: str, b: str, **where):
     from sft_teach.stats import paired_over_seeds
 
     def by_seed(method):
-        picked = {r["seed"]: r["correct"] for r in rows if r["method"] == method and all(r.get(k) == v for k, v in where.items())}
-        return picked
+        return {r["seed"]: r["correct"] for r in rows if r["method"] == method and all(r.get(k) == v for k, v in where.items())}
 
     runs_a, runs_b = by_seed(a), by_seed(b)
     if not runs_a or sorted(runs_a) != sorted(runs_b):

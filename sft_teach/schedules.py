@@ -68,8 +68,8 @@ def discriminative_param_groups(model, base_lr: float, factor: float = 2.6, weig
     """
     from sft_teach.models import layer_groups
 
-    names = list(layer_groups(model))  # bottom-up: embeddings, layer.0 .. layer.N-1, head
     groups = layer_groups(model)
+    names = list(groups)  # bottom-up: embeddings, layer.0 .. layer.N-1, head
     depth = {name: len(names) - 1 - i for i, name in enumerate(names)}  # head 0, top layer 1, ... embeddings N+1
     return [{"name": name, "params": params, "lr": base_lr / factor ** depth[name], "weight_decay": weight_decay}
             for name, params in groups.items() if params]
