@@ -1,20 +1,22 @@
-"""The academic notebooks' full sweeps, too long to run inside a notebook.
+"""The notebooks' full sweeps, too long to run inside a notebook.
 
-    python benchmarks/academic.py                    # every sweep (about 1.5 hours on 2 CPU cores)
-    python benchmarks/academic.py --only ablation    # one sweep: layers | ablation | efficiency
+    python benchmarks/academic.py                           # every sweep (about 3 hours on 1 core)
+    python benchmarks/academic.py --only ablation --jobs 2  # one sweep, two processes
+    # sweeps: layers | ablation | efficiency | lora | recipe_lr
 
-Two sweeps can run side by side, one core each: ``OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE python
-benchmarks/academic.py --only ablation & OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE python
-benchmarks/academic.py --only efficiency --only layers`` (never more torch threads than cores in
-all: oversubscribed threads spin and slow everything).
+``--jobs 2`` runs a sweep's pieces (for the ablation: each configuration at each budget) in two
+processes with one torch thread each, the fastest way on 2 cores (never more torch threads than
+cores in all: oversubscribed threads spin and slow everything). The rows are the same either way.
 
-Each sweep is a function of ``sft_teach.experiments`` run on the clinic data (10 desks) with
-the settings in ``sft_teach.experiments.ACADEMIC``, five seeds (``SEEDS``), and, for the ablation
-and the fine-tuning runs of the efficiency curve, each configuration's peak learning rate chosen
-on the validation split from ``LEARNING_RATES``. Its rows (with every run's right/wrong answer
-per test message) are written to ``benchmarks/results/<sweep>.json`` with the machine, the
-date, the commit, the library versions and the command that regenerates it. Notebooks 03 and
-04 run a small live version of the same sweep and load these files for the full one.
+The clinic sweeps (10 desks) are functions of ``sft_teach.experiments`` with the settings in
+``sft_teach.experiments.ACADEMIC`` and five seeds (``SEEDS``); for the ablation and the
+fine-tuning runs of the efficiency curve, each configuration's peak learning rate is chosen on
+the validation split (``LEARNING_RATES``, one step higher with discriminative rates). ``lora``
+(notebook 06) and ``recipe_lr`` (notebook 02) run on the pets notes. Each sweep's rows (with
+every run's right/wrong answer per test item) are written to ``benchmarks/results/<sweep>.json``
+with the machine, the date, the commit, the library versions, the settings and the command that
+regenerates it. The notebooks run a small live version of each sweep and load these files for the
+full one.
 """
 
 from __future__ import annotations
@@ -32,19 +34,27 @@ from sft_teach import lora
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+# Each sweep is a list of pieces (functions of the clinic and pets data returning rows), so that
+# `--jobs 2` can run them in two processes; the rows come back in the pieces' order either way.
 SWEEPS = {
     # Yosinski et al. 2014, Figure 2: kept pretrained blocks n = 0..6, frozen vs fine-tuned (one rate, 3e-4)
-    "layers": lambda ex, clinic: ex.layer_transfer(clinic, per_class=16, kept=range(7), seeds=ex.SEEDS),
-    # ULMFiT's techniques, one at a time and together, at a small and a larger label budget
-    "ablation": lambda ex, clinic: ex.ablation(clinic, per_class_budgets=(8, 32), seeds=ex.SEEDS,
-                                               learning_rates=ex.LEARNING_RATES),
+    "layers": lambda ex: [lambda clinic, pets: ex.layer_transfer(clinic, per_class=16, kept=range(7), seeds=ex.SEEDS)],
+    # ULMFiT's techniques, one at a time and together, and the length control for gradual
+    # unfreezing, at a small and a larger label budget, each at its rate chosen on validation
+    "ablation": lambda ex: [lambda clinic, pets, b=budget, n=name, c=config: ex.ablation(
+        clinic, per_class_budgets=(b,), seeds=ex.SEEDS, configs={n: c}, tune=True)
+        for budget in (8, 32) for name, config in ex.ablation_configs().items()],
     # ULMFiT's Figure 3: accuracy against labelled examples per class
-    "efficiency": lambda ex, clinic: ex.sample_efficiency(clinic, per_class_budgets=(4, 8, 16, 32, None),
-                                                          seeds=ex.SEEDS, learning_rates=ex.LEARNING_RATES),
+    "efficiency": lambda ex: [lambda clinic, pets: ex.sample_efficiency(
+        clinic, per_class_budgets=(4, 8, 16, 32, None), seeds=ex.SEEDS, learning_rates=ex.LEARNING_RATES)],
     # notebook 06 (on the pets notes, not the clinic data): full fine-tuning, LoRA r = 1, 4, 16 at one alpha
     # and the head alone, each seed on the recipe's settings (sft_teach.lora.compare)
-    "lora": lambda ex, clinic: lora.sweep(seeds=ex.SEEDS),
+    "lora": lambda ex: [lambda clinic, pets: lora.sweep(seeds=ex.SEEDS)],
+    # notebook 02 (pets): the recipe's peak learning rate, chosen on the validation split
+    "recipe_lr": lambda ex: [lambda clinic, pets, r=rate: ex.recipe_learning_rates(pets, learning_rates=(r,))
+                             for rate in RECIPE_RATES],
 }
+RECIPE_RATES = (2e-5, 5e-5, 1e-4, 2e-4, 5e-4)  # BERT's recommended 2e-5..5e-5, the course's 1e-4, and above
 
 
 def settings(name: str, ex) -> dict:
@@ -53,8 +63,31 @@ def settings(name: str, ex) -> dict:
         return {"data": "pets", "num_train_epochs": 3, "batch_size": 16, "seeds": list(ex.SEEDS),
                 "learning_rate": {"full fine-tuning": 1e-4, "LoRA and head only": 1e-3}, "lora_alpha": lora.ALPHA,
                 "ranks": [1, 4, 16]}
-    tuned = {"learning_rates": list(ex.LEARNING_RATES), "selection_seeds": list(ex.SELECTION_SEEDS)}
-    return {**ex.ACADEMIC, "seeds": list(ex.SEEDS), **(tuned if name in ("ablation", "efficiency") else {})}
+    if name == "recipe_lr":
+        return {"data": "pets", "num_train_epochs": 3, "batch_size": 16, "warmup": 0.1, "weight_decay": 0.01,
+                "seeds": [42, 43, 44], "learning_rates": list(RECIPE_RATES)}
+    base = {"data": "clinic", **ex.ACADEMIC, "seeds": list(ex.SEEDS)}
+    if name == "layers":  # one rate for every run, no choice
+        return base
+    base.pop("learning_rate")  # chosen per configuration on validation
+    if name == "ablation":
+        return {**base, "learning_rates": list(ex.LEARNING_RATES),
+                "learning_rates_with_discriminative": list(ex.DISCRIMINATIVE_LEARNING_RATES),
+                "selection_seeds": list(ex.SELECTION_SEEDS), "length_control": ex.LENGTH_CONTROL}
+    return {**base, "learning_rates": list(ex.LEARNING_RATES), "selection_seeds": list(ex.SELECTION_SEEDS)}
+
+
+def _run_piece(name: str, index: int) -> list:
+    """One piece of a sweep, in a worker process (one torch thread)."""
+    import torch
+
+    from sft_teach import data
+    from sft_teach import experiments as ex
+    from sft_teach.environment import quiet_libraries
+
+    torch.set_num_threads(1)
+    quiet_libraries()
+    return SWEEPS[name](ex)[index](data.load("clinic"), data.load("pets"))
 
 
 def commit() -> str:
@@ -80,32 +113,51 @@ def versions() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(SWEEPS), action="append", help="run only this sweep (repeatable)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes, one torch thread each (at most the number of cores; default 1)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.jobs > 1:  # set before torch starts its thread pool, inherited by the workers
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
     import torch
 
-    from sft_teach import data
     from sft_teach import experiments as ex
-    from sft_teach.environment import quiet_libraries
 
-    quiet_libraries()
-    clinic = data.load("clinic")
     code = commit()  # now, before anyone edits the tree during an hour-long sweep
     RESULTS.mkdir(exist_ok=True)
     for name in args.only or list(SWEEPS):
         start = time.perf_counter()
-        rows = SWEEPS[name](ex, clinic)
+        count = len(SWEEPS[name](ex))
+        if args.jobs > 1 and count > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
+
+            with ProcessPoolExecutor(min(args.jobs, count), mp_context=get_context("spawn")) as pool:
+                pieces = list(pool.map(_run_piece, [name] * count, range(count)))
+            threads = f"{min(args.jobs, count)} processes with 1 thread each"
+        else:
+            pieces = [piece(*_data()) for piece in SWEEPS[name](ex)]
+            threads = f"{torch.get_num_threads()} thread(s)"
+        rows = [row for piece in pieces for row in piece]
         minutes = (time.perf_counter() - start) / 60
         record = {"sweep": name, "command": f"python benchmarks/academic.py --only {name}",
                   "date": datetime.date.today().isoformat(), "minutes": round(minutes, 1),
-                  "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
-                             f"with {torch.get_num_threads()} thread(s)",
+                  "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with {threads}",
                   "commit": code, "versions": versions(),
                   "settings": settings(name, ex),
                   "rows": rows}
         (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
         print(f"{name}: {len(rows)} runs in {minutes:.1f} min -> benchmarks/results/{name}.json", flush=True)
+
+
+def _data():
+    from sft_teach import data
+    from sft_teach.environment import quiet_libraries
+
+    quiet_libraries()
+    return data.load("clinic"), data.load("pets")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@
   random start, Yosinski's kept/re-initialised/frozen layers, ULMFiT's techniques;
 * :func:`transfer_comparison`, :func:`layer_transfer`, :func:`ablation`,
   :func:`sample_efficiency`: the tables of notebooks 03 and 04 and of ``benchmarks/academic.py``;
+  :func:`recipe_learning_rates`: notebook 02's recipe at several peak rates, on the pets notes;
   :func:`mean_std` and :func:`paired` summarise them (sample SD over seeds, paired intervals).
 
 The academic runs share one setting for the 10-desk clinic data (:data:`ACADEMIC`): four
 epochs, batch 16, no evaluation during training, and a peak learning rate of 3e-4 for the live
 runs. The sweeps choose each configuration's rate on the validation split from
-:data:`LEARNING_RATES` (:func:`_tuned_table`) and run :data:`SEEDS`; every run keeps its
+:data:`LEARNING_RATES` (one step higher with discriminative rates, :func:`learning_rate_grid`;
+:func:`_tuned_table`) and run :data:`SEEDS`; every run keeps its
 right/wrong answer per test item, so two methods can be compared item by item (:func:`paired`).
 
 Taught in notebooks/01_beginner_cats_and_dogs.ipynb, 03_transfer_learning.ipynb and
@@ -179,8 +181,8 @@ def _scored(dataset, predict, test_predictions=None) -> dict:
 
 
 def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep: int | None = None,
-                     freeze: int | None = None, techniques=(), model: str = "default", return_model: bool = False,
-                     **settings) -> dict:
+                     freeze: int | None = None, techniques=(), epochs_like=None, model: str = "default",
+                     return_model: bool = False, **settings) -> dict:
     """Train one classifier on ``dataset["train"]``, score it on ``dataset["test"]`` and ``["validation"]``.
 
     ``start``: ``"pretrained"`` or ``"scratch"`` (same architecture, random weights).
@@ -188,7 +190,9 @@ def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep:
     (:func:`sft_teach.layers.reinitialise_above`); ``freeze=n``: freeze the embeddings and
     blocks 0..n-1 (:func:`sft_teach.layers.freeze_below`). Yosinski's AnB is ``keep=n, freeze=n``.
     ``techniques``: any of :data:`sft_teach.ulmfit.TECHNIQUES`; gradual unfreezing lengthens the
-    run (:func:`sft_teach.ulmfit.epochs`). Other ``settings`` override :data:`ACADEMIC`.
+    run (:func:`sft_teach.ulmfit.epochs`); ``epochs_like``: train as many epochs as a run with
+    those techniques would, without them (:data:`LENGTH_CONTROL`). Other ``settings`` override
+    :data:`ACADEMIC`.
     Returns ``{"accuracy", "macro_f1", "correct", "validation_accuracy", "validation_macro_f1",
     "epochs", "seconds"}`` (and ``"model"``).
     """
@@ -215,7 +219,7 @@ def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep:
     if freeze is not None:
         layers.freeze_below(net, freeze)
     techniques = tuple(techniques)
-    settings["num_train_epochs"] = ulmfit.epochs(techniques, net, settings["num_train_epochs"])
+    settings["num_train_epochs"] = ulmfit.epochs(tuple(epochs_like or techniques), net, settings["num_train_epochs"])
     result = finetune(net, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False, eval_strategy="no",
                       callbacks=ulmfit.callbacks(techniques, net),
                       optimizers=ulmfit.optimizers(techniques, settings["learning_rate"]) if techniques else None,
@@ -333,28 +337,76 @@ def layer_transfer(dataset, per_class: int, kept=(0, 1, 2, 3, 4, 5, 6), seeds=(0
 ABLATION = {"plain fine-tuning": (), "+ discriminative": ("discriminative",), "+ STLR": ("stlr",),
             "+ gradual unfreezing": ("gradual_unfreezing",),
             "all three": ("discriminative", "stlr", "gradual_unfreezing")}
+# The control for gradual unfreezing's length: plain fine-tuning (every layer from the first step,
+# one rate, the recipe's schedule) for as many epochs as a gradually unfrozen run takes (11 for the
+# bundled model, against 4). What gradual unfreezing gains beyond it is not just more training.
+LENGTH_CONTROL = "plain, 11 epochs"
+# Discriminative rates divide the rate of every group below the head by 2.6 per group, so at a
+# given peak the body learns far more slowly than with one rate: the grid for configurations that
+# use them is one step higher (at 3e-3, the top of LEARNING_RATES, validation accuracy was still rising).
+DISCRIMINATIVE_LEARNING_RATES = (3e-4, 1e-3, 3e-3, 1e-2)
 
 
-def ablation(dataset, per_class_budgets=(8, 32), seeds=SEEDS, configs=None, learning_rates=None,
+def ablation_configs(length_control: bool = True) -> dict[str, dict]:
+    """:data:`ABLATION` (and :data:`LENGTH_CONTROL`) as ``train_classifier`` settings per configuration."""
+    configs = {name: {"techniques": techniques} for name, techniques in ABLATION.items()}
+    if length_control:
+        configs[LENGTH_CONTROL] = {"epochs_like": ("gradual_unfreezing",)}
+    return configs
+
+
+def learning_rate_grid(config: dict) -> tuple:
+    """The peak rates a configuration's rate is chosen from: :data:`DISCRIMINATIVE_LEARNING_RATES` if it
+    uses discriminative rates, else :data:`LEARNING_RATES`."""
+    return DISCRIMINATIVE_LEARNING_RATES if "discriminative" in config.get("techniques", ()) else LEARNING_RATES
+
+
+def ablation(dataset, per_class_budgets=(8, 32), seeds=SEEDS, configs=None, tune: bool = False,
              learning_rate: float | None = None) -> list[dict]:
-    """ULMFiT's techniques one at a time and together (:data:`ABLATION`), per budget and seed.
+    """ULMFiT's techniques one at a time and together, per budget and seed.
 
-    With ``learning_rates`` (e.g. :data:`LEARNING_RATES`), each configuration's peak rate is
-    chosen on the validation split at each budget (:func:`_tuned_table`); otherwise every
-    configuration runs at ``learning_rate`` (default :data:`ACADEMIC`'s).
+    ``configs``: name -> :func:`train_classifier` settings (default :func:`ablation_configs`:
+    :data:`ABLATION` and the length control). With ``tune``, each configuration's peak rate is
+    chosen on the validation split at each budget from :func:`learning_rate_grid`
+    (:func:`_tuned_table`); otherwise every configuration runs at ``learning_rate`` (default
+    :data:`ACADEMIC`'s).
     """
     rows = []
-    configs = configs or ABLATION
+    configs = ablation_configs() if configs is None else configs
     for per_class in per_class_budgets:
-        if learning_rates:
-            runs = {name: (lambda d, s, rate, t=t: train_classifier(d, s, techniques=t, learning_rate=rate))
-                    for name, t in configs.items()}
-            rows += _tuned_table(runs, seeds, per_class, dataset, learning_rates)
-        else:
-            rate = learning_rate or ACADEMIC["learning_rate"]
-            runs = {name: (lambda d, s, t=t: train_classifier(d, s, techniques=t, learning_rate=rate))
-                    for name, t in configs.items()}
-            rows += [{**row, "learning_rate": rate} for row in _table(runs, seeds, per_class, dataset)]
+        for name, config in configs.items():
+            if tune:
+                run = lambda d, s, rate, c=config: train_classifier(d, s, learning_rate=rate, **c)
+                rows += _tuned_table({name: run}, seeds, per_class, dataset, learning_rate_grid(config))
+            else:
+                rate = learning_rate or ACADEMIC["learning_rate"]
+                run = lambda d, s, c=config: train_classifier(d, s, learning_rate=rate, **c)
+                rows += [{**row, "learning_rate": rate} for row in _table({name: run}, seeds, per_class, dataset)]
+    return rows
+
+
+def recipe_learning_rates(dataset, learning_rates=(2e-5, 5e-5, 1e-4, 2e-4, 5e-4), seeds=(42, 43, 44)) -> list[dict]:
+    """Notebook 02's recipe (:func:`sft_teach.training.finetune`'s defaults: 3 epochs, batch 16,
+    warmup 0.1) at each peak rate, for each seed, scored on validation and test.
+
+    The whole training split every time (no subset): seeds change only the head's
+    initialisation and the data order. Rows: ``{"learning_rate", "seed", "accuracy",
+    "macro_f1", "correct", "validation_accuracy", "validation_macro_f1", "seconds"}``.
+    """
+    import time
+
+    from sft_teach.inference import predict_proba
+    from sft_teach.training import finetune
+
+    rows = []
+    for rate in learning_rates:
+        for seed in seeds:
+            start = time.perf_counter()
+            result = finetune("default", dataset, learning_rate=rate, seed=seed, save=False, progress=False)
+            model, tokenizer = result.trainer.model, result.trainer.processing_class
+            row = _scored(dataset, lambda texts: predict_proba(model, tokenizer, texts, max_length=128).argmax(axis=-1),
+                          test_predictions=result.predictions)
+            rows.append({"learning_rate": rate, "seed": seed, **row, "seconds": round(time.perf_counter() - start, 1)})
     return rows
 
 

@@ -142,14 +142,29 @@ def test_lm_finetune_lowers_the_masked_lm_loss(tiny_model_dir, tmp_path):
 
 def test_train_classifier_runs_each_variant(tiny_model_dir, small_dataset):
     test = np.asarray(small_dataset["test"]["label"])
-    for options in ({}, {"start": "scratch"}, {"keep": 1, "freeze": 1}, {"techniques": ulmfit.TECHNIQUES}):
+    for options in ({}, {"start": "scratch"}, {"keep": 1, "freeze": 1}, {"techniques": ulmfit.TECHNIQUES},
+                    experiments.ablation_configs()[experiments.LENGTH_CONTROL]):
         row = experiments.train_classifier(small_dataset, 0, model=str(tiny_model_dir), num_train_epochs=2,
                                            batch_size=4, **options)
         assert 0 <= row["accuracy"] <= 1 and row["seconds"] > 0, options
         assert len(row["correct"]) == len(test) and row["correct"].count("1") == round(row["accuracy"] * len(test))
         assert 0 <= row["validation_accuracy"] <= 1
-        # gradual unfreezing: 3 epochs to thaw the tiny model's 4 groups, then the 2 of the others
-        assert row["epochs"] == (5 if options.get("techniques") else 2), options
+        # gradual unfreezing: 3 epochs to thaw the tiny model's 4 groups, then the 2 of the others;
+        # the length control trains as long, without unfreezing
+        assert row["epochs"] == (5 if options.get("techniques") or options.get("epochs_like") else 2), options
+
+
+def test_ablation_configs_and_their_rate_grids():
+    configs = experiments.ablation_configs()
+    assert [c["techniques"] for c in list(configs.values())[:5]] == list(experiments.ABLATION.values())
+    assert configs[experiments.LENGTH_CONTROL] == {"epochs_like": ("gradual_unfreezing",)}
+    assert list(experiments.ablation_configs(length_control=False)) == list(experiments.ABLATION)
+    grids = {name: experiments.learning_rate_grid(c) for name, c in configs.items()}
+    assert grids["+ discriminative"] == grids["all three"] == experiments.DISCRIMINATIVE_LEARNING_RATES
+    assert grids["plain fine-tuning"] == grids["+ gradual unfreezing"] == grids[experiments.LENGTH_CONTROL] \
+        == experiments.LEARNING_RATES
+    # one step of the grid higher: every rate of the discriminative grid is the next one of the other
+    assert experiments.DISCRIMINATIVE_LEARNING_RATES[:-1] == experiments.LEARNING_RATES[1:]
 
 
 def test_tuned_table_chooses_the_rate_on_validation_never_on_test(small_dataset):
