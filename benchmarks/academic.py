@@ -54,7 +54,7 @@ SWEEPS = {
     "recipe_lr": lambda ex: [lambda clinic, pets, r=rate: ex.recipe_learning_rates(pets, learning_rates=(r,))
                              for rate in RECIPE_RATES],
 }
-RECIPE_RATES = (2e-5, 5e-5, 1e-4, 2e-4, 5e-4)  # BERT's recommended 2e-5..5e-5, the course's 1e-4, and above
+RECIPE_RATES = (2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3)  # BERT's recommended 2e-5..5e-5, finetune's default 1e-4, and above
 
 
 def settings(name: str, ex) -> dict:

@@ -170,13 +170,13 @@ def section_accuracy(seeds=(0, 1, 2)) -> tuple[list[str], str]:
             scores = [run(dataset, seed) for seed in seeds]
             acc = [r["accuracy"] for r in scores]
             f1 = [r["macro_f1"] for r in scores]
-            rows.append(f"| {name} | {method} | {statistics.mean(acc):.3f} ± {statistics.pstdev(acc):.3f} | "
-                        f"{statistics.mean(f1):.3f} ± {statistics.pstdev(f1):.3f} |")
+            rows.append(f"| {name} | {method} | {statistics.mean(acc):.3f} ± {statistics.stdev(acc):.3f} | "
+                        f"{statistics.mean(f1):.3f} ± {statistics.stdev(f1):.3f} |")
             if method.startswith("fine-tuning"):
                 headline.append(f"{name} {statistics.mean(acc):.3f}")
     settings = ", ".join(f"{k} {v}" for k, v in ex.ACADEMIC.items())
     lines = ["## Accuracy: fine-tuning vs a bag of words vs no pretraining", "",
-             f"Every training example of each bundled dataset; test split; mean ± standard deviation over seeds "
+             f"Every training example of each bundled dataset; test split; mean ± sample SD (ddof = 1) over seeds "
              f"{', '.join(map(str, seeds))}. The two networks share the settings of the academic notebooks "
              f"({settings}); \"from scratch\" is the same architecture with random weights.", "",
              "| data | method | test accuracy | test macro-F1 |", "| --- | --- | --- | --- |", *rows, ""]

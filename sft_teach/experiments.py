@@ -165,7 +165,8 @@ def _scored(dataset, predict, test_predictions=None) -> dict:
     """Test and validation scores of ``predict`` (texts -> class ids), and right/wrong per test item.
 
     ``correct`` is a string of ``0``/``1``, one per test item in the split's order: two runs
-    scored on the same items can then be compared item by item (:mod:`sft_teach.stats`).
+    scored on the same items can then be compared item by item (:mod:`sft_teach.stats`);
+    ``validation_correct`` is the same for the validation split.
     ``test_predictions``: the test split's predicted ids if already computed.
     """
     from sft_teach.metrics import scores
@@ -175,8 +176,11 @@ def _scored(dataset, predict, test_predictions=None) -> dict:
     row = scores(test, predicted)
     row["correct"] = "".join("1" if ok else "0" for ok in predicted == test)
     if "validation" in dataset:
-        held_out = scores(np.asarray(dataset["validation"]["label"]), np.asarray(predict(list(dataset["validation"]["text"]))))
+        truth = np.asarray(dataset["validation"]["label"])
+        guessed = np.asarray(predict(list(dataset["validation"]["text"])))
+        held_out = scores(truth, guessed)
         row["validation_accuracy"], row["validation_macro_f1"] = held_out["accuracy"], held_out["macro_f1"]
+        row["validation_correct"] = "".join("1" if ok else "0" for ok in guessed == truth)
     return row
 
 
@@ -385,13 +389,15 @@ def ablation(dataset, per_class_budgets=(8, 32), seeds=SEEDS, configs=None, tune
     return rows
 
 
-def recipe_learning_rates(dataset, learning_rates=(2e-5, 5e-5, 1e-4, 2e-4, 5e-4), seeds=(42, 43, 44)) -> list[dict]:
+def recipe_learning_rates(dataset, learning_rates=(2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3), seeds=(42, 43, 44),
+                          model: str = "default", **settings) -> list[dict]:
     """Notebook 02's recipe (:func:`sft_teach.training.finetune`'s defaults: 3 epochs, batch 16,
     warmup 0.1) at each peak rate, for each seed, scored on validation and test.
 
     The whole training split every time (no subset): seeds change only the head's
-    initialisation and the data order. Rows: ``{"learning_rate", "seed", "accuracy",
-    "macro_f1", "correct", "validation_accuracy", "validation_macro_f1", "seconds"}``.
+    initialisation and the data order. Other ``settings`` go to ``finetune``. Rows: ``{"learning_rate", "seed", "accuracy",
+    "macro_f1", "correct", "validation_accuracy", "validation_macro_f1", "validation_correct",
+    "seconds"}``.
     """
     import time
 
@@ -402,9 +408,9 @@ def recipe_learning_rates(dataset, learning_rates=(2e-5, 5e-5, 1e-4, 2e-4, 5e-4)
     for rate in learning_rates:
         for seed in seeds:
             start = time.perf_counter()
-            result = finetune("default", dataset, learning_rate=rate, seed=seed, save=False, progress=False)
-            model, tokenizer = result.trainer.model, result.trainer.processing_class
-            row = _scored(dataset, lambda texts: predict_proba(model, tokenizer, texts, max_length=128).argmax(axis=-1),
+            result = finetune(model, dataset, learning_rate=rate, seed=seed, save=False, progress=False, **settings)
+            trained, tokenizer = result.trainer.model, result.trainer.processing_class
+            row = _scored(dataset, lambda texts: predict_proba(trained, tokenizer, texts, max_length=128).argmax(axis=-1),
                           test_predictions=result.predictions)
             rows.append({"learning_rate": rate, "seed": seed, **row, "seconds": round(time.perf_counter() - start, 1)})
     return rows
@@ -444,7 +450,7 @@ def results_dir() -> Path:
 
 
 def load_sweep(name: str) -> dict:
-    """A precomputed sweep (``layers``, ``ablation`` or ``efficiency``) as ``benchmarks/academic.py`` saved it.
+    """A precomputed sweep (``layers``, ``ablation``, ``efficiency``, ``lora``, ``recipe_lr``) as ``benchmarks/academic.py`` saved it.
 
     The file holds ``rows`` (one dict per run) and how it was made: ``date``, ``minutes``,
     ``machine``, ``command``. It works the same from a clone and from an installed wheel, so a

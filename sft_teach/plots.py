@@ -409,3 +409,32 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     if title:
         fig.suptitle(title)
     return fig
+
+
+@styled
+def learning_rate_sweep(curves: dict, chosen: dict | None = None, ylabel: str = "validation accuracy",
+                        title: str = "") -> Figure:
+    """A score against the peak learning rate (log scale), one line per configuration.
+
+    ``curves``: name -> {rate: (mean, sd)} over seeds (``sd`` NaN for one seed: no bar);
+    ``chosen``: name -> the rate chosen for it, ringed. Taught in notebooks/02_technical_recipe.ipynb.
+    """
+    fig = new_figure(figsize=(6, 3.4))
+    ax = fig.add_subplot()
+    for i, (name, points) in enumerate(curves.items()):
+        rates = sorted(points)
+        means = [points[r][0] for r in rates]
+        sds = [0.0 if np.isnan(points[r][1]) else points[r][1] for r in rates]
+        colour = OKABE_ITO[i % 7] if len(curves) > 1 else OKABE_ITO[0]
+        ax.errorbar(rates, means, yerr=sds, marker="o", capsize=4, color=colour, label=name)
+        if chosen and name in chosen:
+            ax.plot([chosen[name]], [points[chosen[name]][0]], "o", markersize=14, markerfacecolor="none",
+                    markeredgecolor=OKABE_ITO[3], markeredgewidth=2, label=f"chosen: {chosen[name]:.0e}")
+    ax.set_xscale("log")
+    ax.set_xlabel("peak learning rate (log scale)")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return fig

@@ -149,9 +149,20 @@ def test_train_classifier_runs_each_variant(tiny_model_dir, small_dataset):
         assert 0 <= row["accuracy"] <= 1 and row["seconds"] > 0, options
         assert len(row["correct"]) == len(test) and row["correct"].count("1") == round(row["accuracy"] * len(test))
         assert 0 <= row["validation_accuracy"] <= 1
+        validation = len(small_dataset["validation"])
+        assert row["validation_correct"].count("1") == round(row["validation_accuracy"] * validation)
         # gradual unfreezing: 3 epochs to thaw the tiny model's 4 groups, then the 2 of the others;
         # the length control trains as long, without unfreezing
         assert row["epochs"] == (5 if options.get("techniques") or options.get("epochs_like") else 2), options
+
+
+def test_recipe_learning_rates_scores_each_rate_and_seed(tiny_model_dir, small_dataset):
+    rows = experiments.recipe_learning_rates(small_dataset, learning_rates=(1e-4, 1e-3), seeds=(0, 1),
+                                             model=str(tiny_model_dir), num_train_epochs=1, batch_size=4)
+    assert [(r["learning_rate"], r["seed"]) for r in rows] == [(1e-4, 0), (1e-4, 1), (1e-3, 0), (1e-3, 1)]
+    for row in rows:
+        assert len(row["validation_correct"]) == len(small_dataset["validation"])
+        assert row["correct"].count("1") == round(row["accuracy"] * len(small_dataset["test"]))
 
 
 def test_ablation_configs_and_their_rate_grids():
