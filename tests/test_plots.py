@@ -39,6 +39,17 @@ def test_lr_finder_marks_the_suggestion():
     assert ax.lines[1].get_xdata()[0] == 1e-4 and ax.get_xscale() == "log"
 
 
+def test_learning_rate_sweep_draws_the_means_and_rings_the_chosen_rate():
+    curve = {1e-4: (0.80, 0.02), 3e-4: (0.85, 0.01), 1e-3: (0.60, float("nan"))}
+    fig = plots.learning_rate_sweep({"pets": curve}, chosen={"pets": 3e-4})
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_ydata()) == [0.80, 0.85, 0.60] and ax.get_xscale() == "log"
+    ring = ax.lines[-1]
+    assert (ring.get_xdata()[0], ring.get_ydata()[0]) == (3e-4, 0.85)
+    assert "chosen: 3e-04" in [t.get_text() for t in ax.get_legend().get_texts()]
+    fig.savefig("/dev/null", format="png")  # a NaN SD (one seed) draws without error
+
+
 def test_data_overview_counts_and_lengths():
     summary = {"train": {"rows": 3, "classes": {"a": 2, "b": 1}}}
     fig = plots.data_overview(summary, [5, 7, 300], max_length=128)
