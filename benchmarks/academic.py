@@ -138,7 +138,8 @@ def main() -> None:
                 pieces = list(pool.map(_run_piece, [name] * count, range(count)))
             threads = f"{min(args.jobs, count)} processes with 1 thread each"
         else:
-            pieces = [piece(*_data()) for piece in SWEEPS[name](ex)]
+            clinic, pets = _data()
+            pieces = [piece(clinic, pets) for piece in SWEEPS[name](ex)]
             threads = f"{torch.get_num_threads()} thread(s)"
         rows = [row for piece in pieces for row in piece]
         minutes = (time.perf_counter() - start) / 60
