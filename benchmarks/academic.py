@@ -52,9 +52,8 @@ SWEEPS = {
     "lora": lambda ex: [lambda clinic, pets: lora.sweep(seeds=ex.SEEDS)],
     # notebook 02 (pets): the recipe's peak learning rate, chosen on the validation split
     "recipe_lr": lambda ex: [lambda clinic, pets, r=rate: ex.recipe_learning_rates(pets, learning_rates=(r,))
-                             for rate in RECIPE_RATES],
+                             for rate in ex.RECIPE_LEARNING_RATES],
 }
-RECIPE_RATES = (2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3)  # BERT's recommended 2e-5..5e-5, finetune's default 1e-4, and above
 
 
 def settings(name: str, ex) -> dict:
@@ -65,7 +64,7 @@ def settings(name: str, ex) -> dict:
                 "ranks": [1, 4, 16]}
     if name == "recipe_lr":
         return {"data": "pets", "num_train_epochs": 3, "batch_size": 16, "warmup": 0.1, "weight_decay": 0.01,
-                "seeds": [42, 43, 44], "learning_rates": list(RECIPE_RATES)}
+                "seeds": list(ex.RECIPE_SEEDS), "learning_rates": list(ex.RECIPE_LEARNING_RATES)}
     base = {"data": "clinic", **ex.ACADEMIC, "seeds": list(ex.SEEDS)}
     if name == "layers":  # one rate for every run, no choice
         return base

@@ -174,14 +174,19 @@ def _scored(dataset, predict, test_predictions=None) -> dict:
     test = np.asarray(dataset["test"]["label"])
     predicted = np.asarray(predict(list(dataset["test"]["text"])) if test_predictions is None else test_predictions)
     row = scores(test, predicted)
-    row["correct"] = "".join("1" if ok else "0" for ok in predicted == test)
+    row["correct"] = _right_wrong(predicted, test)
     if "validation" in dataset:
         truth = np.asarray(dataset["validation"]["label"])
         guessed = np.asarray(predict(list(dataset["validation"]["text"])))
         held_out = scores(truth, guessed)
         row["validation_accuracy"], row["validation_macro_f1"] = held_out["accuracy"], held_out["macro_f1"]
-        row["validation_correct"] = "".join("1" if ok else "0" for ok in guessed == truth)
+        row["validation_correct"] = _right_wrong(guessed, truth)
     return row
+
+
+def _right_wrong(predicted, truth) -> str:
+    """``"1"`` where a prediction is right, ``"0"`` where wrong, one character per item."""
+    return "".join("1" if ok else "0" for ok in np.asarray(predicted) == np.asarray(truth))
 
 
 def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep: int | None = None,
@@ -198,7 +203,7 @@ def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep:
     those techniques would, without them (:data:`LENGTH_CONTROL`). Other ``settings`` override
     :data:`ACADEMIC`.
     Returns ``{"accuracy", "macro_f1", "correct", "validation_accuracy", "validation_macro_f1",
-    "epochs", "seconds"}`` (and ``"model"``).
+    "validation_correct", "epochs", "seconds"}`` (and ``"model"``).
     """
     import time
 
@@ -389,7 +394,11 @@ def ablation(dataset, per_class_budgets=(8, 32), seeds=SEEDS, configs=None, tune
     return rows
 
 
-def recipe_learning_rates(dataset, learning_rates=(2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3), seeds=(42, 43, 44),
+RECIPE_LEARNING_RATES = (2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3)  # BERT's 2e-5..5e-5, finetune's default 1e-4, and above
+RECIPE_SEEDS = (42, 43, 44)  # 42 is notebook 02's seed
+
+
+def recipe_learning_rates(dataset, learning_rates=RECIPE_LEARNING_RATES, seeds=RECIPE_SEEDS,
                           model: str = "default", **settings) -> list[dict]:
     """Notebook 02's recipe (:func:`sft_teach.training.finetune`'s defaults: 3 epochs, batch 16,
     warmup 0.1) at each peak rate, for each seed, scored on validation and test.
