@@ -6,8 +6,8 @@ no traceback, and nothing overwritten. Results go to stdout; the last line of
 
 ``finetune`` runs the best recipe the course teaches by default (``--recipe best``: the head
 trained alone first, then everything, keeping the epoch with the best validation macro-F1),
-and notebook 02's recipe with ``--recipe plain`` (exactly as notebook 02 trains it on pets with
-``--lr 5e-4``, the rate its validation sweep chose; the default rate is 1e-4).
+and notebook 02's recipe with ``--recipe plain`` (exactly as notebook 02 trains it on pets).
+Both are :data:`sft_teach.training.RECIPES`; ``--epochs``, ``--lr`` and ``--head-epochs`` override them.
 """
 
 from __future__ import annotations
@@ -22,12 +22,9 @@ from pathlib import Path
 from sft_teach import cli_course
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, DataError, OutputExistsError, SftTeachError
+from sft_teach.training import RECIPES
 
 DEFAULT_OUTPUT = "sft-output"
-# What --recipe chooses; explicit options (--head-epochs) override it. benchmarks/RESULTS.md
-# ("Recipes of sft-teach finetune") measures both over five seeds.
-RECIPES = {"best": {"head_epochs": 3.0, "best_epoch": True},  # LP-FT, then the best validation epoch
-           "plain": {"head_epochs": 0.0, "best_epoch": False}}  # notebook 02, section 5
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,11 +67,16 @@ def _build_parser() -> argparse.ArgumentParser:
                    "sft-teach finetune --data my.csv --text-column message --label-column desk --output my-run")
     ft.add_argument("--data", default="pets", help="pets (bundled), a CSV file with text,label, a folder of CSV splits, or a hub dataset")
     ft.add_argument("--model", default="default", help="default (bundled all-MiniLM-L6-v2), a local model folder, or a hub name")
+    best, plain = RECIPES["best"], RECIPES["plain"]
+    best_lr, plain_lr = (f"{r['learning_rate']:.0e}".replace("e-0", "e-") for r in (best, plain))  # 2e-4
     ft.add_argument("--recipe", choices=tuple(RECIPES), default="best",
-                    help="best: head first (3 epochs at 1e-3), then everything, best validation epoch kept (default); "
-                         "plain: notebook 02's recipe, last epoch kept")
-    ft.add_argument("--epochs", default="3", help="passes over the training data (default 3)")
-    ft.add_argument("--lr", default="1e-4", help="peak learning rate (default 1e-4)")
+                    help=f"best: head first (3 epochs at 1e-3), then everything at {best_lr}, best "
+                         f"validation epoch kept (default); plain: notebook 02's recipe, everything at "
+                         f"{plain_lr}, last epoch kept")
+    ft.add_argument("--epochs", default=None, help="passes over the training data after the head-only phase "
+                                                   f"(default {best['num_train_epochs']}, the recipe's)")
+    ft.add_argument("--lr", default=None, help=f"peak learning rate (default: the recipe's, {best_lr} with --recipe "
+                                               f"best, {plain_lr} with --recipe plain)")
     ft.add_argument("--batch-size", default="16", help="training examples per step (default 16)")
     ft.add_argument("--grad-accum", default="1", help="add up the gradients of N batches per step (default 1)")
     ft.add_argument("--max-length", default="128", help="longest text in tokens; longer ones are truncated, in training "
@@ -253,7 +255,9 @@ def cmd_finetune(args) -> int:
     from sft_teach.training import check_head_epochs, check_patience, check_settings
 
     recipe = RECIPES[args.recipe]
-    epochs, lr, batch_size, max_length = check_settings(args.epochs, args.lr, args.batch_size, args.max_length)
+    epochs, lr, batch_size, max_length = check_settings(
+        recipe["num_train_epochs"] if args.epochs is None else args.epochs,
+        recipe["learning_rate"] if args.lr is None else args.lr, args.batch_size, args.max_length)
     head_epochs = check_head_epochs(recipe["head_epochs"] if args.head_epochs is None else args.head_epochs)
     patience = None if args.patience is None else check_patience(args.patience)
     if patience is not None and not recipe["best_epoch"]:

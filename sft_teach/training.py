@@ -37,6 +37,19 @@ import numpy as np
 
 from sft_teach.errors import ConfigError
 
+# The recipes of ``sft-teach finetune --recipe``, as keyword arguments of :func:`finetune`:
+# ``finetune("default", "pets", **RECIPES["best"])`` is the command's default run.
+# benchmarks/recipe_selection.md says how "best" was chosen (on validation); benchmarks/RESULTS.md
+# ("Recipes of sft-teach finetune") measures both over five seeds on pets and clinic.
+RECIPES = {
+    # LP-FT: the new head alone for 3 epochs at 1e-3 (body frozen), then everything at 2e-4;
+    # the epoch with the best validation macro-F1 is kept
+    "best": {"head_epochs": 3.0, "num_train_epochs": 3, "learning_rate": 2e-4, "best_epoch": True},
+    # notebook 02, section 5: everything from the first step, at the rate that notebook's validation
+    # sweep chose on pets; the last epoch is kept
+    "plain": {"head_epochs": 0.0, "num_train_epochs": 3, "learning_rate": 5e-4, "best_epoch": False},
+}
+
 
 @dataclass
 class FinetuneResult:

@@ -161,3 +161,30 @@ def test_book_without_its_extra_says_how_to_install_it(tmp_path, capsys, monkeyp
     code, _, err = run(["book", str(tmp_path / "site")], capsys)
     assert code == 2 and "pip install 'sft-teach[book]'" in err and "sphinx" in err
     assert not (tmp_path / "site").exists()
+
+
+class _Stop(Exception):
+    """Raised by the stand-in for finetune once it has seen its arguments: nothing trains."""
+
+
+@pytest.mark.parametrize("options, expected", [
+    ([], {"head_epochs": 3.0, "num_train_epochs": 3.0, "learning_rate": 2e-4, "best_epoch": True}),
+    (["--recipe", "plain"], {"head_epochs": 0.0, "num_train_epochs": 3.0, "learning_rate": 5e-4, "best_epoch": False}),
+    (["--recipe", "plain", "--lr", "1e-4", "--epochs", "2"], {"learning_rate": 1e-4, "num_train_epochs": 2.0}),
+])
+def test_finetune_runs_the_recipe_and_options_override_it(options, expected, tiny_model_dir, small_csv, tmp_path,
+                                                          monkeypatch):
+    import sft_teach.training
+
+    seen = {}
+
+    def stand_in(model, data, **kwargs):
+        seen.update(kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(sft_teach.training, "finetune", stand_in)
+    with pytest.raises(_Stop):
+        main(["finetune", "--model", str(tiny_model_dir), "--data", str(small_csv), "--output", str(tmp_path / "run"),
+              "--quiet", *options])
+    assert {key: seen[key] for key in expected} == expected
+    assert not (tmp_path / "run").exists()
