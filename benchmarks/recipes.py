@@ -29,10 +29,6 @@ CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4),
               "head 1 ep, then 4 ep at 1e-4": (1, 4, 1e-4)}
 
 
-def _rate(recipe: dict) -> str:
-    return f"{recipe['learning_rate']:.0e}".replace("e-0", "e-")  # 2e-4, not 0.0002
-
-
 def _run(dataset, recipe: dict, seed: int):
     from sft_teach.training import finetune
 
@@ -41,7 +37,7 @@ def _run(dataset, recipe: dict, seed: int):
 
 def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str], str]:
     from sft_teach import data
-    from sft_teach.training import RECIPES
+    from sft_teach.training import RECIPES, rate_text
     from sft_teach.environment import quiet_libraries
     from sft_teach.inference import predict_proba
     from sft_teach.stats import mean_sd, mcnemar_exact
@@ -51,10 +47,10 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
              "`sft-teach finetune` with its defaults (bundled model, batch 16) and each `--recipe` "
              "(`sft_teach.training.RECIPES`): **best** trains the new head alone for "
              f"{RECIPES['best']['head_epochs']:g} epochs at 1e-3, body frozen, then everything for "
-             f"{RECIPES['best']['num_train_epochs']} epochs at {_rate(RECIPES['best'])}, and keeps the "
+             f"{RECIPES['best']['num_train_epochs']} epochs at {rate_text(RECIPES['best']['learning_rate'])}, and keeps the "
              "epoch with the best validation macro-F1 (benchmarks/recipe_selection.md says how it was chosen); "
              f"**plain** is notebook 02's recipe (everything for {RECIPES['plain']['num_train_epochs']} epochs at "
-             f"{_rate(RECIPES['plain'])}, no head-only phase, the last epoch kept). "
+             f"{rate_text(RECIPES['plain']['learning_rate'])}, no head-only phase, the last epoch kept). "
              "Mean ± sample SD (ddof = 1) over seeds "
              f"{', '.join(map(str, seeds))}; each dataset's test split chose nothing. Training time includes "
              "the head-only phase and the per-epoch saving of the best weights.", ""]

@@ -22,7 +22,7 @@ from pathlib import Path
 from sft_teach import cli_course
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, DataError, OutputExistsError, SftTeachError
-from sft_teach.training import RECIPES
+from sft_teach.training import RECIPES, rate_text
 
 DEFAULT_OUTPUT = "sft-output"
 
@@ -68,7 +68,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--data", default="pets", help="pets (bundled), a CSV file with text,label, a folder of CSV splits, or a hub dataset")
     ft.add_argument("--model", default="default", help="default (bundled all-MiniLM-L6-v2), a local model folder, or a hub name")
     best, plain = RECIPES["best"], RECIPES["plain"]
-    best_lr, plain_lr = (f"{r['learning_rate']:.0e}".replace("e-0", "e-") for r in (best, plain))  # 2e-4
+    best_lr, plain_lr = rate_text(best["learning_rate"]), rate_text(plain["learning_rate"])
     ft.add_argument("--recipe", choices=tuple(RECIPES), default="best",
                     help=f"best: head first (3 epochs at 1e-3), then everything at {best_lr}, best "
                          f"validation epoch kept (default); plain: notebook 02's recipe, everything at "

@@ -20,6 +20,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from sft_teach.plots import OKABE_ITO, method_colour, new_figure, styled
+from sft_teach.training import rate_text as _rate
 
 BODY = method_colour("fine-tuned")          # blue: knowledge brought from pretraining
 HEAD = method_colour("frozen body + head")  # orange: the part that is new for this task
@@ -31,12 +32,6 @@ def _tint(colour: str, alpha: float = 0.22):
     """A light fill of ``colour`` (opaque, so boxes hide what is behind them)."""
     r, g, b, _ = to_rgba(colour)
     return (1 - alpha + alpha * r, 1 - alpha + alpha * g, 1 - alpha + alpha * b, 1.0)
-
-
-def _rate(value: float) -> str:
-    """A learning rate as the code writes it: 0.0001 -> "1e-4", 0.00015 -> "1.5e-4"."""
-    mantissa, exponent = f"{value:.1e}".split("e")
-    return f"{float(mantissa):g}e{int(exponent)}" if value < 0.01 else f"{value:g}"
 
 
 def _box(ax, x, y, w, h, lines, colour, dashed=False, trained=None, size=10.0, line_height=2.7):

@@ -51,6 +51,12 @@ RECIPES = {
 }
 
 
+def rate_text(value: float) -> str:
+    """A learning rate as the code writes it: 0.0001 -> "1e-4", 0.00015 -> "1.5e-4"."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}" if value < 0.01 else f"{value:g}"
+
+
 @dataclass
 class FinetuneResult:
     """What :func:`finetune` returns.

@@ -31,27 +31,21 @@ def _selection(scores: dict) -> dict:
                            for name, s in scores.items()}}
 
 
-def test_a_clear_winner_wins(recipes_script, monkeypatch):
-    monkeypatch.setattr(recipes_script, "CANDIDATES", {"a": (3, 3, 1e-4), "b": (3, 3, 5e-4)})
-    assert recipes_script.choose(_selection({"a": [0.80, 0.81, 0.82], "b": [0.90, 0.91, 0.92]})) == "b"
-
-
-def test_a_tie_goes_to_the_cheaper_candidate(recipes_script, monkeypatch):
+@pytest.mark.parametrize("candidates, scores, chosen", [
+    # a clear winner wins
+    ({"a": (3, 3, 1e-4), "b": (3, 3, 5e-4)}, {"a": [0.80, 0.81, 0.82], "b": [0.90, 0.91, 0.92]}, "b"),
     # b's mean is 0.01 higher, less than a's seed SD (0.03): a tie, and a costs 1 + 3 * 3 = 10 passes
-    # over the data against b's 3 + 3 * 3 = 12
-    monkeypatch.setattr(recipes_script, "CANDIDATES", {"a": (1, 3, 1e-4), "b": (3, 3, 1e-4)})
-    assert recipes_script.choose(_selection({"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]})) == "a"
-
-
-def test_an_epoch_of_everything_costs_more_than_a_head_only_epoch(recipes_script, monkeypatch):
-    # head 1 + 4 epochs (13 passes) against head 3 + 3 epochs (12 passes): tied, b is cheaper
-    monkeypatch.setattr(recipes_script, "CANDIDATES", {"a": (1, 4, 1e-4), "b": (3, 3, 1e-4)})
-    assert recipes_script.choose(_selection({"a": [0.88, 0.91, 0.94], "b": [0.90, 0.90, 0.90]})) == "b"
-
-
-def test_a_tie_of_equal_cost_goes_to_the_higher_mean(recipes_script, monkeypatch):
-    monkeypatch.setattr(recipes_script, "CANDIDATES", {"a": (3, 3, 1e-4), "b": (3, 3, 2e-4)})
-    assert recipes_script.choose(_selection({"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]})) == "b"
+    # over the data against b's 3 + 3 * 3 = 12, so the cheaper a wins
+    ({"a": (1, 3, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]}, "a"),
+    # an epoch of everything costs more than a head-only epoch: head 1 + 4 epochs (13 passes)
+    # against head 3 + 3 epochs (12 passes), tied, so b is cheaper
+    ({"a": (1, 4, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.88, 0.91, 0.94], "b": [0.90, 0.90, 0.90]}, "b"),
+    # a tie of equal cost goes to the higher mean (and a top candidate with SD 0 is tied with itself)
+    ({"a": (3, 3, 1e-4), "b": (3, 3, 2e-4)}, {"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]}, "b"),
+])
+def test_the_rule(candidates, scores, chosen, recipes_script, monkeypatch):
+    monkeypatch.setattr(recipes_script, "CANDIDATES", candidates)
+    assert recipes_script.choose(_selection(scores)) == chosen
 
 
 def test_the_command_default_is_the_recorded_choice(recipes_script):
