@@ -129,8 +129,11 @@ class LabelBudgetPanel:
 
         self.evaluate = evaluate
         self.result: str | None = None
+        # description_width "initial": the label is as wide as its words (the default cuts it at
+        # about ten characters, "labelled n...")
         self.slider = widgets.IntSlider(value=start, min=low, max=high, step=step, description=description,
-                                        continuous_update=False, layout=widgets.Layout(width="60%"))
+                                        continuous_update=False, layout=widgets.Layout(width="60%"),
+                                        style={"description_width": "initial"})
         self.output = widgets.Output()
         self.slider.observe(self._update, names="value")
         self._update({"new": start})
@@ -180,7 +183,7 @@ class FigurePanel:
     """Sliders over a drawing function: ``draw(**values)`` returns a figure, redrawn on release.
 
     ``controls`` are ipywidgets by the name of ``draw``'s parameter they set (give them
-    ``continuous_update=False``). ``.figure`` is the last figure drawn. Where the widget is not
+    ``continuous_update=False``); one without a description is labelled with that name. ``.figure`` is the last figure drawn. Where the widget is not
     live (a reopened notebook, GitHub, nbconvert HTML), the same output shows a PNG of the figure
     at the controls' values when the output was made (their starting values when the cell runs),
     with those settings in the text form.
@@ -195,7 +198,10 @@ class FigurePanel:
         self.controls = controls
         self.figure = None
         self.output = widgets.Output()
-        for control in controls.values():
+        for name, control in controls.items():
+            if not control.description:  # a slider without a label would not say what it sets
+                control.description = name
+                control.style.description_width = "initial"
             control.observe(self._update, names="value")
         self._update()
         self.widget = widgets.VBox([widgets.HBox(list(controls.values())), self.output])

@@ -62,8 +62,10 @@ def test_slider_panel_recomputes_when_the_value_changes():
         calls.append(n)
         return f"{n} labels -> accuracy {n / 100:.2f}"
 
-    panel = LabelBudgetPanel(evaluate, low=2, high=100, start=10)
+    panel = LabelBudgetPanel(evaluate, low=2, high=100, start=10, description="labelled notes")
     assert panel.slider.continuous_update is False
+    # the label shows whole: ipywidgets' default width cuts "labelled notes" to "labelled n..."
+    assert panel.slider.description == "labelled notes" and panel.slider.style.description_width == "initial"
     assert panel.result == "10 labels -> accuracy 0.10"
     panel.slider.value = 40
     assert calls == [10, 40] and panel.result == "40 labels -> accuracy 0.40"
@@ -102,6 +104,8 @@ def test_figure_panel_redraws_and_falls_back_to_a_png():
     panel = FigurePanel(draw, peak=widgets.FloatSlider(value=0.5, min=0.1, max=1.0, continuous_update=False),
                         steps=widgets.IntSlider(value=10, min=2, max=20, continuous_update=False))
     assert drawn == [(0.5, 10)]
+    # each slider says what it sets: unlabelled, it is labelled with its parameter's name
+    assert [c.description for c in panel.controls.values()] == ["peak", "steps"]
     panel.controls["steps"].value = 12
     assert drawn[-1] == (0.5, 12)
     assert panel.figure.axes[0].lines[0].get_xdata()[-1] == 11
