@@ -183,10 +183,11 @@ class FigurePanel:
     """Sliders over a drawing function: ``draw(**values)`` returns a figure, redrawn on release.
 
     ``controls`` are ipywidgets by the name of ``draw``'s parameter they set (give them
-    ``continuous_update=False``); one without a description is labelled with that name. ``.figure`` is the last figure drawn. Where the widget is not
-    live (a reopened notebook, GitHub, nbconvert HTML), the same output shows a PNG of the figure
-    at the controls' values when the output was made (their starting values when the cell runs),
-    with those settings in the text form.
+    ``continuous_update=False``); one without a description is labelled with that name.
+    ``.figure`` is the last figure drawn. Where the widget is not live (a reopened notebook,
+    GitHub, nbconvert HTML), the same output shows a PNG of the figure at the controls' values
+    when the output was made (their starting values when the cell runs), with those settings in
+    the text form.
 
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """

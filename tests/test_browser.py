@@ -15,7 +15,7 @@ One JupyterLab server (loopback port, no token) and one Chromium serve the whole
   the slider is moved and the kernel's answer awaited. The rest of 01 (the race, the fine-tuning)
   is not run here: nbval executes every cell of it, and ``test_live_plot_is_redrawn_in_place_in_jupyterlab``
   checks its live loss plot's display in this JupyterLab, so the browser adds to them only what
-  needs a front end, in about a minute instead of a second full execution of the notebook.
+  needs a front end, in under a minute instead of a second full execution of the notebook.
 
 JupyterLab 4 attaches only the cells in view by default ("windowing"): images further down
 would be missing from the page and the count would be wrong. The server gets its own

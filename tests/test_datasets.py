@@ -89,10 +89,12 @@ def test_jaccard_at_least_equals_the_definition():
 
     rng = random.Random(0)
     sets = [frozenset(rng.sample(range(12), rng.randint(1, 8))) for _ in range(60)]
-    for threshold in (0.3, 0.6, 1.0):  # 0.6: 3/5 sits exactly on it, as in the test below
+    sets += [frozenset({0, 1, 2, 3}), frozenset({0, 1, 2, 4})]  # 3 shared of 5: exactly 0.6
+    for threshold in (0.3, 0.6, 1.0):  # 0.6, the threshold of the test below
         expected = {(i, j) for i, j in itertools.combinations(range(len(sets)), 2)
                     if len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= threshold}
         assert jaccard_at_least(sets, threshold) == expected and expected
+    assert (len(sets) - 2, len(sets) - 1) in jaccard_at_least(sets, 0.6)
 
 
 @pytest.mark.parametrize("name", DATASETS)
