@@ -359,26 +359,43 @@ def test_tour_counts_pictures_far_down_and_catches_bad_outputs(lab_page, lab_roo
     assert len(problems) == 5, text
 
 
-def run_all_cells(page, timeout_s: float) -> float:
-    """Run every cell of the current notebook and wait for the last; returns the seconds taken."""
+def run_cells(page, timeout_s: float, indices: list[int] | None = None) -> float:
+    """Run cells of the current notebook and wait for them; returns the seconds taken.
+
+    ``indices=None`` runs every cell ("Run All Cells"). Otherwise the cells at ``indices``, in
+    order, with JupyterLab's own commands as a learner's clicks give them: "Run All Above
+    Selected Cell" for a leading block 0, 1, 2, ..., then "Run Selected Cell" for each other one.
+    """
     started = time.perf_counter()
-    # not awaited: the command's promise settles only when every cell has run, and an
-    # evaluate has no timeout; the wait below has one
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    cells = f"{CURRENT}.content.widgets.filter(c => c.model.type === 'code')"
-    try:
-        wait_for(page, f"{cells}.every(c => c.model.executionCount !== null) && "
-                       f"{CURRENT}.sessionContext.session.kernel.status === 'idle'", timeout_s, "all cells to run")
-    except AssertionError as exc:
-        # say where it stood, and show that cell in the failure screenshot
-        waiting = page.evaluate(f"""() => {{
-            const all = {CURRENT}.content.widgets;
-            const cell = all.find(c => c.model.type === 'code' && c.model.executionCount === null);
-            if (!cell) return 'none';
-            cell.node.scrollIntoView();
-            return `cell ${{all.indexOf(cell)}}: ${{cell.model.sharedModel.getSource().slice(0, 120)}}`;
-        }}""")
-        raise AssertionError(f"{exc}; first cell not run yet: {waiting}") from None
+    if indices is None:
+        steps = [(None, "notebook:run-all-cells", f"{CURRENT}.content.widgets")]
+    else:
+        block = 0
+        while block < len(indices) and indices[block] == block:
+            block += 1
+        groups = ([(block, "notebook:run-all-above", list(range(block)))] if block else []) + \
+                 [(i, "notebook:run-cell", [i]) for i in indices[block:]]
+        steps = [(index, command, f"[{', '.join(map(str, cells))}].map(i => {CURRENT}.content.widgets[i])")
+                 for index, command, cells in groups]
+    for index, command, cells in steps:  # one at a time, each awaited, as a learner clicks
+        select = "" if index is None else f"const nb = {CURRENT}.content; nb.deselectAll(); nb.activeCellIndex = {index}; "
+        # not awaited: the command's promise settles only when the cells have run, and an
+        # evaluate has no timeout; the wait below has one
+        page.evaluate(f"() => {{ {select}window.jupyterapp.commands.execute('{command}'); }}")
+        code = f"{cells}.filter(c => c.model.type === 'code')"
+        try:
+            wait_for(page, f"{code}.every(c => c.model.executionCount !== null) && "
+                           f"{CURRENT}.sessionContext.session.kernel.status === 'idle'", timeout_s, "the cells to run")
+        except AssertionError as exc:
+            # say where it stood, and show that cell in the failure screenshot
+            waiting = page.evaluate(f"""() => {{
+                const all = {CURRENT}.content.widgets;
+                const cell = {code}.find(c => c.model.executionCount === null);
+                if (!cell) return 'none';
+                cell.node.scrollIntoView();
+                return `cell ${{all.indexOf(cell)}}: ${{cell.model.sharedModel.getSource().slice(0, 120)}}`;
+            }}""")
+            raise AssertionError(f"{exc}; first cell not run yet: {waiting}") from None
     return time.perf_counter() - started
 
 
@@ -415,7 +432,7 @@ def test_live_plot_is_redrawn_in_place_in_jupyterlab(lab_page, lab_root):
     nbformat.write(nb, path)
     open_notebook(lab_page, copy_trusted(path, lab_root, "selftest"))
     try:
-        run_all_cells(lab_page, 120)
+        run_cells(lab_page, 120)
         found = lab_page.evaluate(LIVE_PLOT_JS)
     finally:
         close_notebook(lab_page)
@@ -436,28 +453,6 @@ def live_cells(nb) -> list[int]:
     return [*range(slider + 1), quiz]
 
 
-def run_cells(page, indices: list[int], timeout_s: float) -> float:
-    """Run the cells at ``indices`` of the current notebook, in order; returns the seconds taken.
-
-    JupyterLab's own commands, as a learner's clicks give them: "Run All Above Selected Cell"
-    from the cell after the last of a leading block, then "Run Selected Cell" for each other one.
-    """
-    started = time.perf_counter()
-    block = 0
-    while block < len(indices) and indices[block] == block:
-        block += 1
-    steps = [(block, "notebook:run-all-above", list(range(block)))] if block else []
-    steps += [(i, "notebook:run-cell", [i]) for i in indices[block:]]
-    for index, command, cells in steps:  # one at a time, each awaited, as a learner clicks
-        # not awaited: the command's promise settles only when the cells have run; the wait below has a timeout
-        page.evaluate(f"() => {{ const nb = {CURRENT}.content; nb.deselectAll(); nb.activeCellIndex = {index}; "
-                      f"window.jupyterapp.commands.execute('{command}'); }}")
-        ran = f"[{', '.join(map(str, cells))}].map(i => {CURRENT}.content.widgets[i])"
-        wait_for(page, f"{ran}.every(c => c.model.type !== 'code' || c.model.executionCount !== null) && "
-                       f"{CURRENT}.sessionContext.session.kernel.status === 'idle'", timeout_s, f"cells {cells} to run")
-    return time.perf_counter() - started
-
-
 @pytest.fixture(scope="module")
 def live_run(jupyterlab, browser, lab_root):
     """Notebook 01, its saved outputs cleared, opened in a fresh tab; its live cells run. Yields the page."""
@@ -472,7 +467,7 @@ def live_run(jupyterlab, browser, lab_root):
     try:
         page.goto(f"{jupyterlab}/lab/tree/live/{LIVE_NOTEBOOK}")
         wait_for(page, f"{CURRENT}.sessionContext.session.kernel.status === 'idle'", 120, "an idle kernel")
-        seconds = run_cells(page, live_cells(nb), 300)
+        seconds = run_cells(page, 300, live_cells(nb))
         print(f"notebook 01's live cells ran in JupyterLab in {seconds:.0f} s")
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
