@@ -2,7 +2,7 @@
 
 Each run is the command's own call of `sft_teach.training.finetune` with the command's defaults
 (bundled model, batch 16) and the settings of `sft_teach.training.RECIPES`: `best` trains the head
-alone for 3 epochs at 1e-3 first, then everything for 3 epochs at 2e-4, and keeps the epoch with the
+alone for 3 epochs at 1e-3 first, then everything for 3 epochs at 1e-4, and keeps the epoch with the
 best validation macro-F1; `plain` is notebook 02's recipe (everything for 3 epochs at 5e-4, no
 head-only phase, the last epoch kept).
 Scores are on each dataset's test split, which chose nothing; on pets also on `unseen.csv` and on
@@ -146,9 +146,10 @@ def choose(selection: dict) -> str:
     top = max(stats, key=lambda name: stats[name][0])
     tied = [name for name in stats  # the top, and those closer to it than the larger of the two seed SDs
             if name == top or stats[top][0] - stats[name][0] < max(stats[top][1], stats[name][1])]
-    # cost in forward passes over the training data: a head-only epoch is one (through the frozen
-    # body; the head's own backward is negligible), an epoch of everything three (backward ~ 2 forwards)
-    cost = {name: CANDIDATES[name][0] + 3 * CANDIDATES[name][1] for name in tied}
+    # cost in forward passes over the training data: the head-only phase is one, however many epochs
+    # (the frozen body's features are computed once; the head's own work is negligible), an epoch of
+    # everything three (backward ~ 2 forwards)
+    cost = {name: (CANDIDATES[name][0] > 0) + 3 * CANDIDATES[name][1] for name in tied}
     cheapest = [name for name in tied if cost[name] == min(cost.values())]
     return max(cheapest, key=lambda name: stats[name][0])
 
@@ -174,8 +175,9 @@ def selection_report(selection: dict, measured: str) -> str:
         "The rule: among the candidates within the time budget, the highest mean validation macro-F1; a "
         "difference smaller than the larger of the two candidates' seed SDs is a tie, and the cheaper "
         "candidate wins. Cost is counted in passes over the training data, not in the seconds above, which "
-        "differ by noise between runs of equal work: a head-only epoch is one forward pass through the "
-        "frozen body, an epoch of everything is a forward and a backward pass, about three. Between tied "
+        "differ by noise between runs of equal work: the head-only phase is one forward pass through the "
+        "frozen body, whatever its epochs (the features are computed once and stored), an epoch of everything "
+        "is a forward and a backward pass, about three. Between tied "
         f"candidates of equal cost the higher mean wins: nothing else tells them apart. The rule picks **{choose(selection)}**, which is "
         "`--recipe best` (`sft_teach.training.RECIPES`).", ""])
 

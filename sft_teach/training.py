@@ -17,7 +17,8 @@ results. Defaults are chosen for small labelled sets on a CPU:
   many epochs: the last epoch is not always the best, and the test split must not choose;
 * optionally (``head_epochs``), the new head trained alone first, body frozen, then everything:
   "linear probing, then fine-tuning" (LP-FT; Kumar et al. 2022), so that the first updates to the
-  pretrained body are driven by a head that already points the right way, not by a random one.
+  pretrained body are driven by a head that already points the right way, not by a random one;
+  the frozen body's features are computed once and stored, so that phase costs one forward pass.
 
 Taught in notebooks/02_technical_recipe.ipynb.
 """
@@ -42,9 +43,9 @@ from sft_teach.errors import ConfigError
 # benchmarks/recipe_selection.md says how "best" was chosen (on validation); benchmarks/RESULTS.md
 # ("Recipes of sft-teach finetune") measures both over five seeds on pets and clinic.
 RECIPES = {
-    # LP-FT: the new head alone for 3 epochs at 1e-3 (body frozen), then everything at 2e-4;
+    # LP-FT: the new head alone for 3 epochs at 1e-3 (body frozen), then everything at 1e-4;
     # the epoch with the best validation macro-F1 is kept
-    "best": {"head_epochs": 3.0, "num_train_epochs": 3, "learning_rate": 2e-4, "best_epoch": True},
+    "best": {"head_epochs": 3.0, "num_train_epochs": 3, "learning_rate": 1e-4, "best_epoch": True},
     # notebook 02, section 5: everything from the first step, at the rate that notebook's validation
     # sweep chose on pets; the last epoch is kept
     "plain": {"head_epochs": 0.0, "num_train_epochs": 3, "learning_rate": 5e-4, "best_epoch": False},
@@ -220,6 +221,62 @@ def head_parameters(model) -> list:
         return [p for p in model.parameters() if id(p) not in body]
 
 
+def first_token_features(model, split, tokenizer, batch_size: int = 64):
+    """What the frozen body hands the head for each example of ``split``: ``(n_examples, hidden)``.
+
+    A BERT-like classifier reads one vector per text, the last encoder layer's output at the
+    first token ([CLS]), through its pooler and classifier. With the body frozen that vector never
+    changes, so it is computed once, here, in eval mode (no dropout) and without gradients.
+    ``split``: tokenised (:func:`sft_teach.data.tokenize`); rows stay in their order.
+    """
+    import torch
+
+    from sft_teach import data as data_mod
+
+    collate = data_mod.collator(tokenizer)
+    inputs = split.select_columns([c for c in split.column_names if c in tokenizer.model_input_names])
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch_size):
+            batch = collate([inputs[i] for i in range(start, min(start + batch_size, len(inputs)))])
+            hidden = model.base_model(**batch.to(device)).last_hidden_state  # (batch, longest, hidden)
+            chunks.append(hidden[:, 0].cpu())  # the first token's vector: (batch, hidden)
+    model.train(was_training)
+    return torch.cat(chunks)
+
+
+def has_bert_head(model) -> bool:
+    """Whether ``model``'s head is BERT's: pooler on the first token, dropout, linear classifier.
+
+    Other classifiers read their body differently (RoBERTa's head has no pooler, ALBERT's pooler is a
+    bare linear layer), so only ``BertForSequenceClassification`` (all-MiniLM-L6-v2 is one) qualifies.
+    """
+    from transformers import BertForSequenceClassification
+
+    return isinstance(model, BertForSequenceClassification) and model.base_model.pooler is not None
+
+
+def _head_on_features(model):
+    """``model``'s own pooler, dropout and classifier (shared, not copied), fed stored features."""
+    import torch
+
+    class HeadOnFeatures(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pooler, self.dropout, self.classifier = model.base_model.pooler, model.dropout, model.classifier
+
+        def forward(self, features, labels=None):  # features: (batch, hidden), from first_token_features
+            # BertForSequenceClassification's head: the pooler reads position 0 of a (batch, seq, hidden) input
+            logits = self.classifier(self.dropout(self.pooler(features[:, None, :])))  # (batch, classes)
+            loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
+            return {"loss": loss, "logits": logits}
+
+    return HeadOnFeatures()
+
+
 def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, learning_rate=1e-3, batch_size=16,
                seed=42, progress=True, **overrides) -> dict:
     """Train only the head of ``model`` on ``encoded["train"]``, the body frozen; return its history.
@@ -229,27 +286,43 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     gradients into the body during the first steps of full fine-tuning; a head trained first on
     frozen features sends gradients that already point towards the task. Only the head learns,
     so a larger learning rate is safe (default 1e-3, as for the head of notebook 06).
-    Which parameters were trainable before is restored afterwards. No evaluation, no checkpoints.
+
+    The body is frozen, so its features are computed once (:func:`first_token_features`, no
+    dropout) and the head trains on them for ``num_train_epochs`` epochs: one pass through the
+    encoder instead of one per epoch. The batches are drawn at random (stored features have no
+    padding for length-grouping to save). A model whose head is not BERT's (:func:`has_bert_head`)
+    trains its head through the frozen body instead, every epoch. Which parameters were trainable
+    before is restored afterwards. No evaluation, no checkpoints. Taught in notebook 02, section 8.
     """
+    from datasets import Dataset
     from transformers import Trainer
 
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess
+    from sft_teach.callbacks import HistoryCallback
 
+    history = HistoryCallback()
+    settings = dict(num_train_epochs=num_train_epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed,
+                    progress=progress, **{"eval_strategy": "no", **overrides})  # saves nothing
     head = {id(p) for p in head_parameters(model)}
     before = [(p, p.requires_grad) for p in model.parameters()]
     for p, _ in before:
         p.requires_grad = id(p) in head
-    history = HistoryCallback()
-    args = training_arguments(output_dir, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
-                              batch_size=batch_size, seed=seed, progress=progress,
-                              **{"eval_strategy": "no", **overrides})  # saves nothing: save_checkpoints is off
-    trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
-                      data_collator=data_mod.collator(tokenizer), callbacks=[history])
-    if args.world_size > 1:
-        trainer.add_callback(SameShuffleOnEveryProcess())
-    _one_progress_bar(trainer, progress)
     try:
+        if has_bert_head(model):
+            train = encoded["train"]
+            stored = Dataset.from_dict({"features": first_token_features(model, train, tokenizer).numpy(),
+                                        "labels": train["labels"]}).with_format("torch")
+            args = training_arguments(output_dir, train_sampling_strategy="random", **settings)
+            trainer = Trainer(model=_head_on_features(model), args=args, train_dataset=stored, callbacks=[history])
+        else:
+            args = training_arguments(output_dir, **settings)
+            trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
+                              data_collator=data_mod.collator(tokenizer), callbacks=[history])
+        if args.world_size > 1:
+            from sft_teach.callbacks import SameShuffleOnEveryProcess
+
+            trainer.add_callback(SameShuffleOnEveryProcess())
+        _one_progress_bar(trainer, progress)
         trainer.train()
     finally:
         for p, trainable in before:

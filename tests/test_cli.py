@@ -168,7 +168,7 @@ class _Stop(Exception):
 
 
 @pytest.mark.parametrize("options, expected", [
-    ([], {"head_epochs": 3.0, "num_train_epochs": 3.0, "learning_rate": 2e-4, "best_epoch": True}),
+    ([], {"head_epochs": 3.0, "num_train_epochs": 3.0, "learning_rate": 1e-4, "best_epoch": True}),
     (["--recipe", "plain"], {"head_epochs": 0.0, "num_train_epochs": 3.0, "learning_rate": 5e-4, "best_epoch": False}),
     (["--recipe", "plain", "--lr", "1e-4", "--epochs", "2"], {"learning_rate": 1e-4, "num_train_epochs": 2.0}),
 ])

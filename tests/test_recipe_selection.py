@@ -34,11 +34,14 @@ def _selection(scores: dict) -> dict:
 @pytest.mark.parametrize("candidates, scores, chosen", [
     # a clear winner wins
     ({"a": (3, 3, 1e-4), "b": (3, 3, 5e-4)}, {"a": [0.80, 0.81, 0.82], "b": [0.90, 0.91, 0.92]}, "b"),
-    # b's mean is 0.01 higher, less than a's seed SD (0.03): a tie, and a costs 1 + 3 * 3 = 10 passes
-    # over the data against b's 3 + 3 * 3 = 12, so the cheaper a wins
-    ({"a": (1, 3, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]}, "a"),
-    # an epoch of everything costs more than a head-only epoch: head 1 + 4 epochs (13 passes)
-    # against head 3 + 3 epochs (12 passes), tied, so b is cheaper
+    # b's mean is 0.01 higher, less than a's seed SD (0.03): a tie, and a (no head-only phase) costs
+    # 3 * 3 = 9 passes over the data against b's 1 + 3 * 3 = 10, so the cheaper a wins
+    ({"a": (0, 3, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]}, "a"),
+    # the head-only phase is one pass whatever its epochs (its features are stored): head 1 + 3 epochs
+    # and head 3 + 3 epochs both cost 10, so the tie goes to the higher mean
+    ({"a": (1, 3, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]}, "b"),
+    # an epoch of everything costs three: head + 4 epochs (13 passes) against head + 3 epochs (10), tied,
+    # so b is cheaper
     ({"a": (1, 4, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.88, 0.91, 0.94], "b": [0.90, 0.90, 0.90]}, "b"),
     # a tie of equal cost goes to the higher mean (and a top candidate with SD 0 is tied with itself)
     ({"a": (3, 3, 1e-4), "b": (3, 3, 2e-4)}, {"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]}, "b"),

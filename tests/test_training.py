@@ -155,29 +155,81 @@ def test_head_epochs_that_make_no_sense_are_refused(value, message):
 
 
 @pytest.mark.slow
-def test_train_head_equals_a_frozen_body_trainer_run_by_hand(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
-    """Oracle for notebook 02, section 8: the hand-built phase one and the package's ``train_head``."""
+def test_train_head_equals_notebook_02s_head_on_stored_features(make_tiny_classifier, tokenizer, small_dataset,
+                                                                  tmp_path):
+    """Oracle for notebook 02, section 8: features stored by hand, a head module fed them, Trainer."""
+    from datasets import Dataset
     from transformers import PrinterCallback, Trainer
 
     from sft_teach.training import training_arguments
 
     encoded = data.tokenize(small_dataset, tokenizer)
+    collate = data.collator(tokenizer)
     by_hand = make_tiny_classifier(seed=3)
-    for name, p in by_hand.named_parameters():
-        p.requires_grad = not name.startswith(("bert.embeddings", "bert.encoder"))
+    by_hand.eval()
+    inputs = encoded["train"].remove_columns("labels")
+    with torch.no_grad():
+        features = torch.cat([by_hand.bert(**collate([inputs[i] for i in range(start, min(start + 64, len(inputs)))]))
+                              .last_hidden_state[:, 0] for start in range(0, len(inputs), 64)])
+
+    class HeadOnFeatures(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.pooler, self.dropout, self.classifier = model.bert.pooler, model.dropout, model.classifier
+
+        def forward(self, features, labels=None):
+            logits = self.classifier(self.dropout(self.pooler(features[:, None, :])))
+            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
+
+    stored = Dataset.from_dict({"features": features.numpy(), "labels": encoded["train"]["labels"]}).with_format("torch")
     args = training_arguments(tmp_path / "hand", num_train_epochs=3, learning_rate=1e-3, batch_size=4, seed=42,
-                              eval_strategy="no", progress=False)
-    trainer = Trainer(model=by_hand, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
-                      data_collator=data.collator(tokenizer))
+                              eval_strategy="no", progress=False, train_sampling_strategy="random")
+    trainer = Trainer(model=HeadOnFeatures(by_hand), args=args, train_dataset=stored)
     trainer.remove_callback(PrinterCallback)
     trainer.train()
 
     ours = make_tiny_classifier(seed=3)
-    train_head(ours, encoded, tokenizer, tmp_path / "ours", num_train_epochs=3, learning_rate=1e-3, batch_size=4,
-               seed=42, progress=False)
+    out = train_head(ours, encoded, tokenizer, tmp_path / "ours", num_train_epochs=3, learning_rate=1e-3, batch_size=4,
+                     seed=42, progress=False)
+    assert out["steps"] == trainer.state.global_step == 3 * math.ceil(len(inputs) / 4)
     mine = dict(ours.named_parameters())
     for name, p in by_hand.named_parameters():
         assert torch.equal(p, mine[name]), name
+
+
+def test_first_token_features_are_each_texts_own_cls_vector(make_tiny_classifier, tokenizer, small_dataset):
+    """Oracle: padding a batch changes nothing; each row is the body's [CLS] output for its text alone."""
+    from sft_teach.training import first_token_features
+
+    model = make_tiny_classifier()
+    model.train()
+    split = data.tokenize(small_dataset["train"], tokenizer)
+    features = first_token_features(model, split, tokenizer, batch_size=5)
+    assert features.shape == (len(split), model.config.hidden_size) and model.training  # its mode is put back
+    model.eval()
+    with torch.no_grad():
+        for i in range(len(split)):
+            alone = model.bert(input_ids=torch.tensor([split[i]["input_ids"]])).last_hidden_state[0, 0]
+            torch.testing.assert_close(features[i], alone, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_head_that_is_not_berts_trains_through_the_frozen_body(tokenizer, small_dataset, tmp_path):
+    """DistilBERT's head (pre_classifier, classifier) has no pooler: it trains on the body's live output."""
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    from sft_teach.training import has_bert_head
+
+    torch.manual_seed(0)
+    model = DistilBertForSequenceClassification(DistilBertConfig(
+        vocab_size=tokenizer.vocab_size, dim=32, n_layers=1, n_heads=2, hidden_dim=64, max_position_embeddings=128))
+    assert not has_bert_head(model)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    encoded = data.tokenize(small_dataset, tokenizer).remove_columns("token_type_ids")
+    out = train_head(model, encoded, tokenizer, tmp_path, num_train_epochs=1, batch_size=4, progress=False)
+    assert out["steps"] == math.ceil(len(small_dataset["train"]) / 4)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed == {"pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias"}
 
 
 @pytest.mark.slow
