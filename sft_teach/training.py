@@ -18,7 +18,8 @@ results. Defaults are chosen for small labelled sets on a CPU:
 * optionally (``head_epochs``), the new head trained alone first, body frozen, then everything:
   "linear probing, then fine-tuning" (LP-FT; Kumar et al. 2022), so that the first updates to the
   pretrained body are driven by a head that already points the right way, not by a random one;
-  the frozen body's features are computed once and stored, so that phase costs one forward pass.
+  for BERT's head, the frozen body's features are computed once and stored, so that phase costs one
+  forward pass through the encoder.
 
 Taught in notebooks/02_technical_recipe.ipynb.
 """
@@ -249,14 +250,18 @@ def first_token_features(model, split, tokenizer, batch_size: int = 64):
 
 
 def has_bert_head(model) -> bool:
-    """Whether ``model``'s head is BERT's: pooler on the first token, dropout, linear classifier.
+    """Whether ``model``'s head is BERT's, trained as a single-label classifier: pooler on the first
+    token, dropout, linear classifier, cross-entropy.
 
     Other classifiers read their body differently (RoBERTa's head has no pooler, ALBERT's pooler is a
-    bare linear layer), so only ``BertForSequenceClassification`` (all-MiniLM-L6-v2 is one) qualifies.
+    bare linear layer), and BERT itself switches to another loss for regression or several labels
+    per text, so only ``BertForSequenceClassification`` (all-MiniLM-L6-v2 is one) with two or more
+    classes, one per text, qualifies.
     """
     from transformers import BertForSequenceClassification
 
-    return isinstance(model, BertForSequenceClassification) and model.base_model.pooler is not None
+    return (type(model) is BertForSequenceClassification and model.base_model.pooler is not None
+            and model.num_labels > 1 and model.config.problem_type in (None, "single_label_classification"))
 
 
 def _head_on_features(model):
@@ -267,6 +272,7 @@ def _head_on_features(model):
         def __init__(self):
             super().__init__()
             self.pooler, self.dropout, self.classifier = model.base_model.pooler, model.dropout, model.classifier
+            self.config = model.config  # Trainer reads a few settings from it
 
         def forward(self, features, labels=None):  # features: (batch, hidden), from first_token_features
             # BertForSequenceClassification's head: the pooler reads position 0 of a (batch, seq, hidden) input
@@ -287,12 +293,13 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     frozen features sends gradients that already point towards the task. Only the head learns,
     so a larger learning rate is safe (default 1e-3, as for the head of notebook 06).
 
-    The body is frozen, so its features are computed once (:func:`first_token_features`, no
-    dropout) and the head trains on them for ``num_train_epochs`` epochs: one pass through the
-    encoder instead of one per epoch. The batches are drawn at random (stored features have no
-    padding for length-grouping to save). A model whose head is not BERT's (:func:`has_bert_head`)
-    trains its head through the frozen body instead, every epoch. Which parameters were trainable
-    before is restored afterwards. No evaluation, no checkpoints. Taught in notebook 02, section 8.
+    For BERT's head (:func:`has_bert_head`) the body's features are computed once, for the whole
+    training split (:func:`first_token_features`, no dropout in the body), and the head trains on
+    them for ``num_train_epochs`` epochs (with its own dropout): one pass through the encoder
+    however many epochs, instead of one per epoch. The batches are drawn at random (stored features
+    have no padding for length-grouping to save). Any other head trains through the frozen body,
+    every epoch. Which parameters were trainable, and whether the model was in training mode, are
+    restored afterwards. No evaluation, no checkpoints. Taught in notebook 02, section 8.
     """
     from datasets import Dataset
     from transformers import Trainer
@@ -305,28 +312,33 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
                     progress=progress, **{"eval_strategy": "no", **overrides})  # saves nothing
     head = {id(p) for p in head_parameters(model)}
     before = [(p, p.requires_grad) for p in model.parameters()]
+    was_training = model.training
     for p, _ in before:
         p.requires_grad = id(p) in head
     try:
         if has_bert_head(model):
+            # data-parallel: every process computes all the features, and accelerate's seeded random
+            # sampler gives every process the same order, so their shares do not overlap
+            args = training_arguments(output_dir, **{**settings, "train_sampling_strategy": "random"})
+            model.to(args.device)  # where Trainer would put it: the features are computed there
             train = encoded["train"]
             stored = Dataset.from_dict({"features": first_token_features(model, train, tokenizer).numpy(),
                                         "labels": train["labels"]}).with_format("torch")
-            args = training_arguments(output_dir, train_sampling_strategy="random", **settings)
             trainer = Trainer(model=_head_on_features(model), args=args, train_dataset=stored, callbacks=[history])
         else:
             args = training_arguments(output_dir, **settings)
             trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
                               data_collator=data_mod.collator(tokenizer), callbacks=[history])
-        if args.world_size > 1:
-            from sft_teach.callbacks import SameShuffleOnEveryProcess
+            if args.world_size > 1:
+                from sft_teach.callbacks import SameShuffleOnEveryProcess
 
-            trainer.add_callback(SameShuffleOnEveryProcess())
+                trainer.add_callback(SameShuffleOnEveryProcess())
         _one_progress_bar(trainer, progress)
         trainer.train()
     finally:
         for p, trainable in before:
             p.requires_grad = trainable
+        model.train(was_training)
     return {"train": history.train, "steps": trainer.state.global_step}
 
 

@@ -213,6 +213,41 @@ def test_first_token_features_are_each_texts_own_cls_vector(make_tiny_classifier
             torch.testing.assert_close(features[i], alone, rtol=1e-5, atol=1e-5)
 
 
+def test_the_head_on_stored_features_gives_the_models_own_logits(make_tiny_classifier, tokenizer, small_dataset):
+    """Oracle: BERT's head fed the stored features is the whole model, in eval mode, run on the texts."""
+    from sft_teach.training import _head_on_features, first_token_features, has_bert_head
+
+    model = make_tiny_classifier(labels=("cat", "dog", "fish"))
+    assert has_bert_head(model)
+    split = data.tokenize(small_dataset["train"], tokenizer)
+    head = _head_on_features(model)
+    model.eval()
+    with torch.no_grad():
+        stored = head(first_token_features(model, split, tokenizer))["logits"]
+        whole = model(**data.collator(tokenizer)(list(split.remove_columns("labels")))).logits
+    assert stored.shape == (len(split), 3)
+    torch.testing.assert_close(stored, whole, rtol=1e-5, atol=1e-5)
+
+
+def test_train_head_puts_back_the_models_mode(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
+    model = make_tiny_classifier()
+    model.eval()
+    train_head(model, data.tokenize(small_dataset, tokenizer), tokenizer, tmp_path, num_train_epochs=1, batch_size=4,
+               progress=False)
+    assert not any(module.training for module in model.modules())  # the shared head too
+
+
+def test_only_a_single_label_bert_classifier_trains_its_head_on_stored_features(make_tiny_classifier):
+    from sft_teach.training import has_bert_head
+
+    assert has_bert_head(make_tiny_classifier())
+    regression = make_tiny_classifier(labels=("score",))  # one output: BERT's loss is then MSE
+    assert not has_bert_head(regression)
+    several = make_tiny_classifier()
+    several.config.problem_type = "multi_label_classification"  # BERT's loss is then BCE
+    assert not has_bert_head(several)
+
+
 @pytest.mark.slow
 def test_a_head_that_is_not_berts_trains_through_the_frozen_body(tokenizer, small_dataset, tmp_path):
     """DistilBERT's head (pre_classifier, classifier) has no pooler: it trains on the body's live output."""
