@@ -26,7 +26,10 @@ SEEDS = (42, 1, 2, 3, 4)
 CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4),
               "head 3 ep, then 3 ep at 2e-4": (3, 3, 2e-4),
               "head 3 ep, then 3 ep at 5e-4": (3, 3, 5e-4),  # notebook 02's rate, chosen there on validation
-              "head 1 ep, then 4 ep at 1e-4": (1, 4, 1e-4)}
+              "head 1 ep, then 4 ep at 1e-4": (1, 4, 1e-4),
+              # with the head phase one pass (stored features), a fourth epoch of everything fits the budget
+              "head 3 ep, then 4 ep at 1e-4": (3, 4, 1e-4),
+              "head 3 ep, then 4 ep at 2e-4": (3, 4, 2e-4)}
 
 
 def _run(dataset, recipe: dict, seed: int):

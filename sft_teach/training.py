@@ -228,7 +228,9 @@ def first_token_features(model, split, tokenizer, batch_size: int = 64):
     A BERT-like classifier reads one vector per text, the last encoder layer's output at the
     first token ([CLS]), through its pooler and classifier. With the body frozen that vector never
     changes, so it is computed once, here, in eval mode (no dropout) and without gradients.
-    ``split``: tokenised (:func:`sft_teach.data.tokenize`); rows stay in their order.
+    The texts go through in order of length, so each batch pads only to similar lengths (on pets
+    this halves the time of the pass); the rows come back in ``split``'s order.
+    ``split``: tokenised (:func:`sft_teach.data.tokenize`).
     """
     import torch
 
@@ -236,17 +238,22 @@ def first_token_features(model, split, tokenizer, batch_size: int = 64):
 
     collate = data_mod.collator(tokenizer)
     inputs = split.select_columns([c for c in split.column_names if c in tokenizer.model_input_names])
+    lengths = [len(ids) for ids in inputs["input_ids"]]
+    order = sorted(range(len(inputs)), key=lengths.__getitem__)  # shortest first; ties keep their order
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     chunks = []
     with torch.no_grad():
-        for start in range(0, len(inputs), batch_size):
-            batch = collate([inputs[i] for i in range(start, min(start + batch_size, len(inputs)))])
+        for start in range(0, len(order), batch_size):
+            batch = collate([inputs[i] for i in order[start:start + batch_size]])
             hidden = model.base_model(**batch.to(device)).last_hidden_state  # (batch, longest, hidden)
             chunks.append(hidden[:, 0].cpu())  # the first token's vector: (batch, hidden)
     model.train(was_training)
-    return torch.cat(chunks)
+    features = torch.cat(chunks) if chunks else torch.zeros(0, model.config.hidden_size)
+    result = torch.empty_like(features)
+    result[torch.as_tensor(order, dtype=torch.long)] = features  # back to split's order
+    return result
 
 
 def has_bert_head(model) -> bool:

@@ -168,9 +168,12 @@ def test_train_head_equals_notebook_02s_head_on_stored_features(make_tiny_classi
     by_hand = make_tiny_classifier(seed=3)
     by_hand.eval()
     inputs = encoded["train"].remove_columns("labels")
+    order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]["input_ids"]))
     with torch.no_grad():
-        features = torch.cat([by_hand.bert(**collate([inputs[i] for i in range(start, min(start + 64, len(inputs)))]))
-                              .last_hidden_state[:, 0] for start in range(0, len(inputs), 64)])
+        by_length = torch.cat([by_hand.bert(**collate([inputs[i] for i in order[start:start + 64]])).last_hidden_state[:, 0]
+                               for start in range(0, len(order), 64)])
+    features = torch.empty_like(by_length)
+    features[order] = by_length
 
     class HeadOnFeatures(torch.nn.Module):
         def __init__(self, model):
