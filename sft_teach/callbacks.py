@@ -15,9 +15,6 @@ Change training:
 * :class:`GradualUnfreezing` freezes and thaws layer groups epoch by epoch (ULMFiT, notebook 04);
 * :class:`SameShuffleOnEveryProcess` seeds the data order of data-parallel runs.
 
-Change files, not training: :class:`NoPickledArguments` deletes the pickled arguments of
-each checkpoint.
-
 Taught in notebooks/02_technical_recipe.ipynb.
 """
 
@@ -95,22 +92,6 @@ class EventTrace(TrainerCallback):
         def record(args, state, control, **kwargs):
             self.events.append((name, state.global_step))
         return record
-
-
-class NoPickledArguments(TrainerCallback):
-    """Deletes ``training_args.bin`` from each checkpoint as soon as it is written.
-
-    ``Trainer`` saves its arguments with ``torch.save``, a pickle, and never reads them
-    back when resuming; a pickle can run code when loaded, so none is left lying around.
-    Resuming needs only the safetensors weights and the optimizer, scheduler, RNG and
-    trainer state, which ``Trainer`` loads with ``weights_only=True``.
-    """
-
-    def on_save(self, args, state, control, **kwargs):
-        from pathlib import Path
-
-        for pickled in Path(args.output_dir).glob("checkpoint-*/training_args.bin"):
-            pickled.unlink()
 
 
 class TrainingMemory(TrainerCallback):

@@ -376,7 +376,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     from transformers import Trainer
 
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback, NoPickledArguments, SameShuffleOnEveryProcess
+    from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
     from sft_teach.models import load_classifier
@@ -435,11 +435,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         processing_class=tokenizer,
         data_collator=data_mod.collator(tokenizer),
         compute_metrics=compute_metrics,
-        callbacks=[history, NoPickledArguments(), *callbacks],
+        callbacks=[history, *callbacks],
         # total optimiser steps: one per global batch (all processes together under torchrun)
         optimizers=optimizers(model, math.ceil(math.ceil(len(encoded["train"]) / (batch_size * args.world_size)) * epochs))
         if optimizers else (None, None),
     )
+    _without_pickled_arguments(trainer)
     if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
         trainer.add_callback(SameShuffleOnEveryProcess())
     _one_progress_bar(trainer, progress)
@@ -481,6 +482,25 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     return FinetuneResult(metrics=metrics, history=history, model_dir=model_dir, trainer=trainer,
                           eval_split=split_name, label_names=names,
                           predictions=predictions, label_ids=labels)
+
+
+def _without_pickled_arguments(trainer) -> None:
+    """Make ``trainer`` delete ``training_args.bin`` in the same call that writes it.
+
+    ``Trainer._save`` stores its arguments beside each checkpoint's weights with
+    ``torch.save``, a pickle (which can run code when loaded), and never reads them back
+    when resuming. Deleting the file inside ``_save``, before the optimizer, RNG and
+    ``trainer_state.json`` are written, means no complete checkpoint ever holds it, even
+    in a process killed right after a save. (A callback's ``on_save`` comes only after
+    ``trainer_state.json``: a kill in between left the pickle in a complete checkpoint.)
+    """
+    save = trainer._save
+
+    def _save(output_dir=None, state_dict=None):
+        save(output_dir, state_dict)
+        Path(output_dir or trainer.args.output_dir, "training_args.bin").unlink(missing_ok=True)
+
+    trainer._save = _save
 
 
 def last_checkpoint(folder) -> Path | None:

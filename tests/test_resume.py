@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
@@ -76,7 +77,9 @@ def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path,
     assert not (tmp_path / "run").exists()  # nothing that looks like a finished output
     step = int(last_checkpoint(tmp_path / ".run.partial" / "checkpoints").name.split("-")[1])
     assert 0 < step < EPOCHS * 16 // BATCH
-    assert not list((tmp_path / ".run.partial").rglob("*.bin")) and not list((tmp_path / ".run.partial").rglob("*.pkl"))
+    for checkpoint in (tmp_path / ".run.partial" / "checkpoints").glob("checkpoint-*"):
+        if (checkpoint / "trainer_state.json").is_file():  # complete: never a pickle beside it
+            assert not list(checkpoint.glob("*.bin")) and not list(checkpoint.glob("*.pkl")), checkpoint.name
 
     monkeypatch.chdir(tmp_path)
     assert main(_command(tiny_model_dir, notes_csv, "run")) == 2  # without --resume: say so, touch nothing
@@ -115,3 +118,28 @@ def test_a_crash_while_saving_leaves_no_model_folder(make_tiny_classifier, token
     with pytest.raises(OSError, match="disk full"):
         save_model(result.trainer, tmp_path / "out" / "model")
     assert list((tmp_path / "out").iterdir()) == []  # neither the model folder nor a partial one
+
+
+def test_no_checkpoint_is_complete_while_it_holds_a_pickle(make_tiny_classifier, tokenizer, small_dataset, tmp_path,
+                                                           monkeypatch):
+    """The pickled arguments are gone before ``trainer_state.json`` marks a checkpoint complete.
+
+    A process killed right after a checkpoint completes must not leave one behind; this
+    looks at the folder at the moment ``Trainer`` writes the state file.
+    """
+    from transformers import TrainerState
+
+    from sft_teach.training import finetune
+
+    seen = []
+    write_state = TrainerState.save_to_json
+
+    def look_then_write(state, json_path):
+        seen.append(sorted(p.name for p in Path(json_path).parent.iterdir()))
+        write_state(state, json_path)
+
+    monkeypatch.setattr(TrainerState, "save_to_json", look_then_write)
+    finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=2, progress=False,
+             save=False, output_dir=tmp_path / "run", save_checkpoints=True)
+    assert len(seen) == 2 and all("model.safetensors" in files for files in seen), seen
+    assert not [name for files in seen for name in files if name.endswith((".bin", ".pkl"))], seen
