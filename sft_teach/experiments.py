@@ -126,6 +126,10 @@ def scratch_method(dataset) -> Callable[[list[int], int], np.ndarray]:
     Each call builds :func:`sft_teach.baselines.scratch_classifier` (seeded), trains it with
     :func:`sft_teach.training.finetune`'s defaults on the chosen training notes, and returns its
     predictions on ``dataset["test"]``. Seconds to minutes per call: use few budgets.
+
+    The returned function keeps a record of its calls in ``.runs``, one dict each: ``n``
+    (training notes), ``seed``, ``steps`` (optimiser steps taken) and ``predictions``, so a
+    notebook can show what the network learnt (a constant answer, say), not only its score.
     """
     from datasets import DatasetDict
 
@@ -138,8 +142,12 @@ def scratch_method(dataset) -> Callable[[list[int], int], np.ndarray]:
         model, tokenizer = scratch_classifier(names, seed=seed)  # random weights
         few = DatasetDict(train=dataset["train"].select(chosen), validation=dataset["validation"],
                           test=dataset["test"])
-        return finetune(model, few, tokenizer=tokenizer, seed=seed, progress=False, save=False).predictions
+        result = finetune(model, few, tokenizer=tokenizer, seed=seed, progress=False, save=False)
+        from_scratch.runs.append({"n": len(chosen), "seed": seed, "steps": result.trainer.state.global_step,
+                                  "predictions": result.predictions})
+        return result.predictions
 
+    from_scratch.runs = []
     return from_scratch
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sft_teach.experiments import bag_of_words_method, frozen_head_method, label_budget_sweep
+from sft_teach.experiments import bag_of_words_method, frozen_head_method, label_budget_sweep, scratch_method
 from sft_teach.inference import confident_mistakes, pronoun_pairs
 
 
@@ -20,6 +20,19 @@ def test_bag_of_words_method_knows_only_words_it_was_shown():
     assert predictions[:2].tolist() == [0, 1]
     rows = label_budget_sweep({"bow": method}, [0, 0, 1, 1], [0, 1, 0], budgets=[4])
     assert rows[0]["n"] == 4 and 0 <= rows[0]["accuracy"] <= 1
+
+
+def test_scratch_method_records_what_each_run_did(small_dataset):
+    """The race's network from scratch: each call is recorded with its optimiser steps and answers
+    (the notebook prints them); the steps are finetune's defaults, 3 epochs of batches of 16."""
+    method = scratch_method(small_dataset)
+    chosen = list(range(len(small_dataset["train"])))
+    predictions = method(chosen, seed=0)
+    (run,) = method.runs
+    assert run["n"] == len(chosen) and run["seed"] == 0
+    assert run["steps"] == 3 * -(-len(chosen) // 16)
+    assert run["predictions"].tolist() == predictions.tolist()
+    assert len(predictions) == len(small_dataset["test"])
 
 
 def test_confident_mistakes_are_wrong_and_sorted_by_confidence():
