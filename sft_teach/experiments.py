@@ -77,11 +77,17 @@ def label_budget_sweep(methods: dict[str, Callable[[list[int], int], np.ndarray]
 
 
 def summarise(rows: list[dict], value: str = "accuracy") -> dict[str, dict[int, tuple[float, float]]]:
-    """``{method: {n: (mean, std)}}`` of ``value`` over seeds."""
+    """``{method: {n: (mean, sd)}}`` of ``value`` over seeds.
+
+    ``sd`` is the sample standard deviation (ddof = 1, :func:`sft_teach.stats.mean_sd`); for a
+    single run it is ``nan``: one run has no spread to measure, and a plot draws no band for it.
+    """
+    from sft_teach.stats import mean_sd
+
     groups: dict = defaultdict(lambda: defaultdict(list))
     for row in rows:
         groups[row["method"]][row["n"]].append(row[value])
-    return {m: {n: (float(np.mean(v)), float(np.std(v))) for n, v in sorted(by_n.items())}
+    return {m: {n: mean_sd(v) if len(v) > 1 else (float(v[0]), float("nan")) for n, v in sorted(by_n.items())}
             for m, by_n in groups.items()}
 
 

@@ -216,7 +216,8 @@ def embedding_map(points, labels, names, title: str = "") -> Figure:
 def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str = "labelled training examples") -> Figure:
     """Accuracy against the number of labelled examples, one line per method, one panel per subset.
 
-    ``panels``: ``{panel title: {method: {n: (mean, std)}}}`` (see ``experiments.summarise``).
+    ``panels``: ``{panel title: {method: {n: (mean, sd)}}}`` (see ``experiments.summarise``); the
+    band is mean ± sd, and none is drawn where sd is ``nan`` (a single run).
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb (and ULMFiT's Figure 3 in 04).
     """
     fig = new_figure(figsize=(max(5.5, 4.6 * len(panels)), 4.2))

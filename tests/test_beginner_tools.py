@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from sft_teach.experiments import bag_of_words_method, frozen_head_method, label_budget_sweep, scratch_method
+from sft_teach.experiments import (bag_of_words_method, frozen_head_method, label_budget_sweep, scratch_method,
+                                   summarise)
 from sft_teach.inference import confident_mistakes, pronoun_pairs
 
 
@@ -20,6 +21,18 @@ def test_bag_of_words_method_knows_only_words_it_was_shown():
     assert predictions[:2].tolist() == [0, 1]
     rows = label_budget_sweep({"bow": method}, [0, 0, 1, 1], [0, 1, 0], budgets=[4])
     assert rows[0]["n"] == 4 and 0 <= rows[0]["accuracy"] <= 1
+
+
+def test_summarise_gives_the_mean_and_sample_sd_over_seeds():
+    import math
+    import statistics
+
+    rows = [{"method": "a", "n": 4, "seed": s, "accuracy": acc} for s, acc in enumerate([0.5, 0.6, 0.8])]
+    rows.append({"method": "b", "n": 4, "seed": 0, "accuracy": 0.7})
+    table = summarise(rows)
+    mean, sd = table["a"][4]
+    assert math.isclose(mean, statistics.mean([0.5, 0.6, 0.8])) and math.isclose(sd, statistics.stdev([0.5, 0.6, 0.8]))
+    assert table["b"][4][0] == 0.7 and math.isnan(table["b"][4][1])  # one run: no spread
 
 
 def test_scratch_method_records_what_each_run_did(small_dataset):
