@@ -22,14 +22,71 @@ from __future__ import annotations
 import numpy as np
 
 SEEDS = (42, 1, 2, 3, 4)
-# name: (head epochs at 1e-3, epochs of everything, peak learning rate of everything)
-CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4),
-              "head 3 ep, then 3 ep at 2e-4": (3, 3, 2e-4),
-              "head 3 ep, then 3 ep at 5e-4": (3, 3, 5e-4),  # notebook 02's rate, chosen there on validation
-              "head 1 ep, then 4 ep at 1e-4": (1, 4, 1e-4),
+# name: (head epochs at 1e-3, epochs of everything, peak learning rate of everything, pooling)
+# pooling: how the head reads the body's last layer (POOLINGS)
+CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4, "first token"),
+              "head 3 ep, then 3 ep at 2e-4": (3, 3, 2e-4, "first token"),
+              "head 3 ep, then 3 ep at 5e-4": (3, 3, 5e-4, "first token"),  # notebook 02's rate, chosen there on validation
+              "head 1 ep, then 4 ep at 1e-4": (1, 4, 1e-4, "first token"),
               # with the head phase one pass (stored features), a fourth epoch of everything fits the budget
-              "head 3 ep, then 4 ep at 1e-4": (3, 4, 1e-4),
-              "head 3 ep, then 4 ep at 2e-4": (3, 4, 2e-4)}
+              "head 3 ep, then 4 ep at 1e-4": (3, 4, 1e-4, "first token"),
+              "head 3 ep, then 4 ep at 2e-4": (3, 4, 2e-4, "first token"),
+              # the pooling the bundled sentence encoder was trained with, with and without BERT's pooler layer
+              "mean pooling, head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4, "mean"),
+              "mean pooling without the pooler layer, head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4, "mean, no pooler layer")}
+
+
+def _mean_pooled_class(pooler_layer: bool):
+    """A BERT classifier whose head reads the mean of the last layer over the real tokens.
+
+    BERT's own head (``BertForSequenceClassification``) reads the first token ([CLS]) through its
+    pooler layer (dense + tanh) and a linear classifier. all-MiniLM-L6-v2 was trained as a sentence
+    encoder on the *mean* over its tokens, so the pooling is a candidate. With ``pooler_layer`` only
+    the pooling changes (mean, then the same pooler layer and classifier); without it the mean goes
+    straight into the classifier, as a sentence-transformers model hands its embedding on.
+    Measured here only: a plain ``pipeline(...)`` cannot load such a head from a model folder without
+    running code shipped with it, so the command would need another way to save it, were it to win.
+    """
+    import torch
+    from transformers import BertForSequenceClassification
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    class MeanPooled(BertForSequenceClassification):
+        def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **_):
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids).last_hidden_state  # (batch, seq, hidden)
+            real = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1): 1 for a real token
+            pooled = (hidden * real).sum(1) / real.sum(1).clamp(min=1)  # (batch, hidden)
+            if pooler_layer:
+                pooled = self.bert.pooler.activation(self.bert.pooler.dense(pooled))
+            logits = self.classifier(self.dropout(pooled))  # (batch, classes)
+            loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
+            return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    return MeanPooled
+
+
+POOLINGS = {"first token": None,  # BERT's own head: the model finetune loads
+            "mean": lambda: _mean_pooled_class(True), "mean, no pooler layer": lambda: _mean_pooled_class(False)}
+
+
+def _candidate_run(dataset, head: int, epochs: int, lr: float, pooling: str, seed: int):
+    """One candidate, one seed, as `finetune` runs it (best validation epoch kept, nothing saved)."""
+    import transformers
+
+    from sft_teach.models import load_classifier
+    from sft_teach.training import finetune
+
+    settings = dict(seed=seed, head_epochs=head, num_train_epochs=epochs, learning_rate=lr, best_epoch=True,
+                    save=False, progress=False)
+    if POOLINGS[pooling] is None:
+        return finetune("default", dataset, **settings)
+    transformers.set_seed(seed)  # the same new head as finetune would draw
+    model, tokenizer = load_classifier("default", dataset["train"].features["label"].names)
+    model.__class__ = POOLINGS[pooling]()  # same weights, another forward
+    # not BertForSequenceClassification itself, so the head-only phase trains through the frozen body
+    # every epoch (its result is the same as with stored features, only slower; the rule counts passes)
+    return finetune(model, dataset, tokenizer=tokenizer, **settings)
 
 
 def _run(dataset, recipe: dict, seed: int):
@@ -120,20 +177,19 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
     return lines, "recipes: " + "; ".join(headline)
 
 
-def select(seeds=(42, 1, 2), dataset_name="pets") -> dict:
-    """Each candidate's best-epoch validation macro-F1 and training seconds, one per seed in ``seeds``."""
+def select(seeds=(42, 1, 2), dataset_name="pets", names=None) -> dict:
+    """Each candidate's best-epoch validation macro-F1 and training seconds, one per seed in ``seeds``
+    (the candidates in ``names``, all by default)."""
     from sft_teach import data
     from sft_teach.environment import quiet_libraries
-    from sft_teach.training import finetune
 
     quiet_libraries()
     dataset = data.load(dataset_name)
     runs = {}
-    for name, (head, epochs, lr) in CANDIDATES.items():
+    for name in names or CANDIDATES:
         scores, seconds = [], []
         for seed in seeds:
-            run = finetune("default", dataset, seed=seed, head_epochs=head, num_train_epochs=epochs, learning_rate=lr,
-                           best_epoch=True, save=False, progress=False)
+            run = _candidate_run(dataset, *CANDIDATES[name], seed)
             scores.append(max(row["eval_macro_f1"] for row in run.history["eval"]))
             seconds.append(run.metrics["train_seconds"])
             print(f"  {name} seed {seed}: validation macro-F1 {scores[-1]:.3f} in {seconds[-1]:.0f} s", flush=True)
@@ -157,23 +213,36 @@ def choose(selection: dict) -> str:
     return max(cheapest, key=lambda name: stats[name][0])
 
 
-def selection_report(selection: dict, measured: str) -> str:
+def selection_report(selection: dict) -> str:
     """``benchmarks/recipe_selection.md``: the candidates' table, how it was made, and the choice."""
     from sft_teach.stats import mean_sd
 
     name = selection["dataset"]
-    table = [f"| candidate ({name}) | validation macro-F1 | training (s) |", "| --- | --- | --- |"]
+    measured = selection.get("measured", {})
+    dates = sorted(set(measured.values()))
+    one_run = len(dates) <= 1  # all measured on one day and machine: said once, else per candidate
+    table = [f"| candidate ({name}) | validation macro-F1 | training (s) |" + ("" if one_run else " measured |"),
+             "| --- | --- | --- |" + ("" if one_run else " --- |")]
     for candidate, run in selection["candidates"].items():
         mean, sd = mean_sd(run["validation_macro_f1"])
-        table.append(f"| {candidate} | {mean:.3f} ± {sd:.3f} | {np.mean(run['train_seconds']):.1f} |")
+        table.append(f"| {candidate} | {mean:.3f} ± {sd:.3f} | {np.mean(run['train_seconds']):.1f} |"
+                     + ("" if one_run else f" {measured.get(candidate, 'not recorded')} |"))
     return "\n".join([
         "# How `--recipe best` was chosen", "",
-        "Written by `python benchmarks/recipes.py --select` (the runs are in `results/recipe_selection.json`). "
-        + measured, "",
+        "Written by `python benchmarks/recipes.py --select` (the runs are in `results/recipe_selection.json`; "
+        "`--select --missing` runs only the candidates the record lacks). "
+        + (f"Measured {dates[0]}." if dates and one_run else "Measured on the dates and machines in the table."), "",
         "Candidates that train the head first (body frozen, 1e-3) and then everything, each kept at its "
         f"best validation epoch; validation macro-F1 on the {name} validation split, mean ± sample SD over "
         f"seeds {', '.join(map(str, selection['seeds']))}. The test split plays no part. The plain recipe's "
         "training time on the same machine is in RESULTS.md (recipes); the budget is 1.5× it.", "",
+        "The head reads the body's last layer at the first token ([CLS]) through BERT's pooler layer (dense + "
+        "tanh) and a linear classifier, as the model `finetune` loads does, unless the candidate says *mean "
+        "pooling*: the mean of the last layer over the real tokens, the pooling the bundled sentence encoder "
+        "was trained with, then the same pooler layer and classifier (or, *without the pooler layer*, straight "
+        "into the classifier). Those candidates train their head-only phase through the frozen body every "
+        "epoch, which is why their seconds are higher; mean-pooled features could be stored as the first "
+        "token's are, so the rule counts the same passes for them.", "",
         *table, "",
         "The rule: among the candidates within the time budget, the highest mean validation macro-F1; a "
         "difference smaller than the larger of the two candidates' seed SDs is a tie, and the cheaper "
@@ -193,12 +262,21 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from run import machine  # noqa: E402
 
-    if sys.argv[1:] == ["--select"]:
+    if sys.argv[1:2] == ["--select"]:
         import json
 
         here = Path(__file__).resolve().parent
-        selection = select()
-        (here / "results" / "recipe_selection.json").write_text(json.dumps(selection, indent=1) + "\n")
-        report = selection_report(selection, f"Measured {datetime.date.today().isoformat()} on: {machine()}.")
+        recorded = here / "results" / "recipe_selection.json"
+        if sys.argv[2:] == ["--missing"]:  # only the candidates the record lacks, added to it
+            selection = json.loads(recorded.read_text())
+            missing = [name for name in CANDIDATES if name not in selection["candidates"]]
+            selection["candidates"].update(select(selection["seeds"], selection["dataset"], missing)["candidates"])
+            selection["measured"] = {**selection.get("measured", {}),
+                                     **{name: f"{datetime.date.today().isoformat()} on: {machine()}" for name in missing}}
+        else:
+            selection = select()
+            selection["measured"] = {name: f"{datetime.date.today().isoformat()} on: {machine()}" for name in CANDIDATES}
+        recorded.write_text(json.dumps(selection, indent=1) + "\n")
+        report = selection_report(selection)
         (here / "recipe_selection.md").write_text(report)
         print(report)

@@ -33,7 +33,8 @@ def _selection(scores: dict) -> dict:
 
 @pytest.mark.parametrize("candidates, scores, chosen", [
     # a clear winner wins
-    ({"a": (3, 3, 1e-4), "b": (3, 3, 5e-4)}, {"a": [0.80, 0.81, 0.82], "b": [0.90, 0.91, 0.92]}, "b"),
+    ({"a": (3, 3, 1e-4, "first token"), "b": (3, 3, 5e-4, "mean")}, {"a": [0.80, 0.81, 0.82], "b": [0.90, 0.91, 0.92]},
+     "b"),
     # b's mean is 0.01 higher, less than a's seed SD (0.03): a tie, and a (no head-only phase) costs
     # 3 * 3 = 9 passes over the data against b's 1 + 3 * 3 = 10, so the cheaper a wins
     ({"a": (0, 3, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]}, "a"),
@@ -53,7 +54,40 @@ def test_the_rule(candidates, scores, chosen, recipes_script, monkeypatch):
 
 def test_the_command_default_is_the_recorded_choice(recipes_script):
     selection = json.loads((BENCHMARKS / "results" / "recipe_selection.json").read_text())
-    head_epochs, epochs, learning_rate = recipes_script.CANDIDATES[recipes_script.choose(selection)]
+    assert set(selection["candidates"]) == set(recipes_script.CANDIDATES)  # every candidate measured
+    head_epochs, epochs, learning_rate, pooling = recipes_script.CANDIDATES[recipes_script.choose(selection)]
     best = RECIPES["best"]
     assert (best["head_epochs"], best["num_train_epochs"], best["learning_rate"], best["best_epoch"]) == (
         head_epochs, epochs, learning_rate, True)
+    assert pooling == "first token"  # the head of the model finetune loads, which a plain pipeline reads
+
+
+@pytest.mark.parametrize("pooling", ["mean", "mean, no pooler layer"])
+def test_mean_pooling_candidates_read_the_mean_of_the_real_tokens(pooling, recipes_script, tokenizer,
+                                                                  make_tiny_classifier):
+    """Oracle: each text run alone, unpadded, its last layer averaged by hand, then the head's layers.
+
+    Padding must not move the mean: the batch pads the short text to the long one's length.
+    """
+    import torch
+
+    model = make_tiny_classifier().eval()
+    model.__class__ = recipes_script.POOLINGS[pooling]()
+    texts = ["Purred on my lap all evening.", "Ears flapping out of the car window, happy as anything, all the way."]
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    assert (batch["attention_mask"] == 0).any()  # the short text is padded
+    with torch.no_grad():
+        got = model(**batch).logits
+        expected = []
+        for text in texts:
+            alone = tokenizer(text, return_tensors="pt")
+            vector = model.bert(**alone).last_hidden_state[0].mean(0)  # (hidden,) every token is real
+            if pooling == "mean":
+                vector = torch.tanh(model.bert.pooler.dense(vector))
+            expected.append(model.classifier(vector))
+    torch.testing.assert_close(got, torch.stack(expected), atol=1e-5, rtol=1e-5)
+    # and the loss is cross-entropy on those logits
+    labels = torch.tensor([0, 1])
+    with torch.no_grad():
+        loss = model(**batch, labels=labels).loss
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(got, labels))
