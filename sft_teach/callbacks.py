@@ -207,8 +207,9 @@ class ProgressBar(TrainerCallback):
     a line of its own; on a few hundred steps that buries the bar.
     """
 
-    def __init__(self, file=None):
+    def __init__(self, file=None, desc: str | None = None):
         self.file = file  # default: stderr, like every tqdm bar
+        self.desc = desc  # which phase, when a run has two (the head alone, then all layers)
         self.bar = None
         self.shown: dict[str, str] = {}
 
@@ -217,7 +218,7 @@ class ProgressBar(TrainerCallback):
 
         if state.is_world_process_zero:
             self.bar = tqdm(total=state.max_steps, initial=state.global_step, unit="step", file=self.file,
-                            dynamic_ncols=True, leave=True)
+                            dynamic_ncols=True, leave=True, desc=self.desc)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.bar is not None:
@@ -230,6 +231,8 @@ class ProgressBar(TrainerCallback):
             return
         if "loss" in logs:
             self.shown["loss"] = f"{logs['loss']:.3f}"
+        elif "train_loss" in logs and "loss" not in self.shown:  # a run shorter than one logging interval
+            self.shown["loss"] = f"{logs['train_loss']:.3f}"
         if "eval_macro_f1" in logs:
             self.shown["val_macro_f1"] = f"{logs['eval_macro_f1']:.3f}"
         self.bar.set_postfix(self.shown)

@@ -127,10 +127,15 @@ def case_variants(names) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
+def shared(train_texts, other_texts) -> list[str]:
+    """The texts of ``other_texts`` that also occur (normalised) in ``train_texts``, in order."""
+    seen = {_normal(t) for t in train_texts}
+    return [t for t in other_texts if _normal(t) in seen]
+
+
 def overlap(train_texts, other_texts) -> int:
     """How many texts of ``other_texts`` also occur (normalised) in ``train_texts``."""
-    seen = {_normal(t) for t in train_texts}
-    return sum(_normal(t) in seen for t in other_texts)
+    return len(shared(train_texts, other_texts))
 
 
 def token_lengths(texts, tokenizer) -> list[int]:
@@ -155,20 +160,22 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             findings.append(Finding("conflicts", (
                 f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels: decide "
                 f"which label is right and keep one row")))
-        dups = duplicates(list(part["text"]))
+        texts = list(part["text"])
+        dups = duplicates(texts)
         if dups:
             extra = sum(n - 1 for n in dups.values())
             example = max(dups, key=dups.get)
+            written = next(t for t in texts if _normal(t) == example)  # as the file spells it, to search for
             findings.append(Finding("duplicates", (
                 f"{name}: {len(dups)} text{'s' * (len(dups) != 1)} occur{'s' * (len(dups) == 1)} more than once ({extra} extra "
-                f"row{'s' * (extra != 1)}; most often: {example[:40]!r} x{dups[example]}): remove the repeats")))
+                f"row{'s' * (extra != 1)}; most often, x{dups[example]}: {_quote(written)}): remove the repeats")))
     train_texts = list(dataset["train"]["text"])
     for name in (n for n in dataset if n != "train"):
-        shared = overlap(train_texts, list(dataset[name]["text"]))
-        if shared:
+        leaked = shared(train_texts, list(dataset[name]["text"]))
+        if leaked:
             findings.append(Finding("overlap", (
-                f"{name}: {shared} of its {len(dataset[name])} texts also occur in train, so its score partly "
-                f"measures memory: remove them from one of the two")))
+                f"{name}: {len(leaked)} of its {len(dataset[name])} texts also occur in train (the first: "
+                f"{_quote(leaked[0])}), so its score partly measures memory: remove them from one of the two")))
     counts = summary(dataset)["train"]["classes"]
     smallest = min(counts, key=counts.get)
     largest = max(counts, key=counts.get)
@@ -185,7 +192,15 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             lengths = token_lengths(part["text"], tokenizer)
             long = sum(n > max_length for n in lengths)
             if long:
+                longest = max(range(len(lengths)), key=lengths.__getitem__)
                 findings.append(Finding("long_texts", (
                     f"{name}: {long} text{'s' * (long != 1)} longer than max_length={max_length} tokens (longest "
-                    f"{max(lengths)}) will be truncated: their end is never seen; raise --max-length if it matters")))
+                    f"{lengths[longest]}: {_quote(part[longest]['text'])}) will be truncated: their end is never "
+                    f"seen; raise --max-length if it matters")))
     return findings
+
+
+def _quote(text: str, width: int = 40) -> str:
+    """The start of a text, quoted, on one line: enough to find the row with an editor's search."""
+    start = " ".join(text.split())
+    return repr(start if len(start) <= width else start[:width] + "…")

@@ -119,6 +119,8 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
     ev.add_argument("--data", required=True, help="a CSV file with text,label; a folder with test.csv; or pets (its test split)")
     ev.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
+    ev.add_argument("--merge-case", action="store_true",
+                    help="read labels differing only in case from the model's (Spam, spam) as the model's")
     _data_options(ev)
 
     pr = described("predict", "classify texts with a fine-tuned model",
@@ -130,7 +132,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify; - reads them from standard input")
     pr.add_argument("--file", default=None, help="a text file with one text per line")
     pr.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
-    pr.add_argument("--encoding", default="utf-8", help="encoding of --file (default utf-8)")
+    pr.add_argument("--encoding", default="utf-8", help="encoding of --file or standard input (default utf-8; e.g. cp1252)")
 
     cli_course.add_commands(commands, described)
     return parser
@@ -180,7 +182,7 @@ def _load_and_check(args, max_length: int):
 
     dataset, cleaning = data.load_with_report(
         args.data, text_column=args.text_column, label_column=args.label_column,
-        split_seed=_int("--split-seed", args.split_seed), encoding=args.encoding,
+        split_seed=_int("--split-seed", args.split_seed, least=0), encoding=args.encoding,
         keep_duplicates=args.keep_duplicates, merge_case=args.merge_case)
     tokenizer = models.load_tokenizer(args.model)
     limit = getattr(tokenizer, "model_max_length", None)
@@ -189,11 +191,18 @@ def _load_and_check(args, max_length: int):
     return dataset, cleaning, checks.check(dataset, tokenizer, max_length)
 
 
+def _count(n: int, thing: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{n} {thing}{'s' * (n != 1)}"
+
+
 def _cleaning_line(cleaning) -> str:
-    return (f"{cleaning['rows']} rows: removed {cleaning['duplicates_removed']} repeated texts; "
-            f"{cleaning['conflicts_kept_majority']} texts with conflicting labels kept with their majority label, "
-            f"{cleaning['conflicts_dropped']} dropped (no majority); {cleaning['rows_kept']} rows split with seed "
-            f"{cleaning['split_seed']}")
+    merged = "".join(f"merged label '{old}' ({_count(how['rows'], 'row')}) into '{how['into']}'; "
+                     for old, how in cleaning.get("labels_merged", {}).items())
+    return (f"{_count(cleaning['rows'], 'row')}: {merged}removed {_count(cleaning['duplicates_removed'], 'repeated text')}; "
+            f"{_count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
+            f"label, {cleaning['conflicts_dropped']} dropped (no majority); {_count(cleaning['rows_kept'], 'row')} "
+            f"split with seed {cleaning['split_seed']}")
 
 
 def _warn(findings, file=sys.stderr) -> None:
@@ -265,7 +274,7 @@ def cmd_finetune(args) -> int:
                           "drop --patience or use --recipe best")
     seed = _int("--seed", args.seed)
     grad_accum = _int("--grad-accum", args.grad_accum, least=1)
-    _int("--split-seed", args.split_seed)
+    _int("--split-seed", args.split_seed, least=0)
     output = Path(args.output)
     _check_output(output, args.overwrite or args.resume)
     precision = _precision(args)
@@ -280,9 +289,6 @@ def cmd_finetune(args) -> int:
                           "train without it and upload the model folder later (huggingface-cli upload)")
     models.resolve_model(args.model)
     dataset, cleaning, findings = _load_and_check(args, max_length)
-    if cleaning:
-        print(_cleaning_line(cleaning), flush=True)
-    _warn(findings)
 
     from sft_teach.training import finetune, last_checkpoint
 
@@ -293,7 +299,10 @@ def cmd_finetune(args) -> int:
                              data_fingerprint(args.data))
     output.absolute().parent.mkdir(parents=True, exist_ok=True)
     staging = output.absolute().parent / f".{output.name}.partial"
-    checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)
+    checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)  # may refuse: print nothing before
+    if cleaning:
+        print(_cleaning_line(cleaning), flush=True)
+    _warn(findings)
     if checkpoint is not None:
         print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
     try:
@@ -406,14 +415,21 @@ def _labelled(args, names: list[str]):
                 raise DataError(f"{args.data}/: no test.csv (nor splits/test.csv) in this folder: pass the CSV file "
                                 f"to score, or the folder finetune wrote")
             source = found[0]
-        texts, labels = data.read_csv_rows(source, args.text_column, args.label_column, args.encoding)
+        texts, labels, lines = data.read_csv_rows(source, args.text_column, args.label_column, args.encoding,
+                                                  with_lines=True)
+    if args.merge_case:  # Spam, SPAM -> the model's spam
+        spelling = data.case_spellings(labels, names)
+        labels = [spelling.get(label, label) for label in labels]
     unknown = sorted(set(labels) - set(names), key=labels.index)
     if unknown:
         where = "" if args.data in data.bundled_datasets() else \
-            f" (first at row {labels.index(unknown[0]) + 2}, column '{args.label_column}')"
+            f" (first at line {lines[labels.index(unknown[0])]}, column '{args.label_column}')"
+        case = [u for u in unknown if any(u.casefold() == n.casefold() for n in names)]
+        fix = data.unknown_label_fix(case[0], names) if case else \
+            "score it on data with these labels, or fine-tune a model on yours"
         raise DataError(f"{source.name if source.is_file() else args.data}: label{'s' * (len(unknown) > 1)} "
                         f"{', '.join(map(repr, unknown))}{where} not known to the model, which knows "
-                        f"{', '.join(map(repr, names))}: score it on data with these labels, or fine-tune a model on yours")
+                        f"{', '.join(map(repr, names))}: {fix}")
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     return Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]}, features=features)
 
@@ -436,13 +452,15 @@ def cmd_evaluate(args) -> int:
 def _texts(args) -> list[str]:
     if args.file is not None and args.texts:
         raise ConfigError("give texts as arguments or --file, not both")
+    from sft_teach.data import text_lines
+
     if args.file is not None:
         path = Path(args.file)
         if not path.is_file():
             raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
-        lines = path.read_text(encoding=args.encoding).splitlines()
+        lines = text_lines(path.read_bytes(), args.file, args.encoding)
     elif args.texts == ["-"]:
-        lines = sys.stdin.read().splitlines()
+        lines = text_lines(sys.stdin.buffer.read(), "standard input", args.encoding)
     else:
         lines = args.texts
     texts = [line.strip() for line in lines if line.strip()]
@@ -478,6 +496,11 @@ def main(argv=None) -> int:
         hint = f"; {exc}" if str(exc) else ""
         print(f"sft-teach: interrupted; nothing was overwritten{hint}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `sft-teach check ... | head -1`: the reader left; not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,11 +17,12 @@ import csv
 import difflib
 import io
 import math
+import numbers
 import re
 from collections import Counter
 from pathlib import Path
 
-from sft_teach.errors import DataError
+from sft_teach.errors import ConfigError, DataError
 
 SPLITS = ("train", "validation", "test")
 
@@ -96,14 +97,16 @@ def reader_agreement(name: str = "pets", split: str = "test") -> dict:
             **{level: confidence.count(level) for level in ("sure", "lean", "none")}, "correct": correct}
 
 
-def _decode(raw: bytes, shown: str, encoding: str) -> str:
-    """File bytes as text, or a :class:`DataError` that says what the file really is."""
+def _decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with text,label columns") -> str:
+    """File bytes as text, or a :class:`DataError` that says what the file really is
+    (``wanted``: what the learner should pass instead)."""
     if raw.startswith(b"PK\x03\x04"):
-        raise DataError(f"{shown}: is an Excel workbook or zip archive, not a CSV: in Excel use File > Save As > 'CSV UTF-8'")
+        raise DataError(f"{shown}: is an Excel workbook or zip archive, not text: in Excel use File > Save As > "
+                        f"'CSV UTF-8' or 'Unicode Text'")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
     if b"\x00" in raw[:4096]:
-        raise DataError(f"{shown}: holds binary data (NUL bytes), not text: export the data as a CSV file with text,label columns")
+        raise DataError(f"{shown}: holds binary data (NUL bytes), not text: pass {wanted}")
     utf8 = encoding.lower().replace("_", "-") in {"utf-8", "utf8"}
     try:
         return raw.decode("utf-8-sig" if utf8 else encoding)
@@ -119,6 +122,16 @@ def _decode(raw: bytes, shown: str, encoding: str) -> str:
         raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
 
 
+def text_lines(raw: bytes, shown: str, encoding: str = "utf-8") -> list[str]:
+    """One text per line of a plain text file (or standard input), decoded as :func:`read_csv_rows` does.
+
+    Only ``\\n``, ``\\r\\n`` and ``\\r`` end a line, as in a CSV file: U+2028, NEL and form feeds are
+    characters inside a text (``str.splitlines()`` would cut there).
+    """
+    text = _decode(raw, shown, encoding, wanted="a text file with one text per line")
+    return re.split(r"\r\n|\r|\n", text)
+
+
 def _delimiter(header: str) -> str:
     """Comma, unless the header has none and uses ';' (European spreadsheets) or a tab (TSV)."""
     if "," in header:
@@ -126,8 +139,10 @@ def _delimiter(header: str) -> str:
     return max(";\t", key=header.count) if any(d in header for d in ";\t") else ","
 
 
-def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8"):
-    """Rows of a CSV as ``(texts, labels)``, checked cell by cell.
+def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8",
+                  with_lines: bool = False):
+    """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``,
+    ``(texts, labels, lines)``: the line each row ends on, for messages about a row.
 
     Row numbers in errors are the file's line numbers (the header is line 1), so
     the learner can jump straight to them in an editor.
@@ -155,7 +170,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             hint = (f"did you mean '{close[0]}'? pass --{option}-column {close[0]}" if close else
                     f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
             raise DataError(f"{shown}: no column '{column}' (columns found: {', '.join(columns) or 'none'}): {hint}")
-    texts, labels, numbers = [], [], []
+    texts, labels, lines, numbers = [], [], [], []
     for row in reader:
         line = reader.line_num
         if None in row:  # more cells than header columns: usually an unquoted comma
@@ -168,6 +183,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         if _NUMBER.fullmatch(text.strip()):
             numbers.append((line, text.strip()))
         texts.append(text.strip())
+        lines.append(line)
         if label_column is not None:
             label = row.get(label_column)
             if label is None or not label.strip():
@@ -180,7 +196,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         raise DataError(f"{shown}: {len(numbers)} of {len(texts)} texts in column '{text_column}' are numbers "
                         f"(line {line}: {number!r}): are the text and label columns swapped? pass --text-column "
                         f"with the column that holds the texts")
-    return texts, labels
+    return (texts, labels, lines) if with_lines else (texts, labels)
 
 
 _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
@@ -198,24 +214,41 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     """
     from datasets import ClassLabel, Dataset, Features, Value
 
-    texts, raw_labels = read_csv_rows(path, text_column, label_column, encoding)
+    texts, raw_labels, lines = read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
+    names = None if labels is None else [str(x) for x in labels]
     if merge_case:
-        counts = Counter(raw_labels)
-        spelling = {}
-        for label, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-            spelling.setdefault(label.casefold(), label)  # the most frequent spelling wins
-        raw_labels = [spelling[label.casefold()] for label in raw_labels]
-    names = sorted(set(raw_labels)) if labels is None else [str(x) for x in labels]
+        spelling = case_spellings(raw_labels, names or ())
+        raw_labels = [spelling.get(label, label) for label in raw_labels]
+    names = sorted(set(raw_labels)) if names is None else names
     unknown = sorted(set(raw_labels) - set(names))
     if unknown:
         first = raw_labels.index(unknown[0])
         raise DataError(
-            f"{Path(path).name}: label '{unknown[0]}' (row {first + 2}, column '{label_column}') is not one the model "
-            f"knows ({', '.join(names)}): fix the label or fine-tune a model on these classes"
+            f"{Path(path).name}: label '{unknown[0]}' (line {lines[first]}, column '{label_column}') is not one the "
+            f"model knows ({', '.join(names)}): {unknown_label_fix(unknown[0], names)}"
         )
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     ids = [names.index(x) for x in raw_labels]
     return Dataset.from_dict({"text": texts, "label": ids}, features=features)
+
+
+def case_spellings(labels, known=()) -> dict[str, str]:
+    """``{label: spelling}`` for labels that differ only in case (``Cat``/``cat``): each becomes
+    the spelling in ``known`` (a model's labels) if there is one, else its most frequent spelling
+    in ``labels`` (ties: the first in sorted order). Labels without a variant are left out."""
+    counts = Counter(labels)
+    spelling = {str(name).casefold(): str(name) for name in known}
+    for label, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        spelling.setdefault(label.casefold(), label)
+    return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
+
+
+def unknown_label_fix(label: str, names) -> str:
+    """What to do about a label the model does not know: the fix, for the end of an error line."""
+    same = [name for name in names if name.casefold() == label.casefold()]
+    if same:
+        return f"it differs only in case from '{same[0]}': fix the spelling, or pass --merge-case (merge_case=True)"
+    return "fix the label or fine-tune a model on these classes"
 
 
 def require_classes(dataset, source: str) -> None:
@@ -236,6 +269,8 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     from datasets import DatasetDict
 
     held_out = validation + test
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:  # numpy's own error would be hidden behind the one below
+        raise ConfigError(f"split seed must be a whole number, 0 or more, got {seed!r}: e.g. --split-seed 42")
     require_classes(dataset, source)
     try:
         first = dataset.train_test_split(test_size=held_out, seed=seed, stratify_by_column="label")
@@ -243,9 +278,10 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     except ValueError:  # too few rows for the stratified fractions (scikit-learn's rule)
         counts = Counter(dataset["label"])
         smallest = dataset.features["label"].names[min(counts, key=counts.get)]
-        raise DataError(f"{source}: class '{smallest}' has only {min(counts.values())} rows, too few to split "
-                        f"{1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in every split: add "
-                        f"examples of '{smallest}', or provide train.csv and validation.csv yourself") from None
+        rows = min(counts.values())
+        raise DataError(f"{source}: class '{smallest}' has only {rows} row{'s' * (rows != 1)}, too few to split "
+                        f"{1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in every split: "
+                        f"{_small_class_fix(smallest, dataset.features['label'].names)}") from None
     parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
     from sft_teach.checks import TINY_CLASS
 
@@ -255,9 +291,22 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         missing = present - set(part["label"])
         if missing:
             label = names[min(missing)]
-            raise DataError(f"{source}: class '{label}' has too few rows to appear in the {name} split: add examples of "
-                            f"'{label}' (at least {min_rows} in all), or provide train.csv and validation.csv yourself")
+            raise DataError(f"{source}: class '{label}' has too few rows to appear in the {name} split: "
+                            f"{_small_class_fix(label, names, min_rows)}")
     return parts
+
+
+def _small_class_fix(label: str, names, least: int | None = None) -> str:
+    """The fix for a class too small to split: often a misspelt label (``Spam`` beside ``spam``)."""
+    from sft_teach.checks import case_variants
+
+    for group in case_variants(names):
+        if label in group:
+            others = " and ".join(repr(g) for g in group if g != label)
+            return (f"'{label}' differs only in case from {others}: pass --merge-case (merge_case=True) to make them "
+                    f"one class, or fix the spelling")
+    least = f" (at least {least} in all)" if least else ""
+    return f"add examples of '{label}'{least}, or provide train.csv and validation.csv yourself"
 
 
 def save_splits(dataset, folder) -> list[Path]:
@@ -364,11 +413,18 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     from sft_teach import checks
 
     dataset = from_csv(path, text_column, label_column, encoding=encoding, merge_case=merge_case)
+    merged = {}
+    if merge_case:  # what --merge-case did, for the report (the same rule as from_csv's)
+        raw_labels = read_csv_rows(path, text_column, label_column, encoding)[1]
+        counts = Counter(raw_labels)
+        merged = {label: {"into": spelling, "rows": counts[label]}
+                  for label, spelling in case_spellings(raw_labels).items()}
     if keep_duplicates:
         report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
                   "duplicates_removed": 0, "rows_kept": len(dataset)}
     else:
         dataset, report = checks.clean(dataset)
+    report["labels_merged"] = merged
     report["split_seed"] = split_seed
     return split(dataset, seed=split_seed, source=source or str(path)), report
 

@@ -24,10 +24,11 @@ def load_finetuned(model_dir):
     folder = Path(model_dir)
     if not (folder / "config.json").is_file():
         what = "does not exist" if not folder.exists() else "has no config.json"
-        raise ModelNotFoundError(
-            f"model folder '{model_dir}' {what}: pass the folder that `sft-teach finetune` wrote "
-            f"(by default sft-output/model)"
-        )
+        inner = folder / "model"
+        hint = (f"did you mean '{inner}'? finetune's output folder holds the model in model/" if
+                (inner / "config.json").is_file() else
+                "pass the folder that `sft-teach finetune` wrote (by default sft-output/model)")
+        raise ModelNotFoundError(f"model folder '{model_dir}' {what}: {hint}")
     if not any(folder.glob("*.safetensors")):
         raise ModelNotFoundError(f"model folder '{model_dir}' has no .safetensors weights: save it with save_pretrained()")
     model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True)
@@ -47,10 +48,11 @@ def max_length_of(model, tokenizer) -> int:
     ``finetune`` saves the training ``max_length`` there, so prediction cuts texts where training
     did. Tokenizers without a limit report about 1e30; then the model's position limit applies.
     """
+    positions = int(getattr(model.config, "max_position_embeddings", None) or 512)
     limit = getattr(tokenizer, "model_max_length", None)
     if limit and limit < 100_000:
-        return int(limit)
-    return int(getattr(model.config, "max_position_embeddings", None) or 512)
+        return min(int(limit), positions)  # a tokenizer saved for a larger model must not overrun this one
+    return positions
 
 
 def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int | None = None) -> np.ndarray:
@@ -61,6 +63,9 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     """
     import torch
 
+    from sft_teach.models import check_max_length
+
+    check_max_length(model, max_length)  # a length asked for; the default below always fits
     max_length = max_length or max_length_of(model, tokenizer)
 
     texts = list(texts)

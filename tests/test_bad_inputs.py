@@ -70,12 +70,15 @@ CASES = [
     ("single-class", lambda d: ["--data", str(write_csv(d / "one.csv", [(t, "cat") for t in CATS]))],
      ["one.csv", "every row has the label 'cat'", "at least two classes"]),
     ("class-too-small-to-split", lambda d: ["--data", str(write_csv(d / "few.csv", GOOD[:3] + GOOD[10:]))],
-     ["few.csv", "class 'cat' has only 3 rows, too few to split 80%/10%/10%"]),
+     ["few.csv", "class 'cat' has only 3 rows, too few to split 80%/10%/10%", "add examples of 'cat'"]),
+    # one row spelt 'Cat' beside 'cat': the fix is the spelling, not more examples
+    ("case-variant-too-small-to-split", lambda d: ["--data", str(write_csv(d / "v.csv", GOOD + [("Purred at me.", "Cat")]))],
+     ["v.csv", "class 'Cat' has only 1 row,", "'Cat' differs only in case from 'cat'", "--merge-case"]),
     ("folder-without-train", lambda d: ["--data", str(_empty_folder(d / "splits"))], ["splits/", "no train.csv"]),
     ("folder-without-validation", lambda d: ["--data", str(_folder(d / "splits", GOOD, None))],
      ["splits/", "no validation.csv"]),
     ("validation-label-unseen-in-training", lambda d: ["--data", str(_folder(d / "splits", GOOD, GOOD[:2] + [("Nibbled a carrot.", "rabbit")]))],
-     ["validation.csv", "label 'rabbit' (row 4, column 'label') is not one the model knows (cat, dog)"]),
+     ["validation.csv", "label 'rabbit' (line 4, column 'label') is not one the model knows (cat, dog)"]),
     ("single-class-train-file", lambda d: ["--data", str(_folder(d / "splits", GOOD[10:], GOOD))],
      ["splits/train.csv", "every row has the label 'dog'"]),
     ("epochs-zero", lambda d: ["--epochs", "0"], ["epochs must be greater than 0"]),
@@ -84,6 +87,7 @@ CASES = [
     ("head-epochs-negative", lambda d: ["--head-epochs=-1"], ["head epochs must be 0 (no head-only phase) or more"]),
     ("head-epochs-not-a-number", lambda d: ["--head-epochs", "some"], ["head epochs must be a number, got 'some'"]),
     ("learning-rate-zero", lambda d: ["--lr", "0"], ["learning rate must be greater than 0"]),
+    ("learning-rate-not-a-number", lambda d: ["--lr", "abc"], ["learning rate must be a number, got 'abc': e.g. 1e-4"]),
     ("learning-rate-negative", lambda d: ["--lr=-1e-4"], ["learning rate must be greater than 0"]),
     ("learning-rate-huge", lambda d: ["--lr", "5"], ["far too large", "try 1e-4"]),
     ("batch-size-zero", lambda d: ["--batch-size", "0"], ["batch size must be a whole number of at least 1"]),
@@ -97,6 +101,7 @@ CASES = [
     ("resume-without-checkpoint", lambda d: ["--resume"], ["nothing to resume", "without --resume"]),
     ("grad-accum-zero", lambda d: ["--grad-accum", "0"], ["--grad-accum must be at least 1"]),
     ("split-seed-fraction", lambda d: ["--split-seed", "1.5"], ["--split-seed must be a whole number"]),
+    ("split-seed-negative", lambda d: ["--split-seed=-5"], ["--split-seed must be at least 0, got -5"]),
     ("bf16-on-a-cpu", lambda d: ["--bf16"], ["--bf16 needs a CUDA GPU", "drop the option"]),
     ("patience-zero", lambda d: ["--patience", "0"], ["patience must be a whole number of epochs of at least 1"]),
     ("patience-with-the-plain-recipe", lambda d: ["--recipe", "plain", "--patience", "2"],
@@ -135,8 +140,55 @@ def test_output_that_is_a_file(tmp_path, capsys):
 def test_evaluate_with_a_label_the_model_never_saw(tiny_model_dir, tmp_path, capsys):
     path = write_csv(tmp_path / "eval.csv", [("Nibbled the carrot top.", "rabbit")])
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
-    assert ("eval.csv: label 'rabbit' (first at row 2, column 'label') not known to the model, which knows 'cat', 'dog'"
+    assert ("eval.csv: label 'rabbit' (first at line 2, column 'label') not known to the model, which knows 'cat', 'dog'"
             in capsys.readouterr().err)
+
+
+def test_evaluate_names_the_editor_s_line_past_blank_lines_and_multi_line_texts(tiny_model_dir, tmp_path, capsys):
+    path = _bytes(tmp_path / "eval.csv", b'text,label\n\nSat on the mat.,cat\n"Two lines\nof text",dog\nHopped off.,rabbit\n')
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
+    assert "label 'rabbit' (first at line 6, column 'label')" in capsys.readouterr().err  # line 6 in an editor
+
+
+def test_evaluate_a_label_differing_only_in_case(tiny_model_dir, tmp_path, capsys):
+    path = write_csv(tmp_path / "eval.csv", [(t, y.capitalize() if i == 0 else y) for i, (t, y) in enumerate(GOOD)])
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "label 'Cat'" in err and "differs only in case from 'cat'" in err
+    assert "--merge-case" in err
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path), "--merge-case"]) == 0
+    assert '"n": 20' in capsys.readouterr().out
+
+
+def test_evaluate_and_predict_refuse_a_max_length_beyond_the_model(tiny_model_dir, tmp_path, capsys):
+    path = write_csv(tmp_path / "eval.csv", GOOD)
+    for argv in (["evaluate", "--data", str(path)], ["predict", "A nap in the sun."]):
+        assert main([*argv, "--model", str(tiny_model_dir), "--max-length", "600"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "max length 600 is more than this model accepts (128 tokens)" in err
+
+
+def test_a_run_folder_passed_as_the_model_points_to_its_model_folder(tiny_model_dir, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(tiny_model_dir, tmp_path / "run" / "model")
+    assert main(["predict", "--model", str(tmp_path / "run"), "A nap."]) == 2
+    assert f"did you mean '{tmp_path / 'run' / 'model'}'?" in capsys.readouterr().err
+
+
+def test_predict_file_that_is_not_text_or_not_utf8(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    binary = _bytes(tmp_path / "b.txt", b"\x00\x01binary\x00")
+    assert main(["predict", "--model", str(tiny_model_dir), "--file", str(binary)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "b.txt: holds binary data" in err and "one text per line" in err
+    cp1252 = "Caf\u00e9 cream on the sill.\n".encode("cp1252")
+    monkeypatch.setattr("sys.stdin", __import__("io").TextIOWrapper(__import__("io").BytesIO(cp1252)))
+    assert main(["predict", "--model", str(tiny_model_dir), "-"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "standard input: line 1, byte 0xe9 is not valid UTF-8" in err
+    monkeypatch.setattr("sys.stdin", __import__("io").TextIOWrapper(__import__("io").BytesIO(cp1252)))
+    assert main(["predict", "--model", str(tiny_model_dir), "--encoding", "cp1252", "-"]) == 0
+    assert __import__("json").loads(capsys.readouterr().out)["text"] == "Caf\u00e9 cream on the sill."
 
 
 def test_evaluate_missing_model_folder(tmp_path, capsys):
@@ -162,7 +214,8 @@ def test_warnings_for_duplicates_leakage_tiny_class_imbalance_and_long_texts(tmp
     assert len(warnings) == 5 and err == ""
     text = "\n".join(warnings)
     assert "train: 10 texts occur more than once (10 extra rows" in text
-    assert "validation: 3 of its 4 texts also occur in train" in text
+    assert "validation: 3 of its 4 texts also occur in train (the first: 'Asleep in the washing basket again.')" in text
+    assert "(longest 182: 'The dog waited by the gate all afternoon…')" in text  # the text, as written, to search for
     assert "class 'cat' has only 1 example:" in text
     assert "'dog' has 21x the examples of 'cat'" in text
     assert "train: 1 text longer than max_length=64 tokens" in text and "will be truncated" in text

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -51,6 +52,18 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     assert not (tmp_path / "sft-output").exists()
 
 
+def test_a_closed_pipe_is_not_a_traceback(tmp_path, monkeypatch):
+    """`sft-teach check ... | head -1`: the reader stops early; the command stops quietly (exit 1)."""
+    from support import GOOD
+
+    data = write_csv(tmp_path / "notes.csv", GOOD * 2)
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone: every write now fails with a broken pipe
+    with open(write, "w", buffering=1) as closed:  # line-buffered: the first print already writes
+        monkeypatch.setattr("sys.stdout", closed)
+        assert main(["check", "--data", str(data)]) == 1
+
+
 def test_doctor_reports_the_bundled_model(capsys):
     code, out, err = run(["doctor"], capsys)
     assert code == 0 and "found" in out and "ready" in out.splitlines()[-1]
@@ -92,9 +105,14 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     texts.write_text("Sunny windowsill nap.\n\nMuddy walk.\n", encoding="utf-8")
     code, out, _ = run(["predict", "--model", str(tiny_model_dir), "--file", str(texts)], capsys)
     assert code == 0 and [json.loads(line)["text"] for line in out.splitlines()] == ["Sunny windowsill nap.", "Muddy walk."]
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("One from stdin.\n"))
+    monkeypatch.setattr("sys.stdin", __import__("io").TextIOWrapper(__import__("io").BytesIO(b"One from stdin.\n")))
     code, out, _ = run(["predict", "--model", str(tiny_model_dir), "-"], capsys)
     assert code == 0 and json.loads(out)["text"] == "One from stdin."
+    # only a line break ends a text: U+2028, NEL and form feed are characters inside it, as in a CSV
+    odd = ["Sat\u2028on the mat.", "Dug\u0085a hole.", "Slept\x0call day."]
+    texts.write_text("\r\n".join(odd) + "\r\n", encoding="utf-8")
+    code, out, _ = run(["predict", "--model", str(tiny_model_dir), "--file", str(texts)], capsys)
+    assert code == 0 and [json.loads(line)["text"] for line in out.splitlines()] == odd
     code, _, err = run(["predict", "--model", str(tiny_model_dir)], capsys)
     assert code == 2 and "no texts to classify" in err
 
@@ -113,6 +131,9 @@ def test_check_json_and_strict(tmp_path, capsys):
     assert [w["kind"] for w in json.loads(out)["warnings"]][0] == "label_case"
     code, out, _ = run(["check", "--data", str(cased), "--merge-case", "--json", "--strict"], capsys)
     assert code == 0 and set(json.loads(out)["splits"]["train"]["classes"]) == {"cat", "dog"}
+    assert json.loads(out)["cleaning"]["labels_merged"] == {"Cat": {"into": "cat", "rows": 9}}  # said, not silent
+    code, out, _ = run(["check", "--data", str(cased), "--merge-case"], capsys)
+    assert code == 0 and "29 rows: merged label 'Cat' (9 rows) into 'cat'; removed 0 repeated texts;" in out
 
 
 def test_evaluate_names_the_labels_a_model_does_not_know(make_tiny_classifier, tokenizer, tmp_path, capsys):
@@ -134,7 +155,8 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(data), "--epochs", "2",
                              "--batch-size", "4", "--head-epochs", "1", "--output", str(out)], capsys)
     assert code == 0, err
-    assert "{'loss'" not in stdout + err  # Trainer's raw log lines are gone; one bar remains
+    assert "{'loss'" not in stdout + err  # Trainer's raw log lines are gone; one bar a phase remains
+    assert "head alone: 100%" in err and "all layers: 100%" in err and "loss=" in err
     assert "25 rows: removed 5 repeated texts" in stdout
     final = json.loads(stdout.strip().splitlines()[-1])
     assert final["cleaning"]["duplicates_removed"] == 5 and final["recipe"] == "best"
@@ -145,6 +167,11 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     train = set((out / "splits" / "train.csv").read_text().splitlines()[1:])
     test = (out / "splits" / "test.csv").read_text().splitlines()[1:]
     assert test and not train & set(test)
+    # readable by other users, as anything written with the umask: not mkdtemp's 0700
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "model").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in (out / "model").iterdir())
     card = (out / "model" / "README.md").read_text()
     assert "base_model:" in card and "95 % interval" in card and "epoch " in card and "truncation=True" in card
 
@@ -188,3 +215,14 @@ def test_finetune_runs_the_recipe_and_options_override_it(options, expected, tin
               "--quiet", *options])
     assert {key: seen[key] for key in expected} == expected
     assert not (tmp_path / "run").exists()
+
+
+def test_the_model_card_says_which_labels_were_merged(tmp_path):
+    from sft_teach.model_card import write_model_card
+
+    cleaning = {"rows": 29, "duplicates_removed": 0, "conflicts_kept_majority": 0, "conflicts_dropped": 0,
+                "rows_kept": 29, "split_seed": 42, "labels_merged": {"Cat": {"into": "cat", "rows": 9}}}
+    card = write_model_card(tmp_path, base_model="m", data="cased.csv", fingerprint="sha256:0", split_sizes={"test": 3},
+                            settings={}, validation_curve=[], test_metrics={"accuracy": 1.0, "macro_f1": 1.0},
+                            label_names=["cat", "dog"], cleaning=cleaning).read_text()
+    assert "- label `Cat` (9 rows) merged into `cat`" in card

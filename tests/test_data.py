@@ -57,7 +57,7 @@ def test_missing_file(tmp_path):
 
 
 def test_unknown_label_names_row_and_column(small_csv):
-    with pytest.raises(DataError, match=r"label 'dog' \(row \d+, column 'label'\) is not one the model knows"):
+    with pytest.raises(DataError, match=r"label 'dog' \(line \d+, column 'label'\) is not one the model knows"):
         data.from_csv(small_csv, labels=["cat", "rabbit"])
 
 
