@@ -77,7 +77,7 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
                      f"majority label, {cleaning['conflicts_dropped']} dropped (no majority); split seed "
                      f"{cleaning.get('split_seed')}")
         for old, how in cleaning.get("labels_merged", {}).items():  # --merge-case
-            lines.append(f"- label `{old}` ({how['rows']} rows) merged into `{how['into']}` (labels differing only "
+            lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "
                          f"in case are one class)")
     lines += ["", "## Training", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {key} | {value} |" for key, value in settings.items()]
