@@ -269,7 +269,8 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     from datasets import DatasetDict
 
     held_out = validation + test
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:  # numpy's own error would be hidden behind the one below
+    # checked here: numpy's own error for a negative seed would surface as the "too few rows" below
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ConfigError(f"split seed must be a whole number, 0 or more, got {seed!r}: e.g. --split-seed 42")
     require_classes(dataset, source)
     try:

@@ -1,7 +1,7 @@
 import pytest
 
 from sft_teach import data
-from sft_teach.errors import DataError
+from sft_teach.errors import ConfigError, DataError
 from support import write_csv
 
 
@@ -198,3 +198,9 @@ def test_no_far_fetched_column_suggestion(tmp_path):
     with pytest.raises(DataError) as info:
         data.from_csv(path)
     assert "did you mean" not in str(info.value) and "--text-column NAME" in str(info.value)
+
+
+@pytest.mark.parametrize("seed", [-5, 1.5, True])
+def test_split_seed_must_be_a_whole_number_of_0_or_more(small_csv, seed):
+    with pytest.raises(ConfigError, match="split seed must be a whole number, 0 or more"):
+        data.split(data.from_csv(small_csv), seed=seed)
