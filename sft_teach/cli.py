@@ -226,12 +226,14 @@ def _precision(args) -> dict:
     return {} if args.fp32 else {"bf16": torch.cuda.is_bf16_supported()}
 
 
-def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum, fingerprint) -> dict:
+def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum, fingerprint,
+                  patience=None) -> dict:
     """What must be the same for ``--resume`` to continue a run rather than start another."""
     return {"data": _portable(args.data), "data_sha256": fingerprint, "model": _portable(args.model),
             "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed, "split_seed": int(args.split_seed),
-            "head_epochs": head_epochs, "keep_duplicates": args.keep_duplicates, "merge_case": args.merge_case,
+            "head_epochs": head_epochs, "patience": patience, "keep_duplicates": args.keep_duplicates,
+            "merge_case": args.merge_case,
             "text_column": args.text_column, "label_column": args.label_column}
 
 
@@ -296,7 +298,7 @@ def cmd_finetune(args) -> int:
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
     # checkpoints (one per epoch) stay in the staging folder for --resume.
     settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
-                             data_fingerprint(args.data))
+                             data_fingerprint(args.data), patience)
     output.absolute().parent.mkdir(parents=True, exist_ok=True)
     staging = output.absolute().parent / f".{output.name}.partial"
     checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)  # may refuse: print nothing before
@@ -353,7 +355,9 @@ def _write_results(folder: Path, result, settings, dataset, cleaning, findings, 
     from sft_teach.models import DEFAULT_MODEL
 
     card_settings = {k: settings[k] for k in ("recipe", "epochs", "learning_rate", "batch_size", "grad_accum",
-                                              "max_length", "seed", "head_epochs")}
+                                              "max_length", "seed", "head_epochs", "patience")}
+    if "epochs_run" in result.metrics:  # stopped early by --patience, or ran them all
+        card_settings["epochs run"] = result.metrics["epochs_run"]
     write_model_card(folder / "model", base_model=DEFAULT_MODEL if args.model == "default" else _portable(args.model),
                      data=settings["data"], fingerprint=settings["data_sha256"],
                      split_sizes={name: len(part) for name, part in dataset.items()}, settings=card_settings,
@@ -411,6 +415,9 @@ def _labelled(args, names: list[str]):
     else:
         if source.is_dir():  # a folder of splits, or a finetune output folder with splits/
             found = [p for p in (source / "test.csv", source / "splits" / "test.csv") if p.is_file()]
+            if not found and (source / "splits").is_dir():
+                raise DataError(f"{args.data}/: this run had no test split (its data had train and validation "
+                                f"only), so there is nothing held out to score: pass a labelled CSV file")
             if not found:
                 raise DataError(f"{args.data}/: no test.csv (nor splits/test.csv) in this folder: pass the CSV file "
                                 f"to score, or the folder finetune wrote")

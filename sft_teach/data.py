@@ -208,7 +208,7 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
 
     ``labels`` fixes the class names and their order (needed so that a test file maps
     ``dog`` to the same id as training did); by default they are the sorted distinct
-    labels of the file. A label outside ``labels`` is a :class:`DataError`. Labels that
+    labels of the file, numbers by value (``2`` before ``10``). A label outside ``labels`` is a :class:`DataError`. Labels that
     differ only in case (``Cat``/``cat``) stay separate classes (``sft_teach.checks`` warns)
     unless ``merge_case=True`` spells each as its most frequent form.
     """
@@ -219,7 +219,7 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     if merge_case:
         spelling = case_spellings(raw_labels, names or ())
         raw_labels = [spelling.get(label, label) for label in raw_labels]
-    names = sorted(set(raw_labels)) if names is None else names
+    names = sorted(set(raw_labels), key=_label_order) if names is None else names
     unknown = sorted(set(raw_labels) - set(names))
     if unknown:
         first = raw_labels.index(unknown[0])
@@ -230,6 +230,11 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     ids = [names.index(x) for x in raw_labels]
     return Dataset.from_dict({"text": texts, "label": ids}, features=features)
+
+
+def _label_order(label: str):
+    """Sort key of class names: numbers by value (2 before 10: ids then follow the numbers), then words."""
+    return (0, float(label), label) if _NUMBER.fullmatch(label) else (1, 0.0, label)
 
 
 def case_spellings(labels, known=()) -> dict[str, str]:

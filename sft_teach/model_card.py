@@ -86,14 +86,19 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
                                                              if best_epoch else " (the last epoch kept):"),
                   "", "| epoch | accuracy | macro-F1 |", "| --- | --- | --- |"]
         lines += [f"| {row['epoch']:g} | {row['accuracy']:.3f} | {row['macro_f1']:.3f} |" for row in validation_curve]
+    # The validation split chose the epoch kept (best_epoch): a score on it is no independent test
+    chose = eval_split == "validation" and best_epoch is not None
     lines += ["", "## Evaluation", "",
-              f"On the {eval_split} split, which chose nothing during training:", "",
+              f"On the {eval_split} split, "
+              + ("which also chose the epoch kept, so this score is optimistic: the data had no test split, "
+                 "and nothing here was measured on texts that played no part in training:" if chose else
+                 "which chose nothing during training:"), "",
               f"- accuracy {_interval(test_metrics['accuracy'], n_test)}" if n_test else
               f"- accuracy {test_metrics['accuracy']:.3f}",
               f"- macro-F1 {test_metrics['macro_f1']:.3f}",
               "",
               "The interval is the 95 % Wilson score interval for the model's accuracy on texts like these: "
-              "with this many test examples, any accuracy in it is consistent with the score measured.",
+              f"with this many {eval_split} examples, any accuracy in it is consistent with the score measured.",
               "",
               "## How to use",
               "",
@@ -113,7 +118,7 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
               "its scores say nothing; measure it on a labelled sample of your own first.",
               "- It always answers one of its classes, and its probabilities are often over-confident: a high "
               "score is not a guarantee.",
-              "- The test score above comes from a small split; read it with its interval.",
+              f"- The {eval_split} score above comes from a small split; read it with its interval.",
               "- Any bias in the training data (who wrote the texts, which words go with which class) is in the "
               "model too.",
               ""]

@@ -78,6 +78,7 @@ class FinetuneResult:
     label_names: list = field(default_factory=list)
     predictions: object = field(default=None, repr=False)
     label_ids: object = field(default=None, repr=False)
+    cleaning: dict | None = None  # one CSV file: what was removed before the split (see sft_teach.checks.clean)
 
 
 def _one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:
@@ -373,6 +374,16 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     ``best_epoch``: keep the epoch whose validation macro-F1 is highest (``metrics["best_epoch"]``
     says which); ``patience``: with ``best_epoch``, stop after that many epochs without a better
     validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
+
+    The defaults (3 epochs at 1e-4 after warmup, no head-only phase, the last epoch kept) are the
+    settings notebook 01 fine-tunes with; ``sft-teach finetune`` runs ``**RECIPES["best"]``, and
+    ``**RECIPES["plain"]`` is notebook 02's recipe. ``eval_split``: the split scored at the end
+    (``"validation"`` when the data has no test split). Only the command line also writes
+    ``metrics.json``, the plots and the model card; here ``output_dir/model`` holds the model and
+    ``output_dir/splits`` the data as split, and the result's ``cleaning`` says what cleaning removed.
+    Unknown keywords go to ``TrainingArguments``; one it does not know either is a
+    :class:`ConfigError` (the data's own options, such as ``text_column``, belong to
+    :func:`sft_teach.data.load`).
     """
     import transformers
     from transformers import Trainer
@@ -387,8 +398,15 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
     head_epochs = check_head_epochs(head_epochs)
     check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
-    dataset = data_mod.load(data, split_seed=split_seed) if isinstance(data, (str, Path)) else data
+    if patience is not None and not best_epoch:
+        raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
+    _check_overrides(training_overrides)
+    dataset, cleaning = (data_mod.load_with_report(data, split_seed=split_seed) if isinstance(data, (str, Path))
+                         else (data, None))
     names = dataset["train"].features["label"].names
+    if eval_split not in dataset and eval_split != "test":  # a missing test split falls back to validation
+        raise ConfigError(f"eval_split {eval_split!r}: the data has no such split ({', '.join(dataset)}): "
+                          f"use 'test' or 'validation'")
 
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
     if isinstance(model, (str, Path)):
@@ -411,8 +429,6 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=head_epochs,
                           learning_rate=head_learning_rate, batch_size=batch_size, seed=seed, progress=progress)
         shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
-    if patience is not None and not best_epoch:
-        raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
     if best_epoch:
         # Trainer evaluates after every epoch, saves the weights (only) at each, keeps the best by
         # validation macro-F1 and the latest, and loads the best at the end.
@@ -448,6 +464,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     train_seconds = time.perf_counter() - start
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    if (run_dir / "checkpoints").is_dir() and not any((run_dir / "checkpoints").iterdir()):
+        (run_dir / "checkpoints").rmdir()  # Trainer's working folder, left empty when nothing was saved
 
     # One prediction pass, in the split's own order (Trainer's length-grouped eval sampler
     # would reorder the examples), gives both the scores and the per-example predictions.
@@ -481,7 +499,32 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         history["head"] = head["train"]  # the head-only phase's training log (its own step count)
     return FinetuneResult(metrics=metrics, history=history, model_dir=model_dir, trainer=trainer,
                           eval_split=split_name, label_names=names,
-                          predictions=predictions, label_ids=labels)
+                          predictions=predictions, label_ids=labels, cleaning=cleaning)
+
+
+# Keywords of sft_teach.data.load: finetune takes a loaded dataset for them, not the keyword
+_DATA_OPTIONS = ("text_column", "label_column", "encoding", "keep_duplicates", "merge_case")
+
+
+def _check_overrides(overrides: dict) -> None:
+    """A :class:`ConfigError` for a keyword neither ``finetune`` nor ``TrainingArguments`` knows
+    (``TypeError`` from deep inside transformers otherwise), with the fix for the data's options."""
+    import dataclasses
+    import difflib
+    import inspect
+
+    from transformers import TrainingArguments
+
+    known = {f.name for f in dataclasses.fields(TrainingArguments)} | {"save_checkpoints", "logging_steps"}
+    for name in overrides:
+        if name in _DATA_OPTIONS:
+            raise ConfigError(f"finetune takes no {name}=: load the data with it first, "
+                              f"data = sft_teach.data.load('my.csv', {name}=...), and pass finetune(data=data)")
+        if name not in known:
+            own = [p for p in inspect.signature(finetune).parameters if p != "training_overrides"]
+            close = difflib.get_close_matches(name, [*own, *known], n=1)
+            raise ConfigError(f"finetune has no setting {name}=" + (f": did you mean {close[0]}=?" if close else
+                              ": see help(sft_teach.training.finetune)"))
 
 
 def _without_pickled_arguments(trainer) -> None:

@@ -211,15 +211,16 @@ def test_warnings_for_duplicates_leakage_tiny_class_imbalance_and_long_texts(tmp
     out, err = _check(["--data", str(folder), "--max-length", "64"], capsys)
     assert "22 rows: cat 1, dog 21" in out
     warnings = [line for line in out.splitlines() if line.startswith("sft-teach: warning: ")]
-    assert len(warnings) == 5 and err == ""
+    assert len(warnings) == 6 and err == ""
     text = "\n".join(warnings)
+    assert "no test split: the scores at the end are on validation, which also chooses the epoch kept" in text
     assert "train: 10 texts occur more than once (10 extra rows" in text
     assert "validation: 3 of its 4 texts also occur in train (the first: 'Asleep in the washing basket again.')" in text
     assert "(longest 182: 'The dog waited by the gate all afternoon…')" in text  # the text, as written, to search for
     assert "class 'cat' has only 1 example:" in text
     assert "'dog' has 21x the examples of 'cat'" in text
     assert "train: 1 text longer than max_length=64 tokens" in text and "will be truncated" in text
-    assert out.strip().endswith("5 warnings")
+    assert out.strip().endswith("6 warnings")
 
 
 def test_clean_data_gives_no_warnings(tmp_path, capsys):

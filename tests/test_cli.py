@@ -226,3 +226,26 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
                             settings={}, validation_curve=[], test_metrics={"accuracy": 1.0, "macro_f1": 1.0},
                             label_names=["cat", "dog"], cleaning=cleaning).read_text()
     assert "- label `Cat` (9 rows) merged into `cat`" in card
+
+
+@pytest.mark.slow
+def test_a_folder_without_test_split_says_its_score_is_optimistic(tiny_model_dir, tmp_path, capsys):
+    """train.csv + validation.csv only: validation chose the epoch and gives the score, and every output says so."""
+    from support import CATS, DOGS, GOOD
+
+    folder = tmp_path / "splits"
+    folder.mkdir()
+    write_csv(folder / "train.csv", GOOD)
+    write_csv(folder / "validation.csv", [(t.upper(), "cat") for t in CATS[:3]] + [(t.upper(), "dog") for t in DOGS[:3]])
+    out = tmp_path / "run"
+    code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(folder), "--epochs", "2",
+                             "--patience", "1", "--batch-size", "4", "--head-epochs", "0", "--output", str(out)], capsys)
+    assert code == 0, err
+    final = json.loads(stdout.strip().splitlines()[-1])
+    assert final["eval_split"] == "validation" and final["patience"] == 1
+    assert any(w.startswith("no test split") for w in final["warnings"])
+    card = (out / "model" / "README.md").read_text()
+    assert "which also chose the epoch kept, so this score is optimistic" in card and "| patience | 1 |" in card
+    assert f"| epochs run | {final['epochs_run']} |" in card
+    code, _, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
+    assert code == 2 and "this run had no test split" in err

@@ -204,3 +204,8 @@ def test_no_far_fetched_column_suggestion(tmp_path):
 def test_split_seed_must_be_a_whole_number_of_0_or_more(small_csv, seed):
     with pytest.raises(ConfigError, match="split seed must be a whole number, 0 or more"):
         data.split(data.from_csv(small_csv), seed=seed)
+
+
+def test_numeric_labels_sort_by_value(tmp_path):
+    path = write_csv(tmp_path / "n.csv", [("one", "1"), ("two", "2"), ("ten", "10"), ("zero", "0")])
+    assert data.from_csv(path).features["label"].names == ["0", "1", "2", "10"]  # id 2 is the label 2

@@ -1,4 +1,5 @@
 import json
+import re
 import math
 
 import numpy as np
@@ -334,3 +335,28 @@ def test_patience_that_makes_no_sense_is_refused(patience):
 def test_patience_without_best_epoch_is_refused():
     with pytest.raises(ConfigError, match="needs best_epoch=True"):
         finetune(data="pets", patience=2)
+
+
+@pytest.mark.parametrize("keywords, message", [
+    ({"num_epochs": 1}, "finetune has no setting num_epochs=: did you mean num_train_epochs=?"),
+    ({"text_column": "review"}, "finetune takes no text_column=: load the data with it first"),
+    ({"eval_split": "tset"}, "eval_split 'tset': the data has no such split"),
+    ({"patience": 1}, "patience (early stopping) needs best_epoch=True"),
+])
+def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, small_dataset, make_tiny_classifier,
+                                                           tokenizer, monkeypatch):
+    from sft_teach import training
+
+    monkeypatch.setattr(training, "train_head", lambda *a, **k: pytest.fail("trained before the check"))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        training.finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, head_epochs=1, progress=False,
+                          **keywords)
+
+
+def test_finetune_on_a_csv_reports_its_cleaning_and_leaves_no_empty_folder(tiny_model_dir, small_csv, tmp_path):
+    from sft_teach.training import finetune
+
+    result = finetune(str(tiny_model_dir), str(small_csv), num_train_epochs=1, batch_size=4, progress=False,
+                      output_dir=tmp_path / "run")
+    assert result.cleaning["rows"] == 16 and result.cleaning["duplicates_removed"] == 0
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model", "splits"]
