@@ -127,6 +127,17 @@ def case_variants(names) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
+def number_variants(names) -> list[list[str]]:
+    """Label names that are one number written two ways (``1`` / ``1.0``), grouped."""
+    groups: dict[float, list[str]] = {}
+    for name in names:
+        try:
+            groups.setdefault(float(name), []).append(name)
+        except ValueError:
+            continue
+    return [sorted(g) for g in groups.values() if len(g) > 1]
+
+
 def shared(train_texts, other_texts) -> list[str]:
     """The texts of ``other_texts`` that also occur (normalised) in ``train_texts``, in order."""
     seen = {_normal(t) for t in train_texts}
@@ -158,6 +169,10 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
         findings.append(Finding("label_case", (
             f"labels {' and '.join(repr(g) for g in group)} differ only in case, so they are separate classes: "
             f"make them one spelling, or pass --merge-case (merge_case=True)")))
+    for group in number_variants(dataset["train"].features["label"].names):
+        findings.append(Finding("label_number_format", (
+            f"labels {' and '.join(repr(g) for g in group)} are one number written two ways, so they are separate "
+            f"classes: write every label of that class the same way (a spreadsheet may have turned 1 into 1.0)")))
     for name, part in dataset.items():
         contradictions = conflicts(part["text"], part["label"])
         if contradictions:

@@ -73,3 +73,11 @@ def test_labels_that_differ_only_in_case_are_grouped_and_warned_about():
     findings = checks.check(DatasetDict(train=part, validation=part.select(range(3))))
     assert any(f.kind == "label_case" and "'Cat' and 'cat'" in f.message and "--merge-case" in f.message
                for f in findings)
+
+
+def test_one_number_written_two_ways_is_reported(tokenizer):
+    names = ["0", "1", "1.0"]
+    train = Dataset.from_dict({"text": ["a b", "c d", "e f"], "label": [0, 1, 2]},
+                              features=Features({"text": Value("string"), "label": ClassLabel(names=names)}))
+    findings = [f for f in checks.check(DatasetDict(train=train, validation=train, test=train)) if f.kind == "label_number_format"]
+    assert len(findings) == 1 and "labels '1' and '1.0' are one number written two ways" in findings[0].message
