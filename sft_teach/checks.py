@@ -129,12 +129,12 @@ def case_variants(names) -> list[list[str]]:
 
 def number_variants(names) -> list[list[str]]:
     """Label names that are one number written two ways (``1`` / ``1.0``), grouped."""
+    from sft_teach.data import as_number
+
     groups: dict[float, list[str]] = {}
     for name in names:
-        try:
-            groups.setdefault(float(name), []).append(name)
-        except ValueError:
-            continue
+        if as_number(name) is not None:
+            groups.setdefault(as_number(name), []).append(name)
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 

@@ -180,7 +180,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         text = row.get(text_column)
         if text is None or not text.strip():
             raise DataError(f"{shown}: line {line}, column '{text_column}' is empty: write the text or delete the row")
-        if _NUMBER.fullmatch(text.strip()):
+        if as_number(text) is not None:
             numbers.append((line, text.strip()))
         texts.append(text.strip())
         lines.append(line)
@@ -208,16 +208,25 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
 
     ``labels`` fixes the class names and their order (needed so that a test file maps
     ``dog`` to the same id as training did); by default they are the sorted distinct
-    labels of the file, numbers by value (``2`` before ``10``). A label outside ``labels`` is a :class:`DataError`. Labels that
-    differ only in case (``Cat``/``cat``) stay separate classes (``sft_teach.checks`` warns)
-    unless ``merge_case=True`` spells each as its most frequent form.
+    labels of the file, numbers by value (``2`` before ``10``). A label outside ``labels`` is a
+    :class:`DataError`. Labels that differ only in case (``Cat``/``cat``) stay separate classes
+    (``sft_teach.checks`` warns) unless ``merge_case=True`` spells each as its most frequent form.
     """
+    return _csv_dataset(path, text_column, label_column, labels, encoding, merge_case)[0]
+
+
+def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case):
+    """:func:`from_csv`'s ``Dataset`` and what ``merge_case`` did: ``{label: {"into", "rows"}}``
+    (read once, for :func:`load_csv_split`'s report)."""
     from datasets import ClassLabel, Dataset, Features, Value
 
     texts, raw_labels, lines = read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
     names = None if labels is None else [str(x) for x in labels]
+    merged = {}
     if merge_case:
         spelling = case_spellings(raw_labels, names or ())
+        counts = Counter(raw_labels)
+        merged = {label: {"into": into, "rows": counts[label]} for label, into in spelling.items()}
         raw_labels = [spelling.get(label, label) for label in raw_labels]
     names = sorted(set(raw_labels), key=_label_order) if names is None else names
     unknown = sorted(set(raw_labels) - set(names))
@@ -229,12 +238,18 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
         )
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     ids = [names.index(x) for x in raw_labels]
-    return Dataset.from_dict({"text": texts, "label": ids}, features=features)
+    return Dataset.from_dict({"text": texts, "label": ids}, features=features), merged
+
+
+def as_number(label: str) -> float | None:
+    """A label's value if it is written as a number (``"2"``, ``"1.0"``, ``"-3"``), else ``None``."""
+    return float(label) if _NUMBER.fullmatch(label.strip()) else None
 
 
 def _label_order(label: str):
     """Sort key of class names: numbers by value (2 before 10: ids then follow the numbers), then words."""
-    return (0, float(label), label) if _NUMBER.fullmatch(label) else (1, 0.0, label)
+    value = as_number(label)
+    return (0, value, label) if value is not None else (1, 0.0, label)
 
 
 def case_spellings(labels, known=()) -> dict[str, str]:
@@ -418,13 +433,7 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     """
     from sft_teach import checks
 
-    dataset = from_csv(path, text_column, label_column, encoding=encoding, merge_case=merge_case)
-    merged = {}
-    if merge_case:  # what --merge-case did, for the report (the same rule as from_csv's)
-        raw_labels = read_csv_rows(path, text_column, label_column, encoding)[1]
-        counts = Counter(raw_labels)
-        merged = {label: {"into": spelling, "rows": counts[label]}
-                  for label, spelling in case_spellings(raw_labels).items()}
+    dataset, merged = _csv_dataset(path, text_column, label_column, None, encoding, merge_case)
     if keep_duplicates:
         report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
                   "duplicates_removed": 0, "rows_kept": len(dataset)}

@@ -26,6 +26,7 @@ Taught in notebooks/02_technical_recipe.ipynb.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -464,8 +465,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     train_seconds = time.perf_counter() - start
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    if (run_dir / "checkpoints").is_dir() and not any((run_dir / "checkpoints").iterdir()):
-        (run_dir / "checkpoints").rmdir()  # Trainer's working folder, left empty when nothing was saved
+    # Trainer's working folder, left empty when nothing was saved: rmdir removes it only if empty, and
+    # under torchrun another process may already have removed it
+    with contextlib.suppress(OSError):
+        (run_dir / "checkpoints").rmdir()
 
     # One prediction pass, in the split's own order (Trainer's length-grouped eval sampler
     # would reorder the examples), gives both the scores and the per-example predictions.
