@@ -19,21 +19,64 @@ macro-F1 alone (the test split plays no part in the choice).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 SEEDS = (42, 1, 2, 3, 4)
-# name: (head epochs at 1e-3, epochs of everything, peak learning rate of everything, pooling)
-# pooling: how the head reads the body's last layer (POOLINGS)
-CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4, "first token"),
-              "head 3 ep, then 3 ep at 2e-4": (3, 3, 2e-4, "first token"),
-              "head 3 ep, then 3 ep at 5e-4": (3, 3, 5e-4, "first token"),  # notebook 02's rate, chosen there on validation
-              "head 1 ep, then 4 ep at 1e-4": (1, 4, 1e-4, "first token"),
+
+
+class Candidate(NamedTuple):
+    """A recipe for `--select`: the head alone first, then everything (or part of it, thawing)."""
+    head: int  # epochs of the head alone at 1e-3, body frozen (0: none)
+    epochs: int  # epochs after that, each kept at its best validation epoch
+    lr: float  # peak learning rate of those epochs (with discriminative rates: the head's, eta^L)
+    pooling: str = "first token"  # how the head reads the body's last layer (POOLINGS)
+    ulmfit: str | None = None  # one of ULMFiT's techniques (notebook 04, see below), or None
+
+
+CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": Candidate(3, 3, 1e-4),
+              "head 3 ep, then 3 ep at 2e-4": Candidate(3, 3, 2e-4),
+              "head 3 ep, then 3 ep at 5e-4": Candidate(3, 3, 5e-4),  # notebook 02's rate, chosen there on validation
+              "head 1 ep, then 4 ep at 1e-4": Candidate(1, 4, 1e-4),
               # with the head phase one pass (stored features), a fourth epoch of everything fits the budget
-              "head 3 ep, then 4 ep at 1e-4": (3, 4, 1e-4, "first token"),
-              "head 3 ep, then 4 ep at 2e-4": (3, 4, 2e-4, "first token"),
+              "head 3 ep, then 4 ep at 1e-4": Candidate(3, 4, 1e-4),
+              "head 3 ep, then 4 ep at 2e-4": Candidate(3, 4, 2e-4),
               # the pooling the bundled sentence encoder was trained with, with and without BERT's pooler layer
-              "mean pooling, head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4, "mean"),
-              "mean pooling without the pooler layer, head 3 ep, then 3 ep at 1e-4": (3, 3, 1e-4, "mean, no pooler layer")}
+              "mean pooling, head 3 ep, then 3 ep at 1e-4": Candidate(3, 3, 1e-4, "mean"),
+              "mean pooling without the pooler layer, head 3 ep, then 3 ep at 1e-4":
+                  Candidate(3, 3, 1e-4, "mean, no pooler layer"),
+              # ULMFiT's techniques (notebook 04) that fit the budget: the paper's one group an epoch takes
+              # 7 epochs before everything trains, so these thaw 2 or 3 groups an epoch
+              "head 3 ep, then 3 ep at 1e-4, thawing 3 groups an epoch": Candidate(3, 3, 1e-4, ulmfit="thaw 3"),
+              "head 3 ep, then 4 ep at 2e-4, thawing 3 groups an epoch": Candidate(3, 4, 2e-4, ulmfit="thaw 3"),
+              "head 3 ep, then 4 ep at 2e-4, thawing 2 groups an epoch": Candidate(3, 4, 2e-4, ulmfit="thaw 2"),
+              "head 3 ep, then 3 ep, discriminative rates from 1e-3": Candidate(3, 3, 1e-3, ulmfit="discriminative"),
+              "head 3 ep, then 3 ep, discriminative rates from 3e-3": Candidate(3, 3, 3e-3, ulmfit="discriminative")}
+# ulmfit: "thaw G" is gradual unfreezing (Sec. 3.3) thawing G layer groups an epoch, top down, head
+# first (sft_teach.callbacks.GradualUnfreezing); "discriminative" is a rate per layer group, the
+# head at lr and each group below it at the rate above / 2.6 (Eq. 2, discriminative_param_groups).
+
+
+def passes(candidate) -> float:
+    """Cost of a candidate in passes over the training data, the unit of the rule's ties.
+
+    The head-only phase is one forward pass through the frozen body, whatever its epochs (the
+    features are computed once and stored; the head's own work is negligible). An epoch of
+    everything is a forward and a backward pass, about three (backward ~ 2 forwards). A thawing
+    epoch runs the whole forward but the backward only through the layers thawed so far:
+    1 + 2 * (thawed encoder layers / all of them).
+    """
+    head, epochs, _, _, ulmfit = Candidate(*candidate)
+    cost = float(head > 0)
+    if ulmfit is None or not ulmfit.startswith("thaw"):
+        return cost + 3 * epochs
+    per_epoch, layers = int(ulmfit.split()[1]), 6  # the bundled body's 6 encoder layers
+    for epoch in range(epochs):
+        # groups top down: the head, then layer 6 ... layer 1, then the embeddings
+        thawed = min(layers, (epoch + 1) * per_epoch - 1)
+        cost += 1 + 2 * thawed / layers
+    return cost
 
 
 def _mean_pooled_class(pooler_layer: bool):
@@ -70,22 +113,29 @@ POOLINGS = {"first token": None,  # BERT's own head: the model finetune loads
             "mean": lambda: _mean_pooled_class(True), "mean, no pooler layer": lambda: _mean_pooled_class(False)}
 
 
-def _candidate_run(dataset, head: int, epochs: int, lr: float, pooling: str, seed: int):
+def _candidate_run(dataset, candidate: Candidate, seed: int):
     """One candidate, one seed, as `finetune` runs it (best validation epoch kept, nothing saved)."""
     import transformers
 
+    from sft_teach import ulmfit
+    from sft_teach.callbacks import GradualUnfreezing
     from sft_teach.models import load_classifier
     from sft_teach.training import finetune
 
-    settings = dict(seed=seed, head_epochs=head, num_train_epochs=epochs, learning_rate=lr, best_epoch=True,
-                    save=False, progress=False)
-    if POOLINGS[pooling] is None:
+    settings = dict(seed=seed, head_epochs=candidate.head, num_train_epochs=candidate.epochs,
+                    learning_rate=candidate.lr, best_epoch=True, save=False, progress=False)
+    if POOLINGS[candidate.pooling] is None and candidate.ulmfit is None:
         return finetune("default", dataset, **settings)
     transformers.set_seed(seed)  # the same new head as finetune would draw
     model, tokenizer = load_classifier("default", dataset["train"].features["label"].names)
-    model.__class__ = POOLINGS[pooling]()  # same weights, another forward
-    # not BertForSequenceClassification itself, so the head-only phase trains through the frozen body
-    # every epoch (its result is the same as with stored features, only slower; the rule counts passes)
+    if POOLINGS[candidate.pooling] is not None:
+        model.__class__ = POOLINGS[candidate.pooling]()  # same weights, another forward
+        # not BertForSequenceClassification itself, so the head-only phase trains through the frozen body
+        # every epoch (its result is the same as with stored features, only slower; the rule counts passes)
+    if candidate.ulmfit == "discriminative":
+        settings["optimizers"] = ulmfit.optimizers(("discriminative",), candidate.lr)
+    elif candidate.ulmfit is not None:  # "thaw G"
+        settings["callbacks"] = [GradualUnfreezing(model, groups_per_epoch=int(candidate.ulmfit.split()[1]))]
     return finetune(model, dataset, tokenizer=tokenizer, **settings)
 
 
@@ -189,7 +239,7 @@ def select(seeds=(42, 1, 2), dataset_name="pets", names=None) -> dict:
     for name in names or CANDIDATES:
         scores, seconds = [], []
         for seed in seeds:
-            run = _candidate_run(dataset, *CANDIDATES[name], seed)
+            run = _candidate_run(dataset, Candidate(*CANDIDATES[name]), seed)
             scores.append(max(row["eval_macro_f1"] for row in run.history["eval"]))
             seconds.append(run.metrics["train_seconds"])
             print(f"  {name} seed {seed}: validation macro-F1 {scores[-1]:.3f} in {seconds[-1]:.0f} s", flush=True)
@@ -205,10 +255,7 @@ def choose(selection: dict) -> str:
     top = max(stats, key=lambda name: stats[name][0])
     tied = [name for name in stats  # the top, and those closer to it than the larger of the two seed SDs
             if name == top or stats[top][0] - stats[name][0] < max(stats[top][1], stats[name][1])]
-    # cost in forward passes over the training data: the head-only phase is one, however many epochs
-    # (the frozen body's features are computed once; the head's own work is negligible), an epoch of
-    # everything three (backward ~ 2 forwards)
-    cost = {name: (CANDIDATES[name][0] > 0) + 3 * CANDIDATES[name][1] for name in tied}
+    cost = {name: passes(CANDIDATES[name]) for name in tied}
     cheapest = [name for name in tied if cost[name] == min(cost.values())]
     return max(cheapest, key=lambda name: stats[name][0])
 
@@ -221,16 +268,29 @@ def selection_report(selection: dict) -> str:
     measured = selection.get("measured", {})
     dates = sorted(set(measured.values()))
     one_run = len(dates) <= 1  # all measured on one day and machine: said once, else per candidate
-    table = [f"| candidate ({name}) | validation macro-F1 | training (s) |" + ("" if one_run else " measured |"),
-             "| --- | --- | --- |" + ("" if one_run else " --- |")]
+    # seconds compare only within one run of --select: each candidate's are also given relative to the
+    # first candidate's first seed, timed in the same run (time_reference)
+    reference = selection.get("time_reference", {})
+    first = next(iter(selection["candidates"]))
+    table = [f"| candidate ({name}) | validation macro-F1 | passes | training (s) | time / first's |"
+             + ("" if one_run else " measured |"), "| --- | --- | --- | --- | --- |" + ("" if one_run else " --- |")]
     for candidate, run in selection["candidates"].items():
         mean, sd = mean_sd(run["validation_macro_f1"])
-        table.append(f"| {candidate} | {mean:.3f} ± {sd:.3f} | {np.mean(run['train_seconds']):.1f} |"
-                     + ("" if one_run else f" {measured.get(candidate, 'not recorded')} |"))
+        seconds = np.mean(run["train_seconds"])
+        ratio = f"{seconds / reference[candidate]:.2f}" if candidate in reference else "not recorded"
+        table.append(f"| {candidate} | {mean:.3f} ± {sd:.3f} | {passes(CANDIDATES[candidate]):.1f} | {seconds:.1f} | "
+                     f"{ratio} |" + ("" if one_run else f" {measured.get(candidate, 'not recorded')} |"))
+    runs = sorted(set(reference.values()), key=list(reference.values()).index)
+    timing = ("The machine's speed changed between runs of `--select`: the first candidate, seed "
+              f"{selection['seeds'][0]}, took {' s, then '.join(f'{r:.1f}' for r in runs)} s in them (same validation "
+              "score), so seconds compare only within a run; *time / first's* is each candidate's mean "
+              "seconds over that reference run's, timed in the same run of `--select`."
+              if len(runs) > 1 else
+              f"*Time / first's* is each candidate's mean seconds over the first candidate's, seed {selection['seeds'][0]}.")
     return "\n".join([
         "# How `--recipe best` was chosen", "",
         "Written by `python benchmarks/recipes.py --select` (the runs are in `results/recipe_selection.json`; "
-        "`--select --missing` runs only the candidates the record lacks). "
+        "`--select --missing` runs only the candidates the record lacks, and the first candidate once more to time the machine; `--report` writes this page again from the record). "
         + (f"Measured {dates[0]}." if dates and one_run else "Measured on the dates and machines in the table."), "",
         "Candidates that train the head first (body frozen, 1e-3) and then everything, each kept at its "
         f"best validation epoch; validation macro-F1 on the {name} validation split, mean ± sample SD over "
@@ -243,13 +303,23 @@ def selection_report(selection: dict) -> str:
         "into the classifier). Those candidates train their head-only phase through the frozen body every "
         "epoch, which is why their seconds are higher; mean-pooled features could be stored as the first "
         "token's are, so the rule counts the same passes for them.", "",
-        *table, "",
+        "Candidates that say *thawing G groups an epoch* use gradual unfreezing (ULMFiT Sec. 3.3, notebook 04) "
+        "after the head-only phase: the first epoch trains the head and the top G - 1 encoder layers, each "
+        "later epoch G more groups, down to the embeddings, then everything (the paper thaws one group an "
+        "epoch, which would take 7 epochs before everything trains). *Discriminative rates from η* give the "
+        "head η and each layer group below it the rate of the group above divided by 2.6 (ULMFiT Eq. 2), "
+        "down to η / 2.6⁷ for the embeddings.", "",
+        *table, "", timing, "",
+        "Discriminative rates change no pass (every layer still trains), yet those candidates took longer "
+        "than others of 10 passes; they build their own AdamW with a parameter group per layer "
+        "(`sft_teach.ulmfit.optimizers`), and why that was slower was not measured. The rule counts passes.", "",
         "The rule: among the candidates within the time budget, the highest mean validation macro-F1; a "
         "difference smaller than the larger of the two candidates' seed SDs is a tie, and the cheaper "
         "candidate wins. Cost is counted in passes over the training data, not in the seconds above, which "
-        "differ by noise between runs of equal work: the head-only phase is one forward pass through the "
+        "differ by noise and by machine between runs of equal work (*passes* in the table): the head-only phase is one forward pass through the "
         "frozen body, whatever its epochs (the features are computed once and stored), an epoch of everything "
-        "is a forward and a backward pass, about three. Between tied "
+        "is a forward and a backward pass, about three, and a thawing epoch 1 + 2 × the share of the encoder "
+        "layers thawed (the backward pass stops at the lowest of them). Between tied "
         f"candidates of equal cost the higher mean wins: nothing else tells them apart. The rule picks **{choose(selection)}**, which is "
         "`--recipe best` (`sft_teach.training.RECIPES`).", ""])
 
@@ -262,7 +332,14 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from run import machine  # noqa: E402
 
-    if sys.argv[1:2] == ["--select"]:
+    if sys.argv[1:] == ["--report"]:  # the report again from the record, no training
+        import json
+
+        here = Path(__file__).resolve().parent
+        report = selection_report(json.loads((here / "results" / "recipe_selection.json").read_text()))
+        (here / "recipe_selection.md").write_text(report)
+        print(report)
+    elif sys.argv[1:2] == ["--select"]:
         import json
 
         here = Path(__file__).resolve().parent
@@ -273,9 +350,15 @@ if __name__ == "__main__":
             selection["candidates"].update(select(selection["seeds"], selection["dataset"], missing)["candidates"])
             selection["measured"] = {**selection.get("measured", {}),
                                      **{name: f"{datetime.date.today().isoformat()} on: {machine()}" for name in missing}}
+            # the first candidate's first seed again, in this run: the machine may be faster or slower today
+            first = select(selection["seeds"][:1], selection["dataset"], list(CANDIDATES)[:1])["candidates"]
+            seconds = first[list(CANDIDATES)[0]]["train_seconds"][0]
+            selection["time_reference"] = {**selection.get("time_reference", {}), **{name: seconds for name in missing}}
         else:
             selection = select()
             selection["measured"] = {name: f"{datetime.date.today().isoformat()} on: {machine()}" for name in CANDIDATES}
+            seconds = selection["candidates"][list(CANDIDATES)[0]]["train_seconds"][0]
+            selection["time_reference"] = {name: seconds for name in CANDIDATES}
         recorded.write_text(json.dumps(selection, indent=1) + "\n")
         report = selection_report(selection)
         (here / "recipe_selection.md").write_text(report)

@@ -5,6 +5,7 @@ Used by ``sft-teach doctor`` and by notebooks/00_start_here.ipynb.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata as metadata
 import os
 import platform
@@ -86,6 +87,29 @@ def quiet_libraries() -> None:
     datasets.disable_progress_bars()
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+
+
+@contextlib.contextmanager
+def library_bars_off():
+    """Within the block, no loading or mapping bars from ``datasets`` and ``transformers``.
+
+    For ``finetune(progress=False)`` in a script: the caller asked for no bars, and the libraries'
+    own ("Map", loading the weights) are not the training bar that ``progress`` turns off. Unlike
+    :func:`quiet_libraries`, it leaves the libraries' settings as it found them.
+    """
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    before = datasets.is_progress_bar_enabled(), hf_logging.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if before[0]:
+            datasets.enable_progress_bars()
+        if before[1]:
+            hf_logging.enable_progress_bar()
 
 
 def report() -> dict:

@@ -353,6 +353,23 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     return {"train": history.train, "steps": trainer.state.global_step}
 
 
+def _no_library_bars_without_progress(function):
+    """``progress=False`` means no bars at all: the libraries' loading and mapping bars go too."""
+    import functools
+
+    @functools.wraps(function)  # keeps the signature, which _check_overrides reads
+    def wrapper(*args, **kwargs):
+        if kwargs.get("progress", True):
+            return function(*args, **kwargs)
+        from sft_teach.environment import library_bars_off
+
+        with library_bars_off():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_no_library_bars_without_progress
 def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3, learning_rate=1e-4,
              batch_size=16, max_length=128, seed=42, split_seed=42, warmup=0.1, weight_decay=0.01,
              output_dir=None, save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
@@ -375,6 +392,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     ``best_epoch``: keep the epoch whose validation macro-F1 is highest (``metrics["best_epoch"]``
     says which); ``patience``: with ``best_epoch``, stop after that many epochs without a better
     validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
+    ``progress=False`` shows no bars at all: neither training's nor the libraries' loading and
+    mapping bars (left as they were afterwards).
 
     The defaults (3 epochs at 1e-4 after warmup, no head-only phase, the last epoch kept) are the
     settings notebook 01 fine-tunes with; ``sft-teach finetune`` runs ``**RECIPES["best"]``, and

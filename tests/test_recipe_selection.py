@@ -46,6 +46,13 @@ def _selection(scores: dict) -> dict:
     ({"a": (1, 4, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.88, 0.91, 0.94], "b": [0.90, 0.90, 0.90]}, "b"),
     # a tie of equal cost goes to the higher mean (and a top candidate with SD 0 is tied with itself)
     ({"a": (3, 3, 1e-4), "b": (3, 3, 2e-4)}, {"a": [0.87, 0.90, 0.93], "b": [0.91, 0.91, 0.91]}, "b"),
+    # thawing 3 groups an epoch backpropagates through 2, then 5, then 6 of the 6 layers: 1 + (1 + 4/6)
+    # + (1 + 10/6) + 3 = 8.33 passes against 10 for the same epochs of everything, so tied, a wins
+    ({"a": (3, 3, 1e-4, "first token", "thaw 3"), "b": (3, 3, 1e-4)},
+     {"a": [0.88, 0.90, 0.92], "b": [0.90, 0.91, 0.92]}, "a"),
+    # discriminative rates change no pass: 10 against 10, so the higher mean wins the tie
+    ({"a": (3, 3, 1e-3, "first token", "discriminative"), "b": (3, 3, 1e-4)},
+     {"a": [0.88, 0.90, 0.92], "b": [0.90, 0.91, 0.92]}, "b"),
 ])
 def test_the_rule(candidates, scores, chosen, recipes_script, monkeypatch):
     monkeypatch.setattr(recipes_script, "CANDIDATES", candidates)
@@ -55,11 +62,40 @@ def test_the_rule(candidates, scores, chosen, recipes_script, monkeypatch):
 def test_the_command_default_is_the_recorded_choice(recipes_script):
     selection = json.loads((BENCHMARKS / "results" / "recipe_selection.json").read_text())
     assert set(selection["candidates"]) == set(recipes_script.CANDIDATES)  # every candidate measured
-    head_epochs, epochs, learning_rate, pooling = recipes_script.CANDIDATES[recipes_script.choose(selection)]
+    chosen = recipes_script.CANDIDATES[recipes_script.choose(selection)]
     best = RECIPES["best"]
     assert (best["head_epochs"], best["num_train_epochs"], best["learning_rate"], best["best_epoch"]) == (
-        head_epochs, epochs, learning_rate, True)
-    assert pooling == "first token"  # the head of the model finetune loads, which a plain pipeline reads
+        chosen.head, chosen.epochs, chosen.lr, True)
+    assert chosen.pooling == "first token"  # the head of the model finetune loads, which a plain pipeline reads
+    assert chosen.ulmfit is None  # RECIPES holds no callback or optimizer
+
+
+@pytest.mark.parametrize("candidate, expected", [
+    ((0, 3, 1e-4), 9),  # three epochs of everything, no head phase
+    ((3, 3, 1e-4), 10),
+    ((3, 4, 2e-4, "first token", "thaw 2"), 1 + (1 + 2 / 6 * 1) + (1 + 2 / 6 * 3) + (1 + 2 / 6 * 5) + 3),
+    ((3, 4, 2e-4, "first token", "thaw 3"), 1 + (1 + 2 / 6 * 2) + (1 + 2 / 6 * 5) + 3 + 3),
+])
+def test_cost_in_passes(candidate, expected, recipes_script):
+    """Thawing G groups an epoch: the head, then G - 1 encoder layers the first epoch, G more each after."""
+    assert recipes_script.passes(candidate) == pytest.approx(expected)
+
+
+def test_thawing_candidates_thaw_as_their_cost_says(recipes_script):
+    """The encoder layers GradualUnfreezing trains each epoch are those passes() counts, on a
+    randomly initialised body as deep as the bundled one (6 layers)."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from sft_teach.callbacks import GradualUnfreezing
+
+    model = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=6,
+                                                     num_attention_heads=2, intermediate_size=16))
+    for per_epoch in (2, 3):
+        thaw = GradualUnfreezing(model, groups_per_epoch=per_epoch)
+        for epoch in range(4):
+            trained = [group for group in thaw.trainable(epoch) if group.startswith("layer.")]
+            assert len(trained) == min(6, (epoch + 1) * per_epoch - 1)
+            assert trained == [f"layer.{i}" for i in range(5, 5 - len(trained), -1)]  # from the top down
 
 
 @pytest.mark.parametrize("pooling", ["mean", "mean, no pooler layer"])

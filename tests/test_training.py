@@ -360,3 +360,28 @@ def test_finetune_on_a_csv_reports_its_cleaning_and_leaves_no_empty_folder(tiny_
                       output_dir=tmp_path / "run")
     assert result.cleaning["rows"] == 16 and result.cleaning["duplicates_removed"] == 0
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model", "splits"]
+
+
+@pytest.mark.slow
+def test_progress_false_shows_no_bar_at_all_and_leaves_the_libraries_as_found(tiny_model_dir, tmp_path, capfd):
+    """A script's finetune(progress=False): no training bar, and no "Map" or weight-loading bar of the
+    libraries either (the file is read, split and tokenised, the model loaded from a folder), while
+    with progress=True those bars do show; afterwards both libraries' bars are as they were."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    from support import write_csv
+    from conftest import CAT, DOG
+
+    csv = write_csv(tmp_path / "notes.csv", [(t, "cat") for t in CAT] * 2 + [(t, "dog") for t in DOG] * 2)
+    datasets.enable_progress_bars()
+    hf_logging.enable_progress_bar()
+    settings = dict(num_train_epochs=1, batch_size=4, save=False)
+    capfd.readouterr()
+    finetune(str(tiny_model_dir), str(csv), progress=True, **settings)
+    shown = capfd.readouterr().err
+    assert "Map" in shown and "%|" in shown  # the check below could not pass by a library's silence
+    finetune(str(tiny_model_dir), str(csv), progress=False, **settings)
+    shown = capfd.readouterr()
+    assert "%|" not in shown.err + shown.out and "Map" not in shown.err + shown.out
+    assert datasets.is_progress_bar_enabled() and hf_logging.is_progress_bar_enabled()
