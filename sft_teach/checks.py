@@ -195,7 +195,15 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             findings.append(Finding("overlap", (
                 f"{name}: {len(leaked)} of its {len(dataset[name])} texts also occur in train (the first: "
                 f"{_quote(leaked[0])}), so its score partly measures memory: remove them from one of the two")))
-    counts = summary(dataset)["train"]["classes"]
+    every = summary(dataset)
+    counts = every["train"]["classes"]
+    for name in (n for n in dataset if n != "train"):
+        absent = [label for label, n in every[name]["classes"].items() if n == 0 and counts.get(label)]
+        if absent:
+            findings.append(Finding("class_not_evaluated", (
+                f"{name}: no rows of class{'es' * (len(absent) > 1)} {', '.join(map(repr, absent))}, so "
+                f"{'their' if len(absent) > 1 else 'its'} score is never measured there and macro-F1 averages the "
+                f"other classes only: add rows of {'them' if len(absent) > 1 else 'it'} to {name}.csv")))
     smallest = min(counts, key=counts.get)
     largest = max(counts, key=counts.get)
     if counts[smallest] < TINY_CLASS:
@@ -222,4 +230,5 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
 def _quote(text: str, width: int = 40) -> str:
     """The start of a text, quoted, on one line: enough to find the row with an editor's search."""
     start = " ".join(text.split())
-    return repr(start if len(start) <= width else start[:width] + "…")
+    # quoted as written: repr() would double a backslash (C:\\Users), which a search then misses
+    return "'" + (start if len(start) <= width else start[:width] + "…") + "'"

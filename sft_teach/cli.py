@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line too (argparse prints usage + error)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {_suggest(self, message)} (see {self.prog} --help)\n")
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
@@ -50,13 +50,15 @@ def _version() -> str:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sft-teach", description="Supervised fine-tuning, taught and runnable on a laptop CPU.")
+    # allow_abbrev=False: --text-colum is a typo to report, not --text-column to guess
+    parser = _Parser(prog="sft-teach", description="Supervised fine-tuning, taught and runnable on a laptop CPU.",
+                     allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"sft-teach {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def described(name, help, description, example):
         return commands.add_parser(name, help=help, description=textwrap.fill(description, width=80),
-                                   epilog=f"example:\n  {example}", formatter_class=_Help)
+                                   epilog=f"example:\n  {example}", formatter_class=_Help, allow_abbrev=False)
 
     ft = described("finetune", "fine-tune a pretrained model on labelled text",
                    "Fine-tune a pretrained model on labelled texts and save it with its splits, metrics, plots and "
@@ -168,10 +170,22 @@ def _portable(value: str) -> str:
     return path.name if path.is_absolute() or path.exists() else value
 
 
+# What `finetune` writes into its output folder (_write_results, the model and the splits): --overwrite
+# deletes the folder, so it is allowed only where everything in it is one of these
+RUN_OUTPUTS = frozenset({"metrics.json", "loss.png", "confusion.png", "model", "splits"})
+
+
 def _check_output(output: Path, overwrite: bool) -> None:
     if output.exists() and not output.is_dir():
         raise OutputExistsError(f"output '{output}' is a file: choose another --output folder")
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
+    if not output.is_dir() or not any(output.iterdir()):
+        return
+    others = sorted(p.name for p in output.iterdir() if p.name not in RUN_OUTPUTS)
+    if others:  # the user's own files: --overwrite would delete them with the folder
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise OutputExistsError(f"output folder '{output}' holds files that are not an sft-teach run ({shown}): "
+                                f"--overwrite replaces only a run's own folder; choose another --output")
+    if not overwrite:
         raise OutputExistsError(
             f"output folder '{output}' already holds results: pass --overwrite to replace them, or choose another --output")
 
@@ -335,7 +349,7 @@ def cmd_finetune(args) -> int:
 def _write_results(folder: Path, result, settings, dataset, cleaning, findings, args) -> dict:
     """metrics.json, loss.png, confusion.png and the model card; returns the metrics of the JSON line."""
     from sft_teach import plots
-    from sft_teach.metrics import confusion
+    from sft_teach.metrics import confusion, per_class
     from sft_teach.model_card import write_model_card
     from sft_teach.stats import wilson_interval
 
@@ -346,9 +360,14 @@ def _write_results(folder: Path, result, settings, dataset, cleaning, findings, 
     metrics = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
                "accuracy_interval_95": [round(low, 4), round(high, 4)], "eval_split": result.eval_split,
                "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(f) for f in findings]}
-    (folder / "metrics.json").write_text(json.dumps({**metrics, "validation_curve": curve,
+    classes = per_class(result.label_ids, result.predictions, result.label_names)
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "per_class": classes, "validation_curve": curve,
                                                      "history": result.history}, indent=2))
-    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"]).savefig(folder / "loss.png", dpi=120)
+    kept = None
+    if "best_epoch" in result.metrics:  # the step at the end of the epoch kept
+        kept = next(row["step"] for row in result.history["eval"] if round(row["epoch"]) == result.metrics["best_epoch"])
+    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept,
+                     title="loss during training").savefig(folder / "loss.png", dpi=120)
     matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
     plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
         folder / "confusion.png", dpi=120)
@@ -362,7 +381,9 @@ def _write_results(folder: Path, result, settings, dataset, cleaning, findings, 
                      data=settings["data"], fingerprint=settings["data_sha256"],
                      split_sizes={name: len(part) for name, part in dataset.items()}, settings=card_settings,
                      validation_curve=curve, test_metrics=result.metrics, label_names=result.label_names,
-                     eval_split=result.eval_split, best_epoch=result.metrics.get("best_epoch"), cleaning=cleaning)
+                     eval_split=result.eval_split, best_epoch=result.metrics.get("best_epoch"), cleaning=cleaning,
+                     columns=(settings["text_column"], settings["label_column"]), per_class=classes,
+                     warnings=metrics["warnings"])
     return metrics
 
 
@@ -402,6 +423,16 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _trained_columns(model_dir) -> tuple[str, str] | None:
+    """The text and label columns a model was fine-tuned with, from its run's metrics.json (None if unknown)."""
+    record = Path(model_dir).parent / "metrics.json"
+    try:
+        settings = json.loads(record.read_text())
+        return settings["text_column"], settings["label_column"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _labelled(args, names: list[str]):
     """The evaluation texts as a ``Dataset`` whose label ids are the model's (matched by name)."""
     from datasets import ClassLabel, Dataset, Features, Value
@@ -422,8 +453,15 @@ def _labelled(args, names: list[str]):
                 raise DataError(f"{args.data}/: no test.csv (nor splits/test.csv) in this folder: pass the CSV file "
                                 f"to score, or the folder finetune wrote")
             source = found[0]
-        texts, labels, lines = data.read_csv_rows(source, args.text_column, args.label_column, args.encoding,
-                                                  with_lines=True)
+        try:
+            texts, labels, lines = data.read_csv_rows(source, args.text_column, args.label_column, args.encoding,
+                                                      with_lines=True)
+        except DataError as exc:
+            trained = _trained_columns(args.model)
+            if "no column" in str(exc) and trained and trained != (args.text_column, args.label_column):
+                raise DataError(f"{exc} (this model was trained with --text-column {trained[0]} "
+                                f"--label-column {trained[1]})") from None
+            raise
     if args.merge_case:  # Spam, SPAM -> the model's spam
         spelling = data.case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
@@ -468,9 +506,11 @@ def _texts(args) -> list[str]:
         lines = text_lines(path.read_bytes(), args.file, args.encoding)
     elif args.texts == ["-"]:
         lines = text_lines(sys.stdin.buffer.read(), "standard input", args.encoding)
+    elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
+        return [text.strip() for text in args.texts]
     else:
-        lines = args.texts
-    texts = [line.strip() for line in lines if line.strip()]
+        lines = []
+    texts = [line.strip() for line in lines if line.strip()]  # a file's blank lines separate texts, they are none
     if not texts:
         raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
     return texts
@@ -492,8 +532,40 @@ COMMANDS = {"finetune": cmd_finetune, "check": cmd_check, "evaluate": cmd_evalua
             **cli_course.COMMANDS}
 
 
+def _suggest(parser, message: str) -> str:
+    """A usage error with a "did you mean" for a misspelt subcommand or option."""
+    import difflib
+    import re
+
+    choice = re.match(r"argument command: invalid choice: '([^']*)'", message)
+    if choice:
+        close = difflib.get_close_matches(choice[1], _subcommands(parser), n=1)
+        return f"unknown command '{choice[1]}'" + (f": did you mean '{close[0]}'?" if close else "")
+    return message
+
+
+def _subcommands(parser) -> dict:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def _unknown_options(parser, args, extra: list[str]) -> str:
+    """``unrecognized arguments`` from the subcommand's own options, with the closest one named."""
+    import difflib
+
+    sub = _subcommands(parser)[args.command]
+    known = [o for action in sub._actions for o in action.option_strings]
+    first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
+    close = difflib.get_close_matches(first, known, n=1) if first else []
+    return (f"sft-teach {args.command}: error: unrecognized argument{'s' * (len(extra) > 1)}: {' '.join(extra)}"
+            + (f": did you mean {close[0]}?" if close else "") + f" (see sft-teach {args.command} --help)\n")
+
+
 def main(argv=None) -> int:
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.exit(2, _unknown_options(parser, args, extra))
     try:
         return COMMANDS[args.command](args)
     except SftTeachError as exc:

@@ -293,6 +293,10 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ConfigError(f"split seed must be a whole number, 0 or more, got {seed!r}: e.g. --split-seed 42")
     require_classes(dataset, source)
+    from sft_teach.checks import TINY_CLASS
+
+    # one minimum in every message: enough rows that TINY_CLASS of them train (check's own advice)
+    min_rows = math.ceil(TINY_CLASS / (1 - held_out))
     try:
         first = dataset.train_test_split(test_size=held_out, seed=seed, stratify_by_column="label")
         second = first["test"].train_test_split(test_size=test / held_out, seed=seed, stratify_by_column="label")
@@ -302,11 +306,8 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         rows = min(counts.values())
         raise DataError(f"{source}: class '{smallest}' has only {rows} row{'s' * (rows != 1)}, too few to split "
                         f"{1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in every split: "
-                        f"{_small_class_fix(smallest, dataset.features['label'].names)}") from None
+                        f"{_small_class_fix(smallest, dataset.features['label'].names, min_rows)}") from None
     parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
-    from sft_teach.checks import TINY_CLASS
-
-    min_rows = math.ceil(TINY_CLASS / (1 - held_out))  # enough to train on TINY_CLASS of them
     names, present = dataset.features["label"].names, set(dataset["label"])
     for name, part in parts.items():  # with very few rows a class can miss a split without an error
         missing = present - set(part["label"])
@@ -326,7 +327,9 @@ def _small_class_fix(label: str, names, least: int | None = None) -> str:
             others = " and ".join(repr(g) for g in group if g != label)
             return (f"'{label}' differs only in case from {others}: pass --merge-case (merge_case=True) to make them "
                     f"one class, or fix the spelling")
-    least = f" (at least {least} in all)" if least else ""
+    from sft_teach.checks import TINY_CLASS
+
+    least = f" ({least} or more in all, so that {TINY_CLASS} or more are trained on)" if least else ""
     return f"add examples of '{label}'{least}, or provide train.csv and validation.csv yourself"
 
 

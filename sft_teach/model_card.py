@@ -42,13 +42,38 @@ def _interval(accuracy: float, n: int) -> str:
     return f"{accuracy:.3f} (95 % interval {low:.3f}-{high:.3f}, {n} examples)"
 
 
+def _value(value) -> str:
+    """A setting as a person writes it: 3, not 3.0; "off", not None."""
+    if value is None:
+        return "off"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _kept(validation_curve: list[dict], best_epoch: int) -> str:
+    """Why ``best_epoch`` was kept; on a tie, Trainer keeps the first epoch that reached the best."""
+    if len(validation_curve) == 1:
+        return f" (epoch {best_epoch} kept: the only one)"
+    best = max(row["macro_f1"] for row in validation_curve)
+    tied = [f"{row['epoch']:g}" for row in validation_curve if row["macro_f1"] == best]
+    if len(tied) > 1:
+        return (f" (epoch {best_epoch} kept: epochs {', '.join(tied[:-1])} and {tied[-1]} tied at the best "
+                f"macro-F1, and the first of them is kept)")
+    return f" (epoch {best_epoch} kept: the best macro-F1)"
+
+
 def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, split_sizes: dict,
                      settings: dict, validation_curve: list[dict], test_metrics: dict, label_names: list[str],
-                     eval_split: str = "test", best_epoch: int | None = None, cleaning: dict | None = None) -> Path:
+                     eval_split: str = "test", best_epoch: int | None = None, cleaning: dict | None = None,
+                     columns: tuple[str, str] = ("text", "label"), per_class: dict | None = None,
+                     warnings: list[str] = ()) -> Path:
     """Write ``folder/README.md``; returns its path.
 
     ``validation_curve``: one ``{"epoch", "accuracy", "macro_f1"}`` per evaluation;
-    ``test_metrics``: ``accuracy`` and ``macro_f1`` on ``eval_split`` (``split_sizes[eval_split]`` items).
+    ``test_metrics``: ``accuracy`` and ``macro_f1`` on ``eval_split`` (``split_sizes[eval_split]`` items);
+    ``columns``: the data's text and label columns; ``per_class``: :func:`sft_teach.metrics.per_class`
+    on ``eval_split``; ``warnings``: what :func:`sft_teach.checks.check` found in the data.
     """
     folder = Path(folder)
     n_test = split_sizes.get(eval_split, 0)
@@ -71,6 +96,8 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
         f"- source: `{data}` ({fingerprint})",
         f"- splits: {sizes}",
     ]
+    if tuple(columns) != ("text", "label"):
+        lines.append(f"- columns: texts in `{columns[0]}`, labels in `{columns[1]}`")
     if cleaning:
         lines.append(f"- before the split: {cleaning['rows']} rows; {cleaning['duplicates_removed']} repeated texts "
                      f"removed; {cleaning['conflicts_kept_majority']} texts with conflicting labels kept with their "
@@ -79,10 +106,13 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
         for old, how in cleaning.get("labels_merged", {}).items():  # --merge-case
             lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "
                          f"in case are one class)")
+    if warnings:
+        lines += ["", "Warnings about the data (`sft-teach check`), which the scores below inherit:", ""]
+        lines += [f"- {warning}" for warning in warnings]
     lines += ["", "## Training", "", "| setting | value |", "| --- | --- |"]
-    lines += [f"| {key} | {value} |" for key, value in settings.items()]
+    lines += [f"| {key} | {_value(value)} |" for key, value in settings.items()]
     if validation_curve:
-        lines += ["", "Validation split after each epoch" + (f" (epoch {best_epoch} kept: the best macro-F1):"
+        lines += ["", "Validation split after each epoch" + (_kept(validation_curve, best_epoch) + ":"
                                                              if best_epoch else " (the last epoch kept):"),
                   "", "| epoch | accuracy | macro-F1 |", "| --- | --- | --- |"]
         lines += [f"| {row['epoch']:g} | {row['accuracy']:.3f} | {row['macro_f1']:.3f} |" for row in validation_curve]
@@ -96,11 +126,25 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
               f"- accuracy {_interval(test_metrics['accuracy'], n_test)}" if n_test else
               f"- accuracy {test_metrics['accuracy']:.3f}",
               f"- macro-F1 {test_metrics['macro_f1']:.3f}",
-              "",
-              "The interval is the 95 % Wilson score interval for the model's accuracy on texts like these: "
+              ""]
+    lines += ["The interval is the 95 % Wilson score interval for the model's accuracy on texts like these: "
               f"with this many {eval_split} examples, any accuracy in it is consistent with the score measured.",
-              "",
-              "## How to use",
+              ""]
+    if per_class:
+        absent = [name for name, row in per_class.items() if row["support"] == 0]
+        lines += [f"Per class on the {eval_split} split (precision: right among those predicted as the class; "
+                  "recall: right among those truly of it; support: examples truly of it):", "",
+                  "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} |"
+                  if row["support"] else f"| {name} | not measured | not measured | not measured | 0 |"
+                  for name, row in per_class.items()]
+        lines += [""]
+        if absent:
+            lines += [f"Class{'es' * (len(absent) > 1)} {', '.join(f'`{a}`' for a in absent)} "
+                      f"{'have' if len(absent) > 1 else 'has'} no {eval_split} examples: the scores above say "
+                      f"nothing about {'them' if len(absent) > 1 else 'it'}, and macro-F1 averages only the classes among the labels or predictions.", ""]
+        lines += ["A class with few examples has a rough row: its scores rest on its support alone.", ""]
+    lines += ["## How to use",
               "",
               "```python",
               "from transformers import pipeline",

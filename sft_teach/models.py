@@ -112,10 +112,11 @@ def resolve_model(name: str = "default") -> str:
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise ModelNotFoundError(
-                f"model folder '{name}' has no config.json: point --model at the folder that "
-                f"`finetune` wrote (OUTPUT/model) or at a saved Hugging Face model"
-            )
+            inner = path / "model"
+            hint = (f"did you mean '{inner}'? finetune's output folder holds the model in model/"
+                    if (inner / "config.json").is_file() else
+                    "point --model at the folder that `finetune` wrote (OUTPUT/model) or at a saved Hugging Face model")
+            raise ModelNotFoundError(f"model folder '{name}' has no config.json: {hint}")
         return str(path)
     if path.exists():
         raise ModelNotFoundError(f"'{name}' is a file, not a model folder: {_OFFLINE_FIX}")

@@ -115,29 +115,42 @@ def styled(draw):
 
 @styled
 def loss_curve(history: dict, total_steps: int | None = None,
-               title: str = "the loss falls as the model learns") -> Figure:
+               title: str = "the loss falls as the model learns", kept_step: int | None = None) -> Figure:
     """Training loss per logged step, with evaluation loss per epoch on top.
 
-    ``history`` is :meth:`sft_teach.callbacks.HistoryCallback.as_dict` output.
+    ``history`` is :meth:`sft_teach.callbacks.HistoryCallback.as_dict` output; a ``"head"`` entry
+    (``finetune(head_epochs=...)``) is drawn first, its steps before those of all the layers.
+    ``kept_step``: the step whose weights were kept (the best epoch's end), marked by a line.
     Taught in notebooks/02_technical_recipe.ipynb.
     """
     fig = new_figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
+    head = history.get("head", [])
+    offset = head[-1]["step"] if head else 0  # the head-only phase's steps come first
+    if head:
+        ax.plot([r["step"] for r in head], [r["loss"] for r in head], marker=".", color=OKABE_ITO[2],
+                label="training loss, head alone")
+        ax.axvline(offset, color="grey", linestyle=":", linewidth=1)
     train = history.get("train", [])
     if train:
-        ax.plot([r["step"] for r in train], [r["loss"] for r in train], marker=".", color=OKABE_ITO[0],
-                label="training loss (per logged step)")
+        ax.plot([offset + r["step"] for r in train], [r["loss"] for r in train], marker=".", color=OKABE_ITO[0],
+                label="training loss (per logged step)" if not head else "training loss, all layers")
     evals = [r for r in history.get("eval", []) if "eval_loss" in r]
     if evals:
-        ax.plot([r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="s", linestyle="--",
+        ax.plot([offset + r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="s", linestyle="--",
                 color=OKABE_ITO[3], label="validation loss (per epoch)")
+    if kept_step is not None:
+        ax.axvline(offset + kept_step, color=OKABE_ITO[5], linewidth=2, alpha=0.6, label="weights kept")
     if total_steps:  # a little room on the right, so the last points are not cut in half
-        ax.set_xlim(0, total_steps * 1.03)
+        ax.set_xlim(0, (offset + total_steps) * 1.03)
     ax.set_xlabel("optimiser step (one batch each)")
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
-    if train or evals:
-        ax.legend(loc="upper right")
+    if head or kept_step is not None:  # room above the highest point for it and for the legend
+        highest = max([r["loss"] for r in head + train] + [r["eval_loss"] for r in evals], default=1.0)
+        ax.set_ylim(0, highest * 1.45)
+    if train or evals or head:
+        ax.legend(loc="upper right", fontsize="small" if head or kept_step is not None else None)
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)

@@ -131,6 +131,27 @@ def test_existing_output_is_never_replaced_without_overwrite(existing_output, ca
     assert "already holds results: pass --overwrite" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("extra", [None, "model"], ids=["own-files-only", "own-files-beside-a-run"])
+def test_overwrite_never_deletes_files_that_are_not_a_run(extra, tmp_path, capsys):
+    """--overwrite deletes the output folder: a folder holding the user's own files (alone, or beside a
+    previous run's) is refused, with or without the flag, naming them, and left as it was."""
+    out = tmp_path / "myproject"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "todo.txt").write_text("important")
+    (out / "data.xlsx").write_text("x")
+    if extra:
+        (out / "metrics.json").write_text('{"accuracy": 0.5}')
+        (out / extra).mkdir()
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    for flags in ([], ["--overwrite"]):
+        assert main(["finetune", "--output", str(out), *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "holds files that are not an sft-teach run (data.xlsx, notes)" in err
+        assert "choose another --output" in err
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert (out / "notes" / "todo.txt").read_text() == "important"
+
+
 def test_output_that_is_a_file(tmp_path, capsys):
     (tmp_path / "out").write_text("keep me")
     assert main(["finetune", "--output", str(tmp_path / "out")]) == 2
@@ -174,6 +195,11 @@ def test_a_run_folder_passed_as_the_model_points_to_its_model_folder(tiny_model_
     shutil.copytree(tiny_model_dir, tmp_path / "run" / "model")
     assert main(["predict", "--model", str(tmp_path / "run"), "A nap."]) == 2
     assert f"did you mean '{tmp_path / 'run' / 'model'}'?" in capsys.readouterr().err
+    # finetune from a run folder (to train further) gets the same hint, before any work
+    assert main(["finetune", "--model", str(tmp_path / "run"), "--output", str(tmp_path / "next")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"did you mean '{tmp_path / 'run' / 'model'}'?" in err
+    assert not (tmp_path / "next").exists()
 
 
 def test_predict_file_that_is_not_text_or_not_utf8(tiny_model_dir, tmp_path, capsys, monkeypatch):

@@ -81,3 +81,19 @@ def test_one_number_written_two_ways_is_reported(tokenizer):
                               features=Features({"text": Value("string"), "label": ClassLabel(names=names)}))
     findings = [f for f in checks.check(DatasetDict(train=train, validation=train, test=train)) if f.kind == "label_number_format"]
     assert len(findings) == 1 and "labels '1' and '1.0' are one number written two ways" in findings[0].message
+
+
+def test_a_class_absent_from_an_evaluation_split_is_reported():
+    """Macro-F1 averages the classes present: a class with no validation rows is silently left out of it."""
+    train = _ds([(f"Cat note {w}.", 0) for w in "abcdefgh"] + [(f"Dog note {w}.", 1) for w in "abcdefgh"])
+    dataset = DatasetDict(train=train, validation=_ds([("Barks.", 1), ("Digs.", 1)]),
+                          test=_ds([("Hisses.", 0), ("Naps.", 1)]))
+    findings = [f for f in checks.check(dataset) if f.kind == "class_not_evaluated"]
+    assert [f.message for f in findings] == [
+        "validation: no rows of class 'cat', so its score is never measured there and macro-F1 averages the other "
+        "classes only: add rows of it to validation.csv"]
+
+
+def test_quotes_keep_a_backslash_as_written():
+    """The quoted start of a text is searched for in an editor: C:\\My Apps, not C:\\\\My Apps."""
+    assert checks._quote(r"Install path C:\My Apps breaks") == r"'Install path C:\My Apps breaks'"

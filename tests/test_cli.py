@@ -20,7 +20,7 @@ def test_usage_errors_are_one_line_too(capsys):
         main(["finetune", "--no-such-flag"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "unrecognized arguments" in err
+    assert err.count("\n") == 1 and "unrecognized argument: --no-such-flag" in err
 
 
 def test_finetune_evaluate_predict_end_to_end(tiny_model_dir, small_csv, tmp_path, capsys):
@@ -115,6 +115,27 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     assert code == 0 and [json.loads(line)["text"] for line in out.splitlines()] == odd
     code, _, err = run(["predict", "--model", str(tiny_model_dir)], capsys)
     assert code == 2 and "no texts to classify" in err
+    # each argument is one text, an empty one too, so the output lines follow the arguments
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "Purred.", "", "  ", "Barked."], capsys)
+    assert code == 0 and not err
+    assert [json.loads(line)["text"] for line in out.splitlines()] == ["Purred.", "", "", "Barked."]
+
+
+def test_evaluate_names_the_columns_the_model_was_trained_with(tiny_model_dir, tmp_path, capsys):
+    """A held-out file with the training's own column names: evaluate's default columns are text,label,
+    so the error says which options the run used (recorded in its metrics.json)."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run_dir / "model")
+    (run_dir / "metrics.json").write_text(json.dumps({"text_column": "summary", "label_column": "component"}))
+    held_out = write_csv(tmp_path / "held_out.csv", [("Purred all night.", "cat")], header=("summary", "component"))
+    code, _, err = run(["evaluate", "--model", str(run_dir / "model"), "--data", str(held_out)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "no column 'text'" in err and "trained with --text-column summary --label-column component" in err
+    code, out, _ = run(["evaluate", "--model", str(run_dir / "model"), "--data", str(held_out),
+                        "--text-column", "summary", "--label-column", "component"], capsys)
+    assert code == 0 and json.loads(out)["n"] == 1
 
 
 def test_check_json_and_strict(tmp_path, capsys):
@@ -228,6 +249,45 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
     assert "- label `Cat` (9 rows) merged into `cat`" in card
 
 
+def _card(tmp_path, **changes):
+    from sft_teach.model_card import write_model_card
+
+    fields = dict(base_model="m", data="bugs.csv", fingerprint="sha256:0", split_sizes={"train": 8, "test": 3},
+                  settings={"epochs": 3.0, "head_epochs": 3.0, "patience": None, "learning_rate": 0.0001},
+                  validation_curve=[{"epoch": 1.0, "accuracy": 0.5, "macro_f1": 0.6375},
+                                    {"epoch": 2.0, "accuracy": 0.5, "macro_f1": 0.6375},
+                                    {"epoch": 3.0, "accuracy": 0.5, "macro_f1": 0.6375}],
+                  test_metrics={"accuracy": 2 / 3, "macro_f1": 0.5}, label_names=["ui", "docs"], best_epoch=1)
+    return write_model_card(tmp_path, **{**fields, **changes}).read_text()
+
+
+def test_the_model_card_says_how_it_chose_its_epoch_and_writes_settings_as_a_person_would(tmp_path):
+    card = _card(tmp_path)
+    assert "(epoch 1 kept: epochs 1, 2 and 3 tied at the best macro-F1, and the first of them is kept)" in card
+    assert "| epochs | 3 |" in card and "| head_epochs | 3 |" in card and "| patience | off |" in card
+    assert "| learning_rate | 0.0001 |" in card
+    one = _card(tmp_path, validation_curve=[{"epoch": 1.0, "accuracy": 0.5, "macro_f1": 0.6}])
+    assert "(epoch 1 kept: the only one)" in one
+    best = _card(tmp_path, best_epoch=2, validation_curve=[{"epoch": 1.0, "accuracy": 0.5, "macro_f1": 0.6},
+                                                           {"epoch": 2.0, "accuracy": 0.6, "macro_f1": 0.7}])
+    assert "(epoch 2 kept: the best macro-F1)" in best
+
+
+def test_the_model_card_has_per_class_scores_columns_and_the_data_warnings(tmp_path):
+    from sft_teach.metrics import per_class
+
+    classes = per_class([0, 0, 0], [0, 0, 1], ["ui", "docs"])  # no docs in the test split
+    card = _card(tmp_path, per_class=classes, columns=("summary", "component"),
+                 warnings=["train: class 'docs' has only 3 examples: results for it will be unstable"])
+    assert "| ui | 1.000 | 0.667 | 0.800 | 3 |" in card
+    assert "| docs | not measured | not measured | not measured | 0 |" in card
+    assert "Class `docs` has no test examples: the scores above say nothing about it" in card
+    assert "- columns: texts in `summary`, labels in `component`" in card
+    assert "- train: class 'docs' has only 3 examples" in card
+    plain = _card(tmp_path)  # the defaults: no such lines
+    assert "columns:" not in plain and "Per class" not in plain and "Warnings" not in plain
+
+
 @pytest.mark.slow
 def test_a_folder_without_test_split_says_its_score_is_optimistic(tiny_model_dir, tmp_path, capsys):
     """train.csv + validation.csv only: validation chose the epoch and gives the score, and every output says so."""
@@ -249,3 +309,18 @@ def test_a_folder_without_test_split_says_its_score_is_optimistic(tiny_model_dir
     assert f"| epochs run | {final['epochs_run']} |" in card
     code, _, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
     assert code == 2 and "this run had no test split" in err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["fintune"], "sft-teach: error: unknown command 'fintune': did you mean 'finetune'? (see sft-teach --help)"),
+    (["finetune", "--ouput", "x"], "sft-teach finetune: error: unrecognized arguments: --ouput x: did you mean "
+                                   "--output? (see sft-teach finetune --help)"),
+    # no abbreviations: a misspelt option is reported, not guessed
+    (["check", "--text-colum", "summary"], "did you mean --text-column?"),
+    (["check", "--label", "component"], "did you mean --label-column?"),
+])
+def test_a_misspelt_command_or_option_gets_the_closest_name(argv, expected, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and expected in err

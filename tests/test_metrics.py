@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from sft_teach.metrics import compute_metrics, confusion, scores
 
@@ -21,3 +22,17 @@ def test_compute_metrics_takes_the_argmax_of_logits():
 def test_confusion_rows_are_true_classes():
     matrix = confusion([0, 0, 1], [0, 1, 1], num_labels=3)
     assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 0]]
+
+
+def test_per_class_matches_a_hand_count():
+    from sft_teach.metrics import per_class
+
+    # truth:      cat cat cat dog dog bird
+    # predicted:  cat cat dog dog cat dog
+    rows = per_class([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 0, 1], ["cat", "dog", "bird", "fish"])
+    # cat: predicted 3 times, 2 right (P 2/3); 3 truly cat, 2 found (R 2/3)
+    assert rows["cat"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3})
+    # dog: predicted 3 times, 1 right (P 1/3); 2 truly dog, 1 found (R 1/2); F1 = 2PR / (P + R) = 0.4
+    assert rows["dog"] == pytest.approx({"precision": 1 / 3, "recall": 1 / 2, "f1": 0.4, "support": 2})
+    assert rows["bird"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}  # never predicted
+    assert rows["fish"]["support"] == 0  # not in the split: not measured
