@@ -405,7 +405,12 @@ def cmd_check(args) -> int:
 
     max_length = check_settings(1, 1e-4, 1, args.max_length)[3]
     quiet_libraries()
-    dataset, cleaning, findings = _load_and_check(args, max_length)
+    try:
+        dataset, cleaning, findings = _load_and_check(args, max_length)
+    except SftTeachError as exc:  # a script reading --json gets the error as JSON too (and exit 2)
+        if args.json:
+            print(json.dumps({"data": _portable(args.data), "errors": [str(exc)]}))
+        raise
     if args.json:
         print(json.dumps({"data": _portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
                           "warnings": [{"kind": f.kind, "message": str(f)} for f in findings]}))

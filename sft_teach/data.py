@@ -171,6 +171,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
                     f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
             raise DataError(f"{shown}: no column '{column}' (columns found: {', '.join(columns) or 'none'}): {hint}")
     texts, labels, lines, numbers = [], [], [], []
+    empty = []  # (line, column) of every empty text or label: all named in one error, not one per run
     for row in reader:
         line = reader.line_num
         if None in row:  # more cells than header columns: usually an unquoted comma
@@ -178,17 +179,24 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         if all((v or "").strip() == "" for v in row.values()):
             continue  # a stray empty line is harmless; skip it
         text = row.get(text_column)
-        if text is None or not text.strip():
-            raise DataError(f"{shown}: line {line}, column '{text_column}' is empty: write the text or delete the row")
+        label = row.get(label_column) if label_column is not None else "-"
+        if text is None or not text.strip() or label is None or not label.strip():
+            empty += [(line, column) for column, value in ((text_column, text), (label_column, label))
+                      if value is None or not value.strip()]
+            continue
         if as_number(text) is not None:
             numbers.append((line, text.strip()))
         texts.append(text.strip())
         lines.append(line)
         if label_column is not None:
-            label = row.get(label_column)
-            if label is None or not label.strip():
-                raise DataError(f"{shown}: line {line}, column '{label_column}' is empty: every row needs a label")
             labels.append(label.strip())
+    if empty:
+        (line, column), more = empty[0], empty[1:]
+        fix = "write the text or delete the row" if column == text_column else "every row needs a label"
+        also = "" if not more else (f" (also {', '.join(f'line {l} ({c})' for l, c in more[:5])}"
+                                    + (f" and {len(more) - 5} more" if len(more) > 5 else "") + ")")
+        raise DataError(f"{shown}: line {line}, column '{column}' is empty{also}: "
+                        + ("fill in or delete those rows" if more else fix))
     if not texts:
         raise DataError(f"{shown}: has a header but no rows: add one example per line")
     if len(numbers) > len(texts) / 2:  # one message that is "645" is real data; most texts numbers is a swap

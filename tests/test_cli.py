@@ -324,3 +324,12 @@ def test_a_misspelt_command_or_option_gets_the_closest_name(argv, expected, caps
         main(argv)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count("\n") == 1 and expected in err
+
+
+def test_check_json_reports_an_error_as_json_too(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nPurred.,cat\n,dog\n")
+    code, out, err = run(["check", "--data", str(bad), "--json"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    report = json.loads(out)
+    assert report["data"] == "bad.csv" and "line 3, column 'text' is empty" in report["errors"][0]

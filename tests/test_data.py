@@ -209,3 +209,13 @@ def test_split_seed_must_be_a_whole_number_of_0_or_more(small_csv, seed):
 def test_numeric_labels_sort_by_value(tmp_path):
     path = write_csv(tmp_path / "n.csv", [("one", "1"), ("two", "2"), ("ten", "10"), ("zero", "0")])
     assert data.from_csv(path).features["label"].names == ["0", "1", "2", "10"]  # id 2 is the label 2
+
+
+def test_every_empty_cell_is_named_in_one_error(tmp_path):
+    """Four rounds of fix-and-rerun become one: the first empty cell, then every other, by line and column."""
+    path = tmp_path / "bugs.csv"
+    path.write_text('summary,component\n"Crash on save\nwith steps",ui\n ,backend\nLogin fails,\nok,docs\nSlow,\n')
+    with pytest.raises(DataError) as error:
+        data.read_csv_rows(path, "summary", "component")
+    assert str(error.value) == (f"{path}: line 4, column 'summary' is empty (also line 5 (component), line 7 "
+                                "(component)): fill in or delete those rows")
