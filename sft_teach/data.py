@@ -178,18 +178,18 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             raise DataError(f"{shown}: line {line} has more cells than the header: put the text in double quotes if it contains commas")
         if all((v or "").strip() == "" for v in row.values()):
             continue  # a stray empty line is harmless; skip it
-        text = row.get(text_column)
-        label = row.get(label_column) if label_column is not None else "-"
-        if text is None or not text.strip() or label is None or not label.strip():
-            empty += [(line, column) for column, value in ((text_column, text), (label_column, label))
-                      if value is None or not value.strip()]
+        cells = {column: (row.get(column) or "").strip() for column in (text_column, label_column) if column}
+        blank = [column for column, value in cells.items() if not value]
+        if blank:
+            empty += [(line, column) for column in blank]
             continue
+        text = cells[text_column]
         if as_number(text) is not None:
-            numbers.append((line, text.strip()))
-        texts.append(text.strip())
+            numbers.append((line, text))
+        texts.append(text)
         lines.append(line)
         if label_column is not None:
-            labels.append(label.strip())
+            labels.append(cells[label_column])
     if empty:
         (line, column), more = empty[0], empty[1:]
         fix = "write the text or delete the row" if column == text_column else "every row needs a label"
