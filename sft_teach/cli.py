@@ -116,7 +116,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ev = described("evaluate", "score a fine-tuned model on labelled texts",
                    "Score a model folder written by finetune on labelled texts: a CSV file, a folder (its test.csv, "
                    "or splits/test.csv of a finetune output folder) or a bundled dataset (its test split). Prints one "
-                   "JSON object with accuracy, its 95 % interval and macro-F1.",
+                   "JSON object with accuracy, its 95 % interval, macro-F1 and each class's precision, recall, F1 and support.",
                    "sft-teach evaluate --model my-run/model --data my-run/splits")
     ev.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
     ev.add_argument("--data", required=True, help="a CSV file with text,label; a folder with test.csv; or pets (its test split)")
@@ -492,10 +492,12 @@ def cmd_evaluate(args) -> int:
     max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
     model, tokenizer = load_finetuned(args.model)
     dataset = _labelled(args, label_names(model))
-    scores = evaluate(model, tokenizer, dataset, max_length=max_length)
+    scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
+    classes = scores.pop("per_class")
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(json.dumps({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
-                      "n": len(dataset), "data": _portable(args.data)}))
+                      "n": len(dataset), "data": _portable(args.data),
+                      "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()}}))
     return 0
 
 

@@ -94,19 +94,23 @@ def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
     return [{"text": t, "label": names[int(p.argmax())], "score": float(p.max())} for t, p in zip(texts, probs)]
 
 
-def evaluate(model, tokenizer, dataset, **kwargs) -> dict:
+def evaluate(model, tokenizer, dataset, per_class: bool = False, **kwargs) -> dict:
     """Accuracy and macro-F1 of ``model`` on a ``Dataset`` with ``text`` and ``label``.
 
     The dataset's class names are matched to the model's by *name*, so a CSV whose
-    labels are sorted differently is still scored correctly.
+    labels are sorted differently is still scored correctly. ``per_class``: also each of the
+    model's classes' precision, recall, F1 and support (:func:`sft_teach.metrics.per_class`).
     """
-    from sft_teach.metrics import scores
+    from sft_teach import metrics
 
     names = label_names(model)
     data_names = dataset.features["label"].names
     truth = [names.index(data_names[i]) for i in dataset["label"]]
     predictions = predict_proba(model, tokenizer, dataset["text"], **kwargs).argmax(axis=-1)
-    return {**scores(truth, predictions), "n": len(truth)}
+    out = {**metrics.scores(truth, predictions), "n": len(truth)}
+    if per_class:
+        out["per_class"] = metrics.per_class(truth, predictions, names)
+    return out
 
 
 def confident_mistakes(probs, truth, k: int = 5) -> list[int]:

@@ -38,6 +38,9 @@ def test_finetune_evaluate_predict_end_to_end(tiny_model_dir, small_csv, tmp_pat
     assert code == 0
     scores = json.loads(stdout.strip().splitlines()[-1])
     assert 0 <= scores["accuracy"] <= 1 and 0 <= scores["macro_f1"] <= 1 and scores["n"] == 16
+    # per class, and the supports add up to the items scored
+    assert set(scores["per_class"]) == {"cat", "dog"}
+    assert sum(row["support"] for row in scores["per_class"].values()) == 16
 
     code, stdout, err = run(["predict", "--model", str(out / "model"), "Sunny windowsill nap.", "Muddy walk."], capsys)
     rows = [json.loads(line) for line in stdout.strip().splitlines()]
