@@ -363,7 +363,7 @@ def _write_results(folder: Path, result, settings, dataset, cleaning, findings, 
     classes = per_class(result.label_ids, result.predictions, result.label_names)
     (folder / "metrics.json").write_text(json.dumps({**metrics, "per_class": classes, "validation_curve": curve,
                                                      "history": result.history}, indent=2))
-    kept = None
+    kept = result.metrics["train_steps"]  # the taught recipe keeps the last step's weights
     if "best_epoch" in result.metrics:  # the step at the end of the epoch kept
         kept = next(row["step"] for row in result.history["eval"] if round(row["epoch"]) == result.metrics["best_epoch"])
     plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept,
