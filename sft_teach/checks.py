@@ -227,6 +227,18 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
     return findings
 
 
+def one_class_predicted(predictions, labels, names, split: str = "test") -> Finding | None:
+    """A :class:`Finding` when a trained model gives one class to every item of a split that holds
+    several: it has not learned the task (the loss stayed near chance), whatever its accuracy."""
+    predicted, present = set(map(int, predictions)), set(map(int, labels))
+    if len(predicted) != 1 or len(present) < 2:
+        return None
+    only = names[predicted.pop()]
+    return Finding("one_class_predicted", (
+        f"the model predicts '{only}' for every one of the {len(labels)} {split} texts: it has not learned the "
+        f"task; train longer (--epochs) or at another learning rate (--lr)"))
+
+
 def _quote(text: str, width: int = 40) -> str:
     """The start of a text, quoted, on one line: enough to find the row with an editor's search."""
     start = " ".join(text.split())

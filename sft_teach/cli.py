@@ -277,6 +277,7 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: boo
 
 
 def cmd_finetune(args) -> int:
+    from sft_teach import checks
     from sft_teach.training import check_head_epochs, check_patience, check_settings
 
     recipe = RECIPES[args.recipe]
@@ -333,6 +334,10 @@ def cmd_finetune(args) -> int:
         elif isinstance(exc, KeyboardInterrupt):
             raise KeyboardInterrupt("run the same command with --resume to continue from the last checkpoint") from None
         raise
+    collapsed = checks.one_class_predicted(result.predictions, result.label_ids, result.label_names, result.eval_split)
+    if collapsed:  # after training, so said here, and carried by the JSON and the card with the data's warnings
+        _warn([collapsed])
+        findings = [*findings, collapsed]
     metrics = _write_results(staging, result, settings, dataset, cleaning, findings, args)
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
     (staging / "run.json").unlink()

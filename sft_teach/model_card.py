@@ -107,7 +107,8 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
             lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "
                          f"in case are one class)")
     if warnings:
-        lines += ["", "Warnings about the data (`sft-teach check`), which the scores below inherit:", ""]
+        lines += ["", "Warnings from this run (the data's, as `sft-teach check` gives them, and the model's), which "
+                  "the scores below inherit:", ""]
         lines += [f"- {warning}" for warning in warnings]
     lines += ["", "## Training", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {key} | {_value(value)} |" for key, value in settings.items()]

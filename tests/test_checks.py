@@ -97,3 +97,11 @@ def test_a_class_absent_from_an_evaluation_split_is_reported():
 def test_quotes_keep_a_backslash_as_written():
     """The quoted start of a text is searched for in an editor: C:\\My Apps, not C:\\\\My Apps."""
     assert checks._quote(r"Install path C:\My Apps breaks") == r"'Install path C:\My Apps breaks'"
+
+
+def test_a_model_that_predicts_one_class_for_everything_is_reported():
+    finding = checks.one_class_predicted([0, 0, 0, 0], [0, 1, 0, 1], ["cat", "dog"], "test")
+    assert finding.kind == "one_class_predicted"
+    assert finding.message.startswith("the model predicts 'cat' for every one of the 4 test texts")
+    assert checks.one_class_predicted([0, 1, 0, 0], [0, 1, 0, 1], ["cat", "dog"]) is None  # two classes predicted
+    assert checks.one_class_predicted([1, 1], [1, 1], ["cat", "dog"]) is None  # a split of one class: nothing to say
