@@ -219,9 +219,9 @@ def _cleaning_line(cleaning) -> str:
             f"split with seed {cleaning['split_seed']}")
 
 
-def _warn(findings, file=sys.stderr) -> None:
-    for finding in findings:
-        print(f"sft-teach: warning: {finding}", file=file)
+def _warn(findings, file=None) -> None:
+    for finding in findings:  # sys.stderr looked up at each call, not once at import (it may be replaced)
+        print(f"sft-teach: warning: {finding}", file=file or sys.stderr)
 
 
 def _precision(args) -> dict:

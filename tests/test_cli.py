@@ -336,3 +336,30 @@ def test_check_json_reports_an_error_as_json_too(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1
     report = json.loads(out)
     assert report["data"] == "bad.csv" and "line 3, column 'text' is empty" in report["errors"][0]
+
+
+def test_a_model_that_learned_one_class_is_warned_about_everywhere(tiny_model_dir, small_csv, tmp_path, capsys,
+                                                                    monkeypatch):
+    """The command's wiring of checks.one_class_predicted (tested on its own in test_checks): what it finds
+    after training is printed, and the JSON line and the model card carry it. The check is made to find
+    something here, since whether a 1-epoch tiny model collapses is luck."""
+    from sft_teach import checks
+
+    seen = {}
+
+    def collapsed(predictions, labels, names, split):
+        seen["args"] = (len(predictions), len(labels), list(names), split)
+        return checks.Finding("one_class_predicted", f"the model predicts 'cat' for every one of the {len(labels)} "
+                                                     f"{split} texts")
+
+    monkeypatch.setattr(checks, "one_class_predicted", collapsed)
+    out = tmp_path / "run"
+    code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(small_csv), "--epochs", "1",
+                             "--batch-size", "4", "--output", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    n = seen["args"][0]
+    assert seen["args"] == (n, n, ["cat", "dog"], "test")  # the run's test predictions, labels and names
+    message = f"the model predicts 'cat' for every one of the {n} test texts"
+    assert f"sft-teach: warning: {message}" in err
+    assert message in json.loads(stdout.strip().splitlines()[-1])["warnings"]
+    assert f"- {message}" in (out / "model" / "README.md").read_text()
