@@ -271,7 +271,6 @@ def selection_report(selection: dict) -> str:
     # seconds compare only within one run of --select: each candidate's are also given relative to the
     # first candidate's first seed, timed in the same run (time_reference)
     reference = selection.get("time_reference", {})
-    first = next(iter(selection["candidates"]))
     table = [f"| candidate ({name}) | validation macro-F1 | passes | training (s) | time / first's |"
              + ("" if one_run else " measured |"), "| --- | --- | --- | --- | --- |" + ("" if one_run else " --- |")]
     for candidate, run in selection["candidates"].items():

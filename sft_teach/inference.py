@@ -23,11 +23,10 @@ def load_finetuned(model_dir):
 
     folder = Path(model_dir)
     if not (folder / "config.json").is_file():
+        from sft_teach.models import model_folder_hint
+
         what = "does not exist" if not folder.exists() else "has no config.json"
-        inner = folder / "model"
-        hint = (f"did you mean '{inner}'? finetune's output folder holds the model in model/" if
-                (inner / "config.json").is_file() else
-                "pass the folder that `sft-teach finetune` wrote (by default sft-output/model)")
+        hint = model_folder_hint(folder, "pass the folder that `sft-teach finetune` wrote (by default sft-output/model)")
         raise ModelNotFoundError(f"model folder '{model_dir}' {what}: {hint}")
     if not any(folder.glob("*.safetensors")):
         raise ModelNotFoundError(f"model folder '{model_dir}' has no .safetensors weights: save it with save_pretrained()")

@@ -94,6 +94,14 @@ def _cached_snapshot(name: str) -> Path | None:
         return None
 
 
+def model_folder_hint(path: Path, otherwise: str) -> str:
+    """The fix for a folder without a model: a finetune run folder holds it in ``model/``."""
+    inner = Path(path) / "model"
+    if (inner / "config.json").is_file():
+        return f"did you mean '{inner}'? finetune's output folder holds the model in model/"
+    return otherwise
+
+
 def resolve_model(name: str = "default") -> str:
     """Turn a model name into something ``from_pretrained`` can load without surprises.
 
@@ -112,11 +120,8 @@ def resolve_model(name: str = "default") -> str:
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            inner = path / "model"
-            hint = (f"did you mean '{inner}'? finetune's output folder holds the model in model/"
-                    if (inner / "config.json").is_file() else
-                    "point --model at the folder that `finetune` wrote (OUTPUT/model) or at a saved Hugging Face model")
-            raise ModelNotFoundError(f"model folder '{name}' has no config.json: {hint}")
+            raise ModelNotFoundError(f"model folder '{name}' has no config.json: " + model_folder_hint(
+                path, "point --model at the folder that `finetune` wrote (OUTPUT/model) or at a saved Hugging Face model"))
         return str(path)
     if path.exists():
         raise ModelNotFoundError(f"'{name}' is a file, not a model folder: {_OFFLINE_FIX}")
