@@ -33,6 +33,7 @@ class Candidate(NamedTuple):
     lr: float  # peak learning rate of those epochs (with discriminative rates: the head's, eta^L)
     pooling: str = "first token"  # how the head reads the body's last layer (POOLINGS)
     ulmfit: str | None = None  # one of ULMFiT's techniques (notebook 04, see below), or None
+    lora: int = 0  # after the head phase, only LoRA adapters of this rank train in the body (notebook 06); 0: every weight
 
 
 CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": Candidate(3, 3, 1e-4),
@@ -52,7 +53,11 @@ CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": Candidate(3, 3, 1e-4),
               "head 3 ep, then 4 ep at 2e-4, thawing 3 groups an epoch": Candidate(3, 4, 2e-4, ulmfit="thaw 3"),
               "head 3 ep, then 4 ep at 2e-4, thawing 2 groups an epoch": Candidate(3, 4, 2e-4, ulmfit="thaw 2"),
               "head 3 ep, then 3 ep, discriminative rates from 1e-3": Candidate(3, 3, 1e-3, ulmfit="discriminative"),
-              "head 3 ep, then 3 ep, discriminative rates from 3e-3": Candidate(3, 3, 3e-3, ulmfit="discriminative")}
+              "head 3 ep, then 3 ep, discriminative rates from 3e-3": Candidate(3, 3, 3e-3, ulmfit="discriminative"),
+              # LoRA (notebook 06) at its rate there, 1e-3, rank 4: for 3 epochs, and for 5, which costs
+              # about the passes of the default's 3 epochs of everything
+              "head 3 ep, then LoRA r=4 3 ep at 1e-3": Candidate(3, 3, 1e-3, lora=4),
+              "head 3 ep, then LoRA r=4 5 ep at 1e-3": Candidate(3, 5, 1e-3, lora=4)}
 # ulmfit: "thaw G" is gradual unfreezing (Sec. 3.3) thawing G layer groups an epoch, top down, head
 # first (sft_teach.callbacks.GradualUnfreezing); "discriminative" is a rate per layer group, the
 # head at lr and each group below it at the rate above / 2.6 (Eq. 2, discriminative_param_groups).
@@ -65,10 +70,14 @@ def passes(candidate) -> float:
     features are computed once and stored; the head's own work is negligible). An epoch of
     everything is a forward and a backward pass, about three (backward ~ 2 forwards). A thawing
     epoch runs the whole forward but the backward only through the layers thawed so far:
-    1 + 2 * (thawed encoder layers / all of them).
+    1 + 2 * (thawed encoder layers / all of them). An epoch of LoRA runs the whole forward and the
+    backward through every layer (the adapters' gradients need the activations' gradients all the
+    way down), but skips the gradients of the frozen weights, about half the backward: 1 + 1.
     """
-    head, epochs, _, _, ulmfit = Candidate(*candidate)
+    head, epochs, _, _, ulmfit, lora = Candidate(*candidate)
     cost = float(head > 0)
+    if lora:
+        return cost + 2 * epochs
     if ulmfit is None or not ulmfit.startswith("thaw"):
         return cost + 3 * epochs
     per_epoch, layers = int(ulmfit.split()[1]), 6  # the bundled body's 6 encoder layers
@@ -124,10 +133,12 @@ def _candidate_run(dataset, candidate: Candidate, seed: int):
 
     settings = dict(seed=seed, head_epochs=candidate.head, num_train_epochs=candidate.epochs,
                     learning_rate=candidate.lr, best_epoch=True, save=False, progress=False)
-    if POOLINGS[candidate.pooling] is None and candidate.ulmfit is None:
+    if POOLINGS[candidate.pooling] is None and candidate.ulmfit is None and not candidate.lora:
         return finetune("default", dataset, **settings)
     transformers.set_seed(seed)  # the same new head as finetune would draw
     model, tokenizer = load_classifier("default", dataset["train"].features["label"].names)
+    if candidate.lora:
+        return _lora_run(model, tokenizer, dataset, candidate, settings)
     if POOLINGS[candidate.pooling] is not None:
         model.__class__ = POOLINGS[candidate.pooling]()  # same weights, another forward
         # not BertForSequenceClassification itself, so the head-only phase trains through the frozen body
@@ -137,6 +148,28 @@ def _candidate_run(dataset, candidate: Candidate, seed: int):
     elif candidate.ulmfit is not None:  # "thaw G"
         settings["callbacks"] = [GradualUnfreezing(model, groups_per_epoch=int(candidate.ulmfit.split()[1]))]
     return finetune(model, dataset, tokenizer=tokenizer, **settings)
+
+
+def _lora_run(model, tokenizer, dataset, candidate: Candidate, settings: dict):
+    """The head phase as finetune runs it, then LoRA adapters of rank ``candidate.lora`` in the body
+    (``sft_teach.lora.add_lora``, which also trains the head) for the rest; seconds of both phases."""
+    import tempfile
+    import time
+
+    from sft_teach import data
+    from sft_teach.lora import add_lora
+    from sft_teach.training import finetune, train_head
+
+    encoded = data.tokenize(dataset, tokenizer)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sft-teach-head-") as folder:
+        train_head(model, encoded, tokenizer, folder, num_train_epochs=candidate.head, seed=settings["seed"],
+                   progress=False)
+    head_seconds = time.perf_counter() - start
+    settings = {**settings, "head_epochs": 0}  # done above, on the plain model
+    run = finetune(add_lora(model, r=candidate.lora), dataset, tokenizer=tokenizer, **settings)
+    run.metrics["train_seconds"] += head_seconds
+    return run
 
 
 def _run(dataset, recipe: dict, seed: int):
@@ -308,6 +341,9 @@ def selection_report(selection: dict) -> str:
         "epoch, which would take 7 epochs before everything trains). *Discriminative rates from η* give the "
         "head η and each layer group below it the rate of the group above divided by 2.6 (ULMFiT Eq. 2), "
         "down to η / 2.6⁷ for the embeddings.", "",
+        "Candidates that say *LoRA r=4* train, after the head-only phase, only low-rank adapters of rank 4 on "
+        "the attention's query and value projections (Hu et al. 2021; `sft_teach.lora.add_lora`, notebook 06) "
+        "and the head, at notebook 06's LoRA rate, 1e-3; every pretrained weight stays frozen.", "",
         *table, "", timing, "",
         "Discriminative rates change no pass (every layer still trains), yet those candidates took longer "
         "than others of 10 passes; they build their own AdamW with a parameter group per layer "
@@ -318,7 +354,9 @@ def selection_report(selection: dict) -> str:
         "differ by noise and by machine between runs of equal work (*passes* in the table): the head-only phase is one forward pass through the "
         "frozen body, whatever its epochs (the features are computed once and stored), an epoch of everything "
         "is a forward and a backward pass, about three, and a thawing epoch 1 + 2 × the share of the encoder "
-        "layers thawed (the backward pass stops at the lowest of them). Between tied "
+        "layers thawed (the backward pass stops at the lowest of them), and an epoch of LoRA two (the backward "
+        "pass runs through every layer for the adapters' gradients, but computes no gradient of a frozen weight, "
+        "about half its work). Between tied "
         f"candidates of equal cost the higher mean wins: nothing else tells them apart. The rule picks **{choose(selection)}**, which is "
         "`--recipe best` (`sft_teach.training.RECIPES`).", ""])
 

@@ -67,7 +67,7 @@ def test_the_command_default_is_the_recorded_choice(recipes_script):
     assert (best["head_epochs"], best["num_train_epochs"], best["learning_rate"], best["best_epoch"]) == (
         chosen.head, chosen.epochs, chosen.lr, True)
     assert chosen.pooling == "first token"  # the head of the model finetune loads, which a plain pipeline reads
-    assert chosen.ulmfit is None  # RECIPES holds no callback or optimizer
+    assert chosen.ulmfit is None and not chosen.lora  # RECIPES holds no callback, optimizer or adapter
 
 
 @pytest.mark.parametrize("candidate, expected", [
@@ -75,6 +75,7 @@ def test_the_command_default_is_the_recorded_choice(recipes_script):
     ((3, 3, 1e-4), 10),
     ((3, 4, 2e-4, "first token", "thaw 2"), 1 + (1 + 2 / 6 * 1) + (1 + 2 / 6 * 3) + (1 + 2 / 6 * 5) + 3),
     ((3, 4, 2e-4, "first token", "thaw 3"), 1 + (1 + 2 / 6 * 2) + (1 + 2 / 6 * 5) + 3 + 3),
+    ((3, 5, 1e-3, "first token", None, 4), 1 + 5 * 2),  # LoRA: a forward and half a backward an epoch
 ])
 def test_cost_in_passes(candidate, expected, recipes_script):
     """Thawing G groups an epoch: the head, then G - 1 encoder layers the first epoch, G more each after."""
