@@ -9,7 +9,8 @@ This module looks at what *can* be used but will quietly spoil the result, and s
   not generalisation;
 * classes with very few examples, and heavy imbalance: accuracy can look high while the
   small class is never predicted;
-* texts longer than ``max_length`` tokens, whose end is cut off (truncated) unseen.
+* texts longer than ``max_length`` tokens, whose end is cut off (truncated) unseen;
+* texts with next to nothing in them (``ok``, an emoji): often a placeholder or a stray cell.
 
 :func:`check` returns :class:`Finding` objects; nothing here raises or prints. The
 command line prints them as ``warning:`` lines, notebook 05 shows them.
@@ -19,11 +20,13 @@ Taught in notebooks/05_your_own_data.ipynb.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
 TINY_CLASS = 8  # fewer training examples than this per class: expect unstable results
 IMBALANCE = 5.0  # largest / smallest class in training above this: accuracy misleads
+SHORT_TEXT = 3  # fewer letters or digits than this ('ok', an emoji): next to nothing to learn from
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,11 @@ def number_variants(names) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
+def near_empty(texts) -> list[str]:
+    """The texts with fewer than :data:`SHORT_TEXT` letters or digits (``ok``, ``👍``, ``--``), in order."""
+    return [t for t in texts if len(re.findall(r"[^\W_]", t)) < SHORT_TEXT]
+
+
 def shared(train_texts, other_texts) -> list[str]:
     """The texts of ``other_texts`` that also occur (normalised) in ``train_texts``, in order."""
     seen = {_normal(t) for t in train_texts}
@@ -180,6 +188,13 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
                 f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels: decide "
                 f"which label is right and keep one row")))
         texts = list(part["text"])
+        short = near_empty(texts)
+        if short:
+            findings.append(Finding("near_empty", (
+                f"{name}: {len(short)} text{'s' * (len(short) != 1)} ha{'ve' if len(short) != 1 else 's'} fewer than "
+                f"{SHORT_TEXT} letters or digits (the first: {_quote(short[0])}), next to nothing to learn from or "
+                f"be scored on: check {'they are real examples' if len(short) != 1 else 'it is a real example'}, or delete "
+                f"{'them' if len(short) != 1 else 'it'}")))
         dups = duplicates(texts)
         if dups:
             extra = sum(n - 1 for n in dups.values())

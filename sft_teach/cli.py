@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sft_teach import cli_course
 from sft_teach.environment import quiet_libraries
-from sft_teach.errors import ConfigError, DataError, OutputExistsError, SftTeachError
+from sft_teach.errors import ConfigError, DataError, MissingColumnError, OutputExistsError, SftTeachError
 from sft_teach.training import RECIPES, rate_text
 
 DEFAULT_OUTPUT = "sft-output"
@@ -163,6 +163,17 @@ def _int(name, value, least=None):
     return number
 
 
+def _json_line(record: dict) -> str:
+    """``record`` as one JSON line, texts as written (an emoji, not ``\\ud83d\\ude00``) where the
+    output is UTF-8; escaped elsewhere, so that a Windows console or a file in a legacy code page
+    never fails to encode it. Either way any JSON reader gets the same text back."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "ascii").lower().replace("-", "").replace("_", "")
+    line = json.dumps(record, ensure_ascii=encoding not in {"utf8", "utf8sig"})
+    # still escaped: the line breaks json.dumps leaves as written (NEL, U+2028, U+2029), which would
+    # cut the line for a reader that splits lines as Python's str.splitlines() does
+    return line.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def _portable(value: str) -> str:
     """A dataset or model as recorded in outputs: a path is reduced to its last part, so that
     saved results never hold the absolute paths of the machine that produced them."""
@@ -213,6 +224,9 @@ def _count(n: int, thing: str) -> str:
 def _cleaning_line(cleaning) -> str:
     merged = "".join(f"merged label '{old}' ({_count(how['rows'], 'row')}) into '{how['into']}'; "
                      for old, how in cleaning.get("labels_merged", {}).items())
+    trimmed = cleaning.get("labels_trimmed", 0)  # 'spam ' read as 'spam': said, since it joins two spellings
+    if trimmed:
+        merged += f"read {_count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
     return (f"{_count(cleaning['rows'], 'row')}: {merged}removed {_count(cleaning['duplicates_removed'], 'repeated text')}; "
             f"{_count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
             f"label, {cleaning['conflicts_dropped']} dropped (no majority); {_count(cleaning['rows_kept'], 'row')} "
@@ -347,7 +361,7 @@ def cmd_finetune(args) -> int:
     if args.push_to_hub:
         _push(output / "model", args.push_to_hub)
     print(f"saved model (with its card, README.md), splits/, metrics.json, loss.png and confusion.png to {args.output}/")
-    print(json.dumps({**metrics, "output": args.output}))
+    print(_json_line({**metrics, "output": args.output}))
     return 0
 
 
@@ -414,10 +428,10 @@ def cmd_check(args) -> int:
         dataset, cleaning, findings = _load_and_check(args, max_length)
     except SftTeachError as exc:  # a script reading --json gets the error as JSON too (and exit 2)
         if args.json:
-            print(json.dumps({"data": _portable(args.data), "errors": [str(exc)]}))
+            print(_json_line({"data": _portable(args.data), "errors": [str(exc)]}))
         raise
     if args.json:
-        print(json.dumps({"data": _portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
+        print(_json_line({"data": _portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
                           "warnings": [{"kind": f.kind, "message": str(f)} for f in findings]}))
     else:
         if cleaning:
@@ -464,11 +478,11 @@ def _labelled(args, names: list[str]):
                                 f"to score, or the folder finetune wrote")
             source = found[0]
         try:
-            texts, labels, lines = data.read_csv_rows(source, args.text_column, args.label_column, args.encoding,
-                                                      with_lines=True)
-        except DataError as exc:
+            texts, labels, lines, _ = data.read_csv_rows(source, args.text_column, args.label_column, args.encoding,
+                                                         with_lines=True)
+        except MissingColumnError as exc:
             trained = _trained_columns(args.model)
-            if "no column" in str(exc) and trained and trained != (args.text_column, args.label_column):
+            if trained and trained != (args.text_column, args.label_column):
                 raise DataError(f"{exc} (this model was trained with --text-column {trained[0]} "
                                 f"--label-column {trained[1]})") from None
             raise
@@ -500,7 +514,7 @@ def cmd_evaluate(args) -> int:
     scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
     classes = scores.pop("per_class")
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
-    print(json.dumps({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
+    print(_json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
                       "n": len(dataset), "data": _portable(args.data),
                       "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()}}))
     return 0
@@ -536,7 +550,7 @@ def cmd_predict(args) -> int:
     quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
     for row in predict(model, tokenizer, texts, max_length=max_length):
-        print(json.dumps({**row, "score": round(row["score"], 4)}))
+        print(_json_line({**row, "score": round(row["score"], 4)}))
     return 0
 
 

@@ -21,8 +21,9 @@ import numbers
 import re
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
-from sft_teach.errors import ConfigError, DataError
+from sft_teach.errors import ConfigError, DataError, MissingColumnError
 
 SPLITS = ("train", "validation", "test")
 
@@ -139,13 +140,23 @@ def _delimiter(header: str) -> str:
     return max(";\t", key=header.count) if any(d in header for d in ";\t") else ","
 
 
+class Rows(NamedTuple):
+    """A CSV's rows as :func:`read_csv_rows` read them (``with_lines=True``)."""
+    texts: list[str]
+    labels: list[str]  # empty without a label column
+    lines: list[int]  # the line each row starts on (the header is line 1)
+    labels_trimmed: int  # rows whose label had spaces around it ('spam '), read without them
+
+
 def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8",
                   with_lines: bool = False):
-    """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``,
-    ``(texts, labels, lines)``: the line each row ends on, for messages about a row.
+    """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``, a
+    :class:`Rows` that also holds the line each row starts on, for messages about a row, and how
+    many labels were written with spaces around them.
 
     Row numbers in errors are the file's line numbers (the header is line 1), so
-    the learner can jump straight to them in an editor.
+    the learner can jump straight to them in an editor. A text over several lines (quoted) is
+    named by its first.
     """
     shown = str(path)  # as the learner typed it
     path = Path(path)
@@ -169,13 +180,20 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             option = "text" if column == text_column else "label"
             hint = (f"did you mean '{close[0]}'? pass --{option}-column {close[0]}" if close else
                     f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
-            raise DataError(f"{shown}: no column '{column}' (columns found: {', '.join(columns) or 'none'}): {hint}")
+            raise MissingColumnError(f"{shown}: no column '{column}' (columns found: {', '.join(columns) or 'none'}): {hint}")
     texts, labels, lines, numbers = [], [], [], []
     empty = []  # (line, column) of every empty text or label: all named in one error, not one per run
-    for row in reader:
-        line = reader.line_num
-        if None in row:  # more cells than header columns: usually an unquoted comma
+    trimmed = 0
+    cells_of = reader.reader  # the rows under the header, read one by one to know where each starts
+    while True:
+        line = cells_of.line_num + 1  # a quoted text may run over several lines: name its first
+        try:
+            cells_in_row = next(cells_of)
+        except StopIteration:
+            break
+        if len(cells_in_row) > len(reader.fieldnames):  # usually an unquoted comma in the text
             raise DataError(f"{shown}: line {line} has more cells than the header: put the text in double quotes if it contains commas")
+        row = dict(zip(reader.fieldnames, cells_in_row))
         if all((v or "").strip() == "" for v in row.values()):
             continue  # a stray empty line is harmless; skip it
         cells = {column: (row.get(column) or "").strip() for column in (text_column, label_column) if column}
@@ -184,6 +202,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             empty += [(line, column) for column in blank]
             continue
         text = cells[text_column]
+        trimmed += label_column is not None and cells[label_column] != row[label_column]
         if as_number(text) is not None:
             numbers.append((line, text))
         texts.append(text)
@@ -204,7 +223,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         raise DataError(f"{shown}: {len(numbers)} of {len(texts)} texts in column '{text_column}' are numbers "
                         f"(line {line}: {number!r}): are the text and label columns swapped? pass --text-column "
                         f"with the column that holds the texts")
-    return (texts, labels, lines) if with_lines else (texts, labels)
+    return Rows(texts, labels, lines, trimmed) if with_lines else (texts, labels)
 
 
 _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
@@ -224,11 +243,13 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
 
 
 def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case):
-    """:func:`from_csv`'s ``Dataset`` and what ``merge_case`` did: ``{label: {"into", "rows"}}``
-    (read once, for :func:`load_csv_split`'s report)."""
+    """:func:`from_csv`'s ``Dataset``, the line each row starts on, and what reading did to the labels:
+    ``{"labels_merged": {label: {"into", "rows"}} (merge_case), "labels_trimmed": rows}`` (the file is
+    read once, for :func:`load_csv_split`'s report)."""
     from datasets import ClassLabel, Dataset, Features, Value
 
-    texts, raw_labels, lines = read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
+    rows = read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
+    raw_labels, lines = rows.labels, rows.lines
     names = None if labels is None else [str(x) for x in labels]
     merged = {}
     if merge_case:
@@ -246,7 +267,8 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case):
         )
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     ids = [names.index(x) for x in raw_labels]
-    return Dataset.from_dict({"text": texts, "label": ids}, features=features), merged
+    dataset = Dataset.from_dict({"text": rows.texts, "label": ids}, features=features)
+    return dataset, lines, {"labels_merged": merged, "labels_trimmed": rows.labels_trimmed}
 
 
 def as_number(label: str) -> float | None:
@@ -342,20 +364,23 @@ def _small_class_fix(label: str, names, least: int | None = None) -> str:
 
 
 def save_splits(dataset, folder) -> list[Path]:
-    """Write each split of ``dataset`` to ``folder/<split>.csv`` (``text,label``, label names).
+    """Write each split of ``dataset`` to ``folder/<split>.csv`` (``text,label``, label names, and
+    ``line``, the row's line in the source file, where the data came from one CSV).
 
     The data exactly as a run used it, so ``sft-teach evaluate`` can score the same test
-    split later, and a reader can see which texts were held out.
+    split later, and a reader can see which texts were held out and find them in the source.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, part in dataset.items():
         names = part.features["label"].names
+        columns = ["text", "label", *(["line"] if "line" in part.column_names else [])]
         with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(["text", "label"])
-            writer.writerows((text, names[label]) for text, label in zip(part["text"], part["label"]))
+            writer.writerow(columns)
+            for row in part.select_columns(columns):
+                writer.writerow([row["text"], names[row["label"]], *([row["line"]] if "line" in row else [])])
         written.append(folder / f"{name}.csv")
     return written
 
@@ -438,20 +463,22 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
 
     Before the split, texts with conflicting labels are settled and repeated texts removed
     (:func:`sft_teach.checks.clean`; ``keep_duplicates=True`` opts out), so no text lands in
-    both train and test. ``report`` gives the counts, for the learner to see.
+    both train and test. ``report`` gives the counts, for the learner to see, and how many labels
+    were written with spaces around them (``labels_trimmed``). Each split keeps, beside ``text`` and
+    ``label``, the ``line`` of the file each row starts on, so a held-out row can be found there.
 
     Taught in notebooks/05_your_own_data.ipynb.
     """
     from sft_teach import checks
 
-    dataset, merged = _csv_dataset(path, text_column, label_column, None, encoding, merge_case)
+    dataset, lines, read = _csv_dataset(path, text_column, label_column, None, encoding, merge_case)
+    dataset = dataset.add_column("line", lines)  # each row's line in the file, kept through cleaning and split
     if keep_duplicates:
         report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
                   "duplicates_removed": 0, "rows_kept": len(dataset)}
     else:
         dataset, report = checks.clean(dataset)
-    report["labels_merged"] = merged
-    report["split_seed"] = split_seed
+    report.update(read, split_seed=split_seed)
     return split(dataset, seed=split_seed, source=source or str(path)), report
 
 
@@ -472,7 +499,9 @@ def tokenize(dataset, tokenizer, max_length: int = 128):
         # about 0.2 s of pickling per call, paid again by every run of a sweep. The result is only
         # kept in memory (no cache file that a name would let a later call reuse), so a fresh
         # random name does the same job for nothing.
-        return split.map(encode, batched=True, remove_columns=["text"], keep_in_memory=True,
+        # every column but the label goes: the text, and a CSV's source lines (load_csv_split)
+        return split.map(encode, batched=True, remove_columns=[c for c in split.column_names if c != "label"],
+                         keep_in_memory=True,
                          new_fingerprint=generate_random_fingerprint()).rename_column("label", "labels")
 
     if isinstance(dataset, DatasetDict):

@@ -14,6 +14,10 @@ class DataError(SftTeachError, ValueError):
     """A data file or dataset that cannot be used as given (file, row and column in the message)."""
 
 
+class MissingColumnError(DataError):
+    """A CSV file without the text or label column asked for (its columns and the option to pass in the message)."""
+
+
 class ModelNotFoundError(SftTeachError, OSError):
     """A model name or folder that cannot be loaded here (missing folder, hub offline, ...)."""
 

@@ -106,6 +106,9 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
         for old, how in cleaning.get("labels_merged", {}).items():  # --merge-case
             lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "
                          f"in case are one class)")
+        if cleaning.get("labels_trimmed"):
+            lines.append(f"- {cleaning['labels_trimmed']} label{'s' * (cleaning['labels_trimmed'] != 1)} written with spaces "
+                         f"around {'it' if cleaning['labels_trimmed'] == 1 else 'them'}, read without the spaces")
     if warnings:
         lines += ["", "Warnings from this run (the data's, as `sft-teach check` gives them, and the model's), which "
                   "the scores below inherit:", ""]

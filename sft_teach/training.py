@@ -572,10 +572,19 @@ def last_checkpoint(folder) -> Path | None:
     """The newest *complete* checkpoint in ``folder`` (``checkpoint-<step>``), or ``None``.
 
     ``Trainer`` writes ``trainer_state.json`` last, so a checkpoint without it was cut
-    off while saving and cannot be resumed from; it is skipped.
+    off while saving and cannot be resumed from; it is skipped. So is one whose
+    ``trainer_state.json`` does not parse: the file is created before its text is written (not
+    atomically), and a run killed in between leaves it empty or cut short.
     """
-    complete = [p for p in Path(folder).glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
+    def complete(checkpoint: Path) -> bool:
+        try:
+            json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # missing, unreadable, empty or cut short
+            return False
+        return True
+
+    done = [p for p in Path(folder).glob("checkpoint-*") if complete(p)]
+    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def _usual_permissions(folder: Path) -> None:

@@ -94,6 +94,22 @@ def test_a_class_absent_from_an_evaluation_split_is_reported():
         "classes only: add rows of it to validation.csv"]
 
 
+def test_near_empty_texts_are_reported():
+    """Fewer than SHORT_TEXT letters or digits, counted by hand: 'ok' 2, a thumbs-up 0, '--' 0, 'No.' 2,
+    'R2D2' 4, 'Yes' 3."""
+    assert checks.near_empty(["ok", "\U0001F44D", "--", "R2D2", "No.", "Yes", "Barked at the postman."]) == [
+        "ok", "\U0001F44D", "--", "No."]
+    train = _ds([(f"Cat note {w}.", 0) for w in "abcdefgh"] + [(f"Dog note {w}.", 1) for w in "abcdefgh"]
+                + [("ok", 0), ("\U0001F436", 1)])
+    dataset = DatasetDict(train=train, validation=_ds([("Hisses.", 0), ("No", 1)]), test=_ds([("Digs.", 1), ("Naps.", 0)]))
+    findings = [f.message for f in checks.check(dataset) if f.kind == "near_empty"]
+    assert findings == [
+        "train: 2 texts have fewer than 3 letters or digits (the first: 'ok'), next to nothing to learn from or be "
+        "scored on: check they are real examples, or delete them",
+        "validation: 1 text has fewer than 3 letters or digits (the first: 'No'), next to nothing to learn from or be "
+        "scored on: check it is a real example, or delete it"]
+
+
 def test_quotes_keep_a_backslash_as_written():
     """The quoted start of a text is searched for in an editor: C:\\My Apps, not C:\\\\My Apps."""
     assert checks._quote(r"Install path C:\My Apps breaks") == r"'Install path C:\My Apps breaks'"

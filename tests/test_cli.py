@@ -124,6 +124,23 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     assert [json.loads(line)["text"] for line in out.splitlines()] == ["Purred.", "", "", "Barked."]
 
 
+def test_json_lines_keep_texts_as_written_where_the_output_is_utf8(tiny_model_dir, capsys, monkeypatch):
+    """An emoji or an accent reads as itself in predict's JSON on a UTF-8 terminal, not as \\ud83d...;
+    on an output that cannot encode it (a legacy code page) it is escaped, never an encoding error."""
+    import io
+
+    text = "Chewed my slipper \U0001F436, naughty garçon"
+    code, out, _ = run(["predict", "--model", str(tiny_model_dir), text], capsys)
+    assert code == 0 and text in out and json.loads(out)["text"] == text
+    for encoding in ("cp1252", "ascii"):
+        legacy = io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+        monkeypatch.setattr("sys.stdout", legacy)
+        assert main(["predict", "--model", str(tiny_model_dir), text]) == 0
+        legacy.flush()
+        written = legacy.buffer.getvalue().decode(encoding)
+        assert "\\ud83d" in written and json.loads(written)["text"] == text
+
+
 def test_evaluate_names_the_columns_the_model_was_trained_with(tiny_model_dir, tmp_path, capsys):
     """A held-out file with the training's own column names: evaluate's default columns are text,label,
     so the error says which options the run used (recorded in its metrics.json)."""
@@ -188,9 +205,13 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     assert isinstance(final["warnings"], list) and len(final["accuracy_interval_95"]) == 2
     metrics = json.loads((out / "metrics.json").read_text())
     assert [row["epoch"] for row in metrics["validation_curve"]] == [1.0, 2.0]
-    train = set((out / "splits" / "train.csv").read_text().splitlines()[1:])
-    test = (out / "splits" / "test.csv").read_text().splitlines()[1:]
+    from sft_teach.data import read_csv_rows
+
+    train = set(read_csv_rows(out / "splits" / "train.csv")[0])
+    test, lines = read_csv_rows(out / "splits" / "test.csv", "text", "line")
     assert test and not train & set(test)
+    written = data.read_text(encoding="utf-8").splitlines()
+    assert all(text in written[int(line) - 1] for text, line in zip(test, lines))  # each row's line in notes.csv
     # readable by other users, as anything written with the umask: not mkdtemp's 0700
     umask = os.umask(0)
     os.umask(umask)
@@ -245,11 +266,13 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
     from sft_teach.model_card import write_model_card
 
     cleaning = {"rows": 29, "duplicates_removed": 0, "conflicts_kept_majority": 0, "conflicts_dropped": 0,
-                "rows_kept": 29, "split_seed": 42, "labels_merged": {"Cat": {"into": "cat", "rows": 9}}}
+                "rows_kept": 29, "split_seed": 42, "labels_merged": {"Cat": {"into": "cat", "rows": 9}},
+                "labels_trimmed": 2}
     card = write_model_card(tmp_path, base_model="m", data="cased.csv", fingerprint="sha256:0", split_sizes={"test": 3},
                             settings={}, validation_curve=[], test_metrics={"accuracy": 1.0, "macro_f1": 1.0},
                             label_names=["cat", "dog"], cleaning=cleaning).read_text()
     assert "- label `Cat` (9 rows) merged into `cat`" in card
+    assert "- 2 labels written with spaces around them, read without the spaces" in card
 
 
 def _card(tmp_path, **changes):

@@ -176,6 +176,33 @@ def test_one_csv_is_cleaned_before_the_split_so_no_text_is_in_train_and_test(tmp
     assert data.load(str(path), split_seed=0)["test"]["text"] == splits["test"]["text"]
 
 
+def test_each_row_keeps_its_line_in_the_file_through_cleaning_split_and_saving(tmp_path):
+    """The saved splits name each row's line in the source (its first, for a text over several lines),
+    so a held-out row can be found there; a label written with spaces around it is counted."""
+    from support import GOOD
+
+    rows = [(text, label + " " * (i < 3)) for i, (text, label) in enumerate(GOOD)]  # 3 labels 'cat '
+    rows[4] = ("Slept on the radiator\nall afternoon,\nthen on my keyboard.", "cat")  # lines 6 to 8
+    rows.insert(2, rows[1])  # a repeat, removed before the split
+    path = write_csv(tmp_path / "export.csv", rows)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    splits, report = data.load_csv_split(path, split_seed=0)
+    assert report["labels_trimmed"] == 4 and report["duplicates_removed"] == 1  # the repeat's label too
+    seen = []
+    for part in splits.values():
+        for row in part:
+            seen.append(row["line"])
+            first_line = row["text"].split("\n")[0]
+            assert first_line in lines[row["line"] - 1]  # the header is line 1
+    assert sorted(seen) == [n for n in range(2, 2 + len(rows) + 2) if n not in (4, 8, 9)]  # no repeat, 2 lines inside one text
+    folder = tmp_path / "splits"
+    data.save_splits(splits, folder)
+    header = (folder / "test.csv").read_text(encoding="utf-8").split("\n")[0]
+    assert header.strip() == "text,label,line"
+    assert data.read_csv_rows(folder / "test.csv", "text", "line")[1] == [str(n) for n in splits["test"]["line"]]
+    assert data.load(str(folder))["test"]["text"] == splits["test"]["text"]  # read back as text,label
+
+
 def test_merge_case_spells_each_label_as_its_most_frequent_form(tmp_path):
     path = write_csv(tmp_path / "cased.csv", [("a", "cat"), ("b", "cat"), ("c", "Cat"), ("d", "dog")])
     assert data.from_csv(path).features["label"].names == ["Cat", "cat", "dog"]

@@ -105,6 +105,19 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, note
     _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
 
 
+def test_a_checkpoint_whose_state_was_cut_off_is_not_resumed_from(tmp_path):
+    """Trainer creates trainer_state.json, then writes it: a kill in between leaves it empty or cut
+    short, and resuming from that checkpoint would fail on the JSON; the one before it is used."""
+    state = json.dumps({"global_step": 8, "log_history": []})
+    for step, text in ((4, state), (8, ""), (12, state[:10])):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(text)
+    (tmp_path / "checkpoint-16").mkdir()  # cut off before the state file
+    assert last_checkpoint(tmp_path).name == "checkpoint-4"
+    (tmp_path / "checkpoint-12" / "trainer_state.json").write_text(state)
+    assert last_checkpoint(tmp_path).name == "checkpoint-12"
+
+
 def test_a_crash_while_saving_leaves_no_model_folder(make_tiny_classifier, tokenizer, small_dataset, tmp_path,
                                                      monkeypatch):
     from sft_teach.training import finetune, save_model
