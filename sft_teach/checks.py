@@ -111,15 +111,29 @@ def clean(dataset) -> tuple:
     Conflicting labels are settled by :func:`resolve_conflicts`, then :func:`deduplicate`
     keeps the first row of each repeated text. Done *before* the split, no text can be in
     both train and test. ``report``: ``{"rows", "duplicates_removed", "conflicts_kept_majority",
-    "conflicts_dropped", "rows_kept"}``.
+    "conflicts_dropped", "rows_kept", "dropped"}``, where ``dropped`` lists each text dropped for
+    want of a majority label as written (its first copy), ``{"text", "line"}``, the line where the
+    dataset has a ``line`` column (:func:`sft_teach.data.load_csv_split`), so it can be found.
 
     Taught in notebooks/05_your_own_data.ipynb.
     """
     settled, kept, dropped = resolve_conflicts(dataset)
     unique = deduplicate(settled)
+    left, named, gone = {_normal(t) for t in settled["text"]}, set(), []
+    for i, text in enumerate(dataset["text"]):
+        if _normal(text) not in left and _normal(text) not in named:
+            named.add(_normal(text))
+            gone.append({"text": text, **({"line": dataset[i]["line"]} if "line" in dataset.column_names else {})})
     report = {"rows": len(dataset), "conflicts_kept_majority": kept, "conflicts_dropped": dropped,
-              "duplicates_removed": len(settled) - len(unique), "rows_kept": len(unique)}
+              "duplicates_removed": len(settled) - len(unique), "rows_kept": len(unique), "dropped": gone}
     return unique, report
+
+
+def dropped_list(dropped, most: int = 3) -> str:
+    """:func:`clean`'s ``report["dropped"]`` for a message: ``'Digs.' (line 5) and 2 more``."""
+    named = [_quote(row["text"]) + (f" (line {row['line']})" if "line" in row else "") for row in dropped[:most]]
+    more = f" and {len(dropped) - most} more" if len(dropped) > most else ""
+    return (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 and not more else ", ".join(named)) + more
 
 
 def case_variants(names) -> list[list[str]]:
@@ -184,15 +198,19 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
     for name, part in dataset.items():
         contradictions = conflicts(part["text"], part["label"])
         if contradictions:
+            labels_of: dict[str, set] = {}
+            for text, label in zip(part["text"], part["label"]):
+                labels_of.setdefault(_normal(text), set()).add(label)
+            first = next(t for t in part["text"] if len(labels_of[_normal(t)]) > 1)  # as written, to search for
             findings.append(Finding("conflicts", (
-                f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels: decide "
-                f"which label is right and keep one row")))
+                f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels "
+                f"(the first: {_quote(first)}): decide which label is right and keep one row")))
         texts = list(part["text"])
         short = near_empty(texts)
         if short:
             findings.append(Finding("near_empty", (
                 f"{name}: {len(short)} text{'s' * (len(short) != 1)} ha{'ve' if len(short) != 1 else 's'} fewer than "
-                f"{SHORT_TEXT} letters or digits (the first: {_quote(short[0])}), next to nothing to learn from or "
+                f"{SHORT_TEXT} letters or digits ({'the first: ' * (len(short) > 1)}{_quote(short[0])}), next to nothing to learn from or "
                 f"be scored on: check {'they are real examples' if len(short) != 1 else 'it is a real example'}, or delete "
                 f"{'them' if len(short) != 1 else 'it'}")))
         dups = duplicates(texts)
@@ -252,6 +270,22 @@ def one_class_predicted(predictions, labels, names, split: str = "test") -> Find
     return Finding("one_class_predicted", (
         f"the model predicts '{only}' for every one of the {len(labels)} {split} texts: it has not learned the "
         f"task; train longer (--epochs) or at another learning rate (--lr)"))
+
+
+def classes_never_predicted(predictions, labels, names, split: str = "test") -> Finding | None:
+    """A :class:`Finding` when the model never predicts some class that the split holds (its recall
+    there is 0), though it predicts more than one class (one class for everything is
+    :func:`one_class_predicted`'s)."""
+    predicted, present = set(map(int, predictions)), set(map(int, labels))
+    missed = sorted(present - predicted)
+    if not missed or len(predicted) < 2:
+        return None
+    rows = sum(int(label) in missed for label in labels)
+    said = " or ".join(repr(names[i]) for i in missed)
+    return Finding("class_never_predicted", (
+        f"the model never predicts {said} on the {len(labels)} {split} texts, {rows} of which "
+        f"{'is' if rows == 1 else 'are'} of {'that class' if len(missed) == 1 else 'those classes'}: its recall "
+        f"there is 0; add examples of {'it' if len(missed) == 1 else 'them'} to the training data"))
 
 
 def _quote(text: str, width: int = 40) -> str:

@@ -127,12 +127,16 @@ def _build_parser() -> argparse.ArgumentParser:
 
     pr = described("predict", "classify texts with a fine-tuned model",
                    "Classify texts with a model folder written by finetune: texts given as arguments, one per line "
-                   "in a file (--file), or one per line on standard input (-). Prints one JSON object per text.",
+                   "in a text file (--file), the text column of a CSV file (--file with .csv or .tsv, or with "
+                   "--text-column), or one per line on standard input (-). Prints one JSON object per text; for "
+                   "a CSV file each object also gives the row's line in the file.",
                    "sft-teach predict --model my-run/model \"Can I pay in two parts?\"\n"
-                   "  sft-teach predict --model my-run/model --file messages.txt")
+                   "  sft-teach predict --model my-run/model --file messages.txt\n"
+                   "  sft-teach predict --model my-run/model --file export.csv --text-column body")
     pr.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
     pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify; - reads them from standard input")
-    pr.add_argument("--file", default=None, help="a text file with one text per line")
+    pr.add_argument("--file", default=None, help="a text file with one text per line, or a CSV file (.csv, .tsv)")
+    pr.add_argument("--text-column", default=None, help="the CSV column with the texts (default text; reads --file as CSV)")
     pr.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
     pr.add_argument("--encoding", default="utf-8", help="encoding of --file or standard input (default utf-8; e.g. cp1252)")
 
@@ -227,9 +231,12 @@ def _cleaning_line(cleaning) -> str:
     trimmed = cleaning.get("labels_trimmed", 0)  # 'spam ' read as 'spam': said, since it joins two spellings
     if trimmed:
         merged += f"read {_count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
+    from sft_teach.checks import dropped_list
+
+    which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""  # to find and fix them
     return (f"{_count(cleaning['rows'], 'row')}: {merged}removed {_count(cleaning['duplicates_removed'], 'repeated text')}; "
             f"{_count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
-            f"label, {cleaning['conflicts_dropped']} dropped (no majority); {_count(cleaning['rows_kept'], 'row')} "
+            f"label, {cleaning['conflicts_dropped']} dropped (no majority{which}); {_count(cleaning['rows_kept'], 'row')} "
             f"split with seed {cleaning['split_seed']}")
 
 
@@ -348,10 +355,11 @@ def cmd_finetune(args) -> int:
         elif isinstance(exc, KeyboardInterrupt):
             raise KeyboardInterrupt("run the same command with --resume to continue from the last checkpoint") from None
         raise
-    collapsed = checks.one_class_predicted(result.predictions, result.label_ids, result.label_names, result.eval_split)
-    if collapsed:  # after training, so said here, and carried by the JSON and the card with the data's warnings
-        _warn([collapsed])
-        findings = [*findings, collapsed]
+    learned = [finding for check in (checks.one_class_predicted, checks.classes_never_predicted)
+               if (finding := check(result.predictions, result.label_ids, result.label_names, result.eval_split))]
+    if learned:  # after training, so said here, and carried by the JSON and the card with the data's warnings
+        _warn(learned)
+        findings = [*findings, *learned]
     metrics = _write_results(staging, result, settings, dataset, cleaning, findings, args)
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
     (staging / "run.json").unlink()
@@ -382,11 +390,13 @@ def _write_results(folder: Path, result, settings, dataset, cleaning, findings, 
     classes = per_class(result.label_ids, result.predictions, result.label_names)
     (folder / "metrics.json").write_text(json.dumps({**metrics, "per_class": classes, "validation_curve": curve,
                                                      "history": result.history}, indent=2))
-    kept = result.metrics["train_steps"]  # the taught recipe keeps the last step's weights
+    kept, why = result.metrics["train_steps"], "weights kept (the last step)"  # plain: the last step's weights
     if "best_epoch" in result.metrics:  # the step at the end of the epoch kept
         kept = next(row["step"] for row in result.history["eval"] if round(row["epoch"]) == result.metrics["best_epoch"])
-    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept,
-                     title="loss during training").savefig(folder / "loss.png", dpi=120)
+        why = "weights kept (best validation macro-F1)"  # not the lowest validation loss: say which
+    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept, kept_label=why,
+                     head_steps=result.metrics.get("head_steps"), title="loss during training").savefig(
+        folder / "loss.png", dpi=120)
     matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
     plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
         folder / "confusion.png", dpi=120)
@@ -396,6 +406,8 @@ def _write_results(folder: Path, result, settings, dataset, cleaning, findings, 
                                               "max_length", "seed", "head_epochs", "patience")}
     if "epochs_run" in result.metrics:  # stopped early by --patience, or ran them all
         card_settings["epochs run"] = result.metrics["epochs_run"]
+    if "resumed_from_step" in result.metrics:  # its training time is the resumed part's
+        card_settings["resumed from step"] = result.metrics["resumed_from_step"]
     write_model_card(folder / "model", base_model=DEFAULT_MODEL if args.model == "default" else _portable(args.model),
                      data=settings["data"], fingerprint=settings["data_sha256"],
                      split_sizes={name: len(part) for name, part in dataset.items()}, settings=card_settings,
@@ -493,9 +505,16 @@ def _labelled(args, names: list[str]):
     if unknown:
         where = "" if args.data in data.bundled_datasets() else \
             f" (first at line {lines[labels.index(unknown[0])]}, column '{args.label_column}')"
-        case = [u for u in unknown if any(u.casefold() == n.casefold() for n in names)]
-        fix = data.unknown_label_fix(case[0], names) if case else \
-            "score it on data with these labels, or fine-tune a model on yours"
+        fixes = []  # one per kind of unknown label, each naming its labels: all fixed in one round
+        for label in unknown:
+            same = [name for name in names if name.casefold() == label.casefold()]
+            if same:
+                fixes.append(f"'{label}' differs only in case from '{same[0]}': fix the spelling, or pass --merge-case")
+        rest = [label for label in unknown if not any(label.casefold() == n.casefold() for n in names)]
+        if rest:
+            fixes.append(f"remove the rows labelled {' or '.join(map(repr, rest))} (the model cannot predict "
+                         f"{'it' if len(rest) == 1 else 'them'}), or fine-tune a model on your labels")
+        fix = "; ".join(fixes)
         raise DataError(f"{source.name if source.is_file() else args.data}: label{'s' * (len(unknown) > 1)} "
                         f"{', '.join(map(repr, unknown))}{where} not known to the model, which knows "
                         f"{', '.join(map(repr, names))}: {fix}")
@@ -520,37 +539,44 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _texts(args) -> list[str]:
+def _texts(args) -> tuple[list[str], list[int] | None]:
+    """The texts to classify, and for a CSV file each one's line in it (else ``None``)."""
     if args.file is not None and args.texts:
         raise ConfigError("give texts as arguments or --file, not both")
-    from sft_teach.data import text_lines
+    if args.text_column is not None and args.file is None:
+        raise ConfigError("--text-column names a column of a CSV --file: pass the file with --file PATH")
+    from sft_teach.data import read_csv_rows, text_lines
 
     if args.file is not None:
         path = Path(args.file)
         if not path.is_file():
             raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
+        if args.text_column is not None or path.suffix.lower() in {".csv", ".tsv"}:
+            # a spreadsheet export: its texts are one column, never the whole row with its label
+            rows = read_csv_rows(path, args.text_column or "text", None, args.encoding, with_lines=True)
+            return rows.texts, rows.lines
         lines = text_lines(path.read_bytes(), args.file, args.encoding)
     elif args.texts == ["-"]:
         lines = text_lines(sys.stdin.buffer.read(), "standard input", args.encoding)
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
-        return [text.strip() for text in args.texts]
+        return [text.strip() for text in args.texts], None
     else:
         lines = []
     texts = [line.strip() for line in lines if line.strip()]  # a file's blank lines separate texts, they are none
     if not texts:
         raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
-    return texts
+    return texts, None
 
 
 def cmd_predict(args) -> int:
     from sft_teach.inference import load_finetuned, predict
 
-    texts = _texts(args)
+    texts, lines = _texts(args)
     max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
     quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
-    for row in predict(model, tokenizer, texts, max_length=max_length):
-        print(_json_line({**row, "score": round(row["score"], 4)}))
+    for i, row in enumerate(predict(model, tokenizer, texts, max_length=max_length)):
+        print(_json_line({**row, "score": round(row["score"], 4), **({"line": lines[i]} if lines else {})}))
     return 0
 
 

@@ -174,13 +174,17 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     if reader.fieldnames:
         reader.fieldnames = [c.strip() if c is not None else c for c in reader.fieldnames]  # "text, label"
     columns = [c for c in (reader.fieldnames or []) if c is not None]
+    missing, hints = [], []
     for column in (text_column, label_column):
         if column is not None and column not in columns:
             close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)  # "texts" for "text", not "date"
             option = "text" if column == text_column else "label"
-            hint = (f"did you mean '{close[0]}'? pass --{option}-column {close[0]}" if close else
-                    f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
-            raise MissingColumnError(f"{shown}: no column '{column}' (columns found: {', '.join(columns) or 'none'}): {hint}")
+            missing.append(f"'{column}'")
+            hints.append(f"did you mean '{close[0]}'? pass --{option}-column {close[0]}" if close else
+                         f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
+    if missing:  # both named at once, when both are missing
+        raise MissingColumnError(f"{shown}: no column {' and no column '.join(missing)} (columns found: "
+                                 f"{', '.join(columns) or 'none'}): {'; '.join(hints)}")
     texts, labels, lines, numbers = [], [], [], []
     empty = []  # (line, column) of every empty text or label: all named in one error, not one per run
     trimmed = 0
@@ -331,12 +335,14 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         first = dataset.train_test_split(test_size=held_out, seed=seed, stratify_by_column="label")
         second = first["test"].train_test_split(test_size=test / held_out, seed=seed, stratify_by_column="label")
     except ValueError:  # too few rows for the stratified fractions (scikit-learn's rule)
-        counts = Counter(dataset["label"])
-        smallest = dataset.features["label"].names[min(counts, key=counts.get)]
-        rows = min(counts.values())
-        raise DataError(f"{source}: class '{smallest}' has only {rows} row{'s' * (rows != 1)}, too few to split "
-                        f"{1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in every split: "
-                        f"{_small_class_fix(smallest, dataset.features['label'].names, min_rows)}") from None
+        counts, names = Counter(dataset["label"]), dataset.features["label"].names
+        # every class under the advised size, smallest first: all fixed in one round, not one per run
+        small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows) or [min((n, names[i]) for i, n in counts.items())]
+        which = (f"class '{small[0][1]}' has only {small[0][0]} row{'s' * (small[0][0] != 1)}, too few" if len(small) == 1
+                 else "classes " + ", ".join(f"'{name}' ({n} row{'s' * (n != 1)})" for n, name in small)
+                 + " have too few rows")
+        raise DataError(f"{source}: {which} to split {1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in "
+                        f"every split: {_small_class_fix([name for _, name in small], names, min_rows)}") from None
     parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
     names, present = dataset.features["label"].names, set(dataset["label"])
     for name, part in parts.items():  # with very few rows a class can miss a split without an error
@@ -348,19 +354,27 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     return parts
 
 
-def _small_class_fix(label: str, names, least: int | None = None) -> str:
-    """The fix for a class too small to split: often a misspelt label (``Spam`` beside ``spam``)."""
-    from sft_teach.checks import case_variants
+def _small_class_fix(labels, names, least: int | None = None) -> str:
+    """The fix for classes too small to split: often a misspelt label (``Spam`` beside ``spam``),
+    else more examples. ``labels``: one class name or several."""
+    from sft_teach.checks import TINY_CLASS, case_variants
 
-    for group in case_variants(names):
-        if label in group:
+    labels = [labels] if isinstance(labels, str) else list(labels)
+    fixes, more = [], []
+    for label in labels:
+        group = next((g for g in case_variants(names) if label in g), None)
+        if group:
             others = " and ".join(repr(g) for g in group if g != label)
-            return (f"'{label}' differs only in case from {others}: pass --merge-case (merge_case=True) to make them "
-                    f"one class, or fix the spelling")
-    from sft_teach.checks import TINY_CLASS
-
-    least = f" ({least} or more in all, so that {TINY_CLASS} or more are trained on)" if least else ""
-    return f"add examples of '{label}'{least}, or provide train.csv and validation.csv yourself"
+            fixes.append(f"'{label}' differs only in case from {others}: pass --merge-case (merge_case=True) to make "
+                         f"them one class, or fix the spelling")
+        else:
+            more.append(label)
+    if more:
+        least = f" ({least} or more {'each ' * (len(more) > 1)}in all, so that {TINY_CLASS} or more are trained on)" \
+            if least else ""
+        fixes.append(f"add examples of {' and '.join(repr(label) for label in more)}{least}, or provide train.csv and "
+                     f"validation.csv yourself")
+    return "; ".join(fixes)
 
 
 def save_splits(dataset, folder) -> list[Path]:
@@ -475,7 +489,7 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     dataset = dataset.add_column("line", lines)  # each row's line in the file, kept through cleaning and split
     if keep_duplicates:
         report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
-                  "duplicates_removed": 0, "rows_kept": len(dataset)}
+                  "duplicates_removed": 0, "rows_kept": len(dataset), "dropped": []}
     else:
         dataset, report = checks.clean(dataset)
     report.update(read, split_seed=split_seed)

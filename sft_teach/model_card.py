@@ -99,9 +99,12 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
     if tuple(columns) != ("text", "label"):
         lines.append(f"- columns: texts in `{columns[0]}`, labels in `{columns[1]}`")
     if cleaning:
+        from sft_teach.checks import dropped_list
+
+        which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""
         lines.append(f"- before the split: {cleaning['rows']} rows; {cleaning['duplicates_removed']} repeated texts "
                      f"removed; {cleaning['conflicts_kept_majority']} texts with conflicting labels kept with their "
-                     f"majority label, {cleaning['conflicts_dropped']} dropped (no majority); split seed "
+                     f"majority label, {cleaning['conflicts_dropped']} dropped (no majority{which}); split seed "
                      f"{cleaning.get('split_seed')}")
         for old, how in cleaning.get("labels_merged", {}).items():  # --merge-case
             lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "

@@ -115,18 +115,22 @@ def styled(draw):
 
 @styled
 def loss_curve(history: dict, total_steps: int | None = None,
-               title: str = "the loss falls as the model learns", kept_step: int | None = None) -> Figure:
+               title: str = "the loss falls as the model learns", kept_step: int | None = None,
+               head_steps: int | None = None, kept_label: str = "weights kept") -> Figure:
     """Training loss per logged step, with evaluation loss per epoch on top.
 
     ``history`` is :meth:`sft_teach.callbacks.HistoryCallback.as_dict` output; a ``"head"`` entry
-    (``finetune(head_epochs=...)``) is drawn first, its steps before those of all the layers.
-    ``kept_step``: the step whose weights were kept (the best epoch's end), marked by a line.
-    Taught in notebooks/02_technical_recipe.ipynb.
+    (``finetune(head_epochs=...)``) is drawn first, its steps before those of all the layers:
+    ``head_steps`` of them (``metrics["head_steps"]``; without it, up to the last one logged).
+    ``kept_step``: the step whose weights were kept (the best epoch's end), marked by a line
+    labelled ``kept_label``. Taught in notebooks/02_technical_recipe.ipynb.
     """
     fig = new_figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
     head = history.get("head", [])
-    offset = head[-1]["step"] if head else 0  # the head-only phase's steps come first
+    # the head-only phase's steps come first; its last step is logged only when the logging interval
+    # divides the step count, so the count itself says where the phase ends
+    offset = (head_steps or head[-1]["step"]) if head else 0
     if head:
         ax.plot([r["step"] for r in head], [r["loss"] for r in head], marker=".", color=OKABE_ITO[2],
                 label="training loss, head alone")
@@ -140,7 +144,7 @@ def loss_curve(history: dict, total_steps: int | None = None,
         ax.plot([offset + r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="s", linestyle="--",
                 color=OKABE_ITO[3], label="validation loss (per epoch)")
     if kept_step is not None:
-        ax.axvline(offset + kept_step, color=OKABE_ITO[5], linewidth=2, alpha=0.6, label="weights kept")
+        ax.axvline(offset + kept_step, color=OKABE_ITO[5], linewidth=2, alpha=0.6, label=kept_label)
     if total_steps:  # a little room on the right, so the last points are not cut in half
         ax.set_xlim(0, (offset + total_steps) * 1.03)
     ax.set_xlabel("optimiser step (one batch each)")

@@ -388,7 +388,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     ``(model, total_steps) -> (optimizer, scheduler)`` (ULMFiT's techniques, notebook 04).
     ``head_epochs``: first train the head alone for this many epochs at ``head_learning_rate``
     (:func:`train_head`; LP-FT, notebook 02 section 8), then everything as above. A run resumed
-    from a checkpoint skips that phase: the checkpoint already holds its result.
+    from a checkpoint skips that phase: the checkpoint already holds its result, and the phase's
+    log comes from ``output_dir/head.json`` (written when it ended, removed when the run completes).
+    A resumed run's ``metrics["resumed_from_step"]`` says where it went on; its ``train_seconds``
+    counts the steps after that.
     ``best_epoch``: keep the epoch whose validation macro-F1 is highest (``metrics["best_epoch"]``
     says which); ``patience``: with ``best_epoch``, stop after that many epochs without a better
     validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
@@ -443,12 +446,19 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     run_dir = Path(output_dir or scratch)
     start = time.perf_counter()
     head = None
+    head_record = run_dir / "head.json"  # the head-only phase's log, for a run resumed after it
     if head_epochs > 0 and resume_from_checkpoint is None:
         # LP-FT's first phase, before the main Trainer exists: the main phase then starts exactly
         # as a plain run would from these weights (same seeding, same data order).
         head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=head_epochs,
                           learning_rate=head_learning_rate, batch_size=batch_size, seed=seed, progress=progress)
         shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
+        if output_dir is not None:  # written whole, then renamed: a kill never leaves half a record
+            partial = head_record.with_name(f"head.{os.getpid()}.json")
+            partial.write_text(json.dumps(head))
+            os.replace(partial, head_record)
+    elif head_epochs > 0 and head_record.is_file():  # resumed: the head phase ran before the interruption
+        head = json.loads(head_record.read_text())
     if best_epoch:
         # Trainer evaluates after every epoch, saves the weights (only) at each, keeps the best by
         # validation macro-F1 and the latest, and loads the best at the end.
@@ -500,6 +510,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     metrics.update(train_seconds=round(train_seconds, 2), train_steps=trainer.state.global_step)
     if head is not None:
         metrics["head_steps"] = head["steps"]
+    if resume_from_checkpoint is not None:  # train_seconds then counts only the steps after it
+        metrics["resumed_from_step"] = int(Path(resume_from_checkpoint).name.split("-")[-1])
     if best_epoch:
         best_step = int(Path(trainer.state.best_model_checkpoint).name.split("-")[-1])
         metrics["best_epoch"] = next(round(row["epoch"]) for row in history.as_dict()["eval"] if row["step"] == best_step)
@@ -514,6 +526,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
             save_model(trainer, model_dir, max_length=max_length)
             data_mod.save_splits(dataset, Path(output_dir) / "splits")
         trainer.accelerator.wait_for_everyone()
+    head_record.unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
     history = history.as_dict()

@@ -45,7 +45,7 @@ CASES = [
     ("empty-file", lambda d: ["--data", str(_bytes(d / "e.csv", b""))], ["e.csv", "the file is empty"]),
     ("header-only", lambda d: ["--data", str(_bytes(d / "h.csv", b"text,label\n"))], ["h.csv", "has a header but no rows"]),
     ("no-text-column", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("review", "stars")))],
-     ["c.csv", "no column 'text' (columns found: review, stars)"]),
+     ["c.csv", "no column 'text' and no column 'label' (columns found: review, stars)"]),
     ("text-column-typo", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("texts", "label")))],
      ["did you mean 'texts'? pass --text-column texts"]),
     ("label-column-called-sentiment", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("text", "sentiment")))],
@@ -179,6 +179,19 @@ def test_evaluate_a_label_differing_only_in_case(tiny_model_dir, tmp_path, capsy
     assert "--merge-case" in err
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path), "--merge-case"]) == 0
     assert '"n": 20' in capsys.readouterr().out
+
+
+def test_evaluate_names_each_unknown_label_with_its_own_fix(tiny_model_dir, tmp_path, capsys):
+    """A case variant and a label the model has no class for: both fixes in one line, each naming its labels."""
+    path = write_csv(tmp_path / "eval.csv", GOOD + [("Purred.", "Cat"), ("Win a prize!", "spam"), ("Hop.", "rabbit")])
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert ("'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case; remove the rows labelled "
+            "'spam' or 'rabbit' (the model cannot predict them), or fine-tune a model on your labels") in err
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path), "--merge-case"]) == 2
+    err = capsys.readouterr().err
+    assert "labels 'spam', 'rabbit'" in err and "differs only in case" not in err
 
 
 def test_evaluate_and_predict_refuse_a_max_length_beyond_the_model(tiny_model_dir, tmp_path, capsys):

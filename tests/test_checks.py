@@ -61,7 +61,9 @@ def test_clean_reports_what_it_removed_and_leaves_no_repeats():
     cleaned, report = checks.clean(_ds(rows))
     assert cleaned["text"] == ["Purrs.", "Barks.", "Naps."]
     assert report == {"rows": 6, "conflicts_kept_majority": 0, "conflicts_dropped": 1,
-                      "duplicates_removed": 1, "rows_kept": 3}
+                      "duplicates_removed": 1, "rows_kept": 3, "dropped": [{"text": "Digs."}]}
+    lined = _ds(rows).add_column("line", [2, 3, 4, 5, 6, 7])  # a CSV's rows name their line
+    assert checks.clean(lined)[1]["dropped"] == [{"text": "Digs.", "line": 5}]
     assert not checks.duplicates(cleaned["text"])
 
 
@@ -106,7 +108,7 @@ def test_near_empty_texts_are_reported():
     assert findings == [
         "train: 2 texts have fewer than 3 letters or digits (the first: 'ok'), next to nothing to learn from or be "
         "scored on: check they are real examples, or delete them",
-        "validation: 1 text has fewer than 3 letters or digits (the first: 'No'), next to nothing to learn from or be "
+        "validation: 1 text has fewer than 3 letters or digits ('No'), next to nothing to learn from or be "
         "scored on: check it is a real example, or delete it"]
 
 
@@ -121,3 +123,14 @@ def test_a_model_that_predicts_one_class_for_everything_is_reported():
     assert finding.message.startswith("the model predicts 'cat' for every one of the 4 test texts")
     assert checks.one_class_predicted([0, 1, 0, 0], [0, 1, 0, 1], ["cat", "dog"]) is None  # two classes predicted
     assert checks.one_class_predicted([1, 1], [1, 1], ["cat", "dog"]) is None  # a split of one class: nothing to say
+
+
+def test_classes_the_model_never_predicts_are_reported():
+    names = ["other", "refund", "repair", "warranty"]
+    finding = checks.classes_never_predicted([1, 2, 2, 1, 2, 1], [0, 1, 2, 3, 2, 1], names)
+    assert finding.kind == "class_never_predicted"
+    assert finding.message == ("the model never predicts 'other' or 'warranty' on the 6 test texts, 2 of which are of "
+                               "those classes: its recall there is 0; add examples of them to the training data")
+    assert checks.classes_never_predicted([0, 1, 2, 3], [0, 1, 2, 3], names) is None  # every class predicted
+    assert checks.classes_never_predicted([1, 1, 2], [1, 1, 2], names) is None  # absent classes are not missed
+    assert checks.classes_never_predicted([1, 1, 1], [0, 1, 2], names) is None  # one class for all: the other finding

@@ -124,6 +124,24 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     assert [json.loads(line)["text"] for line in out.splitlines()] == ["Purred.", "", "", "Barked."]
 
 
+def test_predict_reads_the_text_column_of_a_csv_file(tiny_model_dir, tmp_path, capsys):
+    """A CSV export is read as rows, never as lines: the header and the label column are not texts,
+    and each result names the row's line (the header is line 1; a quoted text may span lines)."""
+    export = write_csv(tmp_path / "new.csv", [("T-1", "Chain slips, in third gear", "repair"),
+                                               ("T-2", "Where is my order?\nOrdered on the 3rd.", "order"),
+                                               ("T-3", "Refund please", "refund")], header=("id", "body", "category"))
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export), "--text-column", "body"],
+                         capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["text"], r["line"]) for r in rows] == [("Chain slips, in third gear", 2),
+                                                      ("Where is my order?\nOrdered on the 3rd.", 3), ("Refund please", 5)]
+    code, _, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)  # .csv: column text
+    assert code == 2 and err.count("\n") == 1 and "no column 'text'" in err and "--text-column" in err
+    code, _, err = run(["predict", "--model", str(tiny_model_dir), "--text-column", "body", "Hello"], capsys)
+    assert code == 2 and "--text-column names a column of a CSV --file" in err
+
+
 def test_json_lines_keep_texts_as_written_where_the_output_is_utf8(tiny_model_dir, capsys, monkeypatch):
     """An emoji or an accent reads as itself in predict's JSON on a UTF-8 terminal, not as \\ud83d...;
     on an output that cannot encode it (a legacy code page) it is escaped, never an encoding error."""
@@ -265,7 +283,8 @@ def test_finetune_runs_the_recipe_and_options_override_it(options, expected, tin
 def test_the_model_card_says_which_labels_were_merged(tmp_path):
     from sft_teach.model_card import write_model_card
 
-    cleaning = {"rows": 29, "duplicates_removed": 0, "conflicts_kept_majority": 0, "conflicts_dropped": 0,
+    cleaning = {"rows": 29, "duplicates_removed": 0, "conflicts_kept_majority": 0, "conflicts_dropped": 1,
+                "dropped": [{"text": "Wheel wobbles since the service", "line": 57}],
                 "rows_kept": 29, "split_seed": 42, "labels_merged": {"Cat": {"into": "cat", "rows": 9}},
                 "labels_trimmed": 2}
     card = write_model_card(tmp_path, base_model="m", data="cased.csv", fingerprint="sha256:0", split_sizes={"test": 3},
@@ -273,6 +292,10 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
                             label_names=["cat", "dog"], cleaning=cleaning).read_text()
     assert "- label `Cat` (9 rows) merged into `cat`" in card
     assert "- 2 labels written with spaces around them, read without the spaces" in card
+    assert "1 dropped (no majority: 'Wheel wobbles since the service' (line 57))" in card
+    from sft_teach.cli import _cleaning_line
+
+    assert "1 dropped (no majority: 'Wheel wobbles since the service' (line 57))" in _cleaning_line(cleaning)
 
 
 def _card(tmp_path, **changes):

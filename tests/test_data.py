@@ -114,6 +114,23 @@ def test_padding_cost_oracle():
                     "pad_to_max_waste": 1 - 12 / 40, "dynamic_waste": 1 - 12 / 14}
 
 
+def test_every_class_too_small_to_split_is_named_in_one_error(tmp_path):
+    """Two misspelt classes and a small real one: each named with its rows and its own fix, in one line."""
+    from support import GOOD
+
+    rows = GOOD + [("Brakes squeal.", "repair"), ("Chain slips.", "repair"), ("Flat tyre again.", "repair"),
+                   ("Gears skip under load.", "repair"), ("Purred at me.", "Cat"), ("Wagged at me.", "Dog"),
+                   ("Sat on the step.", "Dog")]
+    with pytest.raises(DataError) as info:
+        data.split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
+    message = str(info.value)
+    assert message.startswith("x.csv: classes 'Cat' (1 row), 'Dog' (2 rows), 'repair' (4 rows) have too few rows to "
+                              "split 80%/10%/10%")
+    assert "'Cat' differs only in case from 'cat'" in message and "'Dog' differs only in case from 'dog'" in message
+    assert "add examples of 'repair' (10 or more in all, so that 8 or more are trained on)" in message
+    assert "\n" not in message
+
+
 def test_split_refuses_to_drop_a_two_row_class(tmp_path):
     rows = [(f"Dog note number {i}.", "dog") for i in range(100)] + [("Purrs.", "cat"), ("Naps all day.", "cat")]
     with pytest.raises(DataError, match="class 'cat' has too few rows to appear in the validation split"):
@@ -218,6 +235,16 @@ def test_save_splits_writes_what_load_reads_back(tmp_path):
         assert again[name]["text"] == pets[name]["text"]
         assert again[name].features["label"].names == pets[name].features["label"].names
         assert again[name]["label"] == pets[name]["label"]
+
+
+def test_both_missing_columns_are_named_in_one_error(tmp_path):
+    path = write_csv(tmp_path / "tickets.csv", [("T-1", "Chain slips", "repair")], header=("ticket_id", "body", "category"))
+    with pytest.raises(DataError) as info:
+        data.from_csv(path)
+    assert str(info.value) == (
+        f"{path}: no column 'text' and no column 'label' (columns found: ticket_id, body, category): pass the column "
+        "that holds the texts: --text-column NAME (text_column= in Python); pass the column that holds the labels: "
+        "--label-column NAME (label_column= in Python)")
 
 
 def test_no_far_fetched_column_suggestion(tmp_path):

@@ -11,6 +11,18 @@ def test_loss_curve_draws_training_and_validation_loss():
     assert [list(line.get_ydata()) for line in ax.lines] == [[1, 0.5, 1 / 3], [0.4]]
 
 
+def test_the_head_phase_ends_at_its_step_count_not_its_last_logged_step():
+    """21 head steps logged every 5: the all-layers steps start after 21, not 20, and the kept line too."""
+    history = {"head": [{"step": s, "loss": 1.0} for s in (5, 10, 15, 20)],
+               "train": [{"step": s, "loss": 0.5} for s in (5, 10, 14)], "eval": [{"step": 7, "eval_loss": 0.6}]}
+    ax = plots.loss_curve(history, total_steps=14, kept_step=7, head_steps=21,
+                          kept_label="weights kept (best validation macro-F1)").axes[0]
+    head, phase_end, train, evaluation, kept = ax.lines
+    assert list(train.get_xdata()) == [26, 31, 35] and list(evaluation.get_xdata()) == [28]
+    assert list(phase_end.get_xdata()) == [21, 21] and list(kept.get_xdata()) == [28, 28]
+    assert "weights kept (best validation macro-F1)" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
 def test_label_race_uses_the_given_chance_level():
     fig = plots.label_race({"test": {"a": {4: (0.3, 0.1), 8: (0.5, 0.0)}}}, chance=0.1)
     ax = fig.axes[0]

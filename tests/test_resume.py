@@ -67,7 +67,10 @@ def _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypa
     for name, value in straight_weights.items():
         assert (resumed_weights[name] - value).abs().max() < 1e-5, name
     assert resumed["accuracy"] == straight["accuracy"]
-    assert not (tmp_path / ".run.partial").exists()
+    # the head-only phase ran before the interruption: its log is the uninterrupted run's
+    assert resumed["head_steps"] == straight["head_steps"] and resumed["history"]["head"] == straight["history"]["head"]
+    assert resumed["resumed_from_step"] > 0 and "resumed_from_step" not in straight
+    assert not (tmp_path / ".run.partial").exists() and not (tmp_path / "run" / "head.json").exists()
 
 
 @pytest.mark.slow
