@@ -379,9 +379,11 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
     a hub name) or an already built ``PreTrainedModel`` (then pass ``tokenizer``).
-    ``data``: a name for :func:`sft_teach.data.load` or a ``DatasetDict`` with ``text``/``label``;
-    one CSV file is cleaned and split with ``split_seed`` (apart from ``seed``, which sets the
-    head's initialisation and the data order, so both paths split a file the same way).
+    ``data``: a name for :func:`sft_teach.data.load`, a ``DatasetDict`` with ``text``/``label``, or
+    the ``(DatasetDict, report)`` pair of :func:`sft_teach.data.load_with_report` (how a CSV file
+    with other columns or options keeps its cleaning report in ``result.cleaning``); one CSV file
+    is cleaned and split with ``split_seed`` (apart from ``seed``, which sets the head's
+    initialisation and the data order, so both paths split a file the same way).
     The model is saved (safetensors + tokenizer with ``max_length`` + label names) to
     ``output_dir/model``, and the data as it was split to ``output_dir/splits``.
     ``optimizers``: ``None`` for ``Trainer``'s AdamW with a linear schedule, or a function
@@ -424,8 +426,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if patience is not None and not best_epoch:
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
     _check_overrides(training_overrides)
-    dataset, cleaning = (data_mod.load_with_report(data, split_seed=split_seed) if isinstance(data, (str, Path))
-                         else (data, None))
+    if isinstance(data, (str, Path)):
+        dataset, cleaning = data_mod.load_with_report(data, split_seed=split_seed)
+    elif isinstance(data, tuple) and len(data) == 2:  # data.load_with_report's pair: the report comes back too
+        dataset, cleaning = data
+    else:
+        dataset, cleaning = data, None
     names = dataset["train"].features["label"].names
     if eval_split not in dataset and eval_split != "test":  # a missing test split falls back to validation
         raise ConfigError(f"eval_split {eval_split!r}: the data has no such split ({', '.join(dataset)}): "
@@ -554,7 +560,8 @@ def _check_overrides(overrides: dict) -> None:
     for name in overrides:
         if name in _DATA_OPTIONS:
             raise ConfigError(f"finetune takes no {name}=: load the data with it first, "
-                              f"data = sft_teach.data.load('my.csv', {name}=...), and pass finetune(data=data)")
+                              f"data = sft_teach.data.load_with_report('my.csv', {name}=...), and pass "
+                              f"finetune(data=data) (the cleaning report then comes back as result.cleaning)")
         if name not in known:
             own = [p for p in inspect.signature(finetune).parameters if p != "training_overrides"]
             close = difflib.get_close_matches(name, [*own, *known], n=1)

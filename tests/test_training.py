@@ -332,6 +332,19 @@ def test_patience_that_makes_no_sense_is_refused(patience):
         check_patience(patience)
 
 
+def test_the_report_of_load_with_report_comes_back_in_the_result(make_tiny_classifier, tokenizer, tmp_path):
+    """A CSV with its own column names: loaded with its options, passed as the pair, cleaning kept; the
+    saved splits name each row's line in the file."""
+    from support import GOOD, write_csv
+
+    path = write_csv(tmp_path / "tickets.csv", GOOD + GOOD[:2], header=("body", "category"))
+    pair = data.load_with_report(path, text_column="body", label_column="category")
+    result = finetune(make_tiny_classifier(), pair, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
+                      output_dir=tmp_path / "run", progress=False)
+    assert result.cleaning is pair[1] and result.cleaning["duplicates_removed"] == 2
+    assert (tmp_path / "run" / "splits" / "test.csv").read_text().splitlines()[0] == "text,label,line"
+
+
 def test_patience_without_best_epoch_is_refused():
     with pytest.raises(ConfigError, match="needs best_epoch=True"):
         finetune(data="pets", patience=2)
