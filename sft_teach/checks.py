@@ -10,7 +10,8 @@ This module looks at what *can* be used but will quietly spoil the result, and s
 * classes with very few examples, and heavy imbalance: accuracy can look high while the
   small class is never predicted;
 * texts longer than ``max_length`` tokens, whose end is cut off (truncated) unseen;
-* texts with next to nothing in them (``ok``, an emoji): often a placeholder or a stray cell.
+* texts with next to nothing in them (``ok``, an emoji): often a placeholder or a stray cell;
+* classes with one or two rows in validation or test, whose scores there swing with each text.
 
 :func:`check` returns :class:`Finding` objects; nothing here raises or prints. The
 command line prints them as ``warning:`` lines, notebook 05 shows them.
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 TINY_CLASS = 8  # fewer training examples than this per class: expect unstable results
 IMBALANCE = 5.0  # largest / smallest class in training above this: accuracy misleads
 SHORT_TEXT = 3  # fewer letters or digits than this ('ok', an emoji): next to nothing to learn from
+FEW_EVALUATED = 3  # fewer rows of a class than this in validation or test: its score there is one or two texts
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,17 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
                 f"{name}: no rows of class{'es' * (len(absent) > 1)} {', '.join(map(repr, absent))}, so "
                 f"{'their' if len(absent) > 1 else 'its'} score is never measured there and macro-F1 averages the "
                 f"other classes only: add rows of {'them' if len(absent) > 1 else 'it'} to {name}.csv")))
+    for name in (n for n in dataset if n != "train"):
+        few = [(label, n) for label, n in every[name]["classes"].items() if 0 < n < FEW_EVALUATED]
+        if few:
+            several = len(few) > 1
+            listed = ", ".join(f"'{label}' ({n} row{'s' if n != 1 else ''})" for label, n in few)
+            chooses = " (and with it the epoch that --recipe best keeps)" if name == "validation" else ""
+            findings.append(Finding("few_evaluated", (
+                f"{name}: class{'es' * several} {listed} {'have' if several else 'has'} fewer than {FEW_EVALUATED} rows "
+                f"there, so {'their' if several else 'its'} F1 rests on one or two texts and macro-F1 swings with each "
+                f"of them{chooses}: add rows of {'them' if several else 'it'} to {name}.csv, or read those scores as "
+                f"rough")))
     smallest = min(counts, key=counts.get)
     largest = max(counts, key=counts.get)
     if counts[smallest] < TINY_CLASS:

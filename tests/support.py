@@ -24,3 +24,13 @@ DOGS = ["Fetched the ball forty times and wanted more.", "Barked at the postman,
         "Buried a bone in the flower bed.", "Tail wagging so hard he knocked a cup over.",
         "Sat, stayed and rolled over for one treat.", "Slept on his back with all four paws up."]
 GOOD = [(t, "cat") for t in CATS] + [(t, "dog") for t in DOGS]
+
+
+def pets_csv(path: Path, extra=()) -> Path:
+    """The bundled pets training notes as one CSV file (714 rows, 361 cats and 353 dogs), then ``extra``
+    rows: a file big enough that each class has dozens of validation and test rows once split."""
+    from sft_teach import data
+
+    train = data.load("pets")["train"]
+    names = train.features["label"].names
+    return write_csv(path, [(t, names[y]) for t, y in zip(train["text"], train["label"])] + list(extra))

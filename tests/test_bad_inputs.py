@@ -250,7 +250,7 @@ def test_warnings_for_duplicates_leakage_tiny_class_imbalance_and_long_texts(tmp
     out, err = _check(["--data", str(folder), "--max-length", "64"], capsys)
     assert "22 rows: cat 1, dog 21" in out
     warnings = [line for line in out.splitlines() if line.startswith("sft-teach: warning: ")]
-    assert len(warnings) == 6 and err == ""
+    assert len(warnings) == 7 and err == ""
     text = "\n".join(warnings)
     assert "no test split: the scores at the end are on validation, which also chooses the epoch kept" in text
     assert "train: 10 texts occur more than once (10 extra rows" in text
@@ -259,12 +259,24 @@ def test_warnings_for_duplicates_leakage_tiny_class_imbalance_and_long_texts(tmp
     assert "class 'cat' has only 1 example:" in text
     assert "'dog' has 21x the examples of 'cat'" in text
     assert "train: 1 text longer than max_length=64 tokens" in text and "will be truncated" in text
-    assert out.strip().endswith("6 warnings")
+    assert "validation: classes 'cat' (2 rows), 'dog' (2 rows) have fewer than 3 rows there" in text
+    assert out.strip().endswith("7 warnings")
 
 
 def test_clean_data_gives_no_warnings(tmp_path, capsys):
-    out, err = _check(["--data", str(write_csv(tmp_path / "ok.csv", GOOD * 1))], capsys)
+    from support import pets_csv
+
+    out, err = _check(["--data", str(pets_csv(tmp_path / "ok.csv"))], capsys)
     assert err == "" and out.strip().endswith("no problems found")
+
+
+def test_a_class_with_one_or_two_evaluation_rows_is_warned_about(tmp_path, capsys):
+    """20 rows split 80/10/10: one cat and one dog in validation and in test, each class's F1 one text."""
+    out, _ = _check(["--data", str(write_csv(tmp_path / "small.csv", GOOD))], capsys)
+    assert ("sft-teach: warning: validation: classes 'cat' (1 row), 'dog' (1 row) have fewer than 3 rows there, so "
+            "their F1 rests on one or two texts and macro-F1 swings with each of them (and with it the epoch that "
+            "--recipe best keeps): add rows of them to validation.csv, or read those scores as rough") in out
+    assert "sft-teach: warning: test: classes 'cat' (1 row), 'dog' (1 row) have fewer than 3 rows" in out
 
 
 @pytest.mark.parametrize("encoding, delimiter", [("utf-16", ","), ("utf-8", ";"), ("utf-8", "\t"), ("cp1252", ",")])

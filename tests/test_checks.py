@@ -36,8 +36,8 @@ def test_check_reports_each_kind_once(tokenizer):
     train = _ds([("Purrs.", 0), ("Purrs.", 1), ("Barks.", 1)] + [(f"Dog note {w}.", 1) for w in "abcdefghij"])
     dataset = DatasetDict(train=train, validation=_ds([("Barks.", 1), ("Hisses.", 0)]))
     kinds = [f.kind for f in checks.check(dataset, tokenizer, max_length=4)]
-    assert kinds == ["no_test_split", "conflicts", "duplicates", "overlap", "tiny_class", "imbalance", "long_texts",
-                     "long_texts"]
+    assert kinds == ["no_test_split", "conflicts", "duplicates", "overlap", "few_evaluated", "tiny_class", "imbalance",
+                     "long_texts", "long_texts"]
     dataset["test"] = _ds([("Digs.", 1), ("Naps.", 0)])  # with a test split, that finding goes
     assert "no_test_split" not in [f.kind for f in checks.check(dataset, tokenizer, max_length=4)]
 

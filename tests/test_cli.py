@@ -179,12 +179,14 @@ def test_evaluate_names_the_columns_the_model_was_trained_with(tiny_model_dir, t
 def test_check_json_and_strict(tmp_path, capsys):
     from support import GOOD
 
-    clean = write_csv(tmp_path / "clean.csv", GOOD)
+    from support import pets_csv
+
+    clean = pets_csv(tmp_path / "clean.csv")
     code, out, _ = run(["check", "--data", str(clean), "--json", "--strict"], capsys)
     report = json.loads(out)
-    assert code == 0 and report["warnings"] == [] and report["cleaning"]["rows"] == 20
-    assert report["splits"]["train"]["rows"] == 16
-    cased = write_csv(tmp_path / "cased.csv", GOOD + [(f"Another tabby story {i}.", "Cat") for i in range(9)])
+    assert code == 0 and report["warnings"] == [] and report["cleaning"]["rows"] == 714
+    assert report["splits"]["train"]["rows"] == 571
+    cased = pets_csv(tmp_path / "cased.csv", [(f"Another tabby story {i}.", "Cat") for i in range(9)])
     code, out, err = run(["check", "--data", str(cased), "--json", "--strict"], capsys)
     assert code == 2 and "--strict" in err
     assert [w["kind"] for w in json.loads(out)["warnings"]][0] == "label_case"
@@ -192,7 +194,7 @@ def test_check_json_and_strict(tmp_path, capsys):
     assert code == 0 and set(json.loads(out)["splits"]["train"]["classes"]) == {"cat", "dog"}
     assert json.loads(out)["cleaning"]["labels_merged"] == {"Cat": {"into": "cat", "rows": 9}}  # said, not silent
     code, out, _ = run(["check", "--data", str(cased), "--merge-case"], capsys)
-    assert code == 0 and "29 rows: merged label 'Cat' (9 rows) into 'cat'; removed 0 repeated texts;" in out
+    assert code == 0 and "723 rows: merged label 'Cat' (9 rows) into 'cat'; removed 0 repeated texts;" in out
 
 
 def test_evaluate_names_the_labels_a_model_does_not_know(make_tiny_classifier, tokenizer, tmp_path, capsys):
