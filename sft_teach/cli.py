@@ -226,15 +226,15 @@ def _count(n: int, thing: str) -> str:
 
 
 def _cleaning_line(cleaning) -> str:
-    merged = "".join(f"merged label '{old}' ({_count(how['rows'], 'row')}) into '{how['into']}'; "
+    from sft_teach.checks import dropped_list
+
+    labels = "".join(f"merged label '{old}' ({_count(how['rows'], 'row')}) into '{how['into']}'; "
                      for old, how in cleaning.get("labels_merged", {}).items())
     trimmed = cleaning.get("labels_trimmed", 0)  # 'spam ' read as 'spam': said, since it joins two spellings
     if trimmed:
-        merged += f"read {_count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
-    from sft_teach.checks import dropped_list
-
+        labels += f"read {_count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
     which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""  # to find and fix them
-    return (f"{_count(cleaning['rows'], 'row')}: {merged}removed {_count(cleaning['duplicates_removed'], 'repeated text')}; "
+    return (f"{_count(cleaning['rows'], 'row')}: {labels}removed {_count(cleaning['duplicates_removed'], 'repeated text')}; "
             f"{_count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
             f"label, {cleaning['conflicts_dropped']} dropped (no majority{which}); {_count(cleaning['rows_kept'], 'row')} "
             f"split with seed {cleaning['split_seed']}")
@@ -505,16 +505,7 @@ def _labelled(args, names: list[str]):
     if unknown:
         where = "" if args.data in data.bundled_datasets() else \
             f" (first at line {lines[labels.index(unknown[0])]}, column '{args.label_column}')"
-        fixes = []  # one per kind of unknown label, each naming its labels: all fixed in one round
-        for label in unknown:
-            same = [name for name in names if name.casefold() == label.casefold()]
-            if same:
-                fixes.append(f"'{label}' differs only in case from '{same[0]}': fix the spelling, or pass --merge-case")
-        rest = [label for label in unknown if not any(label.casefold() == n.casefold() for n in names)]
-        if rest:
-            fixes.append(f"remove the rows labelled {' or '.join(map(repr, rest))} (the model cannot predict "
-                         f"{'it' if len(rest) == 1 else 'them'}), or fine-tune a model on your labels")
-        fix = "; ".join(fixes)
+        fix = data.unknown_label_fix(unknown, names)  # all of them fixed in one round
         raise DataError(f"{source.name if source.is_file() else args.data}: label{'s' * (len(unknown) > 1)} "
                         f"{', '.join(map(repr, unknown))}{where} not known to the model, which knows "
                         f"{', '.join(map(repr, names))}: {fix}")

@@ -262,13 +262,13 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case):
         merged = {label: {"into": into, "rows": counts[label]} for label, into in spelling.items()}
         raw_labels = [spelling.get(label, label) for label in raw_labels]
     names = sorted(set(raw_labels), key=_label_order) if names is None else names
-    unknown = sorted(set(raw_labels) - set(names))
+    unknown = sorted(set(raw_labels) - set(names), key=raw_labels.index)  # in the file's order
     if unknown:
-        first = raw_labels.index(unknown[0])
-        raise DataError(
-            f"{Path(path).name}: label '{unknown[0]}' (line {lines[first]}, column '{label_column}') is not one the "
-            f"model knows ({', '.join(names)}): {unknown_label_fix(unknown[0], names)}"
-        )
+        first = lines[raw_labels.index(unknown[0])]
+        said = (f"label '{unknown[0]}' (line {first}, column '{label_column}') is not one" if len(unknown) == 1 else
+                f"labels {', '.join(map(repr, unknown))} (the first at line {first}, column '{label_column}') are not ones")
+        raise DataError(f"{Path(path).name}: {said} the model knows ({', '.join(names)}): "
+                        f"{unknown_label_fix(unknown, names)}")
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     ids = [names.index(x) for x in raw_labels]
     dataset = Dataset.from_dict({"text": rows.texts, "label": ids}, features=features)
@@ -297,12 +297,21 @@ def case_spellings(labels, known=()) -> dict[str, str]:
     return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
 
 
-def unknown_label_fix(label: str, names) -> str:
-    """What to do about a label the model does not know: the fix, for the end of an error line."""
-    same = [name for name in names if name.casefold() == label.casefold()]
-    if same:
-        return f"it differs only in case from '{same[0]}': fix the spelling, or pass --merge-case (merge_case=True)"
-    return "fix the label or fine-tune a model on these classes"
+def unknown_label_fix(labels, names) -> str:
+    """What to do about labels the model does not know, for the end of an error line: one fix per
+    kind, each naming its labels (a case variant of a known label, or a label with no class)."""
+    labels = [labels] if isinstance(labels, str) else list(labels)
+    fixes = []
+    for label in labels:
+        same = [name for name in names if name.casefold() == label.casefold()]
+        if same:
+            fixes.append(f"'{label}' differs only in case from '{same[0]}': fix the spelling, or pass --merge-case "
+                         f"(merge_case=True)")
+    rest = [label for label in labels if not any(label.casefold() == name.casefold() for name in names)]
+    if rest:
+        fixes.append(f"remove the rows labelled {' or '.join(map(repr, rest))} (the model cannot predict "
+                     f"{'it' if len(rest) == 1 else 'them'}), or fine-tune a model on your labels")
+    return "; ".join(fixes)
 
 
 def require_classes(dataset, source: str) -> None:

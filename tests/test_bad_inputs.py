@@ -187,7 +187,8 @@ def test_evaluate_names_each_unknown_label_with_its_own_fix(tiny_model_dir, tmp_
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert ("'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case; remove the rows labelled "
+    assert ("'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case (merge_case=True); "
+            "remove the rows labelled "
             "'spam' or 'rabbit' (the model cannot predict them), or fine-tune a model on your labels") in err
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path), "--merge-case"]) == 2
     err = capsys.readouterr().err

@@ -237,6 +237,16 @@ def test_save_splits_writes_what_load_reads_back(tmp_path):
         assert again[name]["label"] == pets[name]["label"]
 
 
+def test_every_label_a_model_does_not_know_is_named_with_its_fix(tmp_path):
+    path = write_csv(tmp_path / "held_out.csv", [("Hopped.", "rabbit"), ("Purred.", "Cat"), ("Barked.", "dog")])
+    with pytest.raises(DataError) as info:
+        data.from_csv(path, labels=["cat", "dog"])
+    assert str(info.value) == (
+        "held_out.csv: labels 'rabbit', 'Cat' (the first at line 2, column 'label') are not ones the model knows "
+        "(cat, dog): 'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case (merge_case=True); "
+        "remove the rows labelled 'rabbit' (the model cannot predict it), or fine-tune a model on your labels")
+
+
 def test_both_missing_columns_are_named_in_one_error(tmp_path):
     path = write_csv(tmp_path / "tickets.csv", [("T-1", "Chain slips", "repair")], header=("ticket_id", "body", "category"))
     with pytest.raises(DataError) as info:
