@@ -63,12 +63,17 @@ def duplicates(texts) -> dict:
     return {t: n for t, n in counts.items() if n > 1}
 
 
-def conflicts(texts, labels) -> int:
-    """How many distinct (normalised) texts carry more than one label: the data contradicts itself."""
+def _conflicting(texts, labels) -> set[str]:
+    """The distinct (normalised) texts that carry more than one label."""
     seen: dict[str, set] = {}
     for text, label in zip(texts, labels):
         seen.setdefault(_normal(text), set()).add(label)
-    return sum(len(found) > 1 for found in seen.values())
+    return {text for text, found in seen.items() if len(found) > 1}
+
+
+def conflicts(texts, labels) -> int:
+    """How many distinct (normalised) texts carry more than one label: the data contradicts itself."""
+    return len(_conflicting(texts, labels))
 
 
 def deduplicate(dataset):
@@ -198,12 +203,10 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             f"labels {' and '.join(repr(g) for g in group)} are one number written two ways, so they are separate "
             f"classes: write every label of that class the same way (a spreadsheet may have turned 1 into 1.0)")))
     for name, part in dataset.items():
-        contradictions = conflicts(part["text"], part["label"])
+        conflicting = _conflicting(part["text"], part["label"])
+        contradictions = len(conflicting)
         if contradictions:
-            labels_of: dict[str, set] = {}
-            for text, label in zip(part["text"], part["label"]):
-                labels_of.setdefault(_normal(text), set()).add(label)
-            first = next(t for t in part["text"] if len(labels_of[_normal(t)]) > 1)  # as written, to search for
+            first = next(t for t in part["text"] if _normal(t) in conflicting)  # as written, to search for
             findings.append(Finding("conflicts", (
                 f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels "
                 f"(the first: {_quote(first)}): decide which label is right and keep one row")))
