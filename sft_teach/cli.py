@@ -22,6 +22,7 @@ from pathlib import Path
 from sft_teach import cli_course
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, DataError, MissingColumnError, OutputExistsError, SftTeachError
+from sft_teach.run_record import RUN_OUTPUTS, portable
 from sft_teach.training import RECIPES, rate_text
 
 DEFAULT_OUTPUT = "sft-output"
@@ -178,24 +179,12 @@ def _json_line(record: dict) -> str:
     return line.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def _portable(value: str) -> str:
-    """A dataset or model as recorded in outputs: a path is reduced to its last part, so that
-    saved results never hold the absolute paths of the machine that produced them."""
-    path = Path(value)
-    return path.name if path.is_absolute() or path.exists() else value
-
-
-# What `finetune` writes into its output folder (_write_results, the model and the splits): --overwrite
-# deletes the folder, so it is allowed only where everything in it is one of these
-RUN_OUTPUTS = frozenset({"metrics.json", "loss.png", "confusion.png", "model", "splits"})
-
-
 def _check_output(output: Path, overwrite: bool) -> None:
     if output.exists() and not output.is_dir():
         raise OutputExistsError(f"output '{output}' is a file: choose another --output folder")
     if not output.is_dir() or not any(output.iterdir()):
         return
-    others = sorted(p.name for p in output.iterdir() if p.name not in RUN_OUTPUTS)
+    others = sorted(p.name for p in output.iterdir() if p.name not in RUN_OUTPUTS)  # --overwrite deletes the folder
     if others:  # the user's own files: --overwrite would delete them with the folder
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         raise OutputExistsError(f"output folder '{output}' holds files that are not an sft-teach run ({shown}): "
@@ -264,7 +253,7 @@ def _precision(args) -> dict:
 def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum, fingerprint,
                   patience=None) -> dict:
     """What must be the same for ``--resume`` to continue a run rather than start another."""
-    return {"data": _portable(args.data), "data_sha256": fingerprint, "model": _portable(args.model),
+    return {"data": portable(args.data), "data_sha256": fingerprint, "model": portable(args.model),
             "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed, "split_seed": int(args.split_seed),
             "head_epochs": head_epochs, "patience": patience, "keep_duplicates": args.keep_duplicates,
@@ -298,7 +287,6 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: boo
 
 
 def cmd_finetune(args) -> int:
-    from sft_teach import checks
     from sft_teach.training import check_head_epochs, check_patience, check_settings
 
     recipe = RECIPES[args.recipe]
@@ -328,6 +316,7 @@ def cmd_finetune(args) -> int:
     models.resolve_model(args.model)
     dataset, cleaning, findings = _load_and_check(args, max_length)
 
+    from sft_teach.run_record import read_record
     from sft_teach.training import finetune, last_checkpoint
 
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
@@ -344,23 +333,20 @@ def cmd_finetune(args) -> int:
     if checkpoint is not None:
         print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
     try:
-        result = finetune(args.model, dataset, num_train_epochs=epochs, learning_rate=lr, batch_size=batch_size,
+        result = finetune(args.model, (dataset, cleaning), num_train_epochs=epochs, learning_rate=lr, batch_size=batch_size,
                           max_length=max_length, seed=seed, output_dir=staging, progress=not args.quiet,
                           head_epochs=head_epochs, best_epoch=recipe["best_epoch"], patience=patience,
                           save_checkpoints=True, save_total_limit=1, gradient_accumulation_steps=grad_accum,
-                          resume_from_checkpoint=str(checkpoint) if checkpoint else None, **precision)
+                          resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
+                          data_warnings=findings, **precision)
     except BaseException as exc:
         if last_checkpoint(staging / "checkpoints") is None:
             shutil.rmtree(staging, ignore_errors=True)  # nothing worth resuming
         elif isinstance(exc, KeyboardInterrupt):
             raise KeyboardInterrupt("run the same command with --resume to continue from the last checkpoint") from None
         raise
-    learned = [finding for check in (checks.one_class_predicted, checks.classes_never_predicted)
-               if (finding := check(result.predictions, result.label_ids, result.label_names, result.eval_split))]
-    if learned:  # after training, so said here, and carried by the JSON and the card with the data's warnings
-        _warn(learned)
-        findings = [*findings, *learned]
-    metrics = _write_results(staging, result, settings, dataset, cleaning, findings, args)
+    _warn(result.warnings)  # what training showed: metrics.json and the card carry it with the data's warnings
+    metrics = read_record(staging)
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
     (staging / "run.json").unlink()
     if output.exists():  # only now, after success, is the old output replaced
@@ -371,51 +357,6 @@ def cmd_finetune(args) -> int:
     print(f"saved model (with its card, README.md), splits/, metrics.json, loss.png and confusion.png to {args.output}/")
     print(_json_line({**metrics, "output": args.output}))
     return 0
-
-
-def _write_results(folder: Path, result, settings, dataset, cleaning, findings, args) -> dict:
-    """metrics.json, loss.png, confusion.png and the model card; returns the metrics of the JSON line."""
-    from sft_teach import plots
-    from sft_teach.metrics import confusion, per_class
-    from sft_teach.model_card import write_model_card
-    from sft_teach.stats import wilson_interval
-
-    n = len(result.label_ids)
-    low, high = wilson_interval(int((result.predictions == result.label_ids).sum()), n)
-    curve = [{"epoch": row["epoch"], "accuracy": row["eval_accuracy"], "macro_f1": row["eval_macro_f1"]}
-             for row in result.history["eval"] if "eval_macro_f1" in row]
-    metrics = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
-               "accuracy_interval_95": [round(low, 4), round(high, 4)], "eval_split": result.eval_split,
-               "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(f) for f in findings]}
-    classes = per_class(result.label_ids, result.predictions, result.label_names)
-    (folder / "metrics.json").write_text(json.dumps({**metrics, "per_class": classes, "validation_curve": curve,
-                                                     "history": result.history}, indent=2))
-    kept, why = result.metrics["train_steps"], "weights kept (the last step)"  # plain: the last step's weights
-    if "best_epoch" in result.metrics:  # the step at the end of the epoch kept
-        kept = next(row["step"] for row in result.history["eval"] if round(row["epoch"]) == result.metrics["best_epoch"])
-        why = "weights kept (best validation macro-F1)"  # not the lowest validation loss: say which
-    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept, kept_label=why,
-                     head_steps=result.metrics.get("head_steps"), title="loss during training").savefig(
-        folder / "loss.png", dpi=120)
-    matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
-    plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
-        folder / "confusion.png", dpi=120)
-    from sft_teach.models import DEFAULT_MODEL
-
-    card_settings = {k: settings[k] for k in ("recipe", "epochs", "learning_rate", "batch_size", "grad_accum",
-                                              "max_length", "seed", "head_epochs", "patience")}
-    if "epochs_run" in result.metrics:  # stopped early by --patience, or ran them all
-        card_settings["epochs run"] = result.metrics["epochs_run"]
-    if "resumed_from_step" in result.metrics:  # its training time is the resumed part's
-        card_settings["resumed from step"] = result.metrics["resumed_from_step"]
-    write_model_card(folder / "model", base_model=DEFAULT_MODEL if args.model == "default" else _portable(args.model),
-                     data=settings["data"], fingerprint=settings["data_sha256"],
-                     split_sizes={name: len(part) for name, part in dataset.items()}, settings=card_settings,
-                     validation_curve=curve, test_metrics=result.metrics, label_names=result.label_names,
-                     eval_split=result.eval_split, best_epoch=result.metrics.get("best_epoch"), cleaning=cleaning,
-                     columns=(settings["text_column"], settings["label_column"]), per_class=classes,
-                     warnings=metrics["warnings"])
-    return metrics
 
 
 def _push(folder: Path, repo: str) -> None:
@@ -440,10 +381,10 @@ def cmd_check(args) -> int:
         dataset, cleaning, findings = _load_and_check(args, max_length)
     except SftTeachError as exc:  # a script reading --json gets the error as JSON too (and exit 2)
         if args.json:
-            print(_json_line({"data": _portable(args.data), "errors": [str(exc)]}))
+            print(_json_line({"data": portable(args.data), "errors": [str(exc)]}))
         raise
     if args.json:
-        print(_json_line({"data": _portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
+        print(_json_line({"data": portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
                           "warnings": [{"kind": f.kind, "message": str(f)} for f in findings]}))
     else:
         if cleaning:
@@ -525,7 +466,7 @@ def cmd_evaluate(args) -> int:
     classes = scores.pop("per_class")
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(_json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
-                      "n": len(dataset), "data": _portable(args.data),
+                      "n": len(dataset), "data": portable(args.data),
                       "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()}}))
     return 0
 

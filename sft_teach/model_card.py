@@ -88,7 +88,7 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
         "",
         f"# Text classifier fine-tuned from {base_model}",
         "",
-        f"Fine-tuned with `sft-teach finetune` to sort short texts into {len(label_names)} classes: "
+        f"Fine-tuned with sft-teach (`sft-teach finetune`, or `finetune` in Python) to sort short texts into {len(label_names)} classes: "
         + ", ".join(f"`{name}`" for name in label_names) + ".",
         "",
         "## Data",

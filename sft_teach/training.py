@@ -80,6 +80,7 @@ class FinetuneResult:
     predictions: object = field(default=None, repr=False)
     label_ids: object = field(default=None, repr=False)
     cleaning: dict | None = None  # one CSV file: what was removed before the split (see sft_teach.checks.clean)
+    warnings: list = field(default_factory=list)  # what training showed (sft_teach.checks.Finding)
 
 
 def _one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:
@@ -374,7 +375,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
              batch_size=16, max_length=128, seed=42, split_seed=42, warmup=0.1, weight_decay=0.01,
              output_dir=None, save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
              optimizers=None, head_epochs=0, head_learning_rate=1e-3, best_epoch=False, patience=None,
-             **training_overrides) -> FinetuneResult:
+             record=None, data_warnings=(), **training_overrides) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` and return metrics, history and the saved model folder.
 
     ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
@@ -400,12 +401,19 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     ``progress=False`` shows no bars at all: neither training's nor the libraries' loading and
     mapping bars (left as they were afterwards).
 
+    With ``output_dir``, the folder is the one ``sft-teach finetune`` writes: ``model/`` (with its
+    card, ``README.md``), ``splits/``, ``metrics.json``, ``loss.png`` and ``confusion.png``
+    (:func:`sft_teach.run_record.write_run`). The record names the data by its file (or, for a
+    dataset object, by a hash of its texts and labels); ``record``: settings to record over
+    finetune's own (the command passes its data file, columns and recipe); ``data_warnings``:
+    what :func:`sft_teach.checks.check` found, recorded with the warnings training gives
+    (``result.warnings``: a class the model never predicts, or one class for everything).
+
     The defaults (3 epochs at 1e-4 after warmup, no head-only phase, the last epoch kept) are the
     settings notebook 01 fine-tunes with; ``sft-teach finetune`` runs ``**RECIPES["best"]``, and
     ``**RECIPES["plain"]`` is notebook 02's recipe. ``eval_split``: the split scored at the end
-    (``"validation"`` when the data has no test split). Only the command line also writes
-    ``metrics.json``, the plots and the model card; here ``output_dir/model`` holds the model and
-    ``output_dir/splits`` the data as split, and the result's ``cleaning`` says what cleaning removed.
+    (``"validation"`` when the data has no test split); the result's ``cleaning`` says what
+    cleaning removed from one CSV file.
     Unknown keywords go to ``TrainingArguments``; one it does not know either is a
     :class:`ConfigError` (the data's own options, such as ``text_column``, belong to
     :func:`sft_teach.data.load`).
@@ -413,11 +421,13 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     import transformers
     from transformers import Trainer
 
+    from sft_teach import checks
     from sft_teach import data as data_mod
     from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
     from sft_teach.models import check_max_length, load_classifier
+    from sft_teach.run_record import base_model_name, write_run
 
     epochs, lr, batch_size, max_length = check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
@@ -438,6 +448,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                           f"use 'test' or 'validation'")
 
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
+    model_name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")  # for the record
     if isinstance(model, (str, Path)):
         model, tokenizer = load_classifier(str(model), names)
     elif tokenizer is None:
@@ -523,24 +534,51 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         metrics["best_epoch"] = next(round(row["epoch"]) for row in history.as_dict()["eval"] if row["step"] == best_step)
         metrics["epochs_run"] = round(trainer.state.epoch)
 
-    model_dir = None
+    history = history.as_dict()
+    if head is not None:
+        history["head"] = head["train"]  # the head-only phase's training log (its own step count)
+    learned = [found for check in (checks.one_class_predicted, checks.classes_never_predicted)
+               if (found := check(predictions, labels, names, split_name))]
+    result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
+                            eval_split=split_name, label_names=names, predictions=predictions,
+                            label_ids=labels, cleaning=cleaning, warnings=learned)
     if save and output_dir is not None:
-        model_dir = Path(output_dir) / "model"
+        result.model_dir = Path(output_dir) / "model"
         # Data-parallel (torchrun): every process holds the same weights, so one writes them and
         # the others wait until the folder is complete. A single process is always process zero.
         if trainer.is_world_process_zero():
-            save_model(trainer, model_dir, max_length=max_length)
+            save_model(trainer, result.model_dir, max_length=max_length)
             data_mod.save_splits(dataset, Path(output_dir) / "splits")
+            settings = _settings(model_name, data, dataset, epochs=epochs, learning_rate=lr, batch_size=batch_size,
+                                 grad_accum=training_overrides.get("gradient_accumulation_steps", 1),
+                                 max_length=max_length, seed=seed, head_epochs=head_epochs,
+                                 split_seed=cleaning["split_seed"] if cleaning else split_seed,
+                                 patience=patience, best_epoch=best_epoch)
+            write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
+                      {**settings, **(record or {})}, base_model=base_model_name(model_name),
+                      cleaning=cleaning, warnings=[*data_warnings, *learned])
         trainer.accelerator.wait_for_everyone()
     head_record.unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
-    history = history.as_dict()
-    if head is not None:
-        history["head"] = head["train"]  # the head-only phase's training log (its own step count)
-    return FinetuneResult(metrics=metrics, history=history, model_dir=model_dir, trainer=trainer,
-                          eval_split=split_name, label_names=names,
-                          predictions=predictions, label_ids=labels, cleaning=cleaning)
+    return result
+
+
+def _settings(model, data, dataset, *, best_epoch, **settings) -> dict:
+    """What a Python run records in metrics.json and its card: the data by its name and a hash of
+    its content (of the file, or of a dataset object's texts and labels), the model, the recipe
+    when the settings are one of RECIPES, and the training settings."""
+    from sft_teach.model_card import data_fingerprint
+    from sft_teach.run_record import base_model_name, dataset_fingerprint, portable
+
+    named = isinstance(data, (str, Path))
+    record = {"data": portable(data) if named else "a dataset given in Python",
+              "data_sha256": data_fingerprint(data) if named else dataset_fingerprint(dataset),
+              "model": portable(model) if isinstance(model, str) and model else base_model_name(model)}
+    chosen = {"head_epochs": settings["head_epochs"], "num_train_epochs": settings["epochs"],
+              "learning_rate": settings["learning_rate"], "best_epoch": best_epoch}
+    recipe = next((name for name, values in RECIPES.items() if values == chosen), None)
+    return {**record, **({"recipe": recipe} if recipe else {}), **settings}
 
 
 # Keywords of sft_teach.data.load: finetune takes a loaded dataset for them, not the keyword

@@ -3,7 +3,6 @@ import re
 import math
 
 import numpy as np
-
 import pytest
 import torch
 
@@ -366,13 +365,58 @@ def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, sm
                           **keywords)
 
 
-def test_finetune_on_a_csv_reports_its_cleaning_and_leaves_no_empty_folder(tiny_model_dir, small_csv, tmp_path):
+def test_finetune_on_a_csv_writes_the_commands_folder_with_its_card(tiny_model_dir, small_csv, tmp_path):
+    """Python's finetune(output_dir=...) writes what `sft-teach finetune` writes (the model with its card,
+    the splits, metrics.json and both plots) and nothing else: no empty working folder, no head.json.
+    The record names the file and hashes its bytes; settings that are no recipe name none."""
+    from sft_teach.model_card import data_fingerprint
+    from sft_teach.run_record import RUN_OUTPUTS
     from sft_teach.training import finetune
 
     result = finetune(str(tiny_model_dir), str(small_csv), num_train_epochs=1, batch_size=4, progress=False,
-                      output_dir=tmp_path / "run")
+                      output_dir=tmp_path / "run", data_warnings=["a warning about the data"])
     assert result.cleaning["rows"] == 16 and result.cleaning["duplicates_removed"] == 0
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model", "splits"]
+    assert {p.name for p in (tmp_path / "run").iterdir()} == RUN_OUTPUTS
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["data"] == small_csv.name and record["data_sha256"] == data_fingerprint(small_csv)
+    assert record["model"] == tiny_model_dir.name and "recipe" not in record
+    assert record["epochs"] == 1 and record["batch_size"] == 4 and record["cleaning"] == result.cleaning
+    assert record["warnings"][0] == "a warning about the data"
+    assert record["accuracy"] == round(result.metrics["accuracy"], 4)
+    card = (tmp_path / "run" / "model" / "README.md").read_text()
+    assert f"- source: `{small_csv.name}` ({data_fingerprint(small_csv)})" in card
+    assert "- a warning about the data" in card and "| recipe |" not in card
+
+
+def test_a_dataset_object_is_recorded_by_its_content_and_a_recipe_by_its_name(tiny_model_dir, tmp_path):
+    """Data given as a DatasetDict has no file to hash: the record hashes its texts and labels, so
+    the same data gives the same hash and one changed label another. Settings equal to one of
+    RECIPES are recorded under that recipe's name, others under none."""
+    from datasets import DatasetDict
+
+    from sft_teach.data import load
+    from sft_teach.run_record import dataset_fingerprint
+    from sft_teach.training import RECIPES, _settings
+
+    def first_eight():
+        return DatasetDict({name: part.select(range(8)) for name, part in load("pets").items()})
+
+    small = first_eight()
+    finetune(str(tiny_model_dir), small, num_train_epochs=1, batch_size=4, progress=False, output_dir=tmp_path / "run")
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["data"] == "a dataset given in Python" and "recipe" not in record
+    assert record["data_sha256"] == dataset_fingerprint(small) == dataset_fingerprint(first_eight())
+    relabelled = small["test"].map(lambda row, i: {"label": 1 - row["label"] if i == 0 else row["label"]},
+                                   with_indices=True)
+    assert dataset_fingerprint(DatasetDict({**small, "test": relabelled})) != record["data_sha256"]
+
+    def recipe(**chosen):
+        settings = dict(epochs=3, learning_rate=1e-4, head_epochs=3.0, batch_size=16, best_epoch=True)
+        return _settings("default", small, small, **{**settings, **chosen}).get("recipe")
+
+    assert recipe() == "best" and RECIPES["best"]["learning_rate"] == 1e-4
+    assert recipe(head_epochs=0.0, learning_rate=5e-4, best_epoch=False) == "plain"
+    assert recipe(epochs=4) is None and recipe(best_epoch=False) is None
 
 
 @pytest.mark.slow

@@ -1,0 +1,111 @@
+"""What a finished fine-tuning run writes beside its model, so that the folder explains itself.
+
+``OUTPUT/metrics.json`` (the scores with their 95 % interval, the settings, what cleaning removed,
+the warnings, the per-class scores, the validation curve and the whole log), ``OUTPUT/loss.png``,
+``OUTPUT/confusion.png`` and the model card ``OUTPUT/model/README.md``. Python's
+``finetune(output_dir=...)`` and ``sft-teach finetune`` both write them through :func:`write_run`:
+one folder, whichever way a run was started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+# Everything a run writes into its output folder (with model/ and splits/): the command line's
+# --overwrite replaces a folder only if it holds nothing else
+RUN_OUTPUTS = frozenset({"metrics.json", "loss.png", "confusion.png", "model", "splits"})
+
+# What metrics.json holds beyond the command's JSON line (too long for one line of output)
+_DETAILS = ("per_class", "validation_curve", "history")
+
+
+def portable(value) -> str:
+    """A dataset or model as recorded in outputs: a path is reduced to its last part, so that
+    saved results never hold the absolute paths of the machine that produced them."""
+    path = Path(str(value))
+    return path.name if path.is_absolute() or path.exists() else str(value)
+
+
+def base_model_name(model) -> str:
+    """How the card names the base model: the hub name of the bundled model, a folder's name, or
+    the hub name; for a model object, the same of the checkpoint it was loaded from."""
+    from sft_teach.models import DEFAULT_MODEL, resolve_model
+
+    name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "") or "a model object"
+    name = str(name)
+    if name == "default" or name.lower() == DEFAULT_MODEL.lower():
+        return DEFAULT_MODEL
+    if Path(name).is_dir() and Path(name).resolve() == Path(resolve_model("default")).resolve():
+        return DEFAULT_MODEL  # a model object built from the bundled checkpoint
+    return portable(name)
+
+
+def dataset_fingerprint(dataset) -> str:
+    """``sha256:<hex>`` of a ``DatasetDict``'s texts and labels, split by split: what the card
+    records for data given as an object rather than a file (whose own bytes are hashed then)."""
+    digest = hashlib.sha256()
+    for name, part in dataset.items():
+        digest.update(json.dumps([name, list(part["text"]), list(part["label"])], ensure_ascii=False).encode() + b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: str, cleaning: dict | None = None,
+              warnings=()) -> dict:
+    """Write ``folder``'s metrics.json, loss.png, confusion.png and ``folder/model/README.md``.
+
+    ``result``: a :class:`sft_teach.training.FinetuneResult`; ``split_sizes``: rows per split;
+    ``settings``: what the run was trained with (``data``, ``data_sha256``, ``epochs``,
+    ``learning_rate``, ... as :func:`sft_teach.training.finetune` records them); ``warnings``: what
+    :func:`sft_teach.checks.check` found in the data and what training showed. Returns the record
+    without its long parts (per-class scores, validation curve, log): the command's JSON line.
+    """
+    from sft_teach import plots
+    from sft_teach.metrics import confusion, per_class
+    from sft_teach.model_card import write_model_card
+    from sft_teach.stats import wilson_interval
+
+    folder = Path(folder)
+    n = len(result.label_ids)
+    low, high = wilson_interval(int((result.predictions == result.label_ids).sum()), n)
+    curve = [{"epoch": row["epoch"], "accuracy": row["eval_accuracy"], "macro_f1": row["eval_macro_f1"]}
+             for row in result.history["eval"] if "eval_macro_f1" in row]
+    record = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
+              "accuracy_interval_95": [round(low, 4), round(high, 4)], "eval_split": result.eval_split,
+              "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(w) for w in warnings]}
+    classes = per_class(result.label_ids, result.predictions, result.label_names)
+    (folder / "metrics.json").write_text(json.dumps({**record, "per_class": classes, "validation_curve": curve,
+                                                     "history": result.history}, indent=2))
+
+    kept, why = result.metrics["train_steps"], "weights kept (the last step)"  # plain: the last step's weights
+    if "best_epoch" in result.metrics:  # the step at the end of the epoch kept
+        kept = next(row["step"] for row in result.history["eval"] if round(row["epoch"]) == result.metrics["best_epoch"])
+        why = "weights kept (best validation macro-F1)"  # not the lowest validation loss: say which
+    plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept, kept_label=why,
+                     head_steps=result.metrics.get("head_steps"), title="loss during training").savefig(
+        folder / "loss.png", dpi=120)
+    matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
+    plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
+        folder / "confusion.png", dpi=120)
+
+    card_settings = {k: settings[k] for k in ("recipe", "epochs", "learning_rate", "batch_size", "grad_accum",
+                                              "max_length", "seed", "head_epochs", "patience") if k in settings}
+    if "epochs_run" in result.metrics:  # stopped early by patience, or ran them all
+        card_settings["epochs run"] = result.metrics["epochs_run"]
+    if "resumed_from_step" in result.metrics:  # its training time is the resumed part's
+        card_settings["resumed from step"] = result.metrics["resumed_from_step"]
+    write_model_card(folder / "model", base_model=base_model, data=settings.get("data"),
+                     fingerprint=settings.get("data_sha256"), split_sizes=split_sizes, settings=card_settings,
+                     validation_curve=curve, test_metrics=result.metrics, label_names=result.label_names,
+                     eval_split=result.eval_split, best_epoch=result.metrics.get("best_epoch"), cleaning=cleaning,
+                     columns=(settings.get("text_column", "text"), settings.get("label_column", "label")),
+                     per_class=classes, warnings=record["warnings"])
+    return record
+
+
+def read_record(folder) -> dict:
+    """``folder/metrics.json`` without its long parts: what ``sft-teach finetune`` prints as its
+    last line."""
+    record = json.loads((Path(folder) / "metrics.json").read_text())
+    return {k: v for k, v in record.items() if k not in _DETAILS}
