@@ -124,6 +124,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
     ev.add_argument("--merge-case", action="store_true",
                     help="read labels differing only in case from the model's (Spam, spam) as the model's")
+    ev.add_argument("--skip-unknown", action="store_true",
+                    help="score only the rows whose label the model knows; a warning and the JSON say how many "
+                         "of which label were left out")
     _data_options(ev)
 
     pr = described("predict", "classify texts with a fine-tuned model",
@@ -411,7 +414,8 @@ def _trained_columns(model_dir) -> tuple[str, str] | None:
 
 
 def _labelled(args, names: list[str]):
-    """The evaluation texts as a ``Dataset`` whose label ids are the model's (matched by name)."""
+    """The evaluation texts as a ``Dataset`` whose label ids are the model's (matched by name), and
+    ``{label: rows}`` left out by --skip-unknown."""
     from datasets import ClassLabel, Dataset, Features, Value
 
     from sft_teach import data
@@ -443,7 +447,14 @@ def _labelled(args, names: list[str]):
         spelling = data.case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
     unknown = sorted(set(labels) - set(names), key=labels.index)
-    if unknown:
+    skipped = {label: labels.count(label) for label in unknown} if args.skip_unknown else {}
+    if skipped:
+        kept = [(text, label) for text, label in zip(texts, labels) if label not in skipped]
+        if not kept:
+            raise DataError(f"{source.name if source.is_file() else args.data}: no row has a label the model knows "
+                            f"({', '.join(map(repr, names))}): there is nothing to score")
+        texts, labels = [text for text, _ in kept], [label for _, label in kept]
+    elif unknown:
         where = "" if args.data in data.bundled_datasets() else \
             f" (first at line {lines[labels.index(unknown[0])]}, column '{args.label_column}')"
         fix = data.unknown_label_fix(unknown, names)  # all of them fixed in one round
@@ -451,7 +462,7 @@ def _labelled(args, names: list[str]):
                         f"{', '.join(map(repr, unknown))}{where} not known to the model, which knows "
                         f"{', '.join(map(repr, names))}: {fix}")
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
-    return Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]}, features=features)
+    return Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]}, features=features), skipped
 
 
 def cmd_evaluate(args) -> int:
@@ -461,12 +472,16 @@ def cmd_evaluate(args) -> int:
     quiet_libraries()
     max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
     model, tokenizer = load_finetuned(args.model)
-    dataset = _labelled(args, label_names(model))
+    dataset, skipped = _labelled(args, label_names(model))
+    if skipped:
+        from sft_teach.data import skipped_line
+
+        _warn([skipped_line(skipped, len(dataset))])
     scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
     classes = scores.pop("per_class")
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(_json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
-                      "n": len(dataset), "data": portable(args.data),
+                      "n": len(dataset), "data": portable(args.data), **({"skipped": skipped} if skipped else {}),
                       "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()}}))
     return 0
 

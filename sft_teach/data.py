@@ -234,22 +234,40 @@ _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
 
 
 def from_csv(path, text_column: str = "text", label_column: str = "label", labels=None, encoding: str = "utf-8",
-             merge_case: bool = False):
+             merge_case: bool = False, skip_unknown: bool = False):
     """One CSV file as a ``datasets.Dataset`` with columns ``text`` and ``label`` (ClassLabel).
 
     ``labels`` fixes the class names and their order (needed so that a test file maps
     ``dog`` to the same id as training did); by default they are the sorted distinct
     labels of the file, numbers by value (``2`` before ``10``). A label outside ``labels`` is a
-    :class:`DataError`. Labels that differ only in case (``Cat``/``cat``) stay separate classes
-    (``sft_teach.checks`` warns) unless ``merge_case=True`` spells each as its most frequent form.
+    :class:`DataError`, unless ``skip_unknown=True``: then its rows are left out, and a
+    ``UserWarning`` says how many of which label (a held-out file with a class the model was
+    never taught can still score the rest). Labels that differ only in case (``Cat``/``cat``)
+    stay separate classes (``sft_teach.checks`` warns) unless ``merge_case=True`` spells each as
+    its most frequent form.
     """
-    return _csv_dataset(path, text_column, label_column, labels, encoding, merge_case)[0]
+    dataset, _, read = _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, skip_unknown)
+    if read.get("skipped"):
+        import warnings
+
+        warnings.warn(f"{Path(path).name}: {skipped_line(read['skipped'], len(dataset))}", UserWarning, stacklevel=2)
+    return dataset
 
 
-def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case):
+def skipped_line(skipped: dict, scored: int) -> str:
+    """What leaving out rows with unknown labels did, in one line: ``skipped 4 rows whose label the
+    model does not know ('spam' 3, 'rabbit' 1): the scores are on the other 26 rows``."""
+    rows = sum(skipped.values())
+    counts = ", ".join(f"{label!r} {n}" for label, n in skipped.items())
+    return (f"skipped {rows} row{'s' * (rows != 1)} whose label the model does not know ({counts}): the scores "
+            f"are on the other {scored} row{'s' * (scored != 1)}")
+
+
+def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, skip_unknown=False):
     """:func:`from_csv`'s ``Dataset``, the line each row starts on, and what reading did to the labels:
-    ``{"labels_merged": {label: {"into", "rows"}} (merge_case), "labels_trimmed": rows}`` (the file is
-    read once, for :func:`load_csv_split`'s report)."""
+    ``{"labels_merged": {label: {"into", "rows"}} (merge_case), "labels_trimmed": rows}``, and
+    ``"skipped": {label: rows}`` when skip_unknown left rows out (the file is read once, for
+    :func:`load_csv_split`'s report)."""
     from datasets import ClassLabel, Dataset, Features, Value
 
     rows = read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
@@ -263,7 +281,15 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case):
         raw_labels = [spelling.get(label, label) for label in raw_labels]
     names = sorted(set(raw_labels), key=_label_order) if names is None else names
     unknown = sorted(set(raw_labels) - set(names), key=raw_labels.index)  # in the file's order
-    if unknown:
+    texts, skipped = rows.texts, {}
+    if unknown and skip_unknown:
+        skipped = {label: raw_labels.count(label) for label in unknown}
+        keep = [i for i, label in enumerate(raw_labels) if label not in skipped]
+        if not keep:
+            raise DataError(f"{Path(path).name}: no row has a label the model knows ({', '.join(names)}): "
+                            f"there is nothing to score")
+        texts, raw_labels, lines = [texts[i] for i in keep], [raw_labels[i] for i in keep], [lines[i] for i in keep]
+    elif unknown:
         first = lines[raw_labels.index(unknown[0])]
         said = (f"label '{unknown[0]}' (line {first}, column '{label_column}') is not one" if len(unknown) == 1 else
                 f"labels {', '.join(map(repr, unknown))} (the first at line {first}, column '{label_column}') are not ones")
@@ -271,8 +297,9 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case):
                         f"{unknown_label_fix(unknown, names)}")
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     ids = [names.index(x) for x in raw_labels]
-    dataset = Dataset.from_dict({"text": rows.texts, "label": ids}, features=features)
-    return dataset, lines, {"labels_merged": merged, "labels_trimmed": rows.labels_trimmed}
+    dataset = Dataset.from_dict({"text": texts, "label": ids}, features=features)
+    read = {"labels_merged": merged, "labels_trimmed": rows.labels_trimmed}
+    return dataset, lines, {**read, "skipped": skipped} if skipped else read
 
 
 def as_number(label: str) -> float | None:
@@ -310,7 +337,8 @@ def unknown_label_fix(labels, names) -> str:
     rest = [label for label in labels if not any(label.casefold() == name.casefold() for name in names)]
     if rest:
         fixes.append(f"remove the rows labelled {' or '.join(map(repr, rest))} (the model cannot predict "
-                     f"{'it' if len(rest) == 1 else 'them'}), or fine-tune a model on your labels")
+                     f"{'it' if len(rest) == 1 else 'them'}) or pass --skip-unknown (skip_unknown=True) to score "
+                     f"the other rows, or fine-tune a model on your labels")
     return "; ".join(fixes)
 
 

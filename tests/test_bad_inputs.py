@@ -189,10 +189,34 @@ def test_evaluate_names_each_unknown_label_with_its_own_fix(tiny_model_dir, tmp_
     assert err.count("\n") == 1
     assert ("'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case (merge_case=True); "
             "remove the rows labelled "
-            "'spam' or 'rabbit' (the model cannot predict them), or fine-tune a model on your labels") in err
+            "'spam' or 'rabbit' (the model cannot predict them) or pass --skip-unknown (skip_unknown=True) to score "
+            "the other rows, or fine-tune a model on your labels") in err
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path), "--merge-case"]) == 2
     err = capsys.readouterr().err
     assert "labels 'spam', 'rabbit'" in err and "differs only in case" not in err
+
+
+def test_evaluate_skip_unknown_scores_the_rows_the_model_knows(tiny_model_dir, tmp_path, capsys):
+    """--skip-unknown: the rows whose label the model knows are scored as a file of them alone would be;
+    a warning and the JSON say how many rows of which label were left out. Nothing left: one line, exit 2."""
+    import json
+
+    known = write_csv(tmp_path / "known.csv", GOOD)
+    path = write_csv(tmp_path / "eval.csv", [("Win a prize!", "spam")] + GOOD + [("Hop.", "rabbit"), ("Won!", "spam")])
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(known)]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path), "--skip-unknown"]) == 0
+    out, err = capsys.readouterr()
+    assert err == (f"sft-teach: warning: skipped 3 rows whose label the model does not know ('spam' 2, 'rabbit' 1): "
+                   f"the scores are on the other {len(GOOD)} rows\n")
+    report = json.loads(out)
+    assert report["skipped"] == {"spam": 2, "rabbit": 1} and report["n"] == len(GOOD)
+    assert {k: v for k, v in report.items() if k not in ("skipped", "data")} == {
+        k: v for k, v in alone.items() if k != "data"}
+    nothing = write_csv(tmp_path / "spam.csv", [("Win a prize!", "spam")])
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(nothing), "--skip-unknown"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "spam.csv: no row has a label the model knows ('cat', 'dog')" in err
 
 
 def test_evaluate_and_predict_refuse_a_max_length_beyond_the_model(tiny_model_dir, tmp_path, capsys):

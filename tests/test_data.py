@@ -244,7 +244,24 @@ def test_every_label_a_model_does_not_know_is_named_with_its_fix(tmp_path):
     assert str(info.value) == (
         "held_out.csv: labels 'rabbit', 'Cat' (the first at line 2, column 'label') are not ones the model knows "
         "(cat, dog): 'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case (merge_case=True); "
-        "remove the rows labelled 'rabbit' (the model cannot predict it), or fine-tune a model on your labels")
+        "remove the rows labelled 'rabbit' (the model cannot predict it) or pass --skip-unknown (skip_unknown=True) "
+        "to score the other rows, or fine-tune a model on your labels")
+
+
+def test_skip_unknown_leaves_those_rows_out_and_says_how_many(tmp_path):
+    """A held-out file with a class the model was never taught: skip_unknown=True keeps the rows the
+    model can be scored on (ids in the model's order, lines as in the file) and a warning counts the others."""
+    rows = [("Hopped.", "rabbit"), ("Purred.", "cat"), ("Win a prize!", "spam"), ("Barked.", "dog"), ("Hop.", "rabbit")]
+    path = write_csv(tmp_path / "held_out.csv", rows)
+    with pytest.warns(UserWarning) as caught:
+        kept = data.from_csv(path, labels=["dog", "cat"], skip_unknown=True)
+    assert kept["text"] == ["Purred.", "Barked."] and kept["label"] == [1, 0]
+    assert kept.features["label"].names == ["dog", "cat"]
+    assert [str(w.message) for w in caught] == [
+        "held_out.csv: skipped 3 rows whose label the model does not know ('rabbit' 2, 'spam' 1): the scores are "
+        "on the other 2 rows"]
+    with pytest.raises(DataError, match="no row has a label the model knows .*nothing to score"):
+        data.from_csv(write_csv(tmp_path / "none.csv", rows[:1]), labels=["dog", "cat"], skip_unknown=True)
 
 
 def test_both_missing_columns_are_named_in_one_error(tmp_path):
