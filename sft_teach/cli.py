@@ -446,21 +446,10 @@ def _labelled(args, names: list[str]):
     if args.merge_case:  # Spam, SPAM -> the model's spam
         spelling = data.case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
-    unknown = sorted(set(labels) - set(names), key=labels.index)
-    skipped = {label: labels.count(label) for label in unknown} if args.skip_unknown else {}
-    if skipped:
-        kept = [(text, label) for text, label in zip(texts, labels) if label not in skipped]
-        if not kept:
-            raise DataError(f"{source.name if source.is_file() else args.data}: no row has a label the model knows "
-                            f"({', '.join(map(repr, names))}): there is nothing to score")
-        texts, labels = [text for text, _ in kept], [label for _, label in kept]
-    elif unknown:
-        where = "" if args.data in data.bundled_datasets() else \
-            f" (first at line {lines[labels.index(unknown[0])]}, column '{args.label_column}')"
-        fix = data.unknown_label_fix(unknown, names)  # all of them fixed in one round
-        raise DataError(f"{source.name if source.is_file() else args.data}: label{'s' * (len(unknown) > 1)} "
-                        f"{', '.join(map(repr, unknown))}{where} not known to the model, which knows "
-                        f"{', '.join(map(repr, names))}: {fix}")
+    keep, skipped = data.known_rows(labels, names, source=source.name if source.is_file() else args.data,
+                                    lines=None if args.data in data.bundled_datasets() else lines,
+                                    label_column=args.label_column, skip_unknown=args.skip_unknown)
+    texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     return Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]}, features=features), skipped
 

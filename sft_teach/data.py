@@ -280,21 +280,9 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, 
         merged = {label: {"into": into, "rows": counts[label]} for label, into in spelling.items()}
         raw_labels = [spelling.get(label, label) for label in raw_labels]
     names = sorted(set(raw_labels), key=_label_order) if names is None else names
-    unknown = sorted(set(raw_labels) - set(names), key=raw_labels.index)  # in the file's order
-    texts, skipped = rows.texts, {}
-    if unknown and skip_unknown:
-        skipped = {label: raw_labels.count(label) for label in unknown}
-        keep = [i for i, label in enumerate(raw_labels) if label not in skipped]
-        if not keep:
-            raise DataError(f"{Path(path).name}: no row has a label the model knows ({', '.join(names)}): "
-                            f"there is nothing to score")
-        texts, raw_labels, lines = [texts[i] for i in keep], [raw_labels[i] for i in keep], [lines[i] for i in keep]
-    elif unknown:
-        first = lines[raw_labels.index(unknown[0])]
-        said = (f"label '{unknown[0]}' (line {first}, column '{label_column}') is not one" if len(unknown) == 1 else
-                f"labels {', '.join(map(repr, unknown))} (the first at line {first}, column '{label_column}') are not ones")
-        raise DataError(f"{Path(path).name}: {said} the model knows ({', '.join(names)}): "
-                        f"{unknown_label_fix(unknown, names)}")
+    keep, skipped = known_rows(raw_labels, names, source=Path(path).name, lines=lines, label_column=label_column,
+                               skip_unknown=skip_unknown)
+    texts, raw_labels, lines = [rows.texts[i] for i in keep], [raw_labels[i] for i in keep], [lines[i] for i in keep]
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     ids = [names.index(x) for x in raw_labels]
     dataset = Dataset.from_dict({"text": texts, "label": ids}, features=features)
@@ -322,6 +310,27 @@ def case_spellings(labels, known=()) -> dict[str, str]:
     for label, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         spelling.setdefault(label.casefold(), label)
     return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
+
+
+def known_rows(labels, names, *, source: str, lines=None, label_column: str = "label", skip_unknown: bool = False):
+    """``(indices, skipped)``: the rows whose label is one of ``names`` (a model's classes), and
+    ``{label: rows}`` of the others, which ``skip_unknown`` leaves out. Without it, any other label
+    is a :class:`DataError` naming each one (in the file's order), the line of the first, and its fix;
+    with it, a file where no label is known is one."""
+    unknown = sorted(set(labels) - set(names), key=labels.index)  # in the file's order
+    known = ", ".join(map(repr, names))
+    if unknown and not skip_unknown:
+        at = sum(label in unknown for label in labels)
+        where = "" if lines is None else \
+            f" ({'first at ' if at > 1 else ''}line {lines[labels.index(unknown[0])]}, column '{label_column}')"
+        raise DataError(f"{source}: label{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}{where} "
+                        f"{'are' if len(unknown) > 1 else 'is'} not known to the model, which knows {known}: "
+                        f"{unknown_label_fix(unknown, names)}")
+    skipped = {label: labels.count(label) for label in unknown}
+    keep = [i for i, label in enumerate(labels) if label not in skipped]
+    if not keep:
+        raise DataError(f"{source}: no row has a label the model knows ({known}): there is nothing to score")
+    return keep, skipped
 
 
 def unknown_label_fix(labels, names) -> str:

@@ -78,7 +78,7 @@ CASES = [
     ("folder-without-validation", lambda d: ["--data", str(_folder(d / "splits", GOOD, None))],
      ["splits/", "no validation.csv"]),
     ("validation-label-unseen-in-training", lambda d: ["--data", str(_folder(d / "splits", GOOD, GOOD[:2] + [("Nibbled a carrot.", "rabbit")]))],
-     ["validation.csv", "label 'rabbit' (line 4, column 'label') is not one the model knows (cat, dog)"]),
+     ["validation.csv", "label 'rabbit' (line 4, column 'label') is not known to the model, which knows 'cat', 'dog'"]),
     ("single-class-train-file", lambda d: ["--data", str(_folder(d / "splits", GOOD[10:], GOOD))],
      ["splits/train.csv", "every row has the label 'dog'"]),
     ("epochs-zero", lambda d: ["--epochs", "0"], ["epochs must be greater than 0"]),
@@ -161,14 +161,14 @@ def test_output_that_is_a_file(tmp_path, capsys):
 def test_evaluate_with_a_label_the_model_never_saw(tiny_model_dir, tmp_path, capsys):
     path = write_csv(tmp_path / "eval.csv", [("Nibbled the carrot top.", "rabbit")])
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
-    assert ("eval.csv: label 'rabbit' (first at line 2, column 'label') not known to the model, which knows 'cat', 'dog'"
+    assert ("eval.csv: label 'rabbit' (line 2, column 'label') is not known to the model, which knows 'cat', 'dog'"
             in capsys.readouterr().err)
 
 
 def test_evaluate_names_the_editor_s_line_past_blank_lines_and_multi_line_texts(tiny_model_dir, tmp_path, capsys):
     path = _bytes(tmp_path / "eval.csv", b'text,label\n\nSat on the mat.,cat\n"Two lines\nof text",dog\nHopped off.,rabbit\n')
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
-    assert "label 'rabbit' (first at line 6, column 'label')" in capsys.readouterr().err  # line 6 in an editor
+    assert "label 'rabbit' (line 6, column 'label')" in capsys.readouterr().err  # line 6 in an editor
 
 
 def test_evaluate_a_label_differing_only_in_case(tiny_model_dir, tmp_path, capsys):

@@ -203,7 +203,7 @@ def test_evaluate_names_the_labels_a_model_does_not_know(make_tiny_classifier, t
     tokenizer.save_pretrained(folder)
     code, _, err = run(["evaluate", "--model", str(folder), "--data", "pets"], capsys)
     assert code == 2 and err.count("\n") == 1
-    assert "labels 'dog', 'cat' not known to the model, which knows 'billing', 'emergency', 'grooming'" in err
+    assert "labels 'dog', 'cat' are not known to the model, which knows 'billing', 'emergency', 'grooming'" in err
 
 
 @pytest.mark.slow

@@ -57,7 +57,7 @@ def test_missing_file(tmp_path):
 
 
 def test_unknown_label_names_row_and_column(small_csv):
-    with pytest.raises(DataError, match=r"label 'dog' \(line \d+, column 'label'\) is not one the model knows"):
+    with pytest.raises(DataError, match=r"label 'dog' \((first at )?line \d+, column 'label'\) is not known to the model"):
         data.from_csv(small_csv, labels=["cat", "rabbit"])
 
 
@@ -242,8 +242,8 @@ def test_every_label_a_model_does_not_know_is_named_with_its_fix(tmp_path):
     with pytest.raises(DataError) as info:
         data.from_csv(path, labels=["cat", "dog"])
     assert str(info.value) == (
-        "held_out.csv: labels 'rabbit', 'Cat' (the first at line 2, column 'label') are not ones the model knows "
-        "(cat, dog): 'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case (merge_case=True); "
+        "held_out.csv: labels 'rabbit', 'Cat' (first at line 2, column 'label') are not known to the model, which "
+        "knows 'cat', 'dog': 'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case (merge_case=True); "
         "remove the rows labelled 'rabbit' (the model cannot predict it) or pass --skip-unknown (skip_unknown=True) "
         "to score the other rows, or fine-tune a model on your labels")
 
