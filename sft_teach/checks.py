@@ -180,15 +180,20 @@ def overlap(train_texts, other_texts) -> int:
 
 def token_lengths(texts, tokenizer) -> list[int]:
     """Tokens per text as the model sees it, special tokens included, before truncation."""
-    return [len(ids) for ids in tokenizer(list(texts), truncation=False)["input_ids"]]
+    # verbose=False: counting a text longer than the model accepts is the point here, not a mistake to warn of
+    return [len(ids) for ids in tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
 
 
 def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
     """Findings for a ``DatasetDict`` with ``train`` and evaluation splits (see module docstring).
 
     With a ``tokenizer``, texts longer than ``max_length`` tokens are counted; without
-    one that check is skipped.
+    one that check is skipped. A dataset training could not use (no train split, no ``text`` or
+    ``label`` column, a split's label that train lacks) is a :class:`DataError`, as in ``finetune``.
     """
+    from sft_teach.data import by_name
+
+    dataset = by_name(dataset, need=("train",))  # string labels become classes; splits' classes matched by name
     findings = []
     if "test" not in dataset:
         findings.append(Finding("no_test_split", (
@@ -251,8 +256,8 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             findings.append(Finding("few_evaluated", (
                 f"{name}: class{'es' * several} {listed} {'have' if several else 'has'} fewer than {FEW_EVALUATED} rows "
                 f"there, so {'their' if several else 'its'} F1 rests on one or two texts and macro-F1 swings with each "
-                f"of them{chooses}: add rows of {'them' if several else 'it'} to {name}.csv, or read those scores as "
-                f"rough")))
+                f"of them{chooses}: add rows of {'them' if several else 'it'} to the {name} split ({name}.csv, or the "
+                f"one file that is split 80/10/10), or read those scores as rough")))
     smallest = min(counts, key=counts.get)
     largest = max(counts, key=counts.get)
     if counts[smallest] < TINY_CLASS:

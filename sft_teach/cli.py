@@ -341,14 +341,14 @@ def cmd_finetune(args) -> int:
                           head_epochs=head_epochs, best_epoch=recipe["best_epoch"], patience=patience,
                           save_checkpoints=True, save_total_limit=1, gradient_accumulation_steps=grad_accum,
                           resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
-                          data_warnings=findings, **precision)
+                          data_warnings=findings, overwrite=True, **precision)
     except BaseException as exc:
         if last_checkpoint(staging / "checkpoints") is None:
             shutil.rmtree(staging, ignore_errors=True)  # nothing worth resuming
         elif isinstance(exc, KeyboardInterrupt):
             raise KeyboardInterrupt("run the same command with --resume to continue from the last checkpoint") from None
         raise
-    _warn(result.warnings)  # what training showed: metrics.json and the card carry it with the data's warnings
+    _warn(result.warnings[len(findings):])  # what training showed (the data's were said before training)
     metrics = read_record(staging)
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
     (staging / "run.json").unlink()

@@ -180,7 +180,8 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)  # "texts" for "text", not "date"
             option = "text" if column == text_column else "label"
             missing.append(f"'{column}'")
-            hints.append(f"did you mean '{close[0]}'? pass --{option}-column {close[0]}" if close else
+            hints.append(f"did you mean '{close[0]}'? pass --{option}-column {close[0]} ({option}_column='{close[0]}' "
+                         f"in Python)" if close else
                          f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
     if missing:  # both named at once, when both are missing
         raise MissingColumnError(f"{shown}: no column {' and no column '.join(missing)} (columns found: "
@@ -349,6 +350,58 @@ def unknown_label_fix(labels, names) -> str:
                      f"{'it' if len(rest) == 1 else 'them'}) or pass --skip-unknown (skip_unknown=True) to score "
                      f"the other rows, or fine-tune a model on your labels")
     return "; ".join(fixes)
+
+
+def by_name(dataset, need=("train", "validation")):
+    """``dataset`` as training needs it, or a :class:`DataError` naming what to fix.
+
+    A ``DatasetDict`` with the splits ``need`` (a ``Dataset`` alone is refused: it has no split to
+    hold out), columns ``text`` and ``label``, and one list of classes for every split, the train
+    split's: a split whose ``ClassLabel`` lists the names in another order, or lacks a class it has
+    no rows of (``class_encode_column`` on a split alone does that), has its ids matched to train's
+    by *name*, since comparing ids would score a right answer as wrong. String labels become a
+    ``ClassLabel`` (names sorted as :func:`from_csv` sorts them). A label that no training row has
+    is an error: the model could never predict it.
+    """
+    from datasets import ClassLabel, DatasetDict
+
+    if not isinstance(dataset, DatasetDict):
+        raise DataError(f"the data is a {type(dataset).__name__}, not a DatasetDict of splits: split it with "
+                        f"sft_teach.data.split(dataset), or pass the CSV file")
+    missing = [name for name in need if name not in dataset]
+    if missing:
+        raise DataError(f"the data has no {' and no '.join(map(repr, missing))} split (it has "
+                        f"{', '.join(map(repr, dataset)) or 'none'}): a run needs {' and '.join(need)} (and test to "
+                        f"score on); make one with sft_teach.data.split, or pass one CSV file to split")
+    for name, part in dataset.items():
+        absent = [column for column in ("text", "label") if column not in part.column_names]
+        if absent:
+            raise DataError(f"the {name} split has no column {' and no column '.join(map(repr, absent))} (its columns: "
+                            f"{', '.join(part.column_names)}): rename them with dataset.rename_column(old, new)")
+    feature = dataset["train"].features["label"]
+    if isinstance(feature, ClassLabel):
+        names = list(feature.names)
+    elif all(str(getattr(part.features["label"], "dtype", "")) == "string" for part in dataset.values()):
+        names = sorted({str(label) for label in dataset["train"]["label"]}, key=_label_order)
+    else:
+        raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
+                        f"class names: cast it with datasets.ClassLabel(names=[...]) in every split, in one order")
+    parts = {}
+    for name, part in dataset.items():
+        own = part.features["label"]
+        if isinstance(own, ClassLabel) and list(own.names) == names:
+            parts[name] = part
+            continue
+        written = [own.names[i] for i in part["label"]] if isinstance(own, ClassLabel) else [str(x) for x in part["label"]]
+        unknown = sorted(set(written) - set(names), key=written.index)
+        if unknown:
+            raise DataError(f"the {name} split has label{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}, "
+                            f"which no train row has (train's: {', '.join(map(repr, names))}): the model could never "
+                            f"predict {'it' if len(unknown) == 1 else 'them'}; move some of those rows to train, or "
+                            f"remove them")
+        ids = [names.index(label) for label in written]  # each row's class, by name, in train's order
+        parts[name] = part.remove_columns("label").add_column("label", ids, feature=ClassLabel(names=names))
+    return DatasetDict(parts)
 
 
 def require_classes(dataset, source: str) -> None:

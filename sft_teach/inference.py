@@ -58,7 +58,7 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     """Class probabilities ``(len(texts), num_labels)``, batched, padded per batch.
 
     Texts longer than ``max_length`` tokens (default: :func:`max_length_of`) are truncated, so
-    a text of any length gets a prediction.
+    a text of any length gets a prediction. One string is one text (not a list of characters).
     """
     import torch
 
@@ -67,7 +67,7 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     check_max_length(model, max_length)  # a length asked for; the default below always fits
     max_length = max_length or max_length_of(model, tokenizer)
 
-    texts = list(texts)
+    texts = [texts] if isinstance(texts, str) else list(texts)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()  # dropout off: a text always gets the same prediction (Trainer leaves models in train mode)
@@ -87,8 +87,10 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
 
 
 def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
-    """``[{"text", "label", "score"}]``: the most likely class and its probability per text."""
+    """``[{"text", "label", "score"}]``: the most likely class and its probability per text (one
+    string: a list of one, as ``pipeline`` gives)."""
     names = label_names(model)
+    texts = [texts] if isinstance(texts, str) else list(texts)
     probs = predict_proba(model, tokenizer, texts, **kwargs)
     return [{"text": t, "label": names[int(p.argmax())], "score": float(p.max())} for t, p in zip(texts, probs)]
 
@@ -102,9 +104,13 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, **kwargs) -> di
     """
     from sft_teach import metrics
 
+    from sft_teach.data import known_rows
+
     names = label_names(model)
     data_names = dataset.features["label"].names
-    truth = [names.index(data_names[i]) for i in dataset["label"]]
+    written = [data_names[i] for i in dataset["label"]]
+    known_rows(written, names, source="evaluate")  # a label the model has no class for: one line naming it
+    truth = [names.index(label) for label in written]
     predictions = predict_proba(model, tokenizer, dataset["text"], **kwargs).argmax(axis=-1)
     out = {**metrics.scores(truth, predictions), "n": len(truth)}
     if per_class:

@@ -20,7 +20,8 @@ from sft_teach.stats import wilson_interval
 
 
 def data_fingerprint(name_or_path) -> str:
-    """``sha256:<hex>`` of a CSV file or of a folder's CSV files (sorted by name); a hub name as is.
+    """``sha256:<hex>``: of a file's bytes (what ``sha256sum FILE`` prints), or of a folder's CSV
+    files, each name and content in turn (sorted by name); a hub name as is.
 
     What ``--resume`` compares and the model card records: the data's content, not its file name.
     """
@@ -28,7 +29,9 @@ def data_fingerprint(name_or_path) -> str:
 
     name = str(name_or_path)
     path = data_dir() / name if name in bundled_datasets() else Path(name).expanduser()
-    files = sorted(path.glob("*.csv")) if path.is_dir() else [path] if path.is_file() else []
+    if path.is_file():
+        return f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+    files = sorted(path.glob("*.csv")) if path.is_dir() else []
     if not files:
         return name
     digest = hashlib.sha256()
@@ -127,8 +130,10 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
     chose = eval_split == "validation" and best_epoch is not None
     lines += ["", "## Evaluation", "",
               f"On the {eval_split} split, "
-              + ("which also chose the epoch kept, so this score is optimistic: the data had no test split, "
-                 "and nothing here was measured on texts that played no part in training:" if chose else
+              + ("which also chose the epoch kept, so this score is optimistic: "
+                 + ("the data had no test split" if "test" not in split_sizes else
+                    f"the run was scored on it, not on the test split of {split_sizes['test']} examples")
+                 + ", and nothing here was measured on texts that played no part in training:" if chose else
                  "which chose nothing during training:"), "",
               f"- accuracy {_interval(test_metrics['accuracy'], n_test)}" if n_test else
               f"- accuracy {test_metrics['accuracy']:.3f}",

@@ -183,7 +183,9 @@ def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Fi
         ax.text(j, i, str(value), ha="center", va="center", color="white" if value > threshold else "black")
     if title:
         ax.set_title(title)
-    fig.colorbar(image, ax=ax, shrink=0.8, label=unit)
+    from matplotlib.ticker import MaxNLocator
+
+    fig.colorbar(image, ax=ax, shrink=0.8, label=unit, ticks=MaxNLocator(integer=True))  # counts: no 0.5 ticks
     return fig
 
 

@@ -71,6 +71,8 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
     low, high = wilson_interval(int((result.predictions == result.label_ids).sum()), n)
     curve = [{"epoch": row["epoch"], "accuracy": row["eval_accuracy"], "macro_f1": row["eval_macro_f1"]}
              for row in result.history["eval"] if "eval_macro_f1" in row]
+    settings = {k: int(v) if k in ("epochs", "head_epochs") and float(v).is_integer() else v  # 3, not 3.0
+                for k, v in settings.items()}
     record = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
               "accuracy_interval_95": [round(low, 4), round(high, 4)], "eval_split": result.eval_split,
               "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(w) for w in warnings]}

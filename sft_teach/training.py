@@ -375,16 +375,19 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
              batch_size=16, max_length=128, seed=42, split_seed=42, warmup=0.1, weight_decay=0.01,
              output_dir=None, save=True, callbacks=(), eval_split="test", progress=True, resume_from_checkpoint=None,
              optimizers=None, head_epochs=0, head_learning_rate=1e-3, best_epoch=False, patience=None,
-             record=None, data_warnings=(), **training_overrides) -> FinetuneResult:
+             overwrite=False, record=None, data_warnings=None, **training_overrides) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` and return metrics, history and the saved model folder.
 
     ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
     a hub name) or an already built ``PreTrainedModel`` (then pass ``tokenizer``).
-    ``data``: a name for :func:`sft_teach.data.load`, a ``DatasetDict`` with ``text``/``label``, or
-    the ``(DatasetDict, report)`` pair of :func:`sft_teach.data.load_with_report` (how a CSV file
-    with other columns or options keeps its cleaning report in ``result.cleaning``); one CSV file
-    is cleaned and split with ``split_seed`` (apart from ``seed``, which sets the head's
-    initialisation and the data order, so both paths split a file the same way).
+    ``data``: a name for :func:`sft_teach.data.load` (a bundled dataset, a folder of splits, a CSV
+    file, read with the keywords ``text_column``, ``label_column``, ``encoding``,
+    ``keep_duplicates`` and ``merge_case`` of :func:`sft_teach.data.load` when given), a
+    ``DatasetDict`` with ``text``/``label`` (its splits' classes are matched to train's by name:
+    :func:`sft_teach.data.by_name`), or the ``(DatasetDict, report)`` pair of
+    :func:`sft_teach.data.load_with_report`. One CSV file is cleaned and split with ``split_seed``
+    (apart from ``seed``, which sets the head's initialisation and the data order, so both paths
+    split a file the same way); ``result.cleaning`` says what cleaning removed.
     The model is saved (safetensors + tokenizer with ``max_length`` + label names) to
     ``output_dir/model``, and the data as it was split to ``output_dir/splits``.
     ``optimizers``: ``None`` for ``Trainer``'s AdamW with a linear schedule, or a function
@@ -403,11 +406,13 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     With ``output_dir``, the folder is the one ``sft-teach finetune`` writes: ``model/`` (with its
     card, ``README.md``), ``splits/``, ``metrics.json``, ``loss.png`` and ``confusion.png``
-    (:func:`sft_teach.run_record.write_run`). The record names the data by its file (or, for a
-    dataset object, by a hash of its texts and labels); ``record``: settings to record over
-    finetune's own (the command passes its data file, columns and recipe); ``data_warnings``:
-    what :func:`sft_teach.checks.check` found, recorded with the warnings training gives
-    (``result.warnings``: a class the model never predicts, or one class for everything).
+    (:func:`sft_teach.run_record.write_run`). A folder that already holds a run is refused unless
+    ``overwrite=True``, which replaces that run's files (and nothing else in the folder). The record
+    names the data by its file and the file's SHA-256 (or, for a dataset object, a hash of its
+    texts and labels); ``record``: settings to record over finetune's own (the command passes its
+    recipe's name); ``data_warnings``: what :func:`sft_teach.checks.check` found in the data
+    (checked here when not given). ``result.warnings`` holds the record's warnings: the data's,
+    then what training showed (a class the model never predicts, one class for everything).
 
     The defaults (3 epochs at 1e-4 after warmup, no head-only phase, the last epoch kept) are the
     settings notebook 01 fine-tunes with; ``sft-teach finetune`` runs ``**RECIPES["best"]``, and
@@ -435,13 +440,20 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
     if patience is not None and not best_epoch:
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
+    reading = {k: training_overrides.pop(k) for k in _DATA_OPTIONS if k in training_overrides}
     _check_overrides(training_overrides)
+    if reading and not isinstance(data, (str, Path)):
+        raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
+                          f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
+    if save and output_dir is not None and resume_from_checkpoint is None:
+        _check_output_dir(Path(output_dir), overwrite)
     if isinstance(data, (str, Path)):
-        dataset, cleaning = data_mod.load_with_report(data, split_seed=split_seed)
+        dataset, cleaning = data_mod.load_with_report(data, split_seed=split_seed, **reading)
     elif isinstance(data, tuple) and len(data) == 2:  # data.load_with_report's pair: the report comes back too
         dataset, cleaning = data
     else:
         dataset, cleaning = data, None
+    dataset = data_mod.by_name(dataset)  # a DatasetDict with train and validation, classes matched by name
     names = dataset["train"].features["label"].names
     if eval_split not in dataset and eval_split != "test":  # a missing test split falls back to validation
         raise ConfigError(f"eval_split {eval_split!r}: the data has no such split ({', '.join(dataset)}): "
@@ -453,6 +465,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         model, tokenizer = load_classifier(str(model), names)
     elif tokenizer is None:
         raise ConfigError("pass tokenizer= together with a model object")
+    else:
+        _name_the_classes(model, names)
 
     check_max_length(model, max_length)
     encoded = data_mod.tokenize(dataset, tokenizer, max_length)
@@ -539,29 +553,81 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         history["head"] = head["train"]  # the head-only phase's training log (its own step count)
     learned = [found for check in (checks.one_class_predicted, checks.classes_never_predicted)
                if (found := check(predictions, labels, names, split_name))]
+    saving = save and output_dir is not None
+    if saving and data_warnings is None:  # what `sft-teach check` would say, for the record
+        data_warnings = checks.check(dataset, tokenizer, max_length)
     result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
                             eval_split=split_name, label_names=names, predictions=predictions,
-                            label_ids=labels, cleaning=cleaning, warnings=learned)
-    if save and output_dir is not None:
+                            label_ids=labels, cleaning=cleaning, warnings=[*(data_warnings or ()), *learned])
+    if saving:
         result.model_dir = Path(output_dir) / "model"
         # Data-parallel (torchrun): every process holds the same weights, so one writes them and
         # the others wait until the folder is complete. A single process is always process zero.
         if trainer.is_world_process_zero():
+            _clear_run(Path(output_dir))  # an earlier run's files (overwrite=True): none of them may survive
             save_model(trainer, result.model_dir, max_length=max_length)
             data_mod.save_splits(dataset, Path(output_dir) / "splits")
             settings = _settings(model_name, data, dataset, epochs=epochs, learning_rate=lr, batch_size=batch_size,
                                  grad_accum=training_overrides.get("gradient_accumulation_steps", 1),
                                  max_length=max_length, seed=seed, head_epochs=head_epochs,
                                  split_seed=cleaning["split_seed"] if cleaning else split_seed,
-                                 patience=patience, best_epoch=best_epoch)
+                                 patience=patience, best_epoch=best_epoch, **reading)
             write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
                       {**settings, **(record or {})}, base_model=base_model_name(model_name),
-                      cleaning=cleaning, warnings=[*data_warnings, *learned])
+                      cleaning=cleaning, warnings=result.warnings)
         trainer.accelerator.wait_for_everyone()
     head_record.unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+def _check_output_dir(folder: Path, overwrite: bool) -> None:
+    """An :class:`OutputExistsError` for a folder that already holds a run, unless ``overwrite``."""
+    from sft_teach.errors import OutputExistsError
+    from sft_teach.run_record import RUN_OUTPUTS
+
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"output_dir '{folder}' is a file: choose another output_dir")
+    held = sorted(p.name for p in folder.iterdir() if p.name in RUN_OUTPUTS) if folder.is_dir() else []
+    if held and not overwrite:
+        raise OutputExistsError(f"output_dir '{folder}' already holds a run ({', '.join(held)}): pass overwrite=True "
+                                f"to replace it, or choose another output_dir")
+
+
+def _clear_run(folder: Path) -> None:
+    """Remove an earlier run's files from ``folder`` (a stale splits/test.csv would be scored as
+    this run's); the user's own files stay."""
+    from sft_teach.run_record import RUN_OUTPUTS
+
+    for name in RUN_OUTPUTS:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _name_the_classes(model, names) -> None:
+    """Give a model object built without class names (``LABEL_0``, ...) the data's, so the saved
+    model answers with them; refuse one whose outputs or classes do not match the data's."""
+    import re
+
+    config = model.config
+    if config.num_labels != len(names):
+        raise ConfigError(f"the model has {config.num_labels} outputs but the data {len(names)} classes "
+                          f"({', '.join(names)}): build it with num_labels={len(names)}, or let finetune build it "
+                          f"(pass the model's name or folder instead of the object)")
+    own = [config.id2label[i] for i in range(len(names))]
+    if own == list(names):
+        return
+    if all(re.fullmatch(r"LABEL_\d+", str(label)) for label in own):  # transformers' placeholder names
+        config.id2label = dict(enumerate(names))
+        config.label2id = {name: i for i, name in enumerate(names)}
+        return
+    raise ConfigError(f"the model's classes are {', '.join(map(str, own))}, in that order, and the data's "
+                      f"{', '.join(names)}: training would relabel its outputs; build a new head with "
+                      f"sft_teach.models.load_classifier(name, labels)")
 
 
 def _settings(model, data, dataset, *, best_epoch, **settings) -> dict:
@@ -574,20 +640,24 @@ def _settings(model, data, dataset, *, best_epoch, **settings) -> dict:
     named = isinstance(data, (str, Path))
     record = {"data": portable(data) if named else "a dataset given in Python",
               "data_sha256": data_fingerprint(data) if named else dataset_fingerprint(dataset),
-              "model": portable(model) if isinstance(model, str) and model else base_model_name(model)}
+              "model": "default" if model == "default" else base_model_name(model)}
     chosen = {"head_epochs": settings["head_epochs"], "num_train_epochs": settings["epochs"],
               "learning_rate": settings["learning_rate"], "best_epoch": best_epoch}
     recipe = next((name for name, values in RECIPES.items() if values == chosen), None)
     return {**record, **({"recipe": recipe} if recipe else {}), **settings}
 
 
-# Keywords of sft_teach.data.load: finetune takes a loaded dataset for them, not the keyword
+# Keywords of sft_teach.data.load: finetune reads a CSV file with them
 _DATA_OPTIONS = ("text_column", "label_column", "encoding", "keep_duplicates", "merge_case")
+# The command line's names of finetune's settings, which a user carries over to Python
+_COMMAND_NAMES = {"epochs": "num_train_epochs", "lr": "learning_rate", "output": "output_dir",
+                  "resume": "resume_from_checkpoint", "grad_accum": "gradient_accumulation_steps",
+                  "quiet": "progress"}
 
 
 def _check_overrides(overrides: dict) -> None:
     """A :class:`ConfigError` for a keyword neither ``finetune`` nor ``TrainingArguments`` knows
-    (``TypeError`` from deep inside transformers otherwise), with the fix for the data's options."""
+    (``TypeError`` from deep inside transformers otherwise), with the name it probably meant."""
     import dataclasses
     import difflib
     import inspect
@@ -596,13 +666,10 @@ def _check_overrides(overrides: dict) -> None:
 
     known = {f.name for f in dataclasses.fields(TrainingArguments)} | {"save_checkpoints", "logging_steps"}
     for name in overrides:
-        if name in _DATA_OPTIONS:
-            raise ConfigError(f"finetune takes no {name}=: load the data with it first, "
-                              f"data = sft_teach.data.load_with_report('my.csv', {name}=...), and pass "
-                              f"finetune(data=data) (the cleaning report then comes back as result.cleaning)")
         if name not in known:
             own = [p for p in inspect.signature(finetune).parameters if p != "training_overrides"]
-            close = difflib.get_close_matches(name, [*own, *known], n=1)
+            close = [_COMMAND_NAMES[name]] if name in _COMMAND_NAMES else \
+                difflib.get_close_matches(name, [*own, *known, *_DATA_OPTIONS], n=1)
             raise ConfigError(f"finetune has no setting {name}=" + (f": did you mean {close[0]}=?" if close else
                               ": see help(sft_teach.training.finetune)"))
 

@@ -324,6 +324,17 @@ def test_the_model_card_says_how_it_chose_its_epoch_and_writes_settings_as_a_per
     assert "(epoch 2 kept: the best macro-F1)" in best
 
 
+def test_a_card_scored_on_validation_says_why_its_score_is_optimistic(tmp_path):
+    """Validation chose the epoch kept; scored on it, the card says so, and whether a test split was left unused."""
+    chosen = "which also chose the epoch kept, so this score is optimistic: "
+    without = _card(tmp_path, eval_split="validation", split_sizes={"train": 8, "validation": 3})
+    assert chosen + "the data had no test split, and nothing here" in without
+    unused = _card(tmp_path, eval_split="validation", split_sizes={"train": 8, "validation": 3, "test": 4})
+    assert chosen + "the run was scored on it, not on the test split of 4 examples, and nothing here" in unused
+    assert "had no test split" not in unused
+    assert "which chose nothing during training" in _card(tmp_path)
+
+
 def test_the_model_card_has_per_class_scores_columns_and_the_data_warnings(tmp_path):
     from sft_teach.metrics import per_class
 

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from datasets import ClassLabel
 
 from sft_teach import data
 from sft_teach.errors import ConfigError
@@ -351,7 +352,9 @@ def test_patience_without_best_epoch_is_refused():
 
 @pytest.mark.parametrize("keywords, message", [
     ({"num_epochs": 1}, "finetune has no setting num_epochs=: did you mean num_train_epochs=?"),
-    ({"text_column": "review"}, "finetune takes no text_column=: load the data with it first"),
+    ({"text_column": "review"}, "text_column= read a CSV file: pass the file's path as data"),
+    ({"epochs": 1}, "finetune has no setting epochs=: did you mean num_train_epochs=?"),  # the command's name
+    ({"lr": 1e-4}, "finetune has no setting lr=: did you mean learning_rate=?"),
     ({"eval_split": "tset"}, "eval_split 'tset': the data has no such split"),
     ({"patience": 1}, "patience (early stopping) needs best_epoch=True"),
 ])
@@ -442,3 +445,160 @@ def test_progress_false_shows_no_bar_at_all_and_leaves_the_libraries_as_found(ti
     shown = capfd.readouterr()
     assert "%|" not in shown.err + shown.out and "Map" not in shown.err + shown.out
     assert datasets.is_progress_bar_enabled() and hf_logging.is_progress_bar_enabled()
+
+
+def test_splits_whose_classes_are_listed_differently_are_matched_by_name(small_dataset, make_tiny_classifier,
+                                                                         tokenizer):
+    """A test split encoded on its own (class_encode_column on a file lacking a class) lists its classes
+    in another order: finetune matches them to train's by name, so its labels mean the same classes."""
+    from datasets import ClassLabel, DatasetDict
+
+    test = small_dataset["test"]
+    names = test.features["label"].names  # cat, dog
+    flipped = test.cast_column("label", ClassLabel(names=names[::-1]))  # same ids, names swapped: dog, cat
+    flipped = flipped.map(lambda row: {"label": 1 - row["label"]})  # ids swapped too: the same texts' classes
+    assert [flipped.features["label"].names[i] for i in flipped["label"]] == [names[i] for i in test["label"]]
+    mixed = DatasetDict({**small_dataset, "test": flipped})
+    aligned = data.by_name(mixed)
+    assert aligned["test"].features["label"].names == names and aligned["test"]["label"] == test["label"]
+    result = finetune(make_tiny_classifier(), mixed, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
+                      progress=False, save=False)
+    assert list(result.label_ids) == list(test["label"])  # scored against the right classes
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda d: d["train"], "the data is a Dataset, not a DatasetDict of splits"),
+    (lambda d: {"train": d["train"], "test": d["test"]}, "the data has no 'validation' split (it has 'train', 'test')"),
+    (lambda d: {**d, "train": d["train"].rename_column("text", "body")}, "the train split has no column 'text' (its columns: body, label)"),
+    (lambda d: {**d, "test": d["test"].cast_column("label", ClassLabel(names=["cat", "rabbit"]))},
+     "the test split has label 'rabbit', which no train row has (train's: 'cat', 'dog')"),
+])
+def test_data_training_cannot_use_is_one_line_before_any_work(build, message, small_dataset, make_tiny_classifier,
+                                                               tokenizer, monkeypatch):
+    from datasets import DatasetDict
+
+    from sft_teach import training
+    from sft_teach.errors import DataError
+
+    monkeypatch.setattr(training, "train_head", lambda *a, **k: pytest.fail("trained before the check"))
+    built = build(small_dataset)
+    built = DatasetDict(built) if isinstance(built, dict) else built
+    if "rabbit" in message:  # a test split whose rows of class 1 are now 'rabbit'
+        assert 1 in built["test"]["label"]
+    with pytest.raises(DataError, match=re.escape(message)):
+        training.finetune(make_tiny_classifier(), built, tokenizer=tokenizer, head_epochs=1, progress=False)
+
+
+def test_string_labels_become_classes_in_every_split(small_dataset):
+    from datasets import DatasetDict, Value
+
+    from sft_teach import checks
+
+    def as_names(part):
+        names = part.features["label"].names
+        return part.cast_column("label", Value("string")).map(lambda row: {"label": names[int(row["label"])]})
+
+    as_text = DatasetDict({name: as_names(part) for name, part in small_dataset.items()})
+    assert as_text["train"][0]["label"] in ("cat", "dog")
+    classes = data.by_name(as_text)
+    for name, part in classes.items():
+        assert part.features["label"].names == ["cat", "dog"] and part["label"] == small_dataset[name]["label"]
+    assert checks.check(as_text) == checks.check(small_dataset)  # checks read string labels too
+
+
+def test_a_model_object_gets_the_data_s_class_names_or_a_one_line_refusal(small_dataset, tokenizer, tmp_path):
+    """A model built with num_labels only (LABEL_0, LABEL_1) is saved with the data's class names, so
+    the folder answers 'cat'/'dog'; a model with another number of outputs, or other names, is refused."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from sft_teach.inference import label_names, load_finetuned
+
+    def bare(num_labels, **names):
+        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                            num_attention_heads=2, intermediate_size=64, num_labels=num_labels, **names)
+        return BertForSequenceClassification(config)
+
+    result = finetune(bare(2), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4, progress=False,
+                      output_dir=tmp_path / "run")
+    model, _ = load_finetuned(result.model_dir)
+    assert label_names(model) == ["cat", "dog"]
+    with pytest.raises(ConfigError, match=re.escape("the model has 3 outputs but the data 2 classes (cat, dog)")):
+        finetune(bare(3), small_dataset, tokenizer=tokenizer, progress=False, save=False)
+    with pytest.raises(ConfigError, match=re.escape("the model's classes are dog, cat, in that order")):
+        finetune(bare(2, id2label={0: "dog", 1: "cat"}, label2id={"dog": 0, "cat": 1}), small_dataset,
+                 tokenizer=tokenizer, progress=False, save=False)
+
+
+def test_a_folder_holding_a_run_is_refused_unless_overwrite_which_leaves_no_stale_file(
+        tiny_model_dir, small_dataset, tmp_path, monkeypatch):
+    """As the command without --overwrite: a second run into the same folder is refused before any work.
+    overwrite=True replaces the run's own files, a stale splits/ file included (an old test.csv would be
+    scored as the new run's), and leaves the user's own files alone."""
+    from sft_teach import training
+    from sft_teach.errors import OutputExistsError
+
+    out = tmp_path / "run"
+    settings = dict(num_train_epochs=1, batch_size=4, progress=False, output_dir=out)
+    finetune(str(tiny_model_dir), small_dataset, **settings)
+    (out / "notes.txt").write_text("mine")
+    (out / "splits" / "extra.csv").write_text("text,label\n")
+    before = (out / "metrics.json").read_text()
+    with monkeypatch.context() as patched:
+        patched.setattr(training, "training_arguments", lambda *a, **k: pytest.fail("trained before the check"))
+        with pytest.raises(OutputExistsError, match=re.escape(
+                f"output_dir '{out}' already holds a run (confusion.png, loss.png, metrics.json, model, splits): "
+                f"pass overwrite=True to replace it, or choose another output_dir")):
+            finetune(str(tiny_model_dir), small_dataset, **settings)
+    assert (out / "metrics.json").read_text() == before
+    finetune(str(tiny_model_dir), small_dataset, **settings, overwrite=True, seed=1)
+    assert json.loads((out / "metrics.json").read_text())["seed"] == 1
+    assert not (out / "splits" / "extra.csv").exists() and (out / "notes.txt").read_text() == "mine"
+
+
+def test_python_records_the_data_s_warnings_and_reads_a_csv_with_its_columns(tiny_model_dir, tmp_path):
+    """Without data_warnings=, finetune checks the data as `sft-teach check` does, so the card's warnings
+    are the data's too; a CSV with other columns is read with text_column=/label_column=, and the record
+    names the file, its columns, and the file's SHA-256 (what sha256sum prints)."""
+    import hashlib
+
+    from support import CATS, DOGS
+
+    from sft_teach import checks
+    from sft_teach.models import load_tokenizer
+
+    rows = [(t, "cat") for t in CATS] + [(t, "dog") for t in DOGS]
+    path = tmp_path / "export.csv"
+    path.write_text("id,body,kind\n" + "".join(f'{i},"{t}",{y}\n' for i, (t, y) in enumerate(rows)))
+    result = finetune(str(tiny_model_dir), str(path), text_column="body", label_column="kind", num_train_epochs=1,
+                      batch_size=4, progress=False, output_dir=tmp_path / "run")
+    dataset = data.load(str(path), text_column="body", label_column="kind")
+    expected = [str(f) for f in checks.check(dataset, load_tokenizer(str(tiny_model_dir)), 128)]
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert expected and record["warnings"][:len(expected)] == expected
+    assert [str(w) for w in result.warnings] == record["warnings"]
+    assert record["text_column"] == "body" and record["label_column"] == "kind" and record["data"] == "export.csv"
+    assert record["data_sha256"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    card = (tmp_path / "run" / "model" / "README.md").read_text()
+    assert "- columns: texts in `body`, labels in `kind`" in card and f"- {expected[0]}" in card
+
+
+def test_predict_takes_one_string_as_one_text(tiny_model_dir):
+    from sft_teach.inference import predict, predict_proba
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    one = predict(model, tokenizer, "Purred on the sofa.")
+    assert len(one) == 1 and one[0]["text"] == "Purred on the sofa."
+    assert predict_proba(model, tokenizer, "Purred on the sofa.").shape == (1, 2)
+    assert one == predict(model, tokenizer, ["Purred on the sofa."])
+
+
+def test_evaluate_names_a_label_the_model_does_not_know(tiny_model_dir, tmp_path):
+    from support import write_csv
+
+    from sft_teach.errors import DataError
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    held_out = data.from_csv(write_csv(tmp_path / "h.csv", [("Purred.", "cat"), ("Hopped.", "rabbit")]))
+    with pytest.raises(DataError, match=re.escape("evaluate: label 'rabbit' is not known to the model, which knows "
+                                                  "'cat', 'dog'")):
+        evaluate(model, tokenizer, held_out)
