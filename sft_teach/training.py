@@ -379,7 +379,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     """Fine-tune ``model`` on ``data`` and return metrics, history and the saved model folder.
 
     ``model``: a name for :func:`sft_teach.models.load_classifier` (``"default"``, a folder,
-    a hub name) or an already built ``PreTrainedModel`` (then pass ``tokenizer``).
+    a hub name) or an already built ``PreTrainedModel`` (then pass ``tokenizer``); one built with
+    ``num_labels`` alone (classes ``LABEL_0``, ...) is given the data's class names.
     ``data``: a name for :func:`sft_teach.data.load` (a bundled dataset, a folder of splits, a CSV
     file, read with the keywords ``text_column``, ``label_column``, ``encoding``,
     ``keep_duplicates`` and ``merge_case`` of :func:`sft_teach.data.load` when given), a
@@ -411,8 +412,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     names the data by its file and the file's SHA-256 (or, for a dataset object, a hash of its
     texts and labels); ``record``: settings to record over finetune's own (the command passes its
     recipe's name); ``data_warnings``: what :func:`sft_teach.checks.check` found in the data
-    (checked here when not given). ``result.warnings`` holds the record's warnings: the data's,
-    then what training showed (a class the model never predicts, one class for everything).
+    (checked here for the record when not given). ``result.warnings``: the record's warnings, the
+    data's, then what training showed (a class the model never predicts, one class for
+    everything); without a saved run, only training's unless ``data_warnings`` is given.
 
     The defaults (3 epochs at 1e-4 after warmup, no head-only phase, the last epoch kept) are the
     settings notebook 01 fine-tunes with; ``sft-teach finetune`` runs ``**RECIPES["best"]``, and
@@ -420,8 +422,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     (``"validation"`` when the data has no test split); the result's ``cleaning`` says what
     cleaning removed from one CSV file.
     Unknown keywords go to ``TrainingArguments``; one it does not know either is a
-    :class:`ConfigError` (the data's own options, such as ``text_column``, belong to
-    :func:`sft_teach.data.load`).
+    :class:`ConfigError` naming the setting it probably meant (``epochs=``: ``num_train_epochs=``).
     """
     import transformers
     from transformers import Trainer
