@@ -302,7 +302,8 @@ def classes_never_predicted(predictions, labels, names, split: str = "test") -> 
     if not missed or len(predicted) < 2:
         return None
     rows = sum(int(label) in missed for label in labels)
-    said = " or ".join(repr(names[i]) for i in missed)
+    quoted = [repr(names[i]) for i in missed]
+    said = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"  # 'a', 'b' or 'c'
     return Finding("class_never_predicted", (
         f"the model never predicts {said} on the {len(labels)} {split} texts, {rows} of which "
         f"{'is' if rows == 1 else 'are'} of {'that class' if len(missed) == 1 else 'those classes'}: its recall "

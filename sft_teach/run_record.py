@@ -77,7 +77,10 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
               "accuracy_interval_95": [round(low, 4), round(high, 4)], "eval_split": result.eval_split,
               "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(w) for w in warnings]}
     classes = per_class(result.label_ids, result.predictions, result.label_names)
-    (folder / "metrics.json").write_text(json.dumps({**record, "per_class": classes, "validation_curve": curve,
+    # a class with no rows in the split has no scores (null), as the card says "not measured", not 0
+    unmeasured = {name: {k: (v if k == "support" or row["support"] else None) for k, v in row.items()}
+                  for name, row in classes.items()}
+    (folder / "metrics.json").write_text(json.dumps({**record, "per_class": unmeasured, "validation_curve": curve,
                                                      "history": result.history}, indent=2))
 
     kept, why = result.metrics["train_steps"], "weights kept (the last step)"  # plain: the last step's weights

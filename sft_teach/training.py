@@ -408,7 +408,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     With ``output_dir``, the folder is the one ``sft-teach finetune`` writes: ``model/`` (with its
     card, ``README.md``), ``splits/``, ``metrics.json``, ``loss.png`` and ``confusion.png``
     (:func:`sft_teach.run_record.write_run`). A folder that already holds a run is refused unless
-    ``overwrite=True``, which replaces that run's files (and nothing else in the folder). The record
+    ``overwrite=True``, which replaces that run's files: ``model/`` and ``splits/`` whole (anything
+    added inside them goes too), ``metrics.json`` and the plots; other files in the folder stay. The record
     names the data by its file and the file's SHA-256 (or, for a dataset object, a hash of its
     texts and labels); ``record``: settings to record over finetune's own (the command passes its
     recipe's name); ``data_warnings``: what :func:`sft_teach.checks.check` found in the data

@@ -131,6 +131,8 @@ def test_classes_the_model_never_predicts_are_reported():
     assert finding.kind == "class_never_predicted"
     assert finding.message == ("the model never predicts 'other' or 'warranty' on the 6 test texts, 2 of which are of "
                                "those classes: its recall there is 0; add examples of them to the training data")
+    three = checks.classes_never_predicted([3, 4, 3, 4], [0, 1, 2, 3], ["a", "b", "c", "d", "e"])
+    assert three.message.startswith("the model never predicts 'a', 'b' or 'c' on the 4 test texts, 3 of which")
     assert checks.classes_never_predicted([0, 1, 2, 3], [0, 1, 2, 3], names) is None  # every class predicted
     assert checks.classes_never_predicted([1, 1, 2], [1, 1, 2], names) is None  # absent classes are not missed
     assert checks.classes_never_predicted([1, 1, 1], [0, 1, 2], names) is None  # one class for all: the other finding

@@ -408,6 +408,10 @@ def test_a_dataset_object_is_recorded_by_its_content_and_a_recipe_by_its_name(ti
     finetune(str(tiny_model_dir), small, num_train_epochs=1, batch_size=4, progress=False, output_dir=tmp_path / "run")
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["data"] == "a dataset given in Python" and "recipe" not in record
+    absent = [name for name, row in record["per_class"].items() if row["support"] == 0]  # as the card: not measured
+    assert all(record["per_class"][name] == {"precision": None, "recall": None, "f1": None, "support": 0}
+               for name in absent)
+    assert all(row["f1"] is not None for row in record["per_class"].values() if row["support"])
     assert record["data_sha256"] == dataset_fingerprint(small) == dataset_fingerprint(first_eight())
     relabelled = small["test"].map(lambda row, i: {"label": 1 - row["label"] if i == 0 else row["label"]},
                                    with_indices=True)
