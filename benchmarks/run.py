@@ -88,6 +88,24 @@ def machine() -> str:
             f"GPU: {gpu}; Python {platform.python_version()}")
 
 
+def speed() -> float:
+    """GFLOP/s of a 1024 x 1024 float32 matrix product on torch's threads, the median of 5 rounds:
+    how fast the machine runs now. The same machine has run the same work up to 1.8x slower on one
+    day than on another (benchmarks/recipe_selection.md), so each section says how fast it was."""
+    import torch
+
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    for _ in range(3):  # warm-up: thread pool, caches
+        a @ b
+    rounds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        rounds.append(10 * 2 * 1024**3 / (time.perf_counter() - start) / 1e9)  # 2n^3 flops a product
+    return statistics.median(rounds)
+
+
 def section_finetune(repeats: int) -> tuple[list[str], str]:
     cli = [sys.executable, "-m", "sft_teach.cli", "finetune", "--overwrite", "--quiet"]
     runs = []
@@ -235,6 +253,7 @@ def main(argv=None) -> int:
     today = datetime.date.today().isoformat()
     blocks, gpu = {}, []
     for name in sections:
+        before = speed()
         if name == "finetune":
             lines, headline = section_finetune(args.repeats)
         elif name == "course":
@@ -250,7 +269,9 @@ def main(argv=None) -> int:
             gpu += ["#" + lines[0], *lines[1:]]  # a subsection of "GPU"
         else:
             # each section names its machine: sections re-measured alone may come from another one
-            blocks[name] = [lines[0], "", f"Measured {today} on: {machine()}.", *lines[1:]]
+            blocks[name] = [lines[0], "", f"Measured {today} on: {machine()}. Machine speed (a 1024 x 1024 "
+                            f"matrix product): {before:.0f} GFLOP/s before this section, {speed():.0f} after.",
+                            *lines[1:]]
         print(headline, flush=True)
     # keep the sections that were not re-measured, as they were
     for name in SECTIONS:
@@ -262,7 +283,8 @@ def main(argv=None) -> int:
         kept = kept_block(previous, "gpu")
         blocks["gpu"] = kept if kept and not any("not measured" in line for line in kept) else gpu_not_measured()
     out = ["# Benchmarks", "", "Written by `python benchmarks/run.py`; do not edit by hand. Each section names "
-           "the machine it was measured on; compare figures across sections as ratios, not seconds.", ""]
+           "the machine it was measured on (and, where it says, how fast that machine ran then); compare figures "
+           "across sections as ratios, not seconds.", ""]
     for name in (*SECTIONS, "gpu"):
         if name in blocks:
             out += [f"<!-- {name} -->", *blocks[name], "<!-- end -->", ""]

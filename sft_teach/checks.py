@@ -198,7 +198,7 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
     if "test" not in dataset:
         findings.append(Finding("no_test_split", (
             "no test split: the scores at the end are on validation, which also chooses the epoch kept "
-            "(--recipe best), so they are optimistic: add a test.csv of texts kept out of training")))
+            "(--recipe best; best_epoch=True in Python), so they are optimistic: add a test.csv of texts kept out of training")))
     for group in case_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_case", (
             f"labels {' and '.join(repr(g) for g in group)} differ only in case, so they are separate classes: "
@@ -252,7 +252,7 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
         if few:
             several = len(few) > 1
             listed = ", ".join(f"'{label}' ({n} row{'s' if n != 1 else ''})" for label, n in few)
-            chooses = " (and with it the epoch that --recipe best keeps)" if name == "validation" else ""
+            chooses = " (and with it the epoch kept by --recipe best, or best_epoch=True in Python)" if name == "validation" else ""
             findings.append(Finding("few_evaluated", (
                 f"{name}: class{'es' * several} {listed} {'have' if several else 'has'} fewer than {FEW_EVALUATED} rows "
                 f"there, so {'their' if several else 'its'} F1 rests on one or two texts and macro-F1 swings with each "
@@ -277,7 +277,7 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
                 findings.append(Finding("long_texts", (
                     f"{name}: {long} text{'s' * (long != 1)} longer than max_length={max_length} tokens (longest "
                     f"{lengths[longest]}: {_quote(part[longest]['text'])}) will be truncated: their end is never "
-                    f"seen; raise --max-length if it matters")))
+                    f"seen; raise --max-length (max_length= in Python) if it matters")))
     return findings
 
 
@@ -290,7 +290,8 @@ def one_class_predicted(predictions, labels, names, split: str = "test") -> Find
     only = names[predicted.pop()]
     return Finding("one_class_predicted", (
         f"the model predicts '{only}' for every one of the {len(labels)} {split} texts: it has not learned the "
-        f"task; train longer (--epochs) or at another learning rate (--lr)"))
+        f"task; train longer (--epochs; num_train_epochs= in Python) or at another learning rate "
+        f"(--lr; learning_rate=)"))
 
 
 def classes_never_predicted(predictions, labels, names, split: str = "test") -> Finding | None:

@@ -576,13 +576,17 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
 
     Before the split, texts with conflicting labels are settled and repeated texts removed
     (:func:`sft_teach.checks.clean`; ``keep_duplicates=True`` opts out), so no text lands in
-    both train and test. ``report`` gives the counts, for the learner to see, and how many labels
-    were written with spaces around them (``labels_trimmed``). Each split keeps, beside ``text`` and
-    ``label``, the ``line`` of the file each row starts on, so a held-out row can be found there.
+    both train and test. ``report`` gives the counts, for the learner to see, how many labels
+    were written with spaces around them (``labels_trimmed``), and where the rows came from
+    (``read_from``: the file as given, its SHA-256 and the reading options, which
+    :func:`sft_teach.training.finetune` records for this pair as it does for a path). Each split
+    keeps, beside ``text`` and ``label``, the ``line`` of the file each row starts on, so a held-out
+    row can be found there.
 
     Taught in notebooks/05_your_own_data.ipynb.
     """
     from sft_teach import checks
+    from sft_teach.model_card import data_fingerprint
 
     dataset, lines, read = _csv_dataset(path, text_column, label_column, None, encoding, merge_case)
     dataset = dataset.add_column("line", lines)  # each row's line in the file, kept through cleaning and split
@@ -592,6 +596,10 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     else:
         dataset, report = checks.clean(dataset)
     report.update(read, split_seed=split_seed)
+    # where the rows came from, so that finetune records this pair by its file, as it records a path
+    report["read_from"] = {"data": source or str(path), "data_sha256": data_fingerprint(path),
+                           "text_column": text_column, "label_column": label_column, "encoding": encoding,
+                           "keep_duplicates": keep_duplicates, "merge_case": merge_case}
     return split(dataset, seed=split_seed, source=source or str(path)), report
 
 

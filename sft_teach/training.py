@@ -576,7 +576,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                                  patience=patience, best_epoch=best_epoch, **reading)
             write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
                       {**settings, **(record or {})}, base_model=base_model_name(model_name),
-                      cleaning=cleaning, warnings=result.warnings)
+                      cleaning=cleaning and {k: v for k, v in cleaning.items() if k != "read_from"},  # in settings
+                      warnings=result.warnings)
         trainer.accelerator.wait_for_everyone()
     head_record.unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     if scratch is not None:
@@ -634,14 +635,25 @@ def _name_the_classes(model, names) -> None:
 
 def _settings(model, data, dataset, *, best_epoch, **settings) -> dict:
     """What a Python run records in metrics.json and its card: the data by its name and a hash of
-    its content (of the file, or of a dataset object's texts and labels), the model, the recipe
-    when the settings are one of RECIPES, and the training settings."""
+    its content (of the file, also for a ``load_with_report`` pair, or of a dataset object's texts
+    and labels), the model, the recipe when the settings are one of RECIPES, and the training
+    settings."""
+    import inspect
+
+    from sft_teach import data as data_mod
     from sft_teach.model_card import data_fingerprint
     from sft_teach.run_record import base_model_name, dataset_fingerprint, portable
 
     named = isinstance(data, (str, Path))
-    record = {"data": portable(data) if named else "a dataset given in Python",
-              "data_sha256": data_fingerprint(data) if named else dataset_fingerprint(dataset),
+    read_from = (data[1] or {}).get("read_from") if isinstance(data, tuple) else None  # load_with_report's file
+    if read_from:  # recorded as the same file passed by its path would be: its options when not load's defaults
+        defaults = inspect.signature(data_mod.load).parameters
+        settings = {**{k: v for k, v in read_from.items() if k in _DATA_OPTIONS and v != defaults[k].default},
+                    **settings}
+        data = read_from["data"]
+    record = {"data": portable(data) if named or read_from else "a dataset given in Python",
+              "data_sha256": read_from["data_sha256"] if read_from else
+              data_fingerprint(data) if named else dataset_fingerprint(dataset),
               "model": "default" if model == "default" else base_model_name(model)}
     chosen = {"head_epochs": settings["head_epochs"], "num_train_epochs": settings["epochs"],
               "learning_rate": settings["learning_rate"], "best_epoch": best_epoch}

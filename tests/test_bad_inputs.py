@@ -299,8 +299,8 @@ def test_a_class_with_one_or_two_evaluation_rows_is_warned_about(tmp_path, capsy
     """20 rows split 80/10/10: one cat and one dog in validation and in test, each class's F1 one text."""
     out, _ = _check(["--data", str(write_csv(tmp_path / "small.csv", GOOD))], capsys)
     assert ("sft-teach: warning: validation: classes 'cat' (1 row), 'dog' (1 row) have fewer than 3 rows there, so "
-            "their F1 rests on one or two texts and macro-F1 swings with each of them (and with it the epoch that "
-            "--recipe best keeps): add rows of them to the validation split (validation.csv, or the one file that "
+            "their F1 rests on one or two texts and macro-F1 swings with each of them (and with it the epoch kept "
+            "by --recipe best, or best_epoch=True in Python): add rows of them to the validation split (validation.csv, or the one file that "
             "is split 80/10/10), or read those scores as rough") in out
     assert "sft-teach: warning: test: classes 'cat' (1 row), 'dog' (1 row) have fewer than 3 rows" in out
 

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import re
 import math
@@ -343,6 +344,14 @@ def test_the_report_of_load_with_report_comes_back_in_the_result(make_tiny_class
                       output_dir=tmp_path / "run", progress=False)
     assert result.cleaning is pair[1] and result.cleaning["duplicates_removed"] == 2
     assert (tmp_path / "run" / "splits" / "test.csv").read_text().splitlines()[0] == "text,label,line"
+    # recorded by its file, as the path itself would be: name, what sha256sum prints, its columns
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["data"] == "tickets.csv"
+    assert record["data_sha256"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (record["text_column"], record["label_column"]) == ("body", "category")
+    assert "encoding" not in record and "read_from" not in record["cleaning"]  # load's default; said once
+    card = (tmp_path / "run" / "model" / "README.md").read_text()
+    assert "tickets.csv" in card and "body" in card and "a dataset given in Python" not in card
 
 
 def test_patience_without_best_epoch_is_refused():
@@ -383,7 +392,7 @@ def test_finetune_on_a_csv_writes_the_commands_folder_with_its_card(tiny_model_d
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["data"] == small_csv.name and record["data_sha256"] == data_fingerprint(small_csv)
     assert record["model"] == tiny_model_dir.name and "recipe" not in record
-    assert record["epochs"] == 1 and record["batch_size"] == 4 and record["cleaning"] == result.cleaning
+    assert record["epochs"] == 1 and record["batch_size"] == 4 and record["cleaning"] == {k: v for k, v in result.cleaning.items() if k != "read_from"}
     assert record["warnings"][0] == "a warning about the data"
     assert record["accuracy"] == round(result.metrics["accuracy"], 4)
     card = (tmp_path / "run" / "model" / "README.md").read_text()
