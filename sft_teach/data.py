@@ -413,11 +413,14 @@ def require_classes(dataset, source: str) -> None:
                         f"least two classes; add rows with other labels")
 
 
-def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, source: str = "the data"):
+def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, source: str = "the data",
+          counted: str = ""):
     """Stratified, reproducible train / validation / test split of one ``Dataset``.
 
     Stratified: every split keeps the classes' proportions, so a rare class is not left
     out of the test split by bad luck. The same ``seed`` always gives the same split.
+    ``counted``: said beside the class counts when a class is too small, e.g. what cleaning
+    removed before the split (the user counts rows in the file, not in what was split).
     """
     from datasets import DatasetDict
 
@@ -437,9 +440,9 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         counts, names = Counter(dataset["label"]), dataset.features["label"].names
         # every class under the advised size, smallest first: all fixed in one round, not one per run
         small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows) or [min((n, names[i]) for i, n in counts.items())]
-        which = (f"class '{small[0][1]}' has only {small[0][0]} row{'s' * (small[0][0] != 1)}, too few" if len(small) == 1
-                 else "classes " + ", ".join(f"'{name}' ({n} row{'s' * (n != 1)})" for n, name in small)
-                 + " have too few rows")
+        which = (f"class '{small[0][1]}' has only {small[0][0]} row{'s' * (small[0][0] != 1)}{counted}, too few"
+                 if len(small) == 1 else "classes " + ", ".join(f"'{name}' ({n} row{'s' * (n != 1)})" for n, name in small)
+                 + f" have too few rows{counted}")
         raise DataError(f"{source}: {which} to split {1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in "
                         f"every split: {_small_class_fix([name for _, name in small], names, min_rows)}") from None
     parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
@@ -448,7 +451,7 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         missing = present - set(part["label"])
         if missing:
             label = names[min(missing)]
-            raise DataError(f"{source}: class '{label}' has too few rows to appear in the {name} split: "
+            raise DataError(f"{source}: class '{label}' has too few rows{counted} to appear in the {name} split: "
                             f"{_small_class_fix(label, names, min_rows)}")
     return parts
 
@@ -600,7 +603,20 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     report["read_from"] = {"data": source or str(path), "data_sha256": data_fingerprint(path),
                            "text_column": text_column, "label_column": label_column, "encoding": encoding,
                            "keep_duplicates": keep_duplicates, "merge_case": merge_case}
-    return split(dataset, seed=split_seed, source=source or str(path)), report
+    return split(dataset, seed=split_seed, source=source or str(path), counted=_removed(report)), report
+
+
+def _removed(report) -> str:
+    """What cleaning took out of a file, for a message about class sizes: `` (counted after
+    removing 22 repeated texts, so that no text is in two splits)``, or nothing."""
+    parts = []
+    if report["duplicates_removed"]:
+        n = report["duplicates_removed"]
+        parts.append(f"{n} repeated text{'s' * (n != 1)}")
+    if report["conflicts_dropped"]:
+        n = report["conflicts_dropped"]
+        parts.append(f"{n} text{'s' * (n != 1)} with conflicting labels and no majority")
+    return f" (counted after removing {' and '.join(parts)}, so that no text is in two splits)" if parts else ""
 
 
 def tokenize(dataset, tokenizer, max_length: int = 128):
