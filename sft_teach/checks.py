@@ -25,6 +25,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from sft_teach.data import column
+
 TINY_CLASS = 8  # fewer training examples than this per class: expect unstable results
 IMBALANCE = 5.0  # largest / smallest class in training above this: accuracy misleads
 SHORT_TEXT = 3  # fewer letters or digits than this ('ok', an emoji): next to nothing to learn from
@@ -47,7 +49,7 @@ def summary(dataset) -> dict:
     out = {}
     for name, part in dataset.items():
         names = part.features["label"].names
-        counts = Counter(part["label"])
+        counts = Counter(column(part, "label"))
         out[name] = {"rows": len(part), "classes": {names[i]: counts.get(i, 0) for i in range(len(names))}}
     return out
 
@@ -83,7 +85,7 @@ def deduplicate(dataset):
     chance after a random split, and the test score then measures memory (leakage).
     """
     first = {}
-    for i, text in enumerate(dataset["text"]):
+    for i, text in enumerate(column(dataset, "text")):
         first.setdefault(_normal(text), i)
     return dataset.select(sorted(first.values()))
 
@@ -95,8 +97,9 @@ def resolve_conflicts(dataset):
     with no majority label is dropped entirely, since nobody can say which label is right.
     ``kept`` and ``dropped`` count the conflicting texts settled each way.
     """
+    texts, labels = column(dataset, "text"), column(dataset, "label")
     votes: dict[str, Counter] = {}
-    for text, label in zip(dataset["text"], dataset["label"]):
+    for text, label in zip(texts, labels):
         votes.setdefault(_normal(text), Counter())[label] += 1
     winner, kept, dropped = {}, 0, 0
     for text, counts in votes.items():
@@ -107,8 +110,7 @@ def resolve_conflicts(dataset):
             winner[text], kept = top, kept + 1
         else:
             winner[text], dropped = None, dropped + 1
-    rows = [i for i, (text, label) in enumerate(zip(dataset["text"], dataset["label"]))
-            if winner.get(_normal(text), label) == label]
+    rows = [i for i, (text, label) in enumerate(zip(texts, labels)) if winner.get(_normal(text), label) == label]
     return dataset.select(rows), kept, dropped
 
 
@@ -126,11 +128,12 @@ def clean(dataset) -> tuple:
     """
     settled, kept, dropped = resolve_conflicts(dataset)
     unique = deduplicate(settled)
-    left, named, gone = {_normal(t) for t in settled["text"]}, set(), []
-    for i, text in enumerate(dataset["text"]):
+    left, named, gone = {_normal(t) for t in column(settled, "text")}, set(), []
+    lines = column(dataset, "line") if "line" in dataset.column_names else None
+    for i, text in enumerate(column(dataset, "text")):
         if _normal(text) not in left and _normal(text) not in named:
             named.add(_normal(text))
-            gone.append({"text": text, **({"line": dataset[i]["line"]} if "line" in dataset.column_names else {})})
+            gone.append({"text": text, **({"line": lines[i]} if lines else {})})
     report = {"rows": len(dataset), "conflicts_kept_majority": kept, "conflicts_dropped": dropped,
               "duplicates_removed": len(settled) - len(unique), "rows_kept": len(unique), "dropped": gone}
     return unique, report
@@ -208,14 +211,14 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             f"labels {' and '.join(repr(g) for g in group)} are one number written two ways, so they are separate "
             f"classes: write every label of that class the same way (a spreadsheet may have turned 1 into 1.0)")))
     for name, part in dataset.items():
-        conflicting = _conflicting(part["text"], part["label"])
+        texts = column(part, "text")
+        conflicting = _conflicting(texts, column(part, "label"))
         contradictions = len(conflicting)
         if contradictions:
-            first = next(t for t in part["text"] if _normal(t) in conflicting)  # as written, to search for
+            first = next(t for t in texts if _normal(t) in conflicting)  # as written, to search for
             findings.append(Finding("conflicts", (
                 f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels "
                 f"(the first: {_quote(first)}): decide which label is right and keep one row")))
-        texts = list(part["text"])
         short = near_empty(texts)
         if short:
             findings.append(Finding("near_empty", (
@@ -231,9 +234,9 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             findings.append(Finding("duplicates", (
                 f"{name}: {len(dups)} text{'s' * (len(dups) != 1)} occur{'s' * (len(dups) == 1)} more than once ({extra} extra "
                 f"row{'s' * (extra != 1)}; most often, x{dups[example]}: {_quote(written)}): remove the repeats")))
-    train_texts = list(dataset["train"]["text"])
+    train_texts = column(dataset["train"], "text")
     for name in (n for n in dataset if n != "train"):
-        leaked = shared(train_texts, list(dataset[name]["text"]))
+        leaked = shared(train_texts, column(dataset[name], "text"))
         if leaked:
             findings.append(Finding("overlap", (
                 f"{name}: {len(leaked)} of its {len(dataset[name])} texts also occur in train (the first: "
@@ -270,7 +273,7 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             f"({counts[largest]} vs {counts[smallest]}): read macro-F1, not accuracy")))
     if tokenizer is not None:
         for name, part in dataset.items():
-            lengths = token_lengths(part["text"], tokenizer)
+            lengths = token_lengths(column(part, "text"), tokenizer)
             long = sum(n > max_length for n in lengths)
             if long:
                 longest = max(range(len(lengths)), key=lengths.__getitem__)

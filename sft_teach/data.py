@@ -382,7 +382,7 @@ def by_name(dataset, need=("train", "validation")):
     if isinstance(feature, ClassLabel):
         names = list(feature.names)
     elif all(str(getattr(part.features["label"], "dtype", "")) == "string" for part in dataset.values()):
-        names = sorted({str(label) for label in dataset["train"]["label"]}, key=_label_order)
+        names = sorted({str(label) for label in column(dataset["train"], "label")}, key=_label_order)
     else:
         raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
                         f"class names: cast it with datasets.ClassLabel(names=[...]) in every split, in one order")
@@ -392,7 +392,8 @@ def by_name(dataset, need=("train", "validation")):
         if isinstance(own, ClassLabel) and list(own.names) == names:
             parts[name] = part
             continue
-        written = [own.names[i] for i in part["label"]] if isinstance(own, ClassLabel) else [str(x) for x in part["label"]]
+        labels = column(part, "label")
+        written = [own.names[i] for i in labels] if isinstance(own, ClassLabel) else [str(x) for x in labels]
         unknown = sorted(set(written) - set(names), key=written.index)
         if unknown:
             raise DataError(f"the {name} split has label{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}, "
@@ -404,9 +405,19 @@ def by_name(dataset, need=("train", "validation")):
     return DatasetDict(parts)
 
 
+def column(dataset, name: str) -> list:
+    """One column of a ``Dataset`` as a list, read at once.
+
+    ``dataset[name]`` is a lazy ``Column`` in datasets 4 and later, and looping over it formats
+    one row at a time: 0.8 s for 50,000 labels, against a millisecond for the slice. Checking a
+    real export of that size looped over its columns for most of a minute.
+    """
+    return dataset[name][:]
+
+
 def require_classes(dataset, source: str) -> None:
     """A :class:`DataError` unless ``dataset`` holds examples of at least two classes."""
-    present = sorted(set(dataset["label"]))
+    present = sorted(set(column(dataset, "label")))
     if len(present) < 2:
         label = dataset.features["label"].names[present[0]]
         raise DataError(f"{source}: every row has the label '{label}': a classifier needs examples of at "
@@ -437,7 +448,7 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         first = dataset.train_test_split(test_size=held_out, seed=seed, stratify_by_column="label")
         second = first["test"].train_test_split(test_size=test / held_out, seed=seed, stratify_by_column="label")
     except ValueError:  # too few rows for the stratified fractions (scikit-learn's rule)
-        counts, names = Counter(dataset["label"]), dataset.features["label"].names
+        counts, names = Counter(column(dataset, "label")), dataset.features["label"].names
         # every class under the advised size, smallest first: all fixed in one round, not one per run
         small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows) or [min((n, names[i]) for i, n in counts.items())]
         which = (f"class '{small[0][1]}' has only {small[0][0]} row{'s' * (small[0][0] != 1)}{counted}, too few"
@@ -446,9 +457,9 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         raise DataError(f"{source}: {which} to split {1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in "
                         f"every split: {_small_class_fix([name for _, name in small], names, min_rows)}") from None
     parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
-    names, present = dataset.features["label"].names, set(dataset["label"])
+    names, present = dataset.features["label"].names, set(column(dataset, "label"))
     for name, part in parts.items():  # with very few rows a class can miss a split without an error
-        missing = present - set(part["label"])
+        missing = present - set(column(part, "label"))
         if missing:
             label = names[min(missing)]
             raise DataError(f"{source}: class '{label}' has too few rows{counted} to appear in the {name} split: "
@@ -495,8 +506,9 @@ def save_splits(dataset, folder) -> list[Path]:
         with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(columns)
-            for row in part.select_columns(columns):
-                writer.writerow([row["text"], names[row["label"]], *([row["line"]] if "line" in row else [])])
+            values = part.select_columns(columns).to_dict()  # column by column: far faster than row by row
+            for text, label, *line in zip(*(values[c] for c in columns)):
+                writer.writerow([text, names[label], *line])
         written.append(folder / f"{name}.csv")
     return written
 
