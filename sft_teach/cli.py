@@ -127,7 +127,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--skip-unknown", action="store_true",
                     help="score only the rows whose label the model knows; a warning and the JSON say how many "
                          "of which label were left out")
-    _data_options(ev)
+    _data_options(ev, trained=True)
 
     pr = described("predict", "classify texts with a fine-tuned model",
                    "Classify texts with a model folder written by finetune: texts given as arguments, one per line "
@@ -140,7 +140,8 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
     pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify; - reads them from standard input")
     pr.add_argument("--file", default=None, help="a text file with one text per line, or a CSV file (.csv, .tsv)")
-    pr.add_argument("--text-column", default=None, help="the CSV column with the texts (default text; reads --file as CSV)")
+    pr.add_argument("--text-column", default=None, help="the CSV column with the texts (default: the one the model was "
+                                                        "trained with, else text; reads --file as CSV)")
     pr.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
     pr.add_argument("--encoding", default="utf-8", help="encoding of --file or standard input (default utf-8; e.g. cp1252)")
 
@@ -148,9 +149,16 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _data_options(parser, split: bool = False) -> None:
-    parser.add_argument("--text-column", default="text", help="CSV column with the texts (default text)")
-    parser.add_argument("--label-column", default="label", help="CSV column with the labels (default label)")
+def _data_options(parser, split: bool = False, trained: bool = False) -> None:
+    """The options that read a CSV file; ``trained``: the columns default to the model's own (evaluate)."""
+    if trained:  # None: the columns the model was trained with, else text and label (see _columns)
+        parser.add_argument("--text-column", default=None,
+                            help="CSV column with the texts (default: the one the model was trained with, else text)")
+        parser.add_argument("--label-column", default=None,
+                            help="CSV column with the labels (default: the one the model was trained with, else label)")
+    else:
+        parser.add_argument("--text-column", default="text", help="CSV column with the texts (default text)")
+        parser.add_argument("--label-column", default="label", help="CSV column with the labels (default label)")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of the CSV files (default utf-8; e.g. cp1252)")
     if split:
         parser.add_argument("--split-seed", default="42", help="seed of the split when --data is one CSV file "
@@ -413,6 +421,32 @@ def _trained_columns(model_dir) -> tuple[str, str] | None:
         return None
 
 
+def _read_labelled(args, source: Path):
+    """Texts, labels, lines and the label column of a CSV file to score. Unless the options say
+    otherwise, its columns are the ones the model was trained with; a file without them but with
+    ``text`` and ``label`` (the run's own splits/, which finetune writes so) is read by those."""
+    from sft_teach import data
+
+    trained = _trained_columns(args.model)
+    wanted = (args.text_column or (trained or ("text", "label"))[0],
+              args.label_column or (trained or ("text", "label"))[1])
+    try:
+        texts, labels, lines, _ = data.read_csv_rows(source, *wanted, args.encoding, with_lines=True)
+        return texts, labels, lines, wanted[1]
+    except MissingColumnError as exc:
+        error = exc
+    if wanted == trained and wanted != ("text", "label"):  # the training's columns asked for: splits/ has text, label
+        try:
+            texts, labels, lines, _ = data.read_csv_rows(source, "text", "label", args.encoding, with_lines=True)
+            return texts, labels, lines, "label"
+        except MissingColumnError:
+            pass
+    if trained and trained != wanted:
+        raise DataError(f"{error} (this model was trained with --text-column {trained[0]} "
+                        f"--label-column {trained[1]})") from None
+    raise error
+
+
 def _labelled(args, names: list[str]):
     """The evaluation texts as a ``Dataset`` whose label ids are the model's (matched by name), and
     ``{label: rows}`` left out by --skip-unknown."""
@@ -424,6 +458,7 @@ def _labelled(args, names: list[str]):
     if args.data in data.bundled_datasets():
         test = data.load(args.data)["test"]
         texts, labels = list(test["text"]), [test.features["label"].names[i] for i in test["label"]]
+        lines, label_column = None, "label"
     else:
         if source.is_dir():  # a folder of splits, or a finetune output folder with splits/
             found = [p for p in (source / "test.csv", source / "splits" / "test.csv") if p.is_file()]
@@ -434,21 +469,13 @@ def _labelled(args, names: list[str]):
                 raise DataError(f"{args.data}/: no test.csv (nor splits/test.csv) in this folder: pass the CSV file "
                                 f"to score, or the folder finetune wrote")
             source = found[0]
-        try:
-            texts, labels, lines, _ = data.read_csv_rows(source, args.text_column, args.label_column, args.encoding,
-                                                         with_lines=True)
-        except MissingColumnError as exc:
-            trained = _trained_columns(args.model)
-            if trained and trained != (args.text_column, args.label_column):
-                raise DataError(f"{exc} (this model was trained with --text-column {trained[0]} "
-                                f"--label-column {trained[1]})") from None
-            raise
+        texts, labels, lines, label_column = _read_labelled(args, source)
     if args.merge_case:  # Spam, SPAM -> the model's spam
         spelling = data.case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
     keep, skipped = data.known_rows(labels, names, source=source.name if source.is_file() else args.data,
                                     lines=None if args.data in data.bundled_datasets() else lines,
-                                    label_column=args.label_column, skip_unknown=args.skip_unknown)
+                                    label_column=label_column, skip_unknown=args.skip_unknown)
     texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     return Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]}, features=features), skipped
@@ -489,8 +516,16 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
             raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
         if args.text_column is not None or path.suffix.lower() in {".csv", ".tsv"}:
             # a spreadsheet export: its texts are one column, never the whole row with its label
-            rows = read_csv_rows(path, args.text_column or "text", None, args.encoding, with_lines=True)
-            return rows.texts, rows.lines
+            # the column asked for; else the one the model was trained with, else text
+            trained = (_trained_columns(args.model) or ("text",))[0]
+            errors = []
+            for column in dict.fromkeys([args.text_column] if args.text_column else [trained, "text"]):
+                try:
+                    rows = read_csv_rows(path, column, None, args.encoding, with_lines=True)
+                    return rows.texts, rows.lines
+                except MissingColumnError as exc:
+                    errors.append(exc)
+            raise errors[0]  # about the first column tried
         lines = text_lines(path.read_bytes(), args.file, args.encoding)
     elif args.texts == ["-"]:
         lines = text_lines(sys.stdin.buffer.read(), "standard input", args.encoding)

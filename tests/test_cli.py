@@ -159,21 +159,28 @@ def test_json_lines_keep_texts_as_written_where_the_output_is_utf8(tiny_model_di
         assert "\\ud83d" in written and json.loads(written)["text"] == text
 
 
-def test_evaluate_names_the_columns_the_model_was_trained_with(tiny_model_dir, tmp_path, capsys):
-    """A held-out file with the training's own column names: evaluate's default columns are text,label,
-    so the error says which options the run used (recorded in its metrics.json)."""
+def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tiny_model_dir, tmp_path, capsys):
+    """A held-out file with the training's own column names is read by them without options (recorded
+    in the run's metrics.json); the run's splits/ (text, label) are read with or without those options;
+    other columns asked for that the file lacks: one line naming the ones the run used."""
     import shutil
 
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_model_dir, run_dir / "model")
     (run_dir / "metrics.json").write_text(json.dumps({"text_column": "summary", "label_column": "component"}))
     held_out = write_csv(tmp_path / "held_out.csv", [("Purred all night.", "cat")], header=("summary", "component"))
-    code, _, err = run(["evaluate", "--model", str(run_dir / "model"), "--data", str(held_out)], capsys)
+    (run_dir / "splits").mkdir()
+    write_csv(run_dir / "splits" / "test.csv", [("Barked at the post.", "dog"), ("Purred.", "cat")])
+    model = ["--model", str(run_dir / "model")]
+    trained = ["--text-column", "summary", "--label-column", "component"]
+    for data, options, n in ((held_out, [], 1), (held_out, trained, 1), (run_dir, [], 2), (run_dir / "splits", trained, 2)):
+        code, out, err = run(["evaluate", *model, "--data", str(data), *options], capsys)
+        assert code == 0 and json.loads(out)["n"] == n, err
+    code, _, err = run(["evaluate", *model, "--data", str(held_out), "--text-column", "body"], capsys)
     assert code == 2 and err.count("\n") == 1
-    assert "no column 'text'" in err and "trained with --text-column summary --label-column component" in err
-    code, out, _ = run(["evaluate", "--model", str(run_dir / "model"), "--data", str(held_out),
-                        "--text-column", "summary", "--label-column", "component"], capsys)
-    assert code == 0 and json.loads(out)["n"] == 1
+    assert "no column 'body'" in err and "trained with --text-column summary --label-column component" in err
+    code, out, _ = run(["predict", *model, "--file", str(held_out)], capsys)  # its text column: summary
+    assert code == 0 and json.loads(out)["text"] == "Purred all night."
 
 
 def test_check_json_and_strict(tmp_path, capsys):
