@@ -241,6 +241,13 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             findings.append(Finding("overlap", (
                 f"{name}: {len(leaked)} of its {len(dataset[name])} texts also occur in train (the first: "
                 f"{_quote(leaked[0])}), so its score partly measures memory: remove them from one of the two")))
+    if "validation" in dataset and "test" in dataset:  # validation chooses the epoch kept: test must be apart from it
+        repeated = shared(column(dataset["validation"], "text"), column(dataset["test"], "text"))
+        if repeated:
+            findings.append(Finding("test_in_validation", (
+                f"test: {len(repeated)} of its {len(dataset['test'])} texts also occur in validation (the first: "
+                f"{_quote(repeated[0])}), which chooses the epoch kept, so the test score is not independent of "
+                f"that choice: remove them from one of the two")))
     every = summary(dataset)
     counts = every["train"]["classes"]
     for name in (n for n in dataset if n != "train"):

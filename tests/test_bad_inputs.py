@@ -64,6 +64,10 @@ CASES = [
      ["w.csv", "line 2, byte 0xe9 is not valid UTF-8 (the encoding tried)", "--encoding cp1252"]),
     ("unknown-encoding", lambda d: ["--data", str(write_csv(d / "u.csv", GOOD)), "--encoding", "klingon"],
      ["u.csv", "unknown encoding 'klingon'"]),
+    # a UTF-8 file read with another encoding: the fix is to drop the option, not cp1252
+    ("utf8-read-as-ascii", lambda d: ["--data", str(write_csv(d / "w.csv", GOOD + [("Sat on the café chair.", "cat")])),
+                                      "--encoding", "ascii"],
+     ["w.csv", "is not valid ascii", "the whole file reads as UTF-8: leave out --encoding"]),
     ("excel-workbook", lambda d: ["--data", str(_bytes(d / "book.csv", b"PK\x03\x04" + bytes(60)))],
      ["book.csv", "Excel workbook", "CSV UTF-8"]),
     ("binary-file", lambda d: ["--data", str(_bytes(d / "b.csv", b"\x00\x01\x02binary\x00"))], ["b.csv", "binary data"]),

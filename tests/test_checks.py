@@ -96,6 +96,20 @@ def test_a_class_absent_from_an_evaluation_split_is_reported():
         "classes only: add rows of it to validation.csv"]
 
 
+def test_test_texts_repeated_from_validation_are_reported():
+    """Validation chooses the epoch kept: a test text that is also a validation text (case and spaces
+    aside) makes the test score depend on that choice; train is not involved."""
+    train = _ds([(f"Cat note {w}.", 0) for w in "abcdefgh"] + [(f"Dog note {w}.", 1) for w in "abcdefgh"])
+    dataset = DatasetDict(train=train, validation=_ds([("Barks at the door.", 1), ("Naps.", 0)]),
+                          test=_ds([("barks at  the door.", 1), ("Hisses.", 0), ("Naps.", 0)]))
+    findings = [f for f in checks.check(dataset) if f.kind == "test_in_validation"]
+    assert [f.message for f in findings] == [
+        "test: 2 of its 3 texts also occur in validation (the first: 'barks at the door.'), which chooses the "
+        "epoch kept, so the test score is not independent of that choice: remove them from one of the two"]
+    apart = DatasetDict(train=train, validation=dataset["validation"], test=_ds([("Hisses.", 0), ("Digs.", 1)]))
+    assert not [f for f in checks.check(apart) if f.kind == "test_in_validation"]
+
+
 def test_near_empty_texts_are_reported():
     """Fewer than SHORT_TEXT letters or digits, counted by hand: 'ok' 2, a thumbs-up 0, '--' 0, 'No.' 2,
     'R2D2' 4, 'Yes' 3."""
