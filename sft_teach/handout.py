@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -149,6 +150,9 @@ def lab_command(dest, port: int | None = None, browser: bool = True, allow_root:
         raise ConfigError(f"JupyterLab is not installed in this Python ({sys.executable}): pip install jupyterlab")
     if port is not None and not 1 <= port <= 65535:
         raise ConfigError(f"--port must be between 1 and 65535, got {port}")
+    if not allow_root and hasattr(os, "geteuid") and os.geteuid() == 0:  # JupyterLab's own refusal is a page of log
+        raise ConfigError("you are root, and JupyterLab refuses to start as root: pass --allow-root (as in a "
+                          "container), or run it as another user")
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(dest).resolve()}"]
     if port is not None:
         command.append(f"--port={port}")

@@ -178,7 +178,17 @@ def started(monkeypatch):
     """Stands in for exec-ing JupyterLab: records the command instead."""
     commands = []
     monkeypatch.setattr("sft_teach.cli_course._exec", commands.append)
+    monkeypatch.setattr("os.geteuid", lambda: 1000, raising=False)  # not root, whoever runs the tests
     return commands
+
+
+def test_lab_as_root_without_allow_root_is_one_line_before_anything_is_copied(tmp_path, started, monkeypatch, capsys):
+    """JupyterLab refuses root with a page of log and exit 1: sft-teach says it first, with the option."""
+    monkeypatch.setattr("os.geteuid", lambda: 0, raising=False)
+    dest = tmp_path / "course"
+    code, _, err = run(["lab", str(dest)], capsys)
+    assert code == 2 and not started and not dest.exists()
+    one_line_error(err, "JupyterLab refuses to start as root: pass --allow-root")
 
 
 def test_lab_copies_the_course_then_starts_jupyterlab_there(course, tmp_path, started, capsys):
