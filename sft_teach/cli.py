@@ -351,10 +351,16 @@ def cmd_finetune(args) -> int:
                           resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
                           data_warnings=findings, overwrite=True, **precision)
     except BaseException as exc:
-        if last_checkpoint(staging / "checkpoints") is None:
+        kept = last_checkpoint(staging / "checkpoints")
+        if kept is None:
             shutil.rmtree(staging, ignore_errors=True)  # nothing worth resuming
-        elif isinstance(exc, KeyboardInterrupt):
-            raise KeyboardInterrupt("run the same command with --resume to continue from the last checkpoint") from None
+        if isinstance(exc, KeyboardInterrupt):
+            if not args.quiet:
+                print(file=sys.stderr, flush=True)  # end the progress bar's line
+            raise KeyboardInterrupt(
+                f"the checkpoint of {_epoch_of(kept)} is kept: run the same command with --resume to continue from "
+                f"there" if kept else "no epoch had finished saving its checkpoint, so there is nothing to resume: "
+                f"run the same command again to start over") from None
         raise
     _warn(result.warnings[len(findings):])  # what training showed (the data's were said before training)
     metrics = read_record(staging)
@@ -368,6 +374,15 @@ def cmd_finetune(args) -> int:
     print(f"saved model (with its card, README.md), splits/, metrics.json, loss.png and confusion.png to {args.output}/")
     print(_json_line({**metrics, "output": args.output}))
     return 0
+
+
+def _epoch_of(checkpoint: Path) -> str:
+    """``epoch 2`` for a checkpoint saved at the end of epoch 2 (its trainer_state.json), else its folder's name."""
+    try:
+        epoch = json.loads((checkpoint / "trainer_state.json").read_text())["epoch"]
+        return f"epoch {round(epoch)}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return checkpoint.name
 
 
 def _push(folder: Path, repo: str) -> None:

@@ -8,6 +8,7 @@ run never leaves an output folder that looks complete.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -102,10 +103,26 @@ def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path,
 def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
     code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, signal.SIGINT)
     assert code == 130
-    assert err.strip().splitlines()[-1] == ("sft-teach: interrupted; nothing was overwritten; run the same command "
-                                            "with --resume to continue from the last checkpoint")
+    assert re.fullmatch(r"sft-teach: interrupted; nothing was overwritten; the checkpoint of epoch \d+ is kept: run "
+                        r"the same command with --resume to continue from there", err.strip().splitlines()[-1])
     assert last_checkpoint(tmp_path / ".run.partial" / "checkpoints") is not None
     _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
+
+
+def test_ctrl_c_before_any_checkpoint_says_there_is_nothing_to_resume(tiny_model_dir, notes_csv, tmp_path, capsys,
+                                                                      monkeypatch):
+    """Interrupted before an epoch's checkpoint was complete: nothing is kept, and the message says to
+    start over rather than suggest --resume; it starts on a line of its own, after the progress bar."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sft_teach.training.finetune", interrupted)
+    monkeypatch.chdir(tmp_path)
+    assert main([arg for arg in _command(tiny_model_dir, notes_csv, "run") if arg != "--quiet"]) == 130  # a bar shown
+    err = capsys.readouterr().err
+    assert err.endswith("\nsft-teach: interrupted; nothing was overwritten; no epoch had finished saving its "
+                        "checkpoint, so there is nothing to resume: run the same command again to start over\n")
+    assert not (tmp_path / ".run.partial").exists() and not (tmp_path / "run").exists()
 
 
 def test_a_checkpoint_whose_state_was_cut_off_is_not_resumed_from(tmp_path):
