@@ -166,7 +166,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     shown = str(path)  # as the learner typed it
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd().name}/)")
+        raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd()}/)")
     if path.is_dir():
         raise DataError(f"{shown}: is a folder, not a CSV file: pass a .csv file, or a folder with train.csv")
     raw = _decode(path.read_bytes(), shown, encoding)

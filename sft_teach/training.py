@@ -102,7 +102,7 @@ def check_patience(patience) -> int:
     except (TypeError, ValueError):
         value = float("nan")
     if not value >= 1 or value != int(value):
-        raise ConfigError(f"patience must be a whole number of epochs of at least 1, got {patience}: try 2")
+        raise ConfigError(f"{_SETTING['patience']} must be a whole number of epochs of at least 1, got {patience}: try 2")
     return int(value)
 
 
@@ -111,10 +111,16 @@ def check_head_epochs(head_epochs) -> float:
     try:
         value = float(head_epochs)
     except (TypeError, ValueError):
-        raise ConfigError(f"head epochs must be a number, got {head_epochs!r}") from None
+        raise ConfigError(f"{_SETTING['head epochs']} must be a number, got {head_epochs!r}") from None
     if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"head epochs must be 0 (no head-only phase) or more, got {head_epochs}: try 3")
+        raise ConfigError(f"{_SETTING['head epochs']} must be 0 (no head-only phase) or more, got {head_epochs}: try 3")
     return value
+
+
+# Each setting a message names, as the command line and Python spell it
+_SETTING = {"epochs": "epochs (--epochs, num_train_epochs=)", "learning rate": "learning rate (--lr, learning_rate=)",
+            "batch size": "batch size (--batch-size, batch_size=)", "max length": "max length (--max-length, max_length=)",
+            "head epochs": "head epochs (--head-epochs, head_epochs=)", "patience": "patience (--patience, patience=)"}
 
 
 def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0):
@@ -126,22 +132,23 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
         try:
             return kind(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a number, got {value!r}: e.g. {examples[name]}") from None
+            raise ConfigError(f"{_SETTING[name]} must be a number, got {value!r}: e.g. {examples[name]}") from None
 
     epochs = number("epochs", num_train_epochs, float)
     if not math.isfinite(epochs) or epochs <= 0:
-        raise ConfigError(f"epochs must be greater than 0, got {num_train_epochs}: try 3")
+        raise ConfigError(f"{_SETTING['epochs']} must be greater than 0, got {num_train_epochs}: try 3")
     lr = number("learning rate", learning_rate, float)
     if not math.isfinite(lr) or lr <= 0:
-        raise ConfigError(f"learning rate must be greater than 0, got {learning_rate}: try 1e-4")
+        raise ConfigError(f"{_SETTING['learning rate']} must be greater than 0, got {learning_rate}: try 1e-4")
     if lr > 1:
-        raise ConfigError(f"learning rate {learning_rate} is far too large for fine-tuning: try 1e-4")
+        raise ConfigError(f"{_SETTING['learning rate']} is {learning_rate}, far too large for fine-tuning: try 1e-4")
     bs = number("batch size", batch_size, float)
     if bs != int(bs) or bs < 1:
-        raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size}: try 16")
+        raise ConfigError(f"{_SETTING['batch size']} must be a whole number of at least 1, got {batch_size}: try 16")
     ml = number("max length", max_length, float)
     if ml != int(ml) or not 2 <= ml <= 8192:
-        raise ConfigError(f"max length must be a whole number of tokens from 2 to the model's limit, got {max_length}: try 128")
+        raise ConfigError(f"{_SETTING['max length']} must be a whole number of tokens from 2 to the model's limit, "
+                          f"got {max_length}: try 128")
     if not 0 <= float(warmup) < 1:
         raise ConfigError(f"warmup is a fraction of the training steps in [0, 1), got {warmup}: try 0.1")
     if float(weight_decay) < 0:

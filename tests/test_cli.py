@@ -51,7 +51,7 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sft_teach.cli", "finetune", "--lr", "-1"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["sft-teach: error: learning rate must be greater than 0, got -1: try 1e-4"]
+    assert proc.stderr.strip().splitlines() == ["sft-teach: error: learning rate (--lr, learning_rate=) must be greater than 0, got -1: try 1e-4"]
     assert not (tmp_path / "sft-output").exists()
 
 
