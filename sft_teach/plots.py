@@ -125,6 +125,8 @@ def loss_curve(history: dict, total_steps: int | None = None,
     ``kept_step``: the step whose weights were kept (the best epoch's end), marked by a line
     labelled ``kept_label``. Taught in notebooks/02_technical_recipe.ipynb.
     """
+    from matplotlib.ticker import MaxNLocator
+
     fig = new_figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
     head = history.get("head", [])
@@ -134,7 +136,7 @@ def loss_curve(history: dict, total_steps: int | None = None,
     if head:
         ax.plot([r["step"] for r in head], [r["loss"] for r in head], marker=".", color=OKABE_ITO[2],
                 label="training loss, head alone")
-        ax.axvline(offset, color="grey", linestyle=":", linewidth=1)
+        ax.axvline(offset, color="grey", linestyle=":", linewidth=1, label="head alone ends, all layers train")
     train = history.get("train", [])
     if train:
         ax.plot([offset + r["step"] for r in train], [r["loss"] for r in train], marker=".", color=OKABE_ITO[0],
@@ -148,6 +150,7 @@ def loss_curve(history: dict, total_steps: int | None = None,
     if total_steps:  # a little room on the right, so the last points are not cut in half
         ax.set_xlim(0, (offset + total_steps) * 1.03)
     ax.set_xlabel("optimiser step (one batch each)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at 2.5 on a short run
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
     if head or kept_step is not None:  # room above the highest point for it and for the legend
