@@ -430,13 +430,13 @@ def require_classes(dataset, source: str) -> None:
 
 
 def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, source: str = "the data",
-          counted: str = ""):
+          removed: dict | None = None):
     """Stratified, reproducible train / validation / test split of one ``Dataset``.
 
     Stratified: every split keeps the classes' proportions, so a rare class is not left
     out of the test split by bad luck. The same ``seed`` always gives the same split.
-    ``counted``: said beside the class counts when a class is too small, e.g. what cleaning
-    removed before the split (the user counts rows in the file, not in what was split).
+    ``removed``: ``{class name: rows}`` that cleaning took out before the split, said beside a class
+    too small to split (the user counts rows in the file, not in what was split).
     """
     from datasets import DatasetDict
 
@@ -456,9 +456,13 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         counts, names = Counter(column(dataset, "label")), dataset.features["label"].names
         # every class under the advised size, smallest first: all fixed in one round, not one per run
         small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows) or [min((n, names[i]) for i, n in counts.items())]
-        which = (f"class '{small[0][1]}' has only {small[0][0]} row{'s' * (small[0][0] != 1)}{counted}, too few"
-                 if len(small) == 1 else "classes " + ", ".join(f"'{name}' ({n} row{'s' * (n != 1)})" for n, name in small)
-                 + f" have too few rows{counted}")
+        def rows(n, name):  # 6 rows after removing 11 repeated or conflicting ones
+            gone = (removed or {}).get(name)
+            return f"{n} row{'s' * (n != 1)}" + (f" after removing {gone} repeated or conflicting one{'s' * (gone != 1)}"
+                                                 if gone else "")
+
+        which = (f"class '{small[0][1]}' has only {rows(*small[0])}, too few" if len(small) == 1
+                 else "classes " + ", ".join(f"'{name}' ({rows(n, name)})" for n, name in small) + " have too few rows")
         raise DataError(f"{source}: {which} to split {1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in "
                         f"every split: {_small_class_fix([name for _, name in small], names, min_rows)}") from None
     parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
@@ -467,7 +471,7 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
         missing = present - set(column(part, "label"))
         if missing:
             label = names[min(missing)]
-            raise DataError(f"{source}: class '{label}' has too few rows{counted} to appear in the {name} split: "
+            raise DataError(f"{source}: class '{label}' has too few rows to appear in the {name} split: "
                             f"{_small_class_fix(label, names, min_rows)}")
     return parts
 
@@ -610,6 +614,7 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
 
     dataset, lines, read = _csv_dataset(path, text_column, label_column, None, encoding, merge_case)
     dataset = dataset.add_column("line", lines)  # each row's line in the file, kept through cleaning and split
+    before = Counter(column(dataset, "label"))
     if keep_duplicates:
         report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
                   "duplicates_removed": 0, "rows_kept": len(dataset), "dropped": []}
@@ -620,20 +625,10 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     report["read_from"] = {"data": source or str(path), "data_sha256": data_fingerprint(path),
                            "text_column": text_column, "label_column": label_column, "encoding": encoding,
                            "keep_duplicates": keep_duplicates, "merge_case": merge_case}
-    return split(dataset, seed=split_seed, source=source or str(path), counted=_removed(report)), report
+    after, names = Counter(column(dataset, "label")), dataset.features["label"].names
+    removed = {names[i]: n - after[i] for i, n in before.items() if n > after[i]}  # per class, for a too-small one
+    return split(dataset, seed=split_seed, source=source or str(path), removed=removed), report
 
-
-def _removed(report) -> str:
-    """What cleaning took out of a file, for a message about class sizes: `` (counted after
-    removing 22 repeated texts, so that no text is in two splits)``, or nothing."""
-    parts = []
-    if report["duplicates_removed"]:
-        n = report["duplicates_removed"]
-        parts.append(f"{n} repeated text{'s' * (n != 1)}")
-    if report["conflicts_dropped"]:
-        n = report["conflicts_dropped"]
-        parts.append(f"{n} text{'s' * (n != 1)} with conflicting labels and no majority")
-    return f" (counted after removing {' and '.join(parts)}, so that no text is in two splits)" if parts else ""
 
 
 def tokenize(dataset, tokenizer, max_length: int = 128):

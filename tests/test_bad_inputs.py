@@ -77,8 +77,8 @@ CASES = [
      ["few.csv", "class 'cat' has only 3 rows, too few to split 80%/10%/10%", "add examples of 'cat'"]),
     # 10 cat rows in the file, 3 different texts: the count said is after the repeats are removed, and says so
     ("class-too-small-once-repeats-go", lambda d: ["--data", str(write_csv(d / "r.csv", GOOD[:3] * 3 + GOOD[:1] + GOOD[10:]))],
-     ["r.csv", "class 'cat' has only 3 rows (counted after removing 7 repeated texts, so that no text is in two "
-      "splits), too few to split 80%/10%/10%", "add examples of 'cat'"]),
+     ["r.csv", "class 'cat' has only 3 rows after removing 7 repeated or conflicting ones, too few to split 80%/10%/10%",
+      "add examples of 'cat'"]),
     # one row spelt 'Cat' beside 'cat': the fix is the spelling, not more examples
     ("case-variant-too-small-to-split", lambda d: ["--data", str(write_csv(d / "v.csv", GOOD + [("Purred at me.", "Cat")]))],
      ["v.csv", "class 'Cat' has only 1 row,", "'Cat' differs only in case from 'cat'", "--merge-case"]),
