@@ -72,7 +72,9 @@ def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        # the kernel's own log at ERROR: its "running over TCP without encryption" warning, about a
+        # kernel on this machine only, printed once a notebook, said nothing a learner can act on
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"],
                        resources={"metadata": {"path": str(Path(workdir or path.parent))}}).execute()
     except CellExecutionError as exc:
         cell, error = _first_error(nb)
