@@ -348,6 +348,7 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
             args = training_arguments(output_dir, **settings)
             trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
                               data_collator=data_mod.collator(tokenizer), callbacks=[history])
+            trainer.loss_is_scaled_for_ga = False  # its loss is a batch mean: see finetune
             if args.world_size > 1:
                 from sft_teach.callbacks import SameShuffleOnEveryProcess
 
@@ -490,8 +491,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if head_epochs > 0 and resume_from_checkpoint is None:
         # LP-FT's first phase, before the main Trainer exists: the main phase then starts exactly
         # as a plain run would from these weights (same seeding, same data order).
+        accumulate = {k: training_overrides[k] for k in ("gradient_accumulation_steps",) if k in training_overrides}
         head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=head_epochs,
-                          learning_rate=head_learning_rate, batch_size=batch_size, seed=seed, progress=progress)
+                          learning_rate=head_learning_rate, batch_size=batch_size, seed=seed, progress=progress,
+                          **accumulate)  # the same batches a step as the phase after it
         shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
         if output_dir is not None:  # written whole, then renamed: a kill never leaves half a record
             partial = head_record.with_name(f"head.{os.getpid()}.json")
@@ -527,6 +530,11 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         if optimizers else (None, None),
     )
     _without_pickled_arguments(trainer)
+    # A sequence classifier's loss is its batch's mean, whatever num_items_in_batch says, though its
+    # forward takes **kwargs, from which Trainer concludes the loss is already scaled for gradient
+    # accumulation. Told otherwise, Trainer divides it by the accumulation steps: without this, with
+    # --grad-accum N the gradients (and so gradient clipping) and the logged loss were N times too large.
+    trainer.loss_is_scaled_for_ga = False
     if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
         trainer.add_callback(SameShuffleOnEveryProcess())
     _one_progress_bar(trainer, progress, desc="all layers" if head is not None else None)  # one bar a phase

@@ -615,3 +615,26 @@ def test_evaluate_names_a_label_the_model_does_not_know(tiny_model_dir, tmp_path
     with pytest.raises(DataError, match=re.escape("evaluate: label 'rabbit' is not known to the model, which knows "
                                                   "'cat', 'dog'")):
         evaluate(model, tokenizer, held_out)
+
+
+def test_gradient_accumulation_averages_the_batches_in_both_phases(make_tiny_classifier, tokenizer, small_dataset):
+    """With gradient_accumulation_steps=4 the loss Trainer logs (and backpropagates) is the mean over
+    the 4 batches of a step, not their sum: a classifier's loss is each batch's mean, though its
+    forward takes **kwargs (Trainer then assumed it was scaled for accumulation). At a learning rate
+    too small to learn, the logged loss stays at the untrained model's. The head-only phase takes
+    the same 4 batches a step."""
+    from sft_teach.inference import predict_proba
+
+    model = make_tiny_classifier()
+    texts, labels = small_dataset["train"]["text"], np.asarray(small_dataset["train"]["label"])
+    probs = predict_proba(model, tokenizer, texts)
+    untrained = float(-np.log(probs[np.arange(len(labels)), labels]).mean())  # cross-entropy before training
+    result = finetune(model, small_dataset, tokenizer=tokenizer, num_train_epochs=1, learning_rate=1e-9,
+                      batch_size=2, gradient_accumulation_steps=4, logging_steps=1, head_epochs=1,
+                      head_learning_rate=1e-9, progress=False)
+    steps = math.ceil(len(labels) / 8)  # 8 texts a step
+    assert result.metrics["train_steps"] == steps and result.metrics["head_steps"] == steps
+    logged = [row["loss"] for row in result.history["train"]]
+    assert len(logged) == steps
+    # dropout makes each batch's loss differ a little from the eval-mode loss above; a sum would be 4x it
+    assert abs(np.mean(logged) - untrained) < 0.25 * untrained, (logged, untrained)
