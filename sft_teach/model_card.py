@@ -126,6 +126,10 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
                                                              if best_epoch else " (the last epoch kept):"),
                   "", "| epoch | accuracy | macro-F1 |", "| --- | --- | --- |"]
         lines += [f"| {row['epoch']:g} | {row['accuracy']:.3f} | {row['macro_f1']:.3f} |" for row in validation_curve]
+        run, planned, patience = settings.get("epochs run"), settings.get("epochs"), settings.get("patience")
+        if run is not None and planned is not None and patience and run < planned:  # said, not left to subtract
+            lines += ["", f"Training stopped early, after epoch {run} of {_value(planned)}: validation macro-F1 had "
+                          f"not improved for {patience} epoch{'s' * (patience != 1)} (patience {patience})."]
     # The validation split chose the epoch kept (best_epoch): a score on it is no independent test
     chose = eval_split == "validation" and best_epoch is not None
     lines += ["", "## Evaluation", "",

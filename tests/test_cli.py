@@ -329,6 +329,12 @@ def test_the_model_card_says_how_it_chose_its_epoch_and_writes_settings_as_a_per
     best = _card(tmp_path, best_epoch=2, validation_curve=[{"epoch": 1.0, "accuracy": 0.5, "macro_f1": 0.6},
                                                            {"epoch": 2.0, "accuracy": 0.6, "macro_f1": 0.7}])
     assert "(epoch 2 kept: the best macro-F1)" in best
+    assert "stopped early" not in card + one + best
+    stopped = _card(tmp_path, best_epoch=2, settings={"epochs": 8, "patience": 1, "epochs run": 3},
+                    validation_curve=[{"epoch": float(e), "accuracy": 0.5, "macro_f1": f}
+                                      for e, f in ((1, 0.725), (2, 0.9), (3, 0.859))])
+    assert ("Training stopped early, after epoch 3 of 8: validation macro-F1 had not improved for 1 epoch "
+            "(patience 1).") in stopped
 
 
 def test_a_card_scored_on_validation_says_why_its_score_is_optimistic(tmp_path):
