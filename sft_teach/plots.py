@@ -127,9 +127,10 @@ def loss_curve(history: dict, total_steps: int | None = None,
     """
     from matplotlib.ticker import MaxNLocator
 
-    fig = new_figure(figsize=(6, 3.2))
-    ax = fig.add_subplot()
     head = history.get("head", [])
+    crowded = bool(head) or kept_step is not None  # up to five legend entries: below the plot, not over the curves
+    fig = new_figure(figsize=(6, 4.2 if crowded else 3.2))
+    ax = fig.add_subplot()
     # the head-only phase's steps come first; its last step is logged only when the logging interval
     # divides the step count, so the count itself says where the phase ends
     offset = (head_steps or head[-1]["step"]) if head else 0
@@ -153,11 +154,10 @@ def loss_curve(history: dict, total_steps: int | None = None,
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at 2.5 on a short run
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
-    if head or kept_step is not None:  # room above the highest point for it and for the legend
-        highest = max([r["loss"] for r in head + train] + [r["eval_loss"] for r in evals], default=1.0)
-        ax.set_ylim(0, highest * 1.45)
-    if train or evals or head:
-        ax.legend(loc="upper right", fontsize="small" if head or kept_step is not None else None)
+    if crowded:
+        fig.legend(loc="outside lower center", ncol=2, fontsize="small")
+    elif train or evals:
+        ax.legend(loc="upper right")
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)

@@ -15,12 +15,15 @@ def test_the_head_phase_ends_at_its_step_count_not_its_last_logged_step():
     """21 head steps logged every 5: the all-layers steps start after 21, not 20, and the kept line too."""
     history = {"head": [{"step": s, "loss": 1.0} for s in (5, 10, 15, 20)],
                "train": [{"step": s, "loss": 0.5} for s in (5, 10, 14)], "eval": [{"step": 7, "eval_loss": 0.6}]}
-    ax = plots.loss_curve(history, total_steps=14, kept_step=7, head_steps=21,
-                          kept_label="weights kept (best validation macro-F1)").axes[0]
-    head, phase_end, train, evaluation, kept = ax.lines
+    fig = plots.loss_curve(history, total_steps=14, kept_step=7, head_steps=21,
+                           kept_label="weights kept (best validation macro-F1)")
+    head, phase_end, train, evaluation, kept = fig.axes[0].lines
     assert list(train.get_xdata()) == [26, 31, 35] and list(evaluation.get_xdata()) == [28]
     assert list(phase_end.get_xdata()) == [21, 21] and list(kept.get_xdata()) == [28, 28]
-    assert "weights kept (best validation macro-F1)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    # five entries: below the plot (a figure legend), where they hide no curve
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "training loss, head alone", "head alone ends, all layers train", "training loss, all layers",
+        "validation loss (per epoch)", "weights kept (best validation macro-F1)"]
 
 
 def test_label_race_uses_the_given_chance_level():
