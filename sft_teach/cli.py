@@ -151,7 +151,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _data_options(parser, split: bool = False, trained: bool = False) -> None:
     """The options that read a CSV file; ``trained``: the columns default to the model's own (evaluate)."""
-    if trained:  # None: the columns the model was trained with, else text and label (see _columns)
+    if trained:  # None: the columns the model was trained with, else text and label (see _read_labelled)
         parser.add_argument("--text-column", default=None,
                             help="CSV column with the texts (default: the one the model was trained with, else text)")
         parser.add_argument("--label-column", default=None,
