@@ -151,7 +151,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _data_options(parser, split: bool = False, trained: bool = False) -> None:
     """The options that read a CSV file; ``trained``: the columns default to the model's own (evaluate)."""
-    if trained:  # None: the columns the model was trained with, else text and label (see _read_labelled)
+    if trained:  # None: the columns the model was trained with, else text and label (see _columns_to_try)
         parser.add_argument("--text-column", default=None,
                             help="CSV column with the texts (default: the one the model was trained with, else text)")
         parser.add_argument("--label-column", default=None,
@@ -334,7 +334,8 @@ def cmd_finetune(args) -> int:
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
     # checkpoints (one per epoch) stay in the staging folder for --resume.
     settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
-                             data_fingerprint(args.data), patience)
+                             cleaning["read_from"]["data_sha256"] if cleaning else data_fingerprint(args.data),
+                             patience)  # one CSV file: hashed as it was read
     output.absolute().parent.mkdir(parents=True, exist_ok=True)
     staging = output.absolute().parent / f".{output.name}.partial"
     checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)  # may refuse: print nothing before
@@ -436,30 +437,33 @@ def _trained_columns(model_dir) -> tuple[str, str] | None:
         return None
 
 
+def _columns_to_try(args) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """The (text, label) columns to read a CSV file to score or classify by, in order, and the ones the
+    model was trained with: the options' (unset ones: the training's, else text and label), then,
+    when those are the training's own, text and label (the run's own splits/, which finetune writes so)."""
+    trained = _trained_columns(args.model)
+    default = trained or ("text", "label")
+    wanted = (args.text_column or default[0], getattr(args, "label_column", None) or default[1])
+    return list(dict.fromkeys([wanted, *([("text", "label")] if wanted == trained else [])])), trained
+
+
 def _read_labelled(args, source: Path):
-    """Texts, labels, lines and the label column of a CSV file to score. Unless the options say
-    otherwise, its columns are the ones the model was trained with; a file without them but with
-    ``text`` and ``label`` (the run's own splits/, which finetune writes so) is read by those."""
+    """Texts, labels, lines and the label column of a CSV file to score, read by :func:`_columns_to_try`."""
     from sft_teach import data
 
-    trained = _trained_columns(args.model)
-    wanted = (args.text_column or (trained or ("text", "label"))[0],
-              args.label_column or (trained or ("text", "label"))[1])
-    try:
-        texts, labels, lines, _ = data.read_csv_rows(source, *wanted, args.encoding, with_lines=True)
-        return texts, labels, lines, wanted[1]
-    except MissingColumnError as exc:
-        error = exc
-    if wanted == trained and wanted != ("text", "label"):  # the training's columns asked for: splits/ has text, label
+    tries, trained = _columns_to_try(args)
+    errors = []
+    for text_column, label_column in tries:
         try:
-            texts, labels, lines, _ = data.read_csv_rows(source, "text", "label", args.encoding, with_lines=True)
-            return texts, labels, lines, "label"
-        except MissingColumnError:
-            pass
-    if trained and trained != wanted:
-        raise DataError(f"{error} (this model was trained with --text-column {trained[0]} "
+            texts, labels, lines, _ = data.read_csv_rows(source, text_column, label_column, args.encoding,
+                                                         with_lines=True)
+            return texts, labels, lines, label_column
+        except MissingColumnError as exc:
+            errors.append(exc)
+    if trained and trained != tries[0]:
+        raise DataError(f"{errors[0]} (this model was trained with --text-column {trained[0]} "
                         f"--label-column {trained[1]})") from None
-    raise error
+    raise errors[0]  # about the columns asked for
 
 
 def _labelled(args, names: list[str]):
@@ -531,10 +535,8 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
             raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
         if args.text_column is not None or path.suffix.lower() in {".csv", ".tsv"}:
             # a spreadsheet export: its texts are one column, never the whole row with its label
-            # the column asked for; else the one the model was trained with, else text
-            trained = (_trained_columns(args.model) or ("text",))[0]
             errors = []
-            for column in dict.fromkeys([args.text_column] if args.text_column else [trained, "text"]):
+            for column in dict.fromkeys(text for text, _ in _columns_to_try(args)[0]):  # as evaluate reads them
                 try:
                     rows = read_csv_rows(path, column, None, args.encoding, with_lines=True)
                     return rows.texts, rows.lines
