@@ -7,6 +7,7 @@ Observe (they never change the model, the data or the loop):
 * :class:`EventTrace` records which callback event fires when, to make the loop visible;
 * :class:`TrainingMemory` counts gradient and optimizer-state bytes at the first step
   (notebook 06);
+* :class:`TrainingClock` counts the seconds of training, across an interruption and ``--resume``;
 * :class:`ProgressBar` shows one bar with the epoch, the loss and the validation score, where
   ``Trainer``'s own bar prints every log as a raw dict between its redraws.
 
@@ -20,7 +21,10 @@ Taught in notebooks/02_technical_recipe.ipynb.
 
 from __future__ import annotations
 
+import time
+
 from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
 
 class HistoryCallback(TrainerCallback):
@@ -116,6 +120,33 @@ class TrainingMemory(TrainerCallback):
             "gradients": tensor_bytes(p.grad for p in params),
             "optimizer": optimizer_state_bytes(optimizer) if optimizer is not None else 0,
         }
+
+
+class TrainingClock(TrainerCallback, ExportableState):
+    """Observes: the seconds a run has trained, counting those before an interruption.
+
+    The clock starts when it is made. Each checkpoint stores the seconds so far in its
+    ``trainer_state.json`` (an ``ExportableState``, saved with the rest of the state, so a
+    complete checkpoint always has it), and ``Trainer`` resuming from that checkpoint with
+    ``restore_callback_states_from_checkpoint`` makes a new clock that starts from them.
+    Find that clock with :meth:`of`; ``seconds()`` is then the run's whole training time, not
+    just the part after the resume.
+    """
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.before = 0.0  # seconds trained before a resume; restored from the checkpoint
+
+    def seconds(self) -> float:
+        return self.before + time.perf_counter() - self.start
+
+    def state(self) -> dict:
+        return {"args": {}, "attributes": {"before": self.seconds()}}
+
+    @classmethod
+    def of(cls, trainer) -> "TrainingClock":
+        """The trainer's clock: resuming replaces the one it was given with a restored one."""
+        return next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, cls))
 
 
 class GradualUnfreezing(TrainerCallback):

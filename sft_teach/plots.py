@@ -116,14 +116,15 @@ def styled(draw):
 @styled
 def loss_curve(history: dict, total_steps: int | None = None,
                title: str = "the loss falls as the model learns", kept_step: int | None = None,
-               head_steps: int | None = None, kept_label: str = "weights kept") -> Figure:
+               head_steps: int | None = None, kept_label: str = "weights kept", batches_per_step: int = 1) -> Figure:
     """Training loss per logged step, with evaluation loss per epoch on top.
 
     ``history`` is :meth:`sft_teach.callbacks.HistoryCallback.as_dict` output; a ``"head"`` entry
     (``finetune(head_epochs=...)``) is drawn first, its steps before those of all the layers:
     ``head_steps`` of them (``metrics["head_steps"]``; without it, up to the last one logged).
     ``kept_step``: the step whose weights were kept (the best epoch's end), marked by a line
-    labelled ``kept_label``. Taught in notebooks/02_technical_recipe.ipynb.
+    labelled ``kept_label``. ``batches_per_step``: batches a step adds up before it updates the
+    weights (gradient accumulation), said on the x axis. Taught in notebooks/02_technical_recipe.ipynb.
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -150,7 +151,8 @@ def loss_curve(history: dict, total_steps: int | None = None,
         ax.axvline(offset + kept_step, color=OKABE_ITO[5], linewidth=2, alpha=0.6, label=kept_label)
     if total_steps:  # a little room on the right, so the last points are not cut in half
         ax.set_xlim(0, (offset + total_steps) * 1.03)
-    ax.set_xlabel("optimiser step (one batch each)")
+    each = "one batch each" if batches_per_step == 1 else f"{batches_per_step} batches each, accumulated"
+    ax.set_xlabel(f"optimiser step ({each})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at 2.5 on a short run
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)

@@ -88,7 +88,8 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
         kept = next(row["step"] for row in result.history["eval"] if round(row["epoch"]) == result.metrics["best_epoch"])
         why = "weights kept (best validation macro-F1)"  # not the lowest validation loss: say which
     plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept, kept_label=why,
-                     head_steps=result.metrics.get("head_steps"), title="loss during training").savefig(
+                     head_steps=result.metrics.get("head_steps"), batches_per_step=settings.get("grad_accum", 1),
+                     title="loss during training").savefig(
         folder / "loss.png", dpi=120)
     matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
     plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(
@@ -98,7 +99,7 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
                                               "max_length", "seed", "head_epochs", "patience") if k in settings}
     if "epochs_run" in result.metrics:  # stopped early by patience, or ran them all
         card_settings["epochs run"] = result.metrics["epochs_run"]
-    if "resumed_from_step" in result.metrics:  # its training time is the resumed part's
+    if "resumed_from_step" in result.metrics:  # an interrupted run went on from there
         card_settings["resumed from step"] = result.metrics["resumed_from_step"]
     write_model_card(folder / "model", base_model=base_model, data=settings.get("data"),
                      fingerprint=settings.get("data_sha256"), split_sizes=split_sizes, settings=card_settings,

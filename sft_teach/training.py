@@ -32,7 +32,6 @@ import math
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,6 +208,9 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
         eval_strategy="epoch",
         save_strategy="epoch" if save_checkpoints else "no",
         train_sampling_strategy="group_by_length",  # similar lengths per batch: less padding
+        # a resumed run goes on with its callbacks' state from the checkpoint: early stopping's count
+        # of epochs without improvement, the training clock; otherwise both would start again at 0
+        restore_callback_states_from_checkpoint=True,
     )
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
         # Launched by torchrun on a machine without a GPU: Trainer runs data-parallel on CPUs (gloo)
@@ -406,7 +408,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     from a checkpoint skips that phase: the checkpoint already holds its result, and the phase's
     log comes from ``output_dir/head.json`` (written when it ended, removed when the run completes).
     A resumed run's ``metrics["resumed_from_step"]`` says where it went on; its ``train_seconds``
-    counts the steps after that.
+    add the training time before the interruption (stored in the checkpoint) to the time after.
     ``best_epoch``: keep the epoch whose validation macro-F1 is highest (``metrics["best_epoch"]``
     says which); ``patience``: with ``best_epoch``, stop after that many epochs without a better
     validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
@@ -438,7 +440,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     from sft_teach import checks
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess
+    from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess, TrainingClock
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
     from sft_teach.models import check_max_length, load_classifier
@@ -485,7 +487,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if output_dir is None:
         scratch = tempfile.mkdtemp(prefix="sft-teach-")
     run_dir = Path(output_dir or scratch)
-    start = time.perf_counter()
+    clock = TrainingClock()  # the head phase and all the layers; a resumed run adds the time before it
     head = None
     head_record = run_dir / "head.json"  # the head-only phase's log, for a run resumed after it
     if head_epochs > 0 and resume_from_checkpoint is None:
@@ -524,7 +526,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         processing_class=tokenizer,
         data_collator=data_mod.collator(tokenizer),
         compute_metrics=compute_metrics,
-        callbacks=[history, *callbacks],
+        callbacks=[history, clock, *callbacks],
         # total optimiser steps: one per global batch (all processes together under torchrun)
         optimizers=optimizers(model, math.ceil(math.ceil(len(encoded["train"]) / (batch_size * args.world_size)) * epochs))
         if optimizers else (None, None),
@@ -539,7 +541,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         trainer.add_callback(SameShuffleOnEveryProcess())
     _one_progress_bar(trainer, progress, desc="all layers" if head is not None else None)  # one bar a phase
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    train_seconds = time.perf_counter() - start
+    train_seconds = TrainingClock.of(trainer).seconds()  # resumed: the restored clock, with the time before
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     # Trainer's working folder, left empty when nothing was saved: rmdir removes it only if empty, and
@@ -558,7 +560,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     metrics.update(train_seconds=round(train_seconds, 2), train_steps=trainer.state.global_step)
     if head is not None:
         metrics["head_steps"] = head["steps"]
-    if resume_from_checkpoint is not None:  # train_seconds then counts only the steps after it
+    if resume_from_checkpoint is not None:
         metrics["resumed_from_step"] = int(Path(resume_from_checkpoint).name.split("-")[-1])
     if best_epoch:
         best_step = int(Path(trainer.state.best_model_checkpoint).name.split("-")[-1])

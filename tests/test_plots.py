@@ -26,6 +26,13 @@ def test_the_head_phase_ends_at_its_step_count_not_its_last_logged_step():
         "validation loss (per epoch)", "weights kept (best validation macro-F1)"]
 
 
+def test_the_step_axis_says_how_many_batches_a_step_adds_up():
+    history = {"train": [{"step": 1, "loss": 1.0}]}
+    assert plots.loss_curve(history).axes[0].get_xlabel() == "optimiser step (one batch each)"
+    accumulated = plots.loss_curve(history, batches_per_step=4).axes[0].get_xlabel()
+    assert accumulated == "optimiser step (4 batches each, accumulated)"
+
+
 def test_label_race_uses_the_given_chance_level():
     fig = plots.label_race({"test": {"a": {4: (0.3, 0.1), 8: (0.5, 0.0)}}}, chance=0.1)
     ax = fig.axes[0]

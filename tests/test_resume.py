@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 from support import GOOD, write_csv
+from transformers import TrainerCallback
 
 from sft_teach.cli import main
 from sft_teach.training import last_checkpoint
@@ -177,3 +178,36 @@ def test_no_checkpoint_is_complete_while_it_holds_a_pickle(make_tiny_classifier,
              save=False, output_dir=tmp_path / "run", save_checkpoints=True)
     assert len(seen) == 2 and all("model.safetensors" in files for files in seen), seen
     assert not [name for files in seen for name in files if name.endswith((".bin", ".pkl"))], seen
+
+
+class _StopAtTheSecondCheckpoint(TrainerCallback):
+    """Interrupts a run once epoch 2's checkpoint is saved; epoch 1 takes a second longer."""
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if round(state.epoch) == 1:
+            time.sleep(1)
+
+    def on_save(self, args, state, control, **kwargs):
+        if round(state.epoch) == 2:
+            raise KeyboardInterrupt
+
+
+def test_a_resumed_run_keeps_its_early_stopping_count_and_its_training_time(tiny_model_dir, notes_csv, tmp_path):
+    """A learning rate too small to change a prediction: validation never improves on epoch 1, so
+    patience 2 stops a run after epoch 3. Interrupted after epoch 2 and resumed, the run stops after
+    epoch 3 too, instead of counting its epochs without improvement from 0 again (it would stop
+    after epoch 4), and its train_seconds include the second trained before the interruption."""
+    from sft_teach.training import finetune
+
+    settings = dict(model=str(tiny_model_dir), data=str(notes_csv), num_train_epochs=8, learning_rate=1e-12,
+                    batch_size=BATCH, best_epoch=True, patience=2, save_checkpoints=True, progress=False)
+    assert finetune(**settings, output_dir=tmp_path / "straight").metrics["epochs_run"] == 3
+    with pytest.raises(KeyboardInterrupt):
+        finetune(**settings, output_dir=tmp_path / "run", callbacks=[_StopAtTheSecondCheckpoint()])
+    checkpoint = last_checkpoint(tmp_path / "run" / "checkpoints")
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    before = state["stateful_callbacks"]["TrainingClock"]["attributes"]["before"]
+    assert round(state["epoch"]) == 2 and before > 1
+    resumed = finetune(**settings, output_dir=tmp_path / "run", resume_from_checkpoint=str(checkpoint)).metrics
+    assert resumed["epochs_run"] == 3 and resumed["resumed_from_step"] == 2 * 16 // BATCH
+    assert resumed["train_seconds"] > before
