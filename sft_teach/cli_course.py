@@ -43,8 +43,13 @@ def add_commands(commands, described) -> None:
                    "at the first failing cell. With --edition student: the notebooks with the exercise stubs and no "
                    "solutions, as committed. With --edition teacher: the solutions filled in and their cells run, "
                    "so every exercise shows its passing check.",
-                   "sft-teach course --edition teacher --output teacher-notebooks")
+                   "sft-teach course --edition teacher --output teacher-notebooks\n"
+                   "  sft-teach course --only 00 02   # run notebooks 00 and 02 only")
     co.add_argument("--output", default="course-output", help="folder for the notebooks written (default course-output)")
+    co.add_argument("--only", nargs="+", metavar="NN", default=None,
+                    help="only the notebooks whose names start with these (e.g. 00 02, or 02_technical_recipe)")
+    co.add_argument("--overwrite", action="store_true",
+                    help="replace notebooks of the same names already in OUTPUT (refused otherwise: they may be yours)")
     co.add_argument("--html", action="store_true", help="also write a browsable HTML copy of each notebook")
     co.add_argument("--edition", choices=("student", "teacher"), default=None,
                     help="write this edition of the notebooks instead of re-running them all")
@@ -107,14 +112,43 @@ def _exec(command) -> None:
     os.execv(command[0], command)
 
 
+def _chosen(folder: Path, only) -> list[Path]:
+    """The course's notebooks, or those whose names start with one of ``only``."""
+    from sft_teach.handout import course_notebooks
+
+    notebooks = course_notebooks(folder)
+    if only is None:
+        return notebooks
+    unmatched = [prefix for prefix in only if not any(p.name.startswith(prefix) for p in notebooks)]
+    if unmatched:
+        raise ConfigError(f"--only {' '.join(unmatched)}: no notebook's name starts with that; the notebooks are "
+                          f"{', '.join(p.stem for p in notebooks)}")
+    return [p for p in notebooks if any(p.name.startswith(prefix) for prefix in only)]
+
+
+def _refuse_to_replace(output: Path, notebooks, overwrite: bool) -> None:
+    """Writing into a folder that already holds these notebooks replaces them: perhaps a learner's
+    edited copy (``sft-teach notebooks``). Refused, naming them, unless ``--overwrite``."""
+    from sft_teach.errors import OutputExistsError
+
+    there = [p.name for p in notebooks if (output / p.name).exists()]
+    if there and not overwrite:
+        shown = ", ".join(there[:3]) + (f" and {len(there) - 3} more" if len(there) > 3 else "")
+        raise OutputExistsError(f"{output}/ already holds {shown}, which would be replaced: pass --overwrite to "
+                                f"replace them, or choose another --output")
+
+
 def cmd_course(args) -> int:
     from sft_teach.course import NotebookFailed, run_course
-    from sft_teach.handout import PACKAGED_NOTEBOOKS, course_notebooks, notebooks_dir
+    from sft_teach.handout import PACKAGED_NOTEBOOKS, notebooks_dir
 
     folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
+    notebooks = _chosen(folder, args.only)
+    if Path(args.output).resolve() == folder.resolve():
+        raise ConfigError(f"--output {args.output} is the course's own folder: choose another folder")
+    _refuse_to_replace(Path(args.output), notebooks, args.overwrite)
     if args.edition:
-        return _edition(args, folder)
-    notebooks = course_notebooks(folder)
+        return _edition(args, folder, notebooks)
     # The notebooks write their files (outputs/...) where their kernel runs: in a clone, the clone's
     # notebooks/ folder (its outputs/ is git-ignored); from an installed wheel, the output folder,
     # never the installed package.
@@ -129,14 +163,12 @@ def cmd_course(args) -> int:
     return 0
 
 
-def _edition(args, folder: Path) -> int:
+def _edition(args, folder: Path, notebooks: list[Path]) -> int:
     from sft_teach.course import NotebookFailed
     from sft_teach.editions import build_edition
 
-    if Path(args.output).resolve() == folder.resolve():
-        raise ConfigError(f"--output {args.output} is the course's own folder: choose another folder")
     try:
-        written = build_edition(args.edition, args.output, source_dir=folder)
+        written = build_edition(args.edition, args.output, source_dir=folder, only=[p.name for p in notebooks])
     except NotebookFailed as failed:
         print(f"sft-teach: error: {failed}", file=sys.stderr)
         return 1

@@ -43,6 +43,10 @@ def _first_error(nb):
     return None, None
 
 
+# The kernel's own log at ERROR: its "running over TCP without encryption" warning, about a kernel
+# on this machine only, printed once a notebook, said nothing a learner can act on.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -72,9 +76,7 @@ def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     try:
-        # the kernel's own log at ERROR: its "running over TCP without encryption" warning, about a
-        # kernel on this machine only, printed once a notebook, said nothing a learner can act on
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=KERNEL_ARGUMENTS,
                        resources={"metadata": {"path": str(Path(workdir or path.parent))}}).execute()
     except CellExecutionError as exc:
         cell, error = _first_error(nb)
@@ -112,8 +114,25 @@ def run_course(notebooks, output, html: bool = False, echo=print, workdir=None) 
 
 
 def main(argv=None) -> int:
-    for name in argv if argv is not None else sys.argv[1:]:
-        _, seconds = run_notebook(name)
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sft_teach.course",
+        description="Re-execute notebooks in place, top to bottom, and save them with their outputs (how the "
+                    "course's committed notebooks are made). To run the course on copies, use sft-teach course.",
+        epilog="example: python -m sft_teach.course notebooks/00_start_here.ipynb")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="the .ipynb files to re-execute")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds a cell may run (default 900)")
+    args = parser.parse_args(argv)
+    missing = [name for name in args.notebooks if not Path(name).is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    for name in args.notebooks:
+        try:
+            _, seconds = run_notebook(name, timeout=args.timeout)
+        except NotebookFailed as failed:
+            print(f"error: {failed}", file=sys.stderr)
+            return 1
         print(f"{name}: {seconds:.0f} s")
     return 0
 

@@ -121,7 +121,7 @@ def build_notebook(nb, edition: str = "student", execute: str = "exercises", wor
     """
     from nbclient.exceptions import CellExecutionError
 
-    from .course import NotebookFailed, _first_error, drop_live_widgets
+    from .course import KERNEL_ARGUMENTS, NotebookFailed, _first_error, drop_live_widgets
 
     has_exercises = any(exercise_id(c) is not None for c in nb.cells)
     ExerciseSources(edition=edition).preprocess(nb, {})
@@ -131,7 +131,7 @@ def build_notebook(nb, edition: str = "student", execute: str = "exercises", wor
             return nb
     if execute == "exercises" and not has_exercises:
         return nb  # nothing to run: no kernel started
-    executor = ExerciseExecutor(cells=execute, timeout=timeout, kernel_name="python3")
+    executor = ExerciseExecutor(cells=execute, timeout=timeout, kernel_name="python3", extra_arguments=KERNEL_ARGUMENTS)
     try:
         executor.preprocess(nb, {"metadata": {"path": str(workdir or Path.cwd())}})
     except CellExecutionError as exc:
@@ -142,13 +142,14 @@ def build_notebook(nb, edition: str = "student", execute: str = "exercises", wor
 
 
 def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exercises",
-                  timeout: int = 120) -> list[Path]:
+                  timeout: int = 120, only=None) -> list[Path]:
     """Write the course's notebooks as ``edition`` ("student" or "teacher") into ``output_dir``.
 
     ``source_dir`` holds the committed notebooks (default: the clone's ``notebooks/``). With
     ``execute="exercises"`` the teacher edition runs only its exercise cells and the student
     edition runs nothing; ``execute="all"`` re-runs every cell of every notebook, in order, in
-    ``source_dir`` (its ``outputs/`` paths mean what they mean there). Returns the written paths.
+    ``source_dir`` (its ``outputs/`` paths mean what they mean there). ``only``: the file names
+    of the notebooks to write (default: all). Returns the written paths.
 
     Raises :class:`sft_teach.errors.ConfigError` for an unknown edition or a folder without
     notebooks, and :class:`sft_teach.course.NotebookFailed` when a cell fails.
@@ -157,7 +158,7 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
 
     source_dir = Path(source_dir) if source_dir is not None else default_source_dir()
     output_dir = Path(output_dir)
-    notebooks = _check(edition, execute, source_dir, output_dir)
+    notebooks = [p for p in _check(edition, execute, source_dir, output_dir) if only is None or p.name in only]
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:

@@ -16,9 +16,12 @@ Taught in notebooks/01_beginner_cats_and_dogs.ipynb to notebooks/07_instruction_
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
+import signal
+import threading
 import warnings
 
 import numpy as np
@@ -28,8 +31,8 @@ def show(value, limit: int = 60) -> str:
     """A short, readable rendering of an argument or a result, for a feedback line."""
     if isinstance(value, np.ndarray) or hasattr(value, "detach"):
         array = to_array(value)
-        if array is not None and array.size <= 8:
-            return f"np.array({np.round(array, 4).tolist()})"
+        if array is not None and array.size <= 8:  # named as what it is: a torch tensor is not np.array
+            return f"{'tensor' if hasattr(value, 'detach') else 'np.array'}({np.round(array, 4).tolist()})"
         return f"<array of shape {tuple(array.shape) if array is not None else '?'}>"
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -37,6 +40,13 @@ def show(value, limit: int = 60) -> str:
         return f"[{', '.join(show(v, 20) for v in value[:4])}, ... ({len(value)} items)]"
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _apart(got, expected) -> tuple[str, str]:
+    """Two numbers shown with as many digits as it takes to tell them apart: a near miss outside
+    the tolerance would otherwise read "returned 1.84336; expected 1.84336"."""
+    shown = show(got), show(expected)
+    return shown if shown[0] != shown[1] else (repr(got), repr(float(expected)))  # every digit
 
 
 def to_array(value):
@@ -68,7 +78,7 @@ def number(tol: float = 1e-9):
             return f"returned NaN (not a number); expected {show(expected)}."
         if not math.isclose(float(got), expected, rel_tol=tol, abs_tol=tol):
             shown = got if isinstance(got, numbers.Integral) else float(got)
-            return f"returned {show(shown)}; expected {show(expected)}."
+            return "returned {}; expected {}.".format(*_apart(shown, expected))
         return None
     return compare
 
@@ -91,7 +101,7 @@ def array(tol: float = 1e-6):
             at = np.unravel_index(int(np.argmax(differ)), differ.shape) if differ.ndim else ()
             where = f" at index {tuple(int(i) for i in at)}" if at else ""
             return (f"returned {show(got_array)}, which differs from the expected {show(expected)}{where}: "
-                    f"got {show(float(got_array[at]))}, expected {show(float(expected[at]))}.")
+                    "got {}, expected {}.".format(*_apart(float(got_array[at]), float(expected[at]))))
         return None
     return compare
 
@@ -103,8 +113,9 @@ def exact():
             at = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
             return (f"returned a string that first differs at character {at}: got {got[at:at + 25]!r}, "
                     f"expected {expected[at:at + 25]!r}.")
-        if isinstance(expected, list) and isinstance(got, (tuple, np.ndarray)):
-            got = list(np.asarray(got).tolist()) if isinstance(got, np.ndarray) else list(got)
+        if isinstance(expected, list) and (isinstance(got, (tuple, np.ndarray)) or hasattr(got, "detach")):
+            # a tuple, a NumPy array or a torch tensor of the right values is a right answer
+            got = list(got) if isinstance(got, tuple) else np.asarray(to_array(got) if hasattr(got, "detach") else got).tolist()
         if type(got) is not type(expected) or got != expected:
             return f"returned {show(got)}; expected {show(expected)}."
         return None
@@ -143,6 +154,34 @@ def same_items():
     return compare
 
 
+TIME_LIMIT = 10  # seconds a call of the learner's function may take; every reference takes far less than 1
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Stop the learner's function after ``seconds``: a loop that never ends is a common first mistake,
+    and would otherwise leave the cell running with no word. Only in a Unix process's main thread,
+    where a notebook runs its cells (a timer signal needs both); elsewhere there is no limit."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run(name: str, answer, reference, cases, compare, params, mistakes=(), unchanged=False, deterministic=False):
     """``(passed, message)`` for ``answer`` on every case; see the module docstring.
 
@@ -159,10 +198,12 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
         call = f"{name}({', '.join(f'{p}={show(a, 40)}' for p, a in zip(params, args))})"
         expected, given = reference(*copy.deepcopy(args)), copy.deepcopy(args)
         try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
+            with warnings.catch_warnings(), np.errstate(all="ignore"), _time_limit(TIME_LIMIT):
                 warnings.simplefilter("ignore")
                 got = answer(*given)
                 again = answer(*copy.deepcopy(args)) if deterministic else got
+        except _TooSlow:
+            return False, f"{call} had not returned after {TIME_LIMIT} s: is there a loop that never ends?"
         except Exception as error:  # the learner's code: any error is feedback, not a crash
             return False, f"{call} raised {type(error).__name__}: {error}"
         problem = compare(got, expected)

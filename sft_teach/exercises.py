@@ -18,6 +18,7 @@ Taught in notebooks/01_beginner_cats_and_dogs.ipynb to notebooks/07_instruction_
 
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 import textwrap
@@ -90,11 +91,29 @@ def _find(exercise_id: str) -> Exercise:
     raise KeyError(f"no exercise {exercise_id!r}; the exercises are: {known}")
 
 
-def solution(exercise_id: str):
-    """The reference solution of an exercise: a function from :mod:`sft_teach.exercise_solutions`."""
+class Solution:
+    """A reference solution: call it as the function it wraps; a notebook shows its source code."""
+
+    def __init__(self, function: Callable):
+        functools.update_wrapper(self, function)  # name, docstring, and the signature check() reads
+        self.source = inspect.getsource(function).strip("\n")
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+    def __repr__(self):
+        return self.source
+
+    def _repr_markdown_(self):
+        return f"```python\n{self.source}\n```"
+
+
+def solution(exercise_id: str) -> Solution:
+    """The reference solution of an exercise (from :mod:`sft_teach.exercise_solutions`): shown, it
+    is its source code; called, it computes the answer, so ``check(id, solution(id))`` passes."""
     from sft_teach import exercise_solutions
 
-    return getattr(exercise_solutions, _find(exercise_id).name)
+    return Solution(getattr(exercise_solutions, _find(exercise_id).name))
 
 
 def check(exercise_id: str, answer) -> CheckResult:
@@ -123,7 +142,7 @@ def cell_source(exercise_id: str, edition: str = "student") -> str:
     if edition not in ("student", "teacher"):
         raise ValueError(f"edition must be 'student' or 'teacher', got {edition!r}")
     exercise = _find(exercise_id)
-    reference = inspect.getsource(solution(exercise_id)).strip("\n")
+    reference = solution(exercise_id).source
     if edition == "student":
         signature = reference.split("\n", 1)[0]  # "def name(args):"
         body = f"{signature}\n    # your code here\n    return None"

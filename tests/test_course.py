@@ -59,3 +59,38 @@ def test_published_notebooks_keep_widget_fallbacks_and_drop_live_views():
     first, second = nb.cells[0].outputs
     assert "widgets" not in nb.metadata
     assert dict(first.data) == {"text/html": "<p>fallback</p>"} and WIDGET_VIEW in second.data
+
+
+def test_course_never_replaces_notebooks_in_its_output_folder_unless_told(notebooks, tmp_path, capsys):
+    """A folder with the course's notebooks may be a learner's edited copy: refused, exit 2, nothing
+    written; --overwrite replaces them. The same for an edition."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "a_ok.ipynb").write_text("my edits")
+    for extra in ([], ["--edition", "student"]):
+        assert main(["course", "--notebooks", str(notebooks), "--output", str(out), *extra]) == 2
+        assert capsys.readouterr().err.strip() == (f"sft-teach: error: {out}/ already holds a_ok.ipynb, which would be "
+                                                   f"replaced: pass --overwrite to replace them, or choose another --output")
+        assert (out / "a_ok.ipynb").read_text() == "my edits"
+    assert main(["course", "--notebooks", str(notebooks), "--output", str(out), "--overwrite"]) == 0
+    assert nbformat.read(out / "a_ok.ipynb", as_version=4).cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_course_only_runs_the_notebooks_named(notebooks, tmp_path, capsys):
+    write_notebook(notebooks / "b_other.ipynb", "print('b')")
+    assert main(["course", "--notebooks", str(notebooks), "--output", str(tmp_path / "run"), "--only", "b"]) == 0
+    assert "[1/1] b_other.ipynb ..." in capsys.readouterr().out and not (tmp_path / "run" / "a_ok.ipynb").exists()
+    assert main(["course", "--notebooks", str(notebooks), "--output", str(tmp_path / "x"), "--only", "09"]) == 2
+    assert capsys.readouterr().err.strip() == ("sft-teach: error: --only 09: no notebook's name starts with that; "
+                                               "the notebooks are a_ok, b_other")
+
+
+def test_re_executing_in_place_has_help_and_names_a_missing_notebook(capsys):
+    from sft_teach.course import main as in_place
+
+    with pytest.raises(SystemExit) as shown:
+        in_place(["--help"])
+    assert shown.value.code == 0 and "Re-execute notebooks in place" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        in_place(["missing.ipynb"])
+    assert refused.value.code == 2 and "error: no such notebook: missing.ipynb" in capsys.readouterr().err

@@ -117,6 +117,43 @@ def test_known_mistakes_get_a_hint_and_the_result_displays():
     assert result._repr_markdown_().startswith("**✗ Not yet**")
 
 
+def test_a_tensor_is_named_a_tensor_and_a_near_miss_shows_the_digits_that_differ():
+    import torch
+
+    answer = solution("07-mask-labels")  # its values, as a tensor: right, as an array is
+    assert check("07-mask-labels", lambda ids, n: torch.tensor(answer(list(ids), n)))
+    off_by_one = check("07-mask-labels", lambda ids, n: torch.tensor([-100] * (n + 1) + list(ids[n + 1:]))).message
+    assert "[-100, -100, -100, -100, 9]; expected [-100, -100, -100, 8, 9]" in off_by_one
+    from sft_teach.exercise_checks import show
+
+    assert show(torch.tensor([1, 2])) == "tensor([1, 2])" and show(np.array([1, 2])) == "np.array([1, 2])"
+    loss = solution("07-masked-loss")
+    rounded = check("07-masked-loss", lambda logits, labels: round(float(loss(logits, labels)), 5)).message
+    got, expected = rounded.split("returned ")[1].rstrip(".").split("; expected ")
+    assert got != expected and len(expected) > len(got)  # not "returned 1.84336; expected 1.84336"
+
+
+def test_a_function_that_never_returns_is_stopped_with_a_line(monkeypatch):
+    from sft_teach import exercise_checks
+
+    monkeypatch.setattr(exercise_checks, "TIME_LIMIT", 0.2)
+
+    def endless(total_steps, warmup_ratio):
+        while True:
+            pass
+
+    result = check("02-warmup-steps", endless)
+    assert not result and result.message.endswith("had not returned after 0.2 s: is there a loop that never ends?")
+    assert check("02-warmup-steps", solution("02-warmup-steps"))  # the timer is off again
+
+
+def test_a_solution_shows_its_source_and_computes_the_answer():
+    answer = solution("04-stlr")
+    assert repr(answer).startswith("def stlr_multiplier(t, T, cut_frac=0.1, ratio=32):")
+    assert answer._repr_markdown_().startswith("```python\ndef stlr_multiplier(")
+    assert answer(0, 100) == ref.stlr_multiplier(0, 100) and check("04-stlr", answer)
+
+
 def test_unknown_id_raises_key_error_listing_the_ids():
     with pytest.raises(KeyError, match="02-warmup-steps"):
         check("02-no-such-exercise", None)
