@@ -407,6 +407,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     (:func:`train_head`; LP-FT, notebook 02 section 8), then everything as above. A run resumed
     from a checkpoint skips that phase: the checkpoint already holds its result, and the phase's
     log comes from ``output_dir/head.json`` (written when it ended, removed when the run completes).
+    ``resume_from_checkpoint``: a checkpoint folder, or ``True`` for the newest complete one in
+    ``output_dir/checkpoints`` (a run keeps one per epoch with ``save_checkpoints=True``).
     A resumed run's ``metrics["resumed_from_step"]`` says where it went on; its ``train_seconds``
     add the training time before the interruption (stored in the checkpoint) to the time after.
     ``best_epoch``: keep the epoch whose validation macro-F1 is highest (``metrics["best_epoch"]``
@@ -457,6 +459,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if reading and not isinstance(data, (str, Path)):
         raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
                           f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
+    resume_from_checkpoint = _checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
     if save and output_dir is not None and resume_from_checkpoint is None:
         _check_output_dir(Path(output_dir), overwrite)
     if isinstance(data, (str, Path)):
@@ -724,6 +727,26 @@ def _without_pickled_arguments(trainer) -> None:
     trainer._save = _save
 
 
+def _checkpoint_to_resume(resume, output_dir) -> str | None:
+    """``resume_from_checkpoint`` as a checkpoint folder, or ``None``; refused before any training.
+
+    ``True`` (``Trainer``'s spelling) means the newest complete checkpoint in ``output_dir/checkpoints``.
+    """
+    if resume is None or resume is False:
+        return None
+    if resume is True:
+        found = last_checkpoint(Path(output_dir) / "checkpoints") if output_dir is not None else None
+        if found is None:
+            where = f"{output_dir}/checkpoints/" if output_dir is not None else "output_dir (none was given)"
+            raise ConfigError(f"resume_from_checkpoint=True: no complete checkpoint in {where}: a run saves one after "
+                              f"each epoch with save_checkpoints=True; pass the same output_dir, or start again")
+        return str(found)
+    if not (Path(resume) / "trainer_state.json").is_file():
+        raise ConfigError(f"resume_from_checkpoint={str(resume)!r} is not a complete checkpoint (a folder "
+                          f"checkpoint-<step> with trainer_state.json): pass one, or True for the newest in output_dir")
+    return str(resume)
+
+
 def last_checkpoint(folder) -> Path | None:
     """The newest *complete* checkpoint in ``folder`` (``checkpoint-<step>``), or ``None``.
 
@@ -779,6 +802,16 @@ def save_model(trainer, target: Path, max_length: int | None = None) -> Path:
             config = json.loads(config_file.read_text())
             config["model_max_length"] = int(max_length)
             config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        fast = partial / "tokenizer.json"
+        if fast.is_file():
+            # A fast tokenizer saves the truncation and padding its last call happened to set (the
+            # last batch of evaluation, say), so the same run could save different files; and a
+            # program that reads tokenizer.json alone would cut or pad where nothing asked it to.
+            # Saved without them, as the tokenizer was loaded: model_max_length holds the cut.
+            spec = json.loads(fast.read_text(encoding="utf-8"))
+            if spec.get("truncation") is not None or spec.get("padding") is not None:
+                spec.update(truncation=None, padding=None)
+                fast.write_text(json.dumps(spec, indent=2, ensure_ascii=False), encoding="utf-8")
         _usual_permissions(partial)
         if target.exists():
             shutil.rmtree(target)

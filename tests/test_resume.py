@@ -208,6 +208,16 @@ def test_a_resumed_run_keeps_its_early_stopping_count_and_its_training_time(tiny
     state = json.loads((checkpoint / "trainer_state.json").read_text())
     before = state["stateful_callbacks"]["TrainingClock"]["attributes"]["before"]
     assert round(state["epoch"]) == 2 and before > 1
-    resumed = finetune(**settings, output_dir=tmp_path / "run", resume_from_checkpoint=str(checkpoint)).metrics
+    resumed = finetune(**settings, output_dir=tmp_path / "run", resume_from_checkpoint=True).metrics  # the newest
     assert resumed["epochs_run"] == 3 and resumed["resumed_from_step"] == 2 * 16 // BATCH
     assert resumed["train_seconds"] > before
+
+
+def test_a_checkpoint_that_is_not_there_is_refused_before_training(tiny_model_dir, notes_csv, tmp_path):
+    from sft_teach.errors import ConfigError
+    from sft_teach.training import finetune
+
+    with pytest.raises(ConfigError, match=r"resume_from_checkpoint=True: no complete checkpoint in .*empty/checkpoints/"):
+        finetune(str(tiny_model_dir), str(notes_csv), output_dir=tmp_path / "empty", resume_from_checkpoint=True)
+    with pytest.raises(ConfigError, match="'nowhere' is not a complete checkpoint"):
+        finetune(str(tiny_model_dir), str(notes_csv), output_dir=tmp_path / "empty", resume_from_checkpoint="nowhere")

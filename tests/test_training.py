@@ -273,6 +273,23 @@ def test_a_head_that_is_not_berts_trains_through_the_frozen_body(tokenizer, smal
 
 
 @pytest.mark.slow
+def test_the_saved_tokenizer_does_not_depend_on_its_last_call(make_tiny_classifier, tokenizer, tmp_path):
+    """A fast tokenizer keeps the truncation and padding of its last call; the saved tokenizer.json
+    must not (the command line and Python saved different files for the same run)."""
+    from types import SimpleNamespace
+
+    from sft_teach.training import save_model
+
+    trainer = SimpleNamespace(model=make_tiny_classifier(), processing_class=tokenizer)
+    tokenizer(["a cat"], truncation=True, max_length=8, padding="max_length")
+    cut = save_model(trainer, tmp_path / "after-a-cut", max_length=32)
+    tokenizer(["a cat"])
+    plain = save_model(trainer, tmp_path / "after-a-plain-call", max_length=32)
+    spec = json.loads((cut / "tokenizer.json").read_text())
+    assert spec["truncation"] is None and spec["padding"] is None
+    assert (cut / "tokenizer.json").read_bytes() == (plain / "tokenizer.json").read_bytes()
+
+
 def test_the_saved_folder_cuts_texts_where_training_did(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
     """A 2,000-token text predicts through predict, evaluate and a plain pipeline(truncation=True)."""
     from datasets import Dataset
