@@ -14,6 +14,7 @@ to use it, and its limits.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from sft_teach.stats import wilson_interval
@@ -70,13 +71,14 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
                      settings: dict, validation_curve: list[dict], test_metrics: dict, label_names: list[str],
                      eval_split: str = "test", best_epoch: int | None = None, cleaning: dict | None = None,
                      columns: tuple[str, str] = ("text", "label"), per_class: dict | None = None,
-                     warnings: list[str] = ()) -> Path:
+                     warnings: list[str] = (), base_model_id: str | None = None) -> Path:
     """Write ``folder/README.md``; returns its path.
 
     ``validation_curve``: one ``{"epoch", "accuracy", "macro_f1"}`` per evaluation;
     ``test_metrics``: ``accuracy`` and ``macro_f1`` on ``eval_split`` (``split_sizes[eval_split]`` items);
     ``columns``: the data's text and label columns; ``per_class``: :func:`sft_teach.metrics.per_class`
     on ``eval_split``; ``warnings``: what :func:`sft_teach.checks.check` found in the data.
+    ``base_model_id``: the base's Hub id, for the YAML block (left out for a local folder).
     """
     folder = Path(folder)
     n_test = split_sizes.get(eval_split, 0)
@@ -85,7 +87,8 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
         "---",
         "library_name: transformers",
         "pipeline_tag: text-classification",
-        f"base_model: {base_model}",
+        # quoted as JSON, which YAML reads as it is: a name with ": " or "#" stays one string
+        *([f"base_model: {json.dumps(base_model_id)}"] if base_model_id else []),
         "tags: [sft-teach, text-classification]",
         "---",
         "",

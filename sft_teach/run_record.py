@@ -42,6 +42,41 @@ def base_model_name(model) -> str:
     return portable(name)
 
 
+def hub_id(model) -> str | None:
+    """The base model's Hugging Face Hub id, for the card's ``base_model``; ``None`` for a local
+    folder (its name is no Hub id, and says nothing of the model it was made from)."""
+    from sft_teach.models import DEFAULT_MODEL, looks_like_path
+
+    name = base_model_name(model)
+    if name == DEFAULT_MODEL:
+        return name
+    raw = str(model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "") or "")
+    return None if not raw or looks_like_path(raw) or Path(raw).exists() else name
+
+
+def software() -> dict[str, str]:
+    """The versions a run's numbers depend on (another transformers or torch may train differently)."""
+    from sft_teach.environment import versions
+
+    found = versions()
+    return {name: found[name] for name in ("sft-teach", "python", "torch", "transformers", "accelerate", "datasets")}
+
+
+def recipe_as_run(settings: dict) -> str:
+    """The recipe's name, and what the run changed of it: ``"best (changed: epochs 2, head_epochs 1)"``.
+
+    A run of ``--recipe best --epochs 2`` is not the best recipe, and its card must not say it is."""
+    from sft_teach.training import RECIPES
+
+    name = settings["recipe"]
+    values = RECIPES.get(name, {})
+    recorded = {"epochs": values.get("num_train_epochs"), "learning_rate": values.get("learning_rate"),
+                "head_epochs": values.get("head_epochs")}
+    changed = [f"{key} {settings[key]:g}" for key, value in recorded.items()
+               if value is not None and key in settings and float(settings[key]) != float(value)]
+    return f"{name} (changed: {', '.join(changed)})" if changed else name
+
+
 def dataset_fingerprint(dataset) -> str:
     """``sha256:<hex>`` of a ``DatasetDict``'s texts and labels, split by split: what the card
     records for data given as an object rather than a file (whose own bytes are hashed then)."""
@@ -52,7 +87,7 @@ def dataset_fingerprint(dataset) -> str:
 
 
 def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: str, cleaning: dict | None = None,
-              warnings=()) -> dict:
+              warnings=(), base_model_id: str | None = None) -> dict:
     """Write ``folder``'s metrics.json, loss.png, confusion.png and ``folder/model/README.md``.
 
     ``result``: a :class:`sft_teach.training.FinetuneResult`; ``split_sizes``: rows per split;
@@ -75,7 +110,8 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
                 for k, v in settings.items()}
     record = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in result.metrics.items()},
               "accuracy_interval_95": [round(low, 4), round(high, 4)], "eval_split": result.eval_split,
-              "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(w) for w in warnings]}
+              "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(w) for w in warnings],
+              "versions": software()}
     classes = per_class(result.label_ids, result.predictions, result.label_names)
     # a class with no rows in the split has no scores (null), as the card says "not measured", not 0
     unmeasured = {name: {k: (v if k == "support" or row["support"] else None) for k, v in row.items()}
@@ -96,12 +132,16 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
         folder / "confusion.png", dpi=120)
 
     card_settings = {k: settings[k] for k in ("recipe", "epochs", "learning_rate", "batch_size", "grad_accum",
-                                              "max_length", "seed", "head_epochs", "patience") if k in settings}
+                                              "max_length", "seed", "head_epochs", "head_learning_rate", "warmup",
+                                              "weight_decay", "patience") if k in settings}
+    if "recipe" in card_settings:
+        card_settings["recipe"] = recipe_as_run(settings)
+    card_settings.update(settings.get("trainer_settings", {}))  # TrainingArguments given in Python
     if "epochs_run" in result.metrics:  # stopped early by patience, or ran them all
         card_settings["epochs run"] = result.metrics["epochs_run"]
     if "resumed_from_step" in result.metrics:  # an interrupted run went on from there
         card_settings["resumed from step"] = result.metrics["resumed_from_step"]
-    write_model_card(folder / "model", base_model=base_model, data=settings.get("data"),
+    write_model_card(folder / "model", base_model=base_model, base_model_id=base_model_id, data=settings.get("data"),
                      fingerprint=settings.get("data_sha256"), split_sizes=split_sizes, settings=card_settings,
                      validation_curve=curve, test_metrics=result.metrics, label_names=result.label_names,
                      eval_split=result.eval_split, best_epoch=result.metrics.get("best_epoch"), cleaning=cleaning,

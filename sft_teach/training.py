@@ -446,7 +446,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
     from sft_teach.models import check_max_length, load_classifier
-    from sft_teach.run_record import base_model_name, write_run
+    from sft_teach.run_record import base_model_name, hub_id, write_run
 
     epochs, lr, batch_size, max_length = check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
@@ -456,6 +456,11 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
     reading = {k: training_overrides.pop(k) for k in _DATA_OPTIONS if k in training_overrides}
     _check_overrides(training_overrides)
+    # TrainingArguments the caller set, for the record: lr_scheduler_type="constant" changes the
+    # run as much as the learning rate does (not the bookkeeping of checkpoints, nor accumulation,
+    # which is recorded as grad_accum)
+    given = {k: v for k, v in training_overrides.items()
+             if k not in ("save_checkpoints", "save_total_limit", "save_only_model", "gradient_accumulation_steps")}
     if reading and not isinstance(data, (str, Path)):
         raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
                           f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
@@ -592,10 +597,14 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
             settings = _settings(model_name, data, dataset, epochs=epochs, learning_rate=lr, batch_size=batch_size,
                                  grad_accum=training_overrides.get("gradient_accumulation_steps", 1),
                                  max_length=max_length, seed=seed, head_epochs=head_epochs,
+                                 **({"head_learning_rate": head_learning_rate} if head_epochs > 0 else {}),
+                                 warmup=warmup, weight_decay=weight_decay,
                                  split_seed=cleaning["split_seed"] if cleaning else split_seed,
-                                 patience=patience, best_epoch=best_epoch, **reading)
+                                 patience=patience, best_epoch=best_epoch, **reading,
+                                 **({"trainer_settings": given} if given else {}))
             write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
                       {**settings, **(record or {})}, base_model=base_model_name(model_name),
+                      base_model_id=hub_id(model_name),
                       cleaning=cleaning and {k: v for k, v in cleaning.items() if k != "read_from"},  # in settings
                       warnings=result.warnings)
         trainer.accelerator.wait_for_everyone()

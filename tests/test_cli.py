@@ -245,7 +245,12 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     assert (out / "model").stat().st_mode & 0o777 == 0o777 & ~umask
     assert all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in (out / "model").iterdir())
     card = (out / "model" / "README.md").read_text()
-    assert "base_model:" in card and "95 % interval" in card and "epoch " in card and "truncation=True" in card
+    # a local folder is no Hub id: the card names it, its YAML block does not claim it as base_model
+    assert "base_model:" not in card and "95 % interval" in card and "epoch " in card and "truncation=True" in card
+    assert "| recipe | best (changed: epochs 2, head_epochs 1) |" in card  # not the best recipe's settings
+    import transformers
+
+    assert final["versions"]["transformers"] == transformers.__version__ and final["warmup"] == 0.1
 
     code, stdout, _ = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
     scores = json.loads(stdout)
@@ -317,6 +322,23 @@ def _card(tmp_path, **changes):
                                     {"epoch": 3.0, "accuracy": 0.5, "macro_f1": 0.6375}],
                   test_metrics={"accuracy": 2 / 3, "macro_f1": 0.5}, label_names=["ui", "docs"], best_epoch=1)
     return write_model_card(tmp_path, **{**fields, **changes}).read_text()
+
+
+def test_the_model_cards_yaml_block_reads_back_whatever_the_base_models_name(tmp_path):
+    import yaml
+
+    card = _card(tmp_path, base_model="tickets v1: minilm #2", base_model_id="owner/odd: name #2")
+    front = yaml.safe_load(card.split("---")[1])
+    assert front["base_model"] == "owner/odd: name #2" and front["pipeline_tag"] == "text-classification"
+    assert "base_model" not in yaml.safe_load(_card(tmp_path).split("---")[1])  # a local folder: none
+
+
+def test_a_recipe_changed_by_the_options_is_named_with_its_changes():
+    from sft_teach.run_record import recipe_as_run
+
+    assert recipe_as_run({"recipe": "best", "epochs": 3, "learning_rate": 1e-4, "head_epochs": 3}) == "best"
+    assert recipe_as_run({"recipe": "plain", "epochs": 5, "learning_rate": 5e-4, "head_epochs": 0}) == (
+        "plain (changed: epochs 5)")
 
 
 def test_the_model_card_says_how_it_chose_its_epoch_and_writes_settings_as_a_person_would(tmp_path):

@@ -431,9 +431,15 @@ def test_a_dataset_object_is_recorded_by_its_content_and_a_recipe_by_its_name(ti
         return DatasetDict({name: part.select(range(8)) for name, part in load("pets").items()})
 
     small = first_eight()
-    finetune(str(tiny_model_dir), small, num_train_epochs=1, batch_size=4, progress=False, output_dir=tmp_path / "run")
+    finetune(str(tiny_model_dir), small, num_train_epochs=1, batch_size=4, progress=False, output_dir=tmp_path / "run",
+             warmup=0.0, head_epochs=1, head_learning_rate=5e-4, lr_scheduler_type="constant")
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["data"] == "a dataset given in Python" and "recipe" not in record
+    # every setting that changes the run is recorded, so that it can be run again; and the card says them
+    assert record["warmup"] == 0.0 and record["weight_decay"] == 0.01 and record["head_learning_rate"] == 5e-4
+    assert record["trainer_settings"] == {"lr_scheduler_type": "constant"} and record["versions"]["torch"]
+    card = (tmp_path / "run" / "model" / "README.md").read_text()
+    assert "| head_learning_rate | 0.0005 |" in card and "| lr_scheduler_type | constant |" in card
     absent = [name for name, row in record["per_class"].items() if row["support"] == 0]  # as the card: not measured
     assert all(record["per_class"][name] == {"precision": None, "recall": None, "f1": None, "support": 0}
                for name in absent)
