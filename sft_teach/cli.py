@@ -323,7 +323,8 @@ def cmd_finetune(args) -> int:
 
     if args.push_to_hub and not models.hub_available():
         raise ConfigError(f"--push-to-hub {args.push_to_hub}: the Hugging Face Hub cannot be reached from here: "
-                          "train without it and upload the model folder later (huggingface-cli upload)")
+                          f"train without it and upload the model folder later: hf upload {args.push_to_hub} "
+                          f"{args.output}/model")
     models.resolve_model(args.model)
     dataset, cleaning, findings = _load_and_check(args, max_length)
 
@@ -387,15 +388,9 @@ def _epoch_of(checkpoint: Path) -> str:
 
 
 def _push(folder: Path, repo: str) -> None:
-    from huggingface_hub import create_repo, upload_folder
+    from sft_teach.run_record import push_model
 
-    try:
-        create_repo(repo, exist_ok=True)
-        upload_folder(repo_id=repo, folder_path=str(folder))
-    except Exception as exc:  # network, login or permission: the model is saved either way
-        raise SftTeachError(f"--push-to-hub {repo} failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-                            f"the model is saved in {folder}: upload it later") from None
-    print(f"uploaded {folder} to https://huggingface.co/{repo}")
+    print(f"uploaded {folder} to {push_model(folder, repo)}")
 
 
 def cmd_check(args) -> int:

@@ -42,6 +42,24 @@ def base_model_name(model) -> str:
     return portable(name)
 
 
+def push_model(folder, repo: str) -> str:
+    """Upload a saved model folder (weights, tokenizer, card) to the Hub repository ``repo``; its URL.
+
+    Any failure (network, login, permission) is one :class:`sft_teach.errors.SftTeachError`
+    that says the folder is saved and how to upload it later."""
+    from huggingface_hub import create_repo, upload_folder
+
+    from sft_teach.errors import SftTeachError
+
+    try:
+        create_repo(repo, exist_ok=True)
+        upload_folder(repo_id=repo, folder_path=str(folder))
+    except Exception as exc:  # the model is saved either way
+        raise SftTeachError(f"uploading to {repo} failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                            f"the model is saved in {folder}: upload it later with hf upload {repo} {folder}") from None
+    return f"https://huggingface.co/{repo}"
+
+
 def hub_id(model) -> str | None:
     """The base model's Hugging Face Hub id, for the card's ``base_model``; ``None`` for a local
     folder (its name is no Hub id, and says nothing of the model it was made from)."""

@@ -407,6 +407,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     (:func:`train_head`; LP-FT, notebook 02 section 8), then everything as above. A run resumed
     from a checkpoint skips that phase: the checkpoint already holds its result, and the phase's
     log comes from ``output_dir/head.json`` (written when it ended, removed when the run completes).
+    ``push_to_hub=True, hub_model_id="owner/name"``: upload ``output_dir/model`` (with its card)
+    when the run is saved; offline, refused before training.
     ``resume_from_checkpoint``: a checkpoint folder, or ``True`` for the newest complete one in
     ``output_dir/checkpoints`` (a run keeps one per epoch with ``save_checkpoints=True``).
     A resumed run's ``metrics["resumed_from_step"]`` says where it went on; its ``train_seconds``
@@ -465,6 +467,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
                           f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
     resume_from_checkpoint = _checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
+    push_to = _hub_repository(training_overrides, output_dir if save else None)  # before any training too
     if save and output_dir is not None and resume_from_checkpoint is None:
         _check_output_dir(Path(output_dir), overwrite)
     if isinstance(data, (str, Path)):
@@ -607,6 +610,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                       base_model_id=hub_id(model_name),
                       cleaning=cleaning and {k: v for k, v in cleaning.items() if k != "read_from"},  # in settings
                       warnings=result.warnings)
+            if push_to:
+                from sft_teach.run_record import push_model
+
+                push_model(result.model_dir, push_to)
         trainer.accelerator.wait_for_everyone()
     head_record.unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     if scratch is not None:
@@ -734,6 +741,27 @@ def _without_pickled_arguments(trainer) -> None:
         Path(output_dir or trainer.args.output_dir, "training_args.bin").unlink(missing_ok=True)
 
     trainer._save = _save
+
+
+def _hub_repository(overrides: dict, output_dir) -> str | None:
+    """The Hub repository ``push_to_hub=True, hub_model_id=...`` asks for, taken out of ``overrides``.
+
+    ``Trainer``'s own push would upload its checkpoints folder, not ``model/`` with its card, and
+    fail deep inside ``huggingface_hub`` offline: here the saved model folder is uploaded after the
+    run, and what cannot work is refused in one line before any training."""
+    from sft_teach.models import hub_available
+
+    push, repo = overrides.pop("push_to_hub", False), overrides.pop("hub_model_id", None)
+    if not push:
+        return None
+    if not repo:
+        raise ConfigError("push_to_hub=True needs hub_model_id='owner/name', the Hub repository to upload to")
+    if output_dir is None:
+        raise ConfigError("push_to_hub=True uploads the saved model folder: pass output_dir= (and save=True)")
+    if not hub_available():
+        raise ConfigError(f"push_to_hub: the Hugging Face Hub cannot be reached from here: train without it and "
+                          f"upload the model folder later: hf upload {repo} {output_dir}/model")
+    return repo
 
 
 def _checkpoint_to_resume(resume, output_dir) -> str | None:

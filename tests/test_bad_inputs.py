@@ -115,7 +115,8 @@ CASES = [
     ("patience-with-the-plain-recipe", lambda d: ["--recipe", "plain", "--patience", "2"],
      ["--patience keeps the best validation epoch", "--recipe best"]),
     ("push-to-hub-offline", lambda d: ["--push-to-hub", "me/pets-classifier"],
-     ["--push-to-hub me/pets-classifier", "cannot be reached", "upload the model folder later"]),
+     ["--push-to-hub me/pets-classifier", "cannot be reached", "upload the model folder later: hf upload "
+      "me/pets-classifier"]),
 ]
 
 

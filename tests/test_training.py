@@ -661,3 +661,23 @@ def test_gradient_accumulation_averages_the_batches_in_both_phases(make_tiny_cla
     assert len(logged) == steps
     # dropout makes each batch's loss differ a little from the eval-mode loss above; a sum would be 4x it
     assert abs(np.mean(logged) - untrained) < 0.25 * untrained, (logged, untrained)
+
+
+def test_push_to_hub_uploads_the_model_folder_with_its_card_or_is_refused_before_training(
+        tiny_model_dir, small_dataset, tmp_path, monkeypatch):
+    """Trainer's own push would upload its checkpoints, and offline fail deep in huggingface_hub."""
+    from sft_teach import models, run_record
+    from sft_teach.errors import ConfigError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run = dict(model=str(tiny_model_dir), data=small_dataset, num_train_epochs=1, batch_size=4, progress=False)
+    with pytest.raises(ConfigError, match="cannot be reached from here: .* hf upload me/pets .*/out/model"):
+        finetune(**run, output_dir=tmp_path / "out", push_to_hub=True, hub_model_id="me/pets")
+    with pytest.raises(ConfigError, match="needs hub_model_id='owner/name'"):
+        finetune(**run, output_dir=tmp_path / "out", push_to_hub=True)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+    uploads = []
+    monkeypatch.setattr(models, "hub_available", lambda: True)
+    monkeypatch.setattr(run_record, "push_model", lambda folder, repo: uploads.append((folder, repo)))
+    finetune(**run, output_dir=tmp_path / "out", push_to_hub=True, hub_model_id="me/pets")
+    assert uploads == [(tmp_path / "out" / "model", "me/pets")] and (tmp_path / "out" / "model" / "README.md").is_file()
