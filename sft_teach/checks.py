@@ -200,8 +200,9 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
     findings = []
     if "test" not in dataset:
         findings.append(Finding("no_test_split", (
-            "no test split: the scores at the end are on validation, which also chooses the epoch kept "
-            "(--recipe best; best_epoch=True in Python), so they are optimistic: add a test.csv of texts kept out of training")))
+            "no test split: the scores at the end are on validation, which is no independent test when it "
+            "chooses something: the epoch kept (--recipe best; best_epoch=True in Python), or a setting picked "
+            "by its score: add a test.csv of texts kept out of training")))
     for group in case_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_case", (
             f"labels {' and '.join(repr(g) for g in group)} differ only in case, so they are separate classes: "

@@ -68,6 +68,13 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     max_length = max_length or max_length_of(model, tokenizer)
 
     texts = [texts] if isinstance(texts, str) else list(texts)
+    not_text = next(((i, t) for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if not_text is not None:  # a missing value in a pandas column is the float nan
+        from sft_teach.errors import DataError
+
+        i, value = not_text
+        raise DataError(f"text {i} (0-based) is {value!r} ({type(value).__name__}), not a string: every text must be "
+                        f"one (a missing value reads as nan: drop those rows first, e.g. df.dropna(subset=[...]))")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()  # dropout off: a text always gets the same prediction (Trainer leaves models in train mode)

@@ -141,7 +141,11 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
                  + ("the data had no test split" if "test" not in split_sizes else
                     f"the run was scored on it, not on the test split of {split_sizes['test']} examples")
                  + ", and nothing here was measured on texts that played no part in training:" if chose else
-                 "which chose nothing during training:"), "",
+                 "which chose nothing during this run (the last epoch was kept); but "
+                 + ("the data had no test split" if "test" not in split_sizes else
+                    f"the run was scored on it, not on the test split of {split_sizes['test']} examples")
+                 + ", so a setting picked by this score would make it optimistic:"
+                 if eval_split == "validation" else "which chose nothing during training:"), "",
               f"- accuracy {_interval(test_metrics['accuracy'], n_test)}" if n_test else
               f"- accuracy {test_metrics['accuracy']:.3f}",
               f"- macro-F1 {test_metrics['macro_f1']:.3f}",

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import numbers
 import os
 import shutil
 import tempfile
@@ -119,13 +120,15 @@ def check_head_epochs(head_epochs) -> float:
 # Each setting a message names, as the command line and Python spell it
 _SETTING = {"epochs": "epochs (--epochs, num_train_epochs=)", "learning rate": "learning rate (--lr, learning_rate=)",
             "batch size": "batch size (--batch-size, batch_size=)", "max length": "max length (--max-length, max_length=)",
-            "head epochs": "head epochs (--head-epochs, head_epochs=)", "patience": "patience (--patience, patience=)"}
+            "head epochs": "head epochs (--head-epochs, head_epochs=)", "patience": "patience (--patience, patience=)",
+            "warmup": "warmup (warmup=)", "weight decay": "weight decay (weight_decay=)"}
 
 
 def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0):
     """Reject numbers that make no sense, with a message that says what would."""
 
-    examples = {"epochs": "3", "learning rate": "1e-4", "batch size": "16", "max length": "128"}
+    examples = {"epochs": "3", "learning rate": "1e-4", "batch size": "16", "max length": "128", "warmup": "0.1",
+                "weight decay": "0.01"}
 
     def number(name, value, kind):
         try:
@@ -148,9 +151,9 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
     if ml != int(ml) or not 2 <= ml <= 8192:
         raise ConfigError(f"{_SETTING['max length']} must be a whole number of tokens from 2 to the model's limit, "
                           f"got {max_length}: try 128")
-    if not 0 <= float(warmup) < 1:
+    if not 0 <= number("warmup", warmup, float) < 1:
         raise ConfigError(f"warmup is a fraction of the training steps in [0, 1), got {warmup}: try 0.1")
-    if float(weight_decay) < 0:
+    if number("weight decay", weight_decay, float) < 0:
         raise ConfigError(f"weight decay must be 0 or more, got {weight_decay}: try 0.01")
     return epochs, lr, int(bs), int(ml)
 
@@ -453,6 +456,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     epochs, lr, batch_size, max_length = check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
     head_epochs = check_head_epochs(head_epochs)
+    for name, value in (("seed", seed), ("split_seed", split_seed)):  # numpy's TypeError otherwise, deep inside
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ConfigError(f"{name}= must be a whole number of at least 0, got {value!r}: e.g. 42")
     check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
     if patience is not None and not best_epoch:
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
@@ -716,6 +722,9 @@ def _check_overrides(overrides: dict) -> None:
 
     known = {f.name for f in dataclasses.fields(TrainingArguments)} | {"save_checkpoints", "logging_steps"}
     for name in overrides:
+        if name == "recipe":  # the command's --recipe: in Python a recipe is its settings
+            raise ConfigError(f"finetune has no setting recipe=: pass the recipe's settings, "
+                              f"finetune(..., **RECIPES[{overrides[name]!r}]) (from sft_teach.training import RECIPES)")
         if name not in known:
             own = [p for p in inspect.signature(finetune).parameters if p != "training_overrides"]
             close = [_COMMAND_NAMES[name]] if name in _COMMAND_NAMES else \

@@ -286,7 +286,7 @@ def test_warnings_for_duplicates_leakage_tiny_class_imbalance_and_long_texts(tmp
     warnings = [line for line in out.splitlines() if line.startswith("sft-teach: warning: ")]
     assert len(warnings) == 7 and err == ""
     text = "\n".join(warnings)
-    assert "no test split: the scores at the end are on validation, which also chooses the epoch kept" in text
+    assert "no test split: the scores at the end are on validation, which is no independent test when it chooses" in text
     assert "train: 10 texts occur more than once (10 extra rows" in text
     assert "validation: 3 of its 4 texts also occur in train (the first: 'Asleep in the washing basket again.')" in text
     assert "(longest 182: 'The dog waited by the gate all afternoon…')" in text  # the text, as written, to search for

@@ -368,6 +368,9 @@ def test_a_card_scored_on_validation_says_why_its_score_is_optimistic(tmp_path):
     assert chosen + "the run was scored on it, not on the test split of 4 examples, and nothing here" in unused
     assert "had no test split" not in unused
     assert "which chose nothing during training" in _card(tmp_path)
+    last = _card(tmp_path, eval_split="validation", best_epoch=None, split_sizes={"train": 8, "validation": 3})
+    assert ("On the validation split, which chose nothing during this run (the last epoch was kept); but the data "
+            "had no test split, so a setting picked by this score would make it optimistic:") in last
 
 
 def test_the_model_card_has_per_class_scores_columns_and_the_data_warnings(tmp_path):

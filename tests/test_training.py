@@ -72,6 +72,7 @@ def test_finetune_equals_a_plain_trainer_run(make_tiny_classifier, tokenizer, sm
         (dict(batch_size=2.5), "batch size (--batch-size, batch_size=) must be a whole number"),
         (dict(max_length=1), "max length (--max-length, max_length=) must be a whole number"),
         (dict(warmup=1.5), "warmup is a fraction"),
+        (dict(warmup="a tenth"), "warmup (warmup=) must be a number, got 'a tenth': e.g. 0.1"),
     ],
 )
 def test_settings_that_make_no_sense_are_refused(settings, message):
@@ -84,6 +85,25 @@ def test_finetune_checks_settings_before_loading_anything(monkeypatch):
     monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("data loaded before settings were checked"))
     with pytest.raises(ConfigError):
         finetune("default", "pets", num_train_epochs=-1)
+
+
+@pytest.mark.parametrize("keywords, message", [
+    (dict(seed="abc"), "seed= must be a whole number of at least 0, got 'abc': e.g. 42"),
+    (dict(split_seed=-1), "split_seed= must be a whole number of at least 0, got -1"),
+    (dict(recipe="best"), "finetune has no setting recipe=: pass the recipe's settings, finetune(..., **RECIPES['best'])"),
+])
+def test_python_only_mistakes_are_one_line_before_any_work(keywords, message, monkeypatch):
+    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("data loaded before settings were checked"))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        finetune("default", "pets", **keywords)
+
+
+def test_a_missing_text_is_named_not_a_type_error_from_the_tokenizer(make_tiny_classifier, tokenizer):
+    from sft_teach.errors import DataError
+    from sft_teach.inference import predict_proba
+
+    with pytest.raises(DataError, match=r"text 1 \(0-based\) is nan \(float\), not a string: .*dropna"):
+        predict_proba(make_tiny_classifier(), tokenizer, ["a cat", float("nan")])
 
 
 def test_predictions_are_made_without_dropout(make_tiny_classifier, tokenizer):
