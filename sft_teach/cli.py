@@ -423,10 +423,15 @@ def cmd_check(args) -> int:
 
 
 def _trained_columns(model_dir) -> tuple[str, str] | None:
-    """The text and label columns a model was fine-tuned with, from its run's metrics.json (None if unknown)."""
-    record = Path(model_dir).parent / "metrics.json"
+    """The text and label columns a model was fine-tuned with (None if unknown): from its own
+    config.json, which travels with the folder, else its run's metrics.json (a folder saved before)."""
     try:
-        settings = json.loads(record.read_text())
+        columns = json.loads((Path(model_dir) / "config.json").read_text())["sft_teach_columns"]
+        return columns["text"], columns["label"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        settings = json.loads((Path(model_dir).parent / "metrics.json").read_text())
         return settings["text_column"], settings["label_column"]
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -601,8 +601,6 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         # the others wait until the folder is complete. A single process is always process zero.
         if trainer.is_world_process_zero():
             _clear_run(Path(output_dir))  # an earlier run's files (overwrite=True): none of them may survive
-            save_model(trainer, result.model_dir, max_length=max_length)
-            data_mod.save_splits(dataset, Path(output_dir) / "splits")
             settings = _settings(model_name, data, dataset, epochs=epochs, learning_rate=lr, batch_size=batch_size,
                                  grad_accum=training_overrides.get("gradient_accumulation_steps", 1),
                                  max_length=max_length, seed=seed, head_epochs=head_epochs,
@@ -611,8 +609,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                                  split_seed=cleaning["split_seed"] if cleaning else split_seed,
                                  patience=patience, best_epoch=best_epoch, **reading,
                                  **({"trainer_settings": given} if given else {}))
+            settings = {**settings, **(record or {})}
+            save_model(trainer, result.model_dir, max_length=max_length,
+                       columns=(settings.get("text_column") or "text", settings.get("label_column") or "label"))
+            data_mod.save_splits(dataset, Path(output_dir) / "splits")
             write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
-                      {**settings, **(record or {})}, base_model=base_model_name(model_name),
+                      settings, base_model=base_model_name(model_name),
                       base_model_id=hub_id(model_name),
                       cleaning=cleaning and {k: v for k, v in cleaning.items() if k != "read_from"},  # in settings
                       warnings=result.warnings)
@@ -826,14 +828,16 @@ def _usual_permissions(folder: Path) -> None:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
-def save_model(trainer, target: Path, max_length: int | None = None) -> Path:
+def save_model(trainer, target: Path, max_length: int | None = None, columns: tuple[str, str] | None = None) -> Path:
     """Save model + tokenizer as safetensors into ``target``, atomically.
 
     Everything is written to a sibling temporary folder first and renamed into place
     at the end, so a crash while saving never leaves a half-written folder that looks
     complete. ``max_length`` (the training setting) is saved as the tokenizer's
     ``model_max_length``, so the folder cuts texts where training did: ``predict_proba``,
-    and ``pipeline(..., truncation=True)`` loaded from the folder.
+    and ``pipeline(..., truncation=True)`` loaded from the folder. ``columns``: the CSV columns of
+    the texts and labels it was trained on, kept in ``config.json`` (``sft_teach_columns``), so that
+    ``evaluate`` and ``predict --file`` read a file by them wherever the folder is copied.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -848,6 +852,11 @@ def save_model(trainer, target: Path, max_length: int | None = None) -> Path:
             config = json.loads(config_file.read_text())
             config["model_max_length"] = int(max_length)
             config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        if columns is not None:
+            config_file = partial / "config.json"
+            config = json.loads(config_file.read_text())
+            config["sft_teach_columns"] = {"text": columns[0], "label": columns[1]}
+            config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         fast = partial / "tokenizer.json"
         if fast.is_file():
             # A fast tokenizer saves the truncation and padding its last call happened to set (the

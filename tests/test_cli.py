@@ -182,6 +182,20 @@ def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tiny_m
     code, out, _ = run(["predict", *model, "--file", str(held_out)], capsys)  # its text column: summary
     assert code == 0 and json.loads(out)["text"] == "Purred all night."
 
+    # the columns travel in the folder's config.json: a copy without the run around it reads them too
+    from types import SimpleNamespace
+
+    from sft_teach.inference import load_finetuned
+    from sft_teach.training import save_model
+
+    model, tokenizer = load_finetuned(run_dir / "model")
+    shipped = save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "shipped" / "clf",
+                         columns=("summary", "component"))
+    code, out, err = run(["predict", "--model", str(shipped), "--file", str(held_out)], capsys)
+    assert code == 0 and json.loads(out)["text"] == "Purred all night.", err
+    code, out, err = run(["evaluate", "--model", str(shipped), "--data", str(held_out)], capsys)
+    assert code == 0 and json.loads(out)["n"] == 1, err
+
 
 def test_check_json_and_strict(tmp_path, capsys):
     from support import GOOD
