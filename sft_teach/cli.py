@@ -512,13 +512,46 @@ def cmd_evaluate(args) -> int:
         from sft_teach.data import skipped_line
 
         _warn([skipped_line(skipped, len(dataset))])
+    seen = _seen_in_training(args, dataset["text"])
+    _warn(seen)
     scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
     classes = scores.pop("per_class")
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(_json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
                       "n": len(dataset), "data": portable(args.data), **({"skipped": skipped} if skipped else {}),
-                      "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()}}))
+                      "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()},
+                      "warnings": seen}))
     return 0
+
+
+def _seen_in_training(args, texts) -> list[str]:
+    """Warnings when the texts scored are ones the model was trained on: the very file its run
+    read (the same SHA-256, in the run's metrics.json), or texts of the run's splits/train.csv.
+    The score on a text seen with its label measures memory, not what the model does on new texts."""
+    from sft_teach.checks import _quote
+    from sft_teach.data import read_csv_rows
+    from sft_teach.model_card import data_fingerprint
+
+    run = Path(args.model).parent
+    try:
+        trained_on = json.loads((run / "metrics.json").read_text()).get("data_sha256")
+    except (OSError, ValueError, AttributeError):
+        trained_on = None
+    source = Path(args.data)
+    if trained_on and source.is_file() and data_fingerprint(source) == trained_on:
+        return [f"{args.data} is the file this model was fine-tuned on (the same SHA-256): most of its rows were "
+                f"training rows, so this score is optimistic: score the run's test split instead, "
+                f"sft-teach evaluate --model {args.model} --data {run}"]
+    try:
+        train = set(read_csv_rows(run / "splits" / "train.csv")[0])
+    except Exception:  # no run around the model (a copied folder): nothing to compare with
+        return []
+    seen = [text for text in texts if text in train]
+    if not seen:
+        return []
+    return [f"{len(seen)} of the {len(texts)} texts scored also occur in the model's training split (the first: "
+            f"{_quote(seen[0])}): the model learned them with their labels, so the score on them measures "
+            f"memory: leave them out for a fair score"]
 
 
 def _texts(args) -> tuple[list[str], list[int] | None]:

@@ -266,9 +266,17 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
 
     assert final["versions"]["transformers"] == transformers.__version__ and final["warmup"] == 0.1
 
-    code, stdout, _ = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
+    code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
     scores = json.loads(stdout)
     assert code == 0 and scores["n"] == len(test) and scores["accuracy"] == final["accuracy"]
+    assert scores["warnings"] == [] and err == ""
+    # the training file itself, or a held-out file holding a training text: said, not scored silently
+    code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(data)], capsys)
+    assert code == 0 and "notes.csv is the file this model was fine-tuned on (the same SHA-256)" in err
+    assert json.loads(stdout)["warnings"][0].startswith(str(data))
+    held_out = write_csv(tmp_path / "held_out.csv", [(sorted(train)[0], "cat"), ("A brand new note.", "dog")])
+    code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(held_out)], capsys)
+    assert code == 0 and "1 of the 2 texts scored also occur in the model's training split (the first: " in err
 
 
 def test_book_without_its_extra_says_how_to_install_it(tmp_path, capsys, monkeypatch):
