@@ -202,7 +202,8 @@ def cmd_doctor(args) -> int:
 
     info = report()
     for name, version in info["versions"].items():
-        print(f"{name:22s} {version}")
+        executed = info["drift"].get(name)
+        print(f"{name:22s} {version}" + (f"  (the notebooks were executed with {executed[1]})" if executed else ""))
     dev = info["device"]
     print(f"{'device':22s} {dev['device']}" + (f" ({dev['gpu']})" if dev.get("gpu") else "")
           + f", {dev['cpu_cores']} CPU cores, torch uses {dev['torch_threads']} threads")
@@ -215,6 +216,12 @@ def cmd_doctor(args) -> int:
             print(f"{'model weights':22s} sha256 {model['sha256'][:16]}..., NOT the weights the course was executed with "
                   f"({model['sha256_expected'][:16]}...): everything runs, but trained accuracies and losses may differ "
                   "from the committed notebooks, and their checked cells may fail")
+    if info["drift"]:
+        pins = " ".join(f"{name}=={executed}" for name, (_, executed) in info["drift"].items())
+        several = len(info["drift"]) != 1
+        print(f"{'versions':22s} {len(info['drift'])} package{'s differ' if several else ' differs'} from the versions "
+              f"the notebooks were executed with: everything runs, but trained figures may differ from the committed "
+              f"notebooks in their last digits; to match them: pip install {pins}")
     print("ready" if info["ok"] else f"not ready: missing {', '.join(info['missing']) or 'the bundled model'}")
     return 0 if info["ok"] else 1
 

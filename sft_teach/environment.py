@@ -9,6 +9,7 @@ import contextlib
 import importlib.metadata as metadata
 import os
 import platform
+from pathlib import Path
 
 #: SHA-256 of the bundled model's ``model.safetensors``, the weights every committed notebook was
 #: executed with (the same file as sentence-transformers/all-MiniLM-L6-v2 on the Hugging Face Hub).
@@ -28,6 +29,32 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "missing"
     return found
+
+
+def constraints_file() -> Path | None:
+    """The versions the committed notebooks were executed with: ``constraints.txt``, in a wheel
+    as ``sft_teach/_constraints.txt``, in a clone at its root (``None`` if neither is there)."""
+    here = Path(__file__).resolve().parent
+    return next((p for p in (here / "_constraints.txt", here.parent / "constraints.txt") if p.is_file()), None)
+
+
+def executed_with() -> dict[str, str]:
+    """``{package: version}`` from :func:`constraints_file` (lines ``name==version``), names as pip gives them."""
+    path = constraints_file()
+    pins = {}
+    for line in path.read_text().splitlines() if path else []:
+        name, sep, version = line.split("#")[0].strip().partition("==")
+        if sep:
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def drift(found: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """``{package: (installed, executed with)}`` for the course's packages whose installed version is
+    not the one the notebooks were executed with (torch's local ``+cpu`` tag aside)."""
+    pins = executed_with()
+    return {name: (installed, pins[name]) for name, installed in found.items()
+            if name in pins and installed != "missing" and installed.split("+")[0] != pins[name]}
 
 
 def device() -> dict:
@@ -118,5 +145,5 @@ def report() -> dict:
     model = bundled_model()
     missing = [k for k, v in found.items() if v == "missing" and k != "sft-teach"]
     return {"ok": model["found"] and not missing, "missing": missing,
-            "versions": found, "device": device(), "bundled_model": model,
+            "versions": found, "drift": drift(found), "device": device(), "bundled_model": model,
             "hub_offline": os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")}

@@ -87,6 +87,24 @@ def test_doctor_says_when_the_model_weights_are_not_the_courses(capsys, monkeypa
     assert "NOT the weights the course was executed with" in out and "may differ" in out
 
 
+def test_doctor_says_which_versions_differ_from_the_notebooks_and_how_to_match_them(capsys, monkeypatch):
+    from sft_teach import environment
+
+    pins = environment.executed_with()
+    assert pins["transformers"] and pins["torch"]  # read from constraints.txt (in a wheel: _constraints.txt)
+    real = environment.versions
+
+    def drifted():
+        return {**real(), "transformers": "9.9.9", "torch": pins["torch"] + "+cpu"}  # +cpu is the same torch
+
+    monkeypatch.setattr(environment, "versions", drifted)
+    code, out, _ = run(["doctor"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "ready"
+    assert f"transformers           9.9.9  (the notebooks were executed with {pins['transformers']})" in out
+    assert "1 package differs from the versions" in out and f"pip install transformers=={pins['transformers']}" in out
+    assert "torch" not in environment.drift(drifted())
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])

@@ -253,6 +253,8 @@ def test_the_wheel_holds_the_course_and_not_the_data_generators(tmp_path):
     assert "sft_teach/_datasets/pets/train.csv" in data and "sft_teach/_datasets/tiny_lm/model.safetensors" in data
     assert not [n for n in data if n.endswith(".py")]  # instructions_source.py, pairs_source.py, make_tiny_lm.py
     assert "sft_teach/handout.py" in names and not [n for n in names if "__pycache__" in n]
+    # the versions the notebooks were executed with, for sft-teach doctor; nothing at the wheel's top level
+    assert "sft_teach/_constraints.txt" in names and not [n for n in names if "/" not in n]
 
 
 def _free_port() -> int:
