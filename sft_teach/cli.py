@@ -118,9 +118,12 @@ def _build_parser() -> argparse.ArgumentParser:
                    "Score a model folder written by finetune on labelled texts: a CSV file, a folder (its test.csv, "
                    "or splits/test.csv of a finetune output folder) or a bundled dataset (its test split). Prints one "
                    "JSON object with accuracy, its 95 % interval, macro-F1 and each class's precision, recall, F1 and support.",
-                   "sft-teach evaluate --model my-run/model --data my-run/splits")
+                   "sft-teach evaluate --model my-run/model --data my-run/splits\n"
+                   "  sft-teach evaluate --model my-run/model --data pets --split unseen")
     ev.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
     ev.add_argument("--data", required=True, help="a CSV file with text,label; a folder with test.csv; or pets (its test split)")
+    ev.add_argument("--split", default="test",
+                    help="of a folder or a bundled dataset, the split to score: NAME.csv (default test; pets also has unseen)")
     ev.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
     ev.add_argument("--merge-case", action="store_true",
                     help="read labels differing only in case from the model's (Spam, spam) as the model's")
@@ -473,27 +476,30 @@ def _labelled(args, names: list[str]):
 
     from sft_teach import data
 
-    source = Path(args.data)
-    if args.data in data.bundled_datasets():
-        test = data.load(args.data)["test"]
-        texts, labels = list(test["text"]), [test.features["label"].names[i] for i in test["label"]]
-        lines, label_column = None, "label"
-    else:
-        if source.is_dir():  # a folder of splits, or a finetune output folder with splits/
-            found = [p for p in (source / "test.csv", source / "splits" / "test.csv") if p.is_file()]
-            if not found and (source / "splits").is_dir():
-                raise DataError(f"{args.data}/: this run had no test split (its data had train and validation "
-                                f"only), so there is nothing held out to score: pass a labelled CSV file")
-            if not found:
-                raise DataError(f"{args.data}/: no test.csv (nor splits/test.csv) in this folder: pass the CSV file "
-                                f"to score, or the folder finetune wrote")
-            source = found[0]
-        texts, labels, lines, label_column = _read_labelled(args, source)
+    source, split = Path(args.data), args.split
+    bundled = args.data in data.bundled_datasets()
+    if bundled or source.is_dir():  # a bundled dataset, a folder of splits, or a finetune output folder
+        folder = data.data_dir() / args.data if bundled else source
+        found = [p for p in (folder / f"{split}.csv", folder / "splits" / f"{split}.csv") if p.is_file()]
+        if not found and split == "test" and (folder / "splits").is_dir():
+            raise DataError(f"{args.data}/: this run had no test split (its data had train and validation "
+                            f"only), so there is nothing held out to score: pass a labelled CSV file")
+        if not found:
+            there = sorted(p.stem for p in [*folder.glob("*.csv"), *folder.glob("splits/*.csv")])
+            raise DataError(f"{args.data}: no split {split!r} ({split}.csv) " + (
+                f"in it; its splits: {', '.join(there)}: pass --split with one of them" if there else
+                "in this folder: pass the CSV file to score, or the folder finetune wrote"))
+        source = found[0]
+    elif split != "test":
+        raise ConfigError(f"--split picks a split of a folder or a bundled dataset; {args.data} is one file, scored "
+                          f"whole: drop --split")
+    texts, labels, lines, label_column = _read_labelled(args, source)
+    if bundled:
+        lines = None  # the course's own files: their line numbers help no one
     if args.merge_case:  # Spam, SPAM -> the model's spam
         spelling = data.case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
-    keep, skipped = data.known_rows(labels, names, source=source.name if source.is_file() else args.data,
-                                    lines=None if args.data in data.bundled_datasets() else lines,
+    keep, skipped = data.known_rows(labels, names, source=args.data if bundled else source.name, lines=lines,
                                     label_column=label_column, skip_unknown=args.skip_unknown)
     texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})

@@ -236,6 +236,23 @@ def test_check_json_and_strict(tmp_path, capsys):
     assert code == 0 and "723 rows: merged label 'Cat' (9 rows) into 'cat'; removed 0 repeated texts;" in out
 
 
+def test_evaluate_scores_the_split_asked_for_of_a_bundled_dataset_or_a_folder(make_tiny_classifier, tokenizer,
+                                                                             tmp_path, capsys):
+    from sft_teach.data import data_dir, read_csv_rows
+
+    folder = tmp_path / "pets-model"
+    make_tiny_classifier(labels=("cat", "dog")).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    unseen = read_csv_rows(data_dir() / "pets" / "unseen.csv")[0]
+    code, out, err = run(["evaluate", "--model", str(folder), "--data", "pets", "--split", "unseen"], capsys)
+    assert code == 0 and json.loads(out)["n"] == len(unseen), err
+    code, _, err = run(["evaluate", "--model", str(folder), "--data", "pets", "--split", "dev"], capsys)
+    assert code == 2 and "pets: no split 'dev' (dev.csv) in it; its splits: " in err and "unseen" in err
+    held_out = write_csv(tmp_path / "held_out.csv", [("Purred all night.", "cat")])
+    code, _, err = run(["evaluate", "--model", str(folder), "--data", str(held_out), "--split", "unseen"], capsys)
+    assert code == 2 and "--split picks a split of a folder or a bundled dataset" in err
+
+
 def test_evaluate_names_the_labels_a_model_does_not_know(make_tiny_classifier, tokenizer, tmp_path, capsys):
     folder = tmp_path / "desks"
     make_tiny_classifier(labels=("billing", "emergency", "grooming")).save_pretrained(folder)
