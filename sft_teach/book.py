@@ -28,8 +28,8 @@ INDEX = """\
 
 Fine-tuning takes a model that has already learned a great deal from a large amount of text and
 teaches it one new task from a few hundred labelled examples. This course tells that story three
-times, each time deeper: as a beginner's picture (a robot that knows animals learns to tell cats
-from dogs), as the technical recipe on today's `transformers`, and as the research behind it
+times, each time deeper: as a beginner's picture (a robot that has read a great deal of text learns to tell cat owners'
+notes from dog owners' notes), as the technical recipe on today's `transformers`, and as the research behind it
 (Yosinski et al. 2014; Howard & Ruder 2018), reproduced at small scale with measured tables.
 
 Every notebook runs offline on a laptop CPU in minutes. This book shows them as they were last

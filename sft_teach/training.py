@@ -448,6 +448,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     from sft_teach import checks
     from sft_teach import data as data_mod
     from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess, TrainingClock
+    from sft_teach.environment import library_bars_off
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
     from sft_teach.models import check_max_length, load_classifier
@@ -557,7 +558,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
         trainer.add_callback(SameShuffleOnEveryProcess())
     _one_progress_bar(trainer, progress, desc="all layers" if head is not None else None)  # one bar a phase
-    trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    with library_bars_off():  # saving a checkpoint draws a "Writing model shards" bar between ours
+        trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     train_seconds = TrainingClock.of(trainer).seconds()  # resumed: the restored clock, with the time before
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
@@ -610,8 +612,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                                  patience=patience, best_epoch=best_epoch, **reading,
                                  **({"trainer_settings": given} if given else {}))
             settings = {**settings, **(record or {})}
-            save_model(trainer, result.model_dir, max_length=max_length,
-                       columns=(settings.get("text_column") or "text", settings.get("label_column") or "label"))
+            with library_bars_off():
+                save_model(trainer, result.model_dir, max_length=max_length,
+                           columns=(settings.get("text_column") or "text", settings.get("label_column") or "label"))
             data_mod.save_splits(dataset, Path(output_dir) / "splits")
             write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
                       settings, base_model=base_model_name(model_name),

@@ -501,6 +501,12 @@ def test_progress_false_shows_no_bar_at_all_and_leaves_the_libraries_as_found(ti
     shown = capfd.readouterr()
     assert "%|" not in shown.err + shown.out and "Map" not in shown.err + shown.out
     assert datasets.is_progress_bar_enabled() and hf_logging.is_progress_bar_enabled()
+    # a saved run with a checkpoint each epoch: the training bars, and no saving bar between them
+    finetune(str(tiny_model_dir), str(csv), progress=True, num_train_epochs=2, batch_size=4, best_epoch=True,
+             output_dir=tmp_path / "run")
+    shown = capfd.readouterr().err
+    assert "%|" in shown and "Writing model shards" not in shown
+    assert datasets.is_progress_bar_enabled() and hf_logging.is_progress_bar_enabled()
 
 
 def test_splits_whose_classes_are_listed_differently_are_matched_by_name(small_dataset, make_tiny_classifier,
