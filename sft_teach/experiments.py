@@ -54,25 +54,36 @@ def balanced_sample(labels, n: int, seed: int = 0) -> list[int]:
 
 
 def label_budget_sweep(methods: dict[str, Callable[[list[int], int], np.ndarray]], train_labels, truth,
-                       budgets, seeds=(0,), subsets: dict[str, np.ndarray] | None = None) -> list[dict]:
+                       budgets, seeds=(0,), subsets: dict[str, np.ndarray] | None = None,
+                       progress: str | None = None) -> list[dict]:
     """Accuracy of each method trained on ``n`` labelled examples, for each ``n`` and seed.
 
     ``methods[name](indices, seed)`` trains on those training rows and returns predicted class
     ids for the evaluation set whose true ids are ``truth``. ``subsets`` maps a name to a boolean
     mask over the evaluation set, scored separately (e.g. notes with unseen cue words).
     Returns rows ``{"method", "n", "seed", "accuracy", "accuracy_<subset>"...}``.
+    ``progress``: the label of a bar that counts the runs, for a sweep that takes minutes.
     """
     truth = np.asarray(truth)
     rows = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(budgets) * len(seeds) * len(methods), desc=progress, unit="run")
     for n in budgets:
         for seed in seeds:
             indices = balanced_sample(train_labels, min(n, len(train_labels)), seed)
             for name, method in methods.items():
                 correct = np.asarray(method(indices, seed)) == truth
+                if bar is not None:
+                    bar.update()
                 row = {"method": name, "n": len(indices), "seed": seed, "accuracy": float(correct.mean())}
                 for subset, mask in (subsets or {}).items():
                     row[f"accuracy_{subset}"] = float(correct[np.asarray(mask)].mean())
                 rows.append(row)
+    if bar is not None:
+        bar.close()
     return rows
 
 
