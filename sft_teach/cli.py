@@ -13,6 +13,7 @@ Both are :data:`sft_teach.training.RECIPES`; ``--epochs``, ``--lr`` and ``--head
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 import sys
@@ -425,19 +426,33 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _trained_on(model_dir) -> dict:
+    """What a model was fine-tuned on (``text_column``, ``label_column``, ``data_sha256``; empty if
+    unknown): from its own config.json, which travels with the folder, else its run's metrics.json."""
+    for source in (Path(model_dir) / "config.json", Path(model_dir).parent / "metrics.json"):
+        try:
+            record = json.loads(source.read_text())
+        except (OSError, ValueError):
+            continue
+        found = record.get("sft_teach", record) if isinstance(record, dict) else {}
+        if isinstance(found, dict) and "text_column" in found:
+            return found
+    return {}
+
+
+def _run_record(model_dir) -> dict:
+    """The metrics.json of the run that wrote ``model_dir`` (empty for a folder on its own)."""
+    try:
+        record = json.loads((Path(model_dir).parent / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def _trained_columns(model_dir) -> tuple[str, str] | None:
-    """The text and label columns a model was fine-tuned with (None if unknown): from its own
-    config.json, which travels with the folder, else its run's metrics.json (a folder saved before)."""
-    try:
-        columns = json.loads((Path(model_dir) / "config.json").read_text())["sft_teach_columns"]
-        return columns["text"], columns["label"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    try:
-        settings = json.loads((Path(model_dir).parent / "metrics.json").read_text())
-        return settings["text_column"], settings["label_column"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    """The text and label columns a model was fine-tuned with (None if unknown)."""
+    found = _trained_on(model_dir)
+    return (found["text_column"], found["label_column"]) if found.get("label_column") else None
 
 
 def _columns_to_try(args) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
@@ -469,6 +484,24 @@ def _read_labelled(args, source: Path):
     raise errors[0]  # about the columns asked for
 
 
+def _has_splits(data_arg: str) -> bool:
+    """Whether ``--data`` names a bundled dataset or a folder: something ``--split`` picks from."""
+    from sft_teach.data import bundled_datasets
+
+    return data_arg in bundled_datasets() or Path(data_arg).is_dir()
+
+
+def _is_split(path: Path) -> bool:
+    """Whether a CSV file is a split of texts and labels (its header has ``text`` and ``label``): a
+    bundled dataset's folder also holds other tables (the reader's labels, the cue words)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            header = next(csv.reader(file), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    return {"text", "label"} <= {name.strip() for name in header}
+
+
 def _labelled(args, names: list[str]):
     """The evaluation texts as a ``Dataset`` whose label ids are the model's (matched by name), and
     ``{label: rows}`` left out by --skip-unknown."""
@@ -478,18 +511,22 @@ def _labelled(args, names: list[str]):
 
     source, split = Path(args.data), args.split
     bundled = args.data in data.bundled_datasets()
-    if bundled or source.is_dir():  # a bundled dataset, a folder of splits, or a finetune output folder
+    if _has_splits(args.data):  # a bundled dataset, a folder of splits, or a finetune output folder
         folder = data.data_dir() / args.data if bundled else source
         found = [p for p in (folder / f"{split}.csv", folder / "splits" / f"{split}.csv") if p.is_file()]
         if not found and split == "test" and (folder / "splits").is_dir():
             raise DataError(f"{args.data}/: this run had no test split (its data had train and validation "
-                            f"only), so there is nothing held out to score: pass a labelled CSV file")
+                            f"only), so there is nothing held out to score: pass a labelled CSV file (--split "
+                            f"validation scores the split that chose the epoch kept: an optimistic score)")
         if not found:
-            there = sorted(p.stem for p in [*folder.glob("*.csv"), *folder.glob("splits/*.csv")])
+            there = sorted(p.stem for p in [*folder.glob("*.csv"), *folder.glob("splits/*.csv")] if _is_split(p))
             raise DataError(f"{args.data}: no split {split!r} ({split}.csv) " + (
                 f"in it; its splits: {', '.join(there)}: pass --split with one of them" if there else
                 "in this folder: pass the CSV file to score, or the folder finetune wrote"))
         source = found[0]
+        if bundled and not _is_split(source):
+            raise DataError(f"{args.data}: {split}.csv is not a split of texts and labels: pass --split with one "
+                            f"of {', '.join(sorted(p.stem for p in folder.glob('*.csv') if _is_split(p)))}")
     elif split != "test":
         raise ConfigError(f"--split picks a split of a folder or a bundled dataset; {args.data} is one file, scored "
                           f"whole: drop --split")
@@ -519,12 +556,17 @@ def cmd_evaluate(args) -> int:
 
         _warn([skipped_line(skipped, len(dataset))])
     seen = _seen_in_training(args, dataset["text"])
+    if args.split == "validation" and "best_epoch" in _run_record(args.model):
+        seen.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
+                    "optimistic: the test split is the one that chose nothing")
     _warn(seen)
     scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
     classes = scores.pop("per_class")
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(_json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
-                      "n": len(dataset), "data": portable(args.data), **({"skipped": skipped} if skipped else {}),
+                      "n": len(dataset), "data": portable(args.data),
+                      **({"split": args.split} if _has_splits(args.data) else {}),
+                      **({"skipped": skipped} if skipped else {}),
                       "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()},
                       "warnings": seen}))
     return 0
@@ -539,15 +581,13 @@ def _seen_in_training(args, texts) -> list[str]:
     from sft_teach.model_card import data_fingerprint
 
     run = Path(args.model).parent
-    try:
-        trained_on = json.loads((run / "metrics.json").read_text()).get("data_sha256")
-    except (OSError, ValueError, AttributeError):
-        trained_on = None
+    trained_on = _trained_on(args.model).get("data_sha256")
     source = Path(args.data)
     if trained_on and source.is_file() and data_fingerprint(source) == trained_on:
+        instead = (f"score the run's test split instead, sft-teach evaluate --model {args.model} --data {run}"
+                   if (run / "splits").is_dir() else "score texts kept out of training instead")
         return [f"{args.data} is the file this model was fine-tuned on (the same SHA-256): most of its rows were "
-                f"training rows, so this score is optimistic: score the run's test split instead, "
-                f"sft-teach evaluate --model {args.model} --data {run}"]
+                f"training rows, so this score is optimistic: {instead}"]
     try:
         train = set(read_csv_rows(run / "splits" / "train.csv")[0])
     except Exception:  # no run around the model (a copied folder): nothing to compare with
@@ -555,7 +595,7 @@ def _seen_in_training(args, texts) -> list[str]:
     seen = [text for text in texts if text in train]
     if not seen:
         return []
-    return [f"{len(seen)} of the {len(texts)} texts scored also occur in the model's training split (the first: "
+    return [f"{len(seen)} of the {len(texts)} texts scored also occur{'s' * (len(seen) == 1)} in the model's training split (the first: "
             f"{_quote(seen[0])}): the model learned them with their labels, so the score on them measures "
             f"memory: leave them out for a fair score"]
 

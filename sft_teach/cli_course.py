@@ -52,7 +52,7 @@ def add_commands(commands, described) -> None:
                     help="replace notebooks of the same names already in OUTPUT (refused otherwise: they may be yours)")
     co.add_argument("--html", action="store_true", help="also write a browsable HTML copy of each notebook")
     co.add_argument("--edition", choices=("student", "teacher"), default=None,
-                    help="write this edition of the notebooks instead of re-running them all")
+                    help="write this edition of the notebooks instead of re-running them")
     co.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # another folder of notebooks (tests)
 
     bk = described("book", "build a browsable website (a book) of the executed notebooks",
@@ -134,8 +134,9 @@ def _refuse_to_replace(output: Path, notebooks, overwrite: bool) -> None:
     there = [p.name for p in notebooks if (output / p.name).exists()]
     if there and not overwrite:
         shown = ", ".join(there[:3]) + (f" and {len(there) - 3} more" if len(there) > 3 else "")
+        it = "it" if len(there) == 1 else "them"
         raise OutputExistsError(f"{output}/ already holds {shown}, which would be replaced: pass --overwrite to "
-                                f"replace them, or choose another --output")
+                                f"replace {it}, or choose another --output")
 
 
 def cmd_course(args) -> int:
@@ -179,7 +180,7 @@ def _edition(args, folder: Path, notebooks: list[Path]) -> int:
         for path in written:
             body, _ = HTMLExporter().from_notebook_node(nbformat.read(path, as_version=4))
             path.with_suffix(".html").write_text(body, encoding="utf-8")
-    print(f"{args.edition} edition: {len(written)} notebooks in {args.output}/")
+    print(f"{args.edition} edition: {len(written)} notebook{'s' * (len(written) != 1)} in {args.output}/")
     return 0
 
 

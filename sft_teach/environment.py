@@ -50,11 +50,19 @@ def executed_with() -> dict[str, str]:
 
 
 def drift(found: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """``{package: (installed, executed with)}`` for the course's packages whose installed version is
-    not the one the notebooks were executed with (torch's local ``+cpu`` tag aside)."""
+    """``{package: (installed, executed with)}`` for every installed package whose version is not the
+    one the notebooks were executed with (torch's local ``+cpu`` tag aside): those of ``found`` first,
+    then the rest of :func:`executed_with` (numpy, tokenizers, ... change figures too)."""
     pins = executed_with()
-    return {name: (installed, pins[name]) for name, installed in found.items()
-            if name in pins and installed != "missing" and installed.split("+")[0] != pins[name]}
+    installed = dict(found)
+    for name in pins:
+        if name not in installed:
+            try:
+                installed[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+    return {name: (version, pins[name]) for name, version in installed.items()
+            if name in pins and version != "missing" and version.split("+")[0] != pins[name]}
 
 
 def device() -> dict:

@@ -92,20 +92,22 @@ def _find(exercise_id: str) -> Exercise:
 
 
 class Solution:
-    """A reference solution: call it as the function it wraps; a notebook shows its source code."""
+    """A reference solution: call it as the function it wraps; a notebook shows its code, with the
+    imports it needs (``source`` alone is the function, as the teacher edition's cell holds it)."""
 
-    def __init__(self, function: Callable):
+    def __init__(self, function: Callable, imports: str = ""):
         functools.update_wrapper(self, function)  # name, docstring, and the signature check() reads
         self.source = inspect.getsource(function).strip("\n")
+        self.imports = imports
 
     def __call__(self, *args, **kwargs):
         return self.__wrapped__(*args, **kwargs)
 
     def __repr__(self):
-        return self.source
+        return f"{self.imports}\n\n\n{self.source}" if self.imports else self.source
 
     def _repr_markdown_(self):
-        return f"```python\n{self.source}\n```"
+        return f"```python\n{self!r}\n```"
 
 
 def solution(exercise_id: str) -> Solution:
@@ -113,7 +115,8 @@ def solution(exercise_id: str) -> Solution:
     is its source code; called, it computes the answer, so ``check(id, solution(id))`` passes."""
     from sft_teach import exercise_solutions
 
-    return Solution(getattr(exercise_solutions, _find(exercise_id).name))
+    exercise = _find(exercise_id)
+    return Solution(getattr(exercise_solutions, exercise.name), exercise.imports)
 
 
 def check(exercise_id: str, answer) -> CheckResult:

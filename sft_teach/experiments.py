@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable
@@ -68,9 +69,10 @@ def label_budget_sweep(methods: dict[str, Callable[[list[int], int], np.ndarray]
     rows = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        # a text bar: a saved notebook keeps its last state (a widget bar's saved text would read 0/4)
+        from tqdm import tqdm
 
-        bar = tqdm(total=len(budgets) * len(seeds) * len(methods), desc=progress, unit="run")
+        bar = tqdm(total=len(budgets) * len(seeds) * len(methods), desc=progress, unit="run", file=sys.stderr)
     for n in budgets:
         for seed in seeds:
             indices = balanced_sample(train_labels, min(n, len(train_labels)), seed)

@@ -73,8 +73,10 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
         from sft_teach.errors import DataError
 
         i, value = not_text
+        missing = isinstance(value, float) and value != value  # nan: how pandas reads an empty cell
         raise DataError(f"text {i} (0-based) is {value!r} ({type(value).__name__}), not a string: every text must be "
-                        f"one (a missing value reads as nan: drop those rows first, e.g. df.dropna(subset=[...]))")
+                        + ("one (a missing value reads as nan: drop those rows first, e.g. df.dropna(subset=[...]))"
+                           if missing else "one: convert it with str(), or leave it out"))
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()  # dropout off: a text always gets the same prediction (Trainer leaves models in train mode)

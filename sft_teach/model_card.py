@@ -71,14 +71,16 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
                      settings: dict, validation_curve: list[dict], test_metrics: dict, label_names: list[str],
                      eval_split: str = "test", best_epoch: int | None = None, cleaning: dict | None = None,
                      columns: tuple[str, str] = ("text", "label"), per_class: dict | None = None,
-                     warnings: list[str] = (), base_model_id: str | None = None) -> Path:
+                     warnings: list[str] = (), base_model_id: str | None = None,
+                     software: dict | None = None) -> Path:
     """Write ``folder/README.md``; returns its path.
 
     ``validation_curve``: one ``{"epoch", "accuracy", "macro_f1"}`` per evaluation;
     ``test_metrics``: ``accuracy`` and ``macro_f1`` on ``eval_split`` (``split_sizes[eval_split]`` items);
     ``columns``: the data's text and label columns; ``per_class``: :func:`sft_teach.metrics.per_class`
     on ``eval_split``; ``warnings``: what :func:`sft_teach.checks.check` found in the data.
-    ``base_model_id``: the base's Hub id, for the YAML block (left out for a local folder).
+    ``base_model_id``: the base's Hub id, for the YAML block (left out for a local folder);
+    ``software``: ``{package: version}`` the run trained with.
     """
     folder = Path(folder)
     n_test = split_sizes.get(eval_split, 0)
@@ -124,6 +126,8 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
         lines += [f"- {warning}" for warning in warnings]
     lines += ["", "## Training", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {key} | {_value(value)} |" for key, value in settings.items()]
+    if software:
+        lines += ["", "Trained with " + ", ".join(f"{name} {version}" for name, version in software.items()) + "."]
     if validation_curve:
         lines += ["", "Validation split after each epoch" + (_kept(validation_curve, best_epoch) + ":"
                                                              if best_epoch else " (the last epoch kept):"),

@@ -42,9 +42,12 @@ def base_model_name(model) -> str:
     return portable(name)
 
 
-def push_model(folder, repo: str) -> str:
+def push_model(folder, repo: str, private: bool | None = None, token: str | None = None,
+               revision: str | None = None) -> str:
     """Upload a saved model folder (weights, tokenizer, card) to the Hub repository ``repo``; its URL.
 
+    ``private``: create the repository private (``None``: the Hub's default for a new one);
+    ``token``: instead of the one ``hf auth login`` saved; ``revision``: a branch instead of main.
     Any failure (network, login, permission) is one :class:`sft_teach.errors.SftTeachError`
     that says the folder is saved and how to upload it later."""
     from huggingface_hub import create_repo, upload_folder
@@ -52,8 +55,8 @@ def push_model(folder, repo: str) -> str:
     from sft_teach.errors import SftTeachError
 
     try:
-        create_repo(repo, exist_ok=True)
-        upload_folder(repo_id=repo, folder_path=str(folder))
+        create_repo(repo, exist_ok=True, private=private, token=token)
+        upload_folder(repo_id=repo, folder_path=str(folder), token=token, revision=revision)
     except Exception as exc:  # the model is saved either way
         raise SftTeachError(f"uploading to {repo} failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
                             f"the model is saved in {folder}: upload it later with hf upload {repo} {folder}") from None
@@ -80,19 +83,24 @@ def software() -> dict[str, str]:
     return {name: found[name] for name in ("sft-teach", "python", "torch", "transformers", "accelerate", "datasets")}
 
 
+def recipe_changes(settings: dict) -> dict:
+    """What a run changed of its ``--recipe``'s settings: ``{"epochs": 2}`` for ``--recipe best --epochs 2``."""
+    from sft_teach.training import RECIPES
+
+    values = RECIPES.get(settings.get("recipe"), {})
+    recipe = {"epochs": values.get("num_train_epochs"), "learning_rate": values.get("learning_rate"),
+              "head_epochs": values.get("head_epochs")}
+    return {key: settings[key] for key, value in recipe.items()
+            if value is not None and key in settings and float(settings[key]) != float(value)}
+
+
 def recipe_as_run(settings: dict) -> str:
     """The recipe's name, and what the run changed of it: ``"best (changed: epochs 2, head_epochs 1)"``.
 
     A run of ``--recipe best --epochs 2`` is not the best recipe, and its card must not say it is."""
-    from sft_teach.training import RECIPES
-
-    name = settings["recipe"]
-    values = RECIPES.get(name, {})
-    recorded = {"epochs": values.get("num_train_epochs"), "learning_rate": values.get("learning_rate"),
-                "head_epochs": values.get("head_epochs")}
-    changed = [f"{key} {settings[key]:g}" for key, value in recorded.items()
-               if value is not None and key in settings and float(settings[key]) != float(value)]
-    return f"{name} (changed: {', '.join(changed)})" if changed else name
+    changed = recipe_changes(settings)
+    listed = ", ".join(f"{key} {value:g}" for key, value in changed.items())
+    return f"{settings['recipe']} (changed: {listed})" if changed else settings["recipe"]
 
 
 def dataset_fingerprint(dataset) -> str:
@@ -130,6 +138,8 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
               "accuracy_interval_95": [round(low, 4), round(high, 4)], "eval_split": result.eval_split,
               "eval_size": n, **settings, "cleaning": cleaning, "warnings": [str(w) for w in warnings],
               "versions": software()}
+    if "recipe" in settings:  # the JSON says what the card says: a recipe changed by options is not that recipe
+        record["changed_from_recipe"] = recipe_changes(settings)
     classes = per_class(result.label_ids, result.predictions, result.label_names)
     # a class with no rows in the split has no scores (null), as the card says "not measured", not 0
     unmeasured = {name: {k: (v if k == "support" or row["support"] else None) for k, v in row.items()}
@@ -164,7 +174,7 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
                      validation_curve=curve, test_metrics=result.metrics, label_names=result.label_names,
                      eval_split=result.eval_split, best_epoch=result.metrics.get("best_epoch"), cleaning=cleaning,
                      columns=(settings.get("text_column", "text"), settings.get("label_column", "label")),
-                     per_class=classes, warnings=record["warnings"])
+                     per_class=classes, warnings=record["warnings"], software=record["versions"])
     return record
 
 

@@ -465,16 +465,17 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
     reading = {k: training_overrides.pop(k) for k in _DATA_OPTIONS if k in training_overrides}
     _check_overrides(training_overrides)
+    push_to = _hub_repository(training_overrides, output_dir if save else None)  # before any training
     # TrainingArguments the caller set, for the record: lr_scheduler_type="constant" changes the
     # run as much as the learning rate does (not the bookkeeping of checkpoints, nor accumulation,
-    # which is recorded as grad_accum)
-    given = {k: v for k, v in training_overrides.items()
+    # which is recorded as grad_accum; the Hub's settings, a token among them, were taken out above).
+    # A value JSON cannot hold is recorded as its repr, never a crash after training.
+    given = {k: _as_json(v) for k, v in training_overrides.items()
              if k not in ("save_checkpoints", "save_total_limit", "save_only_model", "gradient_accumulation_steps")}
     if reading and not isinstance(data, (str, Path)):
         raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
                           f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
     resume_from_checkpoint = _checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
-    push_to = _hub_repository(training_overrides, output_dir if save else None)  # before any training too
     if save and output_dir is not None and resume_from_checkpoint is None:
         _check_output_dir(Path(output_dir), overwrite)
     if isinstance(data, (str, Path)):
@@ -614,7 +615,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
             settings = {**settings, **(record or {})}
             with library_bars_off():
                 save_model(trainer, result.model_dir, max_length=max_length,
-                           columns=(settings.get("text_column") or "text", settings.get("label_column") or "label"))
+                           data={"text_column": settings.get("text_column") or "text",
+                                 "label_column": settings.get("label_column") or "label",
+                                 "data_sha256": settings.get("data_sha256")})
             data_mod.save_splits(dataset, Path(output_dir) / "splits")
             write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
                       settings, base_model=base_model_name(model_name),
@@ -624,7 +627,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
             if push_to:
                 from sft_teach.run_record import push_model
 
-                push_model(result.model_dir, push_to)
+                push_model(result.model_dir, **push_to)
         trainer.accelerator.wait_for_everyone()
     head_record.unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     if scratch is not None:
@@ -757,25 +760,45 @@ def _without_pickled_arguments(trainer) -> None:
     trainer._save = _save
 
 
-def _hub_repository(overrides: dict, output_dir) -> str | None:
-    """The Hub repository ``push_to_hub=True, hub_model_id=...`` asks for, taken out of ``overrides``.
+def _hub_repository(overrides: dict, output_dir) -> dict | None:
+    """What ``push_to_hub=True, hub_model_id=...`` asks for, taken out of ``overrides``: the keywords
+    of :func:`sft_teach.run_record.push_model` (``repo``, ``private``, ``token``, ``revision``).
 
     ``Trainer``'s own push would upload its checkpoints folder, not ``model/`` with its card, and
     fail deep inside ``huggingface_hub`` offline: here the saved model folder is uploaded after the
-    run, and what cannot work is refused in one line before any training."""
+    run, and what cannot work is refused in one line before any training. Every ``hub_*`` keyword
+    leaves ``overrides``, so none (a token least of all) reaches the record or the card."""
     from sft_teach.models import hub_available
 
-    push, repo = overrides.pop("push_to_hub", False), overrides.pop("hub_model_id", None)
+    hub = {k: overrides.pop(k) for k in list(overrides) if k == "push_to_hub" or k.startswith("hub_")}
+    push = hub.pop("push_to_hub", False)
+    unused = [k for k in ("hub_strategy", "hub_always_push") if k in hub]
+    if unused:
+        raise ConfigError(f"{unused[0]}= sets how Trainer pushes checkpoints; finetune uploads the saved model "
+                          f"folder once, when the run ends: drop {unused[0]}=")
+    if hub and not push:
+        raise ConfigError(f"{next(iter(hub))}= uploads nothing without push_to_hub=True: add it, or drop the hub_ settings")
     if not push:
         return None
-    if not repo:
+    if not hub.get("hub_model_id"):
         raise ConfigError("push_to_hub=True needs hub_model_id='owner/name', the Hub repository to upload to")
     if output_dir is None:
         raise ConfigError("push_to_hub=True uploads the saved model folder: pass output_dir= (and save=True)")
+    repo = hub["hub_model_id"]
     if not hub_available():
         raise ConfigError(f"push_to_hub: the Hugging Face Hub cannot be reached from here: train without it and "
                           f"upload the model folder later: hf upload {repo} {output_dir}/model")
-    return repo
+    return {"repo": repo, "private": hub.get("hub_private_repo"), "token": hub.get("hub_token"),
+            "revision": hub.get("hub_revision")}
+
+
+def _as_json(value):
+    """``value`` if JSON can hold it, else its repr: for the record of a run."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
 
 
 def _checkpoint_to_resume(resume, output_dir) -> str | None:
@@ -831,16 +854,17 @@ def _usual_permissions(folder: Path) -> None:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
-def save_model(trainer, target: Path, max_length: int | None = None, columns: tuple[str, str] | None = None) -> Path:
+def save_model(trainer, target: Path, max_length: int | None = None, data: dict | None = None) -> Path:
     """Save model + tokenizer as safetensors into ``target``, atomically.
 
     Everything is written to a sibling temporary folder first and renamed into place
     at the end, so a crash while saving never leaves a half-written folder that looks
     complete. ``max_length`` (the training setting) is saved as the tokenizer's
     ``model_max_length``, so the folder cuts texts where training did: ``predict_proba``,
-    and ``pipeline(..., truncation=True)`` loaded from the folder. ``columns``: the CSV columns of
-    the texts and labels it was trained on, kept in ``config.json`` (``sft_teach_columns``), so that
-    ``evaluate`` and ``predict --file`` read a file by them wherever the folder is copied.
+    and ``pipeline(..., truncation=True)`` loaded from the folder. ``data``: what the model was
+    trained on, ``{"text_column", "label_column", "data_sha256"}``, kept in ``config.json`` (as
+    ``sft_teach``), so that wherever the folder is copied ``evaluate`` and ``predict --file`` read a
+    file by those columns and ``evaluate`` knows the training file when it is given to score.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -855,10 +879,10 @@ def save_model(trainer, target: Path, max_length: int | None = None, columns: tu
             config = json.loads(config_file.read_text())
             config["model_max_length"] = int(max_length)
             config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-        if columns is not None:
+        if data is not None:
             config_file = partial / "config.json"
             config = json.loads(config_file.read_text())
-            config["sft_teach_columns"] = {"text": columns[0], "label": columns[1]}
+            config["sft_teach"] = data
             config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         fast = partial / "tokenizer.json"
         if fast.is_file():

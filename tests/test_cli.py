@@ -208,7 +208,7 @@ def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tiny_m
 
     model, tokenizer = load_finetuned(run_dir / "model")
     shipped = save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "shipped" / "clf",
-                         columns=("summary", "component"))
+                         data={"text_column": "summary", "label_column": "component", "data_sha256": None})
     code, out, err = run(["predict", "--model", str(shipped), "--file", str(held_out)], capsys)
     assert code == 0 and json.loads(out)["text"] == "Purred all night.", err
     code, out, err = run(["evaluate", "--model", str(shipped), "--data", str(held_out)], capsys)
@@ -247,7 +247,11 @@ def test_evaluate_scores_the_split_asked_for_of_a_bundled_dataset_or_a_folder(ma
     code, out, err = run(["evaluate", "--model", str(folder), "--data", "pets", "--split", "unseen"], capsys)
     assert code == 0 and json.loads(out)["n"] == len(unseen), err
     code, _, err = run(["evaluate", "--model", str(folder), "--data", "pets", "--split", "dev"], capsys)
-    assert code == 2 and "pets: no split 'dev' (dev.csv) in it; its splits: " in err and "unseen" in err
+    assert code == 2 and "pets: no split 'dev' (dev.csv) in it; its splits: test, train, unseen, validation:" in err
+    code, _, err = run(["evaluate", "--model", str(folder), "--data", "pets", "--split", "reader_labels"], capsys)
+    assert code == 2 and "pets: reader_labels.csv is not a split of texts and labels" in err
+    code, out, _ = run(["evaluate", "--model", str(folder), "--data", "pets"], capsys)
+    assert json.loads(out)["split"] == "test"
     held_out = write_csv(tmp_path / "held_out.csv", [("Purred all night.", "cat")])
     code, _, err = run(["evaluate", "--model", str(folder), "--data", str(held_out), "--split", "unseen"], capsys)
     assert code == 2 and "--split picks a split of a folder or a bundled dataset" in err
@@ -300,18 +304,28 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     import transformers
 
     assert final["versions"]["transformers"] == transformers.__version__ and final["warmup"] == 0.1
+    assert final["recipe"] == "best" and final["changed_from_recipe"] == {"epochs": 2, "head_epochs": 1}
+    assert f"transformers {transformers.__version__}" in card  # the card says what it was trained with
 
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
     scores = json.loads(stdout)
     assert code == 0 and scores["n"] == len(test) and scores["accuracy"] == final["accuracy"]
-    assert scores["warnings"] == [] and err == ""
+    assert scores["warnings"] == [] and err == "" and scores["split"] == "test"
+    code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out), "--split", "validation"],
+                            capsys)
+    assert code == 0 and "validation chose the epoch this model kept (--recipe best)" in err
     # the training file itself, or a held-out file holding a training text: said, not scored silently
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(data)], capsys)
     assert code == 0 and "notes.csv is the file this model was fine-tuned on (the same SHA-256)" in err
     assert json.loads(stdout)["warnings"][0].startswith(str(data))
+    import shutil
+
+    shutil.copytree(out / "model", tmp_path / "elsewhere" / "model")  # the folder alone, without its run
+    code, stdout, err = run(["evaluate", "--model", str(tmp_path / "elsewhere" / "model"), "--data", str(data)], capsys)
+    assert code == 0 and "notes.csv is the file this model was fine-tuned on" in err  # known from its config.json
     held_out = write_csv(tmp_path / "held_out.csv", [(sorted(train)[0], "cat"), ("A brand new note.", "dog")])
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(held_out)], capsys)
-    assert code == 0 and "1 of the 2 texts scored also occur in the model's training split (the first: " in err
+    assert code == 0 and "1 of the 2 texts scored also occurs in the model's training split (the first: " in err
 
 
 def test_book_without_its_extra_says_how_to_install_it(tmp_path, capsys, monkeypatch):

@@ -70,7 +70,7 @@ def test_course_never_replaces_notebooks_in_its_output_folder_unless_told(notebo
     for extra in ([], ["--edition", "student"]):
         assert main(["course", "--notebooks", str(notebooks), "--output", str(out), *extra]) == 2
         assert capsys.readouterr().err.strip() == (f"sft-teach: error: {out}/ already holds a_ok.ipynb, which would be "
-                                                   f"replaced: pass --overwrite to replace them, or choose another --output")
+                                                   f"replaced: pass --overwrite to replace it, or choose another --output")
         assert (out / "a_ok.ipynb").read_text() == "my edits"
     assert main(["course", "--notebooks", str(notebooks), "--output", str(out), "--overwrite"]) == 0
     assert nbformat.read(out / "a_ok.ipynb", as_version=4).cells[0].outputs[0]["text"] == "42\n"

@@ -149,8 +149,8 @@ def test_a_function_that_never_returns_is_stopped_with_a_line(monkeypatch):
 
 def test_a_solution_shows_its_source_and_computes_the_answer():
     answer = solution("04-stlr")
-    assert repr(answer).startswith("def stlr_multiplier(t, T, cut_frac=0.1, ratio=32):")
-    assert answer._repr_markdown_().startswith("```python\ndef stlr_multiplier(")
+    assert repr(answer).startswith("import math\n\n\ndef stlr_multiplier(t, T, cut_frac=0.1, ratio=32):")
+    assert answer._repr_markdown_().startswith("```python\nimport math\n\n\ndef stlr_multiplier(")
     assert answer(0, 100) == ref.stlr_multiplier(0, 100) and check("04-stlr", answer)
 
 

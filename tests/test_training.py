@@ -702,8 +702,26 @@ def test_push_to_hub_uploads_the_model_folder_with_its_card_or_is_refused_before
     with pytest.raises(ConfigError, match="needs hub_model_id='owner/name'"):
         finetune(**run, output_dir=tmp_path / "out", push_to_hub=True)
     assert not (tmp_path / "out").exists()  # refused before anything was written
+    with pytest.raises(ConfigError, match="hub_strategy= sets how Trainer pushes checkpoints"):
+        finetune(**run, output_dir=tmp_path / "out", push_to_hub=True, hub_model_id="me/pets", hub_strategy="end")
+    with pytest.raises(ConfigError, match="hub_private_repo= uploads nothing without push_to_hub=True"):
+        finetune(**run, output_dir=tmp_path / "out", hub_private_repo=True)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
     uploads = []
     monkeypatch.setattr(models, "hub_available", lambda: True)
-    monkeypatch.setattr(run_record, "push_model", lambda folder, repo: uploads.append((folder, repo)))
-    finetune(**run, output_dir=tmp_path / "out", push_to_hub=True, hub_model_id="me/pets")
-    assert uploads == [(tmp_path / "out" / "model", "me/pets")] and (tmp_path / "out" / "model" / "README.md").is_file()
+    monkeypatch.setattr(run_record, "push_model", lambda folder, **where: uploads.append((folder, where)))
+    finetune(**run, output_dir=tmp_path / "out", push_to_hub=True, hub_model_id="me/pets", hub_private_repo=True,
+             hub_token="hf_SECRET")
+    assert uploads == [(tmp_path / "out" / "model", {"repo": "me/pets", "private": True, "token": "hf_SECRET",
+                                                     "revision": None})]
+    written = (tmp_path / "out" / "model" / "README.md").read_text() + (tmp_path / "out" / "metrics.json").read_text()
+    assert "hf_SECRET" not in written and "hub_" not in written  # a token is never written out
+
+
+def test_a_training_argument_json_cannot_hold_is_recorded_by_its_repr(tiny_model_dir, small_dataset, tmp_path):
+    from transformers.trainer_pt_utils import AcceleratorConfig
+
+    finetune(str(tiny_model_dir), small_dataset, num_train_epochs=1, batch_size=4, progress=False,
+             output_dir=tmp_path / "out", accelerator_config=AcceleratorConfig())
+    record = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert record["trainer_settings"]["accelerator_config"].startswith("AcceleratorConfig(")
