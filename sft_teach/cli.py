@@ -429,15 +429,14 @@ def cmd_check(args) -> int:
 def _trained_on(model_dir) -> dict:
     """What a model was fine-tuned on (``text_column``, ``label_column``, ``data_sha256``; empty if
     unknown): from its own config.json, which travels with the folder, else its run's metrics.json."""
-    for source in (Path(model_dir) / "config.json", Path(model_dir).parent / "metrics.json"):
-        try:
-            record = json.loads(source.read_text())
-        except (OSError, ValueError):
-            continue
-        found = record.get("sft_teach", record) if isinstance(record, dict) else {}
-        if isinstance(found, dict) and "text_column" in found:
-            return found
-    return {}
+    try:
+        found = json.loads((Path(model_dir) / "config.json").read_text()).get("sft_teach")
+    except (OSError, ValueError, AttributeError):
+        found = None
+    if isinstance(found, dict) and "text_column" in found:
+        return found
+    record = _run_record(model_dir)  # a folder saved before config.json kept it
+    return record if "text_column" in record else {}
 
 
 def _run_record(model_dir) -> dict:
