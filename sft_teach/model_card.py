@@ -127,7 +127,8 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
     lines += ["", "## Training", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {key} | {_value(value)} |" for key, value in settings.items()]
     if software:
-        lines += ["", "Trained with " + ", ".join(f"{name} {version}" for name, version in software.items()) + "."]
+        lines += ["", "Trained with " + ", ".join(f"{'Python' if name == 'python' else name} {version}"
+                                                  for name, version in software.items()) + "."]
     if validation_curve:
         lines += ["", "Validation split after each epoch" + (_kept(validation_curve, best_epoch) + ":"
                                                              if best_epoch else " (the last epoch kept):"),
