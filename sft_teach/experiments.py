@@ -67,25 +67,22 @@ def label_budget_sweep(methods: dict[str, Callable[[list[int], int], np.ndarray]
     """
     truth = np.asarray(truth)
     rows = []
-    bar = None
-    if progress:
-        # a text bar: a saved notebook keeps its last state (a widget bar's saved text would read 0/4)
-        from tqdm import tqdm
+    # a text bar: a saved notebook keeps its last state (a widget bar's saved text would read 0/4)
+    from tqdm import tqdm
 
-        bar = tqdm(total=len(budgets) * len(seeds) * len(methods), desc=progress, unit="run", file=sys.stderr)
+    bar = tqdm(total=len(budgets) * len(seeds) * len(methods), desc=progress, unit="run", file=sys.stderr,
+               disable=not progress)
     for n in budgets:
         for seed in seeds:
             indices = balanced_sample(train_labels, min(n, len(train_labels)), seed)
             for name, method in methods.items():
                 correct = np.asarray(method(indices, seed)) == truth
-                if bar is not None:
-                    bar.update()
+                bar.update()
                 row = {"method": name, "n": len(indices), "seed": seed, "accuracy": float(correct.mean())}
                 for subset, mask in (subsets or {}).items():
                     row[f"accuracy_{subset}"] = float(correct[np.asarray(mask)].mean())
                 rows.append(row)
-    if bar is not None:
-        bar.close()
+    bar.close()
     return rows
 
 
