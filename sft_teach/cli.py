@@ -18,11 +18,13 @@ import json
 import shutil
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 from sft_teach import cli_course
 from sft_teach.environment import quiet_libraries
-from sft_teach.errors import ConfigError, DataError, MissingColumnError, OutputExistsError, SftTeachError
+from sft_teach.errors import (ConfigError, DataError, MissingColumnError, OutputExistsError, SftTeachError,
+                              SftTeachWarning)
 from sft_teach.run_record import RUN_OUTPUTS, portable
 from sft_teach.training import RECIPES, rate_text
 
@@ -350,12 +352,15 @@ def cmd_finetune(args) -> int:
     if checkpoint is not None:
         print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
     try:
-        result = finetune(args.model, (dataset, cleaning), num_train_epochs=epochs, learning_rate=lr, batch_size=batch_size,
-                          max_length=max_length, seed=seed, output_dir=staging, progress=not args.quiet,
-                          head_epochs=head_epochs, best_epoch=recipe["best_epoch"], patience=patience,
-                          save_checkpoints=True, save_total_limit=1, gradient_accumulation_steps=grad_accum,
-                          resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
-                          data_warnings=findings, overwrite=True, **precision)
+        with warnings.catch_warnings():  # printed below as the command's own lines, not as Python's warnings
+            warnings.simplefilter("ignore", SftTeachWarning)
+            result = finetune(args.model, (dataset, cleaning), num_train_epochs=epochs, learning_rate=lr,
+                              batch_size=batch_size, max_length=max_length, seed=seed, output_dir=staging,
+                              progress=not args.quiet, head_epochs=head_epochs, best_epoch=recipe["best_epoch"],
+                              patience=patience, save_checkpoints=True, save_total_limit=1,
+                              gradient_accumulation_steps=grad_accum,
+                              resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
+                              data_warnings=findings, overwrite=True, **precision)
     except BaseException as exc:
         kept = last_checkpoint(staging / "checkpoints")
         if kept is None:
@@ -472,7 +477,7 @@ def _read_labelled(args, source: Path):
     errors = []
     for text_column, label_column in tries:
         try:
-            texts, labels, lines, _ = data.read_csv_rows(source, text_column, label_column, args.encoding,
+            texts, labels, lines, *_ = data.read_csv_rows(source, text_column, label_column, args.encoding,
                                                          with_lines=True)
             return texts, labels, lines, label_column
         except MissingColumnError as exc:
@@ -616,7 +621,10 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
             errors = []
             for column in dict.fromkeys(text for text, _ in _columns_to_try(args)[0]):  # as evaluate reads them
                 try:
-                    rows = read_csv_rows(path, column, None, args.encoding, with_lines=True)
+                    rows = read_csv_rows(path, column, None, args.encoding, with_lines=True, skip_empty_texts=True)
+                    if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
+                        _warn([f"{path.name}: no prediction for {_count(len(rows.empty_texts), 'row')} whose text is "
+                               f"empty ({_lines(rows.empty_texts)}); each prediction gives its row's line"])
                     return rows.texts, rows.lines
                 except MissingColumnError as exc:
                     errors.append(exc)
@@ -632,6 +640,16 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
     if not texts:
         raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
     return texts, None
+
+
+def _lines(numbers) -> str:
+    """``line 5``, ``lines 5, 9 and 12``, ``lines 5, 9, 12, 14, 20 and 3 more``."""
+    shown = ", ".join(str(n) for n in numbers[:5])
+    if len(numbers) == 1:
+        return f"line {shown}"
+    if len(numbers) > 5:
+        return f"lines {shown} and {len(numbers) - 5} more"
+    return f"lines {shown.rsplit(', ', 1)[0]} and {numbers[-1]}"
 
 
 def cmd_predict(args) -> int:

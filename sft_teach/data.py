@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
-from sft_teach.errors import ConfigError, DataError, MissingColumnError
+from sft_teach.errors import ConfigError, DataError, MissingColumnError, SftTeachWarning
 
 SPLITS = ("train", "validation", "test")
 
@@ -151,13 +151,16 @@ class Rows(NamedTuple):
     labels: list[str]  # empty without a label column
     lines: list[int]  # the line each row starts on (the header is line 1)
     labels_trimmed: int  # rows whose label had spaces around it ('spam '), read without them
+    empty_texts: tuple = ()  # with skip_empty_texts: the lines of the rows left out for an empty text
 
 
 def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8",
-                  with_lines: bool = False):
+                  with_lines: bool = False, skip_empty_texts: bool = False):
     """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``, a
     :class:`Rows` that also holds the line each row starts on, for messages about a row, and how
-    many labels were written with spaces around them.
+    many labels were written with spaces around them. An empty text is an error, unless
+    ``skip_empty_texts`` (texts to classify, where there is nothing to learn from, only rows to
+    answer): then its row is left out and its line is in ``Rows.empty_texts``.
 
     Row numbers in errors are the file's line numbers (the header is line 1), so
     the learner can jump straight to them in an editor. A text over several lines (quoted) is
@@ -193,6 +196,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
                                  f"{', '.join(columns) or 'none'}): {'; '.join(hints)}")
     texts, labels, lines, numbers = [], [], [], []
     empty = []  # (line, column) of every empty text or label: all named in one error, not one per run
+    skipped = []  # with skip_empty_texts: the lines of empty texts
     trimmed = 0
     cells_of = reader.reader  # the rows under the header, read one by one to know where each starts
     while True:
@@ -208,6 +212,9 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             continue  # a stray empty line is harmless; skip it
         cells = {column: (row.get(column) or "").strip() for column in (text_column, label_column) if column}
         blank = [column for column, value in cells.items() if not value]
+        if skip_empty_texts and blank == [text_column]:
+            skipped.append(line)
+            continue
         if blank:
             empty += [(line, column) for column in blank]
             continue
@@ -227,13 +234,14 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         raise DataError(f"{shown}: line {line}, column '{column}' is empty{also}: "
                         + ("fill in or delete those rows" if more else fix))
     if not texts:
-        raise DataError(f"{shown}: has a header but no rows: add one example per line")
+        raise DataError(f"{shown}: has a header but no rows: add one example per line"
+                        if not skipped else f"{shown}: every text in column '{text_column}' is empty: nothing to classify")
     if len(numbers) > len(texts) / 2:  # one message that is "645" is real data; most texts numbers is a swap
         line, number = numbers[0]
         raise DataError(f"{shown}: {len(numbers)} of {len(texts)} texts in column '{text_column}' are numbers "
                         f"(line {line}: {number!r}): are the text and label columns swapped? pass --text-column "
                         f"with the column that holds the texts")
-    return Rows(texts, labels, lines, trimmed) if with_lines else (texts, labels)
+    return Rows(texts, labels, lines, trimmed, tuple(skipped)) if with_lines else (texts, labels)
 
 
 _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
@@ -247,8 +255,8 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     ``dog`` to the same id as training did); by default they are the sorted distinct
     labels of the file, numbers by value (``2`` before ``10``). A label outside ``labels`` is a
     :class:`DataError`, unless ``skip_unknown=True``: then its rows are left out, and a
-    ``UserWarning`` says how many of which label (a held-out file with a class the model was
-    never taught can still score the rest). Labels that differ only in case (``Cat``/``cat``)
+    :class:`~sft_teach.errors.SftTeachWarning` says how many of which label (a held-out file
+    with a class the model was never taught can still score the rest). Labels that differ only in case (``Cat``/``cat``)
     stay separate classes (``sft_teach.checks`` warns) unless ``merge_case=True`` spells each as
     its most frequent form.
     """
@@ -256,7 +264,7 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     if read.get("skipped"):
         import warnings
 
-        warnings.warn(f"{Path(path).name}: {skipped_line(read['skipped'], len(dataset))}", UserWarning, stacklevel=2)
+        warnings.warn(f"{Path(path).name}: {skipped_line(read['skipped'], len(dataset))}", SftTeachWarning, stacklevel=2)
     return dataset
 
 

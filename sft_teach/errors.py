@@ -6,6 +6,14 @@ without a traceback, and exits with code 2.
 """
 
 
+class SftTeachWarning(UserWarning):
+    """Something in the data or the run worth knowing that did not stop it (``warnings.warn``'s category).
+
+    The command line prints these itself, one ``sft-teach: warning:`` line each; in Python they
+    show as warnings, and ``warnings.simplefilter("error", SftTeachWarning)`` makes them errors.
+    """
+
+
 class SftTeachError(Exception):
     """Base class: a problem in the learner's input, with a message that says how to fix it."""
 

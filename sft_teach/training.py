@@ -33,12 +33,13 @@ import numbers
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sft_teach.errors import ConfigError
+from sft_teach.errors import ConfigError, SftTeachWarning
 
 # The recipes of ``sft-teach finetune --recipe``, as keyword arguments of :func:`finetune`:
 # ``finetune("default", "pets", **RECIPES["best"])`` is the command's default run.
@@ -432,7 +433,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     recipe's name); ``data_warnings``: what :func:`sft_teach.checks.check` found in the data
     (checked here for the record when not given). ``result.warnings``: the record's warnings, the
     data's, then what training showed (a class the model never predicts, one class for
-    everything); without a saved run, only training's unless ``data_warnings`` is given.
+    everything); without a saved run, only training's unless ``data_warnings`` is given. Each
+    one not passed in ``data_warnings`` is also raised as a
+    :class:`~sft_teach.errors.SftTeachWarning` (``warnings.warn``).
 
     The defaults (3 epochs at 1e-4 after warmup, no head-only phase, the last epoch kept) are the
     settings notebook 01 fine-tunes with; ``sft-teach finetune`` runs ``**RECIPES["best"]``, and
@@ -593,11 +596,16 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     learned = [found for check in (checks.one_class_predicted, checks.classes_never_predicted)
                if (found := check(predictions, labels, names, split_name))]
     saving = save and output_dir is not None
+    given_warnings = list(data_warnings or ())
     if saving and data_warnings is None:  # what `sft-teach check` would say, for the record
         data_warnings = checks.check(dataset, tokenizer, max_length)
     result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
                             eval_split=split_name, label_names=names, predictions=predictions,
                             label_ids=labels, cleaning=cleaning, warnings=[*(data_warnings or ()), *learned])
+    # Said as Python says such things, not only kept in result.warnings: a caller's own findings
+    # (data_warnings=, the command's, printed before training) are not said twice.
+    for finding in result.warnings[len(given_warnings):]:
+        warnings.warn(str(finding), SftTeachWarning, stacklevel=3)  # finetune <- its wrapper <- the caller
     if saving:
         result.model_dir = Path(output_dir) / "model"
         # Data-parallel (torchrun): every process holds the same weights, so one writes them and
@@ -874,10 +882,17 @@ def save_model(trainer, target: Path, max_length: int | None = None, data: dict 
         # it also writes training_args.bin, a pickle, which nothing here needs.
         trainer.model.save_pretrained(partial, safe_serialization=True)
         trainer.processing_class.save_pretrained(partial)
-        if max_length is not None:  # edit the saved file, not the caller's tokenizer object
-            config_file = partial / "tokenizer_config.json"
+        config_file = partial / "tokenizer_config.json"
+        if config_file.is_file():  # edit the saved file, not the caller's tokenizer object
             config = json.loads(config_file.read_text())
-            config["model_max_length"] = int(max_length)
+            if max_length is not None:
+                config["model_max_length"] = int(max_length)
+            # transformers also writes how this tokenizer was last loaded and called (a max_length
+            # copied from the base model's tokenizer.json, which cuts nothing; local_files_only,
+            # true on the machine that trained): not settings of the model, and a reader would
+            # take max_length for the cut. Dropped; model_max_length is the cut.
+            for key in ("max_length", "stride", "local_files_only", "is_local"):
+                config.pop(key, None)
             config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
         if data is not None:
             config_file = partial / "config.json"

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 from support import write_csv
@@ -158,6 +159,30 @@ def test_predict_reads_the_text_column_of_a_csv_file(tiny_model_dir, tmp_path, c
     assert code == 2 and err.count("\n") == 1 and "no column 'text'" in err and "--text-column" in err
     code, _, err = run(["predict", "--model", str(tiny_model_dir), "--text-column", "body", "Hello"], capsys)
     assert code == 2 and "--text-column names a column of a CSV --file" in err
+
+
+def test_predict_answers_every_row_of_an_export_that_has_some_empty_texts(tiny_model_dir, tmp_path, capsys):
+    """A real export of new tickets has rows without a text: each other row is predicted (with its
+    line, to join the answers back), and one warning names the rows left out; nothing but empty
+    texts is an error."""
+    rows = [("T-1", "Chain slips", "")] + [(f"T-{i}", "", "") for i in range(2, 8)] + [("T-8", "Refund please", "")]
+    export = write_csv(tmp_path / "new.csv", rows, header=("id", "body", "category"))
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export), "--text-column", "body"],
+                         capsys)
+    assert code == 0, err
+    assert [(r["text"], r["line"]) for r in map(json.loads, out.splitlines())] == [("Chain slips", 2),
+                                                                                   ("Refund please", 9)]
+    assert err == ("sft-teach: warning: new.csv: no prediction for 6 rows whose text is empty (lines 3, 4, 5, 6, 7 "
+                   "and 1 more); each prediction gives its row's line\n")
+    write_csv(export, [("T-1", "", ""), ("T-2", "Chain slips", "")], header=("id", "body", "category"))
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export), "--text-column", "body"],
+                         capsys)
+    assert code == 0 and len(out.splitlines()) == 1 and "(line 2);" in err
+    write_csv(export, [("T-1", "", "x"), ("T-2", " ", "y")], header=("id", "body", "category"))
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export), "--text-column", "body"],
+                         capsys)
+    assert (code, out) == (2, "") and err == ("sft-teach: error: " + str(export) + ": every text in column 'body' is "
+                                              "empty: nothing to classify\n")
 
 
 def test_json_lines_keep_texts_as_written_where_the_output_is_utf8(tiny_model_dir, capsys, monkeypatch):
@@ -512,6 +537,7 @@ def test_a_model_that_learned_one_class_is_warned_about_everywhere(tiny_model_di
     after training is printed, and the JSON line and the model card carry it. The check is made to find
     something here, since whether a 1-epoch tiny model collapses is luck."""
     from sft_teach import checks
+    from sft_teach.errors import SftTeachWarning
 
     seen = {}
 
@@ -522,9 +548,12 @@ def test_a_model_that_learned_one_class_is_warned_about_everywhere(tiny_model_di
 
     monkeypatch.setattr(checks, "one_class_predicted", collapsed)
     out = tmp_path / "run"
-    code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(small_csv), "--epochs", "1",
-                             "--batch-size", "4", "--output", str(out), "--quiet"], capsys)
+    with warnings.catch_warnings(record=True) as python_warnings:
+        warnings.simplefilter("always")
+        code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(small_csv), "--epochs",
+                                 "1", "--batch-size", "4", "--output", str(out), "--quiet"], capsys)
     assert code == 0, err
+    assert not [w for w in python_warnings if w.category is SftTeachWarning]  # said once, as the command's line
     n = seen["args"][0]
     assert seen["args"] == (n, n, ["cat", "dog"], "test")  # the run's test predictions, labels and names
     message = f"the model predicts 'cat' for every one of the {n} test texts"

@@ -1,7 +1,7 @@
 import pytest
 
 from sft_teach import data
-from sft_teach.errors import ConfigError, DataError
+from sft_teach.errors import ConfigError, DataError, SftTeachWarning
 from support import write_csv
 
 
@@ -253,7 +253,7 @@ def test_skip_unknown_leaves_those_rows_out_and_says_how_many(tmp_path):
     model can be scored on (ids in the model's order, lines as in the file) and a warning counts the others."""
     rows = [("Hopped.", "rabbit"), ("Purred.", "cat"), ("Win a prize!", "spam"), ("Barked.", "dog"), ("Hop.", "rabbit")]
     path = write_csv(tmp_path / "held_out.csv", rows)
-    with pytest.warns(UserWarning) as caught:
+    with pytest.warns(SftTeachWarning) as caught:
         kept = data.from_csv(path, labels=["dog", "cat"], skip_unknown=True)
     assert kept["text"] == ["Purred.", "Barked."] and kept["label"] == [1, 0]
     assert kept.features["label"].names == ["dog", "cat"]

@@ -308,6 +308,10 @@ def test_the_saved_tokenizer_does_not_depend_on_its_last_call(make_tiny_classifi
     spec = json.loads((cut / "tokenizer.json").read_text())
     assert spec["truncation"] is None and spec["padding"] is None
     assert (cut / "tokenizer.json").read_bytes() == (plain / "tokenizer.json").read_bytes()
+    # nor how it was loaded or last called: only model_max_length says where texts are cut
+    config = json.loads((cut / "tokenizer_config.json").read_text())
+    assert config["model_max_length"] == 32 and not {"max_length", "stride", "local_files_only", "is_local"} & set(config)
+    assert (cut / "tokenizer_config.json").read_bytes() == (plain / "tokenizer_config.json").read_bytes()
 
 
 def test_the_saved_folder_cuts_texts_where_training_did(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
@@ -619,20 +623,26 @@ def test_a_folder_holding_a_run_is_refused_unless_overwrite_which_leaves_no_stal
 
 def test_python_records_the_data_s_warnings_and_reads_a_csv_with_its_columns(tiny_model_dir, tmp_path):
     """Without data_warnings=, finetune checks the data as `sft-teach check` does, so the card's warnings
-    are the data's too; a CSV with other columns is read with text_column=/label_column=, and the record
-    names the file, its columns, and the file's SHA-256 (what sha256sum prints)."""
+    are the data's too, and says each as a Python warning pointing at the caller's line; a CSV with other
+    columns is read with text_column=/label_column=, and the record names the file, its columns, and the
+    file's SHA-256 (what sha256sum prints)."""
     import hashlib
 
     from support import CATS, DOGS
 
     from sft_teach import checks
+    from sft_teach.errors import SftTeachWarning
     from sft_teach.models import load_tokenizer
 
     rows = [(t, "cat") for t in CATS] + [(t, "dog") for t in DOGS]
     path = tmp_path / "export.csv"
     path.write_text("id,body,kind\n" + "".join(f'{i},"{t}",{y}\n' for i, (t, y) in enumerate(rows)))
-    result = finetune(str(tiny_model_dir), str(path), text_column="body", label_column="kind", num_train_epochs=1,
-                      batch_size=4, progress=False, output_dir=tmp_path / "run")
+    with pytest.warns(SftTeachWarning) as caught:
+        result = finetune(str(tiny_model_dir), str(path), text_column="body", label_column="kind", num_train_epochs=1,
+                          batch_size=4, progress=False, output_dir=tmp_path / "run")
+    said = [w for w in caught if w.category is SftTeachWarning]
+    assert [str(w.message) for w in said] == [str(w) for w in result.warnings]
+    assert {w.filename for w in said} == {__file__}  # the caller's line, not finetune's
     dataset = data.load(str(path), text_column="body", label_column="kind")
     expected = [str(f) for f in checks.check(dataset, load_tokenizer(str(tiny_model_dir)), 128)]
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -725,3 +735,20 @@ def test_a_training_argument_json_cannot_hold_is_recorded_by_its_repr(tiny_model
              output_dir=tmp_path / "out", accelerator_config=AcceleratorConfig())
     record = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert record["trainer_settings"]["accelerator_config"].startswith("AcceleratorConfig(")
+
+
+def test_warnings_the_caller_passed_are_not_said_again(tiny_model_dir, small_dataset, tmp_path):
+    """The command passes the findings it printed before training as data_warnings=: finetune records them
+    but raises only what training itself showed (here: nothing, or a class never predicted)."""
+    import warnings
+
+    from sft_teach.checks import Finding
+    from sft_teach.errors import SftTeachWarning
+
+    mine = Finding("mine", "a finding the caller already said")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = finetune(str(tiny_model_dir), small_dataset, num_train_epochs=1, batch_size=4, progress=False,
+                          output_dir=tmp_path / "run", data_warnings=[mine])
+    said = [str(w.message) for w in caught if w.category is SftTeachWarning]
+    assert result.warnings[0] is mine and said == [str(f) for f in result.warnings[1:]]
