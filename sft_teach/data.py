@@ -46,7 +46,10 @@ def bundled_datasets() -> list[str]:
 
     def labelled(folder: Path) -> bool:
         train = folder / "train.csv"
-        return train.is_file() and train.open(encoding="utf-8").readline().strip() == "text,label"
+        if not train.is_file():
+            return False
+        with train.open(encoding="utf-8") as header:
+            return header.readline().strip() == "text,label"
 
     return sorted(p.name for p in root.iterdir() if labelled(p))
 
@@ -365,6 +368,10 @@ def unknown_label_fix(labels, names) -> str:
     return "; ".join(fixes)
 
 
+# Arrow's two string types: Dataset.from_dict makes "string", Dataset.from_pandas "large_string"
+_STRINGS = ("string", "large_string")
+
+
 def by_name(dataset, need=("train", "validation")):
     """``dataset`` as training needs it, or a :class:`DataError` naming what to fix.
 
@@ -394,7 +401,7 @@ def by_name(dataset, need=("train", "validation")):
     feature = dataset["train"].features["label"]
     if isinstance(feature, ClassLabel):
         names = list(feature.names)
-    elif all(str(getattr(part.features["label"], "dtype", "")) == "string" for part in dataset.values()):
+    elif all(str(getattr(part.features["label"], "dtype", "")) in _STRINGS for part in dataset.values()):
         names = sorted({str(label) for label in column(dataset["train"], "label")}, key=_label_order)
     else:
         raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "

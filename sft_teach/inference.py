@@ -104,24 +104,55 @@ def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
     return [{"text": t, "label": names[int(p.argmax())], "score": float(p.max())} for t, p in zip(texts, probs)]
 
 
-def evaluate(model, tokenizer, dataset, per_class: bool = False, **kwargs) -> dict:
+def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: bool = False,
+             merge_case: bool = False, **kwargs) -> dict:
     """Accuracy and macro-F1 of ``model`` on a ``Dataset`` with ``text`` and ``label``.
 
-    The dataset's class names are matched to the model's by *name*, so a CSV whose
-    labels are sorted differently is still scored correctly. ``per_class``: also each of the
-    model's classes' precision, recall, F1 and support (:func:`sft_teach.metrics.per_class`).
+    The labels (class ids of a ``ClassLabel``, or strings) are matched to the model's classes by
+    *name*, so a CSV whose labels are sorted differently is still scored correctly. A label the
+    model does not know is a :class:`~sft_teach.errors.DataError`, unless ``skip_unknown``: then
+    its rows are left out, a :class:`~sft_teach.errors.SftTeachWarning` says how many, and the
+    result's ``"skipped"`` is ``{label: rows}``. ``merge_case``: ``Cat`` scores as the model's
+    ``cat``. ``per_class``: also each of the model's classes' precision, recall, F1 and support
+    (:func:`sft_teach.metrics.per_class`). Other keywords go to :func:`predict_proba`
+    (``max_length=``, ``batch_size=``). As ``sft-teach evaluate``, with the same options.
     """
+    import warnings
+
     from sft_teach import metrics
+    from sft_teach.data import case_spellings, known_rows, skipped_line
+    from sft_teach.errors import DataError, SftTeachWarning
 
-    from sft_teach.data import known_rows
-
+    if isinstance(dataset, dict):  # a DatasetDict: which split is a choice to make, not to guess
+        raise DataError(f"evaluate scores one split, and this data has {len(dataset)} ({', '.join(dataset)}): "
+                        f"pass one, e.g. data['test']")
+    columns = getattr(dataset, "column_names", None)
+    if columns is None or not {"text", "label"} <= set(columns):
+        raise DataError(f"evaluate needs a datasets.Dataset with columns 'text' and 'label' (got "
+                        f"{type(dataset).__name__}{f' with columns {columns}' if columns else ''}): read a CSV "
+                        f"with sft_teach.data.from_csv(path, labels=label_names(model))")
     names = label_names(model)
-    data_names = dataset.features["label"].names
-    written = [data_names[i] for i in dataset["label"]]
-    known_rows(written, names, source="evaluate")  # a label the model has no class for: one line naming it
-    truth = [names.index(label) for label in written]
-    predictions = predict_proba(model, tokenizer, dataset["text"], **kwargs).argmax(axis=-1)
+    feature = dataset.features["label"]
+    if hasattr(feature, "names"):  # ClassLabel: ids, each the index of its name
+        written = [feature.names[i] for i in dataset["label"]]
+    elif str(getattr(feature, "dtype", "")) in ("string", "large_string"):
+        written = [str(label) for label in dataset["label"]]
+    else:
+        raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
+                        f"class names: give the labels as names ({', '.join(map(repr, names))}), or cast the column "
+                        f"with datasets.ClassLabel(names=label_names(model))")
+    if merge_case:
+        spelling = case_spellings(written, names)
+        written = [spelling.get(label, label) for label in written]
+    keep, skipped = known_rows(written, names, source="evaluate", skip_unknown=skip_unknown)
+    if skipped:
+        warnings.warn(f"evaluate: {skipped_line(skipped, len(keep))}", SftTeachWarning, stacklevel=2)
+    texts = list(dataset["text"])
+    truth = [names.index(written[i]) for i in keep]
+    predictions = predict_proba(model, tokenizer, [texts[i] for i in keep], **kwargs).argmax(axis=-1)
     out = {**metrics.scores(truth, predictions), "n": len(truth)}
+    if skipped:
+        out["skipped"] = skipped
     if per_class:
         out["per_class"] = metrics.per_class(truth, predictions, names)
     return out

@@ -466,6 +466,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
     if patience is not None and not best_epoch:
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
+    patience = None if patience is None else check_patience(patience)  # before any loading, not after
+    if tokenizer is not None and isinstance(model, (str, Path)):  # it would be replaced without a word
+        raise ConfigError("tokenizer= goes with a model object; a model name or folder loads its own tokenizer: "
+                          "drop tokenizer=")
     reading = {k: training_overrides.pop(k) for k in _DATA_OPTIONS if k in training_overrides}
     _check_overrides(training_overrides)
     push_to = _hub_repository(training_overrides, output_dir if save else None)  # before any training
@@ -539,7 +543,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if patience is not None:
         from transformers import EarlyStoppingCallback
 
-        callbacks = [*callbacks, EarlyStoppingCallback(early_stopping_patience=check_patience(patience))]
+        callbacks = [*callbacks, EarlyStoppingCallback(early_stopping_patience=patience)]
     trainer = Trainer(
         model=model,
         args=args,
@@ -727,9 +731,17 @@ _COMMAND_NAMES = {"epochs": "num_train_epochs", "lr": "learning_rate", "output":
                   "quiet": "progress"}
 
 
+# TrainingArguments that finetune sets from its own keywords: given as well, the run would differ
+# from what its record and card say (per_device_train_batch_size=8 trained, batch_size 16 recorded)
+_SET_BY_KEYWORD = {"per_device_train_batch_size": "batch_size", "seed": "seed", "data_seed": "seed",
+                   "warmup_steps": "warmup", "warmup_ratio": "warmup", "disable_tqdm": "progress",
+                   "load_best_model_at_end": "best_epoch", "metric_for_best_model": "best_epoch"}
+
+
 def _check_overrides(overrides: dict) -> None:
     """A :class:`ConfigError` for a keyword neither ``finetune`` nor ``TrainingArguments`` knows
-    (``TypeError`` from deep inside transformers otherwise), with the name it probably meant."""
+    (``TypeError`` from deep inside transformers otherwise), with the name it probably meant, and
+    for one of ``TrainingArguments`` that a keyword of ``finetune`` sets (``batch_size=``, ...)."""
     import dataclasses
     import difflib
     import inspect
@@ -738,6 +750,11 @@ def _check_overrides(overrides: dict) -> None:
 
     known = {f.name for f in dataclasses.fields(TrainingArguments)} | {"save_checkpoints", "logging_steps"}
     for name in overrides:
+        if name in _SET_BY_KEYWORD:
+            own = _SET_BY_KEYWORD[name]
+            raise ConfigError(f"{name}= is set by finetune's {own}=, which the run's record and card report: pass "
+                              + (f"{own}={overrides[name]!r}" if own in ("batch_size", "seed") else f"{own}=")
+                              + " instead")
         if name == "recipe":  # the command's --recipe: in Python a recipe is its settings
             raise ConfigError(f"finetune has no setting recipe=: pass the recipe's settings, "
                               f"finetune(..., **RECIPES[{overrides[name]!r}]) (from sft_teach.training import RECIPES)")
@@ -862,6 +879,22 @@ def _usual_permissions(folder: Path) -> None:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
+def _check_model_target(target: Path) -> None:
+    """An :class:`OutputExistsError` unless ``target`` is absent, empty or a saved model's folder."""
+    from sft_teach.errors import OutputExistsError
+
+    if target.exists() and not target.is_dir():
+        raise OutputExistsError(f"'{target}' is a file: save the model into a folder, e.g. '{target.parent / 'model'}'")
+    if not target.is_dir():
+        return
+    entries = sorted(target.iterdir())
+    if not entries or ((target / "config.json").is_file() and all(e.is_file() for e in entries)):
+        return  # empty, or an earlier saved model: replaced
+    shown = ", ".join(e.name for e in entries[:4]) + (f" and {len(entries) - 4} more" if len(entries) > 4 else "")
+    raise OutputExistsError(f"'{target}' holds files that are not a saved model ({shown}), and saving replaces the "
+                            f"folder whole: choose a folder of its own, e.g. '{target / 'model'}'")
+
+
 def save_model(trainer, target: Path, max_length: int | None = None, data: dict | None = None) -> Path:
     """Save model + tokenizer as safetensors into ``target``, atomically.
 
@@ -873,8 +906,12 @@ def save_model(trainer, target: Path, max_length: int | None = None, data: dict 
     trained on, ``{"text_column", "label_column", "data_sha256"}``, kept in ``config.json`` (as
     ``sft_teach``), so that wherever the folder is copied ``evaluate`` and ``predict --file`` read a
     file by those columns and ``evaluate`` knows the training file when it is given to score.
+
+    The folder is replaced whole, so it must be new, empty, or a saved model (files only, with a
+    ``config.json``); any other folder is refused with :class:`OutputExistsError`, untouched.
     """
     target = Path(target)
+    _check_model_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{target.name}-partial-", dir=target.parent))
     try:

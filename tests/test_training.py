@@ -292,6 +292,32 @@ def test_a_head_that_is_not_berts_trains_through_the_frozen_body(tokenizer, smal
     assert changed == {"pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias"}
 
 
+def test_save_model_replaces_only_a_saved_model(make_tiny_classifier, tokenizer, tmp_path):
+    """Saving replaces the folder whole (atomically), so a folder holding anything but a saved model
+    is refused untouched, as is a file; a new, empty or earlier model folder is written."""
+    from types import SimpleNamespace
+
+    from sft_teach.errors import OutputExistsError
+    from sft_teach.training import save_model
+
+    trainer = SimpleNamespace(model=make_tiny_classifier(), processing_class=tokenizer)
+    project = tmp_path / "my_models"
+    (project / "other_project").mkdir(parents=True)
+    (project / "other_project" / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match=re.escape(
+            f"'{project}' holds files that are not a saved model (other_project), and saving replaces the folder "
+            f"whole: choose a folder of its own, e.g. '{project / 'model'}'")):
+        save_model(trainer, project)
+    assert (project / "other_project" / "notes.txt").read_text() == "mine"
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(OutputExistsError, match="is a file: save the model into a folder"):
+        save_model(trainer, tmp_path / "a-file")
+    (tmp_path / "empty").mkdir()
+    for target in (project / "model", project / "model", tmp_path / "empty"):  # new, then replaced; empty
+        assert (save_model(trainer, target) / "config.json").is_file()
+    assert sorted(p.name for p in project.iterdir()) == ["model", "other_project"]
+
+
 @pytest.mark.slow
 def test_the_saved_tokenizer_does_not_depend_on_its_last_call(make_tiny_classifier, tokenizer, tmp_path):
     """A fast tokenizer keeps the truncation and padding of its last call; the saved tokenizer.json
@@ -407,6 +433,11 @@ def test_patience_without_best_epoch_is_refused():
     ({"lr": 1e-4}, "finetune has no setting lr=: did you mean learning_rate=?"),
     ({"eval_split": "tset"}, "eval_split 'tset': the data has no such split"),
     ({"patience": 1}, "patience (early stopping) needs best_epoch=True"),
+    ({"per_device_train_batch_size": 8}, "per_device_train_batch_size= is set by finetune's batch_size=, which "
+                                          "the run's record and card report: pass batch_size=8 instead"),
+    ({"warmup_ratio": 0.2}, "warmup_ratio= is set by finetune's warmup=, which the run's record and card report: "
+                            "pass warmup= instead"),
+    ({"best_epoch": True, "patience": 0}, "patience (--patience, patience=) must be a whole number of epochs"),
 ])
 def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, small_dataset, make_tiny_classifier,
                                                            tokenizer, monkeypatch):
@@ -416,6 +447,16 @@ def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, sm
     with pytest.raises(ConfigError, match=re.escape(message)):
         training.finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, head_epochs=1, progress=False,
                           **keywords)
+
+
+def test_a_tokenizer_with_a_model_name_is_refused_not_ignored(tokenizer, monkeypatch):
+    """A name loads its own tokenizer, which would silently replace the one passed."""
+    from sft_teach import models
+
+    monkeypatch.setattr(models, "load_classifier", lambda *a, **k: pytest.fail("loaded before the check"))
+    with pytest.raises(ConfigError, match=re.escape("tokenizer= goes with a model object; a model name or folder "
+                                                    "loads its own tokenizer: drop tokenizer=")):
+        finetune("default", "pets", tokenizer=tokenizer, progress=False)
 
 
 def test_finetune_on_a_csv_writes_the_commands_folder_with_its_card(tiny_model_dir, small_csv, tmp_path):
@@ -572,6 +613,24 @@ def test_string_labels_become_classes_in_every_split(small_dataset):
     assert checks.check(as_text) == checks.check(small_dataset)  # checks read string labels too
 
 
+def test_a_dataset_made_with_pandas_has_its_labels_read_by_name(small_dataset):
+    """Dataset.from_pandas types a column of strings as Arrow's large_string, not string."""
+    import pandas as pd
+    from datasets import Dataset, DatasetDict
+
+    from sft_teach import checks
+
+    def from_pandas(part):
+        names = part.features["label"].names
+        return Dataset.from_pandas(pd.DataFrame({"text": part["text"], "label": [names[i] for i in part["label"]]}))
+
+    frames = DatasetDict({name: from_pandas(part) for name, part in small_dataset.items()})
+    assert str(frames["train"].features["label"].dtype) == "large_string"
+    classes = data.by_name(frames)
+    assert all(part["label"] == small_dataset[name]["label"] for name, part in classes.items())
+    assert checks.check(frames) == checks.check(small_dataset)
+
+
 def test_a_model_object_gets_the_data_s_class_names_or_a_one_line_refusal(small_dataset, tokenizer, tmp_path):
     """A model built with num_labels only (LABEL_0, LABEL_1) is saved with the data's class names, so
     the folder answers 'cat'/'dog'; a model with another number of outputs, or other names, is refused."""
@@ -674,6 +733,40 @@ def test_evaluate_names_a_label_the_model_does_not_know(tiny_model_dir, tmp_path
     with pytest.raises(DataError, match=re.escape("evaluate: label 'rabbit' is not known to the model, which knows "
                                                   "'cat', 'dog'")):
         evaluate(model, tokenizer, held_out)
+
+
+def test_evaluate_takes_what_a_python_user_has_and_the_command_s_options(tiny_model_dir, small_dataset):
+    """String labels (from_dict or pandas) score like class ids; skip_unknown and merge_case do what
+    `sft-teach evaluate --skip-unknown --merge-case` does; a DatasetDict or a list is one line."""
+    from datasets import Dataset
+
+    from sft_teach.errors import DataError, SftTeachWarning
+    from sft_teach.inference import label_names, predict
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    texts = ["Purred on the sofa.", "Fetched the ball.", "Hopped in the hutch.", "Scratched the post."]
+    guesses = [row["label"] for row in predict(model, tokenizer, texts)]
+    written = ["cat", "dog", "rabbit", "Cat"]
+    as_text = Dataset.from_dict({"text": texts, "label": written})
+    with pytest.raises(DataError, match=re.escape("evaluate: labels 'rabbit', 'Cat' are not known to the model")):
+        evaluate(model, tokenizer, as_text)
+    with pytest.warns(SftTeachWarning, match=re.escape("evaluate: skipped 1 row whose label the model does not know "
+                                                       "('rabbit' 1): the scores are on the other 3 rows")):
+        scores = evaluate(model, tokenizer, as_text, skip_unknown=True, merge_case=True)
+    right = sum(g == y for g, y in zip(guesses, ["cat", "dog", None, "cat"]))
+    assert scores["n"] == 3 and scores["skipped"] == {"rabbit": 1} and scores["accuracy"] == pytest.approx(right / 3)
+    ids = Dataset.from_dict({"text": texts[:2], "label": [0, 1]}).cast_column(
+        "label", small_dataset["train"].features["label"])
+    assert evaluate(model, tokenizer, ids) == evaluate(model, tokenizer, as_text.select([0, 1]))
+    with pytest.raises(DataError, match=re.escape("evaluate scores one split, and this data has 3 (train, "
+                                                  "validation, test): pass one, e.g. data['test']")):
+        evaluate(model, tokenizer, small_dataset)
+    with pytest.raises(DataError, match="evaluate needs a datasets.Dataset with columns 'text' and 'label'"):
+        evaluate(model, tokenizer, texts)
+    numbers = Dataset.from_dict({"text": texts[:2], "label": [0, 1]})
+    with pytest.raises(DataError, match=re.escape("the label column holds int64 values without class names: give "
+                                                  f"the labels as names ({', '.join(map(repr, label_names(model)))})")):
+        evaluate(model, tokenizer, numbers)
 
 
 def test_gradient_accumulation_averages_the_batches_in_both_phases(make_tiny_classifier, tokenizer, small_dataset):
