@@ -16,6 +16,7 @@ No notebook teaches this module: it is how the course reaches readers without Ju
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -120,8 +121,9 @@ def build_book(dest, source_dir=None, edition: str = "student") -> Path:
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     from .editions import build_edition
+    from .handout import make_folder
 
-    dest = Path(dest)
+    dest = make_folder(dest, "for the book")
     _check_dest(dest)
     with tempfile.TemporaryDirectory(prefix="sft-teach-book-") as tmp:
         src = Path(tmp) / "src"
@@ -132,12 +134,17 @@ def build_book(dest, source_dir=None, edition: str = "student") -> Path:
         pages = "\n".join(path.stem for path in notebooks)
         (src / "index.md").write_text(INDEX.format(title=TITLE, pages=pages), encoding="utf-8")
         warnings = io.StringIO()
+        # Built in the scratch folder, then moved: myst-nb writes its jupyter_execute/ folder beside
+        # the output folder, which would be dest's parent, a folder of the learner's.
+        html = Path(tmp) / "html"
         with patch_docutils(src), docutils_namespace():
-            app = Sphinx(str(src), str(src), str(dest), str(Path(tmp) / "doctrees"), "html",
+            app = Sphinx(str(src), str(src), str(html), str(Path(tmp) / "doctrees"), "html",
                          status=None, warning=warnings, freshenv=True, parallel=0)
             app.build(force_all=True)
-    if warnings.getvalue().strip():
-        raise RuntimeError(f"the book was built with warnings:\n{warnings.getvalue().strip()}")
+        if warnings.getvalue().strip():
+            raise RuntimeError(f"the book was built with warnings:\n{warnings.getvalue().strip()}")
+        shutil.rmtree(dest)  # empty, or an earlier book (_check_dest): replaced whole
+        shutil.copytree(html, dest)
     return dest / "index.html"
 
 

@@ -94,8 +94,10 @@ def cmd_lab(args) -> int:
     if handout.holds_course(dest):  # open it as it is: a copy made earlier, or a clone's notebooks/
         newer = [name for name, action, _ in handout.plan(dest) if action in ("added", "updated")]
         if newer and handout.read_manifest(dest) is not None:
-            print(f"{len(newer)} newer notebook{'s' * (len(newer) != 1)} in this sft-teach: "
-                  f"sft-teach notebooks {dest} --update brings them in (your edited notebooks are kept)")
+            one = len(newer) == 1
+            print(f"the installed sft-teach has {len(newer)} notebook{'s' * (not one)} newer than {dest}/: "
+                  f"sft-teach notebooks {dest} --update brings {'it' if one else 'them'} in "
+                  f"(notebooks you edited are kept)")
     else:
         _print_actions(handout.copy_course(dest))
     print(f"starting JupyterLab in {dest}/ (press Ctrl-C twice to stop it)", flush=True)

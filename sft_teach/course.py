@@ -95,8 +95,9 @@ def run_course(notebooks, output, html: bool = False, echo=print, workdir=None) 
     write their files (``outputs/...``). Returns the total seconds; raises :class:`NotebookFailed`
     at the first failure.
     """
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    from .handout import make_folder
+
+    output = make_folder(output, "for the executed notebooks")
     total = 0.0
     for number, source in enumerate(notebooks, 1):
         copy = output / Path(source).name

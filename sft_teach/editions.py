@@ -60,7 +60,7 @@ class ExerciseSources(Preprocessor):
         if exercise is not None:
             cell.source = exercise_source(exercise, self.edition)
             if self.edition == "teacher":
-                cell.outputs, cell.execution_count = [], None  # the executor writes the solved ones
+                cell.outputs = []  # the executor writes the solved ones
         return cell, resources
 
 
@@ -72,7 +72,17 @@ class ExerciseExecutor(ExecutePreprocessor):
     def preprocess_cell(self, cell, resources, index):
         if self.cells == "exercises" and exercise_id(cell) is None:
             return cell, resources  # committed outputs kept as they are
-        return super().preprocess_cell(cell, resources, index)
+        if self.cells == "all":
+            return super().preprocess_cell(cell, resources, index)
+        # Run alone, an exercise cell would be numbered [1], [2], ... among cells numbered as
+        # the whole notebook ran: it keeps its place in that count.
+        count = cell.get("execution_count")
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        cell.execution_count = count
+        for output in cell.outputs:
+            if "execution_count" in output:
+                output.execution_count = count
+        return cell, resources
 
 
 def default_source_dir() -> Path:
@@ -157,9 +167,10 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
     import nbformat
 
     source_dir = Path(source_dir) if source_dir is not None else default_source_dir()
-    output_dir = Path(output_dir)
-    notebooks = [p for p in _check(edition, execute, source_dir, output_dir) if only is None or p.name in only]
-    output_dir.mkdir(parents=True, exist_ok=True)
+    from .handout import make_folder
+
+    notebooks = [p for p in _check(edition, execute, source_dir, Path(output_dir)) if only is None or p.name in only]
+    output_dir = make_folder(output_dir, f"for the {edition} edition")
     written = []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)

@@ -108,6 +108,26 @@ def holds_course(dest) -> bool:
     return dest.is_dir() and ((dest / MANIFEST).exists() or any((dest / p.name).exists() for p in course_notebooks()))
 
 
+def make_folder(path, purpose: str = "for the course") -> Path:
+    """``path`` made a folder (with its parents), or one line saying why it cannot be one.
+
+    An empty name, a file, a folder under a file or one the system refuses (no permission, a
+    read-only place) raise :class:`ConfigError` / :class:`OutputExistsError` naming the path.
+    """
+    if not str(path).strip():  # Path("") is ".": the current folder, under another name
+        raise ConfigError(f"the folder {purpose} has an empty name: name one, e.g. course-output")
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"'{folder}' is a file: choose a folder {purpose}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocking = next((p for p in folder.parents if p.exists() and not p.is_dir()), None)
+        why = f"'{blocking}' is a file" if blocking is not None else (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"cannot make the folder '{folder}' ({why}): choose another folder {purpose}") from None
+    return folder
+
+
 def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str, str]]:
     """Copy the course's notebooks into ``dest``; returns :func:`plan`'s ``(name, action, why)`` rows.
 
@@ -115,9 +135,7 @@ def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str,
     one of its notebooks) is refused with :class:`OutputExistsError`: nothing is overwritten. With
     ``update``, untouched notebooks are refreshed, new ones added, and edited ones kept.
     """
-    dest = Path(dest)
-    if dest.exists() and not dest.is_dir():
-        raise OutputExistsError(f"'{dest}' is a file: choose a folder for the course")
+    dest = make_folder(dest)
     if not update:
         names = [p.name for p in course_notebooks(source)]
         clashes = [n for n in names if (dest / n).exists()]
@@ -128,7 +146,6 @@ def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str,
                 "or choose another folder")
     actions = plan(dest, source)
     copied = read_manifest(dest) or {}
-    dest.mkdir(parents=True, exist_ok=True)
     folder = Path(source) if source is not None else notebooks_dir()
     for name, action, _ in actions:
         if action in ("added", "updated"):

@@ -167,6 +167,26 @@ def test_output_that_is_a_file(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err and (tmp_path / "out").read_text() == "keep me"
 
 
+@pytest.mark.parametrize("command", [["notebooks", "{file}/sub"], ["lab", "{file}/sub", "--no-browser", "--allow-root"],
+                                     ["course", "--edition", "student", "--output", "{file}"],
+                                     ["course", "--edition", "student", "--output", "{file}/sub"],
+                                     ["course", "--edition", "student", "--output", ""],
+                                     ["book", "{file}"], ["book", "{file}/sub"]])
+def test_course_folders_that_cannot_be_made_are_one_line(command, tmp_path, capsys, monkeypatch):
+    """A course folder that is a file, lies under a file or has no name: one line, exit 2, the file
+    untouched; never a NotADirectoryError traceback, nor an empty name taken as the current folder."""
+    from sft_teach import cli_course
+
+    monkeypatch.setattr(cli_course, "_exec", lambda command: pytest.fail("JupyterLab started"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("keep me")
+    assert main([part.format(file="afile") for part in command]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sft-teach: error: "), err
+    assert ("'afile' is a file" in err) if command[-1] != "" else "has an empty name" in err
+    assert (tmp_path / "afile").read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_evaluate_with_a_label_the_model_never_saw(tiny_model_dir, tmp_path, capsys):
     path = write_csv(tmp_path / "eval.csv", [("Nibbled the carrot top.", "rabbit")])
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2

@@ -45,6 +45,7 @@ def test_book_builds_quickly_with_a_page_per_notebook(book):
     index, seconds = book
     assert index.name == "index.html" and index.is_file()
     assert seconds < 60, f"the book took {seconds:.0f} s to build"
+    assert not (index.parent.parent / "jupyter_execute").exists()  # nothing written beside the book's folder
     for notebook in NOTEBOOKS:
         assert (index.parent / f"{notebook.stem}.html").is_file(), notebook.stem
 

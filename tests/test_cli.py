@@ -514,6 +514,9 @@ def test_a_folder_without_test_split_says_its_score_is_optimistic(tiny_model_dir
     # no abbreviations: a misspelt option is reported, not guessed
     (["check", "--text-colum", "summary"], "did you mean --text-column?"),
     (["check", "--label", "component"], "did you mean --label-column?"),
+    # a folder given where the command takes --output
+    (["course", "--edition", "student", "stud"], "sft-teach course: error: unrecognized argument: stud: did you "
+                                                 "mean --output stud? (see sft-teach course --help)"),
 ])
 def test_a_misspelt_command_or_option_gets_the_closest_name(argv, expected, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -35,7 +35,7 @@ def fixture_notebook():
     """Prose, a cell whose committed output differs from what running it would print, one
     exercise with the stub's committed feedback, and a cell that would fail if it ran."""
     v4 = nbformat.v4
-    exercise = v4.new_code_cell("stale source", outputs=[stream("not yet: answer is Ellipsis\n")],
+    exercise = v4.new_code_cell("stale source", outputs=[stream("not yet: answer is Ellipsis\n")], execution_count=7,
                                 metadata={"tags": ["exercise"], "sft_teach": {"exercise": "sum"}})
     return v4.new_notebook(cells=[
         v4.new_markdown_cell("# A fixture\n\nOne exercise."),
@@ -82,6 +82,7 @@ def test_teacher_edition_runs_only_the_exercise_cells(course, tmp_path):
     assert text_of(nb.cells[2]) == "correct: answer is 42\n"
     # the other cells were not run: their committed outputs stay, the failing one did not fail
     assert [text_of(c) for c in nb.cells[1::2]] == ["committed\n", "kept\n"]
+    assert nb.cells[2].execution_count == 7  # its place among the cells as the notebook ran, not [1]
 
 
 def test_teacher_edition_can_rerun_whole_notebooks(course, tmp_path):

@@ -205,7 +205,8 @@ def test_lab_copies_the_course_then_starts_jupyterlab_there(course, tmp_path, st
     write_notebook(course / "02_c.ipynb", "print('c is new')")
     code, out, err = run(["lab", str(dest)], capsys)
     assert code == 0, err
-    assert out.splitlines()[0] == f"1 newer notebook in this sft-teach: sft-teach notebooks {dest} --update brings them in (your edited notebooks are kept)"
+    assert out.splitlines()[0] == (f"the installed sft-teach has 1 notebook newer than {dest}/: sft-teach notebooks "
+                                   f"{dest} --update brings it in (notebooks you edited are kept)")
     assert started[1] == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={dest.resolve()}"]
     assert "my edit" in (dest / "00_a.ipynb").read_text() and not (dest / "02_c.ipynb").exists()
 
