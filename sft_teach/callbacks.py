@@ -8,6 +8,7 @@ Observe (they never change the model, the data or the loop):
 * :class:`TrainingMemory` counts gradient and optimizer-state bytes at the first step
   (notebook 06);
 * :class:`TrainingClock` counts the seconds of training, across an interruption and ``--resume``;
+* :class:`TrainedOn` keeps the hash of the data in each checkpoint, so a resume on other data is refused;
 * :class:`ProgressBar` shows one bar with the epoch, the loss and the validation score, where
   ``Trainer``'s own bar prints every log as a raw dict between its redraws.
 
@@ -147,6 +148,32 @@ class TrainingClock(TrainerCallback, ExportableState):
     def of(cls, trainer) -> "TrainingClock":
         """The trainer's clock: resuming replaces the one it was given with a restored one."""
         return next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, cls))
+
+
+class TrainedOn(TrainerCallback, ExportableState):
+    """Observes: what a run trains on, a hash of its splits' texts and labels
+    (:func:`sft_teach.run_record.dataset_fingerprint`), stored in each checkpoint's
+    ``trainer_state.json``, so that resuming from it with other data can be refused before any
+    training (:meth:`saved_in`): the checkpoint's weights would go on learning from rows they were
+    not split from, and the record would name data the model half never saw.
+    """
+
+    def __init__(self, data_sha256: str = ""):
+        self.data_sha256 = data_sha256
+
+    def state(self) -> dict:
+        return {"args": {"data_sha256": self.data_sha256}, "attributes": {}}
+
+    @classmethod
+    def saved_in(cls, checkpoint) -> str | None:
+        """The hash a checkpoint's run trained on, or ``None`` (a checkpoint made without this callback)."""
+        import json
+        from pathlib import Path
+
+        state = json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))
+        saved = state.get("stateful_callbacks", {}).get(cls.__name__)
+        saved = saved[0] if isinstance(saved, list) else saved  # Trainer lists several of one kind
+        return (saved or {}).get("args", {}).get("data_sha256") or None
 
 
 class GradualUnfreezing(TrainerCallback):

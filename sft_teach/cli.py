@@ -18,13 +18,11 @@ import json
 import shutil
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 from sft_teach import cli_course
 from sft_teach.environment import quiet_libraries
-from sft_teach.errors import (ConfigError, DataError, MissingColumnError, OutputExistsError, SftTeachError,
-                              SftTeachWarning)
+from sft_teach.errors import ConfigError, DataError, MissingColumnError, OutputExistsError, SftTeachError
 from sft_teach.run_record import RUN_OUTPUTS, portable
 from sft_teach.training import RECIPES, rate_text
 
@@ -335,7 +333,7 @@ def cmd_finetune(args) -> int:
     dataset, cleaning, findings = _load_and_check(args, max_length)
 
     from sft_teach.run_record import read_record
-    from sft_teach.training import finetune, last_checkpoint
+    from sft_teach.training import finetune_quietly, last_checkpoint
 
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
@@ -352,15 +350,14 @@ def cmd_finetune(args) -> int:
     if checkpoint is not None:
         print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
     try:
-        with warnings.catch_warnings():  # printed below as the command's own lines, not as Python's warnings
-            warnings.simplefilter("ignore", SftTeachWarning)
-            result = finetune(args.model, (dataset, cleaning), num_train_epochs=epochs, learning_rate=lr,
-                              batch_size=batch_size, max_length=max_length, seed=seed, output_dir=staging,
-                              progress=not args.quiet, head_epochs=head_epochs, best_epoch=recipe["best_epoch"],
-                              patience=patience, save_checkpoints=True, save_total_limit=1,
-                              gradient_accumulation_steps=grad_accum,
-                              resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
-                              data_warnings=findings, overwrite=True, **precision)
+        # quietly: what training shows is printed below as the command's own lines
+        result = finetune_quietly(args.model, (dataset, cleaning), num_train_epochs=epochs, learning_rate=lr,
+                                  batch_size=batch_size, max_length=max_length, seed=seed, output_dir=staging,
+                                  progress=not args.quiet, head_epochs=head_epochs, best_epoch=recipe["best_epoch"],
+                                  patience=patience, save_checkpoints=True, save_total_limit=1,
+                                  gradient_accumulation_steps=grad_accum,
+                                  resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
+                                  data_warnings=findings, overwrite=True, **precision)
     except BaseException as exc:
         kept = last_checkpoint(staging / "checkpoints")
         if kept is None:

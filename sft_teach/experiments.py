@@ -150,7 +150,7 @@ def scratch_method(dataset) -> Callable[[list[int], int], np.ndarray]:
     from datasets import DatasetDict
 
     from sft_teach.baselines import scratch_classifier
-    from sft_teach.training import finetune
+    from sft_teach.training import finetune_quietly  # runs compared in a table: their findings in result.warnings
 
     names = dataset["train"].features["label"].names
 
@@ -158,7 +158,7 @@ def scratch_method(dataset) -> Callable[[list[int], int], np.ndarray]:
         model, tokenizer = scratch_classifier(names, seed=seed)  # random weights
         few = DatasetDict(train=dataset["train"].select(chosen), validation=dataset["validation"],
                           test=dataset["test"])
-        result = finetune(model, few, tokenizer=tokenizer, seed=seed, progress=False, save=False)
+        result = finetune_quietly(model, few, tokenizer=tokenizer, seed=seed, progress=False, save=False)
         from_scratch.runs.append({"n": len(chosen), "seed": seed, "steps": result.trainer.state.global_step,
                                   "predictions": result.predictions})
         return result.predictions
@@ -235,7 +235,7 @@ def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep:
     from sft_teach.baselines import scratch_classifier
     from sft_teach.inference import predict_proba
     from sft_teach.models import load_classifier
-    from sft_teach.training import finetune
+    from sft_teach.training import finetune_quietly  # runs compared in a table: their findings in result.warnings
 
     settings = {**ACADEMIC, **settings}
     names = dataset["train"].features["label"].names
@@ -253,10 +253,10 @@ def train_classifier(dataset, seed: int = 0, *, start: str = "pretrained", keep:
         layers.freeze_below(net, freeze)
     techniques = tuple(techniques)
     settings["num_train_epochs"] = ulmfit.epochs(tuple(epochs_like or techniques), net, settings["num_train_epochs"])
-    result = finetune(net, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False, eval_strategy="no",
-                      callbacks=ulmfit.callbacks(techniques, net),
-                      optimizers=ulmfit.optimizers(techniques, settings["learning_rate"]) if techniques else None,
-                      **settings)
+    result = finetune_quietly(net, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False,
+                              eval_strategy="no", callbacks=ulmfit.callbacks(techniques, net),
+                              optimizers=ulmfit.optimizers(techniques, settings["learning_rate"]) if techniques else None,
+                              **settings)
     for p in net.parameters():  # leave nothing frozen behind
         p.requires_grad = True
     trained = result.trainer.model
@@ -435,13 +435,14 @@ def recipe_learning_rates(dataset, learning_rates=RECIPE_LEARNING_RATES, seeds=R
     import time
 
     from sft_teach.inference import predict_proba
-    from sft_teach.training import finetune
+    from sft_teach.training import finetune_quietly  # runs compared in a table: their findings in result.warnings
 
     rows = []
     for rate in learning_rates:
         for seed in seeds:
             start = time.perf_counter()
-            result = finetune(model, dataset, learning_rate=rate, seed=seed, save=False, progress=False, **settings)
+            result = finetune_quietly(model, dataset, learning_rate=rate, seed=seed, save=False, progress=False,
+                                      **settings)
             trained, tokenizer = result.trainer.model, result.trainer.processing_class
             row = _scored(dataset, lambda texts: predict_proba(trained, tokenizer, texts, max_length=128).argmax(axis=-1),
                           test_predictions=result.predictions)

@@ -203,7 +203,7 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
     from sft_teach import data as data_mod
     from sft_teach import memory, models
     from sft_teach.callbacks import TrainingMemory
-    from sft_teach.training import finetune
+    from sft_teach.training import finetune_quietly  # runs compared in a table: their findings in result.warnings
 
     names = dataset["train"].features["label"].names
     scratch = None if folder else tempfile.mkdtemp(prefix="sft-teach-lora-")
@@ -224,8 +224,8 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
         activations = memory.activation_bytes(model, batch)
         meter = TrainingMemory()
         learning_rate = full_lr if method == FULL else small_lr
-        result = finetune(model, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False,
-                          eval_strategy="no", callbacks=[meter], learning_rate=learning_rate, **settings)
+        result = finetune_quietly(model, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False,
+                                  eval_strategy="no", callbacks=[meter], learning_rate=learning_rate, **settings)
         trainable, _ = trainable_parameters(model)
         saved = save_trainable(model, out / method.replace(" ", "_").replace("=", ""))
         mem = {k: v / memory.MiB for k, v in {**meter.memory, "activations": activations}.items()}

@@ -81,7 +81,7 @@ class FinetuneResult:
     predictions: object = field(default=None, repr=False)
     label_ids: object = field(default=None, repr=False)
     cleaning: dict | None = None  # one CSV file: what was removed before the split (see sft_teach.checks.clean)
-    warnings: list = field(default_factory=list)  # what training showed (sft_teach.checks.Finding)
+    warnings: list = field(default_factory=list)  # the data's findings, then training's (sft_teach.checks.Finding)
 
 
 def _one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:
@@ -430,12 +430,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     added inside them goes too), ``metrics.json`` and the plots; other files in the folder stay. The record
     names the data by its file and the file's SHA-256 (or, for a dataset object, a hash of its
     texts and labels); ``record``: settings to record over finetune's own (the command passes its
-    recipe's name); ``data_warnings``: what :func:`sft_teach.checks.check` found in the data
-    (checked here for the record when not given). ``result.warnings``: the record's warnings, the
-    data's, then what training showed (a class the model never predicts, one class for
-    everything); without a saved run, only training's unless ``data_warnings`` is given. Each
-    one not passed in ``data_warnings`` is also raised as a
-    :class:`~sft_teach.errors.SftTeachWarning` (``warnings.warn``).
+    recipe's name). The data is checked as :func:`sft_teach.checks.check` checks it, before
+    training, unless ``data_warnings`` gives what was found (the command's, printed already; ``()``
+    for runs on deliberately small samples). ``result.warnings`` (and the record's): the data's,
+    then what training showed (a class the model never predicts, one class for everything). Each
+    one finetune found itself is also raised as a :class:`~sft_teach.errors.SftTeachWarning`
+    (``warnings.warn``): the data's before training, training's at the end.
 
     The defaults (3 epochs at 1e-4 after warmup, no head-only phase, the last epoch kept) are the
     settings notebook 01 fine-tunes with; ``sft-teach finetune`` runs ``**RECIPES["best"]``, and
@@ -450,12 +450,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     from sft_teach import checks
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess, TrainingClock
+    from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess, TrainedOn, TrainingClock
     from sft_teach.environment import library_bars_off
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import compute_metrics, scores
     from sft_teach.models import check_max_length, load_classifier
-    from sft_teach.run_record import base_model_name, hub_id, write_run
+    from sft_teach.run_record import base_model_name, dataset_fingerprint, hub_id, write_run
 
     epochs, lr, batch_size, max_length = check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
@@ -497,6 +497,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         raise ConfigError(f"eval_split {eval_split!r}: the data has no such split ({', '.join(dataset)}): "
                           f"use 'test' or 'validation'")
 
+    trained_on = dataset_fingerprint(dataset)  # kept in each checkpoint: a resume on other data is refused
+    if resume_from_checkpoint is not None:
+        _check_resumable(Path(resume_from_checkpoint), trained_on, names, output_dir, overwrite)
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
     model_name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")  # for the record
     if isinstance(model, (str, Path)):
@@ -507,6 +510,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         _name_the_classes(model, names)
 
     check_max_length(model, max_length)
+    if data_warnings is None:  # what `sft-teach check` would say: said now, not after minutes of training
+        data_warnings = checks.check(dataset, tokenizer, max_length)
+        for finding in data_warnings:
+            warnings.warn(str(finding), SftTeachWarning, stacklevel=3)  # finetune <- its wrapper <- the caller
     encoded = data_mod.tokenize(dataset, tokenizer, max_length)
     history = HistoryCallback()
     scratch = None
@@ -552,7 +559,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         processing_class=tokenizer,
         data_collator=data_mod.collator(tokenizer),
         compute_metrics=compute_metrics,
-        callbacks=[history, clock, *callbacks],
+        callbacks=[history, clock, TrainedOn(trained_on), *callbacks],
         # total optimiser steps: one per global batch (all processes together under torchrun)
         optimizers=optimizers(model, math.ceil(math.ceil(len(encoded["train"]) / (batch_size * args.world_size)) * epochs))
         if optimizers else (None, None),
@@ -599,17 +606,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         history["head"] = head["train"]  # the head-only phase's training log (its own step count)
     learned = [found for check in (checks.one_class_predicted, checks.classes_never_predicted)
                if (found := check(predictions, labels, names, split_name))]
+    for finding in learned:  # said as Python says such things, not only kept in result.warnings
+        warnings.warn(str(finding), SftTeachWarning, stacklevel=3)
     saving = save and output_dir is not None
-    given_warnings = list(data_warnings or ())
-    if saving and data_warnings is None:  # what `sft-teach check` would say, for the record
-        data_warnings = checks.check(dataset, tokenizer, max_length)
     result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
                             eval_split=split_name, label_names=names, predictions=predictions,
-                            label_ids=labels, cleaning=cleaning, warnings=[*(data_warnings or ()), *learned])
-    # Said as Python says such things, not only kept in result.warnings: a caller's own findings
-    # (data_warnings=, the command's, printed before training) are not said twice.
-    for finding in result.warnings[len(given_warnings):]:
-        warnings.warn(str(finding), SftTeachWarning, stacklevel=3)  # finetune <- its wrapper <- the caller
+                            label_ids=labels, cleaning=cleaning, warnings=[*data_warnings, *learned])
     if saving:
         result.model_dir = Path(output_dir) / "model"
         # Data-parallel (torchrun): every process holds the same weights, so one writes them and
@@ -645,6 +647,16 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+def finetune_quietly(*args, **kwargs) -> FinetuneResult:
+    """:func:`finetune` without its :class:`~sft_teach.errors.SftTeachWarning` lines, for runs
+    compared in a table rather than looked at one by one (the course's sweeps, on samples made
+    small on purpose) and for the command, which prints them its own way. What each run found
+    stays in its ``result.warnings``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SftTeachWarning)
+        return finetune(*args, **kwargs)
 
 
 def _check_output_dir(folder: Path, overwrite: bool) -> None:
@@ -844,6 +856,28 @@ def _checkpoint_to_resume(resume, output_dir) -> str | None:
         raise ConfigError(f"resume_from_checkpoint={str(resume)!r} is not a complete checkpoint (a folder "
                           f"checkpoint-<step> with trainer_state.json): pass one, or True for the newest in output_dir")
     return str(resume)
+
+
+def _check_resumable(checkpoint: Path, trained_on: str, names, output_dir, overwrite: bool) -> None:
+    """Resuming goes on with the interrupted run: refused, before any training, when the checkpoint
+    learned other classes or other data, or the run in ``output_dir`` has already finished."""
+    from sft_teach.callbacks import TrainedOn
+    from sft_teach.errors import OutputExistsError
+
+    if output_dir is not None and (Path(output_dir) / "metrics.json").is_file() and not overwrite:
+        raise OutputExistsError(f"output_dir '{output_dir}' holds a finished run (metrics.json): there is nothing to "
+                                f"resume; pass overwrite=True to train it again, or choose another output_dir")
+    config_file = checkpoint / "config.json"
+    learned = list(json.loads(config_file.read_text()).get("id2label", {}).values()) if config_file.is_file() else None
+    if learned is not None and learned != list(names):
+        raise ConfigError(f"resume_from_checkpoint: {checkpoint.name} learned the classes {', '.join(learned)}, and "
+                          f"this data has {', '.join(names)}: resume with the interrupted run's data, or start again "
+                          f"without resume_from_checkpoint")
+    saved = TrainedOn.saved_in(checkpoint)
+    if saved is not None and saved != trained_on:
+        raise ConfigError(f"resume_from_checkpoint: {checkpoint.name} was trained on other data (its splits' texts "
+                          f"or labels differ from these): resume with the interrupted run's data and split_seed, or "
+                          f"start again without resume_from_checkpoint")
 
 
 def last_checkpoint(folder) -> Path | None:

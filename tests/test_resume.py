@@ -221,3 +221,25 @@ def test_a_checkpoint_that_is_not_there_is_refused_before_training(tiny_model_di
         finetune(str(tiny_model_dir), str(notes_csv), output_dir=tmp_path / "empty", resume_from_checkpoint=True)
     with pytest.raises(ConfigError, match="'nowhere' is not a complete checkpoint"):
         finetune(str(tiny_model_dir), str(notes_csv), output_dir=tmp_path / "empty", resume_from_checkpoint="nowhere")
+
+
+def test_python_resumes_only_the_interrupted_run(tiny_model_dir, notes_csv, tmp_path):
+    """Resuming goes on with the run the checkpoint belongs to: other classes, other rows (each
+    checkpoint keeps a hash of its splits) or a run that already finished are refused before any
+    training, with one line; the same data resumes."""
+    from sft_teach.errors import ConfigError, OutputExistsError
+    from sft_teach.training import finetune
+
+    settings = dict(model=str(tiny_model_dir), num_train_epochs=3, batch_size=BATCH, save_checkpoints=True,
+                    progress=False, output_dir=tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        finetune(**settings, data=str(notes_csv), callbacks=[_StopAtTheSecondCheckpoint()])
+    other_rows = write_csv(tmp_path / "other.csv", GOOD[:-1] + [("Chased its tail in the rain.", "dog")])
+    three = write_csv(tmp_path / "three.csv", GOOD + [(f"Hopped in the hutch, day {i}.", "rabbit") for i in range(10)])
+    for data, message in ((other_rows, "was trained on other data (its splits' texts or labels differ"),
+                          (three, "learned the classes cat, dog, and this data has cat, dog, rabbit")):
+        with pytest.raises(ConfigError, match=re.escape(f"resume_from_checkpoint: checkpoint-8 {message}")):
+            finetune(**settings, data=str(data), resume_from_checkpoint=True)
+    assert finetune(**settings, data=str(notes_csv), resume_from_checkpoint=True).metrics["resumed_from_step"] == 8
+    with pytest.raises(OutputExistsError, match="holds a finished run \\(metrics.json\\): there is nothing to resume"):
+        finetune(**settings, data=str(notes_csv), resume_from_checkpoint=True)

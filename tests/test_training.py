@@ -830,6 +830,42 @@ def test_a_training_argument_json_cannot_hold_is_recorded_by_its_repr(tiny_model
     assert record["trainer_settings"]["accelerator_config"].startswith("AcceleratorConfig(")
 
 
+def test_the_data_is_checked_before_training_without_an_output_dir_too(make_tiny_classifier, tokenizer, small_dataset,
+                                                                        monkeypatch):
+    """Labels that differ only in case would train as two classes: said before the minutes of training,
+    whether or not the run is saved; a sweep's runs (finetune_quietly) keep it in result.warnings only."""
+    import warnings
+
+    from datasets import Dataset, DatasetDict
+
+    from sft_teach import training
+    from sft_teach.errors import SftTeachWarning
+
+    def respelt(part):  # its first 'cat' row written 'Cat'
+        labels = [part.features["label"].names[i] for i in part["label"]]
+        labels[labels.index("cat")] = "Cat"
+        return Dataset.from_dict({"text": part["text"], "label": labels})
+
+    cased = DatasetDict({name: respelt(part) for name, part in small_dataset.items()})
+
+    class Stop(Exception):
+        pass
+
+    monkeypatch.setattr(training, "training_arguments", lambda *a, **k: (_ for _ in ()).throw(Stop()))
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(Stop):
+        warnings.simplefilter("always")
+        training.finetune(make_tiny_classifier(("Cat", "cat", "dog")), cased, tokenizer=tokenizer, progress=False)
+    said = [str(w.message) for w in caught if w.category is SftTeachWarning]
+    assert said and said[0].startswith("labels 'Cat' and 'cat' differ only in case")  # then the fixture's own
+    monkeypatch.undo()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = training.finetune_quietly(make_tiny_classifier(("Cat", "cat", "dog")), cased, tokenizer=tokenizer, num_train_epochs=1,
+                                           batch_size=4, progress=False)
+    assert not [w for w in caught if w.category is SftTeachWarning]
+    assert [str(f) for f in result.warnings[:len(said)]] == said
+
+
 def test_warnings_the_caller_passed_are_not_said_again(tiny_model_dir, small_dataset, tmp_path):
     """The command passes the findings it printed before training as data_warnings=: finetune records them
     but raises only what training itself showed (here: nothing, or a class never predicted)."""
