@@ -385,6 +385,9 @@ def by_name(dataset, need=("train", "validation")):
     """
     from datasets import ClassLabel, DatasetDict
 
+    if isinstance(dataset, tuple) and len(dataset) == 2 and isinstance(dataset[0], DatasetDict):
+        raise DataError("the data is the (dataset, report) pair that load_with_report returns: pass its first "
+                        "item, e.g. dataset, report = sft_teach.data.load_with_report(path)")
     if not isinstance(dataset, DatasetDict):
         raise DataError(f"the data is a {type(dataset).__name__}, not a DatasetDict of splits: split it with "
                         f"sft_teach.data.split(dataset), or pass the CSV file")

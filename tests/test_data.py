@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from sft_teach import data
@@ -300,3 +302,13 @@ def test_every_empty_cell_is_named_in_one_error(tmp_path):
         data.read_csv_rows(path, "summary", "component")
     assert str(error.value) == (f"{path}: line 4, column 'summary' is empty (also line 5 (component), line 7 "
                                 "(component)): fill in or delete those rows")
+
+
+def test_load_with_report_s_pair_where_a_dataset_is_needed_names_the_fix(small_csv):
+    from sft_teach import checks
+
+    pair = data.load_with_report(str(small_csv))
+    with pytest.raises(DataError, match=re.escape("the data is the (dataset, report) pair that load_with_report "
+                                                  "returns: pass its first item")):
+        checks.check(pair)
+    assert checks.check(pair[0]) == checks.check(data.load(str(small_csv)))
