@@ -143,9 +143,10 @@ def build_book(dest, source_dir=None, edition: str = "student") -> Path:
             app.build(force_all=True)
         if warnings.getvalue().strip():
             raise RuntimeError(f"the book was built with warnings:\n{warnings.getvalue().strip()}")
-        shutil.rmtree(dest)  # empty, or an earlier book (_check_dest): replaced whole
-        shutil.copytree(html, dest)
-    return dest / "index.html"
+        for old in dest.iterdir():  # dest holds nothing, or an earlier book (_check_dest): replaced whole
+            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+        shutil.copytree(html, dest, dirs_exist_ok=True)  # into dest itself: it may be "." or a link
+    return dest.resolve() / "index.html"
 
 
 # ---- Sphinx extension: formulas as MathML, drawn by the browser without a script -------------

@@ -690,7 +690,7 @@ def _unknown_options(parser, args, extra: list[str]) -> str:
     known = [o for action in sub._actions for o in action.option_strings]
     first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
     close = difflib.get_close_matches(first, known, n=1) if first else []
-    if first is None and len(extra) == 1 and "--output" in known:  # `sft-teach course --edition student stud`
+    if first is None and len(extra) == 1 and args.command == "course":  # `sft-teach course --edition student stud`
         close = [f"--output {extra[0]}"]
     return (f"sft-teach {args.command}: error: unrecognized argument{'s' * (len(extra) > 1)}: {' '.join(extra)}"
             + (f": did you mean {close[0]}?" if close else "") + f" (see sft-teach {args.command} --help)\n")

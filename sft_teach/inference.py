@@ -123,14 +123,17 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     from sft_teach.data import case_spellings, known_rows, skipped_line
     from sft_teach.errors import DataError, SftTeachWarning
 
-    if isinstance(dataset, dict):  # a DatasetDict: which split is a choice to make, not to guess
+    from datasets import DatasetDict
+
+    if isinstance(dataset, DatasetDict):  # which split is a choice to make, not to guess
         raise DataError(f"evaluate scores one split, and this data has {len(dataset)} ({', '.join(dataset)}): "
                         f"pass one, e.g. data['test']")
     columns = getattr(dataset, "column_names", None)
     if columns is None or not {"text", "label"} <= set(columns):
         raise DataError(f"evaluate needs a datasets.Dataset with columns 'text' and 'label' (got "
                         f"{type(dataset).__name__}{f' with columns {columns}' if columns else ''}): read a CSV "
-                        f"with sft_teach.data.from_csv(path, labels=label_names(model))")
+                        f"with sft_teach.data.from_csv(path, labels=label_names(model)), or make one with "
+                        f"datasets.Dataset.from_dict({{'text': [...], 'label': [...]}})")
     names = label_names(model)
     feature = dataset.features["label"]
     if hasattr(feature, "names"):  # ClassLabel: ids, each the index of its name

@@ -499,7 +499,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     trained_on = dataset_fingerprint(dataset)  # kept in each checkpoint: a resume on other data is refused
     if resume_from_checkpoint is not None:
-        _check_resumable(Path(resume_from_checkpoint), trained_on, names, output_dir, overwrite)
+        _check_resumable(Path(resume_from_checkpoint), trained_on, names, output_dir if save else None, overwrite)
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
     model_name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")  # for the record
     if isinstance(model, (str, Path)):
@@ -606,8 +606,6 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         history["head"] = head["train"]  # the head-only phase's training log (its own step count)
     learned = [found for check in (checks.one_class_predicted, checks.classes_never_predicted)
                if (found := check(predictions, labels, names, split_name))]
-    for finding in learned:  # said as Python says such things, not only kept in result.warnings
-        warnings.warn(str(finding), SftTeachWarning, stacklevel=3)
     saving = save and output_dir is not None
     result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
                             eval_split=split_name, label_names=names, predictions=predictions,
@@ -646,6 +644,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     head_record.unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
+    # Said as Python says such things, not only kept in result.warnings; last, once the run is
+    # saved, so that simplefilter("error", SftTeachWarning) stops a script without losing the run.
+    for finding in learned:
+        warnings.warn(str(finding), SftTeachWarning, stacklevel=3)
     return result
 
 
@@ -745,9 +747,16 @@ _COMMAND_NAMES = {"epochs": "num_train_epochs", "lr": "learning_rate", "output":
 
 # TrainingArguments that finetune sets from its own keywords: given as well, the run would differ
 # from what its record and card say (per_device_train_batch_size=8 trained, batch_size 16 recorded)
-_SET_BY_KEYWORD = {"per_device_train_batch_size": "batch_size", "seed": "seed", "data_seed": "seed",
-                   "warmup_steps": "warmup", "warmup_ratio": "warmup", "disable_tqdm": "progress",
-                   "load_best_model_at_end": "best_epoch", "metric_for_best_model": "best_epoch"}
+_SET_BY_KEYWORD = {
+    "per_device_train_batch_size": lambda v: f"pass batch_size={v!r}",
+    "data_seed": lambda v: "pass seed=, which sets the data order too",
+    "warmup_steps": lambda v: "pass warmup=, a fraction of the steps (0.1: the first 10 %)",
+    "warmup_ratio": lambda v: f"pass warmup={v!r}",
+    "disable_tqdm": lambda v: f"pass progress={not v!r}",
+    "load_best_model_at_end": lambda v: "pass best_epoch=True",
+    "metric_for_best_model": lambda v: "best_epoch=True keeps the epoch of the best validation macro-F1, the "
+                                       "only measure finetune chooses by",
+}
 
 
 def _check_overrides(overrides: dict) -> None:
@@ -763,10 +772,8 @@ def _check_overrides(overrides: dict) -> None:
     known = {f.name for f in dataclasses.fields(TrainingArguments)} | {"save_checkpoints", "logging_steps"}
     for name in overrides:
         if name in _SET_BY_KEYWORD:
-            own = _SET_BY_KEYWORD[name]
-            raise ConfigError(f"{name}= is set by finetune's {own}=, which the run's record and card report: pass "
-                              + (f"{own}={overrides[name]!r}" if own in ("batch_size", "seed") else f"{own}=")
-                              + " instead")
+            raise ConfigError(f"{name}= is set by finetune's own keywords, which the run's record and card report: "
+                              f"{_SET_BY_KEYWORD[name](overrides[name])}")
         if name == "recipe":  # the command's --recipe: in Python a recipe is its settings
             raise ConfigError(f"finetune has no setting recipe=: pass the recipe's settings, "
                               f"finetune(..., **RECIPES[{overrides[name]!r}]) (from sft_teach.training import RECIPES)")
@@ -866,7 +873,7 @@ def _check_resumable(checkpoint: Path, trained_on: str, names, output_dir, overw
 
     if output_dir is not None and (Path(output_dir) / "metrics.json").is_file() and not overwrite:
         raise OutputExistsError(f"output_dir '{output_dir}' holds a finished run (metrics.json): there is nothing to "
-                                f"resume; pass overwrite=True to train it again, or choose another output_dir")
+                                f"resume; to train it again, drop resume_from_checkpoint and pass overwrite=True")
     config_file = checkpoint / "config.json"
     learned = list(json.loads(config_file.read_text()).get("id2label", {}).values()) if config_file.is_file() else None
     if learned is not None and learned != list(names):

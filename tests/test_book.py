@@ -35,9 +35,17 @@ def pictures(path: Path) -> int:
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> tuple[Path, float]:
+    """Built as `cd DIR && sft-teach book .` builds it: into the current folder, named "."."""
+    import os
+
     dest = tmp_path_factory.mktemp("book")
-    start = time.perf_counter()
-    index = build_book(dest)
+    start, here = time.perf_counter(), os.getcwd()
+    os.chdir(dest)
+    try:
+        index = build_book(".")
+    finally:
+        os.chdir(here)
+    assert index == dest / "index.html"
     return index, time.perf_counter() - start
 
 

@@ -241,5 +241,6 @@ def test_python_resumes_only_the_interrupted_run(tiny_model_dir, notes_csv, tmp_
         with pytest.raises(ConfigError, match=re.escape(f"resume_from_checkpoint: checkpoint-8 {message}")):
             finetune(**settings, data=str(data), resume_from_checkpoint=True)
     assert finetune(**settings, data=str(notes_csv), resume_from_checkpoint=True).metrics["resumed_from_step"] == 8
-    with pytest.raises(OutputExistsError, match="holds a finished run \\(metrics.json\\): there is nothing to resume"):
+    with pytest.raises(OutputExistsError, match=re.escape("holds a finished run (metrics.json): there is nothing to "
+                                                          "resume; to train it again, drop resume_from_checkpoint")):
         finetune(**settings, data=str(notes_csv), resume_from_checkpoint=True)

@@ -433,10 +433,13 @@ def test_patience_without_best_epoch_is_refused():
     ({"lr": 1e-4}, "finetune has no setting lr=: did you mean learning_rate=?"),
     ({"eval_split": "tset"}, "eval_split 'tset': the data has no such split"),
     ({"patience": 1}, "patience (early stopping) needs best_epoch=True"),
-    ({"per_device_train_batch_size": 8}, "per_device_train_batch_size= is set by finetune's batch_size=, which "
-                                          "the run's record and card report: pass batch_size=8 instead"),
-    ({"warmup_ratio": 0.2}, "warmup_ratio= is set by finetune's warmup=, which the run's record and card report: "
-                            "pass warmup= instead"),
+    ({"per_device_train_batch_size": 8}, "per_device_train_batch_size= is set by finetune's own keywords, which "
+                                          "the run's record and card report: pass batch_size=8"),
+    ({"warmup_ratio": 0.2}, "warmup_ratio= is set by finetune's own keywords, which the run's record and card "
+                            "report: pass warmup=0.2"),
+    ({"disable_tqdm": True}, "pass progress=False"),
+    ({"warmup_steps": 500}, "pass warmup=, a fraction of the steps (0.1: the first 10 %)"),
+    ({"metric_for_best_model": "accuracy"}, "the only measure finetune chooses by"),
     ({"best_epoch": True, "patience": 0}, "patience (--patience, patience=) must be a whole number of epochs"),
 ])
 def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, small_dataset, make_tiny_classifier,
@@ -761,8 +764,10 @@ def test_evaluate_takes_what_a_python_user_has_and_the_command_s_options(tiny_mo
     with pytest.raises(DataError, match=re.escape("evaluate scores one split, and this data has 3 (train, "
                                                   "validation, test): pass one, e.g. data['test']")):
         evaluate(model, tokenizer, small_dataset)
-    with pytest.raises(DataError, match="evaluate needs a datasets.Dataset with columns 'text' and 'label'"):
-        evaluate(model, tokenizer, texts)
+    for not_a_dataset in (texts, {"text": texts, "label": written}):
+        with pytest.raises(DataError, match="evaluate needs a datasets.Dataset with columns 'text' and 'label' "
+                                            r"\(got (list|dict)\).*Dataset.from_dict"):
+            evaluate(model, tokenizer, not_a_dataset)
     numbers = Dataset.from_dict({"text": texts[:2], "label": [0, 1]})
     with pytest.raises(DataError, match=re.escape("the label column holds int64 values without class names: give "
                                                   f"the labels as names ({', '.join(map(repr, label_names(model)))})")):
@@ -864,6 +869,26 @@ def test_the_data_is_checked_before_training_without_an_output_dir_too(make_tiny
                                            batch_size=4, progress=False)
     assert not [w for w in caught if w.category is SftTeachWarning]
     assert [str(f) for f in result.warnings[:len(said)]] == said
+
+
+def test_warnings_made_errors_stop_a_script_only_once_the_run_is_saved(tiny_model_dir, small_dataset, tmp_path,
+                                                                       monkeypatch):
+    """simplefilter("error", SftTeachWarning) stops the caller at what training showed, but after the
+    run is written: the minutes of training are not lost with it."""
+    import warnings
+
+    from sft_teach import checks
+    from sft_teach.errors import SftTeachWarning
+    from sft_teach.run_record import RUN_OUTPUTS
+
+    monkeypatch.setattr(checks, "one_class_predicted", lambda *a: checks.Finding("one_class_predicted", "collapsed"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SftTeachWarning)
+        with pytest.raises(SftTeachWarning, match="collapsed"):
+            finetune(str(tiny_model_dir), small_dataset, num_train_epochs=1, batch_size=4, progress=False,
+                     output_dir=tmp_path / "run", data_warnings=())
+    assert {p.name for p in (tmp_path / "run").iterdir()} == RUN_OUTPUTS
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["warnings"] == ["collapsed"]
 
 
 def test_warnings_the_caller_passed_are_not_said_again(tiny_model_dir, small_dataset, tmp_path):
