@@ -84,6 +84,21 @@ def test_cka_per_layer_of_a_model_with_itself_is_one(make_tiny_classifier, token
 
 # ---- forgetting: paraphrase retrieval and AUC ------------------------------------------------
 
+
+def test_auc_interval_has_the_spread_hanley_and_mcneil_give_in_closed_form():
+    """Oracle: Hanley & McNeil (1982), SE^2 = [A(1-A) + (n1-1)(Q1-A^2) + (n2-1)(Q2-A^2)] / (n1 n2),
+    Q1 = A/(2-A), Q2 = 2A^2/(1+A); the bootstrap's 95 % interval is about 2 x 1.96 SE wide, holds the
+    AUC, and is the same for the same seed."""
+    rng = np.random.default_rng(1)
+    labels = np.array([1] * 120 + [0] * 120)
+    scores = rng.normal(size=240) - 0.25 * labels  # positives slightly lower: an AUC under 0.5
+    a = forgetting.auc(scores, labels)
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = np.sqrt((a * (1 - a) + 119 * (q1 - a * a) + 119 * (q2 - a * a)) / (120 * 120))
+    low, high = forgetting.auc_interval(scores, labels)
+    assert low < a < high and (high - low) == pytest.approx(2 * 1.96 * se, rel=0.15)
+    assert forgetting.auc_interval(scores, labels) == (low, high)
+
 def test_auc_matches_sklearn():
     from sklearn.metrics import roc_auc_score
 
