@@ -512,8 +512,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     check_max_length(model, max_length)
     if data_warnings is None:  # what `sft-teach check` would say: said now, not after minutes of training
         data_warnings = checks.check(dataset, tokenizer, max_length)
-        for finding in data_warnings:
-            warnings.warn(str(finding), SftTeachWarning, stacklevel=3)  # finetune <- its wrapper <- the caller
+        _say(data_warnings)
     encoded = data_mod.tokenize(dataset, tokenizer, max_length)
     history = HistoryCallback()
     scratch = None
@@ -646,9 +645,33 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         shutil.rmtree(scratch, ignore_errors=True)
     # Said as Python says such things, not only kept in result.warnings; last, once the run is
     # saved, so that simplefilter("error", SftTeachWarning) stops a script without losing the run.
-    for finding in learned:
-        warnings.warn(str(finding), SftTeachWarning, stacklevel=3)
+    _say(learned)
     return result
+
+
+def _say(findings, frames_up: int = 3) -> None:
+    """Each finding as a :class:`SftTeachWarning` at the line that called :func:`finetune`
+    (``frames_up``: _say <- finetune <- its wrapper <- the caller).
+
+    In IPython (a notebook) the line is named as IPython's tracebacks name it, ``Cell In[5]:3``,
+    not by the kernel's temporary file (``/tmp/ipykernel_8818/3944603312.py:3``), which means
+    nothing to a reader and differs from run to run.
+    """
+    import sys
+
+    caller = sys._getframe(frames_up)
+    where = caller.f_code.co_filename
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        cell = shell.compile.format_code_name(where) if shell is not None else None
+    except (ImportError, AttributeError):  # no IPython, or one without the method
+        cell = None
+    for finding in findings:
+        warnings.warn_explicit(str(finding), SftTeachWarning, " ".join(cell) if cell else where, caller.f_lineno,
+                               module=caller.f_globals.get("__name__"),
+                               registry=caller.f_globals.setdefault("__warningregistry__", {}))
 
 
 def finetune_quietly(*args, **kwargs) -> FinetuneResult:

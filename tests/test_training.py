@@ -891,6 +891,34 @@ def test_warnings_made_errors_stop_a_script_only_once_the_run_is_saved(tiny_mode
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["warnings"] == ["collapsed"]
 
 
+def test_in_a_notebook_a_warning_names_the_cell_not_the_kernel_s_temporary_file(monkeypatch):
+    """IPython runs a cell from /tmp/ipykernel_<pid>/<hash>.py; its tracebacks call it "Cell In[5]",
+    and so does a finding said from finetune (a path of the machine would be saved in the notebook)."""
+    import warnings
+    from types import SimpleNamespace
+
+    import IPython
+
+    from sft_teach.checks import Finding
+    from sft_teach.errors import SftTeachWarning
+    from sft_teach.training import _say
+
+    cells = {__file__: ("Cell", "In[5]")}
+    shell = SimpleNamespace(compile=SimpleNamespace(format_code_name=cells.get))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+
+    def finetune_stand_in():  # _say <- finetune <- its wrapper <- the caller: two frames here
+        def wrapper():
+            _say([Finding("k", "something worth knowing")])
+        wrapper()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finetune_stand_in()
+    (said,) = [w for w in caught if w.category is SftTeachWarning]
+    assert (said.filename, str(said.message)) == ("Cell In[5]", "something worth knowing")
+
+
 def test_warnings_the_caller_passed_are_not_said_again(tiny_model_dir, small_dataset, tmp_path):
     """The command passes the findings it printed before training as data_warnings=: finetune records them
     but raises only what training itself showed (here: nothing, or a class never predicted)."""
