@@ -369,7 +369,7 @@ def unknown_label_fix(labels, names) -> str:
 
 
 # Arrow's two string types: Dataset.from_dict makes "string", Dataset.from_pandas "large_string"
-_STRINGS = ("string", "large_string")
+STRING_DTYPES = ("string", "large_string")
 
 
 def by_name(dataset, need=("train", "validation")):
@@ -404,7 +404,7 @@ def by_name(dataset, need=("train", "validation")):
     feature = dataset["train"].features["label"]
     if isinstance(feature, ClassLabel):
         names = list(feature.names)
-    elif all(str(getattr(part.features["label"], "dtype", "")) in _STRINGS for part in dataset.values()):
+    elif all(str(getattr(part.features["label"], "dtype", "")) in STRING_DTYPES for part in dataset.values()):
         names = sorted({str(label) for label in column(dataset["train"], "label")}, key=_label_order)
     else:
         raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "

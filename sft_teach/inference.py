@@ -120,7 +120,7 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     import warnings
 
     from sft_teach import metrics
-    from sft_teach.data import case_spellings, known_rows, skipped_line
+    from sft_teach.data import STRING_DTYPES, case_spellings, known_rows, skipped_line
     from sft_teach.errors import DataError, SftTeachWarning
 
     from datasets import DatasetDict
@@ -138,7 +138,7 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     feature = dataset.features["label"]
     if hasattr(feature, "names"):  # ClassLabel: ids, each the index of its name
         written = [feature.names[i] for i in dataset["label"]]
-    elif str(getattr(feature, "dtype", "")) in ("string", "large_string"):
+    elif str(getattr(feature, "dtype", "")) in STRING_DTYPES:
         written = [str(label) for label in dataset["label"]]
     else:
         raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "

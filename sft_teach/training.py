@@ -431,8 +431,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     names the data by its file and the file's SHA-256 (or, for a dataset object, a hash of its
     texts and labels); ``record``: settings to record over finetune's own (the command passes its
     recipe's name). The data is checked as :func:`sft_teach.checks.check` checks it, before
-    training, unless ``data_warnings`` gives what was found (the command's, printed already; ``()``
-    for runs on deliberately small samples). ``result.warnings`` (and the record's): the data's,
+    training, unless ``data_warnings`` gives what was found (the command's, printed already). ``result.warnings`` (and the record's): the data's,
     then what training showed (a class the model never predicts, one class for everything). Each
     one finetune found itself is also raised as a :class:`~sft_teach.errors.SftTeachWarning`
     (``warnings.warn``): the data's before training, training's at the end.
@@ -615,7 +614,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         # the others wait until the folder is complete. A single process is always process zero.
         if trainer.is_world_process_zero():
             _clear_run(Path(output_dir))  # an earlier run's files (overwrite=True): none of them may survive
-            settings = _settings(model_name, data, dataset, epochs=epochs, learning_rate=lr, batch_size=batch_size,
+            settings = _settings(model_name, data, trained_on, epochs=epochs, learning_rate=lr, batch_size=batch_size,
                                  grad_accum=training_overrides.get("gradient_accumulation_steps", 1),
                                  max_length=max_length, seed=seed, head_epochs=head_epochs,
                                  **({"head_learning_rate": head_learning_rate} if head_epochs > 0 else {}),
@@ -732,7 +731,7 @@ def _name_the_classes(model, names) -> None:
                       f"sft_teach.models.load_classifier(name, labels)")
 
 
-def _settings(model, data, dataset, *, best_epoch, **settings) -> dict:
+def _settings(model, data, dataset_sha256: str, *, best_epoch, **settings) -> dict:
     """What a Python run records in metrics.json and its card: the data by its name and a hash of
     its content (of the file, also for a ``load_with_report`` pair, or of a dataset object's texts
     and labels), the model, the recipe when the settings are one of RECIPES, and the training
@@ -741,7 +740,7 @@ def _settings(model, data, dataset, *, best_epoch, **settings) -> dict:
 
     from sft_teach import data as data_mod
     from sft_teach.model_card import data_fingerprint
-    from sft_teach.run_record import base_model_name, dataset_fingerprint, portable
+    from sft_teach.run_record import base_model_name, portable
 
     named = isinstance(data, (str, Path))
     read_from = (data[1] or {}).get("read_from") if isinstance(data, tuple) else None  # load_with_report's file
@@ -752,7 +751,7 @@ def _settings(model, data, dataset, *, best_epoch, **settings) -> dict:
         data = read_from["data"]
     record = {"data": portable(data) if named or read_from else "a dataset given in Python",
               "data_sha256": read_from["data_sha256"] if read_from else
-              data_fingerprint(data) if named else dataset_fingerprint(dataset),
+              data_fingerprint(data) if named else dataset_sha256,  # run_record.dataset_fingerprint
               "model": "default" if model == "default" else base_model_name(model)}
     chosen = {"head_epochs": settings["head_epochs"], "num_train_epochs": settings["epochs"],
               "learning_rate": settings["learning_rate"], "best_epoch": best_epoch}

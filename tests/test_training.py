@@ -519,7 +519,7 @@ def test_a_dataset_object_is_recorded_by_its_content_and_a_recipe_by_its_name(ti
 
     def recipe(**chosen):
         settings = dict(epochs=3, learning_rate=1e-4, head_epochs=3.0, batch_size=16, best_epoch=True)
-        return _settings("default", small, small, **{**settings, **chosen}).get("recipe")
+        return _settings("default", small, dataset_fingerprint(small), **{**settings, **chosen}).get("recipe")
 
     assert recipe() == "best" and RECIPES["best"]["learning_rate"] == 1e-4
     assert recipe(head_epochs=0.0, learning_rate=5e-4, best_epoch=False) == "plain"
