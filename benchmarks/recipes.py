@@ -129,12 +129,12 @@ def _candidate_run(dataset, candidate: Candidate, seed: int):
     from sft_teach import ulmfit
     from sft_teach.callbacks import GradualUnfreezing
     from sft_teach.models import load_classifier
-    from sft_teach.training import finetune
+    from sft_teach.training import finetune_quietly  # findings stay in the result, not on the screen
 
     settings = dict(seed=seed, head_epochs=candidate.head, num_train_epochs=candidate.epochs,
                     learning_rate=candidate.lr, best_epoch=True, save=False, progress=False)
     if POOLINGS[candidate.pooling] is None and candidate.ulmfit is None and not candidate.lora:
-        return finetune("default", dataset, **settings)
+        return finetune_quietly("default", dataset, **settings)
     transformers.set_seed(seed)  # the same new head as finetune would draw
     model, tokenizer = load_classifier("default", dataset["train"].features["label"].names)
     if candidate.lora:
@@ -147,7 +147,7 @@ def _candidate_run(dataset, candidate: Candidate, seed: int):
         settings["optimizers"] = ulmfit.optimizers(("discriminative",), candidate.lr)
     elif candidate.ulmfit is not None:  # "thaw G"
         settings["callbacks"] = [GradualUnfreezing(model, groups_per_epoch=int(candidate.ulmfit.split()[1]))]
-    return finetune(model, dataset, tokenizer=tokenizer, **settings)
+    return finetune_quietly(model, dataset, tokenizer=tokenizer, **settings)
 
 
 def _lora_run(model, tokenizer, dataset, candidate: Candidate, settings: dict):
@@ -158,7 +158,7 @@ def _lora_run(model, tokenizer, dataset, candidate: Candidate, settings: dict):
 
     from sft_teach import data
     from sft_teach.lora import add_lora
-    from sft_teach.training import finetune, train_head
+    from sft_teach.training import finetune_quietly, train_head  # findings stay in the result, not on the screen
 
     encoded = data.tokenize(dataset, tokenizer)
     start = time.perf_counter()
@@ -167,15 +167,15 @@ def _lora_run(model, tokenizer, dataset, candidate: Candidate, settings: dict):
                    progress=False)
     head_seconds = time.perf_counter() - start
     settings = {**settings, "head_epochs": 0}  # done above, on the plain model
-    run = finetune(add_lora(model, r=candidate.lora), dataset, tokenizer=tokenizer, **settings)
+    run = finetune_quietly(add_lora(model, r=candidate.lora), dataset, tokenizer=tokenizer, **settings)
     run.metrics["train_seconds"] += head_seconds
     return run
 
 
 def _run(dataset, recipe: dict, seed: int):
-    from sft_teach.training import finetune
+    from sft_teach.training import finetune_quietly  # findings stay in the result, not on the screen
 
-    return finetune("default", dataset, seed=seed, **recipe, save=False, progress=False)
+    return finetune_quietly("default", dataset, seed=seed, **recipe, save=False, progress=False)
 
 
 def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str], str]:

@@ -32,7 +32,7 @@ class HistoryCallback(TrainerCallback):
     """Collects ``Trainer`` logs as plain dicts.
 
     ``train``: ``{"step", "epoch", "loss", "learning_rate", "grad_norm"}`` every
-    ``logging_steps``; ``eval``: ``{"step", "epoch", "eval_loss", "eval_accuracy", ...}``
+    ``logging_steps`` (a shorter run: one row, its mean loss at its last step); ``eval``: ``{"step", "epoch", "eval_loss", "eval_accuracy", ...}``
     after each evaluation.
     """
 
@@ -53,6 +53,10 @@ class HistoryCallback(TrainerCallback):
         row = {"step": step, "epoch": round(epoch or 0.0, 4)}
         if "loss" in logs:
             self.train.append({**row, **{k: logs[k] for k in ("loss", "learning_rate", "grad_norm") if k in logs}})
+        elif "train_loss" in logs and not self.train:
+            # a run shorter than one logging interval logs no loss; its summary's mean loss over
+            # every step is what a log at its last step would have said
+            self.train.append({**row, "loss": logs["train_loss"]})
         elif any(k.startswith("eval_") for k in logs):
             self.eval.append({**row, **{k: v for k, v in logs.items() if k.startswith("eval_")}})
 

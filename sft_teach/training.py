@@ -524,10 +524,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if head_epochs > 0 and resume_from_checkpoint is None:
         # LP-FT's first phase, before the main Trainer exists: the main phase then starts exactly
         # as a plain run would from these weights (same seeding, same data order).
-        accumulate = {k: training_overrides[k] for k in ("gradient_accumulation_steps",) if k in training_overrides}
+        # the same batches a step, and the same logging interval, as the phase after it
+        accumulate = {k: training_overrides[k] for k in ("gradient_accumulation_steps", "logging_steps")
+                      if k in training_overrides}
         head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=head_epochs,
                           learning_rate=head_learning_rate, batch_size=batch_size, seed=seed, progress=progress,
-                          **accumulate)  # the same batches a step as the phase after it
+                          **accumulate)
         shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
         if output_dir is not None:  # written whole, then renamed: a kill never leaves half a record
             partial = head_record.with_name(f"head.{os.getpid()}.json")

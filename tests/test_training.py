@@ -143,6 +143,25 @@ def test_train_head_changes_only_the_head_and_restores_what_was_trainable(make_t
 
 
 @pytest.mark.slow
+def test_a_run_shorter_than_one_logging_interval_still_logs_its_loss(make_tiny_classifier, tokenizer,
+                                                                    small_dataset, tmp_path):
+    """Oracle: a run of fewer steps than ``logging_steps`` records one training-loss row, at its last
+    step, the mean of the per-step losses that the same run logged step by step records."""
+    def run(logging_steps):
+        return finetune(make_tiny_classifier(seed=2), small_dataset, tokenizer=tokenizer, num_train_epochs=1,
+                        batch_size=4, seed=3, progress=False, save=False, head_epochs=1,
+                        logging_steps=logging_steps, output_dir=tmp_path / str(logging_steps))
+
+    steps = math.ceil(len(small_dataset["train"]) / 4)
+    every, once = run(1), run(steps + 1)
+    for phase in ("head", "train"):
+        assert len(every.history[phase]) == steps
+        [row] = once.history[phase]
+        assert row["step"] == steps
+        assert row["loss"] == pytest.approx(np.mean([r["loss"] for r in every.history[phase]]), abs=1e-3)
+
+
+@pytest.mark.slow
 def test_finetune_with_head_epochs_is_train_head_then_the_plain_recipe(make_tiny_classifier, tokenizer,
                                                                        small_dataset, tmp_path):
     """Oracle: LP-FT in ``finetune`` is exactly its two phases run by hand, one after the other."""
