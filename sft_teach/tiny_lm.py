@@ -110,7 +110,7 @@ def pack(texts, tokenizer, block_size: int = 128) -> list[list[int]]:
 def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, learning_rate: float = 2e-3,
              batch_size: int = 16, block_size: int = 128, seed: int = 0, callbacks=()) -> dict:
     """Next-token training on packed ``texts``; returns ``{"history", "eval_loss", "perplexity",
-    "train_tokens", "seconds"}``. ``eval_texts`` (held out) give the final loss and perplexity."""
+    "train_tokens", "steps", "seconds"}``. ``eval_texts`` (held out) give the final loss and perplexity."""
     import tempfile
     import time
 
@@ -138,7 +138,7 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
     trainer.train()
     seconds = time.perf_counter() - start
     out = {"history": history.as_dict(), "train_tokens": len(train) * block_size * num_train_epochs,
-           "seconds": round(seconds, 1)}
+           "steps": trainer.state.global_step, "seconds": round(seconds, 1)}
     if eval_texts:
         # measured as held_out_loss measures a loaded checkpoint (the mean over every held-out token),
         # not with trainer.evaluate, whose figure differs in the second decimal on the same weights

@@ -87,8 +87,9 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
     15 % of the tokens are chosen; of those 80 % become ``[MASK]``, 10 % a random token and 10 %
     stay (Devlin et al. 2019); the loss is cross-entropy on the chosen positions only (labels
     -100 elsewhere). The bundled checkpoint has no masked-LM head (it was saved as a sentence
-    encoder), so that head starts untrained. Saves model + tokenizer to ``output_dir`` (load
-    it with ``load_classifier(output_dir, labels)``); returns ``{"loss_before", "loss_after",
+    encoder), so that head starts untrained. Saves the trained body, with the checkpoint's own
+    pooler, and the tokenizer to ``output_dir`` (load it with ``load_classifier(output_dir,
+    labels)``: only the new classifier is then untrained, as from ``model``); returns ``{"loss_before", "loss_after",
     "steps", "seconds"}``: the masked-LM loss on ``eval_texts`` (held-out text; default: the
     training texts), with the same masks before and after training.
     """
@@ -96,8 +97,8 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
 
     import torch
     from datasets import Dataset
-    from transformers import (AutoModelForMaskedLM, DataCollatorForLanguageModeling, PrinterCallback, Trainer,
-                              TrainingArguments, set_seed)
+    from transformers import (AutoModel, AutoModelForMaskedLM, DataCollatorForLanguageModeling, PrinterCallback,
+                              Trainer, TrainingArguments, set_seed)
 
     from sft_teach.models import load_tokenizer, resolve_model
     from sft_teach.training import shared_settings
@@ -133,6 +134,14 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
     trainer.train()
     seconds = time.perf_counter() - start
     after = masked_loss()
-    lm.save_pretrained(output_dir)
+    # A masked LM has no pooler (BertForMaskedLM builds its body without one), while the classifier
+    # reads the [CLS] token through the checkpoint's pretrained pooler. Saved as it is, the stage-2
+    # model would give that classifier a random pooler, and a comparison with the bundled model
+    # would measure the pooler as well as stage 2. So the body trained here is saved together
+    # with the checkpoint's own pooler (the masked-LM head, needed only for this stage, is left out).
+    body = AutoModel.from_pretrained(resolve_model(model))
+    missing, unexpected = body.load_state_dict(lm.base_model.state_dict(), strict=False)
+    assert not unexpected and all(name.startswith("pooler.") for name in missing), (missing, unexpected)
+    body.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     return {"loss_before": before, "loss_after": after, "steps": trainer.state.global_step, "seconds": seconds}

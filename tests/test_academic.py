@@ -151,6 +151,17 @@ def test_lm_finetune_lowers_the_masked_lm_loss(tiny_model_dir, tmp_path):
                              learning_rate=2e-3, batch_size=8, eval_texts=texts[:6])
     assert out["steps"] == 15 * 3 and out["loss_after"] < out["loss_before"]
     assert (tmp_path / "lm" / "model.safetensors").is_file()
+    # the classifier loaded from stage 2 differs from one loaded from the checkpoint only in what
+    # stage 2 trained: the same pretrained pooler (a masked LM has none), a body that moved
+    from sft_teach.models import load_classifier
+
+    staged, _ = load_classifier(str(tmp_path / "lm"), ["cat", "dog"])
+    original, _ = load_classifier(str(tiny_model_dir), ["cat", "dog"])
+    for name, value in original.bert.pooler.state_dict().items():
+        torch.testing.assert_close(staged.bert.pooler.state_dict()[name], value, msg=name)
+    moved = [name for name, value in original.bert.encoder.state_dict().items()
+             if not torch.equal(staged.bert.encoder.state_dict()[name], value)]
+    assert len(moved) == len(original.bert.encoder.state_dict())
 
 
 # ---- experiments: one run, and the table helpers ---------------------------------------------
