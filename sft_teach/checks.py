@@ -121,19 +121,22 @@ def clean(dataset) -> tuple:
     keeps the first row of each repeated text. Done *before* the split, no text can be in
     both train and test. ``report``: ``{"rows", "duplicates_removed", "conflicts_kept_majority",
     "conflicts_dropped", "rows_kept", "dropped"}``, where ``dropped`` lists each text dropped for
-    want of a majority label as written (its first copy), ``{"text", "line"}``, the line where the
-    dataset has a ``line`` column (:func:`sft_teach.data.load_csv_split`), so it can be found.
+    want of a majority label as written (its first copy), ``{"text", "line", "lines"}``: the line of
+    its first copy and of every copy, where the dataset has a ``line`` column
+    (:func:`sft_teach.data.load_csv_split`), so that each can be found.
 
     Taught in notebooks/05_your_own_data.ipynb.
     """
     settled, kept, dropped = resolve_conflicts(dataset)
     unique = deduplicate(settled)
-    left, named, gone = {_normal(t) for t in column(settled, "text")}, set(), []
+    left, gone = {_normal(t) for t in column(settled, "text")}, {}
     lines = column(dataset, "line") if "line" in dataset.column_names else None
     for i, text in enumerate(column(dataset, "text")):
-        if _normal(text) not in left and _normal(text) not in named:
-            named.add(_normal(text))
-            gone.append({"text": text, **({"line": lines[i]} if lines else {})})
+        if _normal(text) not in left:
+            row = gone.setdefault(_normal(text), {"text": text, **({"line": lines[i], "lines": []} if lines else {})})
+            if lines:
+                row["lines"].append(lines[i])  # every copy, so that each can be found and fixed
+    gone = list(gone.values())
     report = {"rows": len(dataset), "conflicts_kept_majority": kept, "conflicts_dropped": dropped,
               "duplicates_removed": len(settled) - len(unique), "rows_kept": len(unique), "dropped": gone}
     return unique, report
@@ -141,7 +144,12 @@ def clean(dataset) -> tuple:
 
 def dropped_list(dropped, most: int = 3) -> str:
     """:func:`clean`'s ``report["dropped"]`` for a message: ``'Digs.' (line 5) and 2 more``."""
-    named = [_quote(row["text"]) + (f" (line {row['line']})" if "line" in row else "") for row in dropped[:most]]
+    def where(row):
+        lines = row.get("lines") or ([row["line"]] if "line" in row else [])
+        shown = ", ".join(map(str, lines[:4])) + (f" and {len(lines) - 4} more" if len(lines) > 4 else "")
+        return f" (line{'s' * (len(lines) > 1)} {shown})" if lines else ""
+
+    named = [_quote(row["text"]) + where(row) for row in dropped[:most]]
     more = f" and {len(dropped) - most} more" if len(dropped) > most else ""
     return (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 and not more else ", ".join(named)) + more
 
@@ -290,6 +298,21 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
                     f"{lengths[longest]}: {_quote(part[longest]['text'])}) will be truncated: their end is never "
                     f"seen; raise --max-length (max_length= in Python) if it matters")))
     return findings
+
+
+def cleaning_findings(report: dict | None) -> list[Finding]:
+    """What :func:`clean` had to settle in one CSV file and the learner should fix there: texts whose
+    copies carry different labels (``report``: :func:`clean`'s; ``None``, nothing cleaned: none)."""
+    if not report:
+        return []
+    kept, dropped = report.get("conflicts_kept_majority", 0), report.get("conflicts_dropped", 0)
+    if not kept + dropped:
+        return []
+    which = f": {dropped_list(report['dropped'])}" if report.get("dropped") else ""
+    return [Finding("conflicts", (
+        f"the file has {kept + dropped} text{'s' * (kept + dropped != 1)} whose copies carry different labels: "
+        f"{kept} kept with {'its' if kept == 1 else 'their'} majority label, {dropped} dropped (no majority{which}): "
+        f"decide which label is right and keep one row of each"))]
 
 
 def one_class_predicted(predictions, labels, names, split: str = "test") -> Finding | None:

@@ -221,7 +221,7 @@ def _load_and_check(args, max_length: int):
     limit = getattr(tokenizer, "model_max_length", None)
     if limit and limit < 100_000 and max_length > limit:  # tokenizers without a limit report ~1e30
         raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
-    return dataset, cleaning, checks.check(dataset, tokenizer, max_length)
+    return dataset, cleaning, checks.check(dataset, tokenizer, max_length) + checks.cleaning_findings(cleaning)
 
 
 def _count(n: int, thing: str) -> str:
@@ -556,7 +556,7 @@ def cmd_evaluate(args) -> int:
         from sft_teach.data import skipped_line
 
         _warn([skipped_line(skipped, len(dataset))])
-    seen = _seen_in_training(args, dataset["text"])
+    seen = _seen_in_training(args, dataset["text"]) + _repeated(dataset)
     if args.split == "validation" and "best_epoch" in _run_record(args.model):
         seen.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
                     "optimistic: the test split is the one that chose nothing")
@@ -571,6 +571,23 @@ def cmd_evaluate(args) -> int:
                       "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()},
                       "warnings": seen}))
     return 0
+
+
+def _repeated(dataset) -> list[str]:
+    """A warning when the rows scored repeat texts: each copy counts, so ``n`` and the interval
+    overstate how many texts the score rests on; copies with different labels cannot all be right."""
+    from sft_teach.checks import conflicts, duplicates
+    from sft_teach.data import column
+
+    texts, repeats = dataset["text"], duplicates(dataset["text"])
+    if not repeats:
+        return []
+    extra, contradicting = sum(repeats.values()) - len(repeats), conflicts(texts, column(dataset, "label"))
+    against = (f", and {contradicting} of them carr{'y' if contradicting != 1 else 'ies'} different labels, which "
+               f"cannot all be right" if contradicting else "")
+    return [f"{len(repeats)} text{'s' * (len(repeats) != 1)} occur{'s' * (len(repeats) == 1)} more than once among "
+            f"the {len(texts)} rows scored ({extra} extra cop{'ies' if extra != 1 else 'y'}){against}: each copy is "
+            f"scored, so n and the interval overstate what the score rests on: score each text once"]
 
 
 def _seen_in_training(args, texts) -> list[str]:
@@ -629,6 +646,8 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
         lines = text_lines(path.read_bytes(), args.file, args.encoding)
     elif args.texts == ["-"]:
         lines = text_lines(sys.stdin.buffer.read(), "standard input", args.encoding)
+    elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
+        raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
         return [text.strip() for text in args.texts], None
     else:
@@ -692,6 +711,8 @@ def _unknown_options(parser, args, extra: list[str]) -> str:
     close = difflib.get_close_matches(first, known, n=1) if first else []
     if first is None and len(extra) == 1 and args.command == "course":  # `sft-teach course --edition student stud`
         close = [f"--output {extra[0]}"]
+    elif first is None and len(extra) == 1 and "--data" in known:  # `sft-teach check my.csv`
+        close = [f"--data {extra[0]}"]
     return (f"sft-teach {args.command}: error: unrecognized argument{'s' * (len(extra) > 1)}: {' '.join(extra)}"
             + (f": did you mean {close[0]}?" if close else "") + f" (see sft-teach {args.command} --help)\n")
 

@@ -178,13 +178,26 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     raw = _decode(path.read_bytes(), shown, encoding)
     if not raw.strip():
         raise DataError(f"{shown}: the file is empty: it needs a header line '{text_column},{label_column}' and one row per example")
+    # Excel writes "sep=;" as a first line to name the delimiter: honoured, and not read as the header
+    first_line = raw.split("\n", 1)[0].strip()
+    skipped_lines = 0
+    if re.fullmatch(r"sep=.", first_line):
+        delimiter, raw, skipped_lines = first_line[-1], raw.split("\n", 1)[1] if "\n" in raw else "", 1
+    else:
+        delimiter = _delimiter(first_line)
     # The csv module splits rows itself (newline=""): only \n, \r and \r\n end a row, and a
     # quoted cell may hold them. str.splitlines() would also split on U+2028, NEL (U+0085) and
     # form feeds, which real exports carry inside unquoted texts.
-    reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=_delimiter(raw.split("\n", 1)[0]))
+    reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter)
     if reader.fieldnames:
         reader.fieldnames = [c.strip() if c is not None else c for c in reader.fieldnames]  # "text, label"
     columns = [c for c in (reader.fieldnames or []) if c is not None]
+    for name in (text_column, label_column):  # a row would keep only the last of two such cells
+        if name is not None and columns.count(name) > 1:
+            places = [str(i + 1) for i, c in enumerate(columns) if c == name]
+            raise DataError(f"{shown}: the header names column '{name}' {len(places)} times (columns "
+                            f"{' and '.join(places)}): rename or delete all but the one that holds the "
+                            f"{'texts' if name == text_column else 'labels'}")
     missing, hints = [], []
     for column in (text_column, label_column):
         if column is not None and column not in columns:
@@ -196,20 +209,27 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
                          f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
     if missing:  # both named at once, when both are missing
         raise MissingColumnError(f"{shown}: no column {' and no column '.join(missing)} (columns found: "
-                                 f"{', '.join(columns) or 'none'}): {'; '.join(hints)}")
+                                 f"{', '.join(columns) or 'none'}): {'; '.join(hints)}", columns)
     texts, labels, lines, numbers = [], [], [], []
     empty = []  # (line, column) of every empty text or label: all named in one error, not one per run
     skipped = []  # with skip_empty_texts: the lines of empty texts
     trimmed = 0
     cells_of = reader.reader  # the rows under the header, read one by one to know where each starts
+    odd_quotes = raw.count('"') % 2 == 1  # a double quote opened and never closed, somewhere
     while True:
-        line = cells_of.line_num + 1  # a quoted text may run over several lines: name its first
+        line = cells_of.line_num + 1 + skipped_lines  # a quoted text may run over several lines: name its first
         try:
             cells_in_row = next(cells_of)
         except StopIteration:
             break
+        last = cells_of.line_num + skipped_lines
+        # a quote left open swallows the lines after it into one cell, up to the next quote or the
+        # end of the file: the row then looks wrong in ways that hide the real cause
+        open_quote = (f" (its double quote, opened on line {line}, runs to line {last}: if the text ends on "
+                      f"line {line}, close the quote there)") if odd_quotes and last > line else ""
         if len(cells_in_row) > len(reader.fieldnames):  # usually an unquoted comma in the text
-            raise DataError(f"{shown}: line {line} has more cells than the header: put the text in double quotes if it contains commas")
+            raise DataError(f"{shown}: line {line} has more cells than the header" + (
+                open_quote or ": put the text in double quotes if it contains commas"))
         row = dict(zip(reader.fieldnames, cells_in_row))
         if all((v or "").strip() == "" for v in row.values()):
             continue  # a stray empty line is harmless; skip it
@@ -218,6 +238,8 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         if skip_empty_texts and blank == [text_column]:
             skipped.append(line)
             continue
+        if blank and open_quote:
+            raise DataError(f"{shown}: line {line}, column '{blank[0]}' is empty{open_quote}")
         if blank:
             empty += [(line, column) for column in blank]
             continue
@@ -441,6 +463,8 @@ def column(dataset, name: str) -> list:
 def require_classes(dataset, source: str) -> None:
     """A :class:`DataError` unless ``dataset`` holds examples of at least two classes."""
     present = sorted(set(column(dataset, "label")))
+    if not present:
+        raise DataError(f"{source}: has no rows: add one example per line")
     if len(present) < 2:
         label = dataset.features["label"].names[present[0]]
         raise DataError(f"{source}: every row has the label '{label}': a classifier needs examples of at "
@@ -497,16 +521,21 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
 def _small_class_fix(labels, names, least: int | None = None) -> str:
     """The fix for classes too small to split: often a misspelt label (``Spam`` beside ``spam``),
     else more examples. ``labels``: one class name or several."""
-    from sft_teach.checks import TINY_CLASS, case_variants
+    from sft_teach.checks import TINY_CLASS, case_variants, number_variants
 
     labels = [labels] if isinstance(labels, str) else list(labels)
     fixes, more = [], []
     for label in labels:
         group = next((g for g in case_variants(names) if label in g), None)
+        number = next((g for g in number_variants(names) if label in g), None)
         if group:
             others = " and ".join(repr(g) for g in group if g != label)
             fixes.append(f"'{label}' differs only in case from {others}: pass --merge-case (merge_case=True) to make "
                          f"them one class, or fix the spelling")
+        elif number:  # a spreadsheet may have turned 1 into 1.0 in some rows
+            others = " and ".join(repr(g) for g in number if g != label)
+            fixes.append(f"'{label}' is the number {others} written another way: write every label of that class "
+                         f"the same way")
         else:
             more.append(label)
     if more:
@@ -543,16 +572,54 @@ def save_splits(dataset, folder) -> list[Path]:
 def _from_folder(folder: Path, text_column: str, label_column: str, encoding: str = "utf-8"):
     from datasets import DatasetDict
 
-    train = from_csv(folder / "train.csv", text_column, label_column, encoding=encoding)
+    files = [name for name in SPLITS if (folder / f"{name}.csv").is_file()]
+    try:
+        train = from_csv(folder / "train.csv", text_column, label_column, encoding=encoding)
+    except MissingColumnError as error:
+        _columns_differ(folder, "train", files, error, text_column, label_column, encoding)
     require_classes(train, f"{folder.name}/train.csv")
     names = train.features["label"].names
     parts = {"train": train}
-    for name in SPLITS[1:]:
-        if (folder / f"{name}.csv").is_file():
-            parts[name] = from_csv(folder / f"{name}.csv", text_column, label_column, labels=names, encoding=encoding)
+    for name in files[1:]:
+        try:
+            rows = read_csv_rows(folder / f"{name}.csv", text_column, label_column, encoding, with_lines=True)
+        except MissingColumnError as error:
+            _columns_differ(folder, name, files, error, text_column, label_column, encoding)
+        unknown = sorted(set(rows.labels) - set(names), key=rows.labels.index)  # in the file's order
+        twins = {label: known for label in unknown for known in names if known.casefold() == label.casefold()}
+        if twins:  # one class spelt two ways
+            label, known = next(iter(twins.items()))
+            raise DataError(f"{folder.name}/{name}.csv: label '{label}' (line {rows.lines[rows.labels.index(label)]}) "
+                            f"differs only in case from '{known}' in {folder.name}/train.csv: spell it the same way "
+                            f"in both files")
+        if unknown:  # a class with no training example cannot be learnt, whatever the model
+            raise DataError(f"{folder.name}/{name}.csv: label{'s' * (len(unknown) > 1)} "
+                            f"{', '.join(map(repr, unknown))} (line {rows.lines[rows.labels.index(unknown[0])]}) "
+                            f"{'are' if len(unknown) > 1 else 'is'} not in {folder.name}/train.csv, whose labels are "
+                            f"{', '.join(map(repr, names))}: add training rows of {'them' if len(unknown) > 1 else 'it'} "
+                            f"to train.csv, or correct or remove those rows of {name}.csv")
+        parts[name] = from_csv(folder / f"{name}.csv", text_column, label_column, labels=names, encoding=encoding)
     if "validation" not in parts:
         raise DataError(f"{folder.name}/: has train.csv but no validation.csv: add one, or pass a single CSV to split it")
     return DatasetDict(parts)
+
+
+def _columns_differ(folder: Path, name: str, files, error: MissingColumnError, text_column, label_column, encoding):
+    """Re-raise ``error`` (``name``.csv lacks a column), saying so when another file of the folder has
+    the columns: then no --text-column fits every file, and the headers must be made alike."""
+    for other in files:
+        if other == name:
+            continue
+        try:
+            read_csv_rows(folder / f"{other}.csv", text_column, label_column, encoding)
+        except DataError:
+            continue
+        wanted = " and ".join(f"'{c}'" for c in (text_column, label_column) if c not in error.columns)
+        raise MissingColumnError(
+            f"{folder.name}/{name}.csv: no column {wanted} (columns found: {', '.join(error.columns) or 'none'}), "
+            f"while {folder.name}/{other}.csv has it: the files of a folder must name their columns alike, so rename "
+            f"the column in {name}.csv", error.columns) from None
+    raise error
 
 
 def _from_hub(name: str, text_column: str, label_column: str):
@@ -638,6 +705,11 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
                   "duplicates_removed": 0, "rows_kept": len(dataset), "dropped": []}
     else:
         dataset, report = checks.clean(dataset)
+        if not len(dataset):  # every text had copies with labels and none had a majority
+            raise DataError(f"{source or path}: every one of its {report['rows']} rows is a text whose copies "
+                            f"carry different labels with no majority ({checks.dropped_list(report['dropped'])}), "
+                            f"so cleaning left nothing to train on: decide which label is right for each and keep "
+                            f"one row of it")
     report.update(read, split_seed=split_seed)
     # where the rows came from, so that finetune records this pair by its file, as it records a path
     report["read_from"] = {"data": source or str(path), "data_sha256": data_fingerprint(path),

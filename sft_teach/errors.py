@@ -23,7 +23,12 @@ class DataError(SftTeachError, ValueError):
 
 
 class MissingColumnError(DataError):
-    """A CSV file without the text or label column asked for (its columns and the option to pass in the message)."""
+    """A CSV file without the text or label column asked for (its columns and the option to pass in
+    the message; ``columns``: the columns it has)."""
+
+    def __init__(self, message: str, columns=()):
+        super().__init__(message)
+        self.columns = list(columns)
 
 
 class ModelNotFoundError(SftTeachError, OSError):

@@ -110,9 +110,12 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
         from sft_teach.checks import dropped_list
 
         which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""
-        lines.append(f"- before the split: {cleaning['rows']} rows; {cleaning['duplicates_removed']} repeated texts "
-                     f"removed; {cleaning['conflicts_kept_majority']} texts with conflicting labels kept with their "
-                     f"majority label, {cleaning['conflicts_dropped']} dropped (no majority{which}); split seed "
+        def count(n, thing):
+            return f"{n} {thing}{'s' * (n != 1)}"
+
+        lines.append(f"- before the split: {count(cleaning['rows'], 'row')}; {count(cleaning['duplicates_removed'], 'repeated text')} "
+                     f"removed; {count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with "
+                     f"the majority label, {cleaning['conflicts_dropped']} dropped (no majority{which}); split seed "
                      f"{cleaning.get('split_seed')}")
         for old, how in cleaning.get("labels_merged", {}).items():  # --merge-case
             lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "

@@ -34,6 +34,13 @@ def _folder(path, train_rows, validation_rows):
     return path
 
 
+def _folder_with_headers(path, validation_header):
+    path.mkdir()
+    write_csv(path / "train.csv", GOOD)
+    write_csv(path / "validation.csv", GOOD, header=validation_header)
+    return path
+
+
 def _empty_folder(path):
     path.mkdir()
     return path
@@ -85,8 +92,29 @@ CASES = [
     ("folder-without-train", lambda d: ["--data", str(_empty_folder(d / "splits"))], ["splits/", "no train.csv"]),
     ("folder-without-validation", lambda d: ["--data", str(_folder(d / "splits", GOOD, None))],
      ["splits/", "no validation.csv"]),
+    # a class with no training rows: the fix is in the files, not an option of evaluate
     ("validation-label-unseen-in-training", lambda d: ["--data", str(_folder(d / "splits", GOOD, GOOD[:2] + [("Nibbled a carrot.", "rabbit")]))],
-     ["validation.csv", "label 'rabbit' (line 4, column 'label') is not known to the model, which knows 'cat', 'dog'"]),
+     ["splits/validation.csv: label 'rabbit' (line 4) is not in splits/train.csv, whose labels are 'cat', 'dog'",
+      "add training rows of it"]),
+    ("validation-label-in-another-case", lambda d: ["--data", str(_folder(d / "splits", GOOD, GOOD[:2] + [("Purred.", "Cat")]))],
+     ["splits/validation.csv: label 'Cat' (line 4) differs only in case from 'cat' in splits/train.csv"]),
+    # no --text-column can fit both files: say that the headers differ
+    ("folder-files-name-columns-differently", lambda d: ["--data", str(_folder_with_headers(d / "splits", ("Text", "label")))],
+     ["splits/validation.csv: no column 'text' (columns found: Text, label), while splits/train.csv has it",
+      "rename the column in validation.csv"]),
+    # DictReader keeps the last of two same-named cells: the wrong column would be read without a word
+    ("header-names-a-column-twice", lambda d: ["--data", str(_bytes(d / "two.csv", b"text,label,text\n" + b"".join(
+        f"{t},{label},note\n".encode() for t, label in GOOD)))],
+     ["two.csv: the header names column 'text' 2 times (columns 1 and 3)", "rename or delete all but the one"]),
+    # a quote never closed swallows the rest of the file: the error names the quote, not the symptom
+    ("quote-never-closed", lambda d: ["--data", str(_bytes(d / "q.csv", b'text,label\n"Sat on the mat,cat\nPurred.,cat\n'))],
+     ["q.csv: line 2, column 'label' is empty (its double quote, opened on line 2, runs to line 3"]),
+    ("every-text-a-conflict", lambda d: ["--data", str(write_csv(d / "x.csv", [(t, label) for t in CATS for label in ("cat", "dog")]))],
+     ["x.csv: every one of its 20 rows is a text whose copies carry different labels with no majority",
+      "(lines 2, 3)", "nothing to train on"]),
+    ("number-written-two-ways", lambda d: ["--data", str(write_csv(d / "n.csv", [(t, "1" if label == "cat" else "2") for t, label in GOOD]
+                                                                  + [("Purred at me.", "1.0")]))],
+     ["n.csv: class '1.0' has only 1 row", "'1.0' is the number '1' written another way"]),
     ("single-class-train-file", lambda d: ["--data", str(_folder(d / "splits", GOOD[10:], GOOD))],
      ["splits/train.csv", "every row has the label 'dog'"]),
     ("epochs-zero", lambda d: ["--epochs", "0"], ["epochs (--epochs, num_train_epochs=) must be greater than 0"]),

@@ -63,7 +63,10 @@ def test_clean_reports_what_it_removed_and_leaves_no_repeats():
     assert report == {"rows": 6, "conflicts_kept_majority": 0, "conflicts_dropped": 1,
                       "duplicates_removed": 1, "rows_kept": 3, "dropped": [{"text": "Digs."}]}
     lined = _ds(rows).add_column("line", [2, 3, 4, 5, 6, 7])  # a CSV's rows name their line
-    assert checks.clean(lined)[1]["dropped"] == [{"text": "Digs.", "line": 5}]
+    dropped = checks.clean(lined)[1]["dropped"]
+    assert dropped == [{"text": "Digs.", "line": 5, "lines": [5, 6]}]  # the first copy, and every copy
+    assert checks.dropped_list(dropped) == "'Digs.' (lines 5, 6)"
+    assert checks.dropped_list([{"text": "Digs.", "line": 5, "lines": list(range(5, 12))}]) == "'Digs.' (lines 5, 6, 7, 8 and 3 more)"
     assert not checks.duplicates(cleaned["text"])
 
 

@@ -517,12 +517,43 @@ def test_a_folder_without_test_split_says_its_score_is_optimistic(tiny_model_dir
     # a folder given where the command takes --output
     (["course", "--edition", "student", "stud"], "sft-teach course: error: unrecognized argument: stud: did you "
                                                  "mean --output stud? (see sft-teach course --help)"),
+    # a file given where the command takes --data
+    (["check", "my.csv"], "sft-teach check: error: unrecognized argument: my.csv: did you mean --data my.csv?"),
 ])
 def test_a_misspelt_command_or_option_gets_the_closest_name(argv, expected, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count("\n") == 1 and expected in err
+
+
+def test_check_counts_conflicting_labels_as_a_warning_and_names_every_copy(tmp_path, capsys):
+    """Cleaning settles texts whose copies disagree, but the file still contradicts itself: a warning
+    (so --strict stops), naming each copy's line so that all can be found and fixed."""
+    from support import pets_csv
+
+    path = pets_csv(tmp_path / "c.csv", [("Fetched the paper, then ate it.", "dog"), ("Fetched the paper, then ate it.", "cat")])
+    code, out, err = run(["check", "--data", str(path), "--json", "--strict"], capsys)
+    assert code == 2 and "--strict" in err
+    [warning] = json.loads(out)["warnings"]
+    assert warning["kind"] == "conflicts"
+    assert ("the file has 1 text whose copies carry different labels: 0 kept with their majority label, 1 dropped "
+            "(no majority: 'Fetched the paper, then ate it.' (lines 716, 717))") in warning["message"]
+
+
+def test_evaluate_warns_when_the_rows_scored_repeat_texts(tiny_model_dir, tmp_path, capsys):
+    path = write_csv(tmp_path / "eval.csv", [("Sat on the mat.", "cat"), ("Sat on the mat.", "cat"),
+                                             ("Sat on the mat.", "dog"), ("Barked.", "dog")])
+    code, out, err = run(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)], capsys)
+    assert code == 0 and json.loads(out)["n"] == 4
+    assert ("1 text occurs more than once among the 4 rows scored (2 extra copies), and 1 of them carries different "
+            "labels, which cannot all be right") in err
+    assert json.loads(out)["warnings"] and err.count("sft-teach: warning:") == 1
+
+
+def test_predict_refuses_standard_input_mixed_with_texts(tiny_model_dir, capsys):
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "Purred.", "-"], capsys)
+    assert code == 2 and out == "" and "'-' reads the texts from standard input, alone" in err
 
 
 def test_check_json_reports_an_error_as_json_too(tmp_path, capsys):

@@ -164,6 +164,28 @@ def test_a_quoted_newline_stays_in_its_text_and_line_numbers_stay_physical(tmp_p
         data.read_csv_rows(path)
 
 
+def test_excel_s_sep_line_names_the_delimiter_and_lines_stay_physical(tmp_path):
+    """Excel writes ``sep=;`` above the header: it chooses the delimiter and is not the header, and
+    the lines named stay the editor's (the header is then line 2)."""
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\ntext;label\nSat on the mat, again;cat\nBarked;dog\n", encoding="utf-8")
+    rows = data.read_csv_rows(path, with_lines=True)
+    assert (rows.texts, rows.labels, rows.lines) == (["Sat on the mat, again", "Barked"], ["cat", "dog"], [3, 4])
+    path.write_text("sep=;\ntext;label\nSat on the mat;\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 3, column 'label' is empty"):
+        data.read_csv_rows(path)
+
+
+def test_a_quoted_text_over_several_lines_is_no_unclosed_quote(tmp_path):
+    """The unclosed-quote hint needs an odd number of quotes: a well-quoted text over two lines, then
+    an empty label on its own line, is reported as the empty label alone."""
+    path = tmp_path / "fine.csv"
+    path.write_text('text,label\n"two\nlines",cat\nhello,\n', encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        data.read_csv_rows(path)
+    assert "double quote" not in str(error.value)
+
+
 def test_header_names_are_stripped(tmp_path):
     path = tmp_path / "spaced.csv"
     path.write_text(" text , label\nhello,cat\nworld,dog\n", encoding="utf-8")
