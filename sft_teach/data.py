@@ -302,14 +302,15 @@ def skipped_line(skipped: dict, scored: int) -> str:
             f"are on the other {scored} row{'s' * (scored != 1)}")
 
 
-def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, skip_unknown=False):
+def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, skip_unknown=False, rows=None):
     """:func:`from_csv`'s ``Dataset``, the line each row starts on, and what reading did to the labels:
     ``{"labels_merged": {label: {"into", "rows"}} (merge_case), "labels_trimmed": rows}``, and
     ``"skipped": {label: rows}`` when skip_unknown left rows out (the file is read once, for
-    :func:`load_csv_split`'s report)."""
+    :func:`load_csv_split`'s report). ``rows``: the file's :class:`Rows`, if already read."""
     from datasets import ClassLabel, Dataset, Features, Value
 
-    rows = read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
+    if rows is None:
+        rows = read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
     raw_labels, lines = rows.labels, rows.lines
     names = None if labels is None else [str(x) for x in labels]
     merged = {}
@@ -598,7 +599,8 @@ def _from_folder(folder: Path, text_column: str, label_column: str, encoding: st
                             f"{'are' if len(unknown) > 1 else 'is'} not in {folder.name}/train.csv, whose labels are "
                             f"{', '.join(map(repr, names))}: add training rows of {'them' if len(unknown) > 1 else 'it'} "
                             f"to train.csv, or correct or remove those rows of {name}.csv")
-        parts[name] = from_csv(folder / f"{name}.csv", text_column, label_column, labels=names, encoding=encoding)
+        parts[name] = _csv_dataset(folder / f"{name}.csv", text_column, label_column, names, encoding, False,
+                                   rows=rows)[0]  # read once, above
     if "validation" not in parts:
         raise DataError(f"{folder.name}/: has train.csv but no validation.csv: add one, or pass a single CSV to split it")
     return DatasetDict(parts)
