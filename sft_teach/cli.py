@@ -415,8 +415,12 @@ def cmd_check(args) -> int:
         print(_json_line({"data": portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
                           "warnings": [{"kind": f.kind, "message": str(f)} for f in findings]}))
     else:
+        from sft_teach.data import bundled_datasets
+
         if cleaning:
             print(_cleaning_line(cleaning))
+        elif args.data in bundled_datasets():  # the default: say so, in case the learner meant their own file
+            print(f"{args.data}: the course's bundled data, as split in its folder (check yours with --data FILE.csv)")
         for name, info in summary(dataset).items():
             classes = ", ".join(f"{label} {n}" for label, n in info["classes"].items())
             print(f"{name:10s} {info['rows']:6d} rows: {classes}")

@@ -631,6 +631,8 @@ def _from_hub(name: str, text_column: str, label_column: str):
     from sft_teach.models import hub_available
 
     if not hub_available():
+        if name.endswith(("/", "\\")):  # meant as a folder: say first that there is none
+            raise DataError(f"{name}: folder not found: check the path (relative paths start from {Path.cwd()}/)")
         raise DataError(
             f"'{name}' is neither a bundled dataset ({', '.join(bundled_datasets())}) nor a CSV file, and the "
             f"Hugging Face Hub cannot be reached to download it: use --data pets or a CSV file with text,label columns"

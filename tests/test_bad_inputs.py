@@ -134,6 +134,8 @@ CASES = [
     ("hub-model-offline", lambda d: ["--model", "bert-base-uncased"], ["bert-base-uncased", "not available offline"]),
     ("missing-model-folder", lambda d: ["--model", "./missing-model-folder"], ["missing-model-folder", "does not exist"]),
     ("hub-dataset-offline", lambda d: ["--data", "imdb"], ["'imdb'", "cannot be reached"]),
+    # a trailing slash means a folder: that it is missing comes first, not the Hub
+    ("missing-data-folder", lambda d: ["--data", "my/splits/"], ["my/splits/: folder not found: check the path"]),
     ("resume-without-checkpoint", lambda d: ["--resume"], ["nothing to resume", "without --resume"]),
     ("grad-accum-zero", lambda d: ["--grad-accum", "0"], ["--grad-accum must be at least 1"]),
     ("split-seed-fraction", lambda d: ["--split-seed", "1.5"], ["--split-seed must be a whole number"]),

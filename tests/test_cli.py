@@ -556,6 +556,14 @@ def test_predict_refuses_standard_input_mixed_with_texts(tiny_model_dir, capsys)
     assert code == 2 and out == "" and "'-' reads the texts from standard input, alone" in err
 
 
+def test_check_says_when_it_checks_the_bundled_data(capsys):
+    """Without --data, check reads pets: the first line says so, for a learner who meant their file."""
+    code, out, _ = run(["check"], capsys)
+    assert code == 0 and out.splitlines()[0] == ("pets: the course's bundled data, as split in its folder (check "
+                                                 "yours with --data FILE.csv)")
+    assert out.splitlines()[1].startswith("train ")
+
+
 def test_check_json_reports_an_error_as_json_too(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nPurred.,cat\n,dog\n")
