@@ -142,6 +142,11 @@ def clean(dataset) -> tuple:
     return unique, report
 
 
+def count(n: int, thing: str) -> str:
+    """``1 row``, ``2 rows``: a number with its noun, in the singular for one."""
+    return f"{n} {thing}{'s' * (n != 1)}"
+
+
 def dropped_list(dropped, most: int = 3) -> str:
     """:func:`clean`'s ``report["dropped"]`` for a message: ``'Digs.' (line 5) and 2 more``."""
     def where(row):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sft_teach import cli_course
 from sft_teach.environment import quiet_libraries
+from sft_teach.checks import count
 from sft_teach.errors import ConfigError, DataError, MissingColumnError, OutputExistsError, SftTeachError
 from sft_teach.run_record import RUN_OUTPUTS, portable
 from sft_teach.training import RECIPES, rate_text
@@ -224,23 +225,18 @@ def _load_and_check(args, max_length: int):
     return dataset, cleaning, checks.check(dataset, tokenizer, max_length) + checks.cleaning_findings(cleaning)
 
 
-def _count(n: int, thing: str) -> str:
-    """``1 row``, ``2 rows``."""
-    return f"{n} {thing}{'s' * (n != 1)}"
-
-
 def _cleaning_line(cleaning) -> str:
     from sft_teach.checks import dropped_list
 
-    labels = "".join(f"merged label '{old}' ({_count(how['rows'], 'row')}) into '{how['into']}'; "
+    labels = "".join(f"merged label '{old}' ({count(how['rows'], 'row')}) into '{how['into']}'; "
                      for old, how in cleaning.get("labels_merged", {}).items())
     trimmed = cleaning.get("labels_trimmed", 0)  # 'spam ' read as 'spam': said, since it joins two spellings
     if trimmed:
-        labels += f"read {_count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
+        labels += f"read {count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
     which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""  # to find and fix them
-    return (f"{_count(cleaning['rows'], 'row')}: {labels}removed {_count(cleaning['duplicates_removed'], 'repeated text')}; "
-            f"{_count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
-            f"label, {cleaning['conflicts_dropped']} dropped (no majority{which}); {_count(cleaning['rows_kept'], 'row')} "
+    return (f"{count(cleaning['rows'], 'row')}: {labels}removed {count(cleaning['duplicates_removed'], 'repeated text')}; "
+            f"{count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
+            f"label, {cleaning['conflicts_dropped']} dropped (no majority{which}); {count(cleaning['rows_kept'], 'row')} "
             f"split with seed {cleaning['split_seed']}")
 
 
@@ -641,7 +637,7 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
                 try:
                     rows = read_csv_rows(path, column, None, args.encoding, with_lines=True, skip_empty_texts=True)
                     if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
-                        _warn([f"{path.name}: no prediction for {_count(len(rows.empty_texts), 'row')} whose text is "
+                        _warn([f"{path.name}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
                                f"empty ({_lines(rows.empty_texts)}); each prediction gives its row's line"])
                     return rows.texts, rows.lines
                 except MissingColumnError as exc:

@@ -107,12 +107,9 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
     if tuple(columns) != ("text", "label"):
         lines.append(f"- columns: texts in `{columns[0]}`, labels in `{columns[1]}`")
     if cleaning:
-        from sft_teach.checks import dropped_list
+        from sft_teach.checks import count, dropped_list
 
         which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""
-        def count(n, thing):
-            return f"{n} {thing}{'s' * (n != 1)}"
-
         lines.append(f"- before the split: {count(cleaning['rows'], 'row')}; {count(cleaning['duplicates_removed'], 'repeated text')} "
                      f"removed; {count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with "
                      f"the majority label, {cleaning['conflicts_dropped']} dropped (no majority{which}); split seed "
