@@ -127,8 +127,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="test",
                     help="of a folder or a bundled dataset, the split to score: NAME.csv (default test; pets also has unseen)")
     ev.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
-    ev.add_argument("--merge-case", action="store_true",
-                    help="read labels differing only in case from the model's (Spam, spam) as the model's")
+    ev.add_argument("--merge-case", action=argparse.BooleanOptionalAction, default=None,
+                    help="read labels differing only in case from the model's (Spam, spam) as the model's "
+                         "(default: as the model's training did)")
     ev.add_argument("--skip-unknown", action="store_true",
                     help="score only the rows whose label the model knows; a warning and the JSON say how many "
                          "of which label were left out")
@@ -148,10 +149,15 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--text-column", default=None, help="the CSV column with the texts (default: the one the model was "
                                                         "trained with, else text; reads --file as CSV)")
     pr.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
-    pr.add_argument("--encoding", default="utf-8", help="encoding of --file or standard input (default utf-8; e.g. cp1252)")
+    pr.add_argument("--encoding", default=None, help=f"encoding of --file or standard input ({_READ_AS})")
 
     cli_course.add_commands(commands, described)
     return parser
+
+
+# evaluate and predict: a file is read as the model's training file was, unless it is UTF-8 (its
+# splits/, which finetune writes in UTF-8, and any file re-saved as UTF-8 since); see _encoding
+_READ_AS = "default: utf-8, or, for a file that is not valid UTF-8, the encoding the model was trained with"
 
 
 def _data_options(parser, split: bool = False, trained: bool = False) -> None:
@@ -164,7 +170,8 @@ def _data_options(parser, split: bool = False, trained: bool = False) -> None:
     else:
         parser.add_argument("--text-column", default="text", help="CSV column with the texts (default text)")
         parser.add_argument("--label-column", default="label", help="CSV column with the labels (default label)")
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of the CSV files (default utf-8; e.g. cp1252)")
+    parser.add_argument("--encoding", default=None if trained else "utf-8",
+                        help=f"text encoding of the CSV files ({_READ_AS if trained else 'default utf-8; e.g. cp1252'})")
     if split:
         parser.add_argument("--split-seed", default="42", help="seed of the split when --data is one CSV file "
                                                                "(default 42, as in Python's finetune)")
@@ -268,7 +275,7 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
             "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed, "split_seed": int(args.split_seed),
             "head_epochs": head_epochs, "patience": patience, "keep_duplicates": args.keep_duplicates,
-            "merge_case": args.merge_case,
+            "merge_case": args.merge_case, "encoding": args.encoding,
             "text_column": args.text_column, "label_column": args.label_column}
 
 
@@ -429,8 +436,8 @@ def cmd_check(args) -> int:
 
 
 def _trained_on(model_dir) -> dict:
-    """What a model was fine-tuned on (``text_column``, ``label_column``, ``data_sha256``; empty if
-    unknown): from its own config.json, which travels with the folder, else its run's metrics.json."""
+    """What a model was fine-tuned on (``text_column``, ``label_column``, ``encoding``, ``merge_case``,
+    ``data_sha256``; empty if unknown): from its own config.json, which travels with the folder, else its run's metrics.json."""
     try:
         found = json.loads((Path(model_dir) / "config.json").read_text()).get("sft_teach")
     except (OSError, ValueError, AttributeError):
@@ -448,6 +455,26 @@ def _run_record(model_dir) -> dict:
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
+
+
+def _encoding(args, raw: bytes) -> str:
+    """The encoding to read ``raw`` (a file to score or classify) with: ``--encoding`` if given; else
+    UTF-8, unless the bytes are not valid UTF-8 and the model's training file was read with another
+    encoding (cp1252, say), which a later export of the same source is likely to share."""
+    if args.encoding is not None:
+        return args.encoding
+    trained = _trained_on(args.model).get("encoding") or "utf-8"
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return trained  # utf-8 too when the model was trained on UTF-8: _decode then names the fix
+
+
+def _merge_case(args) -> bool:
+    """``--merge-case``/``--no-merge-case`` if given, else whether the model's training merged labels
+    differing only in case (then its evaluation data likely spells them so too)."""
+    return bool(_trained_on(args.model).get("merge_case")) if args.merge_case is None else args.merge_case
 
 
 def _trained_columns(model_dir) -> tuple[str, str] | None:
@@ -474,8 +501,8 @@ def _read_labelled(args, source: Path):
     errors = []
     for text_column, label_column in tries:
         try:
-            texts, labels, lines, *_ = data.read_csv_rows(source, text_column, label_column, args.encoding,
-                                                         with_lines=True)
+            texts, labels, lines, *_ = data.read_csv_rows(source, text_column, label_column,
+                                                         _encoding(args, source.read_bytes()), with_lines=True)
             return texts, labels, lines, label_column
         except MissingColumnError as exc:
             errors.append(exc)
@@ -534,7 +561,7 @@ def _labelled(args, names: list[str]):
     texts, labels, lines, label_column = _read_labelled(args, source)
     if bundled:
         lines = None  # the course's own files: their line numbers help no one
-    if args.merge_case:  # Spam, SPAM -> the model's spam
+    if _merge_case(args):  # Spam, SPAM -> the model's spam
         spelling = data.case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
     keep, skipped = data.known_rows(labels, names, source=args.data if bundled else source.name, lines=lines,
@@ -635,7 +662,8 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
             errors = []
             for column in dict.fromkeys(text for text, _ in _columns_to_try(args)[0]):  # as evaluate reads them
                 try:
-                    rows = read_csv_rows(path, column, None, args.encoding, with_lines=True, skip_empty_texts=True)
+                    rows = read_csv_rows(path, column, None, _encoding(args, path.read_bytes()), with_lines=True,
+                                         skip_empty_texts=True)
                     if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
                         _warn([f"{path.name}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
                                f"empty ({_lines(rows.empty_texts)}); each prediction gives its row's line"])
@@ -643,9 +671,11 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
                 except MissingColumnError as exc:
                     errors.append(exc)
             raise errors[0]  # about the first column tried
-        lines = text_lines(path.read_bytes(), args.file, args.encoding)
+        raw = path.read_bytes()
+        lines = text_lines(raw, args.file, _encoding(args, raw))
     elif args.texts == ["-"]:
-        lines = text_lines(sys.stdin.buffer.read(), "standard input", args.encoding)
+        raw = sys.stdin.buffer.read()
+        lines = text_lines(raw, "standard input", _encoding(args, raw))
     elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
         raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order

@@ -629,6 +629,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                 save_model(trainer, result.model_dir, max_length=max_length,
                            data={"text_column": settings.get("text_column") or "text",
                                  "label_column": settings.get("label_column") or "label",
+                                 "encoding": settings.get("encoding") or "utf-8",
+                                 "merge_case": bool(settings.get("merge_case")),
                                  "data_sha256": settings.get("data_sha256")})
             data_mod.save_splits(dataset, Path(output_dir) / "splits")
             write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
@@ -968,9 +970,11 @@ def save_model(trainer, target: Path, max_length: int | None = None, data: dict 
     complete. ``max_length`` (the training setting) is saved as the tokenizer's
     ``model_max_length``, so the folder cuts texts where training did: ``predict_proba``,
     and ``pipeline(..., truncation=True)`` loaded from the folder. ``data``: what the model was
-    trained on, ``{"text_column", "label_column", "data_sha256"}``, kept in ``config.json`` (as
-    ``sft_teach``), so that wherever the folder is copied ``evaluate`` and ``predict --file`` read a
-    file by those columns and ``evaluate`` knows the training file when it is given to score.
+    trained on, ``{"text_column", "label_column", "encoding", "merge_case", "data_sha256"}``, kept in
+    ``config.json`` (as ``sft_teach``), so that wherever the folder is copied ``evaluate`` and
+    ``predict --file`` read a file as the training file was read (its columns; its encoding when the
+    file is not UTF-8; labels merged across case if training merged them) and ``evaluate`` knows the
+    training file when it is given to score.
 
     The folder is replaced whole, so it must be new, empty, or a saved model (files only, with a
     ``config.json``); any other folder is refused with :class:`OutputExistsError`, untouched.

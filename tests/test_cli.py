@@ -240,6 +240,40 @@ def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tiny_m
     assert code == 0 and json.loads(out)["n"] == 1, err
 
 
+def test_evaluate_and_predict_read_a_file_as_the_models_training_file_was_read(tiny_model_dir, tmp_path, capsys,
+                                                                                monkeypatch):
+    """A model trained on a cp1252 export whose labels were merged across case: a later export of the
+    same source (cp1252, 'Cat') is read so without options; a UTF-8 file is still read as UTF-8 (not
+    as cp1252 mojibake); --encoding and --no-merge-case override what the model remembers."""
+    import io
+    from types import SimpleNamespace
+
+    from sft_teach.inference import load_finetuned
+    from sft_teach.training import save_model
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    folder = save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "clf",
+                        data={"text_column": "text", "label_column": "label", "encoding": "cp1252",
+                              "merge_case": True, "data_sha256": None})
+    rows = "text,label\nCaf\u00e9 cream on the sill.,Cat\nBarked at the post.,dog\n"
+    export = tmp_path / "export.csv"
+    export.write_bytes(rows.encode("cp1252"))
+    code, out, err = run(["evaluate", "--model", str(folder), "--data", str(export)], capsys)
+    assert code == 0 and json.loads(out)["n"] == 2, err
+    code, _, err = run(["evaluate", "--model", str(folder), "--data", str(export), "--no-merge-case"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "'Cat' differs only in case from 'cat'" in err
+    code, _, err = run(["evaluate", "--model", str(folder), "--data", str(export), "--encoding", "utf-8"], capsys)
+    assert code == 2 and "byte 0xe9 is not valid UTF-8" in err
+    texts = tmp_path / "texts.txt"
+    for encoding in ("cp1252", "utf-8"):  # each read as written
+        texts.write_bytes("Caf\u00e9 cream on the sill.\n".encode(encoding))
+        code, out, err = run(["predict", "--model", str(folder), "--file", str(texts)], capsys)
+        assert code == 0 and json.loads(out)["text"] == "Caf\u00e9 cream on the sill.", (encoding, err)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("Caf\u00e9 au lait.\n".encode("cp1252"))))
+    code, out, err = run(["predict", "--model", str(folder), "-"], capsys)
+    assert code == 0 and json.loads(out)["text"] == "Caf\u00e9 au lait.", err
+
+
 def test_check_json_and_strict(tmp_path, capsys):
     from support import GOOD
 
@@ -310,6 +344,9 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     assert isinstance(final["warnings"], list) and len(final["accuracy_interval_95"]) == 2
     metrics = json.loads((out / "metrics.json").read_text())
     assert [row["epoch"] for row in metrics["validation_curve"]] == [1.0, 2.0]
+    kept = json.loads((out / "model" / "config.json").read_text())["sft_teach"]  # how evaluate reads a file
+    assert {k: kept[k] for k in ("text_column", "encoding", "merge_case")} == {
+        "text_column": "text", "encoding": "utf-8", "merge_case": False}
     from sft_teach.data import read_csv_rows
 
     train = set(read_csv_rows(out / "splits" / "train.csv")[0])
