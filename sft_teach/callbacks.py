@@ -87,10 +87,13 @@ class LivePlotCallback(HistoryCallback):
 
 
 class EventTrace(TrainerCallback):
-    """Records ``(event, global_step)`` for every callback event the ``Trainer`` fires."""
+    """Observes: records ``(event, global_step)`` for every callback event the ``Trainer`` fires.
 
-    EVENTS = ("on_init_end", "on_train_begin", "on_epoch_begin", "on_step_begin", "on_optimizer_step",
-              "on_step_end", "on_log", "on_evaluate", "on_save", "on_epoch_end", "on_train_end")
+    Every event is every ``on_*`` method of ``TrainerCallback`` in the installed transformers (16 in
+    5.x, ``on_pre_optimizer_step`` and one ``on_prediction_step`` per evaluation batch among them),
+    not a list kept here that a new version could outgrow."""
+
+    EVENTS = tuple(sorted(name for name in dir(TrainerCallback) if name.startswith("on_")))
 
     def __init__(self):
         self.events: list[tuple[str, int]] = []

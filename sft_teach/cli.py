@@ -673,6 +673,7 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
             raise errors[0]  # about the first column tried
         raw = path.read_bytes()
         lines = text_lines(raw, args.file, _encoding(args, raw))
+        _warn(_csv_header(args, path.name, lines))
     elif args.texts == ["-"]:
         raw = sys.stdin.buffer.read()
         lines = text_lines(raw, "standard input", _encoding(args, raw))
@@ -686,6 +687,19 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
     if not texts:
         raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
     return texts, None
+
+
+def _csv_header(args, name: str, lines: list[str]) -> list[str]:
+    """A warning when a text file read line by line starts with a CSV header naming the model's text
+    column (a CSV export saved as .txt): each line would be classified whole, its label too."""
+    first = next((line for line in lines if line.strip()), "")
+    header = [field.strip() for field in next(csv.reader([first]), [])]
+    column = _columns_to_try(args)[0][0][0]
+    if len(header) < 2 or column not in header:
+        return []
+    return [f"{name}: line 1 reads like a CSV header ({first.strip()[:60]}), but the file is read as one text per "
+            f"line, so each row is classified whole, its other columns too: pass --text-column {column} to read "
+            f"its '{column}' column"]
 
 
 def _lines(numbers) -> str:

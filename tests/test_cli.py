@@ -143,6 +143,21 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     assert [json.loads(line)["text"] for line in out.splitlines()] == ["Purred.", "", "", "Barked."]
 
 
+def test_predict_warns_when_a_text_file_starts_with_a_csv_header(tiny_model_dir, tmp_path, capsys):
+    """A CSV export saved as .txt is read line by line, label and all: a warning names the option."""
+    export = tmp_path / "export.txt"
+    export.write_text("text,label\nPurred all night.,cat\n", encoding="utf-8")
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
+    assert code == 0 and len(out.splitlines()) == 2 and err.count("\n") == 1
+    assert "export.txt: line 1 reads like a CSV header (text,label)" in err and "--text-column text" in err
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export), "--text-column", "text"],
+                         capsys)
+    assert code == 0 and json.loads(out)["text"] == "Purred all night." and not err
+    export.write_text("Text, with a comma, about a label\nPurred.\n", encoding="utf-8")  # a text, not a header
+    code, _, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
+    assert code == 0 and not err
+
+
 def test_predict_reads_the_text_column_of_a_csv_file(tiny_model_dir, tmp_path, capsys):
     """A CSV export is read as rows, never as lines: the header and the label column are not texts,
     and each result names the row's line (the header is line 1; a quoted text may span lines)."""

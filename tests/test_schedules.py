@@ -89,3 +89,28 @@ def test_lr_find_sweeps_exponentially_and_restores_the_model(make_tiny_classifie
     assert 1e-6 <= found["suggestion"] <= 10.0 and len(found["losses"]) == len(lrs)
     assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
     assert all(math.isfinite(x) for x in found["losses"][:-1])
+
+
+def test_event_trace_records_every_event_the_trainer_fires(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
+    """Every on_* event of TrainerCallback, in the order the loop fires them; the gradient step's
+    on_pre_optimizer_step too, which a hand-kept list of events once left out."""
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from sft_teach.callbacks import EventTrace
+
+    trace = EventTrace()
+    assert set(trace.EVENTS) == {n for n in dir(TrainerCallback) if n.startswith("on_")}
+    encoded = data.tokenize(small_dataset, tokenizer)
+    args = TrainingArguments(output_dir=str(tmp_path), num_train_epochs=1, per_device_train_batch_size=4,
+                             per_device_eval_batch_size=4, eval_strategy="epoch", save_strategy="no",
+                             report_to="none", disable_tqdm=True, seed=0)
+    Trainer(model=make_tiny_classifier(), args=args, train_dataset=encoded["train"],
+            eval_dataset=encoded["validation"], processing_class=tokenizer, data_collator=data.collator(tokenizer),
+            callbacks=[trace]).train()
+    fired = [event for event, _ in trace.events]
+    first = fired[:fired.index("on_step_end") + 1]
+    assert first[-4:] == ["on_step_begin", "on_pre_optimizer_step", "on_optimizer_step", "on_step_end"]
+    steps = fired.count("on_step_end")
+    assert steps == -(-len(encoded["train"]) // 4) and fired.count("on_pre_optimizer_step") == steps
+    assert fired.count("on_prediction_step") == -(-len(encoded["validation"]) // 4)  # one per evaluation batch
+
