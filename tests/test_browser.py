@@ -23,8 +23,9 @@ user-settings folder with ``windowingMode: none``, so every cell is in the page;
 ``test_tour_counts_pictures_far_down_and_catches_bad_outputs`` proves the checker on a made-up
 notebook whose pictures sit below many screens of text and which carries each bad output.
 
-Uses Debian's Chromium (``/usr/bin/chromium``) through Playwright; it never downloads a
-browser. Skipped, with the reason, only when no Chromium is installed.
+Uses the system's Chromium (Debian's ``/usr/bin/chromium``), or the binary ``SFT_TEACH_CHROMIUM``
+names, through Playwright; it never downloads a browser. Skipped, with the reason, only when no
+Chromium is found.
 """
 
 from __future__ import annotations
@@ -46,13 +47,17 @@ import pytest
 from test_figures import WIDGET_REPR
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+# Any Chromium-based browser: SFT_TEACH_CHROMIUM names its binary (Google Chrome on macOS, say), else
+# the system's chromium (Debian's apt package) or chromium-browser (other distributions)
+CHROMIUM = (os.environ.get("SFT_TEACH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+            or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None))
 ARTIFACTS = ROOT / "test-artifacts"
 LIVE_NOTEBOOK = "01_beginner_cats_and_dogs.ipynb"
 TOUR_DIR = Path(os.environ.get("SFT_TEACH_TOUR") or ROOT / "notebooks")
 TOUR = sorted(TOUR_DIR.glob("*.ipynb"))
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium, or set "
+                                                          "SFT_TEACH_CHROMIUM to a Chromium or Chrome binary)")
 
 # What a learner must never see in an output: a figure that printed as text (IPython found no
 # picture for it), a widget whose model is gone (saved without state, or the kernel restarted)
