@@ -457,18 +457,21 @@ def _run_record(model_dir) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def _encoding(args, raw: bytes) -> str:
-    """The encoding to read ``raw`` (a file to score or classify) with: ``--encoding`` if given; else
-    UTF-8, unless the bytes are not valid UTF-8 and the model's training file was read with another
-    encoding (cp1252, say), which a later export of the same source is likely to share."""
+def _encoding(args, source: bytes | Path) -> str:
+    """The encoding to read ``source`` (a file to score or classify, or its bytes) with: ``--encoding``
+    if given; else UTF-8, unless the bytes are not valid UTF-8 and the model's training file was read
+    with another encoding (cp1252, say), which a later export of the same source is likely to share."""
     if args.encoding is not None:
         return args.encoding
-    trained = _trained_on(args.model).get("encoding") or "utf-8"
+    try:
+        raw = source.read_bytes() if isinstance(source, Path) else source
+    except OSError:  # missing, a folder, unreadable: the reader's own error names the problem
+        return "utf-8"
     try:
         raw.decode("utf-8")
         return "utf-8"
-    except UnicodeDecodeError:
-        return trained  # utf-8 too when the model was trained on UTF-8: _decode then names the fix
+    except UnicodeDecodeError:  # utf-8 too when the model was trained on UTF-8: _decode then names the fix
+        return _trained_on(args.model).get("encoding") or "utf-8"
 
 
 def _merge_case(args) -> bool:
@@ -502,7 +505,7 @@ def _read_labelled(args, source: Path):
     for text_column, label_column in tries:
         try:
             texts, labels, lines, *_ = data.read_csv_rows(source, text_column, label_column,
-                                                         _encoding(args, source.read_bytes()), with_lines=True)
+                                                         _encoding(args, source), with_lines=True)
             return texts, labels, lines, label_column
         except MissingColumnError as exc:
             errors.append(exc)
@@ -662,7 +665,7 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
             errors = []
             for column in dict.fromkeys(text for text, _ in _columns_to_try(args)[0]):  # as evaluate reads them
                 try:
-                    rows = read_csv_rows(path, column, None, _encoding(args, path.read_bytes()), with_lines=True,
+                    rows = read_csv_rows(path, column, None, _encoding(args, path), with_lines=True,
                                          skip_empty_texts=True)
                     if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
                         _warn([f"{path.name}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "

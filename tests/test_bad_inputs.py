@@ -217,6 +217,15 @@ def test_course_folders_that_cannot_be_made_are_one_line(command, tmp_path, caps
     assert (tmp_path / "afile").read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
+def test_evaluate_a_file_that_does_not_exist(tiny_model_dir, tmp_path, capsys):
+    """One line naming the file, with or without an encoding remembered by the model."""
+    missing = tmp_path / "held_out.csv"
+    for options in ([], ["--encoding", "cp1252"]):
+        assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(missing), *options]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "held_out.csv: file not found" in err
+
+
 def test_evaluate_with_a_label_the_model_never_saw(tiny_model_dir, tmp_path, capsys):
     path = write_csv(tmp_path / "eval.csv", [("Nibbled the carrot top.", "rabbit")])
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 2
