@@ -15,7 +15,10 @@ No notebook teaches this module: it is how the course reaches readers without Ju
 
 from __future__ import annotations
 
+import html
 import io
+import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +26,13 @@ from pathlib import Path
 from .errors import OutputExistsError
 
 TITLE = "sft-teach: a course on supervised fine-tuning"
+# what a book folder holds besides Sphinx's pages: its edition and the names the build wrote
+MARKER = ".sft-teach-book.json"
+TEACHER_NOTE = """
+```{{admonition}} Teacher edition
+The exercises are solved and checked in this edition: do not hand it to students.
+```
+"""
 
 INDEX = """\
 # {title}
@@ -36,7 +46,7 @@ notes from dog owners' notes), as the technical recipe on today's `transformers`
 Every notebook runs offline on a laptop CPU in minutes. This book shows them as they were last
 run, outputs and figures included; to run them yourself, open the notebooks in JupyterLab
 (`sft-teach lab`).
-
+{note}
 ```{{toctree}}
 :maxdepth: 1
 :caption: The notebooks
@@ -101,21 +111,68 @@ def conf_py(conf: dict = CONF) -> str:
     return "\n".join(lines + [f"{name} = {value!r}" for name, value in conf.items()]) + "\n"
 
 
-def _check_dest(dest: Path) -> None:
-    """Never write over a folder that holds anything but an earlier book."""
-    if dest.exists() and any(dest.iterdir()) and not (dest / ".buildinfo").exists():
+def _check_dest(dest: Path, overwrite: bool) -> None:
+    """Never write over a folder that holds anything but an earlier book, nor over an earlier book
+    unless ``overwrite`` (a student book replaced by the teacher's would publish the solutions)."""
+    if not dest.exists() or not any(dest.iterdir()):
+        return
+    if not (dest / ".buildinfo").exists():
         raise OutputExistsError(f"{dest} already holds files that are not a book built by sft-teach: "
                                 f"choose a new or empty folder")
+    try:
+        built = json.loads((dest / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        built = {}
+    edition = f"a {built['edition']}-edition book" if built.get("edition") else "a book"
+    if not overwrite:
+        raise OutputExistsError(f"{dest} already holds {edition}: pass --overwrite (overwrite=True) to replace it, "
+                                f"or choose another folder")
+    if "written" in built:  # files added since, by hand, would go with the folder: refused, named
+        added = sorted(p.name for p in dest.iterdir() if p.name not in {*built["written"], MARKER})
+        if added:
+            shown = ", ".join(added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
+            raise OutputExistsError(f"{dest} holds {edition} and files the book did not write ({shown}), which "
+                                    f"replacing it would delete: move them, or choose another folder")
 
 
-def build_book(dest, source_dir=None, edition: str = "student") -> Path:
+def maths_to_mathml(text: str) -> str:
+    """An HTML output's ``$...$`` and ``$$...$$`` formulas as MathML, code left as it is.
+
+    ``explain()`` boxes leave their formulas in the HTML for MathJax (as Jupyter draws them); the
+    book loads no MathJax, so they are converted here as Sphinx's own formulas are (``setup``)."""
+    parts = _CODE.split(text)  # even items: outside <pre> and <code>
+    for i in range(0, len(parts), 2):
+        parts[i] = _DOLLARS.sub(lambda m: _mathml(html.unescape(m[1] if m[1] is not None else m[2]),
+                                                  "block" if m[1] is not None else "inline"), parts[i])
+    return "".join(parts)
+
+
+_CODE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>)", re.S)
+_DOLLARS = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)  # as sft_teach.explain finds them
+
+
+def _explanations_as_mathml(path: Path) -> None:
+    """Rewrite the ``explain()`` boxes of one notebook of the edition with MathML formulas."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            page = output.get("data", {}).get("text/html")
+            if isinstance(page, str) and 'class="sft-teach-explain"' in page:
+                output["data"]["text/html"] = maths_to_mathml(page)
+    nbformat.write(nb, path)
+
+
+def build_book(dest, source_dir=None, edition: str = "student", overwrite: bool = False) -> Path:
     """Build the course's book into ``dest`` from the executed notebooks; returns ``dest/index.html``.
 
     ``source_dir`` holds the notebooks (default: the clone's ``notebooks/``); ``edition`` is
     "student" (exercises to solve) or "teacher" (solved and checked, which runs the exercise
-    cells: a few seconds). A folder ``dest`` that holds anything but an earlier book raises
-    :class:`sft_teach.errors.OutputExistsError`; Sphinx's warnings, if any, are raised as one
-    :class:`RuntimeError` (a page that would render wrong).
+    cells: a few seconds; its index page says it is the teacher's). A folder ``dest`` that holds
+    anything but an earlier book, an earlier book without ``overwrite``, or an earlier book beside
+    files it did not write, raises :class:`sft_teach.errors.OutputExistsError`; Sphinx's
+    warnings, if any, are raised as one :class:`RuntimeError` (a page that would render wrong).
     """
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
@@ -124,28 +181,34 @@ def build_book(dest, source_dir=None, edition: str = "student") -> Path:
     from .handout import make_folder
 
     dest = make_folder(dest, "for the book")
-    _check_dest(dest)
+    _check_dest(dest, overwrite)
     with tempfile.TemporaryDirectory(prefix="sft-teach-book-") as tmp:
         src = Path(tmp) / "src"
         notebooks = build_edition(edition, src, source_dir)
+        for path in notebooks:
+            _explanations_as_mathml(path)
         (src / "_static").mkdir()
         (src / "_static" / "book.css").write_text(CSS, encoding="utf-8")
         (src / "conf.py").write_text(conf_py(), encoding="utf-8")
         pages = "\n".join(path.stem for path in notebooks)
-        (src / "index.md").write_text(INDEX.format(title=TITLE, pages=pages), encoding="utf-8")
+        note = TEACHER_NOTE.format() if edition == "teacher" else ""
+        (src / "index.md").write_text(INDEX.format(title=TITLE, pages=pages, note=note), encoding="utf-8")
         warnings = io.StringIO()
         # Built in the scratch folder, then moved: myst-nb writes its jupyter_execute/ folder beside
         # the output folder, which would be dest's parent, a folder of the learner's.
-        html = Path(tmp) / "html"
+        site = Path(tmp) / "html"
         with patch_docutils(src), docutils_namespace():
-            app = Sphinx(str(src), str(src), str(html), str(Path(tmp) / "doctrees"), "html",
+            app = Sphinx(str(src), str(src), str(site), str(Path(tmp) / "doctrees"), "html",
                          status=None, warning=warnings, freshenv=True, parallel=0)
             app.build(force_all=True)
         if warnings.getvalue().strip():
             raise RuntimeError(f"the book was built with warnings:\n{warnings.getvalue().strip()}")
         for old in dest.iterdir():  # dest holds nothing, or an earlier book (_check_dest): replaced whole
             shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
-        shutil.copytree(html, dest, dirs_exist_ok=True)  # into dest itself: it may be "." or a link
+        shutil.copytree(site, dest, dirs_exist_ok=True)  # into dest itself: it may be "." or a link
+        written = sorted(p.name for p in dest.iterdir())
+        (dest / MARKER).write_text(json.dumps({"edition": edition, "written": written}, indent=2) + "\n",
+                                   encoding="utf-8")
     return dest.resolve() / "index.html"
 
 
@@ -157,9 +220,7 @@ def _mathml(latex: str, display: str) -> str:
     try:
         return convert(latex.strip(), display=display)
     except Exception:  # a formula latex2mathml cannot read: show its source rather than nothing
-        from html import escape
-
-        return f'<code class="math-source">{escape(latex)}</code>'
+        return f'<code class="math-source">{html.escape(latex)}</code>'
 
 
 def _visit_math(self, node):

@@ -470,8 +470,32 @@ def _encoding(args, source: bytes | Path) -> str:
     try:
         raw.decode("utf-8")
         return "utf-8"
-    except UnicodeDecodeError:  # utf-8 too when the model was trained on UTF-8: _decode then names the fix
-        return _trained_on(args.model).get("encoding") or "utf-8"
+    except UnicodeDecodeError as exc:  # utf-8 too when the model was trained on UTF-8: _decode then names the fix
+        trained = _trained_on(args.model).get("encoding") or "utf-8"
+        if trained.lower().replace("_", "-") not in {"utf-8", "utf8"} and _decodes(raw, trained):
+            # said, as a file mixing encodings would read wrong; one that fails both gets the reader's error
+            shown = source.name if isinstance(source, Path) else "the texts"
+            line = raw[:exc.start].count(b"\n") + 1
+            _read_notes(args).append(f"{shown}: not UTF-8 (line {line}, byte 0x{raw[exc.start]:02x}): read as "
+                                     f"{trained}, the encoding this model's training file was read with (--encoding "
+                                     f"to choose another)")
+        return trained
+
+
+def _read_notes(args) -> list[str]:
+    """What reading the input chose for the user (an encoding), said once the input has been read:
+    an input that then fails gets its one error line alone."""
+    if not hasattr(args, "read_notes"):
+        args.read_notes = []
+    return args.read_notes
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
 
 
 def _merge_case(args) -> bool:
@@ -580,19 +604,27 @@ def cmd_evaluate(args) -> int:
 
     quiet_libraries()
     max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
+    args.split = args.split.removesuffix(".csv")  # --split test.csv names the same split as --split test
     model, tokenizer = load_finetuned(args.model)
     dataset, skipped = _labelled(args, label_names(model))
     if skipped:
         from sft_teach.data import skipped_line
 
         _warn([skipped_line(skipped, len(dataset))])
-    seen = _seen_in_training(args, dataset["text"]) + _repeated(dataset)
+    seen = _read_notes(args) + _seen_in_training(args, dataset["text"]) + _repeated(dataset)
     if args.split == "validation" and "best_epoch" in _run_record(args.model):
         seen.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
                     "optimistic: the test split is the one that chose nothing")
     _warn(seen)
     scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
     classes = scores.pop("per_class")
+    absent = [name for name, row in classes.items() if row["support"] == 0]
+    if absent:  # sklearn's macro-F1 averages the classes in the labels or the predictions: it changes meaning
+        listed = ", ".join(f"'{name}'" for name in absent)
+        seen.append(f"class{'es' * (len(absent) > 1)} {listed} of the model ha{'ve' if len(absent) > 1 else 's'} no "
+                    f"rows among the {len(dataset)} scored: {'their' if len(absent) > 1 else 'its'} recall is not "
+                    f"measured, and macro-F1 averages only the classes that occur as a label or a prediction")
+        _warn(seen[-1:])
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(_json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
                       "n": len(dataset), "data": portable(args.data),
@@ -658,7 +690,11 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
 
     if args.file is not None:
         path = Path(args.file)
-        if not path.is_file():
+        if args.file == "-":
+            raise ConfigError("--file - : standard input is read with '-' in place of the texts, without --file")
+        if path.is_dir():
+            raise DataError(f"{args.file}: is a folder: pass a text file with one text per line, or a CSV file")
+        if not path.exists():
             raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
         if args.text_column is not None or path.suffix.lower() in {".csv", ".tsv"}:
             # a spreadsheet export: its texts are one column, never the whole row with its label
@@ -683,24 +719,53 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
     elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
         raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
-        return [text.strip() for text in args.texts], None
+        return [_argument_text(args, text).strip() for text in args.texts], None
     else:
-        lines = []
+        raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
     texts = [line.strip() for line in lines if line.strip()]  # a file's blank lines separate texts, they are none
     if not texts:
-        raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
+        where = "standard input" if args.file is None else args.file
+        raise DataError(f"{where}: is empty or holds only blank lines: nothing to classify")
     return texts, None
 
 
+def _argument_text(args, text: str) -> str:
+    """A text given as an argument. A terminal whose locale is not UTF-8 passes bytes Python could
+    not decode (kept as surrogates, which no tokenizer takes): decoded here as standard input would be."""
+    import os
+
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        raw = os.fsencode(text)
+    from sft_teach.data import text_lines
+
+    return "\n".join(text_lines(raw, "a text argument", _encoding(args, raw)))
+
+
 def _csv_header(args, name: str, lines: list[str]) -> list[str]:
-    """A warning when a text file read line by line starts with a CSV header naming the model's text
-    column (a CSV export saved as .txt): each line would be classified whole, its label too."""
-    first = next((line for line in lines if line.strip()), "")
-    header = [field.strip() for field in next(csv.reader([first]), [])]
-    column = _columns_to_try(args)[0][0][0]
-    if len(header) < 2 or column not in header:
+    """A warning when a text file read line by line starts with a CSV header naming a text column
+    (a CSV export saved as .txt): each line would be classified whole, its label too. A header is
+    a line of column names: each one or two words, one of them the model's text column (or text)."""
+    import re
+
+    from sft_teach.data import _delimiter
+
+    filled = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()][:2]
+    if filled and re.fullmatch(r"sep=.", filled[0][1]):  # Excel's delimiter line, above the header
+        filled = filled[1:]
+    if not filled:
         return []
-    return [f"{name}: line 1 reads like a CSV header ({first.strip()[:60]}), but the file is read as one text per "
+    number, first = filled[0]
+    header = [field.strip() for field in next(csv.reader([first], delimiter=_delimiter(first)), [])]
+    if not all(0 < len(field) <= 30 and len(field.split()) <= 2 for field in header):
+        return []  # a sentence with a comma in it, not column names
+    wanted = [text.lower() for text, _ in _columns_to_try(args)[0]]  # the model's text column, then text
+    column = next((field for want in wanted for field in header if field.lower() == want), None)
+    if column is None:
+        return []
+    return [f"{name}: line {number} reads like a CSV header ({first[:60]}), but the file is read as one text per "
             f"line, so each row is classified whole, its other columns too: pass --text-column {column} to read "
             f"its '{column}' column"]
 
@@ -719,6 +784,7 @@ def cmd_predict(args) -> int:
     from sft_teach.inference import load_finetuned, predict
 
     texts, lines = _texts(args)
+    _warn(_read_notes(args))
     max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
     quiet_libraries()
     model, tokenizer = load_finetuned(args.model)

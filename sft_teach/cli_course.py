@@ -50,7 +50,9 @@ def add_commands(commands, described) -> None:
                     help="only the notebooks whose names start with these (e.g. 00 02, or 02_technical_recipe)")
     co.add_argument("--overwrite", action="store_true",
                     help="replace notebooks of the same names already in OUTPUT (refused otherwise: they may be yours)")
-    co.add_argument("--html", action="store_true", help="also write a browsable HTML copy of each notebook")
+    co.add_argument("--html", action="store_true",
+                    help="also write an HTML copy of each notebook (nbconvert's: it loads MathJax and require.js "
+                         "from the web; to read offline, build the book: sft-teach book DIR)")
     co.add_argument("--edition", choices=("student", "teacher"), default=None,
                     help="write this edition of the notebooks instead of re-running them")
     co.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # another folder of notebooks (tests)
@@ -62,7 +64,9 @@ def add_commands(commands, described) -> None:
                    "sft-teach book course-book && python -m http.server -d course-book")
     bk.add_argument("dir", metavar="DIR", help="folder for the website (new, or an earlier book)")
     bk.add_argument("--edition", choices=("student", "teacher"), default="student",
-                    help="student: exercises to solve (default); teacher: solved and checked")
+                    help="student: exercises to solve (default); teacher: solved and checked (its index says so)")
+    bk.add_argument("--overwrite", action="store_true",
+                    help="replace the book already in DIR (refused otherwise, and when DIR also holds other files)")
 
     described("doctor", "check versions, device and the bundled model",
               "Print the versions the course relies on, the device training will use, and whether the bundled "
@@ -128,12 +132,14 @@ def _chosen(folder: Path, only) -> list[Path]:
     return [p for p in notebooks if any(p.name.startswith(prefix) for prefix in only)]
 
 
-def _refuse_to_replace(output: Path, notebooks, overwrite: bool) -> None:
-    """Writing into a folder that already holds these notebooks replaces them: perhaps a learner's
-    edited copy (``sft-teach notebooks``). Refused, naming them, unless ``--overwrite``."""
+def _refuse_to_replace(output: Path, notebooks, overwrite: bool, html: bool = False) -> None:
+    """Writing into a folder that already holds these notebooks (or, with ``html``, their HTML
+    copies) replaces them: perhaps a learner's edited copy (``sft-teach notebooks``). Refused,
+    naming them, unless ``--overwrite``."""
     from sft_teach.errors import OutputExistsError
 
-    there = [p.name for p in notebooks if (output / p.name).exists()]
+    names = [name for p in notebooks for name in (p.name, *([p.with_suffix(".html").name] if html else []))]
+    there = [name for name in names if (output / name).exists()]
     if there and not overwrite:
         shown = ", ".join(there[:3]) + (f" and {len(there) - 3} more" if len(there) > 3 else "")
         it = "it" if len(there) == 1 else "them"
@@ -149,7 +155,7 @@ def cmd_course(args) -> int:
     notebooks = _chosen(folder, args.only)
     if Path(args.output).resolve() == folder.resolve():
         raise ConfigError(f"--output {args.output} is the course's own folder: choose another folder")
-    _refuse_to_replace(Path(args.output), notebooks, args.overwrite)
+    _refuse_to_replace(Path(args.output), notebooks, args.overwrite, html=args.html)
     if args.edition:
         return _edition(args, folder, notebooks)
     # The notebooks write their files (outputs/...) where their kernel runs: in a clone, the clone's
@@ -163,7 +169,14 @@ def cmd_course(args) -> int:
         print(f"sft-teach: error: {failed}", file=sys.stderr)
         return 1
     print(f"the course ran in {total:.0f} s; executed notebooks are in {args.output}/")
+    _html_note(args)
     return 0
+
+
+def _html_note(args) -> None:
+    if args.html:
+        print("the .html copies load MathJax and require.js from the web to draw formulas and widgets; "
+              "for reading offline, build the book: sft-teach book DIR")
 
 
 def _edition(args, folder: Path, notebooks: list[Path]) -> int:
@@ -183,6 +196,7 @@ def _edition(args, folder: Path, notebooks: list[Path]) -> int:
             body, _ = HTMLExporter().from_notebook_node(nbformat.read(path, as_version=4))
             path.with_suffix(".html").write_text(body, encoding="utf-8")
     print(f"{args.edition} edition: {len(written)} notebook{'s' * (len(written) != 1)} in {args.output}/")
+    _html_note(args)
     return 0
 
 
@@ -195,7 +209,7 @@ def cmd_book(args) -> int:
                           "not installed): pip install 'sft-teach[book]'")
     from sft_teach.book import build_book
 
-    index = build_book(args.dir, edition=args.edition)
+    index = build_book(args.dir, edition=args.edition, overwrite=args.overwrite)
     print(f"the book is in {args.dir}/: open {index} in a browser")
     return 0
 

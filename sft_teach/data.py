@@ -109,7 +109,13 @@ def _decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file wit
                         f"'CSV UTF-8' or 'Unicode Text'")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
-    if b"\x00" in raw[:4096]:
+    wide = encoding.lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32"))
+    if b"\x00" in raw[:4096] and not wide:  # UTF-16 without a byte-order mark has them too: named when asked for
+        start = raw[:4096]
+        if start[1::2].count(0) > len(start) // 4 or start[0::2].count(0) > len(start) // 4:  # every other byte
+            order = "le" if start[1::2].count(0) > start[0::2].count(0) else "be"
+            raise DataError(f"{shown}: looks like UTF-16 without a byte-order mark (every other byte is NUL): pass "
+                            f"--encoding utf-16-{order} (encoding='utf-16-{order}')")
         raise DataError(f"{shown}: holds binary data (NUL bytes), not text: pass {wanted}")
     utf8 = encoding.lower().replace("_", "-") in {"utf-8", "utf8"}
     try:
@@ -124,8 +130,9 @@ def _decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file wit
             try:
                 raw.decode("utf-8-sig")
                 fix = "the whole file reads as UTF-8: leave out --encoding (encoding=), UTF-8 is the default"
-            except UnicodeDecodeError:
-                pass
+            except UnicodeDecodeError:  # neither UTF-8 nor the encoding tried: only its writer knows
+                fix = (f"it is not UTF-8 either: pass the encoding it was saved in with --encoding (encoding=); "
+                       f"latin-1 reads any bytes, though not always as they were meant")
         raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
     except LookupError:
         raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
@@ -177,7 +184,9 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         raise DataError(f"{shown}: is a folder, not a CSV file: pass a .csv file, or a folder with train.csv")
     raw = _decode(path.read_bytes(), shown, encoding)
     if not raw.strip():
-        raise DataError(f"{shown}: the file is empty: it needs a header line '{text_column},{label_column}' and one row per example")
+        header = f"{text_column},{label_column}" if label_column else text_column  # predict reads texts alone
+        raise DataError(f"{shown}: the file is empty: it needs a header line '{header}' and one row per "
+                        f"{'example' if label_column else 'text'}")
     # Excel writes "sep=;" as a first line to name the delimiter: honoured, and not read as the header
     first_line = raw.split("\n", 1)[0].strip()
     skipped_lines = 0

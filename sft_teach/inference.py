@@ -25,8 +25,13 @@ def load_finetuned(model_dir):
     if not (folder / "config.json").is_file():
         from sft_teach.models import model_folder_hint
 
-        what = "does not exist" if not folder.exists() else "has no config.json"
-        hint = model_folder_hint(folder, "pass the folder that `sft-teach finetune` wrote (by default sft-output/model)")
+        what = ("does not exist" if not folder.exists() else
+                "is a file, not a model folder" if folder.is_file() else "has no config.json")
+        if folder.is_file() and (folder.parent / "config.json").is_file():  # model/config.json passed for model/
+            hint = f"pass the folder that holds it, {folder.parent}"
+        else:
+            hint = model_folder_hint(folder, "pass the folder that `sft-teach finetune` wrote (by default "
+                                             "sft-output/model)")
         raise ModelNotFoundError(f"model folder '{model_dir}' {what}: {hint}")
     if not any(folder.glob("*.safetensors")):
         raise ModelNotFoundError(f"model folder '{model_dir}' has no .safetensors weights: save it with save_pretrained()")

@@ -380,3 +380,101 @@ def test_spreadsheet_exports_are_read(tmp_path, capsys, encoding, delimiter):
     path = _bytes(tmp_path / "export.csv", "\n".join(rows).encode(encoding))
     out, err = _check(["--data", str(path), *(["--encoding", "cp1252"] if encoding == "cp1252" else [])], capsys)
     assert "train" in out and "cat 8, dog 8" in out
+
+
+def _cp1252_model(tiny_model_dir, tmp_path):
+    """The tiny model saved as finetune saves one trained on a cp1252 file whose labels were merged across case."""
+    from types import SimpleNamespace
+
+    from sft_teach.inference import load_finetuned
+    from sft_teach.training import save_model
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    return save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "cp1252-model",
+                      data={"text_column": "text", "label_column": "label", "encoding": "cp1252",
+                            "merge_case": True, "data_sha256": None})
+
+
+def test_predict_a_text_argument_that_is_not_utf8(tiny_model_dir, tmp_path, capsys):
+    """A terminal in a legacy locale passes bytes Python keeps as surrogates: decoded as standard input
+    would be (the model's cp1252 here), or one line naming the byte, never a tokenizer traceback."""
+    undecoded = "Caf\udce9 cream"  # b"Caf\xe9 cream" as Python receives it from a cp1252 terminal
+    assert main(["predict", "--model", str(tiny_model_dir), undecoded]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a text argument: line 1, byte 0xe9 is not valid UTF-8" in err
+    assert main(["predict", "--model", str(_cp1252_model(tiny_model_dir, tmp_path)), undecoded]) == 0
+    assert '"text": "Caf\u00e9 cream"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("folder", None, "notes: is a folder: pass a text file with one text per line, or a CSV file"),
+    ("empty.txt", b"", "empty.txt: is empty or holds only blank lines: nothing to classify"),
+    ("blank.txt", b"\n  \n\n", "blank.txt: is empty or holds only blank lines"),
+    ("empty.csv", b"", "empty.csv: the file is empty: it needs a header line 'text' and one row per text"),
+    ("u16.txt", "Purred all night.\n".encode("utf-16-le"),
+     "u16.txt: looks like UTF-16 without a byte-order mark (every other byte is NUL): pass --encoding utf-16-le"),
+])
+def test_predict_file_that_holds_nothing_to_classify(tiny_model_dir, tmp_path, capsys, name, content, expected):
+    path = tmp_path / ("notes" if content is None else name)
+    path.mkdir() if content is None else path.write_bytes(content)
+    assert main(["predict", "--model", str(tiny_model_dir), "--file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+
+
+def test_predict_file_dash_and_utf16_named(tiny_model_dir, tmp_path, capsys):
+    assert main(["predict", "--model", str(tiny_model_dir), "--file", "-"]) == 2
+    assert "standard input is read with '-' in place of the texts" in capsys.readouterr().err
+    path = _bytes(tmp_path / "u16.txt", "Purred all night.\n".encode("utf-16-le"))
+    assert main(["predict", "--model", str(tiny_model_dir), "--file", str(path), "--encoding", "utf-16-le"]) == 0
+    assert '"text": "Purred all night."' in capsys.readouterr().out
+
+
+def test_a_file_neither_utf8_nor_the_models_encoding(tiny_model_dir, tmp_path, capsys):
+    """Bytes cp1252 has no character for: not the advice to pass cp1252, which was tried; a file that
+    reads only in the model's encoding is read so, and a warning says which byte made it so."""
+    model = str(_cp1252_model(tiny_model_dir, tmp_path))
+    bad = _bytes(tmp_path / "lat1.csv", b"text,label\nCaf\x81 cream,cat\n")
+    assert main(["evaluate", "--model", model, "--data", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "byte 0x81 is not valid cp1252 (the encoding tried): it is not UTF-8 either" in err
+    assert "probably cp1252" not in err
+    good = _bytes(tmp_path / "export.csv", "text,label\n\u00a312 for a claw trim,Cat\n".encode("cp1252"))
+    assert main(["evaluate", "--model", model, "--data", str(good)]) == 0
+    assert ("export.csv: not UTF-8 (line 2, byte 0xa3): read as cp1252, the encoding this model's training file was "
+            "read with") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("first_lines, warned", [
+    ("text;label", "line 1"), ("Text,Label", "line 1"), ("text", "line 1"), ("sep=;\ntext;label", "line 2"),
+    ("Text, with a comma about the label", None),
+])
+def test_predict_warns_about_a_csv_header_in_a_text_file(tiny_model_dir, tmp_path, capsys, first_lines, warned):
+    path = tmp_path / "export.txt"
+    path.write_text(f"{first_lines}\nPurred all night.;cat\n", encoding="utf-8")
+    assert main(["predict", "--model", str(tiny_model_dir), "--file", str(path)]) == 0
+    err = capsys.readouterr().err
+    if warned:
+        assert f"export.txt: {warned} reads like a CSV header" in err and "--text-column " in err
+    else:
+        assert not err
+
+
+def test_evaluate_says_when_a_class_has_no_rows_and_takes_a_split_by_its_file_name(tiny_model_dir, tmp_path, capsys):
+    """Only cats scored: macro-F1 averages the classes present, so the warning says so; --split test.csv
+    is the split test; a model's config.json passed for its folder names the folder."""
+    import json
+
+    cats = write_csv(tmp_path / "cats.csv", [(t, "cat") for t in CATS[:4]])
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(cats)]) == 0
+    out, err = capsys.readouterr()
+    assert "class 'dog' of the model has no rows among the 4 scored" in err
+    assert any("no rows among the 4 scored" in w for w in json.loads(out)["warnings"])
+    folder = tmp_path / "splits"
+    folder.mkdir()
+    write_csv(folder / "test.csv", GOOD)
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(folder), "--split", "test.csv"]) == 0
+    assert json.loads(capsys.readouterr().out)["split"] == "test"
+    assert main(["evaluate", "--model", str(tiny_model_dir / "config.json"), "--data", str(cats)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"is a file, not a model folder: pass the folder that holds it, {tiny_model_dir}" in err

@@ -87,6 +87,42 @@ def test_formulas_are_mathml(book):
     assert "\\eta" not in html.split('<article class="bd-article">')[1]  # no formula left as LaTeX
 
 
+def test_every_formula_is_mathml_in_the_explanations_too(book):
+    """explain() boxes leave their formulas for MathJax, which the book does not load: none is left
+    as LaTeX on any page (06's LoRA box has dozens)."""
+    for page in sorted(book[0].parent.glob("0*.html")):
+        article = page.read_text(encoding="utf-8").split('<article class="bd-article">')[1]
+        text = re.sub(r"<(pre|code)\b.*?</\1>", "", article, flags=re.S)  # code may hold a dollar sign
+        assert "$\\" not in text and "$$" not in text, page.name
+    lora = (book[0].parent / "06_lora.html").read_text(encoding="utf-8")
+    box = lora[lora.index('class="sft-teach-explain"'):]
+    assert "<math" in box[:box.index("</div>")]
+
+
+def test_maths_to_mathml_leaves_code_and_reads_escaped_latex():
+    from sft_teach.book import maths_to_mathml
+
+    out = maths_to_mathml("<p>cost $a &lt; b$ and</p><pre>echo $HOME $PATH</pre><code>$x$</code>$$y^2$$")
+    assert "<pre>echo $HOME $PATH</pre><code>$x$</code>" in out and out.count("<math") == 2
+    assert "<mo>&#x0003C;</mo>" in out and "&amp;lt;" not in out  # '&lt;' read as '<', written as MathML's
+
+
+def test_a_book_is_replaced_only_with_overwrite_and_never_with_files_of_yours(tmp_path):
+    """A student book replaced by the teacher's would publish the solutions: refused, naming the
+    edition, unless overwrite; a file added beside the book is never deleted with it."""
+    dest = tmp_path / "class-book"
+    build_book(dest)
+    with pytest.raises(OutputExistsError, match="already holds a student-edition book: pass --overwrite"):
+        build_book(dest, edition="teacher")
+    (dest / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match=r"files the book did not write \(notes.txt\)"):
+        build_book(dest, edition="teacher", overwrite=True)
+    assert (dest / "notes.txt").read_text() == "mine"
+    (dest / "notes.txt").unlink()
+    build_book(dest, edition="teacher", overwrite=True)
+    assert "Teacher edition" in (dest / "index.html").read_text(encoding="utf-8")
+
+
 def test_book_refuses_a_folder_that_holds_other_files(tmp_path):
     (tmp_path / "thesis.tex").write_text("mine")
     with pytest.raises(OutputExistsError, match="not a book built by sft-teach"):

@@ -33,6 +33,18 @@ def test_course_runs_every_notebook_and_writes_html(notebooks, tmp_path, capsys)
     assert executed.cells[2].outputs[0]["text"] == "after the lesson\n"  # went on past the tagged error
     assert "widgets" not in executed.metadata
     assert "after the lesson" in (out / "a_ok.html").read_text()
+    assert "load MathJax and require.js from the web" in stdout and "sft-teach book" in stdout  # said, once
+
+
+def test_course_html_never_replaces_an_html_file_unless_told(notebooks, tmp_path, capsys):
+    """--html writes NAME.html beside each notebook: a file of that name is refused as a notebook is."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "a_ok.html").write_text("my notes")
+    for extra in ([], ["--edition", "student"]):
+        assert main(["course", "--notebooks", str(notebooks), "--output", str(out), "--html", *extra]) == 2
+        assert "already holds a_ok.html, which would be replaced: pass --overwrite" in capsys.readouterr().err
+        assert (out / "a_ok.html").read_text() == "my notes" and not (out / "a_ok.ipynb").exists()
 
 
 def test_course_stops_at_the_first_failing_notebook_and_names_the_cell(notebooks, tmp_path, capsys):
