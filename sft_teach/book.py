@@ -151,16 +151,35 @@ _CODE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>)", re.S)
 _DOLLARS = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)  # as sft_teach.explain finds them
 
 
-def _explanations_as_mathml(path: Path) -> None:
-    """Rewrite the ``explain()`` boxes of one notebook of the edition with MathML formulas."""
+def as_a_terminal_shows(text: str) -> str:
+    """Stream text as a terminal leaves it: a progress bar redraws its line with ``\r``, and only
+    its last drawing stays (a page would show every drawing on a line of its own)."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def _prepare_for_the_book(path: Path) -> None:
+    """Rewrite one notebook of the edition as the book shows it: the ``explain()`` boxes with MathML
+    formulas, and each run of stream outputs (a progress bar's redraws) as its terminal would end."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
+        outputs = []
         for output in cell.get("outputs", []):
             page = output.get("data", {}).get("text/html")
             if isinstance(page, str) and 'class="sft-teach-explain"' in page:
                 output["data"]["text/html"] = maths_to_mathml(page)
+            last = outputs[-1] if outputs else None
+            if output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream" \
+                    and last.get("name") == output.get("name"):
+                last["text"] += output["text"]  # one stream, as the terminal received it
+                continue
+            outputs.append(output)
+        for output in outputs:
+            if output.get("output_type") == "stream":
+                output["text"] = as_a_terminal_shows(output["text"])
+        if "outputs" in cell:
+            cell["outputs"] = outputs
     nbformat.write(nb, path)
 
 
@@ -186,7 +205,7 @@ def build_book(dest, source_dir=None, edition: str = "student", overwrite: bool 
         src = Path(tmp) / "src"
         notebooks = build_edition(edition, src, source_dir)
         for path in notebooks:
-            _explanations_as_mathml(path)
+            _prepare_for_the_book(path)
         (src / "_static").mkdir()
         (src / "_static" / "book.css").write_text(CSS, encoding="utf-8")
         (src / "conf.py").write_text(conf_py(), encoding="utf-8")

@@ -99,6 +99,15 @@ def test_every_formula_is_mathml_in_the_explanations_too(book):
     assert "<math" in box[:box.index("</div>")]
 
 
+def test_a_progress_bar_is_shown_as_its_terminal_ends(book):
+    """Notebook 01's bar over the four from-scratch runs redraws itself six times with \\r: one line."""
+    from sft_teach.book import as_a_terminal_shows
+
+    article = (book[0].parent / "01_beginner_cats_and_dogs.html").read_text(encoding="utf-8")
+    assert article.count("from scratch:") == 1 and "from scratch: 100%" in article
+    assert as_a_terminal_shows("\rA:  0%\rA: 50%\rA: 100%\nnext\n") == "A: 100%\nnext\n"
+
+
 def test_maths_to_mathml_leaves_code_and_reads_escaped_latex():
     from sft_teach.book import maths_to_mathml
 
