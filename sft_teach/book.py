@@ -154,7 +154,7 @@ _DOLLARS = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)  # as sft_teach.exp
 def as_a_terminal_shows(text: str) -> str:
     """Stream text as a terminal leaves it: a progress bar redraws its line with ``\r``, and only
     its last drawing stays (a page would show every drawing on a line of its own)."""
-    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.replace("\r\n", "\n").split("\n"))
 
 
 def _prepare_for_the_book(path: Path) -> None:

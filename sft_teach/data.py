@@ -109,11 +109,13 @@ def _decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file wit
                         f"'CSV UTF-8' or 'Unicode Text'")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
+    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # the OLE2 container of .xls and .doc
+        raise DataError(f"{shown}: is an Excel 97-2003 workbook (.xls) or another Office file, not text: in Excel use "
+                        f"File > Save As > 'CSV UTF-8'")
     wide = encoding.lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32"))
     if b"\x00" in raw[:4096] and not wide:  # UTF-16 without a byte-order mark has them too: named when asked for
-        start = raw[:4096]
-        if start[1::2].count(0) > len(start) // 4 or start[0::2].count(0) > len(start) // 4:  # every other byte
-            order = "le" if start[1::2].count(0) > start[0::2].count(0) else "be"
+        order = _utf16_order(raw[:4096])
+        if order:
             raise DataError(f"{shown}: looks like UTF-16 without a byte-order mark (every other byte is NUL): pass "
                             f"--encoding utf-16-{order} (encoding='utf-16-{order}')")
         raise DataError(f"{shown}: holds binary data (NUL bytes), not text: pass {wanted}")
@@ -136,6 +138,22 @@ def _decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file wit
         raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
     except LookupError:
         raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
+
+
+def _utf16_order(start: bytes) -> str | None:
+    """``"le"`` or ``"be"`` when ``start`` looks like mostly Latin-script text in UTF-16 of that byte
+    order (one byte of each pair NUL, the other not, as a byte-order mark would have said), else None."""
+    even, odd = start[0::2], start[1::2]
+    if not even or not odd:
+        return None
+    for order, high, low in (("le", odd, even), ("be", even, odd)):
+        if high.count(0) > 0.5 * len(high) and low.count(0) < 0.1 * len(low):
+            try:
+                text = start[:len(start) // 2 * 2].decode(f"utf-16-{order}")
+            except UnicodeDecodeError:
+                return None
+            return order if sum(c.isprintable() or c in "\t\r\n" for c in text) > 0.95 * len(text) else None
+    return None
 
 
 def text_lines(raw: bytes, shown: str, encoding: str = "utf-8") -> list[str]:

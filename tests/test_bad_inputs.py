@@ -413,6 +413,8 @@ def test_predict_a_text_argument_that_is_not_utf8(tiny_model_dir, tmp_path, caps
     ("empty.csv", b"", "empty.csv: the file is empty: it needs a header line 'text' and one row per text"),
     ("u16.txt", "Purred all night.\n".encode("utf-16-le"),
      "u16.txt: looks like UTF-16 without a byte-order mark (every other byte is NUL): pass --encoding utf-16-le"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "old.xls: is an Excel 97-2003 workbook (.xls)"),
+    ("noise.bin", b"\x00\x01\x02binary\x00stuff" * 10, "noise.bin: holds binary data (NUL bytes), not text"),
 ])
 def test_predict_file_that_holds_nothing_to_classify(tiny_model_dir, tmp_path, capsys, name, content, expected):
     path = tmp_path / ("notes" if content is None else name)

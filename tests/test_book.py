@@ -106,6 +106,7 @@ def test_a_progress_bar_is_shown_as_its_terminal_ends(book):
     article = (book[0].parent / "01_beginner_cats_and_dogs.html").read_text(encoding="utf-8")
     assert article.count("from scratch:") == 1 and "from scratch: 100%" in article
     assert as_a_terminal_shows("\rA:  0%\rA: 50%\rA: 100%\nnext\n") == "A: 100%\nnext\n"
+    assert as_a_terminal_shows("a line\r\nanother\r\n") == "a line\nanother\n"  # Windows line ends are lines
 
 
 def test_maths_to_mathml_leaves_code_and_reads_escaped_latex():
