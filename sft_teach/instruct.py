@@ -165,14 +165,17 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
     """Accuracy when the model only has to *rank* the allowed answers, per task and overall.
 
     For each prompt, every allowed answer of its task (``choices[task]``) is scored by the
-    log-probability the model gives its tokens (up to ``<|im_end|>``) after the prompt; the best
-    one is the prediction. This is how multiple-choice benchmarks score language models: it
-    measures what the model knows separately from whether it answers in the right format.
-    Returns ``{task: acc, ..., "all": acc, "correct": [...]}``, one bool per scored row.
+    log-probability the model gives its tokens after the prompt: the sum over the answer's tokens,
+    the end-of-turn ``<|im_end|>`` and the line break the template writes after it included, not
+    normalised by length (lm-evaluation-harness reports this and a length-normalised variant); the
+    best one is the prediction. This is how many multiple-choice benchmarks score language models:
+    it measures what the model knows separately from whether it answers in the right format.
+    Returns ``{task: acc, ..., "all": acc, "correct": [...], "picked": [...]}``, one bool and one
+    chosen answer per scored row.
     """
     model.eval()
     rows = [r for r in dataset if r["task"] in choices]
-    correct = []
+    correct, picked_answers = [], []
     for row in rows:
         options = choices[row["task"]]
         examples = [masking.build_example(tokenizer, chat.to_messages(row["instruction"], row["input"], option))
@@ -182,10 +185,11 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
         logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # (options, seq_len - 1, vocab)
         target = batch["labels"][:, 1:]
         picked = logp.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1) * (target != masking.IGNORE_INDEX)
-        correct.append(options[int(picked.sum(dim=1).argmax())] == row["response"])
+        picked_answers.append(options[int(picked.sum(dim=1).argmax())])
+        correct.append(picked_answers[-1] == row["response"])
     correct = np.array(correct)
     out = {task: float(correct[[r["task"] == task for r in rows]].mean()) for task in choices}
-    out.update(all=float(correct.mean()), correct=correct.tolist())
+    out.update(all=float(correct.mean()), correct=correct.tolist(), picked=picked_answers)
     return out
 
 

@@ -186,9 +186,10 @@ def test_choice_accuracy_ranks_answers_by_log_probability(tokenizer, model):
                 logits = model(input_ids=torch.tensor([example["input_ids"]])).logits[0]
             scores[option] = sum(torch.log_softmax(logits[t - 1], -1)[example["input_ids"][t]].item()
                                  for t, label in enumerate(example["labels"]) if label != -100)
-        expected.append(max(scores, key=scores.get) == row["response"])
+        expected.append(max(scores, key=scores.get))
     result = instruct.choice_accuracy(model, tokenizer, rows, {"animal": ["cat", "dog"]})
-    assert result["animal"] == result["all"] == sum(expected) / 2
+    assert result["picked"] == expected
+    assert result["animal"] == result["all"] == sum(e == r for e, r in zip(expected, rows["response"])) / 2
 
 
 def test_sft_trains_on_the_answers(tokenizer, model):
