@@ -615,6 +615,7 @@ def cmd_evaluate(args) -> int:
     if args.split == "validation" and "best_epoch" in _run_record(args.model):
         seen.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
                     "optimistic: the test split is the one that chose nothing")
+    seen += _cut(model, tokenizer, dataset["text"], max_length)
     _warn(seen)
     scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
     classes = scores.pop("per_class")
@@ -633,6 +634,25 @@ def cmd_evaluate(args) -> int:
                       "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()},
                       "warnings": seen}))
     return 0
+
+
+def _cut(model, tokenizer, texts, max_length) -> list[str]:
+    """A warning when texts are longer than the model reads (``--max-length``, else the length it was
+    trained with): their ends are cut and never seen, as ``check`` says of training data."""
+    from sft_teach.checks import token_lengths
+    from sft_teach.inference import max_length_of
+
+    limit = max_length or max_length_of(model, tokenizer)
+    lengths = token_lengths(texts, tokenizer)
+    longer = sum(n > limit for n in lengths)
+    if not longer:
+        return []
+    positions = getattr(model.config, "max_position_embeddings", None)
+    which = "the text" if len(texts) == 1 else f"{longer} of the {len(texts)} texts"
+    return [f"{which} {'is' if longer == 1 else 'are'} longer than {limit} tokens ("
+            f"{'' if len(texts) == 1 else 'the longest: '}{max(lengths):,} tokens) and {'was' if longer == 1 else 'were'} cut there: the model never saw "
+            f"{'its' if longer == 1 else 'their'} end; --max-length reads more"
+            + (f", up to the model's {positions} positions" if positions and positions > limit else "")]
 
 
 def _repeated(dataset) -> list[str]:
@@ -788,6 +808,7 @@ def cmd_predict(args) -> int:
     max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
     quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
+    _warn(_cut(model, tokenizer, texts, max_length))
     for i, row in enumerate(predict(model, tokenizer, texts, max_length=max_length)):
         print(_json_line({**row, "score": round(row["score"], 4), **({"line": lines[i]} if lines else {})}))
     return 0

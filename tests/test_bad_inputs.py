@@ -480,3 +480,19 @@ def test_evaluate_says_when_a_class_has_no_rows_and_takes_a_split_by_its_file_na
     assert main(["evaluate", "--model", str(tiny_model_dir / "config.json"), "--data", str(cats)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"is a file, not a model folder: pass the folder that holds it, {tiny_model_dir}" in err
+
+
+def test_evaluate_and_predict_say_how_many_texts_were_cut(tiny_model_dir, tmp_path, capsys):
+    """A text longer than the model reads still gets an answer, and a warning says it was cut, with
+    how long it was, as check says of training data; --max-length moves the cut."""
+    long_text = "Purred all night on the warm windowsill. " * 300  # about 2,400 tokens
+    held_out = write_csv(tmp_path / "held_out.csv", GOOD + [(long_text.strip(), "cat")])
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(held_out)]) == 0
+    out, err = capsys.readouterr()
+    assert "1 of the 21 texts is longer than 128 tokens" in err and "was cut there" in err
+    assert any("is longer than 128 tokens" in w for w in __import__("json").loads(out)["warnings"])
+    assert main(["predict", "--model", str(tiny_model_dir), long_text, "Sat on the mat."]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 2 and "1 of the 2 texts is longer than 128 tokens" in err
+    assert main(["predict", "--model", str(tiny_model_dir), "--max-length", "64", "Sat on the mat."]) == 0
+    assert not capsys.readouterr().err
