@@ -9,7 +9,9 @@ edition is the committed notebooks with those cells rewritten:
 
 * ``student``: each exercise cell holds the student source (the stub to complete) and keeps its
   committed output, the check's feedback on the stub. No solution is written into the files;
-  the build checks that no teacher source slipped in.
+  the build checks that no teacher source slipped in. The quizzes' saved outputs lose their
+  folded answers (:data:`QUIZ_ANSWERS`); run in the notebook, a quiz still says whether each
+  answer chosen is right.
 * ``teacher``: each exercise cell holds the teacher source (the solution and its check), run so
   that the notebook shows the check passing. Exercise cells are self-contained (their imports
   inside, nothing from other cells), so only they are run, in one fresh kernel per notebook, and
@@ -24,6 +26,7 @@ No notebook teaches this module: it is how the course reaches teachers and reade
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from nbconvert.preprocessors import ExecutePreprocessor, Preprocessor
@@ -33,6 +36,8 @@ from .errors import ConfigError, SftTeachError
 
 EDITIONS = ("student", "teacher")
 EXECUTE = ("exercises", "all")
+# the answers folded under each question of a quiz's saved HTML (sft_teach.widgets.Quiz.html)
+QUIZ_ANSWERS = re.compile(r"<details><summary>answers</summary>.*?</details>", re.S)
 
 
 def exercise_id(cell) -> str | None:
@@ -56,6 +61,11 @@ class ExerciseSources(Preprocessor):
     edition = Unicode("student").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
+        if self.edition == "student":
+            for output in cell.get("outputs", []):
+                page = output.get("data", {}).get("text/html")
+                if isinstance(page, str) and QUIZ_ANSWERS.search(page):
+                    output["data"]["text/html"] = QUIZ_ANSWERS.sub("", page)
         exercise = exercise_id(cell)
         if exercise is not None:
             cell.source = exercise_source(exercise, self.edition)
