@@ -573,6 +573,9 @@ def _labelled(args, names: list[str]):
             raise DataError(f"{args.data}/: this run had no test split (its data had train and validation "
                             f"only), so there is nothing held out to score: pass a labelled CSV file (--split "
                             f"validation scores the split that chose the epoch kept: an optimistic score)")
+        if not found and (folder / "config.json").is_file() and (folder.parent / "splits").is_dir():
+            raise DataError(f"{args.data}: is a model folder: pass the run folder that holds it, {folder.parent}, "
+                            f"whose splits/ holds the split to score")
         if not found:
             there = sorted(p.stem for p in [*folder.glob("*.csv"), *folder.glob("splits/*.csv")] if _is_split(p))
             raise DataError(f"{args.data}: no split {split!r} ({split}.csv) " + (
@@ -612,6 +615,9 @@ def cmd_evaluate(args) -> int:
 
         _warn([skipped_line(skipped, len(dataset))])
     seen = _read_notes(args) + _seen_in_training(args, dataset["text"]) + _repeated(dataset)
+    if args.split == "train" and _has_splits(args.data) and not any("training split" in w for w in seen):
+        seen.append("train is a training split: if this model was trained on it, the score measures memory, not "
+                    "what the model does on new texts: score the test split")
     if args.split == "validation" and "best_epoch" in _run_record(args.model):
         seen.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
                     "optimistic: the test split is the one that chose nothing")

@@ -200,6 +200,10 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd()}/)")
     if path.is_dir():
         raise DataError(f"{shown}: is a folder, not a CSV file: pass a .csv file, or a folder with train.csv")
+    if path.suffix.lower() in {".json", ".jsonl", ".parquet", ".arrow", ".pkl", ".pickle"}:
+        raise DataError(f"{shown}: is a {path.suffix.lower()[1:].upper()} file, not a CSV file: save the texts and "
+                        f"labels as CSV (pandas: df.to_csv(path, index=False)), or load it with datasets and pass "
+                        f"the Dataset in Python")
     raw = _decode(path.read_bytes(), shown, encoding)
     if not raw.strip():
         header = f"{text_column},{label_column}" if label_column else text_column  # predict reads texts alone

@@ -496,3 +496,21 @@ def test_evaluate_and_predict_say_how_many_texts_were_cut(tiny_model_dir, tmp_pa
     assert len(out.splitlines()) == 2 and "1 of the 2 texts is longer than 128 tokens" in err
     assert main(["predict", "--model", str(tiny_model_dir), "--max-length", "64", "Sat on the mat."]) == 0
     assert not capsys.readouterr().err
+
+
+def test_evaluate_names_a_model_folder_or_a_json_file_passed_as_data(tiny_model_dir, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run / "model")
+    (run / "splits").mkdir()
+    write_csv(run / "splits" / "train.csv", GOOD)
+    (run / "metrics.json").write_text("{}")
+    for data, expected in ((run / "model", f"is a model folder: pass the run folder that holds it, {run}"),
+                           (run / "metrics.json", "is a JSON file, not a CSV file")):
+        assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(data)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected in err, err
+    # a model from elsewhere scoring a folder's train split: said to be a training split
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(run / "splits"), "--split", "train"]) == 0
+    assert "train is a training split" in capsys.readouterr().err
