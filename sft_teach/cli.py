@@ -467,6 +467,8 @@ def _encoding(args, source: bytes | Path) -> str:
         raw = source.read_bytes() if isinstance(source, Path) else source
     except OSError:  # missing, a folder, unreadable: the reader's own error names the problem
         return "utf-8"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark: read as such whatever is passed
+        return "utf-8"
     try:
         raw.decode("utf-8")
         return "utf-8"
@@ -476,9 +478,10 @@ def _encoding(args, source: bytes | Path) -> str:
             # said, as a file mixing encodings would read wrong; one that fails both gets the reader's error
             shown = source.name if isinstance(source, Path) else "the texts"
             line = raw[:exc.start].count(b"\n") + 1
-            _read_notes(args).append(f"{shown}: not UTF-8 (line {line}, byte 0x{raw[exc.start]:02x}): read as "
-                                     f"{trained}, the encoding this model's training file was read with (--encoding "
-                                     f"to choose another)")
+            note = (f"{shown}: not UTF-8 (line {line}, byte 0x{raw[exc.start]:02x}): read as {trained}, the encoding "
+                    f"this model's training file was read with (--encoding to choose another)")
+            if note not in _read_notes(args):  # the same file, read again by another column
+                _read_notes(args).append(note)
         return trained
 
 

@@ -514,3 +514,23 @@ def test_evaluate_names_a_model_folder_or_a_json_file_passed_as_data(tiny_model_
     # a model from elsewhere scoring a folder's train split: said to be a training split
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(run / "splits"), "--split", "train"]) == 0
     assert "train is a training split" in capsys.readouterr().err
+
+
+def test_the_models_encoding_is_said_once_and_not_for_utf16(tiny_model_dir, tmp_path, capsys):
+    """A file read by a second column name is said to be read as cp1252 once; a UTF-16 file with its
+    byte-order mark is read as UTF-16, and nothing says cp1252."""
+    from types import SimpleNamespace
+
+    from sft_teach.inference import load_finetuned
+    from sft_teach.training import save_model
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    folder = save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "m",
+                        data={"text_column": "summary", "label_column": "component", "encoding": "cp1252",
+                              "merge_case": False, "data_sha256": None})
+    export = _bytes(tmp_path / "export.csv", "text,label\n\u00a312 for a claw trim,cat\n".encode("cp1252"))
+    assert main(["evaluate", "--model", str(folder), "--data", str(export)]) == 0  # summary missing, then text
+    assert capsys.readouterr().err.count("read as cp1252") == 1
+    wide = _bytes(tmp_path / "wide.csv", "text,label\n\u00a312 for a claw trim,cat\n".encode("utf-16"))
+    assert main(["evaluate", "--model", str(folder), "--data", str(wide)]) == 0
+    assert "cp1252" not in capsys.readouterr().err
