@@ -13,6 +13,7 @@ Both are :data:`sft_teach.training.RECIPES`; ``--epochs``, ``--lr`` and ``--head
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
 import json
 import shutil
@@ -474,6 +475,12 @@ def _encoding(args, source: bytes | Path) -> str:
         return "utf-8"
     except UnicodeDecodeError as exc:  # utf-8 too when the model was trained on UTF-8: _decode then names the fix
         trained = _trained_on(args.model).get("encoding") or "utf-8"
+        try:
+            codecs.lookup(trained)
+        except (LookupError, TypeError):  # a hand-edited or damaged config.json: not the data file's fault
+            raise ConfigError(f"{Path(args.model) / 'config.json'}: the training encoding it records, {trained!r}, "
+                              f"is not an encoding Python knows: pass --encoding (e.g. utf-8 or cp1252) or "
+                              f"correct \"encoding\" under \"sft_teach\" there") from None
         if trained.lower().replace("_", "-") not in {"utf-8", "utf8"} and _decodes(raw, trained):
             # said, as a file mixing encodings would read wrong; one that fails both gets the reader's error
             shown = source.name if isinstance(source, Path) else "the texts"

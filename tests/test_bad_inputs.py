@@ -386,13 +386,15 @@ def _cp1252_model(tiny_model_dir, tmp_path):
     """The tiny model saved as finetune saves one trained on a cp1252 file whose labels were merged across case."""
     from types import SimpleNamespace
 
+    from sft_teach.environment import library_bars_off
     from sft_teach.inference import load_finetuned
     from sft_teach.training import save_model
 
-    model, tokenizer = load_finetuned(tiny_model_dir)
-    return save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "cp1252-model",
-                      data={"text_column": "text", "label_column": "label", "encoding": "cp1252",
-                            "merge_case": True, "data_sha256": None})
+    with library_bars_off():  # the libraries' loading bars would land in the test's captured stderr
+        model, tokenizer = load_finetuned(tiny_model_dir)
+        return save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "cp1252-model",
+                          data={"text_column": "text", "label_column": "label", "encoding": "cp1252",
+                                "merge_case": True, "data_sha256": None})
 
 
 def test_predict_a_text_argument_that_is_not_utf8(tiny_model_dir, tmp_path, capsys):
@@ -445,6 +447,25 @@ def test_a_file_neither_utf8_nor_the_models_encoding(tiny_model_dir, tmp_path, c
     assert main(["evaluate", "--model", model, "--data", str(good)]) == 0
     assert ("export.csv: not UTF-8 (line 2, byte 0xa3): read as cp1252, the encoding this model's training file was "
             "read with") in capsys.readouterr().err
+
+
+def test_an_unknown_encoding_in_the_models_config(tiny_model_dir, tmp_path, capsys):
+    """A damaged config.json is named, not the data file, and --encoding gets past it; nothing is written."""
+    import json
+
+    model = _cp1252_model(tiny_model_dir, tmp_path)
+    config = json.loads((model / "config.json").read_text())
+    config["sft_teach"]["encoding"] = "bogus-enc"
+    (model / "config.json").write_text(json.dumps(config))
+    data = _bytes(tmp_path / "export.csv", "text,label\n\u00a312 for a claw trim,cat\n".encode("cp1252"))
+    before = sorted(tmp_path.rglob("*"))
+    for command in (["evaluate", "--data", str(data)], ["predict", "--file", str(data)]):
+        assert main([command[0], "--model", str(model), *command[1:]]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "config.json: the training encoding it records, 'bogus-enc'" in err, err
+        assert "export.csv" not in err and "--encoding" in err
+    assert sorted(tmp_path.rglob("*")) == before
+    assert main(["evaluate", "--model", str(model), "--data", str(data), "--encoding", "cp1252"]) == 0
 
 
 @pytest.mark.parametrize("first_lines, warned", [
