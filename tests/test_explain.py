@@ -32,6 +32,19 @@ def test_related_keys_exist():
         assert set(concept.related) <= keys, concept.key
 
 
+def test_each_concept_names_the_notebook_that_teaches_it():
+    """By number and file name, not by a repository path: a class folder holds the notebooks at its top."""
+    from sft_teach.handout import course_notebooks
+
+    notebooks = {path.name for path in course_notebooks()}
+    for concept in concepts().values():
+        taught = re.findall(r"^Taught in notebook (\d\d) \(`((\d\d)_\w+\.ipynb)`\)\.$",
+                            concept.levels["Technical"], flags=re.M)
+        assert len(taught) == 1, concept.key
+        number, name, prefix = taught[0]
+        assert number == prefix and name in notebooks, (concept.key, name)
+
+
 def test_lookup_by_alias_and_spelling():
     assert explain("Warm-up").concept.key == "warmup"
     assert explain("STLR").concept.key == "slanted_triangular_lr"
