@@ -229,14 +229,21 @@ class SeedsSummary:
     high: float
     confidence: float
     names: tuple[str, str]
+    seed_low: float = math.nan  # t interval over seeds of the per-seed differences
+    seed_high: float = math.nan
+
+    @property
+    def established(self) -> bool:
+        """True when neither noise explains the difference: both intervals exclude 0, on the same side."""
+        return (self.low > 0 and self.seed_low > 0) or (self.high < 0 and self.seed_high < 0)
 
     def __str__(self) -> str:
         a, b = self.names
         return (f"{a} {self.mean_a:.3f} ± {self.sd_a:.3f} vs {b} {self.mean_b:.3f} ± {self.sd_b:.3f} "
                 f"(mean ± sample SD, {self.seeds} seeds): difference {self.difference:+.3f} "
-                f"({self.confidence * 100:g} % paired bootstrap over the {self.items} items "
-                f"{self.low:+.3f} to {self.high:+.3f}); {a} ahead in {self.a_ahead} of {self.seeds} seeds, "
-                f"{b} in {self.b_ahead}")
+                f"({self.confidence * 100:g} % intervals: over the {self.items} items {self.low:+.3f} to "
+                f"{self.high:+.3f}, over the seeds {self.seed_low:+.3f} to {self.seed_high:+.3f}); "
+                f"{a} ahead in {self.a_ahead} of {self.seeds} seeds, {b} in {self.b_ahead}")
 
 
 def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int = 10_000, seed: int = 0,
@@ -254,9 +261,16 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
       difference on item :math:`i`, the percentile bootstrap over items (resampling the same
       items for A and B, as :func:`paired_bootstrap` does) gives an interval for
       :math:`\bar d`, which equals the mean of the :math:`\Delta_s`. It answers: would another
-      test set of this size, drawn the same way, still show the difference?
+      test set of this size, drawn the same way, still show the difference? It holds the runs
+      fixed, so it says nothing about another seed;
+    * **seeds**: the Student *t* interval over the per-seed differences,
+      :math:`\bar\Delta \pm t_{S-1,\,(1+c)/2}\, s_\Delta / \sqrt{S}`. It answers: would
+      other seeds (another initialisation, data order, and, where the seed draws the training
+      examples, other examples) still show it? It treats the test items as fixed, and assumes the
+      :math:`\Delta_s` roughly normal, which a handful of seeds cannot check.
 
-    An interval that contains 0, or seeds split both ways, means no conclusion.
+    A conclusion needs both intervals clear of 0 on the same side (``established``); either
+    containing 0 means no conclusion from these runs.
 
     Used by the multi-seed comparisons of notebooks 03, 04 and 06.
     """
@@ -274,7 +288,17 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
     difference, sd_difference = mean_sd(acc_a - acc_b)
     d = (a - b).mean(axis=0)  # (items,): seed-averaged difference per item
     low, high = _percentile_interval(d, n_resamples, seed, confidence)
+    seed_low, seed_high = _t_interval(difference, sd_difference, a.shape[0], confidence)
     return SeedsSummary(seeds=a.shape[0], items=a.shape[1], mean_a=mean_a, sd_a=sd_a, mean_b=mean_b, sd_b=sd_b,
                         difference=difference, sd_difference=sd_difference,
                         a_ahead=int((acc_a > acc_b).sum()), b_ahead=int((acc_b > acc_a).sum()),
-                        low=low, high=high, confidence=confidence, names=tuple(names))
+                        low=low, high=high, confidence=confidence, names=tuple(names),
+                        seed_low=seed_low, seed_high=seed_high)
+
+
+def _t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float, float]:
+    """``mean ± t * sd / sqrt(n)``, the Student t interval for a mean of ``n`` values (n - 1 degrees of freedom)."""
+    from scipy.stats import t  # scipy comes with scikit-learn
+
+    half = float(t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half

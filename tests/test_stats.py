@@ -192,6 +192,38 @@ def test_paired_over_seeds_against_statistics_and_a_slow_bootstrap():
     assert "x 0." in str(out) and "5 seeds" in str(out) and "40 items" in str(out)
 
 
+def test_the_seed_interval_is_students_t_over_the_per_seed_differences():
+    """Oracle: scipy's one-sample t test on the per-seed differences, and a textbook quantile."""
+    from scipy.stats import ttest_1samp
+
+    rng = np.random.default_rng(5)
+    a = rng.random((5, 60)) < 0.7
+    b = rng.random((5, 60)) < 0.6
+    out = paired_over_seeds(a, b, n_resamples=500)
+    differences = a.mean(axis=1) - b.mean(axis=1)
+    expected = ttest_1samp(differences, 0.0).confidence_interval(0.95)
+    assert (out.seed_low, out.seed_high) == pytest.approx((expected.low, expected.high))
+    half = 2.776445 * statistics.stdev(differences) / 5 ** 0.5  # t(0.975, 4 degrees of freedom), from a table
+    assert out.seed_high - out.seed_low == pytest.approx(2 * half, rel=1e-5)
+    assert f"over the seeds {out.seed_low:+.3f} to {out.seed_high:+.3f}" in str(out)
+
+
+def test_established_needs_both_intervals_clear_of_zero_on_one_side():
+    """Four seeds well ahead and one behind: the items agree, the seeds do not, so nothing is established."""
+    items = 200
+    a, b = np.zeros((5, items), bool), np.zeros((5, items), bool)
+    for s, lead in enumerate([30, 25, 35, 28, -40]):  # per-seed lead of A, in items
+        a[s, : 100 + max(lead, 0)] = True
+        b[s, : 100 + max(-lead, 0)] = True
+    out = paired_over_seeds(a, b, n_resamples=2000)
+    assert out.a_ahead == 4 and out.b_ahead == 1 and out.low > 0 and out.seed_low < 0
+    assert not out.established
+    steady = paired_over_seeds(a[:4], b[:4], n_resamples=2000)  # the four leading seeds alone
+    assert steady.low > 0 and steady.seed_low > 0 and steady.established
+    behind = paired_over_seeds(b[:4], a[:4], n_resamples=2000)
+    assert behind.high < 0 and behind.seed_high < 0 and behind.established
+
+
 def test_paired_over_seeds_refuses_what_it_cannot_pair():
     with pytest.raises(ValueError, match="shape"):
         paired_over_seeds(np.ones((2, 5)), np.ones((2, 4)))
