@@ -8,7 +8,8 @@ manager, from a CDN) are switched off, the theme ships its own fonts and icons, 
 are written as MathML by this module (Sphinx's default, MathJax, comes from a CDN); every
 browser draws MathML without a script.
 
-This module is also the Sphinx extension that does the MathML (``setup``).
+This module is also the Sphinx extension that does the MathML (``setup``), and writes one
+notebook as a single offline HTML page (:func:`notebook_page`, for ``sft-teach course --html``).
 
 No notebook teaches this module: it is how the course reaches readers without Jupyter (`sft-teach book DIR`).
 """
@@ -158,11 +159,18 @@ def as_a_terminal_shows(text: str) -> str:
 
 
 def _prepare_for_the_book(path: Path) -> None:
-    """Rewrite one notebook of the edition as the book shows it: the ``explain()`` boxes with MathML
-    formulas, and each run of stream outputs (a progress bar's redraws) as its terminal would end."""
+    """Rewrite one notebook of the edition as the book shows it (:func:`_offline_outputs`)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    _offline_outputs(nb)
+    nbformat.write(nb, path)
+
+
+def _offline_outputs(nb) -> None:
+    """The outputs of ``nb`` (changed in place) as a page without a kernel or MathJax shows them: the
+    ``explain()`` boxes with MathML formulas, and each run of stream outputs (a progress bar's
+    redraws) as its terminal would end."""
     for cell in nb.cells:
         outputs = []
         for output in cell.get("outputs", []):
@@ -180,7 +188,63 @@ def _prepare_for_the_book(path: Path) -> None:
                 output["text"] = as_a_terminal_shows(output["text"])
         if "outputs" in cell:
             cell["outputs"] = outputs
-    nbformat.write(nb, path)
+
+
+# nbconvert's JupyterLab page without what it fetches from a CDN: require.js and the widget manager
+# (the course's widgets are saved with static fallbacks), MathJax (formulas are MathML), mermaid.
+_OFFLINE_PAGE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_css -%}
+<style>math[display="block"] { margin: 0.8em 0; font-size: 1.25em; } math { font-size: 1.1em; }</style>
+{%- endblock html_head_css -%}
+"""
+
+
+def notebook_page(nb) -> str:
+    """An executed notebook as one HTML file that loads nothing from the network.
+
+    nbconvert's JupyterLab layout, outputs and figures included (figures are embedded PNGs), with
+    the formulas of its markdown and of its ``explain()`` boxes written as MathML, which every
+    browser draws without a script. ``nb`` is left as it was. Used by ``sft-teach course --html``.
+    """
+    import copy
+
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    nb = copy.deepcopy(nb)
+    _offline_outputs(nb)
+    formulas: dict[str, str] = {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _stash_formulas(cell.source, formulas)
+    exporter = HTMLExporter(template_name="lab", template_file="offline.html.j2",
+                            extra_loaders=[DictLoader({"offline.html.j2": _OFFLINE_PAGE})])
+    page, _ = exporter.from_notebook_node(nb)
+    for key, mathml in formulas.items():  # after markdown ran: it never sees the MathML
+        page = page.replace(key, mathml)
+    return page
+
+
+_MARKDOWN_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # fenced blocks and inline code: left as written
+
+
+def _stash_formulas(source: str, formulas: dict[str, str]) -> str:
+    """``source`` with each ``$...$`` / ``$$...$$`` outside code replaced by a placeholder of letters and
+    digits (which markdown leaves alone), its MathML kept in ``formulas``."""
+    def stash(match):
+        key = f"SFTTEACHFORMULA{len(formulas)}X"
+        block = match[1] is not None
+        formulas[key] = _mathml(match[1] if block else match[2], "block" if block else "inline")
+        return key
+
+    parts = _MARKDOWN_CODE.split(source)  # even items: outside code
+    for i in range(0, len(parts), 2):
+        parts[i] = _DOLLARS.sub(stash, parts[i])
+    return "".join(parts)
 
 
 def build_book(dest, source_dir=None, edition: str = "student", overwrite: bool = False) -> Path:

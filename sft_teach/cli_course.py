@@ -51,8 +51,8 @@ def add_commands(commands, described) -> None:
     co.add_argument("--overwrite", action="store_true",
                     help="replace notebooks of the same names already in OUTPUT (refused otherwise: they may be yours)")
     co.add_argument("--html", action="store_true",
-                    help="also write an HTML copy of each notebook (nbconvert's: it loads MathJax and require.js "
-                         "from the web; to read offline, build the book: sft-teach book DIR)")
+                    help="also write an HTML copy of each notebook, one file each, which opens offline in any "
+                         "browser (formulas as MathML; figures embedded; widgets as their saved pictures)")
     co.add_argument("--edition", choices=("student", "teacher"), default=None,
                     help="write this edition of the notebooks instead of re-running them")
     co.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # another folder of notebooks (tests)
@@ -169,14 +169,7 @@ def cmd_course(args) -> int:
         print(f"sft-teach: error: {failed}", file=sys.stderr)
         return 1
     print(f"the course ran in {total:.0f} s; executed notebooks are in {args.output}/")
-    _html_note(args)
     return 0
-
-
-def _html_note(args) -> None:
-    if args.html:
-        print("the .html copies load MathJax and require.js from the web to draw formulas and widgets; "
-              "for reading offline, build the book: sft-teach book DIR")
 
 
 def _edition(args, folder: Path, notebooks: list[Path]) -> int:
@@ -190,13 +183,12 @@ def _edition(args, folder: Path, notebooks: list[Path]) -> int:
         return 1
     if args.html:
         import nbformat
-        from nbconvert import HTMLExporter
+
+        from sft_teach.book import notebook_page
 
         for path in written:
-            body, _ = HTMLExporter().from_notebook_node(nbformat.read(path, as_version=4))
-            path.with_suffix(".html").write_text(body, encoding="utf-8")
+            path.with_suffix(".html").write_text(notebook_page(nbformat.read(path, as_version=4)), encoding="utf-8")
     print(f"{args.edition} edition: {len(written)} notebook{'s' * (len(written) != 1)} in {args.output}/")
-    _html_note(args)
     return 0
 
 

@@ -106,10 +106,9 @@ def run_course(notebooks, output, html: bool = False, echo=print, workdir=None) 
         nb, seconds = run_notebook(copy, workdir=workdir or Path(source).parent)
         total += seconds
         if html:
-            from nbconvert import HTMLExporter
+            from .book import notebook_page
 
-            body, _ = HTMLExporter().from_notebook_node(nb)
-            copy.with_suffix(".html").write_text(body, encoding="utf-8")
+            copy.with_suffix(".html").write_text(notebook_page(nb), encoding="utf-8")
         echo(f" {seconds:.0f} s")
     return total
 

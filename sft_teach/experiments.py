@@ -346,10 +346,12 @@ def chosen(rows: list[dict]) -> list[dict]:
     return [row for row in rows if row.get("chosen", True)]
 
 
-def transfer_comparison(dataset, per_class: int, seeds=SEEDS) -> list[dict]:
-    """TF-IDF (no pretraining) vs feature extraction vs full fine-tuning, on the same examples and seeds."""
+def transfer_comparison(dataset, per_class: int, seeds=SEEDS, return_models: bool = False) -> list[dict]:
+    """TF-IDF (no pretraining) vs feature extraction vs full fine-tuning, on the same examples and seeds.
+
+    ``return_models``: the fine-tuning rows keep their ``"model"`` and ``"tokenizer"`` (for a look inside)."""
     runs = {"TF-IDF + LR": tfidf, "feature extraction": feature_extraction,
-            "full fine-tuning": lambda d, s: train_classifier(d, s)}
+            "full fine-tuning": lambda d, s: train_classifier(d, s, return_model=return_models)}
     return _table(runs, seeds, per_class, dataset)
 
 

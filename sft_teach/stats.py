@@ -237,6 +237,13 @@ class SeedsSummary:
         """True when neither noise explains the difference: both intervals exclude 0, on the same side."""
         return (self.low > 0 and self.seed_low > 0) or (self.high < 0 and self.seed_high < 0)
 
+    def brief(self, digits: int = 2) -> str:
+        """The difference, both intervals, the seeds' count and the verdict, for a row of a table."""
+        f = f"+.{digits}f"
+        return (f"{self.difference:{f}} (items {self.low:{f}} to {self.high:{f}}, seeds {self.seed_low:{f}} to "
+                f"{self.seed_high:{f}}), ahead in {self.a_ahead} of {self.seeds}, behind in {self.b_ahead}: "
+                + ("established" if self.established else "no conclusion"))
+
     def __str__(self) -> str:
         a, b = self.names
         return (f"{a} {self.mean_a:.3f} ± {self.sd_a:.3f} vs {b} {self.mean_b:.3f} ± {self.sd_b:.3f} "

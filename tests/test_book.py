@@ -200,3 +200,34 @@ def test_book_in_chromium(book):
                 screenshot(page, "figure")
         browser.close()
     assert not remote, f"the book fetched from the network: {remote[:5]}"
+
+
+def test_notebook_page_loads_nothing_from_the_network_and_writes_formulas_as_mathml():
+    """sft-teach course --html: markdown and explain() formulas become MathML, code keeps its dollars,
+    nothing is fetched (no script, stylesheet or image from a URL), and the notebook is left as it was."""
+    import re
+
+    import nbformat
+
+    from sft_teach.book import notebook_page
+    from sft_teach.explain import explain
+
+    box = explain("learning rate")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Inline $\\eta_t$ and a block\n\n$$\\theta_t = \\theta_{t-1} - \\eta g$$\n\n"
+                                      "Shell: `echo $HOME`, a **bold** word and a table:\n\n| a | b |\n|---|---|\n| $x^2$ | 1 |"),
+        nbformat.v4.new_code_cell("print('$5 a bar')", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="$5 a bar\n"),
+            nbformat.v4.new_output("display_data", data={"text/html": box._repr_html_(), "text/plain": "box"})]),
+    ]
+    before = nbformat.writes(nb)
+    page = notebook_page(nb)
+    assert nbformat.writes(nb) == before
+    assert not re.findall(r"<(?:script|link|img)\b[^>]*(?:src|href)=[\"']https?://", page)
+    assert "mathjax" not in page.lower() and "require.min.js" not in page
+    markdown_part, box_part = page.split('class="sft-teach-explain"', 1)
+    assert markdown_part.count("<math") == 3 and markdown_part.count('display="block"><') == 1
+    assert box_part.count("<math") >= 1  # the box's formulas too
+    assert "SFTTEACHFORMULA" not in page and "echo $HOME" in page and "$5 a bar" in page
+    assert "<strong>bold</strong>" in page and "<table>" in page

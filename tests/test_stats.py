@@ -218,10 +218,13 @@ def test_established_needs_both_intervals_clear_of_zero_on_one_side():
     out = paired_over_seeds(a, b, n_resamples=2000)
     assert out.a_ahead == 4 and out.b_ahead == 1 and out.low > 0 and out.seed_low < 0
     assert not out.established
+    assert out.brief().startswith(f"{out.difference:+.2f} (items {out.low:+.2f} to {out.high:+.2f}, seeds ")
+    assert out.brief().endswith("ahead in 4 of 5, behind in 1: no conclusion")
     steady = paired_over_seeds(a[:4], b[:4], n_resamples=2000)  # the four leading seeds alone
     assert steady.low > 0 and steady.seed_low > 0 and steady.established
     behind = paired_over_seeds(b[:4], a[:4], n_resamples=2000)
     assert behind.high < 0 and behind.seed_high < 0 and behind.established
+    assert behind.brief().endswith("ahead in 0 of 4, behind in 4: established")
 
 
 def test_paired_over_seeds_refuses_what_it_cannot_pair():
