@@ -11,7 +11,8 @@ which they disagree: :func:`mcnemar_exact` (is the split of those notes more lop
 coin would give?) and :func:`paired_bootstrap` (an interval for the difference in accuracy).
 :func:`mean_sd` summarises a few seeds' runs with the sample standard deviation,
 :func:`paired_summary` puts a paired comparison in one printable line, and
-:func:`paired_over_seeds` compares two methods run with the same seeds on the same items.
+:func:`paired_over_seeds` compares two methods run with the same seeds on the same items, with one
+interval over the items and one over the seeds (a difference counts only when both are clear of 0).
 
 The Wilson interval is taught in notebooks/01_beginner_cats_and_dogs.ipynb; the paired tests
 and the spread over seeds are used by the comparisons of notebooks 02-07.
