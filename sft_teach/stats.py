@@ -230,8 +230,8 @@ class SeedsSummary:
     high: float
     confidence: float
     names: tuple[str, str]
-    seed_low: float = math.nan  # t interval over seeds of the per-seed differences
-    seed_high: float = math.nan
+    seed_low: float  # t interval over seeds of the per-seed differences
+    seed_high: float
 
     @property
     def established(self) -> bool:
@@ -306,7 +306,7 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
 
 def _t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float, float]:
     """``mean ± t * sd / sqrt(n)``, the Student t interval for a mean of ``n`` values (n - 1 degrees of freedom)."""
-    from scipy.stats import t  # scipy comes with scikit-learn
+    from scipy.stats import t
 
     half = float(t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
     return mean - half, mean + half
