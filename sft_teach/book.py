@@ -229,6 +229,13 @@ def notebook_page(nb) -> str:
     return page
 
 
+def write_notebook_page(nb, notebook_path) -> Path:
+    """:func:`notebook_page` of ``nb`` written beside its notebook (``NAME.html`` for ``NAME.ipynb``)."""
+    page = Path(notebook_path).with_suffix(".html")
+    page.write_text(notebook_page(nb), encoding="utf-8")
+    return page
+
+
 _MARKDOWN_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # fenced blocks and inline code: left as written
 
 

@@ -184,10 +184,10 @@ def _edition(args, folder: Path, notebooks: list[Path]) -> int:
     if args.html:
         import nbformat
 
-        from sft_teach.book import notebook_page
+        from sft_teach.book import write_notebook_page
 
         for path in written:
-            path.with_suffix(".html").write_text(notebook_page(nbformat.read(path, as_version=4)), encoding="utf-8")
+            write_notebook_page(nbformat.read(path, as_version=4), path)
     print(f"{args.edition} edition: {len(written)} notebook{'s' * (len(written) != 1)} in {args.output}/")
     return 0
 

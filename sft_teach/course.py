@@ -106,9 +106,9 @@ def run_course(notebooks, output, html: bool = False, echo=print, workdir=None) 
         nb, seconds = run_notebook(copy, workdir=workdir or Path(source).parent)
         total += seconds
         if html:
-            from .book import notebook_page
+            from .book import write_notebook_page
 
-            copy.with_suffix(".html").write_text(notebook_page(nb), encoding="utf-8")
+            write_notebook_page(nb, copy)
         echo(f" {seconds:.0f} s")
     return total
 

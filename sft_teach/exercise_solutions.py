@@ -61,6 +61,8 @@ def layer_plan(n, variant, num_blocks=6):
     plan = {"embeddings": kept}
     for i in range(num_blocks):
         plan[f"layer.{i}"] = kept if i < n else "random, trained"
+    # the pooler trains with the head; it sat on the top block, so it is re-drawn with any block above n
+    plan["pooler"] = "pretrained, trained" if n == num_blocks else "random, trained"
     plan["classifier"] = "random, trained"
     return plan
 

@@ -36,6 +36,29 @@ def test_reinitialise_is_seeded(make_tiny_classifier):
         layers.reinitialise_above(make_tiny_classifier(), 3)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2])
+@pytest.mark.parametrize("variant", ["AnB", "AnB+"])
+def test_exercise_layer_plan_says_what_layers_does(make_tiny_classifier, n, variant):
+    """Notebook 03's exercise answer against the model itself: which groups are re-drawn, which train."""
+    from sft_teach import exercise_solutions
+
+    model = make_tiny_classifier()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    layers.reinitialise_above(model, n, seed=3)
+    if variant == "AnB":
+        layers.freeze_below(model, n)
+    groups = {"embeddings": "embeddings.", "pooler": "pooler.", "classifier": "classifier.",
+              **{f"layer.{i}": f"encoder.layer.{i}." for i in range(2)}}
+    seen = {}
+    for group, marker in groups.items():
+        named = [(k, p) for k, p in model.named_parameters() if marker in k]
+        redrawn = any(not torch.equal(before[k], p) for k, p in named) or group == "classifier"  # a new head
+        trains = {p.requires_grad for _, p in named}
+        assert len(trains) == 1, group
+        seen[group] = f"{'random' if redrawn else 'pretrained'}, {'trained' if trains.pop() else 'frozen'}"
+    assert seen == exercise_solutions.layer_plan(n, variant, num_blocks=2)
+
+
 def test_freeze_below_counts_what_stays_trainable(make_tiny_classifier):
     model = make_tiny_classifier()
     count = layers.freeze_below(model, 1)

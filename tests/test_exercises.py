@@ -229,6 +229,11 @@ def test_every_exercise_is_in_its_notebook_once_as_the_student_edition():
             shown = json.dumps(cell["outputs"], ensure_ascii=False)
             assert "Not yet" in shown and "Correct" not in shown, exercise_id
             assert "NBVAL_CHECK_OUTPUT" not in "".join(cell["source"])
+        # the task above each exercise is the catalogue's, word for word (an edited task reaches the notebook)
+        nb = json.loads((ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))
+        tasks = {c["id"]: "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"}
+        for exercise_id in found:
+            assert tasks.get(f"exercise-{exercise_id}-task") == task_markdown(exercise_id), exercise_id
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
