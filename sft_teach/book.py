@@ -44,7 +44,7 @@ times, each time deeper: as a beginner's picture (a robot that has read a great 
 notes from dog owners' notes), as the technical recipe on today's `transformers`, and as the research behind it
 (Yosinski et al. 2014; Howard & Ruder 2018), reproduced at small scale with measured tables.
 
-Every notebook runs offline on a laptop CPU in minutes. This book shows them as they were last
+Every notebook runs offline on a 2-core CPU in minutes. This book shows them as they were last
 run, outputs and figures included; to run them yourself, open the notebooks in JupyterLab
 (`sft-teach lab`).
 {note}

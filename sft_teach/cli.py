@@ -55,7 +55,7 @@ def _version() -> str:
 
 def _build_parser() -> argparse.ArgumentParser:
     # allow_abbrev=False: --text-colum is a typo to report, not --text-column to guess
-    parser = _Parser(prog="sft-teach", description="Supervised fine-tuning, taught and runnable on a laptop CPU.",
+    parser = _Parser(prog="sft-teach", description="Supervised fine-tuning, taught and runnable offline on a 2-core CPU.",
                      allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"sft-teach {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

@@ -34,6 +34,20 @@ def data_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "data"
 
 
+def datasheet(name: str):
+    """The datasheet of a bundled dataset (``data/NAME/README.md``: who wrote the data, how, what it
+    is for, its known shortcuts), as Markdown that a notebook shows formatted; ``.data`` is the text.
+
+    Works in any copy of the course, where the repository's ``data/`` folder is not at hand.
+    """
+    from IPython.display import Markdown
+
+    sheets = sorted(p.parent.name for p in data_dir().glob("*/README.md"))
+    if name not in sheets:
+        raise DataError(f"no datasheet for {name!r}: the bundled datasets with one are {', '.join(sheets)}")
+    return Markdown((data_dir() / name / "README.md").read_text(encoding="utf-8"))
+
+
 def bundled_datasets() -> list[str]:
     """Names of the labelled datasets that ship with the course (folders of ``text,label`` CSV splits).
 

@@ -334,3 +334,11 @@ def test_load_with_report_s_pair_where_a_dataset_is_needed_names_the_fix(small_c
                                                   "returns: pass its first item")):
         checks.check(pair)
     assert checks.check(pair[0]) == checks.check(data.load(str(small_csv)))
+
+
+def test_datasheet_shows_the_bundled_readme_and_names_the_others():
+    sheet = data.datasheet("pets")
+    assert sheet.data == (data.data_dir() / "pets" / "README.md").read_text(encoding="utf-8")
+    assert sheet._repr_markdown_().startswith("# pets")  # how a notebook shows it: formatted
+    with pytest.raises(DataError, match="no datasheet for 'cats'.*clinic, instructions, paraphrase, pets"):
+        data.datasheet("cats")
