@@ -576,6 +576,8 @@ def _labelled(args, names: list[str]):
 
     source, split = Path(args.data), args.split
     bundled = args.data in data.bundled_datasets()
+    if bundled:
+        data.bundled_columns(args.data, args.text_column, getattr(args, "label_column", None))
     if _has_splits(args.data):  # a bundled dataset, a folder of splits, or a finetune output folder
         folder = data.data_dir() / args.data if bundled else source
         found = [p for p in (folder / f"{split}.csv", folder / "splits" / f"{split}.csv") if p.is_file()]
@@ -647,7 +649,8 @@ def cmd_evaluate(args) -> int:
                       "n": len(dataset), "data": portable(args.data),
                       **({"split": args.split} if _has_splits(args.data) else {}),
                       **({"skipped": skipped} if skipped else {}),
-                      "per_class": {name: {k: round(v, 4) for k, v in row.items()} for name, row in classes.items()},
+                      "per_class": {name: {k: v if v is None else round(v, 4) for k, v in row.items()}  # null: no rows
+                                    for name, row in classes.items()},
                       "warnings": seen}))
     return 0
 

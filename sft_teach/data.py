@@ -210,6 +210,9 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     """
     shown = str(path)  # as the learner typed it
     path = Path(path)
+    # header names are read without the spaces around them ("text, label"), so the names asked for are too
+    text_column = text_column.strip()
+    label_column = label_column.strip() if label_column is not None else None
     if not path.exists():
         raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd()}/)")
     if path.is_dir():
@@ -237,6 +240,10 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     if reader.fieldnames:
         reader.fieldnames = [c.strip() if c is not None else c for c in reader.fieldnames]  # "text, label"
     columns = [c for c in (reader.fieldnames or []) if c is not None]
+    if label_column == text_column:
+        raise ConfigError(f"{shown}: --text-column and --label-column both name '{text_column}' (text_column= and "
+                          f"label_column= in Python): the texts and the labels need a column each (columns found: "
+                          f"{', '.join(columns) or 'none'})")
     for name in (text_column, label_column):  # a row would keep only the last of two such cells
         if name is not None and columns.count(name) > 1:
             places = [str(i + 1) for i, c in enumerate(columns) if c == name]
@@ -253,6 +260,11 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
                          f"in Python)" if close else
                          f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
     if missing:  # both named at once, when both are missing
+        if any(len(c.split()) >= 4 or len(c) > 40 for c in columns):  # a sentence, not a column's name
+            shown_columns = ", ".join(c if len(c) <= 40 else c[:37] + "..." for c in columns)
+            raise MissingColumnError(f"{shown}: line 1 ({shown_columns}) looks like a row of data, not column names: "
+                                     f"add a header line above it, e.g. "
+                                     f"'{text_column}{',' + label_column if label_column else ''}'", columns)
         raise MissingColumnError(f"{shown}: no column {' and no column '.join(missing)} (columns found: "
                                  f"{', '.join(columns) or 'none'}): {'; '.join(hints)}", columns)
     texts, labels, lines, numbers = [], [], [], []
@@ -306,6 +318,14 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     if not texts:
         raise DataError(f"{shown}: has a header but no rows: add one example per line"
                         if not skipped else f"{shown}: every text in column '{text_column}' is empty: nothing to classify")
+    if label_column is not None and len(labels) > 20 and len(set(labels)) == len(labels):
+        # a label column where no two rows agree holds texts: the columns are swapped or mistaken
+        swapped = len(set(texts)) <= len(texts) / 2  # and the "texts" repeat, as labels do
+        raise DataError(f"{shown}: every one of the {len(labels)} rows has a label of its own in column "
+                        f"'{label_column}' (line {lines[0]}: {labels[0][:40]!r}), so it holds texts, not labels: "
+                        + ("are the text and label columns swapped? " if swapped else "")
+                        + f"pass --label-column with the column that holds the labels (columns found: "
+                          f"{', '.join(columns)})")
     if len(numbers) > len(texts) / 2:  # one message that is "645" is real data; most texts numbers is a swap
         line, number = numbers[0]
         raise DataError(f"{shown}: {len(numbers)} of {len(texts)} texts in column '{text_column}' are numbers "
@@ -537,13 +557,14 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
 
     # one minimum in every message: enough rows that TINY_CLASS of them train (check's own advice)
     min_rows = math.ceil(TINY_CLASS / (1 - held_out))
-    try:
-        first = dataset.train_test_split(test_size=held_out, seed=seed, stratify_by_column="label")
-        second = first["test"].train_test_split(test_size=test / held_out, seed=seed, stratify_by_column="label")
-    except ValueError:  # too few rows for the stratified fractions (scikit-learn's rule)
-        counts, names = Counter(column(dataset, "label")), dataset.features["label"].names
-        # every class under the advised size, smallest first: all fixed in one round, not one per run
-        small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows) or [min((n, names[i]) for i, n in counts.items())]
+    counts, names = Counter(column(dataset, "label")), dataset.features["label"].names
+
+    def too_few(missed=()):
+        # every class under the advised size (and any a split missed), smallest first: all fixed in
+        # one round, not one per run
+        small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows or i in missed) \
+            or [min((n, names[i]) for i, n in counts.items())]
+
         def rows(n, name):  # 6 rows after removing 11 repeated or conflicting ones
             gone = (removed or {}).get(name)
             return f"{n} row{'s' * (n != 1)}" + (f" after removing {gone} repeated or conflicting one{'s' * (gone != 1)}"
@@ -551,16 +572,19 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
 
         which = (f"class '{small[0][1]}' has only {rows(*small[0])}, too few" if len(small) == 1
                  else "classes " + ", ".join(f"'{name}' ({rows(n, name)})" for n, name in small) + " have too few rows")
-        raise DataError(f"{source}: {which} to split {1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in "
-                        f"every split: {_small_class_fix([name for _, name in small], names, min_rows)}") from None
+        return DataError(f"{source}: {which} to split {1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in "
+                         f"every split: {_small_class_fix([name for _, name in small], names, min_rows)}")
+
+    try:
+        first = dataset.train_test_split(test_size=held_out, seed=seed, stratify_by_column="label")
+        second = first["test"].train_test_split(test_size=test / held_out, seed=seed, stratify_by_column="label")
+    except ValueError:  # too few rows for the stratified fractions (scikit-learn's rule)
+        raise too_few() from None
     parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
-    names, present = dataset.features["label"].names, set(column(dataset, "label"))
-    for name, part in parts.items():  # with very few rows a class can miss a split without an error
-        missing = present - set(column(part, "label"))
-        if missing:
-            label = names[min(missing)]
-            raise DataError(f"{source}: class '{label}' has too few rows to appear in the {name} split: "
-                            f"{_small_class_fix(label, names, min_rows)}")
+    # with very few rows a class can miss a split without an error from the split itself
+    missed = {i for part in parts.values() for i in set(counts) - set(column(part, "label"))}
+    if missed:
+        raise too_few(missed)
     return parts
 
 
@@ -695,6 +719,17 @@ def _from_hub(name: str, text_column: str, label_column: str):
     return loaded.select_columns(["text", "label"])
 
 
+def bundled_columns(name: str, text_column: str | None, label_column: str | None) -> None:
+    """A bundled dataset is read by its own columns, ``text`` and ``label``: other column names (meant
+    for a CSV file of one's own) are refused rather than silently ignored."""
+    asked = [(option, column) for option, column in (("text", text_column), ("label", label_column))
+             if column is not None and column.strip() != option]
+    if asked:
+        options = " and ".join(f"--{option}-column {column}" for option, column in asked)
+        raise ConfigError(f"'{name}' is a bundled dataset, read by its own columns text and label: drop {options} "
+                          f"(the column options name the columns of a CSV file of your own)")
+
+
 def load(name_or_path: str = "pets", text_column: str = "text", label_column: str = "label", split_seed: int = 42,
          encoding: str = "utf-8", keep_duplicates: bool = False, merge_case: bool = False):
     """A ``DatasetDict`` with ``train``, ``validation`` (and usually ``test``) splits.
@@ -713,6 +748,7 @@ def load_with_report(name_or_path: str = "pets", text_column: str = "text", labe
     """:func:`load`, and the cleaning report of :func:`load_csv_split` (``None`` when nothing was split)."""
     name = str(name_or_path)
     if name in bundled_datasets():
+        bundled_columns(name, text_column, label_column)
         return _from_folder(data_dir() / name, "text", "label"), None
     path = Path(name).expanduser()
     if path.is_dir():

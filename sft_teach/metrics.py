@@ -28,14 +28,16 @@ def per_class(labels, predictions, names) -> dict[str, dict]:
     """``{name: {"precision", "recall", "f1", "support"}}`` for each class id ``0 .. len(names) - 1``.
 
     P_c = right among those predicted c, R_c = right among those truly c, F1_c = 2 P_c R_c / (P_c + R_c)
-    (0 where undefined); support = examples truly c. A class with support 0 was not measured.
+    (0 where undefined); support = examples truly c. A class with support 0 was not measured: its
+    three scores are ``None`` (null in JSON, "not measured" on a model card), not 0.
     """
     from sklearn.metrics import precision_recall_fscore_support
 
     precision, recall, f1, support = precision_recall_fscore_support(
         np.asarray(labels), np.asarray(predictions), labels=list(range(len(names))), zero_division=0)
-    return {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                   "support": int(support[i])} for i, name in enumerate(names)}
+    return {name: {**({"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i])} if support[i]
+                      else {"precision": None, "recall": None, "f1": None}), "support": int(support[i])}
+            for i, name in enumerate(names)}
 
 
 def compute_metrics(eval_pred) -> dict[str, float]:

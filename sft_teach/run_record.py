@@ -140,11 +140,8 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
               "versions": software()}
     if "recipe" in settings:  # the JSON says what the card says: a recipe changed by options is not that recipe
         record["changed_from_recipe"] = recipe_changes(settings)
-    classes = per_class(result.label_ids, result.predictions, result.label_names)
-    # a class with no rows in the split has no scores (null), as the card says "not measured", not 0
-    unmeasured = {name: {k: (v if k == "support" or row["support"] else None) for k, v in row.items()}
-                  for name, row in classes.items()}
-    (folder / "metrics.json").write_text(json.dumps({**record, "per_class": unmeasured, "validation_curve": curve,
+    classes = per_class(result.label_ids, result.predictions, result.label_names)  # null: a class not in the split
+    (folder / "metrics.json").write_text(json.dumps({**record, "per_class": classes, "validation_curve": curve,
                                                      "history": result.history}, indent=2))
 
     kept, why = result.metrics["train_steps"], "weights kept (the last step)"  # plain: the last step's weights

@@ -147,6 +147,15 @@ CASES = [
     ("push-to-hub-offline", lambda d: ["--push-to-hub", "me/pets-classifier"],
      ["--push-to-hub me/pets-classifier", "cannot be reached", "upload the model folder later: hf upload "
       "me/pets-classifier"]),
+    ("same-column-twice", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD)), "--text-column", "text",
+                                     "--label-column", "text"],
+     ["c.csv", "--text-column and --label-column both name 'text'", "columns found: text, label"]),
+    ("column-options-swapped", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD + [(f"Note {i}.", "dog") for i in range(4)])),
+                                          "--text-column", "label", "--label-column", "text"],
+     ["c.csv", "every one of the 24 rows has a label of its own in column 'text'", "are the text and label columns swapped?"]),
+    ("no-header-line", lambda d: ["--data", str(_bytes(d / "n.csv", "\n".join(f'"{t}",{l}' for t, l in GOOD).encode()))],
+     ["n.csv", "line 1 (Asleep in the washing basket again., cat) looks like a row of data, not column names",
+      "add a header line above it, e.g. 'text,label'"]),
 ]
 
 
@@ -224,6 +233,16 @@ def test_evaluate_a_file_that_does_not_exist(tiny_model_dir, tmp_path, capsys):
         assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(missing), *options]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "held_out.csv: file not found" in err
+
+
+def test_column_options_with_a_bundled_dataset_are_refused_not_ignored(tiny_model_dir, capsys):
+    """pets is read by its own columns: --text-column foo named with the fix, by check and evaluate alike."""
+    for command in (["check", "--data", "pets", "--text-column", "foo"],
+                    ["evaluate", "--model", str(tiny_model_dir), "--data", "pets", "--text-column", "foo"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "'pets' is a bundled dataset, read by its own columns text and label: " \
+            "drop --text-column foo" in err and "Traceback" not in err
 
 
 def test_evaluate_with_a_label_the_model_never_saw(tiny_model_dir, tmp_path, capsys):
@@ -493,6 +512,7 @@ def test_evaluate_says_when_a_class_has_no_rows_and_takes_a_split_by_its_file_na
     out, err = capsys.readouterr()
     assert "class 'dog' of the model has no rows among the 4 scored" in err
     assert any("no rows among the 4 scored" in w for w in json.loads(out)["warnings"])
+    assert json.loads(out)["per_class"]["dog"] == {"precision": None, "recall": None, "f1": None, "support": 0}
     folder = tmp_path / "splits"
     folder.mkdir()
     write_csv(folder / "test.csv", GOOD)

@@ -135,8 +135,20 @@ def test_every_class_too_small_to_split_is_named_in_one_error(tmp_path):
 
 def test_split_refuses_to_drop_a_two_row_class(tmp_path):
     rows = [(f"Dog note number {i}.", "dog") for i in range(100)] + [("Purrs.", "cat"), ("Naps all day.", "cat")]
-    with pytest.raises(DataError, match="class 'cat' has too few rows to appear in the validation split"):
+    with pytest.raises(DataError, match="class 'cat' has only 2 rows, too few to split 80%/10%/10% with every class "
+                                        "in every split: add examples of 'cat'"):
         data.split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
+
+
+def test_every_class_a_split_missed_is_named_in_one_error(tmp_path):
+    """Two 2-row classes that the stratified split accepts but leaves out of a split: both named at once."""
+    rows = ([(f"Dog note number {i}.", "dog") for i in range(30)] + [(f"Cat note number {i}.", "cat") for i in range(30)]
+            + [("Sings at dawn.", "bird"), ("Chirps all day.", "bird"), ("Swims in circles.", "fish"),
+               ("Blows bubbles.", "fish")])
+    with pytest.raises(DataError) as info:
+        data.split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
+    assert str(info.value).startswith("x.csv: classes 'bird' (2 rows), 'fish' (2 rows) have too few rows to split")
+    assert "add examples of 'bird' and 'fish' (10 or more each in all" in str(info.value)
 
 
 def test_hub_names_are_not_mistaken_for_paths(monkeypatch):
@@ -342,3 +354,13 @@ def test_datasheet_shows_the_bundled_readme_and_names_the_others():
     assert sheet._repr_markdown_().startswith("# pets")  # how a notebook shows it: formatted
     with pytest.raises(DataError, match="no datasheet for 'cats'.*clinic, instructions, paraphrase, pets"):
         data.datasheet("cats")
+
+
+def test_a_column_asked_for_with_the_spaces_of_its_header_is_found(tmp_path):
+    """The header ' Message ' is read as 'Message'; asking for ' Message ', as the file writes it, finds it too."""
+    from support import GOOD
+
+    path = write_csv(tmp_path / "x.csv", GOOD, header=(" Message ", "Category "))
+    texts, labels = data.read_csv_rows(path, text_column=" Message ", label_column="Category ")
+    assert (texts, labels) == data.read_csv_rows(path, text_column="Message", label_column="Category")
+    assert len(texts) == len(GOOD)

@@ -35,4 +35,4 @@ def test_per_class_matches_a_hand_count():
     # dog: predicted 3 times, 1 right (P 1/3); 2 truly dog, 1 found (R 1/2); F1 = 2PR / (P + R) = 0.4
     assert rows["dog"] == pytest.approx({"precision": 1 / 3, "recall": 1 / 2, "f1": 0.4, "support": 2})
     assert rows["bird"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}  # never predicted
-    assert rows["fish"]["support"] == 0  # not in the split: not measured
+    assert rows["fish"] == {"precision": None, "recall": None, "f1": None, "support": 0}  # not in the split: not measured
