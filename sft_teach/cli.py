@@ -458,8 +458,8 @@ def _run_record(model_dir) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def _encoding(args, source: bytes | Path) -> str:
-    """The encoding to read ``source`` (a file to score or classify, or its bytes) with: ``--encoding``
+def _encoding(args, source: bytes | Path, shown: str = "the texts") -> str:
+    """The encoding to read ``source`` (a file to score or classify, or its bytes, then named ``shown``) with: ``--encoding``
     if given; else UTF-8, unless the bytes are not valid UTF-8 and the model's training file was read
     with another encoding (cp1252, say), which a later export of the same source is likely to share."""
     if args.encoding is not None:
@@ -483,7 +483,7 @@ def _encoding(args, source: bytes | Path) -> str:
                               f"correct \"encoding\" under \"sft_teach\" there") from None
         if trained.lower().replace("_", "-") not in {"utf-8", "utf8"} and _decodes(raw, trained):
             # said, as a file mixing encodings would read wrong; one that fails both gets the reader's error
-            shown = source.name if isinstance(source, Path) else "the texts"
+            shown = source.name if isinstance(source, Path) else shown
             line = raw[:exc.start].count(b"\n") + 1
             note = (f"{shown}: not UTF-8 (line {line}, byte 0x{raw[exc.start]:02x}): read as {trained}, the encoding "
                     f"this model's training file was read with (--encoding to choose another)")
@@ -606,6 +606,11 @@ def _labelled(args, names: list[str]):
     if _merge_case(args):  # Spam, SPAM -> the model's spam
         spelling = data.case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
+        if spelling and args.merge_case is None:  # merged because the model's training did: said, not silent
+            _read_notes(args).append(
+                ", ".join(f"'{label}' read as '{name}'" for label, name in sorted(spelling.items()))
+                + ": labels differing only in case were merged, as in this model's training (--merge-case); "
+                  "--no-merge-case refuses them")
     keep, skipped = data.known_rows(labels, names, source=args.data if bundled else source.name, lines=lines,
                                     label_column=label_column, skip_unknown=args.skip_unknown)
     texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
@@ -618,7 +623,7 @@ def cmd_evaluate(args) -> int:
     from sft_teach.stats import wilson_interval
 
     quiet_libraries()
-    max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
+    max_length = None if args.max_length is None else _max_length(args.max_length)
     args.split = args.split.removesuffix(".csv")  # --split test.csv names the same split as --split test
     model, tokenizer = load_finetuned(args.model)
     dataset, skipped = _labelled(args, label_names(model))
@@ -655,6 +660,13 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _max_length(value) -> int:
+    """``--max-length`` of evaluate and predict, checked by the rule and message of finetune and check."""
+    from sft_teach.training import check_settings
+
+    return check_settings(1, 1e-4, 1, value)[3]
+
+
 def _cut(model, tokenizer, texts, max_length) -> list[str]:
     """A warning when texts are longer than the model reads (``--max-length``, else the length it was
     trained with): their ends are cut and never seen, as ``check`` says of training data."""
@@ -670,8 +682,10 @@ def _cut(model, tokenizer, texts, max_length) -> list[str]:
     which = "the text" if len(texts) == 1 else f"{longer} of the {len(texts)} texts"
     return [f"{which} {'is' if longer == 1 else 'are'} longer than {limit} tokens ("
             f"{'' if len(texts) == 1 else 'the longest: '}{max(lengths):,} tokens) and {'was' if longer == 1 else 'were'} cut there: the model never saw "
-            f"{'its' if longer == 1 else 'their'} end; --max-length reads more"
-            + (f", up to the model's {positions} positions" if positions and positions > limit else "")]
+            f"{'its' if longer == 1 else 'their'} end; "
+            + (f"--max-length reads more, up to the model's {positions} positions" if positions and positions > limit
+               else f"{positions} tokens is all this model reads: split a longer text into parts to classify each"
+               if positions else "--max-length reads more")]
 
 
 def _repeated(dataset) -> list[str]:
@@ -750,11 +764,11 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
                     errors.append(exc)
             raise errors[0]  # about the first column tried
         raw = path.read_bytes()
-        lines = text_lines(raw, args.file, _encoding(args, raw))
+        lines = text_lines(raw, args.file, _encoding(args, raw, path.name))
         _warn(_csv_header(args, path.name, lines))
     elif args.texts == ["-"]:
         raw = sys.stdin.buffer.read()
-        lines = text_lines(raw, "standard input", _encoding(args, raw))
+        lines = text_lines(raw, "standard input", _encoding(args, raw, "standard input"))
     elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
         raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
@@ -780,7 +794,7 @@ def _argument_text(args, text: str) -> str:
         raw = os.fsencode(text)
     from sft_teach.data import text_lines
 
-    return "\n".join(text_lines(raw, "a text argument", _encoding(args, raw)))
+    return "\n".join(text_lines(raw, "a text argument", _encoding(args, raw, "a text argument")))
 
 
 def _csv_header(args, name: str, lines: list[str]) -> list[str]:
@@ -824,7 +838,11 @@ def cmd_predict(args) -> int:
 
     texts, lines = _texts(args)
     _warn(_read_notes(args))
-    max_length = None if args.max_length is None else _int("--max-length", args.max_length, least=2)
+    empty = [i + 1 for i, text in enumerate(texts) if not text]  # only arguments can be empty: files skip them
+    if empty:  # answered, to keep one line per argument, but the answer is the model's guess for nothing
+        _warn([f"text argument{'s' * (len(empty) > 1)} {', '.join(map(str, empty))} {'are' if len(empty) > 1 else 'is'} "
+               f"empty: {'their predictions say' if len(empty) > 1 else 'its prediction says'} nothing about a text"])
+    max_length = None if args.max_length is None else _max_length(args.max_length)
     quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
     _warn(_cut(model, tokenizer, texts, max_length))

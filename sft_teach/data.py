@@ -753,6 +753,9 @@ def load_with_report(name_or_path: str = "pets", text_column: str = "text", labe
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "train.csv").is_file():
+            if (path / "splits" / "train.csv").is_file():  # the folder sft-teach finetune wrote
+                raise DataError(f"{path.name}/: no train.csv in this folder, which holds a fine-tuning run: its splits "
+                                f"are in {path.name}/splits/: pass --data {path / 'splits'}")
             raise DataError(f"{path.name}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
         return _from_folder(path, text_column, label_column, encoding), None
     from sft_teach.models import looks_like_path

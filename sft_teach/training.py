@@ -150,8 +150,8 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
         raise ConfigError(f"{_SETTING['batch size']} must be a whole number of at least 1, got {batch_size}: try 16")
     ml = number("max length", max_length, float)
     if ml != int(ml) or not 2 <= ml <= 8192:
-        raise ConfigError(f"{_SETTING['max length']} must be a whole number of tokens from 2 to the model's limit, "
-                          f"got {max_length}: try 128")
+        raise ConfigError(f"{_SETTING['max length']} must be a whole number of tokens from 2 to 8192 (and no more "
+                          f"than the model has positions for), got {max_length}: try 128")
     if not 0 <= number("warmup", warmup, float) < 1:
         raise ConfigError(f"warmup is a fraction of the training steps in [0, 1), got {warmup}: try 0.1")
     if number("weight decay", weight_decay, float) < 0:

@@ -90,6 +90,8 @@ CASES = [
     ("case-variant-too-small-to-split", lambda d: ["--data", str(write_csv(d / "v.csv", GOOD + [("Purred at me.", "Cat")]))],
      ["v.csv", "class 'Cat' has only 1 row,", "'Cat' differs only in case from 'cat'", "--merge-case"]),
     ("folder-without-train", lambda d: ["--data", str(_empty_folder(d / "splits"))], ["splits/", "no train.csv"]),
+    ("run-folder-for-its-splits", lambda d: ["--data", str(_folder(_empty_folder(d / "run") / "splits", GOOD, GOOD).parent)],
+     ["run/: no train.csv in this folder, which holds a fine-tuning run", "pass --data", "run/splits"]),
     ("folder-without-validation", lambda d: ["--data", str(_folder(d / "splits", GOOD, None))],
      ["splits/", "no validation.csv"]),
     # a class with no training rows: the fix is in the files, not an option of evaluate
@@ -464,8 +466,14 @@ def test_a_file_neither_utf8_nor_the_models_encoding(tiny_model_dir, tmp_path, c
     assert "probably cp1252" not in err
     good = _bytes(tmp_path / "export.csv", "text,label\n\u00a312 for a claw trim,Cat\n".encode("cp1252"))
     assert main(["evaluate", "--model", model, "--data", str(good)]) == 0
+    err = capsys.readouterr().err
     assert ("export.csv: not UTF-8 (line 2, byte 0xa3): read as cp1252, the encoding this model's training file was "
-            "read with") in capsys.readouterr().err
+            "read with") in err
+    # the label Cat was merged into the model's cat because its training merged case: said, not silent
+    assert "'Cat' read as 'cat': labels differing only in case were merged, as in this model's training" in err
+    notes = _bytes(tmp_path / "notes.txt", "\u00a312 for a claw trim\n".encode("cp1252"))  # predict --file names it too
+    assert main(["predict", "--model", model, "--file", str(notes)]) == 0
+    assert "notes.txt: not UTF-8 (line 1, byte 0xa3): read as cp1252" in capsys.readouterr().err
 
 
 def test_an_unknown_encoding_in_the_models_config(tiny_model_dir, tmp_path, capsys):
@@ -535,6 +543,10 @@ def test_evaluate_and_predict_say_how_many_texts_were_cut(tiny_model_dir, tmp_pa
     assert main(["predict", "--model", str(tiny_model_dir), long_text, "Sat on the mat."]) == 0
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 2 and "1 of the 2 texts is longer than 128 tokens" in err
+    # 128 is all this tiny model has positions for: no advice to read more, the way past is to split the text
+    assert "128 tokens is all this model reads: split a longer text into parts" in err and "reads more" not in err
+    assert main(["predict", "--model", str(tiny_model_dir), "--max-length", "64", long_text]) == 0
+    assert "--max-length reads more, up to the model's 128 positions" in capsys.readouterr().err
     assert main(["predict", "--model", str(tiny_model_dir), "--max-length", "64", "Sat on the mat."]) == 0
     assert not capsys.readouterr().err
 
@@ -575,3 +587,15 @@ def test_the_models_encoding_is_said_once_and_not_for_utf16(tiny_model_dir, tmp_
     wide = _bytes(tmp_path / "wide.csv", "text,label\n\u00a312 for a claw trim,cat\n".encode("utf-16"))
     assert main(["evaluate", "--model", str(folder), "--data", str(wide)]) == 0
     assert "cp1252" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["1", "100000", "12.5"])
+def test_max_length_is_checked_by_one_rule_in_every_command(tiny_model_dir, tmp_path, value, capsys):
+    """check, evaluate and predict refuse a bad --max-length with the same line, naming the range."""
+    data = str(write_csv(tmp_path / "x.csv", GOOD))
+    for command in (["check", "--data", data], ["evaluate", "--model", str(tiny_model_dir), "--data", data],
+                    ["predict", "--model", str(tiny_model_dir), "Sat on the mat."]):
+        assert main([*command, "--max-length", value]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "must be a whole number of tokens from 2 to 8192" in err
+        assert f"got {value}: try 128" in err
