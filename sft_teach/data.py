@@ -133,7 +133,26 @@ def _decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file wit
             raise DataError(f"{shown}: looks like UTF-16 without a byte-order mark (every other byte is NUL): pass "
                             f"--encoding utf-16-{order} (encoding='utf-16-{order}')")
         raise DataError(f"{shown}: holds binary data (NUL bytes), not text: pass {wanted}")
-    utf8 = encoding.lower().replace("_", "-") in {"utf-8", "utf8"}
+    utf8 = encoding.lower().replace("_", "-") in {"utf-8", "utf8", "utf-8-sig"}
+    if not utf8 and not wide and _is_utf8_text(raw):
+        # Text that is valid UTF-8 and not plain ASCII is UTF-8: read as a one-byte encoding, each
+        # accented letter, dash or euro sign would become two or three wrong characters ("â€“")
+        # in silence, through cleaning, the saved splits and training.
+        if raw.startswith(b"\xef\xbb\xbf"):
+            evidence = "it starts with UTF-8's byte-order mark"
+        else:
+            start = next(i for i, byte in enumerate(raw) if byte >= 0x80)
+            end = start + 1
+            while end < len(raw) and 0x80 <= raw[end] < 0xC0:  # the rest of that character's bytes
+                end += 1
+            line = raw[:start].count(b"\n") + 1
+            evidence = f"line {line} has {raw[start:end].decode('utf-8')!r} written as UTF-8"
+            try:
+                evidence += f", which {encoding} would read as {raw[start:end].decode(encoding)!r}"
+            except (UnicodeDecodeError, LookupError):
+                pass
+        raise DataError(f"{shown}: is UTF-8 ({evidence}), not {encoding}: leave out --encoding (encoding=), "
+                        f"UTF-8 is the default")
     try:
         return raw.decode("utf-8-sig" if utf8 else encoding)
     except UnicodeDecodeError as exc:
@@ -152,6 +171,18 @@ def _decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file wit
         raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
     except LookupError:
         raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
+
+
+def _is_utf8_text(raw: bytes) -> bool:
+    """Whether ``raw`` is valid UTF-8 with some character beyond ASCII (a byte-order mark counts): then
+    it is UTF-8, for bytes of another encoding almost never happen to form valid UTF-8 sequences."""
+    if raw.isascii():
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _utf16_order(start: bytes) -> str | None:

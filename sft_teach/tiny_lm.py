@@ -16,8 +16,10 @@ and the thread count decide the order in which floating-point sums are added, th
 differ, and over a few hundred steps the difference grows to the second decimal of the loss.
 So the course also ships the model that :data:`PRETRAINING` produced (``data/tiny_lm/``,
 written by ``data/tiny_lm/make_tiny_lm.py`` and checked against :data:`CHECKPOINT_SHA256` when
-loaded): notebook 07 pretrains live, then continues from the shipped model, so the figures it
-checks are the same on every machine.
+loaded): notebook 07 pretrains live, then continues from the shipped model, so SFT starts from
+the same weights on every machine. (The SFT runs themselves are trained live; the figures the
+notebook checks after them are rounded so that a run with another thread count and vector width
+reproduces them, and their losses' last digits are not checked.)
 
 Taught in notebooks/07_instruction_sft.ipynb.
 """
@@ -226,6 +228,18 @@ def fresh_copy(model):
     copy.load_state_dict(model.state_dict())
     copy.generation_config = model.generation_config
     return copy.train(model.training)
+
+
+def random_like(model, seed: int = 0):
+    """``model``'s architecture and configuration with fresh random weights, drawn as its pretraining
+    began (seeded): the "from random weights" start of notebook 07 for any base model. For the tiny
+    model it equals ``tiny_gpt2(tokenizer, seed=seed)`` weight for weight."""
+    import torch
+
+    torch.manual_seed(seed)
+    fresh = type(model)(model.config)
+    fresh.generation_config = model.generation_config
+    return fresh
 
 
 def load_causal_lm(name: str):

@@ -74,7 +74,16 @@ CASES = [
     # a UTF-8 file read with another encoding: the fix is to drop the option, not cp1252
     ("utf8-read-as-ascii", lambda d: ["--data", str(write_csv(d / "w.csv", GOOD + [("Sat on the café chair.", "cat")])),
                                       "--encoding", "ascii"],
-     ["w.csv", "is not valid ascii", "the whole file reads as UTF-8: leave out --encoding"]),
+     ["w.csv", "is UTF-8 (line 22 has 'é' written as UTF-8), not ascii", "leave out --encoding"]),
+    # ... or with cp1252, which would have read every accented letter wrong, in silence
+    ("utf8-read-as-cp1252", lambda d: ["--data", str(write_csv(d / "w.csv", GOOD + [("Sat on the café chair.", "cat")])),
+                                       "--encoding", "cp1252"],
+     ["w.csv", "is UTF-8 (line 22 has 'é' written as UTF-8, which cp1252 would read as 'Ã©'), not cp1252",
+      "leave out --encoding (encoding=), UTF-8 is the default"]),
+    ("excel-csv-utf8-read-as-cp1252", lambda d: ["--data", str(_bytes(d / "x.csv", "\ufefftext,label\n".encode()
+                                                                        + "\n".join(f"{t},{l}" for t, l in GOOD).encode())),
+                                                 "--encoding", "cp1252"],
+     ["x.csv", "is UTF-8 (it starts with UTF-8's byte-order mark), not cp1252"]),
     ("excel-workbook", lambda d: ["--data", str(_bytes(d / "book.csv", b"PK\x03\x04" + bytes(60)))],
      ["book.csv", "Excel workbook", "CSV UTF-8"]),
     ("binary-file", lambda d: ["--data", str(_bytes(d / "b.csv", b"\x00\x01\x02binary\x00"))], ["b.csv", "binary data"]),

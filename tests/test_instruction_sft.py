@@ -156,6 +156,20 @@ def test_fresh_copy_is_independent_of_a_model_trl_rewired(tokenizer, model):
         assert not torch.allclose(copy(input_ids=ids).logits, model(input_ids=ids).logits)
 
 
+def test_random_like_is_the_architecture_with_fresh_seeded_weights(tokenizer, model):
+    """Notebook 07's start from random weights: for the tiny model, tiny_gpt2's weights exactly, whatever
+    the model has learnt since."""
+    fresh = tiny_lm.random_like(model, seed=0)
+    reference = tiny_lm.tiny_gpt2(tokenizer, n_layer=1, n_embd=32, n_head=2, n_positions=192, seed=0).state_dict()
+    assert type(fresh) is type(model) and fresh.config.to_dict() == model.config.to_dict()
+    assert all(torch.equal(p, reference[name]) for name, p in fresh.state_dict().items())
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5)  # a model that has moved from its initialisation
+    again = tiny_lm.random_like(model, seed=0).state_dict()
+    assert all(torch.equal(p, reference[name]) for name, p in again.items())
+
+
 def test_pack_joins_texts_and_cuts_equal_blocks(tokenizer):
     texts = tiny_lm.course_text()[:50]
     blocks = tiny_lm.pack(texts, tokenizer, block_size=32)

@@ -5,8 +5,8 @@ continues from this saved copy. Why a copy: the same code with the same seed giv
 weights on one machine, run after run, but not on another CPU. The vector width (AVX-512,
 AVX2), the BLAS kernel and the thread count decide in which order floating-point numbers are
 added; the last bits differ, and over the 270 optimizer steps of pretraining the difference grows
-until the held-out loss moves in its second decimal. Everything the notebook checks after
-pretraining starts from this file instead, so it is the same everywhere.
+until the held-out loss moves in its second decimal. Everything after pretraining
+starts from this file instead, so SFT starts from the same weights everywhere.
 
 Run from the repository root:
 
