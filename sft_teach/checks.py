@@ -22,6 +22,7 @@ Taught in notebooks/05_your_own_data.ipynb.
 from __future__ import annotations
 
 import re
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 
@@ -333,10 +334,12 @@ def one_class_predicted(predictions, labels, names, split: str = "test") -> Find
         f"(--lr; learning_rate=)"))
 
 
-def classes_never_predicted(predictions, labels, names, split: str = "test") -> Finding | None:
+def classes_never_predicted(predictions, labels, names, split: str = "test", train_labels=None) -> Finding | None:
     """A :class:`Finding` when the model never predicts some class that the split holds (its recall
     there is 0), though it predicts more than one class (one class for everything is
-    :func:`one_class_predicted`'s)."""
+    :func:`one_class_predicted`'s). ``train_labels``: the training split's class ids; when the missed
+    classes had about as many training rows as the others (at least half the median), the advice is
+    to train more rather than to add rows."""
     predicted, present = set(map(int, predictions)), set(map(int, labels))
     missed = sorted(present - predicted)
     if not missed or len(predicted) < 2:
@@ -344,10 +347,19 @@ def classes_never_predicted(predictions, labels, names, split: str = "test") -> 
     rows = sum(int(label) in missed for label in labels)
     quoted = [repr(names[i]) for i in missed]
     said = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"  # 'a', 'b' or 'c'
+    fix = f"add examples of {'it' if len(missed) == 1 else 'them'} to the training data"
+    if train_labels is not None:
+        trained = Counter(map(int, train_labels))
+        median = statistics.median(trained[i] for i in range(len(names)) if trained[i])
+        if min(trained[i] for i in missed) >= median / 2:  # rows were not what it lacked
+            had = ", ".join(str(trained[i]) for i in missed)
+            fix = (f"{'it' if len(missed) == 1 else 'they'} had {had} training row{'s' * (len(missed) > 1 or trained[missed[0]] != 1)}, "
+                   f"near the median class's {median:g}, so more rows are not the first fix: train longer "
+                   f"(--epochs; num_train_epochs= in Python) or at another learning rate (--lr; learning_rate=)")
     return Finding("class_never_predicted", (
         f"the model never predicts {said} on the {len(labels)} {split} texts, {rows} of which "
         f"{'is' if rows == 1 else 'are'} of {'that class' if len(missed) == 1 else 'those classes'}: its recall "
-        f"there is 0; add examples of {'it' if len(missed) == 1 else 'them'} to the training data"))
+        f"there is 0; {fix}"))
 
 
 def _quote(text: str, width: int = 40) -> str:

@@ -604,8 +604,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     history = history.as_dict()
     if head is not None:
         history["head"] = head["train"]  # the head-only phase's training log (its own step count)
-    learned = [found for check in (checks.one_class_predicted, checks.classes_never_predicted)
-               if (found := check(predictions, labels, names, split_name))]
+    learned = [found for found in (checks.one_class_predicted(predictions, labels, names, split_name),
+                                   checks.classes_never_predicted(predictions, labels, names, split_name,
+                                                                  train_labels=data_mod.column(dataset["train"], "label"))) if found]
     saving = save and output_dir is not None
     result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
                             eval_split=split_name, label_names=names, predictions=predictions,
