@@ -2,7 +2,7 @@
 
     python benchmarks/academic.py                           # every sweep (about 3 hours on 1 core)
     python benchmarks/academic.py --only ablation --jobs 2  # one sweep, two processes
-    # sweeps: layers | ablation | efficiency | lora | recipe_lr
+    # sweeps: layers | ablation | efficiency | lora | lora_forgetting | recipe_lr
 
 ``--jobs 2`` runs a sweep's pieces (for the ablation: each configuration at each budget) in two
 processes with one torch thread each, the fastest way on 2 cores (never more torch threads than
@@ -50,6 +50,8 @@ SWEEPS = {
     # notebook 06 (on the pets notes, not the clinic data): full fine-tuning, LoRA r = 1, 4, 16 at one alpha
     # and the head alone, each seed on the recipe's settings (sft_teach.lora.compare)
     "lora": lambda ex: [lambda clinic, pets: lora.sweep(seeds=ex.SEEDS)],
+    # notebook 06, section 8: what full fine-tuning and LoRA r = 4 (merged) leave of the paraphrase skill
+    "lora_forgetting": lambda ex: [lambda clinic, pets: lora.forgetting_sweep(seeds=ex.SEEDS)],
     # notebook 02 (pets): the recipe's peak learning rate, chosen on the validation split
     "recipe_lr": lambda ex: [lambda clinic, pets, r=rate: ex.recipe_learning_rates(pets, learning_rates=(r,))
                              for rate in ex.RECIPE_LEARNING_RATES],
@@ -62,6 +64,10 @@ def settings(name: str, ex) -> dict:
         return {"data": "pets", "num_train_epochs": 3, "batch_size": 16, "seeds": list(ex.SEEDS),
                 "learning_rate": {"full fine-tuning": 1e-4, "LoRA and head only": 1e-3}, "lora_alpha": lora.ALPHA,
                 "ranks": [1, 4, 16]}
+    if name == "lora_forgetting":  # the same runs as lora's full fine-tuning and rank 4, scored on paraphrases
+        return {"data": "pets", "num_train_epochs": 3, "batch_size": 16, "seeds": list(ex.SEEDS),
+                "learning_rate": {"full fine-tuning": 1e-4, "LoRA": 1e-3}, "lora_alpha": lora.ALPHA, "ranks": [4],
+                "scored_on": "the paraphrase pairs (sft_teach.forgetting.paraphrase_scores)"}
     if name == "recipe_lr":
         return {"data": "pets", "num_train_epochs": 3, "batch_size": 16, "warmup": 0.1, "weight_decay": 0.01,
                 "seeds": list(ex.RECIPE_SEEDS), "learning_rates": list(ex.RECIPE_LEARNING_RATES)}

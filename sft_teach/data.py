@@ -85,7 +85,7 @@ def unseen_cue_mask(name: str = "pets"):
 
     folder = data_dir() / name
     train_vocabulary = {w for text in read_csv_rows(folder / "train.csv")[0] for w in words(text)}
-    texts, cues = read_csv_rows(folder / "test_cues.csv", "text", "cues")
+    texts, cues = read_csv_rows(folder / "test_cues.csv", "text", "cues", classes=False)
     if texts != read_csv_rows(folder / "test.csv")[0]:
         raise DataError(f"{name}/test_cues.csv: its texts are not the test split's, in order: regenerate it")
     return np.array([not any(w in train_vocabulary for w in c.split()) for c in cues])
@@ -228,12 +228,14 @@ class Rows(NamedTuple):
 
 
 def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8",
-                  with_lines: bool = False, skip_empty_texts: bool = False):
+                  with_lines: bool = False, skip_empty_texts: bool = False, classes: bool = True):
     """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``, a
     :class:`Rows` that also holds the line each row starts on, for messages about a row, and how
     many labels were written with spaces around them. An empty text is an error, unless
     ``skip_empty_texts`` (texts to classify, where there is nothing to learn from, only rows to
-    answer): then its row is left out and its line is in ``Rows.empty_texts``.
+    answer): then its row is left out and its line is in ``Rows.empty_texts``. ``classes=False``: the
+    second column holds something other than class names (a second sentence, cue words), which may
+    differ on every row.
 
     Row numbers in errors are the file's line numbers (the header is line 1), so
     the learner can jump straight to them in an editor. A text over several lines (quoted) is
@@ -349,7 +351,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     if not texts:
         raise DataError(f"{shown}: has a header but no rows: add one example per line"
                         if not skipped else f"{shown}: every text in column '{text_column}' is empty: nothing to classify")
-    if label_column is not None and len(labels) > 20 and len(set(labels)) == len(labels):
+    if classes and label_column is not None and len(labels) > 20 and len(set(labels)) == len(labels):
         # a label column where no two rows agree holds texts: the columns are swapped or mistaken
         swapped = len(set(texts)) <= len(texts) / 2  # and the "texts" repeat, as labels do
         raise DataError(f"{shown}: every one of the {len(labels)} rows has a label of its own in column "

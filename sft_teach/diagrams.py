@@ -94,12 +94,13 @@ def fine_tuning_diagram(learning_rate: float = 1e-4):
         _arrow(ax, (x + w / 2, 4.6), (x + w / 2, 8))
         _arrow(ax, (x + w / 2, 31), (x + w / 2, 36))
 
-    body = ["tokens \u2192 embeddings \u2192", "6 Transformer blocks", "(22.7 M weights)"]
+    # "token vectors", not "embeddings": notebook 01 calls a note's averaged output its embedding
+    body = ["tokens \u2192 token vectors \u2192", "6 Transformer blocks", "(22.7 M weights)"]
     _box(ax, xs[0], 8, w, 23, [("pretrained body", "title"), *body], BODY)
     _box(ax, xs[0], 36, w, 11, [("pretraining's own output", "title"), "(which sentences mean", "the same)"],
          GREY, dashed=True)
     _box(ax, xs[1], 8, w, 23, [("the same body, kept", "title"), *body], BODY, trained=False)
-    _box(ax, xs[1], 36, w, 11, [("new head: cat or dog?", "title"), "random at first"], HEAD, trained=True)
+    _box(ax, xs[1], 36, w, 11, [("new head: cat or dog?", "title"), "learnt from the labels"], HEAD, trained=True)
     _box(ax, xs[2], 8, w, 23, [("the same body, kept", "title"), *body], BODY, trained=True)
     _box(ax, xs[2], 36, w, 11, [("new head: cat or dog?", "title"), "starts from random again"], HEAD, trained=True)
     # between the panels: what changes

@@ -486,7 +486,7 @@ def results_dir() -> Path:
 
 
 def load_sweep(name: str) -> dict:
-    """A precomputed sweep (``layers``, ``ablation``, ``efficiency``, ``lora``, ``recipe_lr``) as ``benchmarks/academic.py`` saved it.
+    """A precomputed sweep (``layers``, ``ablation``, ``efficiency``, ``lora``, ``lora_forgetting``, ``recipe_lr``) as ``benchmarks/academic.py`` saved it.
 
     The file holds ``rows`` (one dict per run) and how it was made: ``date``, ``minutes``,
     ``machine``, ``command``. It works the same from a clone and from an installed wheel, so a

@@ -29,7 +29,7 @@ def paraphrase_pairs():
     from sft_teach.data import data_dir, read_csv_rows
 
     path = data_dir() / "paraphrase" / "pairs.csv"
-    first, second = read_csv_rows(path, "sentence1", "sentence2")
+    first, second = read_csv_rows(path, "sentence1", "sentence2", classes=False)  # two sentences a row
     _, labels = read_csv_rows(path, "sentence1", "label")
     return first, second, np.array([int(y) for y in labels])
 
@@ -61,10 +61,11 @@ def auc_interval(scores, labels, n_resamples: int = 2_000, seed: int = 0, confid
     return float(low), float(high)
 
 
-def retrieval_at_1(u, v, labels) -> float:
-    """Share of paraphrase pairs (label 1) whose partner is the nearest of all other sentences.
+def retrieval_hits(u, v, labels) -> np.ndarray:
+    """For each paraphrase pair (label 1), in order: is its partner the nearest of all other sentences?
 
     ``u``, ``v``: unit vectors (n, hidden) of the first and second sentences of n pairs.
+    Returns booleans, one per paraphrase pair: two encoders can then be compared pair by pair.
     """
     pool = np.vstack([u, v])  # (2n, hidden): every sentence of the file
     n = len(u)
@@ -73,12 +74,19 @@ def retrieval_at_1(u, v, labels) -> float:
         similarity = pool @ u[i]
         similarity[i] = -np.inf  # not itself
         hits.append(int(similarity.argmax()) == n + i)
-    return float(np.mean(hits))
+    return np.array(hits, dtype=bool)
+
+
+def retrieval_at_1(u, v, labels) -> float:
+    """Share of paraphrase pairs (label 1) whose partner is the nearest of all other sentences
+    (the mean of :func:`retrieval_hits`)."""
+    return float(np.mean(retrieval_hits(u, v, labels)))
 
 
 def paraphrase_scores(model, tokenizer) -> dict:
-    """``{"retrieval": recall@1, "auc": pair AUC, "auc_interval": (low, high)}`` of ``model``'s body
-    on the course's pairs (the interval: :func:`auc_interval`)."""
+    """``{"retrieval": recall@1, "retrieved": hit or miss per paraphrase pair, "auc": pair AUC,
+    "auc_interval": (low, high)}`` of ``model``'s body on the course's pairs (the interval:
+    :func:`auc_interval`; ``retrieved``: :func:`retrieval_hits`, to compare encoders pair by pair)."""
     from sft_teach.embeddings import sentence_embeddings
 
     first, second, labels = paraphrase_pairs()
@@ -86,5 +94,6 @@ def paraphrase_scores(model, tokenizer) -> dict:
     u = sentence_embeddings(first, body, tokenizer)
     v = sentence_embeddings(second, body, tokenizer)
     similarity = (u * v).sum(axis=1)
-    return {"retrieval": retrieval_at_1(u, v, labels), "auc": auc(similarity, labels),
+    hits = retrieval_hits(u, v, labels)
+    return {"retrieval": float(hits.mean()), "retrieved": hits, "auc": auc(similarity, labels),
             "auc_interval": auc_interval(similarity, labels)}

@@ -36,7 +36,8 @@ import torch
 from torch import nn
 
 #: Hu et al. adapt the attention query and value projections (their Table 5: for a fixed
-#: budget of trainable parameters, W_q and W_v together did best).
+#: budget of trainable parameters, W_q and W_v together were among the best, ahead of any single
+#: matrix; all four projections at a lower rank did as well or slightly better).
 TARGETS = ("query", "value")
 
 #: One alpha for every rank, as Hu et al. do (Sec. 4.1). 8 gives the rank-4 adapter a factor
@@ -182,7 +183,7 @@ def method_name(r: int, rslora: bool = False) -> str:
 
 
 def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 1e-4, small_lr: float = 1e-3,
-            folder=None, alpha: float = ALPHA, rslora_ranks=(), **settings) -> list[dict]:
+            folder=None, alpha: float = ALPHA, rslora_ranks=(), head: bool = True, **settings) -> list[dict]:
     """Full fine-tuning vs LoRA of each rank (and rsLoRA of ``rslora_ranks``) vs the head alone,
     on the same data and seed. Every LoRA uses the same ``alpha``; LoRA and the head alone train
     the same head (pooler and classifier).
@@ -193,7 +194,8 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
     (``weights``, ``gradients``, ``optimizer``, ``activations`` of one batch, and their ``total``;
     see :mod:`sft_teach.memory`) and ``saved_mib``, the size of what must be kept beyond the
     pretrained model (:func:`save_trainable`, written under ``folder`` or a temporary folder).
-    Methods named in ``keep`` also return their trained ``model`` and ``tokenizer``.
+    Methods named in ``keep`` also return their trained ``model`` and ``tokenizer``; ``head=False``
+    leaves out the head alone.
     """
     import shutil
     import tempfile
@@ -209,7 +211,7 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
     scratch = None if folder else tempfile.mkdtemp(prefix="sft-teach-lora-")
     out = Path(folder or scratch)
     methods = [(FULL, None), *((method_name(r), (r, False)) for r in ranks),
-               *((method_name(r, True), (r, True)) for r in rslora_ranks), (HEAD, None)]
+               *((method_name(r, True), (r, True)) for r in rslora_ranks), *([(HEAD, None)] if head else [])]
     rows = []
     for method, adapter in methods:
         transformers.set_seed(seed)  # the same new head in every method
@@ -242,6 +244,44 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
         rows.append(row)
     if scratch:
         shutil.rmtree(scratch, ignore_errors=True)
+    return rows
+
+
+MERGED = "LoRA r=4 (merged)"  # notebook 06, section 8: the adapter folded into the weights
+
+
+def forgetting_sweep(seeds=(0, 1, 2, 3, 4), data: str = "pets") -> list[dict]:
+    """Notebook 06, section 8, over seeds: how much of the encoder's paraphrase skill survives
+    fine-tuning on ``data``, full fine-tuning against LoRA r = 4 (merged), each trained as
+    :func:`compare` trains it (seed 0 is the notebook's live run), and the pretrained encoder.
+
+    Rows: ``method``, ``seed``, ``accuracy`` (paraphrase retrieval, :func:`sft_teach.forgetting.paraphrase_scores`)
+    and ``correct``, hit (``"1"``) or miss per paraphrase pair, so that
+    :func:`sft_teach.experiments.paired` compares two methods over the pairs and the seeds.
+    ``benchmarks/academic.py --only lora_forgetting``.
+    """
+    import transformers
+
+    from sft_teach import models
+    from sft_teach.data import load
+    from sft_teach.forgetting import paraphrase_scores
+
+    dataset = load(data)
+    names = dataset["train"].features["label"].names
+    transformers.set_seed(0)
+    pretrained, tokenizer = models.load_classifier("default", names)
+    before = paraphrase_scores(pretrained, tokenizer)  # the same body for every seed
+
+    def row(method, seed, scores):
+        return {"method": method, "seed": seed, "accuracy": scores["retrieval"],
+                "correct": "".join("1" if hit else "0" for hit in scores["retrieved"])}
+
+    rows = []
+    for seed in seeds:
+        runs = {r["method"]: r for r in compare(dataset, ranks=(4,), seed=seed, keep=(FULL, method_name(4)), head=False)}
+        rows += [row("pretrained", seed, before),
+                 row(FULL, seed, paraphrase_scores(runs[FULL]["model"], tokenizer)),
+                 row(MERGED, seed, paraphrase_scores(merge(runs[method_name(4)]["model"]), tokenizer))]
     return rows
 
 

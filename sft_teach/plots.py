@@ -236,6 +236,16 @@ def embedding_map(points, labels, names, title: str = "") -> Figure:
     return fig
 
 
+def _race_ticks(ns: list) -> list:
+    """The counts to label on a log-2 axis: every one measured, except one whose label would touch
+    the next (less than 0.6 of a doubling apart): the larger, the last measured, is kept."""
+    kept = []
+    for n in reversed(ns):
+        if not kept or np.log2(kept[-1] / n) >= 0.6:
+            kept.append(n)
+    return sorted(kept)
+
+
 @styled
 def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str = "labelled training examples") -> Figure:
     """Accuracy against the number of labelled examples, one line per method, one panel per subset.
@@ -256,7 +266,9 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
             ax.fill_between(ns, means - stds, means + stds, color=colour, alpha=0.15)
         ax.axhline(chance, color="grey", linestyle=":", label="chance")
         ax.set_xscale("log", base=2)
+        ax.set_xticks(_race_ticks(sorted({n for by_n in methods.values() for n in by_n})))  # every count measured
         ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel(xlabel)
         ax.set_title(panel)
         ax.grid(alpha=0.3)

@@ -136,6 +136,8 @@ def test_retrieval_at_1_by_hand():
     # pair 0 and pair 2 find their partner; pair 1's partner is orthogonal to it
     assert forgetting.retrieval_at_1(u, v, [1, 1, 1]) == pytest.approx(2 / 3)
     assert forgetting.retrieval_at_1(u, v, [1, 0, 1]) == 1.0
+    assert forgetting.retrieval_hits(u, v, [1, 1, 1]).tolist() == [True, False, True]  # pair by pair, in order
+    assert forgetting.retrieval_hits(u, v, [1, 0, 1]).tolist() == [True, True]  # only the paraphrase pairs
 
 
 def test_the_paraphrase_pairs_load():

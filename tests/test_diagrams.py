@@ -51,6 +51,8 @@ def test_fine_tuning_diagram_says_what_is_kept_new_and_trained():
     for phrase in ("kept from pretraining", "new for this task", "trained", "frozen", "learning rate 1e-4",
                    "new head: cat or dog?"):
         assert phrase in words, phrase
+    assert "random at first" not in words  # the frozen body's head is fitted to the labels (a logistic regression)
+    assert "embeddings" not in words  # notebook 01's "embedding" is a note's averaged output, not the token vectors
 
 
 def test_training_loop_diagram_uses_the_names_trainer_uses():

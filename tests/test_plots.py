@@ -39,6 +39,12 @@ def test_label_race_uses_the_given_chance_level():
     assert list(ax.lines[0].get_ydata()) == [0.3, 0.5] and ax.lines[-1].get_ydata()[0] == 0.1
 
 
+def test_label_race_labels_every_count_measured_unless_two_would_touch():
+    fig = plots.label_race({"test": {"a": {2: (0.5, 0.1), 16: (0.6, 0.1), 512: (0.7, 0.1), 714: (0.75, 0.1)},
+                                     "b": {64: (0.6, float("nan"))}}})
+    assert list(fig.axes[0].get_xticks()) == [2, 16, 64, 714]  # 512 would touch 714: the last count measured wins
+
+
 def test_layer_transfer_plots_one_curve_per_variant_and_reference_lines():
     curves = {"frozen": {0: (0.2, 0.0), 3: (0.5, 0.1)}, "fine-tuned": {0: (0.3, 0.0), 3: (0.6, 0.1)}}
     fig = plots.layer_transfer(curves, {"scratch": 0.1})
