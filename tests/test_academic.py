@@ -290,3 +290,26 @@ def test_feature_extraction_embeds_a_repeated_split_once_and_scores_as_without_t
         assert {k: row[k] for k in expected} == expected
     experiments._embedded.cache_clear()
     experiments._frozen_encoder.cache_clear()
+
+
+def test_every_sweep_the_notebooks_load_is_saved_with_the_command_that_made_it():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "academic.py"
+    spec = importlib.util.spec_from_file_location("academic", path)
+    academic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(academic)
+    for name in academic.SWEEPS:
+        saved = experiments.load_sweep(name)
+        assert saved["command"] == f"python benchmarks/academic.py --only {name}" and saved["rows"], name
+
+
+def test_the_forgetting_sweep_rows_agree_with_their_pairs():
+    """Each row's retrieval is the share of its pairs found; the pretrained encoder is the same in every seed."""
+    rows = experiments.load_sweep("lora_forgetting")["rows"]
+    assert sorted({r["method"] for r in rows}) == sorted(["pretrained", "full fine-tuning", "LoRA r=4 (merged)"])
+    for row in rows:
+        assert len(row["correct"]) == 120 and row["accuracy"] == pytest.approx(row["correct"].count("1") / 120)
+    assert len({r["correct"] for r in rows if r["method"] == "pretrained"}) == 1
+    assert sorted(r["seed"] for r in rows if r["method"] == "full fine-tuning") == [0, 1, 2, 3, 4]
