@@ -985,9 +985,10 @@ def save_model(trainer, target: Path, max_length: int | None = None, data: dict 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{target.name}-partial-", dir=target.parent))
     try:
-        # safetensors weights + config (with id2label) + tokenizer files. Not trainer.save_model:
-        # it also writes training_args.bin, a pickle, which nothing here needs.
-        trainer.model.save_pretrained(partial, safe_serialization=True)
+        # safetensors weights (transformers 5 writes no other format) + config (with id2label) +
+        # tokenizer files. Not trainer.save_model: it also writes training_args.bin, a pickle,
+        # which nothing here needs.
+        trainer.model.save_pretrained(partial)
         trainer.processing_class.save_pretrained(partial)
         config_file = partial / "tokenizer_config.json"
         if config_file.is_file():  # edit the saved file, not the caller's tokenizer object
