@@ -405,9 +405,8 @@ def _push(folder: Path, repo: str) -> None:
 
 def cmd_check(args) -> int:
     from sft_teach.checks import summary
-    from sft_teach.training import check_settings
 
-    max_length = check_settings(1, 1e-4, 1, args.max_length)[3]
+    max_length = _max_length(args.max_length)
     quiet_libraries()
     try:
         dataset, cleaning, findings = _load_and_check(args, max_length)
@@ -661,7 +660,7 @@ def cmd_evaluate(args) -> int:
 
 
 def _max_length(value) -> int:
-    """``--max-length`` of evaluate and predict, checked by the rule and message of finetune and check."""
+    """``--max-length`` of check, evaluate and predict, checked by finetune's rule and message."""
     from sft_teach.training import check_settings
 
     return check_settings(1, 1e-4, 1, value)[3]
