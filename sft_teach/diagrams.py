@@ -84,7 +84,7 @@ def fine_tuning_diagram(learning_rate: float = 1e-4):
     w, xs = 29, (1, 39.5, 78)
     panels = ["1 · Pretrained", "2 · New head, body frozen", "3 · Full fine-tuning"]
     subtitles = ["learnt language from a great deal\nof text (never from our notes)",
-                 "only the new head learns\n(what the slider trains)",
+                 "only the new head learns\n(the slider below trains it)",
                  f"every weight learns, in small steps\n(learning rate {_rate(learning_rate)})"]
     for x, title, subtitle in zip(xs, panels, subtitles):
         ax.text(x + w / 2, 67.5, title, ha="center", va="top", fontsize=11.5, fontweight="bold")
@@ -99,9 +99,9 @@ def fine_tuning_diagram(learning_rate: float = 1e-4):
     _box(ax, xs[0], 8, w, 23, [("pretrained body", "title"), *body], BODY)
     _box(ax, xs[0], 36, w, 11, [("pretraining's own output", "title"), "(which sentences mean", "the same)"],
          GREY, dashed=True)
-    _box(ax, xs[1], 8, w, 23, [("the same body, kept", "title"), *body], BODY, trained=False)
+    _box(ax, xs[1], 8, w, 23, [("the same pretrained body", "title"), *body], BODY, trained=False)
     _box(ax, xs[1], 36, w, 11, [("new head: cat or dog?", "title"), "learnt from the labels"], HEAD, trained=True)
-    _box(ax, xs[2], 8, w, 23, [("the same body, kept", "title"), *body], BODY, trained=True)
+    _box(ax, xs[2], 8, w, 23, [("the same pretrained body", "title"), *body], BODY, trained=True)
     _box(ax, xs[2], 36, w, 11, [("new head: cat or dog?", "title"), "starts from random again"], HEAD, trained=True)
     # between the panels: what changes
     for left, label in ((xs[0] + w, "replace\nthe output"), (xs[1] + w, "let the\nbody learn\ntoo")):

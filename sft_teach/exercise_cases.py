@@ -155,8 +155,9 @@ CATALOGUE = [
               "one of `\"pretrained, frozen\"`, `\"pretrained, trained\"` or `\"random, trained\"`. The embeddings "
               "are always kept (as the course does, even at `n = 0`); the classifier is always new. The pooler "
               "(the dense layer between the top block's first token and the classifier) always trains, with the "
-              "head; it is re-drawn with the blocks above `n`, so it keeps its pretrained weights only when every "
-              "block is kept (as `sft_teach.layers.reinitialise_above` does).",
+              "head; it is re-drawn with the blocks above `n`, so it keeps the checkpoint's weights only when every "
+              "block is kept (as `sft_teach.layers.reinitialise_above` does). \"Pretrained\" means the checkpoint's "
+              "weights, kept.",
          cases=lambda: [(3, "AnB"), (3, "AnB+"), (0, "AnB"), (6, "AnB"), (6, "AnB+"), (2, "AnB", 4)], compare=mapping(),
          mistakes=((lambda n, v, b=6: reference.layer_plan(
              n, "AnB" if v == "AnB+" else "AnB+", b), "AnB freezes the kept blocks; AnB+ fine-tunes them too."),)),

@@ -59,7 +59,7 @@ def reinitialise_above(model, n: int, seed: int = 0):
         for block in list(layers)[n:]:
             _initialise(block, std)
         pooler = getattr(model.base_model, "pooler", None)
-        if pooler is not None and n < len(layers):  # the pooler was trained on top of the top block
+        if pooler is not None and n < len(layers):  # the pooler reads the top block's output
             _initialise(pooler, std)
     return model
 

@@ -89,7 +89,7 @@ class LoRALinear(nn.Module):
 
 
 def head_modules(model) -> list[str]:
-    """The pretrained modules between the body and the new classifier that head-only training trains.
+    """The checkpoint's modules between the body and the new classifier that head-only training trains.
 
     For BERT that is the ``pooler`` (a dense layer and tanh on the first token). :func:`add_lora`
     trains them too, so that LoRA and head-only training differ only in the body.
@@ -102,7 +102,7 @@ def add_lora(model, r: int = 8, alpha: float = ALPHA, targets=TARGETS, dropout: 
 
     Everything else is frozen except the head: the new classifier, which must learn from zero
     (``peft`` keeps ``classifier``/``score`` trainable for ``task_type="SEQ_CLS"``), and the
-    pretrained pooler under it (:func:`head_modules`, added to ``modules_to_save``), the same
+    checkpoint's pooler under it (:func:`head_modules`, added to ``modules_to_save``), the same
     head that ``models.freeze(model, ["head"])`` trains. ``alpha`` is the same for every ``r``
     (:data:`ALPHA`); ``rslora=True`` scales by ``alpha / sqrt(r)``. Returns the ``PeftModel``;
     ``model`` is changed in place.

@@ -116,7 +116,8 @@ def styled(draw):
 @styled
 def loss_curve(history: dict, total_steps: int | None = None,
                title: str = "the loss falls as the model learns", kept_step: int | None = None,
-               head_steps: int | None = None, kept_label: str = "weights kept", batches_per_step: int = 1) -> Figure:
+               head_steps: int | None = None, kept_label: str = "weights kept", batches_per_step: int = 1,
+               references: dict | None = None) -> Figure:
     """Training loss per logged step, with evaluation loss per epoch on top.
 
     ``history`` is :meth:`sft_teach.callbacks.HistoryCallback.as_dict` output; a ``"head"`` entry
@@ -124,13 +125,15 @@ def loss_curve(history: dict, total_steps: int | None = None,
     ``head_steps`` of them (``metrics["head_steps"]``; without it, up to the last one logged).
     ``kept_step``: the step whose weights were kept (the best epoch's end), marked by a line
     labelled ``kept_label``. ``batches_per_step``: batches a step adds up before it updates the
-    weights (gradient accumulation), said on the x axis. Taught in notebooks/02_technical_recipe.ipynb.
+    weights (gradient accumulation), said on the x axis. ``references``: ``{label: loss}`` drawn as
+    grey horizontal lines (a uniform guess's loss, say). The legend sits below the plot, where it
+    covers no point of a jumpy curve. Taught in notebooks/02_technical_recipe.ipynb.
     """
     from matplotlib.ticker import MaxNLocator
 
     head = history.get("head", [])
-    crowded = bool(head) or kept_step is not None  # up to five legend entries: below the plot, not over the curves
-    fig = new_figure(figsize=(6, 4.2 if crowded else 3.2))
+    crowded = bool(head) or kept_step is not None or bool(references)  # two rows of legend entries
+    fig = new_figure(figsize=(6, 4.2 if crowded else 3.8))
     ax = fig.add_subplot()
     # the head-only phase's steps come first; its last step is logged only when the logging interval
     # divides the step count, so the count itself says where the phase ends
@@ -149,6 +152,8 @@ def loss_curve(history: dict, total_steps: int | None = None,
                 color=OKABE_ITO[3], label="validation loss (per epoch)")
     if kept_step is not None:
         ax.axvline(offset + kept_step, color=OKABE_ITO[5], linewidth=2, alpha=0.6, label=kept_label)
+    for (label, value), style in zip((references or {}).items(), (":", "-.", "--")):
+        ax.axhline(value, color="grey", linestyle=style, linewidth=1.2, label=label)
     if total_steps:  # a little room on the right, so the last points are not cut in half
         ax.set_xlim(0, (offset + total_steps) * 1.03)
     each = "one batch each" if batches_per_step == 1 else f"{batches_per_step} batches each, accumulated"
@@ -156,10 +161,8 @@ def loss_curve(history: dict, total_steps: int | None = None,
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at 2.5 on a short run
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
-    if crowded:
+    if ax.get_legend_handles_labels()[0]:  # below the plot: a spike of the training loss is never hidden
         fig.legend(loc="outside lower center", ncol=2, fontsize="small")
-    elif train or evals:
-        ax.legend(loc="upper right")
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
@@ -178,7 +181,7 @@ def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Fi
     size = max(3.2, 1.2 + 0.55 * len(names))
     fig = new_figure(figsize=(size + 0.8, size))
     ax = fig.add_subplot()
-    image = ax.imshow(matrix, cmap="Blues")
+    image = ax.imshow(matrix, cmap="Blues", vmin=0)  # from 0: a few mistakes look few, not like none
     ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted label")
@@ -200,7 +203,7 @@ def lr_schedule(curves: dict, total_steps: int, title: str = "") -> Figure:
 
     Taught in notebooks/02_technical_recipe.ipynb.
     """
-    fig = new_figure(figsize=(6, 3))
+    fig = new_figure(figsize=(6, 3.6))
     ax = fig.add_subplot()
     for (name, values), style in zip(curves.items(), ("-", "--", "-.", ":") * 4):
         ax.plot(range(len(values)), values, linestyle=style, linewidth=2, label=name)
@@ -208,7 +211,7 @@ def lr_schedule(curves: dict, total_steps: int, title: str = "") -> Figure:
     ax.set_ylim(bottom=0)
     ax.set_xlabel("optimiser step")
     ax.set_ylabel("learning rate")
-    ax.legend()
+    fig.legend(loc="outside lower center", ncol=2, fontsize="small")  # covers neither a curve nor the end line
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
@@ -285,12 +288,13 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
 
 
 @styled
-def data_overview(summary: dict, lengths, max_length: int) -> Figure:
+def data_overview(summary: dict, lengths, max_length: int, lengths_of: str = "text") -> Figure:
     """Two panels for a learner's own data: examples per class in each split, and token lengths.
 
-    ``summary`` is :func:`sft_teach.checks.summary` output; ``lengths`` are tokens per training
-    text (:func:`sft_teach.checks.token_lengths`); texts right of the ``max_length`` line
-    will be truncated. Taught in notebooks/05_your_own_data.ipynb.
+    ``summary`` is :func:`sft_teach.checks.summary` output; ``lengths`` are tokens per text
+    (:func:`sft_teach.checks.token_lengths`), of the texts ``lengths_of`` names ("training text",
+    say); texts right of the ``max_length`` line will be truncated, and the figure says how many
+    there are, since one text is a bar too low to see. Taught in notebooks/05_your_own_data.ipynb.
     """
     fig = new_figure(figsize=(9, 3.2))
     balance, histogram = fig.subplots(1, 2)
@@ -299,17 +303,30 @@ def data_overview(summary: dict, lengths, max_length: int) -> Figure:
     width = 0.8 / len(splits)
     for k, split in enumerate(splits):
         counts = [summary[split]["classes"][n] for n in names]
-        balance.bar(np.arange(len(names)) + k * width, counts, width, label=split)
+        bars = balance.bar(np.arange(len(names)) + k * width, counts, width, label=split)
+        balance.bar_label(bars, fontsize="small", padding=2)  # a class of 3 is a bar too low to read
     balance.set_xticks(np.arange(len(names)) + width * (len(splits) - 1) / 2, names,
                        rotation=30 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center")
     balance.set_ylabel("examples")
-    balance.set_title("examples per class and split")
-    balance.legend()
+    balance.margins(y=0.12)  # room for the counts above the bars
+    if len(splits) > 1:
+        balance.set_title("examples per class and split")
+        balance.legend()
+    else:
+        balance.set_title("examples per class" if splits[0] == "all" else f"examples per class ({splits[0]})")
+    lengths = np.asarray(lengths)
     histogram.hist(lengths, bins=30, color=OKABE_ITO[5])
     histogram.axvline(max_length, color=OKABE_ITO[3], linestyle="--", label=f"max_length = {max_length}: longer is cut")
-    histogram.set_xlabel("tokens per training text")
-    histogram.set_ylabel("texts")
-    histogram.set_title("tokens per text")
+    longer = lengths[lengths > max_length]
+    if len(longer):
+        top = histogram.get_ylim()[1]
+        histogram.annotate(f"{len(longer)} {lengths_of}{'s' * (len(longer) != 1)} longer"
+                           + (f": {longer.max()} tokens" if len(longer) == 1 else f", up to {longer.max()} tokens"),
+                           xy=(longer.max(), 0), xytext=(longer.max(), 0.45 * top), ha="right", fontsize="small",
+                           arrowprops={"arrowstyle": "->", "color": OKABE_ITO[3]})
+    histogram.set_xlabel(f"tokens per {lengths_of}")
+    histogram.set_ylabel(f"{lengths_of}s")
+    histogram.set_title(f"tokens per {lengths_of}")
     histogram.legend()
     return fig
 
@@ -322,7 +339,7 @@ def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "")
     ``baselines``: ``{label: accuracy}`` drawn as horizontal lines. Taught in
     notebooks/03_transfer_learning.ipynb.
     """
-    fig = new_figure(figsize=(8.4, 3.8))
+    fig = new_figure(figsize=(6.4, 4.4))
     ax = fig.add_subplot()
     for k, ((variant, by_n), marker) in enumerate(zip(curves.items(), "os^D")):
         ns = sorted(by_n)
@@ -336,26 +353,36 @@ def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "")
     ax.set_ylabel("test accuracy")
     ax.set_xticks(sorted({n for by_n in curves.values() for n in by_n}))
     ax.grid(alpha=0.3)
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize="small")
     if title:
         ax.set_title(title)
     return fig
 
 
 @styled
-def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False) -> Figure:
+def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False, errors: dict | None = None,
+              values: str | None = None) -> Figure:
     """One value per layer group, side by side for each series: ``{series: {layer: value}}``.
 
-    Used for learning rates per layer, weight drift and CKA. Taught in
+    ``errors``: ``{series: {layer: sd}}``, drawn as ± 1 SD whiskers; ``values``: a format
+    ("{:.3f}") to write each value above its bar, for differences a log axis hides. Used for
+    learning rates per layer, weight drift and CKA. Taught in
     notebooks/03_transfer_learning.ipynb and 04_ulmfit_techniques.ipynb.
     """
     layers = list(next(iter(series.values())))
     fig = new_figure(figsize=(max(5.0, 0.75 * len(layers) + 1.5), 3.4))
     ax = fig.add_subplot()
     width = 0.8 / len(series)
-    for k, (name, values) in enumerate(series.items()):
-        ax.bar(np.arange(len(layers)) + k * width, [values.get(layer, np.nan) for layer in layers], width, label=name,
-               color=method_colour(name, OKABE_ITO[k % 7]))
+    for k, (name, by_layer) in enumerate(series.items()):
+        sds = (errors or {}).get(name)
+        bars = ax.bar(np.arange(len(layers)) + k * width, [by_layer.get(layer, np.nan) for layer in layers], width,
+                      label=name, color=method_colour(name, OKABE_ITO[k % 7]),
+                      yerr=[sds.get(layer, 0.0) for layer in layers] if sds else None, capsize=3)
+        if values:
+            ax.bar_label(bars, labels=[values.format(by_layer[layer]) if layer in by_layer else "" for layer in layers],
+                         fontsize="small", padding=2)
+    if values:
+        ax.margins(y=0.15)  # room for the values above the tallest bar
     ax.set_xticks(np.arange(len(layers)) + width * (len(series) - 1) / 2, layers, rotation=30, ha="right")
     ax.set_ylabel(ylabel)
     if log:
@@ -386,20 +413,33 @@ def unfreezing_timeline(timeline: list, groups: list, title: str = "") -> Figure
 
 
 @styled
-def lr_finder(result: dict, title: str = "") -> Figure:
-    """Smoothed loss against learning rate (log scale) from ``schedules.lr_find``, with its suggestion.
+def lr_finder(result: dict, title: str = "", marks: dict | None = None) -> Figure:
+    """Smoothed loss against learning rate (log scale) from ``schedules.lr_find``, with the rates
+    two rules read off it: the steepest fall (its ``suggestion``) and fastai's minimum / 10.
 
+    The y axis stops a little above the starting loss, so that a shallow dip is visible rather than flattened by the blow-up at the largest rates (which leaves the
+    top). ``marks``: more rates to draw, ``{label: rate}`` (the rate a run used, say).
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """
-    fig = new_figure(figsize=(6, 3.4))
+    lrs, losses = np.asarray(result["lrs"], dtype=float), np.asarray(result["losses"], dtype=float)
+    finite = np.isfinite(losses)
+    lowest = int(np.nanargmin(np.where(finite, losses, np.nan)))
+    fig = new_figure(figsize=(6, 3.9))
     ax = fig.add_subplot()
-    ax.plot(result["lrs"], result["losses"], color=OKABE_ITO[0])
+    ax.plot(lrs, losses, color=OKABE_ITO[0], label="smoothed loss")
+    ax.plot([lrs[lowest]], [losses[lowest]], "o", color=OKABE_ITO[0], label=f"lowest: {lrs[lowest]:.1e}")
     ax.axvline(result["suggestion"], color=OKABE_ITO[3], linestyle="--", label=f"steepest fall: {result['suggestion']:.1e}")
+    ax.axvline(lrs[lowest] / 10, color=OKABE_ITO[2], linestyle="-.", label=f"lowest / 10: {lrs[lowest] / 10:.1e}")
+    for (label, rate), style in zip((marks or {}).items(), (":", (0, (5, 1)), (0, (1, 3)))):
+        ax.axvline(rate, color="grey", linestyle=style, label=label)
+    start, low = losses[0], losses[lowest]
+    dip = max(start - low, 0.05 * abs(start) or 0.05)
+    ax.set_ylim(low - 0.5 * dip, max(low, start) + 2.5 * dip)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("training loss (smoothed)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    fig.legend(loc="outside lower center", ncol=3, fontsize="small")
     if title:
         ax.set_title(title)
     return fig
@@ -458,16 +498,21 @@ def learning_rate_sweep(curves: dict, chosen: dict | None = None, ylabel: str = 
     """
     fig = new_figure(figsize=(6, 3.4))
     ax = fig.add_subplot()
+    from sft_teach.training import rate_text
+
     for i, (name, points) in enumerate(curves.items()):
         rates = sorted(points)
         means = [points[r][0] for r in rates]
         sds = [0.0 if np.isnan(points[r][1]) else points[r][1] for r in rates]
         colour = OKABE_ITO[i % 7] if len(curves) > 1 else OKABE_ITO[0]
-        ax.errorbar(rates, means, yerr=sds, marker="o", capsize=4, color=colour, label=name)
-        if chosen and name in chosen:
-            ax.plot([chosen[name]], [points[chosen[name]][0]], "o", markersize=14, markerfacecolor="none",
-                    markeredgecolor=OKABE_ITO[3], markeredgewidth=2, label=f"chosen: {chosen[name]:.0e}")
+        ax.errorbar(rates, means, yerr=sds, marker="o", capsize=4, color=colour, label=name, zorder=3)
+        if chosen and name in chosen:  # behind the error bar (zorder), which it would otherwise hide
+            ax.plot([chosen[name]], [points[chosen[name]][0]], "o", markersize=16, markerfacecolor="none",
+                    markeredgecolor=OKABE_ITO[3], markeredgewidth=1.5, zorder=2, label=f"chosen: {rate_text(chosen[name])}")
     ax.set_xscale("log")
+    every = sorted({r for points in curves.values() for r in points})
+    ax.set_xticks(every, [rate_text(r) for r in every])  # every rate swept, written as the code writes it
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("peak learning rate (log scale)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

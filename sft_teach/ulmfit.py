@@ -135,7 +135,7 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
     seconds = time.perf_counter() - start
     after = masked_loss()
     # A masked LM has no pooler (BertForMaskedLM builds its body without one), while the classifier
-    # reads the [CLS] token through the checkpoint's pretrained pooler. Saved as it is, the stage-2
+    # reads the [CLS] token through the checkpoint's pooler. Saved as it is, the stage-2
     # model would give that classifier a random pooler, and a comparison with the bundled model
     # would measure the pooler as well as stage 2. So the body trained here is saved together
     # with the checkpoint's own pooler (the masked-LM head, needed only for this stage, is left out).

@@ -177,7 +177,7 @@ def test_lm_finetune_lowers_the_masked_lm_loss(tiny_model_dir, tmp_path):
     assert out["steps"] == 15 * 3 and out["loss_after"] < out["loss_before"]
     assert (tmp_path / "lm" / "model.safetensors").is_file()
     # the classifier loaded from stage 2 differs from one loaded from the checkpoint only in what
-    # stage 2 trained: the same pretrained pooler (a masked LM has none), a body that moved
+    # stage 2 trained: the checkpoint's own pooler (a masked LM has none), a body that moved
     from sft_teach.models import load_classifier
 
     staged, _ = load_classifier(str(tmp_path / "lm"), ["cat", "dog"])

@@ -101,3 +101,14 @@ def test_one_rule_tells_a_local_path_from_a_hub_name(name, path):
     from sft_teach.models import looks_like_path
 
     assert looks_like_path(name) is path
+
+
+def test_the_bundled_checkpoints_pooler_shows_no_sign_of_training():
+    """What notebook 03 and ``explain("head")`` say of it: every bias exactly 0, weights smaller
+    than any weight matrix of the blocks (the sentence encoder was trained through mean pooling)."""
+    from safetensors.torch import load_file
+
+    weights = load_file(str(Path(models.resolve_model("default")) / "model.safetensors"))
+    assert bool((weights["pooler.dense.bias"] == 0).all())
+    blocks = [value.std() for name, value in weights.items() if name.startswith("encoder.") and value.dim() == 2]
+    assert weights["pooler.dense.weight"].std() < min(blocks)

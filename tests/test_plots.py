@@ -74,7 +74,8 @@ def test_learning_rate_sweep_draws_the_means_and_rings_the_chosen_rate():
     assert list(ax.lines[0].get_ydata()) == [0.80, 0.85, 0.60] and ax.get_xscale() == "log"
     ring = ax.lines[-1]
     assert (ring.get_xdata()[0], ring.get_ydata()[0]) == (3e-4, 0.85)
-    assert "chosen: 3e-04" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "chosen: 3e-4" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1e-4", "3e-4", "1e-3"]  # every rate swept, labelled
     fig.savefig("/dev/null", format="png")  # a NaN SD (one seed) draws without error
 
 
@@ -107,3 +108,45 @@ def test_the_same_method_has_the_same_colour_everywhere():
     assert plots.method_colour("LoRA r=4") != plots.method_colour("full fine-tuning")
     assert plots.method_colour("pretrained + new head") == plots.method_colour("frozen body + new head")
     assert plots.method_colour("something else", "grey") == "grey"
+
+
+def test_data_overview_names_the_texts_beyond_max_length_and_counts_each_class():
+    summary = {"all": {"rows": 4, "classes": {"a": 3, "b": 1}}}
+    fig = plots.data_overview(summary, [5, 7, 9, 300], max_length=128, lengths_of="message")
+    balance, histogram = fig.axes
+    assert [t.get_text() for t in balance.texts] == ["3", "1"]  # a class of one is a bar too low to read
+    assert balance.get_title() == "examples per class" and balance.get_legend() is None  # one split: no legend
+    assert histogram.get_xlabel() == "tokens per message"
+    assert [t.get_text() for t in histogram.texts] == ["1 message longer: 300 tokens"]
+
+
+def test_lr_finder_shows_the_dip_and_both_rules():
+    lrs = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+    ax = plots.lr_finder({"lrs": lrs, "losses": [2.3, 2.3, 2.1, 2.6, 9.0], "suggestion": 1e-4},
+                         marks={"a run's rate": 3e-4}).axes[0]
+    low, high = ax.get_ylim()
+    assert low < 2.1 and 2.3 < high < 9.0  # the blow-up leaves the top; the dip of 0.2 fills the plot
+    drawn = {line.get_label(): line.get_xdata()[0] for line in ax.lines}
+    assert drawn["lowest / 10: 1.0e-04"] == 1e-4 and drawn["a run's rate"] == 3e-4
+    assert drawn["lowest: 1.0e-03"] == 1e-3
+
+
+def test_per_layer_writes_values_and_whiskers():
+    fig = plots.per_layer({"cka": {"a": 0.5, "b": 0.25}}, "cka", errors={"cka": {"a": 0.01, "b": 0.02}}, values="{:.2f}")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["0.50", "0.25"]
+    bars = next(c for c in ax.containers if hasattr(c, "errorbar"))
+    assert len(bars.errorbar.lines[2][0].get_segments()) == 2  # one whisker a bar
+
+
+def test_loss_curve_draws_reference_lines_and_keeps_its_legend_off_the_curves():
+    fig = plots.loss_curve({"train": [{"step": 1, "loss": 7.0}, {"step": 2, "loss": 5.0}]},
+                           references={"uniform guess": 7.6})
+    ax = fig.axes[0]
+    assert [line.get_ydata()[0] for line in ax.lines if line.get_label() == "uniform guess"] == [7.6]
+    assert ax.get_legend() is None and fig.legends  # below the axes, not over them
+
+
+def test_confusion_colours_start_at_zero():
+    fig = plots.confusion_plot([[73, 23], [17, 67]], ["cat", "dog"])
+    assert fig.axes[0].images[0].get_clim()[0] == 0
