@@ -302,8 +302,8 @@ def tfidf(dataset, seed: int = 0) -> dict:
     """TF-IDF + logistic regression: a model that can use only the words of its labelled examples.
 
     The course's baseline without pretraining. (The same transformer trained from random weights
-    learns little from a few hundred messages: notebook 03's n = 0, random blocks on the
-    pretrained embeddings, scores below this baseline on 160.)
+    learns little from a few hundred messages: notebook 03's n = 0 keeps only the pretrained
+    embeddings under random blocks.)
     """
     from sft_teach.baselines import tfidf_logreg
 

@@ -417,13 +417,13 @@ def lr_finder(result: dict, title: str = "", marks: dict | None = None) -> Figur
     """Smoothed loss against learning rate (log scale) from ``schedules.lr_find``, with the rates
     two rules read off it: the steepest fall (its ``suggestion``) and fastai's minimum / 10.
 
-    The y axis stops a little above the starting loss, so that a shallow dip is visible rather than flattened by the blow-up at the largest rates (which leaves the
-    top). ``marks``: more rates to draw, ``{label: rate}`` (the rate a run used, say).
+    The y axis stops a little above the starting loss, so that a shallow dip is visible rather than
+    flattened by the blow-up at the largest rates (which leaves the top). ``marks``: more rates to
+    draw, ``{label: rate}`` (the rate a run used, say).
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """
     lrs, losses = np.asarray(result["lrs"], dtype=float), np.asarray(result["losses"], dtype=float)
-    finite = np.isfinite(losses)
-    lowest = int(np.nanargmin(np.where(finite, losses, np.nan)))
+    lowest = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan)))  # a diverged run ends in inf
     fig = new_figure(figsize=(6, 3.9))
     ax = fig.add_subplot()
     ax.plot(lrs, losses, color=OKABE_ITO[0], label="smoothed loss")
@@ -510,7 +510,7 @@ def learning_rate_sweep(curves: dict, chosen: dict | None = None, ylabel: str = 
             ax.plot([chosen[name]], [points[chosen[name]][0]], "o", markersize=16, markerfacecolor="none",
                     markeredgecolor=OKABE_ITO[3], markeredgewidth=1.5, zorder=2, label=f"chosen: {rate_text(chosen[name])}")
     ax.set_xscale("log")
-    every = sorted({r for points in curves.values() for r in points})
+    every = sorted({rate for swept in curves.values() for rate in swept})
     ax.set_xticks(every, [rate_text(r) for r in every])  # every rate swept, written as the code writes it
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("peak learning rate (log scale)")
