@@ -60,6 +60,19 @@ def drop_live_widgets(nb) -> None:
                 del data[WIDGET_VIEW]
 
 
+def settle_streams(nb) -> None:
+    """Keep what a progress bar's stream shows at the end, as JupyterLab draws it.
+
+    A bar redraws its line with ``\r`` in one stream output per redraw; saved as they came, the
+    notebook would hold every intermediate state (and GitHub shows them all). Consecutive outputs
+    of one stream are joined and each ``\r``-overwritten line dropped (nbconvert's
+    ``CoalesceStreamsPreprocessor``, which nbval applies too before it compares outputs).
+    """
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
+
+
 def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     """Execute one notebook in ``workdir`` (default: its own folder); returns ``(notebook, seconds)``.
 
@@ -83,6 +96,7 @@ def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
         raise NotebookFailed(path.name, cell, error or str(exc).strip().splitlines()[-1]) from None
     seconds = time.perf_counter() - start
     drop_live_widgets(nb)
+    settle_streams(nb)
     if write:
         nbformat.write(nb, path)
     return nb, seconds

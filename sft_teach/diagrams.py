@@ -95,7 +95,7 @@ def fine_tuning_diagram(learning_rate: float = 1e-4):
         _arrow(ax, (x + w / 2, 31), (x + w / 2, 36))
 
     # "token vectors", not "embeddings": notebook 01 calls a note's averaged output its embedding
-    body = ["tokens \u2192 token vectors \u2192", "6 Transformer blocks", "(22.7 M weights)"]
+    body = ["tokens \u2192 token vectors \u2192", "6 layers (Transformer blocks)", "(22.7 M weights)"]
     _box(ax, xs[0], 8, w, 23, [("pretrained body", "title"), *body], BODY)
     _box(ax, xs[0], 36, w, 11, [("pretraining's own output", "title"), "(which sentences mean", "the same)"],
          GREY, dashed=True)
@@ -166,8 +166,9 @@ def training_loop_diagram(learning_rate: float | None = None, batch_size: int | 
         ((xs[1], bottom), [("5 · a small step", "title"), ("optimizer.step()", "code"),
                            "AdamW moves each weight", "against its gradient, scaled",
                            f"by the learning rate ({_rate(learning_rate)})"], BODY),
-        ((xs[0], bottom), [("6 · adjust the step size", "title"), ("lr_scheduler.step()", "code"),
-                           "warm up, then shrink", "linearly to 0;", ("optimizer.zero_grad()", "code")], GREY),
+        ((xs[0], bottom), [("6 · ready for the next step", "title"), ("lr_scheduler.step()", "code"),
+                           "next rate: warm up, then down", ("optimizer.zero_grad()", "code"),
+                           "clear the gradients"], GREY),
     ]
     for (x, y), lines, colour in steps:
         _box(ax, x, y, w, h, lines, colour, size=9.6, line_height=2.75)

@@ -278,6 +278,12 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
     axes[0].set_ylabel("test accuracy")
     # below the panels, so that it covers no line
     handles, labels = axes[0].get_legend_handles_labels()
+    if any(not np.isnan(sd) for methods in panels.values() for by_n in methods.values() for _, sd in by_n.values()):
+        from matplotlib.patches import Patch
+
+        # the bands are the spread of repeated runs, not the test set's noise: say which
+        handles.append(Patch(color="grey", alpha=0.25))
+        labels.append("shaded: ± 1 SD over repeated runs")
     # as many columns as fit the figure's width (about 0.075 inch a character at this size)
     column_width = 0.075 * max(len(label) for label in labels) + 0.7
     ncol = max(1, min(len(labels), int(fig.get_figwidth() // column_width)))
@@ -320,9 +326,11 @@ def data_overview(summary: dict, lengths, max_length: int, lengths_of: str = "te
     longer = lengths[lengths > max_length]
     if len(longer):
         top = histogram.get_ylim()[1]
+        # two short lines starting just right of the max_length line, so no word crosses it
         histogram.annotate(f"{len(longer)} {lengths_of}{'s' * (len(longer) != 1)} longer"
-                           + (f": {longer.max()} tokens" if len(longer) == 1 else f", up to {longer.max()} tokens"),
-                           xy=(longer.max(), 0), xytext=(longer.max(), 0.45 * top), ha="right", fontsize="small",
+                           + (f":\n{longer.max()} tokens" if len(longer) == 1 else f",\nup to {longer.max()} tokens"),
+                           xy=(longer.max(), 0), xytext=(max_length + 0.02 * np.ptp(histogram.get_xlim()), 0.45 * top),
+                           ha="left", va="center", fontsize="small",
                            arrowprops={"arrowstyle": "->", "color": OKABE_ITO[3]})
     histogram.set_xlabel(f"tokens per {lengths_of}")
     histogram.set_ylabel(f"{lengths_of}s")
@@ -459,19 +467,27 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     fig = new_figure(figsize=(12, 3.6))
     trainable, accuracy, memory = fig.subplots(1, 3)
     colours = [method_colour(name, OKABE_ITO[5]) for name in names]
-    trainable.bar(x, [r["trainable"] for r in rows], color=colours)
+    bars = trainable.bar(x, [r["trainable"] for r in rows], color=colours)
     trainable.set_yscale("log")
-    trainable.set_ylim(bottom=min(r["trainable"] for r in rows) / 10)  # every bar visibly above the axis
+    trainable.set_ylim(bottom=min(r["trainable"] for r in rows) / 10, top=max(r["trainable"] for r in rows) * 8)
+    # on a log axis a bar's height depends on where the axis starts: the count on each bar says the size
+    trainable.bar_label(bars, [f"{r['trainable']:,}" for r in rows], fontsize="small", padding=2)
     trainable.set_ylabel("trainable parameters (log scale)")
-    accuracy.bar(x, [r["accuracy"] for r in rows], color=colours)
+    # points, not bars: the axis starts at 0.5 (chance for two classes is lower still), and a bar
+    # cut off there would make its length, not its top, carry a difference it does not have
+    scores = [r["accuracy"] for r in rows]
+    spread = all("accuracy_sd" in r for r in rows)  # a spread over seeds: mean ± 1 sample SD
+    sds = [r["accuracy_sd"] for r in rows] if spread else [0.0] * len(rows)
+    for i, (score, sd, colour) in enumerate(zip(scores, sds, colours)):
+        accuracy.errorbar(i, score, yerr=sd if spread else None, fmt="o", color=colour, ms=8, capsize=4, lw=1.2)
+        accuracy.annotate(f"{score:.3f}", (i, score + sd), xytext=(0, 4), textcoords="offset points",
+                          ha="center", va="bottom", fontsize="small")
+    accuracy.set_xlim(-0.6, len(rows) - 0.4)
     accuracy.set_ylim(0.5, 1.0)
-    accuracy.set_ylabel("test accuracy")
-    if all("accuracy_sd" in r for r in rows):  # a spread over seeds: mean ± 1 sample SD
-        accuracy.errorbar(x, [r["accuracy"] for r in rows], yerr=[r["accuracy_sd"] for r in rows], fmt="none",
-                          ecolor="black", capsize=4, lw=1.2)
-        accuracy.set_ylabel(f"test accuracy (mean ± SD, {min(r['n'] for r in rows)} seeds)")
+    accuracy.set_ylabel(f"test accuracy (mean ± SD, {min(r['n'] for r in rows)} seeds)" if spread else "test accuracy")
     bottom = np.zeros(len(rows))
-    for part, colour in zip(("weights", "gradients", "optimizer", "activations"), ("#999999", OKABE_ITO[5], OKABE_ITO[1], OKABE_ITO[2])):
+    # greys, light to dark: the method colours of the other panels mean methods, not tensors
+    for part, colour in zip(("weights", "gradients", "optimizer", "activations"), ("#d9d9d9", "#a6a6a6", "#6e6e6e", "#333333")):
         values = np.array([r[part] for r in rows])
         memory.bar(x, values, bottom=bottom, label=part, color=colour)
         bottom += values

@@ -106,3 +106,15 @@ def test_re_executing_in_place_has_help_and_names_a_missing_notebook(capsys):
     with pytest.raises(SystemExit) as refused:
         in_place(["missing.ipynb"])
     assert refused.value.code == 2 and "error: no such notebook: missing.ipynb" in capsys.readouterr().err
+
+
+def test_a_progress_bars_redraws_are_saved_as_its_last_state():
+    from sft_teach.course import settle_streams
+
+    redraws = ["\rrun:   0%| 0/2", "\rrun:  50%| 1/2", "\rrun: 100%| 2/2", "\n"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[
+        *[nbformat.v4.new_output("stream", name="stderr", text=t) for t in redraws],
+        nbformat.v4.new_output("stream", name="stdout", text="done\n")])]
+    settle_streams(nb)
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stderr", "run: 100%| 2/2\n"), ("stdout", "done\n")]

@@ -104,3 +104,15 @@ def test_fallback_renders_in_nbconvert_html():
     for level in LEVELS:
         first_words = " ".join(re.sub(r"[`*]", "", concept.levels[level]).split()[:4])
         assert first_words in visible, level
+
+
+def test_code_in_the_explanations_loads_the_course_model_as_it_works_offline():
+    """A snippet copied from explain() should run where the course runs, without a network: the
+    course's model by resolve_model("default") (the bundled copy), never by its hub name."""
+    for concept in concepts().values():
+        for level in LEVELS:
+            for block in re.findall(r"```python\n(.*?)```", concept.levels[level], flags=re.S):
+                assert "all-MiniLM-L6-v2\"" not in block and "all-MiniLM-L6-v2'" not in block, (concept.key, level)
+                # any other hub checkpoint goes through load_causal_lm or resolve_model, which fail in one line offline
+                for name in re.findall(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']", block):
+                    raise AssertionError(f"{concept.key} ({level}) loads {name} by its hub name")

@@ -117,7 +117,9 @@ def test_data_overview_names_the_texts_beyond_max_length_and_counts_each_class()
     assert [t.get_text() for t in balance.texts] == ["3", "1"]  # a class of one is a bar too low to read
     assert balance.get_title() == "examples per class" and balance.get_legend() is None  # one split: no legend
     assert histogram.get_xlabel() == "tokens per message"
-    assert [t.get_text() for t in histogram.texts] == ["1 message longer: 300 tokens"]
+    assert [t.get_text() for t in histogram.texts] == ["1 message longer:\n300 tokens"]
+    label = histogram.texts[0]
+    assert label.get_position()[0] > 128 and label.get_horizontalalignment() == "left"  # right of the line, not across it
 
 
 def test_lr_finder_shows_the_dip_and_both_rules():
@@ -150,3 +152,21 @@ def test_loss_curve_draws_reference_lines_and_keeps_its_legend_off_the_curves():
 def test_confusion_colours_start_at_zero():
     fig = plots.confusion_plot([[73, 23], [17, 67]], ["cat", "dog"])
     assert fig.axes[0].images[0].get_clim()[0] == 0
+
+
+def test_lora_comparison_draws_accuracies_as_points_with_their_values():
+    """The accuracy axis starts at 0.5, so accuracies are points (a cut bar's length would mislead)."""
+    rows = [{"method": m, "trainable": t, "weights": 90.0, "gradients": g, "optimizer": 2 * g, "activations": 60.0,
+             "accuracy": a, "accuracy_sd": 0.01, "n": 5}
+            for m, t, g, a in (("full fine-tuning", 2e7, 80.0, 0.79), ("LoRA r=4", 2e5, 1.0, 0.76))]
+    accuracy = plots.lora_comparison(rows).axes[1]
+    assert not accuracy.patches  # no bars
+    assert [t.get_text() for t in accuracy.texts] == ["0.790", "0.760"]
+    assert accuracy.get_ylabel() == "test accuracy (mean ± SD, 5 seeds)"
+
+
+def test_label_race_says_what_its_bands_are_only_when_it_draws_them():
+    banded = plots.label_race({"test": {"a": {4: (0.3, 0.1), 8: (0.5, 0.05)}}})
+    single = plots.label_race({"test": {"a": {4: (0.3, float("nan")), 8: (0.5, float("nan"))}}})
+    assert "shaded: ± 1 SD over repeated runs" in [t.get_text() for t in banded.legends[0].get_texts()]
+    assert "shaded: ± 1 SD over repeated runs" not in [t.get_text() for t in single.legends[0].get_texts()]
