@@ -94,8 +94,9 @@ def deduplicate(dataset):
 def resolve_conflicts(dataset):
     """``(dataset, kept, dropped)``: each text that carries several labels settled before splitting.
 
-    A text whose copies mostly agree keeps its majority label (the other copies go); a text
-    with no majority label is dropped entirely, since nobody can say which label is right.
+    A text keeps the label more of its copies carry than any other (a plurality, called the
+    "majority" in the reports; the other copies go); a text whose top labels tie is dropped
+    entirely, since nobody can say which label is right.
     ``kept`` and ``dropped`` count the conflicting texts settled each way.
     """
     texts, labels = column(dataset, "text"), column(dataset, "label")

@@ -473,8 +473,8 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     # on a log axis a bar's height depends on where the axis starts: the count on each bar says the size
     trainable.bar_label(bars, [f"{r['trainable']:,}" for r in rows], fontsize="small", padding=2)
     trainable.set_ylabel("trainable parameters (log scale)")
-    # points, not bars: the axis starts at 0.5 (chance for two classes is lower still), and a bar
-    # cut off there would make its length, not its top, carry a difference it does not have
+    # points, not bars: the axis starts at 0.5, and a bar cut off there would make its length,
+    # not its top, carry a difference it does not have
     scores = [r["accuracy"] for r in rows]
     spread = all("accuracy_sd" in r for r in rows)  # a spread over seeds: mean ± 1 sample SD
     sds = [r["accuracy_sd"] for r in rows] if spread else [0.0] * len(rows)
