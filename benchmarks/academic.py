@@ -148,14 +148,22 @@ def main() -> None:
             threads = f"{torch.get_num_threads()} thread(s)"
         rows = [row for piece in pieces for row in piece]
         minutes = (time.perf_counter() - start) / 60
-        record = {"sweep": name, "command": f"python benchmarks/academic.py --only {name}",
-                  "date": datetime.date.today().isoformat(), "minutes": round(minutes, 1),
-                  "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with {threads}",
-                  "commit": code, "versions": versions(),
-                  "settings": settings(name, ex),
-                  "rows": rows}
-        (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+        save_record(name, f"python benchmarks/academic.py --only {name}", rows, minutes, threads,
+                    settings(name, ex), code)
         print(f"{name}: {len(rows)} runs in {minutes:.1f} min -> benchmarks/results/{name}.json", flush=True)
+
+
+def save_record(name: str, command: str, rows: list[dict], minutes: float, threads: str, settings: dict,
+                code: str) -> None:
+    """``benchmarks/results/<name>.json``: the rows and how they were made (``sft_teach.experiments.load_sweep`` reads it)."""
+    import torch
+
+    record = {"sweep": name, "command": command,
+              "date": datetime.date.today().isoformat(), "minutes": round(minutes, 1),
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with {threads}",
+              "commit": code, "versions": versions(), "settings": settings, "rows": rows}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 def _data():

@@ -19,6 +19,7 @@ macro-F1 alone (the test split plays no part in the choice).
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -184,8 +185,12 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
     from sft_teach.environment import quiet_libraries
     from sft_teach.inference import predict_proba
     from sft_teach.stats import mean_sd, mcnemar_exact
+    import torch
+
+    import academic  # benchmarks/academic.py, next to this file (run.py puts the folder on the path)
 
     quiet_libraries()
+    code, start, records = academic.commit(), time.perf_counter(), []  # the commit now, before edits during the runs
     lines = ["## Recipes of `sft-teach finetune`: best (the default) vs plain", "",
              "`sft-teach finetune` with its defaults (bundled model, batch 16) and each `--recipe` "
              "(`sft_teach.training.RECIPES`): **best** trains the new head alone for "
@@ -219,6 +224,11 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
                     row["seen-cue"], row["unseen-cue"] = ok[~cue].mean(), ok[cue].mean()
                 row["epoch kept"] = run.metrics.get("best_epoch", 3)
                 table.setdefault(recipe, []).append(row)
+                records.append({"data": name, "method": recipe, "seed": seed, "accuracy": float(ok.mean()),
+                                "macro_f1": float(run.metrics["macro_f1"]), "correct": _bits(ok),
+                                "unseen_correct": None if unseen is None else _bits(guess == np.asarray(unseen["label"])),
+                                "train_seconds": round(float(run.metrics["train_seconds"]), 2),
+                                "epoch_kept": row["epoch kept"]})
                 right[recipe, seed] = ok
                 print(f"  {name} {recipe} seed {seed}: test {ok.mean():.3f} in {run.metrics['train_seconds']:.0f} s",
                       flush=True)
@@ -257,7 +267,17 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
                         f"{np.mean([r['test'] for r in table['plain']]):.3f}"
                         + (f", unseen {np.mean([r['unseen.csv'] for r in best]):.3f}" if unseen is not None else "")
                         + f", time {time_ratio:.2f}x")
+    # every run's right/wrong answer per test note, for the paired comparisons of notebook 02
+    academic.save_record("recipes", "python benchmarks/run.py --only recipes", records,
+                         (time.perf_counter() - start) / 60, f"{torch.get_num_threads()} thread(s)",
+                         {"datasets": list(datasets), "seeds": list(seeds), "recipes": {k: RECIPES[k] for k in ("plain", "best")}},
+                         code)
     return lines, "recipes: " + "; ".join(headline)
+
+
+def _bits(correct) -> str:
+    """Right/wrong per item as a string of 1 and 0, as the sweeps of benchmarks/academic.py store it."""
+    return "".join("1" if ok else "0" for ok in correct)
 
 
 def select(seeds=(42, 1, 2), dataset_name="pets", names=None) -> dict:

@@ -122,6 +122,23 @@ def quiet_libraries() -> None:
     datasets.disable_progress_bars()
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    # the course's own warnings as one line, without the file:line prefix Python puts before them
+    # (in a notebook "Cell In[23]:9:", the kernel's cell counter), which tells the learner nothing
+    if not getattr(warnings.formatwarning, "sft_teach", False):
+        warnings.formatwarning = _one_line_warnings(warnings.formatwarning)
+
+
+def _one_line_warnings(formatwarning):
+    """``formatwarning``, but an :class:`~sft_teach.errors.SftTeachWarning` prints as ``SftTeachWarning: message``."""
+    from sft_teach.errors import SftTeachWarning
+
+    def format_warning(message, category, filename, lineno, line=None):
+        if issubclass(category, SftTeachWarning):
+            return f"{category.__name__}: {message}\n"
+        return formatwarning(message, category, filename, lineno, line)
+
+    format_warning.sft_teach = True
+    return format_warning
 
 
 @contextlib.contextmanager

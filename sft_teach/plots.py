@@ -118,7 +118,8 @@ def loss_curve(history: dict, total_steps: int | None = None,
                title: str = "the loss falls as the model learns", kept_step: int | None = None,
                head_steps: int | None = None, kept_label: str = "weights kept", batches_per_step: int = 1,
                references: dict | None = None) -> Figure:
-    """Training loss per logged step, with evaluation loss per epoch on top.
+    """Training loss as logged (each point the mean over the steps since the previous one), with
+    evaluation loss per epoch on top.
 
     ``history`` is :meth:`sft_teach.callbacks.HistoryCallback.as_dict` output; a ``"head"`` entry
     (``finetune(head_epochs=...)``) is drawn first, its steps before those of all the layers:
@@ -145,7 +146,7 @@ def loss_curve(history: dict, total_steps: int | None = None,
     train = history.get("train", [])
     if train:
         ax.plot([offset + r["step"] for r in train], [r["loss"] for r in train], marker=".", color=OKABE_ITO[0],
-                label="training loss (per logged step)" if not head else "training loss, all layers")
+                label="training loss (mean since last point)" if not head else "training loss, all layers")
     evals = [r for r in history.get("eval", []) if "eval_loss" in r]
     if evals:
         ax.plot([offset + r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="s", linestyle="--",

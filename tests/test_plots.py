@@ -26,6 +26,18 @@ def test_the_head_phase_ends_at_its_step_count_not_its_last_logged_step():
         "validation loss (per epoch)", "weights kept (best validation macro-F1)"]
 
 
+def test_the_loss_legend_says_what_a_point_averages_and_fits_in_the_figure():
+    """Trainer logs the mean loss of the steps since its last log, so a point is not one step's loss;
+    with the longest label the course passes, the legend below the plot is not cut at the edges."""
+    history = {"train": [{"step": s, "loss": 1 / s} for s in (5, 10, 15)], "eval": [{"step": 15, "eval_loss": 0.4}]}
+    fig = plots.loss_curve(history, total_steps=15, kept_step=15, kept_label="weights kept (best validation macro-F1)")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[0] == "training loss (mean since last point)"
+    fig.canvas.draw()
+    box = fig.legends[0].get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+
+
 def test_the_step_axis_says_how_many_batches_a_step_adds_up():
     history = {"train": [{"step": 1, "loss": 1.0}]}
     assert plots.loss_curve(history).axes[0].get_xlabel() == "optimiser step (one batch each)"

@@ -55,6 +55,19 @@ def test_every_shipped_quiz_has_at_least_five_questions():
         assert all(o["feedback"].strip() for q in questions for o in q["options"]), path.name
 
 
+def test_no_shipped_quiz_can_be_answered_by_position():
+    """The options are shown in their file's order, so the right one must not sit mostly in one place:
+    in every quiz, no position holds the right answer in more than half of the questions."""
+    from collections import Counter
+
+    from sft_teach.widgets import QUIZ_FOLDER
+
+    for path in sorted(QUIZ_FOLDER.glob("*.json")):
+        questions = load_quiz(str(path))
+        positions = Counter([o["correct"] for o in q["options"]].index(True) for q in questions)
+        assert max(positions.values()) <= len(questions) / 2, (path.name, dict(positions))
+
+
 def test_slider_panel_recomputes_when_the_value_changes():
     calls = []
 
