@@ -487,7 +487,8 @@ def results_dir() -> Path:
 
 
 def load_sweep(name: str) -> dict:
-    """A precomputed sweep (``layers``, ``ablation``, ``efficiency``, ``lora``, ``lora_forgetting``, ``recipe_lr``) as ``benchmarks/academic.py`` saved it.
+    """A precomputed sweep, as ``benchmarks/academic.py`` saved it (``layers``, ``ablation``, ``efficiency``,
+    ``lora``, ``lora_forgetting``, ``recipe_lr``) or ``benchmarks/run.py --only recipes`` did (``recipes``).
 
     The file holds ``rows`` (one dict per run) and how it was made: ``date``, ``minutes``,
     ``machine``, ``command``. It works the same from a clone and from an installed wheel, so a

@@ -313,3 +313,27 @@ def test_the_forgetting_sweep_rows_agree_with_their_pairs():
         assert len(row["correct"]) == 120 and row["accuracy"] == pytest.approx(row["correct"].count("1") / 120)
     assert len({r["correct"] for r in rows if r["method"] == "pretrained"}) == 1
     assert sorted(r["seed"] for r in rows if r["method"] == "full fine-tuning") == [0, 1, 2, 3, 4]
+
+
+def test_the_recipes_record_agrees_with_its_rows_and_with_results_md():
+    """benchmarks/run.py --only recipes writes RESULTS.md's section and results/recipes.json in one run:
+    each row's accuracy is the share of its 1s, and the table's means are the rows' means."""
+    import re
+    from pathlib import Path
+
+    from sft_teach.stats import mean_sd
+
+    record = experiments.load_sweep("recipes")
+    assert record["command"] == "python benchmarks/run.py --only recipes"
+    rows, seeds = record["rows"], record["settings"]["seeds"]
+    section = (Path(__file__).resolve().parent.parent / "benchmarks" / "RESULTS.md").read_text().split("<!-- recipes -->")[1]
+    for name, items in (("pets", 180), ("clinic", 232)):
+        table = section.split(f"### {name}")[1]
+        for method in ("plain", "best"):
+            runs = sorted((r for r in rows if r["data"] == name and r["method"] == method), key=lambda r: seeds.index(r["seed"]))
+            assert [r["seed"] for r in runs] == seeds
+            for run in runs:
+                assert len(run["correct"]) == items and run["accuracy"] == pytest.approx(run["correct"].count("1") / items)
+                assert (run["unseen_correct"] is None) == (name != "pets")
+            mean, sd = mean_sd([r["accuracy"] for r in runs])
+            assert re.search(rf"\| {method} \| {mean:.3f} ± {sd:.3f} \|", table), (name, method)
