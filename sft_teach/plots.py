@@ -141,12 +141,13 @@ def loss_curve(history: dict, total_steps: int | None = None,
     offset = (head_steps or head[-1]["step"]) if head else 0
     if head:
         ax.plot([r["step"] for r in head], [r["loss"] for r in head], marker=".", color=OKABE_ITO[2],
-                label="training loss, head alone")
+                label=f"training loss, head alone ({_averaged_steps(head)})")
         ax.axvline(offset, color="grey", linestyle=":", linewidth=1, label="head alone ends, all layers train")
     train = history.get("train", [])
     if train:
+        mean_of = _averaged_steps(train)
         ax.plot([offset + r["step"] for r in train], [r["loss"] for r in train], marker=".", color=OKABE_ITO[0],
-                label="training loss (mean since last point)" if not head else "training loss, all layers")
+                label=(f"training loss ({mean_of})" if not head else f"training loss, all layers ({mean_of})"))
     evals = [r for r in history.get("eval", []) if "eval_loss" in r]
     if evals:
         ax.plot([offset + r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="s", linestyle="--",
@@ -168,6 +169,17 @@ def loss_curve(history: dict, total_steps: int | None = None,
     if title:
         ax.set_title(title)
     return fig
+
+
+def _averaged_steps(logged: list[dict]) -> str:
+    """What one point of a logged loss is: Trainer logs the mean loss of the steps since its last log,
+    every ``logging_steps`` steps (the usual gap between two logged steps; the last may be shorter)."""
+    from collections import Counter
+
+    steps = [r["step"] for r in logged]
+    gaps = [b - a for a, b in zip(steps, steps[1:])] or steps[:1]
+    every = Counter(gaps).most_common(1)[0][0]  # on a tie, the first gap: the last one may be cut short
+    return "each step" if every == 1 else f"{every}-step means"
 
 
 @styled

@@ -22,20 +22,25 @@ def test_the_head_phase_ends_at_its_step_count_not_its_last_logged_step():
     assert list(phase_end.get_xdata()) == [21, 21] and list(kept.get_xdata()) == [28, 28]
     # five entries: below the plot (a figure legend), where they hide no curve
     assert [t.get_text() for t in fig.legends[0].get_texts()] == [
-        "training loss, head alone", "head alone ends, all layers train", "training loss, all layers",
-        "validation loss (per epoch)", "weights kept (best validation macro-F1)"]
+        "training loss, head alone (5-step means)", "head alone ends, all layers train",
+        "training loss, all layers (5-step means)", "validation loss (per epoch)", "weights kept (best validation macro-F1)"]
 
 
 def test_the_loss_legend_says_what_a_point_averages_and_fits_in_the_figure():
-    """Trainer logs the mean loss of the steps since its last log, so a point is not one step's loss;
-    with the longest label the course passes, the legend below the plot is not cut at the edges."""
-    history = {"train": [{"step": s, "loss": 1 / s} for s in (5, 10, 15)], "eval": [{"step": 15, "eval_loss": 0.4}]}
-    fig = plots.loss_curve(history, total_steps=15, kept_step=15, kept_label="weights kept (best validation macro-F1)")
-    labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels[0] == "training loss (mean since last point)"
-    fig.canvas.draw()
-    box = fig.legends[0].get_window_extent()
-    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+    """Trainer logs the mean loss of the steps since its last log, so a point is not one step's loss
+    (the last gap may be shorter); with the longest labels the course passes, with and without a
+    head-only phase, the legend below the plot is not cut at the edges."""
+    train = [{"step": s, "loss": 1 / s} for s in (10, 20, 30, 34)]
+    history = {"train": train, "eval": [{"step": 34, "eval_loss": 0.4}]}
+    for given, first_label in ((history, "training loss (10-step means)"),
+                               ({"head": train, **history}, "training loss, head alone (10-step means)"),
+                               ({"train": [{"step": s, "loss": 1.0} for s in (1, 2, 3)]}, "training loss (each step)")):
+        fig = plots.loss_curve(given, total_steps=34, kept_step=34, head_steps=34,
+                               kept_label="weights kept (best validation macro-F1)")
+        assert fig.legends[0].get_texts()[0].get_text() == first_label
+        fig.canvas.draw()
+        box = fig.legends[0].get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width, first_label
 
 
 def test_the_step_axis_says_how_many_batches_a_step_adds_up():
