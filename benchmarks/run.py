@@ -14,7 +14,8 @@ Sections:
   bundled labelled dataset, all training examples, three seeds (sft_teach.experiments);
 * recipes: `sft-teach finetune --recipe best` (the default: head first, then the best validation
   epoch) against `--recipe plain` (notebook 02), five seeds, on pets and clinic, paired per seed
-  (benchmarks/recipes.py).
+  (benchmarks/recipes.py); every run's answers also go to benchmarks/results/recipes.json, which
+  notebook 02 reads.
 
 `--device cpu` (the default) measures on the CPU even where a GPU is present (the course's
 target is a laptop); `--device cuda` measures the throughput and course sections on the first

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections import Counter
 
 import matplotlib
 import matplotlib.ticker
@@ -174,8 +175,6 @@ def loss_curve(history: dict, total_steps: int | None = None,
 def _averaged_steps(logged: list[dict]) -> str:
     """What one point of a logged loss is: Trainer logs the mean loss of the steps since its last log,
     every ``logging_steps`` steps (the usual gap between two logged steps; the last may be shorter)."""
-    from collections import Counter
-
     steps = [r["step"] for r in logged]
     gaps = [b - a for a, b in zip(steps, steps[1:])] or steps[:1]
     every = Counter(gaps).most_common(1)[0][0]  # on a tie, the first gap: the last one may be cut short
