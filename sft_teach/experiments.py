@@ -487,14 +487,16 @@ def results_dir() -> Path:
 
 
 def load_sweep(name: str) -> dict:
-    """A precomputed sweep, as ``benchmarks/academic.py`` saved it (``layers``, ``ablation``, ``efficiency``,
-    ``lora``, ``lora_forgetting``, ``recipe_lr``) or ``benchmarks/run.py --only recipes`` did (``recipes``).
+    """A precomputed record: a sweep as ``benchmarks/academic.py`` saved it (``layers``, ``ablation``,
+    ``efficiency``, ``lora``, ``lora_forgetting``, ``recipe_lr``) or ``benchmarks/run.py --only recipes``
+    did (``recipes``), or the candidates of ``benchmarks/recipes.py --select`` (``recipe_selection``,
+    which holds ``candidates`` instead of ``rows``).
 
-    The file holds ``rows`` (one dict per run) and how it was made: ``date``, ``minutes``,
+    A sweep's file holds ``rows`` (one dict per run) and how it was made: ``date``, ``minutes``,
     ``machine``, ``command``. It works the same from a clone and from an installed wheel, so a
     copied course (``sft-teach notebooks DIR``) reads it too.
 
-    Taught in notebooks/03_transfer_learning.ipynb and notebooks/04_ulmfit_techniques.ipynb.
+    Loaded in notebooks 02, 03, 04 and 06.
     """
     path = results_dir() / f"{name}.json"
     if not path.is_file():
