@@ -183,6 +183,7 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
     from sft_teach import data
     from sft_teach.training import RECIPES, rate_text
     from sft_teach.environment import quiet_libraries
+    from sft_teach.experiments import _right_wrong as right_wrong  # "1"/"0" per item, as every sweep stores it
     from sft_teach.inference import predict_proba
     from sft_teach.stats import mean_sd, mcnemar_exact
     import torch
@@ -217,16 +218,18 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
                 ok = run.predictions == run.label_ids
                 row = {"test": ok.mean(), "macro-F1": run.metrics["macro_f1"],
                        "training (s)": run.metrics["train_seconds"]}
+                unseen_correct = None
                 if unseen is not None:
                     guess = predict_proba(run.trainer.model, run.trainer.processing_class, unseen["text"]).argmax(-1)
-                    row["unseen.csv"] = (guess == np.asarray(unseen["label"])).mean()
+                    unseen_correct = right_wrong(guess, unseen["label"])
+                    row["unseen.csv"] = unseen_correct.count("1") / len(unseen_correct)
                 if cue is not None:
                     row["seen-cue"], row["unseen-cue"] = ok[~cue].mean(), ok[cue].mean()
                 row["epoch kept"] = run.metrics.get("best_epoch", 3)
                 table.setdefault(recipe, []).append(row)
                 records.append({"data": name, "method": recipe, "seed": seed, "accuracy": float(ok.mean()),
-                                "macro_f1": float(run.metrics["macro_f1"]), "correct": _bits(ok),
-                                "unseen_correct": None if unseen is None else _bits(guess == np.asarray(unseen["label"])),
+                                "macro_f1": float(run.metrics["macro_f1"]),
+                                "correct": right_wrong(run.predictions, run.label_ids), "unseen_correct": unseen_correct,
                                 "train_seconds": round(float(run.metrics["train_seconds"]), 2),
                                 "epoch_kept": row["epoch kept"]})
                 right[recipe, seed] = ok
@@ -273,12 +276,6 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
                          {"datasets": list(datasets), "seeds": list(seeds), "recipes": {k: RECIPES[k] for k in ("plain", "best")}},
                          code)
     return lines, "recipes: " + "; ".join(headline)
-
-
-def _bits(correct) -> str:
-    """Right/wrong per item as a string of 1 and 0, as the sweeps of benchmarks/academic.py store it."""
-    return "".join("1" if ok else "0" for ok in correct)
-
 
 def select(seeds=(42, 1, 2), dataset_name="pets", names=None) -> dict:
     """Each candidate's best-epoch validation macro-F1 and training seconds, one per seed in ``seeds``
