@@ -25,7 +25,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import time
 from pathlib import Path
@@ -157,10 +156,11 @@ def save_record(name: str, command: str, rows: list[dict], minutes: float, threa
                 code: str) -> None:
     """``benchmarks/results/<name>.json``: the rows and how they were made (``sft_teach.experiments.load_sweep`` reads it)."""
     import torch
+    from run import cpu  # benchmarks/run.py, next to this file: the name RESULTS.md gives the machine
 
     record = {"sweep": name, "command": command,
               "date": datetime.date.today().isoformat(), "minutes": round(minutes, 1),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with {threads}",
+              "machine": f"{cpu()}, {os.cpu_count()} cores, torch {torch.__version__} with {threads}",
               "commit": code, "versions": versions(), "settings": settings, "rows": rows}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")

@@ -74,19 +74,22 @@ def measure(argv, cwd=ROOT, device="cpu") -> dict:
     return {"seconds": seconds, "peak_mib": peak, "stdout": done.stdout}
 
 
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
+def cpu() -> str:
+    """The processor's model name (Linux's /proc/cpuinfo), else what ``platform`` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    import torch
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return (f"{cpu}; {os.cpu_count()} cores; torch {torch.__version__} with {torch.get_num_threads()} threads; "
+    return (f"{cpu()}; {os.cpu_count()} cores; torch {torch.__version__} with {torch.get_num_threads()} threads; "
             f"GPU: {gpu}; Python {platform.python_version()}")
 
 
