@@ -355,7 +355,7 @@ def classes_never_predicted(predictions, labels, names, split: str = "test", tra
         if min(trained[i] for i in missed) >= median / 2:  # rows were not what it lacked
             had = ", ".join(str(trained[i]) for i in missed)
             fix = (f"{'it' if len(missed) == 1 else 'they'} had {had} training row{'s' * (len(missed) > 1 or trained[missed[0]] != 1)}, "
-                   f"near the median class's {median:g}, so more rows are not the first fix: train longer "
+                   f"at least half the median class's {median:g}, so more rows are not the first fix: train longer "
                    f"(--epochs; num_train_epochs= in Python) or at another learning rate (--lr; learning_rate=)")
     return Finding("class_never_predicted", (
         f"the model never predicts {said} on the {len(labels)} {split} texts, {rows} of which "

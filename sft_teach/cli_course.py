@@ -40,8 +40,8 @@ def add_commands(commands, described) -> None:
 
     co = described("course", "run every notebook headless, or write the student or teacher edition",
                    "Without --edition: execute every notebook of the course in order, on copies in OUTPUT, and stop "
-                   "at the first failing cell. With --edition student: the notebooks with the exercise stubs and no "
-                   "solutions, as committed. With --edition teacher: the solutions filled in and their cells run, "
+                   "at the first failing cell. With --edition student: the notebooks as committed (every exercise a "
+                   "stub), without the quizzes' answers and without the exercises' pointers to their solutions. With --edition teacher: the solutions filled in and their cells run, "
                    "so every exercise shows its passing check.",
                    "sft-teach course --edition teacher --output teacher-notebooks\n"
                    "  sft-teach course --only 00 02   # run notebooks 00 and 02 only")

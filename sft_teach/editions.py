@@ -8,10 +8,13 @@ and its source is written by :func:`sft_teach.exercises.cell_source` (``id``, ed
 edition is the committed notebooks with those cells rewritten:
 
 * ``student``: each exercise cell holds the student source (the stub to complete) and keeps its
-  committed output, the check's feedback on the stub. No solution is written into the files;
-  the build checks that no teacher source slipped in. The quizzes' saved outputs lose their
-  folded answers (:data:`QUIZ_ANSWERS`); run in the notebook, a quiz still says whether each
-  answer chosen is right.
+  committed output, the check's feedback on the stub, as the committed notebooks already do. No
+  solution is written into the files; the build checks that no teacher source slipped in. What
+  differs from the committed notebooks: the task above each exercise no longer says where the
+  reference answer is, the quizzes' saved outputs lose their folded answers
+  (:data:`QUIZ_ANSWERS`), and each quiz cell calls ``quiz(..., answers=False)``, so that running
+  it does not write them back; run in the notebook, a quiz still says whether each answer chosen
+  is right.
 * ``teacher``: each exercise cell holds the teacher source (the solution and its check), run so
   that the notebook shows the check passing. Exercise cells are self-contained (their imports
   inside, nothing from other cells), so only they are run, in one fresh kernel per notebook, and
@@ -38,6 +41,10 @@ EDITIONS = ("student", "teacher")
 EXECUTE = ("exercises", "all")
 # the answers folded under each question of a quiz's saved HTML (sft_teach.widgets.Quiz.html)
 QUIZ_ANSWERS = re.compile(r"<details><summary>answers</summary>.*?</details>", re.S)
+# a quiz cell's call, quiz("<notebook>"), which the student edition makes quiz("<notebook>", answers=False)
+QUIZ_CALL = re.compile(r'\bquiz\(("[^"]+")\)')
+# the id of the markdown cell that states an exercise's task (sft_teach.exercises.task_markdown)
+TASK_ID = re.compile(r"exercise-(.+)-task")
 
 
 def exercise_id(cell) -> str | None:
@@ -56,7 +63,8 @@ def exercise_source(exercise: str, edition: str) -> str:
 
 
 class ExerciseSources(Preprocessor):
-    """Set every exercise cell's source to its ``edition``'s; the student edition keeps outputs."""
+    """Set every exercise cell's source to its ``edition``'s; the student edition keeps outputs and
+    takes the answers out of the quizzes and the solution pointers out of the tasks."""
 
     edition = Unicode("student").tag(config=True)
 
@@ -66,6 +74,13 @@ class ExerciseSources(Preprocessor):
                 page = output.get("data", {}).get("text/html")
                 if isinstance(page, str) and QUIZ_ANSWERS.search(page):
                     output["data"]["text/html"] = QUIZ_ANSWERS.sub("", page)
+            if cell.cell_type == "code":
+                cell.source = QUIZ_CALL.sub(r"quiz(\1, answers=False)", cell.source)
+            task = TASK_ID.fullmatch(cell.get("id", "")) if cell.cell_type == "markdown" else None
+            if task:
+                from .exercises import task_markdown
+
+                cell.source = task_markdown(task.group(1), solution_pointer=False)
         exercise = exercise_id(cell)
         if exercise is not None:
             cell.source = exercise_source(exercise, self.edition)

@@ -156,11 +156,16 @@ def cell_source(exercise_id: str, edition: str = "student") -> str:
             f'{body}\n\n\ncheck("{exercise.id}", {exercise.name})')
 
 
-def task_markdown(exercise_id: str) -> str:
-    """The markdown cell above the exercise: a heading, the task, the hint."""
+def task_markdown(exercise_id: str, solution_pointer: bool = True) -> str:
+    """The markdown cell above the exercise: a heading, the task, the hint.
+
+    ``solution_pointer``: end with where the reference answer is (the self-learner's notebooks);
+    the student edition leaves it out, for a teacher who hands the exercises out.
+    """
     exercise = _find(exercise_id)
+    pointer = f' (`sft_teach.exercises.solution("{exercise.id}")` shows an answer.)' if solution_pointer else ""
     paragraphs = [exercise.task, *([f"*Hint:* {exercise.hint}"] if exercise.hint else []),
                   f"Run the cell: `check` tries your function on a few cases and says which one, if any, went "
-                  f'wrong. (`sft_teach.exercises.solution("{exercise.id}")` shows an answer.)']
+                  f"wrong.{pointer}"]
     wrapped = [textwrap.fill(p, 100, break_long_words=False, break_on_hyphens=False) for p in paragraphs]
     return f"### Exercise: {exercise.title}\n\n" + "\n\n".join(wrapped)

@@ -332,8 +332,13 @@ def data_overview(summary: dict, lengths, max_length: int, lengths_of: str = "te
         balance.legend()
     else:
         balance.set_title("examples per class" if splits[0] == "all" else f"examples per class ({splits[0]})")
+    balance.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # counts: no tick at 2.5
     lengths = np.asarray(lengths)
-    histogram.hist(lengths, bins=30, color=OKABE_ITO[5])
+    # about 30 bins, each a whole number of tokens wide: short texts get no bars thinner than a token
+    step = max(1, int(np.ceil(np.ptp(lengths) / 30))) if len(lengths) else 1
+    edges = np.arange(lengths.min(), lengths.max() + step + 1, step) - 0.5 if len(lengths) else 30
+    histogram.hist(lengths, bins=edges, color=OKABE_ITO[5])
+    histogram.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     histogram.axvline(max_length, color=OKABE_ITO[3], linestyle="--", label=f"max_length = {max_length}: longer is cut")
     longer = lengths[lengths > max_length]
     if len(longer):

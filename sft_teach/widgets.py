@@ -60,11 +60,17 @@ def grade(question: dict, choice: int | None) -> tuple[bool, str]:
 
 
 class Quiz:
-    """Multiple-choice questions with feedback for every answer; works offline (no CDN)."""
+    """Multiple-choice questions with feedback for every answer; works offline (no CDN).
 
-    def __init__(self, questions: list[dict], title: str = "Check yourself"):
+    ``answers=False`` leaves the answers out of the saved fallback (the student edition's quizzes):
+    a notebook saved after the quiz has run then carries only the questions, while the live widget
+    still says whether each answer chosen is right.
+    """
+
+    def __init__(self, questions: list[dict], title: str = "Check yourself", answers: bool = True):
         self.questions = questions
         self.title = title
+        self.answers = answers
         self.results: list[tuple[bool, str] | None] = [None] * len(questions)
 
     def widget(self):
@@ -94,8 +100,8 @@ class Quiz:
             options = "".join(f"<li>{html.escape(o['text'])}</li>" for o in q["options"])
             answers = "".join(f"<li>{'✔' if o.get('correct') else '✘'} {html.escape(o['text'])}: "
                               f"{html.escape(o.get('feedback', ''))}</li>" for o in q["options"])
-            items.append(f"<li><b>{html.escape(q['question'])}</b><ol type='a'>{options}</ol>"
-                         f"<details><summary>answers</summary><ul>{answers}</ul></details></li>")
+            folded = f"<details><summary>answers</summary><ul>{answers}</ul></details>" if self.answers else ""
+            items.append(f"<li><b>{html.escape(q['question'])}</b><ol type='a'>{options}</ol>{folded}</li>")
         return f"<h4>{html.escape(self.title)}</h4><ol>{''.join(items)}</ol>"
 
     def markdown(self) -> str:
@@ -109,9 +115,9 @@ class Quiz:
         return bundle_with_fallbacks(self.widget(), self.markdown(), self.html(), self.markdown())
 
 
-def quiz(name: str, title: str = "Check yourself") -> Quiz:
-    """The quiz of one notebook, e.g. ``quiz("01_beginner_cats_and_dogs")``."""
-    return Quiz(load_quiz(name), title)
+def quiz(name: str, title: str = "Check yourself", answers: bool = True) -> Quiz:
+    """The quiz of one notebook, e.g. ``quiz("01_beginner_cats_and_dogs")``; ``answers=False``: see :class:`Quiz`."""
+    return Quiz(load_quiz(name), title, answers)
 
 
 # ---- panels over pure functions -------------------------------------------------------------

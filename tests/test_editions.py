@@ -140,6 +140,21 @@ def test_student_edition_of_the_course(tmp_path):
         assert [c.get("outputs", []) for c in nb.cells] == without, path.name
         quizzes = [o for c in nb.cells for o in c.get("outputs", []) if "Check yourself" in str(o.get("data", ""))]
         assert quizzes and not any("<summary>answers</summary>" in str(o) for o in quizzes), path.name
+        # run, the quiz cell does not write the answers back into the saved notebook
+        quiz_cells = [c for c in nb.cells if c.cell_type == "code" and "quiz(" in c.source]
+        assert len(quiz_cells) == 1 and "answers=False" in quiz_cells[0].source, path.name
+        namespace: dict = {}
+        *body, last = quiz_cells[0].source.splitlines()
+        exec("\n".join(body), namespace)
+        rerun = eval(last, namespace)._repr_mimebundle_()
+        assert "Check yourself" in rerun["text/html"] and "<summary>answers</summary>" not in rerun["text/html"]
+        # the tasks say no more where the reference answers are
+        def tasks(cells):
+            return [c.source for c in cells if c.cell_type == "markdown" and editions.TASK_ID.fullmatch(c.get("id", ""))]
+
+        assert len(tasks(nb.cells)) == len(exercise_cells(nb)), path.name
+        assert not any("exercises.solution(" in task for task in tasks(nb.cells)), path.name
+        assert all("exercises.solution(" in task for task in tasks(committed.cells)), path.name
         for i, exercise in exercise_cells(nb):
             cell, student = nb.cells[i], editions.exercise_source(exercise, "student")
             teacher = editions.exercise_source(exercise, "teacher")

@@ -117,6 +117,20 @@ def test_known_mistakes_get_a_hint_and_the_result_displays():
     assert result._repr_markdown_().startswith("**✗ Not yet**")
 
 
+def test_a_hint_needs_the_mistake_on_every_case_not_one_that_agrees_by_chance():
+    import math
+
+    def p_alone(t, T, cut_frac=0.1, ratio=32):  # the known mistake: p, not the multiplier
+        cut = math.floor(T * cut_frac)
+        return t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
+
+    assert "Hint: that is p" in check("04-stlr", p_alone).message
+    zero = check("04-stlr", lambda t, T, cut_frac=0.1, ratio=32: 0.0).message  # p is 0 too at t = 0
+    assert "returned 0;" in zero and "Hint" not in zero
+    assert "it is an int, 5." in check("05-extra-rows", 5).message
+    assert "it is a str, 'x'." in check("05-extra-rows", "x").message
+
+
 def test_a_tensor_is_named_a_tensor_and_a_near_miss_shows_the_digits_that_differ():
     import torch
 

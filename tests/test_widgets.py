@@ -36,6 +36,18 @@ def test_quiz_fallback_shows_questions_and_answers():
     assert "What is fine-tuning?" in bundle["text/markdown"]
 
 
+def test_quiz_without_answers_saves_only_the_questions_and_still_grades():
+    quiz = Quiz([QUESTION], answers=False)
+    bundle = quiz._repr_mimebundle_()
+    saved = "".join(bundle[kind] for kind in ("text/html", "text/markdown", "text/plain"))
+    assert "What is fine-tuning?" in saved and "<summary>answers</summary>" not in saved
+    assert not any(o["feedback"] in saved for o in QUESTION["options"]) and "✔" not in saved
+    box = quiz.widget()
+    box.children[2].value = 1
+    box.children[3].children[0].click()
+    assert quiz.results == [grade(QUESTION, 1)]
+
+
 def test_quiz_file_needs_exactly_one_correct_option(tmp_path):
     bad = dict(QUESTION, options=[dict(o, correct=True) for o in QUESTION["options"]])
     path = tmp_path / "bad.json"
