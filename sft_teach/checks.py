@@ -149,6 +149,13 @@ def count(n: int, thing: str) -> str:
     return f"{n} {thing}{'s' * (n != 1)}"
 
 
+def kept_everything(report: dict) -> str:
+    """What ``keep_duplicates`` left in the data, for the command's line and the model card."""
+    return (f"every row kept (--keep-duplicates; keep_duplicates=True in Python): "
+            f"{report['duplicates_kept']} extra cop{'y' if report['duplicates_kept'] == 1 else 'ies'} of repeated texts and "
+            f"{count(report['conflicts_kept'], 'text')} with conflicting labels left in")
+
+
 def dropped_list(dropped, most: int = 3) -> str:
     """:func:`clean`'s ``report["dropped"]`` for a message: ``'Digs.' (line 5) and 2 more``."""
     def where(row):
@@ -255,15 +262,16 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
         leaked = shared(train_texts, column(dataset[name], "text"))
         if leaked:
             findings.append(Finding("overlap", (
-                f"{name}: {len(leaked)} of its {len(dataset[name])} texts also occur in train (the first: "
-                f"{_quote(leaked[0])}), so its score partly measures memory: remove them from one of the two")))
+                f"{name}: {len(leaked)} of its {len(dataset[name])} texts also occur{'s' * (len(leaked) == 1)} in train "
+                f"(the first: {_quote(leaked[0])}), so its score partly measures memory: remove "
+                f"{'it' if len(leaked) == 1 else 'them'} from one of the two")))
     if "validation" in dataset and "test" in dataset:  # validation chooses the epoch kept: test must be apart from it
         repeated = shared(column(dataset["validation"], "text"), column(dataset["test"], "text"))
         if repeated:
             findings.append(Finding("test_in_validation", (
-                f"test: {len(repeated)} of its {len(dataset['test'])} texts also occur in validation (the first: "
-                f"{_quote(repeated[0])}), which chooses the epoch kept, so the test score is not independent of "
-                f"that choice: remove them from one of the two")))
+                f"test: {len(repeated)} of its {len(dataset['test'])} texts also occur{'s' * (len(repeated) == 1)} in "
+                f"validation (the first: {_quote(repeated[0])}), which chooses the epoch kept, so the test score is not "
+                f"independent of that choice: remove {'it' if len(repeated) == 1 else 'them'} from one of the two")))
     every = summary(dataset)
     counts = every["train"]["classes"]
     for name in (n for n in dataset if n != "train"):
@@ -300,10 +308,15 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             long = sum(n > max_length for n in lengths)
             if long:
                 longest = max(range(len(lengths)), key=lengths.__getitem__)
+                limit = getattr(tokenizer, "model_max_length", None)  # tokenizers without a limit report ~1e30
+                fix = (f"{limit} tokens is all this model reads: split longer texts into parts, or shorten them"
+                       if limit and limit < 100_000 and max_length >= limit else
+                       "raise --max-length (max_length= in Python) if it matters"
+                       + (f", up to the model's {limit}" if limit and limit < 100_000 else ""))
                 findings.append(Finding("long_texts", (
                     f"{name}: {long} text{'s' * (long != 1)} longer than max_length={max_length} tokens (longest "
-                    f"{lengths[longest]}: {_quote(part[longest]['text'])}) will be truncated: their end is never "
-                    f"seen; raise --max-length (max_length= in Python) if it matters")))
+                    f"{lengths[longest]}: {_quote(part[longest]['text'])}) will be truncated: {'its' if long == 1 else 'their'} "
+                    f"end is never seen; {fix}")))
     return findings
 
 

@@ -16,6 +16,7 @@ import argparse
 import codecs
 import csv
 import json
+import shlex
 import shutil
 import sys
 import textwrap
@@ -234,7 +235,7 @@ def _load_and_check(args, max_length: int):
 
 
 def _cleaning_line(cleaning) -> str:
-    from sft_teach.checks import dropped_list
+    from sft_teach.checks import dropped_list, kept_everything
 
     labels = "".join(f"merged label '{old}' ({count(how['rows'], 'row')}) into '{how['into']}'; "
                      for old, how in cleaning.get("labels_merged", {}).items())
@@ -242,6 +243,9 @@ def _cleaning_line(cleaning) -> str:
     if trimmed:
         labels += f"read {count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
     which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""  # to find and fix them
+    if cleaning.get("keep_duplicates"):
+        return (f"{count(cleaning['rows'], 'row')}: {labels}{kept_everything(cleaning)}; "
+                f"{count(cleaning['rows_kept'], 'row')} split with seed {cleaning['split_seed']}")
     return (f"{count(cleaning['rows'], 'row')}: {labels}removed {count(cleaning['duplicates_removed'], 'repeated text')}; "
             f"{count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
             f"label, {cleaning['conflicts_dropped']} dropped (no majority{which}); {count(cleaning['rows_kept'], 'row')} "
@@ -543,8 +547,8 @@ def _read_labelled(args, source: Path):
         except MissingColumnError as exc:
             errors.append(exc)
     if trained and trained != tries[0]:
-        raise DataError(f"{errors[0]} (this model was trained with --text-column {trained[0]} "
-                        f"--label-column {trained[1]})") from None
+        raise DataError(f"{errors[0]} (this model was trained with --text-column {shlex.quote(trained[0])} "
+                        f"--label-column {shlex.quote(trained[1])})") from None
     raise errors[0]  # about the columns asked for
 
 
@@ -626,19 +630,22 @@ def cmd_evaluate(args) -> int:
     args.split = args.split.removesuffix(".csv")  # --split test.csv names the same split as --split test
     model, tokenizer = load_finetuned(args.model)
     dataset, skipped = _labelled(args, label_names(model))
+    seen = []  # every warning, said on stderr as found and kept for the JSON line
     if skipped:
         from sft_teach.data import skipped_line
 
-        _warn([skipped_line(skipped, len(dataset))])
-    seen = _read_notes(args) + _seen_in_training(args, dataset["text"]) + _repeated(dataset)
-    if args.split == "train" and _has_splits(args.data) and not any("training split" in w for w in seen):
-        seen.append("train is a training split: if this model was trained on it, the score measures memory, not "
-                    "what the model does on new texts: score the test split")
+        seen.append(skipped_line(skipped, len(dataset)))
+        _warn(seen)
+    found = _read_notes(args) + _seen_in_training(args, dataset["text"]) + _repeated(dataset)
+    if args.split == "train" and _has_splits(args.data) and not any("training split" in w for w in found):
+        found.append("train is a training split: if this model was trained on it, the score measures memory, not "
+                     "what the model does on new texts: score the test split")
     if args.split == "validation" and "best_epoch" in _run_record(args.model):
-        seen.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
-                    "optimistic: the test split is the one that chose nothing")
-    seen += _cut(model, tokenizer, dataset["text"], max_length)
-    _warn(seen)
+        found.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
+                     "optimistic: the test split is the one that chose nothing")
+    found += _cut(model, tokenizer, dataset["text"], max_length)
+    _warn(found)
+    seen += found
     scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
     classes = scores.pop("per_class")
     absent = [name for name, row in classes.items() if row["support"] == 0]
@@ -708,7 +715,7 @@ def _seen_in_training(args, texts) -> list[str]:
     """Warnings when the texts scored are ones the model was trained on: the very file its run
     read (the same SHA-256, in the run's metrics.json), or texts of the run's splits/train.csv.
     The score on a text seen with its label measures memory, not what the model does on new texts."""
-    from sft_teach.checks import _quote
+    from sft_teach.checks import _normal, _quote
     from sft_teach.data import read_csv_rows
     from sft_teach.model_card import data_fingerprint
 
@@ -721,10 +728,12 @@ def _seen_in_training(args, texts) -> list[str]:
         return [f"{args.data} is the file this model was fine-tuned on (the same SHA-256): most of its rows were "
                 f"training rows, so this score is optimistic: {instead}"]
     try:
-        train = set(read_csv_rows(run / "splits" / "train.csv")[0])
+        train = {_normal(text) for text in read_csv_rows(run / "splits" / "train.csv")[0]}
     except Exception:  # no run around the model (a copied folder): nothing to compare with
         return []
-    seen = [text for text in texts if text in train]
+    # the same text in another case or spacing is the same example (checks.duplicates), and to a
+    # tokenizer that ignores case, the same input
+    seen = [text for text in texts if _normal(text) in train]
     if not seen:
         return []
     return [f"{len(seen)} of the {len(texts)} texts scored also occur{'s' * (len(seen) == 1)} in the model's training split (the first: "
@@ -818,7 +827,7 @@ def _csv_header(args, name: str, lines: list[str]) -> list[str]:
     if column is None:
         return []
     return [f"{name}: line {number} reads like a CSV header ({first[:60]}), but the file is read as one text per "
-            f"line, so each row is classified whole, its other columns too: pass --text-column {column} to read "
+            f"line, so each row is classified whole, its other columns too: pass --text-column {shlex.quote(column)} to read "
             f"its '{column}' column"]
 
 

@@ -19,6 +19,7 @@ import io
 import math
 import numbers
 import re
+import shlex
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
@@ -211,6 +212,22 @@ def text_lines(raw: bytes, shown: str, encoding: str = "utf-8") -> list[str]:
     return re.split(r"\r\n|\r|\n", text)
 
 
+def _quote_break(raw: str, delimiter: str) -> tuple[int, bool] | None:
+    """Where a strict CSV reader stops on a misplaced double quote: ``(line, at_end)`` (the line
+    counted from the header, 1; ``at_end``: a quote still open at the end of the file), or None.
+
+    The lenient reader used for the rows reads on: a quote opened and never closed on its line then
+    runs into the next lines, up to the next quote, and two rows become one that looks normal.
+    """
+    strict = csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for _ in strict:
+            pass
+    except csv.Error as error:
+        return strict.line_num, "end of data" in str(error)
+    return None
+
+
 def _delimiter(header: str) -> str:
     """Comma, unless the header has none and uses ';' (European spreadsheets) or a tab (TSV)."""
     if "," in header:
@@ -289,7 +306,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)  # "texts" for "text", not "date"
             option = "text" if column == text_column else "label"
             missing.append(f"'{column}'")
-            hints.append(f"did you mean '{close[0]}'? pass --{option}-column {close[0]} ({option}_column='{close[0]}' "
+            hints.append(f"did you mean '{close[0]}'? pass --{option}-column {shlex.quote(close[0])} ({option}_column='{close[0]}' "
                          f"in Python)" if close else
                          f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
     if missing:  # both named at once, when both are missing
@@ -306,6 +323,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     trimmed = 0
     cells_of = reader.reader  # the rows under the header, read one by one to know where each starts
     odd_quotes = raw.count('"') % 2 == 1  # a double quote opened and never closed, somewhere
+    broken = _quote_break(raw, delimiter) if '"' in raw else None
     while True:
         line = cells_of.line_num + 1 + skipped_lines  # a quoted text may run over several lines: name its first
         try:
@@ -317,6 +335,9 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         # end of the file: the row then looks wrong in ways that hide the real cause
         open_quote = (f" (its double quote, opened on line {line}, runs to line {last}: if the text ends on "
                       f"line {line}, close the quote there)") if odd_quotes and last > line else ""
+        quote_broke_here = broken is not None and line <= broken[0] + skipped_lines <= last
+        if quote_broke_here and broken[1] and last == line:  # the last row opens a quote that the file never closes
+            open_quote = f" (its double quote, opened on line {line}, is never closed: close it where the text ends)"
         if len(cells_in_row) > len(reader.fieldnames):  # usually an unquoted comma in the text
             raise DataError(f"{shown}: line {line} has more cells than the header" + (
                 open_quote or ": put the text in double quotes if it contains commas"))
@@ -330,6 +351,10 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             continue
         if blank and open_quote:
             raise DataError(f"{shown}: line {line}, column '{blank[0]}' is empty{open_quote}")
+        if quote_broke_here and last > line:  # two rows read as one that looks whole: a row lost, a text wrong
+            raise DataError(f"{shown}: line {line}: its double quote is not closed on that line, so the row runs on "
+                            f"to line {last} and takes in what looks like another row: close the quote on line "
+                            f"{line}, or write a double quote inside a text as two (\"\")")
         if blank:
             empty += [(line, column) for column in blank]
             continue
@@ -786,10 +811,11 @@ def load_with_report(name_or_path: str = "pets", text_column: str = "text", labe
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "train.csv").is_file():
+            shown = (path.name or path.resolve().name or "").rstrip("/")  # "." names no folder: say which it is
             if (path / "splits" / "train.csv").is_file():  # the folder sft-teach finetune wrote
-                raise DataError(f"{path.name}/: no train.csv in this folder, which holds a fine-tuning run: its splits "
-                                f"are in {path.name}/splits/: pass --data {path / 'splits'}")
-            raise DataError(f"{path.name}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
+                raise DataError(f"{shown}/: no train.csv in this folder, which holds a fine-tuning run: its splits "
+                                f"are in {shown}/splits/: pass --data {shlex.quote(str(path / 'splits'))}")
+            raise DataError(f"{shown}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
         return _from_folder(path, text_column, label_column, encoding), None
     from sft_teach.models import looks_like_path
 
@@ -821,9 +847,12 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     dataset, lines, read = _csv_dataset(path, text_column, label_column, None, encoding, merge_case)
     dataset = dataset.add_column("line", lines)  # each row's line in the file, kept through cleaning and split
     before = Counter(column(dataset, "label"))
-    if keep_duplicates:
+    if keep_duplicates:  # nothing removed; what was left in is counted, for the command's line and the card
+        texts, labels = column(dataset, "text"), column(dataset, "label")
         report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
-                  "duplicates_removed": 0, "rows_kept": len(dataset), "dropped": []}
+                  "duplicates_removed": 0, "rows_kept": len(dataset), "dropped": [], "keep_duplicates": True,
+                  "duplicates_kept": sum(n - 1 for n in checks.duplicates(texts).values()),
+                  "conflicts_kept": checks.conflicts(texts, labels)}
     else:
         dataset, report = checks.clean(dataset)
         if not len(dataset):  # every text had copies with labels and none had a majority

@@ -70,14 +70,15 @@ def _kept(validation_curve: list[dict], best_epoch: int) -> str:
 def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, split_sizes: dict,
                      settings: dict, validation_curve: list[dict], test_metrics: dict, label_names: list[str],
                      eval_split: str = "test", best_epoch: int | None = None, cleaning: dict | None = None,
-                     columns: tuple[str, str] = ("text", "label"), per_class: dict | None = None,
+                     columns: tuple[str, str] = ("text", "label"), encoding: str | None = None,
+                     per_class: dict | None = None,
                      warnings: list[str] = (), base_model_id: str | None = None,
                      software: dict | None = None) -> Path:
     """Write ``folder/README.md``; returns its path.
 
     ``validation_curve``: one ``{"epoch", "accuracy", "macro_f1"}`` per evaluation;
     ``test_metrics``: ``accuracy`` and ``macro_f1`` on ``eval_split`` (``split_sizes[eval_split]`` items);
-    ``columns``: the data's text and label columns; ``per_class``: :func:`sft_teach.metrics.per_class`
+    ``columns``: the data's text and label columns; ``encoding``: the CSV's, said when not UTF-8; ``per_class``: :func:`sft_teach.metrics.per_class`
     on ``eval_split``; ``warnings``: what :func:`sft_teach.checks.check` found in the data.
     ``base_model_id``: the base's Hub id, for the YAML block (left out for a local folder);
     ``software``: ``{package: version}`` the run trained with.
@@ -106,14 +107,20 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
     ]
     if tuple(columns) != ("text", "label"):
         lines.append(f"- columns: texts in `{columns[0]}`, labels in `{columns[1]}`")
+    if encoding and encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig"):
+        lines.append(f"- read as `{encoding}`")
     if cleaning:
-        from sft_teach.checks import count, dropped_list
+        from sft_teach.checks import count, dropped_list, kept_everything
 
         which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""
-        lines.append(f"- before the split: {count(cleaning['rows'], 'row')}; {count(cleaning['duplicates_removed'], 'repeated text')} "
-                     f"removed; {count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with "
-                     f"the majority label, {cleaning['conflicts_dropped']} dropped (no majority{which}); split seed "
-                     f"{cleaning.get('split_seed')}")
+        if cleaning.get("keep_duplicates"):
+            lines.append(f"- before the split: {count(cleaning['rows'], 'row')}; {kept_everything(cleaning)}; "
+                         f"split seed {cleaning.get('split_seed')}")
+        else:
+            lines.append(f"- before the split: {count(cleaning['rows'], 'row')}; {count(cleaning['duplicates_removed'], 'repeated text')} "
+                         f"removed; {count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with "
+                         f"the majority label, {cleaning['conflicts_dropped']} dropped (no majority{which}); split seed "
+                         f"{cleaning.get('split_seed')}")
         for old, how in cleaning.get("labels_merged", {}).items():  # --merge-case
             lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "
                          f"in case are one class)")

@@ -171,6 +171,7 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
                      validation_curve=curve, test_metrics=result.metrics, label_names=result.label_names,
                      eval_split=result.eval_split, best_epoch=result.metrics.get("best_epoch"), cleaning=cleaning,
                      columns=(settings.get("text_column", "text"), settings.get("label_column", "label")),
+                     encoding=settings.get("encoding"),
                      per_class=classes, warnings=record["warnings"], software=record["versions"])
     return record
 

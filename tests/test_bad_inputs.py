@@ -55,6 +55,10 @@ CASES = [
      ["c.csv", "no column 'text' and no column 'label' (columns found: review, stars)"]),
     ("text-column-typo", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("texts", "label")))],
      ["did you mean 'texts'? pass --text-column texts"]),
+    # a header name with a space: the option suggested is quoted, so that it can be pasted into a shell
+    ("text-column-typo-with-a-space", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("Message Body", "label"))),
+                                                 "--text-column", "Message body"],
+     ["did you mean 'Message Body'? pass --text-column 'Message Body' (text_column='Message Body' in Python)"]),
     ("label-column-called-sentiment", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("text", "sentiment")))],
      ["no column 'label' (columns found: text, sentiment)"]),
     ("wrong-column-option", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD)), "--label-column", "lable"],
@@ -120,6 +124,16 @@ CASES = [
     # a quote never closed swallows the rest of the file: the error names the quote, not the symptom
     ("quote-never-closed", lambda d: ["--data", str(_bytes(d / "q.csv", b'text,label\n"Sat on the mat,cat\nPurred.,cat\n'))],
      ["q.csv: line 2, column 'label' is empty (its double quote, opened on line 2, runs to line 3"]),
+    # a quote left open runs into the next row and closes on its opening quote: two rows read as one
+    # that looks whole (a row lost, a text made of two, the second row's label), unless the reader says so
+    ("quote-not-closed-swallows-a-row", lambda d: ["--data", str(_bytes(d / "q.csv", b"text,label\n" + b"".join(
+        f'"{t}",{label}\n'.encode() for t, label in GOOD[:3]) + b'"Sat on the mat,cat\n"Wagged at the door.",dog\n'
+        + b"".join(f'"{t}",{label}\n'.encode() for t, label in GOOD[3:])))],
+     ["q.csv: line 5: its double quote is not closed on that line, so the row runs on to line 6",
+      "close the quote on line 5"]),
+    ("quote-on-the-last-row-never-closed", lambda d: ["--data", str(_bytes(d / "q.csv", b"text,label\n" + b"".join(
+        f'"{t}",{label}\n'.encode() for t, label in GOOD) + b'"Sat on the mat,cat\n'))],
+     [f"q.csv: line {len(GOOD) + 2}, column 'label' is empty (its double quote, opened on line {len(GOOD) + 2}, is never closed"]),
     ("every-text-a-conflict", lambda d: ["--data", str(write_csv(d / "x.csv", [(t, label) for t in CATS for label in ("cat", "dog")]))],
      ["x.csv: every one of its 20 rows is a text whose copies carry different labels with no majority",
       "(lines 2, 3)", "nothing to train on"]),
@@ -183,6 +197,14 @@ def test_bad_input_is_one_actionable_line_exit_2_and_nothing_overwritten(make, e
         assert words in err
     assert (existing_output / "metrics.json").read_text() == '{"accuracy": 0.5}'
     assert not list(tmp_path.glob(".results.partial"))
+
+
+def test_the_current_folder_is_named_by_its_name_not_by_the_empty_name_of_dot(tmp_path, monkeypatch, capsys):
+    (tmp_path / "my-data").mkdir()
+    monkeypatch.chdir(tmp_path / "my-data")
+    assert main(["check", "--data", "."]) == 2
+    assert capsys.readouterr().err == ("sft-teach: error: my-data/: no train.csv in this folder: add train.csv and "
+                                       "validation.csv, or pass one CSV file\n")
 
 
 def test_existing_output_is_never_replaced_without_overwrite(existing_output, capsys):
@@ -309,8 +331,9 @@ def test_evaluate_skip_unknown_scores_the_rows_the_model_knows(tiny_model_dir, t
                    f"the scores are on the other {len(GOOD)} rows\n")
     report = json.loads(out)
     assert report["skipped"] == {"spam": 2, "rabbit": 1} and report["n"] == len(GOOD)
-    assert {k: v for k, v in report.items() if k not in ("skipped", "data")} == {
-        k: v for k, v in alone.items() if k != "data"}
+    assert report["warnings"] == [err.removeprefix("sft-teach: warning: ").strip()]  # the JSON has every warning
+    assert {k: v for k, v in report.items() if k not in ("skipped", "data", "warnings")} == {
+        k: v for k, v in alone.items() if k not in ("data", "warnings")}
     nothing = write_csv(tmp_path / "spam.csv", [("Win a prize!", "spam")])
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(nothing), "--skip-unknown"]) == 2
     err = capsys.readouterr().err
@@ -381,9 +404,16 @@ def test_warnings_for_duplicates_leakage_tiny_class_imbalance_and_long_texts(tmp
     assert "(longest 182: 'The dog waited by the gate all afternoon…')" in text  # the text, as written, to search for
     assert "class 'cat' has only 1 example:" in text
     assert "'dog' has 21x the examples of 'cat'" in text
-    assert "train: 1 text longer than max_length=64 tokens" in text and "will be truncated" in text
+    assert "train: 1 text longer than max_length=64 tokens" in text and "will be truncated: its end is never seen" in text
+    assert "raise --max-length (max_length= in Python) if it matters, up to the model's 512" in text
     assert "validation: classes 'cat' (2 rows), 'dog' (2 rows) have fewer than 3 rows there" in text
     assert out.strip().endswith("7 warnings")
+    # at the model's own limit, a longer --max-length is no fix
+    at_limit, _ = _check(["--data", str(folder), "--max-length", "512"], capsys)
+    assert at_limit.count("sft-teach: warning: ") == 6  # the note of 182 tokens now fits
+    longer = _folder(tmp_path / "long", GOOD + [(" ".join([long_note] * 3), "dog")], GOOD[:2] + GOOD[10:12])
+    at_limit, _ = _check(["--data", str(longer), "--max-length", "512"], capsys)
+    assert "longer than max_length=512 tokens" in at_limit and "512 tokens is all this model reads: split longer texts" in at_limit
 
 
 def test_clean_data_gives_no_warnings(tmp_path, capsys):

@@ -403,6 +403,10 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     held_out = write_csv(tmp_path / "held_out.csv", [(sorted(train)[0], "cat"), ("A brand new note.", "dog")])
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(held_out)], capsys)
     assert code == 0 and "1 of the 2 texts scored also occurs in the model's training split (the first: " in err
+    # in capitals, with spaces around it: the same example, to checks.duplicates and to a tokenizer that ignores case
+    shouted = write_csv(tmp_path / "shouted.csv", [(f"  {sorted(train)[0].upper()} ", "cat"), ("A brand new note.", "dog")])
+    code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(shouted)], capsys)
+    assert code == 0 and "1 of the 2 texts scored also occurs in the model's training split" in err
 
 
 def test_book_without_its_extra_says_how_to_install_it(tmp_path, capsys, monkeypatch):
@@ -458,6 +462,23 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
     from sft_teach.cli import _cleaning_line
 
     assert "1 dropped (no majority: 'Wheel wobbles since the service' (line 57))" in _cleaning_line(cleaning)
+
+
+def test_the_card_and_the_command_say_what_keep_duplicates_left_in_and_a_files_encoding(tmp_path):
+    from support import GOOD
+
+    from sft_teach import data
+    from sft_teach.cli import _cleaning_line
+
+    rows = GOOD + GOOD[:3] + [(GOOD[4][0].upper(), "dog")]  # 3 copies, and one text under both labels
+    _, report = data.load_csv_split(write_csv(tmp_path / "x.csv", rows), split_seed=0, keep_duplicates=True)
+    assert (report["duplicates_kept"], report["conflicts_kept"]) == (4, 1)
+    said = ("every row kept (--keep-duplicates; keep_duplicates=True in Python): 4 extra copies of repeated texts and "
+            "1 text with conflicting labels left in")
+    assert said in _cleaning_line(report) and "removed" not in _cleaning_line(report)
+    card = _card(tmp_path, cleaning=report, encoding="cp1252")
+    assert f"- before the split: 24 rows; {said}; split seed 0" in card and "- read as `cp1252`" in card
+    assert "read as" not in _card(tmp_path, encoding="utf-8") + _card(tmp_path, encoding="UTF-8-sig")
 
 
 def _card(tmp_path, **changes):
