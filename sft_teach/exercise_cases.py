@@ -118,24 +118,41 @@ CATALOGUE = [
          mistakes=((lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)],
                     "that is the *least* similar training note: use `argmax`."),)),
     dict(id="02-training-steps", notebook="02_technical_recipe.ipynb", name="training_steps",
-         title="How many optimiser steps?",
-         task="Write `training_steps(num_examples, batch_size, num_train_epochs)`: the number of optimiser steps "
-              "`Trainer` takes on one device, with one step per batch and no gradient accumulation. The last batch "
-              "of an epoch may be smaller than `batch_size`; it is still a step.",
-         imports="import math", cases=lambda: [(714, 16, 3), (704, 16, 1), (160, 16, 4), (17, 16, 1), (10, 32, 2)],
+         title="How many optimiser steps, with gradient accumulation?",
+         task="`steps_per_epoch` above counted one optimiser step per batch. With `gradient_accumulation_steps=N` "
+              "(`--grad-accum N` on the command line), `Trainer` adds up the gradients of N batches before each "
+              "step, so 16 notes a batch with N = 4 update the weights much as a batch of 64 would, in the memory of 16. "
+              "Write `training_steps(num_examples, batch_size, num_train_epochs, grad_accum=1)`: the optimiser "
+              "steps `Trainer` takes on one device. An epoch's last batch may hold fewer than `batch_size` "
+              "examples, and its last group fewer than `grad_accum` batches: each is still a batch, and a step.",
+         hint="Count an epoch's batches first, as `steps_per_epoch` does; then its groups of `grad_accum` batches.",
+         imports="import math",
+         cases=lambda: [(714, 16, 3), (714, 16, 3, 4), (704, 16, 1, 4), (160, 16, 4, 3), (17, 16, 1, 4),
+                        (10, 32, 2, 8), (100, 8, 2, 5)],
          compare=number(0),
-         mistakes=((lambda n, b, e: n // b * e, "round the steps per epoch *up* (`math.ceil`)."),
-                   (lambda n, b, e: math.ceil(n * e / b), "every epoch ends with its own smaller batch: round up "
-                                                           "per epoch, then multiply by the epochs."))),
-    dict(id="02-warmup-steps", notebook="02_technical_recipe.ipynb", name="warmup_steps",
-         title="How many warmup steps?",
-         task="`TrainingArguments(warmup_steps=0.1)` warms up over a tenth of the run. Write "
-              "`warmup_steps(total_steps, warmup_ratio)`: the whole number of warmup steps `Trainer` uses, "
-              "rounding up as it does (a fraction of a step counts as a step).",
-         imports="import math", cases=lambda: [(200, 0.1), (134, 0.1), (135, 0.1), (7, 0.5), (10, 0.0)],
-         compare=number(0),
-         mistakes=((lambda t, r: int(t * r), "`Trainer` rounds up (`math.ceil`): 13.4 steps become 14."),
-                   (lambda t, r: round(t * r), "`Trainer` rounds up (`math.ceil`), not to the nearest step."))),
+         mistakes=((lambda n, b, e, a=1: math.ceil(n / b) * e,
+                    "that counts every batch as a step: divide an epoch's batches by `grad_accum`."),
+                   (lambda n, b, e, a=1: math.ceil(n / b) // a * e,
+                    "an epoch's last, smaller group of batches is a step too: round *up* (`math.ceil`)."),
+                   (lambda n, b, e, a=1: math.ceil(math.ceil(n / b) * e / a),
+                    "every epoch ends with its own group: round up per epoch, then multiply by the epochs."))),
+    dict(id="02-peak-reached", notebook="02_technical_recipe.ipynb", name="peak_fraction",
+         title="Does the learning rate reach its peak?",
+         task="Write `peak_fraction(total_steps, warmup_steps)`: the highest learning rate the `\"linear\"` "
+              "schedule reaches in a run of `total_steps` optimiser steps (numbered 0 to `total_steps` − 1), as a "
+              "fraction of the peak rate you asked for. `warmup_steps` is what you would pass to "
+              "`TrainingArguments`: a whole number of steps, or a float in [0, 1), a fraction of the run that "
+              "`Trainer` rounds up to whole steps (`math.ceil`). For `warmup_steps=500` on this notebook's 135 "
+              "steps, the schedule cell above printed 27 %.",
+         hint="The rate at step t is t / warmup of the peak while t < warmup; from step `warmup` on it falls. "
+              "Which step of the run is the highest?",
+         imports="import math",
+         cases=lambda: [(135, 500), (135, 0.1), (10, 10), (10, 11), (7, 0.5), (50, 0), (1, 5), (200, 0.0)],
+         compare=number(1e-9),
+         mistakes=((lambda t, w: 1.0, "a warmup longer than the run never gets there: the last step is the highest."),
+                   (lambda t, w: min(1.0, t / (w if w >= 1 else math.ceil(t * w) or 1)),
+                    "the run's last step is `total_steps` − 1: the rate there is (`total_steps` − 1) / warmup of "
+                    "the peak."))),
     dict(id="02-macro-f1", notebook="02_technical_recipe.ipynb", name="macro_f1", title="Macro-F1 by hand",
          task="Write `macro_f1(labels, predictions)` for two equally long sequences of class ids, without sklearn. "
               "For every class that occurs in either, F1 = 2 TP / (2 TP + FP + FN) (the same as 2PR / (P + R), and "

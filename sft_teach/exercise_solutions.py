@@ -33,13 +33,18 @@ def nearest_neighbour_labels(test_vectors, train_vectors, train_labels):
 
 # ---- 02: the recipe's arguments, and evaluation -----------------------------------------------
 
-def training_steps(num_examples, batch_size, num_train_epochs):
-    steps_per_epoch = math.ceil(num_examples / batch_size)  # the last, smaller batch is a step too
+def training_steps(num_examples, batch_size, num_train_epochs, grad_accum=1):
+    batches = math.ceil(num_examples / batch_size)  # an epoch's last, smaller batch is a batch too
+    steps_per_epoch = math.ceil(batches / grad_accum)  # and its last, smaller group a step
     return steps_per_epoch * num_train_epochs
 
 
-def warmup_steps(total_steps, warmup_ratio):
-    return math.ceil(total_steps * warmup_ratio)  # what Trainer does with warmup_steps=0.1
+def peak_fraction(total_steps, warmup_steps):
+    # what Trainer does with warmup_steps: a whole number as it is, a fraction of the run rounded up
+    warmup = int(warmup_steps) if warmup_steps >= 1 else math.ceil(total_steps * warmup_steps)
+    if warmup < total_steps:
+        return 1.0  # step `warmup` is at the peak; the rate falls after it
+    return (total_steps - 1) / warmup  # still rising at the last step, total_steps - 1
 
 
 def macro_f1(labels, predictions):

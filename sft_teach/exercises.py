@@ -1,11 +1,11 @@
 """Coding exercises with automatic feedback: write a small function, run the cell, read the verdict.
 
 Each notebook 01-07 has exercise cells right after the section that teaches the idea. A cell
-defines one function and ends with ``check("02-warmup-steps", warmup_steps)``, which runs the
+defines one function and ends with ``check("02-peak-reached", peak_fraction)``, which runs the
 function on several test cases (an edge case among them) and shows one line: a ✓, or a ✗ that
 names the case that failed, what came back and what was expected::
 
-    ✗ Not yet: warmup_steps(total_steps=134, warmup_ratio=0.1) returned 13; expected 14.
+    ✗ Not yet: peak_fraction(total_steps=135, warmup_steps=500) returned 0.27; expected 0.268.
 
 * :func:`catalogue`: every :class:`Exercise` (id, notebook, title, task, the function's name);
 * :func:`check`: a :class:`CheckResult`; a wrong answer never raises;

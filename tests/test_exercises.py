@@ -26,8 +26,8 @@ COURSE = [f"0{n}" for n in range(1, 8)]
 WRONG = {
     "01-sentence-embedding": lambda x: x.mean(axis=0),  # forgot to scale to length 1
     "01-nearest-label": lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)],  # least similar
-    "02-training-steps": lambda n, b, e: n // b * e,  # dropped the last, smaller batch
-    "02-warmup-steps": lambda t, r: int(t * r),  # rounded down
+    "02-training-steps": lambda n, b, e, a=1: n // b // a * e,  # dropped the last, smaller batch and group
+    "02-peak-reached": lambda t, w: min(1.0, t / max(1, int(w) if w >= 1 else int(t * w))),  # off by a step
     "02-macro-f1": lambda y, p: float(np.mean(np.asarray(y) == np.asarray(p))),  # accuracy
     "03-layer-plan": lambda n, v, b=6: ref.layer_plan(n, "AnB" if v == "AnB+" else "AnB+", b),  # variants swapped
     "03-relative-change": lambda b, a: float(np.linalg.norm(a - b)),  # not relative
@@ -87,12 +87,12 @@ def test_a_stub_gets_a_specific_message(exercise_id):
 
 
 def test_an_exception_is_reported_with_its_type_and_the_input():
-    def broken(total_steps, warmup_ratio):
+    def broken(total_steps, warmup_steps):
         return total_steps / 0
 
-    result = check("02-warmup-steps", broken)
+    result = check("02-peak-reached", broken)
     assert not result.passed
-    assert result.message == ("warmup_steps(total_steps=200, warmup_ratio=0.1) raised ZeroDivisionError: "
+    assert result.message == ("peak_fraction(total_steps=135, warmup_steps=500) raised ZeroDivisionError: "
                               "division by zero")
 
 
@@ -152,13 +152,13 @@ def test_a_function_that_never_returns_is_stopped_with_a_line(monkeypatch):
 
     monkeypatch.setattr(exercise_checks, "TIME_LIMIT", 0.2)
 
-    def endless(total_steps, warmup_ratio):
+    def endless(total_steps, warmup_steps):
         while True:
             pass
 
-    result = check("02-warmup-steps", endless)
+    result = check("02-peak-reached", endless)
     assert not result and result.message.endswith("had not returned after 0.2 s: is there a loop that never ends?")
-    assert check("02-warmup-steps", solution("02-warmup-steps"))  # the timer is off again
+    assert check("02-peak-reached", solution("02-peak-reached"))  # the timer is off again
 
 
 def test_a_solution_shows_its_source_and_computes_the_answer():
@@ -169,11 +169,38 @@ def test_a_solution_shows_its_source_and_computes_the_answer():
 
 
 def test_unknown_id_raises_key_error_listing_the_ids():
-    with pytest.raises(KeyError, match="02-warmup-steps"):
+    with pytest.raises(KeyError, match="02-peak-reached"):
         check("02-no-such-exercise", None)
 
 
 # ---- the references against independent oracles -------------------------------------------------
+
+def test_the_step_counts_are_trainers_own(tmp_path):
+    """02's references against transformers: the steps a real Trainer plans for a run (with gradient
+    accumulation), and the highest rate of its linear schedule with its reading of warmup_steps."""
+    import torch
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup
+
+    model = torch.nn.Linear(2, 2)
+    for n, batch, epochs, accum in [(714, 16, 3, 1), (714, 16, 3, 4), (17, 16, 1, 4), (100, 8, 2, 5), (160, 16, 4, 3)]:
+        args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=batch, num_train_epochs=epochs,
+                                 gradient_accumulation_steps=accum, report_to="none", use_cpu=True,
+                                 remove_unused_columns=False)
+        trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict({"x": list(range(n))}))
+        planned = trainer.set_initial_training_values(args, trainer.get_train_dataloader())[-1]  # max_steps
+        assert ref.training_steps(n, batch, epochs, accum) == planned, (n, batch, epochs, accum)
+    for total, warmup in [(135, 500), (135, 0.1), (10, 10), (10, 11), (7, 0.5), (50, 0), (1, 5), (40, 3)]:
+        steps = TrainingArguments(output_dir=str(tmp_path), warmup_steps=warmup, report_to="none").get_warmup_steps(total)
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        schedule = get_linear_schedule_with_warmup(optimizer, steps, total)
+        rates = []
+        for _ in range(total):
+            rates.append(schedule.get_last_lr()[0])
+            optimizer.step()
+            schedule.step()
+        assert math.isclose(ref.peak_fraction(total, warmup), max(rates), rel_tol=1e-12), (total, warmup)
+
 
 def test_references_agree_with_independent_oracles():
     import torch
