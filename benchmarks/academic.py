@@ -26,10 +26,14 @@ import datetime
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from sft_teach import lora
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import cpu  # noqa: E402  (benchmarks/run.py, next to this file: the name RESULTS.md gives the machine)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -156,7 +160,6 @@ def save_record(name: str, command: str, rows: list[dict], minutes: float, threa
                 code: str) -> None:
     """``benchmarks/results/<name>.json``: the rows and how they were made (``sft_teach.experiments.load_sweep`` reads it)."""
     import torch
-    from run import cpu  # benchmarks/run.py, next to this file: the name RESULTS.md gives the machine
 
     record = {"sweep": name, "command": command,
               "date": datetime.date.today().isoformat(), "minutes": round(minutes, 1),

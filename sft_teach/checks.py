@@ -151,8 +151,9 @@ def count(n: int, thing: str) -> str:
 
 def kept_everything(report: dict) -> str:
     """What ``keep_duplicates`` left in the data, for the command's line and the model card."""
-    return (f"every row kept (--keep-duplicates; keep_duplicates=True in Python): "
-            f"{report['duplicates_kept']} extra cop{'y' if report['duplicates_kept'] == 1 else 'ies'} of repeated texts and "
+    return ("every row kept (--keep-duplicates; keep_duplicates=True in Python): "
+            + ("1 extra copy of a repeated text" if report["duplicates_kept"] == 1 else
+               f"{report['duplicates_kept']} extra copies of repeated texts") + " and "
             f"{count(report['conflicts_kept'], 'text')} with conflicting labels left in")
 
 
@@ -209,11 +210,12 @@ def token_lengths(texts, tokenizer) -> list[int]:
     return [len(ids) for ids in tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
 
 
-def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
+def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None = None) -> list[Finding]:
     """Findings for a ``DatasetDict`` with ``train`` and evaluation splits (see module docstring).
 
     With a ``tokenizer``, texts longer than ``max_length`` tokens are counted; without
-    one that check is skipped. A dataset training could not use (no train split, no ``text`` or
+    one that check is skipped. ``positions``: how many tokens the model can read at all
+    (``config.max_position_embeddings``); at that limit, the advice is not a longer ``max_length``. A dataset training could not use (no train split, no ``text`` or
     ``label`` column, a split's label that train lacks) is a :class:`DataError`, as in ``finetune``.
     """
     from sft_teach.data import by_name
@@ -308,11 +310,9 @@ def check(dataset, tokenizer=None, max_length: int = 128) -> list[Finding]:
             long = sum(n > max_length for n in lengths)
             if long:
                 longest = max(range(len(lengths)), key=lengths.__getitem__)
-                limit = getattr(tokenizer, "model_max_length", None)  # tokenizers without a limit report ~1e30
-                fix = (f"{limit} tokens is all this model reads: split longer texts into parts, or shorten them"
-                       if limit and limit < 100_000 and max_length >= limit else
-                       "raise --max-length (max_length= in Python) if it matters"
-                       + (f", up to the model's {limit}" if limit and limit < 100_000 else ""))
+                fix = (f"{positions} tokens is all this model reads: split longer texts into parts, or shorten them"
+                       if positions and max_length >= positions else
+                       "raise --max-length (max_length= in Python) if it matters")
                 findings.append(Finding("long_texts", (
                     f"{name}: {long} text{'s' * (long != 1)} longer than max_length={max_length} tokens (longest "
                     f"{lengths[longest]}: {_quote(part[longest]['text'])}) will be truncated: {'its' if long == 1 else 'their'} "

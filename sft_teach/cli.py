@@ -228,10 +228,13 @@ def _load_and_check(args, max_length: int):
         split_seed=_int("--split-seed", args.split_seed, least=0), encoding=args.encoding,
         keep_duplicates=args.keep_duplicates, merge_case=args.merge_case)
     tokenizer = models.load_tokenizer(args.model)
-    limit = getattr(tokenizer, "model_max_length", None)
-    if limit and limit < 100_000 and max_length > limit:  # tokenizers without a limit report ~1e30
+    # the model's positions, not its tokenizer's model_max_length, which in a folder finetune saved is
+    # the cut it trained with (128), not what the model can read (512)
+    limit = models.positions(args.model)
+    if limit and max_length > limit:
         raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
-    return dataset, cleaning, checks.check(dataset, tokenizer, max_length) + checks.cleaning_findings(cleaning)
+    return dataset, cleaning, (checks.check(dataset, tokenizer, max_length, positions=limit)
+                               + checks.cleaning_findings(cleaning))
 
 
 def _cleaning_line(cleaning) -> str:

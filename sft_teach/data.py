@@ -212,20 +212,24 @@ def text_lines(raw: bytes, shown: str, encoding: str = "utf-8") -> list[str]:
     return re.split(r"\r\n|\r|\n", text)
 
 
-def _quote_break(raw: str, delimiter: str) -> tuple[int, bool] | None:
-    """Where a strict CSV reader stops on a misplaced double quote: ``(line, at_end)`` (the line
-    counted from the header, 1; ``at_end``: a quote still open at the end of the file), or None.
+def _quote_breaks(raw: str, delimiter: str) -> dict[int, bool]:
+    """Every line where a strict CSV reader stops on a misplaced double quote, counted from the
+    header (1), each with whether a quote is still open at the end of the file there.
 
     The lenient reader used for the rows reads on: a quote opened and never closed on its line then
-    runs into the next lines, up to the next quote, and two rows become one that looks normal.
+    runs into the next lines, up to the next quote, and two rows become one that looks normal. A
+    strict reader goes on after each error, so a harmless stray quote early on hides no later one.
     """
-    strict = csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True)
-    try:
-        for _ in strict:
-            pass
-    except csv.Error as error:
-        return strict.line_num, "end of data" in str(error)
-    return None
+    strict, found = csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True), {}
+    while True:
+        try:
+            next(strict)
+        except StopIteration:
+            return found
+        except csv.Error as error:
+            found[strict.line_num] = "end of data" in str(error)
+            if found[strict.line_num]:
+                return found
 
 
 def _delimiter(header: str) -> str:
@@ -323,7 +327,10 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     trimmed = 0
     cells_of = reader.reader  # the rows under the header, read one by one to know where each starts
     odd_quotes = raw.count('"') % 2 == 1  # a double quote opened and never closed, somewhere
-    broken = _quote_break(raw, delimiter) if '"' in raw else None
+    broken = _quote_breaks(raw, delimiter) if '"' in raw else {}
+    # the file's lines as the csv module counts them (only \n, \r and \r\n end one), to read a row's first alone
+    physical = re.split(r"\r\n|\r|\n", raw) if broken else []
+    swallowed = []  # (line, last, the label its first line ends with): rows that may have taken in the next
     while True:
         line = cells_of.line_num + 1 + skipped_lines  # a quoted text may run over several lines: name its first
         try:
@@ -335,9 +342,17 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         # end of the file: the row then looks wrong in ways that hide the real cause
         open_quote = (f" (its double quote, opened on line {line}, runs to line {last}: if the text ends on "
                       f"line {line}, close the quote there)") if odd_quotes and last > line else ""
-        quote_broke_here = broken is not None and line <= broken[0] + skipped_lines <= last
-        if quote_broke_here and broken[1] and last == line:  # the last row opens a quote that the file never closes
+        broke_at = [n for n in broken if line <= n + skipped_lines <= last]
+        if broke_at and broken[broke_at[-1]] and last == line:  # the last row opens a quote the file never closes
             open_quote = f" (its double quote, opened on line {line}, is never closed: close it where the text ends)"
+        if broke_at and last > line and label_column is not None:
+            # Read alone, without its opening quote, does the row's first line end in a label cell of its
+            # own? Then the quote swallowed a row boundary; a text meant to run over lines does not.
+            alone = next(csv.reader([physical[line - 1 - skipped_lines].lstrip().removeprefix('"')],
+                                    delimiter=delimiter), [])
+            where = reader.fieldnames.index(label_column)
+            if len(alone) == len(reader.fieldnames) and alone[where].strip():
+                swallowed.append((line, last, alone[where].strip()))
         if len(cells_in_row) > len(reader.fieldnames):  # usually an unquoted comma in the text
             raise DataError(f"{shown}: line {line} has more cells than the header" + (
                 open_quote or ": put the text in double quotes if it contains commas"))
@@ -351,10 +366,6 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
             continue
         if blank and open_quote:
             raise DataError(f"{shown}: line {line}, column '{blank[0]}' is empty{open_quote}")
-        if quote_broke_here and last > line:  # two rows read as one that looks whole: a row lost, a text wrong
-            raise DataError(f"{shown}: line {line}: its double quote is not closed on that line, so the row runs on "
-                            f"to line {last} and takes in what looks like another row: close the quote on line "
-                            f"{line}, or write a double quote inside a text as two (\"\")")
         if blank:
             empty += [(line, column) for column in blank]
             continue
@@ -366,6 +377,13 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         lines.append(line)
         if label_column is not None:
             labels.append(cells[label_column])
+    known = set(labels)
+    for line, last, label in swallowed:  # two rows read as one that looks whole: a row lost, a text wrong
+        if label in known:
+            raise DataError(f"{shown}: line {line}: its double quote is not closed on that line, so the row runs on "
+                            f"to line {last} and takes in what reads as another row (line {line} ends with the "
+                            f"label '{label}'): close the quote on line {line}, or write a double quote inside a text "
+                            f"as two (\"\")")
     if empty:
         (line, column), more = empty[0], empty[1:]
         fix = "write the text or delete the row" if column == text_column else "every row needs a label"

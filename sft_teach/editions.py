@@ -45,6 +45,8 @@ QUIZ_ANSWERS = re.compile(r"<details><summary>answers</summary>.*?</details>", r
 QUIZ_CALL = re.compile(r'\bquiz\(("[^"]+")\)')
 # the id of the markdown cell that states an exercise's task (sft_teach.exercises.task_markdown)
 TASK_ID = re.compile(r"exercise-(.+)-task")
+# notebook 00's word on where the reference answers are, which the student edition leaves out
+STUCK = re.compile(r"Stuck\?\s+`sft_teach\.exercises\.solution\([^)]*\)`\s+shows\s+a\s+reference\s+answer,\s+and\s+")
 
 
 def exercise_id(cell) -> str | None:
@@ -76,6 +78,8 @@ class ExerciseSources(Preprocessor):
                     output["data"]["text/html"] = QUIZ_ANSWERS.sub("", page)
             if cell.cell_type == "code":
                 cell.source = QUIZ_CALL.sub(r"quiz(\1, answers=False)", cell.source)
+            if cell.cell_type == "markdown":
+                cell.source = STUCK.sub("", cell.source)
             task = TASK_ID.fullmatch(cell.get("id", "")) if cell.cell_type == "markdown" else None
             if task:
                 from .exercises import task_markdown

@@ -141,6 +141,15 @@ def resolve_model(name: str = "default") -> str:
     return name
 
 
+def positions(name: str = "default") -> int | None:
+    """How many tokens the model ``name`` can read at all (its config's ``max_position_embeddings``),
+    read without loading its weights; None for a model without such a limit. A folder that
+    ``finetune`` saved keeps its training ``max_length`` in the tokenizer, not this."""
+    from transformers import AutoConfig
+
+    return getattr(AutoConfig.from_pretrained(resolve_model(name)), "max_position_embeddings", None)
+
+
 def check_max_length(model, max_length) -> None:
     """A :class:`ConfigError` if ``max_length`` tokens are more than ``model`` has positions for.
 

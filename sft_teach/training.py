@@ -510,7 +510,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     check_max_length(model, max_length)
     if data_warnings is None:  # what `sft-teach check` would say: said now, not after minutes of training
-        data_warnings = checks.check(dataset, tokenizer, max_length) + checks.cleaning_findings(cleaning)
+        data_warnings = (checks.check(dataset, tokenizer, max_length,
+                                      positions=getattr(model.config, "max_position_embeddings", None))
+                         + checks.cleaning_findings(cleaning))
         _say(data_warnings)
     encoded = data_mod.tokenize(dataset, tokenizer, max_length)
     history = HistoryCallback()

@@ -131,6 +131,12 @@ CASES = [
         + b"".join(f'"{t}",{label}\n'.encode() for t, label in GOOD[3:])))],
      ["q.csv: line 5: its double quote is not closed on that line, so the row runs on to line 6",
       "close the quote on line 5"]),
+    # a harmless stray quote earlier in the file hides nothing: the strict reader goes on after it
+    ("quote-not-closed-after-a-harmless-stray-quote", lambda d: ["--data", str(_bytes(d / "q.csv", b"text,label\n"
+        + b'"Best" cat ever,cat\n' + b"".join(f'"{t}",{label}\n'.encode() for t, label in GOOD[:3])
+        + b'"Sat on the mat,cat\n"Wagged at the door.",dog\n' + b"".join(f'"{t}",{label}\n'.encode() for t, label in GOOD[3:])))],
+     ["q.csv: line 6: its double quote is not closed on that line, so the row runs on to line 7",
+      "(line 6 ends with the label 'cat')"]),
     ("quote-on-the-last-row-never-closed", lambda d: ["--data", str(_bytes(d / "q.csv", b"text,label\n" + b"".join(
         f'"{t}",{label}\n'.encode() for t, label in GOOD) + b'"Sat on the mat,cat\n'))],
      [f"q.csv: line {len(GOOD) + 2}, column 'label' is empty (its double quote, opened on line {len(GOOD) + 2}, is never closed"]),
@@ -405,7 +411,7 @@ def test_warnings_for_duplicates_leakage_tiny_class_imbalance_and_long_texts(tmp
     assert "class 'cat' has only 1 example:" in text
     assert "'dog' has 21x the examples of 'cat'" in text
     assert "train: 1 text longer than max_length=64 tokens" in text and "will be truncated: its end is never seen" in text
-    assert "raise --max-length (max_length= in Python) if it matters, up to the model's 512" in text
+    assert text.count("raise --max-length (max_length= in Python) if it matters") == 1
     assert "validation: classes 'cat' (2 rows), 'dog' (2 rows) have fewer than 3 rows there" in text
     assert out.strip().endswith("7 warnings")
     # at the model's own limit, a longer --max-length is no fix
@@ -638,3 +644,24 @@ def test_max_length_is_checked_by_one_rule_in_every_command(tiny_model_dir, tmp_
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "must be a whole number of tokens from 2 to 8192" in err
         assert f"got {value}: try 128" in err
+
+
+def test_a_saved_folders_training_cut_is_not_its_limit(tiny_model_dir, tmp_path, capsys):
+    """A folder finetune saved keeps its training max_length in the tokenizer (model_max_length): a
+    longer --max-length is still allowed up to the model's positions, and refused beyond them."""
+    import json
+    import shutil
+
+    from sft_teach.models import positions
+
+    folder = tmp_path / "trained"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, "model_max_length": 16}))
+    limit = positions(str(folder))
+    assert limit > 32
+    data = str(write_csv(tmp_path / "x.csv", GOOD))
+    assert main(["check", "--model", str(folder), "--data", data, "--max-length", "32"]) == 0
+    capsys.readouterr()
+    assert main(["check", "--model", str(folder), "--data", data, "--max-length", str(limit + 1)]) == 2
+    assert f"more than this model accepts ({limit} tokens)" in capsys.readouterr().err

@@ -364,3 +364,19 @@ def test_a_column_asked_for_with_the_spaces_of_its_header_is_found(tmp_path):
     texts, labels = data.read_csv_rows(path, text_column=" Message ", label_column="Category ")
     assert (texts, labels) == data.read_csv_rows(path, text_column="Message", label_column="Category")
     assert len(texts) == len(GOOD)
+
+
+def test_texts_meant_to_run_over_lines_are_read_whatever_the_quoting_around_them(tmp_path):
+    """Only a quote that swallows a row boundary is refused (tests/test_bad_inputs.py): a text over
+    lines with a space after its closing quote, a doubled quote inside it, a stray quote in an
+    unquoted text, and a label cell quoted with a space after it are all read as written."""
+    from support import GOOD
+
+    rows = [f'"{t}",{label}' for t, label in GOOD[2:]]
+    path = tmp_path / "x.csv"
+    path.write_text("text,label\n" + "\n".join(['"Sat on the mat,\nthen on me" ,cat', '"Purred, ""loudly""\nall night",cat',
+                                                  'He said "hi" to the dog,dog', '"Chased the post.","dog" ', *rows]) + "\n")
+    texts, labels, *_ = data.read_csv_rows(path)
+    assert texts[:4] == ["Sat on the mat,\nthen on me", 'Purred, "loudly"\nall night', 'He said "hi" to the dog',
+                         "Chased the post."]
+    assert labels[:4] == ["cat", "cat", "dog", "dog"] and len(texts) == len(GOOD) + 2

@@ -153,8 +153,9 @@ def test_student_edition_of_the_course(tmp_path):
             return [c.source for c in cells if c.cell_type == "markdown" and editions.TASK_ID.fullmatch(c.get("id", ""))]
 
         assert len(tasks(nb.cells)) == len(exercise_cells(nb)), path.name
-        assert not any("exercises.solution(" in task for task in tasks(nb.cells)), path.name
         assert all("exercises.solution(" in task for task in tasks(committed.cells)), path.name
+        # no cell, task or other, nor any output, says where the reference answers are
+        assert not any("exercises.solution(" in c.source + str(c.get("outputs", "")) for c in nb.cells), path.name
         for i, exercise in exercise_cells(nb):
             cell, student = nb.cells[i], editions.exercise_source(exercise, "student")
             teacher = editions.exercise_source(exercise, "teacher")
