@@ -97,6 +97,17 @@ DESK_TEXTS = ["Can I pay in two parts?", "can i pay in  two parts?", "Is the vet
               "my dog ate a sock.", "Nail trim on Friday?", "Bramble needs a groom.", "Where do I park?",
               "The cat is sneezing.", "Do you sell flea spray?", "Is the vet in on Sunday?", "What are your hours?"]
 
+def _stlr_p(t, T, cut_frac, p_floor=True):
+    """p of Eq. 3 with cut at least 1 (and, with ``p_floor``, p at least 0): for the known mistakes."""
+    cut = max(1, math.floor(T * cut_frac))
+    p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
+    return max(0.0, p) if p_floor else p
+
+
+def _stlr(t, T, cut_frac, ratio, p_floor=True):
+    return (1 + _stlr_p(t, T, cut_frac, p_floor) * (ratio - 1)) / ratio
+
+
 CATALOGUE = [
     dict(id="01-sentence-embedding", notebook="01_beginner_cats_and_dogs.ipynb", name="note_embedding",
          title="One embedding for a whole note",
@@ -204,18 +215,25 @@ CATALOGUE = [
                    (lambda ls, lr, f=2.6: {n: lr * f ** d for d, n in enumerate(reversed(ls))},
                     "lower layers learn more *slowly*: divide by the factor."))),
     dict(id="04-stlr", notebook="04_ulmfit_techniques.ipynb", name="stlr_multiplier",
-         title="Slanted triangular learning rates (Eq. 3)",
-         task="Write `stlr_multiplier(t, T, cut_frac=0.1, ratio=32)`: η_t / η_max at step `t` (0-based) of `T` "
-              "steps, from Howard & Ruder's Eq. 3 above: cut = ⌊T · cut_frac⌋; p = t / cut while t < cut, "
-              "otherwise 1 − (t − cut) / (cut · (1/cut_frac − 1)); the multiplier is "
-              "(1 + p (ratio − 1)) / ratio.",
-         hint="At t = 0 it is 1/ratio, at t = cut it is 1 (the peak).", imports="import math",
-         cases=lambda: [(0, 40), (3, 40), (4, 40), (20, 40), (39, 40), (100, 1000), (10, 100, 0.2, 8),
-                        (60, 100, 0.2, 8)],
+         title="Slanted triangular learning rates on any run (Eq. 3)",
+         task="The cell above builds Eq. 3 as printed, for a run of 40 steps. On other runs it breaks at both "
+              "ends. When T · cut_frac < 1, cut is 0 and the rise divides by zero. When T is not a multiple of "
+              "1 / cut_frac, the floor makes cut too small, so the fall is too steep: p drops below 0 in the last "
+              "steps, taking the multiplier below 1 / ratio (at T = 45 the last step's is −0.076: a negative "
+              "learning rate, which climbs the loss). Write `stlr_multiplier(t, T, cut_frac=0.1, ratio=32)`: η_t / η_max at "
+              "step `t` (0-based) of `T` steps, by Eq. 3, but with cut at least 1 and p at least 0.",
+         hint="Start from `stlr_inline` above: a guard on cut and one on p are all it needs.",
+         imports="import math",
+         cases=lambda: [(0, 40), (4, 40), (39, 40), (44, 45), (40, 45), (3, 45), (98, 99), (0, 5), (4, 5),
+                        (100, 1000), (60, 100, 0.2, 8), (5, 7, 0.2, 8)],
          compare=number(1e-9),
-         mistakes=((lambda t, T, c=0.1, r=32: (t / math.floor(T * c) if t < math.floor(T * c) else
-                                                1 - (t - math.floor(T * c)) / (math.floor(T * c) * (1 / c - 1))),
-                    "that is p; the multiplier is (1 + p (ratio − 1)) / ratio, never below 1/ratio."),)),
+         mistakes=((lambda t, T, c=0.1, r=32: _stlr(t, T, c, r, p_floor=False),
+                    "p falls below 0 at the end of this run: keep it at least 0 (`max(0.0, ...)`), so the rate "
+                    "never goes below η_max / ratio."),
+                   (lambda t, T, c=0.1, r=32: _stlr(t, T, c, r) * r,
+                    "that is 1 + p (ratio − 1); divide by `ratio`: at the peak the multiplier is 1."),
+                   (lambda t, T, c=0.1, r=32: _stlr_p(t, T, c),
+                    "that is p; the multiplier is (1 + p (ratio − 1)) / ratio, never below 1/ratio."))),
     dict(id="04-gradual-unfreezing", notebook="04_ulmfit_techniques.ipynb", name="unfrozen_groups",
          title="Gradual unfreezing: which groups train in an epoch?",
          task="Write `unfrozen_groups(epoch, groups, per_epoch=1)`. `groups` lists the layer groups from the "
@@ -286,17 +304,27 @@ CATALOGUE = [
          mistakes=((lambda m, g=False: "".join(f"<|im_start|>{x['role']}\n{x['content']}<|im_end|>" for x in m)
                     + ("<|im_start|>assistant\n" if g else ""),
                     "each message ends with `<|im_end|>` and a newline."),)),
-    dict(id="07-mask-labels", notebook="07_instruction_sft.ipynb", name="mask_prompt",
-         title="The labels of a masked example",
-         task="Write `mask_prompt(input_ids, prompt_length)`: the labels for one example whose first "
-              "`prompt_length` tokens are the prompt. Return a new list, as long as `input_ids`: -100 on every "
-              "prompt position, the token id itself on every answer position. Leave `input_ids` unchanged.",
-         cases=lambda: [([5, 6, 7, 8, 9], 3), ([10, 11, 12, 13], 1), ([1, 2, 3], 0), ([1, 2, 3], 3)],
+    dict(id="07-mask-labels", notebook="07_instruction_sft.ipynb", name="mask_turns",
+         title="The labels of a conversation with several answers",
+         task="Section 4 masked a conversation with one answer: every token before it got -100. A conversation "
+              "of several turns has several answers, and SFT labels each of them while masking the user turns, "
+              "the system prompt and the template's markers around them (what `trl`'s `assistant_only_loss=True` "
+              "does, reading where each answer is from the template's `{% generation %}` markers). Write "
+              "`mask_turns(input_ids, answers)`: `answers` lists the `(start, end)` positions of each answer's "
+              "tokens, half-open like a slice (`input_ids[start:end]` is the answer). Return a new list, as long "
+              "as `input_ids`: the token id itself inside every answer, -100 everywhere else. Leave `input_ids` "
+              "unchanged.",
+         hint="Start from a list of -100s as long as `input_ids`, then copy each answer's slice into it.",
+         cases=lambda: [([5, 6, 7, 8, 9], [(3, 5)]), ([11, 12, 13, 14, 15, 16, 17, 18, 19, 20], [(2, 4), (7, 9)]),
+                        ([1, 2, 3], []), ([1, 2, 3], [(0, 3)]), ([4, 5, 6, 7], [(1, 2), (3, 4)])],
          compare=exact(), unchanged=True,
-         mistakes=((lambda ids, p: list(ids[:p]) + [-100] * (len(ids) - p), "the *prompt* gets -100; the answer "
-                                                                            "keeps its ids."),
-                   (lambda ids, p: [-100] * max(0, p - 1) + list(ids[max(0, p - 1):]), "mask all `prompt_length` "
-                                                                                        "prompt positions."))),
+         mistakes=((lambda ids, spans: [-100 if any(s <= i < e for s, e in spans) else t for i, t in enumerate(ids)],
+                    "the *answers* keep their ids; everything else gets -100."),
+                   (lambda ids, spans: [t if any(s <= i <= e for s, e in spans) else -100 for i, t in enumerate(ids)],
+                    "each range is half-open, like a slice: position `end` is not in the answer."),
+                   (lambda ids, spans: [t if spans and spans[0][0] <= i < spans[0][1] else -100
+                                        for i, t in enumerate(ids)],
+                    "every answer keeps its ids, not only the first."))),
     dict(id="07-masked-loss", notebook="07_instruction_sft.ipynb", name="masked_loss_by_hand",
          title="The masked loss by hand",
          task="Write `masked_loss_by_hand(logits, labels)` in NumPy: `logits` `(batch, seq_len, vocab)`, `labels` "

@@ -116,6 +116,10 @@ def exact():
         if isinstance(expected, list) and (isinstance(got, (tuple, np.ndarray)) or hasattr(got, "detach")):
             # a tuple, a NumPy array or a torch tensor of the right values is a right answer
             got = list(got) if isinstance(got, tuple) else np.asarray(to_array(got) if hasattr(got, "detach") else got).tolist()
+        if isinstance(expected, list) and isinstance(got, list) and len(got) == len(expected) and got != expected:
+            at = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b)  # a long list is shown cut short
+            return (f"returned {show(got)}; expected {show(expected)}: they first differ at position {at} "
+                    f"(got {show(got[at], 20)}, expected {show(expected[at], 20)}).")
         if type(got) is not type(expected) or got != expected:
             return f"returned {show(got)}; expected {show(expected)}."
         return None

@@ -86,11 +86,11 @@ def discriminative_rates(layers, top_lr, factor=2.6):
 
 
 def stlr_multiplier(t, T, cut_frac=0.1, ratio=32):
-    cut = math.floor(T * cut_frac)
+    cut = max(1, math.floor(T * cut_frac))  # a run shorter than 1 / cut_frac steps still rises for a step
     if t < cut:
         p = t / cut  # rising
     else:
-        p = 1 - (t - cut) / (cut * (1 / cut_frac - 1))  # falling
+        p = max(0.0, 1 - (t - cut) / (cut * (1 / cut_frac - 1)))  # falling; a cut rounded down would overshoot 0
     return (1 + p * (ratio - 1)) / ratio
 
 
@@ -141,8 +141,11 @@ def render_chatml(messages, add_generation_prompt=False):
     return text
 
 
-def mask_prompt(input_ids, prompt_length):
-    return [-100] * prompt_length + list(input_ids[prompt_length:])  # no loss on the prompt
+def mask_turns(input_ids, answers):
+    labels = [-100] * len(input_ids)  # no loss anywhere, to begin with
+    for start, end in answers:
+        labels[start:end] = input_ids[start:end]  # each answer is a target, token by token
+    return labels
 
 
 def masked_loss_by_hand(logits, labels):

@@ -40,7 +40,8 @@ WRONG = {
     "06-lora-parameters": lambda s, r: sum(r * o * i for o, i in s),  # the full matrix
     "06-merge": lambda w, a, b, al: w + b @ a,  # forgot alpha / r
     "07-chat-template": lambda m, g=False: "".join(f"<|im_start|>{x['role']}\n{x['content']}<|im_end|>" for x in m),
-    "07-mask-labels": lambda ids, p: list(ids[:p]) + [-100] * (len(ids) - p),  # masked the answer
+    "07-mask-labels": lambda ids, spans: [-100 if any(s <= i < e for s, e in spans) else t  # masked the answers
+                                          for i, t in enumerate(ids)],
     "07-masked-loss": lambda z, y: ref.masked_loss_by_hand(np.concatenate([z, z[:, :1]], axis=1),
                                                            np.concatenate([np.full_like(y[:, :1], -100), y], axis=1)),
 }
@@ -100,9 +101,11 @@ def test_nan_wrong_shape_and_mutation_are_named():
     assert "NaN" in check("02-macro-f1", lambda y, p: float("nan")).message
     assert "shape (3,); expected shape (4,)" in check("01-sentence-embedding", lambda x: x.mean(axis=1)).message
 
-    def in_place(input_ids, prompt_length):
-        for i in range(prompt_length):
-            input_ids[i] = -100
+    def in_place(input_ids, answers):
+        kept = {i for start, end in answers for i in range(start, end)}
+        for i in range(len(input_ids)):
+            if i not in kept:
+                input_ids[i] = -100
         return input_ids
 
     assert "changed its argument" in check("07-mask-labels", in_place).message
@@ -121,8 +124,8 @@ def test_a_hint_needs_the_mistake_on_every_case_not_one_that_agrees_by_chance():
     import math
 
     def p_alone(t, T, cut_frac=0.1, ratio=32):  # the known mistake: p, not the multiplier
-        cut = math.floor(T * cut_frac)
-        return t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
+        cut = max(1, math.floor(T * cut_frac))
+        return t / cut if t < cut else max(0.0, 1 - (t - cut) / (cut * (1 / cut_frac - 1)))
 
     assert "Hint: that is p" in check("04-stlr", p_alone).message
     zero = check("04-stlr", lambda t, T, cut_frac=0.1, ratio=32: 0.0).message  # p is 0 too at t = 0
@@ -135,9 +138,13 @@ def test_a_tensor_is_named_a_tensor_and_a_near_miss_shows_the_digits_that_differ
     import torch
 
     answer = solution("07-mask-labels")  # its values, as a tensor: right, as an array is
-    assert check("07-mask-labels", lambda ids, n: torch.tensor(answer(list(ids), n)))
-    off_by_one = check("07-mask-labels", lambda ids, n: torch.tensor([-100] * (n + 1) + list(ids[n + 1:]))).message
-    assert "[-100, -100, -100, -100, 9]; expected [-100, -100, -100, 8, 9]" in off_by_one
+    assert check("07-mask-labels", lambda ids, spans: torch.tensor(answer(list(ids), spans)))
+    off_by_one = check("07-mask-labels", lambda ids, spans: torch.tensor(
+        answer(list(ids), [(start + 1, end) for start, end in spans]))).message
+    assert "[-100, -100, -100, -100, 9]; expected [-100, -100, -100, 8, 9]: they first differ at position 3" in off_by_one
+    # a list too long to show whole still says where it goes wrong
+    inclusive = check("07-mask-labels", lambda ids, spans: answer(list(ids), [(s, e + 1) for s, e in spans])).message
+    assert "first differ at position 4 (got 15, expected -100)" in inclusive
     from sft_teach.exercise_checks import show
 
     assert show(torch.tensor([1, 2])) == "tensor([1, 2])" and show(np.array([1, 2])) == "np.array([1, 2])"
@@ -159,6 +166,24 @@ def test_a_function_that_never_returns_is_stopped_with_a_line(monkeypatch):
     result = check("02-peak-reached", endless)
     assert not result and result.message.endswith("had not returned after 0.2 s: is there a loop that never ends?")
     assert check("02-peak-reached", solution("02-peak-reached"))  # the timer is off again
+
+
+def test_eq_3_as_printed_is_told_where_it_breaks():
+    """The lesson's inline STLR is Eq. 3 as printed: right on its 40 steps, a negative rate at the end
+    of 45, a division by zero on 5. The check names the first; a cut guarded but not p gets the hint."""
+    import math
+
+    def eq_3(t, T, cut_frac=0.1, ratio=32, least=0):
+        cut = max(least, math.floor(T * cut_frac))
+        p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
+        return (1 + p * (ratio - 1)) / ratio
+
+    as_printed = check("04-stlr", eq_3).message
+    assert "stlr_multiplier(t=44, T=45) returned -0.0763889; expected 0.03125." in as_printed and "Hint" not in as_printed
+    with pytest.raises(ZeroDivisionError):
+        eq_3(0, 5)  # the other end: what the check would name if the run of 45 came out right
+    cut_guarded = check("04-stlr", lambda t, T, cut_frac=0.1, ratio=32: eq_3(t, T, cut_frac, ratio, least=1)).message
+    assert "returned -0.0763889" in cut_guarded and "Hint: p falls below 0" in cut_guarded
 
 
 def test_a_solution_shows_its_source_and_computes_the_answer():
@@ -215,7 +240,7 @@ def test_references_agree_with_independent_oracles():
                                 ([0] * 8 + [1] * 2, [0] * 10)]:
         assert math.isclose(ref.macro_f1(labels, predictions),
                             f1_score(labels, predictions, average="macro", zero_division=0))
-    for total in (40, 100, 1000):
+    for total in (40, 45, 99, 100, 1000, 5, 1):  # multiples of 1 / cut_frac or not, and runs shorter than it
         for t in range(total):
             assert math.isclose(ref.stlr_multiplier(t, total), slanted_triangular(t, total), rel_tol=1e-12)
     groups = ["embeddings", *[f"layer.{i}" for i in range(6)], "head"]
@@ -231,6 +256,13 @@ def test_references_agree_with_independent_oracles():
     args = [t.detach().numpy() for t in (layer.base.weight, layer.A, layer.B)]
     assert np.allclose(ref.lora_forward(x.numpy(), *args, 4), layer(x).detach().numpy(), atol=1e-5)
     assert np.allclose(ref.merged_weight(*args, 4), layer.merged().weight.detach().numpy(), atol=1e-6)
+
+    ids = list(range(100, 112))
+    for spans in ([(5, 12)], [(2, 4), (7, 9)], [], [(0, 12)]):
+        inside = np.zeros(len(ids), bool)
+        for start, end in spans:
+            inside[start:end] = True
+        assert ref.mask_turns(ids, spans) == np.where(inside, ids, -100).tolist()
 
     logits, labels = torch.randn(2, 6, 7), torch.randint(0, 7, (2, 6))
     labels[:, :3] = -100
