@@ -220,8 +220,8 @@ CATALOGUE = [
               "ends. When T · cut_frac < 1, cut is 0 and the rise divides by zero. When T is not a multiple of "
               "1 / cut_frac, the floor makes cut too small, so the fall is too steep: p drops below 0 in the last "
               "steps, taking the multiplier below 1 / ratio (at T = 45 the last step's is −0.076: a negative "
-              "learning rate, which climbs the loss). Write `stlr_multiplier(t, T, cut_frac=0.1, ratio=32)`: η_t / η_max at "
-              "step `t` (0-based) of `T` steps, by Eq. 3, but with cut at least 1 and p at least 0.",
+              "learning rate, which climbs the loss). Write `stlr_multiplier(t, T, cut_frac=0.1, ratio=32)`: "
+              "η_t / η_max at step `t` (0-based) of `T` steps, by Eq. 3, but with cut at least 1 and p at least 0.",
          hint="Start from `stlr_inline` above: a guard on cut and one on p are all it needs.",
          imports="import math",
          cases=lambda: [(0, 40), (4, 40), (39, 40), (44, 45), (40, 45), (3, 45), (98, 99), (0, 5), (4, 5),
