@@ -135,30 +135,41 @@ CATALOGUE = [
               "step, so 16 notes a batch with N = 4 update the weights much as a batch of 64 would, in the memory of 16. "
               "Write `training_steps(num_examples, batch_size, num_train_epochs, grad_accum=1)`: the optimiser "
               "steps `Trainer` takes on one device. An epoch's last batch may hold fewer than `batch_size` "
-              "examples, and its last group fewer than `grad_accum` batches: each is still a batch, and a step.",
+              "examples, and its last group fewer than `grad_accum` batches: each is still a batch, and a step. "
+              "`num_train_epochs` may be a fraction (0.5: half an epoch's steps, rounded up, as `Trainer` does).",
          hint="Count an epoch's batches first, as `steps_per_epoch` does; then its groups of `grad_accum` batches.",
          imports="import math",
          cases=lambda: [(714, 16, 3), (714, 16, 3, 4), (704, 16, 1, 4), (160, 16, 4, 3), (17, 16, 1, 4),
-                        (10, 32, 2, 8), (100, 8, 2, 5)],
+                        (10, 32, 2, 8), (100, 8, 2, 5), (714, 16, 0.5), (714, 16, 2.5, 4)],
          compare=number(0),
          mistakes=((lambda n, b, e, a=1: math.ceil(n / b) * e,
                     "that counts every batch as a step: divide an epoch's batches by `grad_accum`."),
+                   (lambda n, b, e, a=1: math.ceil(math.ceil(n / b) * e),
+                    "that counts every batch as a step: divide an epoch's batches by `grad_accum`."),
+                   (lambda n, b, e, a=1: n // b // a * e,
+                    "an epoch's last, smaller batch is a batch too: round *up* (`math.ceil`)."),
                    (lambda n, b, e, a=1: math.ceil(n / b) // a * e,
                     "an epoch's last, smaller group of batches is a step too: round *up* (`math.ceil`)."),
+                   (lambda n, b, e, a=1: max(1, math.ceil(n / b) // a) * e,
+                    "an epoch's last, smaller group of batches is a step too: round *up* (`math.ceil`)."),
                    (lambda n, b, e, a=1: math.ceil(math.ceil(n / b) * e / a),
-                    "every epoch ends with its own group: round up per epoch, then multiply by the epochs."))),
+                    "every epoch ends with its own group: round up per epoch, then multiply by the epochs."),
+                   (lambda n, b, e, a=1: math.ceil(n * e / (b * a)),
+                    "every epoch ends with its own smaller batch: count an epoch's batches and groups, rounding "
+                    "up, then multiply by the epochs."))),
     dict(id="02-peak-reached", notebook="02_technical_recipe.ipynb", name="peak_fraction",
          title="Does the learning rate reach its peak?",
          task="Write `peak_fraction(total_steps, warmup_steps)`: the highest learning rate the `\"linear\"` "
               "schedule reaches in a run of `total_steps` optimiser steps (numbered 0 to `total_steps` − 1), as a "
               "fraction of the peak rate you asked for. `warmup_steps` is what you would pass to "
-              "`TrainingArguments`: a whole number of steps, or a float in [0, 1), a fraction of the run that "
-              "`Trainer` rounds up to whole steps (`math.ceil`). For `warmup_steps=500` on this notebook's 135 "
+              "`TrainingArguments`: a number of steps (`Trainer` cuts 1.5 down to 1, `int`), or a float in [0, 1), "
+              "a fraction of the run that `Trainer` rounds up to whole steps (`math.ceil`). For `warmup_steps=500` on this notebook's 135 "
               "steps, the schedule cell above printed 27 %.",
          hint="The rate at step t is t / warmup of the peak while t < warmup; from step `warmup` on it falls. "
               "Which step of the run is the highest?",
          imports="import math",
-         cases=lambda: [(135, 500), (135, 0.1), (10, 10), (10, 11), (7, 0.5), (50, 0), (1, 5), (200, 0.0)],
+         cases=lambda: [(135, 500), (135, 0.1), (10, 10), (10, 11), (7, 0.5), (50, 0), (1, 5), (200, 0.0),
+                        (10, 0.92), (3, 0.7), (10, 10.5)],
          compare=number(1e-9),
          mistakes=((lambda t, w: 1.0, "a warmup longer than the run never gets there: the last step is the highest."),
                    (lambda t, w: min(1.0, t / (w if w >= 1 else math.ceil(t * w) or 1)),
@@ -217,9 +228,9 @@ CATALOGUE = [
     dict(id="04-stlr", notebook="04_ulmfit_techniques.ipynb", name="stlr_multiplier",
          title="Slanted triangular learning rates on any run (Eq. 3)",
          task="The cell above builds Eq. 3 as printed, for a run of 40 steps. On other runs it breaks at both "
-              "ends. When T · cut_frac < 1, cut is 0 and the rise divides by zero. When T is not a multiple of "
-              "1 / cut_frac, the floor makes cut too small, so the fall is too steep: p drops below 0 in the last "
-              "steps, taking the multiplier below 1 / ratio (at T = 45 the last step's is −0.076: a negative "
+              "ends. When T · cut_frac < 1, cut is 0: no step rises, and the fall divides by zero. When T is not a "
+              "multiple of 1 / cut_frac, the floor can make cut too small, so the fall is too steep: p drops below "
+              "0 in the last steps, taking the multiplier below 1 / ratio (at T = 45 the last step's is −0.076: a negative "
               "learning rate, which climbs the loss). Write `stlr_multiplier(t, T, cut_frac=0.1, ratio=32)`: "
               "η_t / η_max at step `t` (0-based) of `T` steps, by Eq. 3, but with cut at least 1 and p at least 0.",
          hint="Start from `stlr_inline` above: a guard on cut and one on p are all it needs.",
@@ -307,9 +318,10 @@ CATALOGUE = [
     dict(id="07-mask-labels", notebook="07_instruction_sft.ipynb", name="mask_turns",
          title="The labels of a conversation with several answers",
          task="Section 4 masked a conversation with one answer: every token before it got -100. A conversation "
-              "of several turns has several answers, and SFT labels each of them while masking the user turns, "
-              "the system prompt and the template's markers around them (what `trl`'s `assistant_only_loss=True` "
-              "does, reading where each answer is from the template's `{% generation %}` markers). Write "
+              "of several turns has several answers. SFT labels each of them (with the `<|im_end|>` that closes "
+              "it) and masks everything else: the system prompt, the user turns, the markers that open each turn "
+              "(what `trl`'s `assistant_only_loss=True` does, reading where each answer is from the template's "
+              "`{% generation %}` markers). Write "
               "`mask_turns(input_ids, answers)`: `answers` lists the `(start, end)` positions of each answer's "
               "tokens, half-open like a slice (`input_ids[start:end]` is the answer). Return a new list, as long "
               "as `input_ids`: the token id itself inside every answer, -100 everywhere else. Leave `input_ids` "

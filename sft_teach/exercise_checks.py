@@ -42,6 +42,16 @@ def show(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _around(values: list, at: int) -> str:
+    """A list for a feedback line: whole when short, else the items around position ``at``, where it
+    goes wrong (the first items of a long list may be the same in the answer and the expected one)."""
+    if len(values) <= 8:
+        return show(values)
+    low, high = max(0, at - 2), min(len(values), at + 3)
+    return (("[..., " if low else "[") + ", ".join(show(v, 20) for v in values[low:high])
+            + (", ...]" if high < len(values) else "]") + f" ({len(values)} items)")
+
+
 def _apart(got, expected) -> tuple[str, str]:
     """Two numbers shown with as many digits as it takes to tell them apart: a near miss outside
     the tolerance would otherwise read "returned 1.84336; expected 1.84336"."""
@@ -117,9 +127,9 @@ def exact():
             # a tuple, a NumPy array or a torch tensor of the right values is a right answer
             got = list(got) if isinstance(got, tuple) else np.asarray(to_array(got) if hasattr(got, "detach") else got).tolist()
         if isinstance(expected, list) and isinstance(got, list) and len(got) == len(expected) and got != expected:
-            at = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b)  # a long list is shown cut short
-            return (f"returned {show(got)}; expected {show(expected)}: they first differ at position {at} "
-                    f"(got {show(got[at], 20)}, expected {show(expected[at], 20)}).")
+            at = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b)
+            return (f"returned {_around(got, at)}; expected {_around(expected, at)}: they first differ at position "
+                    f"{at} (got {show(got[at], 20)}, expected {show(expected[at], 20)}).")
         if type(got) is not type(expected) or got != expected:
             return f"returned {show(got)}; expected {show(expected)}."
         return None
@@ -186,14 +196,27 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _makes_mistake(answer, wrong, cases, compare) -> bool:
-    """Whether ``answer`` gives what the known mistake ``wrong`` gives on every case: one case alone
-    could agree by chance (a function that returns 0 agrees, at t = 0, with one that returns t / cut)."""
+def _makes_mistake(answer, wrong, cases, compare, failed) -> bool:
+    """Whether ``answer`` makes the known mistake ``wrong``: it gives what ``wrong`` gives on the case
+    that ``failed``, and on every other case where both return. One case alone could agree by chance
+    (a function that returns 0 agrees, at t = 0, with one that returns t / cut); an answer that also
+    raises on an edge case (a division by zero the mistake guards against) still makes the mistake."""
+    def both(args):
+        try:
+            return answer(*copy.deepcopy(args)), wrong(*copy.deepcopy(args))
+        except _TooSlow:
+            raise
+        except Exception:  # either raised here: this case says nothing about the mistake
+            return None
+
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"), _time_limit(TIME_LIMIT):
             warnings.simplefilter("ignore")
-            return all(compare(answer(*copy.deepcopy(args)), wrong(*copy.deepcopy(args))) is None for args in cases)
-    except Exception:  # _TooSlow too
+            first = both(failed)
+            if first is None or compare(*first) is not None:
+                return False
+            return all(pair is None or compare(*pair) is None for pair in map(both, cases))
+    except _TooSlow:
         return False
 
 
@@ -229,7 +252,7 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
             problem = f"changed its argument (now {show(given[0])}); build a new list instead."
         if problem:
             for wrong, hint in mistakes:
-                if _makes_mistake(answer, wrong, cases, compare):
+                if _makes_mistake(answer, wrong, cases, compare, args):
                     problem += f" Hint: {hint}"
                     break
             return False, f"{call} {problem}"

@@ -36,7 +36,7 @@ def nearest_neighbour_labels(test_vectors, train_vectors, train_labels):
 def training_steps(num_examples, batch_size, num_train_epochs, grad_accum=1):
     batches = math.ceil(num_examples / batch_size)  # an epoch's last, smaller batch is a batch too
     steps_per_epoch = math.ceil(batches / grad_accum)  # and its last, smaller group a step
-    return steps_per_epoch * num_train_epochs
+    return math.ceil(num_train_epochs * steps_per_epoch)  # half an epoch: half its steps, rounded up
 
 
 def peak_fraction(total_steps, warmup_steps):
