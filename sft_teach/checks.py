@@ -215,8 +215,9 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
 
     With a ``tokenizer``, texts longer than ``max_length`` tokens are counted; without
     one that check is skipped. ``positions``: how many tokens the model can read at all
-    (``config.max_position_embeddings``); at that limit, the advice is not a longer ``max_length``. A dataset training could not use (no train split, no ``text`` or
-    ``label`` column, a split's label that train lacks) is a :class:`DataError`, as in ``finetune``.
+    (``config.max_position_embeddings``); at that limit, the advice is not a longer ``max_length``.
+    A dataset training could not use (no train split, no ``text`` or ``label`` column, a split's
+    label that train lacks) is a :class:`DataError`, as in ``finetune``.
     """
     from sft_teach.data import by_name
 

@@ -10,8 +10,8 @@ edition is the committed notebooks with those cells rewritten:
 * ``student``: each exercise cell holds the student source (the stub to complete) and keeps its
   committed output, the check's feedback on the stub, as the committed notebooks already do. No
   solution is written into the files; the build checks that no teacher source slipped in. What
-  differs from the committed notebooks: the task above each exercise no longer says where the
-  reference answer is, the quizzes' saved outputs lose their folded answers
+  differs from the committed notebooks: no cell says where the reference answers are (the task
+  above each exercise, notebook 00's :data:`STUCK`), the quizzes' saved outputs lose their folded answers
   (:data:`QUIZ_ANSWERS`), and each quiz cell calls ``quiz(..., answers=False)``, so that running
   it does not write them back; run in the notebook, a quiz still says whether each answer chosen
   is right.
@@ -78,13 +78,13 @@ class ExerciseSources(Preprocessor):
                     output["data"]["text/html"] = QUIZ_ANSWERS.sub("", page)
             if cell.cell_type == "code":
                 cell.source = QUIZ_CALL.sub(r"quiz(\1, answers=False)", cell.source)
-            if cell.cell_type == "markdown":
+            elif cell.cell_type == "markdown":
                 cell.source = STUCK.sub("", cell.source)
-            task = TASK_ID.fullmatch(cell.get("id", "")) if cell.cell_type == "markdown" else None
-            if task:
-                from .exercises import task_markdown
+                task = TASK_ID.fullmatch(cell.get("id", ""))
+                if task:
+                    from .exercises import task_markdown
 
-                cell.source = task_markdown(task.group(1), solution_pointer=False)
+                    cell.source = task_markdown(task.group(1), solution_pointer=False)
         exercise = exercise_id(cell)
         if exercise is not None:
             cell.source = exercise_source(exercise, self.edition)
