@@ -187,7 +187,9 @@ def training_loop_diagram(learning_rate: float | None = None, batch_size: int | 
     ax.text(52.5, 8.5, settings, ha="center", va="center", fontsize=9.6, family="monospace")
     if train_size:
         per_epoch = -(-train_size // batch_size)
-        note = (f"{train_size} notes \u00f7 {batch_size} per batch = {per_epoch} steps per epoch; "
+        last = train_size - (per_epoch - 1) * batch_size  # the last batch of an epoch holds what is left
+        note = (f"{train_size} notes \u00f7 {batch_size} per batch = {per_epoch} batches, so {per_epoch} steps per epoch"
+                + (f" (the last batch holds {last})" if last != batch_size else "") + "; "
                 f"\u00d7 {num_train_epochs} epochs = {per_epoch * num_train_epochs} steps. "
                 "Trainer.train() runs all of them.")
     else:
