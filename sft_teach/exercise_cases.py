@@ -97,15 +97,11 @@ DESK_TEXTS = ["Can I pay in two parts?", "can i pay in  two parts?", "Is the vet
               "my dog ate a sock.", "Nail trim on Friday?", "Bramble needs a groom.", "Where do I park?",
               "The cat is sneezing.", "Do you sell flea spray?", "Is the vet in on Sunday?", "What are your hours?"]
 
-def _stlr_p(t, T, cut_frac, p_floor=True):
-    """p of Eq. 3 with cut at least 1 (and, with ``p_floor``, p at least 0): for the known mistakes."""
+def _stlr_p_unguarded(t, T, cut_frac=0.1, ratio=32):
+    """The known mistake of 04-stlr: cut kept at least 1, but p left to fall below 0 (Eq. 3 as printed)."""
     cut = max(1, math.floor(T * cut_frac))
     p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
-    return max(0.0, p) if p_floor else p
-
-
-def _stlr(t, T, cut_frac, ratio, p_floor=True):
-    return (1 + _stlr_p(t, T, cut_frac, p_floor) * (ratio - 1)) / ratio
+    return (1 + p * (ratio - 1)) / ratio
 
 
 CATALOGUE = [
@@ -162,9 +158,9 @@ CATALOGUE = [
          task="Write `peak_fraction(total_steps, warmup_steps)`: the highest learning rate the `\"linear\"` "
               "schedule reaches in a run of `total_steps` optimiser steps (numbered 0 to `total_steps` − 1), as a "
               "fraction of the peak rate you asked for. `warmup_steps` is what you would pass to "
-              "`TrainingArguments`: a number of steps (`Trainer` cuts 1.5 down to 1, `int`), or a float in [0, 1), "
-              "a fraction of the run that `Trainer` rounds up to whole steps (`math.ceil`). For `warmup_steps=500` on this notebook's 135 "
-              "steps, the schedule cell above printed 27 %.",
+              "`TrainingArguments`: a number of steps (`Trainer` cuts 1.5 down to 1, `int`), or a float in "
+              "[0, 1), a fraction of the run that `Trainer` rounds up to whole steps (`math.ceil`). For "
+              "`warmup_steps=500` on this notebook's 135 steps, the schedule cell above printed 27 %.",
          hint="The rate at step t is t / warmup of the peak while t < warmup; from step `warmup` on it falls. "
               "Which step of the run is the highest?",
          imports="import math",
@@ -238,12 +234,12 @@ CATALOGUE = [
          cases=lambda: [(0, 40), (4, 40), (39, 40), (44, 45), (40, 45), (3, 45), (98, 99), (0, 5), (4, 5),
                         (100, 1000), (60, 100, 0.2, 8), (5, 7, 0.2, 8)],
          compare=number(1e-9),
-         mistakes=((lambda t, T, c=0.1, r=32: _stlr(t, T, c, r, p_floor=False),
+         mistakes=((_stlr_p_unguarded,
                     "p falls below 0 at the end of this run: keep it at least 0 (`max(0.0, ...)`), so the rate "
                     "never goes below η_max / ratio."),
-                   (lambda t, T, c=0.1, r=32: _stlr(t, T, c, r) * r,
+                   (lambda t, T, c=0.1, r=32: reference.stlr_multiplier(t, T, c, r) * r,
                     "that is 1 + p (ratio − 1); divide by `ratio`: at the peak the multiplier is 1."),
-                   (lambda t, T, c=0.1, r=32: _stlr_p(t, T, c),
+                   (lambda t, T, c=0.1, r=32: (reference.stlr_multiplier(t, T, c, r) * r - 1) / (r - 1),  # p itself
                     "that is p; the multiplier is (1 + p (ratio − 1)) / ratio, never below 1/ratio."))),
     dict(id="04-gradual-unfreezing", notebook="04_ulmfit_techniques.ipynb", name="unfrozen_groups",
          title="Gradual unfreezing: which groups train in an epoch?",
