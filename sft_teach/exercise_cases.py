@@ -78,16 +78,27 @@ def _lora_cases(merged=False):
     return [c[1:] for c in cases] if merged else cases
 
 
-def _loss_cases():
+def _micro_batch_cases():
+    """Optimiser steps of gradient accumulation: lists of ``(logits, labels)`` micro-batches of
+    different lengths and numbers of answer tokens (then the mean of their means is not the step's)."""
     rng = np.random.default_rng(7)
-    logits = rng.normal(size=(2, 6, 7))
-    ids = rng.integers(0, 7, size=(2, 6))
-    masked = ids.copy()
-    masked[:, :3] = -100  # the prompt
-    masked[1, 5] = -100  # padding
-    single = np.full_like(ids, -100)
-    single[0, 4] = ids[0, 4]  # one answer token in the whole batch
-    return [(logits, ids), (logits, masked), (logits, single)]
+
+    def micro_batch(rows, length, prompt, vocab=7):
+        logits = rng.normal(size=(rows, length, vocab))  # (rows, length, vocab)
+        labels = rng.integers(0, vocab, size=(rows, length))  # (rows, length)
+        labels[:, :prompt] = -100  # the prompt
+        return logits, labels
+
+    one = micro_batch(2, 6, 3)
+    one[1][1, 5] = -100  # padding
+    short, long = micro_batch(2, 9, 7), micro_batch(1, 14, 2)  # 2 x 2 answer tokens, then 12
+    cut = micro_batch(2, 5, 3)
+    cut[1][:] = -100  # a micro-batch whose answers were all cut off: it adds nothing to the step
+    return [([one],), ([short, long],), ([micro_batch(1, 8, 6), cut, micro_batch(3, 7, 2)],)]
+
+
+def _answer_tokens(micro_batches) -> int:
+    return sum(int((labels[:, 1:] != -100).sum()) for _, labels in micro_batches)
 
 
 PETS_GROUPS = ["embeddings", *[f"layer.{i}" for i in range(6)], "head"]
@@ -333,15 +344,31 @@ CATALOGUE = [
                    (lambda ids, spans: [t if spans and spans[0][0] <= i < spans[0][1] else -100
                                         for i, t in enumerate(ids)],
                     "every answer keeps its ids, not only the first."))),
-    dict(id="07-masked-loss", notebook="07_instruction_sft.ipynb", name="masked_loss_by_hand",
-         title="The masked loss by hand",
-         task="Write `masked_loss_by_hand(logits, labels)` in NumPy: `logits` `(batch, seq_len, vocab)`, `labels` "
-              "`(batch, seq_len)` aligned with the inputs, -100 where there is no target. The logits at position t "
-              "predict the token at t + 1, so compare `logits[:, :-1]` with `labels[:, 1:]`; return the mean of "
-              "−log softmax(logits)[target] over the positions whose target is not -100, as a float.",
-         hint="log softmax(z) = z − log Σ exp(z) along the last axis; `np.take_along_axis` picks one entry per row.",
-         imports="import numpy as np", cases=_loss_cases, compare=number(1e-6),
-         mistakes=((lambda z, y: reference.masked_loss_by_hand(
-             np.concatenate([z, z[:, :1]], axis=1), np.concatenate([np.full_like(y[:, :1], -100), y], axis=1)),
-             "the logits at position t predict the token at t + 1: shift by one."),)),
+    dict(id="07-masked-loss", notebook="07_instruction_sft.ipynb", name="accumulated_loss",
+         title="The loss of an accumulated step",
+         task="Section 4's loss is a mean over one batch's answer tokens. With gradient accumulation "
+              "(`gradient_accumulation_steps`, notebook 02), one optimiser step adds up the gradients of "
+              "several micro-batches, and each holds its own number of answer tokens. Write "
+              "`accumulated_loss(micro_batches)` in NumPy: `micro_batches` is a list of `(logits, labels)` "
+              "pairs, each shaped as in section 4 (`logits` `(batch, seq_len, vocab)`, `labels` `(batch, seq_len)` "
+              "aligned with the inputs, -100 where there is no target; the logits at t predict the token at "
+              "t + 1), and `seq_len` differs from one micro-batch to the next. Return, as a float, the step's "
+              "loss as one batch holding all of them would give it: the mean of −log softmax(logits)[target] "
+              "over every answer token of every micro-batch. transformers' `Trainer` has done this since "
+              "version 4.46 (October 2024): it counts the step's answer tokens first (`num_items_in_batch`).",
+         hint="For each micro-batch, add up −log p of its answer tokens and count them; divide the total of "
+              "the sums by the total of the counts. log softmax(z) = z − log Σ exp(z) along the last axis; "
+              "`np.take_along_axis` picks one entry per row.",
+         imports="import numpy as np", cases=_micro_batch_cases, compare=number(1e-6),
+         mistakes=((lambda mbs: float(np.mean([reference.accumulated_loss([mb]) for mb in mbs])),
+                    "the mean of the micro-batches' means weighs a micro-batch with few answer tokens as much "
+                    "as one with many (`Trainer` did so before transformers 4.46): add up the sums, then divide by the "
+                    "step's number of answer tokens."),
+                   (lambda mbs: reference.accumulated_loss(mbs) * _answer_tokens(mbs)
+                    / sum(labels[:, 1:].size for _, labels in mbs),
+                    "divide by the number of answer tokens (targets that are not -100), not by every position."),
+                   (lambda mbs: reference.accumulated_loss(
+                       [(np.concatenate([z, z[:, :1]], axis=1), np.concatenate([np.full_like(y[:, :1], -100), y], axis=1))
+                        for z, y in mbs]),
+                    "the logits at position t predict the token at t + 1: shift by one."))),
 ]

@@ -36,10 +36,20 @@ def show(value, limit: int = 60) -> str:
         return f"<array of shape {tuple(array.shape) if array is not None else '?'}>"
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, (list, tuple)) and len(value) <= 8 and any(_holds_array(v) for v in value):
+        inner = ", ".join(show(v) for v in value)  # arrays inside a list: each by its shape, not its digits
+        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
     if isinstance(value, (list, tuple)) and len(value) > 8:
         return f"[{', '.join(show(v, 20) for v in value[:4])}, ... ({len(value)} items)]"
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _holds_array(value) -> bool:
+    """Whether ``value`` is an array or tensor, or a list or tuple with one inside."""
+    if isinstance(value, np.ndarray) or hasattr(value, "detach"):
+        return True
+    return isinstance(value, (list, tuple)) and any(_holds_array(v) for v in value)
 
 
 def _around(values: list, at: int) -> str:

@@ -148,10 +148,14 @@ def mask_turns(input_ids, answers):
     return labels
 
 
-def masked_loss_by_hand(logits, labels):
-    predicted, target = logits[:, :-1, :], labels[:, 1:]  # logits at t predict token t + 1
-    shifted = predicted - predicted.max(axis=-1, keepdims=True)  # for numerical safety
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # log-softmax
-    keep = target != -100
-    picked = np.take_along_axis(log_probs, np.where(keep, target, 0)[..., None], axis=-1)[..., 0]
-    return float(-picked[keep].mean())  # mean over the answer tokens only
+def accumulated_loss(micro_batches):
+    total, count = 0.0, 0
+    for logits, labels in micro_batches:  # logits (batch, seq_len, vocab), labels (batch, seq_len)
+        predicted, target = logits[:, :-1, :], labels[:, 1:]  # logits at t predict token t + 1
+        shifted = predicted - predicted.max(axis=-1, keepdims=True)  # for numerical safety
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # log-softmax
+        keep = target != -100
+        picked = np.take_along_axis(log_probs, np.where(keep, target, 0)[..., None], axis=-1)[..., 0]
+        total += float(-picked[keep].sum())  # a sum, not a mean: micro-batches hold different numbers of answers
+        count += int(keep.sum())
+    return total / count  # the mean over every answer token of the step

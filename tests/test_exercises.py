@@ -42,8 +42,7 @@ WRONG = {
     "07-chat-template": lambda m, g=False: "".join(f"<|im_start|>{x['role']}\n{x['content']}<|im_end|>" for x in m),
     "07-mask-labels": lambda ids, spans: [-100 if any(s <= i < e for s, e in spans) else t  # masked the answers
                                           for i, t in enumerate(ids)],
-    "07-masked-loss": lambda z, y: ref.masked_loss_by_hand(np.concatenate([z, z[:, :1]], axis=1),
-                                                           np.concatenate([np.full_like(y[:, :1], -100), y], axis=1)),
+    "07-masked-loss": lambda batches: sum(ref.accumulated_loss([b]) for b in batches) / len(batches),  # mean of means
 }
 
 
@@ -149,7 +148,7 @@ def test_a_tensor_is_named_a_tensor_and_a_near_miss_shows_the_digits_that_differ
 
     assert show(torch.tensor([1, 2])) == "tensor([1, 2])" and show(np.array([1, 2])) == "np.array([1, 2])"
     loss = solution("07-masked-loss")
-    rounded = check("07-masked-loss", lambda logits, labels: round(float(loss(logits, labels)), 5)).message
+    rounded = check("07-masked-loss", lambda batches: round(float(loss(batches)), 5)).message
     got, expected = rounded.split("returned ")[1].rstrip(".").split("; expected ")
     assert got != expected and len(expected) > len(got)  # not "returned 1.84336; expected 1.84336"
 
@@ -231,6 +230,36 @@ def test_the_step_counts_are_trainers_own(tmp_path):
         assert math.isclose(ref.peak_fraction(total, warmup), max(rates), rel_tol=1e-12), (total, warmup)
 
 
+def test_the_accumulated_loss_is_trainers_own():
+    """07-masked-loss against transformers: the loss Trainer backpropagates for each micro-batch of a
+    step (ForCausalLMLoss with the step's num_items_in_batch, counted as Trainer counts it), summed
+    over the step, and the loss of one batch that holds every row, right-padded with -100."""
+    import torch
+    import torch.nn.functional as F
+    from transformers.loss.loss_utils import ForCausalLMLoss
+
+    torch.manual_seed(0)
+    vocab, batches = 11, []
+    for rows, length, prompt in [(2, 9, 7), (1, 14, 2), (3, 5, 1), (2, 6, 6)]:  # the last: no answer at all
+        logits, labels = torch.randn(rows, length, vocab), torch.randint(0, vocab, (rows, length))
+        labels[:, :prompt] = -100
+        labels[0, -1] = -100  # padding
+        batches.append((logits, labels))
+    items = sum(labels[..., 1:].ne(-100).sum() for _, labels in batches)  # Trainer._get_num_items_in_batch
+    step = sum(ForCausalLMLoss(logits, labels, vocab, num_items_in_batch=items) for logits, labels in batches)
+    answer = ref.accumulated_loss([(logits.numpy(), labels.numpy()) for logits, labels in batches])
+    assert math.isclose(answer, step.item(), rel_tol=1e-5)
+    longest = max(logits.shape[1] for logits, _ in batches)
+    one_batch = [(F.pad(logits, (0, 0, 0, longest - logits.shape[1])), F.pad(labels, (0, longest - labels.shape[1]), value=-100))
+                 for logits, labels in batches]
+    logits, labels = (torch.cat(part) for part in zip(*one_batch))
+    whole = F.cross_entropy(logits[:, :-1].reshape(-1, vocab), labels[:, 1:].reshape(-1), ignore_index=-100)
+    assert math.isclose(answer, whole.item(), rel_tol=1e-5)
+    means = [ForCausalLMLoss(logits, labels, vocab).item() for logits, labels in batches[:2]]
+    assert not math.isclose(ref.accumulated_loss([(z.numpy(), y.numpy()) for z, y in batches[:2]]), sum(means) / 2,
+                            rel_tol=1e-3)  # the mean of the means is another number
+
+
 def test_references_agree_with_independent_oracles():
     import torch
     from sklearn.metrics import f1_score
@@ -270,7 +299,7 @@ def test_references_agree_with_independent_oracles():
 
     logits, labels = torch.randn(2, 6, 7), torch.randint(0, 7, (2, 6))
     labels[:, :3] = -100
-    assert math.isclose(ref.masked_loss_by_hand(logits.numpy(), labels.numpy()),
+    assert math.isclose(ref.accumulated_loss([(logits.numpy(), labels.numpy())]),
                         masking.masked_loss(logits, labels).item(), rel_tol=1e-5)
     messages = chat.to_messages("Cat or dog?", "Kneads the blanket.", "cat")
     assert ref.render_chatml(messages) == chat.render(messages)
