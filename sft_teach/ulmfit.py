@@ -28,9 +28,10 @@ from __future__ import annotations
 import math
 
 TECHNIQUES = ("discriminative", "stlr", "gradual_unfreezing")
+WEIGHT_DECAY = 0.01  # AdamW's decoupled decay in optimizers(): every weight, biases and LayerNorm included
 
 
-def optimizers(techniques, learning_rate: float, weight_decay: float = 0.01, warmup: float = 0.1,
+def optimizers(techniques, learning_rate: float, weight_decay: float = WEIGHT_DECAY, warmup: float = 0.1,
                factor: float = 2.6, cut_frac: float = 0.1, ratio: float = 32):
     """A ``finetune(optimizers=...)`` factory: ``(model, total_steps) -> (AdamW, scheduler)``."""
     unknown = set(techniques) - set(TECHNIQUES)
