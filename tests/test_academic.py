@@ -103,6 +103,11 @@ def test_cka_per_layer_of_a_model_with_itself_is_one(make_tiny_classifier, token
     texts = ["Purrs on the sofa.", "Barks at the gate.", "Sleeps in a box.", "Fetches the ball.", "Hides all day."]
     values = drift.cka_per_layer(model, model, tokenizer, texts)
     assert len(values) == 3 and all(v == pytest.approx(1.0) for v in values)  # embeddings + 2 blocks
+    other = make_tiny_classifier(seed=1)  # two different models: each side's own layers, compared layer by layer
+    pairs = zip(drift.layer_representations(model, tokenizer, texts), drift.layer_representations(other, tokenizer, texts))
+    expected = [drift.linear_cka(x, y) for x, y in pairs]
+    assert drift.cka_per_layer(model, other, tokenizer, texts) == pytest.approx(expected)
+    assert all(value < 0.999 for value in expected)  # not the same model twice
 
 
 # ---- forgetting: paraphrase retrieval and AUC ------------------------------------------------
@@ -207,10 +212,19 @@ def test_train_classifier_runs_each_variant(tiny_model_dir, small_dataset):
         assert row["epochs"] == (5 if options.get("techniques") or options.get("epochs_like") else 2), options
 
 
-def test_recipe_learning_rates_scores_each_rate_and_seed(tiny_model_dir, small_dataset):
+def test_recipe_learning_rates_scores_each_rate_and_seed(tiny_model_dir, small_dataset, monkeypatch):
+    from sft_teach import training
+
+    trained_with, real = [], training.finetune_quietly
+
+    def recording(*args, **kwargs):  # each run really trains at the rate and seed its row names
+        trained_with.append((kwargs["learning_rate"], kwargs["seed"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "finetune_quietly", recording)
     rows = experiments.recipe_learning_rates(small_dataset, learning_rates=(1e-4, 1e-3), seeds=(0, 1),
                                              model=str(tiny_model_dir), num_train_epochs=1, batch_size=4)
-    assert [(r["learning_rate"], r["seed"]) for r in rows] == [(1e-4, 0), (1e-4, 1), (1e-3, 0), (1e-3, 1)]
+    assert [(r["learning_rate"], r["seed"]) for r in rows] == [(1e-4, 0), (1e-4, 1), (1e-3, 0), (1e-3, 1)] == trained_with
     for row in rows:
         assert len(row["validation_correct"]) == len(small_dataset["validation"])
         assert row["correct"].count("1") == round(row["accuracy"] * len(small_dataset["test"]))

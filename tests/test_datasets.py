@@ -108,16 +108,21 @@ def test_no_near_duplicates_within_or_across_files(name):
 
 
 def test_the_near_duplicate_check_can_fail(monkeypatch, tmp_path):
-    """The check above is real: a lightly edited copy of a note is caught."""
+    """The check above is real: a lightly edited copy of a note is caught, and nothing else could be
+    what fails (the toy files hold no exact duplicate, and each of the other notes differs in every word)."""
     folder = tmp_path / "toy"
     folder.mkdir()
-    rows = "text,label\nShe sleeps in the bathroom sink every single afternoon.,cat\n"
-    for split in SPLITS:
-        (folder / f"{split}.csv").write_text(rows if split != "test" else
-                                             "text,label\nShe sleeps in the bathroom sink every afternoon.,cat\n")
+    notes = {"train": "She sleeps in the bathroom sink every single afternoon.",
+             "validation": "The puppy chewed through our garden hose before breakfast.",
+             "test": "She sleeps in the bathroom sink every afternoon."}  # train's note, one word dropped
+    for split, note in notes.items():
+        (folder / f"{split}.csv").write_text(f"text,label\n{note},cat\n")
     monkeypatch.setattr(sys.modules[__name__], "data_dir", lambda: tmp_path)
-    with pytest.raises(AssertionError):
+    test_no_exact_duplicates_within_or_across_files("toy")  # passes: the copy is not exact
+    with pytest.raises(AssertionError, match="every afternoon"):
         test_no_near_duplicates_within_or_across_files("toy")
+    (folder / "test.csv").write_text("text,label\nHe barks at the postman from the upstairs window.,dog\n")
+    test_no_near_duplicates_within_or_across_files("toy")  # and without the copy, nothing is flagged
 
 
 def test_clinic_has_8_to_10_classes_of_100_or_more():

@@ -306,6 +306,45 @@ def test_references_agree_with_independent_oracles():
     assert ref.render_chatml(messages[:1], True) == chat.render(messages[:1], add_generation_prompt=True)
 
 
+def test_the_other_references_agree_with_independent_oracles(make_tiny_classifier):
+    """The five references the test above leaves out, each against another computation: the course's
+    mean pooling and torch's normalisation, sklearn's nearest neighbour, a plain sum of squares,
+    the package's discriminative parameter groups on a real BERT model, and peft's own adapters."""
+    import torch
+    from peft import LoraConfig, inject_adapter_in_model
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from sft_teach.embeddings import mean_pool
+    from sft_teach.schedules import discriminative_param_groups
+
+    rng = np.random.default_rng(3)
+    for tokens in (rng.normal(size=(7, 16)), rng.normal(size=(1, 5))):
+        hidden = torch.tensor(tokens)[None]  # (1, seq_len, hidden)
+        pooled = torch.nn.functional.normalize(mean_pool(hidden, torch.ones(hidden.shape[:2])), dim=-1)[0]
+        assert np.allclose(ref.note_embedding(tokens), pooled.numpy(), atol=1e-12)
+
+    unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)
+    train, test, labels = unit(rng.normal(size=(30, 8))), unit(rng.normal(size=(12, 8))), rng.integers(0, 3, 30)
+    knn = KNeighborsClassifier(n_neighbors=1, metric="cosine").fit(train, labels)
+    assert (ref.nearest_neighbour_labels(test, train, labels) == knn.predict(test)).all()
+
+    before = rng.normal(size=(4, 3))
+    after = before + rng.normal(scale=0.1, size=(4, 3))
+    squares = lambda m: sum(float(x) ** 2 for x in m.ravel())
+    assert math.isclose(ref.relative_change(before, after), math.sqrt(squares(after - before) / squares(before)))
+
+    model = make_tiny_classifier()  # groups embeddings, layer.0, layer.1, head
+    groups = discriminative_param_groups(model, 1e-3)
+    rates = ref.discriminative_rates([g["name"] for g in groups], 1e-3)
+    assert rates == pytest.approx({g["name"]: g["lr"] for g in groups}, rel=1e-12)
+
+    for shapes, r in [([(6, 5), (6, 5)], 2), ([(7, 3), (4, 9), (2, 2)], 3)]:
+        layers = torch.nn.Sequential(*(torch.nn.Linear(d_in, d_out) for d_out, d_in in shapes))
+        inject_adapter_in_model(LoraConfig(r=r, target_modules=[str(i) for i in range(len(shapes))]), layers)
+        adapters = sum(p.numel() for name, p in layers.named_parameters() if "lora_" in name)
+        assert ref.lora_parameters(shapes, r) == adapters
+
+
 def test_reference_split_matches_the_package_deduplication():
     from sft_teach.checks import duplicates, overlap
 

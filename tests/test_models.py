@@ -12,6 +12,8 @@ def test_default_resolves_to_bundled_folder_without_network(monkeypatch):
         raise AssertionError("the default model must not touch the network")
 
     monkeypatch.setattr(models, "_hub_reachable", no_network)
+    for flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):  # the tests run offline:
+        monkeypatch.delenv(flag, raising=False)  # without this the check above could never be reached
     for name in ("default", "sentence-transformers/all-MiniLM-L6-v2", "DEFAULT"):
         path = Path(models.resolve_model(name))
         assert (path / "config.json").is_file() and (path / "model.safetensors").is_file()

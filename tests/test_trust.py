@@ -31,6 +31,8 @@ def test_default_finetune_makes_no_network_connection(monkeypatch, small_csv, tm
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    for flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):  # as a user's machine is:
+        monkeypatch.delenv(flag, raising=False)  # online mode, so a hub check would try to connect
     code = main(["finetune", "--data", str(small_csv), "--epochs", "1", "--batch-size", "8",
                  "--output", str(tmp_path / "run"), "--quiet"])
     out = capsys.readouterr().out
@@ -43,9 +45,10 @@ def test_saved_outputs_hold_no_absolute_paths(tiny_model_dir, small_csv, tmp_pat
     out = tmp_path / "run"
     assert main(["finetune", "--model", str(tiny_model_dir), "--data", str(small_csv), "--epochs", "1",
                  "--output", str(out), "--quiet"]) == 0
-    for path in [out / "metrics.json", *(out / "model").glob("*.json")]:
+    roots = {str(tmp_path), str(tiny_model_dir.parent), str(small_csv.parent), "/home/", "/tmp/"}
+    for path in [out / "metrics.json", out / "model" / "README.md", *(out / "model").glob("*.json")]:
         text = path.read_text()
-        assert str(tmp_path) not in text and "/home/" not in text, path.name
+        assert not [root for root in roots if root in text], path.name  # not the model's, nor the data's folder
 
 
 def test_package_never_trusts_remote_code_or_unpickles():
