@@ -496,9 +496,10 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     spread = all("accuracy_sd" in r for r in rows)  # a spread over seeds: mean ± 1 sample SD
     sds = [r["accuracy_sd"] for r in rows] if spread else [0.0] * len(rows)
     for i, (score, sd, colour) in enumerate(zip(scores, sds, colours)):
-        accuracy.errorbar(i, score, yerr=sd if spread else None, fmt="o", color=colour, ms=8, capsize=4, lw=1.2)
-        accuracy.annotate(f"{score:.3f}", (i, score + sd), xytext=(0, 4), textcoords="offset points",
-                          ha="center", va="bottom", fontsize="small")
+        # small points, so that a short whisker (an SD under 0.01) still shows beside its point
+        accuracy.errorbar(i, score, yerr=sd if spread else None, fmt="o", color=colour, ms=5, capsize=4, lw=1.2)
+        accuracy.annotate(f"{score:.3f}" + (f"\n± {sd:.3f}" if spread else ""), (i, score + sd), xytext=(0, 4),
+                          textcoords="offset points", ha="center", va="bottom", fontsize="small")
     accuracy.set_xlim(-0.6, len(rows) - 0.4)
     accuracy.set_ylim(0.5, 1.0)
     accuracy.set_ylabel(f"test accuracy (mean ± SD, {min(r['n'] for r in rows)} seeds)" if spread else "test accuracy")

@@ -178,8 +178,10 @@ def test_lora_comparison_draws_accuracies_as_points_with_their_values():
             for m, t, g, a in (("full fine-tuning", 2e7, 80.0, 0.79), ("LoRA r=4", 2e5, 1.0, 0.76))]
     accuracy = plots.lora_comparison(rows).axes[1]
     assert not accuracy.patches  # no bars
-    assert [t.get_text() for t in accuracy.texts] == ["0.790", "0.760"]
+    assert [t.get_text() for t in accuracy.texts] == ["0.790\n± 0.010", "0.760\n± 0.010"]  # an SD under its mean
     assert accuracy.get_ylabel() == "test accuracy (mean ± SD, 5 seeds)"
+    one_run = plots.lora_comparison([{k: v for k, v in r.items() if k not in ("accuracy_sd", "n")} for r in rows])
+    assert [t.get_text() for t in one_run.axes[1].texts] == ["0.790", "0.760"]
 
 
 def test_label_race_says_what_its_bands_are_only_when_it_draws_them():
