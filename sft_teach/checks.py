@@ -179,7 +179,7 @@ def case_variants(names) -> list[list[str]]:
 
 def number_variants(names) -> list[list[str]]:
     """Label names that are one number written two ways (``1`` / ``1.0``), grouped."""
-    from sft_teach.data import as_number
+    from sft_teach.labels import as_number
 
     groups: dict[float, list[str]] = {}
     for name in names:

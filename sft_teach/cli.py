@@ -479,7 +479,7 @@ def _encoding(args, source: bytes | Path, shown: str = "the texts") -> str:
     try:
         raw.decode("utf-8")
         return "utf-8"
-    except UnicodeDecodeError as exc:  # utf-8 too when the model was trained on UTF-8: _decode then names the fix
+    except UnicodeDecodeError as exc:  # utf-8 too when the model was trained on UTF-8: csv_files.decode then names the fix
         trained = _trained_on(args.model).get("encoding") or "utf-8"
         try:
             codecs.lookup(trained)
@@ -579,6 +579,7 @@ def _labelled(args, names: list[str]):
     from datasets import ClassLabel, Dataset, Features, Value
 
     from sft_teach import data
+    from sft_teach.labels import case_spellings, known_rows
 
     source, split = Path(args.data), args.split
     bundled = args.data in data.bundled_datasets()
@@ -610,15 +611,15 @@ def _labelled(args, names: list[str]):
     if bundled:
         lines = None  # the course's own files: their line numbers help no one
     if _merge_case(args):  # Spam, SPAM -> the model's spam
-        spelling = data.case_spellings(labels, names)
+        spelling = case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
         if spelling and args.merge_case is None:  # merged because the model's training did: said, not silent
             _read_notes(args).append(
                 ", ".join(f"'{label}' read as '{name}'" for label, name in sorted(spelling.items()))
                 + ": labels differing only in case were merged, as in this model's training (--merge-case); "
                   "--no-merge-case refuses them")
-    keep, skipped = data.known_rows(labels, names, source=args.data if bundled else source.name, lines=lines,
-                                    label_column=label_column, skip_unknown=args.skip_unknown)
+    keep, skipped = known_rows(labels, names, source=args.data if bundled else source.name, lines=lines,
+                               label_column=label_column, skip_unknown=args.skip_unknown)
     texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     return Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]}, features=features), skipped
@@ -635,7 +636,7 @@ def cmd_evaluate(args) -> int:
     dataset, skipped = _labelled(args, label_names(model))
     seen = []  # every warning, said on stderr as found and kept for the JSON line
     if skipped:
-        from sft_teach.data import skipped_line
+        from sft_teach.labels import skipped_line
 
         seen.append(skipped_line(skipped, len(dataset)))
         _warn(seen)
@@ -750,7 +751,8 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
         raise ConfigError("give texts as arguments or --file, not both")
     if args.text_column is not None and args.file is None:
         raise ConfigError("--text-column names a column of a CSV --file: pass the file with --file PATH")
-    from sft_teach.data import read_csv_rows, text_lines
+    from sft_teach.csv_files import text_lines
+    from sft_teach.data import read_csv_rows
 
     if args.file is not None:
         path = Path(args.file)
@@ -803,7 +805,7 @@ def _argument_text(args, text: str) -> str:
         return text
     except UnicodeEncodeError:
         raw = os.fsencode(text)
-    from sft_teach.data import text_lines
+    from sft_teach.csv_files import text_lines
 
     return "\n".join(text_lines(raw, "a text argument", _encoding(args, raw, "a text argument")))
 
@@ -814,7 +816,7 @@ def _csv_header(args, name: str, lines: list[str]) -> list[str]:
     a line of column names: each one or two words, one of them the model's text column (or text)."""
     import re
 
-    from sft_teach.data import _delimiter
+    from sft_teach.csv_files import delimiter
 
     filled = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()][:2]
     if filled and re.fullmatch(r"sep=.", filled[0][1]):  # Excel's delimiter line, above the header
@@ -822,7 +824,7 @@ def _csv_header(args, name: str, lines: list[str]) -> list[str]:
     if not filled:
         return []
     number, first = filled[0]
-    header = [field.strip() for field in next(csv.reader([first], delimiter=_delimiter(first)), [])]
+    header = [field.strip() for field in next(csv.reader([first], delimiter=delimiter(first)), [])]
     if not all(0 < len(field) <= 30 and len(field.split()) <= 2 for field in header):
         return []  # a sentence with a comma in it, not column names
     wanted = [text.lower() for text, _ in _columns_to_try(args)[0]]  # the model's text column, then text

@@ -24,7 +24,9 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
+from sft_teach import csv_files
 from sft_teach.errors import ConfigError, DataError, MissingColumnError, SftTeachWarning
+from sft_teach.labels import STRING_DTYPES, as_number, case_spellings, known_rows, label_order, skipped_line
 
 SPLITS = ("train", "validation", "test")
 
@@ -116,129 +118,6 @@ def reader_agreement(name: str = "pets", split: str = "test") -> dict:
             **{level: confidence.count(level) for level in ("sure", "lean", "none")}, "correct": correct}
 
 
-def _decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with text,label columns") -> str:
-    """File bytes as text, or a :class:`DataError` that says what the file really is
-    (``wanted``: what the learner should pass instead)."""
-    if raw.startswith(b"PK\x03\x04"):
-        raise DataError(f"{shown}: is an Excel workbook or zip archive, not text: in Excel use File > Save As > "
-                        f"'CSV UTF-8' or 'Unicode Text'")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
-    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # the OLE2 container of .xls and .doc
-        raise DataError(f"{shown}: is an Excel 97-2003 workbook (.xls) or another Office file, not text: in Excel use "
-                        f"File > Save As > 'CSV UTF-8'")
-    wide = encoding.lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32"))
-    if b"\x00" in raw[:4096] and not wide:  # UTF-16 without a byte-order mark has them too: named when asked for
-        order = _utf16_order(raw[:4096])
-        if order:
-            raise DataError(f"{shown}: looks like UTF-16 without a byte-order mark (every other byte is NUL): pass "
-                            f"--encoding utf-16-{order} (encoding='utf-16-{order}')")
-        raise DataError(f"{shown}: holds binary data (NUL bytes), not text: pass {wanted}")
-    utf8 = encoding.lower().replace("_", "-") in {"utf-8", "utf8", "utf-8-sig"}
-    if not utf8 and not wide and _is_utf8_text(raw):
-        # Text that is valid UTF-8 and not plain ASCII is UTF-8: read as a one-byte encoding, each
-        # accented letter, dash or euro sign would become two or three wrong characters ("â€“")
-        # in silence, through cleaning, the saved splits and training.
-        if raw.startswith(b"\xef\xbb\xbf"):
-            evidence = "it starts with UTF-8's byte-order mark"
-        else:
-            start = next(i for i, byte in enumerate(raw) if byte >= 0x80)
-            end = start + 1
-            while end < len(raw) and 0x80 <= raw[end] < 0xC0:  # the rest of that character's bytes
-                end += 1
-            line = raw[:start].count(b"\n") + 1
-            evidence = f"line {line} has {raw[start:end].decode('utf-8')!r} written as UTF-8"
-            try:
-                evidence += f", which {encoding} would read as {raw[start:end].decode(encoding)!r}"
-            except (UnicodeDecodeError, LookupError):
-                pass
-        raise DataError(f"{shown}: is UTF-8 ({evidence}), not {encoding}: leave out --encoding (encoding=), "
-                        f"UTF-8 is the default")
-    try:
-        return raw.decode("utf-8-sig" if utf8 else encoding)
-    except UnicodeDecodeError as exc:
-        bad = raw[exc.start:exc.start + 1].hex()
-        line = raw[:exc.start].count(b"\n") + 1
-        tried = "UTF-8" if utf8 else encoding
-        fix = (f"if the file came from Excel on Windows it is probably cp1252: pass --encoding cp1252 "
-               f"(encoding='cp1252'), or re-save it as 'CSV UTF-8'")
-        if not utf8:
-            try:
-                raw.decode("utf-8-sig")
-                fix = "the whole file reads as UTF-8: leave out --encoding (encoding=), UTF-8 is the default"
-            except UnicodeDecodeError:  # neither UTF-8 nor the encoding tried: only its writer knows
-                fix = (f"it is not UTF-8 either: pass the encoding it was saved in with --encoding (encoding=); "
-                       f"latin-1 reads any bytes, though not always as they were meant")
-        raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
-    except LookupError:
-        raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
-
-
-def _is_utf8_text(raw: bytes) -> bool:
-    """Whether ``raw`` is valid UTF-8 with some character beyond ASCII (a byte-order mark counts): then
-    it is UTF-8, for bytes of another encoding almost never happen to form valid UTF-8 sequences."""
-    if raw.isascii():
-        return False
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _utf16_order(start: bytes) -> str | None:
-    """``"le"`` or ``"be"`` when ``start`` looks like mostly Latin-script text in UTF-16 of that byte
-    order (one byte of each pair NUL, the other not, as a byte-order mark would have said), else None."""
-    even, odd = start[0::2], start[1::2]
-    if not even or not odd:
-        return None
-    for order, high, low in (("le", odd, even), ("be", even, odd)):
-        if high.count(0) > 0.5 * len(high) and low.count(0) < 0.1 * len(low):
-            try:
-                text = start[:len(start) // 2 * 2].decode(f"utf-16-{order}")
-            except UnicodeDecodeError:
-                return None
-            return order if sum(c.isprintable() or c in "\t\r\n" for c in text) > 0.95 * len(text) else None
-    return None
-
-
-def text_lines(raw: bytes, shown: str, encoding: str = "utf-8") -> list[str]:
-    """One text per line of a plain text file (or standard input), decoded as :func:`read_csv_rows` does.
-
-    Only ``\\n``, ``\\r\\n`` and ``\\r`` end a line, as in a CSV file: U+2028, NEL and form feeds are
-    characters inside a text (``str.splitlines()`` would cut there).
-    """
-    text = _decode(raw, shown, encoding, wanted="a text file with one text per line")
-    return re.split(r"\r\n|\r|\n", text)
-
-
-def _quote_breaks(raw: str, delimiter: str) -> dict[int, bool]:
-    """Every line where a strict CSV reader stops on a misplaced double quote, counted from the
-    header (1), each with whether a quote is still open at the end of the file there.
-
-    The lenient reader used for the rows reads on: a quote opened and never closed on its line then
-    runs into the next lines, up to the next quote, and two rows become one that looks normal. A
-    strict reader goes on after each error, so a harmless stray quote early on hides no later one.
-    """
-    strict, found = csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True), {}
-    while True:
-        try:
-            next(strict)
-        except StopIteration:
-            return found
-        except csv.Error as error:
-            found[strict.line_num] = "end of data" in str(error)
-            if found[strict.line_num]:
-                return found
-
-
-def _delimiter(header: str) -> str:
-    """Comma, unless the header has none and uses ';' (European spreadsheets) or a tab (TSV)."""
-    if "," in header:
-        return ","
-    return max(";\t", key=header.count) if any(d in header for d in ";\t") else ","
-
-
 class Rows(NamedTuple):
     """A CSV's rows as :func:`read_csv_rows` read them (``with_lines=True``)."""
     texts: list[str]
@@ -275,7 +154,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
         raise DataError(f"{shown}: is a {path.suffix.lower()[1:].upper()} file, not a CSV file: save the texts and "
                         f"labels as CSV (pandas: df.to_csv(path, index=False)), or load it with datasets and pass "
                         f"the Dataset in Python")
-    raw = _decode(path.read_bytes(), shown, encoding)
+    raw = csv_files.decode(path.read_bytes(), shown, encoding)
     if not raw.strip():
         header = f"{text_column},{label_column}" if label_column else text_column  # predict reads texts alone
         raise DataError(f"{shown}: the file is empty: it needs a header line '{header}' and one row per "
@@ -286,7 +165,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     if re.fullmatch(r"sep=.", first_line):
         delimiter, raw, skipped_lines = first_line[-1], raw.split("\n", 1)[1] if "\n" in raw else "", 1
     else:
-        delimiter = _delimiter(first_line)
+        delimiter = csv_files.delimiter(first_line)
     # The csv module splits rows itself (newline=""): only \n, \r and \r\n end a row, and a
     # quoted cell may hold them. str.splitlines() would also split on U+2028, NEL (U+0085) and
     # form feeds, which real exports carry inside unquoted texts.
@@ -327,7 +206,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     trimmed = 0
     cells_of = reader.reader  # the rows under the header, read one by one to know where each starts
     odd_quotes = raw.count('"') % 2 == 1  # a double quote opened and never closed, somewhere
-    broken = _quote_breaks(raw, delimiter) if '"' in raw else {}
+    broken = csv_files.quote_breaks(raw, delimiter) if '"' in raw else {}
     # the file's lines as the csv module counts them (only \n, \r and \r\n end one), to read a row's first alone
     physical = re.split(r"\r\n|\r|\n", raw) if broken else []
     swallowed = []  # (line, last, the label its first line ends with): rows that may have taken in the next
@@ -410,9 +289,6 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     return Rows(texts, labels, lines, trimmed, tuple(skipped)) if with_lines else (texts, labels)
 
 
-_NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
-
-
 def from_csv(path, text_column: str = "text", label_column: str = "label", labels=None, encoding: str = "utf-8",
              merge_case: bool = False, skip_unknown: bool = False):
     """One CSV file as a ``datasets.Dataset`` with columns ``text`` and ``label`` (ClassLabel).
@@ -434,15 +310,6 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     return dataset
 
 
-def skipped_line(skipped: dict, scored: int) -> str:
-    """What leaving out rows with unknown labels did, in one line: ``skipped 4 rows whose label the
-    model does not know ('spam' 3, 'rabbit' 1): the scores are on the other 26 rows``."""
-    rows = sum(skipped.values())
-    counts = ", ".join(f"{label!r} {n}" for label, n in skipped.items())
-    return (f"skipped {rows} row{'s' * (rows != 1)} whose label the model does not know ({counts}): the scores "
-            f"are on the other {scored} row{'s' * (scored != 1)}")
-
-
 def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, skip_unknown=False, rows=None):
     """:func:`from_csv`'s ``Dataset``, the line each row starts on, and what reading did to the labels:
     ``{"labels_merged": {label: {"into", "rows"}} (merge_case), "labels_trimmed": rows}``, and
@@ -460,7 +327,7 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, 
         counts = Counter(raw_labels)
         merged = {label: {"into": into, "rows": counts[label]} for label, into in spelling.items()}
         raw_labels = [spelling.get(label, label) for label in raw_labels]
-    names = sorted(set(raw_labels), key=_label_order) if names is None else names
+    names = sorted(set(raw_labels), key=label_order) if names is None else names
     keep, skipped = known_rows(raw_labels, names, source=Path(path).name, lines=lines, label_column=label_column,
                                skip_unknown=skip_unknown)
     texts, raw_labels, lines = [rows.texts[i] for i in keep], [raw_labels[i] for i in keep], [lines[i] for i in keep]
@@ -469,71 +336,6 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, 
     dataset = Dataset.from_dict({"text": texts, "label": ids}, features=features)
     read = {"labels_merged": merged, "labels_trimmed": rows.labels_trimmed}
     return dataset, lines, {**read, "skipped": skipped} if skipped else read
-
-
-def as_number(label: str) -> float | None:
-    """A label's value if it is written as a number (``"2"``, ``"1.0"``, ``"-3"``), else ``None``."""
-    return float(label) if _NUMBER.fullmatch(label.strip()) else None
-
-
-def _label_order(label: str):
-    """Sort key of class names: numbers by value (2 before 10: ids then follow the numbers), then words."""
-    value = as_number(label)
-    return (0, value, label) if value is not None else (1, 0.0, label)
-
-
-def case_spellings(labels, known=()) -> dict[str, str]:
-    """``{label: spelling}`` for labels that differ only in case (``Cat``/``cat``): each becomes
-    the spelling in ``known`` (a model's labels) if there is one, else its most frequent spelling
-    in ``labels`` (ties: the first in sorted order). Labels without a variant are left out."""
-    counts = Counter(labels)
-    spelling = {str(name).casefold(): str(name) for name in known}
-    for label, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        spelling.setdefault(label.casefold(), label)
-    return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
-
-
-def known_rows(labels, names, *, source: str, lines=None, label_column: str = "label", skip_unknown: bool = False):
-    """``(indices, skipped)``: the rows whose label is one of ``names`` (a model's classes), and
-    ``{label: rows}`` of the others, which ``skip_unknown`` leaves out. Without it, any other label
-    is a :class:`DataError` naming each one (in the file's order), the line of the first, and its fix;
-    with it, a file where no label is known is one."""
-    unknown = sorted(set(labels) - set(names), key=labels.index)  # in the file's order
-    known = ", ".join(map(repr, names))
-    if unknown and not skip_unknown:
-        at = sum(label in unknown for label in labels)
-        where = "" if lines is None else \
-            f" ({'first at ' if at > 1 else ''}line {lines[labels.index(unknown[0])]}, column '{label_column}')"
-        raise DataError(f"{source}: label{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}{where} "
-                        f"{'are' if len(unknown) > 1 else 'is'} not known to the model, which knows {known}: "
-                        f"{unknown_label_fix(unknown, names)}")
-    skipped = {label: labels.count(label) for label in unknown}
-    keep = [i for i, label in enumerate(labels) if label not in skipped]
-    if not keep:
-        raise DataError(f"{source}: no row has a label the model knows ({known}): there is nothing to score")
-    return keep, skipped
-
-
-def unknown_label_fix(labels, names) -> str:
-    """What to do about labels the model does not know, for the end of an error line: one fix per
-    kind, each naming its labels (a case variant of a known label, or a label with no class)."""
-    labels = [labels] if isinstance(labels, str) else list(labels)
-    fixes = []
-    for label in labels:
-        same = [name for name in names if name.casefold() == label.casefold()]
-        if same:
-            fixes.append(f"'{label}' differs only in case from '{same[0]}': fix the spelling, or pass --merge-case "
-                         f"(merge_case=True)")
-    rest = [label for label in labels if not any(label.casefold() == name.casefold() for name in names)]
-    if rest:
-        fixes.append(f"remove the rows labelled {' or '.join(map(repr, rest))} (the model cannot predict "
-                     f"{'it' if len(rest) == 1 else 'them'}) or pass --skip-unknown (skip_unknown=True) to score "
-                     f"the other rows, or fine-tune a model on your labels")
-    return "; ".join(fixes)
-
-
-# Arrow's two string types: Dataset.from_dict makes "string", Dataset.from_pandas "large_string"
-STRING_DTYPES = ("string", "large_string")
 
 
 def by_name(dataset, need=("train", "validation")):
@@ -569,7 +371,7 @@ def by_name(dataset, need=("train", "validation")):
     if isinstance(feature, ClassLabel):
         names = list(feature.names)
     elif all(str(getattr(part.features["label"], "dtype", "")) in STRING_DTYPES for part in dataset.values()):
-        names = sorted({str(label) for label in column(dataset["train"], "label")}, key=_label_order)
+        names = sorted({str(label) for label in column(dataset["train"], "label")}, key=label_order)
     else:
         raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
                         f"class names: cast it with datasets.ClassLabel(names=[...]) in every split, in one order")
@@ -886,7 +688,6 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     after, names = Counter(column(dataset, "label")), dataset.features["label"].names
     removed = {names[i]: n - after[i] for i, n in before.items() if n > after[i]}  # per class, for a too-small one
     return split(dataset, seed=split_seed, source=source or str(path), removed=removed), report
-
 
 
 def tokenize(dataset, tokenizer, max_length: int = 128):

@@ -125,8 +125,8 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     import warnings
 
     from sft_teach import metrics
-    from sft_teach.data import STRING_DTYPES, case_spellings, known_rows, skipped_line
     from sft_teach.errors import DataError, SftTeachWarning
+    from sft_teach.labels import STRING_DTYPES, case_spellings, known_rows, skipped_line
 
     from datasets import DatasetDict
 

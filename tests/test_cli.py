@@ -16,6 +16,14 @@ def run(argv, capsys):
     return code, out, err
 
 
+def test_importing_the_command_loads_no_deep_learning_library():
+    # `sft-teach --help` and every usage error answer at once: torch, transformers and datasets are
+    # imported inside the commands that use them, never when a cli module is imported
+    code = ("import sys, sft_teach.cli; loaded = [m for m in ('torch', 'transformers', 'datasets') if m in sys.modules]; "
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
 def test_usage_errors_are_one_line_too(capsys):
     with pytest.raises(SystemExit) as info:
         main(["finetune", "--no-such-flag"])

@@ -1,0 +1,91 @@
+"""Class names: their order, their case spellings, and which rows a model's classes cover.
+
+Numbers sort by value (``2`` before ``10``), labels that differ only in case can be merged into one
+spelling, and a file scored by a model keeps only the rows whose label the model knows.
+
+Taught in notebooks/05_your_own_data.ipynb.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from sft_teach.errors import DataError
+
+
+_NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
+
+
+def skipped_line(skipped: dict, scored: int) -> str:
+    """What leaving out rows with unknown labels did, in one line: ``skipped 4 rows whose label the
+    model does not know ('spam' 3, 'rabbit' 1): the scores are on the other 26 rows``."""
+    rows = sum(skipped.values())
+    counts = ", ".join(f"{label!r} {n}" for label, n in skipped.items())
+    return (f"skipped {rows} row{'s' * (rows != 1)} whose label the model does not know ({counts}): the scores "
+            f"are on the other {scored} row{'s' * (scored != 1)}")
+
+
+def as_number(label: str) -> float | None:
+    """A label's value if it is written as a number (``"2"``, ``"1.0"``, ``"-3"``), else ``None``."""
+    return float(label) if _NUMBER.fullmatch(label.strip()) else None
+
+
+def label_order(label: str):
+    """Sort key of class names: numbers by value (2 before 10: ids then follow the numbers), then words."""
+    value = as_number(label)
+    return (0, value, label) if value is not None else (1, 0.0, label)
+
+
+def case_spellings(labels, known=()) -> dict[str, str]:
+    """``{label: spelling}`` for labels that differ only in case (``Cat``/``cat``): each becomes
+    the spelling in ``known`` (a model's labels) if there is one, else its most frequent spelling
+    in ``labels`` (ties: the first in sorted order). Labels without a variant are left out."""
+    counts = Counter(labels)
+    spelling = {str(name).casefold(): str(name) for name in known}
+    for label, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        spelling.setdefault(label.casefold(), label)
+    return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
+
+
+def known_rows(labels, names, *, source: str, lines=None, label_column: str = "label", skip_unknown: bool = False):
+    """``(indices, skipped)``: the rows whose label is one of ``names`` (a model's classes), and
+    ``{label: rows}`` of the others, which ``skip_unknown`` leaves out. Without it, any other label
+    is a :class:`DataError` naming each one (in the file's order), the line of the first, and its fix;
+    with it, a file where no label is known is one."""
+    unknown = sorted(set(labels) - set(names), key=labels.index)  # in the file's order
+    known = ", ".join(map(repr, names))
+    if unknown and not skip_unknown:
+        at = sum(label in unknown for label in labels)
+        where = "" if lines is None else \
+            f" ({'first at ' if at > 1 else ''}line {lines[labels.index(unknown[0])]}, column '{label_column}')"
+        raise DataError(f"{source}: label{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}{where} "
+                        f"{'are' if len(unknown) > 1 else 'is'} not known to the model, which knows {known}: "
+                        f"{unknown_label_fix(unknown, names)}")
+    skipped = {label: labels.count(label) for label in unknown}
+    keep = [i for i, label in enumerate(labels) if label not in skipped]
+    if not keep:
+        raise DataError(f"{source}: no row has a label the model knows ({known}): there is nothing to score")
+    return keep, skipped
+
+
+def unknown_label_fix(labels, names) -> str:
+    """What to do about labels the model does not know, for the end of an error line: one fix per
+    kind, each naming its labels (a case variant of a known label, or a label with no class)."""
+    labels = [labels] if isinstance(labels, str) else list(labels)
+    fixes = []
+    for label in labels:
+        same = [name for name in names if name.casefold() == label.casefold()]
+        if same:
+            fixes.append(f"'{label}' differs only in case from '{same[0]}': fix the spelling, or pass --merge-case "
+                         f"(merge_case=True)")
+    rest = [label for label in labels if not any(label.casefold() == name.casefold() for name in names)]
+    if rest:
+        fixes.append(f"remove the rows labelled {' or '.join(map(repr, rest))} (the model cannot predict "
+                     f"{'it' if len(rest) == 1 else 'them'}) or pass --skip-unknown (skip_unknown=True) to score "
+                     f"the other rows, or fine-tune a model on your labels")
+    return "; ".join(fixes)
+
+
+# Arrow's two string types: Dataset.from_dict makes "string", Dataset.from_pandas "large_string"
+STRING_DTYPES = ("string", "large_string")
