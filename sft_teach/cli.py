@@ -289,7 +289,7 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
 
 def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: bool):
     """The folder a run writes into until it succeeds; returns the checkpoint to resume from (or None)."""
-    from sft_teach.training import last_checkpoint
+    from sft_teach.checkpoints import last_checkpoint
 
     checkpoint = last_checkpoint(staging / "checkpoints") if staging.is_dir() else None
     if resume:
@@ -313,7 +313,7 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: boo
 
 
 def cmd_finetune(args) -> int:
-    from sft_teach.training import check_head_epochs, check_patience, check_settings
+    from sft_teach.setting_checks import check_head_epochs, check_patience, check_settings
 
     recipe = RECIPES[args.recipe]
     epochs, lr, batch_size, max_length = check_settings(
@@ -343,8 +343,9 @@ def cmd_finetune(args) -> int:
     models.resolve_model(args.model)
     dataset, cleaning, findings = _load_and_check(args, max_length)
 
+    from sft_teach.checkpoints import last_checkpoint
     from sft_teach.run_record import read_record
-    from sft_teach.training import finetune_quietly, last_checkpoint
+    from sft_teach.training import finetune_quietly
 
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
@@ -672,7 +673,7 @@ def cmd_evaluate(args) -> int:
 
 def _max_length(value) -> int:
     """``--max-length`` of check, evaluate and predict, checked by finetune's rule and message."""
-    from sft_teach.training import check_settings
+    from sft_teach.setting_checks import check_settings
 
     return check_settings(1, 1e-4, 1, value)[3]
 

@@ -5,12 +5,17 @@ the warnings, the per-class scores, the validation curve and the whole log), ``O
 ``OUTPUT/confusion.png`` and the model card ``OUTPUT/model/README.md``. Python's
 ``finetune(output_dir=...)`` and ``sft-teach finetune`` both write them through :func:`write_run`:
 one folder, whichever way a run was started.
+
+The folder itself too: :func:`check_output_dir` refuses one that already holds a run (unless
+``overwrite``), :func:`clear_run` removes an earlier run's files before the new ones are written,
+and :func:`settings` is what a Python run records of its data, model and training settings.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 # Everything a run writes into its output folder (with model/ and splits/): the command line's
@@ -181,3 +186,55 @@ def read_record(folder) -> dict:
     last line."""
     record = json.loads((Path(folder) / "metrics.json").read_text())
     return {k: v for k, v in record.items() if k not in _DETAILS}
+
+
+def check_output_dir(folder: Path, overwrite: bool) -> None:
+    """An :class:`OutputExistsError` for a folder that already holds a run, unless ``overwrite``."""
+    from sft_teach.errors import OutputExistsError
+
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"output_dir '{folder}' is a file: choose another output_dir")
+    held = sorted(p.name for p in folder.iterdir() if p.name in RUN_OUTPUTS) if folder.is_dir() else []
+    if held and not overwrite:
+        raise OutputExistsError(f"output_dir '{folder}' already holds a run ({', '.join(held)}): pass overwrite=True "
+                                f"to replace it, or choose another output_dir")
+
+
+def clear_run(folder: Path) -> None:
+    """Remove an earlier run's files from ``folder`` (a stale splits/test.csv would be scored as
+    this run's); the user's own files stay."""
+    for name in RUN_OUTPUTS:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def settings(model, data, dataset_sha256: str, *, best_epoch, **settings) -> dict:
+    """What a Python run records in metrics.json and its card: the data by its name and a hash of
+    its content (of the file, also for a ``load_with_report`` pair, or of a dataset object's texts
+    and labels), the model, the recipe when the settings are one of RECIPES, and the training
+    settings."""
+    import inspect
+
+    from sft_teach import data as data_mod
+    from sft_teach.model_card import data_fingerprint
+    from sft_teach.setting_checks import DATA_OPTIONS
+    from sft_teach.training import RECIPES
+
+    named = isinstance(data, (str, Path))
+    read_from = (data[1] or {}).get("read_from") if isinstance(data, tuple) else None  # load_with_report's file
+    if read_from:  # recorded as the same file passed by its path would be: its options when not load's defaults
+        defaults = inspect.signature(data_mod.load).parameters
+        settings = {**{k: v for k, v in read_from.items() if k in DATA_OPTIONS and v != defaults[k].default},
+                    **settings}
+        data = read_from["data"]
+    record = {"data": portable(data) if named or read_from else "a dataset given in Python",
+              "data_sha256": read_from["data_sha256"] if read_from else
+              data_fingerprint(data) if named else dataset_sha256,  # run_record.dataset_fingerprint
+              "model": "default" if model == "default" else base_model_name(model)}
+    chosen = {"head_epochs": settings["head_epochs"], "num_train_epochs": settings["epochs"],
+              "learning_rate": settings["learning_rate"], "best_epoch": best_epoch}
+    recipe = next((name for name, values in RECIPES.items() if values == chosen), None)
+    return {**record, **({"recipe": recipe} if recipe else {}), **settings}

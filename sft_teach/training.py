@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sft_teach import checkpoints, setting_checks
 from sft_teach.errors import ConfigError, SftTeachWarning
 
 # The recipes of ``sft-teach finetune --recipe``, as keyword arguments of :func:`finetune`:
@@ -94,69 +95,6 @@ def _one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:
     trainer.remove_callback(PrinterCallback)  # without a bar Trainer prints every log dict instead
     if progress:
         trainer.add_callback(ProgressBar(desc=desc))
-
-
-def check_patience(patience) -> int:
-    """``patience`` as a whole number of epochs (1 or more), or a :class:`ConfigError`."""
-    try:
-        value = float(patience)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not value >= 1 or value != int(value):
-        raise ConfigError(f"{_SETTING['patience']} must be a whole number of epochs of at least 1, got {patience}: try 2")
-    return int(value)
-
-
-def check_head_epochs(head_epochs) -> float:
-    """``head_epochs`` as a number of passes (0: no head-only phase), or a :class:`ConfigError`."""
-    try:
-        value = float(head_epochs)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{_SETTING['head epochs']} must be a number, got {head_epochs!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{_SETTING['head epochs']} must be 0 (no head-only phase) or more, got {head_epochs}: try 3")
-    return value
-
-
-# Each setting a message names, as the command line and Python spell it
-_SETTING = {"epochs": "epochs (--epochs, num_train_epochs=)", "learning rate": "learning rate (--lr, learning_rate=)",
-            "batch size": "batch size (--batch-size, batch_size=)", "max length": "max length (--max-length, max_length=)",
-            "head epochs": "head epochs (--head-epochs, head_epochs=)", "patience": "patience (--patience, patience=)",
-            "warmup": "warmup (warmup=)", "weight decay": "weight decay (weight_decay=)"}
-
-
-def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0):
-    """Reject numbers that make no sense, with a message that says what would."""
-
-    examples = {"epochs": "3", "learning rate": "1e-4", "batch size": "16", "max length": "128", "warmup": "0.1",
-                "weight decay": "0.01"}
-
-    def number(name, value, kind):
-        try:
-            return kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{_SETTING[name]} must be a number, got {value!r}: e.g. {examples[name]}") from None
-
-    epochs = number("epochs", num_train_epochs, float)
-    if not math.isfinite(epochs) or epochs <= 0:
-        raise ConfigError(f"{_SETTING['epochs']} must be greater than 0, got {num_train_epochs}: try 3")
-    lr = number("learning rate", learning_rate, float)
-    if not math.isfinite(lr) or lr <= 0:
-        raise ConfigError(f"{_SETTING['learning rate']} must be greater than 0, got {learning_rate}: try 1e-4")
-    if lr > 1:
-        raise ConfigError(f"{_SETTING['learning rate']} is {learning_rate}, far too large for fine-tuning: try 1e-4")
-    bs = number("batch size", batch_size, float)
-    if bs != int(bs) or bs < 1:
-        raise ConfigError(f"{_SETTING['batch size']} must be a whole number of at least 1, got {batch_size}: try 16")
-    ml = number("max length", max_length, float)
-    if ml != int(ml) or not 2 <= ml <= 8192:
-        raise ConfigError(f"{_SETTING['max length']} must be a whole number of tokens from 2 to 8192 (and no more "
-                          f"than the model has positions for), got {max_length}: try 128")
-    if not 0 <= number("warmup", warmup, float) < 1:
-        raise ConfigError(f"warmup is a fraction of the training steps in [0, 1), got {warmup}: try 0.1")
-    if number("weight decay", weight_decay, float) < 0:
-        raise ConfigError(f"weight decay must be 0 or more, got {weight_decay}: try 0.01")
-    return epochs, lr, int(bs), int(ml)
 
 
 def shared_settings(output_dir, *, num_train_epochs, learning_rate, batch_size, seed, warmup, weight_decay,
@@ -372,7 +310,7 @@ def _no_library_bars_without_progress(function):
     """``progress=False`` means no bars at all: the libraries' loading and mapping bars go too."""
     import functools
 
-    @functools.wraps(function)  # keeps the signature, which _check_overrides reads
+    @functools.wraps(function)  # keeps the signature, which finetune passes to setting_checks.check_overrides
     def wrapper(*args, **kwargs):
         if kwargs.get("progress", True):
             return function(*args, **kwargs)
@@ -444,10 +382,12 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     Unknown keywords go to ``TrainingArguments``; one it does not know either is a
     :class:`ConfigError` naming the setting it probably meant (``epochs=``: ``num_train_epochs=``).
     """
+    import inspect
+
     import transformers
     from transformers import Trainer
 
-    from sft_teach import checks
+    from sft_teach import checks, run_record
     from sft_teach import data as data_mod
     from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess, TrainedOn, TrainingClock
     from sft_teach.environment import library_bars_off
@@ -456,34 +396,34 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     from sft_teach.models import check_max_length, load_classifier
     from sft_teach.run_record import base_model_name, dataset_fingerprint, hub_id, write_run
 
-    epochs, lr, batch_size, max_length = check_settings(
+    epochs, lr, batch_size, max_length = setting_checks.check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
-    head_epochs = check_head_epochs(head_epochs)
+    head_epochs = setting_checks.check_head_epochs(head_epochs)
     for name, value in (("seed", seed), ("split_seed", split_seed)):  # numpy's TypeError otherwise, deep inside
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ConfigError(f"{name}= must be a whole number of at least 0, got {value!r}: e.g. 42")
-    check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
+    setting_checks.check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
     if patience is not None and not best_epoch:
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
-    patience = None if patience is None else check_patience(patience)  # before any loading, not after
+    patience = None if patience is None else setting_checks.check_patience(patience)  # before any loading, not after
     if tokenizer is not None and isinstance(model, (str, Path)):  # it would be replaced without a word
         raise ConfigError("tokenizer= goes with a model object; a model name or folder loads its own tokenizer: "
                           "drop tokenizer=")
-    reading = {k: training_overrides.pop(k) for k in _DATA_OPTIONS if k in training_overrides}
-    _check_overrides(training_overrides)
-    push_to = _hub_repository(training_overrides, output_dir if save else None)  # before any training
+    reading = {k: training_overrides.pop(k) for k in setting_checks.DATA_OPTIONS if k in training_overrides}
+    setting_checks.check_overrides(training_overrides, inspect.signature(finetune).parameters)
+    push_to = setting_checks.hub_repository(training_overrides, output_dir if save else None)  # before any training
     # TrainingArguments the caller set, for the record: lr_scheduler_type="constant" changes the
     # run as much as the learning rate does (not the bookkeeping of checkpoints, nor accumulation,
     # which is recorded as grad_accum; the Hub's settings, a token among them, were taken out above).
     # A value JSON cannot hold is recorded as its repr, never a crash after training.
-    given = {k: _as_json(v) for k, v in training_overrides.items()
+    given = {k: setting_checks.as_json(v) for k, v in training_overrides.items()
              if k not in ("save_checkpoints", "save_total_limit", "save_only_model", "gradient_accumulation_steps")}
     if reading and not isinstance(data, (str, Path)):
         raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
                           f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
-    resume_from_checkpoint = _checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
+    resume_from_checkpoint = checkpoints.checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
     if save and output_dir is not None and resume_from_checkpoint is None:
-        _check_output_dir(Path(output_dir), overwrite)
+        run_record.check_output_dir(Path(output_dir), overwrite)
     if isinstance(data, (str, Path)):
         dataset, cleaning = data_mod.load_with_report(data, split_seed=split_seed, **reading)
     elif isinstance(data, tuple) and len(data) == 2:  # data.load_with_report's pair: the report comes back too
@@ -498,7 +438,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
 
     trained_on = dataset_fingerprint(dataset)  # kept in each checkpoint: a resume on other data is refused
     if resume_from_checkpoint is not None:
-        _check_resumable(Path(resume_from_checkpoint), trained_on, names, output_dir if save else None, overwrite)
+        checkpoints.check_resumable(Path(resume_from_checkpoint), trained_on, names, output_dir if save else None,
+                                    overwrite)
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
     model_name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")  # for the record
     if isinstance(model, (str, Path)):
@@ -506,7 +447,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     elif tokenizer is None:
         raise ConfigError("pass tokenizer= together with a model object")
     else:
-        _name_the_classes(model, names)
+        setting_checks.name_the_classes(model, names)
 
     check_max_length(model, max_length)
     if data_warnings is None:  # what `sft-teach check` would say: said now, not after minutes of training
@@ -566,7 +507,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         optimizers=optimizers(model, math.ceil(math.ceil(len(encoded["train"]) / (batch_size * args.world_size)) * epochs))
         if optimizers else (None, None),
     )
-    _without_pickled_arguments(trainer)
+    checkpoints.without_pickled_arguments(trainer)
     # A sequence classifier's loss is its batch's mean, whatever num_items_in_batch says, though its
     # forward takes **kwargs, from which Trainer concludes the loss is already scaled for gradient
     # accumulation. Told otherwise, Trainer divides it by the accumulation steps: without this, with
@@ -618,15 +559,16 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         # Data-parallel (torchrun): every process holds the same weights, so one writes them and
         # the others wait until the folder is complete. A single process is always process zero.
         if trainer.is_world_process_zero():
-            _clear_run(Path(output_dir))  # an earlier run's files (overwrite=True): none of them may survive
-            settings = _settings(model_name, data, trained_on, epochs=epochs, learning_rate=lr, batch_size=batch_size,
-                                 grad_accum=training_overrides.get("gradient_accumulation_steps", 1),
-                                 max_length=max_length, seed=seed, head_epochs=head_epochs,
-                                 **({"head_learning_rate": head_learning_rate} if head_epochs > 0 else {}),
-                                 warmup=warmup, weight_decay=weight_decay,
-                                 split_seed=cleaning["split_seed"] if cleaning else split_seed,
-                                 patience=patience, best_epoch=best_epoch, **reading,
-                                 **({"trainer_settings": given} if given else {}))
+            run_record.clear_run(Path(output_dir))  # an earlier run's files (overwrite=True): none of them may survive
+            settings = run_record.settings(model_name, data, trained_on, epochs=epochs, learning_rate=lr,
+                                           batch_size=batch_size,
+                                           grad_accum=training_overrides.get("gradient_accumulation_steps", 1),
+                                           max_length=max_length, seed=seed, head_epochs=head_epochs,
+                                           **({"head_learning_rate": head_learning_rate} if head_epochs > 0 else {}),
+                                           warmup=warmup, weight_decay=weight_decay,
+                                           split_seed=cleaning["split_seed"] if cleaning else split_seed,
+                                           patience=patience, best_epoch=best_epoch, **reading,
+                                           **({"trainer_settings": given} if given else {}))
             settings = {**settings, **(record or {})}
             with library_bars_off():
                 save_model(trainer, result.model_dir, max_length=max_length,
@@ -688,251 +630,6 @@ def finetune_quietly(*args, **kwargs) -> FinetuneResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SftTeachWarning)
         return finetune(*args, **kwargs)
-
-
-def _check_output_dir(folder: Path, overwrite: bool) -> None:
-    """An :class:`OutputExistsError` for a folder that already holds a run, unless ``overwrite``."""
-    from sft_teach.errors import OutputExistsError
-    from sft_teach.run_record import RUN_OUTPUTS
-
-    if folder.exists() and not folder.is_dir():
-        raise OutputExistsError(f"output_dir '{folder}' is a file: choose another output_dir")
-    held = sorted(p.name for p in folder.iterdir() if p.name in RUN_OUTPUTS) if folder.is_dir() else []
-    if held and not overwrite:
-        raise OutputExistsError(f"output_dir '{folder}' already holds a run ({', '.join(held)}): pass overwrite=True "
-                                f"to replace it, or choose another output_dir")
-
-
-def _clear_run(folder: Path) -> None:
-    """Remove an earlier run's files from ``folder`` (a stale splits/test.csv would be scored as
-    this run's); the user's own files stay."""
-    from sft_teach.run_record import RUN_OUTPUTS
-
-    for name in RUN_OUTPUTS:
-        path = folder / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-
-
-def _name_the_classes(model, names) -> None:
-    """Give a model object built without class names (``LABEL_0``, ...) the data's, so the saved
-    model answers with them; refuse one whose outputs or classes do not match the data's."""
-    import re
-
-    config = model.config
-    if config.num_labels != len(names):
-        raise ConfigError(f"the model has {config.num_labels} outputs but the data {len(names)} classes "
-                          f"({', '.join(names)}): build it with num_labels={len(names)}, or let finetune build it "
-                          f"(pass the model's name or folder instead of the object)")
-    own = [config.id2label[i] for i in range(len(names))]
-    if own == list(names):
-        return
-    if all(re.fullmatch(r"LABEL_\d+", str(label)) for label in own):  # transformers' placeholder names
-        config.id2label = dict(enumerate(names))
-        config.label2id = {name: i for i, name in enumerate(names)}
-        return
-    raise ConfigError(f"the model's classes are {', '.join(map(str, own))}, in that order, and the data's "
-                      f"{', '.join(names)}: training would relabel its outputs; build a new head with "
-                      f"sft_teach.models.load_classifier(name, labels)")
-
-
-def _settings(model, data, dataset_sha256: str, *, best_epoch, **settings) -> dict:
-    """What a Python run records in metrics.json and its card: the data by its name and a hash of
-    its content (of the file, also for a ``load_with_report`` pair, or of a dataset object's texts
-    and labels), the model, the recipe when the settings are one of RECIPES, and the training
-    settings."""
-    import inspect
-
-    from sft_teach import data as data_mod
-    from sft_teach.model_card import data_fingerprint
-    from sft_teach.run_record import base_model_name, portable
-
-    named = isinstance(data, (str, Path))
-    read_from = (data[1] or {}).get("read_from") if isinstance(data, tuple) else None  # load_with_report's file
-    if read_from:  # recorded as the same file passed by its path would be: its options when not load's defaults
-        defaults = inspect.signature(data_mod.load).parameters
-        settings = {**{k: v for k, v in read_from.items() if k in _DATA_OPTIONS and v != defaults[k].default},
-                    **settings}
-        data = read_from["data"]
-    record = {"data": portable(data) if named or read_from else "a dataset given in Python",
-              "data_sha256": read_from["data_sha256"] if read_from else
-              data_fingerprint(data) if named else dataset_sha256,  # run_record.dataset_fingerprint
-              "model": "default" if model == "default" else base_model_name(model)}
-    chosen = {"head_epochs": settings["head_epochs"], "num_train_epochs": settings["epochs"],
-              "learning_rate": settings["learning_rate"], "best_epoch": best_epoch}
-    recipe = next((name for name, values in RECIPES.items() if values == chosen), None)
-    return {**record, **({"recipe": recipe} if recipe else {}), **settings}
-
-
-# Keywords of sft_teach.data.load: finetune reads a CSV file with them
-_DATA_OPTIONS = ("text_column", "label_column", "encoding", "keep_duplicates", "merge_case")
-# The command line's names of finetune's settings, which a user carries over to Python
-_COMMAND_NAMES = {"epochs": "num_train_epochs", "lr": "learning_rate", "output": "output_dir",
-                  "resume": "resume_from_checkpoint", "grad_accum": "gradient_accumulation_steps",
-                  "quiet": "progress"}
-
-
-# TrainingArguments that finetune sets from its own keywords: given as well, the run would differ
-# from what its record and card say (per_device_train_batch_size=8 trained, batch_size 16 recorded)
-_SET_BY_KEYWORD = {
-    "per_device_train_batch_size": lambda v: f"pass batch_size={v!r}",
-    "data_seed": lambda v: "pass seed=, which sets the data order too",
-    "warmup_steps": lambda v: "pass warmup=, a fraction of the steps (0.1: the first 10 %)",
-    "warmup_ratio": lambda v: f"pass warmup={v!r}",
-    "disable_tqdm": lambda v: f"pass progress={not v!r}",
-    "load_best_model_at_end": lambda v: "pass best_epoch=True",
-    "metric_for_best_model": lambda v: "best_epoch=True keeps the epoch of the best validation macro-F1, the "
-                                       "only measure finetune chooses by",
-}
-
-
-def _check_overrides(overrides: dict) -> None:
-    """A :class:`ConfigError` for a keyword neither ``finetune`` nor ``TrainingArguments`` knows
-    (``TypeError`` from deep inside transformers otherwise), with the name it probably meant, and
-    for one of ``TrainingArguments`` that a keyword of ``finetune`` sets (``batch_size=``, ...)."""
-    import dataclasses
-    import difflib
-    import inspect
-
-    from transformers import TrainingArguments
-
-    known = {f.name for f in dataclasses.fields(TrainingArguments)} | {"save_checkpoints", "logging_steps"}
-    for name in overrides:
-        if name in _SET_BY_KEYWORD:
-            raise ConfigError(f"{name}= is set by finetune's own keywords, which the run's record and card report: "
-                              f"{_SET_BY_KEYWORD[name](overrides[name])}")
-        if name == "recipe":  # the command's --recipe: in Python a recipe is its settings
-            raise ConfigError(f"finetune has no setting recipe=: pass the recipe's settings, "
-                              f"finetune(..., **RECIPES[{overrides[name]!r}]) (from sft_teach.training import RECIPES)")
-        if name not in known:
-            own = [p for p in inspect.signature(finetune).parameters if p != "training_overrides"]
-            close = [_COMMAND_NAMES[name]] if name in _COMMAND_NAMES else \
-                difflib.get_close_matches(name, [*own, *known, *_DATA_OPTIONS], n=1)
-            raise ConfigError(f"finetune has no setting {name}=" + (f": did you mean {close[0]}=?" if close else
-                              ": see help(sft_teach.training.finetune)"))
-
-
-def _without_pickled_arguments(trainer) -> None:
-    """Make ``trainer`` delete ``training_args.bin`` in the same call that writes it.
-
-    ``Trainer._save`` stores its arguments beside each checkpoint's weights with
-    ``torch.save``, a pickle (which can run code when loaded), and never reads them back
-    when resuming. Deleting the file inside ``_save``, before the optimizer, RNG and
-    ``trainer_state.json`` are written, means no complete checkpoint ever holds it, even
-    in a process killed right after a save. (A callback's ``on_save`` comes only after
-    ``trainer_state.json``: a kill in between left the pickle in a complete checkpoint.)
-    """
-    save = trainer._save
-
-    def _save(output_dir=None, state_dict=None):
-        save(output_dir, state_dict)
-        Path(output_dir or trainer.args.output_dir, "training_args.bin").unlink(missing_ok=True)
-
-    trainer._save = _save
-
-
-def _hub_repository(overrides: dict, output_dir) -> dict | None:
-    """What ``push_to_hub=True, hub_model_id=...`` asks for, taken out of ``overrides``: the keywords
-    of :func:`sft_teach.run_record.push_model` (``repo``, ``private``, ``token``, ``revision``).
-
-    ``Trainer``'s own push would upload its checkpoints folder, not ``model/`` with its card, and
-    fail deep inside ``huggingface_hub`` offline: here the saved model folder is uploaded after the
-    run, and what cannot work is refused in one line before any training. Every ``hub_*`` keyword
-    leaves ``overrides``, so none (a token least of all) reaches the record or the card."""
-    from sft_teach.models import hub_available
-
-    hub = {k: overrides.pop(k) for k in list(overrides) if k == "push_to_hub" or k.startswith("hub_")}
-    push = hub.pop("push_to_hub", False)
-    unused = [k for k in ("hub_strategy", "hub_always_push") if k in hub]
-    if unused:
-        raise ConfigError(f"{unused[0]}= sets how Trainer pushes checkpoints; finetune uploads the saved model "
-                          f"folder once, when the run ends: drop {unused[0]}=")
-    if hub and not push:
-        raise ConfigError(f"{next(iter(hub))}= uploads nothing without push_to_hub=True: add it, or drop the hub_ settings")
-    if not push:
-        return None
-    if not hub.get("hub_model_id"):
-        raise ConfigError("push_to_hub=True needs hub_model_id='owner/name', the Hub repository to upload to")
-    if output_dir is None:
-        raise ConfigError("push_to_hub=True uploads the saved model folder: pass output_dir= (and save=True)")
-    repo = hub["hub_model_id"]
-    if not hub_available():
-        raise ConfigError(f"push_to_hub: the Hugging Face Hub cannot be reached from here: train without it and "
-                          f"upload the model folder later: hf upload {repo} {output_dir}/model")
-    return {"repo": repo, "private": hub.get("hub_private_repo"), "token": hub.get("hub_token"),
-            "revision": hub.get("hub_revision")}
-
-
-def _as_json(value):
-    """``value`` if JSON can hold it, else its repr: for the record of a run."""
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
-
-
-def _checkpoint_to_resume(resume, output_dir) -> str | None:
-    """``resume_from_checkpoint`` as a checkpoint folder, or ``None``; refused before any training.
-
-    ``True`` (``Trainer``'s spelling) means the newest complete checkpoint in ``output_dir/checkpoints``.
-    """
-    if resume is None or resume is False:
-        return None
-    if resume is True:
-        found = last_checkpoint(Path(output_dir) / "checkpoints") if output_dir is not None else None
-        if found is None:
-            where = f"{output_dir}/checkpoints/" if output_dir is not None else "output_dir (none was given)"
-            raise ConfigError(f"resume_from_checkpoint=True: no complete checkpoint in {where}: a run saves one after "
-                              f"each epoch with save_checkpoints=True; pass the same output_dir, or start again")
-        return str(found)
-    if not (Path(resume) / "trainer_state.json").is_file():
-        raise ConfigError(f"resume_from_checkpoint={str(resume)!r} is not a complete checkpoint (a folder "
-                          f"checkpoint-<step> with trainer_state.json): pass one, or True for the newest in output_dir")
-    return str(resume)
-
-
-def _check_resumable(checkpoint: Path, trained_on: str, names, output_dir, overwrite: bool) -> None:
-    """Resuming goes on with the interrupted run: refused, before any training, when the checkpoint
-    learned other classes or other data, or the run in ``output_dir`` has already finished."""
-    from sft_teach.callbacks import TrainedOn
-    from sft_teach.errors import OutputExistsError
-
-    if output_dir is not None and (Path(output_dir) / "metrics.json").is_file() and not overwrite:
-        raise OutputExistsError(f"output_dir '{output_dir}' holds a finished run (metrics.json): there is nothing to "
-                                f"resume; to train it again, drop resume_from_checkpoint and pass overwrite=True")
-    config_file = checkpoint / "config.json"
-    learned = list(json.loads(config_file.read_text()).get("id2label", {}).values()) if config_file.is_file() else None
-    if learned is not None and learned != list(names):
-        raise ConfigError(f"resume_from_checkpoint: {checkpoint.name} learned the classes {', '.join(learned)}, and "
-                          f"this data has {', '.join(names)}: resume with the interrupted run's data, or start again "
-                          f"without resume_from_checkpoint")
-    saved = TrainedOn.saved_in(checkpoint)
-    if saved is not None and saved != trained_on:
-        raise ConfigError(f"resume_from_checkpoint: {checkpoint.name} was trained on other data (its splits' texts "
-                          f"or labels differ from these): resume with the interrupted run's data and split_seed, or "
-                          f"start again without resume_from_checkpoint")
-
-
-def last_checkpoint(folder) -> Path | None:
-    """The newest *complete* checkpoint in ``folder`` (``checkpoint-<step>``), or ``None``.
-
-    ``Trainer`` writes ``trainer_state.json`` last, so a checkpoint without it was cut
-    off while saving and cannot be resumed from; it is skipped. So is one whose
-    ``trainer_state.json`` does not parse: the file is created before its text is written (not
-    atomically), and a run killed in between leaves it empty or cut short.
-    """
-    def complete(checkpoint: Path) -> bool:
-        try:
-            json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # missing, unreadable, empty or cut short
-            return False
-        return True
-
-    done = [p for p in Path(folder).glob("checkpoint-*") if complete(p)]
-    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def _usual_permissions(folder: Path) -> None:

@@ -20,8 +20,8 @@ from safetensors.torch import load_file
 from support import GOOD, write_csv
 from transformers import TrainerCallback
 
+from sft_teach.checkpoints import last_checkpoint
 from sft_teach.cli import main
-from sft_teach.training import last_checkpoint
 
 EPOCHS, BATCH = 40, 4
 

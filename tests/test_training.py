@@ -11,7 +11,8 @@ from datasets import ClassLabel
 from sft_teach import data
 from sft_teach.errors import ConfigError
 from sft_teach.inference import evaluate, load_finetuned, predict
-from sft_teach.training import check_head_epochs, check_settings, finetune, head_parameters, train_head
+from sft_teach.setting_checks import check_head_epochs, check_settings
+from sft_teach.training import finetune, head_parameters, train_head
 
 
 @pytest.mark.slow
@@ -82,7 +83,7 @@ def test_settings_that_make_no_sense_are_refused(settings, message):
 
 
 def test_finetune_checks_settings_before_loading_anything(monkeypatch):
-    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("data loaded before settings were checked"))
+    monkeypatch.setattr(data, "load_with_report", lambda *a, **k: pytest.fail("data loaded before settings were checked"))
     with pytest.raises(ConfigError):
         finetune("default", "pets", num_train_epochs=-1)
 
@@ -93,7 +94,7 @@ def test_finetune_checks_settings_before_loading_anything(monkeypatch):
     (dict(recipe="best"), "finetune has no setting recipe=: pass the recipe's settings, finetune(..., **RECIPES['best'])"),
 ])
 def test_python_only_mistakes_are_one_line_before_any_work(keywords, message, monkeypatch):
-    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("data loaded before settings were checked"))
+    monkeypatch.setattr(data, "load_with_report", lambda *a, **k: pytest.fail("data loaded before settings were checked"))
     with pytest.raises(ConfigError, match=re.escape(message)):
         finetune("default", "pets", **keywords)
 
@@ -413,7 +414,7 @@ def test_patience_stops_when_validation_stops_improving(make_tiny_classifier, to
 
 @pytest.mark.parametrize("patience", [0, 1.5, "two"])
 def test_patience_that_makes_no_sense_is_refused(patience):
-    from sft_teach.training import check_patience
+    from sft_teach.setting_checks import check_patience
 
     with pytest.raises(ConfigError, match=re.escape("patience (--patience, patience=) must be a whole number")):
         check_patience(patience)
@@ -510,9 +511,10 @@ def test_a_dataset_object_is_recorded_by_its_content_and_a_recipe_by_its_name(ti
     RECIPES are recorded under that recipe's name, others under none."""
     from datasets import DatasetDict
 
+    from sft_teach import run_record
     from sft_teach.data import load
     from sft_teach.run_record import dataset_fingerprint
-    from sft_teach.training import RECIPES, _settings
+    from sft_teach.training import RECIPES
 
     def first_eight():
         return DatasetDict({name: part.select(range(8)) for name, part in load("pets").items()})
@@ -538,7 +540,7 @@ def test_a_dataset_object_is_recorded_by_its_content_and_a_recipe_by_its_name(ti
 
     def recipe(**chosen):
         settings = dict(epochs=3, learning_rate=1e-4, head_epochs=3.0, batch_size=16, best_epoch=True)
-        return _settings("default", small, dataset_fingerprint(small), **{**settings, **chosen}).get("recipe")
+        return run_record.settings("default", small, dataset_fingerprint(small), **{**settings, **chosen}).get("recipe")
 
     assert recipe() == "best" and RECIPES["best"]["learning_rate"] == 1e-4
     assert recipe(head_epochs=0.0, learning_rate=5e-4, best_epoch=False) == "plain"
