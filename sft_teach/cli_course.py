@@ -1,7 +1,9 @@
 """The ``sft-teach`` commands about the course itself: notebooks, lab, course, book, doctor.
 
-The commands that train and use models live in :mod:`sft_teach.cli`, which also holds the
-parser's conventions (one-line errors, exit code 2) and calls :func:`add_commands` here.
+The commands that train and use models have modules of their own (:mod:`sft_teach.cli_finetune`,
+:mod:`sft_teach.cli_evaluate`, :mod:`sft_teach.cli_predict`); :mod:`sft_teach.cli` holds the parser
+(one-line errors, exit code 2) and calls :func:`add_commands` here, and :mod:`sft_teach.cli_conventions`
+the rules every command shares (whole numbers among them).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sft_teach import cli_conventions
 from sft_teach.errors import ConfigError
 from sft_teach.handout import DEFAULT_FOLDER as DEFAULT_COURSE
 
@@ -90,9 +93,8 @@ def cmd_notebooks(args) -> int:
 
 def cmd_lab(args) -> int:
     from sft_teach import handout
-    from sft_teach.cli import _int  # the command line's one rule for whole numbers
 
-    port = None if args.port is None else _int("--port", args.port)
+    port = None if args.port is None else cli_conventions.whole_number("--port", args.port)
     command = handout.lab_command(args.dir, port=port, browser=not args.no_browser, allow_root=args.allow_root)  # fails before copying
     dest = Path(args.dir)
     if handout.holds_course(dest):  # open it as it is: a copy made earlier, or a clone's notebooks/

@@ -467,7 +467,7 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
     assert "- label `Cat` (9 rows) merged into `cat`" in card
     assert "- 2 labels written with spaces around them, read without the spaces" in card
     assert "1 dropped (no majority: 'Wheel wobbles since the service' (line 57))" in card
-    from sft_teach.cli import _cleaning_line
+    from sft_teach.cli_finetune import _cleaning_line
 
     assert "1 dropped (no majority: 'Wheel wobbles since the service' (line 57))" in _cleaning_line(cleaning)
 
@@ -476,7 +476,7 @@ def test_the_card_and_the_command_say_what_keep_duplicates_left_in_and_a_files_e
     from support import GOOD
 
     from sft_teach import data
-    from sft_teach.cli import _cleaning_line
+    from sft_teach.cli_finetune import _cleaning_line
 
     rows = GOOD + GOOD[:3] + [(GOOD[4][0].upper(), "dog")]  # 3 copies, and one text under both labels
     _, report = data.load_csv_split(write_csv(tmp_path / "x.csv", rows), split_seed=0, keep_duplicates=True)

@@ -1,0 +1,199 @@
+"""``sft-teach evaluate``: score a fine-tuned model on labelled texts (a CSV file, a folder's split,
+a bundled dataset's), with the model's label ids matched by name and a warning for every reason
+the score may mislead (texts seen in training, repeated texts, cut texts, a split that chose the
+epoch).
+
+Taught in notebooks/02_technical_recipe.ipynb.
+"""
+
+from __future__ import annotations
+
+import csv
+import shlex
+from pathlib import Path
+
+from sft_teach import cli_conventions, cli_trained_model
+from sft_teach.environment import quiet_libraries
+from sft_teach.errors import ConfigError, DataError, MissingColumnError
+from sft_teach.run_record import portable
+
+
+def _read_labelled(args, source: Path):
+    """Texts, labels, lines and the label column of a CSV file to score, read by :func:`cli_trained_model.columns_to_try`."""
+    from sft_teach import data
+
+    tries, trained = cli_trained_model.columns_to_try(args)
+    errors = []
+    for text_column, label_column in tries:
+        try:
+            texts, labels, lines, *_ = data.read_csv_rows(source, text_column, label_column,
+                                                         cli_trained_model.encoding(args, source), with_lines=True)
+            return texts, labels, lines, label_column
+        except MissingColumnError as exc:
+            errors.append(exc)
+    if trained and trained != tries[0]:
+        raise DataError(f"{errors[0]} (this model was trained with --text-column {shlex.quote(trained[0])} "
+                        f"--label-column {shlex.quote(trained[1])})") from None
+    raise errors[0]  # about the columns asked for
+
+
+def _has_splits(data_arg: str) -> bool:
+    """Whether ``--data`` names a bundled dataset or a folder: something ``--split`` picks from."""
+    from sft_teach.data import bundled_datasets
+
+    return data_arg in bundled_datasets() or Path(data_arg).is_dir()
+
+
+def _is_split(path: Path) -> bool:
+    """Whether a CSV file is a split of texts and labels (its header has ``text`` and ``label``): a
+    bundled dataset's folder also holds other tables (the reader's labels, the cue words)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            header = next(csv.reader(file), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    return {"text", "label"} <= {name.strip() for name in header}
+
+
+def _labelled(args, names: list[str]):
+    """The evaluation texts as a ``Dataset`` whose label ids are the model's (matched by name), and
+    ``{label: rows}`` left out by --skip-unknown."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    from sft_teach import data
+    from sft_teach.labels import case_spellings, known_rows
+
+    source, split = Path(args.data), args.split
+    bundled = args.data in data.bundled_datasets()
+    if bundled:
+        data.bundled_columns(args.data, args.text_column, getattr(args, "label_column", None))
+    if _has_splits(args.data):  # a bundled dataset, a folder of splits, or a finetune output folder
+        folder = data.data_dir() / args.data if bundled else source
+        found = [p for p in (folder / f"{split}.csv", folder / "splits" / f"{split}.csv") if p.is_file()]
+        if not found and split == "test" and (folder / "splits").is_dir():
+            raise DataError(f"{args.data}/: this run had no test split (its data had train and validation "
+                            f"only), so there is nothing held out to score: pass a labelled CSV file (--split "
+                            f"validation scores the split that chose the epoch kept: an optimistic score)")
+        if not found and (folder / "config.json").is_file() and (folder.parent / "splits").is_dir():
+            raise DataError(f"{args.data}: is a model folder: pass the run folder that holds it, {folder.parent}, "
+                            f"whose splits/ holds the split to score")
+        if not found:
+            there = sorted(p.stem for p in [*folder.glob("*.csv"), *folder.glob("splits/*.csv")] if _is_split(p))
+            raise DataError(f"{args.data}: no split {split!r} ({split}.csv) " + (
+                f"in it; its splits: {', '.join(there)}: pass --split with one of them" if there else
+                "in this folder: pass the CSV file to score, or the folder finetune wrote"))
+        source = found[0]
+        if bundled and not _is_split(source):
+            raise DataError(f"{args.data}: {split}.csv is not a split of texts and labels: pass --split with one "
+                            f"of {', '.join(sorted(p.stem for p in folder.glob('*.csv') if _is_split(p)))}")
+    elif split != "test":
+        raise ConfigError(f"--split picks a split of a folder or a bundled dataset; {args.data} is one file, scored "
+                          f"whole: drop --split")
+    texts, labels, lines, label_column = _read_labelled(args, source)
+    if bundled:
+        lines = None  # the course's own files: their line numbers help no one
+    if cli_trained_model.merge_case(args):  # Spam, SPAM -> the model's spam
+        spelling = case_spellings(labels, names)
+        labels = [spelling.get(label, label) for label in labels]
+        if spelling and args.merge_case is None:  # merged because the model's training did: said, not silent
+            cli_trained_model.read_notes(args).append(
+                ", ".join(f"'{label}' read as '{name}'" for label, name in sorted(spelling.items()))
+                + ": labels differing only in case were merged, as in this model's training (--merge-case); "
+                  "--no-merge-case refuses them")
+    keep, skipped = known_rows(labels, names, source=args.data if bundled else source.name, lines=lines,
+                               label_column=label_column, skip_unknown=args.skip_unknown)
+    texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+    features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
+    return Dataset.from_dict({"text": texts, "label": [names.index(x) for x in labels]}, features=features), skipped
+
+
+def cmd_evaluate(args) -> int:
+    from sft_teach.inference import evaluate, label_names, load_finetuned
+    from sft_teach.stats import wilson_interval
+
+    quiet_libraries()
+    max_length = None if args.max_length is None else cli_conventions.max_length(args.max_length)
+    args.split = args.split.removesuffix(".csv")  # --split test.csv names the same split as --split test
+    model, tokenizer = load_finetuned(args.model)
+    dataset, skipped = _labelled(args, label_names(model))
+    seen = []  # every warning, said on stderr as found and kept for the JSON line
+    if skipped:
+        from sft_teach.labels import skipped_line
+
+        seen.append(skipped_line(skipped, len(dataset)))
+        cli_conventions.warn(seen)
+    found = cli_trained_model.read_notes(args) + _seen_in_training(args, dataset["text"]) + _repeated(dataset)
+    if args.split == "train" and _has_splits(args.data) and not any("training split" in w for w in found):
+        found.append("train is a training split: if this model was trained on it, the score measures memory, not "
+                     "what the model does on new texts: score the test split")
+    if args.split == "validation" and "best_epoch" in cli_trained_model.run_record(args.model):
+        found.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
+                     "optimistic: the test split is the one that chose nothing")
+    found += cli_trained_model.cut(model, tokenizer, dataset["text"], max_length)
+    cli_conventions.warn(found)
+    seen += found
+    scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
+    classes = scores.pop("per_class")
+    absent = [name for name, row in classes.items() if row["support"] == 0]
+    if absent:  # sklearn's macro-F1 averages the classes in the labels or the predictions: it changes meaning
+        listed = ", ".join(f"'{name}'" for name in absent)
+        seen.append(f"class{'es' * (len(absent) > 1)} {listed} of the model ha{'ve' if len(absent) > 1 else 's'} no "
+                    f"rows among the {len(dataset)} scored: {'their' if len(absent) > 1 else 'its'} recall is not "
+                    f"measured, and macro-F1 averages only the classes that occur as a label or a prediction")
+        cli_conventions.warn(seen[-1:])
+    low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
+    print(cli_conventions.json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
+                      "n": len(dataset), "data": portable(args.data),
+                      **({"split": args.split} if _has_splits(args.data) else {}),
+                      **({"skipped": skipped} if skipped else {}),
+                      "per_class": {name: {k: v if v is None else round(v, 4) for k, v in row.items()}  # null: no rows
+                                    for name, row in classes.items()},
+                      "warnings": seen}))
+    return 0
+
+
+def _repeated(dataset) -> list[str]:
+    """A warning when the rows scored repeat texts: each copy counts, so ``n`` and the interval
+    overstate how many texts the score rests on; copies with different labels cannot all be right."""
+    from sft_teach.checks import conflicts, duplicates
+    from sft_teach.data import column
+
+    texts, repeats = dataset["text"], duplicates(dataset["text"])
+    if not repeats:
+        return []
+    extra, contradicting = sum(repeats.values()) - len(repeats), conflicts(texts, column(dataset, "label"))
+    against = (f", and {contradicting} of them carr{'y' if contradicting != 1 else 'ies'} different labels, which "
+               f"cannot all be right" if contradicting else "")
+    return [f"{len(repeats)} text{'s' * (len(repeats) != 1)} occur{'s' * (len(repeats) == 1)} more than once among "
+            f"the {len(texts)} rows scored ({extra} extra cop{'ies' if extra != 1 else 'y'}){against}: each copy is "
+            f"scored, so n and the interval overstate what the score rests on: score each text once"]
+
+
+def _seen_in_training(args, texts) -> list[str]:
+    """Warnings when the texts scored are ones the model was trained on: the very file its run
+    read (the same SHA-256, in the run's metrics.json), or texts of the run's splits/train.csv.
+    The score on a text seen with its label measures memory, not what the model does on new texts."""
+    from sft_teach.checks import _normal, _quote
+    from sft_teach.data import read_csv_rows
+    from sft_teach.model_card import data_fingerprint
+
+    run = Path(args.model).parent
+    trained_on = cli_trained_model.trained_on(args.model).get("data_sha256")
+    source = Path(args.data)
+    if trained_on and source.is_file() and data_fingerprint(source) == trained_on:
+        instead = (f"score the run's test split instead, sft-teach evaluate --model {args.model} --data {run}"
+                   if (run / "splits").is_dir() else "score texts kept out of training instead")
+        return [f"{args.data} is the file this model was fine-tuned on (the same SHA-256): most of its rows were "
+                f"training rows, so this score is optimistic: {instead}"]
+    try:
+        train = {_normal(text) for text in read_csv_rows(run / "splits" / "train.csv")[0]}
+    except Exception:  # no run around the model (a copied folder): nothing to compare with
+        return []
+    # the same text in another case or spacing is the same example (checks.duplicates), and to a
+    # tokenizer that ignores case, the same input
+    seen = [text for text in texts if _normal(text) in train]
+    if not seen:
+        return []
+    return [f"{len(seen)} of the {len(texts)} texts scored also occur{'s' * (len(seen) == 1)} in the model's training split (the first: "
+            f"{_quote(seen[0])}): the model learned them with their labels, so the score on them measures "
+            f"memory: leave them out for a fair score"]

@@ -1,0 +1,254 @@
+"""``sft-teach finetune`` and ``sft-teach check``: the learner's data loaded and checked before any
+training, the run trained in a staging folder that is renamed into place only once it succeeded,
+and resumed from that folder's checkpoints with ``--resume``.
+
+Taught in notebooks/05_your_own_data.ipynb.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from sft_teach import cli_conventions
+from sft_teach.checks import count
+from sft_teach.environment import quiet_libraries
+from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
+from sft_teach.run_record import RUN_OUTPUTS, portable
+from sft_teach.training import RECIPES
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
+    if output.exists() and not output.is_dir():
+        raise OutputExistsError(f"output '{output}' is a file: choose another --output folder")
+    if not output.is_dir() or not any(output.iterdir()):
+        return
+    others = sorted(p.name for p in output.iterdir() if p.name not in RUN_OUTPUTS)  # --overwrite deletes the folder
+    if others:  # the user's own files: --overwrite would delete them with the folder
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise OutputExistsError(f"output folder '{output}' holds files that are not an sft-teach run ({shown}): "
+                                f"--overwrite replaces only a run's own folder; choose another --output")
+    if not overwrite:
+        raise OutputExistsError(
+            f"output folder '{output}' already holds results: pass --overwrite to replace them, or choose another --output")
+
+
+def _load_and_check(args, max_length: int):
+    """The learner's dataset, its cleaning report (one CSV file) and the findings to warn about."""
+    from sft_teach import checks, data, models
+
+    dataset, cleaning = data.load_with_report(
+        args.data, text_column=args.text_column, label_column=args.label_column,
+        split_seed=cli_conventions.whole_number("--split-seed", args.split_seed, least=0), encoding=args.encoding,
+        keep_duplicates=args.keep_duplicates, merge_case=args.merge_case)
+    tokenizer = models.load_tokenizer(args.model)
+    # the model's positions, not its tokenizer's model_max_length, which in a folder finetune saved is
+    # the cut it trained with (128), not what the model can read (512)
+    limit = models.positions(args.model)
+    if limit and max_length > limit:
+        raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
+    return dataset, cleaning, (checks.check(dataset, tokenizer, max_length, positions=limit)
+                               + checks.cleaning_findings(cleaning))
+
+
+def _cleaning_line(cleaning) -> str:
+    from sft_teach.checks import dropped_list, kept_everything
+
+    labels = "".join(f"merged label '{old}' ({count(how['rows'], 'row')}) into '{how['into']}'; "
+                     for old, how in cleaning.get("labels_merged", {}).items())
+    trimmed = cleaning.get("labels_trimmed", 0)  # 'spam ' read as 'spam': said, since it joins two spellings
+    if trimmed:
+        labels += f"read {count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
+    which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""  # to find and fix them
+    if cleaning.get("keep_duplicates"):
+        return (f"{count(cleaning['rows'], 'row')}: {labels}{kept_everything(cleaning)}; "
+                f"{count(cleaning['rows_kept'], 'row')} split with seed {cleaning['split_seed']}")
+    return (f"{count(cleaning['rows'], 'row')}: {labels}removed {count(cleaning['duplicates_removed'], 'repeated text')}; "
+            f"{count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
+            f"label, {cleaning['conflicts_dropped']} dropped (no majority{which}); {count(cleaning['rows_kept'], 'row')} "
+            f"split with seed {cleaning['split_seed']}")
+
+
+def _precision(args) -> dict:
+    """Mixed precision on a CUDA GPU (bf16 by default where supported); full precision on a CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        if args.bf16 or args.fp16:
+            raise ConfigError(f"--{'bf16' if args.bf16 else 'fp16'} needs a CUDA GPU, and none is here: "
+                              "on a CPU training runs in full precision; drop the option")
+        return {}
+    if args.fp16:
+        return {"fp16": True}
+    if args.bf16 and not torch.cuda.is_bf16_supported():
+        raise ConfigError("--bf16: this GPU does not support bfloat16: use --fp16")
+    return {} if args.fp32 else {"bf16": torch.cuda.is_bf16_supported()}
+
+
+def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum, fingerprint,
+                  patience=None) -> dict:
+    """What must be the same for ``--resume`` to continue a run rather than start another."""
+    return {"data": portable(args.data), "data_sha256": fingerprint, "model": portable(args.model),
+            "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
+            "grad_accum": grad_accum, "max_length": max_length, "seed": seed, "split_seed": int(args.split_seed),
+            "head_epochs": head_epochs, "patience": patience, "keep_duplicates": args.keep_duplicates,
+            "merge_case": args.merge_case, "encoding": args.encoding,
+            "text_column": args.text_column, "label_column": args.label_column}
+
+
+def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: bool):
+    """The folder a run writes into until it succeeds; returns the checkpoint to resume from (or None)."""
+    from sft_teach.checkpoints import last_checkpoint
+
+    checkpoint = last_checkpoint(staging / "checkpoints") if staging.is_dir() else None
+    if resume:
+        if checkpoint is None:
+            raise SftTeachError(f"nothing to resume: no checkpoint in {staging.name}/ (a run saves one after each "
+                                f"epoch): run the command without --resume")
+        saved = json.loads((staging / "run.json").read_text())
+        changed = [f"{k} {saved.get(k)} -> {v}" if k != "data_sha256" else "the data's content changed"
+                   for k, v in settings.items() if saved.get(k) != v]
+        if changed:
+            raise ConfigError(f"--resume needs the interrupted run's settings and data, but {', '.join(changed)}: "
+                              f"use the same options and data, or drop --resume and pass --overwrite to start again")
+        return checkpoint
+    if checkpoint is not None and not overwrite:
+        raise OutputExistsError(f"an interrupted run left checkpoints in {staging.name}/: pass --resume to continue "
+                                f"it, or --overwrite to start again")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / "run.json").write_text(json.dumps(settings, indent=2))
+    return None
+
+
+def cmd_finetune(args) -> int:
+    from sft_teach.setting_checks import check_head_epochs, check_patience, check_settings
+
+    recipe = RECIPES[args.recipe]
+    epochs, lr, batch_size, max_length = check_settings(
+        recipe["num_train_epochs"] if args.epochs is None else args.epochs,
+        recipe["learning_rate"] if args.lr is None else args.lr, args.batch_size, args.max_length)
+    head_epochs = check_head_epochs(recipe["head_epochs"] if args.head_epochs is None else args.head_epochs)
+    patience = None if args.patience is None else check_patience(args.patience)
+    if patience is not None and not recipe["best_epoch"]:
+        raise ConfigError("--patience keeps the best validation epoch, which --recipe plain does not: "
+                          "drop --patience or use --recipe best")
+    seed = cli_conventions.whole_number("--seed", args.seed)
+    grad_accum = cli_conventions.whole_number("--grad-accum", args.grad_accum, least=1)
+    cli_conventions.whole_number("--split-seed", args.split_seed, least=0)
+    output = Path(args.output)
+    _check_output(output, args.overwrite or args.resume)
+    precision = _precision(args)
+
+    # Everything that can fail on the learner's input fails here, before any training.
+    quiet_libraries()
+    from sft_teach import models
+    from sft_teach.model_card import data_fingerprint
+
+    if args.push_to_hub and not models.hub_available():
+        raise ConfigError(f"--push-to-hub {args.push_to_hub}: the Hugging Face Hub cannot be reached from here: "
+                          f"train without it and upload the model folder later: hf upload {args.push_to_hub} "
+                          f"{args.output}/model")
+    models.resolve_model(args.model)
+    dataset, cleaning, findings = _load_and_check(args, max_length)
+
+    from sft_teach.checkpoints import last_checkpoint
+    from sft_teach.run_record import read_record
+    from sft_teach.training import finetune_quietly
+
+    # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
+    # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
+    # checkpoints (one per epoch) stay in the staging folder for --resume.
+    settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
+                             cleaning["read_from"]["data_sha256"] if cleaning else data_fingerprint(args.data),
+                             patience)  # one CSV file: hashed as it was read
+    output.absolute().parent.mkdir(parents=True, exist_ok=True)
+    staging = output.absolute().parent / f".{output.name}.partial"
+    checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)  # may refuse: print nothing before
+    if cleaning:
+        print(_cleaning_line(cleaning), flush=True)
+    cli_conventions.warn(findings)
+    if checkpoint is not None:
+        print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
+    try:
+        # quietly: what training shows is printed below as the command's own lines
+        result = finetune_quietly(args.model, (dataset, cleaning), num_train_epochs=epochs, learning_rate=lr,
+                                  batch_size=batch_size, max_length=max_length, seed=seed, output_dir=staging,
+                                  progress=not args.quiet, head_epochs=head_epochs, best_epoch=recipe["best_epoch"],
+                                  patience=patience, save_checkpoints=True, save_total_limit=1,
+                                  gradient_accumulation_steps=grad_accum,
+                                  resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
+                                  data_warnings=findings, overwrite=True, **precision)
+    except BaseException as exc:
+        kept = last_checkpoint(staging / "checkpoints")
+        if kept is None:
+            shutil.rmtree(staging, ignore_errors=True)  # nothing worth resuming
+        if isinstance(exc, KeyboardInterrupt):
+            if not args.quiet:
+                print(file=sys.stderr, flush=True)  # end the progress bar's line
+            raise KeyboardInterrupt(
+                f"the checkpoint of {_epoch_of(kept)} is kept: run the same command with --resume to continue from "
+                f"there" if kept else "no epoch had finished saving its checkpoint, so there is nothing to resume: "
+                f"run the same command again to start over") from None
+        raise
+    cli_conventions.warn(result.warnings[len(findings):])  # what training showed (the data's were said before training)
+    metrics = read_record(staging)
+    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    (staging / "run.json").unlink()
+    if output.exists():  # only now, after success, is the old output replaced
+        shutil.rmtree(output)
+    staging.rename(output)
+    if args.push_to_hub:
+        _push(output / "model", args.push_to_hub)
+    print(f"saved model (with its card, README.md), splits/, metrics.json, loss.png and confusion.png to {args.output}/")
+    print(cli_conventions.json_line({**metrics, "output": args.output}))
+    return 0
+
+
+def _epoch_of(checkpoint: Path) -> str:
+    """``epoch 2`` for a checkpoint saved at the end of epoch 2 (its trainer_state.json), else its folder's name."""
+    try:
+        epoch = json.loads((checkpoint / "trainer_state.json").read_text())["epoch"]
+        return f"epoch {round(epoch)}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return checkpoint.name
+
+
+def _push(folder: Path, repo: str) -> None:
+    from sft_teach.run_record import push_model
+
+    print(f"uploaded {folder} to {push_model(folder, repo)}")
+
+
+def cmd_check(args) -> int:
+    from sft_teach.checks import summary
+
+    max_length = cli_conventions.max_length(args.max_length)
+    quiet_libraries()
+    try:
+        dataset, cleaning, findings = _load_and_check(args, max_length)
+    except SftTeachError as exc:  # a script reading --json gets the error as JSON too (and exit 2)
+        if args.json:
+            print(cli_conventions.json_line({"data": portable(args.data), "errors": [str(exc)]}))
+        raise
+    if args.json:
+        print(cli_conventions.json_line({"data": portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
+                          "warnings": [{"kind": f.kind, "message": str(f)} for f in findings]}))
+    else:
+        from sft_teach.data import bundled_datasets
+
+        if cleaning:
+            print(_cleaning_line(cleaning))
+        elif args.data in bundled_datasets():  # the default: say so, in case the learner meant their own file
+            print(f"{args.data}: the course's bundled data, as split in its folder (check yours with --data FILE.csv)")
+        for name, info in summary(dataset).items():
+            classes = ", ".join(f"{label} {n}" for label, n in info["classes"].items())
+            print(f"{name:10s} {info['rows']:6d} rows: {classes}")
+        cli_conventions.warn(findings, file=sys.stdout)  # for `check` the warnings are the result
+        print(f"{len(findings)} warning{'s' * (len(findings) != 1)}" if findings else "no problems found")
+    if args.strict and findings:
+        print(f"sft-teach: error: {len(findings)} warning{'s' * (len(findings) != 1)} and --strict", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,136 @@
+"""``sft-teach predict``: classify texts given as arguments, one per line in a file or on standard
+input, or the text column of a CSV file, one JSON line per text.
+
+Taught in notebooks/02_technical_recipe.ipynb and notebooks/05_your_own_data.ipynb.
+"""
+
+from __future__ import annotations
+
+import csv
+import shlex
+import sys
+from pathlib import Path
+
+from sft_teach import cli_conventions, cli_trained_model
+from sft_teach.checks import count
+from sft_teach.environment import quiet_libraries
+from sft_teach.errors import ConfigError, DataError, MissingColumnError
+
+
+def _texts(args) -> tuple[list[str], list[int] | None]:
+    """The texts to classify, and for a CSV file each one's line in it (else ``None``)."""
+    if args.file is not None and args.texts:
+        raise ConfigError("give texts as arguments or --file, not both")
+    if args.text_column is not None and args.file is None:
+        raise ConfigError("--text-column names a column of a CSV --file: pass the file with --file PATH")
+    from sft_teach.csv_files import text_lines
+    from sft_teach.data import read_csv_rows
+
+    if args.file is not None:
+        path = Path(args.file)
+        if args.file == "-":
+            raise ConfigError("--file - : standard input is read with '-' in place of the texts, without --file")
+        if path.is_dir():
+            raise DataError(f"{args.file}: is a folder: pass a text file with one text per line, or a CSV file")
+        if not path.exists():
+            raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
+        if args.text_column is not None or path.suffix.lower() in {".csv", ".tsv"}:
+            # a spreadsheet export: its texts are one column, never the whole row with its label
+            errors = []
+            for column in dict.fromkeys(text for text, _ in cli_trained_model.columns_to_try(args)[0]):  # as evaluate reads them
+                try:
+                    rows = read_csv_rows(path, column, None, cli_trained_model.encoding(args, path), with_lines=True,
+                                         skip_empty_texts=True)
+                    if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
+                        cli_conventions.warn([f"{path.name}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
+                               f"empty ({_lines(rows.empty_texts)}); each prediction gives its row's line"])
+                    return rows.texts, rows.lines
+                except MissingColumnError as exc:
+                    errors.append(exc)
+            raise errors[0]  # about the first column tried
+        raw = path.read_bytes()
+        lines = text_lines(raw, args.file, cli_trained_model.encoding(args, raw, path.name))
+        cli_conventions.warn(_csv_header(args, path.name, lines))
+    elif args.texts == ["-"]:
+        raw = sys.stdin.buffer.read()
+        lines = text_lines(raw, "standard input", cli_trained_model.encoding(args, raw, "standard input"))
+    elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
+        raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
+    elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
+        return [_argument_text(args, text).strip() for text in args.texts], None
+    else:
+        raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
+    texts = [line.strip() for line in lines if line.strip()]  # a file's blank lines separate texts, they are none
+    if not texts:
+        where = "standard input" if args.file is None else args.file
+        raise DataError(f"{where}: is empty or holds only blank lines: nothing to classify")
+    return texts, None
+
+
+def _argument_text(args, text: str) -> str:
+    """A text given as an argument. A terminal whose locale is not UTF-8 passes bytes Python could
+    not decode (kept as surrogates, which no tokenizer takes): decoded here as standard input would be."""
+    import os
+
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        raw = os.fsencode(text)
+    from sft_teach.csv_files import text_lines
+
+    return "\n".join(text_lines(raw, "a text argument", cli_trained_model.encoding(args, raw, "a text argument")))
+
+
+def _csv_header(args, name: str, lines: list[str]) -> list[str]:
+    """A warning when a text file read line by line starts with a CSV header naming a text column
+    (a CSV export saved as .txt): each line would be classified whole, its label too. A header is
+    a line of column names: each one or two words, one of them the model's text column (or text)."""
+    import re
+
+    from sft_teach.csv_files import delimiter
+
+    filled = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()][:2]
+    if filled and re.fullmatch(r"sep=.", filled[0][1]):  # Excel's delimiter line, above the header
+        filled = filled[1:]
+    if not filled:
+        return []
+    number, first = filled[0]
+    header = [field.strip() for field in next(csv.reader([first], delimiter=delimiter(first)), [])]
+    if not all(0 < len(field) <= 30 and len(field.split()) <= 2 for field in header):
+        return []  # a sentence with a comma in it, not column names
+    wanted = [text.lower() for text, _ in cli_trained_model.columns_to_try(args)[0]]  # the model's text column, then text
+    column = next((field for want in wanted for field in header if field.lower() == want), None)
+    if column is None:
+        return []
+    return [f"{name}: line {number} reads like a CSV header ({first[:60]}), but the file is read as one text per "
+            f"line, so each row is classified whole, its other columns too: pass --text-column {shlex.quote(column)} to read "
+            f"its '{column}' column"]
+
+
+def _lines(numbers) -> str:
+    """``line 5``, ``lines 5, 9 and 12``, ``lines 5, 9, 12, 14, 20 and 3 more``."""
+    shown = ", ".join(str(n) for n in numbers[:5])
+    if len(numbers) == 1:
+        return f"line {shown}"
+    if len(numbers) > 5:
+        return f"lines {shown} and {len(numbers) - 5} more"
+    return f"lines {shown.rsplit(', ', 1)[0]} and {numbers[-1]}"
+
+
+def cmd_predict(args) -> int:
+    from sft_teach.inference import load_finetuned, predict
+
+    texts, lines = _texts(args)
+    cli_conventions.warn(cli_trained_model.read_notes(args))
+    empty = [i + 1 for i, text in enumerate(texts) if not text]  # only arguments can be empty: files skip them
+    if empty:  # answered, to keep one line per argument, but the answer is the model's guess for nothing
+        cli_conventions.warn([f"text argument{'s' * (len(empty) > 1)} {', '.join(map(str, empty))} {'are' if len(empty) > 1 else 'is'} "
+               f"empty: {'their predictions say' if len(empty) > 1 else 'its prediction says'} nothing about a text"])
+    max_length = None if args.max_length is None else cli_conventions.max_length(args.max_length)
+    quiet_libraries()
+    model, tokenizer = load_finetuned(args.model)
+    cli_conventions.warn(cli_trained_model.cut(model, tokenizer, texts, max_length))
+    for i, row in enumerate(predict(model, tokenizer, texts, max_length=max_length)):
+        print(cli_conventions.json_line({**row, "score": round(row["score"], 4), **({"line": lines[i]} if lines else {})}))
+    return 0
