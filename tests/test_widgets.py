@@ -138,3 +138,32 @@ def test_figure_panel_redraws_and_falls_back_to_a_png():
     assert "steps=12" in bundle["text/plain"]
     assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_every_shipped_question_has_exactly_one_correct_option():
+    """Read straight from the files, so the check does not rest on load_quiz's own validation."""
+    from sft_teach.widgets import QUIZ_FOLDER
+
+    for path in sorted(QUIZ_FOLDER.glob("*.json")):
+        for number, q in enumerate(json.loads(path.read_text(encoding="utf-8")), 1):
+            flags = [o.get("correct") for o in q["options"]]
+            assert all(isinstance(f, bool) for f in flags), (path.name, number, flags)
+            assert flags.count(True) == 1, (path.name, number, flags)
+
+
+def test_no_shipped_quiz_can_be_answered_by_picking_the_longest_option():
+    """A student who always picks the longest (most hedged) option must not do well: across all quizzes
+    the right option is the longest, by characters, in at most 30 % of the questions, and in at most
+    half of any one quiz's. A tie for longest counts as longest."""
+    from sft_teach.widgets import QUIZ_FOLDER
+
+    total = longest_total = 0
+    for path in sorted(QUIZ_FOLDER.glob("*.json")):
+        questions = load_quiz(str(path))
+        longest = [number for number, q in enumerate(questions, 1)
+                   if len(next(o["text"] for o in q["options"] if o["correct"]))
+                   == max(len(o["text"]) for o in q["options"])]
+        assert len(longest) <= len(questions) / 2, (path.name, "right option longest in questions", longest)
+        total += len(questions)
+        longest_total += len(longest)
+    assert total and longest_total <= 0.3 * total, f"right option longest in {longest_total} of {total} questions"
