@@ -150,17 +150,19 @@ def check_overrides(overrides: dict, parameters) -> None:
                               ": see help(sft_teach.training.finetune)"))
 
 
-def hub_repository(overrides: dict, output_dir) -> dict | None:
-    """What ``push_to_hub=True, hub_model_id=...`` asks for, taken out of ``overrides``: the keywords
-    of :func:`sft_teach.run_record.push_model` (``repo``, ``private``, ``token``, ``revision``).
+def hub_repository(overrides: dict, output_dir) -> tuple[dict | None, dict]:
+    """What ``push_to_hub=True, hub_model_id=...`` asks for: the keywords of
+    :func:`sft_teach.run_record.push_model` (``repo``, ``private``, ``token``, ``revision``), or ``None``;
+    and ``overrides`` without the ``hub_*`` keywords (``overrides`` itself is left as it was).
 
     ``Trainer``'s own push would upload its checkpoints folder, not ``model/`` with its card, and
     fail deep inside ``huggingface_hub`` offline: here the saved model folder is uploaded after the
-    run, and what cannot work is refused in one line before any training. Every ``hub_*`` keyword
-    leaves ``overrides``, so none (a token least of all) reaches the record or the card."""
+    run, and what cannot work is refused in one line before any training. No ``hub_*`` keyword is
+    left in the overrides returned, so none (a token least of all) reaches the record or the card."""
     from sft_teach.models import hub_available
 
-    hub = {k: overrides.pop(k) for k in list(overrides) if k == "push_to_hub" or k.startswith("hub_")}
+    hub = {k: v for k, v in overrides.items() if k == "push_to_hub" or k.startswith("hub_")}
+    rest = {k: v for k, v in overrides.items() if k not in hub}
     push = hub.pop("push_to_hub", False)
     unused = [k for k in ("hub_strategy", "hub_always_push") if k in hub]
     if unused:
@@ -169,7 +171,7 @@ def hub_repository(overrides: dict, output_dir) -> dict | None:
     if hub and not push:
         raise ConfigError(f"{next(iter(hub))}= uploads nothing without push_to_hub=True: add it, or drop the hub_ settings")
     if not push:
-        return None
+        return None, rest
     if not hub.get("hub_model_id"):
         raise ConfigError("push_to_hub=True needs hub_model_id='owner/name', the Hub repository to upload to")
     if output_dir is None:
@@ -179,7 +181,7 @@ def hub_repository(overrides: dict, output_dir) -> dict | None:
         raise ConfigError(f"push_to_hub: the Hugging Face Hub cannot be reached from here: train without it and "
                           f"upload the model folder later: hf upload {repo} {output_dir}/model")
     return {"repo": repo, "private": hub.get("hub_private_repo"), "token": hub.get("hub_token"),
-            "revision": hub.get("hub_revision")}
+            "revision": hub.get("hub_revision")}, rest
 
 
 def as_json(value):

@@ -382,19 +382,88 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     Unknown keywords go to ``TrainingArguments``; one it does not know either is a
     :class:`ConfigError` naming the setting it probably meant (``epochs=``: ``num_train_epochs=``).
     """
+    from sft_teach import data as data_mod
+    from sft_teach.callbacks import HistoryCallback, TrainingClock
+    from sft_teach.models import check_max_length
+    from sft_teach.run_record import dataset_fingerprint
+
+    plan = _check_arguments(model, data, tokenizer, training_overrides, num_train_epochs=num_train_epochs,
+                            learning_rate=learning_rate, batch_size=batch_size, max_length=max_length, seed=seed,
+                            split_seed=split_seed, warmup=warmup, weight_decay=weight_decay, head_epochs=head_epochs,
+                            head_learning_rate=head_learning_rate, best_epoch=best_epoch, patience=patience,
+                            output_dir=output_dir, save=save, overwrite=overwrite,
+                            resume_from_checkpoint=resume_from_checkpoint)
+    dataset, cleaning, names = _read_data(data, split_seed, plan.reading, eval_split)
+    trained_on = dataset_fingerprint(dataset)  # kept in each checkpoint: a resume on other data is refused
+    if plan.resume is not None:
+        checkpoints.check_resumable(Path(plan.resume), trained_on, names, output_dir if save else None, overwrite)
+    model_name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")  # for the record
+    model, tokenizer = _model_for(model, tokenizer, names, seed)
+    check_max_length(model, plan.max_length)
+    if data_warnings is None:  # what `sft-teach check` would say: said now, not after minutes of training
+        data_warnings = _data_findings(dataset, cleaning, model, tokenizer, plan.max_length)
+        _say(data_warnings)
+    encoded = data_mod.tokenize(dataset, tokenizer, plan.max_length)
+    history = HistoryCallback()
+    scratch = None
+    if output_dir is None:
+        scratch = tempfile.mkdtemp(prefix="sft-teach-")
+    run_dir = Path(output_dir or scratch)
+    clock = TrainingClock()  # the head phase and all the layers; a resumed run adds the time before it
+    head = _head_phase(model, encoded, tokenizer, run_dir, plan, head_learning_rate=head_learning_rate, seed=seed,
+                       progress=progress, output_dir=output_dir)
+    trainer, resumable = _build_trainer(model, tokenizer, encoded, run_dir, plan, seed=seed, warmup=warmup,
+                                        weight_decay=weight_decay, progress=progress, best_epoch=best_epoch,
+                                        history=history, clock=clock, callbacks=callbacks, trained_on=trained_on,
+                                        optimizers=optimizers, head=head)
+    train_seconds = _train(trainer, run_dir, plan.resume, best_epoch, resumable)
+    metrics, split_name, labels, predictions = _score(trainer, tokenizer, dataset, eval_split, plan, history, head,
+                                                      train_seconds, best_epoch)
+    history = history.as_dict()
+    if head is not None:
+        history["head"] = head["train"]  # the head-only phase's training log (its own step count)
+    learned = _training_findings(predictions, labels, names, split_name, dataset)
+    result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
+                            eval_split=split_name, label_names=names, predictions=predictions,
+                            label_ids=labels, cleaning=cleaning, warnings=[*data_warnings, *learned])
+    if save and output_dir is not None:
+        _save_run(trainer, result, output_dir, dataset, cleaning, plan, model_name=model_name, data=data,
+                  trained_on=trained_on, seed=seed, split_seed=split_seed, head_learning_rate=head_learning_rate,
+                  warmup=warmup, weight_decay=weight_decay, best_epoch=best_epoch, record=record)
+    (run_dir / "head.json").unlink(missing_ok=True)  # the run is complete: its results hold the head's log
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+    # Said as Python says such things, not only kept in result.warnings; last, once the run is
+    # saved, so that simplefilter("error", SftTeachWarning) stops a script without losing the run.
+    _say(learned)
+    return result
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """:func:`finetune`'s settings once :func:`_check_arguments` has checked them: what the steps
+    after it read, none of it changed afterwards."""
+    epochs: float
+    lr: float
+    batch_size: int
+    max_length: int
+    head_epochs: float
+    patience: int | None
+    reading: dict  # the keywords that read a CSV file (text_column=, encoding=, ...)
+    push_to: dict | None  # the keywords of run_record.push_model when the model is uploaded, else None
+    given: dict  # the TrainingArguments the caller set, for the record
+    resume: str | None  # the checkpoint to resume from
+    overrides: dict  # the keywords left for TrainingArguments: no data options, no hub_* settings
+
+
+def _check_arguments(model, data, tokenizer, training_overrides, *, num_train_epochs, learning_rate, batch_size,
+                     max_length, seed, split_seed, warmup, weight_decay, head_epochs, head_learning_rate, best_epoch,
+                     patience, output_dir, save, overwrite, resume_from_checkpoint) -> _Plan:
+    """Every setting of :func:`finetune` checked before any loading, as a :class:`_Plan`: a mistake is
+    one line at once, not after minutes of loading and training."""
     import inspect
 
-    import transformers
-    from transformers import Trainer
-
-    from sft_teach import checks, run_record
-    from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback, SameShuffleOnEveryProcess, TrainedOn, TrainingClock
-    from sft_teach.environment import library_bars_off
-    from sft_teach.inference import predict_proba
-    from sft_teach.metrics import compute_metrics, scores
-    from sft_teach.models import check_max_length, load_classifier
-    from sft_teach.run_record import base_model_name, dataset_fingerprint, hub_id, write_run
+    from sft_teach import run_record
 
     epochs, lr, batch_size, max_length = setting_checks.check_settings(
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
@@ -409,21 +478,31 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if tokenizer is not None and isinstance(model, (str, Path)):  # it would be replaced without a word
         raise ConfigError("tokenizer= goes with a model object; a model name or folder loads its own tokenizer: "
                           "drop tokenizer=")
-    reading = {k: training_overrides.pop(k) for k in setting_checks.DATA_OPTIONS if k in training_overrides}
-    setting_checks.check_overrides(training_overrides, inspect.signature(finetune).parameters)
-    push_to = setting_checks.hub_repository(training_overrides, output_dir if save else None)  # before any training
+    reading = {k: training_overrides[k] for k in setting_checks.DATA_OPTIONS if k in training_overrides}
+    overrides = {k: v for k, v in training_overrides.items() if k not in reading}
+    setting_checks.check_overrides(overrides, inspect.signature(finetune).parameters)
+    push_to, overrides = setting_checks.hub_repository(overrides, output_dir if save else None)  # before any training
     # TrainingArguments the caller set, for the record: lr_scheduler_type="constant" changes the
     # run as much as the learning rate does (not the bookkeeping of checkpoints, nor accumulation,
     # which is recorded as grad_accum; the Hub's settings, a token among them, were taken out above).
     # A value JSON cannot hold is recorded as its repr, never a crash after training.
-    given = {k: setting_checks.as_json(v) for k, v in training_overrides.items()
+    given = {k: setting_checks.as_json(v) for k, v in overrides.items()
              if k not in ("save_checkpoints", "save_total_limit", "save_only_model", "gradient_accumulation_steps")}
     if reading and not isinstance(data, (str, Path)):
         raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
                           f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
-    resume_from_checkpoint = checkpoints.checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
-    if save and output_dir is not None and resume_from_checkpoint is None:
+    resume = checkpoints.checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
+    if save and output_dir is not None and resume is None:
         run_record.check_output_dir(Path(output_dir), overwrite)
+    return _Plan(epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, head_epochs=head_epochs,
+                 patience=patience, reading=reading, push_to=push_to, given=given, resume=resume, overrides=overrides)
+
+
+def _read_data(data, split_seed, reading, eval_split):
+    """``(dataset, cleaning, names)``: ``data`` as a ``DatasetDict`` whose splits' classes are train's,
+    what cleaning removed from one CSV file (``None`` for other data), and the class names."""
+    from sft_teach import data as data_mod
+
     if isinstance(data, (str, Path)):
         dataset, cleaning = data_mod.load_with_report(data, split_seed=split_seed, **reading)
     elif isinstance(data, tuple) and len(data) == 2:  # data.load_with_report's pair: the report comes back too
@@ -435,65 +514,87 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if eval_split not in dataset and eval_split != "test":  # a missing test split falls back to validation
         raise ConfigError(f"eval_split {eval_split!r}: the data has no such split ({', '.join(dataset)}): "
                           f"use 'test' or 'validation'")
+    return dataset, cleaning, names
 
-    trained_on = dataset_fingerprint(dataset)  # kept in each checkpoint: a resume on other data is refused
-    if resume_from_checkpoint is not None:
-        checkpoints.check_resumable(Path(resume_from_checkpoint), trained_on, names, output_dir if save else None,
-                                    overwrite)
+
+def _model_for(model, tokenizer, names, seed):
+    """``(model, tokenizer)``: a model name or folder loaded with a new head for ``names``, or the
+    model object given, with the data's class names; the seed set first, for the new head."""
+    import transformers
+
+    from sft_teach.models import load_classifier
+
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
-    model_name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")  # for the record
     if isinstance(model, (str, Path)):
         model, tokenizer = load_classifier(str(model), names)
     elif tokenizer is None:
         raise ConfigError("pass tokenizer= together with a model object")
     else:
         setting_checks.name_the_classes(model, names)
+    return model, tokenizer
 
-    check_max_length(model, max_length)
-    if data_warnings is None:  # what `sft-teach check` would say: said now, not after minutes of training
-        data_warnings = (checks.check(dataset, tokenizer, max_length,
-                                      positions=getattr(model.config, "max_position_embeddings", None))
-                         + checks.cleaning_findings(cleaning))
-        _say(data_warnings)
-    encoded = data_mod.tokenize(dataset, tokenizer, max_length)
-    history = HistoryCallback()
-    scratch = None
-    if output_dir is None:
-        scratch = tempfile.mkdtemp(prefix="sft-teach-")
-    run_dir = Path(output_dir or scratch)
-    clock = TrainingClock()  # the head phase and all the layers; a resumed run adds the time before it
+
+def _data_findings(dataset, cleaning, model, tokenizer, max_length) -> list:
+    """What ``sft-teach check`` would say of the data, and of what cleaning removed from it."""
+    from sft_teach import checks
+
+    return (checks.check(dataset, tokenizer, max_length,
+                         positions=getattr(model.config, "max_position_embeddings", None))
+            + checks.cleaning_findings(cleaning))
+
+
+def _head_phase(model, encoded, tokenizer, run_dir: Path, plan: _Plan, *, head_learning_rate, seed, progress,
+                output_dir):
+    """LP-FT's first phase, the new head trained alone (:func:`train_head`): its log, also written to
+    ``run_dir/head.json`` when the run is saved; a resumed run reads that log instead of training the
+    head again. ``None`` without a head-only phase."""
     head = None
     head_record = run_dir / "head.json"  # the head-only phase's log, for a run resumed after it
-    if head_epochs > 0 and resume_from_checkpoint is None:
+    if plan.head_epochs > 0 and plan.resume is None:
         # LP-FT's first phase, before the main Trainer exists: the main phase then starts exactly
         # as a plain run would from these weights (same seeding, same data order).
         # the same batches a step, and the same logging interval, as the phase after it
-        accumulate = {k: training_overrides[k] for k in ("gradient_accumulation_steps", "logging_steps")
-                      if k in training_overrides}
-        head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=head_epochs,
-                          learning_rate=head_learning_rate, batch_size=batch_size, seed=seed, progress=progress,
+        accumulate = {k: plan.overrides[k] for k in ("gradient_accumulation_steps", "logging_steps")
+                      if k in plan.overrides}
+        head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=plan.head_epochs,
+                          learning_rate=head_learning_rate, batch_size=plan.batch_size, seed=seed, progress=progress,
                           **accumulate)
         shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
         if output_dir is not None:  # written whole, then renamed: a kill never leaves half a record
             partial = head_record.with_name(f"head.{os.getpid()}.json")
             partial.write_text(json.dumps(head))
             os.replace(partial, head_record)
-    elif head_epochs > 0 and head_record.is_file():  # resumed: the head phase ran before the interruption
+    elif plan.head_epochs > 0 and head_record.is_file():  # resumed: the head phase ran before the interruption
         head = json.loads(head_record.read_text())
+    return head
+
+
+def _build_trainer(model, tokenizer, encoded, run_dir: Path, plan: _Plan, *, seed, warmup, weight_decay, progress,
+                   best_epoch, history, clock, callbacks, trained_on, optimizers, head):
+    """``(trainer, resumable)``: the ``Trainer`` of the main phase (all the layers), and whether its
+    checkpoints are kept for resuming (with ``best_epoch``, they are otherwise removed after training).
+    ``history`` and ``clock`` observe it; ``callbacks`` are the caller's."""
+    from transformers import Trainer
+
+    from sft_teach import data as data_mod
+    from sft_teach.callbacks import SameShuffleOnEveryProcess, TrainedOn
+    from sft_teach.metrics import compute_metrics
+
+    training_overrides = plan.overrides
+    resumable = training_overrides.get("save_checkpoints", False)  # resuming needs the optimizer too
     if best_epoch:
         # Trainer evaluates after every epoch, saves the weights (only) at each, keeps the best by
         # validation macro-F1 and the latest, and loads the best at the end.
-        resumable = training_overrides.get("save_checkpoints", False)  # resuming needs the optimizer too
         training_overrides = {"save_checkpoints": True, "save_only_model": not resumable, "save_total_limit": 1,
                               **training_overrides, "load_best_model_at_end": True,
                               "metric_for_best_model": "macro_f1", "greater_is_better": True}
-    args = training_arguments(run_dir / "checkpoints", num_train_epochs=epochs, learning_rate=lr,
-                              batch_size=batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
+    args = training_arguments(run_dir / "checkpoints", num_train_epochs=plan.epochs, learning_rate=plan.lr,
+                              batch_size=plan.batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
                               progress=progress, **training_overrides)
-    if patience is not None:
+    if plan.patience is not None:
         from transformers import EarlyStoppingCallback
 
-        callbacks = [*callbacks, EarlyStoppingCallback(early_stopping_patience=patience)]
+        callbacks = [*callbacks, EarlyStoppingCallback(early_stopping_patience=plan.patience)]
     trainer = Trainer(
         model=model,
         args=args,
@@ -504,7 +605,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         compute_metrics=compute_metrics,
         callbacks=[history, clock, TrainedOn(trained_on), *callbacks],
         # total optimiser steps: one per global batch (all processes together under torchrun)
-        optimizers=optimizers(model, math.ceil(math.ceil(len(encoded["train"]) / (batch_size * args.world_size)) * epochs))
+        optimizers=optimizers(model, math.ceil(math.ceil(len(encoded["train"]) / (plan.batch_size * args.world_size))
+                                               * plan.epochs))
         if optimizers else (None, None),
     )
     checkpoints.without_pickled_arguments(trainer)
@@ -516,8 +618,17 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
         trainer.add_callback(SameShuffleOnEveryProcess())
     _one_progress_bar(trainer, progress, desc="all layers" if head is not None else None)  # one bar a phase
+    return trainer, resumable
+
+
+def _train(trainer, run_dir: Path, resume, best_epoch, resumable) -> float:
+    """Train (from the checkpoint ``resume``, if given); the seconds trained, with those before an
+    interruption."""
+    from sft_teach.callbacks import TrainingClock
+    from sft_teach.environment import library_bars_off
+
     with library_bars_off():  # saving a checkpoint draws a "Writing model shards" bar between ours
-        trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+        trainer.train(resume_from_checkpoint=resume)
     train_seconds = TrainingClock.of(trainer).seconds()  # resumed: the restored clock, with the time before
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
@@ -525,76 +636,88 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     # under torchrun another process may already have removed it
     with contextlib.suppress(OSError):
         (run_dir / "checkpoints").rmdir()
+    return train_seconds
+
+
+def _score(trainer, tokenizer, dataset, eval_split, plan: _Plan, history, head, train_seconds, best_epoch):
+    """``(metrics, split_name, labels, predictions)`` of the trained model on ``eval_split`` (validation
+    when the data has no test split), with how training went (steps, seconds, the epoch kept)."""
+    from sft_teach.inference import predict_proba
+    from sft_teach.metrics import scores
 
     # One prediction pass, in the split's own order (Trainer's length-grouped eval sampler
     # would reorder the examples), gives both the scores and the per-example predictions.
     split_name = eval_split if eval_split in dataset else "validation"
     labels = np.asarray(dataset[split_name]["label"])
-    probs = predict_proba(trainer.model, tokenizer, dataset[split_name]["text"], max_length=max_length)
+    probs = predict_proba(trainer.model, tokenizer, dataset[split_name]["text"], max_length=plan.max_length)
     predictions = probs.argmax(axis=-1)
     metrics = scores(labels, predictions)
     metrics["loss"] = float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())  # cross-entropy
     metrics.update(train_seconds=round(train_seconds, 2), train_steps=trainer.state.global_step)
     if head is not None:
         metrics["head_steps"] = head["steps"]
-    if resume_from_checkpoint is not None:
-        metrics["resumed_from_step"] = int(Path(resume_from_checkpoint).name.split("-")[-1])
+    if plan.resume is not None:
+        metrics["resumed_from_step"] = int(Path(plan.resume).name.split("-")[-1])
     if best_epoch:
         best_step = int(Path(trainer.state.best_model_checkpoint).name.split("-")[-1])
         metrics["best_epoch"] = next(round(row["epoch"]) for row in history.as_dict()["eval"] if row["step"] == best_step)
         metrics["epochs_run"] = round(trainer.state.epoch)
+    return metrics, split_name, labels, predictions
 
-    history = history.as_dict()
-    if head is not None:
-        history["head"] = head["train"]  # the head-only phase's training log (its own step count)
-    learned = [found for found in (checks.one_class_predicted(predictions, labels, names, split_name),
-                                   checks.classes_never_predicted(predictions, labels, names, split_name,
-                                                                  train_labels=data_mod.column(dataset["train"], "label"))) if found]
-    saving = save and output_dir is not None
-    result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
-                            eval_split=split_name, label_names=names, predictions=predictions,
-                            label_ids=labels, cleaning=cleaning, warnings=[*data_warnings, *learned])
-    if saving:
-        result.model_dir = Path(output_dir) / "model"
-        # Data-parallel (torchrun): every process holds the same weights, so one writes them and
-        # the others wait until the folder is complete. A single process is always process zero.
-        if trainer.is_world_process_zero():
-            run_record.clear_run(Path(output_dir))  # an earlier run's files (overwrite=True): none of them may survive
-            settings = run_record.settings(model_name, data, trained_on, epochs=epochs, learning_rate=lr,
-                                           batch_size=batch_size,
-                                           grad_accum=training_overrides.get("gradient_accumulation_steps", 1),
-                                           max_length=max_length, seed=seed, head_epochs=head_epochs,
-                                           **({"head_learning_rate": head_learning_rate} if head_epochs > 0 else {}),
-                                           warmup=warmup, weight_decay=weight_decay,
-                                           split_seed=cleaning["split_seed"] if cleaning else split_seed,
-                                           patience=patience, best_epoch=best_epoch, **reading,
-                                           **({"trainer_settings": given} if given else {}))
-            settings = {**settings, **(record or {})}
-            with library_bars_off():
-                save_model(trainer, result.model_dir, max_length=max_length,
-                           data={"text_column": settings.get("text_column") or "text",
-                                 "label_column": settings.get("label_column") or "label",
-                                 "encoding": settings.get("encoding") or "utf-8",
-                                 "merge_case": bool(settings.get("merge_case")),
-                                 "data_sha256": settings.get("data_sha256")})
-            data_mod.save_splits(dataset, Path(output_dir) / "splits")
-            write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
-                      settings, base_model=base_model_name(model_name),
-                      base_model_id=hub_id(model_name),
-                      cleaning=cleaning and {k: v for k, v in cleaning.items() if k != "read_from"},  # in settings
-                      warnings=result.warnings)
-            if push_to:
-                from sft_teach.run_record import push_model
 
-                push_model(result.model_dir, **push_to)
-        trainer.accelerator.wait_for_everyone()
-    head_record.unlink(missing_ok=True)  # the run is complete: its results hold the head's log
-    if scratch is not None:
-        shutil.rmtree(scratch, ignore_errors=True)
-    # Said as Python says such things, not only kept in result.warnings; last, once the run is
-    # saved, so that simplefilter("error", SftTeachWarning) stops a script without losing the run.
-    _say(learned)
-    return result
+def _training_findings(predictions, labels, names, split_name, dataset) -> list:
+    """What training showed: one class predicted for everything, or classes never predicted."""
+    from sft_teach import checks
+    from sft_teach import data as data_mod
+
+    return [found for found in (checks.one_class_predicted(predictions, labels, names, split_name),
+                                checks.classes_never_predicted(predictions, labels, names, split_name,
+                                                               train_labels=data_mod.column(dataset["train"], "label")))
+            if found]
+
+
+def _save_run(trainer, result, output_dir, dataset, cleaning, plan: _Plan, *, model_name, data, trained_on, seed,
+              split_seed, head_learning_rate, warmup, weight_decay, best_epoch, record) -> None:
+    """Write the run's folder (model with its card, splits, metrics.json, plots; one process writes
+    under torchrun, the others wait) and upload the model when asked (``push_to_hub=True``)."""
+    from sft_teach import data as data_mod
+    from sft_teach import run_record
+    from sft_teach.environment import library_bars_off
+    from sft_teach.run_record import base_model_name, hub_id, write_run
+
+    result.model_dir = Path(output_dir) / "model"
+    # Data-parallel (torchrun): every process holds the same weights, so one writes them and
+    # the others wait until the folder is complete. A single process is always process zero.
+    if trainer.is_world_process_zero():
+        run_record.clear_run(Path(output_dir))  # an earlier run's files (overwrite=True): none of them may survive
+        settings = run_record.settings(model_name, data, trained_on, epochs=plan.epochs, learning_rate=plan.lr,
+                                       batch_size=plan.batch_size,
+                                       grad_accum=plan.overrides.get("gradient_accumulation_steps", 1),
+                                       max_length=plan.max_length, seed=seed, head_epochs=plan.head_epochs,
+                                       **({"head_learning_rate": head_learning_rate} if plan.head_epochs > 0 else {}),
+                                       warmup=warmup, weight_decay=weight_decay,
+                                       split_seed=cleaning["split_seed"] if cleaning else split_seed,
+                                       patience=plan.patience, best_epoch=best_epoch, **plan.reading,
+                                       **({"trainer_settings": plan.given} if plan.given else {}))
+        settings = {**settings, **(record or {})}
+        with library_bars_off():
+            save_model(trainer, result.model_dir, max_length=plan.max_length,
+                       data={"text_column": settings.get("text_column") or "text",
+                             "label_column": settings.get("label_column") or "label",
+                             "encoding": settings.get("encoding") or "utf-8",
+                             "merge_case": bool(settings.get("merge_case")),
+                             "data_sha256": settings.get("data_sha256")})
+        data_mod.save_splits(dataset, Path(output_dir) / "splits")
+        write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
+                  settings, base_model=base_model_name(model_name),
+                  base_model_id=hub_id(model_name),
+                  cleaning=cleaning and {k: v for k, v in cleaning.items() if k != "read_from"},  # in settings
+                  warnings=result.warnings)
+        if plan.push_to:
+            from sft_teach.run_record import push_model
+
+            push_model(result.model_dir, **plan.push_to)
+    trainer.accelerator.wait_for_everyone()
 
 
 def _say(findings, frames_up: int = 3) -> None:
