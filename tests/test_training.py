@@ -10,7 +10,7 @@ from datasets import ClassLabel
 
 from sft_teach import data
 from sft_teach.errors import ConfigError
-from sft_teach.inference import evaluate, load_finetuned, predict
+from sft_teach.inference import evaluate, load_finetuned, predict, predict_proba
 from sft_teach.setting_checks import check_head_epochs, check_settings
 from sft_teach.training import finetune, head_parameters, train_head
 
@@ -34,7 +34,12 @@ def test_finetune_returns_metrics_history_and_a_reloadable_model(make_tiny_class
     model, tok = load_finetuned(folder)
     rows = predict(model, tok, ["A sunny windowsill nap.", "Long walk in the rain."])
     assert {r["label"] for r in rows} <= {"cat", "dog"} and all(0.5 <= r["score"] <= 1 for r in rows)
-    # the reloaded model scores the test split exactly as the trained one did
+    # the reloaded model is the trained one: the same weights, the same probabilities, the same test score
+    trained = result.trainer.model.state_dict()
+    assert all(torch.equal(value, trained[name]) for name, value in model.state_dict().items())
+    texts = small_dataset["test"]["text"]
+    np.testing.assert_allclose(predict_proba(model, tok, texts), predict_proba(result.trainer.model, tokenizer, texts),
+                               atol=1e-6)
     assert evaluate(model, tok, small_dataset["test"])["accuracy"] == pytest.approx(result.metrics["accuracy"])
 
 
@@ -392,11 +397,24 @@ def test_best_epoch_keeps_the_epoch_with_the_best_validation_macro_f1(make_tiny_
     from sft_teach.inference import predict_proba
     from sft_teach.metrics import scores
 
+    from transformers import TrainerCallback
+
+    weights = {}  # epoch -> the weights validation scored at that epoch
+
+    class Record(TrainerCallback):
+        def on_evaluate(self, args, state, control, model=None, **kwargs):
+            weights[round(state.epoch)] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
     result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=4, batch_size=4,
-                      learning_rate=3e-3, output_dir=tmp_path, progress=False, best_epoch=True)
+                      learning_rate=3e-3, output_dir=tmp_path, progress=False, best_epoch=True, callbacks=[Record()])
     curve = [row["eval_macro_f1"] for row in result.history["eval"]]
     assert len(curve) == 4 and result.metrics["epochs_run"] == 4
-    assert result.metrics["best_epoch"] == 1 + curve.index(max(curve))  # the first of the best
+    best = result.metrics["best_epoch"]
+    assert best == 1 + curve.index(max(curve))  # the first of the best
+    # oracle: the returned weights are those of the best epoch, not the last (training moved them in between)
+    kept = result.trainer.model.state_dict()
+    assert all(torch.equal(kept[name], value) for name, value in weights[best].items())
+    assert best != 4 and not all(torch.equal(kept[name], value) for name, value in weights[4].items())
     # oracle: the returned model scores the validation split as well as the best epoch did
     validation = small_dataset["validation"]
     probs = predict_proba(result.trainer.model, tokenizer, validation["text"])
