@@ -6,7 +6,7 @@ Used by ``python benchmarks/run.py --only throughput``. The three recipes:
   with ``padding="max_length", truncation=True`` (512 tokens), default ``TrainingArguments``;
 * ``hf_course``: the Hugging Face course: tokenise without padding, ``DataCollatorWithPadding``
   pads each batch to its longest note, default ``TrainingArguments`` (random batches);
-* ``course``: this course's recipe, ``sft_teach.training.training_arguments`` +
+* ``course``: this course's recipe, ``sft_teach.trainer_arguments.training_arguments`` +
   ``sft_teach.data.tokenize`` + ``sft_teach.data.collator``: dynamic padding *and*
   length-grouped batches (notes of similar length share a batch, so little is padded).
 
@@ -102,7 +102,7 @@ def _trainer(recipe, model, tokenizer, encoded, collator, device, max_steps, scr
     """A ``Trainer`` for ``recipe`` on ``model``; nothing has run yet."""
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
-    from sft_teach.training import training_arguments
+    from sft_teach.trainer_arguments import training_arguments
 
     common = dict(num_train_epochs=EPOCHS, learning_rate=LEARNING_RATE, seed=SEED, report_to="none",
                   save_strategy="no", eval_strategy="no", disable_tqdm=True, use_cpu=device == "cpu",

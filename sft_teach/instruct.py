@@ -100,7 +100,7 @@ def sft(model, tokenizer, train, *, masked: bool = True, num_train_epochs: int =
     from trl import SFTConfig, SFTTrainer
 
     from sft_teach.callbacks import HistoryCallback
-    from sft_teach.training import shared_settings
+    from sft_teach.trainer_arguments import shared_settings
 
     history = HistoryCallback()
     with tempfile.TemporaryDirectory(prefix="sft-teach-sft-") as scratch:  # nothing is saved there

@@ -120,7 +120,7 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
     from transformers import PrinterCallback, Trainer, TrainingArguments, default_data_collator
 
     from sft_teach.callbacks import HistoryCallback
-    from sft_teach.training import shared_settings
+    from sft_teach.trainer_arguments import shared_settings
 
     def blocks(texts):
         ids = pack(texts, tokenizer, block_size)

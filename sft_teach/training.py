@@ -2,16 +2,11 @@
 
 Nothing here is specific to pets or to the bundled model: it takes any model name
 (or model object), any ``DatasetDict`` with ``text``/``label``, and returns plain
-results. Defaults are chosen for small labelled sets on a CPU:
+results. The run's settings are :func:`sft_teach.trainer_arguments.training_arguments`'s
+(warmup, evaluation every epoch, no checkpoints unless asked for: see that module); on top of them:
 
-* a small peak learning rate with linear warmup over the first 10 % of the *real*
-  number of steps (a fixed ``warmup_steps=500`` would never finish warming up on
-  a few hundred examples), then linear decay: early large updates would wreck the
-  pretrained weights before the new head has learned anything;
-* evaluation on the validation split after every epoch, to see over-fitting;
-* no checkpoints written during training (they cost seconds and disk on every save)
-  unless asked for; the final model is saved once, as safetensors;
-* dynamic padding and length-grouped batches, so little compute is spent on pad tokens;
+* dynamic padding (:func:`sft_teach.data.collator`), so little compute is spent on pad tokens;
+* the final model saved once, as safetensors;
 * optionally (``best_epoch``), the epoch with the best validation macro-F1 kept instead of
   the last one, and (``patience``) training stopped once validation has not improved for that
   many epochs: the last epoch is not always the best, and the test split must not choose;
@@ -39,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sft_teach import checkpoints, setting_checks
+from sft_teach import checkpoints, setting_checks, trainer_arguments
 from sft_teach.errors import ConfigError, SftTeachWarning
 
 # The recipes of ``sft-teach finetune --recipe``, as keyword arguments of :func:`finetune`:
@@ -95,72 +90,6 @@ def _one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:
     trainer.remove_callback(PrinterCallback)  # without a bar Trainer prints every log dict instead
     if progress:
         trainer.add_callback(ProgressBar(desc=desc))
-
-
-def shared_settings(output_dir, *, num_train_epochs, learning_rate, batch_size, seed, warmup, weight_decay,
-                    logging_steps=5, progress=False, **overrides) -> dict:
-    """The settings every training run of the course shares, as keyword arguments.
-
-    They suit ``TrainingArguments`` and trl's ``SFTConfig`` (its subclass) alike. Every run
-    is built from them: :func:`training_arguments` (the classifier recipe), ``ulmfit``'s LM
-    fine-tuning, ``tiny_lm``'s pretraining and ``instruct``'s SFT add only what is theirs.
-    Nothing is reported or saved (no TensorBoard, no checkpoints unless a caller asks), the
-    loss is logged every ``logging_steps`` steps, and a progress bar shows only on request.
-    ``overrides`` replace any of these settings or add others.
-
-    Taught in notebooks/02_technical_recipe.ipynb.
-    """
-    import torch
-
-    settings = dict(
-        output_dir=str(output_dir),
-        num_train_epochs=num_train_epochs,
-        learning_rate=learning_rate,
-        per_device_train_batch_size=batch_size,
-        warmup_steps=warmup,  # a float in [0, 1) is a fraction of the real number of steps
-        weight_decay=weight_decay,
-        logging_strategy="steps",
-        logging_steps=logging_steps,
-        eval_strategy="no",
-        save_strategy="no",
-        seed=seed,
-        data_seed=seed,
-        report_to="none",
-        disable_tqdm=not progress,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds up copies to a GPU
-    )
-    settings.update(overrides)
-    return settings
-
-
-def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, batch_size=16, seed=42,
-                       warmup=0.1, weight_decay=0.01, logging_steps=5, save_checkpoints=False,
-                       progress=True, **overrides):
-    """``TrainingArguments`` with the course's defaults for small data (see module docstring)."""
-    import torch
-    from transformers import TrainingArguments
-
-    settings = shared_settings(output_dir, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
-                               batch_size=batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
-                               logging_steps=logging_steps, progress=progress)
-    settings.update(
-        per_device_eval_batch_size=max(64, batch_size),  # no gradients: bigger batches are cheap
-        lr_scheduler_type="linear",
-        eval_strategy="epoch",
-        save_strategy="epoch" if save_checkpoints else "no",
-        train_sampling_strategy="group_by_length",  # similar lengths per batch: less padding
-        # a resumed run goes on with its callbacks' state from the checkpoint: early stopping's count
-        # of epochs without improvement, the training clock; otherwise both would start again at 0
-        restore_callback_states_from_checkpoint=True,
-    )
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
-        # Launched by torchrun on a machine without a GPU: Trainer runs data-parallel on CPUs (gloo)
-        # only when told to use the CPU; otherwise every process would train alone on all the data.
-        # A single process never gets here, so its arguments (and results) are unchanged.
-        settings.update(use_cpu=True, ddp_backend="gloo")
-    settings.update(overrides)
-    return TrainingArguments(**settings)
 
 
 def head_parameters(model) -> list:
@@ -282,14 +211,15 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
         if has_bert_head(model):
             # data-parallel: every process computes all the features, and accelerate's seeded random
             # sampler gives every process the same order, so their shares do not overlap
-            args = training_arguments(output_dir, **{**settings, "train_sampling_strategy": "random"})
+            args = trainer_arguments.training_arguments(output_dir,
+                                                        **{**settings, "train_sampling_strategy": "random"})
             model.to(args.device)  # where Trainer would put it: the features are computed there
             train = encoded["train"]
             stored = Dataset.from_dict({"features": first_token_features(model, train, tokenizer).numpy(),
                                         "labels": train["labels"]}).with_format("torch")
             trainer = Trainer(model=_head_on_features(model), args=args, train_dataset=stored, callbacks=[history])
         else:
-            args = training_arguments(output_dir, **settings)
+            args = trainer_arguments.training_arguments(output_dir, **settings)
             trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
                               data_collator=data_mod.collator(tokenizer), callbacks=[history])
             trainer.loss_is_scaled_for_ga = False  # its loss is a batch mean: see finetune
@@ -588,9 +518,10 @@ def _build_trainer(model, tokenizer, encoded, run_dir: Path, plan: _Plan, *, see
         training_overrides = {"save_checkpoints": True, "save_only_model": not resumable, "save_total_limit": 1,
                               **training_overrides, "load_best_model_at_end": True,
                               "metric_for_best_model": "macro_f1", "greater_is_better": True}
-    args = training_arguments(run_dir / "checkpoints", num_train_epochs=plan.epochs, learning_rate=plan.lr,
-                              batch_size=plan.batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
-                              progress=progress, **training_overrides)
+    args = trainer_arguments.training_arguments(run_dir / "checkpoints", num_train_epochs=plan.epochs,
+                                                learning_rate=plan.lr, batch_size=plan.batch_size, seed=seed,
+                                                warmup=warmup, weight_decay=weight_decay, progress=progress,
+                                                **training_overrides)
     if plan.patience is not None:
         from transformers import EarlyStoppingCallback
 

@@ -102,7 +102,7 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
                               Trainer, TrainingArguments, set_seed)
 
     from sft_teach.models import load_tokenizer, resolve_model
-    from sft_teach.training import shared_settings
+    from sft_teach.trainer_arguments import shared_settings
 
     set_seed(seed)
     tokenizer = load_tokenizer(model)

@@ -208,7 +208,7 @@ def test_train_head_equals_notebook_02s_head_on_stored_features(make_tiny_classi
     from datasets import Dataset
     from transformers import PrinterCallback, Trainer
 
-    from sft_teach.training import training_arguments
+    from sft_teach.trainer_arguments import training_arguments
 
     encoded = data.tokenize(small_dataset, tokenizer)
     collate = data.collator(tokenizer)
@@ -701,7 +701,7 @@ def test_a_folder_holding_a_run_is_refused_unless_overwrite_which_leaves_no_stal
     """As the command without --overwrite: a second run into the same folder is refused before any work.
     overwrite=True replaces the run's own files, a stale splits/ file included (an old test.csv would be
     scored as the new run's), and leaves the user's own files alone."""
-    from sft_teach import training
+    from sft_teach import trainer_arguments
     from sft_teach.errors import OutputExistsError
 
     out = tmp_path / "run"
@@ -711,7 +711,7 @@ def test_a_folder_holding_a_run_is_refused_unless_overwrite_which_leaves_no_stal
     (out / "splits" / "extra.csv").write_text("text,label\n")
     before = (out / "metrics.json").read_text()
     with monkeypatch.context() as patched:
-        patched.setattr(training, "training_arguments", lambda *a, **k: pytest.fail("trained before the check"))
+        patched.setattr(trainer_arguments, "training_arguments", lambda *a, **k: pytest.fail("trained before the check"))
         with pytest.raises(OutputExistsError, match=re.escape(
                 f"output_dir '{out}' already holds a run (confusion.png, loss.png, metrics.json, model, splits): "
                 f"pass overwrite=True to replace it, or choose another output_dir")):
@@ -882,7 +882,7 @@ def test_the_data_is_checked_before_training_without_an_output_dir_too(make_tiny
 
     from datasets import Dataset, DatasetDict
 
-    from sft_teach import training
+    from sft_teach import trainer_arguments, training
     from sft_teach.errors import SftTeachWarning
 
     def respelt(part):  # its first 'cat' row written 'Cat'
@@ -895,7 +895,7 @@ def test_the_data_is_checked_before_training_without_an_output_dir_too(make_tiny
     class Stop(Exception):
         pass
 
-    monkeypatch.setattr(training, "training_arguments", lambda *a, **k: (_ for _ in ()).throw(Stop()))
+    monkeypatch.setattr(trainer_arguments, "training_arguments", lambda *a, **k: (_ for _ in ()).throw(Stop()))
     with warnings.catch_warnings(record=True) as caught, pytest.raises(Stop):
         warnings.simplefilter("always")
         training.finetune(make_tiny_classifier(("Cat", "cat", "dog")), cased, tokenizer=tokenizer, progress=False)
