@@ -159,7 +159,8 @@ def _lora_run(model, tokenizer, dataset, candidate: Candidate, settings: dict):
 
     from sft_teach import data
     from sft_teach.lora import add_lora
-    from sft_teach.training import finetune_quietly, train_head  # findings stay in the result, not on the screen
+    from sft_teach.head_first import train_head
+    from sft_teach.training import finetune_quietly  # findings stay in the result, not on the screen
 
     encoded = data.tokenize(dataset, tokenizer)
     start = time.perf_counter()

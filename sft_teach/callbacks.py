@@ -10,7 +10,8 @@ Observe (they never change the model, the data or the loop):
 * :class:`TrainingClock` counts the seconds of training, across an interruption and ``--resume``;
 * :class:`TrainedOn` keeps the hash of the data in each checkpoint, so a resume on other data is refused;
 * :class:`ProgressBar` shows one bar with the epoch, the loss and the validation score, where
-  ``Trainer``'s own bar prints every log as a raw dict between its redraws.
+  ``Trainer``'s own bar prints every log as a raw dict between its redraws
+  (:func:`one_progress_bar` puts it in place of ``Trainer``'s).
 
 Change training:
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import time
 
-from transformers import TrainerCallback
+from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 
@@ -307,3 +308,13 @@ class ProgressBar(TrainerCallback):
             self.bar.close()
             self.bar = None
 
+
+def one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:
+    """The course's progress bar (labelled ``desc``), or silence: never ``Trainer``'s raw log lines.
+
+    Used by :func:`sft_teach.training.finetune` and :func:`sft_teach.head_first.train_head`, one bar a phase.
+    """
+    trainer.remove_callback(ProgressCallback)  # its bar prints each log dict on a line of its own
+    trainer.remove_callback(PrinterCallback)  # without a bar Trainer prints every log dict instead
+    if progress:
+        trainer.add_callback(ProgressBar(desc=desc))

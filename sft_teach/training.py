@@ -11,10 +11,9 @@ results. The run's settings are :func:`sft_teach.trainer_arguments.training_argu
   the last one, and (``patience``) training stopped once validation has not improved for that
   many epochs: the last epoch is not always the best, and the test split must not choose;
 * optionally (``head_epochs``), the new head trained alone first, body frozen, then everything:
-  "linear probing, then fine-tuning" (LP-FT; Kumar et al. 2022), so that the first updates to the
-  pretrained body are driven by a head that already points the right way, not by a random one;
-  for BERT's head, the frozen body's features are computed once and stored, so that phase costs one
-  forward pass through the encoder.
+  "linear probing, then fine-tuning" (LP-FT; Kumar et al. 2022; :mod:`sft_teach.head_first`), so
+  that the first updates to the pretrained body are driven by a head that already points the right
+  way, not by a random one.
 
 Taught in notebooks/02_technical_recipe.ipynb.
 """
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sft_teach import checkpoints, setting_checks, trainer_arguments
+from sft_teach import checkpoints, head_first, setting_checks, trainer_arguments
 from sft_teach.errors import ConfigError, SftTeachWarning
 
 # The recipes of ``sft-teach finetune --recipe``, as keyword arguments of :func:`finetune`:
@@ -80,162 +79,6 @@ class FinetuneResult:
     warnings: list = field(default_factory=list)  # the data's findings, then training's (sft_teach.checks.Finding)
 
 
-def _one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:
-    """The course's progress bar (labelled ``desc``), or silence: never ``Trainer``'s raw log lines."""
-    from transformers import PrinterCallback, ProgressCallback
-
-    from sft_teach.callbacks import ProgressBar
-
-    trainer.remove_callback(ProgressCallback)  # its bar prints each log dict on a line of its own
-    trainer.remove_callback(PrinterCallback)  # without a bar Trainer prints every log dict instead
-    if progress:
-        trainer.add_callback(ProgressBar(desc=desc))
-
-
-def head_parameters(model) -> list:
-    """The parameters of the new head: above the last encoder layer (pooler and classifier).
-
-    For a BERT-like model this is :func:`sft_teach.models.layer_groups`'s ``"head"``; for other
-    architectures, everything outside the pretrained body (``model.base_model``).
-    """
-    from sft_teach.models import layer_groups
-
-    try:
-        return layer_groups(model)["head"]
-    except TypeError:
-        body = {id(p) for p in model.base_model.parameters()}
-        return [p for p in model.parameters() if id(p) not in body]
-
-
-def first_token_features(model, split, tokenizer, batch_size: int = 64):
-    """What the frozen body hands the head for each example of ``split``: ``(n_examples, hidden)``.
-
-    A BERT-like classifier reads one vector per text, the last encoder layer's output at the
-    first token ([CLS]), through its pooler and classifier. With the body frozen that vector never
-    changes, so it is computed once, here, in eval mode (no dropout) and without gradients.
-    The texts go through in order of length, so each batch pads only to similar lengths (on pets
-    this halves the time of the pass); the rows come back in ``split``'s order.
-    ``split``: tokenised (:func:`sft_teach.data.tokenize`).
-    """
-    import torch
-
-    from sft_teach import data as data_mod
-
-    collate = data_mod.collator(tokenizer)
-    inputs = split.select_columns([c for c in split.column_names if c in tokenizer.model_input_names])
-    lengths = [len(ids) for ids in inputs["input_ids"]]
-    order = sorted(range(len(inputs)), key=lengths.__getitem__)  # shortest first; ties keep their order
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    chunks = []
-    with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            batch = collate([inputs[i] for i in order[start:start + batch_size]])
-            hidden = model.base_model(**batch.to(device)).last_hidden_state  # (batch, longest, hidden)
-            chunks.append(hidden[:, 0].cpu())  # the first token's vector: (batch, hidden)
-    model.train(was_training)
-    features = torch.cat(chunks) if chunks else torch.zeros(0, model.config.hidden_size)
-    result = torch.empty_like(features)
-    result[torch.as_tensor(order, dtype=torch.long)] = features  # back to split's order
-    return result
-
-
-def has_bert_head(model) -> bool:
-    """Whether ``model``'s head is BERT's, trained as a single-label classifier: pooler on the first
-    token, dropout, linear classifier, cross-entropy.
-
-    Other classifiers read their body differently (RoBERTa's head has no pooler, ALBERT's pooler is a
-    bare linear layer), and BERT itself switches to another loss for regression or several labels
-    per text, so only ``BertForSequenceClassification`` (all-MiniLM-L6-v2 is one) with two or more
-    classes, one per text, qualifies.
-    """
-    from transformers import BertForSequenceClassification
-
-    return (type(model) is BertForSequenceClassification and model.base_model.pooler is not None
-            and model.num_labels > 1 and model.config.problem_type in (None, "single_label_classification"))
-
-
-def _head_on_features(model):
-    """``model``'s own pooler, dropout and classifier (shared, not copied), fed stored features."""
-    import torch
-
-    class HeadOnFeatures(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.pooler, self.dropout, self.classifier = model.base_model.pooler, model.dropout, model.classifier
-            self.config = model.config  # Trainer reads a few settings from it
-
-        def forward(self, features, labels=None):  # features: (batch, hidden), from first_token_features
-            # BertForSequenceClassification's head: the pooler reads position 0 of a (batch, seq, hidden) input
-            logits = self.classifier(self.dropout(self.pooler(features[:, None, :])))  # (batch, classes)
-            loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
-            return {"loss": loss, "logits": logits}
-
-    return HeadOnFeatures()
-
-
-def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, learning_rate=1e-3, batch_size=16,
-               seed=42, progress=True, **overrides) -> dict:
-    """Train only the head of ``model`` on ``encoded["train"]``, the body frozen; return its history.
-
-    The first phase of LP-FT (Kumar et al. 2022, "Fine-tuning can distort pretrained features
-    and underperform out-of-distribution"): a randomly initialised head sends large, arbitrary
-    gradients into the body during the first steps of full fine-tuning; a head trained first on
-    frozen features sends gradients that already point towards the task. Only the head learns,
-    so a larger learning rate is safe (default 1e-3, as for the head of notebook 06).
-
-    For BERT's head (:func:`has_bert_head`) the body's features are computed once, for the whole
-    training split (:func:`first_token_features`, no dropout in the body), and the head trains on
-    them for ``num_train_epochs`` epochs (with its own dropout): one pass through the encoder
-    however many epochs, instead of one per epoch. The batches are drawn at random (stored features
-    have no padding for length-grouping to save). Any other head trains through the frozen body,
-    every epoch. Which parameters were trainable, and whether the model was in training mode, are
-    restored afterwards. No evaluation, no checkpoints. Taught in notebook 02, section 8.
-    """
-    from datasets import Dataset
-    from transformers import Trainer
-
-    from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback
-
-    history = HistoryCallback()
-    settings = dict(num_train_epochs=num_train_epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed,
-                    progress=progress, **{"eval_strategy": "no", **overrides})  # saves nothing
-    head = {id(p) for p in head_parameters(model)}
-    before = [(p, p.requires_grad) for p in model.parameters()]
-    was_training = model.training
-    for p, _ in before:
-        p.requires_grad = id(p) in head
-    try:
-        if has_bert_head(model):
-            # data-parallel: every process computes all the features, and accelerate's seeded random
-            # sampler gives every process the same order, so their shares do not overlap
-            args = trainer_arguments.training_arguments(output_dir,
-                                                        **{**settings, "train_sampling_strategy": "random"})
-            model.to(args.device)  # where Trainer would put it: the features are computed there
-            train = encoded["train"]
-            stored = Dataset.from_dict({"features": first_token_features(model, train, tokenizer).numpy(),
-                                        "labels": train["labels"]}).with_format("torch")
-            trainer = Trainer(model=_head_on_features(model), args=args, train_dataset=stored, callbacks=[history])
-        else:
-            args = trainer_arguments.training_arguments(output_dir, **settings)
-            trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], processing_class=tokenizer,
-                              data_collator=data_mod.collator(tokenizer), callbacks=[history])
-            trainer.loss_is_scaled_for_ga = False  # its loss is a batch mean: see finetune
-            if args.world_size > 1:
-                from sft_teach.callbacks import SameShuffleOnEveryProcess
-
-                trainer.add_callback(SameShuffleOnEveryProcess())
-        _one_progress_bar(trainer, progress, desc="head alone")
-        trainer.train()
-    finally:
-        for p, trainable in before:
-            p.requires_grad = trainable
-        model.train(was_training)
-    return {"train": history.train, "steps": trainer.state.global_step}
-
-
 def _no_library_bars_without_progress(function):
     """``progress=False`` means no bars at all: the libraries' loading and mapping bars go too."""
     import functools
@@ -276,8 +119,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     ``optimizers``: ``None`` for ``Trainer``'s AdamW with a linear schedule, or a function
     ``(model, total_steps) -> (optimizer, scheduler)`` (ULMFiT's techniques, notebook 04).
     ``head_epochs``: first train the head alone for this many epochs at ``head_learning_rate``
-    (:func:`train_head`; LP-FT, notebook 02 section 8), then everything as above. A run resumed
-    from a checkpoint skips that phase: the checkpoint already holds its result, and the phase's
+    (:func:`sft_teach.head_first.train_head`; LP-FT, notebook 02 section 8), then everything as above.
+    A run resumed from a checkpoint skips that phase: the checkpoint already holds its result, and the phase's
     log comes from ``output_dir/head.json`` (written when it ended, removed when the run completes).
     ``push_to_hub=True, hub_model_id="owner/name"``: upload ``output_dir/model`` (with its card)
     when the run is saved; offline, refused before training.
@@ -475,9 +318,9 @@ def _data_findings(dataset, cleaning, model, tokenizer, max_length) -> list:
 
 def _head_phase(model, encoded, tokenizer, run_dir: Path, plan: _Plan, *, head_learning_rate, seed, progress,
                 output_dir):
-    """LP-FT's first phase, the new head trained alone (:func:`train_head`): its log, also written to
-    ``run_dir/head.json`` when the run is saved; a resumed run reads that log instead of training the
-    head again. ``None`` without a head-only phase."""
+    """LP-FT's first phase, the new head trained alone (:func:`sft_teach.head_first.train_head`): its log,
+    also written to ``run_dir/head.json`` when the run is saved; a resumed run reads that log instead of
+    training the head again. ``None`` without a head-only phase."""
     head = None
     head_record = run_dir / "head.json"  # the head-only phase's log, for a run resumed after it
     if plan.head_epochs > 0 and plan.resume is None:
@@ -486,9 +329,9 @@ def _head_phase(model, encoded, tokenizer, run_dir: Path, plan: _Plan, *, head_l
         # the same batches a step, and the same logging interval, as the phase after it
         accumulate = {k: plan.overrides[k] for k in ("gradient_accumulation_steps", "logging_steps")
                       if k in plan.overrides}
-        head = train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=plan.head_epochs,
-                          learning_rate=head_learning_rate, batch_size=plan.batch_size, seed=seed, progress=progress,
-                          **accumulate)
+        head = head_first.train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=plan.head_epochs,
+                                     learning_rate=head_learning_rate, batch_size=plan.batch_size, seed=seed,
+                                     progress=progress, **accumulate)
         shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
         if output_dir is not None:  # written whole, then renamed: a kill never leaves half a record
             partial = head_record.with_name(f"head.{os.getpid()}.json")
@@ -507,7 +350,7 @@ def _build_trainer(model, tokenizer, encoded, run_dir: Path, plan: _Plan, *, see
     from transformers import Trainer
 
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import SameShuffleOnEveryProcess, TrainedOn
+    from sft_teach.callbacks import SameShuffleOnEveryProcess, TrainedOn, one_progress_bar
     from sft_teach.metrics import compute_metrics
 
     training_overrides = plan.overrides
@@ -548,7 +391,7 @@ def _build_trainer(model, tokenizer, encoded, run_dir: Path, plan: _Plan, *, see
     trainer.loss_is_scaled_for_ga = False
     if args.world_size > 1:  # data-parallel only: a single process keeps Trainer's own shuffle
         trainer.add_callback(SameShuffleOnEveryProcess())
-    _one_progress_bar(trainer, progress, desc="all layers" if head is not None else None)  # one bar a phase
+    one_progress_bar(trainer, progress, desc="all layers" if head is not None else None)  # one bar a phase
     return trainer, resumable
 
 

@@ -10,9 +10,10 @@ from datasets import ClassLabel
 
 from sft_teach import data
 from sft_teach.errors import ConfigError
+from sft_teach.head_first import head_parameters, train_head
 from sft_teach.inference import evaluate, load_finetuned, predict, predict_proba
 from sft_teach.setting_checks import check_head_epochs, check_settings
-from sft_teach.training import finetune, head_parameters, train_head
+from sft_teach.training import finetune
 
 
 @pytest.mark.slow
@@ -249,7 +250,7 @@ def test_train_head_equals_notebook_02s_head_on_stored_features(make_tiny_classi
 
 def test_first_token_features_are_each_texts_own_cls_vector(make_tiny_classifier, tokenizer, small_dataset):
     """Oracle: padding a batch changes nothing; each row is the body's [CLS] output for its text alone."""
-    from sft_teach.training import first_token_features
+    from sft_teach.head_first import first_token_features
 
     model = make_tiny_classifier()
     model.train()
@@ -265,7 +266,7 @@ def test_first_token_features_are_each_texts_own_cls_vector(make_tiny_classifier
 
 def test_the_head_on_stored_features_gives_the_models_own_logits(make_tiny_classifier, tokenizer, small_dataset):
     """Oracle: BERT's head fed the stored features is the whole model, in eval mode, run on the texts."""
-    from sft_teach.training import _head_on_features, first_token_features, has_bert_head
+    from sft_teach.head_first import _head_on_features, first_token_features, has_bert_head
 
     model = make_tiny_classifier(labels=("cat", "dog", "fish"))
     assert has_bert_head(model)
@@ -288,7 +289,7 @@ def test_train_head_puts_back_the_models_mode(make_tiny_classifier, tokenizer, s
 
 
 def test_only_a_single_label_bert_classifier_trains_its_head_on_stored_features(make_tiny_classifier):
-    from sft_teach.training import has_bert_head
+    from sft_teach.head_first import has_bert_head
 
     assert has_bert_head(make_tiny_classifier())
     regression = make_tiny_classifier(labels=("score",))  # one output: BERT's loss is then MSE
@@ -303,7 +304,7 @@ def test_a_head_that_is_not_berts_trains_through_the_frozen_body(tokenizer, smal
     """DistilBERT's head (pre_classifier, classifier) has no pooler: it trains on the body's live output."""
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
-    from sft_teach.training import has_bert_head
+    from sft_teach.head_first import has_bert_head
 
     torch.manual_seed(0)
     model = DistilBertForSequenceClassification(DistilBertConfig(
@@ -482,9 +483,9 @@ def test_patience_without_best_epoch_is_refused():
 ])
 def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, small_dataset, make_tiny_classifier,
                                                            tokenizer, monkeypatch):
-    from sft_teach import training
+    from sft_teach import head_first, training
 
-    monkeypatch.setattr(training, "train_head", lambda *a, **k: pytest.fail("trained before the check"))
+    monkeypatch.setattr(head_first, "train_head", lambda *a, **k: pytest.fail("trained before the check"))
     with pytest.raises(ConfigError, match=re.escape(message)):
         training.finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, head_epochs=1, progress=False,
                           **keywords)
@@ -626,10 +627,10 @@ def test_data_training_cannot_use_is_one_line_before_any_work(build, message, sm
                                                                tokenizer, monkeypatch):
     from datasets import DatasetDict
 
-    from sft_teach import training
+    from sft_teach import head_first, training
     from sft_teach.errors import DataError
 
-    monkeypatch.setattr(training, "train_head", lambda *a, **k: pytest.fail("trained before the check"))
+    monkeypatch.setattr(head_first, "train_head", lambda *a, **k: pytest.fail("trained before the check"))
     built = build(small_dataset)
     built = DatasetDict(built) if isinstance(built, dict) else built
     if "rabbit" in message:  # a test split whose rows of class 1 are now 'rabbit'
