@@ -454,7 +454,7 @@ def _cp1252_model(tiny_model_dir, tmp_path):
 
     from sft_teach.environment import library_bars_off
     from sft_teach.inference import load_finetuned
-    from sft_teach.training import save_model
+    from sft_teach.model_folder import save_model
 
     with library_bars_off():  # the libraries' loading bars would land in the test's captured stderr
         model, tokenizer = load_finetuned(tiny_model_dir)
@@ -620,7 +620,7 @@ def test_the_models_encoding_is_said_once_and_not_for_utf16(tiny_model_dir, tmp_
     from types import SimpleNamespace
 
     from sft_teach.inference import load_finetuned
-    from sft_teach.training import save_model
+    from sft_teach.model_folder import save_model
 
     model, tokenizer = load_finetuned(tiny_model_dir)
     folder = save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "m",

@@ -252,7 +252,7 @@ def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tiny_m
     from types import SimpleNamespace
 
     from sft_teach.inference import load_finetuned
-    from sft_teach.training import save_model
+    from sft_teach.model_folder import save_model
 
     model, tokenizer = load_finetuned(run_dir / "model")
     shipped = save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "shipped" / "clf",
@@ -272,7 +272,7 @@ def test_evaluate_and_predict_read_a_file_as_the_models_training_file_was_read(t
     from types import SimpleNamespace
 
     from sft_teach.inference import load_finetuned
-    from sft_teach.training import save_model
+    from sft_teach.model_folder import save_model
 
     model, tokenizer = load_finetuned(tiny_model_dir)
     folder = save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "clf",

@@ -141,7 +141,8 @@ def test_a_checkpoint_whose_state_was_cut_off_is_not_resumed_from(tmp_path):
 
 def test_a_crash_while_saving_leaves_no_model_folder(make_tiny_classifier, tokenizer, small_dataset, tmp_path,
                                                      monkeypatch):
-    from sft_teach.training import finetune, save_model
+    from sft_teach.model_folder import save_model
+    from sft_teach.training import finetune
 
     result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, progress=False,
                       save=False)

@@ -324,7 +324,7 @@ def test_save_model_replaces_only_a_saved_model(make_tiny_classifier, tokenizer,
     from types import SimpleNamespace
 
     from sft_teach.errors import OutputExistsError
-    from sft_teach.training import save_model
+    from sft_teach.model_folder import save_model
 
     trainer = SimpleNamespace(model=make_tiny_classifier(), processing_class=tokenizer)
     project = tmp_path / "my_models"
@@ -350,7 +350,7 @@ def test_the_saved_tokenizer_does_not_depend_on_its_last_call(make_tiny_classifi
     must not (the command line and Python saved different files for the same run)."""
     from types import SimpleNamespace
 
-    from sft_teach.training import save_model
+    from sft_teach.model_folder import save_model
 
     trainer = SimpleNamespace(model=make_tiny_classifier(), processing_class=tokenizer)
     tokenizer(["a cat"], truncation=True, max_length=8, padding="max_length")
