@@ -20,14 +20,14 @@ from sft_teach.run_record import portable
 
 def _read_labelled(args, source: Path):
     """Texts, labels, lines and the label column of a CSV file to score, read by :func:`cli_trained_model.columns_to_try`."""
-    from sft_teach import data
+    from sft_teach.csv_files import read_csv_rows
 
     tries, trained = cli_trained_model.columns_to_try(args)
     errors = []
     for text_column, label_column in tries:
         try:
-            texts, labels, lines, *_ = data.read_csv_rows(source, text_column, label_column,
-                                                         cli_trained_model.encoding(args, source), with_lines=True)
+            texts, labels, lines, *_ = read_csv_rows(source, text_column, label_column,
+                                                    cli_trained_model.encoding(args, source), with_lines=True)
             return texts, labels, lines, label_column
         except MissingColumnError as exc:
             errors.append(exc)
@@ -174,7 +174,7 @@ def _seen_in_training(args, texts) -> list[str]:
     read (the same SHA-256, in the run's metrics.json), or texts of the run's splits/train.csv.
     The score on a text seen with its label measures memory, not what the model does on new texts."""
     from sft_teach.checks import _normal, _quote
-    from sft_teach.data import read_csv_rows
+    from sft_teach.csv_files import read_csv_rows
     from sft_teach.model_card import data_fingerprint
 
     run = Path(args.model).parent

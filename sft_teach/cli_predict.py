@@ -24,7 +24,7 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
     if args.text_column is not None and args.file is None:
         raise ConfigError("--text-column names a column of a CSV --file: pass the file with --file PATH")
     from sft_teach.csv_files import text_lines
-    from sft_teach.data import read_csv_rows
+    from sft_teach.csv_files import read_csv_rows
 
     if args.file is not None:
         path = Path(args.file)

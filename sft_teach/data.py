@@ -14,19 +14,16 @@ Taught in notebooks/02_technical_recipe.ipynb.
 from __future__ import annotations
 
 import csv
-import difflib
-import io
 import math
 import numbers
 import re
 import shlex
 from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
 
-from sft_teach import csv_files
+from sft_teach.csv_files import read_csv_rows
 from sft_teach.errors import ConfigError, DataError, MissingColumnError, SftTeachWarning
-from sft_teach.labels import STRING_DTYPES, as_number, case_spellings, known_rows, label_order, skipped_line
+from sft_teach.labels import STRING_DTYPES, case_spellings, known_rows, label_order, skipped_line
 
 SPLITS = ("train", "validation", "test")
 
@@ -116,177 +113,6 @@ def reader_agreement(name: str = "pets", split: str = "test") -> dict:
     confidence = [row["confidence"] for row in answers]
     return {"agree": sum(correct), "total": len(texts), "accuracy": sum(correct) / len(texts),
             **{level: confidence.count(level) for level in ("sure", "lean", "none")}, "correct": correct}
-
-
-class Rows(NamedTuple):
-    """A CSV's rows as :func:`read_csv_rows` read them (``with_lines=True``)."""
-    texts: list[str]
-    labels: list[str]  # empty without a label column
-    lines: list[int]  # the line each row starts on (the header is line 1)
-    labels_trimmed: int  # rows whose label had spaces around it ('spam '), read without them
-    empty_texts: tuple = ()  # with skip_empty_texts: the lines of the rows left out for an empty text
-
-
-def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8",
-                  with_lines: bool = False, skip_empty_texts: bool = False, classes: bool = True):
-    """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``, a
-    :class:`Rows` that also holds the line each row starts on, for messages about a row, and how
-    many labels were written with spaces around them. An empty text is an error, unless
-    ``skip_empty_texts`` (texts to classify, where there is nothing to learn from, only rows to
-    answer): then its row is left out and its line is in ``Rows.empty_texts``. ``classes=False``: the
-    second column holds something other than class names (a second sentence, cue words), which may
-    differ on every row.
-
-    Row numbers in errors are the file's line numbers (the header is line 1), so
-    the learner can jump straight to them in an editor. A text over several lines (quoted) is
-    named by its first.
-    """
-    shown = str(path)  # as the learner typed it
-    path = Path(path)
-    # header names are read without the spaces around them ("text, label"), so the names asked for are too
-    text_column = text_column.strip()
-    label_column = label_column.strip() if label_column is not None else None
-    if not path.exists():
-        raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd()}/)")
-    if path.is_dir():
-        raise DataError(f"{shown}: is a folder, not a CSV file: pass a .csv file, or a folder with train.csv")
-    if path.suffix.lower() in {".json", ".jsonl", ".parquet", ".arrow", ".pkl", ".pickle"}:
-        raise DataError(f"{shown}: is a {path.suffix.lower()[1:].upper()} file, not a CSV file: save the texts and "
-                        f"labels as CSV (pandas: df.to_csv(path, index=False)), or load it with datasets and pass "
-                        f"the Dataset in Python")
-    raw = csv_files.decode(path.read_bytes(), shown, encoding)
-    if not raw.strip():
-        header = f"{text_column},{label_column}" if label_column else text_column  # predict reads texts alone
-        raise DataError(f"{shown}: the file is empty: it needs a header line '{header}' and one row per "
-                        f"{'example' if label_column else 'text'}")
-    # Excel writes "sep=;" as a first line to name the delimiter: honoured, and not read as the header
-    first_line = raw.split("\n", 1)[0].strip()
-    skipped_lines = 0
-    if re.fullmatch(r"sep=.", first_line):
-        delimiter, raw, skipped_lines = first_line[-1], raw.split("\n", 1)[1] if "\n" in raw else "", 1
-    else:
-        delimiter = csv_files.delimiter(first_line)
-    # The csv module splits rows itself (newline=""): only \n, \r and \r\n end a row, and a
-    # quoted cell may hold them. str.splitlines() would also split on U+2028, NEL (U+0085) and
-    # form feeds, which real exports carry inside unquoted texts.
-    reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter)
-    if reader.fieldnames:
-        reader.fieldnames = [c.strip() if c is not None else c for c in reader.fieldnames]  # "text, label"
-    columns = [c for c in (reader.fieldnames or []) if c is not None]
-    if label_column == text_column:
-        raise ConfigError(f"{shown}: --text-column and --label-column both name '{text_column}' (text_column= and "
-                          f"label_column= in Python): the texts and the labels need a column each (columns found: "
-                          f"{', '.join(columns) or 'none'})")
-    for name in (text_column, label_column):  # a row would keep only the last of two such cells
-        if name is not None and columns.count(name) > 1:
-            places = [str(i + 1) for i, c in enumerate(columns) if c == name]
-            raise DataError(f"{shown}: the header names column '{name}' {len(places)} times (columns "
-                            f"{' and '.join(places)}): rename or delete all but the one that holds the "
-                            f"{'texts' if name == text_column else 'labels'}")
-    missing, hints = [], []
-    for column in (text_column, label_column):
-        if column is not None and column not in columns:
-            close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)  # "texts" for "text", not "date"
-            option = "text" if column == text_column else "label"
-            missing.append(f"'{column}'")
-            hints.append(f"did you mean '{close[0]}'? pass --{option}-column {shlex.quote(close[0])} ({option}_column='{close[0]}' "
-                         f"in Python)" if close else
-                         f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
-    if missing:  # both named at once, when both are missing
-        if any(len(c.split()) >= 4 or len(c) > 40 for c in columns):  # a sentence, not a column's name
-            shown_columns = ", ".join(c if len(c) <= 40 else c[:37] + "..." for c in columns)
-            raise MissingColumnError(f"{shown}: line 1 ({shown_columns}) looks like a row of data, not column names: "
-                                     f"add a header line above it, e.g. "
-                                     f"'{text_column}{',' + label_column if label_column else ''}'", columns)
-        raise MissingColumnError(f"{shown}: no column {' and no column '.join(missing)} (columns found: "
-                                 f"{', '.join(columns) or 'none'}): {'; '.join(hints)}", columns)
-    texts, labels, lines, numbers = [], [], [], []
-    empty = []  # (line, column) of every empty text or label: all named in one error, not one per run
-    skipped = []  # with skip_empty_texts: the lines of empty texts
-    trimmed = 0
-    cells_of = reader.reader  # the rows under the header, read one by one to know where each starts
-    odd_quotes = raw.count('"') % 2 == 1  # a double quote opened and never closed, somewhere
-    broken = csv_files.quote_breaks(raw, delimiter) if '"' in raw else {}
-    # the file's lines as the csv module counts them (only \n, \r and \r\n end one), to read a row's first alone
-    physical = re.split(r"\r\n|\r|\n", raw) if broken else []
-    swallowed = []  # (line, last, the label its first line ends with): rows that may have taken in the next
-    while True:
-        line = cells_of.line_num + 1 + skipped_lines  # a quoted text may run over several lines: name its first
-        try:
-            cells_in_row = next(cells_of)
-        except StopIteration:
-            break
-        last = cells_of.line_num + skipped_lines
-        # a quote left open swallows the lines after it into one cell, up to the next quote or the
-        # end of the file: the row then looks wrong in ways that hide the real cause
-        open_quote = (f" (its double quote, opened on line {line}, runs to line {last}: if the text ends on "
-                      f"line {line}, close the quote there)") if odd_quotes and last > line else ""
-        broke_at = [n for n in broken if line <= n + skipped_lines <= last]
-        if broke_at and broken[broke_at[-1]] and last == line:  # the last row opens a quote the file never closes
-            open_quote = f" (its double quote, opened on line {line}, is never closed: close it where the text ends)"
-        if broke_at and last > line and label_column is not None:
-            # Read alone, without its opening quote, does the row's first line end in a label cell of its
-            # own? Then the quote swallowed a row boundary; a text meant to run over lines does not.
-            alone = next(csv.reader([physical[line - 1 - skipped_lines].lstrip().removeprefix('"')],
-                                    delimiter=delimiter), [])
-            where = reader.fieldnames.index(label_column)
-            if len(alone) == len(reader.fieldnames) and alone[where].strip():
-                swallowed.append((line, last, alone[where].strip()))
-        if len(cells_in_row) > len(reader.fieldnames):  # usually an unquoted comma in the text
-            raise DataError(f"{shown}: line {line} has more cells than the header" + (
-                open_quote or ": put the text in double quotes if it contains commas"))
-        row = dict(zip(reader.fieldnames, cells_in_row))
-        if all((v or "").strip() == "" for v in row.values()):
-            continue  # a stray empty line is harmless; skip it
-        cells = {column: (row.get(column) or "").strip() for column in (text_column, label_column) if column}
-        blank = [column for column, value in cells.items() if not value]
-        if skip_empty_texts and blank == [text_column]:
-            skipped.append(line)
-            continue
-        if blank and open_quote:
-            raise DataError(f"{shown}: line {line}, column '{blank[0]}' is empty{open_quote}")
-        if blank:
-            empty += [(line, column) for column in blank]
-            continue
-        text = cells[text_column]
-        trimmed += label_column is not None and cells[label_column] != row[label_column]
-        if as_number(text) is not None:
-            numbers.append((line, text))
-        texts.append(text)
-        lines.append(line)
-        if label_column is not None:
-            labels.append(cells[label_column])
-    known = set(labels)
-    for line, last, label in swallowed:  # two rows read as one that looks whole: a row lost, a text wrong
-        if label in known:
-            raise DataError(f"{shown}: line {line}: its double quote is not closed on that line, so the row runs on "
-                            f"to line {last} and takes in what reads as another row (line {line} ends with the "
-                            f"label '{label}'): close the quote on line {line}, or write a double quote inside a text "
-                            f"as two (\"\")")
-    if empty:
-        (line, column), more = empty[0], empty[1:]
-        fix = "write the text or delete the row" if column == text_column else "every row needs a label"
-        also = "" if not more else (f" (also {', '.join(f'line {l} ({c})' for l, c in more[:5])}"
-                                    + (f" and {len(more) - 5} more" if len(more) > 5 else "") + ")")
-        raise DataError(f"{shown}: line {line}, column '{column}' is empty{also}: "
-                        + ("fill in or delete those rows" if more else fix))
-    if not texts:
-        raise DataError(f"{shown}: has a header but no rows: add one example per line"
-                        if not skipped else f"{shown}: every text in column '{text_column}' is empty: nothing to classify")
-    if classes and label_column is not None and len(labels) > 20 and len(set(labels)) == len(labels):
-        # a label column where no two rows agree holds texts: the columns are swapped or mistaken
-        swapped = len(set(texts)) <= len(texts) / 2  # and the "texts" repeat, as labels do
-        raise DataError(f"{shown}: every one of the {len(labels)} rows has a label of its own in column "
-                        f"'{label_column}' (line {lines[0]}: {labels[0][:40]!r}), so it holds texts, not labels: "
-                        + ("are the text and label columns swapped? " if swapped else "")
-                        + f"pass --label-column with the column that holds the labels (columns found: "
-                          f"{', '.join(columns)})")
-    if len(numbers) > len(texts) / 2:  # one message that is "645" is real data; most texts numbers is a swap
-        line, number = numbers[0]
-        raise DataError(f"{shown}: {len(numbers)} of {len(texts)} texts in column '{text_column}' are numbers "
-                        f"(line {line}: {number!r}): are the text and label columns swapped? pass --text-column "
-                        f"with the column that holds the texts")
-    return Rows(texts, labels, lines, trimmed, tuple(skipped)) if with_lines else (texts, labels)
 
 
 def from_csv(path, text_column: str = "text", label_column: str = "label", labels=None, encoding: str = "utf-8",

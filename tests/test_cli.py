@@ -320,7 +320,8 @@ def test_check_json_and_strict(tmp_path, capsys):
 
 def test_evaluate_scores_the_split_asked_for_of_a_bundled_dataset_or_a_folder(make_tiny_classifier, tokenizer,
                                                                              tmp_path, capsys):
-    from sft_teach.data import data_dir, read_csv_rows
+    from sft_teach.csv_files import read_csv_rows
+    from sft_teach.data import data_dir
 
     folder = tmp_path / "pets-model"
     make_tiny_classifier(labels=("cat", "dog")).save_pretrained(folder)
@@ -370,7 +371,7 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     kept = json.loads((out / "model" / "config.json").read_text())["sft_teach"]  # how evaluate reads a file
     assert {k: kept[k] for k in ("text_column", "encoding", "merge_case")} == {
         "text_column": "text", "encoding": "utf-8", "merge_case": False}
-    from sft_teach.data import read_csv_rows
+    from sft_teach.csv_files import read_csv_rows
 
     train = set(read_csv_rows(out / "splits" / "train.csv")[0])
     test, lines = read_csv_rows(out / "splits" / "test.csv", "text", "line")

@@ -3,6 +3,7 @@ import re
 import pytest
 
 from sft_teach import data
+from sft_teach.csv_files import read_csv_rows
 from sft_teach.errors import ConfigError, DataError, SftTeachWarning
 from support import write_csv
 
@@ -164,7 +165,7 @@ def test_line_separators_inside_a_text_do_not_split_rows(tmp_path):
     # str.splitlines() would cut each of these rows in two
     path = tmp_path / "export.csv"
     path.write_text("text,label\nfirst part\u2028second part,cat\nup\x85down,dog\npage\x0cbreak,cat\n", encoding="utf-8")
-    texts, labels = data.read_csv_rows(path)
+    texts, labels = read_csv_rows(path)
     assert texts == ["first part\u2028second part", "up\x85down", "page\x0cbreak"]
     assert labels == ["cat", "dog", "cat"]
 
@@ -173,7 +174,7 @@ def test_a_quoted_newline_stays_in_its_text_and_line_numbers_stay_physical(tmp_p
     path = tmp_path / "quoted.csv"
     path.write_text('text,label\n"two\nlines",cat\nhello,\n', encoding="utf-8")
     with pytest.raises(DataError, match="line 4, column 'label' is empty"):
-        data.read_csv_rows(path)
+        read_csv_rows(path)
 
 
 def test_excel_s_sep_line_names_the_delimiter_and_lines_stay_physical(tmp_path):
@@ -181,11 +182,11 @@ def test_excel_s_sep_line_names_the_delimiter_and_lines_stay_physical(tmp_path):
     the lines named stay the editor's (the header is then line 2)."""
     path = tmp_path / "excel.csv"
     path.write_text("sep=;\ntext;label\nSat on the mat, again;cat\nBarked;dog\n", encoding="utf-8")
-    rows = data.read_csv_rows(path, with_lines=True)
+    rows = read_csv_rows(path, with_lines=True)
     assert (rows.texts, rows.labels, rows.lines) == (["Sat on the mat, again", "Barked"], ["cat", "dog"], [3, 4])
     path.write_text("sep=;\ntext;label\nSat on the mat;\n", encoding="utf-8")
     with pytest.raises(DataError, match="line 3, column 'label' is empty"):
-        data.read_csv_rows(path)
+        read_csv_rows(path)
 
 
 def test_a_quoted_text_over_several_lines_is_no_unclosed_quote(tmp_path):
@@ -194,23 +195,23 @@ def test_a_quoted_text_over_several_lines_is_no_unclosed_quote(tmp_path):
     path = tmp_path / "fine.csv"
     path.write_text('text,label\n"two\nlines",cat\nhello,\n', encoding="utf-8")
     with pytest.raises(DataError) as error:
-        data.read_csv_rows(path)
+        read_csv_rows(path)
     assert "double quote" not in str(error.value)
 
 
 def test_header_names_are_stripped(tmp_path):
     path = tmp_path / "spaced.csv"
     path.write_text(" text , label\nhello,cat\nworld,dog\n", encoding="utf-8")
-    assert data.read_csv_rows(path) == (["hello", "world"], ["cat", "dog"])
+    assert read_csv_rows(path) == (["hello", "world"], ["cat", "dog"])
 
 
 def test_one_number_among_texts_is_data_but_mostly_numbers_is_a_swap(tmp_path):
     path = write_csv(tmp_path / "sms.csv", [("645", "ham"), ("Call me later", "ham"), ("WIN a prize now", "spam")])
-    texts, _ = data.read_csv_rows(path)
+    texts, _ = read_csv_rows(path)
     assert texts[0] == "645"
     swapped = write_csv(tmp_path / "swapped.csv", [("1", "great"), ("2", "awful"), ("three", "ok")])
     with pytest.raises(DataError, match=r"2 of 3 texts in column 'text' are numbers \(line 2: '1'\).*swapped"):
-        data.read_csv_rows(swapped)
+        read_csv_rows(swapped)
 
 
 def test_one_csv_is_cleaned_before_the_split_so_no_text_is_in_train_and_test(tmp_path):
@@ -252,7 +253,7 @@ def test_each_row_keeps_its_line_in_the_file_through_cleaning_split_and_saving(t
     data.save_splits(splits, folder)
     header = (folder / "test.csv").read_text(encoding="utf-8").split("\n")[0]
     assert header.strip() == "text,label,line"
-    assert data.read_csv_rows(folder / "test.csv", "text", "line")[1] == [str(n) for n in splits["test"]["line"]]
+    assert read_csv_rows(folder / "test.csv", "text", "line")[1] == [str(n) for n in splits["test"]["line"]]
     assert data.load(str(folder))["test"]["text"] == splits["test"]["text"]  # read back as text,label
 
 
@@ -333,7 +334,7 @@ def test_every_empty_cell_is_named_in_one_error(tmp_path):
     path = tmp_path / "bugs.csv"
     path.write_text('summary,component\n"Crash on save\nwith steps",ui\n ,backend\nLogin fails,\nok,docs\nSlow,\n')
     with pytest.raises(DataError) as error:
-        data.read_csv_rows(path, "summary", "component")
+        read_csv_rows(path, "summary", "component")
     assert str(error.value) == (f"{path}: line 4, column 'summary' is empty (also line 5 (component), line 7 "
                                 "(component)): fill in or delete those rows")
 
@@ -361,8 +362,8 @@ def test_a_column_asked_for_with_the_spaces_of_its_header_is_found(tmp_path):
     from support import GOOD
 
     path = write_csv(tmp_path / "x.csv", GOOD, header=(" Message ", "Category "))
-    texts, labels = data.read_csv_rows(path, text_column=" Message ", label_column="Category ")
-    assert (texts, labels) == data.read_csv_rows(path, text_column="Message", label_column="Category")
+    texts, labels = read_csv_rows(path, text_column=" Message ", label_column="Category ")
+    assert (texts, labels) == read_csv_rows(path, text_column="Message", label_column="Category")
     assert len(texts) == len(GOOD)
 
 
@@ -376,7 +377,7 @@ def test_texts_meant_to_run_over_lines_are_read_whatever_the_quoting_around_them
     path = tmp_path / "x.csv"
     path.write_text("text,label\n" + "\n".join(['"Sat on the mat,\nthen on me" ,cat', '"Purred, ""loudly""\nall night",cat',
                                                   'He said "hi" to the dog,dog', '"Chased the post.","dog" ', *rows]) + "\n")
-    texts, labels, *_ = data.read_csv_rows(path)
+    texts, labels, *_ = read_csv_rows(path)
     assert texts[:4] == ["Sat on the mat,\nthen on me", 'Purred, "loudly"\nall night', 'He said "hi" to the dog',
                          "Chased the post."]
     assert labels[:4] == ["cat", "cat", "dog", "dog"] and len(texts) == len(GOOD) + 2
