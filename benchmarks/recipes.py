@@ -181,7 +181,7 @@ def _run(dataset, recipe: dict, seed: int):
 
 
 def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str], str]:
-    from sft_teach import data
+    from sft_teach import bundled, data
     from sft_teach.training import RECIPES, rate_text
     from sft_teach.environment import quiet_libraries
     from sft_teach.experiments import _right_wrong as right_wrong  # "1"/"0" per item, as every sweep stores it
@@ -209,9 +209,9 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
         dataset = data.load(name)
         names = dataset["train"].features["label"].names
         unseen = None
-        if (data.data_dir() / name / "unseen.csv").is_file():
-            unseen = data.from_csv(data.data_dir() / name / "unseen.csv", labels=names)
-        cue = data.unseen_cue_mask(name) if name == "pets" else None
+        if (bundled.data_dir() / name / "unseen.csv").is_file():
+            unseen = data.from_csv(bundled.data_dir() / name / "unseen.csv", labels=names)
+        cue = bundled.unseen_cue_mask(name) if name == "pets" else None
         table, right = {}, {}
         for recipe in ("plain", "best"):
             for seed in seeds:

@@ -184,7 +184,7 @@ def _verdict(value: float, budget: float, unit: str) -> str:
 
 
 def section_accuracy(seeds=(0, 1, 2, 3, 4)) -> tuple[list[str], str]:
-    from sft_teach import data
+    from sft_teach import bundled, data
     from sft_teach import experiments as ex
     from sft_teach.environment import quiet_libraries
 
@@ -193,7 +193,7 @@ def section_accuracy(seeds=(0, 1, 2, 3, 4)) -> tuple[list[str], str]:
                "same network from scratch": lambda d, s: ex.train_classifier(d, s, start="scratch"),
                "TF-IDF + logistic regression": ex.tfidf}
     rows, headline = [], []
-    for name in data.bundled_datasets():
+    for name in bundled.bundled_datasets():
         dataset = data.load(name)
         for method, run in methods.items():
             scores = [run(dataset, seed) for seed in seeds]

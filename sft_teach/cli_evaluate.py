@@ -39,7 +39,7 @@ def _read_labelled(args, source: Path):
 
 def _has_splits(data_arg: str) -> bool:
     """Whether ``--data`` names a bundled dataset or a folder: something ``--split`` picks from."""
-    from sft_teach.data import bundled_datasets
+    from sft_teach.bundled import bundled_datasets
 
     return data_arg in bundled_datasets() or Path(data_arg).is_dir()
 
@@ -60,15 +60,15 @@ def _labelled(args, names: list[str]):
     ``{label: rows}`` left out by --skip-unknown."""
     from datasets import ClassLabel, Dataset, Features, Value
 
-    from sft_teach import data
+    from sft_teach.bundled import bundled_columns, bundled_datasets, data_dir
     from sft_teach.labels import case_spellings, known_rows
 
     source, split = Path(args.data), args.split
-    bundled = args.data in data.bundled_datasets()
+    bundled = args.data in bundled_datasets()
     if bundled:
-        data.bundled_columns(args.data, args.text_column, getattr(args, "label_column", None))
+        bundled_columns(args.data, args.text_column, getattr(args, "label_column", None))
     if _has_splits(args.data):  # a bundled dataset, a folder of splits, or a finetune output folder
-        folder = data.data_dir() / args.data if bundled else source
+        folder = data_dir() / args.data if bundled else source
         found = [p for p in (folder / f"{split}.csv", folder / "splits" / f"{split}.csv") if p.is_file()]
         if not found and split == "test" and (folder / "splits").is_dir():
             raise DataError(f"{args.data}/: this run had no test split (its data had train and validation "

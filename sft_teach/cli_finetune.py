@@ -237,7 +237,7 @@ def cmd_check(args) -> int:
         print(cli_conventions.json_line({"data": portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
                           "warnings": [{"kind": f.kind, "message": str(f)} for f in findings]}))
     else:
-        from sft_teach.data import bundled_datasets
+        from sft_teach.bundled import bundled_datasets
 
         if cleaning:
             print(_cleaning_line(cleaning))

@@ -27,7 +27,7 @@ import numpy as np
 def paraphrase_pairs():
     """``(first, second, labels)``: the course's 240 sentence pairs, label 1 = paraphrase."""
     from sft_teach.csv_files import read_csv_rows
-    from sft_teach.data import data_dir
+    from sft_teach.bundled import data_dir
 
     path = data_dir() / "paraphrase" / "pairs.csv"
     first, second = read_csv_rows(path, "sentence1", "sentence2", classes=False)  # two sentences a row

@@ -50,7 +50,7 @@ def load_instructions():
     """``DatasetDict`` with ``train`` and ``test``: columns ``task``, ``instruction``, ``input``, ``response``."""
     from datasets import load_dataset
 
-    from sft_teach.data import data_dir
+    from sft_teach.bundled import data_dir
 
     folder = data_dir() / "instructions"
     files = {split: str(folder / f"{split}.csv") for split in ("train", "test")}

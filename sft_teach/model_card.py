@@ -26,7 +26,7 @@ def data_fingerprint(name_or_path) -> str:
 
     What ``--resume`` compares and the model card records: the data's content, not its file name.
     """
-    from sft_teach.data import bundled_datasets, data_dir
+    from sft_teach.bundled import bundled_datasets, data_dir
 
     name = str(name_or_path)
     path = data_dir() / name if name in bundled_datasets() else Path(name).expanduser()

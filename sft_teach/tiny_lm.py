@@ -169,7 +169,7 @@ def held_out_loss(model, tokenizer, texts, block_size: int = 128, batch_size: in
 
 def checkpoint_dir():
     """The folder of the shipped pretrained tiny model (inside the wheel, else the repository)."""
-    from sft_teach.data import data_dir
+    from sft_teach.bundled import data_dir
 
     return data_dir() / "tiny_lm"
 

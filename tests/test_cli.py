@@ -321,7 +321,7 @@ def test_check_json_and_strict(tmp_path, capsys):
 def test_evaluate_scores_the_split_asked_for_of_a_bundled_dataset_or_a_folder(make_tiny_classifier, tokenizer,
                                                                              tmp_path, capsys):
     from sft_teach.csv_files import read_csv_rows
-    from sft_teach.data import data_dir
+    from sft_teach.bundled import data_dir
 
     folder = tmp_path / "pets-model"
     make_tiny_classifier(labels=("cat", "dog")).save_pretrained(folder)

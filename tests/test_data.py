@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from sft_teach import data
+from sft_teach import bundled, data
 from sft_teach.csv_files import read_csv_rows
 from sft_teach.errors import ConfigError, DataError, SftTeachWarning
 from support import write_csv
@@ -350,11 +350,11 @@ def test_load_with_report_s_pair_where_a_dataset_is_needed_names_the_fix(small_c
 
 
 def test_datasheet_shows_the_bundled_readme_and_names_the_others():
-    sheet = data.datasheet("pets")
-    assert sheet.data == (data.data_dir() / "pets" / "README.md").read_text(encoding="utf-8")
+    sheet = bundled.datasheet("pets")
+    assert sheet.data == (bundled.data_dir() / "pets" / "README.md").read_text(encoding="utf-8")
     assert sheet._repr_markdown_().startswith("# pets")  # how a notebook shows it: formatted
     with pytest.raises(DataError, match="no datasheet for 'cats'.*clinic, instructions, paraphrase, pets"):
-        data.datasheet("cats")
+        bundled.datasheet("cats")
 
 
 def test_a_column_asked_for_with_the_spaces_of_its_header_is_found(tmp_path):

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from sft_teach.data import bundled_datasets, data_dir, words
+from sft_teach.bundled import bundled_datasets, data_dir, words
 
 SPLITS = ("train", "validation", "test")
 DATASETS = bundled_datasets()

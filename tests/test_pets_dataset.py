@@ -4,7 +4,7 @@ import csv
 import re
 from collections import Counter
 
-from sft_teach.data import data_dir, unseen_cue_mask, words
+from sft_teach.bundled import data_dir, unseen_cue_mask, words
 
 FOLDER = data_dir() / "pets"
 SPLITS = ("train", "validation", "test")
@@ -54,7 +54,7 @@ def test_at_least_30_percent_of_test_notes_have_only_unseen_cue_words():
 
 
 def test_blind_reader_labels_cover_test_and_unseen_and_the_datasheet_states_their_agreement():
-    from sft_teach import data
+    from sft_teach import bundled
 
     answers = rows("reader_labels")
     for split in ("test", "unseen"):
@@ -64,7 +64,7 @@ def test_blind_reader_labels_cover_test_and_unseen_and_the_datasheet_states_thei
         assert {r["confidence"] for r in mine} <= {"sure", "lean", "none"}
         # the package's count against a plain one
         agree = sum(r["reader"] == truth["label"] for r, truth in zip(mine, ALL[split]))
-        got = data.reader_agreement("pets", split)
+        got = bundled.reader_agreement("pets", split)
         assert (got["agree"], got["total"]) == (agree, len(ALL[split]))
         assert got["correct"] == [r["reader"] == truth["label"] for r, truth in zip(mine, ALL[split])]
         assert got["sure"] + got["lean"] + got["none"] == got["total"]
@@ -79,7 +79,7 @@ def test_reader_agreement_refuses_labels_that_no_longer_match_the_notes(tmp_path
 
     import pytest
 
-    from sft_teach import data
+    from sft_teach import bundled
     from sft_teach.errors import DataError
 
     copy = tmp_path / "pets"
@@ -87,6 +87,6 @@ def test_reader_agreement_refuses_labels_that_no_longer_match_the_notes(tmp_path
     lines = (copy / "reader_labels.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     lines[1], lines[2] = lines[2], lines[1]  # two answers swapped: no longer in the test split's order
     (copy / "reader_labels.csv").write_text("".join(lines), encoding="utf-8")
-    monkeypatch.setattr(data, "data_dir", lambda: tmp_path)
+    monkeypatch.setattr(bundled, "data_dir", lambda: tmp_path)
     with pytest.raises(DataError, match="reader_labels.csv"):
-        data.reader_agreement("pets", "test")
+        bundled.reader_agreement("pets", "test")
