@@ -26,7 +26,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from sft_teach.data import column
+from sft_teach.splits import column
 
 TINY_CLASS = 8  # fewer training examples than this per class: expect unstable results
 IMBALANCE = 5.0  # largest / smallest class in training above this: accuracy misleads

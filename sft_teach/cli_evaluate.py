@@ -156,7 +156,7 @@ def _repeated(dataset) -> list[str]:
     """A warning when the rows scored repeat texts: each copy counts, so ``n`` and the interval
     overstate how many texts the score rests on; copies with different labels cannot all be right."""
     from sft_teach.checks import conflicts, duplicates
-    from sft_teach.data import column
+    from sft_teach.splits import column
 
     texts, repeats = dataset["text"], duplicates(dataset["text"])
     if not repeats:

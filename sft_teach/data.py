@@ -13,16 +13,12 @@ Taught in notebooks/02_technical_recipe.ipynb.
 
 from __future__ import annotations
 
-import csv
-import math
-import numbers
 import shlex
 from collections import Counter
 from pathlib import Path
 
-from sft_teach import bundled
-from sft_teach.csv_files import read_csv_rows
-from sft_teach.errors import ConfigError, DataError, MissingColumnError, SftTeachWarning
+from sft_teach import bundled, csv_files, splits
+from sft_teach.errors import DataError, MissingColumnError, SftTeachWarning
 from sft_teach.labels import STRING_DTYPES, case_spellings, known_rows, label_order, skipped_line
 
 SPLITS = ("train", "validation", "test")
@@ -57,7 +53,7 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, 
     from datasets import ClassLabel, Dataset, Features, Value
 
     if rows is None:
-        rows = read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
+        rows = csv_files.read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
     raw_labels, lines = rows.labels, rows.lines
     names = None if labels is None else [str(x) for x in labels]
     merged = {}
@@ -95,12 +91,12 @@ def by_name(dataset, need=("train", "validation")):
                         "item, e.g. dataset, report = sft_teach.data.load_with_report(path)")
     if not isinstance(dataset, DatasetDict):
         raise DataError(f"the data is a {type(dataset).__name__}, not a DatasetDict of splits: split it with "
-                        f"sft_teach.data.split(dataset), or pass the CSV file")
+                        f"sft_teach.splits.split(dataset), or pass the CSV file")
     missing = [name for name in need if name not in dataset]
     if missing:
         raise DataError(f"the data has no {' and no '.join(map(repr, missing))} split (it has "
                         f"{', '.join(map(repr, dataset)) or 'none'}): a run needs {' and '.join(need)} (and test to "
-                        f"score on); make one with sft_teach.data.split, or pass one CSV file to split")
+                        f"score on); make one with sft_teach.splits.split, or pass one CSV file to split")
     for name, part in dataset.items():
         absent = [column for column in ("text", "label") if column not in part.column_names]
         if absent:
@@ -110,7 +106,7 @@ def by_name(dataset, need=("train", "validation")):
     if isinstance(feature, ClassLabel):
         names = list(feature.names)
     elif all(str(getattr(part.features["label"], "dtype", "")) in STRING_DTYPES for part in dataset.values()):
-        names = sorted({str(label) for label in column(dataset["train"], "label")}, key=label_order)
+        names = sorted({str(label) for label in splits.column(dataset["train"], "label")}, key=label_order)
     else:
         raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
                         f"class names: cast it with datasets.ClassLabel(names=[...]) in every split, in one order")
@@ -120,7 +116,7 @@ def by_name(dataset, need=("train", "validation")):
         if isinstance(own, ClassLabel) and list(own.names) == names:
             parts[name] = part
             continue
-        labels = column(part, "label")
+        labels = splits.column(part, "label")
         written = [own.names[i] for i in labels] if isinstance(own, ClassLabel) else [str(x) for x in labels]
         unknown = sorted(set(written) - set(names), key=written.index)
         if unknown:
@@ -133,129 +129,6 @@ def by_name(dataset, need=("train", "validation")):
     return DatasetDict(parts)
 
 
-def column(dataset, name: str) -> list:
-    """One column of a ``Dataset`` as a list, read at once.
-
-    ``dataset[name]`` is a lazy ``Column`` in datasets 4 and later, and looping over it formats
-    one row at a time: 0.8 s for 50,000 labels, against a millisecond for the slice. Checking a
-    real export of that size looped over its columns for most of a minute.
-    """
-    return dataset[name][:]
-
-
-def require_classes(dataset, source: str) -> None:
-    """A :class:`DataError` unless ``dataset`` holds examples of at least two classes."""
-    present = sorted(set(column(dataset, "label")))
-    if not present:
-        raise DataError(f"{source}: has no rows: add one example per line")
-    if len(present) < 2:
-        label = dataset.features["label"].names[present[0]]
-        raise DataError(f"{source}: every row has the label '{label}': a classifier needs examples of at "
-                        f"least two classes; add rows with other labels")
-
-
-def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, source: str = "the data",
-          removed: dict | None = None):
-    """Stratified, reproducible train / validation / test split of one ``Dataset``.
-
-    Stratified: every split keeps the classes' proportions, so a rare class is not left
-    out of the test split by bad luck. The same ``seed`` always gives the same split.
-    ``removed``: ``{class name: rows}`` that cleaning took out before the split, said beside a class
-    too small to split (the user counts rows in the file, not in what was split).
-    """
-    from datasets import DatasetDict
-
-    held_out = validation + test
-    # checked here: numpy's own error for a negative seed would surface as the "too few rows" below
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ConfigError(f"split seed must be a whole number, 0 or more, got {seed!r}: e.g. --split-seed 42")
-    require_classes(dataset, source)
-    from sft_teach.checks import TINY_CLASS
-
-    # one minimum in every message: enough rows that TINY_CLASS of them train (check's own advice)
-    min_rows = math.ceil(TINY_CLASS / (1 - held_out))
-    counts, names = Counter(column(dataset, "label")), dataset.features["label"].names
-
-    def too_few(missed=()):
-        # every class under the advised size (and any a split missed), smallest first: all fixed in
-        # one round, not one per run
-        small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows or i in missed) \
-            or [min((n, names[i]) for i, n in counts.items())]
-
-        def rows(n, name):  # 6 rows after removing 11 repeated or conflicting ones
-            gone = (removed or {}).get(name)
-            return f"{n} row{'s' * (n != 1)}" + (f" after removing {gone} repeated or conflicting one{'s' * (gone != 1)}"
-                                                 if gone else "")
-
-        which = (f"class '{small[0][1]}' has only {rows(*small[0])}, too few" if len(small) == 1
-                 else "classes " + ", ".join(f"'{name}' ({rows(n, name)})" for n, name in small) + " have too few rows")
-        return DataError(f"{source}: {which} to split {1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in "
-                         f"every split: {_small_class_fix([name for _, name in small], names, min_rows)}")
-
-    try:
-        first = dataset.train_test_split(test_size=held_out, seed=seed, stratify_by_column="label")
-        second = first["test"].train_test_split(test_size=test / held_out, seed=seed, stratify_by_column="label")
-    except ValueError:  # too few rows for the stratified fractions (scikit-learn's rule)
-        raise too_few() from None
-    parts = DatasetDict(train=first["train"], validation=second["train"], test=second["test"])
-    # with very few rows a class can miss a split without an error from the split itself
-    missed = {i for part in parts.values() for i in set(counts) - set(column(part, "label"))}
-    if missed:
-        raise too_few(missed)
-    return parts
-
-
-def _small_class_fix(labels, names, least: int | None = None) -> str:
-    """The fix for classes too small to split: often a misspelt label (``Spam`` beside ``spam``),
-    else more examples. ``labels``: one class name or several."""
-    from sft_teach.checks import TINY_CLASS, case_variants, number_variants
-
-    labels = [labels] if isinstance(labels, str) else list(labels)
-    fixes, more = [], []
-    for label in labels:
-        group = next((g for g in case_variants(names) if label in g), None)
-        number = next((g for g in number_variants(names) if label in g), None)
-        if group:
-            others = " and ".join(repr(g) for g in group if g != label)
-            fixes.append(f"'{label}' differs only in case from {others}: pass --merge-case (merge_case=True) to make "
-                         f"them one class, or fix the spelling")
-        elif number:  # a spreadsheet may have turned 1 into 1.0 in some rows
-            others = " and ".join(repr(g) for g in number if g != label)
-            fixes.append(f"'{label}' is the number {others} written another way: write every label of that class "
-                         f"the same way")
-        else:
-            more.append(label)
-    if more:
-        least = f" ({least} or more {'each ' * (len(more) > 1)}in all, so that {TINY_CLASS} or more are trained on)" \
-            if least else ""
-        fixes.append(f"add examples of {' and '.join(repr(label) for label in more)}{least}, or provide train.csv and "
-                     f"validation.csv yourself")
-    return "; ".join(fixes)
-
-
-def save_splits(dataset, folder) -> list[Path]:
-    """Write each split of ``dataset`` to ``folder/<split>.csv`` (``text,label``, label names, and
-    ``line``, the row's line in the source file, where the data came from one CSV).
-
-    The data exactly as a run used it, so ``sft-teach evaluate`` can score the same test
-    split later, and a reader can see which texts were held out and find them in the source.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, part in dataset.items():
-        names = part.features["label"].names
-        columns = ["text", "label", *(["line"] if "line" in part.column_names else [])]
-        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(columns)
-            values = part.select_columns(columns).to_dict()  # column by column: far faster than row by row
-            for text, label, *line in zip(*(values[c] for c in columns)):
-                writer.writerow([text, names[label], *line])
-        written.append(folder / f"{name}.csv")
-    return written
-
-
 def _from_folder(folder: Path, text_column: str, label_column: str, encoding: str = "utf-8"):
     from datasets import DatasetDict
 
@@ -264,12 +137,12 @@ def _from_folder(folder: Path, text_column: str, label_column: str, encoding: st
         train = from_csv(folder / "train.csv", text_column, label_column, encoding=encoding)
     except MissingColumnError as error:
         _columns_differ(folder, "train", files, error, text_column, label_column, encoding)
-    require_classes(train, f"{folder.name}/train.csv")
+    splits.require_classes(train, f"{folder.name}/train.csv")
     names = train.features["label"].names
     parts = {"train": train}
     for name in files[1:]:
         try:
-            rows = read_csv_rows(folder / f"{name}.csv", text_column, label_column, encoding, with_lines=True)
+            rows = csv_files.read_csv_rows(folder / f"{name}.csv", text_column, label_column, encoding, with_lines=True)
         except MissingColumnError as error:
             _columns_differ(folder, name, files, error, text_column, label_column, encoding)
         unknown = sorted(set(rows.labels) - set(names), key=rows.labels.index)  # in the file's order
@@ -299,7 +172,7 @@ def _columns_differ(folder: Path, name: str, files, error: MissingColumnError, t
         if other == name:
             continue
         try:
-            read_csv_rows(folder / f"{other}.csv", text_column, label_column, encoding)
+            csv_files.read_csv_rows(folder / f"{other}.csv", text_column, label_column, encoding)
         except DataError:
             continue
         wanted = " and ".join(f"'{c}'" for c in (text_column, label_column) if c not in error.columns)
@@ -394,9 +267,9 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
 
     dataset, lines, read = _csv_dataset(path, text_column, label_column, None, encoding, merge_case)
     dataset = dataset.add_column("line", lines)  # each row's line in the file, kept through cleaning and split
-    before = Counter(column(dataset, "label"))
+    before = Counter(splits.column(dataset, "label"))
     if keep_duplicates:  # nothing removed; what was left in is counted, for the command's line and the card
-        texts, labels = column(dataset, "text"), column(dataset, "label")
+        texts, labels = splits.column(dataset, "text"), splits.column(dataset, "label")
         report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
                   "duplicates_removed": 0, "rows_kept": len(dataset), "dropped": [], "keep_duplicates": True,
                   "duplicates_kept": sum(n - 1 for n in checks.duplicates(texts).values()),
@@ -413,9 +286,9 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     report["read_from"] = {"data": source or str(path), "data_sha256": data_fingerprint(path),
                            "text_column": text_column, "label_column": label_column, "encoding": encoding,
                            "keep_duplicates": keep_duplicates, "merge_case": merge_case}
-    after, names = Counter(column(dataset, "label")), dataset.features["label"].names
+    after, names = Counter(splits.column(dataset, "label")), dataset.features["label"].names
     removed = {names[i]: n - after[i] for i, n in before.items() if n > after[i]}  # per class, for a too-small one
-    return split(dataset, seed=split_seed, source=source or str(path), removed=removed), report
+    return splits.split(dataset, seed=split_seed, source=source or str(path), removed=removed), report
 
 
 def tokenize(dataset, tokenizer, max_length: int = 128):

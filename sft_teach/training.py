@@ -443,11 +443,11 @@ def _score(trainer, tokenizer, dataset, eval_split, plan: _Plan, history, head, 
 def _training_findings(predictions, labels, names, split_name, dataset) -> list:
     """What training showed: one class predicted for everything, or classes never predicted."""
     from sft_teach import checks
-    from sft_teach import data as data_mod
+    from sft_teach.splits import column
 
     return [found for found in (checks.one_class_predicted(predictions, labels, names, split_name),
                                 checks.classes_never_predicted(predictions, labels, names, split_name,
-                                                               train_labels=data_mod.column(dataset["train"], "label")))
+                                                               train_labels=column(dataset["train"], "label")))
             if found]
 
 
@@ -455,10 +455,10 @@ def _save_run(trainer, result, output_dir, dataset, cleaning, plan: _Plan, *, mo
               split_seed, head_learning_rate, warmup, weight_decay, best_epoch, record) -> None:
     """Write the run's folder (model with its card, splits, metrics.json, plots; one process writes
     under torchrun, the others wait) and upload the model when asked (``push_to_hub=True``)."""
-    from sft_teach import data as data_mod
     from sft_teach import run_record
     from sft_teach.environment import library_bars_off
     from sft_teach.run_record import base_model_name, hub_id, write_run
+    from sft_teach.splits import save_splits
 
     result.model_dir = Path(output_dir) / "model"
     # Data-parallel (torchrun): every process holds the same weights, so one writes them and
@@ -482,7 +482,7 @@ def _save_run(trainer, result, output_dir, dataset, cleaning, plan: _Plan, *, mo
                              "encoding": settings.get("encoding") or "utf-8",
                              "merge_case": bool(settings.get("merge_case")),
                              "data_sha256": settings.get("data_sha256")})
-        data_mod.save_splits(dataset, Path(output_dir) / "splits")
+        save_splits(dataset, Path(output_dir) / "splits")
         write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
                   settings, base_model=base_model_name(model_name),
                   base_model_id=hub_id(model_name),

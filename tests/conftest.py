@@ -56,7 +56,8 @@ def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
 
 @pytest.fixture
 def small_dataset(tmp_path):
-    from sft_teach.data import from_csv, split
+    from sft_teach.data import from_csv
+    from sft_teach.splits import split
 
     rows = [(t, "cat") for t in CAT] + [(t, "dog") for t in DOG]
     return split(from_csv(write_csv(tmp_path / "all.csv", rows * 2)), validation=0.25, test=0.25, seed=0)

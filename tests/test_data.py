@@ -5,6 +5,7 @@ import pytest
 from sft_teach import bundled, data
 from sft_teach.csv_files import read_csv_rows
 from sft_teach.errors import ConfigError, DataError, SftTeachWarning
+from sft_teach.splits import save_splits, split
 from support import write_csv
 
 
@@ -125,7 +126,7 @@ def test_every_class_too_small_to_split_is_named_in_one_error(tmp_path):
                    ("Gears skip under load.", "repair"), ("Purred at me.", "Cat"), ("Wagged at me.", "Dog"),
                    ("Sat on the step.", "Dog")]
     with pytest.raises(DataError) as info:
-        data.split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
+        split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
     message = str(info.value)
     assert message.startswith("x.csv: classes 'Cat' (1 row), 'Dog' (2 rows), 'repair' (4 rows) have too few rows to "
                               "split 80%/10%/10%")
@@ -138,7 +139,7 @@ def test_split_refuses_to_drop_a_two_row_class(tmp_path):
     rows = [(f"Dog note number {i}.", "dog") for i in range(100)] + [("Purrs.", "cat"), ("Naps all day.", "cat")]
     with pytest.raises(DataError, match="class 'cat' has only 2 rows, too few to split 80%/10%/10% with every class "
                                         "in every split: add examples of 'cat'"):
-        data.split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
+        split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
 
 
 def test_every_class_a_split_missed_is_named_in_one_error(tmp_path):
@@ -147,7 +148,7 @@ def test_every_class_a_split_missed_is_named_in_one_error(tmp_path):
             + [("Sings at dawn.", "bird"), ("Chirps all day.", "bird"), ("Swims in circles.", "fish"),
                ("Blows bubbles.", "fish")])
     with pytest.raises(DataError) as info:
-        data.split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
+        split(data.from_csv(write_csv(tmp_path / "x.csv", rows)), source="x.csv")
     assert str(info.value).startswith("x.csv: classes 'bird' (2 rows), 'fish' (2 rows) have too few rows to split")
     assert "add examples of 'bird' and 'fish' (10 or more each in all" in str(info.value)
 
@@ -250,7 +251,7 @@ def test_each_row_keeps_its_line_in_the_file_through_cleaning_split_and_saving(t
             assert first_line in lines[row["line"] - 1]  # the header is line 1
     assert sorted(seen) == [n for n in range(2, 2 + len(rows) + 2) if n not in (4, 8, 9)]  # no repeat, 2 lines inside one text
     folder = tmp_path / "splits"
-    data.save_splits(splits, folder)
+    save_splits(splits, folder)
     header = (folder / "test.csv").read_text(encoding="utf-8").split("\n")[0]
     assert header.strip() == "text,label,line"
     assert read_csv_rows(folder / "test.csv", "text", "line")[1] == [str(n) for n in splits["test"]["line"]]
@@ -266,7 +267,7 @@ def test_merge_case_spells_each_label_as_its_most_frequent_form(tmp_path):
 
 def test_save_splits_writes_what_load_reads_back(tmp_path):
     pets = data.load("pets")
-    data.save_splits(pets, tmp_path / "splits")
+    save_splits(pets, tmp_path / "splits")
     again = data.load(str(tmp_path / "splits"))
     for name in pets:
         assert again[name]["text"] == pets[name]["text"]
@@ -321,7 +322,7 @@ def test_no_far_fetched_column_suggestion(tmp_path):
 @pytest.mark.parametrize("seed", [-5, 1.5, True])
 def test_split_seed_must_be_a_whole_number_of_0_or_more(small_csv, seed):
     with pytest.raises(ConfigError, match="split seed must be a whole number, 0 or more"):
-        data.split(data.from_csv(small_csv), seed=seed)
+        split(data.from_csv(small_csv), seed=seed)
 
 
 def test_numeric_labels_sort_by_value(tmp_path):
