@@ -23,7 +23,7 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
         raise ConfigError("give texts as arguments or --file, not both")
     if args.text_column is not None and args.file is None:
         raise ConfigError("--text-column names a column of a CSV --file: pass the file with --file PATH")
-    from sft_teach.csv_files import text_lines
+    from sft_teach.decoding import text_lines
     from sft_teach.csv_files import read_csv_rows
 
     if args.file is not None:
@@ -77,7 +77,7 @@ def _argument_text(args, text: str) -> str:
         return text
     except UnicodeEncodeError:
         raw = os.fsencode(text)
-    from sft_teach.csv_files import text_lines
+    from sft_teach.decoding import text_lines
 
     return "\n".join(text_lines(raw, "a text argument", cli_trained_model.encoding(args, raw, "a text argument")))
 

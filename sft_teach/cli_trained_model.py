@@ -52,7 +52,7 @@ def encoding(args, source: bytes | Path, shown: str = "the texts") -> str:
     try:
         raw.decode("utf-8")
         return "utf-8"
-    except UnicodeDecodeError as exc:  # utf-8 too when the model was trained on UTF-8: csv_files.decode then names the fix
+    except UnicodeDecodeError as exc:  # utf-8 too when the model was trained on UTF-8: decoding.decode then names the fix
         trained = trained_on(args.model).get("encoding") or "utf-8"
         try:
             codecs.lookup(trained)

@@ -1,0 +1,110 @@
+"""A file's bytes read as text: the encoding checked (a UTF-8 file read as cp1252 is refused, not
+turned into "â€“" in silence), and a file that is not text named for what it is (an Excel workbook,
+UTF-16 without its byte-order mark, binary data), each with the fix. ``sft-teach predict`` reads a
+plain text file, one text per line, with :func:`text_lines`; every CSV is decoded here first
+(:func:`sft_teach.csv_files.read_csv_rows`).
+
+Taught in notebooks/05_your_own_data.ipynb.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sft_teach.errors import DataError
+
+
+def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with text,label columns") -> str:
+    """File bytes as text, or a :class:`DataError` that says what the file really is
+    (``wanted``: what the learner should pass instead)."""
+    if raw.startswith(b"PK\x03\x04"):
+        raise DataError(f"{shown}: is an Excel workbook or zip archive, not text: in Excel use File > Save As > "
+                        f"'CSV UTF-8' or 'Unicode Text'")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
+    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # the OLE2 container of .xls and .doc
+        raise DataError(f"{shown}: is an Excel 97-2003 workbook (.xls) or another Office file, not text: in Excel use "
+                        f"File > Save As > 'CSV UTF-8'")
+    wide = encoding.lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32"))
+    if b"\x00" in raw[:4096] and not wide:  # UTF-16 without a byte-order mark has them too: named when asked for
+        order = _utf16_order(raw[:4096])
+        if order:
+            raise DataError(f"{shown}: looks like UTF-16 without a byte-order mark (every other byte is NUL): pass "
+                            f"--encoding utf-16-{order} (encoding='utf-16-{order}')")
+        raise DataError(f"{shown}: holds binary data (NUL bytes), not text: pass {wanted}")
+    utf8 = encoding.lower().replace("_", "-") in {"utf-8", "utf8", "utf-8-sig"}
+    if not utf8 and not wide and _is_utf8_text(raw):
+        # Text that is valid UTF-8 and not plain ASCII is UTF-8: read as a one-byte encoding, each
+        # accented letter, dash or euro sign would become two or three wrong characters ("â€“")
+        # in silence, through cleaning, the saved splits and training.
+        if raw.startswith(b"\xef\xbb\xbf"):
+            evidence = "it starts with UTF-8's byte-order mark"
+        else:
+            start = next(i for i, byte in enumerate(raw) if byte >= 0x80)
+            end = start + 1
+            while end < len(raw) and 0x80 <= raw[end] < 0xC0:  # the rest of that character's bytes
+                end += 1
+            line = raw[:start].count(b"\n") + 1
+            evidence = f"line {line} has {raw[start:end].decode('utf-8')!r} written as UTF-8"
+            try:
+                evidence += f", which {encoding} would read as {raw[start:end].decode(encoding)!r}"
+            except (UnicodeDecodeError, LookupError):
+                pass
+        raise DataError(f"{shown}: is UTF-8 ({evidence}), not {encoding}: leave out --encoding (encoding=), "
+                        f"UTF-8 is the default")
+    try:
+        return raw.decode("utf-8-sig" if utf8 else encoding)
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start:exc.start + 1].hex()
+        line = raw[:exc.start].count(b"\n") + 1
+        tried = "UTF-8" if utf8 else encoding
+        fix = (f"if the file came from Excel on Windows it is probably cp1252: pass --encoding cp1252 "
+               f"(encoding='cp1252'), or re-save it as 'CSV UTF-8'")
+        if not utf8:
+            try:
+                raw.decode("utf-8-sig")
+                fix = "the whole file reads as UTF-8: leave out --encoding (encoding=), UTF-8 is the default"
+            except UnicodeDecodeError:  # neither UTF-8 nor the encoding tried: only its writer knows
+                fix = (f"it is not UTF-8 either: pass the encoding it was saved in with --encoding (encoding=); "
+                       f"latin-1 reads any bytes, though not always as they were meant")
+        raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
+    except LookupError:
+        raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
+
+
+def _is_utf8_text(raw: bytes) -> bool:
+    """Whether ``raw`` is valid UTF-8 with some character beyond ASCII (a byte-order mark counts): then
+    it is UTF-8, for bytes of another encoding almost never happen to form valid UTF-8 sequences."""
+    if raw.isascii():
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_order(start: bytes) -> str | None:
+    """``"le"`` or ``"be"`` when ``start`` looks like mostly Latin-script text in UTF-16 of that byte
+    order (one byte of each pair NUL, the other not, as a byte-order mark would have said), else None."""
+    even, odd = start[0::2], start[1::2]
+    if not even or not odd:
+        return None
+    for order, high, low in (("le", odd, even), ("be", even, odd)):
+        if high.count(0) > 0.5 * len(high) and low.count(0) < 0.1 * len(low):
+            try:
+                text = start[:len(start) // 2 * 2].decode(f"utf-16-{order}")
+            except UnicodeDecodeError:
+                return None
+            return order if sum(c.isprintable() or c in "\t\r\n" for c in text) > 0.95 * len(text) else None
+    return None
+
+
+def text_lines(raw: bytes, shown: str, encoding: str = "utf-8") -> list[str]:
+    """One text per line of a plain text file (or standard input), decoded as :func:`read_csv_rows` does.
+
+    Only ``\\n``, ``\\r\\n`` and ``\\r`` end a line, as in a CSV file: U+2028, NEL and form feeds are
+    characters inside a text (``str.splitlines()`` would cut there).
+    """
+    text = decode(raw, shown, encoding, wanted="a text file with one text per line")
+    return re.split(r"\r\n|\r|\n", text)
