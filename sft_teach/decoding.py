@@ -58,15 +58,15 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
         bad = raw[exc.start:exc.start + 1].hex()
         line = raw[:exc.start].count(b"\n") + 1
         tried = "UTF-8" if utf8 else encoding
-        fix = (f"if the file came from Excel on Windows it is probably cp1252: pass --encoding cp1252 "
-               f"(encoding='cp1252'), or re-save it as 'CSV UTF-8'")
+        fix = ("if the file came from Excel on Windows it is probably cp1252: pass --encoding cp1252 "
+               "(encoding='cp1252'), or re-save it as 'CSV UTF-8'")
         if not utf8:
             try:
                 raw.decode("utf-8-sig")
                 fix = "the whole file reads as UTF-8: leave out --encoding (encoding=), UTF-8 is the default"
             except UnicodeDecodeError:  # neither UTF-8 nor the encoding tried: only its writer knows
-                fix = (f"it is not UTF-8 either: pass the encoding it was saved in with --encoding (encoding=); "
-                       f"latin-1 reads any bytes, though not always as they were meant")
+                fix = ("it is not UTF-8 either: pass the encoding it was saved in with --encoding (encoding=); "
+                       "latin-1 reads any bytes, though not always as they were meant")
         raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
     except LookupError:
         raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
