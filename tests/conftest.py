@@ -26,6 +26,14 @@ def small_csv(tmp_path) -> Path:
     return write_csv(tmp_path / "notes.csv", [(t, "cat") for t in CAT] + [(t, "dog") for t in DOG])
 
 
+@pytest.fixture
+def online(monkeypatch):
+    """The test run's offline flags removed for one test, as on a user's machine: a hub check is then
+    reached (and tries to connect) instead of stopping at the flag."""
+    for flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(flag, raising=False)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     from sft_teach.models import load_tokenizer

@@ -7,13 +7,11 @@ from sft_teach import models
 from sft_teach.errors import ModelNotFoundError
 
 
-def test_default_resolves_to_bundled_folder_without_network(monkeypatch):
+def test_default_resolves_to_bundled_folder_without_network(monkeypatch, online):  # online: the check is reachable
     def no_network(*args, **kwargs):
         raise AssertionError("the default model must not touch the network")
 
     monkeypatch.setattr(models, "_hub_reachable", no_network)
-    for flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):  # the tests run offline:
-        monkeypatch.delenv(flag, raising=False)  # without this the check above could never be reached
     for name in ("default", "sentence-transformers/all-MiniLM-L6-v2", "DEFAULT"):
         path = Path(models.resolve_model(name))
         assert (path / "config.json").is_file() and (path / "model.safetensors").is_file()
@@ -44,10 +42,8 @@ def test_hub_name_offline_fails_fast_with_one_line(monkeypatch):
     assert "\n" not in message and "--model default" in message and "bert-base-uncased" in message
 
 
-def test_hub_name_unreachable_endpoint_fails_fast(monkeypatch):
+def test_hub_name_unreachable_endpoint_fails_fast(monkeypatch, online):
     # Not flagged offline: the real reachability check runs against a closed local port.
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     start = time.perf_counter()
     with pytest.raises(ModelNotFoundError, match="cannot be reached"):
@@ -55,8 +51,7 @@ def test_hub_name_unreachable_endpoint_fails_fast(monkeypatch):
     assert time.perf_counter() - start < 5
 
 
-def test_hub_name_passes_through_when_hub_answers(monkeypatch):
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+def test_hub_name_passes_through_when_hub_answers(monkeypatch, online):
     monkeypatch.setattr(models, "_hub_reachable", lambda timeout=3.0: True)
     assert models.resolve_model("bert-base-uncased") == "bert-base-uncased"
 
