@@ -227,7 +227,7 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
         findings.append(Finding("no_test_split", (
             "no test split: the scores at the end are on validation, which is no independent test when it "
             "chooses something: the epoch kept (--recipe best; best_epoch=True in Python), or a setting picked "
-            "by its score: add a test.csv of texts kept out of training")))
+            "by its score: add a test split of texts kept out of training (test.csv in a folder of splits)")))
     for group in case_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_case", (
             f"labels {' and '.join(repr(g) for g in group)} differ only in case, so they are separate classes: "

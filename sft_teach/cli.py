@@ -176,7 +176,8 @@ def _data_options(parser, split: bool = False, trained: bool = False) -> None:
         parser.add_argument("--keep-duplicates", action="store_true",
                             help="one CSV file: keep repeated texts and conflicting labels (default: removed before the split)")
         parser.add_argument("--merge-case", action="store_true",
-                            help="labels differing only in case (Cat, cat) are one class, spelled as most rows spell it")
+                            help="one CSV file: labels differing only in case (Cat, cat) are one class, spelled as "
+                                 "most rows spell it (a folder's files are used as they are)")
 
 
 COMMANDS = {"finetune": cli_finetune.cmd_finetune, "check": cli_finetune.cmd_check,

@@ -44,4 +44,4 @@ def max_length(value) -> int:
     """``--max-length`` of check, evaluate and predict, checked by finetune's rule and message."""
     from sft_teach.setting_checks import check_settings
 
-    return check_settings(1, 1e-4, 1, value)[3]
+    return check_settings(1, 1e-4, 1, value, text=True)[3]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import shlex
+import warnings
 from pathlib import Path
 
-from sft_teach import cli_conventions, cli_trained_model
+from sft_teach import cli_conventions, cli_trained_model, score_warnings
 from sft_teach.environment import quiet_libraries
-from sft_teach.errors import ConfigError, DataError, MissingColumnError
+from sft_teach.errors import ConfigError, DataError, MissingColumnError, SftTeachWarning
 from sft_teach.run_record import portable
 
 
@@ -50,7 +51,7 @@ def _is_split(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8-sig", newline="") as file:
             header = next(csv.reader(file), [])
-    except (OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, csv.Error):
         return False
     return {"text", "label"} <= {name.strip() for name in header}
 
@@ -122,25 +123,26 @@ def cmd_evaluate(args) -> int:
 
         seen.append(skipped_line(skipped, len(dataset)))
         cli_conventions.warn(seen)
-    found = cli_trained_model.read_notes(args) + _seen_in_training(args, dataset["text"]) + _repeated(dataset)
+    texts, labels = dataset["text"][:], dataset["label"][:]
+    found = (cli_trained_model.read_notes(args)
+             + (_the_training_file(args) or score_warnings.seen_in_training(args.model, texts))
+             + score_warnings.repeated(texts, labels))
     if args.split == "train" and _has_splits(args.data) and not any("training split" in w for w in found):
         found.append("train is a training split: if this model was trained on it, the score measures memory, not "
                      "what the model does on new texts: score the test split")
     if args.split == "validation" and "best_epoch" in cli_trained_model.run_record(args.model):
         found.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
                      "optimistic: the test split is the one that chose nothing")
-    found += cli_trained_model.cut(model, tokenizer, dataset["text"], max_length)
+    found += score_warnings.cut(model, tokenizer, texts, max_length)
     cli_conventions.warn(found)
     seen += found
-    scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length)
+    with warnings.catch_warnings(record=True) as caught:  # what scoring found (classes with no rows): said below
+        warnings.simplefilter("always", SftTeachWarning)
+        scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length, data_warnings=found)
+    after = [str(w.message).removeprefix("evaluate: ") for w in caught if issubclass(w.category, SftTeachWarning)]
+    cli_conventions.warn(after)
+    seen += after
     classes = scores.pop("per_class")
-    absent = [name for name, row in classes.items() if row["support"] == 0]
-    if absent:  # sklearn's macro-F1 averages the classes in the labels or the predictions: it changes meaning
-        listed = ", ".join(f"'{name}'" for name in absent)
-        seen.append(f"class{'es' * (len(absent) > 1)} {listed} of the model ha{'ve' if len(absent) > 1 else 's'} no "
-                    f"rows among the {len(dataset)} scored: {'their' if len(absent) > 1 else 'its'} recall is not "
-                    f"measured, and macro-F1 averages only the classes that occur as a label or a prediction")
-        cli_conventions.warn(seen[-1:])
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(cli_conventions.json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
                       "n": len(dataset), "data": portable(args.data),
@@ -152,48 +154,17 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _repeated(dataset) -> list[str]:
-    """A warning when the rows scored repeat texts: each copy counts, so ``n`` and the interval
-    overstate how many texts the score rests on; copies with different labels cannot all be right."""
-    from sft_teach.checks import conflicts, duplicates
-    from sft_teach.splits import column
-
-    texts, repeats = dataset["text"], duplicates(dataset["text"])
-    if not repeats:
-        return []
-    extra, contradicting = sum(repeats.values()) - len(repeats), conflicts(texts, column(dataset, "label"))
-    against = (f", and {contradicting} of them carr{'y' if contradicting != 1 else 'ies'} different labels, which "
-               f"cannot all be right" if contradicting else "")
-    return [f"{len(repeats)} text{'s' * (len(repeats) != 1)} occur{'s' * (len(repeats) == 1)} more than once among "
-            f"the {len(texts)} rows scored ({extra} extra cop{'ies' if extra != 1 else 'y'}){against}: each copy is "
-            f"scored, so n and the interval overstate what the score rests on: score each text once"]
-
-
-def _seen_in_training(args, texts) -> list[str]:
-    """Warnings when the texts scored are ones the model was trained on: the very file its run
-    read (the same SHA-256, in the run's metrics.json), or texts of the run's splits/train.csv.
-    The score on a text seen with its label measures memory, not what the model does on new texts."""
-    from sft_teach.checks import _normal, _quote
-    from sft_teach.csv_files import read_csv_rows
+def _the_training_file(args) -> list[str]:
+    """A warning when the file scored is the very file the model's run read (the same SHA-256, in the
+    run's metrics.json): most of its rows were training rows, so the score measures memory."""
     from sft_teach.model_card import data_fingerprint
 
     run = Path(args.model).parent
     trained_on = cli_trained_model.trained_on(args.model).get("data_sha256")
     source = Path(args.data)
-    if trained_on and source.is_file() and data_fingerprint(source) == trained_on:
-        instead = (f"score the run's test split instead, sft-teach evaluate --model {args.model} --data {run}"
-                   if (run / "splits").is_dir() else "score texts kept out of training instead")
-        return [f"{args.data} is the file this model was fine-tuned on (the same SHA-256): most of its rows were "
-                f"training rows, so this score is optimistic: {instead}"]
-    try:
-        train = {_normal(text) for text in read_csv_rows(run / "splits" / "train.csv")[0]}
-    except Exception:  # no run around the model (a copied folder): nothing to compare with
+    if not (trained_on and source.is_file() and data_fingerprint(source) == trained_on):
         return []
-    # the same text in another case or spacing is the same example (checks.duplicates), and to a
-    # tokenizer that ignores case, the same input
-    seen = [text for text in texts if _normal(text) in train]
-    if not seen:
-        return []
-    return [f"{len(seen)} of the {len(texts)} texts scored also occur{'s' * (len(seen) == 1)} in the model's training split (the first: "
-            f"{_quote(seen[0])}): the model learned them with their labels, so the score on them measures "
-            f"memory: leave them out for a fair score"]
+    instead = (f"score the run's test split instead, sft-teach evaluate --model {args.model} --data {run}"
+               if (run / "splits").is_dir() else "score texts kept out of training instead")
+    return [f"{args.data} is the file this model was fine-tuned on (the same SHA-256): most of its rows were "
+            f"training rows, so this score is optimistic: {instead}"]

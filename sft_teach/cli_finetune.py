@@ -8,6 +8,7 @@ Taught in notebooks/05_your_own_data.ipynb.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -60,7 +61,8 @@ def _cleaning_line(cleaning) -> str:
                      for old, how in cleaning.get("labels_merged", {}).items())
     trimmed = cleaning.get("labels_trimmed", 0)  # 'spam ' read as 'spam': said, since it joins two spellings
     if trimmed:
-        labels += f"read {count(trimmed, 'label')} without the spaces around {'it' if trimmed == 1 else 'them'}; "
+        labels += (f"read {count(trimmed, 'label')} without extra spaces (around {'it' if trimmed == 1 else 'them'}, "
+                   f"or two between words) or in one Unicode form; ")
     which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""  # to find and fix them
     if cleaning.get("keep_duplicates"):
         return (f"{count(cleaning['rows'], 'row')}: {labels}{kept_everything(cleaning)}; "
@@ -88,12 +90,13 @@ def _precision(args) -> dict:
 
 
 def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum, fingerprint,
-                  patience=None) -> dict:
-    """What must be the same for ``--resume`` to continue a run rather than start another."""
+                  patience=None, split=True) -> dict:
+    """What must be the same for ``--resume`` to continue a run rather than start another. ``split``:
+    whether the data was split here (one CSV file); the split seed is recorded only then."""
     return {"data": portable(args.data), "data_sha256": fingerprint, "model": portable(args.model),
             "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
-            "grad_accum": grad_accum, "max_length": max_length, "seed": seed, "split_seed": int(args.split_seed),
-            "head_epochs": head_epochs, "patience": patience, "keep_duplicates": args.keep_duplicates,
+            "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
+            **({"split_seed": int(args.split_seed)} if split else {}), "head_epochs": head_epochs, "patience": patience, "keep_duplicates": args.keep_duplicates,
             "merge_case": args.merge_case, "encoding": args.encoding,
             "text_column": args.text_column, "label_column": args.label_column}
 
@@ -129,16 +132,18 @@ def cmd_finetune(args) -> int:
     recipe = RECIPES[args.recipe]
     epochs, lr, batch_size, max_length = check_settings(
         recipe["num_train_epochs"] if args.epochs is None else args.epochs,
-        recipe["learning_rate"] if args.lr is None else args.lr, args.batch_size, args.max_length)
-    head_epochs = check_head_epochs(recipe["head_epochs"] if args.head_epochs is None else args.head_epochs)
-    patience = None if args.patience is None else check_patience(args.patience)
+        recipe["learning_rate"] if args.lr is None else args.lr, args.batch_size, args.max_length, text=True)
+    head_epochs = check_head_epochs(recipe["head_epochs"] if args.head_epochs is None else args.head_epochs, text=True)
+    patience = None if args.patience is None else check_patience(args.patience, text=True)
     if patience is not None and not recipe["best_epoch"]:
         raise ConfigError("--patience keeps the best validation epoch, which --recipe plain does not: "
                           "drop --patience or use --recipe best")
-    seed = cli_conventions.whole_number("--seed", args.seed)
+    seed = cli_conventions.whole_number("--seed", args.seed, least=0)
     grad_accum = cli_conventions.whole_number("--grad-accum", args.grad_accum, least=1)
     cli_conventions.whole_number("--split-seed", args.split_seed, least=0)
     output = Path(args.output)
+    if output.is_symlink():  # a link to a folder: the run goes where it points (a link cannot be swapped in place)
+        output = output.resolve()
     _check_output(output, args.overwrite or args.resume)
     precision = _precision(args)
 
@@ -163,10 +168,15 @@ def cmd_finetune(args) -> int:
     # checkpoints (one per epoch) stay in the staging folder for --resume.
     settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
                              cleaning["read_from"]["data_sha256"] if cleaning else data_fingerprint(args.data),
-                             patience)  # one CSV file: hashed as it was read
-    output.absolute().parent.mkdir(parents=True, exist_ok=True)
+                             patience, split=bool(cleaning))  # one CSV file: hashed as it was read, and split
     staging = output.absolute().parent / f".{output.name}.partial"
-    checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)  # may refuse: print nothing before
+    try:
+        output.absolute().parent.mkdir(parents=True, exist_ok=True)
+        _check_replaceable(output)
+        checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)  # may refuse: print nothing before
+    except OSError as exc:  # a read-only disk, a folder without write permission: said before any training
+        raise OutputExistsError(f"output folder '{args.output}' cannot be written ({exc.strerror or exc}): "
+                                f"choose another --output") from None
     if cleaning:
         print(_cleaning_line(cleaning), flush=True)
     cli_conventions.warn(findings)
@@ -191,20 +201,44 @@ def cmd_finetune(args) -> int:
             raise KeyboardInterrupt(
                 f"the checkpoint of {_epoch_of(kept)} is kept: run the same command with --resume to continue from "
                 f"there" if kept else "no epoch had finished saving its checkpoint, so there is nothing to resume: "
-                f"run the same command again to start over") from None
+                "run the same command again to start over") from None
         raise
     cli_conventions.warn(result.warnings[len(findings):])  # what training showed (the data's were said before training)
     metrics = read_record(staging)
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
     (staging / "run.json").unlink()
-    if output.exists():  # only now, after success, is the old output replaced
-        shutil.rmtree(output)
-    staging.rename(output)
+    _swap_in(staging, output, args.output)  # only now, after success, is the old output replaced
     if args.push_to_hub:
         _push(output / "model", args.push_to_hub)
     print(f"saved model (with its card, README.md), splits/, metrics.json, loss.png and confusion.png to {args.output}/")
     print(cli_conventions.json_line({**metrics, "output": args.output}))
     return 0
+
+
+def _check_replaceable(output: Path) -> None:
+    """An ``OSError`` now, before training, if an existing ``output`` could not be moved aside when the
+    run has finished (a folder that cannot be renamed: no write permission, immutable, a mount point)."""
+    if not output.exists():
+        return
+    probe = output.with_name(f".{output.name}.probe-{os.getpid()}")
+    output.rename(probe)
+    probe.rename(output)
+
+
+def _swap_in(staging: Path, output: Path, shown: str) -> None:
+    """Put the finished run in ``output``: the old folder is moved aside first and removed only once the
+    new one is in place, so a failure at any step leaves one whole run there, never an emptied one."""
+    aside = output.with_name(f".{output.name}.old-{os.getpid()}")
+    try:
+        if output.exists():
+            output.rename(aside)
+        staging.rename(output)
+    except OSError as exc:
+        if aside.exists() and not output.exists():
+            aside.rename(output)  # the old run back, whole
+        raise OutputExistsError(f"the run finished, but '{shown}' could not be replaced ({exc.strerror or exc}): "
+                                f"the new run is in {staging}; move it there yourself") from None
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _epoch_of(checkpoint: Path) -> str:

@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from sft_teach import cli_conventions, cli_trained_model
+from sft_teach import cli_conventions, cli_trained_model, score_warnings
 from sft_teach.checks import count
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, DataError, MissingColumnError
@@ -96,6 +96,8 @@ def _csv_header(args, name: str, lines: list[str]) -> list[str]:
     if not filled:
         return []
     number, first = filled[0]
+    if len(first) > 1000:  # a long text, not column names (and more than csv reads in one cell by default)
+        return []
     header = [field.strip() for field in next(csv.reader([first], delimiter=delimiter(first)), [])]
     if not all(0 < len(field) <= 30 and len(field.split()) <= 2 for field in header):
         return []  # a sentence with a comma in it, not column names
@@ -130,7 +132,7 @@ def cmd_predict(args) -> int:
     max_length = None if args.max_length is None else cli_conventions.max_length(args.max_length)
     quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
-    cli_conventions.warn(cli_trained_model.cut(model, tokenizer, texts, max_length))
+    cli_conventions.warn(score_warnings.cut(model, tokenizer, texts, max_length))
     for i, row in enumerate(predict(model, tokenizer, texts, max_length=max_length)):
         print(cli_conventions.json_line({**row, "score": round(row["score"], 4), **({"line": lines[i]} if lines else {})}))
     return 0

@@ -1,6 +1,6 @@
 """What a fine-tuned model folder says about how to read new files for it: the columns, encoding and
 case merging its training file was read with (from its ``config.json``, else its run's
-``metrics.json``), and the length it cuts texts at. ``evaluate`` and ``predict`` read through these.
+``metrics.json``). ``evaluate`` and ``predict`` read through these.
 
 Taught in notebooks/05_your_own_data.ipynb (``predict --file`` and ``evaluate`` read a file by the
 training file's columns).
@@ -107,24 +107,3 @@ def columns_to_try(args) -> tuple[list[tuple[str, str]], tuple[str, str] | None]
     default = trained or ("text", "label")
     wanted = (args.text_column or default[0], getattr(args, "label_column", None) or default[1])
     return list(dict.fromkeys([wanted, *([("text", "label")] if wanted == trained else [])])), trained
-
-
-def cut(model, tokenizer, texts, max_length) -> list[str]:
-    """A warning when texts are longer than the model reads (``--max-length``, else the length it was
-    trained with): their ends are cut and never seen, as ``check`` says of training data."""
-    from sft_teach.checks import token_lengths
-    from sft_teach.inference import max_length_of
-
-    limit = max_length or max_length_of(model, tokenizer)
-    lengths = token_lengths(texts, tokenizer)
-    longer = sum(n > limit for n in lengths)
-    if not longer:
-        return []
-    positions = getattr(model.config, "max_position_embeddings", None)
-    which = "the text" if len(texts) == 1 else f"{longer} of the {len(texts)} texts"
-    return [f"{which} {'is' if longer == 1 else 'are'} longer than {limit} tokens ("
-            f"{'' if len(texts) == 1 else 'the longest: '}{max(lengths):,} tokens) and {'was' if longer == 1 else 'were'} cut there: the model never saw "
-            f"{'its' if longer == 1 else 'their'} end; "
-            + (f"--max-length reads more, up to the model's {positions} positions" if positions and positions > limit
-               else f"{positions} tokens is all this model reads: split a longer text into parts to classify each"
-               if positions else "--max-length reads more")]

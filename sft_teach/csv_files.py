@@ -8,11 +8,13 @@ Taught in notebooks/05_your_own_data.ipynb.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import io
 import re
 import shlex
+import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,15 +28,37 @@ class Rows(NamedTuple):
     texts: list[str]
     labels: list[str]  # empty without a label column
     lines: list[int]  # the line each row starts on (the header is line 1)
-    labels_trimmed: int  # rows whose label had spaces around it ('spam '), read without them
+    labels_trimmed: int  # rows whose label was written another way ('spam ', 'tech  support'), read in one_form
     empty_texts: tuple = ()  # with skip_empty_texts: the lines of the rows left out for an empty text
 
 
+def one_form(label: str) -> str:
+    """A label as it is read: no spaces around it, one space between its words ('tech  support' is
+    'tech support'), and Unicode's composed form (NFC: 'café' typed as e + a combining accent is the
+    'café' of one character). Labels that print alike are one class, not two that look the same."""
+    return unicodedata.normalize("NFC", " ".join(label.split()))
+
+
+@contextlib.contextmanager
+def _long_fields():
+    """csv's limit on one cell (131,072 characters) lifted while a file is read: a long document in one
+    cell is a text like any other (cut at max_length later, with a warning), and a quote left open in
+    a large file must get its own message, not csv's "field larger than field limit". The limit is
+    the process's, so it is put back afterwards."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(2 ** 31 - 1)  # the largest a C long holds on every platform
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+@_long_fields()
 def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8",
                   with_lines: bool = False, skip_empty_texts: bool = False, classes: bool = True):
     """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``, a
     :class:`Rows` that also holds the line each row starts on, for messages about a row, and how
-    many labels were written with spaces around them. An empty text is an error, unless
+    many labels were written another way than :func:`one_form`'s. An empty text is an error, unless
     ``skip_empty_texts`` (texts to classify, where there is nothing to learn from, only rows to
     answer): then its row is left out and its line is in ``Rows.empty_texts``. ``classes=False``: the
     second column holds something other than class names (a second sentence, cue words), which may
@@ -189,7 +213,9 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
             empty += [(line, column) for column in blank]
             continue
         text = cells[text_column]
-        trimmed += label_column is not None and cells[label_column] != row[label_column]
+        if label_column is not None:
+            cells[label_column] = one_form(cells[label_column])
+            trimmed += cells[label_column] != row[label_column]
         if as_number(text) is not None:
             numbers.append((line, text))
         texts.append(text)
@@ -257,7 +283,8 @@ def quote_breaks(raw: str, delimiter: str) -> dict[int, bool]:
 
 
 def delimiter(header: str) -> str:
-    """Comma, unless the header has none and uses ';' (European spreadsheets) or a tab (TSV)."""
+    """Comma, unless the header has none and uses ';' (European spreadsheets), a tab (TSV) or '|'
+    (some databases' exports)."""
     if "," in header:
         return ","
-    return max(";\t", key=header.count) if any(d in header for d in ";\t") else ","
+    return max(";\t|", key=header.count) if any(d in header for d in ";\t|") else ","

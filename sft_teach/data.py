@@ -84,14 +84,16 @@ def by_name(dataset, need=("train", "validation")):
     ``ClassLabel`` (names sorted as :func:`from_csv` sorts them). A label that no training row has
     is an error: the model could never predict it.
     """
-    from datasets import ClassLabel, DatasetDict
+    from datasets import ClassLabel, Dataset, DatasetDict
 
     if isinstance(dataset, tuple) and len(dataset) == 2 and isinstance(dataset[0], DatasetDict):
         raise DataError("the data is the (dataset, report) pair that load_with_report returns: pass its first "
                         "item, e.g. dataset, report = sft_teach.data.load_with_report(path)")
     if not isinstance(dataset, DatasetDict):
+        made = "" if isinstance(dataset, Dataset) else " once it is a datasets.Dataset (datasets.Dataset.from_pandas, " \
+                                                        "from_list or from_dict)"
         raise DataError(f"the data is a {type(dataset).__name__}, not a DatasetDict of splits: split it with "
-                        f"sft_teach.splits.split(dataset), or pass the CSV file")
+                        f"sft_teach.splits.split(dataset){made}, or pass the CSV file")
     missing = [name for name in need if name not in dataset]
     if missing:
         raise DataError(f"the data has no {' and no '.join(map(repr, missing))} split (it has "
@@ -102,14 +104,17 @@ def by_name(dataset, need=("train", "validation")):
         if absent:
             raise DataError(f"the {name} split has no column {' and no column '.join(map(repr, absent))} (its columns: "
                             f"{', '.join(part.column_names)}): rename them with dataset.rename_column(old, new)")
+    for name, part in dataset.items():  # names or strings: each split is matched to train's by name
+        feature = part.features["label"]
+        if not isinstance(feature, ClassLabel) and str(getattr(feature, "dtype", "")) not in STRING_DTYPES:
+            raise DataError(f"the {name} split's label column holds {getattr(feature, 'dtype', type(feature).__name__)} "
+                            f"values without class names: give the labels as names, or cast the column with "
+                            f"datasets.ClassLabel(names=[...])")
     feature = dataset["train"].features["label"]
     if isinstance(feature, ClassLabel):
         names = list(feature.names)
-    elif all(str(getattr(part.features["label"], "dtype", "")) in STRING_DTYPES for part in dataset.values()):
-        names = sorted({str(label) for label in splits.column(dataset["train"], "label")}, key=label_order)
     else:
-        raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
-                        f"class names: cast it with datasets.ClassLabel(names=[...]) in every split, in one order")
+        names = sorted({str(label) for label in splits.column(dataset["train"], "label")}, key=label_order)
     parts = {}
     for name, part in dataset.items():
         own = part.features["label"]
@@ -129,7 +134,9 @@ def by_name(dataset, need=("train", "validation")):
     return DatasetDict(parts)
 
 
-def _from_folder(folder: Path, text_column: str, label_column: str, encoding: str = "utf-8"):
+def _from_folder(folder: Path, text_column: str, label_column: str, encoding: str = "utf-8", merge_case: bool = False):
+    """A folder's splits used as they are: no cleaning, no merging (``merge_case`` only changes what a
+    label spelt two ways is told)."""
     from datasets import DatasetDict
 
     files = [name for name in SPLITS if (folder / f"{name}.csv").is_file()]
@@ -151,7 +158,8 @@ def _from_folder(folder: Path, text_column: str, label_column: str, encoding: st
             label, known = next(iter(twins.items()))
             raise DataError(f"{folder.name}/{name}.csv: label '{label}' (line {rows.lines[rows.labels.index(label)]}) "
                             f"differs only in case from '{known}' in {folder.name}/train.csv: spell it the same way "
-                            f"in both files")
+                            f"in both files" + (" (--merge-case merges the labels of one CSV file: a folder's files "
+                                                "are used as they are)" if merge_case else ""))
         if unknown:  # a class with no training example cannot be learnt, whatever the model
             raise DataError(f"{folder.name}/{name}.csv: label{'s' * (len(unknown) > 1)} "
                             f"{', '.join(map(repr, unknown))} (line {rows.lines[rows.labels.index(unknown[0])]}) "
@@ -161,8 +169,19 @@ def _from_folder(folder: Path, text_column: str, label_column: str, encoding: st
         parts[name] = _csv_dataset(folder / f"{name}.csv", text_column, label_column, names, encoding, False,
                                    rows=rows)[0]  # read once, above
     if "validation" not in parts:
-        raise DataError(f"{folder.name}/: has train.csv but no validation.csv: add one, or pass a single CSV to split it")
+        raise DataError(f"{folder.name}/: has train.csv but no validation.csv{_other_csv_files(folder)}: add one, or "
+                        f"pass a single CSV to split it")
     return DatasetDict(parts)
+
+
+def _other_csv_files(folder: Path) -> str:
+    """The folder's CSV files that are not named as splits (``Train.csv``, ``dev.csv``, ``valid.csv``), for
+    a message about a split it lacks: often the split is there under another name."""
+    others = sorted(p.name for p in folder.glob("*.csv") if p.stem not in SPLITS)
+    if not others:
+        return ""
+    return (f" (it has {', '.join(others[:4])}{' and more' if len(others) > 4 else ''}: the splits must be named "
+            f"{', '.join(f'{name}.csv' for name in SPLITS)}, in lower case)")
 
 
 def _columns_differ(folder: Path, name: str, files, error: MissingColumnError, text_column, label_column, encoding):
@@ -236,8 +255,9 @@ def load_with_report(name_or_path: str = "pets", text_column: str = "text", labe
             if (path / "splits" / "train.csv").is_file():  # the folder sft-teach finetune wrote
                 raise DataError(f"{shown}/: no train.csv in this folder, which holds a fine-tuning run: its splits "
                                 f"are in {shown}/splits/: pass --data {shlex.quote(str(path / 'splits'))}")
-            raise DataError(f"{shown}/: no train.csv in this folder: add train.csv and validation.csv, or pass one CSV file")
-        return _from_folder(path, text_column, label_column, encoding), None
+            raise DataError(f"{shown}/: no train.csv in this folder{_other_csv_files(path)}: add train.csv and "
+                            f"validation.csv, or pass one CSV file")
+        return _from_folder(path, text_column, label_column, encoding, merge_case), None
     from sft_teach.models import looks_like_path
 
     if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.exists() or looks_like_path(name):
@@ -254,7 +274,8 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     Before the split, texts with conflicting labels are settled and repeated texts removed
     (:func:`sft_teach.checks.clean`; ``keep_duplicates=True`` opts out), so no text lands in
     both train and test. ``report`` gives the counts, for the learner to see, how many labels
-    were written with spaces around them (``labels_trimmed``), and where the rows came from
+    were written another way than :func:`sft_teach.csv_files.one_form`'s (``labels_trimmed``: spaces
+    around them or doubled inside, another Unicode form), and where the rows came from
     (``read_from``: the file as given, its SHA-256 and the reading options, which
     :func:`sft_teach.training.finetune` records for this pair as it does for a path). Each split
     keeps, beside ``text`` and ``label``, the ``line`` of the file each row starts on, so a held-out

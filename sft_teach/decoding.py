@@ -53,7 +53,7 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
         raise DataError(f"{shown}: is UTF-8 ({evidence}), not {encoding}: leave out --encoding (encoding=), "
                         f"UTF-8 is the default")
     try:
-        return raw.decode("utf-8-sig" if utf8 else encoding)
+        text = raw.decode("utf-8-sig" if utf8 else encoding)
     except UnicodeDecodeError as exc:
         bad = raw[exc.start:exc.start + 1].hex()
         line = raw[:exc.start].count(b"\n") + 1
@@ -70,6 +70,30 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
         raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
     except LookupError:
         raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
+    if not utf8 and not wide:  # a one-byte encoding: every byte reads as something, maybe not as meant
+        _no_control_characters(text, raw, shown, encoding)
+    return text
+
+
+def _no_control_characters(text: str, raw: bytes, shown: str, encoding: str) -> None:
+    """A :class:`DataError` when a one-byte encoding gave control characters U+0080-U+009F, which no one
+    types: latin-1 reads the bytes of cp1252's curly quotes, dashes and euro sign so (0x93 becomes
+    U+0093, not the “ that cp1252, and Excel on Windows, meant), and they would be trained on in silence."""
+    found = re.search("[\x80-\x9f]", text)
+    if found is None:
+        return
+    line = text[:found.start()].count("\n") + 1
+    byte = bytes([ord(found.group())])
+    try:
+        meant = byte.decode("cp1252")
+        raw.decode("cp1252")
+    except UnicodeDecodeError:  # not cp1252 either: name the character, and leave the choice to the learner
+        raise DataError(f"{shown}: line {line} holds the control character U+{ord(found.group()):04X} when read as "
+                        f"{encoding}, which no text has: pass the encoding the file was saved in (--encoding, "
+                        f"encoding=)") from None
+    raise DataError(f"{shown}: line {line}, byte 0x{byte.hex()} reads as the control character "
+                    f"U+{ord(found.group()):04X} in {encoding}, but as {meant!r} in cp1252, what Excel on Windows "
+                    f"writes: pass --encoding cp1252 (encoding='cp1252')")
 
 
 def _is_utf8_text(raw: bytes) -> bool:

@@ -65,10 +65,15 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     Texts longer than ``max_length`` tokens (default: :func:`max_length_of`) are truncated, so
     a text of any length gets a prediction. One string is one text (not a list of characters).
     """
+    import numbers
+
     import torch
 
+    from sft_teach.errors import ConfigError
     from sft_teach.models import check_max_length
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ConfigError(f"batch_size= must be a whole number of at least 1, got {batch_size!r}: e.g. 64")
     check_max_length(model, max_length)  # a length asked for; the default below always fits
     max_length = max_length or max_length_of(model, tokenizer)
 
@@ -100,9 +105,27 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     return result
 
 
+def _check_passed_on(kwargs: dict, caller: str, own=()) -> None:
+    """The keywords ``caller`` passes on to :func:`predict_proba`: one it does not know either is a
+    :class:`ConfigError` naming the one probably meant (``skip_unkown=``: ``skip_unknown=``), not a
+    ``TypeError`` from a function the user never called."""
+    import difflib
+
+    from sft_teach.errors import ConfigError
+
+    known = ("batch_size", "max_length")
+    for name in kwargs:
+        if name not in known:
+            close = difflib.get_close_matches(name, [*own, *known], n=1)
+            raise ConfigError(f"{caller} has no setting {name}=" + (f": did you mean {close[0]}=?" if close else
+                              f": its settings are {', '.join(f'{k}=' for k in [*own, *known])}"))
+
+
 def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
     """``[{"text", "label", "score"}]``: the most likely class and its probability per text (one
-    string: a list of one, as ``pipeline`` gives)."""
+    string: a list of one, as ``pipeline`` gives). Keywords go to :func:`predict_proba`
+    (``batch_size=``, ``max_length=``)."""
+    _check_passed_on(kwargs, "predict")
     names = label_names(model)
     texts = [texts] if isinstance(texts, str) else list(texts)
     probs = predict_proba(model, tokenizer, texts, **kwargs)
@@ -110,7 +133,7 @@ def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
 
 
 def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: bool = False,
-             merge_case: bool = False, **kwargs) -> dict:
+             merge_case: bool = False, data_warnings=None, **kwargs) -> dict:
     """Accuracy and macro-F1 of ``model`` on a ``Dataset`` with ``text`` and ``label``.
 
     The labels (class ids of a ``ClassLabel``, or strings) are matched to the model's classes by
@@ -120,16 +143,25 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     result's ``"skipped"`` is ``{label: rows}``. ``merge_case``: ``Cat`` scores as the model's
     ``cat``. ``per_class``: also each of the model's classes' precision, recall, F1 and support
     (:func:`sft_teach.metrics.per_class`). Other keywords go to :func:`predict_proba`
-    (``max_length=``, ``batch_size=``). As ``sft-teach evaluate``, with the same options.
+    (``max_length=``, ``batch_size=``).
+
+    Every reason the score may mislead is raised as a :class:`~sft_teach.errors.SftTeachWarning`
+    (:mod:`sft_teach.score_warnings`): texts of the training split of the run that wrote the model
+    (its folder's ``../splits/train.csv``), texts scored more than once, texts cut at ``max_length``,
+    before scoring (unless ``data_warnings`` gives them, found and said already: the command's);
+    classes of the model with no rows, after. ``sft-teach evaluate`` scores with this function and
+    says the same, with its own on top (the very file the model was trained on, a split that chose
+    the epoch kept) and the accuracy's 95 % interval (:func:`sft_teach.stats.wilson_interval`).
     """
     import warnings
 
-    from sft_teach import metrics
+    from sft_teach import metrics, score_warnings
     from sft_teach.errors import DataError, SftTeachWarning
     from sft_teach.labels import STRING_DTYPES, case_spellings, known_rows, skipped_line
 
     from datasets import DatasetDict
 
+    _check_passed_on(kwargs, "evaluate", own=("per_class", "skip_unknown", "merge_case"))
     if isinstance(dataset, DatasetDict):  # which split is a choice to make, not to guess
         raise DataError(f"evaluate scores one split, and this data has {len(dataset)} ({', '.join(dataset)}): "
                         f"pass one, e.g. data['test']")
@@ -139,6 +171,8 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
                         f"{type(dataset).__name__}{f' with columns {columns}' if columns else ''}): read a CSV "
                         f"with sft_teach.data.from_csv(path, labels=label_names(model)), or make one with "
                         f"datasets.Dataset.from_dict({{'text': [...], 'label': [...]}})")
+    if len(dataset) == 0:
+        raise DataError("evaluate: the dataset has no rows: pass the labelled texts to score")
     names = label_names(model)
     feature = dataset.features["label"]
     if hasattr(feature, "names"):  # ClassLabel: ids, each the index of its name
@@ -155,14 +189,24 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     keep, skipped = known_rows(written, names, source="evaluate", skip_unknown=skip_unknown)
     if skipped:
         warnings.warn(f"evaluate: {skipped_line(skipped, len(keep))}", SftTeachWarning, stacklevel=2)
-    texts = list(dataset["text"])
+    every = dataset["text"][:]  # the column read at once (a lazy Column in datasets 4)
+    texts = [every[i] for i in keep]
     truth = [names.index(written[i]) for i in keep]
-    predictions = predict_proba(model, tokenizer, [texts[i] for i in keep], **kwargs).argmax(axis=-1)
+    if data_warnings is None:  # said before the scoring, which may take a while
+        data_warnings = (score_warnings.seen_in_training(getattr(model, "name_or_path", None), texts)
+                         + score_warnings.repeated(texts, truth)
+                         + score_warnings.cut(model, tokenizer, texts, kwargs.get("max_length"), option="max_length="))
+        for finding in data_warnings:
+            warnings.warn(f"evaluate: {finding}", SftTeachWarning, stacklevel=2)
+    predictions = predict_proba(model, tokenizer, texts, **kwargs).argmax(axis=-1)
     out = {**metrics.scores(truth, predictions), "n": len(truth)}
     if skipped:
         out["skipped"] = skipped
+    classes = metrics.per_class(truth, predictions, names)
+    for finding in score_warnings.classes_without_rows(classes, len(truth)):
+        warnings.warn(f"evaluate: {finding}", SftTeachWarning, stacklevel=2)
     if per_class:
-        out["per_class"] = metrics.per_class(truth, predictions, names)
+        out["per_class"] = classes
     return out
 
 

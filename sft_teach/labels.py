@@ -74,12 +74,24 @@ def unknown_label_fix(labels, names) -> str:
     kind, each naming its labels (a case variant of a known label, or a label with no class)."""
     labels = [labels] if isinstance(labels, str) else list(labels)
     fixes = []
+    explained, numbers = set(), {}
     for label in labels:
         same = [name for name in names if name.casefold() == label.casefold()]
+        value = as_number(label)
+        number = [name for name in names if value is not None and as_number(name) == value]
         if same:
             fixes.append(f"'{label}' differs only in case from '{same[0]}': fix the spelling, or pass --merge-case "
                          f"(merge_case=True)")
-    rest = [label for label in labels if not any(label.casefold() == name.casefold() for name in names)]
+            explained.add(label)
+        elif number:  # a spreadsheet may have turned the model's 1 into 1.0
+            numbers[label] = number[0]
+            explained.add(label)
+    if numbers:
+        many = len(numbers) > 1
+        fixes.append(f"{', '.join(map(repr, numbers))} {'are' if many else 'is'} the model's "
+                     f"{', '.join(map(repr, numbers.values()))} written as {'other numbers' if many else 'another number'}: write "
+                     f"{'them' if many else 'it'} as the training file did")
+    rest = [label for label in labels if label not in explained]
     if rest:
         fixes.append(f"remove the rows labelled {' or '.join(map(repr, rest))} (the model cannot predict "
                      f"{'it' if len(rest) == 1 else 'them'}) or pass --skip-unknown (skip_unknown=True) to score "

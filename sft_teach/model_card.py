@@ -125,8 +125,9 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
             lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "
                          f"in case are one class)")
         if cleaning.get("labels_trimmed"):
-            lines.append(f"- {cleaning['labels_trimmed']} label{'s' * (cleaning['labels_trimmed'] != 1)} written with spaces "
-                         f"around {'it' if cleaning['labels_trimmed'] == 1 else 'them'}, read without the spaces")
+            lines.append(f"- {cleaning['labels_trimmed']} label{'s' * (cleaning['labels_trimmed'] != 1)} written with extra "
+                         f"spaces (around {'it' if cleaning['labels_trimmed'] == 1 else 'them'}, or two between words) "
+                         f"or in another Unicode form, read in one form")
     if warnings:
         lines += ["", "Warnings from this run (the data's, as `sft-teach check` gives them, and the model's), which "
                   "the scores below inherit:", ""]

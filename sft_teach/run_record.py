@@ -9,6 +9,9 @@ one folder, whichever way a run was started.
 The folder itself too: :func:`check_output_dir` refuses one that already holds a run (unless
 ``overwrite``), :func:`clear_run` removes an earlier run's files before the new ones are written,
 and :func:`settings` is what a Python run records of its data, model and training settings.
+
+Taught in notebooks/02_technical_recipe.ipynb (the folder a run writes) and
+notebooks/05_your_own_data.ipynb (the model card of a run on the learner's own file).
 """
 
 from __future__ import annotations
@@ -196,6 +199,11 @@ def check_output_dir(folder: Path, overwrite: bool) -> None:
         raise OutputExistsError(f"output_dir '{folder}' is a file: choose another output_dir")
     held = sorted(p.name for p in folder.iterdir() if p.name in RUN_OUTPUTS) if folder.is_dir() else []
     if held and not overwrite:
+        if "metrics.json" not in held:  # not a run: the user's own model/ or splits/, say, which overwrite deletes
+            shown = ", ".join(f"{name}/" if (folder / name).is_dir() else name for name in held)
+            raise OutputExistsError(f"output_dir '{folder}' holds {shown} but no run (no metrics.json): overwrite=True "
+                                    f"would delete {'it' if len(held) == 1 else 'them'} with everything inside: "
+                                    f"choose another output_dir")
         raise OutputExistsError(f"output_dir '{folder}' already holds a run ({', '.join(held)}): pass overwrite=True "
                                 f"to replace it, or choose another output_dir")
 

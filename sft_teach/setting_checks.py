@@ -15,8 +15,18 @@ import math
 from sft_teach.errors import ConfigError
 
 
-def check_patience(patience) -> int:
-    """``patience`` as a whole number of epochs (1 or more), or a :class:`ConfigError`."""
+def _refuse_non_numbers(name: str, value, example: str, text: bool) -> None:
+    """One rule for every number: ``True`` is no number (Python would read it as 1: a batch of 1, a
+    rate of 1.0), and a number written as text is the command line's, not Python's (``text``)."""
+    if isinstance(value, bool) or (isinstance(value, str) and not text):
+        raise ConfigError(f"{_SETTING[name]} must be a number, got {value!r}: e.g. {example}"
+                          + (" (a number, without quotes)" if isinstance(value, str) else ""))
+
+
+def check_patience(patience, text: bool = False) -> int:
+    """``patience`` as a whole number of epochs (1 or more), or a :class:`ConfigError`. ``text``: the
+    command line's value, a number written as text."""
+    _refuse_non_numbers("patience", patience, "2", text)
     try:
         value = float(patience)
     except (TypeError, ValueError):
@@ -26,8 +36,10 @@ def check_patience(patience) -> int:
     return int(value)
 
 
-def check_head_epochs(head_epochs) -> float:
-    """``head_epochs`` as a number of passes (0: no head-only phase), or a :class:`ConfigError`."""
+def check_head_epochs(head_epochs, text: bool = False) -> float:
+    """``head_epochs`` as a number of passes (0: no head-only phase), or a :class:`ConfigError`.
+    ``text``: the command line's value, a number written as text."""
+    _refuse_non_numbers("head epochs", head_epochs, "3", text)
     try:
         value = float(head_epochs)
     except (TypeError, ValueError):
@@ -44,13 +56,16 @@ _SETTING = {"epochs": "epochs (--epochs, num_train_epochs=)", "learning rate": "
             "warmup": "warmup (warmup=)", "weight decay": "weight decay (weight_decay=)"}
 
 
-def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0):
-    """Reject numbers that make no sense, with a message that says what would."""
+def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0,
+                   text: bool = False):
+    """Reject numbers that make no sense, with a message that says what would. ``text``: the command
+    line's values, numbers written as text; from Python, a number in quotes is refused."""
 
     examples = {"epochs": "3", "learning rate": "1e-4", "batch size": "16", "max length": "128", "warmup": "0.1",
                 "weight decay": "0.01"}
 
     def number(name, value, kind):
+        _refuse_non_numbers(name, value, examples[name], text)
         try:
             return kind(value)
         except (TypeError, ValueError):
@@ -58,10 +73,11 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
 
     epochs = number("epochs", num_train_epochs, float)
     if not math.isfinite(epochs) or epochs <= 0:
-        raise ConfigError(f"{_SETTING['epochs']} must be greater than 0, got {num_train_epochs}: try 3")
+        raise ConfigError(f"{_SETTING['epochs']} must be a finite number greater than 0, got {num_train_epochs}: try 3")
     lr = number("learning rate", learning_rate, float)
     if not math.isfinite(lr) or lr <= 0:
-        raise ConfigError(f"{_SETTING['learning rate']} must be greater than 0, got {learning_rate}: try 1e-4")
+        raise ConfigError(f"{_SETTING['learning rate']} must be a finite number greater than 0, got {learning_rate}: "
+                          f"try 1e-4")
     if lr > 1:
         raise ConfigError(f"{_SETTING['learning rate']} is {learning_rate}, far too large for fine-tuning: try 1e-4")
     bs = number("batch size", batch_size, float)
@@ -111,16 +127,17 @@ _COMMAND_NAMES = {"epochs": "num_train_epochs", "lr": "learning_rate", "output":
 
 
 # TrainingArguments that finetune sets from its own keywords: given as well, the run would differ
-# from what its record and card say (per_device_train_batch_size=8 trained, batch_size 16 recorded)
+# from what its record and card say (per_device_train_batch_size=8 trained, batch_size 16 recorded).
+# Each: (finetune's keyword, the advice given the value passed)
 _SET_BY_KEYWORD = {
-    "per_device_train_batch_size": lambda v: f"pass batch_size={v!r}",
-    "data_seed": lambda v: "pass seed=, which sets the data order too",
-    "warmup_steps": lambda v: "pass warmup=, a fraction of the steps (0.1: the first 10 %)",
-    "warmup_ratio": lambda v: f"pass warmup={v!r}",
-    "disable_tqdm": lambda v: f"pass progress={not v!r}",
-    "load_best_model_at_end": lambda v: "pass best_epoch=True",
-    "metric_for_best_model": lambda v: "best_epoch=True keeps the epoch of the best validation macro-F1, the "
-                                       "only measure finetune chooses by",
+    "per_device_train_batch_size": ("batch_size", lambda v: f"pass batch_size={v!r}"),
+    "data_seed": ("seed", lambda v: "pass seed=, which sets the data order too"),
+    "warmup_steps": ("warmup", lambda v: "pass warmup=, a fraction of the steps (0.1: the first 10 %)"),
+    "warmup_ratio": ("warmup", lambda v: f"pass warmup={v!r}"),
+    "disable_tqdm": ("progress", lambda v: f"pass progress={not v!r}"),
+    "load_best_model_at_end": ("best_epoch", lambda v: "pass best_epoch=True"),
+    "metric_for_best_model": ("best_epoch", lambda v: "best_epoch=True keeps the epoch of the best validation "
+                                                      "macro-F1, the only measure finetune chooses by"),
 }
 
 
@@ -138,7 +155,7 @@ def check_overrides(overrides: dict, parameters) -> None:
     for name in overrides:
         if name in _SET_BY_KEYWORD:
             raise ConfigError(f"{name}= is set by finetune's own keywords, which the run's record and card report: "
-                              f"{_SET_BY_KEYWORD[name](overrides[name])}")
+                              f"{_SET_BY_KEYWORD[name][1](overrides[name])}")
         if name == "recipe":  # the command's --recipe: in Python a recipe is its settings
             raise ConfigError(f"finetune has no setting recipe=: pass the recipe's settings, "
                               f"finetune(..., **RECIPES[{overrides[name]!r}]) (from sft_teach.training import RECIPES)")
@@ -146,6 +163,8 @@ def check_overrides(overrides: dict, parameters) -> None:
             own = [p for p in parameters if p != "training_overrides"]
             close = [_COMMAND_NAMES[name]] if name in _COMMAND_NAMES else \
                 difflib.get_close_matches(name, [*own, *known, *DATA_OPTIONS], n=1)
+            # a misspelt warmup_ratio= is pointed to warmup=, not to the setting finetune would refuse next
+            close = [_SET_BY_KEYWORD[c][0] if c in _SET_BY_KEYWORD else c for c in close]
             raise ConfigError(f"finetune has no setting {name}=" + (f": did you mean {close[0]}=?" if close else
                               ": see help(sft_teach.training.finetune)"))
 

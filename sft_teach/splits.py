@@ -45,7 +45,8 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     """Stratified, reproducible train / validation / test split of one ``Dataset``.
 
     Stratified: every split keeps the classes' proportions, so a rare class is not left
-    out of the test split by bad luck. The same ``seed`` always gives the same split.
+    out of the test split by bad luck. The same ``seed`` always gives the same split. String
+    labels become classes, sorted as :func:`sft_teach.data.from_csv` sorts them.
     ``removed``: ``{class name: rows}`` that cleaning took out before the split, said beside a class
     too small to split (the user counts rows in the file, not in what was split).
     """
@@ -55,6 +56,7 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     # checked here: numpy's own error for a negative seed would surface as the "too few rows" below
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ConfigError(f"split seed must be a whole number, 0 or more, got {seed!r}: e.g. --split-seed 42")
+    dataset = _with_classes(dataset)
     require_classes(dataset, source)
     from sft_teach.checks import TINY_CLASS
 
@@ -89,6 +91,39 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     if missed:
         raise too_few(missed)
     return parts
+
+
+def _with_classes(dataset):
+    """``dataset`` with a ``ClassLabel`` column ``label``: string labels become classes, named in
+    :func:`sft_teach.labels.label_order`, as :func:`sft_teach.data.from_csv` names them. Anything but
+    a ``datasets.Dataset`` with ``text`` and ``label`` is a :class:`DataError` saying how to make one."""
+    from datasets import ClassLabel, Dataset, DatasetDict
+
+    from sft_teach.labels import STRING_DTYPES, label_order
+
+    if isinstance(dataset, DatasetDict):
+        raise DataError(f"the data is already split ({', '.join(dataset)}): pass it to finetune as it is, or "
+                        f"split one of its parts, e.g. split(dataset['train'])")
+    if not isinstance(dataset, Dataset):
+        how = {"DataFrame": "datasets.Dataset.from_pandas(df, preserve_index=False)",
+               "list": "datasets.Dataset.from_list(rows), rows being dicts with 'text' and 'label'",
+               "dict": "datasets.Dataset.from_dict(columns)"}.get(type(dataset).__name__,
+                                                                  "datasets.Dataset.from_dict({'text': [...], 'label': [...]})")
+        raise DataError(f"split needs a datasets.Dataset, not a {type(dataset).__name__}: make one with {how}")
+    absent = [name for name in ("text", "label") if name not in dataset.column_names]
+    if absent:
+        raise DataError(f"the data has no column {' and no column '.join(map(repr, absent))} (its columns: "
+                        f"{', '.join(dataset.column_names)}): rename them with dataset.rename_column(old, new)")
+    feature = dataset.features["label"]
+    if isinstance(feature, ClassLabel):
+        return dataset
+    if str(getattr(feature, "dtype", "")) not in STRING_DTYPES:
+        raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
+                        f"class names: give the labels as names, or cast the column with datasets.ClassLabel(names=[...])")
+    labels = [str(label) for label in column(dataset, "label")]
+    names = sorted(set(labels), key=label_order)
+    return dataset.remove_columns("label").add_column("label", [names.index(label) for label in labels],
+                                                      feature=ClassLabel(names=names))
 
 
 def _small_class_fix(labels, names, least: int | None = None) -> str:

@@ -21,10 +21,13 @@ and the spread over seeds are used by the comparisons of notebooks 02-07.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+
+from sft_teach.errors import ConfigError  # a ValueError too: what the learner passed, with the fix
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -46,12 +49,16 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
     """
+    for name, value in (("successes", successes), ("n", n)):  # an accuracy (0.85) is no count of right answers
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ConfigError(f"{name} must be a whole count, got {value!r}: from an accuracy, pass "
+                              f"round(accuracy * n) right answers of n")
     if n <= 0:
-        raise ValueError(f"n must be a positive count, got {n}")
+        raise ConfigError(f"n must be a positive count, got {n}: score at least one item")
     if not 0 <= successes <= n:
-        raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
+        raise ConfigError(f"successes must be between 0 and n={n}, got {successes}: the number of right answers")
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+        raise ConfigError(f"confidence must be between 0 and 1, got {confidence}: e.g. 0.95 for 95 %")
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     p = successes / n
     centre = p + z * z / (2 * n)
@@ -63,16 +70,16 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 
 
 def _paired(a_correct, b_correct) -> tuple[np.ndarray, np.ndarray]:
-    """Two classifiers' right/wrong per item as boolean arrays of one length, or a ValueError."""
+    """Two classifiers' right/wrong per item as boolean arrays of one length, or a ConfigError."""
     a, b = np.asarray(a_correct), np.asarray(b_correct)
     if a.ndim != 1 or b.ndim != 1 or len(a) != len(b):
-        raise ValueError(f"a_correct and b_correct must score the same items, one value per item: got "
+        raise ConfigError(f"a_correct and b_correct must score the same items, one value per item: got "
                          f"{a.shape[0] if a.ndim else 'a scalar'} and {b.shape[0] if b.ndim else 'a scalar'} values")
     if len(a) == 0:
-        raise ValueError("a_correct and b_correct are empty: score at least one item")
+        raise ConfigError("a_correct and b_correct are empty: score at least one item")
     for name, values in (("a_correct", a), ("b_correct", b)):
         if not np.isin(values, (0, 1)).all():
-            raise ValueError(f"{name} must hold True/False or 1/0 per item (right or wrong), "
+            raise ConfigError(f"{name} must hold True/False or 1/0 per item (right or wrong), "
                              f"got {values[~np.isin(values, (0, 1))][0]!r}")
     return a.astype(bool), b.astype(bool)
 
@@ -136,9 +143,9 @@ def paired_bootstrap(a_correct, b_correct, n_resamples: int = 10_000, seed: int 
 def _percentile_interval(d, n_resamples: int, seed: int, confidence: float) -> tuple[float, float]:
     """The percentile bootstrap interval of the mean of the per-item values ``d`` (items resampled)."""
     if n_resamples < 1:
-        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+        raise ConfigError(f"n_resamples must be at least 1, got {n_resamples}: e.g. 10_000")
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+        raise ConfigError(f"confidence must be between 0 and 1, got {confidence}: e.g. 0.95 for 95 %")
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, len(d), size=(n_resamples, len(d)))  # (n_resamples, items): item indices
     resampled = d[rows].mean(axis=1)  # (n_resamples,)
@@ -157,13 +164,14 @@ def mean_sd(values) -> tuple[float, float]:
 
     The :math:`n - 1` (Bessel's correction) is what a spread over three seeds needs: the mean
     was estimated from the same runs, so dividing by :math:`n` would understate the spread.
-    Equals ``statistics.mean`` and ``statistics.stdev``.
+    Equals ``statistics.mean`` and ``statistics.stdev`` up to float rounding (``math.fsum`` sums).
 
     Used by the comparisons of notebooks 02-07.
     """
     values = [float(v) for v in values]
     if len(values) < 2:
-        raise ValueError(f"a sample standard deviation needs at least two runs, got {len(values)}")
+        raise ConfigError(f"a sample standard deviation needs at least two runs, got {len(values)}: run another "
+                          f"seed, or report the one score without a spread")
     mean = math.fsum(values) / len(values)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
     return mean, sd
@@ -284,9 +292,9 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
     """
     a, b = np.asarray(a_correct), np.asarray(b_correct)
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"a_correct and b_correct must both have shape (seeds, items), got {a.shape} and {b.shape}")
+        raise ConfigError(f"a_correct and b_correct must both have shape (seeds, items), got {a.shape} and {b.shape}")
     if a.shape[0] < 2:
-        raise ValueError(f"a spread over seeds needs at least two seeds, got {a.shape[0]}")
+        raise ConfigError(f"a spread over seeds needs at least two seeds, got {a.shape[0]}")
     rows = [_paired(x, y) for x, y in zip(a, b)]  # validates every seed's pair of rows
     a = np.array([x for x, _ in rows], dtype=np.int8)  # (seeds, items)
     b = np.array([y for _, y in rows], dtype=np.int8)

@@ -61,11 +61,28 @@ def rate_text(value: float) -> str:
 class FinetuneResult:
     """What :func:`finetune` returns.
 
-    ``metrics``: scores on ``eval_split`` (``accuracy``, ``macro_f1``, ``loss``) plus
-    ``train_seconds`` and ``train_steps``; ``history``: every logged value
-    (``{"train": [...], "eval": [...]}``); ``model_dir``: where the model was saved
-    (``None`` if not saved); ``trainer``: the ``Trainer``, to predict or inspect;
-    ``predictions`` / ``label_ids``: predicted and true class ids on ``eval_split``.
+    * ``metrics``: scores on ``eval_split`` (``accuracy``, ``macro_f1``, ``loss``: mean
+      cross-entropy), ``train_seconds`` (the head-only phase included) and ``train_steps`` (of the
+      phase that trains all the layers); with a head-only phase, ``head_steps``; with
+      ``best_epoch``, ``best_epoch`` (the epoch kept) and ``epochs_run`` (fewer than planned when
+      ``patience`` stopped the run); a resumed run, ``resumed_from_step``. Without ``best_epoch`` the
+      last epoch is kept. The accuracy's 95 % interval is
+      ``sft_teach.stats.wilson_interval(int((result.predictions == result.label_ids).sum()), len(result.label_ids))``
+      (``metrics.json`` holds it as ``accuracy_interval_95``).
+    * ``history``: every logged value, ``{"train": [...], "eval": [...]}``, one dict a row with its
+      ``step`` and ``epoch``; ``history["eval"]`` is the validation curve (``eval_accuracy``,
+      ``eval_macro_f1``, ``eval_loss`` after each epoch); with a head-only phase, also ``"head"``, that
+      phase's training log (its own step count).
+    * ``model_dir``: where the model was saved (``None`` without ``output_dir``, or with ``save=False``).
+    * ``trainer``: the ``Trainer`` of the last phase, to predict or inspect.
+    * ``eval_split``: the split scored (``"validation"`` when the data has no test split).
+    * ``label_names``: the class names, in the order of the model's outputs.
+    * ``predictions`` / ``label_ids``: predicted and true class ids on ``eval_split``, in its order.
+    * ``cleaning``: for one CSV file, what was removed before the split (:func:`sft_teach.checks.clean`'s
+      report: repeats, conflicting labels, merged case variants); ``None`` for other data.
+    * ``warnings``: :class:`sft_teach.checks.Finding` objects (``kind``, ``message``; ``str()`` gives the
+      message): the data's, as ``sft-teach check`` gives them, then what training showed (a class never
+      predicted, one class for everything).
     """
 
     metrics: dict
@@ -134,6 +151,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
     ``progress=False`` shows no bars at all: neither training's nor the libraries' loading and
     mapping bars (left as they were afterwards).
+    ``callbacks``: ``TrainerCallback`` objects added to the run's own (:mod:`sft_teach.callbacks`), e.g.
+    a live plot. ``save=False``: nothing is written but the checkpoints asked for
+    (``save_checkpoints=True``, in ``output_dir/checkpoints``, for resuming); ``result.model_dir`` is then
+    ``None``.
 
     With ``output_dir``, the folder is the one ``sft-teach finetune`` writes: ``model/`` (with its
     card, ``README.md``), ``splits/``, ``metrics.json``, ``loss.png`` and ``confusion.png``
@@ -202,7 +223,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                             label_ids=labels, cleaning=cleaning, warnings=[*data_warnings, *learned])
     if save and output_dir is not None:
         _save_run(trainer, result, output_dir, dataset, cleaning, plan, model_name=model_name, data=data,
-                  trained_on=trained_on, seed=seed, split_seed=split_seed, head_learning_rate=head_learning_rate,
+                  trained_on=trained_on, seed=seed, head_learning_rate=head_learning_rate,
                   warmup=warmup, weight_decay=weight_decay, best_epoch=best_epoch, record=record)
     (run_dir / "head.json").unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     if scratch is not None:
@@ -452,7 +473,7 @@ def _training_findings(predictions, labels, names, split_name, dataset) -> list:
 
 
 def _save_run(trainer, result, output_dir, dataset, cleaning, plan: _Plan, *, model_name, data, trained_on, seed,
-              split_seed, head_learning_rate, warmup, weight_decay, best_epoch, record) -> None:
+              head_learning_rate, warmup, weight_decay, best_epoch, record) -> None:
     """Write the run's folder (model with its card, splits, metrics.json, plots; one process writes
     under torchrun, the others wait) and upload the model when asked (``push_to_hub=True``)."""
     from sft_teach import run_record
@@ -471,7 +492,7 @@ def _save_run(trainer, result, output_dir, dataset, cleaning, plan: _Plan, *, mo
                                        max_length=plan.max_length, seed=seed, head_epochs=plan.head_epochs,
                                        **({"head_learning_rate": head_learning_rate} if plan.head_epochs > 0 else {}),
                                        warmup=warmup, weight_decay=weight_decay,
-                                       split_seed=cleaning["split_seed"] if cleaning else split_seed,
+                                       **({"split_seed": cleaning["split_seed"]} if cleaning else {}),  # if split here
                                        patience=plan.patience, best_epoch=best_epoch, **plan.reading,
                                        **({"trainer_settings": plan.given} if plan.given else {}))
         settings = {**settings, **(record or {})}

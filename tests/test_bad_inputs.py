@@ -148,14 +148,16 @@ CASES = [
      ["n.csv: class '1.0' has only 1 row", "'1.0' is the number '1' written another way"]),
     ("single-class-train-file", lambda d: ["--data", str(_folder(d / "splits", GOOD[10:], GOOD))],
      ["splits/train.csv", "every row has the label 'dog'"]),
-    ("epochs-zero", lambda d: ["--epochs", "0"], ["epochs (--epochs, num_train_epochs=) must be greater than 0"]),
-    ("epochs-negative", lambda d: ["--epochs", "-2"], ["epochs (--epochs, num_train_epochs=) must be greater than 0"]),
+    ("epochs-zero", lambda d: ["--epochs", "0"], ["epochs (--epochs, num_train_epochs=) must be a finite number greater than 0"]),
+    ("epochs-negative", lambda d: ["--epochs", "-2"], ["epochs (--epochs, num_train_epochs=) must be a finite number greater than 0"]),
     ("epochs-not-a-number", lambda d: ["--epochs", "three"], ["epochs (--epochs, num_train_epochs=) must be a number, got 'three'"]),
     ("head-epochs-negative", lambda d: ["--head-epochs=-1"], ["head epochs (--head-epochs, head_epochs=) must be 0 (no head-only phase) or more"]),
     ("head-epochs-not-a-number", lambda d: ["--head-epochs", "some"], ["head epochs (--head-epochs, head_epochs=) must be a number, got 'some'"]),
-    ("learning-rate-zero", lambda d: ["--lr", "0"], ["learning rate (--lr, learning_rate=) must be greater than 0"]),
+    ("learning-rate-zero", lambda d: ["--lr", "0"], ["learning rate (--lr, learning_rate=) must be a finite number greater than 0"]),
     ("learning-rate-not-a-number", lambda d: ["--lr", "abc"], ["learning rate (--lr, learning_rate=) must be a number, got 'abc': e.g. 1e-4"]),
-    ("learning-rate-negative", lambda d: ["--lr=-1e-4"], ["learning rate (--lr, learning_rate=) must be greater than 0"]),
+    ("learning-rate-negative", lambda d: ["--lr=-1e-4"], ["learning rate (--lr, learning_rate=) must be a finite number greater than 0"]),
+    ("learning-rate-infinite", lambda d: ["--lr", "inf"], ["learning rate (--lr, learning_rate=) must be a finite number greater than 0, got inf"]),
+    ("seed-negative", lambda d: ["--seed=-3"], ["--seed must be at least 0, got -3"]),
     ("learning-rate-huge", lambda d: ["--lr", "5"], ["far too large", "try 1e-4"]),
     ("batch-size-zero", lambda d: ["--batch-size", "0"], ["batch size (--batch-size, batch_size=) must be a whole number of at least 1"]),
     ("batch-size-fraction", lambda d: ["--batch-size", "2.5"], ["batch size (--batch-size, batch_size=) must be a whole number"]),
@@ -665,3 +667,145 @@ def test_a_saved_folders_training_cut_is_not_its_limit(tiny_model_dir, tmp_path,
     capsys.readouterr()
     assert main(["check", "--model", str(folder), "--data", data, "--max-length", str(limit + 1)]) == 2
     assert f"more than this model accepts ({limit} tokens)" in capsys.readouterr().err
+
+
+def _refuse_renaming(monkeypatch, folder):
+    """Renaming ``folder`` fails as on an immutable folder, a mount point or a folder without write permission."""
+    from pathlib import Path
+
+    rename = Path.rename
+
+    def refusing(self, target):
+        if Path(self) == folder:
+            raise PermissionError(1, "Operation not permitted")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", refusing)
+
+
+def test_an_output_that_cannot_be_replaced_is_refused_before_training(existing_output, tmp_path, capsys, monkeypatch):
+    """--overwrite of a folder that cannot be moved aside: refused before any training, the old run left whole
+    (it used to train, delete the old model's files, then stop on a traceback)."""
+    import sft_teach.training
+
+    monkeypatch.setattr(sft_teach.training, "finetune_quietly", lambda *a, **k: pytest.fail("trained before the check"))
+    _refuse_renaming(monkeypatch, existing_output)
+    data = write_csv(tmp_path / "notes.csv", GOOD)
+    assert main(["finetune", "--data", str(data), "--output", str(existing_output), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"sft-teach: error: output folder '{existing_output}' cannot be written (Operation not permitted): "
+                   f"choose another --output\n")
+    assert (existing_output / "metrics.json").read_text() == '{"accuracy": 0.5}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv", "results"]
+
+
+def test_an_output_on_a_read_only_disk_is_one_line_before_training(tmp_path, capsys, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    import sft_teach.training
+
+    monkeypatch.setattr(sft_teach.training, "finetune_quietly", lambda *a, **k: pytest.fail("trained before the check"))
+    mkdir = Path.mkdir
+
+    def read_only(self, *args, **kwargs):
+        if self.name.endswith(".partial"):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    data = write_csv(tmp_path / "notes.csv", GOOD)
+    assert main(["finetune", "--data", str(data), "--output", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == (f"sft-teach: error: output folder '{tmp_path / 'run'}' cannot be written "
+                                       f"(Read-only file system): choose another --output\n")
+
+
+@pytest.mark.slow
+def test_a_failed_swap_keeps_the_old_run_whole_and_says_where_the_new_one_is(tiny_model_dir, tmp_path, capsys,
+                                                                             monkeypatch):
+    """If the finished run cannot be renamed into place, the old run is put back as it was (never an emptied
+    folder) and the line names the folder that holds the new run. A link as --output: the run goes where it points."""
+    data = write_csv(tmp_path / "notes.csv", GOOD * 2)
+    run = ["finetune", "--model", str(tiny_model_dir), "--data", str(data), "--epochs", "1", "--quiet"]
+    (tmp_path / "target").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    assert main([*run, "--output", str(tmp_path / "link")]) == 0
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "target" / "model" / "model.safetensors").is_file()
+    before = (tmp_path / "target" / "metrics.json").read_text()
+    capsys.readouterr()
+    staging = tmp_path / ".target.partial"
+    _refuse_renaming(monkeypatch, staging)
+    assert main([*run, "--output", str(tmp_path / "target"), "--overwrite", "--seed", "3"]) == 2
+    err = capsys.readouterr().err  # the data's warnings, then the error
+    assert err.splitlines()[-1] == (f"sft-teach: error: the run finished, but '{tmp_path / 'target'}' could not be "
+                                    f"replaced (Operation not permitted): the new run is in {staging}; move it there "
+                                    f"yourself")
+    assert "Traceback" not in err
+    assert (tmp_path / "target" / "metrics.json").read_text() == before  # the old run, whole
+    assert (tmp_path / "target" / "model" / "model.safetensors").is_file()
+    assert '"seed": 3' in (staging / "metrics.json").read_text()
+    assert not list(tmp_path.glob(".target.old-*"))
+
+
+def test_a_cell_longer_than_csv_s_limit_is_a_text_and_an_open_quote_in_a_large_file_is_named(tmp_path, capsys):
+    """csv stops at 131,072 characters in one cell: a long document is still a text (cut, with the usual
+    warning), and a quote left open in a large file gets its own message, not csv's traceback."""
+    import csv
+
+    limit = csv.field_size_limit()
+    long_text = "The parcel was late again. " * 6000  # 162,000 characters
+    data = write_csv(tmp_path / "long.csv", [*GOOD, (long_text, "cat")])
+    assert main(["check", "--data", str(data)]) == 0
+    assert "longer than max_length=128 tokens" in capsys.readouterr().out  # check prints its warnings on stdout
+    rows = [f"Note number {i} about the pets at home and what they did all day,{('cat', 'dog')[i % 2]}"
+            for i in range(2100)]
+    rows[2] = '"' + rows[2]
+    opened = tmp_path / "open.csv"
+    opened.write_text("text,label\n" + "\n".join(rows) + "\n")
+    assert opened.stat().st_size > 131_072
+    assert main(["check", "--data", str(opened)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "its double quote, opened on line 4, runs to line 2101" in err
+    assert csv.field_size_limit() == limit  # put back: the limit is the process's
+
+
+def test_a_pipe_separated_export_is_read(tmp_path, capsys):
+    data = tmp_path / "pipes.csv"
+    data.write_text("text|label\n" + "".join(f"{t}|{y}\n" for t, y in GOOD))
+    assert main(["check", "--data", str(data)]) == 0
+    assert "train" in capsys.readouterr().out
+
+
+def test_a_cp1252_file_read_as_latin1_is_refused_naming_cp1252(tmp_path, capsys):
+    """latin-1 reads every byte, so Excel's curly quotes (cp1252 0x93, 0x94) became control characters
+    U+0093/U+0094, trained on in silence; now the line names the byte and what cp1252 reads."""
+    rows = [*GOOD, ("Said \u201cmorning\u201d to the cat \u2013 twice.", "cat")]
+    path = tmp_path / "excel.csv"
+    path.write_bytes(("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows)).encode("cp1252"))
+    assert main(["check", "--data", str(path), "--encoding", "latin-1"]) == 2
+    assert capsys.readouterr().err == (f"sft-teach: error: {path}: line 22, byte 0x93 reads as the control character "
+                                       "U+0093 in latin-1, but as '\u201c' in cp1252, what Excel on Windows writes: "
+                                       "pass --encoding cp1252 (encoding='cp1252')\n")
+    assert main(["check", "--data", str(path), "--encoding", "cp1252"]) == 0
+
+
+def test_merge_case_with_a_folder_says_a_folder_s_files_are_used_as_they_are(tmp_path, capsys):
+    folder = _folder(tmp_path / "cased", GOOD, [("Purred on the rug.", "CAT"), ("Fetched a stick.", "dog")])
+    assert main(["check", "--data", str(folder), "--merge-case"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "label 'CAT' (line 2) differs only in case from 'cat' in cased/train.csv" in err
+    assert err.endswith("(--merge-case merges the labels of one CSV file: a folder's files are used as they are)\n")
+
+
+def test_a_folder_s_splits_under_other_names_are_named(tmp_path, capsys):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    write_csv(folder / "Train.csv", GOOD)
+    write_csv(folder / "dev.csv", GOOD[:4])
+    assert main(["check", "--data", str(folder)]) == 2
+    assert capsys.readouterr().err == ("sft-teach: error: export/: no train.csv in this folder (it has Train.csv, "
+                                       "dev.csv: the splits must be named train.csv, validation.csv, test.csv, in "
+                                       "lower case): add train.csv and validation.csv, or pass one CSV file\n")
+    (folder / "Train.csv").rename(folder / "train.csv")
+    assert main(["check", "--data", str(folder)]) == 2
+    assert "export/: has train.csv but no validation.csv (it has dev.csv: the splits must be named" in capsys.readouterr().err

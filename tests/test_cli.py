@@ -60,7 +60,7 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sft_teach.cli", "finetune", "--lr", "-1"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["sft-teach: error: learning rate (--lr, learning_rate=) must be greater than 0, got -1: try 1e-4"]
+    assert proc.stderr.strip().splitlines() == ["sft-teach: error: learning rate (--lr, learning_rate=) must be a finite number greater than 0, got -1: try 1e-4"]
     assert not (tmp_path / "sft-output").exists()
 
 
@@ -298,8 +298,6 @@ def test_evaluate_and_predict_read_a_file_as_the_models_training_file_was_read(t
 
 
 def test_check_json_and_strict(tmp_path, capsys):
-    from support import GOOD
-
     from support import pets_csv
 
     clean = pets_csv(tmp_path / "clean.csv")
@@ -466,7 +464,7 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
                             settings={}, validation_curve=[], test_metrics={"accuracy": 1.0, "macro_f1": 1.0},
                             label_names=["cat", "dog"], cleaning=cleaning).read_text()
     assert "- label `Cat` (9 rows) merged into `cat`" in card
-    assert "- 2 labels written with spaces around them, read without the spaces" in card
+    assert "- 2 labels written with extra spaces (around them, or two between words) or in another Unicode form, read in one form" in card
     assert "1 dropped (no majority: 'Wheel wobbles since the service' (line 57))" in card
     from sft_teach.cli_finetune import _cleaning_line
 

@@ -382,3 +382,82 @@ def test_texts_meant_to_run_over_lines_are_read_whatever_the_quoting_around_them
     assert texts[:4] == ["Sat on the mat,\nthen on me", 'Purred, "loudly"\nall night', 'He said "hi" to the dog',
                          "Chased the post."]
     assert labels[:4] == ["cat", "cat", "dog", "dog"] and len(texts) == len(GOOD) + 2
+
+
+def test_split_makes_classes_of_string_labels_and_names_how_to_make_a_dataset(tmp_path, small_csv):
+    """finetune's advice for a Dataset, DataFrame or list is splits.split: it works on string labels
+    (Dataset.from_pandas, from_dict), and anything else gets the one-line fix, not pandas' error."""
+    import pandas as pd
+    from datasets import Dataset
+
+    read = data.from_csv(small_csv)
+    names = read.features["label"].names
+    rows = [{"text": t, "label": names[i]} for t, i in zip(read["text"], read["label"])]
+    frame = pd.DataFrame(rows)
+    by_split = split(read, seed=3)
+    for made in (Dataset.from_pandas(frame, preserve_index=False), Dataset.from_list(rows)):
+        parts = split(made, seed=3)
+        for name, part in parts.items():
+            assert part.features["label"].names == names
+            assert part["text"] == by_split[name]["text"] and part["label"] == by_split[name]["label"]
+    for given, fix in ((frame, "Dataset.from_pandas(df, preserve_index=False)"), (rows, "Dataset.from_list(rows)")):
+        with pytest.raises(DataError, match=re.escape(f"split needs a datasets.Dataset, not a {type(given).__name__}: "
+                                                      f"make one with datasets.{fix}")):
+            split(given)
+    with pytest.raises(DataError, match=re.escape("the label column holds int64 values without class names")):
+        split(Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]}))
+    with pytest.raises(DataError, match=re.escape("the data has no column 'label' (its columns: text, kind)")):
+        split(Dataset.from_dict({"text": ["a"], "kind": ["x"]}))
+    with pytest.raises(DataError, match=re.escape("the data is already split (train, validation, test)")):
+        split(by_split)
+
+
+def test_splits_mixing_string_labels_and_class_labels_are_matched_by_name(small_dataset):
+    """Train read with pandas (strings) beside a test split encoded on its own, in another order."""
+    from datasets import ClassLabel, DatasetDict, Value
+
+    names = small_dataset["train"].features["label"].names
+
+    def as_strings(part):
+        return part.cast_column("label", Value("string")).map(lambda row: {"label": names[int(row["label"])]})
+
+    flipped = small_dataset["test"].cast_column("label", ClassLabel(names=names[::-1]))
+    flipped = flipped.map(lambda row: {"label": 1 - row["label"]})  # the same classes, listed the other way
+    mixed = DatasetDict(train=as_strings(small_dataset["train"]), validation=small_dataset["validation"], test=flipped)
+    matched = data.by_name(mixed)
+    for name, part in matched.items():
+        assert part.features["label"].names == names and part["label"] == small_dataset[name]["label"]
+    with pytest.raises(DataError, match=re.escape("the validation split's label column holds int64 values without "
+                                                  "class names")):
+        data.by_name(DatasetDict({**mixed, "validation": small_dataset["validation"].cast_column("label", Value("int64"))}))
+
+
+def test_labels_that_print_alike_are_one_class(tmp_path):
+    """'tech  support' (two spaces) and 'café' typed with a combining accent looked like 'tech support'
+    and 'café' but became classes of their own, in silence; they are read in one form and counted."""
+    import unicodedata
+
+    from support import CATS, DOGS
+
+    nfd = unicodedata.normalize("NFD", "café")
+    assert nfd != "café"
+    rows = [(t, ("tech support", "tech  support")[i % 2]) for i, t in enumerate(CATS)]
+    rows += [(t, ("café", nfd)[i % 2]) for i, t in enumerate(DOGS)]
+    splits, report = data.load_csv_split(write_csv(tmp_path / "alike.csv", rows), split_seed=0)
+    assert splits["train"].features["label"].names == ["café", "tech support"]
+    assert report["labels_trimmed"] == 10
+
+
+def test_a_label_written_as_another_number_is_named_with_the_model_s_spelling():
+    """A spreadsheet turned the training file's 1 into 1.0 here: the fix names the model's spelling, not
+    'remove the rows' or --skip-unknown."""
+    from sft_teach.labels import known_rows
+
+    with pytest.raises(DataError, match=re.escape(
+            "held.csv: labels '3.0', '2', '1' (first at line 2, column 'label') are not known to the model, which "
+            "knows '1.0', '2.0', '3': '3.0', '2', '1' are the model's '3', '2.0', '1.0' written as other numbers: "
+            "write them as the training file did")):
+        known_rows(["3.0", "2", "1"], ["1.0", "2.0", "3"], source="held.csv", lines=[2, 3, 4])
+    with pytest.raises(DataError, match=re.escape("'1.0' is the model's '1' written as another number: write it as the "
+                                                  "training file did; remove the rows labelled 'spam'")):
+        known_rows(["1.0", "spam", "0"], ["0", "1"], source="held.csv")

@@ -2,6 +2,7 @@
 
 import math
 import random
+import re
 import statistics
 
 import numpy as np
@@ -240,3 +241,21 @@ def test_paired_over_seeds_identical_methods_give_zero_everywhere():
     a = np.random.default_rng(0).random((3, 30)) < 0.6
     out = paired_over_seeds(a, a)
     assert (out.difference, out.low, out.high, out.a_ahead, out.b_ahead) == (0.0, 0.0, 0.0, 0, 0)
+
+
+def test_wilson_interval_wants_counts_not_an_accuracy():
+    """result.metrics holds an accuracy (0.85), not a count: passed as successes, it would have been
+    read as 0.85 right answers and given an interval near 0, silently."""
+    import numpy as np
+
+    from sft_teach.errors import ConfigError
+    from sft_teach.stats import wilson_interval
+
+    with pytest.raises(ConfigError, match=re.escape("successes must be a whole count, got 0.85: from an accuracy, "
+                                                    "pass round(accuracy * n) right answers of n")):
+        wilson_interval(0.85, 180)
+    with pytest.raises(ConfigError, match=re.escape("n must be a whole count, got 10.5")):
+        wilson_interval(3, 10.5)
+    with pytest.raises(ConfigError, match="whole count, got True"):
+        wilson_interval(True, 10)
+    assert wilson_interval(np.int64(153), np.int64(180)) == wilson_interval(153, 180)  # numpy's counts are counts

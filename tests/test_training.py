@@ -14,6 +14,7 @@ from sft_teach.head_first import head_parameters, train_head
 from sft_teach.inference import evaluate, load_finetuned, predict, predict_proba
 from sft_teach.setting_checks import check_head_epochs, check_settings
 from sft_teach.training import finetune
+from support import write_csv
 
 
 @pytest.mark.slow
@@ -71,15 +72,21 @@ def test_finetune_equals_a_plain_trainer_run(make_tiny_classifier, tokenizer, sm
 @pytest.mark.parametrize(
     "settings, message",
     [
-        (dict(num_train_epochs=0), "epochs (--epochs, num_train_epochs=) must be greater than 0"),
+        (dict(num_train_epochs=0), "epochs (--epochs, num_train_epochs=) must be a finite number greater than 0"),
         (dict(num_train_epochs="three"), "epochs (--epochs, num_train_epochs=) must be a number"),
-        (dict(learning_rate=-1e-5), "learning rate (--lr, learning_rate=) must be greater than 0"),
+        (dict(learning_rate=-1e-5), "learning rate (--lr, learning_rate=) must be a finite number greater than 0"),
         (dict(learning_rate=5), "far too large"),
         (dict(batch_size=0), "batch size (--batch-size, batch_size=) must be a whole number"),
         (dict(batch_size=2.5), "batch size (--batch-size, batch_size=) must be a whole number"),
         (dict(max_length=1), "max length (--max-length, max_length=) must be a whole number"),
         (dict(warmup=1.5), "warmup is a fraction"),
         (dict(warmup="a tenth"), "warmup (warmup=) must be a number, got 'a tenth': e.g. 0.1"),
+        # True is no number (Python reads it as 1: a rate of 1.0, a batch of 1), and from Python a
+        # number in quotes is a mistake; the command line's values are text (text=True)
+        (dict(learning_rate=True), "learning rate (--lr, learning_rate=) must be a number, got True: e.g. 1e-4"),
+        (dict(batch_size=True), "batch size (--batch-size, batch_size=) must be a number, got True"),
+        (dict(learning_rate="1e-4"), "must be a number, got '1e-4': e.g. 1e-4 (a number, without quotes)"),
+        (dict(batch_size="16"), "batch size (--batch-size, batch_size=) must be a number, got '16'"),
     ],
 )
 def test_settings_that_make_no_sense_are_refused(settings, message):
@@ -198,8 +205,17 @@ def test_finetune_with_head_epochs_is_train_head_then_the_plain_recipe(make_tiny
                                             (float("nan"), "or more")])
 def test_head_epochs_that_make_no_sense_are_refused(value, message):
     with pytest.raises(ConfigError, match=message):
-        check_head_epochs(value)
-    assert check_head_epochs("0") == 0 and check_head_epochs(3) == 3
+        check_head_epochs(value, text=True)
+    assert check_head_epochs("0", text=True) == 0 and check_head_epochs(3) == 3
+    for not_a_number in (True, "3"):  # from Python
+        with pytest.raises(ConfigError, match=f"must be a number, got {not_a_number!r}"):
+            check_head_epochs(not_a_number)
+
+
+def test_the_command_line_s_numbers_are_text():
+    assert check_settings("3", "1e-4", "16", "128", text=True) == (3.0, 1e-4, 16, 128)
+    with pytest.raises(ConfigError, match="got True"):
+        check_settings(3, 1e-4, 16, True, text=True)
 
 
 @pytest.mark.slow
@@ -436,7 +452,7 @@ def test_patience_that_makes_no_sense_is_refused(patience):
     from sft_teach.setting_checks import check_patience
 
     with pytest.raises(ConfigError, match=re.escape("patience (--patience, patience=) must be a whole number")):
-        check_patience(patience)
+        check_patience(patience, text=True)  # "two": as the command line reads it
 
 
 def test_the_report_of_load_with_report_comes_back_in_the_result(make_tiny_classifier, tokenizer, tmp_path):
@@ -480,6 +496,9 @@ def test_patience_without_best_epoch_is_refused():
     ({"warmup_steps": 500}, "pass warmup=, a fraction of the steps (0.1: the first 10 %)"),
     ({"metric_for_best_model": "accuracy"}, "the only measure finetune chooses by"),
     ({"best_epoch": True, "patience": 0}, "patience (--patience, patience=) must be a whole number of epochs"),
+    # a misspelling of a setting finetune's own keyword sets is pointed to that keyword, not to the setting
+    ({"warmup_ratioo": 0.1}, "finetune has no setting warmup_ratioo=: did you mean warmup=?"),
+    ({"per_device_train_batch_sze": 8}, "finetune has no setting per_device_train_batch_sze=: did you mean batch_size=?"),
 ])
 def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, small_dataset, make_tiny_classifier,
                                                            tokenizer, monkeypatch):
@@ -721,6 +740,15 @@ def test_a_folder_holding_a_run_is_refused_unless_overwrite_which_leaves_no_stal
     finetune(str(tiny_model_dir), small_dataset, **settings, overwrite=True, seed=1)
     assert json.loads((out / "metrics.json").read_text())["seed"] == 1
     assert not (out / "splits" / "extra.csv").exists() and (out / "notes.txt").read_text() == "mine"
+    # a folder whose model/ is the user's own, no run: not called a run, and the deletion said
+    own = tmp_path / "mine"
+    (own / "model").mkdir(parents=True)
+    (own / "model" / "weights.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match=re.escape(
+            f"output_dir '{own}' holds model/ but no run (no metrics.json): overwrite=True would delete it with "
+            f"everything inside: choose another output_dir")):
+        finetune(str(tiny_model_dir), small_dataset, **{**settings, "output_dir": own})
+    assert (own / "model" / "weights.txt").read_text() == "mine"
 
 
 def test_python_records_the_data_s_warnings_and_reads_a_csv_with_its_columns(tiny_model_dir, tmp_path):
@@ -974,3 +1002,62 @@ def test_warnings_the_caller_passed_are_not_said_again(tiny_model_dir, small_dat
                           output_dir=tmp_path / "run", data_warnings=[mine])
     said = [str(w.message) for w in caught if w.category is SftTeachWarning]
     assert result.warnings[0] is mine and said == [str(f) for f in result.warnings[1:]]
+
+
+def test_evaluate_in_python_warns_as_the_command_does(tiny_model_dir, tmp_path, capsys):
+    """Python's evaluate says every reason its score may mislead, as `sft-teach evaluate` does: texts
+    of the run's training split, repeated texts, texts cut at max_length (before scoring), and a class
+    of the model with no rows (after); the command prints the same lines."""
+    import json
+    import shutil
+    import warnings
+
+    from datasets import Dataset
+
+    from sft_teach.cli import main
+    from sft_teach.errors import SftTeachWarning
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run / "model")
+    (run / "splits").mkdir()
+    write_csv(run / "splits" / "train.csv", [("Purred on the sofa.", "cat"), ("Fetched the ball.", "dog")])
+    long_text = "Slept on the warm laptop keyboard all afternoon long."
+    rows = [("purred on  the sofa.", "cat"), ("Hid under the bed.", "cat"), ("Hid under the bed.", "cat"), (long_text, "cat")]
+    model, tokenizer = load_finetuned(run / "model")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluate(model, tokenizer, Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}),
+                 max_length=8)
+    said = [str(w.message) for w in caught if issubclass(w.category, SftTeachWarning)]
+    assert [line.split(":")[0] for line in said] == ["evaluate"] * 4
+    assert "1 of the 4 texts scored also occurs in the model's training split" in said[0]
+    assert "1 text occurs more than once among the 4 rows scored (1 extra copy)" in said[1]
+    assert "1 of the 4 texts is longer than 8 tokens" in said[2] and "max_length= reads more" in said[2]
+    assert said[3].startswith("evaluate: class 'dog' of the model has no rows among the 4 scored")
+
+    write_csv(tmp_path / "scored.csv", rows)
+    assert main(["evaluate", "--model", str(run / "model"), "--data", str(tmp_path / "scored.csv"),
+                 "--max-length", "8"]) == 0
+    out, err = capsys.readouterr()
+    printed = [line.removeprefix("sft-teach: warning: ") for line in err.splitlines()
+               if line.startswith("sft-teach: warning: ")]
+    assert printed == json.loads(out.splitlines()[-1])["warnings"]
+    assert printed == [line.removeprefix("evaluate: ").replace("max_length=", "--max-length") for line in said]
+
+
+def test_evaluate_and_predict_name_a_keyword_they_do_not_know(tiny_model_dir):
+    from datasets import Dataset
+
+    from sft_teach.errors import DataError
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    scored = Dataset.from_dict({"text": ["Purred."], "label": ["cat"]})
+    with pytest.raises(ConfigError, match=re.escape("evaluate has no setting skip_unkown=: did you mean skip_unknown=?")):
+        evaluate(model, tokenizer, scored, skip_unkown=True)
+    with pytest.raises(ConfigError, match=re.escape("predict has no setting batch=: did you mean batch_size=?")):
+        predict(model, tokenizer, ["Purred."], batch=8)
+    for size in (0, 2.5, True):
+        with pytest.raises(ConfigError, match=re.escape(f"batch_size= must be a whole number of at least 1, got {size!r}")):
+            predict_proba(model, tokenizer, ["Purred."], batch_size=size)
+    with pytest.raises(DataError, match=re.escape("evaluate: the dataset has no rows")):
+        evaluate(model, tokenizer, scored.select([]))

@@ -1,0 +1,89 @@
+"""Why a score on labelled texts may mislead, said beside it: texts the model was trained on, texts
+scored more than once, texts cut short, and classes with no rows to score.
+
+An accuracy is read as "what the model does on new texts". Each warning here names a reason it is
+not quite that, and the fix. :func:`sft_teach.inference.evaluate` raises them as
+:class:`~sft_teach.errors.SftTeachWarning`; ``sft-teach evaluate`` prints them and lists them in
+its JSON line (with its own: the very file the model was trained on, a split that chose the epoch);
+``sft-teach predict`` says of its texts what :func:`cut` says.
+
+Taught in notebooks/02_technical_recipe.ipynb.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def seen_in_training(model_dir, texts) -> list[str]:
+    """A warning when texts scored occur in the training split of the run that wrote ``model_dir``
+    (its ``splits/train.csv``; nothing for a folder without a run around it). The score on a text
+    seen with its label measures memory, not what the model does on new texts."""
+    from sft_teach.checks import _normal, _quote
+    from sft_teach.csv_files import read_csv_rows
+
+    if not model_dir:
+        return []
+    try:
+        train = {_normal(text) for text in read_csv_rows(Path(model_dir).parent / "splits" / "train.csv")[0]}
+    except Exception:  # no run around the model (a copied folder, a base model): nothing to compare with
+        return []
+    # the same text in another case or spacing is the same example (checks.duplicates), and to a
+    # tokenizer that ignores case, the same input
+    seen = [text for text in texts if _normal(text) in train]
+    if not seen:
+        return []
+    return [f"{len(seen)} of the {len(texts)} texts scored also occur{'s' * (len(seen) == 1)} in the model's training "
+            f"split (the first: {_quote(seen[0])}): the model learned them with their labels, so the score on them "
+            f"measures memory: leave them out for a fair score"]
+
+
+def repeated(texts, labels) -> list[str]:
+    """A warning when the rows scored repeat texts: each copy counts, so ``n`` and the interval
+    overstate how many texts the score rests on; copies with different labels cannot all be right."""
+    from sft_teach.checks import conflicts, duplicates
+
+    repeats = duplicates(texts)
+    if not repeats:
+        return []
+    extra, contradicting = sum(repeats.values()) - len(repeats), conflicts(texts, labels)
+    against = (f", and {contradicting} of them carr{'y' if contradicting != 1 else 'ies'} different labels, which "
+               f"cannot all be right" if contradicting else "")
+    return [f"{len(repeats)} text{'s' * (len(repeats) != 1)} occur{'s' * (len(repeats) == 1)} more than once among "
+            f"the {len(texts)} rows scored ({extra} extra cop{'ies' if extra != 1 else 'y'}){against}: each copy is "
+            f"scored, so n and the interval overstate what the score rests on: score each text once"]
+
+
+def cut(model, tokenizer, texts, max_length, option: str = "--max-length") -> list[str]:
+    """A warning when texts are longer than the model reads (``max_length``, else the length it was
+    trained with): their ends are cut and never seen, as ``check`` says of training data.
+    ``option``: the setting that reads more, as the caller spells it (``max_length=`` in Python)."""
+    from sft_teach.checks import token_lengths
+    from sft_teach.inference import max_length_of
+
+    limit = max_length or max_length_of(model, tokenizer)
+    lengths = token_lengths(texts, tokenizer)
+    longer = sum(n > limit for n in lengths)
+    if not longer:
+        return []
+    positions = getattr(model.config, "max_position_embeddings", None)
+    which = "the text" if len(texts) == 1 else f"{longer} of the {len(texts)} texts"
+    return [f"{which} {'is' if longer == 1 else 'are'} longer than {limit} tokens ("
+            f"{'' if len(texts) == 1 else 'the longest: '}{max(lengths):,} tokens) and {'was' if longer == 1 else 'were'} cut there: the model never saw "
+            f"{'its' if longer == 1 else 'their'} end; "
+            + (f"{option} reads more, up to the model's {positions} positions" if positions and positions > limit
+               else f"{positions} tokens is all this model reads: split a longer text into parts to classify each"
+               if positions else f"{option} reads more")]
+
+
+def classes_without_rows(per_class: dict, n: int) -> list[str]:
+    """A warning when classes of the model have no rows among the ``n`` scored (``per_class``:
+    :func:`sft_teach.metrics.per_class`'s rows): their recall is not measured, and sklearn's
+    macro-F1 averages only the classes that occur as a label or a prediction, so it changes meaning."""
+    absent = [name for name, row in per_class.items() if row["support"] == 0]
+    if not absent:
+        return []
+    listed = ", ".join(f"'{name}'" for name in absent)
+    return [f"class{'es' * (len(absent) > 1)} {listed} of the model ha{'ve' if len(absent) > 1 else 's'} no rows "
+            f"among the {n} scored: {'their' if len(absent) > 1 else 'its'} recall is not measured, and macro-F1 "
+            f"averages only the classes that occur as a label or a prediction"]
