@@ -206,6 +206,26 @@ def check_output_dir(folder: Path, overwrite: bool) -> None:
                                     f"choose another output_dir")
         raise OutputExistsError(f"output_dir '{folder}' already holds a run ({', '.join(held)}): pass overwrite=True "
                                 f"to replace it, or choose another output_dir")
+    _check_writable(folder)
+
+
+def _check_writable(folder: Path) -> None:
+    """An :class:`OutputExistsError` now, before any training, when nothing can be written where the run
+    would go (a read-only disk, a folder without write permission): it would otherwise end minutes of
+    training in a PermissionError. Probed with a folder made and removed in the nearest folder that exists."""
+    import os
+    import tempfile
+
+    from sft_teach.errors import OutputExistsError
+
+    existing = Path(folder).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".sft-teach-probe-", dir=existing))
+    except OSError as exc:
+        raise OutputExistsError(f"output_dir '{folder}' cannot be written ({exc.strerror or exc}): choose another "
+                                f"output_dir") from None
 
 
 def clear_run(folder: Path) -> None:

@@ -1061,3 +1061,31 @@ def test_evaluate_and_predict_name_a_keyword_they_do_not_know(tiny_model_dir):
             predict_proba(model, tokenizer, ["Purred."], batch_size=size)
     with pytest.raises(DataError, match=re.escape("evaluate: the dataset has no rows")):
         evaluate(model, tokenizer, scored.select([]))
+
+
+def test_an_output_dir_that_cannot_be_written_is_refused_before_training(small_dataset, make_tiny_classifier,
+                                                                         tokenizer, tmp_path, monkeypatch):
+    """A read-only disk or a folder without write permission: one line before any work, not a
+    PermissionError after minutes of training. Probed in the nearest folder that exists."""
+    import errno
+    import tempfile
+
+    from sft_teach import trainer_arguments
+    from sft_teach.errors import OutputExistsError
+
+    probed = []
+    mkdtemp = tempfile.mkdtemp
+
+    def read_only(*args, dir=None, **kwargs):
+        probed.append(dir)
+        if str(dir).startswith(str(tmp_path)):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return mkdtemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    monkeypatch.setattr(trainer_arguments, "training_arguments", lambda *a, **k: pytest.fail("trained before the check"))
+    out = tmp_path / "runs" / "first"
+    with pytest.raises(OutputExistsError, match=re.escape(f"output_dir '{out}' cannot be written (Read-only file "
+                                                          f"system): choose another output_dir")):
+        finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, output_dir=out, progress=False)
+    assert probed == [tmp_path] and not (tmp_path / "runs").exists()
