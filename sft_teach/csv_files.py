@@ -137,6 +137,13 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
                          f"in Python)" if close else
                          f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
     if missing:  # both named at once, when both are missing
+        below = _header_below(raw, [c for c in (text_column, label_column) if c is not None])
+        if below:  # a report's title or an export's date above the header
+            line, header = below
+            above = "the line" if line == 2 else f"the {line - 1} lines"
+            raise MissingColumnError(f"{shown}: line {line + skipped_lines} is the header ({header[:60]}), with "
+                                     f"{above} above it not part of the table: delete {above} above the header",
+                                     columns)
         if any(len(c.split()) >= 4 or len(c) > 40 for c in columns):  # a sentence, not a column's name
             shown_columns = ", ".join(c if len(c) <= 40 else c[:37] + "..." for c in columns)
             raise MissingColumnError(f"{shown}: line 1 ({shown_columns}) looks like a row of data, not column names: "
@@ -145,6 +152,17 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
         raise MissingColumnError(f"{shown}: no column {' and no column '.join(missing)} (columns found: "
                                  f"{', '.join(columns) or 'none'}): {'; '.join(hints)}", columns)
     return _Opened(raw, separator, skipped_lines, reader, columns)
+
+
+def _header_below(raw: str, wanted: list[str]) -> tuple[int, str] | None:
+    """``(line, text)`` of the first of lines 2-6 that names every column ``wanted``, when line 1 does not."""
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", raw, maxsplit=6)[1:6], 2):  # a CSV's line ends only
+        if len(line) > 1000:  # a text, not column names
+            continue
+        names = [name.strip() for name in next(csv.reader([line], delimiter=delimiter(line)), [])]
+        if all(column in names for column in wanted):
+            return number, line.strip()
+    return None
 
 
 class _Read(NamedTuple):

@@ -809,3 +809,14 @@ def test_a_folder_s_splits_under_other_names_are_named(tmp_path, capsys):
     (folder / "Train.csv").rename(folder / "train.csv")
     assert main(["check", "--data", str(folder)]) == 2
     assert "export/: has train.csv but no validation.csv (it has dev.csv: the splits must be named" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("above", [["Report exported 2024-01-01"], ["Desk messages", "exported by the clinic, 3 May", ""]])
+def test_lines_above_the_header_are_named(above, tmp_path, capsys):
+    path = tmp_path / "report.csv"
+    path.write_text("\n".join(above) + "\ntext,label\n" + "".join(f'"{t}",{y}\n' for t, y in GOOD))
+    assert main(["check", "--data", str(path)]) == 2
+    lines = "the line" if len(above) == 1 else f"the {len(above)} lines"
+    assert capsys.readouterr().err == (f"sft-teach: error: {path}: line {len(above) + 1} is the header (text,label), "
+                                       f"with {lines} above it not part of the table: delete {lines} above the "
+                                       f"header\n")
