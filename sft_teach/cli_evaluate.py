@@ -62,7 +62,7 @@ def _labelled(args, names: list[str]):
     from datasets import ClassLabel, Dataset, Features, Value
 
     from sft_teach.bundled import bundled_columns, bundled_datasets, data_dir
-    from sft_teach.labels import case_spellings, known_rows
+    from sft_teach.labels import as_the_model_spells, case_spellings, known_rows
 
     source, split = Path(args.data), args.split
     bundled = args.data in bundled_datasets()
@@ -93,6 +93,7 @@ def _labelled(args, names: list[str]):
     texts, labels, lines, label_column = _read_labelled(args, source)
     if bundled:
         lines = None  # the course's own files: their line numbers help no one
+    labels = as_the_model_spells(labels, names)  # 'tech support' scores as a saved model's 'tech  support'
     if cli_trained_model.merge_case(args):  # Spam, SPAM -> the model's spam
         spelling = case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
@@ -138,8 +139,10 @@ def cmd_evaluate(args) -> int:
     seen += found
     with warnings.catch_warnings(record=True) as caught:  # what scoring found (classes with no rows): said below
         warnings.simplefilter("always", SftTeachWarning)
-        scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length, data_warnings=found)
+        scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length, warn_about_texts=False)
     after = [str(w.message).removeprefix("evaluate: ") for w in caught if issubclass(w.category, SftTeachWarning)]
+    for other in (w for w in caught if not issubclass(w.category, SftTeachWarning)):  # a library's: as Python shows it
+        warnings.showwarning(other.message, other.category, other.filename, other.lineno)
     cli_conventions.warn(after)
     seen += after
     classes = scores.pop("per_class")

@@ -17,18 +17,21 @@ from sft_teach import cli_conventions
 from sft_teach.checks import count
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
-from sft_teach.run_record import RUN_OUTPUTS, portable
+from sft_teach.run_record import held, portable
 from sft_teach.training import RECIPES
 
 
 def _check_output(output: Path, overwrite: bool) -> None:
+    """``output`` may be replaced: missing, empty, or a run (with ``overwrite``). --overwrite replaces the
+    whole folder, so anything else in it (:func:`sft_teach.run_record.held`'s strangers) is refused."""
     if output.exists() and not output.is_dir():
         raise OutputExistsError(f"output '{output}' is a file: choose another --output folder")
-    if not output.is_dir() or not any(output.iterdir()):
+    run_files, others = held(output)
+    if not run_files and not others:
         return
-    others = sorted(p.name for p in output.iterdir() if p.name not in RUN_OUTPUTS)  # --overwrite deletes the folder
     if others:  # the user's own files: --overwrite would delete them with the folder
-        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        shown = ", ".join(name.rstrip("/") for name in others[:3]) + (f" and {len(others) - 3} more"
+                                                                       if len(others) > 3 else "")
         raise OutputExistsError(f"output folder '{output}' holds files that are not an sft-teach run ({shown}): "
                                 f"--overwrite replaces only a run's own folder; choose another --output")
     if not overwrite:
@@ -144,6 +147,10 @@ def cmd_finetune(args) -> int:
     output = Path(args.output)
     if output.is_symlink():  # a link to a folder: the run goes where it points (a link cannot be swapped in place)
         output = output.resolve()
+    output = Path(os.path.abspath(output))  # "." and "..": a folder with a name, beside which the run is staged
+    if output == Path.cwd() or output in Path.cwd().parents:
+        raise ConfigError(f"--output {args.output} is the current folder{'' if output == Path.cwd() else ' or one above it'}: "
+                          f"a run replaces its output folder whole: pass a folder inside it, e.g. --output run")
     _check_output(output, args.overwrite or args.resume)
     precision = _precision(args)
 
@@ -169,11 +176,13 @@ def cmd_finetune(args) -> int:
     settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
                              cleaning["read_from"]["data_sha256"] if cleaning else data_fingerprint(args.data),
                              patience, split=bool(cleaning))  # one CSV file: hashed as it was read, and split
-    staging = output.absolute().parent / f".{output.name}.partial"
+    staging = output.parent / f".{output.name}.partial"
     try:
-        output.absolute().parent.mkdir(parents=True, exist_ok=True)
+        output.parent.mkdir(parents=True, exist_ok=True)
         _check_replaceable(output)
         checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)  # may refuse: print nothing before
+    except SftTeachError:  # the refusals of _prepare_staging (an OutputExistsError is an OSError too)
+        raise
     except OSError as exc:  # a read-only disk, a folder without write permission: said before any training
         raise OutputExistsError(f"output folder '{args.output}' cannot be written ({exc.strerror or exc}): "
                                 f"choose another --output") from None
@@ -239,6 +248,8 @@ def _swap_in(staging: Path, output: Path, shown: str) -> None:
         raise OutputExistsError(f"the run finished, but '{shown}' could not be replaced ({exc.strerror or exc}): "
                                 f"the new run is in {staging}; move it there yourself") from None
     shutil.rmtree(aside, ignore_errors=True)
+    if aside.exists():  # said, not left as a hidden folder nobody knows of
+        cli_conventions.warn([f"the earlier run could not be removed: it is in {aside}; delete it yourself"])
 
 
 def _epoch_of(checkpoint: Path) -> str:

@@ -14,13 +14,12 @@ import difflib
 import io
 import re
 import shlex
-import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
 from sft_teach import decoding
 from sft_teach.errors import ConfigError, DataError, MissingColumnError
-from sft_teach.labels import as_number
+from sft_teach.labels import as_number, one_form
 
 
 class Rows(NamedTuple):
@@ -28,15 +27,8 @@ class Rows(NamedTuple):
     texts: list[str]
     labels: list[str]  # empty without a label column
     lines: list[int]  # the line each row starts on (the header is line 1)
-    labels_trimmed: int  # rows whose label was written another way ('spam ', 'tech  support'), read in one_form
+    labels_trimmed: int  # rows whose label was written another way ('spam ', 'tech  support'), read in labels.one_form
     empty_texts: tuple = ()  # with skip_empty_texts: the lines of the rows left out for an empty text
-
-
-def one_form(label: str) -> str:
-    """A label as it is read: no spaces around it, one space between its words ('tech  support' is
-    'tech support'), and Unicode's composed form (NFC: 'café' typed as e + a combining accent is the
-    'café' of one character). Labels that print alike are one class, not two that look the same."""
-    return unicodedata.normalize("NFC", " ".join(label.split()))
 
 
 @contextlib.contextmanager
@@ -58,7 +50,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
                   with_lines: bool = False, skip_empty_texts: bool = False, classes: bool = True):
     """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``, a
     :class:`Rows` that also holds the line each row starts on, for messages about a row, and how
-    many labels were written another way than :func:`one_form`'s. An empty text is an error, unless
+    many labels were written another way than :func:`sft_teach.labels.one_form`'s. An empty text is an error, unless
     ``skip_empty_texts`` (texts to classify, where there is nothing to learn from, only rows to
     answer): then its row is left out and its line is in ``Rows.empty_texts``. ``classes=False``: the
     second column holds something other than class names (a second sentence, cue words), which may
@@ -73,7 +65,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     text_column = text_column.strip()
     label_column = label_column.strip() if label_column is not None else None
     opened = _checked_header(Path(path), shown, text_column, label_column, encoding)
-    read = _read_rows(opened, shown, text_column, label_column, skip_empty_texts)
+    read = _read_rows(opened, shown, text_column, label_column, skip_empty_texts, classes)
     _check_whole_file(read, opened.columns, shown, text_column, label_column, classes)
     rows = Rows(read.texts, read.labels, read.lines, read.trimmed, tuple(read.skipped))
     return rows if with_lines else (rows.texts, rows.labels)
@@ -178,7 +170,7 @@ class _Read(NamedTuple):
 
 
 def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str | None,
-               skip_empty_texts: bool) -> _Read:
+               skip_empty_texts: bool, classes: bool = True) -> _Read:
     """Step 2 of :func:`read_csv_rows`: the rows one by one, each with the line it starts on; errors
     that one row shows alone are raised here, the rest noted for :func:`_check_whole_file`."""
     raw, delimiter, skipped_lines, reader = opened.raw, opened.delimiter, opened.skipped_lines, opened.reader
@@ -232,7 +224,8 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
             continue
         text = cells[text_column]
         if label_column is not None:
-            cells[label_column] = one_form(cells[label_column])
+            if classes:  # class names; a second column of texts (a sentence pair's) stays as written
+                cells[label_column] = one_form(cells[label_column])
             trimmed += cells[label_column] != row[label_column]
         if as_number(text) is not None:
             numbers.append((line, text))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sft_teach import bundled, csv_files, splits
 from sft_teach.errors import DataError, MissingColumnError, SftTeachWarning
-from sft_teach.labels import STRING_DTYPES, case_spellings, known_rows, label_order, skipped_line
+from sft_teach.labels import as_the_model_spells, case_spellings, known_rows, label_order, names_of, skipped_line
 
 SPLITS = ("train", "validation", "test")
 
@@ -56,6 +56,8 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, 
         rows = csv_files.read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
     raw_labels, lines = rows.labels, rows.lines
     names = None if labels is None else [str(x) for x in labels]
+    if names is not None:  # 'tech support' read as a saved model's 'tech  support'
+        raw_labels = as_the_model_spells(raw_labels, names)
     merged = {}
     if merge_case:
         spelling = case_spellings(raw_labels, names or ())
@@ -104,39 +106,33 @@ def by_name(dataset, need=("train", "validation")):
         if absent:
             raise DataError(f"the {name} split has no column {' and no column '.join(map(repr, absent))} (its columns: "
                             f"{', '.join(part.column_names)}): rename them with dataset.rename_column(old, new)")
-    for name, part in dataset.items():  # names or strings: each split is matched to train's by name
-        feature = part.features["label"]
-        if not isinstance(feature, ClassLabel) and str(getattr(feature, "dtype", "")) not in STRING_DTYPES:
-            raise DataError(f"the {name} split's label column holds {getattr(feature, 'dtype', type(feature).__name__)} "
-                            f"values without class names: give the labels as names, or cast the column with "
-                            f"datasets.ClassLabel(names=[...])")
+    # each split's labels as names (a ClassLabel's, or strings in one form), matched to train's by name
+    written = {name: names_of(splits.column(part, "label"), part.features["label"], f"the {name} split's label column")
+               for name, part in dataset.items()}
     feature = dataset["train"].features["label"]
-    if isinstance(feature, ClassLabel):
-        names = list(feature.names)
-    else:
-        names = sorted({str(label) for label in splits.column(dataset["train"], "label")}, key=label_order)
+    names = list(feature.names) if isinstance(feature, ClassLabel) else sorted(set(written["train"]), key=label_order)
     parts = {}
     for name, part in dataset.items():
         own = part.features["label"]
         if isinstance(own, ClassLabel) and list(own.names) == names:
             parts[name] = part
             continue
-        labels = splits.column(part, "label")
-        written = [own.names[i] for i in labels] if isinstance(own, ClassLabel) else [str(x) for x in labels]
-        unknown = sorted(set(written) - set(names), key=written.index)
+        labels = written[name]
+        unknown = sorted(set(labels) - set(names), key=labels.index)
         if unknown:
             raise DataError(f"the {name} split has label{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}, "
                             f"which no train row has (train's: {', '.join(map(repr, names))}): the model could never "
                             f"predict {'it' if len(unknown) == 1 else 'them'}; move some of those rows to train, or "
                             f"remove them")
-        ids = [names.index(label) for label in written]  # each row's class, by name, in train's order
+        ids = [names.index(label) for label in labels]  # each row's class, by name, in train's order
         parts[name] = part.remove_columns("label").add_column("label", ids, feature=ClassLabel(names=names))
     return DatasetDict(parts)
 
 
 def _from_folder(folder: Path, text_column: str, label_column: str, encoding: str = "utf-8", merge_case: bool = False):
-    """A folder's splits used as they are: no cleaning, no merging (``merge_case`` only changes what a
-    label spelt two ways is told)."""
+    """A folder's splits used as they are: no cleaning and no merging of labels that differ in case
+    (``merge_case`` only changes what such a label is told); labels are read in
+    :func:`sft_teach.labels.one_form`, as in every CSV file."""
     from datasets import DatasetDict
 
     files = [name for name in SPLITS if (folder / f"{name}.csv").is_file()]

@@ -75,25 +75,34 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
     return text
 
 
+# Each ISO 8859 encoding beside the Windows code page that fills its control range 0x80-0x9F with
+# letters and punctuation: a file saved by Windows and read with the ISO encoding has them as controls
+_WINDOWS_PAGE = {"iso8859-1": "cp1252", "iso8859-15": "cp1252", "iso8859-2": "cp1250", "iso8859-5": "cp1251",
+                 "iso8859-7": "cp1253", "iso8859-9": "cp1254", "iso8859-8": "cp1255", "iso8859-6": "cp1256",
+                 "iso8859-13": "cp1257", "iso8859-4": "cp1257"}
+
+
 def _no_control_characters(text: str, raw: bytes, shown: str, encoding: str) -> None:
-    """A :class:`DataError` when a one-byte encoding gave control characters U+0080-U+009F, which no one
-    types: latin-1 reads the bytes of cp1252's curly quotes, dashes and euro sign so (0x93 becomes
-    U+0093, not the “ that cp1252, and Excel on Windows, meant), and they would be trained on in silence."""
+    """A :class:`DataError` when an ISO 8859 encoding gave control characters U+0080-U+009F, which no
+    one types, and the matching Windows code page reads the whole file: latin-1 reads the bytes of
+    cp1252's curly quotes, dashes and euro sign so (0x93 becomes U+0093, not the “ that cp1252, and
+    Excel on Windows, meant), and they would be trained on in silence. A file that code page cannot
+    read is left as read: the encoding given is then the only way through."""
+    import codecs
+
     found = re.search("[\x80-\x9f]", text)
     if found is None:
         return
-    line = text[:found.start()].count("\n") + 1
-    byte = bytes([ord(found.group())])
+    page = _WINDOWS_PAGE.get(codecs.lookup(encoding).name)
     try:
-        meant = byte.decode("cp1252")
-        raw.decode("cp1252")
-    except UnicodeDecodeError:  # not cp1252 either: name the character, and leave the choice to the learner
-        raise DataError(f"{shown}: line {line} holds the control character U+{ord(found.group()):04X} when read as "
-                        f"{encoding}, which no text has: pass the encoding the file was saved in (--encoding, "
-                        f"encoding=)") from None
+        raw.decode(page or "")
+    except (UnicodeDecodeError, LookupError):
+        return
+    byte = bytes([ord(found.group())])
+    line = text[:found.start()].count("\n") + 1
     raise DataError(f"{shown}: line {line}, byte 0x{byte.hex()} reads as the control character "
-                    f"U+{ord(found.group()):04X} in {encoding}, but as {meant!r} in cp1252, what Excel on Windows "
-                    f"writes: pass --encoding cp1252 (encoding='cp1252')")
+                    f"U+{ord(found.group()):04X} in {encoding}, but as {byte.decode(page)!r} in {page}, the Windows "
+                    f"code page beside it (what Excel on Windows writes): pass --encoding {page} (encoding='{page}')")
 
 
 def _is_utf8_text(raw: bytes) -> bool:

@@ -110,10 +110,11 @@ def _check_passed_on(kwargs: dict, caller: str, own=()) -> None:
     :class:`ConfigError` naming the one probably meant (``skip_unkown=``: ``skip_unknown=``), not a
     ``TypeError`` from a function the user never called."""
     import difflib
+    import inspect
 
     from sft_teach.errors import ConfigError
 
-    known = ("batch_size", "max_length")
+    known = [name for name in inspect.signature(predict_proba).parameters if name not in ("model", "tokenizer", "texts")]
     for name in kwargs:
         if name not in known:
             close = difflib.get_close_matches(name, [*own, *known], n=1)
@@ -133,7 +134,7 @@ def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
 
 
 def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: bool = False,
-             merge_case: bool = False, data_warnings=None, **kwargs) -> dict:
+             merge_case: bool = False, warn_about_texts: bool = True, **kwargs) -> dict:
     """Accuracy and macro-F1 of ``model`` on a ``Dataset`` with ``text`` and ``label``.
 
     The labels (class ids of a ``ClassLabel``, or strings) are matched to the model's classes by
@@ -148,8 +149,8 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     Every reason the score may mislead is raised as a :class:`~sft_teach.errors.SftTeachWarning`
     (:mod:`sft_teach.score_warnings`): texts of the training split of the run that wrote the model
     (its folder's ``../splits/train.csv``), texts scored more than once, texts cut at ``max_length``,
-    before scoring (unless ``data_warnings`` gives them, found and said already: the command's);
-    classes of the model with no rows, after. ``sft-teach evaluate`` scores with this function and
+    before scoring (unless ``warn_about_texts=False``: the command finds and says them itself, before
+    reading the model's answers); classes of the model with no rows, after. ``sft-teach evaluate`` scores with this function and
     says the same, with its own on top (the very file the model was trained on, a split that chose
     the epoch kept) and the accuracy's 95 % interval (:func:`sft_teach.stats.wilson_interval`).
     """
@@ -157,11 +158,11 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
 
     from sft_teach import metrics, score_warnings
     from sft_teach.errors import DataError, SftTeachWarning
-    from sft_teach.labels import STRING_DTYPES, case_spellings, known_rows, skipped_line
+    from sft_teach.labels import as_the_model_spells, case_spellings, known_rows, names_of, skipped_line
 
     from datasets import DatasetDict
 
-    _check_passed_on(kwargs, "evaluate", own=("per_class", "skip_unknown", "merge_case"))
+    _check_passed_on(kwargs, "evaluate", own=("per_class", "skip_unknown", "merge_case", "warn_about_texts"))
     if isinstance(dataset, DatasetDict):  # which split is a choice to make, not to guess
         raise DataError(f"evaluate scores one split, and this data has {len(dataset)} ({', '.join(dataset)}): "
                         f"pass one, e.g. data['test']")
@@ -174,15 +175,10 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     if len(dataset) == 0:
         raise DataError("evaluate: the dataset has no rows: pass the labelled texts to score")
     names = label_names(model)
-    feature = dataset.features["label"]
-    if hasattr(feature, "names"):  # ClassLabel: ids, each the index of its name
-        written = [feature.names[i] for i in dataset["label"]]
-    elif str(getattr(feature, "dtype", "")) in STRING_DTYPES:
-        written = [str(label) for label in dataset["label"]]
-    else:
-        raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
-                        f"class names: give the labels as names ({', '.join(map(repr, names))}), or cast the column "
-                        f"with datasets.ClassLabel(names=label_names(model))")
+    written = names_of(dataset["label"][:], dataset.features["label"], fix=(
+        f"give the labels as names ({', '.join(map(repr, names))}), or cast the column with "
+        f"datasets.ClassLabel(names=label_names(model))"))
+    written = as_the_model_spells(written, names)  # 'tech support' scores as a saved model's 'tech  support'
     if merge_case:
         spelling = case_spellings(written, names)
         written = [spelling.get(label, label) for label in written]
@@ -192,11 +188,10 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     every = dataset["text"][:]  # the column read at once (a lazy Column in datasets 4)
     texts = [every[i] for i in keep]
     truth = [names.index(written[i]) for i in keep]
-    if data_warnings is None:  # said before the scoring, which may take a while
-        data_warnings = (score_warnings.seen_in_training(getattr(model, "name_or_path", None), texts)
-                         + score_warnings.repeated(texts, truth)
-                         + score_warnings.cut(model, tokenizer, texts, kwargs.get("max_length"), option="max_length="))
-        for finding in data_warnings:
+    if warn_about_texts:  # said before the scoring, which may take a while
+        for finding in (score_warnings.seen_in_training(getattr(model, "name_or_path", None), texts)
+                        + score_warnings.repeated(texts, truth)
+                        + score_warnings.cut(model, tokenizer, texts, kwargs.get("max_length"), option="max_length=")):
             warnings.warn(f"evaluate: {finding}", SftTeachWarning, stacklevel=2)
     predictions = predict_proba(model, tokenizer, texts, **kwargs).argmax(axis=-1)
     out = {**metrics.scores(truth, predictions), "n": len(truth)}

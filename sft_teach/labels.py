@@ -9,6 +9,7 @@ Taught in notebooks/05_your_own_data.ipynb.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 
 from sft_teach.errors import DataError
@@ -46,6 +47,40 @@ def case_spellings(labels, known=()) -> dict[str, str]:
     for label, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         spelling.setdefault(label.casefold(), label)
     return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
+
+
+def one_form(label: str) -> str:
+    """A label as it is read: no spaces around it, one space between its words ('tech  support' is
+    'tech support'), and Unicode's composed form (NFC: 'café' typed as e + a combining accent is the
+    'café' of one character). Labels that print alike are one class, not two that look the same."""
+    return unicodedata.normalize("NFC", " ".join(label.split()))
+
+
+
+def as_the_model_spells(labels, names) -> list[str]:
+    """Each label as ``names`` (a model's classes) spell it where the two differ only in what
+    :func:`one_form` evens out: a model saved with the class 'tech  support' (before labels were read in
+    one form, or built from a Python dataset) still scores a file's 'tech support'."""
+    forms = {one_form(name): name for name in names}
+    return [label if label in names else forms.get(one_form(label), label) for label in labels]
+
+
+def names_of(values, feature, where: str = "the label column",
+             fix: str = "give the labels as names, or cast the column with datasets.ClassLabel(names=[...])") -> list[str]:
+    """Each row's class name: a ``ClassLabel``'s names for its ids, or the strings (Arrow ``string`` or
+    ``large_string``) in :func:`one_form`. An integer column without class names, or a row without a
+    label (``None``, as pandas reads an empty cell), is a :class:`DataError` saying ``where`` and the fix."""
+    if hasattr(feature, "names"):  # ClassLabel: ids, each the index of its name
+        return [feature.names[i] for i in values]
+    if str(getattr(feature, "dtype", "")) not in STRING_DTYPES:
+        raise DataError(f"{where} holds {getattr(feature, 'dtype', type(feature).__name__)} values without class "
+                        f"names: {fix}")
+    missing = [i for i, value in enumerate(values) if value is None or not str(value).strip()]
+    if missing:
+        raise DataError(f"{where}: row{'s' * (len(missing) > 1)} {', '.join(map(str, missing[:5]))}"
+                        f"{' and more' if len(missing) > 5 else ''} (0-based) ha{'ve' if len(missing) > 1 else 's'} no "
+                        f"label: give every row one, or drop those rows first (pandas: df.dropna(subset=['label']))")
+    return [one_form(str(value)) for value in values]
 
 
 def known_rows(labels, names, *, source: str, lines=None, label_column: str = "label", skip_unknown: bool = False):

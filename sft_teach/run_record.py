@@ -10,8 +10,8 @@ The folder itself too: :func:`check_output_dir` refuses one that already holds a
 ``overwrite``), :func:`clear_run` removes an earlier run's files before the new ones are written,
 and :func:`settings` is what a Python run records of its data, model and training settings.
 
-Taught in notebooks/02_technical_recipe.ipynb (the folder a run writes) and
-notebooks/05_your_own_data.ipynb (the model card of a run on the learner's own file).
+Taught in notebooks/05_your_own_data.ipynb (the folder a run on the learner's own file writes: its
+model card and metrics.json).
 """
 
 from __future__ import annotations
@@ -191,21 +191,36 @@ def read_record(folder) -> dict:
     return {k: v for k, v in record.items() if k not in _DETAILS}
 
 
+def held(folder: Path) -> tuple[list[str], list[str]]:
+    """``(run_files, strangers)``: what ``folder`` holds of a run's files (:data:`RUN_OUTPUTS`), and the
+    names that are not a run's: other files, and a ``model/`` or ``splits/`` with no ``metrics.json``
+    beside it (the user's own, which replacing a run would delete). The one rule, for Python's
+    ``overwrite=True`` and the command's ``--overwrite``."""
+    if not folder.is_dir():
+        return [], []
+    names = sorted(p.name for p in folder.iterdir())
+    run_files = [name for name in names if name in RUN_OUTPUTS]
+    if "metrics.json" not in run_files:
+        return [], [f"{name}/" if (folder / name).is_dir() else name for name in names]
+    return run_files, [f"{name}/" if (folder / name).is_dir() else name for name in names if name not in RUN_OUTPUTS]
+
+
 def check_output_dir(folder: Path, overwrite: bool) -> None:
-    """An :class:`OutputExistsError` for a folder that already holds a run, unless ``overwrite``."""
+    """An :class:`OutputExistsError` for a folder that already holds a run, unless ``overwrite`` (which
+    replaces the run's files and leaves the user's), and for one whose ``model/`` or ``splits/`` is no run's."""
     from sft_teach.errors import OutputExistsError
 
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(f"output_dir '{folder}' is a file: choose another output_dir")
-    held = sorted(p.name for p in folder.iterdir() if p.name in RUN_OUTPUTS) if folder.is_dir() else []
-    if held and not overwrite:
-        if "metrics.json" not in held:  # not a run: the user's own model/ or splits/, say, which overwrite deletes
-            shown = ", ".join(f"{name}/" if (folder / name).is_dir() else name for name in held)
-            raise OutputExistsError(f"output_dir '{folder}' holds {shown} but no run (no metrics.json): overwrite=True "
-                                    f"would delete {'it' if len(held) == 1 else 'them'} with everything inside: "
-                                    f"choose another output_dir")
-        raise OutputExistsError(f"output_dir '{folder}' already holds a run ({', '.join(held)}): pass overwrite=True "
-                                f"to replace it, or choose another output_dir")
+    run_files, strangers = held(folder)
+    taken = [name for name in strangers if name.rstrip("/") in RUN_OUTPUTS]  # the names a run would replace
+    if taken:  # not a run: the user's own model/ or splits/, say, which overwrite=True would delete
+        raise OutputExistsError(f"output_dir '{folder}' holds {', '.join(taken)} but no run (no metrics.json): "
+                                f"overwrite=True would delete {'it' if len(taken) == 1 else 'them'} with everything "
+                                f"inside: choose another output_dir")
+    if run_files and not overwrite:
+        raise OutputExistsError(f"output_dir '{folder}' already holds a run ({', '.join(run_files)}): pass "
+                                f"overwrite=True to replace it, or choose another output_dir")
     _check_writable(folder)
 
 

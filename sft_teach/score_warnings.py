@@ -7,7 +7,7 @@ not quite that, and the fix. :func:`sft_teach.inference.evaluate` raises them as
 its JSON line (with its own: the very file the model was trained on, a split that chose the epoch);
 ``sft-teach predict`` says of its texts what :func:`cut` says.
 
-Taught in notebooks/02_technical_recipe.ipynb.
+Taught with ``evaluate`` in notebooks/02_technical_recipe.ipynb.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def seen_in_training(model_dir, texts) -> list[str]:
     from sft_teach.checks import _normal, _quote
     from sft_teach.csv_files import read_csv_rows
 
-    if not model_dir:
+    if not model_dir or not (Path(model_dir) / "config.json").is_file():  # a hub name ("bert-base-uncased"), no folder
         return []
     try:
         train = {_normal(text) for text in read_csv_rows(Path(model_dir).parent / "splits" / "train.csv")[0]}

@@ -99,7 +99,7 @@ def _with_classes(dataset):
     a ``datasets.Dataset`` with ``text`` and ``label`` is a :class:`DataError` saying how to make one."""
     from datasets import ClassLabel, Dataset, DatasetDict
 
-    from sft_teach.labels import STRING_DTYPES, label_order
+    from sft_teach.labels import label_order, names_of
 
     if isinstance(dataset, DatasetDict):
         raise DataError(f"the data is already split ({', '.join(dataset)}): pass it to finetune as it is, or "
@@ -114,13 +114,9 @@ def _with_classes(dataset):
     if absent:
         raise DataError(f"the data has no column {' and no column '.join(map(repr, absent))} (its columns: "
                         f"{', '.join(dataset.column_names)}): rename them with dataset.rename_column(old, new)")
-    feature = dataset.features["label"]
-    if isinstance(feature, ClassLabel):
+    if isinstance(dataset.features["label"], ClassLabel):
         return dataset
-    if str(getattr(feature, "dtype", "")) not in STRING_DTYPES:
-        raise DataError(f"the label column holds {getattr(feature, 'dtype', type(feature).__name__)} values without "
-                        f"class names: give the labels as names, or cast the column with datasets.ClassLabel(names=[...])")
-    labels = [str(label) for label in column(dataset, "label")]
+    labels = names_of(column(dataset, "label"), dataset.features["label"])
     names = sorted(set(labels), key=label_order)
     return dataset.remove_columns("label").add_column("label", [names.index(label) for label in labels],
                                                       feature=ClassLabel(names=names))

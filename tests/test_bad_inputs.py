@@ -6,6 +6,8 @@ traceback, and leave an existing output folder untouched. Warnings (duplicates,
 leakage, tiny classes, imbalance, long texts) are printed but do not stop anything.
 """
 
+import re
+
 import pytest
 from support import CATS, GOOD, write_csv
 
@@ -784,9 +786,24 @@ def test_a_cp1252_file_read_as_latin1_is_refused_naming_cp1252(tmp_path, capsys)
     path.write_bytes(("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows)).encode("cp1252"))
     assert main(["check", "--data", str(path), "--encoding", "latin-1"]) == 2
     assert capsys.readouterr().err == (f"sft-teach: error: {path}: line 22, byte 0x93 reads as the control character "
-                                       "U+0093 in latin-1, but as '\u201c' in cp1252, what Excel on Windows writes: "
-                                       "pass --encoding cp1252 (encoding='cp1252')\n")
+                                       "U+0093 in latin-1, but as '\u201c' in cp1252, the Windows code page beside it "
+                                       "(what Excel on Windows writes): pass --encoding cp1252 (encoding='cp1252')\n")
     assert main(["check", "--data", str(path), "--encoding", "cp1252"]) == 0
+
+
+def test_control_characters_name_the_windows_page_of_the_encoding_and_leave_a_way_through():
+    """ISO 8859-2 beside cp1250 (not cp1252, which would read ś as œ); a file cp1252 cannot read (a stray
+    0x81) is read as latin-1 asked, the way through that the cp1252 error offers."""
+    from sft_teach.decoding import decode
+    from sft_teach.errors import DataError
+
+    with pytest.raises(DataError, match=re.escape("byte 0x9c reads as the control character U+009C in iso-8859-2, "
+                                                  "but as 'ś' in cp1250")):
+        decode("Zażółć gęślą jaźń\n".encode("cp1250"), "pl.csv", "iso-8859-2")
+    stray = "\u201cquoted\u201d\n".encode("cp1252") + b"\x81\n"
+    with pytest.raises(DataError, match="is not valid cp1252"):
+        decode(stray, "odd.csv", "cp1252")
+    assert decode(stray, "odd.csv", "latin-1") == stray.decode("latin-1")
 
 
 def test_merge_case_with_a_folder_says_a_folder_s_files_are_used_as_they_are(tmp_path, capsys):
@@ -820,3 +837,38 @@ def test_lines_above_the_header_are_named(above, tmp_path, capsys):
     assert capsys.readouterr().err == (f"sft-teach: error: {path}: line {len(above) + 1} is the header (text,label), "
                                        f"with {lines} above it not part of the table: delete {lines} above the "
                                        f"header\n")
+
+
+def test_checkpoints_of_an_interrupted_run_are_named_with_resume_and_overwrite(tmp_path, capsys, monkeypatch):
+    """Its own message, not 'cannot be written': the refusal is an OutputExistsError, which is an OSError too."""
+    import sft_teach.training
+
+    monkeypatch.setattr(sft_teach.training, "finetune_quietly", lambda *a, **k: pytest.fail("trained before the check"))
+    (tmp_path / ".run.partial" / "checkpoints" / "checkpoint-5").mkdir(parents=True)
+    (tmp_path / ".run.partial" / "checkpoints" / "checkpoint-5" / "trainer_state.json").write_text("{}")
+    data = write_csv(tmp_path / "notes.csv", GOOD)
+    assert main(["finetune", "--data", str(data), "--output", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == ("sft-teach: error: an interrupted run left checkpoints in .run.partial/: pass "
+                                       "--resume to continue it, or --overwrite to start again\n")
+
+
+def test_a_model_folder_of_the_user_s_own_is_no_run_to_overwrite(tmp_path, capsys):
+    """model/ without metrics.json beside it is the user's: --overwrite would have deleted it as a run's."""
+    out = tmp_path / "mine"
+    (out / "model").mkdir(parents=True)
+    (out / "model" / "weights.bin").write_text("mine")
+    for flags in ([], ["--overwrite"]):
+        assert main(["finetune", "--output", str(out), *flags]) == 2
+        assert "holds files that are not an sft-teach run (model): --overwrite replaces only a run's own folder" \
+            in capsys.readouterr().err
+    assert (out / "model" / "weights.bin").read_text() == "mine"
+
+
+@pytest.mark.parametrize("given", [".", ".."])
+def test_the_current_folder_as_output_is_refused(given, tmp_path, capsys, monkeypatch):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert main(["finetune", "--output", given, "--overwrite"]) == 2
+    above = "" if given == "." else " or one above it"
+    assert capsys.readouterr().err == (f"sft-teach: error: --output {given} is the current folder{above}: a run "
+                                       f"replaces its output folder whole: pass a folder inside it, e.g. --output run\n")

@@ -1089,3 +1089,61 @@ def test_an_output_dir_that_cannot_be_written_is_refused_before_training(small_d
                                                           f"system): choose another output_dir")):
         finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, output_dir=out, progress=False)
     assert probed == [tmp_path] and not (tmp_path / "runs").exists()
+
+
+def test_a_model_whose_classes_are_spelt_with_doubled_spaces_still_scores_its_own_files(make_tiny_classifier,
+                                                                                       tokenizer, tmp_path, capsys):
+    """Labels are read in one form ('tech  support' as 'tech support'); a model saved before, or built from a
+    Python dataset, keeps 'tech  support': its files, written either way, still score against it."""
+    from datasets import Dataset
+
+    from sft_teach.cli import main
+
+    model = make_tiny_classifier(labels=("billing", "tech  support"))
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    rows = [("Charged twice for one visit.", "billing"), ("The app will not open.", "tech  support"),
+            ("Login fails every time.", "tech support")]
+    path = write_csv(tmp_path / "held.csv", rows)
+    assert main(["evaluate", "--model", str(tmp_path / "model"), "--data", str(path)]) == 0
+    assert '"n": 3' in capsys.readouterr().out
+    held = data.from_csv(path, labels=["billing", "tech  support"])
+    assert [held.features["label"].names[i] for i in held["label"]] == ["billing", "tech  support", "tech  support"]
+    model, tokenizer = load_finetuned(tmp_path / "model")
+    scored = evaluate(model, tokenizer, Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}))
+    assert scored["n"] == 3
+
+
+def test_a_row_without_a_label_is_named_not_made_a_class(small_dataset):
+    """pandas reads an empty cell as None: it became a class named 'None', trained on in silence."""
+    from datasets import Dataset, DatasetDict
+
+    from sft_teach.errors import DataError
+    from sft_teach.splits import split
+
+    texts = small_dataset["train"]["text"]
+    labels = [("cat", "dog")[i % 2] for i in range(len(texts))]
+    labels[3] = None
+    with pytest.raises(DataError, match=re.escape("the label column: row 3 (0-based) has no label: give every row one, "
+                                                  "or drop those rows first (pandas: df.dropna(subset=['label']))")):
+        split(Dataset.from_dict({"text": texts, "label": labels}))
+    with pytest.raises(DataError, match=re.escape("the train split's label column: row 3 (0-based) has no label")):
+        data.by_name(DatasetDict(train=Dataset.from_dict({"text": texts, "label": labels}),
+                                 validation=small_dataset["validation"]))
+    spaced = [("spam ", "spam", "ham")[i % 3] for i in range(len(texts))]
+    assert split(Dataset.from_dict({"text": texts, "label": spaced}), validation=0.25, test=0.25, seed=0
+                 )["train"].features["label"].names == ["ham", "spam"]  # 'spam ' and 'spam': one class
+
+
+def test_a_hub_model_s_name_is_no_folder_whose_run_trained_it(tmp_path, monkeypatch):
+    """model.name_or_path 'bert-base-uncased' has the current folder as its 'parent': its splits/train.csv
+    there is no training split of that model."""
+    from sft_teach import score_warnings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "splits").mkdir()
+    write_csv(tmp_path / "splits" / "train.csv", [("Purred on the sofa.", "cat")])
+    assert score_warnings.seen_in_training("bert-base-uncased", ["Purred on the sofa."]) == []
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    assert score_warnings.seen_in_training(tmp_path / "model", ["Purred on the sofa."])  # a run's own model folder
