@@ -93,8 +93,8 @@ def _labelled(args, names: list[str]):
     texts, labels, lines, label_column = _read_labelled(args, source)
     if bundled:
         lines = None  # the course's own files: their line numbers help no one
-    labels = as_the_model_spells(labels, names)  # 'tech support' scores as a saved model's 'tech  support'
-    if cli_trained_model.merge_case(args):  # Spam, SPAM -> the model's spam
+    merge = cli_trained_model.merge_case(args)
+    if merge:  # Spam, SPAM -> the model's spam
         spelling = case_spellings(labels, names)
         labels = [spelling.get(label, label) for label in labels]
         if spelling and args.merge_case is None:  # merged because the model's training did: said, not silent
@@ -102,6 +102,8 @@ def _labelled(args, names: list[str]):
                 ", ".join(f"'{label}' read as '{name}'" for label, name in sorted(spelling.items()))
                 + ": labels differing only in case were merged, as in this model's training (--merge-case); "
                   "--no-merge-case refuses them")
+    # 'tech support' scores as a saved model's 'tech  support' (and 'Tech Support' too, with --merge-case)
+    labels = as_the_model_spells(labels, names, merge_case=merge)
     keep, skipped = known_rows(labels, names, source=args.data if bundled else source.name, lines=lines,
                                label_column=label_column, skip_unknown=args.skip_unknown)
     texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
@@ -141,10 +143,11 @@ def cmd_evaluate(args) -> int:
         warnings.simplefilter("always", SftTeachWarning)
         scores = evaluate(model, tokenizer, dataset, per_class=True, max_length=max_length, warn_about_texts=False)
     after = [str(w.message).removeprefix("evaluate: ") for w in caught if issubclass(w.category, SftTeachWarning)]
-    for other in (w for w in caught if not issubclass(w.category, SftTeachWarning)):  # a library's: as Python shows it
-        warnings.showwarning(other.message, other.category, other.filename, other.lineno)
     cli_conventions.warn(after)
     seen += after
+    # a library's warnings, shown in the command's one line each; not the score's, so not in the JSON line
+    cli_conventions.warn(f"{w.category.__name__}: {w.message}" for w in caught
+                         if not issubclass(w.category, SftTeachWarning))
     classes = scores.pop("per_class")
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(cli_conventions.json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],

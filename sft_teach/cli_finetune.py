@@ -21,22 +21,23 @@ from sft_teach.run_record import held, portable
 from sft_teach.training import RECIPES
 
 
-def _check_output(output: Path, overwrite: bool) -> None:
+def _check_output(output: Path, overwrite: bool, shown: str) -> None:
     """``output`` may be replaced: missing, empty, or a run (with ``overwrite``). --overwrite replaces the
-    whole folder, so anything else in it (:func:`sft_teach.run_record.held`'s strangers) is refused."""
+    whole folder, so anything else in it (:func:`sft_teach.run_record.held`'s strangers) is refused.
+    ``shown``: the folder as the user wrote it, for the messages."""
     if output.exists() and not output.is_dir():
-        raise OutputExistsError(f"output '{output}' is a file: choose another --output folder")
+        raise OutputExistsError(f"output '{shown}' is a file: choose another --output folder")
     run_files, others = held(output)
     if not run_files and not others:
         return
     if others:  # the user's own files: --overwrite would delete them with the folder
-        shown = ", ".join(name.rstrip("/") for name in others[:3]) + (f" and {len(others) - 3} more"
-                                                                       if len(others) > 3 else "")
-        raise OutputExistsError(f"output folder '{output}' holds files that are not an sft-teach run ({shown}): "
+        listed = ", ".join(name.rstrip("/") for name in others[:3]) + (f" and {len(others) - 3} more"
+                                                                        if len(others) > 3 else "")
+        raise OutputExistsError(f"output folder '{shown}' holds files that are not an sft-teach run ({listed}): "
                                 f"--overwrite replaces only a run's own folder; choose another --output")
     if not overwrite:
         raise OutputExistsError(
-            f"output folder '{output}' already holds results: pass --overwrite to replace them, or choose another --output")
+            f"output folder '{shown}' already holds results: pass --overwrite to replace them, or choose another --output")
 
 
 def _load_and_check(args, max_length: int):
@@ -148,10 +149,15 @@ def cmd_finetune(args) -> int:
     if output.is_symlink():  # a link to a folder: the run goes where it points (a link cannot be swapped in place)
         output = output.resolve()
     output = Path(os.path.abspath(output))  # "." and "..": a folder with a name, beside which the run is staged
-    if output == Path.cwd() or output in Path.cwd().parents:
-        raise ConfigError(f"--output {args.output} is the current folder{'' if output == Path.cwd() else ' or one above it'}: "
-                          f"a run replaces its output folder whole: pass a folder inside it, e.g. --output run")
-    _check_output(output, args.overwrite or args.resume)
+    here = Path.cwd().resolve()  # compared resolved: a path through a link may name the current folder too
+    if output.resolve() == here or output.resolve() in here.parents:
+        raise OutputExistsError(f"--output {args.output} is the current folder"
+                                f"{'' if output.resolve() == here else ' or one above it'}: a run replaces its output "
+                                f"folder whole: pass a folder inside it, e.g. --output run")
+    blocking = next((part for part in reversed(output.parents) if part.exists() and not part.is_dir()), None)
+    if blocking is not None:
+        raise OutputExistsError(f"--output {args.output}: {blocking} is a file, not a folder: choose another --output")
+    _check_output(output, args.overwrite or args.resume, args.output)
     precision = _precision(args)
 
     # Everything that can fail on the learner's input fails here, before any training.

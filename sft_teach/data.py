@@ -56,14 +56,14 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, 
         rows = csv_files.read_csv_rows(path, text_column, label_column, encoding, with_lines=True)
     raw_labels, lines = rows.labels, rows.lines
     names = None if labels is None else [str(x) for x in labels]
-    if names is not None:  # 'tech support' read as a saved model's 'tech  support'
-        raw_labels = as_the_model_spells(raw_labels, names)
     merged = {}
     if merge_case:
         spelling = case_spellings(raw_labels, names or ())
         counts = Counter(raw_labels)
         merged = {label: {"into": into, "rows": counts[label]} for label, into in spelling.items()}
         raw_labels = [spelling.get(label, label) for label in raw_labels]
+    if names is not None:  # 'tech support' read as a saved model's 'tech  support'
+        raw_labels = as_the_model_spells(raw_labels, names, merge_case=merge_case)
     names = sorted(set(raw_labels), key=label_order) if names is None else names
     keep, skipped = known_rows(raw_labels, names, source=Path(path).name, lines=lines, label_column=label_column,
                                skip_unknown=skip_unknown)
@@ -117,7 +117,7 @@ def by_name(dataset, need=("train", "validation")):
         if isinstance(own, ClassLabel) and list(own.names) == names:
             parts[name] = part
             continue
-        labels = written[name]
+        labels = as_the_model_spells(written[name], names)  # train's 'tech  support' (a ClassLabel's) for 'tech support'
         unknown = sorted(set(labels) - set(names), key=labels.index)
         if unknown:
             raise DataError(f"the {name} split has label{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}, "
@@ -270,7 +270,7 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     Before the split, texts with conflicting labels are settled and repeated texts removed
     (:func:`sft_teach.checks.clean`; ``keep_duplicates=True`` opts out), so no text lands in
     both train and test. ``report`` gives the counts, for the learner to see, how many labels
-    were written another way than :func:`sft_teach.csv_files.one_form`'s (``labels_trimmed``: spaces
+    were written another way than :func:`sft_teach.labels.one_form`'s (``labels_trimmed``: spaces
     around them or doubled inside, another Unicode form), and where the rows came from
     (``read_from``: the file as given, its SHA-256 and the reading options, which
     :func:`sft_teach.training.finetune` records for this pair as it does for a path). Each split

@@ -79,7 +79,7 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
 # letters and punctuation: a file saved by Windows and read with the ISO encoding has them as controls
 _WINDOWS_PAGE = {"iso8859-1": "cp1252", "iso8859-15": "cp1252", "iso8859-2": "cp1250", "iso8859-5": "cp1251",
                  "iso8859-7": "cp1253", "iso8859-9": "cp1254", "iso8859-8": "cp1255", "iso8859-6": "cp1256",
-                 "iso8859-13": "cp1257", "iso8859-4": "cp1257"}
+                 "iso8859-13": "cp1257", "iso8859-4": "cp1257", "iso8859-11": "cp874", "tis-620": "cp874"}
 
 
 def _no_control_characters(text: str, raw: bytes, shown: str, encoding: str) -> None:
@@ -93,13 +93,20 @@ def _no_control_characters(text: str, raw: bytes, shown: str, encoding: str) -> 
     found = re.search("[\x80-\x9f]", text)
     if found is None:
         return
-    page = _WINDOWS_PAGE.get(codecs.lookup(encoding).name)
-    try:
-        raw.decode(page or "")
-    except (UnicodeDecodeError, LookupError):
-        return
     byte = bytes([ord(found.group())])
     line = text[:found.start()].count("\n") + 1
+    name = codecs.lookup(encoding).name
+    page = _WINDOWS_PAGE.get(name)
+    if page is None:  # an ISO 8859 encoding with no Windows page beside it (8859-3, -10, -14, -16)
+        if name.startswith("iso8859"):
+            raise DataError(f"{shown}: line {line}, byte 0x{byte.hex()} reads as the control character "
+                            f"U+{ord(found.group()):04X} in {encoding}, which no text has: pass the encoding the "
+                            f"file was saved in (--encoding, encoding=)")
+        return
+    try:
+        raw.decode(page)
+    except UnicodeDecodeError:  # not that page either: the encoding given is the way through
+        return
     raise DataError(f"{shown}: line {line}, byte 0x{byte.hex()} reads as the control character "
                     f"U+{ord(found.group()):04X} in {encoding}, but as {byte.decode(page)!r} in {page}, the Windows "
                     f"code page beside it (what Excel on Windows writes): pass --encoding {page} (encoding='{page}')")

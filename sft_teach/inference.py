@@ -6,6 +6,7 @@ Taught in notebooks/02_technical_recipe.ipynb (:func:`confident_mistakes` and
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -105,16 +106,19 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     return result
 
 
+# predict_proba's options, read from its signature once (a function patched in over it keeps them)
+_PREDICT_OPTIONS = tuple(inspect.signature(predict_proba).parameters)[3:]  # after model, tokenizer, texts
+
+
 def _check_passed_on(kwargs: dict, caller: str, own=()) -> None:
     """The keywords ``caller`` passes on to :func:`predict_proba`: one it does not know either is a
     :class:`ConfigError` naming the one probably meant (``skip_unkown=``: ``skip_unknown=``), not a
     ``TypeError`` from a function the user never called."""
     import difflib
-    import inspect
 
     from sft_teach.errors import ConfigError
 
-    known = [name for name in inspect.signature(predict_proba).parameters if name not in ("model", "tokenizer", "texts")]
+    known = _PREDICT_OPTIONS
     for name in kwargs:
         if name not in known:
             close = difflib.get_close_matches(name, [*own, *known], n=1)
@@ -177,11 +181,12 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     names = label_names(model)
     written = names_of(dataset["label"][:], dataset.features["label"], fix=(
         f"give the labels as names ({', '.join(map(repr, names))}), or cast the column with "
-        f"datasets.ClassLabel(names=label_names(model))"))
-    written = as_the_model_spells(written, names)  # 'tech support' scores as a saved model's 'tech  support'
+        f"datasets.ClassLabel(names=label_names(model))"), read_in_one_form=False)
     if merge_case:
         spelling = case_spellings(written, names)
         written = [spelling.get(label, label) for label in written]
+    # 'tech support' scores as a saved model's 'tech  support' (and 'Tech Support' too, with merge_case)
+    written = as_the_model_spells(written, names, merge_case=merge_case)
     keep, skipped = known_rows(written, names, source="evaluate", skip_unknown=skip_unknown)
     if skipped:
         warnings.warn(f"evaluate: {skipped_line(skipped, len(keep))}", SftTeachWarning, stacklevel=2)

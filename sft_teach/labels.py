@@ -56,31 +56,60 @@ def one_form(label: str) -> str:
     return unicodedata.normalize("NFC", " ".join(label.split()))
 
 
-
-def as_the_model_spells(labels, names) -> list[str]:
+def as_the_model_spells(labels, names, merge_case: bool = False) -> list[str]:
     """Each label as ``names`` (a model's classes) spell it where the two differ only in what
-    :func:`one_form` evens out: a model saved with the class 'tech  support' (before labels were read in
-    one form, or built from a Python dataset) still scores a file's 'tech support'."""
-    forms = {one_form(name): name for name in names}
-    return [label if label in names else forms.get(one_form(label), label) for label in labels]
+    :func:`one_form` evens out (and case, with ``merge_case``): a model saved with the class
+    'tech  support' (before labels were read in one form, or built from a Python dataset) still scores a
+    file's 'tech support'. A label that is one of ``names`` stays; two classes alike in that form match neither."""
+    def key(label):
+        return one_form(label).casefold() if merge_case else one_form(label)
+
+    forms = Counter(key(name) for name in names)
+    by_form = {key(name): name for name in names if forms[key(name)] == 1}
+    return [label if label in names else by_form.get(key(label), label) for label in labels]
 
 
 def names_of(values, feature, where: str = "the label column",
-             fix: str = "give the labels as names, or cast the column with datasets.ClassLabel(names=[...])") -> list[str]:
+             fix: str = "give the labels as names, or cast the column with datasets.ClassLabel(names=[...])",
+             read_in_one_form: bool = True) -> list[str]:
     """Each row's class name: a ``ClassLabel``'s names for its ids, or the strings (Arrow ``string`` or
-    ``large_string``) in :func:`one_form`. An integer column without class names, or a row without a
-    label (``None``, as pandas reads an empty cell), is a :class:`DataError` saying ``where`` and the fix."""
+    ``large_string``), in :func:`one_form` unless ``read_in_one_form=False`` (a :class:`SftTeachWarning`
+    says how many it changed, as a CSV file's counts do). An integer column without class names, or a row
+    without a label (``None``, as pandas reads an empty cell; an empty string; a ``ClassLabel`` id of -1,
+    the ``datasets`` library's "no label"), is a :class:`DataError` saying ``where`` and the fix."""
     if hasattr(feature, "names"):  # ClassLabel: ids, each the index of its name
+        _no_label([i for i, value in enumerate(values) if value is None or value < 0], where,
+                  "give every row a class id of 0 or more, or drop those rows first (dataset.filter)")
         return [feature.names[i] for i in values]
     if str(getattr(feature, "dtype", "")) not in STRING_DTYPES:
         raise DataError(f"{where} holds {getattr(feature, 'dtype', type(feature).__name__)} values without class "
                         f"names: {fix}")
-    missing = [i for i, value in enumerate(values) if value is None or not str(value).strip()]
-    if missing:
-        raise DataError(f"{where}: row{'s' * (len(missing) > 1)} {', '.join(map(str, missing[:5]))}"
-                        f"{' and more' if len(missing) > 5 else ''} (0-based) ha{'ve' if len(missing) > 1 else 's'} no "
-                        f"label: give every row one, or drop those rows first (pandas: df.dropna(subset=['label']))")
-    return [one_form(str(value)) for value in values]
+    _no_label([i for i, value in enumerate(values) if value is None], where,
+              "give every row one, or drop those rows first (pandas: df.dropna(subset=['label']))")
+    _no_label([i for i, value in enumerate(values) if not str(value).strip()], where,
+              "give every row one, or drop those rows first (pandas: df[df['label'].str.strip() != ''])")
+    if not read_in_one_form:
+        return list(values)
+    read = [one_form(value) for value in values]
+    changed = sum(a != b for a, b in zip(read, values))
+    if changed:
+        import warnings
+
+        from sft_teach.errors import SftTeachWarning
+
+        first = next(value for value, new in zip(values, read) if value != new)
+        warnings.warn(f"{where}: {changed} label{'s' * (changed > 1)} written with extra spaces or in another Unicode "
+                      f"form read in one form (the first: {first!r} as {one_form(first)!r})", SftTeachWarning,
+                      stacklevel=3)
+    return read
+
+
+def _no_label(rows: list[int], where: str, fix: str) -> None:
+    """A :class:`DataError` naming the rows (0-based) that have no label, with ``fix``."""
+    if rows:
+        raise DataError(f"{where}: row{'s' * (len(rows) > 1)} {', '.join(map(str, rows[:5]))}"
+                        f"{' and more' if len(rows) > 5 else ''} (0-based) ha{'ve' if len(rows) > 1 else 's'} no "
+                        f"label: {fix}")
 
 
 def known_rows(labels, names, *, source: str, lines=None, label_column: str = "label", skip_unknown: bool = False):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -193,31 +194,39 @@ def read_record(folder) -> dict:
 
 def held(folder: Path) -> tuple[list[str], list[str]]:
     """``(run_files, strangers)``: what ``folder`` holds of a run's files (:data:`RUN_OUTPUTS`), and the
-    names that are not a run's: other files, and a ``model/`` or ``splits/`` with no ``metrics.json``
-    beside it (the user's own, which replacing a run would delete). The one rule, for Python's
-    ``overwrite=True`` and the command's ``--overwrite``."""
+    names that are not a run's (a folder's with a ``/``): other files, and a ``model/`` or ``splits/``
+    with no ``metrics.json`` beside it (the user's own, or a Python run interrupted while saving, which
+    writes metrics.json last). The one rule, for Python's ``overwrite=True`` and the command's ``--overwrite``."""
     if not folder.is_dir():
         return [], []
+
+    def shown(name):
+        return f"{name}/" if (folder / name).is_dir() else name
+
     names = sorted(p.name for p in folder.iterdir())
-    run_files = [name for name in names if name in RUN_OUTPUTS]
-    if "metrics.json" not in run_files:
-        return [], [f"{name}/" if (folder / name).is_dir() else name for name in names]
-    return run_files, [f"{name}/" if (folder / name).is_dir() else name for name in names if name not in RUN_OUTPUTS]
+    if "metrics.json" not in names:
+        return [], [shown(name) for name in names]
+    return [name for name in names if name in RUN_OUTPUTS], [shown(name) for name in names if name not in RUN_OUTPUTS]
 
 
 def check_output_dir(folder: Path, overwrite: bool) -> None:
-    """An :class:`OutputExistsError` for a folder that already holds a run, unless ``overwrite`` (which
-    replaces the run's files and leaves the user's), and for one whose ``model/`` or ``splits/`` is no run's."""
+    """An :class:`OutputExistsError` for a folder that already holds a run, or a ``model/`` or ``splits/``
+    with no metrics.json beside it, unless ``overwrite`` (which replaces those and leaves the user's other
+    files); and for a folder that cannot be written."""
     from sft_teach.errors import OutputExistsError
 
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(f"output_dir '{folder}' is a file: choose another output_dir")
+    if folder.is_symlink() and not folder.exists():
+        raise OutputExistsError(f"output_dir '{folder}' is a link to {os.readlink(folder)}, which does not exist: "
+                                f"make that folder, or choose another output_dir")
     run_files, strangers = held(folder)
     taken = [name for name in strangers if name.rstrip("/") in RUN_OUTPUTS]  # the names a run would replace
-    if taken:  # not a run: the user's own model/ or splits/, say, which overwrite=True would delete
-        raise OutputExistsError(f"output_dir '{folder}' holds {', '.join(taken)} but no run (no metrics.json): "
-                                f"overwrite=True would delete {'it' if len(taken) == 1 else 'them'} with everything "
-                                f"inside: choose another output_dir")
+    if taken and not overwrite:  # the user's own model/ or splits/, or a run interrupted while saving
+        which = "them" if len(taken) > 1 else "it"
+        raise OutputExistsError(f"output_dir '{folder}' holds {', '.join(taken)} but no metrics.json: your own, or a "
+                                f"run interrupted while saving: overwrite=True replaces {which}, or choose another "
+                                f"output_dir")
     if run_files and not overwrite:
         raise OutputExistsError(f"output_dir '{folder}' already holds a run ({', '.join(run_files)}): pass "
                                 f"overwrite=True to replace it, or choose another output_dir")
@@ -226,16 +235,18 @@ def check_output_dir(folder: Path, overwrite: bool) -> None:
 
 def _check_writable(folder: Path) -> None:
     """An :class:`OutputExistsError` now, before any training, when nothing can be written where the run
-    would go (a read-only disk, a folder without write permission): it would otherwise end minutes of
-    training in a PermissionError. Probed with a folder made and removed in the nearest folder that exists."""
-    import os
+    would go (a read-only disk, a folder without write permission, a file where a folder must be): it
+    would otherwise end minutes of training in an OSError. Probed with a folder made and removed in the
+    nearest folder that exists."""
     import tempfile
 
     from sft_teach.errors import OutputExistsError
 
     existing = Path(folder).absolute()
-    while not existing.exists():
+    while not os.path.lexists(existing):
         existing = existing.parent
+    if not existing.is_dir():
+        raise OutputExistsError(f"output_dir '{folder}': {existing} is a file, not a folder: choose another output_dir")
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".sft-teach-probe-", dir=existing))
     except OSError as exc:
@@ -245,8 +256,9 @@ def _check_writable(folder: Path) -> None:
 
 def clear_run(folder: Path) -> None:
     """Remove an earlier run's files from ``folder`` (a stale splits/test.csv would be scored as
-    this run's); the user's own files stay."""
-    for name in RUN_OUTPUTS:
+    this run's); the user's own files stay. metrics.json goes last: interrupted here, the folder still
+    reads as a run (:func:`held`)."""
+    for name in sorted(RUN_OUTPUTS, key=lambda name: name == "metrics.json"):
         path = folder / name
         if path.is_dir():
             shutil.rmtree(path)

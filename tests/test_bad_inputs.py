@@ -872,3 +872,73 @@ def test_the_current_folder_as_output_is_refused(given, tmp_path, capsys, monkey
     above = "" if given == "." else " or one above it"
     assert capsys.readouterr().err == (f"sft-teach: error: --output {given} is the current folder{above}: a run "
                                        f"replaces its output folder whole: pass a folder inside it, e.g. --output run\n")
+
+
+def test_a_header_below_a_title_is_found_with_semicolons_too(tmp_path, capsys):
+    path = tmp_path / "report.csv"
+    path.write_text("Report; exported 3 May\ntext;label\n" + "".join(f'"{t}";{y}\n' for t, y in GOOD))
+    assert main(["check", "--data", str(path)]) == 2
+    assert "line 2 is the header (text;label), with the line above it not part of the table" in capsys.readouterr().err
+
+
+def test_a_library_s_warning_while_scoring_is_one_line_and_not_the_score_s(tiny_model_dir, tmp_path, capsys,
+                                                                           monkeypatch):
+    import json
+    import warnings
+
+    from sft_teach import inference
+
+    predict_proba = inference.predict_proba
+
+    def warning(*args, **kwargs):
+        warnings.warn("this argument will change", FutureWarning)
+        return predict_proba(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "predict_proba", warning)
+    path = write_csv(tmp_path / "held.csv", GOOD)
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "sft-teach: warning: FutureWarning: this argument will change\n" in err
+    assert not any("FutureWarning" in w for w in json.loads(out.splitlines()[-1])["warnings"])
+
+
+def test_an_output_whose_parent_is_a_file_is_named(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["finetune", "--output", str(tmp_path / "afile" / "run")]) == 2
+    assert capsys.readouterr().err == (f"sft-teach: error: --output {tmp_path / 'afile' / 'run'}: {tmp_path / 'afile'} "
+                                       f"is a file, not a folder: choose another --output\n")
+
+
+@pytest.mark.slow
+def test_an_earlier_run_that_cannot_be_removed_is_named(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    data = write_csv(tmp_path / "notes.csv", GOOD * 2)
+    run = ["finetune", "--model", str(tiny_model_dir), "--data", str(data), "--epochs", "1", "--quiet",
+           "--output", str(tmp_path / "run")]
+    assert main(run) == 0
+    rmtree = shutil.rmtree
+    monkeypatch.setattr(shutil, "rmtree", lambda path, *a, **k: None if ".old-" in str(path) else rmtree(path, *a, **k))
+    assert main([*run, "--overwrite"]) == 0
+    aside = next(tmp_path.glob(".run.old-*"))
+    assert f"sft-teach: warning: the earlier run could not be removed: it is in {aside}; delete it yourself" in \
+        capsys.readouterr().err
+
+
+def test_an_iso_encoding_with_no_windows_page_still_refuses_control_characters():
+    from sft_teach.decoding import decode
+    from sft_teach.errors import DataError
+
+    for encoding in ("iso8859_3", "iso8859_16"):
+        with pytest.raises(DataError, match=re.escape(f"line 2, byte 0x93 reads as the control character U+0093 in "
+                                                      f"{encoding}, which no text has")):
+            decode(b"text,label\n\x93hello\x94 x,a\n", "f.csv", encoding)
+
+
+def test_merge_case_and_a_model_s_doubled_space_together(make_tiny_classifier, tokenizer, tmp_path, capsys):
+    model = make_tiny_classifier(labels=("billing", "tech  support"))
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    path = write_csv(tmp_path / "held.csv", [("The app will not open.", "Tech Support"), ("Charged twice.", "billing")])
+    assert main(["evaluate", "--model", str(tmp_path / "model"), "--data", str(path), "--merge-case"]) == 0
+    assert '"n": 2' in capsys.readouterr().out

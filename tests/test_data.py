@@ -461,3 +461,48 @@ def test_a_label_written_as_another_number_is_named_with_the_model_s_spelling():
     with pytest.raises(DataError, match=re.escape("'1.0' is the model's '1' written as another number: write it as the "
                                                   "training file did; remove the rows labelled 'spam'")):
         known_rows(["1.0", "spam", "0"], ["0", "1"], source="held.csv")
+
+
+def test_a_second_column_of_texts_is_read_as_written(tmp_path):
+    """classes=False: the second column is texts (a sentence pair's), not class names: not read in one form."""
+    path = write_csv(tmp_path / "pairs.csv", [("A cat sat.", "A  cat   sat down."), ("Rain.", " It rains. ")],
+                     header=("sentence1", "sentence2"))
+    assert read_csv_rows(path, "sentence1", "sentence2", classes=False)[1] == ["A  cat   sat down.", "It rains."]
+
+
+def test_labels_are_matched_to_a_model_s_spelling_once_and_never_to_two_classes():
+    from sft_teach.labels import as_the_model_spells
+
+    names = ["billing", "tech  support"]
+    assert as_the_model_spells(["tech support", "tech  support", "billing"], names) == ["tech  support"] * 2 + ["billing"]
+    assert as_the_model_spells(["Tech Support"], names) == ["Tech Support"]  # case only with merge_case
+    assert as_the_model_spells(["Tech Support"], names, merge_case=True) == ["tech  support"]
+    assert as_the_model_spells(["a b", "a  b", "a   b"], ["a b", "a  b"]) == ["a b", "a  b", "a   b"]  # ambiguous: left
+
+
+def test_rows_without_a_label_are_refused_whatever_the_column_s_type():
+    from datasets import ClassLabel, Value
+
+    from sft_teach.labels import names_of
+
+    with pytest.raises(DataError, match=re.escape("the label column: row 1 (0-based) has no label: give every row a "
+                                                  "class id of 0 or more")):
+        names_of([0, -1, 1], ClassLabel(names=["x", "y"]))  # -1: the datasets library's "no label"
+    with pytest.raises(DataError, match=re.escape("rows 0, 2 (0-based) have no label: give every row one, or drop "
+                                                  "those rows first (pandas: df[df['label'].str.strip() != ''])")):
+        names_of(["", "x", " "], Value("string"))
+    with pytest.warns(SftTeachWarning, match=re.escape("the label column: 2 labels written with extra spaces or in "
+                                                       "another Unicode form read in one form (the first: 'spam ' as "
+                                                       "'spam')")):
+        assert names_of(["spam ", "spam", "ham  x"], Value("string")) == ["spam", "spam", "ham x"]
+
+
+def test_a_split_with_a_model_s_spelling_matches_train_s_class_label():
+    """Train a ClassLabel with 'tech  support' (built in Python), validation its strings: one class."""
+    from datasets import ClassLabel, Dataset, DatasetDict
+
+    names = ["billing", "tech  support"]
+    train = Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]}).cast_column("label", ClassLabel(names=names))
+    validation = Dataset.from_dict({"text": ["c", "d"], "label": ["billing", "tech  support"]})
+    matched = data.by_name(DatasetDict(train=train, validation=validation))
+    assert matched["validation"]["label"] == [0, 1] and matched["validation"].features["label"].names == names

@@ -740,15 +740,24 @@ def test_a_folder_holding_a_run_is_refused_unless_overwrite_which_leaves_no_stal
     finetune(str(tiny_model_dir), small_dataset, **settings, overwrite=True, seed=1)
     assert json.loads((out / "metrics.json").read_text())["seed"] == 1
     assert not (out / "splits" / "extra.csv").exists() and (out / "notes.txt").read_text() == "mine"
-    # a folder whose model/ is the user's own, no run: not called a run, and the deletion said
-    own = tmp_path / "mine"
-    (own / "model").mkdir(parents=True)
-    (own / "model" / "weights.txt").write_text("mine")
+    # model/ and splits/ with no metrics.json: the user's own, or a run interrupted while saving (metrics.json
+    # is written last): not called a run, refused without overwrite=True, replaced with it
+    from sft_teach import run_record
+
+    half = tmp_path / "half"
+    with monkeypatch.context() as patched:
+        patched.setattr(run_record, "write_run", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        with pytest.raises(KeyboardInterrupt):
+            finetune(str(tiny_model_dir), small_dataset, **{**settings, "output_dir": half})
+    assert sorted(p.name for p in half.iterdir()) == ["model", "splits"]
+    (half / "model" / "mine.txt").write_text("mine")
     with pytest.raises(OutputExistsError, match=re.escape(
-            f"output_dir '{own}' holds model/ but no run (no metrics.json): overwrite=True would delete it with "
-            f"everything inside: choose another output_dir")):
-        finetune(str(tiny_model_dir), small_dataset, **{**settings, "output_dir": own})
-    assert (own / "model" / "weights.txt").read_text() == "mine"
+            f"output_dir '{half}' holds model/, splits/ but no metrics.json: your own, or a run interrupted while "
+            f"saving: overwrite=True replaces them, or choose another output_dir")):
+        finetune(str(tiny_model_dir), small_dataset, **{**settings, "output_dir": half})
+    assert (half / "model" / "mine.txt").read_text() == "mine"
+    finetune(str(tiny_model_dir), small_dataset, **{**settings, "output_dir": half}, overwrite=True)
+    assert (half / "metrics.json").is_file() and not (half / "model" / "mine.txt").exists()
 
 
 def test_python_records_the_data_s_warnings_and_reads_a_csv_with_its_columns(tiny_model_dir, tmp_path):
@@ -1147,3 +1156,33 @@ def test_a_hub_model_s_name_is_no_folder_whose_run_trained_it(tmp_path, monkeypa
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "config.json").write_text("{}")
     assert score_warnings.seen_in_training(tmp_path / "model", ["Purred on the sofa."])  # a run's own model folder
+
+
+def test_an_output_dir_through_a_dangling_link_or_under_a_file_is_one_line(small_dataset, make_tiny_classifier,
+                                                                          tokenizer, tmp_path):
+    from sft_teach.errors import OutputExistsError
+
+    (tmp_path / "link").symlink_to(tmp_path / "gone")
+    with pytest.raises(OutputExistsError, match=re.escape(f"output_dir '{tmp_path / 'link'}' is a link to "
+                                                          f"{tmp_path / 'gone'}, which does not exist")):
+        finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, output_dir=tmp_path / "link")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputExistsError, match=re.escape(f"output_dir '{tmp_path / 'afile' / 'run'}': "
+                                                          f"{tmp_path / 'afile'} is a file, not a folder")):
+        finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, output_dir=tmp_path / "afile" / "run")
+
+
+def test_evaluate_leaves_the_texts_warnings_to_a_caller_that_says_them(tiny_model_dir):
+    import warnings
+
+    from datasets import Dataset
+
+    from sft_teach.errors import SftTeachWarning
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    twice = Dataset.from_dict({"text": ["Purred.", "Purred.", "Barked."], "label": ["cat", "cat", "dog"]})
+    with pytest.warns(SftTeachWarning, match="occurs more than once"):
+        evaluate(model, tokenizer, twice)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SftTeachWarning)
+        evaluate(model, tokenizer, twice, warn_about_texts=False)
