@@ -17,7 +17,7 @@ from sft_teach import cli_conventions
 from sft_teach.checks import count
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
-from sft_teach.run_record import held, portable
+from sft_teach.run_record import file_in_the_way, held, portable
 from sft_teach.training import RECIPES
 
 
@@ -100,8 +100,8 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
     return {"data": portable(args.data), "data_sha256": fingerprint, "model": portable(args.model),
             "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
-            **({"split_seed": int(args.split_seed)} if split else {}), "head_epochs": head_epochs, "patience": patience, "keep_duplicates": args.keep_duplicates,
-            "merge_case": args.merge_case, "encoding": args.encoding,
+            **({"split_seed": int(args.split_seed)} if split else {}), "head_epochs": head_epochs,
+            "patience": patience, "keep_duplicates": args.keep_duplicates, "merge_case": args.merge_case, "encoding": args.encoding,
             "text_column": args.text_column, "label_column": args.label_column}
 
 
@@ -154,7 +154,7 @@ def cmd_finetune(args) -> int:
         raise OutputExistsError(f"--output {args.output} is the current folder"
                                 f"{'' if output.resolve() == here else ' or one above it'}: a run replaces its output "
                                 f"folder whole: pass a folder inside it, e.g. --output run")
-    blocking = next((part for part in reversed(output.parents) if part.exists() and not part.is_dir()), None)
+    blocking = file_in_the_way(output.parent)
     if blocking is not None:
         raise OutputExistsError(f"--output {args.output}: {blocking} is a file, not a folder: choose another --output")
     _check_output(output, args.overwrite or args.resume, args.output)

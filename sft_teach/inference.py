@@ -66,14 +66,13 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     Texts longer than ``max_length`` tokens (default: :func:`max_length_of`) are truncated, so
     a text of any length gets a prediction. One string is one text (not a list of characters).
     """
-    import numbers
-
     import torch
 
     from sft_teach.errors import ConfigError
     from sft_teach.models import check_max_length
+    from sft_teach.setting_checks import whole
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+    if not whole(batch_size, least=1):
         raise ConfigError(f"batch_size= must be a whole number of at least 1, got {batch_size!r}: e.g. 64")
     check_max_length(model, max_length)  # a length asked for; the default below always fits
     max_length = max_length or max_length_of(model, tokenizer)

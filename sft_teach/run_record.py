@@ -233,6 +233,21 @@ def check_output_dir(folder: Path, overwrite: bool) -> None:
     _check_writable(folder)
 
 
+def _nearest(folder) -> Path:
+    """``folder``, or the nearest of its parents that exists (a link counts, though it lead nowhere)."""
+    existing = Path(folder).absolute()
+    while not os.path.lexists(existing):
+        existing = existing.parent
+    return existing
+
+
+def file_in_the_way(folder) -> Path | None:
+    """The file (not a folder) at ``folder`` or the nearest of its parents that exists, which making
+    ``folder`` would need to be a folder; ``None`` when there is none."""
+    existing = _nearest(folder)
+    return None if existing.is_dir() else existing
+
+
 def _check_writable(folder: Path) -> None:
     """An :class:`OutputExistsError` now, before any training, when nothing can be written where the run
     would go (a read-only disk, a folder without write permission, a file where a folder must be): it
@@ -242,9 +257,7 @@ def _check_writable(folder: Path) -> None:
 
     from sft_teach.errors import OutputExistsError
 
-    existing = Path(folder).absolute()
-    while not os.path.lexists(existing):
-        existing = existing.parent
+    existing = _nearest(folder)
     if not existing.is_dir():
         raise OutputExistsError(f"output_dir '{folder}': {existing} is a file, not a folder: choose another output_dir")
     try:

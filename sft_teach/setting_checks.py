@@ -11,8 +11,16 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 
 from sft_teach.errors import ConfigError
+
+
+def whole(value, least: int | None = None) -> bool:
+    """Whether ``value`` is a whole number (a Python or numpy integer, not ``True``/``False``, not 3.0 or
+    "3"), at least ``least`` if given: the one rule for seeds, counts and batch sizes passed from Python."""
+    return (not isinstance(value, bool) and isinstance(value, numbers.Integral)
+            and (least is None or value >= least))
 
 
 def _refuse_non_numbers(name: str, value, example: str, text: bool) -> None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import math
-import numbers
 from collections import Counter
 from pathlib import Path
 
 from sft_teach.errors import ConfigError, DataError
+from sft_teach.setting_checks import whole
 
 
 def column(dataset, name: str) -> list:
@@ -54,7 +54,7 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
 
     held_out = validation + test
     # checked here: numpy's own error for a negative seed would surface as the "too few rows" below
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if not whole(seed, least=0):
         raise ConfigError(f"split seed must be a whole number, 0 or more, got {seed!r}: e.g. --split-seed 42")
     dataset = _with_classes(dataset)
     require_classes(dataset, source)

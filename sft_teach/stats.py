@@ -21,13 +21,13 @@ and the spread over seeds are used by the comparisons of notebooks 02-07.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 
 from sft_teach.errors import ConfigError  # a ValueError too: what the learner passed, with the fix
+from sft_teach.setting_checks import whole
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -50,7 +50,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
     """
     for name, value in (("successes", successes), ("n", n)):  # an accuracy (0.85) is no count of right answers
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if not whole(value):
             raise ConfigError(f"{name} must be a whole count, got {value!r}: from an accuracy, pass "
                               f"round(accuracy * n) right answers of n")
     if n <= 0:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import numbers
 import os
 import shutil
 import tempfile
@@ -264,7 +263,7 @@ def _check_arguments(model, data, tokenizer, training_overrides, *, num_train_ep
         num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
     head_epochs = setting_checks.check_head_epochs(head_epochs)
     for name, value in (("seed", seed), ("split_seed", split_seed)):  # numpy's TypeError otherwise, deep inside
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        if not setting_checks.whole(value, least=0):
             raise ConfigError(f"{name}= must be a whole number of at least 0, got {value!r}: e.g. 42")
     setting_checks.check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
     if patience is not None and not best_epoch:
