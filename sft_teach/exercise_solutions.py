@@ -26,7 +26,8 @@ def note_embedding(per_token):
 
 
 def nearest_neighbour_labels(test_vectors, train_vectors, train_labels):
-    similarity = test_vectors @ train_vectors.T  # (test, train) cosine similarities: all have length 1
+    # (test, train) cosine similarities: all the vectors have length 1
+    similarity = test_vectors @ train_vectors.T
     nearest = similarity.argmax(axis=1)  # the most similar training note, per test note
     return np.asarray(train_labels)[nearest]
 
@@ -36,7 +37,8 @@ def nearest_neighbour_labels(test_vectors, train_vectors, train_labels):
 def training_steps(num_examples, batch_size, num_train_epochs, grad_accum=1):
     batches = math.ceil(num_examples / batch_size)  # an epoch's last, smaller batch is a batch too
     steps_per_epoch = math.ceil(batches / grad_accum)  # and its last, smaller group a step
-    return math.ceil(num_train_epochs * steps_per_epoch)  # half an epoch: half its steps, rounded up
+    # half an epoch: half its steps, rounded up
+    return math.ceil(num_train_epochs * steps_per_epoch)
 
 
 def peak_fraction(total_steps, warmup_steps):
@@ -66,7 +68,8 @@ def layer_plan(n, variant, num_blocks=6):
     plan = {"embeddings": kept}
     for i in range(num_blocks):
         plan[f"layer.{i}"] = kept if i < n else "random, trained"
-    # the pooler trains with the head; it sat on the top block, so it is re-drawn with any block above n
+    # the pooler trains with the head; it sat on the top block, so it is re-drawn with any
+    # block above n
     plan["pooler"] = "pretrained, trained" if n == num_blocks else "random, trained"
     plan["classifier"] = "random, trained"
     return plan
@@ -86,11 +89,13 @@ def discriminative_rates(layers, top_lr, factor=2.6):
 
 
 def stlr_multiplier(t, T, cut_frac=0.1, ratio=32):
-    cut = max(1, math.floor(T * cut_frac))  # a run shorter than 1 / cut_frac steps still rises for a step
+    # a run shorter than 1 / cut_frac steps still rises for a step
+    cut = max(1, math.floor(T * cut_frac))
     if t < cut:
         p = t / cut  # rising
     else:
-        p = max(0.0, 1 - (t - cut) / (cut * (1 / cut_frac - 1)))  # falling; a cut rounded down would overshoot 0
+        # falling; a cut rounded down would overshoot 0
+        p = max(0.0, 1 - (t - cut) / (cut * (1 / cut_frac - 1)))
     return (1 + p * (ratio - 1)) / ratio
 
 
@@ -155,7 +160,9 @@ def accumulated_loss(micro_batches):
         shifted = predicted - predicted.max(axis=-1, keepdims=True)  # for numerical safety
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # log-softmax
         keep = target != -100
-        picked = np.take_along_axis(log_probs, np.where(keep, target, 0)[..., None], axis=-1)[..., 0]
-        total += float(-picked[keep].sum())  # a sum, not a mean: micro-batches hold different numbers of answers
+        picked = np.take_along_axis(log_probs, np.where(keep, target, 0)[..., None],
+                                    axis=-1)[..., 0]
+        # a sum, not a mean: micro-batches hold different numbers of answers
+        total += float(-picked[keep].sum())
         count += int(keep.sum())
     return total / count  # the mean over every answer token of the step

@@ -197,9 +197,22 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
     Methods named in ``keep`` also return their trained ``model`` and ``tokenizer``; ``head=False``
     leaves out the head alone.
     """
-    import shutil
+    import contextlib
     import tempfile
 
+    methods = [(FULL, None), *((method_name(r), (r, False)) for r in ranks),
+               *((method_name(r, True), (r, True)) for r in rslora_ranks), *([(HEAD, None)] if head else [])]
+    # without a folder, the saved adapters go to a scratch folder, removed at the end, also on an error
+    scratch = contextlib.nullcontext(folder) if folder else tempfile.TemporaryDirectory(prefix="sft-teach-lora-")
+    with scratch as out:
+        return [_compared(dataset, method, adapter, Path(out), seed=seed, keep=keep, alpha=alpha,
+                          learning_rate=full_lr if method == FULL else small_lr, **settings)
+                for method, adapter in methods]
+
+
+def _compared(dataset, method: str, adapter: tuple | None, out: Path, *, seed: int, keep, alpha: float,
+              learning_rate: float, **settings) -> dict:
+    """One row of :func:`compare`: ``adapter`` is ``(rank, rslora)`` for a LoRA method, else ``None``."""
     import transformers
 
     from sft_teach import data as data_mod
@@ -207,44 +220,33 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
     from sft_teach.callbacks import TrainingMemory
     from sft_teach.training import finetune_quietly  # runs compared in a table: their findings in result.warnings
 
-    names = dataset["train"].features["label"].names
-    scratch = None if folder else tempfile.mkdtemp(prefix="sft-teach-lora-")
-    out = Path(folder or scratch)
-    methods = [(FULL, None), *((method_name(r), (r, False)) for r in ranks),
-               *((method_name(r, True), (r, True)) for r in rslora_ranks), *([(HEAD, None)] if head else [])]
-    rows = []
-    for method, adapter in methods:
-        transformers.set_seed(seed)  # the same new head in every method
-        model, tokenizer = models.load_classifier("default", names)
-        if method == HEAD:
-            models.freeze(model, ["head"])  # pooler + classifier
-        elif adapter:
-            model = add_lora(model, r=adapter[0], alpha=alpha, rslora=adapter[1])
-        # one training batch (the first 16 examples, padded as the recipe pads) for the activations
-        first = data_mod.tokenize(dataset["train"].select(range(16)), tokenizer)  # finetune tokenises the rest
-        batch = data_mod.collator(tokenizer)(list(first))
-        activations = memory.activation_bytes(model, batch)
-        meter = TrainingMemory()
-        learning_rate = full_lr if method == FULL else small_lr
-        result = finetune_quietly(model, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False,
-                                  eval_strategy="no", callbacks=[meter], learning_rate=learning_rate, **settings)
-        trainable, _ = trainable_parameters(model)
-        saved = save_trainable(model, out / method.replace(" ", "_").replace("=", ""))
-        mem = {k: v / memory.MiB for k, v in {**meter.memory, "activations": activations}.items()}
-        row = {"method": method, "seed": seed, "learning_rate": learning_rate,
-               "scaling": scaling(adapter[0], alpha, adapter[1]) if adapter else None, "trainable": trainable,
-               "accuracy": result.metrics["accuracy"], "macro_f1": result.metrics["macro_f1"],
-               "correct": "".join("1" if p == t else "0" for p, t in zip(result.predictions, result.label_ids)),
-               "train_seconds": result.metrics["train_seconds"], **mem, "total": sum(mem.values()),
-               "saved_mib": saved / memory.MiB}
-        if method in keep:
-            row.update(model=result.trainer.model, tokenizer=tokenizer)
-        for p in model.parameters():  # leave nothing frozen behind (the same model may be reused)
-            p.requires_grad = True
-        rows.append(row)
-    if scratch:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return rows
+    transformers.set_seed(seed)  # the same new head in every method
+    model, tokenizer = models.load_classifier("default", dataset["train"].features["label"].names)
+    if method == HEAD:
+        models.freeze(model, ["head"])  # pooler + classifier
+    elif adapter:
+        model = add_lora(model, r=adapter[0], alpha=alpha, rslora=adapter[1])
+    # one training batch (the first 16 examples, padded as the recipe pads) for the activations
+    first = data_mod.tokenize(dataset["train"].select(range(16)), tokenizer)  # finetune tokenises the rest
+    batch = data_mod.collator(tokenizer)(list(first))
+    activations = memory.activation_bytes(model, batch)
+    meter = TrainingMemory()
+    result = finetune_quietly(model, dataset, tokenizer=tokenizer, seed=seed, save=False, progress=False,
+                              eval_strategy="no", callbacks=[meter], learning_rate=learning_rate, **settings)
+    trainable, _ = trainable_parameters(model)
+    saved = save_trainable(model, out / method.replace(" ", "_").replace("=", ""))
+    mem = {k: v / memory.MiB for k, v in {**meter.memory, "activations": activations}.items()}
+    row = {"method": method, "seed": seed, "learning_rate": learning_rate,
+           "scaling": scaling(adapter[0], alpha, adapter[1]) if adapter else None, "trainable": trainable,
+           "accuracy": result.metrics["accuracy"], "macro_f1": result.metrics["macro_f1"],
+           "correct": "".join("1" if p == t else "0" for p, t in zip(result.predictions, result.label_ids)),
+           "train_seconds": result.metrics["train_seconds"], **mem, "total": sum(mem.values()),
+           "saved_mib": saved / memory.MiB}
+    if method in keep:
+        row.update(model=result.trainer.model, tokenizer=tokenizer)
+    for p in model.parameters():  # leave nothing frozen behind (the same model may be reused)
+        p.requires_grad = True
+    return row
 
 
 MERGED = "LoRA r=4 (merged)"  # notebook 06, section 8: the adapter folded into the weights

@@ -199,34 +199,36 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         _say(data_warnings)
     encoded = data_mod.tokenize(dataset, tokenizer, plan.max_length)
     history = HistoryCallback()
-    scratch = None
+    # Without an output folder Trainer still needs one: a scratch folder, removed when the run ends,
+    # also on an error or an interrupt (it can hold checkpoints of hundreds of MB by then).
     if output_dir is None:
-        scratch = tempfile.mkdtemp(prefix="sft-teach-")
-    run_dir = Path(output_dir or scratch)
-    clock = TrainingClock()  # the head phase and all the layers; a resumed run adds the time before it
-    head = _head_phase(model, encoded, tokenizer, run_dir, plan, head_learning_rate=head_learning_rate, seed=seed,
-                       progress=progress, output_dir=output_dir)
-    trainer, resumable = _build_trainer(model, tokenizer, encoded, run_dir, plan, seed=seed, warmup=warmup,
-                                        weight_decay=weight_decay, progress=progress, best_epoch=best_epoch,
-                                        history=history, clock=clock, callbacks=callbacks, trained_on=trained_on,
-                                        optimizers=optimizers, head=head)
-    train_seconds = _train(trainer, run_dir, plan.resume, best_epoch, resumable)
-    metrics, split_name, labels, predictions = _score(trainer, tokenizer, dataset, eval_split, plan, history, head,
-                                                      train_seconds, best_epoch)
-    history = history.as_dict()
-    if head is not None:
-        history["head"] = head["train"]  # the head-only phase's training log (its own step count)
-    learned = _training_findings(predictions, labels, names, split_name, dataset)
-    result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
-                            eval_split=split_name, label_names=names, predictions=predictions,
-                            label_ids=labels, cleaning=cleaning, warnings=[*data_warnings, *learned])
-    if save and output_dir is not None:
-        _save_run(trainer, result, output_dir, dataset, cleaning, plan, model_name=model_name, data=data,
-                  trained_on=trained_on, seed=seed, head_learning_rate=head_learning_rate,
-                  warmup=warmup, weight_decay=weight_decay, best_epoch=best_epoch, record=record)
-    (run_dir / "head.json").unlink(missing_ok=True)  # the run is complete: its results hold the head's log
-    if scratch is not None:
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch = tempfile.TemporaryDirectory(prefix="sft-teach-")
+    else:
+        scratch = contextlib.nullcontext(output_dir)
+    with scratch as folder:
+        run_dir = Path(folder)
+        clock = TrainingClock()  # the head phase and all the layers; a resumed run adds the time before it
+        head = _head_phase(model, encoded, tokenizer, run_dir, plan, head_learning_rate=head_learning_rate,
+                           seed=seed, progress=progress, output_dir=output_dir)
+        trainer, resumable = _build_trainer(model, tokenizer, encoded, run_dir, plan, seed=seed, warmup=warmup,
+                                            weight_decay=weight_decay, progress=progress, best_epoch=best_epoch,
+                                            history=history, clock=clock, callbacks=callbacks,
+                                            trained_on=trained_on, optimizers=optimizers, head=head)
+        train_seconds = _train(trainer, run_dir, plan.resume, best_epoch, resumable)
+        metrics, split_name, labels, predictions = _score(trainer, tokenizer, dataset, eval_split, plan, history,
+                                                          head, train_seconds, best_epoch)
+        history = history.as_dict()
+        if head is not None:
+            history["head"] = head["train"]  # the head-only phase's training log (its own step count)
+        learned = _training_findings(predictions, labels, names, split_name, dataset)
+        result = FinetuneResult(metrics=metrics, history=history, model_dir=None, trainer=trainer,
+                                eval_split=split_name, label_names=names, predictions=predictions,
+                                label_ids=labels, cleaning=cleaning, warnings=[*data_warnings, *learned])
+        if save and output_dir is not None:
+            _save_run(trainer, result, output_dir, dataset, cleaning, plan, model_name=model_name, data=data,
+                      trained_on=trained_on, seed=seed, head_learning_rate=head_learning_rate,
+                      warmup=warmup, weight_decay=weight_decay, best_epoch=best_epoch, record=record)
+        (run_dir / "head.json").unlink(missing_ok=True)  # the run is complete: its results hold the head's log
     # Said as Python says such things, not only kept in result.warnings; last, once the run is
     # saved, so that simplefilter("error", SftTeachWarning) stops a script without losing the run.
     _say(learned)

@@ -24,7 +24,8 @@ WORLD = 2
 def test_finetune_runs_data_parallel_under_torchrun(tmp_path):
     # CPU processes over gloo, also on a machine with a GPU (two processes cannot share one GPU with nccl)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1",
-           "CUDA_VISIBLE_DEVICES": ""}
+           "CUDA_VISIBLE_DEVICES": "", "TMPDIR": str(tmp_path / "tmp")}  # torchrun's log folders go there
+    (tmp_path / "tmp").mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={WORLD}", "--standalone",
          str(SCRIPT), str(tmp_path)],

@@ -182,3 +182,23 @@ def test_teacher_edition_of_the_course(tmp_path):
             assert cell.source == editions.exercise_source(solved[i], "teacher")
             kinds = [out.output_type for out in cell.outputs]
             assert cell.outputs and "error" not in kinds, f"{path.name} cell {i}: {kinds}"
+
+
+CELL_WIDTH = 100  # characters a JupyterLab code cell shows without scrolling, file browser open, 1280 px
+
+
+def test_every_line_of_code_a_learner_reads_fits_the_cell():
+    """A longer line scrolls sideways: its end (often what a print says) is out of sight. This
+    holds for the committed notebooks and for every exercise cell of both editions."""
+    from sft_teach import exercises
+
+    sources = {f"{path.name} cell {i}": cell.source
+               for path in sorted(NOTEBOOKS.glob("*.ipynb"))
+               for i, cell in enumerate(nbformat.read(path, as_version=4).cells) if cell.cell_type == "code"}
+    sources.update({f"exercise {exercise.id} ({edition})": exercises.cell_source(exercise.id, edition)
+                    for exercise in exercises.catalogue() for edition in ("student", "teacher")})
+    assert len(sources) > 200
+    too_long = [f"{where}, line {n}: {len(line)} characters"
+                for where, source in sources.items()
+                for n, line in enumerate(source.split("\n"), 1) if len(line) > CELL_WIDTH]
+    assert not too_long, "\n".join(too_long)

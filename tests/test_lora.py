@@ -251,3 +251,31 @@ def test_compare_rows_pair_item_by_item(monkeypatch, make_tiny_classifier, small
         assert row["correct"].count("1") / test_size == pytest.approx(row["accuracy"])
     head = by_method[lora.HEAD]["trainable"]
     assert by_method["LoRA r=4"]["trainable"] - head == 2 * 2 * 4 * (32 + 32)  # the same head, plus A and B
+
+
+def test_compare_leaves_no_scratch_folder_behind_even_when_a_run_fails(monkeypatch, make_tiny_classifier,
+                                                                         small_dataset, tokenizer, tmp_path):
+    import tempfile
+
+    from sft_teach import models, training
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where every scratch folder of the runs goes
+    monkeypatch.setattr(models, "load_classifier", lambda name, labels: (make_tiny_classifier(tuple(labels)), tokenizer))
+    rows = lora.compare(small_dataset, ranks=(4,), seed=0, num_train_epochs=1, head=False)
+    assert [row["saved_mib"] > 0 for row in rows] == [True, True]  # the adapters were saved, then removed
+    assert list(scratch.iterdir()) == []
+    real = training.finetune_quietly
+    calls = []
+
+    def fails_second(*args, **kwargs):  # the second method's run stops on an error
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("out of memory")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "finetune_quietly", fails_second)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        lora.compare(small_dataset, ranks=(4,), seed=0, num_train_epochs=1, head=False)
+    assert len(calls) == 2 and list(scratch.iterdir()) == []

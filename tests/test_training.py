@@ -1186,3 +1186,28 @@ def test_evaluate_leaves_the_texts_warnings_to_a_caller_that_says_them(tiny_mode
     with warnings.catch_warnings():
         warnings.simplefilter("error", SftTeachWarning)
         evaluate(model, tokenizer, twice, warn_about_texts=False)
+
+
+def test_a_run_without_an_output_dir_removes_its_scratch_folder_also_when_interrupted(
+        make_tiny_classifier, tokenizer, small_dataset, tmp_path, monkeypatch):
+    import tempfile
+
+    from transformers import TrainerCallback
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the scratch folder goes
+    seen = []
+
+    class Interrupt(TrainerCallback):  # a learner pressing stop after the first epoch's checkpoint
+        def on_save(self, args, state, control, **kwargs):
+            seen.extend(p.name for p in scratch.iterdir())
+            raise KeyboardInterrupt
+
+    settings = dict(tokenizer=tokenizer, num_train_epochs=2, batch_size=4, progress=False, best_epoch=True)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(make_tiny_classifier(), small_dataset, **settings, callbacks=[Interrupt()])
+    assert len(seen) == 1 and seen[0].startswith("sft-teach-")  # the run had its folder, with a checkpoint in it
+    assert list(scratch.iterdir()) == []
+    finetune(make_tiny_classifier(), small_dataset, **settings)  # and after a run that ends as it should
+    assert list(scratch.iterdir()) == []
