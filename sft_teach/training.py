@@ -153,7 +153,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     ``callbacks``: ``TrainerCallback`` objects added to the run's own (:mod:`sft_teach.callbacks`), e.g.
     a live plot. ``save=False``: nothing is written but the checkpoints asked for
     (``save_checkpoints=True``, in ``output_dir/checkpoints``, for resuming); ``result.model_dir`` is then
-    ``None``.
+    ``None``. Without ``output_dir`` nothing is kept on disk: the run works in a temporary folder,
+    removed when it ends, also on an error or an interrupt (``result.trainer.model`` is the model).
 
     With ``output_dir``, the folder is the one ``sft-teach finetune`` writes: ``model/`` (with its
     card, ``README.md``), ``splits/``, ``metrics.json``, ``loss.png`` and ``confusion.png``

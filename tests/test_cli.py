@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -682,3 +683,19 @@ def test_a_model_that_learned_one_class_is_warned_about_everywhere(tiny_model_di
     assert f"sft-teach: warning: {message}" in err
     assert message in json.loads(stdout.strip().splitlines()[-1])["warnings"]
     assert f"- {message}" in (out / "model" / "README.md").read_text()
+
+
+def test_the_readme_documents_every_option_of_every_command():
+    import argparse
+    from pathlib import Path
+
+    from sft_teach.cli import _build_parser, _subcommands
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = {(name, option) for name, command in _subcommands(_build_parser()).items()
+             for action in command._actions if action.help != argparse.SUPPRESS
+             for option in action.option_strings if option.startswith("--") and option != "--help"}
+    assert len(shown) > 40 and ("finetune", "--recipe") in shown
+    missing = sorted(f"sft-teach {name} {option}" for name, option in shown
+                     if not re.search(re.escape(option) + r"(?![\w-])", readme))
+    assert not missing, "README.md never mentions:\n" + "\n".join(missing)
