@@ -8,6 +8,8 @@ checkpoints without the pickled arguments file.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 from sft_teach.errors import ConfigError
@@ -46,9 +48,11 @@ def checkpoint_to_resume(resume, output_dir) -> str | None:
             raise ConfigError(f"resume_from_checkpoint=True: no complete checkpoint in {where}: a run saves one after "
                               f"each epoch with save_checkpoints=True; pass the same output_dir, or start again")
         return str(found)
-    if not (Path(resume) / "trainer_state.json").is_file():
-        raise ConfigError(f"resume_from_checkpoint={str(resume)!r} is not a complete checkpoint (a folder "
-                          f"checkpoint-<step> with trainer_state.json): pass one, or True for the newest in output_dir")
+    lacking = missing(Path(resume))
+    if lacking:
+        raise ConfigError(f"resume_from_checkpoint={str(resume)!r} is not a complete checkpoint (it lacks "
+                          f"{', '.join(lacking)}): pass a checkpoint-<step> folder a run saved whole, or True for "
+                          f"the newest complete one in output_dir")
     return str(resume)
 
 
@@ -74,20 +78,48 @@ def check_resumable(checkpoint: Path, trained_on: str, names, output_dir, overwr
                           f"start again without resume_from_checkpoint")
 
 
-def last_checkpoint(folder) -> Path | None:
-    """The newest *complete* checkpoint in ``folder`` (``checkpoint-<step>``), or ``None``.
+# What Trainer writes into a checkpoint besides trainer_state.json (written last). A checkpoint
+# missing one of them was cut off, or partly deleted: resuming from it would fail, or (without the
+# optimizer, the schedule or the random state) go on quietly as a different run.
+WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "adapter_model.safetensors",
+           "pytorch_model.bin", "pytorch_model.bin.index.json", "adapter_model.bin")
+STATE = ("optimizer.pt", "scheduler.pt")
 
-    ``Trainer`` writes ``trainer_state.json`` last, so a checkpoint without it was cut
-    off while saving and cannot be resumed from; it is skipped. So is one whose
-    ``trainer_state.json`` does not parse: the file is created before its text is written (not
+
+def missing(checkpoint: Path) -> list[str]:
+    """What a complete checkpoint holds that ``checkpoint`` lacks: ``[]`` when it can be resumed from.
+
+    ``trainer_state.json`` must also parse: the file is created before its text is written (not
     atomically), and a run killed in between leaves it empty or cut short.
     """
-    def complete(checkpoint: Path) -> bool:
-        try:
-            json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # missing, unreadable, empty or cut short
-            return False
-        return True
+    checkpoint = Path(checkpoint)
+    absent = []
+    try:
+        json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, empty or cut short
+        absent.append("trainer_state.json")
+    if not any((checkpoint / name).is_file() for name in WEIGHTS):
+        absent.append("the weights (model.safetensors)")
+    absent += [name for name in STATE if not (checkpoint / name).is_file()]
+    if not any(checkpoint.glob("rng_state*.pth")):  # rng_state_<rank>.pth under torchrun
+        absent.append("rng_state.pth")
+    return absent
 
-    done = [p for p in Path(folder).glob("checkpoint-*") if complete(p)]
+
+def last_checkpoint(folder) -> Path | None:
+    """The newest *complete* checkpoint in ``folder`` (``checkpoint-<step>``, see :func:`missing`),
+    or ``None``. An incomplete one, cut off while saving or partly deleted, is skipped."""
+    done = [p for p in Path(folder).glob("checkpoint-*") if not missing(p)]
     return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def remove(folder: Path) -> None:
+    """Delete a run's checkpoints folder. Renamed first, in one step, so that a process killed while
+    deleting never leaves a checkpoint that looks complete but has lost files."""
+    folder = Path(folder)
+    doomed = folder.with_name(f".{folder.name}-removing-{os.getpid()}")
+    try:
+        folder.rename(doomed)
+    except OSError:  # not there (nothing was saved), or another process of a torchrun run renamed it
+        return
+    shutil.rmtree(doomed, ignore_errors=True)

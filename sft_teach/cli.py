@@ -231,7 +231,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as exc:
         hint = f"; {exc}" if str(exc) else ""
         print(f"sft-teach: interrupted; nothing was overwritten{hint}", file=sys.stderr)
-        return 130
+        return getattr(exc, "exit_code", 130)  # 128 + the signal's number: 130 for Ctrl-C, 143 for SIGTERM
     except BrokenPipeError:  # `sft-teach check ... | head -1`: the reader left; not an error of ours
         import os
 

@@ -7,6 +7,8 @@ Taught in notebooks/05_your_own_data.ipynb.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import shutil
@@ -17,14 +19,16 @@ from sft_teach import cli_conventions
 from sft_teach.checks import count
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
+from sft_teach.run_lock import one_run_at_a_time
 from sft_teach.run_record import file_in_the_way, held, portable
 from sft_teach.training import RECIPES
 
 
-def _check_output(output: Path, overwrite: bool, shown: str) -> None:
+def _check_output(output: Path, overwrite: bool, shown: str, interrupted: bool = False) -> None:
     """``output`` may be replaced: missing, empty, or a run (with ``overwrite``). --overwrite replaces the
     whole folder, so anything else in it (:func:`sft_teach.run_record.held`'s strangers) is refused.
-    ``shown``: the folder as the user wrote it, for the messages."""
+    ``shown``: the folder as the user wrote it, for the messages; ``interrupted``: an interrupted run
+    left checkpoints in its staging folder (said, since --overwrite would discard them)."""
     if output.exists() and not output.is_dir():
         raise OutputExistsError(f"output '{shown}' is a file: choose another --output folder")
     run_files, others = held(output)
@@ -35,6 +39,11 @@ def _check_output(output: Path, overwrite: bool, shown: str) -> None:
                                                                         if len(others) > 3 else "")
         raise OutputExistsError(f"output folder '{shown}' holds files that are not an sft-teach run ({listed}): "
                                 f"--overwrite replaces only a run's own folder; choose another --output")
+    if not overwrite and interrupted:
+        raise OutputExistsError(
+            f"output folder '{shown}' already holds results, and an interrupted run left checkpoints in "
+            f".{output.name}.partial/: pass --resume to continue that run (it then replaces them), --overwrite to "
+            f"start again, or choose another --output")
     if not overwrite:
         raise OutputExistsError(
             f"output folder '{shown}' already holds results: pass --overwrite to replace them, or choose another --output")
@@ -105,18 +114,27 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
             "text_column": args.text_column, "label_column": args.label_column}
 
 
-def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: bool):
-    """The folder a run writes into until it succeeds; returns the checkpoint to resume from (or None)."""
+def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: bool, finished: str | None = None):
+    """The folder a run writes into until it succeeds; returns the checkpoint to resume from (or None).
+    ``finished``: the output folder as shown, when it holds a finished run."""
     from sft_teach.checkpoints import last_checkpoint
 
     checkpoint = last_checkpoint(staging / "checkpoints") if staging.is_dir() else None
     if resume:
+        if checkpoint is None and finished:
+            raise SftTeachError(f"nothing to resume: '{finished}' holds a finished run, and no interrupted run left "
+                                f"a checkpoint: to train it again, drop --resume and pass --overwrite")
         if checkpoint is None:
-            raise SftTeachError(f"nothing to resume: no checkpoint in {staging.name}/ (a run saves one after each "
-                                f"epoch): run the command without --resume")
-        saved = json.loads((staging / "run.json").read_text())
+            raise SftTeachError(f"nothing to resume: no complete checkpoint in {staging.name}/ (a run saves one after "
+                                f"each epoch): run the command without --resume")
+        try:
+            saved = json.loads((staging / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise SftTeachError(f"cannot resume: {staging.name}/run.json, the interrupted run's settings, is missing "
+                                f"or damaged: drop --resume and pass --overwrite to start again") from None
+        # the data is compared by its content (data_sha256): a renamed or moved copy of the file is the same data
         changed = [f"{k} {saved.get(k)} -> {v}" if k != "data_sha256" else "the data's content changed"
-                   for k, v in settings.items() if saved.get(k) != v]
+                   for k, v in settings.items() if k != "data" and saved.get(k) != v]
         if changed:
             raise ConfigError(f"--resume needs the interrupted run's settings and data, but {', '.join(changed)}: "
                               f"use the same options and data, or drop --resume and pass --overwrite to start again")
@@ -157,7 +175,11 @@ def cmd_finetune(args) -> int:
     blocking = file_in_the_way(output.parent)
     if blocking is not None:
         raise OutputExistsError(f"--output {args.output}: {blocking} is a file, not a folder: choose another --output")
-    _check_output(output, args.overwrite or args.resume, args.output)
+    from sft_teach.checkpoints import last_checkpoint
+
+    staging = output.parent / f".{output.name}.partial"
+    interrupted = staging.is_dir() and last_checkpoint(staging / "checkpoints") is not None
+    _check_output(output, args.overwrite or args.resume, args.output, interrupted)
     precision = _precision(args)
 
     # Everything that can fail on the learner's input fails here, before any training.
@@ -172,26 +194,40 @@ def cmd_finetune(args) -> int:
     models.resolve_model(args.model)
     dataset, cleaning, findings = _load_and_check(args, max_length)
 
-    from sft_teach.checkpoints import last_checkpoint
-    from sft_teach.run_record import read_record
-    from sft_teach.training import finetune_quietly
-
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
     # checkpoints (one per epoch) stay in the staging folder for --resume.
     settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
                              cleaning["read_from"]["data_sha256"] if cleaning else data_fingerprint(args.data),
                              patience, split=bool(cleaning))  # one CSV file: hashed as it was read, and split
-    staging = output.parent / f".{output.name}.partial"
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        _check_replaceable(output)
-        checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite)  # may refuse: print nothing before
-    except SftTeachError:  # the refusals of _prepare_staging (an OutputExistsError is an OSError too)
-        raise
-    except OSError as exc:  # a read-only disk, a folder without write permission: said before any training
-        raise OutputExistsError(f"output folder '{args.output}' cannot be written ({exc.strerror or exc}): "
-                                f"choose another --output") from None
+    with contextlib.ExitStack() as held_until_done:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            held_until_done.enter_context(one_run_at_a_time(output, args.output))  # first: no other run is here now
+            _check_swap_finished(output, staging, args.output)
+            _check_replaceable(output)
+            finished = args.output if held(output)[0] else None
+            checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite, finished)  # may refuse
+        except SftTeachError:  # the refusals above (an OutputExistsError is an OSError too): nothing printed before
+            raise
+        except OSError as exc:  # a read-only disk, a folder without write permission: said before any training
+            raise OutputExistsError(f"output folder '{args.output}' cannot be written ({exc.strerror or exc}): "
+                                    f"choose another --output") from None
+        held_until_done.enter_context(_stopped_as_interrupted())
+        return _train_and_swap(args, dataset, cleaning, findings, settings, staging, output, checkpoint,
+                               epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, seed=seed,
+                               head_epochs=head_epochs, recipe=recipe, patience=patience, grad_accum=grad_accum,
+                               precision=precision)
+
+
+def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, output: Path, checkpoint, *,
+                    epochs, lr, batch_size, max_length, seed, head_epochs, recipe, patience, grad_accum,
+                    precision) -> int:
+    """Train into ``staging`` (from ``checkpoint``, if resuming), then put the run in ``output``."""
+    from sft_teach.checkpoints import last_checkpoint, remove
+    from sft_teach.run_record import read_record
+    from sft_teach.training import finetune_quietly
+
     if cleaning:
         print(_cleaning_line(cleaning), flush=True)
     cli_conventions.warn(findings)
@@ -213,14 +249,16 @@ def cmd_finetune(args) -> int:
         if isinstance(exc, KeyboardInterrupt):
             if not args.quiet:
                 print(file=sys.stderr, flush=True)  # end the progress bar's line
-            raise KeyboardInterrupt(
+            stop = Stopped(
                 f"the checkpoint of {_epoch_of(kept)} is kept: run the same command with --resume to continue from "
                 f"there" if kept else "no epoch had finished saving its checkpoint, so there is nothing to resume: "
-                "run the same command again to start over") from None
+                "run the same command again to start over")
+            stop.exit_code = getattr(exc, "exit_code", 130)
+            raise stop from None
         raise
     cli_conventions.warn(result.warnings[len(findings):])  # what training showed (the data's were said before training)
     metrics = read_record(staging)
-    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    remove(staging / "checkpoints")
     (staging / "run.json").unlink()
     _swap_in(staging, output, args.output)  # only now, after success, is the old output replaced
     if args.push_to_hub:
@@ -228,6 +266,46 @@ def cmd_finetune(args) -> int:
     print(f"saved model (with its card, README.md), splits/, metrics.json, loss.png and confusion.png to {args.output}/")
     print(cli_conventions.json_line({**metrics, "output": args.output}))
     return 0
+
+
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C, or the signal a ``kill``, ``timeout`` or closed terminal sends: the run stops as on
+    Ctrl-C (its checkpoint kept, the message saying so); ``exit_code`` is 128 + the signal's number."""
+    exit_code = 130
+
+
+@contextlib.contextmanager
+def _stopped_as_interrupted():
+    """SIGTERM and SIGHUP raise :class:`Stopped` while training, instead of ending Python on the spot
+    with no word of the checkpoint kept."""
+    import signal
+
+    def stop(signum, frame):
+        stopped = Stopped(signal.Signals(signum).name)
+        stopped.exit_code = 128 + signum
+        raise stopped
+
+    kinds = [kind for kind in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if kind]
+    try:
+        before = {kind: signal.signal(kind, stop) for kind in kinds}
+    except ValueError:  # not the main thread: signals cannot be caught here; leave them as they are
+        before = {}
+    try:
+        yield
+    finally:
+        for kind, handler in before.items():
+            signal.signal(kind, handler)
+
+
+def _check_swap_finished(output: Path, staging: Path, shown: str) -> None:
+    """A run stopped between moving the old ``output`` aside and moving the new one in leaves neither
+    in ``output``: said, before anything could delete the two of them."""
+    aside = sorted(output.parent.glob(f".{glob.escape(output.name)}.old-*"))
+    if aside and not output.exists():
+        raise OutputExistsError(
+            f"a run was stopped while it replaced '{shown}': the earlier run is in {aside[0].name}/ and the new one "
+            f"in {staging.name}/ (complete if it holds metrics.json), both beside it: rename the one to keep to "
+            f"'{output.name}' and delete the other")
 
 
 def _check_replaceable(output: Path) -> None:

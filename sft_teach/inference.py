@@ -36,8 +36,22 @@ def load_finetuned(model_dir):
         raise ModelNotFoundError(f"model folder '{model_dir}' {what}: {hint}")
     if not any(folder.glob("*.safetensors")):
         raise ModelNotFoundError(f"model folder '{model_dir}' has no .safetensors weights: save it with save_pretrained()")
-    model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True)
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    from safetensors import SafetensorError
+
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
+                                                                   use_safetensors=True)
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except (SafetensorError, OSError, ValueError) as exc:  # a file cut short, or one the folder lacks
+        raise ModelNotFoundError(f"model folder '{model_dir}' cannot be read ({str(exc).splitlines()[0]}): it is "
+                                 f"incomplete or damaged: copy the whole folder again, or train it again") from None
+    # Without tokenizer.json (a folder copied in part) a tokenizer still loads, knowing only its
+    # special tokens: every word would become [UNK], and every prediction garbage, without an error.
+    vocabulary = getattr(model.config, "vocab_size", None)
+    if vocabulary and len(tokenizer) < vocabulary // 2:
+        raise ModelNotFoundError(f"model folder '{model_dir}': its tokenizer knows {len(tokenizer):,} tokens and "
+                                 f"the model {vocabulary:,}: tokenizer.json is missing or damaged: copy the whole "
+                                 f"folder again, or train it again")
     model.eval()
     return model, tokenizer
 

@@ -429,7 +429,7 @@ def _train(trainer, run_dir: Path, resume, best_epoch, resumable) -> float:
         trainer.train(resume_from_checkpoint=resume)
     train_seconds = TrainingClock.of(trainer).seconds()  # resumed: the restored clock, with the time before
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        checkpoints.remove(run_dir / "checkpoints")
     # Trainer's working folder, left empty when nothing was saved: rmdir removes it only if empty, and
     # under torchrun another process may already have removed it
     with contextlib.suppress(OSError):

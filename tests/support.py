@@ -34,3 +34,16 @@ def pets_csv(path: Path, extra=()) -> Path:
     train = data.load("pets")["train"]
     names = train.features["label"].names
     return write_csv(path, [(t, names[y]) for t, y in zip(train["text"], train["label"])] + list(extra))
+
+
+def fake_checkpoint(folder, state: str = "{}"):
+    """A checkpoint folder with every file a complete one holds (empty files; ``state`` as its
+    trainer_state.json), for the tests of which checkpoint is resumed from."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth"):
+        (folder / name).write_bytes(b"")
+    (folder / "trainer_state.json").write_text(state)
+    return folder

@@ -9,7 +9,7 @@ leakage, tiny classes, imbalance, long texts) are printed but do not stop anythi
 import re
 
 import pytest
-from support import CATS, GOOD, write_csv
+from support import CATS, GOOD, fake_checkpoint, write_csv
 
 from sft_teach.cli import main
 
@@ -171,7 +171,7 @@ CASES = [
     ("hub-dataset-offline", lambda d: ["--data", "imdb"], ["'imdb'", "cannot be reached"]),
     # a trailing slash means a folder: that it is missing comes first, not the Hub
     ("missing-data-folder", lambda d: ["--data", "my/splits/"], ["my/splits/: folder not found: check the path"]),
-    ("resume-without-checkpoint", lambda d: ["--resume"], ["nothing to resume", "without --resume"]),
+    ("resume-without-checkpoint", lambda d: ["--resume"], ["nothing to resume", "holds a finished run", "drop --resume and pass --overwrite"]),
     ("grad-accum-zero", lambda d: ["--grad-accum", "0"], ["--grad-accum must be at least 1"]),
     ("split-seed-fraction", lambda d: ["--split-seed", "1.5"], ["--split-seed must be a whole number"]),
     ("split-seed-negative", lambda d: ["--split-seed=-5"], ["--split-seed must be at least 0, got -5"]),
@@ -844,8 +844,7 @@ def test_checkpoints_of_an_interrupted_run_are_named_with_resume_and_overwrite(t
     import sft_teach.training
 
     monkeypatch.setattr(sft_teach.training, "finetune_quietly", lambda *a, **k: pytest.fail("trained before the check"))
-    (tmp_path / ".run.partial" / "checkpoints" / "checkpoint-5").mkdir(parents=True)
-    (tmp_path / ".run.partial" / "checkpoints" / "checkpoint-5" / "trainer_state.json").write_text("{}")
+    fake_checkpoint(tmp_path / ".run.partial" / "checkpoints" / "checkpoint-5")
     data = write_csv(tmp_path / "notes.csv", GOOD)
     assert main(["finetune", "--data", str(data), "--output", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err == ("sft-teach: error: an interrupted run left checkpoints in .run.partial/: pass "
@@ -942,3 +941,33 @@ def test_merge_case_and_a_model_s_doubled_space_together(make_tiny_classifier, t
     path = write_csv(tmp_path / "held.csv", [("The app will not open.", "Tech Support"), ("Charged twice.", "billing")])
     assert main(["evaluate", "--model", str(tmp_path / "model"), "--data", str(path), "--merge-case"]) == 0
     assert '"n": 2' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["no-tokenizer-json", "weights-cut-short", "run-not-finished"])
+def test_a_model_folder_copied_in_part_or_not_yet_written_is_one_line(tiny_model_dir, tmp_path, capsys, damage):
+    """Without tokenizer.json a tokenizer still loaded, knowing 5 tokens: every word [UNK], every
+    prediction garbage, exit 0. Weights cut short ended in a SafetensorError traceback. A run still
+    training (or interrupted) was only 'does not exist'."""
+    import shutil
+
+    model = tmp_path / "copy" / "model"
+    shutil.copytree(tiny_model_dir, model)
+    if damage == "no-tokenizer-json":
+        (model / "tokenizer.json").unlink()
+        expected = (f"model folder '{model}': its tokenizer knows 5 tokens and the model 30,522: tokenizer.json is "
+                    f"missing or damaged: copy the whole folder again, or train it again")
+    elif damage == "weights-cut-short":
+        weights = model / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:1000])
+        expected = (f"model folder '{model}' cannot be read (Error while deserializing header: *): it is "
+                    f"incomplete or damaged: copy the whole folder again, or train it again")  # * the library's words
+    else:
+        shutil.move(tmp_path / "copy", tmp_path / ".copy.partial")
+        expected = (f"model folder '{model}' does not exist: the run that writes '{model.parent}' has not finished: "
+                    f"it is still training, or it was interrupted (then finish it with the same finetune command "
+                    f"and --resume)")
+    data = write_csv(tmp_path / "notes.csv", GOOD)
+    for argv in (["evaluate", "--data", str(data)], ["predict", "Chased the laser dot."]):
+        assert main([*argv, "--model", str(model)]) == 2
+        pattern = re.escape(f"sft-teach: error: {expected}\n").replace(r"\*", "[^()\n]+")
+        assert re.fullmatch(pattern, capsys.readouterr().err)

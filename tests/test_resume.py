@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
-from support import GOOD, write_csv
+from support import GOOD, fake_checkpoint, write_csv
 from transformers import TrainerCallback
 
 from sft_teach.checkpoints import last_checkpoint
@@ -101,9 +101,13 @@ def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path,
 
 
 @pytest.mark.slow
-def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
-    code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, signal.SIGINT)
-    assert code == 130
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill-or-timeout"])
+def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch,
+                                                            sig):
+    """SIGTERM (what `kill` and `timeout` send) stops the run as Ctrl-C does, with the same message;
+    the exit code is the shell's for that signal, 128 + its number."""
+    code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, sig)
+    assert code == 128 + sig
     assert re.fullmatch(r"sft-teach: interrupted; nothing was overwritten; the checkpoint of epoch \d+ is kept: run "
                         r"the same command with --resume to continue from there", err.strip().splitlines()[-1])
     assert last_checkpoint(tmp_path / ".run.partial" / "checkpoints") is not None
@@ -131,12 +135,29 @@ def test_a_checkpoint_whose_state_was_cut_off_is_not_resumed_from(tmp_path):
     short, and resuming from that checkpoint would fail on the JSON; the one before it is used."""
     state = json.dumps({"global_step": 8, "log_history": []})
     for step, text in ((4, state), (8, ""), (12, state[:10])):
-        (tmp_path / f"checkpoint-{step}").mkdir()
-        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(text)
+        fake_checkpoint(tmp_path / f"checkpoint-{step}", text)
     (tmp_path / "checkpoint-16").mkdir()  # cut off before the state file
     assert last_checkpoint(tmp_path).name == "checkpoint-4"
     (tmp_path / "checkpoint-12" / "trainer_state.json").write_text(state)
     assert last_checkpoint(tmp_path).name == "checkpoint-12"
+
+
+@pytest.mark.parametrize("lost", ["model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth"])
+def test_a_checkpoint_that_lost_a_file_is_not_resumed_from(tmp_path, lost):
+    """Without its weights resuming fails; without the optimizer's moments, the schedule or the random
+    state it would go on quietly as another run (a lower score, with no warning). Deleted by hand, or
+    by a run killed while removing its checkpoints: the one before it is used, or none."""
+    from sft_teach.checkpoints import missing
+
+    state = json.dumps({"global_step": 8, "log_history": []})
+    fake_checkpoint(tmp_path / "checkpoint-4", state)
+    newest = fake_checkpoint(tmp_path / "checkpoint-8", state)
+    assert last_checkpoint(tmp_path) == newest and missing(newest) == []
+    (newest / lost).unlink()
+    assert last_checkpoint(tmp_path).name == "checkpoint-4"
+    assert missing(newest) == ["the weights (model.safetensors)" if lost == "model.safetensors" else lost]
+    (tmp_path / "checkpoint-4" / lost).unlink()
+    assert last_checkpoint(tmp_path) is None
 
 
 def test_a_crash_while_saving_leaves_no_model_folder(make_tiny_classifier, tokenizer, small_dataset, tmp_path,
@@ -245,3 +266,121 @@ def test_python_resumes_only_the_interrupted_run(tiny_model_dir, notes_csv, tmp_
     with pytest.raises(OutputExistsError, match=re.escape("holds a finished run (metrics.json): there is nothing to "
                                                           "resume; to train it again, drop resume_from_checkpoint")):
         finetune(**settings, data=str(notes_csv), resume_from_checkpoint=True)
+
+
+def _staged(tmp_path, data="notes.csv"):
+    """A staging folder as an interrupted run leaves it: its settings and one complete checkpoint."""
+    from sft_teach.cli_finetune import _prepare_staging
+
+    staging = tmp_path / ".run.partial"
+    settings = {"data": data, "data_sha256": "sha256:abc", "epochs": 3.0}
+    _prepare_staging(staging, settings, resume=False, overwrite=False)
+    fake_checkpoint(staging / "checkpoints" / "checkpoint-4", json.dumps({"epoch": 1.0}))
+    return staging, settings
+
+
+def test_resume_compares_the_data_by_content_not_by_its_file_name(tmp_path):
+    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.errors import ConfigError
+
+    staging, settings = _staged(tmp_path)
+    moved = {**settings, "data": "../elsewhere/notes copy.csv"}  # the same bytes under another name
+    assert _prepare_staging(staging, moved, resume=True, overwrite=False).name == "checkpoint-4"
+    with pytest.raises(ConfigError, match="the data's content changed"):
+        _prepare_staging(staging, {**moved, "data_sha256": "sha256:def"}, resume=True, overwrite=False)
+
+
+def test_resume_without_the_interrupted_run_s_settings_says_to_start_again(tmp_path):
+    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.errors import SftTeachError
+
+    staging, settings = _staged(tmp_path)
+    for damage in ("", None):  # emptied, or deleted
+        (staging / "run.json").write_text(damage) if damage is not None else (staging / "run.json").unlink()
+        with pytest.raises(SftTeachError, match=re.escape(
+                "cannot resume: .run.partial/run.json, the interrupted run's settings, is missing or damaged: "
+                "drop --resume and pass --overwrite to start again")):
+            _prepare_staging(staging, settings, resume=True, overwrite=False)
+
+
+def test_a_second_run_into_the_same_output_is_refused_while_the_first_runs(tiny_model_dir, notes_csv, tmp_path,
+                                                                           capsys, monkeypatch):
+    """Two runs would share the staging folder: the second deleted the first's, which then crashed at
+    the end with its model stranded. The lock dies with the process that holds it (kill -9 too)."""
+    from sft_teach.run_lock import one_run_at_a_time
+
+    monkeypatch.chdir(tmp_path)
+    staging, _ = _staged(tmp_path)
+    before = sorted(p.name for p in staging.rglob("*"))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from sft_teach.run_lock import one_run_at_a_time\n"
+        "with one_run_at_a_time(Path('run').absolute(), 'run'):\n"
+        "    print('held', flush=True); time.sleep(60)")], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for extra in ((), ("--resume",), ("--overwrite",)):
+            assert main(_command(tiny_model_dir, notes_csv, "run", *extra)) == 2
+            assert capsys.readouterr().err == ("sft-teach: error: another sft-teach finetune is writing to 'run' now: "
+                                               "wait until it has finished, or choose another --output\n")
+        assert sorted(p.name for p in staging.rglob("*")) == before and not (tmp_path / "run").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with one_run_at_a_time(tmp_path / "run", "run"):  # killed: its lock went with it
+        assert (tmp_path / ".run.lock").is_file()
+    assert not (tmp_path / ".run.lock").exists()  # and a run that ends removes the file
+
+
+def test_output_with_results_and_an_interrupted_run_names_both(tiny_model_dir, notes_csv, tmp_path, capsys,
+                                                               monkeypatch):
+    """An --overwrite run of a finished folder, interrupted: a plain rerun must not advise --overwrite
+    alone, which would discard the checkpoint without a word."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run" / "model").mkdir(parents=True)
+    (tmp_path / "run" / "metrics.json").write_text("{}")
+    _staged(tmp_path)
+    assert main(_command(tiny_model_dir, notes_csv, "run")) == 2
+    assert capsys.readouterr().err == (
+        "sft-teach: error: output folder 'run' already holds results, and an interrupted run left checkpoints in "
+        ".run.partial/: pass --resume to continue that run (it then replaces them), --overwrite to start again, or "
+        "choose another --output\n")
+
+
+def test_a_run_stopped_between_the_two_renames_of_its_swap_is_named(tiny_model_dir, notes_csv, tmp_path, capsys,
+                                                                    monkeypatch):
+    """The old run moved aside, the new one not yet moved in: neither is in OUTPUT. A new run must
+    not delete the two of them; it says where they are."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".run.old-4242" / "model").mkdir(parents=True)
+    (tmp_path / ".run.partial" / "model").mkdir(parents=True)
+    for extra in ((), ("--overwrite",), ("--resume",)):
+        assert main(_command(tiny_model_dir, notes_csv, "run", *extra)) == 2
+        assert capsys.readouterr().err == (
+            "sft-teach: error: a run was stopped while it replaced 'run': the earlier run is in .run.old-4242/ and "
+            "the new one in .run.partial/ (complete if it holds metrics.json), both beside it: rename the one to "
+            "keep to 'run' and delete the other\n")
+    assert (tmp_path / ".run.old-4242" / "model").is_dir() and (tmp_path / ".run.partial" / "model").is_dir()
+
+
+def test_checkpoints_are_removed_so_that_a_kill_midway_leaves_none_that_looks_complete(tmp_path, monkeypatch):
+    """A run deletes its checkpoints once it has finished; killed during the deletion, it used to leave
+    a checkpoint with trainer_state.json but not its weights, which --resume then chose and failed on."""
+    import shutil
+
+    from sft_teach.checkpoints import remove
+
+    folder = tmp_path / "checkpoints"
+    fake_checkpoint(folder / "checkpoint-8", json.dumps({"epoch": 2.0}))
+
+    def killed(path, *args, **kwargs):  # the process dies after the first file is gone
+        next(Path(path).rglob("model.safetensors")).unlink()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        remove(folder)
+    assert not folder.exists() and last_checkpoint(folder) is None  # moved out of sight first, in one step
+    monkeypatch.undo()
+    remove(folder)  # nothing there: nothing to do
+    leftover = next(tmp_path.glob(".checkpoints-removing-*"))
+    assert (leftover / "checkpoint-8" / "trainer_state.json").is_file()  # what the kill left, out of sight
