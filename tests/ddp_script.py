@@ -40,7 +40,6 @@ def tiny_model(tokenizer, labels):
 
 
 def main(out: Path) -> int:
-    import torch
     import torch.distributed as dist
     from datasets import DatasetDict
 
