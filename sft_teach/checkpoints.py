@@ -46,7 +46,8 @@ def checkpoint_to_resume(resume, output_dir) -> str | None:
         if found is None:
             where = f"{output_dir}/checkpoints/" if output_dir is not None else "output_dir (none was given)"
             raise ConfigError(f"resume_from_checkpoint=True: no complete checkpoint in {where}: a run saves one after "
-                              f"each epoch with save_checkpoints=True; pass the same output_dir, or start again")
+                              f"each epoch with save_checkpoints=True (and not save_only_model=True, whose checkpoints "
+                              f"hold no optimizer state); pass the same output_dir, or start again")
         return str(found)
     lacking = missing(Path(resume))
     if lacking:
@@ -117,6 +118,8 @@ def remove(folder: Path) -> None:
     """Delete a run's checkpoints folder. Renamed first, in one step, so that a process killed while
     deleting never leaves a checkpoint that looks complete but has lost files."""
     folder = Path(folder)
+    for left in folder.parent.glob(f".{folder.name}-removing-*"):  # what a run killed while deleting left
+        shutil.rmtree(left, ignore_errors=True)
     doomed = folder.with_name(f".{folder.name}-removing-{os.getpid()}")
     try:
         folder.rename(doomed)

@@ -19,32 +19,35 @@ from sft_teach import cli_conventions
 from sft_teach.checks import count
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
-from sft_teach.run_lock import one_run_at_a_time
+from sft_teach.run_lock import check_free, one_run_at_a_time
 from sft_teach.run_record import file_in_the_way, held, portable
 from sft_teach.training import RECIPES
 
 
-def _check_output(output: Path, overwrite: bool, shown: str, interrupted: bool = False) -> None:
-    """``output`` may be replaced: missing, empty, or a run (with ``overwrite``). --overwrite replaces the
-    whole folder, so anything else in it (:func:`sft_teach.run_record.held`'s strangers) is refused.
-    ``shown``: the folder as the user wrote it, for the messages; ``interrupted``: an interrupted run
-    left checkpoints in its staging folder (said, since --overwrite would discard them)."""
+def _check_output(output: Path, shown: str, *, overwrite: bool, resume: bool, interrupted: bool) -> None:
+    """``output`` may be written: missing, empty, or a run (with ``overwrite`` or ``resume``). --overwrite
+    replaces the whole folder, so anything else in it (:func:`sft_teach.run_record.held`'s strangers)
+    is refused. ``shown``: the folder as the user wrote it, for the messages; ``interrupted``: an
+    interrupted run left checkpoints in its staging folder (said, since --overwrite would discard them)."""
     if output.exists() and not output.is_dir():
         raise OutputExistsError(f"output '{shown}' is a file: choose another --output folder")
     run_files, others = held(output)
-    if not run_files and not others:
-        return
     if others:  # the user's own files: --overwrite would delete them with the folder
         listed = ", ".join(name.rstrip("/") for name in others[:3]) + (f" and {len(others) - 3} more"
                                                                         if len(others) > 3 else "")
         raise OutputExistsError(f"output folder '{shown}' holds files that are not an sft-teach run ({listed}): "
                                 f"--overwrite replaces only a run's own folder; choose another --output")
-    if not overwrite and interrupted:
+    if overwrite or resume:
+        return
+    if interrupted and run_files:
         raise OutputExistsError(
             f"output folder '{shown}' already holds results, and an interrupted run left checkpoints in "
             f".{output.name}.partial/: pass --resume to continue that run (it then replaces them), --overwrite to "
             f"start again, or choose another --output")
-    if not overwrite:
+    if interrupted:
+        raise OutputExistsError(f"an interrupted run left checkpoints in .{output.name}.partial/: pass --resume to "
+                                f"continue it, or --overwrite to start again")
+    if run_files:
         raise OutputExistsError(
             f"output folder '{shown}' already holds results: pass --overwrite to replace them, or choose another --output")
 
@@ -139,10 +142,7 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: boo
             raise ConfigError(f"--resume needs the interrupted run's settings and data, but {', '.join(changed)}: "
                               f"use the same options and data, or drop --resume and pass --overwrite to start again")
         return checkpoint
-    if checkpoint is not None and not overwrite:
-        raise OutputExistsError(f"an interrupted run left checkpoints in {staging.name}/: pass --resume to continue "
-                                f"it, or --overwrite to start again")
-    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)  # an interrupted run's checkpoints: refused before, unless --overwrite
     staging.mkdir(parents=True)
     (staging / "run.json").write_text(json.dumps(settings, indent=2))
     return None
@@ -178,8 +178,9 @@ def cmd_finetune(args) -> int:
     from sft_teach.checkpoints import last_checkpoint
 
     staging = output.parent / f".{output.name}.partial"
+    check_free(output, args.output)  # first: while another run writes there, what is in the folders says nothing
     interrupted = staging.is_dir() and last_checkpoint(staging / "checkpoints") is not None
-    _check_output(output, args.overwrite or args.resume, args.output, interrupted)
+    _check_output(output, args.output, overwrite=args.overwrite, resume=args.resume, interrupted=interrupted)
     precision = _precision(args)
 
     # Everything that can fail on the learner's input fails here, before any training.
@@ -213,7 +214,6 @@ def cmd_finetune(args) -> int:
         except OSError as exc:  # a read-only disk, a folder without write permission: said before any training
             raise OutputExistsError(f"output folder '{args.output}' cannot be written ({exc.strerror or exc}): "
                                     f"choose another --output") from None
-        held_until_done.enter_context(_stopped_as_interrupted())
         return _train_and_swap(args, dataset, cleaning, findings, settings, staging, output, checkpoint,
                                epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, seed=seed,
                                head_epochs=head_epochs, recipe=recipe, patience=patience, grad_accum=grad_accum,
@@ -234,14 +234,16 @@ def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, 
     if checkpoint is not None:
         print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
     try:
-        # quietly: what training shows is printed below as the command's own lines
-        result = finetune_quietly(args.model, (dataset, cleaning), num_train_epochs=epochs, learning_rate=lr,
-                                  batch_size=batch_size, max_length=max_length, seed=seed, output_dir=staging,
-                                  progress=not args.quiet, head_epochs=head_epochs, best_epoch=recipe["best_epoch"],
-                                  patience=patience, save_checkpoints=True, save_total_limit=1,
-                                  gradient_accumulation_steps=grad_accum,
-                                  resume_from_checkpoint=str(checkpoint) if checkpoint else None, record=settings,
-                                  data_warnings=findings, overwrite=True, **precision)
+        # quietly: what training shows is printed below as the command's own lines; a SIGTERM stops
+        # training as Ctrl-C does (not the steps after it, which put the run in place)
+        with _stopped_as_interrupted():
+            result = finetune_quietly(args.model, (dataset, cleaning), num_train_epochs=epochs, learning_rate=lr,
+                                      batch_size=batch_size, max_length=max_length, seed=seed,
+                                      output_dir=staging, progress=not args.quiet, head_epochs=head_epochs,
+                                      best_epoch=recipe["best_epoch"], patience=patience, save_checkpoints=True,
+                                      save_total_limit=1, gradient_accumulation_steps=grad_accum,
+                                      resume_from_checkpoint=str(checkpoint) if checkpoint else None,
+                                      record=settings, data_warnings=findings, overwrite=True, **precision)
     except BaseException as exc:
         kept = last_checkpoint(staging / "checkpoints")
         if kept is None:

@@ -203,7 +203,8 @@ def compare(dataset, ranks=(1, 4, 16), seed: int = 0, keep=(), full_lr: float = 
     methods = [(FULL, None), *((method_name(r), (r, False)) for r in ranks),
                *((method_name(r, True), (r, True)) for r in rslora_ranks), *([(HEAD, None)] if head else [])]
     # without a folder, the saved adapters go to a scratch folder, removed at the end, also on an error
-    scratch = contextlib.nullcontext(folder) if folder else tempfile.TemporaryDirectory(prefix="sft-teach-lora-")
+    scratch = (contextlib.nullcontext(folder) if folder else
+               tempfile.TemporaryDirectory(prefix="sft-teach-lora-", ignore_cleanup_errors=True))
     with scratch as out:
         return [_compared(dataset, method, adapter, Path(out), seed=seed, keep=keep, alpha=alpha,
                           learning_rate=full_lr if method == FULL else small_lr, **settings)

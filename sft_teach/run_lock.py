@@ -28,6 +28,15 @@ except ImportError:
     msvcrt = None
 
 
+def _lock_file(output: Path) -> Path:
+    return output.with_name(f".{output.name}.lock")
+
+
+def _busy(shown: str) -> OutputExistsError:
+    return OutputExistsError(f"another sft-teach finetune is writing to '{shown}' now: wait until it has finished, "
+                             f"or choose another --output")
+
+
 def _try_lock(fd: int) -> bool:
     """Take the exclusive lock on the open file ``fd`` without waiting; ``False`` if another process holds it."""
     try:
@@ -40,19 +49,46 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+def check_free(output: Path, shown: str) -> None:
+    """Refused now, before any other check or any work, if another run holds ``output``'s lock
+    (its other messages, such as "an interrupted run left checkpoints", would be wrong then).
+    Does not keep the lock: :func:`one_run_at_a_time` takes it."""
+    try:
+        fd = os.open(_lock_file(output), os.O_RDWR)
+    except OSError:  # no lock file (or no folder): no run is writing there
+        return
+    try:
+        if not _try_lock(fd):
+            raise _busy(shown)
+    finally:
+        os.close(fd)  # releases the lock if this probe took it
+
+
 @contextlib.contextmanager
 def one_run_at_a_time(output: Path, shown: str):
     """Hold the lock of ``output`` for the ``with`` block; refused in one line if another run holds it.
     ``shown``: the folder as the user wrote it, for the message."""
-    lock = output.with_name(f".{output.name}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    lock = _lock_file(output)
+    for _ in range(3):
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         if not _try_lock(fd):
-            raise OutputExistsError(f"another sft-teach finetune is writing to '{shown}' now: wait until it has "
-                                    f"finished, or choose another --output")
+            os.close(fd)
+            raise _busy(shown)
         try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)  # still held: no other run can have taken it in the meantime
+            current = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except OSError:
+            current = False
+        if current:
+            break
+        os.close(fd)  # we locked a file that the run before us had just deleted: lock the one there now
+    else:
+        raise _busy(shown)
+    try:
+        yield
     finally:
+        # Deleted while still held, so a run that opens it from now on gets a file of its own, which
+        # the inode check above tells from this one. Windows cannot delete an open file: there the
+        # empty file stays, and the next run locks it again.
+        with contextlib.suppress(OSError):
+            lock.unlink()
         os.close(fd)  # releases the lock

@@ -203,7 +203,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     # Without an output folder Trainer still needs one: a scratch folder, removed when the run ends,
     # also on an error or an interrupt (it can hold checkpoints of hundreds of MB by then).
     if output_dir is None:
-        scratch = tempfile.TemporaryDirectory(prefix="sft-teach-")
+        scratch = tempfile.TemporaryDirectory(prefix="sft-teach-", ignore_cleanup_errors=True)
     else:
         scratch = contextlib.nullcontext(output_dir)
     with scratch as folder:

@@ -971,3 +971,13 @@ def test_a_model_folder_copied_in_part_or_not_yet_written_is_one_line(tiny_model
         assert main([*argv, "--model", str(model)]) == 2
         pattern = re.escape(f"sft-teach: error: {expected}\n").replace(r"\*", "[^()\n]+")
         assert re.fullmatch(pattern, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("typed", ["model", "model/", ".", "/"])
+def test_a_model_path_typed_in_the_wrong_folder_is_one_line(tmp_path, capsys, monkeypatch, typed):
+    """The likeliest slip, in a folder without the run: the hint for an unfinished run looked at the
+    folder above "model" and, having no name there, ended in a traceback."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "--model", typed, "Chased the laser dot."]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sft-teach: error: model folder '{typed}' ") and err.count("\n") == 1

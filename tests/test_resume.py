@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 from support import GOOD, fake_checkpoint, write_csv
 from transformers import TrainerCallback
 
-from sft_teach.checkpoints import last_checkpoint
+from sft_teach.checkpoints import last_checkpoint, missing
 from sft_teach.cli import main
 
 EPOCHS, BATCH = 40, 4
@@ -83,7 +83,7 @@ def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path,
     step = int(last_checkpoint(tmp_path / ".run.partial" / "checkpoints").name.split("-")[1])
     assert 0 < step < EPOCHS * 16 // BATCH
     for checkpoint in (tmp_path / ".run.partial" / "checkpoints").glob("checkpoint-*"):
-        if (checkpoint / "trainer_state.json").is_file():  # complete: never a pickle beside it
+        if not missing(checkpoint):  # complete: never a pickle beside it
             assert not list(checkpoint.glob("*.bin")) and not list(checkpoint.glob("*.pkl")), checkpoint.name
 
     monkeypatch.chdir(tmp_path)
@@ -290,6 +290,18 @@ def test_resume_compares_the_data_by_content_not_by_its_file_name(tmp_path):
         _prepare_staging(staging, {**moved, "data_sha256": "sha256:def"}, resume=True, overwrite=False)
 
 
+def test_resume_with_no_complete_checkpoint_says_to_run_without_it(tmp_path):
+    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.errors import SftTeachError
+
+    staging, settings = _staged(tmp_path)
+    (staging / "checkpoints" / "checkpoint-4" / "optimizer.pt").unlink()
+    with pytest.raises(SftTeachError, match=re.escape(
+            "nothing to resume: no complete checkpoint in .run.partial/ (a run saves one after each epoch): run the "
+            "command without --resume")):
+        _prepare_staging(staging, settings, resume=True, overwrite=False)
+
+
 def test_resume_without_the_interrupted_run_s_settings_says_to_start_again(tmp_path):
     from sft_teach.cli_finetune import _prepare_staging
     from sft_teach.errors import SftTeachError
@@ -323,6 +335,11 @@ def test_a_second_run_into_the_same_output_is_refused_while_the_first_runs(tiny_
             assert capsys.readouterr().err == ("sft-teach: error: another sft-teach finetune is writing to 'run' now: "
                                                "wait until it has finished, or choose another --output\n")
         assert sorted(p.name for p in staging.rglob("*")) == before and not (tmp_path / "run").exists()
+        # results there too: still "another run", not "an interrupted run left checkpoints: pass --resume"
+        (tmp_path / "run" / "model").mkdir(parents=True)
+        (tmp_path / "run" / "metrics.json").write_text("{}")
+        assert main(_command(tiny_model_dir, notes_csv, "run")) == 2
+        assert "another sft-teach finetune is writing to 'run' now" in capsys.readouterr().err
     finally:
         holder.kill()
         holder.wait()
@@ -380,7 +397,36 @@ def test_checkpoints_are_removed_so_that_a_kill_midway_leaves_none_that_looks_co
     with pytest.raises(KeyboardInterrupt):
         remove(folder)
     assert not folder.exists() and last_checkpoint(folder) is None  # moved out of sight first, in one step
-    monkeypatch.undo()
-    remove(folder)  # nothing there: nothing to do
     leftover = next(tmp_path.glob(".checkpoints-removing-*"))
     assert (leftover / "checkpoint-8" / "trainer_state.json").is_file()  # what the kill left, out of sight
+    monkeypatch.undo()
+    fake_checkpoint(folder / "checkpoint-16")  # the next run's: removed, and what the kill left with them
+    remove(folder)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_lock_is_held_on_the_file_that_is_there_not_one_just_deleted(tmp_path, monkeypatch):
+    """A run that ends deletes its lock file while it still holds it. A second run that had opened
+    the file a moment before would lock the deleted file, and a third create and lock a new one:
+    both would write. The lock is taken again on the file that is there."""
+    from sft_teach import run_lock
+    from sft_teach.errors import OutputExistsError
+
+    output = tmp_path / "run"
+    lock = tmp_path / ".run.lock"
+    real_open, opened = os.open, []
+
+    def opened_just_before_the_delete(path, flags, *mode):
+        fd = real_open(path, flags, *mode)
+        if not opened:  # the run before us deletes it now, and the next run creates a new one
+            os.unlink(path)
+            os.close(real_open(path, os.O_RDWR | os.O_CREAT))
+        opened.append(fd)
+        return fd
+
+    monkeypatch.setattr(run_lock.os, "open", opened_just_before_the_delete)
+    with run_lock.one_run_at_a_time(output, "run"):
+        assert len(opened) == 2 and os.fstat(opened[-1]).st_ino == os.stat(lock).st_ino
+        monkeypatch.undo()
+        with pytest.raises(OutputExistsError, match="another sft-teach finetune is writing to 'run' now"):
+            run_lock.check_free(output, "run")  # a process of its own would be refused the same way
