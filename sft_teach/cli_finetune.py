@@ -117,7 +117,7 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
             "text_column": args.text_column, "label_column": args.label_column}
 
 
-def _prepare_staging(staging: Path, settings: dict, resume: bool, overwrite: bool, finished: str | None = None):
+def _prepare_staging(staging: Path, settings: dict, resume: bool, finished: str | None = None):
     """The folder a run writes into until it succeeds; returns the checkpoint to resume from (or None).
     ``finished``: the output folder as shown, when it holds a finished run."""
     from sft_teach.checkpoints import last_checkpoint
@@ -208,7 +208,7 @@ def cmd_finetune(args) -> int:
             _check_swap_finished(output, staging, args.output)
             _check_replaceable(output)
             finished = args.output if held(output)[0] else None
-            checkpoint = _prepare_staging(staging, settings, args.resume, args.overwrite, finished)  # may refuse
+            checkpoint = _prepare_staging(staging, settings, args.resume, finished)  # may refuse
         except SftTeachError:  # the refusals above (an OutputExistsError is an OSError too): nothing printed before
             raise
         except OSError as exc:  # a read-only disk, a folder without write permission: said before any training
@@ -251,12 +251,10 @@ def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, 
         if isinstance(exc, KeyboardInterrupt):
             if not args.quiet:
                 print(file=sys.stderr, flush=True)  # end the progress bar's line
-            stop = Stopped(
+            raise Stopped(
                 f"the checkpoint of {_epoch_of(kept)} is kept: run the same command with --resume to continue from "
                 f"there" if kept else "no epoch had finished saving its checkpoint, so there is nothing to resume: "
-                "run the same command again to start over")
-            stop.exit_code = getattr(exc, "exit_code", 130)
-            raise stop from None
+                "run the same command again to start over", getattr(exc, "exit_code", 130)) from None
         raise
     cli_conventions.warn(result.warnings[len(findings):])  # what training showed (the data's were said before training)
     metrics = read_record(staging)
@@ -273,7 +271,10 @@ def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, 
 class Stopped(KeyboardInterrupt):
     """Ctrl-C, or the signal a ``kill``, ``timeout`` or closed terminal sends: the run stops as on
     Ctrl-C (its checkpoint kept, the message saying so); ``exit_code`` is 128 + the signal's number."""
-    exit_code = 130
+
+    def __init__(self, message: str = "", exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @contextlib.contextmanager
@@ -283,9 +284,7 @@ def _stopped_as_interrupted():
     import signal
 
     def stop(signum, frame):
-        stopped = Stopped(signal.Signals(signum).name)
-        stopped.exit_code = 128 + signum
-        raise stopped
+        raise Stopped(signal.Signals(signum).name, 128 + signum)
 
     kinds = [kind for kind in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if kind]
     try:

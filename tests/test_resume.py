@@ -274,7 +274,7 @@ def _staged(tmp_path, data="notes.csv"):
 
     staging = tmp_path / ".run.partial"
     settings = {"data": data, "data_sha256": "sha256:abc", "epochs": 3.0}
-    _prepare_staging(staging, settings, resume=False, overwrite=False)
+    _prepare_staging(staging, settings, resume=False)
     fake_checkpoint(staging / "checkpoints" / "checkpoint-4", json.dumps({"epoch": 1.0}))
     return staging, settings
 
@@ -285,9 +285,9 @@ def test_resume_compares_the_data_by_content_not_by_its_file_name(tmp_path):
 
     staging, settings = _staged(tmp_path)
     moved = {**settings, "data": "../elsewhere/notes copy.csv"}  # the same bytes under another name
-    assert _prepare_staging(staging, moved, resume=True, overwrite=False).name == "checkpoint-4"
+    assert _prepare_staging(staging, moved, resume=True).name == "checkpoint-4"
     with pytest.raises(ConfigError, match="the data's content changed"):
-        _prepare_staging(staging, {**moved, "data_sha256": "sha256:def"}, resume=True, overwrite=False)
+        _prepare_staging(staging, {**moved, "data_sha256": "sha256:def"}, resume=True)
 
 
 def test_resume_with_no_complete_checkpoint_says_to_run_without_it(tmp_path):
@@ -299,7 +299,7 @@ def test_resume_with_no_complete_checkpoint_says_to_run_without_it(tmp_path):
     with pytest.raises(SftTeachError, match=re.escape(
             "nothing to resume: no complete checkpoint in .run.partial/ (a run saves one after each epoch): run the "
             "command without --resume")):
-        _prepare_staging(staging, settings, resume=True, overwrite=False)
+        _prepare_staging(staging, settings, resume=True)
 
 
 def test_resume_without_the_interrupted_run_s_settings_says_to_start_again(tmp_path):
@@ -312,7 +312,7 @@ def test_resume_without_the_interrupted_run_s_settings_says_to_start_again(tmp_p
         with pytest.raises(SftTeachError, match=re.escape(
                 "cannot resume: .run.partial/run.json, the interrupted run's settings, is missing or damaged: "
                 "drop --resume and pass --overwrite to start again")):
-            _prepare_staging(staging, settings, resume=True, overwrite=False)
+            _prepare_staging(staging, settings, resume=True)
 
 
 def test_a_second_run_into_the_same_output_is_refused_while_the_first_runs(tiny_model_dir, notes_csv, tmp_path,
