@@ -11,7 +11,9 @@ This module looks at what *can* be used but will quietly spoil the result, and s
   small class is never predicted;
 * texts longer than ``max_length`` tokens, whose end is cut off (truncated) unseen;
 * texts with next to nothing in them (``ok``, an emoji): often a placeholder or a stray cell;
-* classes with one or two rows in validation or test, whose scores there swing with each text.
+* classes with one or two rows in validation or test, whose scores there swing with each text;
+* a batch larger than the training split (:func:`batch_over_train`, a setting checked with the data),
+  which makes each epoch a single step.
 
 :func:`check` returns :class:`Finding` objects; nothing here raises or prints. The
 command line prints them as ``warning:`` lines, notebook 05 shows them.
@@ -21,6 +23,7 @@ Taught in notebooks/05_your_own_data.ipynb.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import Counter
@@ -334,6 +337,23 @@ def cleaning_findings(report: dict | None) -> list[Finding]:
         f"the file has {kept + dropped} text{'s' * (kept + dropped != 1)} whose copies carry different labels: "
         f"{kept} kept with {'its' if kept == 1 else 'their'} majority label, {dropped} dropped (no majority{which}): "
         f"decide which label is right and keep one row of each"))]
+
+
+def batch_over_train(train_rows: int, batch_size: int, epochs: float, grad_accum: int = 1) -> Finding | None:
+    """A :class:`Finding` when one optimiser step takes more texts than training holds: each epoch is
+    then a single step on every text, so a run of 3 epochs updates the weights 3 times, most of them
+    while the learning rate is still warming up, and the model barely moves from where it started."""
+    per_step = batch_size * grad_accum  # texts an optimiser step takes (one process)
+    if per_step <= train_rows:
+        return None
+    steps = math.ceil(epochs)  # one step an epoch; a part epoch still takes one
+    smaller = max(1, train_rows // 4)  # four steps an epoch at least
+    taken = f"batches of {batch_size} x {grad_accum} accumulated" if grad_accum > 1 else f"batch size {batch_size}"
+    return Finding("batch_over_train", (
+        f"train: {taken} is more than its {train_rows} texts, so each epoch is one optimiser step "
+        f"({steps} in all) and the model barely learns: use --batch-size {smaller} (batch_size={smaller} "
+        f"in Python){', without --grad-accum' * (grad_accum > 1)}, for {math.ceil(train_rows / smaller)} "
+        f"steps an epoch"))
 
 
 def one_class_predicted(predictions, labels, names, split: str = "test") -> Finding | None:

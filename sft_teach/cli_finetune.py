@@ -185,7 +185,7 @@ def cmd_finetune(args) -> int:
 
     # Everything that can fail on the learner's input fails here, before any training.
     quiet_libraries()
-    from sft_teach import models
+    from sft_teach import checks, models
     from sft_teach.model_card import data_fingerprint
 
     if args.push_to_hub and not models.hub_available():
@@ -194,6 +194,8 @@ def cmd_finetune(args) -> int:
                           f"{args.output}/model")
     models.resolve_model(args.model)
     dataset, cleaning, findings = _load_and_check(args, max_length)
+    too_big = checks.batch_over_train(len(dataset["train"]), batch_size, epochs, grad_accum)  # as finetune's
+    findings += [too_big] if too_big else []
 
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its

@@ -196,7 +196,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     model, tokenizer = _model_for(model, tokenizer, names, seed)
     check_max_length(model, plan.max_length)
     if data_warnings is None:  # what `sft-teach check` would say: said now, not after minutes of training
-        data_warnings = _data_findings(dataset, cleaning, model, tokenizer, plan.max_length)
+        data_warnings = _data_findings(dataset, cleaning, model, tokenizer, plan)
         _say(data_warnings)
     encoded = data_mod.tokenize(dataset, tokenizer, plan.max_length)
     history = HistoryCallback()
@@ -331,13 +331,16 @@ def _model_for(model, tokenizer, names, seed):
     return model, tokenizer
 
 
-def _data_findings(dataset, cleaning, model, tokenizer, max_length) -> list:
-    """What ``sft-teach check`` would say of the data, and of what cleaning removed from it."""
+def _data_findings(dataset, cleaning, model, tokenizer, plan: _Plan) -> list:
+    """What ``sft-teach check`` would say of the data, and of what cleaning removed from it; then
+    whether the batch is larger than the training split (what ``sft-teach finetune`` adds)."""
     from sft_teach import checks
 
-    return (checks.check(dataset, tokenizer, max_length,
+    too_big = checks.batch_over_train(len(dataset["train"]), plan.batch_size, plan.epochs,
+                                      plan.overrides.get("gradient_accumulation_steps", 1))
+    return (checks.check(dataset, tokenizer, plan.max_length,
                          positions=getattr(model.config, "max_position_embeddings", None))
-            + checks.cleaning_findings(cleaning))
+            + checks.cleaning_findings(cleaning) + ([too_big] if too_big else []))
 
 
 def _head_phase(model, encoded, tokenizer, run_dir: Path, plan: _Plan, *, head_learning_rate, seed, progress,

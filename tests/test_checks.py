@@ -160,3 +160,19 @@ def test_classes_the_model_never_predicts_are_reported():
                                            "in Python) or at another learning rate (--lr; learning_rate=)")
     rare = checks.classes_never_predicted([1, 2, 2, 1], [0, 1, 2, 1], names, train_labels=[0] * 5 + [1] * 40 + [2] * 35 + [3] * 30)
     assert rare.message.endswith("add examples of it to the training data")  # 5 rows against a median of 32.5
+
+
+def test_a_batch_larger_than_the_training_split_is_reported():
+    # 40 texts in batches of 64: one optimiser step an epoch, 3 in all; 40 // 4 = 10 a batch gives 4 steps
+    finding = checks.batch_over_train(40, 64, 3)
+    assert finding.kind == "batch_over_train"
+    assert finding.message == ("train: batch size 64 is more than its 40 texts, so each epoch is one optimiser step "
+                               "(3 in all) and the model barely learns: use --batch-size 10 (batch_size=10 in "
+                               "Python), for 4 steps an epoch")
+    # accumulation counts: 16 x 4 = 64 texts a step; 2.5 epochs still take 3 steps
+    accumulated = checks.batch_over_train(40, 16, 2.5, grad_accum=4)
+    assert "batches of 16 x 4 accumulated is more than its 40 texts" in accumulated.message
+    assert "(3 in all)" in accumulated.message and "without --grad-accum" in accumulated.message
+    assert checks.batch_over_train(3, 16, 1).message.endswith("use --batch-size 1 (batch_size=1 in Python), for 3 steps an epoch")
+    assert checks.batch_over_train(40, 40, 3) is None  # a full batch: still one step, but every text is in it as asked
+    assert checks.batch_over_train(714, 16, 3) is None

@@ -699,3 +699,15 @@ def test_the_readme_documents_every_option_of_every_command():
     missing = sorted(f"sft-teach {name} {option}" for name, option in shown
                      if not re.search(re.escape(option) + r"(?![\w-])", readme))
     assert not missing, "README.md never mentions:\n" + "\n".join(missing)
+
+
+def test_finetune_warns_before_training_when_the_batch_is_larger_than_the_training_split(tiny_model_dir, small_csv,
+                                                                                      tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(small_csv), "--epochs", "1",
+                             "--batch-size", "64", "--output", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    final = json.loads(stdout.strip().splitlines()[-1])
+    [said] = [line for line in err.splitlines() if "batch size 64" in line]
+    assert said.startswith("sft-teach: warning: train: batch size 64 is more than its ")
+    assert said.removeprefix("sft-teach: warning: ") in final["warnings"]

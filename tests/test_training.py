@@ -1211,3 +1211,11 @@ def test_a_run_without_an_output_dir_removes_its_scratch_folder_also_when_interr
     assert list(scratch.iterdir()) == []
     finetune(make_tiny_classifier(), small_dataset, **settings)  # and after a run that ends as it should
     assert list(scratch.iterdir()) == []
+
+
+def test_finetune_warns_when_the_batch_is_larger_than_the_training_split(tiny_model_dir, small_csv, tmp_path):
+    from sft_teach.errors import SftTeachWarning
+
+    with pytest.warns(SftTeachWarning, match="batch size 64 is more than its .* texts, so each epoch is one optimiser"):
+        result = finetune(str(tiny_model_dir), str(small_csv), num_train_epochs=1, batch_size=64, progress=False)
+    assert [w.kind for w in result.warnings].count("batch_over_train") == 1
