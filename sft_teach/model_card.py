@@ -55,6 +55,13 @@ def _value(value) -> str:
     return str(value)
 
 
+def epoch_number(epoch: float):
+    """Trainer's epoch count as the record writes it: 2, not 2.0; 2.4 for an evaluation 0.4 into an
+    epoch (``num_train_epochs=2.4`` ends there), not 2.4000000000000004."""
+    epoch = round(float(epoch), 2)
+    return int(epoch) if epoch.is_integer() else epoch
+
+
 def _kept(validation_curve: list[dict], best_epoch: int) -> str:
     """Why ``best_epoch`` was kept; on a tie, Trainer keeps the first epoch that reached the best."""
     if len(validation_curve) == 1:

@@ -133,7 +133,7 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
     """
     from sft_teach import plots
     from sft_teach.metrics import confusion, per_class
-    from sft_teach.model_card import write_model_card
+    from sft_teach.model_card import epoch_number, write_model_card
     from sft_teach.stats import wilson_interval
 
     folder = Path(folder)
@@ -155,7 +155,8 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
 
     kept, why = result.metrics["train_steps"], "weights kept (the last step)"  # plain: the last step's weights
     if "best_epoch" in result.metrics:  # the step at the end of the epoch kept
-        kept = next(row["step"] for row in result.history["eval"] if round(row["epoch"]) == result.metrics["best_epoch"])
+        kept = next(row["step"] for row in result.history["eval"]
+                    if epoch_number(row["epoch"]) == result.metrics["best_epoch"])
         why = "weights kept (best validation macro-F1)"  # not the lowest validation loss: say which
     plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept, kept_label=why,
                      head_steps=result.metrics.get("head_steps"), batches_per_step=settings.get("grad_accum", 1),

@@ -87,3 +87,15 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
         settings.update(use_cpu=True, ddp_backend="gloo")
     settings.update(overrides)
     return TrainingArguments(**settings)
+
+
+# Schedules that take no warmup: transformers' get_scheduler gives them none, so warmup= changes nothing.
+WITHOUT_WARMUP = ("constant", "reduce_lr_on_plateau", "greedy")
+
+
+def warmup_applied(args) -> float:
+    """The warmup a run of these ``TrainingArguments`` had: their fraction, or 0 under a schedule
+    that takes none (``lr_scheduler_type="constant"``), so that a record never says 0.1 of a run
+    that never warmed up."""
+    schedule = getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type)  # an enum or its string
+    return 0.0 if schedule in WITHOUT_WARMUP else args.warmup_steps

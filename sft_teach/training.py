@@ -146,11 +146,11 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     A resumed run's ``metrics["resumed_from_step"]`` says where it went on; its ``train_seconds``
     add the training time before the interruption (stored in the checkpoint) to the time after.
     ``best_epoch``: keep the epoch whose validation macro-F1 is highest (``metrics["best_epoch"]``
-    says which); ``patience``: with ``best_epoch``, stop after that many epochs without a better
+    says which, as Trainer counts it: 2.4 for the last evaluation of ``num_train_epochs=2.4``); ``patience``: with ``best_epoch``, stop after that many epochs without a better
     validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
     ``progress=False`` shows no bars at all: neither training's nor the libraries' loading and
     mapping bars (left as they were afterwards).
-    ``callbacks``: ``TrainerCallback`` objects added to the run's own (:mod:`sft_teach.callbacks`), e.g.
+    ``callbacks``: a list of ``TrainerCallback`` objects added to the run's own (:mod:`sft_teach.callbacks`), e.g.
     a live plot. ``save=False``: nothing is written but the checkpoints asked for
     (``save_checkpoints=True``, in ``output_dir/checkpoints``, for resuming); ``result.model_dir`` is then
     ``None``. Without ``output_dir`` nothing is kept on disk: the run works in a temporary folder,
@@ -172,7 +172,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     The defaults (3 epochs at 1e-4 after warmup, no head-only phase, the last epoch kept) are the
     settings notebook 01 fine-tunes with; ``sft-teach finetune`` runs ``**RECIPES["best"]``, and
     ``**RECIPES["plain"]`` is notebook 02's recipe. ``eval_split``: the split scored at the end
-    (``"validation"`` when the data has no test split); the result's ``cleaning`` says what
+    (``"validation"`` when the data has no test split; never ``"train"``, whose score measures memory); the result's ``cleaning`` says what
     cleaning removed from one CSV file.
     Unknown keywords go to ``TrainingArguments``; one it does not know either is a
     :class:`ConfigError` naming the setting it probably meant (``epochs=``: ``num_train_epochs=``).
@@ -186,8 +186,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                             learning_rate=learning_rate, batch_size=batch_size, max_length=max_length, seed=seed,
                             split_seed=split_seed, warmup=warmup, weight_decay=weight_decay, head_epochs=head_epochs,
                             head_learning_rate=head_learning_rate, best_epoch=best_epoch, patience=patience,
-                            output_dir=output_dir, save=save, overwrite=overwrite,
+                            output_dir=output_dir, save=save, overwrite=overwrite, callbacks=callbacks,
                             resume_from_checkpoint=resume_from_checkpoint)
+    made = output_dir is not None and not Path(output_dir).exists()  # removed again if nothing is kept in it
     dataset, cleaning, names = _read_data(data, split_seed, plan.reading, eval_split)
     trained_on = dataset_fingerprint(dataset)  # kept in each checkpoint: a resume on other data is refused
     if plan.resume is not None:
@@ -228,8 +229,11 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
         if save and output_dir is not None:
             _save_run(trainer, result, output_dir, dataset, cleaning, plan, model_name=model_name, data=data,
                       trained_on=trained_on, seed=seed, head_learning_rate=head_learning_rate,
-                      warmup=warmup, weight_decay=weight_decay, best_epoch=best_epoch, record=record)
+                      weight_decay=weight_decay, best_epoch=best_epoch, record=record)
         (run_dir / "head.json").unlink(missing_ok=True)  # the run is complete: its results hold the head's log
+    if made and not save:  # save=False wrote nothing there (unless checkpoints were asked for): no empty folder left
+        with contextlib.suppress(OSError):
+            Path(output_dir).rmdir()
     # Said as Python says such things, not only kept in result.warnings; last, once the run is
     # saved, so that simplefilter("error", SftTeachWarning) stops a script without losing the run.
     _say(learned)
@@ -255,7 +259,7 @@ class _Plan:
 
 def _check_arguments(model, data, tokenizer, training_overrides, *, num_train_epochs, learning_rate, batch_size,
                      max_length, seed, split_seed, warmup, weight_decay, head_epochs, head_learning_rate, best_epoch,
-                     patience, output_dir, save, overwrite, resume_from_checkpoint) -> _Plan:
+                     patience, output_dir, save, overwrite, callbacks, resume_from_checkpoint) -> _Plan:
     """Every setting of :func:`finetune` checked before any loading, as a :class:`_Plan`: a mistake is
     one line at once, not after minutes of loading and training."""
     import inspect
@@ -272,6 +276,10 @@ def _check_arguments(model, data, tokenizer, training_overrides, *, num_train_ep
     if patience is not None and not best_epoch:
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
     patience = None if patience is None else setting_checks.check_patience(patience)  # before any loading, not after
+    if not isinstance(callbacks, (list, tuple)):  # one callback alone: a TypeError after the loading otherwise
+        one = callbacks if isinstance(callbacks, type) else type(callbacks)
+        raise ConfigError(f"callbacks= takes a list, got {one.__name__}{'' if isinstance(callbacks, type) else ' object'}: "
+                          f"callbacks=[{one.__name__}{'' if isinstance(callbacks, type) else '()'}]")
     if tokenizer is not None and isinstance(model, (str, Path)):  # it would be replaced without a word
         raise ConfigError("tokenizer= goes with a model object; a model name or folder loads its own tokenizer: "
                           "drop tokenizer=")
@@ -308,6 +316,10 @@ def _read_data(data, split_seed, reading, eval_split):
         dataset, cleaning = data, None
     dataset = data_mod.by_name(dataset)  # a DatasetDict with train and validation, classes matched by name
     names = dataset["train"].features["label"].names
+    if eval_split == "train":  # accepted, the result would present memory as a score
+        raise ConfigError("eval_split 'train' would score the texts the model is trained on, which measures memory, "
+                          "not what it learned: use 'test' or 'validation' (scores on any texts: "
+                          "sft_teach.inference.predict_proba)")
     if eval_split not in dataset and eval_split != "test":  # a missing test split falls back to validation
         raise ConfigError(f"eval_split {eval_split!r}: the data has no such split ({', '.join(dataset)}): "
                           f"use 'test' or 'validation'")
@@ -460,9 +472,16 @@ def _score(trainer, tokenizer, dataset, eval_split, plan: _Plan, history, head, 
     if plan.resume is not None:
         metrics["resumed_from_step"] = int(Path(plan.resume).name.split("-")[-1])
     if best_epoch:
+        from sft_teach.model_card import epoch_number
+
+        # the evaluation whose weights were kept, as Trainer counted its epoch: 2.4 when the run's last
+        # evaluation, 0.4 into its third epoch, was the best (num_train_epochs=2.4), never rounded to 2
         best_step = int(Path(trainer.state.best_model_checkpoint).name.split("-")[-1])
-        metrics["best_epoch"] = next(round(row["epoch"]) for row in history.as_dict()["eval"] if row["step"] == best_step)
-        metrics["epochs_run"] = round(trainer.state.epoch)
+        metrics["best_epoch"] = epoch_number(next(row["epoch"] for row in history.as_dict()["eval"]
+                                                  if row["step"] == best_step))
+        # the epochs planned, unless early stopping ended the run before its last step (at an epoch's end)
+        stopped = trainer.state.global_step < trainer.state.max_steps
+        metrics["epochs_run"] = epoch_number(trainer.state.epoch if stopped else plan.epochs)
     return metrics, split_name, labels, predictions
 
 
@@ -478,7 +497,7 @@ def _training_findings(predictions, labels, names, split_name, dataset) -> list:
 
 
 def _save_run(trainer, result, output_dir, dataset, cleaning, plan: _Plan, *, model_name, data, trained_on, seed,
-              head_learning_rate, warmup, weight_decay, best_epoch, record) -> None:
+              head_learning_rate, weight_decay, best_epoch, record) -> None:
     """Write the run's folder (model with its card, splits, metrics.json, plots; one process writes
     under torchrun, the others wait) and upload the model when asked (``push_to_hub=True``)."""
     from sft_teach import run_record
@@ -496,7 +515,8 @@ def _save_run(trainer, result, output_dir, dataset, cleaning, plan: _Plan, *, mo
                                        grad_accum=plan.overrides.get("gradient_accumulation_steps", 1),
                                        max_length=plan.max_length, seed=seed, head_epochs=plan.head_epochs,
                                        **({"head_learning_rate": head_learning_rate} if plan.head_epochs > 0 else {}),
-                                       warmup=warmup, weight_decay=weight_decay,
+                                       warmup=trainer_arguments.warmup_applied(trainer.args),  # 0 if constant
+                                       weight_decay=weight_decay,
                                        **({"split_seed": cleaning["split_seed"]} if cleaning else {}),  # if split here
                                        patience=plan.patience, best_epoch=best_epoch, **plan.reading,
                                        **({"trainer_settings": plan.given} if plan.given else {}))

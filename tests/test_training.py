@@ -1219,3 +1219,77 @@ def test_finetune_warns_when_the_batch_is_larger_than_the_training_split(tiny_mo
     with pytest.warns(SftTeachWarning, match="batch size 64 is more than its .* texts, so each epoch is one optimiser"):
         result = finetune(str(tiny_model_dir), str(small_csv), num_train_epochs=1, batch_size=64, progress=False)
     assert [w.kind for w in result.warnings].count("batch_over_train") == 1
+
+
+@pytest.mark.slow
+def test_a_best_evaluation_part_way_into_an_epoch_is_recorded_as_such(make_tiny_classifier, tokenizer, small_dataset,
+                                                                       tmp_path, monkeypatch):
+    """num_train_epochs=1.5 ends with an evaluation half-way into epoch 2; when that one is the best, the
+    record names its epoch as Trainer counted it (not rounded to 2 or 1), the plot marks its step, and
+    the epochs run are those planned, not more."""
+    from sft_teach import metrics
+    from sft_teach.model_card import epoch_number
+
+    calls = []
+
+    def better_each_time(eval_pred):  # validation improves at every evaluation: the last one is kept
+        calls.append(1)
+        return {"accuracy": 0.5, "macro_f1": 0.1 * len(calls)}
+
+    monkeypatch.setattr(metrics, "compute_metrics", better_each_time)
+    result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1.5, batch_size=4,
+                      output_dir=tmp_path / "run", progress=False, best_epoch=True)
+    last = result.history["eval"][-1]
+    assert len(result.history["eval"]) == 2 and 1 < last["epoch"] < 2
+    assert result.metrics["best_epoch"] == epoch_number(last["epoch"]) != 1
+    assert result.metrics["epochs_run"] == 1.5
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["best_epoch"] == result.metrics["best_epoch"] and record["epochs_run"] == 1.5
+    card = (tmp_path / "run" / "model" / "README.md").read_text()
+    assert f"(epoch {result.metrics['best_epoch']:g} kept: the best macro-F1)" in card
+    assert f"| {last['epoch']:g} | 0.500 | 0.200 |" in card and "| epochs run | 1.5 |" in card
+
+
+def test_eval_split_train_is_refused_before_any_work():
+    with pytest.raises(ConfigError, match=re.escape("eval_split 'train' would score the texts the model is trained "
+                                                    "on, which measures memory")):
+        finetune("no-such-model", "pets", eval_split="train", progress=False)
+
+
+@pytest.mark.parametrize("callbacks, said", [
+    ("instance", "callbacks= takes a list, got Spy object: callbacks=[Spy()]"),
+    ("class", "callbacks= takes a list, got Spy: callbacks=[Spy]"),
+])
+def test_one_callback_not_in_a_list_is_refused_before_any_work(callbacks, said):
+    from transformers import TrainerCallback
+
+    class Spy(TrainerCallback):
+        pass
+
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        finetune("no-such-model", "pets", callbacks=Spy() if callbacks == "instance" else Spy, progress=False)
+
+
+def test_the_record_says_no_warmup_under_a_schedule_that_takes_none(make_tiny_classifier, tokenizer, small_dataset,
+                                                                   tmp_path):
+    """lr_scheduler_type="constant" never warms up (the rate is the peak from step 1): the record says
+    warmup 0, not the 0.1 that was passed and ignored; the linear schedule's record keeps 0.1."""
+    result = finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
+                      output_dir=tmp_path / "constant", progress=False, logging_steps=1, lr_scheduler_type="constant")
+    assert {row["learning_rate"] for row in result.history["train"]} == {1e-4}  # no warmup happened
+    record = json.loads((tmp_path / "constant" / "metrics.json").read_text())
+    assert record["warmup"] == 0 and record["trainer_settings"]["lr_scheduler_type"] == "constant"
+    assert "| warmup | 0 |" in (tmp_path / "constant" / "model" / "README.md").read_text()
+    finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
+             output_dir=tmp_path / "linear", progress=False)
+    assert json.loads((tmp_path / "linear" / "metrics.json").read_text())["warmup"] == 0.1
+
+
+def test_save_false_leaves_no_empty_output_folder(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
+    finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
+             output_dir=tmp_path / "unsaved", save=False, progress=False)
+    assert not (tmp_path / "unsaved").exists()
+    (tmp_path / "mine").mkdir()  # a folder that was there before stays, empty or not
+    finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
+             output_dir=tmp_path / "mine", save=False, progress=False)
+    assert (tmp_path / "mine").is_dir()
