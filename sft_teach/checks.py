@@ -11,6 +11,7 @@ This module looks at what *can* be used but will quietly spoil the result, and s
   small class is never predicted;
 * texts longer than ``max_length`` tokens, whose end is cut off (truncated) unseen;
 * texts with next to nothing in them (``ok``, an emoji): often a placeholder or a stray cell;
+* texts the tokenizer reads mostly as its unknown token (a 20,000-character run with no space);
 * classes with one or two rows in validation or test, whose scores there swing with each text;
 * a batch larger than the training split (:func:`batch_over_train`, a setting checked with the data),
   which makes each epoch a single step.
@@ -207,10 +208,31 @@ def overlap(train_texts, other_texts) -> int:
     return len(shared(train_texts, other_texts))
 
 
+def _token_ids(texts, tokenizer) -> list[list[int]]:
+    # verbose=False: counting a text longer than the model accepts is the point here, not a mistake to warn of
+    return tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
+
+
 def token_lengths(texts, tokenizer) -> list[int]:
     """Tokens per text as the model sees it, special tokens included, before truncation."""
-    # verbose=False: counting a text longer than the model accepts is the point here, not a mistake to warn of
-    return [len(ids) for ids in tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
+    return [len(ids) for ids in _token_ids(texts, tokenizer)]
+
+
+def mostly_unknown(texts, tokenizer, ids=None) -> list[str]:
+    """The texts of which at least half the tokens are the tokenizer's unknown token (``[UNK]``), in
+    order: words it cannot spell (a run of 20,000 characters with no space; letters its vocabulary
+    lacks) reach the model as that one token, so it sees next to nothing of them. Texts
+    :func:`near_empty` names are left to it. ``ids``: the texts' token ids, if already computed."""
+    unknown = getattr(tokenizer, "unk_token_id", None)
+    if unknown is None:  # a byte-level tokenizer (GPT-2's) spells anything
+        return []
+    special = set(tokenizer.all_special_ids) - {unknown}
+    found = []
+    for text, row in zip(texts, ids if ids is not None else _token_ids(texts, tokenizer)):
+        tokens = [i for i in row if i not in special]
+        if tokens and 2 * tokens.count(unknown) >= len(tokens) and len(re.findall(r"[^\W_]", text)) >= SHORT_TEXT:
+            found.append(text)
+    return found
 
 
 def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None = None) -> list[Finding]:
@@ -310,7 +332,17 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
             f"({counts[largest]} vs {counts[smallest]}): read macro-F1, not accuracy")))
     if tokenizer is not None:
         for name, part in dataset.items():
-            lengths = token_lengths(column(part, "text"), tokenizer)
+            ids = _token_ids(column(part, "text"), tokenizer)
+            unreadable = mostly_unknown(column(part, "text"), tokenizer, ids)
+            if unreadable:
+                several = len(unreadable) != 1
+                findings.append(Finding("unknown_tokens", (
+                    f"{name}: {len(unreadable)} text{'s' * several} read{'' if several else 's'} mostly as the unknown "
+                    f"token {tokenizer.unk_token} ({'the first: ' * several}{_quote(unreadable[0])}), so the model sees "
+                    f"next to nothing of {'them' if several else 'it'}: words it cannot spell (a run of characters "
+                    f"with no space, letters its vocabulary lacks): check {'they are real examples' if several else 'it is a real example'}, "
+                    f"or delete {'them' if several else 'it'}")))
+            lengths = [len(row) for row in ids]
             long = sum(n > max_length for n in lengths)
             if long:
                 longest = max(range(len(lengths)), key=lengths.__getitem__)

@@ -21,7 +21,7 @@ import argparse
 import sys
 import textwrap
 
-from sft_teach import cli_course, cli_evaluate, cli_finetune, cli_predict
+from sft_teach import cli_conventions, cli_course, cli_evaluate, cli_finetune, cli_predict
 from sft_teach.errors import SftTeachError
 from sft_teach.training import RECIPES, rate_text
 
@@ -223,7 +223,13 @@ def main(argv=None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:
         parser.exit(2, _unknown_options(parser, args, extra))
+    # Output in a code page without emoji or '…' (a Windows console, PYTHONIOENCODING=cp1252): such a
+    # character is written as \u2026 instead of stopping the command with a UnicodeEncodeError
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if encoding not in {"utf8", "utf8sig"} and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
+        cli_conventions.check_encoding(getattr(args, "encoding", None))  # before any file is opened with it
         return COMMANDS[args.command](args)
     except SftTeachError as exc:
         print(f"sft-teach: error: {exc}".replace("\n", " "), file=sys.stderr)

@@ -40,6 +40,19 @@ def warn(findings, file=None) -> None:
         print(f"sft-teach: warning: {finding}", file=file or sys.stderr)
 
 
+def check_encoding(name) -> None:
+    """``--encoding`` refused at once when Python knows no such encoding, whatever the data: not only
+    once a file is read with it (bundled data never is)."""
+    import codecs
+
+    if name is not None:
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise ConfigError(f"--encoding {name}: no such encoding: e.g. utf-8, cp1252 (Excel on Windows), "
+                              f"latin-1") from None
+
+
 def max_length(value) -> int:
     """``--max-length`` of check, evaluate and predict, checked by finetune's rule and message."""
     from sft_teach.setting_checks import check_settings

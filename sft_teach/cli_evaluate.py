@@ -133,9 +133,8 @@ def cmd_evaluate(args) -> int:
     if args.split == "train" and _has_splits(args.data) and not any("training split" in w for w in found):
         found.append("train is a training split: if this model was trained on it, the score measures memory, not "
                      "what the model does on new texts: score the test split")
-    if args.split == "validation" and "best_epoch" in cli_trained_model.run_record(args.model):
-        found.append("validation chose the epoch this model kept (--recipe best), so its score on validation is "
-                     "optimistic: the test split is the one that chose nothing")
+    if cli_trained_model.run_record(args.model).get("best_epoch"):  # validation chose the weights kept
+        found += score_warnings.chose_the_epoch(args.model, texts, args.split)
     found += score_warnings.cut(model, tokenizer, texts, max_length)
     cli_conventions.warn(found)
     seen += found
@@ -170,7 +169,7 @@ def _the_training_file(args) -> list[str]:
     source = Path(args.data)
     if not (trained_on and source.is_file() and data_fingerprint(source) == trained_on):
         return []
-    instead = (f"score the run's test split instead, sft-teach evaluate --model {args.model} --data {run}"
+    instead = (f"score the run's test split instead, sft-teach evaluate --model {shlex.quote(args.model)} --data {shlex.quote(str(run))}"
                if (run / "splits").is_dir() else "score texts kept out of training instead")
     return [f"{args.data} is the file this model was fine-tuned on (the same SHA-256): most of its rows were "
             f"training rows, so this score is optimistic: {instead}"]

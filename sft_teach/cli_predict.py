@@ -57,10 +57,11 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
     elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
         raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
-        return [_argument_text(args, text).strip() for text in args.texts], None
+        return [_argument_text(args, text) for text in args.texts], None  # echoed as given, spaces too
     else:
         raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
-    texts = [line.strip() for line in lines if line.strip()]  # a file's blank lines separate texts, they are none
+    # a file's blank lines separate texts, they are none; a text is echoed as written, to join on it
+    texts = [line for line in lines if line.strip()]
     if not texts:
         where = "standard input" if args.file is None else args.file
         raise DataError(f"{where}: is empty or holds only blank lines: nothing to classify")
@@ -125,7 +126,7 @@ def cmd_predict(args) -> int:
 
     texts, lines = _texts(args)
     cli_conventions.warn(cli_trained_model.read_notes(args))
-    empty = [i + 1 for i, text in enumerate(texts) if not text]  # only arguments can be empty: files skip them
+    empty = [i + 1 for i, text in enumerate(texts) if not text.strip()]  # only arguments can be: files skip them
     if empty:  # answered, to keep one line per argument, but the answer is the model's guess for nothing
         cli_conventions.warn([f"text argument{'s' * (len(empty) > 1)} {', '.join(map(str, empty))} {'are' if len(empty) > 1 else 'is'} "
                f"empty: {'their predictions say' if len(empty) > 1 else 'its prediction says'} nothing about a text"])

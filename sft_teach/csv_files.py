@@ -138,9 +138,13 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
                                      columns)
         if any(len(c.split()) >= 4 or len(c) > 40 for c in columns):  # a sentence, not a column's name
             shown_columns = ", ".join(c if len(c) <= 40 else c[:37] + "..." for c in columns)
+            names = [text_column] + ([label_column] if label_column else [])
+            if len(columns) > len(names):  # texts alone (predict) in a file with a label too: a name for every cell
+                names += ["label"] if len(columns) == 2 else [f"column{i}" for i in range(2, len(columns) + 1)]
             raise MissingColumnError(f"{shown}: line 1 ({shown_columns}) looks like a row of data, not column names: "
-                                     f"add a header line above it, e.g. "
-                                     f"'{text_column}{',' + label_column if label_column else ''}'", columns)
+                                     f"add a header line above it, e.g. '{','.join(names)}'"
+                                     + (f", a name for each of its {len(columns)} cells, '{text_column}' over the "
+                                        f"texts" if not label_column and len(columns) > 1 else ""), columns)
         raise MissingColumnError(f"{shown}: no column {' and no column '.join(missing)} (columns found: "
                                  f"{', '.join(columns) or 'none'}): {'; '.join(hints)}", columns)
     return _Opened(raw, separator, skipped_lines, reader, columns)
@@ -198,6 +202,12 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
         broke_at = [n for n in broken if line <= n + skipped_lines <= last]
         if broke_at and broken[broke_at[-1]] and last == line:  # the last row opens a quote the file never closes
             open_quote = f" (its double quote, opened on line {line}, is never closed: close it where the text ends)"
+        if broke_at and broken[broke_at[-1]] and last > line and label_column is None:
+            # texts alone (predict --file): no label cell shows where a row should have ended, but a
+            # quote the file never closes took in every line after it, each a text of its own
+            raise DataError(f"{shown}: line {line}: its double quote is never closed, so the text runs on to the "
+                            f"end of the file (line {last}), taking in every line after it: close the quote where "
+                            f"the text ends, or write a double quote inside a text as two (\"\")")
         if broke_at and last > line and label_column is not None:
             # Read alone, without its opening quote, does the row's first line end in a label cell of its
             # own? Then the quote swallowed a row boundary; a text meant to run over lines does not.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +40,26 @@ def load_finetuned(model_dir):
     from safetensors import SafetensorError
 
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
-                                                                   use_safetensors=True)
+        model, loading = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
+                                                                            use_safetensors=True,
+                                                                            output_loading_info=True)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     except (SafetensorError, OSError, ValueError) as exc:  # a file cut short, or one the folder lacks
         raise ModelNotFoundError(f"model folder '{model_dir}' cannot be read ({str(exc).splitlines()[0]}): it is "
                                  f"incomplete or damaged: copy the whole folder again, or train it again") from None
+    # Weights the folder lacks are drawn at random: a pretrained body with no trained classifier
+    # (the base model itself) would answer at random, differently on every load, without an error.
+    missing = sorted(loading["missing_keys"])
+    if missing:
+        named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise ModelNotFoundError(f"model folder '{model_dir}' has no weights for {named}, which would be drawn at "
+                                 f"random: it is not a fine-tuned classifier (a pretrained model, say): fine-tune "
+                                 f"it first (sft-teach finetune --model {shlex.quote(str(model_dir))})")
+    # finetune's folder (config.json records its data) keeps the length training cut texts at in
+    # tokenizer_config.json: without it, texts would be cut at the base model's 512 tokens instead
+    if "sft_teach" in model.config.to_dict() and not (folder / "tokenizer_config.json").is_file():
+        raise ModelNotFoundError(f"model folder '{model_dir}' has no tokenizer_config.json, which holds the length "
+                                 f"training cut texts at: copy the whole folder again, or train it again")
     # Without tokenizer.json (a folder copied in part) a tokenizer still loads, knowing only its
     # special tokens: every word would become [UNK], and every prediction garbage, without an error.
     vocabulary = getattr(model.config, "vocab_size", None)

@@ -38,6 +38,28 @@ def seen_in_training(model_dir, texts) -> list[str]:
             f"measures memory: leave them out for a fair score"]
 
 
+def chose_the_epoch(model_dir, texts, split: str) -> list[str]:
+    """For a model that kept its best validation epoch (``--recipe best``): a warning when texts scored
+    are in its run's validation split (``splits/validation.csv``), which chose that epoch, so a score on
+    them is optimistic. Compared by text, so another dataset's validation split is no such split; when
+    the run's splits cannot be read, said as a condition of a ``split`` named validation."""
+    from sft_teach.checks import _normal
+    from sft_teach.csv_files import read_csv_rows
+
+    try:
+        chose = {_normal(text) for text in read_csv_rows(Path(model_dir).parent / "splits" / "validation.csv")[0]}
+    except Exception:  # the run's splits are gone: whether this is that split is unknown
+        return ["validation: if this is the split this model was trained with, it chose the epoch kept (--recipe "
+                "best), so the score on it is optimistic: the test split is the one that chose nothing"] \
+            if split == "validation" else []
+    used = sum(_normal(text) in chose for text in texts)
+    if not used:
+        return []
+    return [f"{used} of the {len(texts)} texts scored {'are' if used != 1 else 'is'} in this model's validation split, "
+            f"which chose the epoch it kept (--recipe best), so the score on {'them' if used != 1 else 'it'} is "
+            f"optimistic: the test split is the one that chose nothing"]
+
+
 def repeated(texts, labels) -> list[str]:
     """A warning when the rows scored repeat texts: each copy counts, so ``n`` and the interval
     overstate how many texts the score rests on; copies with different labels cannot all be right."""

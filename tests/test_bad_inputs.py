@@ -6,6 +6,7 @@ traceback, and leave an existing output folder untouched. Warnings (duplicates,
 leakage, tiny classes, imbalance, long texts) are printed but do not stop anything.
 """
 
+import json
 import re
 
 import pytest
@@ -76,7 +77,7 @@ CASES = [
     ("windows-1252-bytes", lambda d: ["--data", str(_bytes(d / "w.csv", "text,label\nLoves caf\u00e9 cream,cat\n".encode("cp1252")))],
      ["w.csv", "line 2, byte 0xe9 is not valid UTF-8 (the encoding tried)", "--encoding cp1252"]),
     ("unknown-encoding", lambda d: ["--data", str(write_csv(d / "u.csv", GOOD)), "--encoding", "klingon"],
-     ["u.csv", "unknown encoding 'klingon'"]),
+     ["--encoding klingon: no such encoding: e.g. utf-8, cp1252"]),  # said before any file is read
     # a UTF-8 file read with another encoding: the fix is to drop the option, not cp1252
     ("utf8-read-as-ascii", lambda d: ["--data", str(write_csv(d / "w.csv", GOOD + [("Sat on the café chair.", "cat")])),
                                       "--encoding", "ascii"],
@@ -943,7 +944,8 @@ def test_merge_case_and_a_model_s_doubled_space_together(make_tiny_classifier, t
     assert '"n": 2' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("damage", ["no-tokenizer-json", "weights-cut-short", "run-not-finished"])
+@pytest.mark.parametrize("damage", ["no-tokenizer-json", "weights-cut-short", "run-not-finished", "no-classifier",
+                                    "no-tokenizer-config"])
 def test_a_model_folder_copied_in_part_or_not_yet_written_is_one_line(tiny_model_dir, tmp_path, capsys, damage):
     """Without tokenizer.json a tokenizer still loaded, knowing 5 tokens: every word [UNK], every
     prediction garbage, exit 0. Weights cut short ended in a SafetensorError traceback. A run still
@@ -961,6 +963,21 @@ def test_a_model_folder_copied_in_part_or_not_yet_written_is_one_line(tiny_model
         weights.write_bytes(weights.read_bytes()[:1000])
         expected = (f"model folder '{model}' cannot be read (Error while deserializing header: *): it is "
                     f"incomplete or damaged: copy the whole folder again, or train it again")  # * the library's words
+    elif damage == "no-classifier":  # a pretrained body (the base model itself): its head would be drawn at random
+        from safetensors.torch import load_file, save_file
+
+        weights = load_file(model / "model.safetensors")
+        save_file({k: v for k, v in weights.items() if not k.startswith("classifier.")}, model / "model.safetensors",
+                  metadata={"format": "pt"})
+        expected = (f"model folder '{model}' has no weights for classifier.bias, classifier.weight, which would be "
+                    f"drawn at random: it is not a fine-tuned classifier (a pretrained model, say): fine-tune it first "
+                    f"(sft-teach finetune --model {model})")
+    elif damage == "no-tokenizer-config":  # finetune's folder without the file that holds its cut (128, not 512)
+        config = json.loads((model / "config.json").read_text())
+        (model / "config.json").write_text(json.dumps({**config, "sft_teach": {"text_column": "text"}}))
+        (model / "tokenizer_config.json").unlink()
+        expected = (f"model folder '{model}' has no tokenizer_config.json, which holds the length training cut texts "
+                    f"at: copy the whole folder again, or train it again")
     else:
         shutil.move(tmp_path / "copy", tmp_path / ".copy.partial")
         expected = (f"model folder '{model}' does not exist: the run that writes '{model.parent}' has not finished: "

@@ -176,3 +176,13 @@ def test_a_batch_larger_than_the_training_split_is_reported():
     assert checks.batch_over_train(3, 16, 1).message.endswith("use --batch-size 1 (batch_size=1 in Python), for 3 steps an epoch")
     assert checks.batch_over_train(40, 40, 3) is None  # a full batch: still one step, but every text is in it as asked
     assert checks.batch_over_train(714, 16, 3) is None
+
+
+def test_texts_the_tokenizer_reads_mostly_as_unknown_are_reported(tokenizer):
+    # a 20,000-character run with no space is one [UNK]; an emoji pair is near_empty's, not this check's
+    long_word = "x" * 20000
+    assert checks.mostly_unknown([long_word, "Purred on the sofa.", "🐱🐱"], tokenizer) == [long_word]
+    dataset = DatasetDict({"train": _ds([("Purred on the sofa.", 0), ("Barked at the postman.", 1)] * 4 + [(long_word, 1)]),
+                           "validation": _ds([("Chased a laser dot.", 0), ("Fetched the ball.", 1)])})
+    [finding] = [f for f in checks.check(dataset, tokenizer) if f.kind == "unknown_tokens"]
+    assert finding.message.startswith(f"train: 1 text reads mostly as the unknown token {tokenizer.unk_token} ('xxxx")

@@ -149,7 +149,14 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     # each argument is one text, an empty one too, so the output lines follow the arguments
     code, out, err = run(["predict", "--model", str(tiny_model_dir), "Purred.", "", "  ", "Barked."], capsys)
     assert code == 0 and err.strip() == "sft-teach: warning: text arguments 2, 3 are empty: their predictions say nothing about a text"
-    assert [json.loads(line)["text"] for line in out.splitlines()] == ["Purred.", "", "", "Barked."]
+    assert [json.loads(line)["text"] for line in out.splitlines()] == ["Purred.", "", "  ", "Barked."]
+    # echoed as given, spaces and all, so that a script can join the answers to its texts
+    texts.write_text("  Sunny windowsill nap. \n", encoding="utf-8")
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(texts), "  Muddy walk."], capsys)
+    assert code == 2  # a file or arguments, not both
+    for given in (["  Muddy walk. "], ["--file", str(texts)]):
+        code, out, err = run(["predict", "--model", str(tiny_model_dir), *given], capsys)
+        assert code == 0 and json.loads(out)["text"] in ("  Muddy walk. ", "  Sunny windowsill nap. ")
 
 
 def test_predict_warns_when_a_text_file_starts_with_a_csv_header(tiny_model_dir, tmp_path, capsys):
@@ -398,7 +405,13 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     assert scores["warnings"] == [] and err == "" and scores["split"] == "test"
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out), "--split", "validation"],
                             capsys)
-    assert code == 0 and "validation chose the epoch this model kept (--recipe best)" in err
+    validation = (out / "splits" / "validation.csv").read_text().count("\n") - 1
+    assert code == 0 and (f"{validation} of the {validation} texts scored are in this model's validation split, which "
+                          f"chose the epoch it kept (--recipe best)") in err
+    # another data's validation split chose nothing for this model: nothing to say
+    code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", "pets", "--split", "validation",
+                             "--skip-unknown"], capsys)
+    assert "chose the epoch" not in err
     # the training file itself, or a held-out file holding a training text: said, not scored silently
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(data)], capsys)
     assert code == 0 and "notes.csv is the file this model was fine-tuned on (the same SHA-256)" in err
@@ -711,3 +724,51 @@ def test_finetune_warns_before_training_when_the_batch_is_larger_than_the_traini
     [said] = [line for line in err.splitlines() if "batch size 64" in line]
     assert said.startswith("sft-teach: warning: train: batch size 64 is more than its ")
     assert said.removeprefix("sft-teach: warning: ") in final["warnings"]
+
+
+def test_predict_refuses_a_csv_whose_quote_is_never_closed(tiny_model_dir, tmp_path, capsys):
+    """Texts alone have no label cell to show where a row should end: an open quote took in every line
+    after it as one text, answered with exit 0 (2 predictions for 4 rows)."""
+    export = tmp_path / "q.csv"
+    export.write_text('text\nmy dog barks\n"the cat naps\nthe dog runs\nthe cat sleeps\n', encoding="utf-8")
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
+    assert code == 2 and out == "" and err == (
+        f"sft-teach: error: {export}: line 3: its double quote is never closed, so the text runs on to the end of the file "
+        "(line 5), taking in every line after it: close the quote where the text ends, or write a double quote inside "
+        "a text as two (\"\")\n")
+    export.write_text('text\nmy dog barks\n"the cat naps\nand dreams"\n', encoding="utf-8")  # a text over two lines
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
+    assert code == 0 and [json.loads(line)["line"] for line in out.splitlines()] == [2, 3]
+
+
+def test_predict_s_header_advice_names_every_cell_of_a_row(tiny_model_dir, tmp_path, capsys):
+    export = tmp_path / "nohdr.csv"
+    export.write_text("she purrs on the sofa all day,cat\n", encoding="utf-8")
+    code, _, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
+    assert code == 2 and "add a header line above it, e.g. 'text,label', a name for each of its 2 cells" in err
+    export.write_text("text,label\n" + export.read_text(), encoding="utf-8")  # the advice taken: it works
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
+    assert code == 0 and json.loads(out)["text"] == "she purrs on the sofa all day"
+
+
+def test_check_prints_in_a_terminal_that_is_not_utf8(tmp_path):
+    """A Windows console's code page has no emoji or '…': written escaped, not a UnicodeEncodeError traceback."""
+    from support import GOOD
+
+    data = write_csv(tmp_path / "emoji.csv", GOOD + [("🐱🐱", "cat")])
+    done = subprocess.run([sys.executable, "-m", "sft_teach.cli", "check", "--data", str(data)], capture_output=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONIOENCODING": "cp1252"})
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    assert b"('\\U0001f431\\U0001f431')" in done.stdout
+
+
+def test_a_suggested_command_quotes_a_path_with_spaces(tiny_model_dir, small_csv, tmp_path, capsys):
+    import shlex
+
+    out = tmp_path / "my run"
+    code, _, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(small_csv), "--epochs", "1",
+                        "--batch-size", "4", "--output", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    code, _, err = run(["evaluate", "--model", str(out / "model"), "--data", str(small_csv)], capsys)
+    suggested = err.split("sft-teach evaluate ", 1)[1].split("\n")[0]
+    assert code == 0 and shlex.split(suggested) == ["--model", str(out / "model"), "--data", str(out)]  # pastes whole

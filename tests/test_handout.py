@@ -8,6 +8,7 @@ scripts that wrote the data) and start JupyterLab through ``sft-teach lab``.
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -68,7 +69,7 @@ def test_copy_puts_every_notebook_in_dest_and_records_its_hash(tmp_path, capsys)
     code, out, err = run(["notebooks", str(dest)], capsys)
     assert code == 0, err
     assert sorted(p.name for p in dest.glob("*.ipynb")) == COURSE
-    assert out.splitlines()[0] == f"added      {COURSE[0]}" and f"sft-teach lab {dest}" in out
+    assert out.splitlines()[0] == f"added      {COURSE[0]}" and f"sft-teach lab {shlex.quote(str(dest))}" in out  # pastes whole, space and all
     manifest = json.loads((dest / MANIFEST).read_text())["files"]
     assert manifest == {name: sha256(REPO / "notebooks" / name) for name in COURSE}
     assert all((dest / n).read_bytes() == (REPO / "notebooks" / n).read_bytes() for n in COURSE)
@@ -82,7 +83,7 @@ def test_a_second_copy_is_refused_and_nothing_is_overwritten(tmp_path, capsys):
     capsys.readouterr()
     code, out, err = run(["notebooks", str(dest)], capsys)
     assert code == 2 and out == ""
-    one_line_error(err, "already holds the course", "--update", f"sft-teach lab {dest}")
+    one_line_error(err, "already holds the course", "--update", f"sft-teach lab {shlex.quote(str(dest))}")
     assert edited.read_text() == "my notes"
 
 
