@@ -208,29 +208,29 @@ def overlap(train_texts, other_texts) -> int:
     return len(shared(train_texts, other_texts))
 
 
-def _token_ids(texts, tokenizer) -> list[list[int]]:
-    # verbose=False: counting a text longer than the model accepts is the point here, not a mistake to warn of
-    return tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
-
-
 def token_lengths(texts, tokenizer) -> list[int]:
     """Tokens per text as the model sees it, special tokens included, before truncation."""
-    return [len(ids) for ids in _token_ids(texts, tokenizer)]
+    # verbose=False: counting a text longer than the model accepts is the point here, not a mistake to warn of
+    return [len(ids) for ids in tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
 
 
-def mostly_unknown(texts, tokenizer, ids=None) -> list[str]:
-    """The texts of which at least half the tokens are the tokenizer's unknown token (``[UNK]``), in
-    order: words it cannot spell (a run of 20,000 characters with no space; letters its vocabulary
-    lacks) reach the model as that one token, so it sees next to nothing of them. Texts
-    :func:`near_empty` names are left to it. ``ids``: the texts' token ids, if already computed."""
+def mostly_unknown(texts, tokenizer) -> list[str]:
+    """The texts of which at least half the characters (spaces aside) reach the model as the
+    tokenizer's unknown token (``[UNK]``), in order: words it cannot spell (a run of 20,000
+    characters with no space; a script its vocabulary lacks), of which it sees next to nothing.
+    Counted in characters, not tokens: in 'Cute 🐱🐱' one of two tokens is [UNK], but most of the
+    text is read. Texts :func:`near_empty` names are left to it; a tokenizer that spells anything
+    (GPT-2's bytes), or one without character offsets (not a "fast" one), finds none."""
     unknown = getattr(tokenizer, "unk_token_id", None)
-    if unknown is None:  # a byte-level tokenizer (GPT-2's) spells anything
+    if unknown is None or not getattr(tokenizer, "is_fast", False):
         return []
-    special = set(tokenizer.all_special_ids) - {unknown}
+    texts = list(texts)
+    spans = tokenizer(texts, truncation=False, verbose=False, return_offsets_mapping=True)
+    short = set(near_empty(texts))
     found = []
-    for text, row in zip(texts, ids if ids is not None else _token_ids(texts, tokenizer)):
-        tokens = [i for i in row if i not in special]
-        if tokens and 2 * tokens.count(unknown) >= len(tokens) and len(re.findall(r"[^\W_]", text)) >= SHORT_TEXT:
+    for text, ids, offsets in zip(texts, spans["input_ids"], spans["offset_mapping"]):
+        unread = sum(len(text[start:end].replace(" ", "")) for i, (start, end) in zip(ids, offsets) if i == unknown)
+        if text not in short and 2 * unread >= len("".join(text.split())):
             found.append(text)
     return found
 
@@ -238,9 +238,9 @@ def mostly_unknown(texts, tokenizer, ids=None) -> list[str]:
 def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None = None) -> list[Finding]:
     """Findings for a ``DatasetDict`` with ``train`` and evaluation splits (see module docstring).
 
-    With a ``tokenizer``, texts longer than ``max_length`` tokens are counted; without
-    one that check is skipped. ``positions``: how many tokens the model can read at all
-    (``config.max_position_embeddings``); at that limit, the advice is not a longer ``max_length``.
+    With a ``tokenizer``, texts longer than ``max_length`` tokens are counted, and texts it reads
+    mostly as its unknown token (:func:`mostly_unknown`); without one those checks are skipped.
+    ``positions``: how many tokens the model can read at all (``config.max_position_embeddings``); at that limit, the advice is not a longer ``max_length``.
     A dataset training could not use (no train split, no ``text`` or ``label`` column, a split's
     label that train lacks) is a :class:`DataError`, as in ``finetune``.
     """
@@ -332,17 +332,16 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
             f"({counts[largest]} vs {counts[smallest]}): read macro-F1, not accuracy")))
     if tokenizer is not None:
         for name, part in dataset.items():
-            ids = _token_ids(column(part, "text"), tokenizer)
-            unreadable = mostly_unknown(column(part, "text"), tokenizer, ids)
+            unreadable = mostly_unknown(column(part, "text"), tokenizer)
             if unreadable:
                 several = len(unreadable) != 1
                 findings.append(Finding("unknown_tokens", (
                     f"{name}: {len(unreadable)} text{'s' * several} read{'' if several else 's'} mostly as the unknown "
                     f"token {tokenizer.unk_token} ({'the first: ' * several}{_quote(unreadable[0])}), so the model sees "
-                    f"next to nothing of {'them' if several else 'it'}: words it cannot spell (a run of characters "
-                    f"with no space, letters its vocabulary lacks): check {'they are real examples' if several else 'it is a real example'}, "
+                    f"next to nothing of {'them' if several else 'it'}: words it cannot spell (a long run of "
+                    f"characters with no space, a script its vocabulary lacks): check {'they are real examples' if several else 'it is a real example'}, "
                     f"or delete {'them' if several else 'it'}")))
-            lengths = [len(row) for row in ids]
+            lengths = token_lengths(column(part, "text"), tokenizer)
             long = sum(n > max_length for n in lengths)
             if long:
                 longest = max(range(len(lengths)), key=lengths.__getitem__)
@@ -371,21 +370,21 @@ def cleaning_findings(report: dict | None) -> list[Finding]:
         f"decide which label is right and keep one row of each"))]
 
 
-def batch_over_train(train_rows: int, batch_size: int, epochs: float, grad_accum: int = 1) -> Finding | None:
-    """A :class:`Finding` when one optimiser step takes more texts than training holds: each epoch is
-    then a single step on every text, so a run of 3 epochs updates the weights 3 times, most of them
-    while the learning rate is still warming up, and the model barely moves from where it started."""
+def batch_over_train(train_rows: int, batch_size: int, grad_accum: int = 1) -> Finding | None:
+    """A :class:`Finding` when one optimiser step takes as many texts as training holds, or more: each
+    epoch is then a single step on every text, so a run of 3 epochs updates the weights 3 times (a
+    head-only phase's epochs add one each), most of them while the learning rate is still warming up,
+    and the model barely moves from where it started."""
     per_step = batch_size * grad_accum  # texts an optimiser step takes (one process)
-    if per_step <= train_rows:
+    if per_step < train_rows or train_rows < 2:  # one text: one step an epoch whatever the batch
         return None
-    steps = math.ceil(epochs)  # one step an epoch; a part epoch still takes one
     smaller = max(1, train_rows // 4)  # four steps an epoch at least
     taken = f"batches of {batch_size} x {grad_accum} accumulated" if grad_accum > 1 else f"batch size {batch_size}"
     return Finding("batch_over_train", (
-        f"train: {taken} is more than its {train_rows} texts, so each epoch is one optimiser step "
-        f"({steps} in all) and the model barely learns: use --batch-size {smaller} (batch_size={smaller} "
-        f"in Python){', without --grad-accum' * (grad_accum > 1)}, for {math.ceil(train_rows / smaller)} "
-        f"steps an epoch"))
+        f"train: {taken} {'is more than' if per_step > train_rows else 'equals'} its {train_rows} texts, so each "
+        f"epoch is one optimiser step and the model barely learns: use --batch-size {smaller} (batch_size={smaller} "
+        f"in Python){' without --grad-accum (gradient_accumulation_steps=)' * (grad_accum > 1)}, for "
+        f"{math.ceil(train_rows / smaller)} steps an epoch"))
 
 
 def one_class_predicted(predictions, labels, names, split: str = "test") -> Finding | None:

@@ -211,9 +211,9 @@ def _unknown_options(parser, args, extra: list[str]) -> str:
     first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
     close = difflib.get_close_matches(first, known, n=1) if first else []
     if first is None and len(extra) == 1 and args.command == "course":  # `sft-teach course --edition student stud`
-        close = [f"--output {extra[0]}"]
+        close = [f"--output {cli_conventions.shell_word(extra[0])}"]
     elif first is None and len(extra) == 1 and "--data" in known:  # `sft-teach check my.csv`
-        close = [f"--data {extra[0]}"]
+        close = [f"--data {cli_conventions.shell_word(extra[0])}"]
     return (f"sft-teach {args.command}: error: unrecognized argument{'s' * (len(extra) > 1)}: {' '.join(extra)}"
             + (f": did you mean {close[0]}?" if close else "") + f" (see sft-teach {args.command} --help)\n")
 
@@ -223,10 +223,10 @@ def main(argv=None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:
         parser.exit(2, _unknown_options(parser, args, extra))
-    # Output in a code page without emoji or '…' (a Windows console, PYTHONIOENCODING=cp1252): such a
-    # character is written as \u2026 instead of stopping the command with a UnicodeEncodeError
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-    if encoding not in {"utf8", "utf8sig"} and hasattr(sys.stdout, "reconfigure"):
+    # Output in an encoding that lacks a character of a text (an emoji, where output redirected to a
+    # file on Windows takes its ANSI code page, or PYTHONIOENCODING=ascii): the character is written
+    # escaped (\U0001f431) instead of stopping the command with a UnicodeEncodeError traceback
+    if not cli_conventions.writes_utf8(sys.stdout) and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         cli_conventions.check_encoding(getattr(args, "encoding", None))  # before any file is opened with it

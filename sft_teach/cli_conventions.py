@@ -24,12 +24,17 @@ def whole_number(name, value, least=None):
     return number
 
 
+def writes_utf8(stream) -> bool:
+    """Whether ``stream`` encodes as UTF-8, so that any text can be written to it as it is."""
+    encoding = (getattr(stream, "encoding", None) or "ascii").lower().replace("-", "").replace("_", "")
+    return encoding in {"utf8", "utf8sig"}
+
+
 def json_line(record: dict) -> str:
     """``record`` as one JSON line, texts as written (an emoji, not ``\\ud83d\\ude00``) where the
     output is UTF-8; escaped elsewhere, so that a Windows console or a file in a legacy code page
     never fails to encode it. Either way any JSON reader gets the same text back."""
-    encoding = (getattr(sys.stdout, "encoding", None) or "ascii").lower().replace("-", "").replace("_", "")
-    line = json.dumps(record, ensure_ascii=encoding not in {"utf8", "utf8sig"})
+    line = json.dumps(record, ensure_ascii=not writes_utf8(sys.stdout))
     # still escaped: the line breaks json.dumps leaves as written (NEL, U+2028, U+2029), which would
     # cut the line for a reader that splits lines as Python's str.splitlines() does
     return line.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -40,17 +45,27 @@ def warn(findings, file=None) -> None:
         print(f"sft-teach: warning: {finding}", file=file or sys.stderr)
 
 
-def check_encoding(name) -> None:
-    """``--encoding`` refused at once when Python knows no such encoding, whatever the data: not only
-    once a file is read with it (bundled data never is)."""
-    import codecs
+def shell_word(value) -> str:
+    """``value`` (a path, a column's name) written so that a suggested command pastes whole: as a
+    POSIX shell quotes it (``shlex.quote``: 'my run/model'); on Windows, whose cmd and PowerShell
+    take no single quotes, in double quotes when it holds a space or a character they treat apart."""
+    import os
+    import shlex
 
-    if name is not None:
-        try:
-            codecs.lookup(name)
-        except LookupError:
-            raise ConfigError(f"--encoding {name}: no such encoding: e.g. utf-8, cp1252 (Excel on Windows), "
-                              f"latin-1") from None
+    text = str(value)
+    if os.name == "nt":
+        return f'"{text}"' if any(c in text for c in " &()[]{}^=;!'+,`~%$@") else text
+    return shlex.quote(text)
+
+
+def check_encoding(name) -> None:
+    """``--encoding`` refused at once when it cannot read text, whatever the data: not only once a
+    file is read with it (bundled data never is)."""
+    from sft_teach.decoding import encoding_problem
+
+    problem = None if name is None else encoding_problem(name)
+    if problem:
+        raise ConfigError(f"--encoding {name}: {problem}")
 
 
 def max_length(value) -> int:

@@ -9,7 +9,6 @@ the rules every command shares (whole numbers among them).
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
@@ -88,7 +87,7 @@ def cmd_notebooks(args) -> int:
     from sft_teach.handout import copy_course
 
     _print_actions(copy_course(args.dir, update=args.update))
-    print(f"the course is in {args.dir}/: open it with sft-teach lab {shlex.quote(str(args.dir))}")
+    print(f"the course is in {args.dir}/: open it with sft-teach lab {cli_conventions.shell_word(args.dir)}")
     return 0
 
 
@@ -103,7 +102,7 @@ def cmd_lab(args) -> int:
         if newer and handout.read_manifest(dest) is not None:
             one = len(newer) == 1
             print(f"the installed sft-teach has {len(newer)} notebook{'s' * (not one)} newer than {dest}/: "
-                  f"sft-teach notebooks {shlex.quote(str(dest))} --update brings {'it' if one else 'them'} in "
+                  f"sft-teach notebooks {cli_conventions.shell_word(dest)} --update brings {'it' if one else 'them'} in "
                   f"(notebooks you edited are kept)")
     else:
         _print_actions(handout.copy_course(dest))

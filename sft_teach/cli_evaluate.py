@@ -9,7 +9,6 @@ Taught in notebooks/02_technical_recipe.ipynb.
 from __future__ import annotations
 
 import csv
-import shlex
 import warnings
 from pathlib import Path
 
@@ -33,8 +32,8 @@ def _read_labelled(args, source: Path):
         except MissingColumnError as exc:
             errors.append(exc)
     if trained and trained != tries[0]:
-        raise DataError(f"{errors[0]} (this model was trained with --text-column {shlex.quote(trained[0])} "
-                        f"--label-column {shlex.quote(trained[1])})") from None
+        raise DataError(f"{errors[0]} (this model was trained with --text-column {cli_conventions.shell_word(trained[0])} "
+                        f"--label-column {cli_conventions.shell_word(trained[1])})") from None
     raise errors[0]  # about the columns asked for
 
 
@@ -169,7 +168,9 @@ def _the_training_file(args) -> list[str]:
     source = Path(args.data)
     if not (trained_on and source.is_file() and data_fingerprint(source) == trained_on):
         return []
-    instead = (f"score the run's test split instead, sft-teach evaluate --model {shlex.quote(args.model)} --data {shlex.quote(str(run))}"
+    command = (f"sft-teach evaluate --model {cli_conventions.shell_word(args.model)} "
+               f"--data {cli_conventions.shell_word(run)}")
+    instead = (f"score the run's test split instead, {command}"
                if (run / "splits").is_dir() else "score texts kept out of training instead")
     return [f"{args.data} is the file this model was fine-tuned on (the same SHA-256): most of its rows were "
             f"training rows, so this score is optimistic: {instead}"]

@@ -191,10 +191,10 @@ def cmd_finetune(args) -> int:
     if args.push_to_hub and not models.hub_available():
         raise ConfigError(f"--push-to-hub {args.push_to_hub}: the Hugging Face Hub cannot be reached from here: "
                           f"train without it and upload the model folder later: hf upload {args.push_to_hub} "
-                          f"{args.output}/model")
+                          f"{cli_conventions.shell_word(Path(args.output) / 'model')}")
     models.resolve_model(args.model)
     dataset, cleaning, findings = _load_and_check(args, max_length)
-    too_big = checks.batch_over_train(len(dataset["train"]), batch_size, epochs, grad_accum)  # as finetune's
+    too_big = checks.batch_over_train(len(dataset["train"]), batch_size, grad_accum)  # as finetune's
     findings += [too_big] if too_big else []
 
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has

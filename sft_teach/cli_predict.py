@@ -7,7 +7,6 @@ Taught in notebooks/02_technical_recipe.ipynb and notebooks/05_your_own_data.ipy
 from __future__ import annotations
 
 import csv
-import shlex
 import sys
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
     elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
         raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
-        return [_argument_text(args, text) for text in args.texts], None  # echoed as given, spaces too
+        return [_argument_text(args, text) for text in args.texts], None  # echoed as given, spaces too (cmd_predict)
     else:
         raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
     # a file's blank lines separate texts, they are none; a text is echoed as written, to join on it
@@ -107,7 +106,7 @@ def _csv_header(args, name: str, lines: list[str]) -> list[str]:
     if column is None:
         return []
     return [f"{name}: line {number} reads like a CSV header ({first[:60]}), but the file is read as one text per "
-            f"line, so each row is classified whole, its other columns too: pass --text-column {shlex.quote(column)} to read "
+            f"line, so each row is classified whole, its other columns too: pass --text-column {cli_conventions.shell_word(column)} to read "
             f"its '{column}' column"]
 
 
@@ -133,7 +132,11 @@ def cmd_predict(args) -> int:
     max_length = None if args.max_length is None else cli_conventions.max_length(args.max_length)
     quiet_libraries()
     model, tokenizer = load_finetuned(args.model)
-    cli_conventions.warn(score_warnings.cut(model, tokenizer, texts, max_length))
-    for i, row in enumerate(predict(model, tokenizer, texts, max_length=max_length)):
-        print(cli_conventions.json_line({**row, "score": round(row["score"], 4), **({"line": lines[i]} if lines else {})}))
+    # classified without the spaces around it, as training read its cells (a byte-level tokenizer would
+    # read them as tokens), and echoed as given, so that a script can join each answer to its text
+    read = [text.strip() for text in texts]
+    cli_conventions.warn(score_warnings.cut(model, tokenizer, read, max_length))
+    for i, row in enumerate(predict(model, tokenizer, read, max_length=max_length)):
+        print(cli_conventions.json_line({**row, "text": texts[i], "score": round(row["score"], 4),
+                                         **({"line": lines[i]} if lines else {})}))
     return 0

@@ -13,11 +13,11 @@ import csv
 import difflib
 import io
 import re
-import shlex
 from pathlib import Path
 from typing import NamedTuple
 
 from sft_teach import decoding
+from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import ConfigError, DataError, MissingColumnError
 from sft_teach.labels import as_number, one_form
 
@@ -125,7 +125,7 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
             close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)  # "texts" for "text", not "date"
             option = "text" if column == text_column else "label"
             missing.append(f"'{column}'")
-            hints.append(f"did you mean '{close[0]}'? pass --{option}-column {shlex.quote(close[0])} ({option}_column='{close[0]}' "
+            hints.append(f"did you mean '{close[0]}'? pass --{option}-column {shell_word(close[0])} ({option}_column='{close[0]}' "
                          f"in Python)" if close else
                          f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
     if missing:  # both named at once, when both are missing
@@ -139,8 +139,9 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
         if any(len(c.split()) >= 4 or len(c) > 40 for c in columns):  # a sentence, not a column's name
             shown_columns = ", ".join(c if len(c) <= 40 else c[:37] + "..." for c in columns)
             names = [text_column] + ([label_column] if label_column else [])
-            if len(columns) > len(names):  # texts alone (predict) in a file with a label too: a name for every cell
-                names += ["label"] if len(columns) == 2 else [f"column{i}" for i in range(2, len(columns) + 1)]
+            if len(columns) > len(names):  # a name for every cell: 'text,label' for texts alone (predict) and a label
+                names += (["label"] if len(columns) == 2 else
+                          [f"column{i}" for i in range(len(names) + 1, len(columns) + 1)])
             raise MissingColumnError(f"{shown}: line 1 ({shown_columns}) looks like a row of data, not column names: "
                                      f"add a header line above it, e.g. '{','.join(names)}'"
                                      + (f", a name for each of its {len(columns)} cells, '{text_column}' over the "
@@ -202,12 +203,15 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
         broke_at = [n for n in broken if line <= n + skipped_lines <= last]
         if broke_at and broken[broke_at[-1]] and last == line:  # the last row opens a quote the file never closes
             open_quote = f" (its double quote, opened on line {line}, is never closed: close it where the text ends)"
-        if broke_at and broken[broke_at[-1]] and last > line and label_column is None:
-            # texts alone (predict --file): no label cell shows where a row should have ended, but a
-            # quote the file never closes took in every line after it, each a text of its own
-            raise DataError(f"{shown}: line {line}: its double quote is never closed, so the text runs on to the "
-                            f"end of the file (line {last}), taking in every line after it: close the quote where "
-                            f"the text ends, or write a double quote inside a text as two (\"\")")
+        if broke_at and last > line and label_column is None:
+            # texts alone (predict --file): no label cell shows where a row should have ended, but a strict
+            # reader stops inside this row (a text quoted over several lines never makes it stop): its
+            # opening quote took in the lines after it, each a text of its own
+            where = (f"to the end of the file (line {last}), taking in every line after it" if broken[broke_at[-1]]
+                     else f"to line {last}, taking in the lines between")
+            raise DataError(f"{shown}: line {line}: its double quote is {'never' if broken[broke_at[-1]] else 'not'} "
+                            f"closed{'' if broken[broke_at[-1]] else ' on that line'}, so the text runs on {where}: "
+                            f"close the quote where the text ends, or write a double quote inside a text as two (\"\")")
         if broke_at and last > line and label_column is not None:
             # Read alone, without its opening quote, does the row's first line end in a label cell of its
             # own? Then the quote swallowed a row boundary; a text meant to run over lines does not.

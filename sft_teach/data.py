@@ -13,11 +13,11 @@ Taught in notebooks/02_technical_recipe.ipynb.
 
 from __future__ import annotations
 
-import shlex
 from collections import Counter
 from pathlib import Path
 
 from sft_teach import bundled, csv_files, splits
+from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import DataError, MissingColumnError, SftTeachWarning
 from sft_teach.labels import as_the_model_spells, case_spellings, known_rows, label_order, names_of, skipped_line
 
@@ -250,7 +250,7 @@ def load_with_report(name_or_path: str = "pets", text_column: str = "text", labe
             shown = (path.name or path.resolve().name or "").rstrip("/")  # "." names no folder: say which it is
             if (path / "splits" / "train.csv").is_file():  # the folder sft-teach finetune wrote
                 raise DataError(f"{shown}/: no train.csv in this folder, which holds a fine-tuning run: its splits "
-                                f"are in {shown}/splits/: pass --data {shlex.quote(str(path / 'splits'))}")
+                                f"are in {shown}/splits/: pass --data {shell_word(path / 'splits')}")
             raise DataError(f"{shown}/: no train.csv in this folder{_other_csv_files(path)}: add train.csv and "
                             f"validation.csv, or pass one CSV file")
         return _from_folder(path, text_column, label_column, encoding, merge_case), None

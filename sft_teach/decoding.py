@@ -14,9 +14,27 @@ import re
 from sft_teach.errors import DataError
 
 
+def encoding_problem(name: str) -> str | None:
+    """Why ``name`` cannot read text (``None`` when it can): Python knows no such encoding, or it is
+    a codec that turns bytes into bytes (``base64``, ``hex``), which ``codecs.lookup`` accepts too.
+    The one rule for ``--encoding`` (checked before any file is read) and ``encoding=``."""
+    import codecs
+
+    try:
+        found = codecs.lookup(name)
+    except LookupError:
+        return f"unknown encoding {name!r}: try utf-8 or cp1252"
+    if not getattr(found, "_is_text_encoding", True):
+        return f"{name!r} is no text encoding (it turns bytes into bytes): try utf-8 or cp1252"
+    return None
+
+
 def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with text,label columns") -> str:
     """File bytes as text, or a :class:`DataError` that says what the file really is
     (``wanted``: what the learner should pass instead)."""
+    problem = encoding_problem(encoding)
+    if problem:
+        raise DataError(f"{shown}: {problem}")
     if raw.startswith(b"PK\x03\x04"):
         raise DataError(f"{shown}: is an Excel workbook or zip archive, not text: in Excel use File > Save As > "
                         f"'CSV UTF-8' or 'Unicode Text'")
@@ -68,8 +86,6 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
                 fix = ("it is not UTF-8 either: pass the encoding it was saved in with --encoding (encoding=); "
                        "latin-1 reads any bytes, though not always as they were meant")
         raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
-    except LookupError:
-        raise DataError(f"{shown}: unknown encoding {encoding!r}: try utf-8 or cp1252") from None
     if not utf8 and not wide:  # a one-byte encoding: every byte reads as something, maybe not as meant
         _no_control_characters(text, raw, shown, encoding)
     return text

@@ -28,11 +28,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
 import shutil
 import sys
 from pathlib import Path
 
+from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 
 MANIFEST = ".sft-teach-course.json"
@@ -143,7 +143,7 @@ def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str,
         if (dest / MANIFEST).exists() or clashes:
             raise OutputExistsError(
                 f"'{dest}' already holds the course ({clashes[0] if clashes else MANIFEST}): open it with "
-                f"sft-teach lab {shlex.quote(str(dest))}, pass --update to bring in newer notebooks (edited ones are kept), "
+                f"sft-teach lab {shell_word(dest)}, pass --update to bring in newer notebooks (edited ones are kept), "
                 "or choose another folder")
     actions = plan(dest, source)
     copied = read_manifest(dest) or {}

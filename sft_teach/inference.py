@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import inspect
 import re
-import shlex
 from pathlib import Path
 
 import numpy as np
 
+from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import ModelNotFoundError
 
 
@@ -54,7 +54,7 @@ def load_finetuned(model_dir):
         named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise ModelNotFoundError(f"model folder '{model_dir}' has no weights for {named}, which would be drawn at "
                                  f"random: it is not a fine-tuned classifier (a pretrained model, say): fine-tune "
-                                 f"it first (sft-teach finetune --model {shlex.quote(str(model_dir))})")
+                                 f"it first (sft-teach finetune --model {shell_word(model_dir)} --data YOUR.csv)")
     # finetune's folder (config.json records its data) keeps the length training cut texts at in
     # tokenizer_config.json: without it, texts would be cut at the base model's 512 tokens instead
     if "sft_teach" in model.config.to_dict() and not (folder / "tokenizer_config.json").is_file():

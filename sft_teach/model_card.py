@@ -56,9 +56,10 @@ def _value(value) -> str:
 
 
 def epoch_number(epoch: float):
-    """Trainer's epoch count as the record writes it: 2, not 2.0; 2.4 for an evaluation 0.4 into an
-    epoch (``num_train_epochs=2.4`` ends there), not 2.4000000000000004."""
-    epoch = round(float(epoch), 2)
+    """Trainer's epoch count as the record writes it, to 4 places as the history logs it: 2, not 2.0;
+    1.6667 for the last evaluation of ``num_train_epochs=1.5`` at 3 steps an epoch (Trainer rounds
+    the steps up: 5 steps, 5/3 epochs), not 1.6666666666666667."""
+    epoch = round(float(epoch), 4)
     return int(epoch) if epoch.is_integer() else epoch
 
 

@@ -61,6 +61,7 @@ def push_model(folder, repo: str, private: bool | None = None, token: str | None
     that says the folder is saved and how to upload it later."""
     from huggingface_hub import create_repo, upload_folder
 
+    from sft_teach.cli_conventions import shell_word
     from sft_teach.errors import SftTeachError
 
     try:
@@ -68,7 +69,7 @@ def push_model(folder, repo: str, private: bool | None = None, token: str | None
         upload_folder(repo_id=repo, folder_path=str(folder), token=token, revision=revision)
     except Exception as exc:  # the model is saved either way
         raise SftTeachError(f"uploading to {repo} failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-                            f"the model is saved in {folder}: upload it later with hf upload {repo} {folder}") from None
+                            f"the model is saved in {folder}: upload it later with hf upload {repo} {shell_word(folder)}") from None
     return f"https://huggingface.co/{repo}"
 
 

@@ -15,27 +15,46 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def _run_split(model_dir, name: str) -> set[str] | None:
+    """The texts (normalised, as :func:`sft_teach.checks.duplicates` compares them) of the split
+    ``name`` of the run that wrote ``model_dir`` (its ``../splits/NAME.csv``); ``None`` when there is
+    no such file to read (a copied folder, a base model, a hub name)."""
+    from sft_teach.checks import _normal
+    from sft_teach.csv_files import read_csv_rows
+
+    if not model_dir or not (Path(model_dir) / "config.json").is_file():  # a hub name ("bert-base-uncased"), no folder
+        return None
+    try:
+        return {_normal(text) for text in read_csv_rows(Path(model_dir).parent / "splits" / f"{name}.csv")[0]}
+    except Exception:  # no run around the model, or its splits are gone
+        return None
+
+
+def _of_the_scored(part: int, whole: int) -> tuple[str, bool]:
+    """``(subject, singular)``: "the text scored", "all 5 texts scored", "2 of the 5 texts scored"."""
+    if whole == 1:
+        return "the text scored", True
+    if part == whole:
+        return f"all {whole} texts scored", False
+    return f"{part} of the {whole} texts scored", part == 1
+
+
 def seen_in_training(model_dir, texts) -> list[str]:
     """A warning when texts scored occur in the training split of the run that wrote ``model_dir``
     (its ``splits/train.csv``; nothing for a folder without a run around it). The score on a text
     seen with its label measures memory, not what the model does on new texts."""
     from sft_teach.checks import _normal, _quote
-    from sft_teach.csv_files import read_csv_rows
 
-    if not model_dir or not (Path(model_dir) / "config.json").is_file():  # a hub name ("bert-base-uncased"), no folder
-        return []
-    try:
-        train = {_normal(text) for text in read_csv_rows(Path(model_dir).parent / "splits" / "train.csv")[0]}
-    except Exception:  # no run around the model (a copied folder, a base model): nothing to compare with
-        return []
+    train = _run_split(model_dir, "train")
     # the same text in another case or spacing is the same example (checks.duplicates), and to a
     # tokenizer that ignores case, the same input
-    seen = [text for text in texts if _normal(text) in train]
+    seen = [text for text in texts if train and _normal(text) in train]
     if not seen:
         return []
-    return [f"{len(seen)} of the {len(texts)} texts scored also occur{'s' * (len(seen) == 1)} in the model's training "
-            f"split (the first: {_quote(seen[0])}): the model learned them with their labels, so the score on them "
-            f"measures memory: leave them out for a fair score"]
+    subject, one = _of_the_scored(len(seen), len(texts))
+    return [f"{subject} also occur{'s' * one} in the model's training split (the first: {_quote(seen[0])}): the model "
+            f"learned {'it' if one else 'them'} with {'its label' if one else 'their labels'}, so the score on "
+            f"{'it' if one else 'them'} measures memory: leave {'it' if one else 'them'} out for a fair score"]
 
 
 def chose_the_epoch(model_dir, texts, split: str) -> list[str]:
@@ -43,21 +62,20 @@ def chose_the_epoch(model_dir, texts, split: str) -> list[str]:
     are in its run's validation split (``splits/validation.csv``), which chose that epoch, so a score on
     them is optimistic. Compared by text, so another dataset's validation split is no such split; when
     the run's splits cannot be read, said as a condition of a ``split`` named validation."""
-    from sft_teach.checks import _normal
-    from sft_teach.csv_files import read_csv_rows
+    from sft_teach.checks import _normal, _quote
 
-    try:
-        chose = {_normal(text) for text in read_csv_rows(Path(model_dir).parent / "splits" / "validation.csv")[0]}
-    except Exception:  # the run's splits are gone: whether this is that split is unknown
+    chose = _run_split(model_dir, "validation")
+    if chose is None:  # the run's splits are gone: whether this is that split is unknown
         return ["validation: if this is the split this model was trained with, it chose the epoch kept (--recipe "
                 "best), so the score on it is optimistic: the test split is the one that chose nothing"] \
             if split == "validation" else []
-    used = sum(_normal(text) in chose for text in texts)
+    used = [text for text in texts if _normal(text) in chose]
     if not used:
         return []
-    return [f"{used} of the {len(texts)} texts scored {'are' if used != 1 else 'is'} in this model's validation split, "
-            f"which chose the epoch it kept (--recipe best), so the score on {'them' if used != 1 else 'it'} is "
-            f"optimistic: the test split is the one that chose nothing"]
+    subject, one = _of_the_scored(len(used), len(texts))
+    return [f"{subject} {'is' if one else 'are'} in this model's validation split (the first: {_quote(used[0])}), "
+            f"which chose the epoch it kept (--recipe best), so the score on {'it' if one else 'them'} is optimistic: "
+            f"the test split is the one that chose nothing"]
 
 
 def repeated(texts, labels) -> list[str]:

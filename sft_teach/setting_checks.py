@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import math
 import numbers
+from pathlib import Path
 
+from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import ConfigError
 
 
@@ -206,7 +208,7 @@ def hub_repository(overrides: dict, output_dir) -> tuple[dict | None, dict]:
     repo = hub["hub_model_id"]
     if not hub_available():
         raise ConfigError(f"push_to_hub: the Hugging Face Hub cannot be reached from here: train without it and "
-                          f"upload the model folder later: hf upload {repo} {output_dir}/model")
+                          f"upload the model folder later: hf upload {repo} {shell_word(Path(output_dir) / 'model')}")
     return {"repo": repo, "private": hub.get("hub_private_repo"), "token": hub.get("hub_token"),
             "revision": hub.get("hub_revision")}, rest
 

@@ -146,8 +146,10 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     A resumed run's ``metrics["resumed_from_step"]`` says where it went on; its ``train_seconds``
     add the training time before the interruption (stored in the checkpoint) to the time after.
     ``best_epoch``: keep the epoch whose validation macro-F1 is highest (``metrics["best_epoch"]``
-    says which, as Trainer counts it: 2.4 for the last evaluation of ``num_train_epochs=2.4``); ``patience``: with ``best_epoch``, stop after that many epochs without a better
-    validation macro-F1 (early stopping). The taught recipe (both off) keeps the last epoch.
+    says which, as Trainer counts it: part-way into an epoch when the best is the last evaluation of
+    ``num_train_epochs=2.4``, 2.4 or a little more, since Trainer rounds the steps up); ``patience``:
+    with ``best_epoch``, stop after that many epochs without a better validation macro-F1 (early
+    stopping). The taught recipe (both off) keeps the last epoch.
     ``progress=False`` shows no bars at all: neither training's nor the libraries' loading and
     mapping bars (left as they were afterwards).
     ``callbacks``: a list of ``TrainerCallback`` objects added to the run's own (:mod:`sft_teach.callbacks`), e.g.
@@ -189,6 +191,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
                             output_dir=output_dir, save=save, overwrite=overwrite, callbacks=callbacks,
                             resume_from_checkpoint=resume_from_checkpoint)
     made = output_dir is not None and not Path(output_dir).exists()  # removed again if nothing is kept in it
+    callbacks = list(callbacks or ())  # None (a wrapper's default) is none; a generator is read once
     dataset, cleaning, names = _read_data(data, split_seed, plan.reading, eval_split)
     trained_on = dataset_fingerprint(dataset)  # kept in each checkpoint: a resume on other data is refused
     if plan.resume is not None:
@@ -276,7 +279,8 @@ def _check_arguments(model, data, tokenizer, training_overrides, *, num_train_ep
     if patience is not None and not best_epoch:
         raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
     patience = None if patience is None else setting_checks.check_patience(patience)  # before any loading, not after
-    if not isinstance(callbacks, (list, tuple)):  # one callback alone: a TypeError after the loading otherwise
+    if callbacks is not None and (isinstance(callbacks, type) or not hasattr(callbacks, "__iter__")):
+        # one callback alone: a TypeError after minutes of loading otherwise
         one = callbacks if isinstance(callbacks, type) else type(callbacks)
         raise ConfigError(f"callbacks= takes a list, got {one.__name__}{'' if isinstance(callbacks, type) else ' object'}: "
                           f"callbacks=[{one.__name__}{'' if isinstance(callbacks, type) else '()'}]")
@@ -348,7 +352,7 @@ def _data_findings(dataset, cleaning, model, tokenizer, plan: _Plan) -> list:
     whether the batch is larger than the training split (what ``sft-teach finetune`` adds)."""
     from sft_teach import checks
 
-    too_big = checks.batch_over_train(len(dataset["train"]), plan.batch_size, plan.epochs,
+    too_big = checks.batch_over_train(len(dataset["train"]), plan.batch_size,
                                       plan.overrides.get("gradient_accumulation_steps", 1))
     return (checks.check(dataset, tokenizer, plan.max_length,
                          positions=getattr(model.config, "max_position_embeddings", None))
@@ -474,14 +478,14 @@ def _score(trainer, tokenizer, dataset, eval_split, plan: _Plan, history, head, 
     if best_epoch:
         from sft_teach.model_card import epoch_number
 
-        # the evaluation whose weights were kept, as Trainer counted its epoch: 2.4 when the run's last
-        # evaluation, 0.4 into its third epoch, was the best (num_train_epochs=2.4), never rounded to 2
+        # the evaluation whose weights were kept, as Trainer counted its epoch: part-way into one when
+        # the best was the last evaluation of num_train_epochs=2.4, never rounded to the epoch before
         best_step = int(Path(trainer.state.best_model_checkpoint).name.split("-")[-1])
         metrics["best_epoch"] = epoch_number(next(row["epoch"] for row in history.as_dict()["eval"]
                                                   if row["step"] == best_step))
-        # the epochs planned, unless early stopping ended the run before its last step (at an epoch's end)
-        stopped = trainer.state.global_step < trainer.state.max_steps
-        metrics["epochs_run"] = epoch_number(trainer.state.epoch if stopped else plan.epochs)
+        # as Trainer counted them: fewer than planned when early stopping ended the run; a little more
+        # than a fractional plan, since Trainer rounds the steps up (1.5 epochs of 3 steps: 5 steps, 1.6667)
+        metrics["epochs_run"] = epoch_number(trainer.state.epoch)
     return metrics, split_name, labels, predictions
 
 

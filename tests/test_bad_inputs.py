@@ -77,7 +77,9 @@ CASES = [
     ("windows-1252-bytes", lambda d: ["--data", str(_bytes(d / "w.csv", "text,label\nLoves caf\u00e9 cream,cat\n".encode("cp1252")))],
      ["w.csv", "line 2, byte 0xe9 is not valid UTF-8 (the encoding tried)", "--encoding cp1252"]),
     ("unknown-encoding", lambda d: ["--data", str(write_csv(d / "u.csv", GOOD)), "--encoding", "klingon"],
-     ["--encoding klingon: no such encoding: e.g. utf-8, cp1252"]),  # said before any file is read
+     ["--encoding klingon: unknown encoding 'klingon': try utf-8 or cp1252"]),  # said before any file is read
+    ("bytes-codec-as-encoding", lambda d: ["--data", "pets", "--encoding", "base64"],  # codecs.lookup takes it
+     ["--encoding base64: 'base64' is no text encoding (it turns bytes into bytes): try utf-8 or cp1252"]),
     # a UTF-8 file read with another encoding: the fix is to drop the option, not cp1252
     ("utf8-read-as-ascii", lambda d: ["--data", str(write_csv(d / "w.csv", GOOD + [("Sat on the café chair.", "cat")])),
                                       "--encoding", "ascii"],
@@ -971,7 +973,7 @@ def test_a_model_folder_copied_in_part_or_not_yet_written_is_one_line(tiny_model
                   metadata={"format": "pt"})
         expected = (f"model folder '{model}' has no weights for classifier.bias, classifier.weight, which would be "
                     f"drawn at random: it is not a fine-tuned classifier (a pretrained model, say): fine-tune it first "
-                    f"(sft-teach finetune --model {model})")
+                    f"(sft-teach finetune --model {model} --data YOUR.csv)")
     elif damage == "no-tokenizer-config":  # finetune's folder without the file that holds its cut (128, not 512)
         config = json.loads((model / "config.json").read_text())
         (model / "config.json").write_text(json.dumps({**config, "sft_teach": {"text_column": "text"}}))

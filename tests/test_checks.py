@@ -163,25 +163,29 @@ def test_classes_the_model_never_predicts_are_reported():
 
 
 def test_a_batch_larger_than_the_training_split_is_reported():
-    # 40 texts in batches of 64: one optimiser step an epoch, 3 in all; 40 // 4 = 10 a batch gives 4 steps
-    finding = checks.batch_over_train(40, 64, 3)
+    # 40 texts in batches of 64: one optimiser step an epoch; 40 // 4 = 10 a batch gives 4 steps
+    finding = checks.batch_over_train(40, 64)
     assert finding.kind == "batch_over_train"
     assert finding.message == ("train: batch size 64 is more than its 40 texts, so each epoch is one optimiser step "
-                               "(3 in all) and the model barely learns: use --batch-size 10 (batch_size=10 in "
-                               "Python), for 4 steps an epoch")
-    # accumulation counts: 16 x 4 = 64 texts a step; 2.5 epochs still take 3 steps
-    accumulated = checks.batch_over_train(40, 16, 2.5, grad_accum=4)
+                               "and the model barely learns: use --batch-size 10 (batch_size=10 in Python), for 4 "
+                               "steps an epoch")
+    # a batch of every text is one step an epoch too
+    assert checks.batch_over_train(40, 40).message.startswith("train: batch size 40 equals its 40 texts, so each epoch")
+    # accumulation counts: 16 x 4 = 64 texts a step
+    accumulated = checks.batch_over_train(40, 16, grad_accum=4)
     assert "batches of 16 x 4 accumulated is more than its 40 texts" in accumulated.message
-    assert "(3 in all)" in accumulated.message and "without --grad-accum" in accumulated.message
-    assert checks.batch_over_train(3, 16, 1).message.endswith("use --batch-size 1 (batch_size=1 in Python), for 3 steps an epoch")
-    assert checks.batch_over_train(40, 40, 3) is None  # a full batch: still one step, but every text is in it as asked
-    assert checks.batch_over_train(714, 16, 3) is None
+    assert "(batch_size=10 in Python) without --grad-accum (gradient_accumulation_steps=), for 4" in accumulated.message
+    assert checks.batch_over_train(3, 16).message.endswith("use --batch-size 1 (batch_size=1 in Python), for 3 steps an epoch")
+    assert checks.batch_over_train(41, 40) is None  # two steps an epoch
+    assert checks.batch_over_train(714, 16) is None
 
 
 def test_texts_the_tokenizer_reads_mostly_as_unknown_are_reported(tokenizer):
     # a 20,000-character run with no space is one [UNK]; an emoji pair is near_empty's, not this check's
     long_word = "x" * 20000
     assert checks.mostly_unknown([long_word, "Purred on the sofa.", "🐱🐱"], tokenizer) == [long_word]
+    # counted in characters: a short text with an emoji is mostly read ('cute' and one [UNK] for the two cats)
+    assert checks.mostly_unknown(["Cute 🐱🐱", "So cute 🐱 🐱 🐱", "Purred 🐱🐱🐱🐱🐱🐱🐱"], tokenizer) == ["Purred 🐱🐱🐱🐱🐱🐱🐱"]
     dataset = DatasetDict({"train": _ds([("Purred on the sofa.", 0), ("Barked at the postman.", 1)] * 4 + [(long_word, 1)]),
                            "validation": _ds([("Chased a laser dot.", 0), ("Fetched the ball.", 1)])})
     [finding] = [f for f in checks.check(dataset, tokenizer) if f.kind == "unknown_tokens"]

@@ -157,6 +157,12 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     for given in (["  Muddy walk. "], ["--file", str(texts)]):
         code, out, err = run(["predict", "--model", str(tiny_model_dir), *given], capsys)
         assert code == 0 and json.loads(out)["text"] in ("  Muddy walk. ", "  Sunny windowsill nap. ")
+    # classified as training read it, without those spaces (a byte-level tokenizer would read them as tokens)
+    from sft_teach.inference import load_finetuned, predict
+
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "  Muddy walk. "], capsys)
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    assert json.loads(out)["score"] == round(predict(model, tokenizer, "Muddy walk.")[0]["score"], 4)
 
 
 def test_predict_warns_when_a_text_file_starts_with_a_csv_header(tiny_model_dir, tmp_path, capsys):
@@ -406,8 +412,8 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out), "--split", "validation"],
                             capsys)
     validation = (out / "splits" / "validation.csv").read_text().count("\n") - 1
-    assert code == 0 and (f"{validation} of the {validation} texts scored are in this model's validation split, which "
-                          f"chose the epoch it kept (--recipe best)") in err
+    assert code == 0 and f"all {validation} texts scored are in this model's validation split (the first: " in err
+    assert "which chose the epoch it kept (--recipe best), so the score on them is optimistic" in err
     # another data's validation split chose nothing for this model: nothing to say
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", "pets", "--split", "validation",
                              "--skip-unknown"], capsys)
@@ -736,6 +742,10 @@ def test_predict_refuses_a_csv_whose_quote_is_never_closed(tiny_model_dir, tmp_p
         f"sft-teach: error: {export}: line 3: its double quote is never closed, so the text runs on to the end of the file "
         "(line 5), taking in every line after it: close the quote where the text ends, or write a double quote inside "
         "a text as two (\"\")\n")
+    # closed by a quote further down, inside another text: the rows between were taken in all the same
+    export.write_text('text\nmy dog barks\n"the cat naps\nthe dog runs\nshe said "hi" to me\nlast one\n', encoding="utf-8")
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
+    assert code == 2 and out == "" and "line 3: its double quote is not closed on that line, so the text runs on to line 5" in err
     export.write_text('text\nmy dog barks\n"the cat naps\nand dreams"\n', encoding="utf-8")  # a text over two lines
     code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
     assert code == 0 and [json.loads(line)["line"] for line in out.splitlines()] == [2, 3]
@@ -746,6 +756,10 @@ def test_predict_s_header_advice_names_every_cell_of_a_row(tiny_model_dir, tmp_p
     export.write_text("she purrs on the sofa all day,cat\n", encoding="utf-8")
     code, _, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
     assert code == 2 and "add a header line above it, e.g. 'text,label', a name for each of its 2 cells" in err
+    three = tmp_path / "three.csv"  # with a label too: one name a cell, no more
+    three.write_text("she purrs on the sofa all day,cat,2024-05-01\n", encoding="utf-8")
+    code, _, err = run(["evaluate", "--model", str(tiny_model_dir), "--data", str(three)], capsys)
+    assert code == 2 and err.rstrip().endswith("add a header line above it, e.g. 'text,label,column3'")
     export.write_text("text,label\n" + export.read_text(), encoding="utf-8")  # the advice taken: it works
     code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
     assert code == 0 and json.loads(out)["text"] == "she purrs on the sofa all day"
@@ -772,3 +786,30 @@ def test_a_suggested_command_quotes_a_path_with_spaces(tiny_model_dir, small_csv
     code, _, err = run(["evaluate", "--model", str(out / "model"), "--data", str(small_csv)], capsys)
     suggested = err.split("sft-teach evaluate ", 1)[1].split("\n")[0]
     assert code == 0 and shlex.split(suggested) == ["--model", str(out / "model"), "--data", str(out)]  # pastes whole
+
+
+def test_a_suggested_path_is_quoted_as_the_system_s_shell_takes_it(monkeypatch):
+    from sft_teach.cli_conventions import shell_word
+
+    assert shell_word("my run/model") == "'my run/model'" and shell_word("run/model") == "run/model"
+    monkeypatch.setattr("os.name", "nt")  # cmd and PowerShell take no single quotes
+    assert shell_word(r"C:\Users\me\run\model") == r"C:\Users\me\run\model"
+    assert shell_word(r"C:\Users\me\my run") == '"C:\\Users\\me\\my run"'
+
+
+def test_the_validation_warning_compares_texts_and_is_a_condition_when_the_splits_are_gone(tmp_path):
+    from sft_teach import score_warnings
+
+    model = tmp_path / "run" / "model"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text("{}")
+    [said] = score_warnings.chose_the_epoch(model, ["A text."], "validation")  # no splits/ beside the model
+    assert said.startswith("validation: if this is the split this model was trained with, it chose the epoch kept")
+    assert score_warnings.chose_the_epoch(model, ["A text."], "test") == []
+    (tmp_path / "run" / "splits").mkdir()
+    write_csv(tmp_path / "run" / "splits" / "validation.csv", [("A text.", "cat"), ("Other words.", "dog")])
+    [said] = score_warnings.chose_the_epoch(model, ["a  TEXT.", "A new one."], "test")  # as duplicates compare
+    assert said.startswith("1 of the 2 texts scored is in this model's validation split (the first: 'a TEXT.'), which")
+    assert score_warnings.chose_the_epoch(model, ["A new one."], "validation") == []  # another data's validation
+    [said] = score_warnings.chose_the_epoch(model, ["A text."], "validation")
+    assert said.startswith("the text scored is in this model's validation split") and "score on it is" in said

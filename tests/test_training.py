@@ -936,7 +936,8 @@ def test_the_data_is_checked_before_training_without_an_output_dir_too(make_tiny
     monkeypatch.setattr(trainer_arguments, "training_arguments", lambda *a, **k: (_ for _ in ()).throw(Stop()))
     with warnings.catch_warnings(record=True) as caught, pytest.raises(Stop):
         warnings.simplefilter("always")
-        training.finetune(make_tiny_classifier(("Cat", "cat", "dog")), cased, tokenizer=tokenizer, progress=False)
+        training.finetune(make_tiny_classifier(("Cat", "cat", "dog")), cased, tokenizer=tokenizer, batch_size=4,
+                          progress=False)
     said = [str(w.message) for w in caught if w.category is SftTeachWarning]
     assert said and said[0].startswith("labels 'Cat' and 'cat' differ only in case")  # then the fixture's own
     monkeypatch.undo()
@@ -1224,9 +1225,9 @@ def test_finetune_warns_when_the_batch_is_larger_than_the_training_split(tiny_mo
 @pytest.mark.slow
 def test_a_best_evaluation_part_way_into_an_epoch_is_recorded_as_such(make_tiny_classifier, tokenizer, small_dataset,
                                                                        tmp_path, monkeypatch):
-    """num_train_epochs=1.5 ends with an evaluation half-way into epoch 2; when that one is the best, the
-    record names its epoch as Trainer counted it (not rounded to 2 or 1), the plot marks its step, and
-    the epochs run are those planned, not more."""
+    """num_train_epochs=1.5 ends with an evaluation part-way into epoch 2; when that one is the best, the
+    record names its epoch as Trainer counted it (not rounded to 2 or 1), and the epochs run end there
+    too (Trainer rounds the steps up: the kept epoch is never after the run's end)."""
     from sft_teach import metrics
     from sft_teach.model_card import epoch_number
 
@@ -1242,12 +1243,16 @@ def test_a_best_evaluation_part_way_into_an_epoch_is_recorded_as_such(make_tiny_
     last = result.history["eval"][-1]
     assert len(result.history["eval"]) == 2 and 1 < last["epoch"] < 2
     assert result.metrics["best_epoch"] == epoch_number(last["epoch"]) != 1
-    assert result.metrics["epochs_run"] == 1.5
+    assert result.metrics["epochs_run"] == result.metrics["best_epoch"]  # the last evaluation ends the run
+    steps_per_epoch = math.ceil(len(small_dataset["train"]) / 4)
+    assert result.metrics["train_steps"] == math.ceil(1.5 * steps_per_epoch)  # Trainer's count, rounded up
+    assert result.metrics["epochs_run"] == epoch_number(result.metrics["train_steps"] / steps_per_epoch)
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert record["best_epoch"] == result.metrics["best_epoch"] and record["epochs_run"] == 1.5
+    assert record["best_epoch"] == record["epochs_run"] == result.metrics["best_epoch"]
     card = (tmp_path / "run" / "model" / "README.md").read_text()
-    assert f"(epoch {result.metrics['best_epoch']:g} kept: the best macro-F1)" in card
-    assert f"| {last['epoch']:g} | 0.500 | 0.200 |" in card and "| epochs run | 1.5 |" in card
+    kept = result.metrics["best_epoch"]
+    assert f"(epoch {kept:g} kept: the best macro-F1)" in card  # the same number as the table's row
+    assert f"| {last['epoch']:g} | 0.500 | 0.200 |" in card and f"| epochs run | {kept:g} |" in card
 
 
 def test_eval_split_train_is_refused_before_any_work():
@@ -1293,3 +1298,18 @@ def test_save_false_leaves_no_empty_output_folder(make_tiny_classifier, tokenize
     finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
              output_dir=tmp_path / "mine", save=False, progress=False)
     assert (tmp_path / "mine").is_dir()
+
+
+def test_callbacks_none_or_a_generator_are_taken(make_tiny_classifier, tokenizer, small_dataset):
+    from transformers import TrainerCallback
+
+    seen = []
+
+    class Spy(TrainerCallback):
+        def on_train_end(self, args, state, control, **kwargs):
+            seen.append(state.global_step)
+
+    for callbacks in (None, (Spy() for _ in range(1))):
+        finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
+                 progress=False, callbacks=callbacks)
+    assert len(seen) == 1 and seen[0] > 0  # the generator's callback ran
