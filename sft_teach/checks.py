@@ -240,7 +240,8 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
 
     With a ``tokenizer``, texts longer than ``max_length`` tokens are counted, and texts it reads
     mostly as its unknown token (:func:`mostly_unknown`); without one those checks are skipped.
-    ``positions``: how many tokens the model can read at all (``config.max_position_embeddings``); at that limit, the advice is not a longer ``max_length``.
+    ``positions``: how many tokens the model can read at all (``config.max_position_embeddings``);
+    at that limit, the advice is not a longer ``max_length``.
     A dataset training could not use (no train split, no ``text`` or ``label`` column, a split's
     label that train lacks) is a :class:`DataError`, as in ``finetune``.
     """
@@ -335,12 +336,12 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
             unreadable = mostly_unknown(column(part, "text"), tokenizer)
             if unreadable:
                 several = len(unreadable) != 1
+                them, real = ("them", "they are real examples") if several else ("it", "it is a real example")
                 findings.append(Finding("unknown_tokens", (
                     f"{name}: {len(unreadable)} text{'s' * several} read{'' if several else 's'} mostly as the unknown "
                     f"token {tokenizer.unk_token} ({'the first: ' * several}{_quote(unreadable[0])}), so the model sees "
-                    f"next to nothing of {'them' if several else 'it'}: words it cannot spell (a long run of "
-                    f"characters with no space, a script its vocabulary lacks): check {'they are real examples' if several else 'it is a real example'}, "
-                    f"or delete {'them' if several else 'it'}")))
+                    f"next to nothing of {them}: words it cannot spell (a long run of characters with no space, a "
+                    f"script its vocabulary lacks): check {real}, or delete {them}")))
             lengths = token_lengths(column(part, "text"), tokenizer)
             long = sum(n > max_length for n in lengths)
             if long:

@@ -32,8 +32,9 @@ def _read_labelled(args, source: Path):
         except MissingColumnError as exc:
             errors.append(exc)
     if trained and trained != tries[0]:
-        raise DataError(f"{errors[0]} (this model was trained with --text-column {cli_conventions.shell_word(trained[0])} "
-                        f"--label-column {cli_conventions.shell_word(trained[1])})") from None
+        text_column, label_column = (cli_conventions.shell_word(name) for name in trained)
+        raise DataError(f"{errors[0]} (this model was trained with --text-column {text_column} "
+                        f"--label-column {label_column})") from None
     raise errors[0]  # about the columns asked for
 
 
