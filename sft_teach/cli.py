@@ -171,7 +171,7 @@ def _data_options(parser, split: bool = False, trained: bool = False) -> None:
     parser.add_argument("--encoding", default=None if trained else "utf-8",
                         help=f"text encoding of the CSV files ({_READ_AS if trained else 'default utf-8; e.g. cp1252'})")
     if split:
-        parser.add_argument("--split-seed", default="42", help="seed of the split when --data is one CSV file "
+        parser.add_argument("--split-seed", default=None, help="seed of the split when --data is one CSV file "
                                                                "(default 42, as in Python's finetune)")
         parser.add_argument("--keep-duplicates", action="store_true",
                             help="one CSV file: keep repeated texts and conflicting labels (default: removed before the split)")

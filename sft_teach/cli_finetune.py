@@ -56,18 +56,37 @@ def _load_and_check(args, max_length: int):
     """The learner's dataset, its cleaning report (one CSV file) and the findings to warn about."""
     from sft_teach import checks, data, models
 
+    split_seed = {} if args.split_seed is None else {  # not given: load's default, Python's finetune's too
+        "split_seed": cli_conventions.whole_number("--split-seed", args.split_seed, least=0)}
     dataset, cleaning = data.load_with_report(
-        args.data, text_column=args.text_column, label_column=args.label_column,
-        split_seed=cli_conventions.whole_number("--split-seed", args.split_seed, least=0), encoding=args.encoding,
-        keep_duplicates=args.keep_duplicates, merge_case=args.merge_case)
+        args.data, text_column=args.text_column, label_column=args.label_column, encoding=args.encoding,
+        keep_duplicates=args.keep_duplicates, merge_case=args.merge_case, **split_seed)
     tokenizer = models.load_tokenizer(args.model)
     # the model's positions, not its tokenizer's model_max_length, which in a folder finetune saved is
     # the cut it trained with (128), not what the model can read (512)
     limit = models.positions(args.model)
     if limit and max_length > limit:
         raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
-    return dataset, cleaning, (checks.check(dataset, tokenizer, max_length, positions=limit)
+    return dataset, cleaning, (_unused_split_options(args, cleaning)
+                               + checks.check(dataset, tokenizer, max_length, positions=limit)
                                + checks.cleaning_findings(cleaning))
+
+
+def _unused_split_options(args, cleaning) -> list:
+    """A finding when ``--split-seed`` or ``--keep-duplicates`` is given for data that is not split here
+    (a folder of splits, the bundled data, a hub dataset: ``cleaning`` is None). They change nothing
+    then, and a command that took them in silence would look as if it had used them."""
+    from sft_teach.checks import Finding
+
+    given = [name for name, value in (("--split-seed", args.split_seed is not None),
+                                      ("--keep-duplicates", args.keep_duplicates)) if value]
+    if cleaning is not None or not given:
+        return []
+    one = len(given) == 1
+    return [Finding("unused_option", (
+        f"{' and '.join(given)} {'applies' if one else 'apply'} only to one CSV file, which sft-teach cleans and "
+        f"splits; {portable(args.data)} is already split, so {'it changes' if one else 'they change'} nothing "
+        f"here: drop {'it' if one else 'them'}"))]
 
 
 def _cleaning_line(cleaning) -> str:
@@ -106,13 +125,13 @@ def _precision(args) -> dict:
 
 
 def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum, fingerprint,
-                  patience=None, split=True) -> dict:
+                  patience=None, split=None) -> dict:
     """What must be the same for ``--resume`` to continue a run rather than start another. ``split``:
-    whether the data was split here (one CSV file); the split seed is recorded only then."""
+    the seed the data was split with here (one CSV file), recorded only then; None for data already split."""
     return {"data": portable(args.data), "data_sha256": fingerprint, "model": portable(args.model),
             "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
-            **({"split_seed": int(args.split_seed)} if split else {}), "head_epochs": head_epochs,
+            **({"split_seed": split} if split is not None else {}), "head_epochs": head_epochs,
             "patience": patience, "keep_duplicates": args.keep_duplicates, "merge_case": args.merge_case, "encoding": args.encoding,
             "text_column": args.text_column, "label_column": args.label_column}
 
@@ -162,7 +181,8 @@ def cmd_finetune(args) -> int:
                           "drop --patience or use --recipe best")
     seed = cli_conventions.whole_number("--seed", args.seed, least=0)
     grad_accum = cli_conventions.whole_number("--grad-accum", args.grad_accum, least=1)
-    cli_conventions.whole_number("--split-seed", args.split_seed, least=0)
+    if args.split_seed is not None:
+        cli_conventions.whole_number("--split-seed", args.split_seed, least=0)
     output = Path(args.output)
     if output.is_symlink():  # a link to a folder: the run goes where it points (a link cannot be swapped in place)
         output = output.resolve()
@@ -197,12 +217,13 @@ def cmd_finetune(args) -> int:
     too_big = checks.batch_over_train(len(dataset["train"]), batch_size, grad_accum)  # as finetune's
     findings += [too_big] if too_big else []
 
+    # one CSV file: hashed as it was read, and split here with its seed; data already split: hashed only
+    settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
+                             cleaning["read_from"]["data_sha256"] if cleaning else data_fingerprint(args.data),
+                             patience, split=cleaning["split_seed"] if cleaning else None)
     # The run writes into a sibling staging folder, renamed to OUTPUT only once it has
     # succeeded: an interrupted run never leaves a half-written OUTPUT, and its
     # checkpoints (one per epoch) stay in the staging folder for --resume.
-    settings = _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, grad_accum,
-                             cleaning["read_from"]["data_sha256"] if cleaning else data_fingerprint(args.data),
-                             patience, split=bool(cleaning))  # one CSV file: hashed as it was read, and split
     with contextlib.ExitStack() as held_until_done:
         try:
             output.parent.mkdir(parents=True, exist_ok=True)

@@ -664,6 +664,38 @@ def test_check_says_when_it_checks_the_bundled_data(capsys):
     assert out.splitlines()[1].startswith("train ")
 
 
+def test_split_options_for_data_already_split_are_named_not_ignored(tmp_path, capsys):
+    """--split-seed and --keep-duplicates act on one CSV file only: given for a folder of splits or the
+    bundled data they change nothing, and check says so (a warning, so --strict exits 2); for one CSV
+    file the seed is used and nothing is said."""
+    from support import pets_csv
+
+    code, out, _ = run(["check", "--split-seed", "7"], capsys)
+    assert code == 0 and ("--split-seed applies only to one CSV file, which sft-teach cleans and splits; pets is "
+                          "already split, so it changes nothing here: drop it") in out
+    import shutil
+
+    from sft_teach.bundled import data_dir
+
+    folder = tmp_path / "splits"
+    folder.mkdir()
+    for name in ("train", "validation", "test"):
+        shutil.copy(data_dir() / "pets" / f"{name}.csv", folder)
+    code, out, err = run(["check", "--data", str(folder), "--split-seed", "7", "--keep-duplicates", "--json",
+                          "--strict"], capsys)
+    (found,) = [w for w in json.loads(out)["warnings"] if w["kind"] == "unused_option"]
+    assert code == 2 and "--strict" in err and found["message"].startswith(
+        "--split-seed and --keep-duplicates apply only to one CSV file")
+    code, out, _ = run(["check", "--data", str(folder), "--json"], capsys)  # not given: nothing to say
+    assert code == 0 and "unused_option" not in out
+    export = pets_csv(tmp_path / "export.csv")
+    code, out, _ = run(["check", "--data", str(export), "--split-seed", "7", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and report["cleaning"]["split_seed"] == 7 and "unused_option" not in out
+    code, out, _ = run(["check", "--data", str(export), "--json"], capsys)
+    assert json.loads(out)["cleaning"]["split_seed"] == 42  # the default, as in Python's finetune
+
+
 def test_check_json_reports_an_error_as_json_too(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nPurred.,cat\n,dog\n")
