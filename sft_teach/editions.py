@@ -29,6 +29,7 @@ No notebook teaches this module: it is how the course reaches teachers and reade
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -196,7 +197,7 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
     import nbformat
 
     source_dir = Path(source_dir) if source_dir is not None else default_source_dir()
-    from .handout import make_folder
+    from .handout import EDITION_MARK, make_folder
 
     notebooks = [p for p in _check(edition, execute, source_dir, Path(output_dir)) if only is None or p.name in only]
     output_dir = make_folder(output_dir, f"for the {edition} edition")
@@ -206,4 +207,7 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
         build_notebook(nb, edition, execute, workdir=source_dir, timeout=timeout, name=path.name)
         nbformat.write(nb, output_dir / path.name)
         written.append(output_dir / path.name)
+    # says what the folder is: sft-teach notebooks --update refuses it (it would add the self-learner's copies)
+    (output_dir / EDITION_MARK).write_text(json.dumps({"written_by": "sft-teach course --edition",
+                                                       "edition": edition}) + "\n", encoding="utf-8")
     return written

@@ -36,6 +36,8 @@ from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 
 MANIFEST = ".sft-teach-course.json"
+# beside the notebooks of an edition (sft-teach course --edition), whose folder is not a copy to update
+EDITION_MARK = ".sft-teach-edition.json"
 DEFAULT_FOLDER = "sft-teach-course"
 
 _HERE = Path(__file__).resolve().parent
@@ -103,6 +105,15 @@ def plan(dest, source=None) -> list[tuple[str, str, str]]:
     return actions
 
 
+def _edition(dest) -> str:
+    """The edition named in ``dest``'s :data:`EDITION_MARK`: "student" or "teacher" ("student", the
+    handout, if the mark cannot be read)."""
+    try:
+        return str(json.loads((Path(dest) / EDITION_MARK).read_text(encoding="utf-8"))["edition"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "student"
+
+
 def holds_course(dest) -> bool:
     """Whether ``dest`` already holds the course: its manifest, or any of its notebooks."""
     dest = Path(dest)
@@ -137,6 +148,12 @@ def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str,
     ``update``, untouched notebooks are refreshed, new ones added, and edited ones kept.
     """
     dest = make_folder(dest)
+    if update and (dest / EDITION_MARK).is_file():  # a handout: the learner's notebooks would join it
+        edition = _edition(dest)
+        raise ConfigError(
+            f"'{dest}' holds the {edition} edition (sft-teach course --edition {edition}), not a copy made by "
+            f"sft-teach notebooks: --update would add the self-learner's notebooks, quiz answers and all, beside it: "
+            f"write the new version's edition to another folder (sft-teach course --edition {edition} --output NEW)")
     if not update:
         names = [p.name for p in course_notebooks(source)]
         clashes = [n for n in names if (dest / n).exists()]

@@ -147,6 +147,26 @@ def test_update_keeps_a_notebook_it_did_not_copy(course, tmp_path):
     assert json.loads((dest / MANIFEST).read_text())["files"].keys() == {"01_b.ipynb"}
 
 
+def test_update_refuses_an_edition_folder_it_would_mix_answers_into(course, tmp_path, capsys):
+    """A student edition of one notebook (a handout): --update would add the self-learner's copy of
+    the other, quiz answers and all. Refused in one line naming the edition and what to do; nothing
+    is added. A copy made by sft-teach notebooks still updates."""
+    from sft_teach import editions
+    from sft_teach.handout import EDITION_MARK
+
+    handout_dir = tmp_path / "handout"
+    editions.build_edition("student", handout_dir, course, only=["00_a.ipynb"])
+    assert json.loads((handout_dir / EDITION_MARK).read_text())["edition"] == "student"
+    code, out, err = run(["notebooks", str(handout_dir), "--update"], capsys)
+    assert code == 2 and out == ""
+    one_line_error(err, "holds the student edition", "--update would add the self-learner's notebooks",
+                   "sft-teach course --edition student --output NEW")
+    assert sorted(p.name for p in handout_dir.glob("*.ipynb")) == ["00_a.ipynb"] and not (handout_dir / MANIFEST).exists()
+    copied = tmp_path / "copied"
+    copy_course(copied)
+    assert [action for _, action, _ in copy_course(copied, update=True)] == ["unchanged", "unchanged"]
+
+
 def test_a_damaged_manifest_is_one_line_with_the_fix(course, tmp_path, capsys):
     dest = tmp_path / "course"
     copy_course(dest)
