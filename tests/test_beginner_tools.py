@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from sft_teach.label_race import (bag_of_words_method, frozen_head_method, label_budget_sweep, scratch_method,
-                                  balanced_sample, summarise)
+from sft_teach.label_race import (bag_of_words_method, balanced_sample, frozen_head_method, label_budget_sweep,
+                                  scratch_method, summarise)
 from sft_teach.inference import confident_mistakes, pronoun_pairs
 
 
@@ -19,9 +19,9 @@ def test_balanced_sample_spreads_the_notes_over_the_classes():
         assert len(set(picked)) == n == counts.sum() and picked == sorted(picked)
         if n <= 9:  # no class has run out of notes yet: the counts differ by one at most
             assert counts.max() - counts.min() <= 1
-    # 13 notes: the class of 3 runs out, the other two share the rest
     assert balanced_sample(labels, 6, seed=4) == balanced_sample(labels, 6, seed=4)
     assert balanced_sample(labels, 6, seed=4) != balanced_sample(labels, 6, seed=5)
+    # 13 notes: the class of 3 runs out, the other two share the rest
     assert np.bincount(np.asarray(labels)[balanced_sample(labels, 13, seed=0)]).tolist() == [5, 3, 5]
     with pytest.raises(ValueError, match="at least one example per class"):
         balanced_sample(labels, 2)
