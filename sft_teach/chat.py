@@ -72,8 +72,9 @@ def end_of_turn_ids(tokenizer) -> list[int]:
 
     The first is the special token the chat template writes right after an assistant's answer
     (``<|im_end|>`` for ChatML); the tokenizer's ``eos_token`` follows when it is another token.
-    They differ for many *base* models: SmolLM2-135M's template ends every turn with
-    ``<|im_end|>`` but its ``eos_token`` is ``<|endoftext|>``. After SFT such a model ends its
+    They differ for many *base* models: SmolLM2-135M's base tokenizer ships no chat template, so
+    :func:`sft_teach.tiny_lm.load_causal_lm` gives it the course's ChatML one, which ends every turn
+    with ``<|im_end|>``, while its ``eos_token`` is ``<|endoftext|>``. After SFT such a model ends its
     answer with ``<|im_end|>``; a ``generate`` that stops only at ``eos_token`` would read past
     it into a turn the model invents. Pass the list as ``generate(eos_token_id=...)``.
 

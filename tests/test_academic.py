@@ -110,6 +110,31 @@ def test_cka_per_layer_of_a_model_with_itself_is_one(make_tiny_classifier, token
     assert all(value < 0.999 for value in expected)  # not the same model twice
 
 
+
+def test_layer_representations_average_only_each_texts_own_tokens(make_tiny_classifier, tokenizer):
+    # Oracle: each text run alone (no padding at all), its tokens' vectors averaged by hand. Texts of
+    # different lengths share a padded batch in layer_representations, so a mean over the pad positions
+    # too, or one over the wrong axis, gives other numbers.
+    model = make_tiny_classifier()
+    texts = ["Purrs.", "Barks at the gate every single morning.",
+             "Sleeps in a box by the warm window until the sun has gone down."]
+    reps = drift.layer_representations(model, tokenizer, texts)
+    assert len({len(tokenizer(t)["input_ids"]) for t in texts}) == 3  # three lengths: padding happens
+    with torch.no_grad():
+        for i, text in enumerate(texts):
+            alone = model.base_model(**tokenizer(text, return_tensors="pt"), output_hidden_states=True).hidden_states
+            for k, hidden in enumerate(alone):
+                assert reps[k][i] == pytest.approx(hidden[0].mean(dim=0).numpy(), abs=1e-5)
+
+
+def test_mean_pool_leaves_out_the_padded_positions():
+    from sft_teach.embeddings import mean_pool
+
+    hidden = torch.arange(24, dtype=torch.float32).reshape(2, 4, 3)  # (batch 2, 4 positions, 3 wide)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])  # the first row has 2 real tokens, then padding
+    pooled = mean_pool(hidden, mask)
+    assert torch.equal(pooled[0], hidden[0, :2].mean(dim=0)) and torch.equal(pooled[1], hidden[1].mean(dim=0))
+
 # ---- forgetting: paraphrase retrieval and AUC ------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Notebook 01's helpers: the race's learners, the confident mistakes, the pronoun swap."""
 
 import numpy as np
+import pytest
 
 from sft_teach.label_race import (bag_of_words_method, balanced_sample, frozen_head_method, label_budget_sweep,
                                   scratch_method, summarise)
@@ -39,8 +40,10 @@ def test_bag_of_words_method_knows_only_words_it_was_shown():
     method = bag_of_words_method(texts, [0, 0, 1, 1], ["more purring", "more barking", "a hiss"])
     predictions = method([0, 1, 2, 3], seed=0)
     assert predictions[:2].tolist() == [0, 1]
-    rows = label_budget_sweep({"bow": method}, [0, 0, 1, 1], [0, 1, 0], budgets=[4])
-    assert rows[0]["n"] == 4 and 0 <= rows[0]["accuracy"] <= 1
+    always_cat = lambda indices, seed: np.zeros(3, dtype=int)  # noqa: E731; right on 2 of the 3 test notes
+    rows = label_budget_sweep({"bow": method, "always cat": always_cat}, [0, 0, 1, 1], [0, 1, 0], budgets=[4])
+    assert [row["n"] for row in rows] == [4, 4] and rows[1]["accuracy"] == pytest.approx(2 / 3)
+    assert rows[0]["accuracy"] == pytest.approx(np.mean(method([0, 1, 2, 3], seed=0) == [0, 1, 0]))
 
 
 def test_a_slow_sweep_counts_its_runs_on_a_bar(capsys):

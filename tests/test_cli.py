@@ -47,7 +47,17 @@ def test_finetune_evaluate_predict_end_to_end(tiny_model_dir, small_csv, tmp_pat
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(small_csv)], capsys)
     assert code == 0
     scores = json.loads(stdout.strip().splitlines()[-1])
-    assert 0 <= scores["accuracy"] <= 1 and 0 <= scores["macro_f1"] <= 1 and scores["n"] == 16
+    assert scores["n"] == 16
+    # the scores are those of the saved model's own answers on the file's rows
+    from sklearn.metrics import f1_score
+
+    from sft_teach.csv_files import read_csv_rows
+    from sft_teach.inference import load_finetuned, predict
+
+    texts, labels = read_csv_rows(small_csv)
+    answers = [row["label"] for row in predict(*load_finetuned(out / "model"), texts)]
+    assert scores["accuracy"] == pytest.approx(sum(a == y for a, y in zip(answers, labels)) / 16, abs=1e-4)
+    assert scores["macro_f1"] == pytest.approx(f1_score(labels, answers, average="macro"), abs=1e-4)
     # per class, and the supports add up to the items scored
     assert set(scores["per_class"]) == {"cat", "dog"}
     assert sum(row["support"] for row in scores["per_class"].values()) == 16
@@ -396,6 +406,13 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     assert (out / "model").stat().st_mode & 0o777 == 0o777 & ~umask
     assert all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in (out / "model").iterdir())
     card = (out / "model" / "README.md").read_text()
+    # the interval is the Wilson interval of this many right answers out of the test split's rows
+    from sft_teach.stats import wilson_interval
+
+    right = round(final["accuracy"] * len(test))
+    low, high = wilson_interval(right, len(test))
+    assert final["eval_size"] == len(test) and final["accuracy_interval_95"] == [round(low, 4), round(high, 4)]
+    assert f"accuracy {right / len(test):.3f} (95 % interval {low:.3f}-{high:.3f}, {len(test)} examples)" in card
     # a local folder is no Hub id: the card names it, its YAML block does not claim it as base_model
     assert "base_model:" not in card and "95 % interval" in card and "epoch " in card and "truncation=True" in card
     assert "| recipe | best (changed: epochs 2, head_epochs 1) |" in card  # not the best recipe's settings
@@ -408,6 +425,7 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out)], capsys)
     scores = json.loads(stdout)
     assert code == 0 and scores["n"] == len(test) and scores["accuracy"] == final["accuracy"]
+    assert scores["accuracy_interval_95"] == final["accuracy_interval_95"]
     assert scores["warnings"] == [] and err == "" and scores["split"] == "test"
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out), "--split", "validation"],
                             capsys)

@@ -6,7 +6,7 @@ from sft_teach import bundled, data
 from sft_teach.csv_files import read_csv_rows
 from sft_teach.errors import ConfigError, DataError, SftTeachWarning
 from sft_teach.splits import save_splits, split
-from support import write_csv
+from support import pets_csv, write_csv
 
 
 def test_pets_loads_as_datasetdict_with_named_classes():
@@ -77,6 +77,14 @@ def test_single_csv_is_split_stratified_and_reproducibly(tmp_path, small_csv):
     assert first["test"]["text"] == second["test"]["text"]
     for part in first.values():
         assert sorted(set(part["label"])) == [0, 1]  # both classes in every split
+
+
+def test_the_split_seed_chooses_the_split(tmp_path):
+    # 714 rows: two seeds drawing the same test rows by chance is out of the question
+    path = pets_csv(tmp_path / "pets.csv")
+    three, four = (data.load(str(path), split_seed=seed) for seed in (3, 4))
+    assert set(three["test"]["text"]) != set(four["test"]["text"])
+    assert all(len(three[name]) == len(four[name]) for name in three)  # the same sizes, other rows
 
 
 def test_hub_dataset_offline_fails_with_one_line(monkeypatch):

@@ -6,6 +6,7 @@ tests build the wheel (it must hold the notebooks and the precomputed sweeps, an
 scripts that wrote the data) and start JupyterLab through ``sft-teach lab``.
 """
 
+import hashlib
 import json
 import os
 import shlex
@@ -71,7 +72,7 @@ def test_copy_puts_every_notebook_in_dest_and_records_its_hash(tmp_path, capsys)
     assert sorted(p.name for p in dest.glob("*.ipynb")) == COURSE
     assert out.splitlines()[0] == f"added      {COURSE[0]}" and f"sft-teach lab {shlex.quote(str(dest))}" in out  # pastes whole, space and all
     manifest = json.loads((dest / MANIFEST).read_text())["files"]
-    assert manifest == {name: sha256(REPO / "notebooks" / name) for name in COURSE}
+    assert manifest == {name: hashlib.sha256((REPO / "notebooks" / name).read_bytes()).hexdigest() for name in COURSE}
     assert all((dest / n).read_bytes() == (REPO / "notebooks" / n).read_bytes() for n in COURSE)
 
 

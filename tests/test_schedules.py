@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -86,7 +87,15 @@ def test_lr_find_sweeps_exponentially_and_restores_the_model(make_tiny_classifie
     assert lrs[0] == pytest.approx(1e-6)
     ratios = [b / a for a, b in zip(lrs, lrs[1:])]
     assert all(r == pytest.approx((10.0 / 1e-6) ** (1 / 29)) for r in ratios)
-    assert 1e-6 <= found["suggestion"] <= 10.0 and len(found["losses"]) == len(lrs)
+    assert len(found["losses"]) == len(lrs)
+    # the documented rule: the rate where the smoothed loss falls fastest against log(rate)
+    slopes = np.gradient(np.array(found["losses"]), np.log(np.array(lrs)))
+    assert found["suggestion"] == lrs[int(np.argmin(slopes))]
+    # rates up to 1e5 blow the tiny model up: that sweep stops at the first loss above four times the minimum so far
+    steep = lr_find(make_tiny_classifier(), encoded, tokenizer, start_lr=1e-6, end_lr=1e5, num_steps=30, batch_size=4)
+    losses = steep["losses"]
+    assert len(losses) < 30 and (not math.isfinite(losses[-1]) or losses[-1] > 4 * min(losses[:-1]))
+    assert all(loss <= 4 * min(losses[:i + 1]) for i, loss in enumerate(losses[:-1]))
     assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
     assert all(math.isfinite(x) for x in found["losses"][:-1])
 

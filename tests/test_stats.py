@@ -171,6 +171,10 @@ def test_paired_summary_gathers_the_paired_statistics():
     assert "sft-teach 0.844 vs classic 0.794 on 180 items" in line
     assert "right only by sft-teach: 12, only by classic: 3" in line and "p = 0.0352" in line
     assert f"difference +0.050 (95 % bootstrap interval {summary.low:+.3f} to {summary.high:+.3f})" in line
+    # the bootstrap's settings reach it: other resamples, seed and level give that bootstrap's interval
+    other = paired_summary(a, b, n_resamples=500, seed=5, confidence=0.9)
+    assert (other.difference, other.low, other.high) == paired_bootstrap(a, b, 500, 5, 0.9)
+    assert (other.low, other.high) != (summary.low, summary.high) and "(90 % bootstrap interval" in str(other)
 
 
 def test_paired_over_seeds_against_statistics_and_a_slow_bootstrap():
