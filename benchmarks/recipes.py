@@ -184,7 +184,7 @@ def section_recipes(seeds=SEEDS, datasets=("pets", "clinic")) -> tuple[list[str]
     from sft_teach import bundled, data
     from sft_teach.training import RECIPES, rate_text
     from sft_teach.environment import quiet_libraries
-    from sft_teach.experiments import _right_wrong as right_wrong  # "1"/"0" per item, as every sweep stores it
+    from sft_teach.experiments import right_wrong  # "1"/"0" per item, as every sweep stores it
     from sft_teach.inference import predict_proba
     from sft_teach.stats import mean_sd, mcnemar_exact
     import torch

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import OutputExistsError
+from .explain import MATH
 
 TITLE = "sft-teach: a course on supervised fine-tuning"
 # what a book folder holds besides Sphinx's pages: its edition and the names the build wrote
@@ -143,13 +144,12 @@ def maths_to_mathml(text: str) -> str:
     book loads no MathJax, so they are converted here as Sphinx's own formulas are (``setup``)."""
     parts = _CODE.split(text)  # even items: outside <pre> and <code>
     for i in range(0, len(parts), 2):
-        parts[i] = _DOLLARS.sub(lambda m: _mathml(html.unescape(m[1] if m[1] is not None else m[2]),
+        parts[i] = MATH.sub(lambda m: _mathml(html.unescape(m[1] if m[1] is not None else m[2]),
                                                   "block" if m[1] is not None else "inline"), parts[i])
     return "".join(parts)
 
 
 _CODE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>)", re.S)
-_DOLLARS = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)  # as sft_teach.explain finds them
 
 
 def as_a_terminal_shows(text: str) -> str:
@@ -250,16 +250,16 @@ def _stash_formulas(source: str, formulas: dict[str, str]) -> str:
 
     parts = _MARKDOWN_CODE.split(source)  # even items: outside code
     for i in range(0, len(parts), 2):
-        parts[i] = _DOLLARS.sub(stash, parts[i])
+        parts[i] = MATH.sub(stash, parts[i])
     return "".join(parts)
 
 
 def build_book(dest, source_dir=None, edition: str = "student", overwrite: bool = False) -> Path:
     """Build the course's book into ``dest`` from the executed notebooks; returns ``dest/index.html``.
 
-    ``source_dir`` holds the notebooks (default: the clone's ``notebooks/``); ``edition`` is
-    "student" (exercises to solve) or "teacher" (solved and checked, which runs the exercise
-    cells: a few seconds; its index page says it is the teacher's). A folder ``dest`` that holds
+    ``source_dir`` holds the notebooks (default: the course's own,
+    :func:`sft_teach.handout.notebooks_dir`); ``edition`` is "student" (exercises to solve) or
+    "teacher" (solved and checked, which runs the exercise cells: a few seconds; its index page says it is the teacher's). A folder ``dest`` that holds
     anything but an earlier book, an earlier book without ``overwrite``, or an earlier book beside
     files it did not write, raises :class:`sft_teach.errors.OutputExistsError`; Sphinx's
     warnings, if any, are raised as one :class:`RuntimeError` (a page that would render wrong).

@@ -81,6 +81,8 @@ def end_of_turn_ids(tokenizer) -> list[int]:
     Raises ``ValueError`` when the template ends an answer with no special token (the model
     would then have no token to learn to stop with).
     """
+    # rendered as masking.build_example renders an example, without its check that the prompt is a prefix of
+    # the whole: a template that ends no turn with a special token is told about that, its real problem
     messages = to_messages("Cat or dog?", "", "cat")
     prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=True,
                                            return_dict=True)["input_ids"]

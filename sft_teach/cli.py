@@ -149,7 +149,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
     pr.add_argument("--encoding", default=None, help=f"encoding of --file or standard input ({_READ_AS})")
 
-    cli_course.add_commands(commands, described)
+    cli_course.add_commands(described)
     return parser
 
 

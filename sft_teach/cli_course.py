@@ -17,9 +17,9 @@ from sft_teach.errors import ConfigError
 from sft_teach.handout import DEFAULT_FOLDER as DEFAULT_COURSE
 
 
-def add_commands(commands, described) -> None:
-    """Add the course's subcommands to ``commands``; ``described(name, help, description, example)``
-    makes a subparser with the house style."""
+def add_commands(described) -> None:
+    """Add the course's subcommands; ``described(name, help, description, example)`` makes a
+    subparser of the command line's, in the house style."""
     nb = described("notebooks", "copy the course's notebooks into a folder of your own",
                    "Copy the course's notebooks into DIR, where you can run and edit them. DIR/.sft-teach-course.json "
                    "records what was copied, so that --update later brings in newer notebooks without touching the "

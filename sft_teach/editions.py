@@ -57,11 +57,8 @@ def exercise_id(cell) -> str | None:
 
 def exercise_source(exercise: str, edition: str) -> str:
     """The full source of an exercise cell in ``edition`` (from :mod:`sft_teach.exercises`)."""
-    try:
-        from .exercises import cell_source
-    except ImportError as exc:  # a notebook with exercises, but a package without them
-        raise SftTeachError(f"exercise {exercise!r} found but sft_teach.exercises cannot be imported "
-                            f"({exc}): reinstall sft-teach") from None
+    from .exercises import cell_source
+
     return cell_source(exercise, edition)
 
 
@@ -113,15 +110,6 @@ class ExerciseExecutor(ExecutePreprocessor):
             if "execution_count" in output:
                 output.execution_count = count
         return cell, resources
-
-
-def default_source_dir() -> Path:
-    """The course's notebooks: inside an installed wheel, else the clone's ``notebooks/``."""
-    try:
-        from .handout import notebooks_dir
-    except ImportError:  # a package without handout.py: only a clone has the notebooks
-        return Path(__file__).resolve().parent.parent / "notebooks"
-    return notebooks_dir()
 
 
 def _check(edition: str, execute: str, source_dir: Path, output_dir: Path) -> list[Path]:
@@ -185,7 +173,8 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
                   timeout: int = 120, only=None) -> list[Path]:
     """Write the course's notebooks as ``edition`` ("student" or "teacher") into ``output_dir``.
 
-    ``source_dir`` holds the committed notebooks (default: the clone's ``notebooks/``). With
+    ``source_dir`` holds the committed notebooks (default: the course's own,
+    :func:`sft_teach.handout.notebooks_dir`). With
     ``execute="exercises"`` the teacher edition runs only its exercise cells and the student
     edition runs nothing; ``execute="all"`` re-runs every cell of every notebook, in order, in
     ``source_dir`` (its ``outputs/`` paths mean what they mean there). ``only``: the file names
@@ -196,8 +185,9 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
     """
     import nbformat
 
-    source_dir = Path(source_dir) if source_dir is not None else default_source_dir()
-    from .handout import EDITION_MARK, make_folder
+    from .handout import EDITION_MARK, make_folder, notebooks_dir
+
+    source_dir = Path(source_dir) if source_dir is not None else notebooks_dir()
 
     notebooks = [p for p in _check(edition, execute, source_dir, Path(output_dir)) if only is None or p.name in only]
     output_dir = make_folder(output_dir, f"for the {edition} edition")

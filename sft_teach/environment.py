@@ -170,5 +170,4 @@ def report() -> dict:
     model = bundled_model()
     missing = [k for k, v in found.items() if v == "missing" and k != "sft-teach"]
     return {"ok": model["found"] and not missing, "missing": missing,
-            "versions": found, "drift": drift(found), "device": device(), "bundled_model": model,
-            "hub_offline": os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")}
+            "versions": found, "drift": drift(found), "device": device(), "bundled_model": model}

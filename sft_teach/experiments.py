@@ -62,17 +62,17 @@ def _scored(dataset, predict, test_predictions=None) -> dict:
     test = np.asarray(dataset["test"]["label"])
     predicted = np.asarray(predict(list(dataset["test"]["text"])) if test_predictions is None else test_predictions)
     row = scores(test, predicted)
-    row["correct"] = _right_wrong(predicted, test)
+    row["correct"] = right_wrong(predicted, test)
     if "validation" in dataset:
         truth = np.asarray(dataset["validation"]["label"])
         guessed = np.asarray(predict(list(dataset["validation"]["text"])))
         held_out = scores(truth, guessed)
         row["validation_accuracy"], row["validation_macro_f1"] = held_out["accuracy"], held_out["macro_f1"]
-        row["validation_correct"] = _right_wrong(guessed, truth)
+        row["validation_correct"] = right_wrong(guessed, truth)
     return row
 
 
-def _right_wrong(predicted, truth) -> str:
+def right_wrong(predicted, truth) -> str:
     """``"1"`` where a prediction is right, ``"0"`` where wrong, one character per item."""
     return "".join("1" if ok else "0" for ok in np.asarray(predicted) == np.asarray(truth))
 
@@ -374,14 +374,14 @@ def mean_std(rows: list[dict], by=("method", "per_class"), value: str = "accurac
 
     ``sd`` is ``nan`` for a group of one run. See :func:`sft_teach.stats.mean_sd`.
     """
-    from sft_teach.stats import mean_sd
+    from sft_teach.stats import mean_sd_of_a_table
 
     groups: dict = defaultdict(list)
     for row in rows:
         groups[tuple(row[k] for k in by)].append(row[value])
     out = []
     for key, values in groups.items():
-        mean, sd = mean_sd(values) if len(values) > 1 else (float(values[0]), float("nan"))
+        mean, sd = mean_sd_of_a_table(values)
         out.append({**dict(zip(by, key)), "mean": mean, "sd": sd, "n": len(values)})
     return out
 

@@ -95,7 +95,8 @@ def find(name: str) -> Concept:
 
 # ---- rendering: Markdown -> HTML, keeping LaTeX intact for MathJax ----------------------
 
-_MATH = re.compile(r"(\$\$.+?\$\$|\$[^$\n]+?\$)", re.S)
+# a formula: displayed ($$...$$, its LaTeX in group 1) or inline ($...$, group 2); the book finds them the same way
+MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
 
 
 def markdown_to_html(text: str) -> str:
@@ -108,7 +109,7 @@ def markdown_to_html(text: str) -> str:
         maths.append(match.group(0))
         return f"MATHPLACEHOLDER{len(maths) - 1}X"
 
-    rendered = mistune.html(_MATH.sub(stash, text))
+    rendered = mistune.html(MATH.sub(stash, text))
     return re.sub(r"MATHPLACEHOLDER(\d+)X", lambda m: html.escape(maths[int(m.group(1))], quote=False), rendered)
 
 

@@ -38,8 +38,12 @@ def paraphrase_pairs():
 def auc(scores, labels) -> float:
     """ROC AUC by its definition: the share of (positive, negative) pairs ranked correctly, ties 1/2."""
     scores, labels = np.asarray(scores), np.asarray(labels)
-    pos, neg = scores[labels == 1], scores[labels == 0]
-    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return _pairs_ranked_right(scores[labels == 1], scores[labels == 0])
+
+
+def _pairs_ranked_right(pos, neg) -> float:
+    """The share of (positive, negative) pairs in which the positive scores higher, ties counting 1/2."""
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()  # (len(pos), len(neg))
     return float(wins / (len(pos) * len(neg)))
 
 
@@ -53,10 +57,7 @@ def auc_interval(scores, labels, n_resamples: int = 2_000, seed: int = 0, confid
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
     pos, neg = scores[labels == 1], scores[labels == 0]
     rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(n_resamples):
-        p, n = rng.choice(pos, len(pos)), rng.choice(neg, len(neg))
-        draws.append(((p[:, None] > n[None, :]).sum() + 0.5 * (p[:, None] == n[None, :]).sum()) / (len(p) * len(n)))
+    draws = [_pairs_ranked_right(rng.choice(pos, len(pos)), rng.choice(neg, len(neg))) for _ in range(n_resamples)]
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail])
     return float(low), float(high)

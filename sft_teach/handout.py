@@ -25,7 +25,6 @@ No notebook teaches this module: it is how the notebooks reach a learner (README
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ import sys
 from pathlib import Path
 
 from sft_teach.cli_conventions import shell_word
+from sft_teach.environment import sha256_of
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 
 MANIFEST = ".sft-teach-course.json"
@@ -60,11 +60,6 @@ def course_notebooks(folder=None) -> list[Path]:
     return found
 
 
-def sha256(path) -> str:
-    """The file's SHA-256 (hex): equal hashes, the same bytes; an edited notebook has another."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def read_manifest(dest) -> dict[str, str] | None:
     """``{notebook name: SHA-256 as copied}`` from ``dest``'s manifest, or None where there is none."""
     path = Path(dest) / MANIFEST
@@ -87,11 +82,11 @@ def plan(dest, source=None) -> list[tuple[str, str, str]]:
     copied = read_manifest(dest) or {}
     actions = []
     for notebook in course_notebooks(source):
-        target, new = dest / notebook.name, sha256(notebook)
+        target, new = dest / notebook.name, sha256_of(notebook)
         if not target.exists():
             actions.append((notebook.name, "added", ""))
             continue
-        now = sha256(target)
+        now = sha256_of(target)
         if now == new:
             actions.append((notebook.name, "unchanged", ""))
         elif notebook.name not in copied:
@@ -169,7 +164,7 @@ def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str,
         if action in ("added", "updated"):
             shutil.copyfile(folder / name, dest / name)
         if action != "kept":  # a kept notebook keeps the hash it was copied with: it stays "edited"
-            copied[name] = sha256(folder / name)
+            copied[name] = sha256_of(folder / name)
     manifest = {"written_by": "sft-teach notebooks", "files": dict(sorted(copied.items()))}
     partial = dest / f"{MANIFEST}.partial"
     partial.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

@@ -14,13 +14,7 @@ Taught in notebooks/03_transfer_learning.ipynb.
 
 from __future__ import annotations
 
-from sft_teach.models import freeze, layer_groups
-
-
-def encoder_layers(model):
-    """The model's stack of transformer blocks (``encoder.layer`` or ``transformer.layer``)."""
-    body = model.base_model
-    return (getattr(body, "encoder", None) or getattr(body, "transformer", None)).layer
+from sft_teach.models import encoder_layers, freeze, layer_groups
 
 
 def _initialise(module, std: float) -> None:

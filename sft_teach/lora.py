@@ -219,6 +219,7 @@ def _compared(dataset, method: str, adapter: tuple | None, out: Path, *, seed: i
     from sft_teach import data as data_mod
     from sft_teach import memory, models
     from sft_teach.callbacks import TrainingMemory
+    from sft_teach.experiments import right_wrong
     from sft_teach.training import finetune_quietly  # runs compared in a table: their findings in result.warnings
 
     transformers.set_seed(seed)  # the same new head in every method
@@ -240,7 +241,7 @@ def _compared(dataset, method: str, adapter: tuple | None, out: Path, *, seed: i
     row = {"method": method, "seed": seed, "learning_rate": learning_rate,
            "scaling": scaling(adapter[0], alpha, adapter[1]) if adapter else None, "trainable": trainable,
            "accuracy": result.metrics["accuracy"], "macro_f1": result.metrics["macro_f1"],
-           "correct": "".join("1" if p == t else "0" for p, t in zip(result.predictions, result.label_ids)),
+           "correct": right_wrong(result.predictions, result.label_ids),
            "train_seconds": result.metrics["train_seconds"], **mem, "total": sum(mem.values()),
            "saved_mib": saved / memory.MiB}
     if method in keep:

@@ -17,6 +17,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from sft_teach.environment import sha256_of
 from sft_teach.stats import wilson_interval
 
 
@@ -31,7 +32,7 @@ def data_fingerprint(name_or_path) -> str:
     name = str(name_or_path)
     path = data_dir() / name if name in bundled_datasets() else Path(name).expanduser()
     if path.is_file():
-        return f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+        return f"sha256:{sha256_of(path)}"
     files = sorted(path.glob("*.csv")) if path.is_dir() else []
     if not files:
         return name
@@ -87,7 +88,8 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
     ``validation_curve``: one ``{"epoch", "accuracy", "macro_f1"}`` per evaluation;
     ``test_metrics``: ``accuracy`` and ``macro_f1`` on ``eval_split`` (``split_sizes[eval_split]`` items);
     ``columns``: the data's text and label columns; ``encoding``: the CSV's, said when not UTF-8; ``per_class``: :func:`sft_teach.metrics.per_class`
-    on ``eval_split``; ``warnings``: what :func:`sft_teach.checks.check` found in the data.
+    on ``eval_split``; ``warnings``: what :func:`sft_teach.checks.check` found in the data, then what training showed
+    (the run's ``result.warnings``).
     ``base_model_id``: the base's Hub id, for the YAML block (left out for a local folder);
     ``software``: ``{package: version}`` the run trained with.
     """

@@ -209,15 +209,21 @@ def load_classifier(name: str = "default", labels=("cat", "dog")):
     return model, tokenizer
 
 
+def encoder_layers(model):
+    """The model's stack of transformer blocks: ``encoder.layer`` (BERT-like) or ``transformer.layer``
+    (DistilBERT-like); ``None`` when it has neither."""
+    body = model.base_model
+    encoder = getattr(body, "encoder", None) or getattr(body, "transformer", None)
+    return getattr(encoder, "layer", None)
+
+
 def layer_groups(model) -> "OrderedDict[str, list]":
     """The model's parameters grouped bottom-up: embeddings, each encoder layer, head.
 
     Works for BERT-like (``encoder.layer``) and DistilBERT-like (``transformer.layer``)
     bodies. ``head`` holds everything above the last encoder layer (pooler, classifier).
     """
-    body = model.base_model
-    encoder = getattr(body, "encoder", None) or getattr(body, "transformer", None)
-    layers = getattr(encoder, "layer", None)
+    body, layers = model.base_model, encoder_layers(model)
     if layers is None or not hasattr(body, "embeddings"):
         raise TypeError(f"{type(model).__name__}: no embeddings/encoder layers found")
     groups: OrderedDict[str, list] = OrderedDict()

@@ -265,7 +265,7 @@ def _race_ticks(ns: list) -> list:
 def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str = "labelled training examples") -> Figure:
     """Accuracy against the number of labelled examples, one line per method, one panel per subset.
 
-    ``panels``: ``{panel title: {method: {n: (mean, sd)}}}`` (see ``experiments.summarise``); the
+    ``panels``: ``{panel title: {method: {n: (mean, sd)}}}`` (:func:`sft_teach.label_race.summarise`); the
     band is mean ± sd, and none is drawn where sd is ``nan`` (a single run).
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb (and ULMFiT's Figure 3 in 04).
     """

@@ -15,7 +15,7 @@ coin would give?) and :func:`paired_bootstrap` (an interval for the difference i
 interval over the items and one over the seeds (a difference counts only when both are clear of 0).
 
 The Wilson interval is taught in notebooks/01_beginner_cats_and_dogs.ipynb; the paired tests
-and the spread over seeds are used by the comparisons of notebooks 02-07.
+and the spread over seeds are used by the comparisons of notebooks 01-04, 06 and 07.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def mcnemar_exact(a_correct, b_correct) -> float:
     McNemar, Q. (1947). Note on the sampling error of the difference between correlated
     proportions or percentages. Psychometrika, 12(2), 153-157.
 
-    Used by the comparisons of notebooks 02-07.
+    Used in notebook 01, and through :func:`paired_summary` in notebooks 03, 04, 06 and 07.
     """
     a, b_ = _paired(a_correct, b_correct)
     b, c = int((a & ~b_).sum()), int((~a & b_).sum())
@@ -132,7 +132,7 @@ def paired_bootstrap(a_correct, b_correct, n_resamples: int = 10_000, seed: int 
 
     Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall.
 
-    Used by the comparisons of notebooks 02-07.
+    Used through :func:`paired_summary` in notebooks 03, 04, 06 and 07.
     """
     a, b = _paired(a_correct, b_correct)
     d = a.astype(np.int8) - b.astype(np.int8)  # (items,): +1 only A right, -1 only B right, 0 both alike
@@ -166,7 +166,7 @@ def mean_sd(values) -> tuple[float, float]:
     was estimated from the same runs, so dividing by :math:`n` would understate the spread.
     Equals ``statistics.mean`` and ``statistics.stdev`` up to float rounding (``math.fsum`` sums).
 
-    Used by the comparisons of notebooks 02-07.
+    Used for every spread over seeds the course reports (notebooks 01-04 and 06).
     """
     values = [float(v) for v in values]
     if len(values) < 2:
@@ -175,6 +175,12 @@ def mean_sd(values) -> tuple[float, float]:
     mean = math.fsum(values) / len(values)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
     return mean, sd
+
+
+def mean_sd_of_a_table(values) -> tuple[float, float]:
+    """:func:`mean_sd` for a row of a results table, where one run is allowed: ``(its score, nan)``
+    (no spread to show; a plot draws no band for it) instead of an error."""
+    return mean_sd(values) if len(values) > 1 else (float(values[0]), float("nan"))
 
 
 @dataclass(frozen=True)
@@ -208,7 +214,7 @@ def paired_summary(a_correct, b_correct, names=("A", "B"), n_resamples: int = 10
                    confidence: float = 0.95) -> PairedSummary:
     """:func:`mcnemar_exact` and :func:`paired_bootstrap` together, for one printed line.
 
-    Used by the comparisons of notebooks 02-07.
+    Used by the paired comparisons of notebooks 03, 04, 06 and 07.
     """
     a, b = _paired(a_correct, b_correct)
     difference, low, high = paired_bootstrap(a, b, n_resamples, seed, confidence)
@@ -288,7 +294,7 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
     A conclusion needs both intervals clear of 0 on the same side (``established``); either
     containing 0 means no conclusion from these runs.
 
-    Used by the multi-seed comparisons of notebooks 03, 04 and 06.
+    Used by the multi-seed comparisons of notebooks 02, 03, 04 and 06.
     """
     a, b = np.asarray(a_correct), np.asarray(b_correct)
     if a.ndim != 2 or a.shape != b.shape:

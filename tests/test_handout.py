@@ -24,7 +24,8 @@ import pytest
 
 from sft_teach import handout
 from sft_teach.cli import main
-from sft_teach.handout import MANIFEST, copy_course, sha256
+from sft_teach.environment import sha256_of
+from sft_teach.handout import MANIFEST, copy_course
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
@@ -110,7 +111,7 @@ def test_dest_that_is_a_file_is_refused(tmp_path, capsys):
 def test_update_refreshes_untouched_adds_new_and_keeps_edited(course, tmp_path, capsys):
     dest = tmp_path / "course"
     assert [a for _, a, _ in copy_course(dest)] == ["added", "added"]
-    copied_b = sha256(dest / "01_b.ipynb")
+    copied_b = sha256_of(dest / "01_b.ipynb")
     write_notebook(dest / "01_b.ipynb", "print('my own answer')")  # the learner's work
     # a newer course: both notebooks change, one is new
     write_notebook(course / "00_a.ipynb", "print('a, second edition')")
@@ -127,7 +128,7 @@ def test_update_refreshes_untouched_adds_new_and_keeps_edited(course, tmp_path, 
     assert "c is new" in (dest / "02_c.ipynb").read_text()
     manifest = json.loads((dest / MANIFEST).read_text())["files"]
     assert manifest["01_b.ipynb"] == copied_b  # still recorded as copied: it stays "edited"
-    assert manifest["00_a.ipynb"] == sha256(course / "00_a.ipynb")
+    assert manifest["00_a.ipynb"] == sha256_of(course / "00_a.ipynb")
 
     # Again: nothing to do, and the edited notebook is still kept.
     assert [(n, a) for n, a, _ in copy_course(dest, update=True)] == [

@@ -8,8 +8,8 @@ import statistics
 import numpy as np
 import pytest
 
-from sft_teach.stats import (mcnemar_exact, mean_sd, paired_bootstrap, paired_over_seeds, paired_summary,
-                             wilson_interval)
+from sft_teach.stats import (mcnemar_exact, mean_sd, mean_sd_of_a_table, paired_bootstrap, paired_over_seeds,
+                             paired_summary, wilson_interval)
 
 
 def closed_form(k, n, z):
@@ -158,6 +158,12 @@ def test_mean_sd_uses_the_sample_sd_and_needs_two_runs():
     for values in ([0.8], []):
         with pytest.raises(ValueError, match="at least two runs"):
             mean_sd(values)
+
+
+def test_a_table_row_of_one_run_has_no_spread():
+    mean, sd = mean_sd_of_a_table([0.8])
+    assert mean == 0.8 and math.isnan(sd)
+    assert mean_sd_of_a_table([0.8, 0.7]) == (0.75, pytest.approx(statistics.stdev([0.8, 0.7])))
 
 
 def test_paired_summary_gathers_the_paired_statistics():
