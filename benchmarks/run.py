@@ -11,7 +11,7 @@ Sections:
 * throughput: training samples/s and real tokens/s of the classic recipe, the Hugging Face
   course recipe and this course's recipe on the same model, data and steps (benchmarks/throughput.py);
 * accuracy: fine-tuning vs TF-IDF + logistic regression vs the same network from scratch on each
-  bundled labelled dataset, all training examples, three seeds (sft_teach.experiments);
+  bundled labelled dataset, all training examples, five seeds (sft_teach.experiments);
 * recipes: `sft-teach finetune --recipe best` (the default: head first, then the best validation
   epoch) against `--recipe plain` (notebook 02), five seeds, on pets and clinic, paired per seed
   (benchmarks/recipes.py); every run's answers also go to benchmarks/results/recipes.json, which

@@ -50,6 +50,9 @@ def _selection(scores: dict) -> dict:
     # + (1 + 10/6) + 3 = 8.33 passes against 10 for the same epochs of everything, so tied, a wins
     ({"a": (3, 3, 1e-4, "first token", "thaw 3"), "b": (3, 3, 1e-4)},
      {"a": [0.88, 0.90, 0.92], "b": [0.90, 0.91, 0.92]}, "a"),
+    # over the budget (1.5 x the plain recipe's 9 passes: 13.5): head + 5 epochs costs 16 passes, so its
+    # higher score does not count, and the best candidate within the budget wins
+    ({"a": (3, 5, 1e-4), "b": (3, 3, 1e-4)}, {"a": [0.95, 0.96, 0.97], "b": [0.90, 0.91, 0.92]}, "b"),
     # discriminative rates change no pass: 10 against 10, so the higher mean wins the tie
     ({"a": (3, 3, 1e-3, "first token", "discriminative"), "b": (3, 3, 1e-4)},
      {"a": [0.88, 0.90, 0.92], "b": [0.90, 0.91, 0.92]}, "b"),
