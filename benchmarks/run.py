@@ -184,11 +184,16 @@ def _verdict(value: float, budget: float, unit: str) -> str:
 
 
 def section_accuracy(seeds=(0, 1, 2, 3, 4)) -> tuple[list[str], str]:
+    """The table, from runs also saved to benchmarks/results/accuracy.json (each run's answers item by item)."""
+    import torch
+
+    import academic  # benchmarks/academic.py: its save_record writes the file as it writes the sweeps'
     from sft_teach import bundled, data
     from sft_teach import experiments as ex
     from sft_teach.environment import quiet_libraries
 
     quiet_libraries()
+    code, start, runs = academic.commit(), time.perf_counter(), []
     methods = {"fine-tuning (pretrained)": lambda d, s: ex.train_classifier(d, s),
                "same network from scratch": lambda d, s: ex.train_classifier(d, s, start="scratch"),
                "TF-IDF + logistic regression": ex.tfidf}
@@ -197,16 +202,20 @@ def section_accuracy(seeds=(0, 1, 2, 3, 4)) -> tuple[list[str], str]:
         dataset = data.load(name)
         for method, run in methods.items():
             scores = [run(dataset, seed) for seed in seeds]
+            runs += [{"data": name, "method": method, "seed": seed, "accuracy": r["accuracy"], "macro_f1": r["macro_f1"],
+                      "correct": r["correct"]} for seed, r in zip(seeds, scores)]
             acc = [r["accuracy"] for r in scores]
             f1 = [r["macro_f1"] for r in scores]
             rows.append(f"| {name} | {method} | {statistics.mean(acc):.3f} ± {statistics.stdev(acc):.3f} | "
                         f"{statistics.mean(f1):.3f} ± {statistics.stdev(f1):.3f} |")
             if method.startswith("fine-tuning"):
                 headline.append(f"{name} {statistics.mean(acc):.3f}")
+    academic.save_record("accuracy", "python benchmarks/run.py --only accuracy", runs, (time.perf_counter() - start) / 60,
+                         f"{torch.get_num_threads()} thread(s)", dict(ex.ACADEMIC), code)
     settings = ", ".join(f"{k} {v}" for k, v in ex.ACADEMIC.items())
     lines = ["## Accuracy: fine-tuning vs a bag of words vs no pretraining", "",
              f"Every training example of each bundled dataset; test split; mean ± sample SD (ddof = 1) over seeds "
-             f"{', '.join(map(str, seeds))}. The two networks share the settings of the academic notebooks "
+             f"{', '.join(map(str, seeds))} (every run, with its answers item by item: results/accuracy.json). The two networks share the settings of the academic notebooks "
              f"({settings}); \"from scratch\" is the same architecture with random weights.", "",
              "| data | method | test accuracy | test macro-F1 |", "| --- | --- | --- | --- |", *rows, ""]
     return lines, "accuracy: fine-tuned " + ", ".join(headline)
