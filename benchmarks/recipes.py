@@ -328,6 +328,9 @@ def selection_report(selection: dict) -> str:
     measured = selection.get("measured", {})
     dates = sorted(set(measured.values()))
     one_run = len(dates) <= 1  # all measured on one day and machine: said once, else per candidate
+    # "DATE on: MACHINE": the table gives the date; the machine is said once if it is the same for all
+    machines = sorted({value.split(" on: ", 1)[-1] for value in dates})
+    when = {candidate: value.split(" on: ", 1)[0] for candidate, value in measured.items()}
     # seconds compare only within one run of --select: each candidate's are also given relative to the
     # first candidate's first seed, timed in the same run (time_reference)
     reference = selection.get("time_reference", {})
@@ -338,11 +341,14 @@ def selection_report(selection: dict) -> str:
         seconds = np.mean(run["train_seconds"])
         ratio = f"{seconds / reference[candidate]:.2f}" if candidate in reference else "not recorded"
         table.append(f"| {candidate} | {mean:.3f} ± {sd:.3f} | {passes(CANDIDATES[candidate]):.1f} | {seconds:.1f} | "
-                     f"{ratio} |" + ("" if one_run else f" {measured.get(candidate, 'not recorded')} |"))
-    runs = sorted(set(reference.values()), key=list(reference.values()).index)
+                     f"{ratio} |" + ("" if one_run else f" {when.get(candidate, 'not recorded')} |"))
+    # by date (the record keeps the candidates in their table's order, not in the order they ran)
+    order = sorted(reference, key=lambda c: (when.get(c, ""), list(reference).index(c)))
+    runs = sorted(set(reference.values()), key=lambda r: min(order.index(c) for c in reference if reference[c] == r))
+    said = ", ".join(f"{r:.1f}" for r in runs[:-1]) + f" and {runs[-1]:.1f}"
     timing = ("The machine's speed changed between runs of `--select`: the first candidate, seed "
-              f"{selection['seeds'][0]}, took {' s, then '.join(f'{r:.1f}' for r in runs)} s in them (same validation "
-              "score), so seconds compare only within a run; *time / first's* is each candidate's mean "
+              f"{selection['seeds'][0]}, took {said} s in them (same validation score), so seconds compare only "
+              "within a run; *time / first's* is each candidate's mean "
               "seconds over that reference run's, timed in the same run of `--select`."
               if len(runs) > 1 else
               f"*Time / first's* is each candidate's mean seconds over the first candidate's, seed {selection['seeds'][0]}.")
@@ -350,7 +356,9 @@ def selection_report(selection: dict) -> str:
         "# How `--recipe best` was chosen", "",
         "Written by `python benchmarks/recipes.py --select` (the runs are in `results/recipe_selection.json`; "
         "`--select --missing` runs only the candidates the record lacks, and the first candidate once more to time the machine; `--report` writes this page again from the record). "
-        + (f"Measured {dates[0]}." if dates and one_run else "Measured on the dates and machines in the table."), "",
+        + (f"Measured {dates[0]}." if dates and one_run else
+           f"Measured on the dates in the table, on: {machines[0]}." if len(machines) == 1 else
+           "Measured on the dates in the table, on these machines: " + "; ".join(dates) + "."), "",
         "Candidates that train the head first (body frozen, 1e-3) and then everything, each kept at its "
         f"best validation epoch; validation macro-F1 on the {name} validation split, mean ± sample SD over "
         f"seeds {', '.join(map(str, selection['seeds']))}. The test split plays no part. The time budget is "

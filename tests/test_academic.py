@@ -96,6 +96,9 @@ def test_weight_drift_is_the_relative_frobenius_change(make_tiny_classifier):
     result = drift.weight_drift(before, model)
     assert result["layer.1"] == pytest.approx(0.5) and result["layer.0"] == 0 and result["embeddings"] == 0
     assert "classifier" not in str(result)
+    with torch.no_grad():  # the new classifier has no "before": its change is not the head's drift
+        model.classifier.weight.mul_(2.0)
+    assert drift.weight_drift(before, model)["head"] == 0
 
 
 def test_cka_per_layer_of_a_model_with_itself_is_one(make_tiny_classifier, tokenizer):
@@ -150,6 +153,7 @@ def test_auc_interval_has_the_spread_hanley_and_mcneil_give_in_closed_form():
     se = np.sqrt((a * (1 - a) + 119 * (q1 - a * a) + 119 * (q2 - a * a)) / (120 * 120))
     low, high = forgetting.auc_interval(scores, labels)
     assert low < a < high and (high - low) == pytest.approx(2 * 1.96 * se, rel=0.15)
+    assert (low + high) / 2 == pytest.approx(a, abs=0.02)  # centred on the AUC (a percentile interval, near-symmetric)
     assert forgetting.auc_interval(scores, labels) == (low, high)
 
 def test_auc_matches_sklearn():

@@ -190,3 +190,69 @@ def test_texts_the_tokenizer_reads_mostly_as_unknown_are_reported(tokenizer):
                            "validation": _ds([("Chased a laser dot.", 0), ("Fetched the ball.", 1)])})
     [finding] = [f for f in checks.check(dataset, tokenizer) if f.kind == "unknown_tokens"]
     assert finding.message.startswith(f"train: 1 text reads mostly as the unknown token {tokenizer.unk_token} ('xxxx")
+
+
+def _kinds(dataset, **kwargs):
+    return {f.kind: f.message for f in checks.check(dataset, **kwargs)}
+
+
+def _notes(label, n, start=0):
+    return [(f"{'Cat' if label == 0 else 'Dog'} note number {i}.", label) for i in range(start, start + n)]
+
+
+def test_the_duplicates_warning_counts_extra_rows_and_quotes_the_most_repeated():
+    train = _ds([("A note.", 0)] * 3 + [("B note.", 1)] * 2 + _notes(0, 8) + _notes(1, 8))
+    message = _kinds(DatasetDict(train=train))["duplicates"]
+    assert "train: 2 texts occur more than once (3 extra rows; most often, x3: 'A note.')" in message
+
+
+def test_check_runs_without_a_validation_split():
+    train, test = _ds(_notes(0, 8) + _notes(1, 8)), _ds(_notes(0, 3, 50) + _notes(1, 3, 50))
+    assert "test_in_validation" not in _kinds(DatasetDict(train=train, test=test))
+
+
+def test_thresholds_at_their_boundaries(tokenizer):
+    test = _ds(_notes(0, 3, 100) + _notes(1, 3, 100))
+    # TINY_CLASS = 8: eight training rows a class are enough, seven are not
+    assert "tiny_class" not in _kinds(DatasetDict(train=_ds(_notes(0, 8) + _notes(1, 8)), test=test))
+    assert "tiny_class" in _kinds(DatasetDict(train=_ds(_notes(0, 7) + _notes(1, 8)), test=test))
+    # FEW_EVALUATED = 3: three test rows of a class are enough, two are not
+    two = _ds(_notes(0, 2, 100) + _notes(1, 3, 100))
+    assert "few_evaluated" not in _kinds(DatasetDict(train=_ds(_notes(0, 8) + _notes(1, 8)), test=test))
+    assert "'cat' (2 rows)" in _kinds(DatasetDict(train=_ds(_notes(0, 8) + _notes(1, 8)), test=two))["few_evaluated"]
+    # IMBALANCE = 5: five times the rows is not flagged, six times is
+    assert "imbalance" not in _kinds(DatasetDict(train=_ds(_notes(0, 8) + _notes(1, 40)), test=test))
+    assert "6x the examples" in _kinds(DatasetDict(train=_ds(_notes(0, 8) + _notes(1, 48)), test=test))["imbalance"]
+    # a text of exactly max_length tokens is read whole; one token more is cut
+    train = _ds(_notes(0, 8) + _notes(1, 8))
+    tokens = len(tokenizer("Cat note number 0.")["input_ids"])
+    assert "long_texts" not in _kinds(DatasetDict(train=train, test=test), tokenizer=tokenizer, max_length=tokens)
+    assert "long_texts" in _kinds(DatasetDict(train=train, test=test), tokenizer=tokenizer, max_length=tokens - 1)
+    # at the model's own limit the advice is to split texts, not to raise max_length
+    at_limit = _kinds(DatasetDict(train=train, test=test), tokenizer=tokenizer, max_length=4, positions=4)
+    assert "4 tokens is all this model reads" in at_limit["long_texts"]
+
+
+def test_conflicts_that_all_tie_are_still_reported():
+    (finding,) = checks.cleaning_findings({"conflicts_kept_majority": 0, "conflicts_dropped": 2, "dropped": []})
+    assert finding.message.startswith("the file has 2 texts whose copies carry different labels: 0 kept")
+
+
+def test_small_boundaries_of_the_messages():
+    assert checks.batch_over_train(1, 8) is None  # one text is one step an epoch whatever the batch
+    assert checks.near_empty(["___", "ok", "yes"]) == ["___", "ok"]  # underscores are no letters
+    forty = "x" * 40
+    assert checks._quote(forty) == f"'{forty}'" and checks._quote(forty + "y") == f"'{forty}…'"
+    rows = [{"text": t, "line": i} for i, t in enumerate("ABCD", start=2)]
+    assert checks.dropped_list(rows[:3]) == "'A' (line 2), 'B' (line 3) and 'C' (line 4)"
+    assert checks.dropped_list(rows) == "'A' (line 2), 'B' (line 3), 'C' (line 4) and 1 more"
+    assert checks.dropped_list([{"text": "A", "lines": [2, 3, 4, 5]}]) == "'A' (lines 2, 3, 4, 5)"
+    assert checks.dropped_list([{"text": "A", "lines": [2, 3, 4, 5, 6]}]) == "'A' (lines 2, 3, 4, 5 and 1 more)"
+
+
+def test_the_advice_for_a_class_never_predicted_compares_with_the_median_of_trained_classes():
+    names = ["a", "b", "c", "d"]  # 'd' has no training rows: it does not pull the median down
+    for a_rows, advice in ((10, "train longer"), (9, "add examples of it to the training data")):
+        train_labels = [0] * a_rows + [1] * 20 + [2] * 20
+        finding = checks.classes_never_predicted([1, 2, 1], [0, 1, 2], names, train_labels=train_labels)
+        assert advice in finding.message, a_rows  # half the median, 20 / 2 = 10, is enough to say "train longer"

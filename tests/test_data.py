@@ -514,3 +514,20 @@ def test_a_split_with_a_model_s_spelling_matches_train_s_class_label():
     validation = Dataset.from_dict({"text": ["c", "d"], "label": ["billing", "tech  support"]})
     matched = data.by_name(DatasetDict(train=train, validation=validation))
     assert matched["validation"]["label"] == [0, 1] and matched["validation"].features["label"].names == names
+
+
+def test_empty_labels_are_listed_up_to_five_then_counted(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("text,label\n" + "".join(f"Note {i}.,\n" for i in range(8)))  # lines 2-9, no label
+    with pytest.raises(DataError) as info:
+        read_csv_rows(path)
+    assert str(info.value).endswith(
+        "line 2, column 'label' is empty (also line 3 (label), line 4 (label), line 5 (label), line 6 (label), "
+        "line 7 (label) and 2 more): fill in or delete those rows")
+
+
+def test_the_delimiter_is_a_comma_whenever_the_header_has_one():
+    from sft_teach.csv_files import delimiter
+
+    assert delimiter("text,label;x") == "," and delimiter("text;label") == ";" and delimiter("text\tlabel") == "\t"
+    assert delimiter("text|label") == "|" and delimiter("text") == ","

@@ -148,6 +148,26 @@ def test_save_trainable_keeps_only_what_changed(make_tiny_classifier, tmp_path):
     adapted = lora.save_trainable(lora.add_lora(make_tiny_classifier(), r=2), tmp_path / "lora")
     assert (tmp_path / "lora" / "adapter_model.safetensors").is_file()
     assert adapted < full / 10
+    # a plain model saves the parameters that trained, and only them: here the head
+    from safetensors.torch import load_file
+
+    from sft_teach.models import freeze
+
+    head_only = make_tiny_classifier()
+    freeze(head_only, ["head"])
+    lora.save_trainable(head_only, tmp_path / "head")
+    saved = set(load_file(str(tmp_path / "head" / "model.safetensors")))
+    assert saved == {n for n, p in head_only.named_parameters() if p.requires_grad}
+    assert saved and all(n.startswith(("bert.pooler.", "classifier.")) for n in saved)
+
+
+def test_the_course_settings_of_lora(make_tiny_classifier):
+    # Hu et al.'s choice (Table 5): the query and value projections; one alpha, 8, for every rank
+    assert lora.TARGETS == ("query", "value") and lora.ALPHA == 8 and lora.scaling(4) == 2
+    peft_model = lora.add_lora(make_tiny_classifier(), r=2, dropout=0.2)
+    adapted = {name.rsplit(".", 1)[-1] for name, module in peft_model.named_modules() if hasattr(module, "lora_A")}
+    assert adapted == {"query", "value"}
+    assert peft_model.peft_config["default"].lora_dropout == 0.2  # the dropout asked for reaches peft
 
 
 def test_tensor_bytes_counts_shared_storage_once():

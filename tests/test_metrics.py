@@ -17,6 +17,9 @@ def test_scores_match_a_hand_computation():
 def test_compute_metrics_takes_the_argmax_of_logits():
     logits = np.array([[2.0, 1.0], [0.1, 0.3], [5.0, -1.0]])
     assert compute_metrics((logits, np.array([0, 1, 1])))["accuracy"] == 2 / 3
+    # a model that also returns hidden states: the logits come first, and only they are scored
+    hidden = np.zeros((3, 5, 7))  # (examples, tokens, width): its argmax would be class 0 for every example
+    assert compute_metrics(((logits, hidden), np.array([0, 1, 1])))["accuracy"] == 2 / 3
 
 
 def test_confusion_rows_are_true_classes():

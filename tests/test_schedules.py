@@ -31,8 +31,17 @@ def test_slanted_triangular_matches_eq_3_by_hand(step, expected):
 def test_slanted_triangular_other_constants():
     # T = 50, cut_frac = 0.2, ratio = 10: cut = 10; t = 30 -> p = 1 - 20 / (10 * 4) = 0.5
     assert slanted_triangular(30, 50, cut_frac=0.2, ratio=10) == pytest.approx((1 + 0.5 * 9) / 10)
-    with pytest.raises(ValueError):
-        slanted_triangular(0, 0)
+    for bad in ({"total_steps": 0}, {"total_steps": 10, "ratio": 0.5}, {"total_steps": 10, "cut_frac": 1.0}):
+        with pytest.raises(ValueError):
+            slanted_triangular(0, **bad)
+
+
+def test_slanted_triangular_on_a_short_run():
+    # T = 15: cut = floor(1.5) = 1, so the peak is at step 1; the fall ends at 1/ratio and stays there
+    # (p would go below 0 from step 11 on: 1 - 10 / (1 * 9))
+    values = [slanted_triangular(step, 15) for step in range(16)]
+    assert values[0] == pytest.approx(1 / 32) and values[1] == 1.0
+    assert values[10] == pytest.approx((1 + (1 - 9 / 9) * 31) / 32) and min(values) == pytest.approx(1 / 32)
 
 
 def test_stlr_scheduler_drives_an_optimizer():
@@ -45,6 +54,14 @@ def test_stlr_scheduler_drives_an_optimizer():
         scheduler.step()
     assert seen[10] == pytest.approx(0.01) and seen[0] == pytest.approx(0.01 / 32)
     assert max(range(101), key=seen.__getitem__) == 10
+    # its own cut_frac and ratio reach the schedule
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
+    scheduler = stlr_scheduler(optimizer, total_steps=100, cut_frac=0.2, ratio=10)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01 / 10)
+    for _ in range(20):
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)  # the peak at step 20 = 0.2 * 100
 
 
 def test_discriminative_learning_rates_divide_by_2_6_per_layer_below_the_head(make_tiny_classifier):
@@ -55,6 +72,7 @@ def test_discriminative_learning_rates_divide_by_2_6_per_layer_below_the_head(ma
                                    "head": 1e-3})
     model = make_tiny_classifier()
     assert sum(len(g["params"]) for g in discriminative_param_groups(model, 1e-3)) == len(list(model.parameters()))
+    assert {g["weight_decay"] for g in discriminative_param_groups(model, 1e-3, weight_decay=0.01)} == {0.01}
 
 
 def test_gradual_unfreezing_thaws_one_group_per_epoch(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
@@ -97,6 +115,13 @@ def test_lr_find_sweeps_exponentially_and_restores_the_model(make_tiny_classifie
     assert len(losses) < 30 and (not math.isfinite(losses[-1]) or losses[-1] > 4 * min(losses[:-1]))
     assert all(loss <= 4 * min(losses[:i + 1]) for i, loss in enumerate(losses[:-1]))
     assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
+    # one new batch a step: the first steps go through the shuffled training rows without repeating one
+    seen = set()  # the rows (token ids, padding left out) the sweep trained on
+    hook = model.register_forward_pre_hook(lambda module, args, kwargs: seen.update(
+        tuple(i for i in row if i != tokenizer.pad_token_id) for row in kwargs["input_ids"].tolist()), with_kwargs=True)
+    lr_find(model, encoded, tokenizer, start_lr=1e-6, end_lr=1e-5, num_steps=-(-len(encoded) // 4), batch_size=4)
+    hook.remove()
+    assert seen == {tuple(ids) for ids in encoded["input_ids"]}
     assert all(math.isfinite(x) for x in found["losses"][:-1])
 
 

@@ -269,3 +269,26 @@ def test_wilson_interval_wants_counts_not_an_accuracy():
     with pytest.raises(ConfigError, match="whole count, got True"):
         wilson_interval(True, 10)
     assert wilson_interval(np.int64(153), np.int64(180)) == wilson_interval(153, 180)  # numpy's counts are counts
+
+
+def test_established_needs_both_intervals_clear_of_zero_on_one_side():
+    import dataclasses
+
+    out = paired_over_seeds(np.ones((3, 10), bool), np.zeros((3, 10), bool))
+    verdict = {}
+    for name, (low, high, seed_low, seed_high) in {
+            "ahead, both": (0.02, 0.10, 0.01, 0.12), "ahead, items only": (0.02, 0.10, -0.01, 0.12),
+            "behind, both": (-0.10, -0.02, -0.12, -0.01), "behind, items only": (-0.10, -0.02, -0.12, 0.01),
+            "behind on items, ahead on seeds": (-0.10, -0.02, 0.01, 0.12)}.items():
+        summary = dataclasses.replace(out, low=low, high=high, seed_low=seed_low, seed_high=seed_high)
+        verdict[name] = summary.established
+        assert summary.brief().endswith("established" if summary.established else "no conclusion")
+    assert verdict == {"ahead, both": True, "ahead, items only": False, "behind, both": True,
+                       "behind, items only": False, "behind on items, ahead on seeds": False}
+
+
+def test_wilson_interval_of_no_items_says_what_to_do():
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="n must be a positive count, got 0: score at least one item"):
+        wilson_interval(0, 0)
