@@ -531,3 +531,19 @@ def test_the_delimiter_is_a_comma_whenever_the_header_has_one():
 
     assert delimiter("text,label;x") == "," and delimiter("text;label") == ";" and delimiter("text\tlabel") == "\t"
     assert delimiter("text|label") == "|" and delimiter("text") == ","
+
+
+def test_the_split_is_80_10_10_stratified_and_uses_every_row_once(tmp_path):
+    import math
+
+    path = pets_csv(tmp_path / "pets.csv")  # 361 cats, 353 dogs, every text once
+    parts = data.load(str(path), split_seed=3)
+    held_out = math.ceil(0.2 * 714)  # the datasets/scikit-learn rule: the held-out share rounded up
+    sizes = {name: len(part) for name, part in parts.items()}
+    assert sizes == {"train": 714 - held_out, "validation": held_out - math.ceil(held_out / 2),
+                     "test": math.ceil(held_out / 2)}
+    texts = [t for part in parts.values() for t in part["text"]]
+    assert len(texts) == len(set(texts)) == 714
+    cat = parts["train"].features["label"].names.index("cat")
+    for name, part in parts.items():  # each split keeps the file's share of cats, to a row
+        assert abs(part["label"].count(cat) - len(part) * 361 / 714) <= 1, name
