@@ -863,3 +863,15 @@ def test_the_validation_warning_compares_texts_and_is_a_condition_when_the_split
     assert score_warnings.chose_the_epoch(model, ["A new one."], "validation") == []  # another data's validation
     [said] = score_warnings.chose_the_epoch(model, ["A text."], "validation")
     assert said.startswith("the text scored is in this model's validation split") and "score on it is" in said
+
+
+def test_the_card_says_why_an_epoch_was_kept_and_when_training_stopped_early(tmp_path):
+    curve = [{"epoch": 1.0, "accuracy": 0.8, "macro_f1": 0.8}, {"epoch": 2.0, "accuracy": 0.8, "macro_f1": 0.8},
+             {"epoch": 3.0, "accuracy": 0.7, "macro_f1": 0.7}]
+    card = _card(tmp_path, validation_curve=curve, best_epoch=1)
+    assert "(epoch 1 kept: epochs 1 and 2 tied at the best macro-F1, and the first of them is kept)" in card
+    assert "(epoch 2 kept: the best macro-F1)" in _card(tmp_path, validation_curve=curve[1:], best_epoch=2)
+    every_epoch = {"epochs": 3, "patience": 1, "epochs run": 3}
+    assert "stopped early" not in _card(tmp_path, settings=every_epoch, validation_curve=curve, best_epoch=1)
+    stopped = _card(tmp_path, settings={**every_epoch, "epochs run": 2}, validation_curve=curve[:2], best_epoch=1)
+    assert "Training stopped early, after epoch 2 of 3" in stopped

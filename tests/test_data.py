@@ -547,3 +547,46 @@ def test_the_split_is_80_10_10_stratified_and_uses_every_row_once(tmp_path):
     cat = parts["train"].features["label"].names.index("cat")
     for name, part in parts.items():  # each split keeps the file's share of cats, to a row
         assert abs(part["label"].count(cat) - len(part) * 361 / 714) <= 1, name
+
+
+def test_other_fractions_give_the_validation_and_test_splits_their_own_sizes():
+    from datasets import Dataset
+
+    rows = Dataset.from_dict({"text": [f"Note {i}." for i in range(100)], "label": ["cat", "dog"] * 50})
+    sizes = {name: len(part) for name, part in split(rows, validation=0.2, test=0.1, seed=0).items()}
+    # 70/20/10 to a row (the held-out share is rounded up: 0.2 + 0.1 is 0.30000000000000004 in floats)
+    assert sum(sizes.values()) == 100 and sizes["validation"] == 20 and abs(sizes["test"] - 10) <= 1
+    few = Dataset.from_dict({"text": [f"Note {i}." for i in range(14)], "label": ["cat"] * 4 + ["dog"] * 10})
+    with pytest.raises(DataError, match="to split 70%/20%/10% with every class in every split"):
+        split(few, validation=0.2, test=0.1)
+
+
+def test_number_labels_are_classes_in_the_order_of_their_values():
+    from datasets import Dataset
+
+    rows = Dataset.from_dict({"text": [f"Note {i}." for i in range(40)], "label": ["10", "2"] * 20})
+    assert split(rows, seed=0)["train"].features["label"].names == ["2", "10"]
+
+
+def test_tokenize_cuts_at_max_length_and_the_padding_cost_counts_a_short_last_batch(tokenizer):
+    encoded = data.tokenize(data.load("pets"), tokenizer, max_length=8)
+    assert max(len(ids) for ids in encoded["train"]["input_ids"]) == 8
+    # batches of 2 over lengths 3, 5, 2: (5 + 5) + 2 = 12 slots, not 5 + 5 + 5
+    cost = data.padding_cost([3, 5, 2], batch_size=2, max_length=10)
+    assert (cost["real_tokens"], cost["dynamic"], cost["padded_to_max"]) == (10, 12, 30)
+
+
+def test_the_fingerprints_tell_apart_the_same_rows_in_other_splits(tmp_path):
+    from datasets import DatasetDict
+
+    from sft_teach.model_card import data_fingerprint
+    from sft_teach.run_record import dataset_fingerprint
+
+    one, other = tmp_path / "one", tmp_path / "other"
+    for folder, name in ((one, "validation.csv"), (other, "test.csv")):
+        folder.mkdir()
+        write_csv(folder / "train.csv", [("Purred.", "cat"), ("Barked.", "dog")])
+        write_csv(folder / name, [("Hissed.", "cat"), ("Howled.", "dog")])
+    assert data_fingerprint(one) != data_fingerprint(other)  # the same bytes under another split's name
+    a, b = data.from_csv(one / "train.csv"), data.from_csv(one / "validation.csv")
+    assert dataset_fingerprint(DatasetDict(train=a, validation=b)) != dataset_fingerprint(DatasetDict(train=a, test=b))

@@ -430,3 +430,20 @@ def test_the_lock_is_held_on_the_file_that_is_there_not_one_just_deleted(tmp_pat
         monkeypatch.undo()
         with pytest.raises(OutputExistsError, match="another sft-teach finetune is writing to 'run' now"):
             run_lock.check_free(output, "run")  # a process of its own would be refused the same way
+
+
+def test_a_checkpoint_whose_class_ids_are_swapped_is_not_resumed(tmp_path):
+    # the same two classes with their ids the other way round: resumed, it would train on flipped labels
+    from sft_teach.checkpoints import check_resumable
+    from sft_teach.errors import ConfigError
+
+    checkpoint = fake_checkpoint(tmp_path / "checkpoint-10")
+    (checkpoint / "config.json").write_text(json.dumps({"id2label": {"0": "dog", "1": "cat"}}))
+    with pytest.raises(ConfigError, match="learned the classes dog, cat, and this data has cat, dog"):
+        check_resumable(checkpoint, "sha256:x", ["cat", "dog"], None, overwrite=False)
+    (checkpoint / "config.json").write_text(json.dumps({"id2label": {"0": "cat", "1": "dog"}}))
+    check_resumable(checkpoint, "sha256:x", ["cat", "dog"], None, overwrite=False)  # the same order: resumable
+    finished = tmp_path / "run"
+    finished.mkdir()
+    (finished / "metrics.json").write_text("{}")
+    check_resumable(checkpoint, "sha256:x", ["cat", "dog"], finished, overwrite=True)  # overwrite: train it again

@@ -271,7 +271,7 @@ def test_wilson_interval_wants_counts_not_an_accuracy():
     assert wilson_interval(np.int64(153), np.int64(180)) == wilson_interval(153, 180)  # numpy's counts are counts
 
 
-def test_established_needs_both_intervals_clear_of_zero_on_one_side():
+def test_the_verdict_for_each_combination_of_the_two_intervals():
     import dataclasses
 
     out = paired_over_seeds(np.ones((3, 10), bool), np.zeros((3, 10), bool))

@@ -401,8 +401,15 @@ def test_the_saved_folder_cuts_texts_where_training_did(make_tiny_classifier, to
     assert saved_test["text"] == small_dataset["test"]["text"] and saved_test["label"] == small_dataset["test"]["label"]
 
     model, tok = load_finetuned(result.model_dir)
+    from sft_teach.inference import max_length_of, predict_proba
+
+    assert max_length_of(model, tok) == 32  # the saved training length, not the model's 128 positions
     long_text = " ".join(["The cat slept on the warm windowsill all afternoon."] * 200)
     assert len(tok(long_text)["input_ids"]) > 2000
+    # cut at 32 by default, and where the caller says otherwise
+    at_32 = predict_proba(model, tok, [long_text])
+    assert np.allclose(at_32, predict_proba(model, tok, [long_text], max_length=32))
+    assert not np.allclose(at_32, predict_proba(model, tok, [long_text], max_length=8), atol=1e-6)
     assert predict(model, tok, [long_text])[0]["label"] in {"cat", "dog"}
     long_test = Dataset.from_dict({"text": [long_text, "A walk."], "label": [0, 1]},
                                    features=small_dataset["test"].features)
@@ -810,6 +817,21 @@ def test_predict_takes_one_string_as_one_text(tiny_model_dir):
     assert len(one) == 1 and one[0]["text"] == "Purred on the sofa."
     assert predict_proba(model, tokenizer, "Purred on the sofa.").shape == (1, 2)
     assert one == predict(model, tokenizer, ["Purred on the sofa."])
+    probs = predict_proba(model, tokenizer, "Purred on the sofa.")[0]
+    assert one[0]["score"] == pytest.approx(probs.max()) and one[0]["score"] >= 0.5  # the chosen class's probability
+
+
+def test_probabilities_come_back_in_the_order_of_the_texts(tiny_model_dir):
+    # batches are formed by length (long texts apart from short ones): the answers must be put back
+    from sft_teach.inference import predict_proba
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    texts = ["A long note about a dog who waited by the door every evening for the walk.", "Purred.",
+             "Barked at the postman twice.", "Slept."]
+    together = predict_proba(model, tokenizer, texts, batch_size=2)
+    alone = np.vstack([predict_proba(model, tokenizer, [text]) for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert not np.allclose(together, together[::-1], atol=1e-5)  # the texts do get different answers
 
 
 def test_evaluate_names_a_label_the_model_does_not_know(tiny_model_dir, tmp_path):
