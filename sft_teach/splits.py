@@ -65,10 +65,14 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     counts, names = Counter(column(dataset, "label")), dataset.features["label"].names
 
     def too_few(missed=()):
+        if all(n >= min_rows for n in counts.values()):  # enough rows a class: the held-out shares are what is small
+            return DataError(f"{source}: {validation:.0%} and {test:.0%} of its {len(dataset)} rows are too few to hold "
+                             f"each of its {len(counts)} classes in the validation and test splits: raise validation= "
+                             f"and test= (0.1 each by default), add examples, or provide train.csv and validation.csv "
+                             f"yourself")
         # every class under the advised size (and any a split missed), smallest first: all fixed in
         # one round, not one per run
-        small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows or i in missed) \
-            or [min((n, names[i]) for i, n in counts.items())]
+        small = sorted((n, names[i]) for i, n in counts.items() if n < min_rows or i in missed)
 
         def rows(n, name):  # 6 rows after removing 11 repeated or conflicting ones
             gone = (removed or {}).get(name)

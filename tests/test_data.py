@@ -590,3 +590,15 @@ def test_the_fingerprints_tell_apart_the_same_rows_in_other_splits(tmp_path):
     assert data_fingerprint(one) != data_fingerprint(other)  # the same bytes under another split's name
     a, b = data.from_csv(one / "train.csv"), data.from_csv(one / "validation.csv")
     assert dataset_fingerprint(DatasetDict(train=a, validation=b)) != dataset_fingerprint(DatasetDict(train=a, test=b))
+
+
+def test_held_out_shares_too_small_for_the_classes_are_named_as_the_problem():
+    # every class has more rows than the advice asks for: 'add examples of a' would be no fix
+    from datasets import Dataset
+
+    rows = Dataset.from_dict({"text": [f"Note {i}." for i in range(22)], "label": ["a"] * 10 + ["b"] * 12})
+    with pytest.raises(DataError) as info:
+        split(rows, validation=0.02, test=0.02)
+    assert str(info.value) == ("the data: 2% and 2% of its 22 rows are too few to hold each of its 2 classes in the "
+                               "validation and test splits: raise validation= and test= (0.1 each by default), add "
+                               "examples, or provide train.csv and validation.csv yourself")
