@@ -259,10 +259,11 @@ def build_book(dest, source_dir=None, edition: str = "student", overwrite: bool 
 
     ``source_dir`` holds the notebooks (default: the course's own,
     :func:`sft_teach.handout.notebooks_dir`); ``edition`` is "student" (exercises to solve) or
-    "teacher" (solved and checked, which runs the exercise cells: a few seconds; its index page says it is the teacher's). A folder ``dest`` that holds
-    anything but an earlier book, an earlier book without ``overwrite``, or an earlier book beside
-    files it did not write, raises :class:`sft_teach.errors.OutputExistsError`; Sphinx's
-    warnings, if any, are raised as one :class:`RuntimeError` (a page that would render wrong).
+    "teacher" (solved and checked, which runs the exercise cells: a few seconds; its index page says
+    it is the teacher's). A folder ``dest`` that holds anything but an earlier book, an earlier book
+    without ``overwrite``, or an earlier book beside files it did not write, raises
+    :class:`sft_teach.errors.OutputExistsError`; Sphinx's warnings, if any, are raised as one
+    :class:`RuntimeError` (a page that would render wrong).
     """
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
