@@ -116,6 +116,10 @@ CASES = [
     ("validation-label-unseen-in-training", lambda d: ["--data", str(_folder(d / "splits", GOOD, GOOD[:2] + [("Nibbled a carrot.", "rabbit")]))],
      ["splits/validation.csv: label 'rabbit' (line 4) is not in splits/train.csv, whose labels are 'cat', 'dog'",
       "add training rows of it"]),
+    # named in the file's order (line 4 first), not the alphabet's
+    ("validation-labels-unseen-in-training", lambda d: ["--data", str(_folder(d / "splits", GOOD, GOOD[:2] + [
+        ("Nibbled a carrot.", "rabbit"), ("Ran in its wheel.", "hamster")]))],
+     ["splits/validation.csv: labels 'rabbit', 'hamster' (line 4) are not in splits/train.csv", "add training rows of them"]),
     ("validation-label-in-another-case", lambda d: ["--data", str(_folder(d / "splits", GOOD, GOOD[:2] + [("Purred.", "Cat")]))],
      ["splits/validation.csv: label 'Cat' (line 4) differs only in case from 'cat' in splits/train.csv"]),
     # no --text-column can fit both files: say that the headers differ
@@ -829,6 +833,13 @@ def test_a_folder_s_splits_under_other_names_are_named(tmp_path, capsys):
     (folder / "Train.csv").rename(folder / "train.csv")
     assert main(["check", "--data", str(folder)]) == 2
     assert "export/: has train.csv but no validation.csv (it has dev.csv: the splits must be named" in capsys.readouterr().err
+    for name in ("a", "b", "c"):  # four other files are all named; a fifth is "and more"
+        write_csv(folder / f"{name}.csv", GOOD[:4])
+    assert main(["check", "--data", str(folder)]) == 2
+    assert "(it has a.csv, b.csv, c.csv, dev.csv: the splits" in capsys.readouterr().err
+    write_csv(folder / "e.csv", GOOD[:4])
+    assert main(["check", "--data", str(folder)]) == 2
+    assert "(it has a.csv, b.csv, c.csv, dev.csv and more: the splits" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("above", [["Report exported 2024-01-01"], ["Desk messages", "exported by the clinic, 3 May", ""]])

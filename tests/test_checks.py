@@ -99,6 +99,18 @@ def test_a_class_absent_from_an_evaluation_split_is_reported():
         "classes only: add rows of it to validation.csv"]
 
 
+def test_a_class_no_split_has_is_not_reported_as_unevaluated():
+    """A class named in the labels but absent from train too is tiny_class's to report (it cannot be
+    learnt), not a class whose score validation fails to measure."""
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["cat", "dog", "fox"])})
+    rows = [(f"Cat note {w}.", 0) for w in "abcdefgh"] + [(f"Dog note {w}.", 1) for w in "abcdefgh"]
+    train = Dataset.from_dict({"text": [t for t, _ in rows], "label": [l for _, l in rows]}, features=features)
+    validation = Dataset.from_dict({"text": ["Purred.", "Barked."], "label": [0, 1]}, features=features)
+    findings = checks.check(DatasetDict(train=train, validation=validation))
+    assert not [f for f in findings if f.kind == "class_not_evaluated"]
+    assert [f.kind for f in findings if "'fox'" in f.message] == ["tiny_class"]
+
+
 def test_test_texts_repeated_from_validation_are_reported():
     """Validation chooses the epoch kept: a test text that is also a validation text (case and spaces
     aside) makes the test score depend on that choice; train is not involved."""
@@ -186,6 +198,8 @@ def test_texts_the_tokenizer_reads_mostly_as_unknown_are_reported(tokenizer):
     assert checks.mostly_unknown([long_word, "Purred on the sofa.", "🐱🐱"], tokenizer) == [long_word]
     # counted in characters: a short text with an emoji is mostly read ('cute' and one [UNK] for the two cats)
     assert checks.mostly_unknown(["Cute 🐱🐱", "So cute 🐱 🐱 🐱", "Purred 🐱🐱🐱🐱🐱🐱🐱"], tokenizer) == ["Purred 🐱🐱🐱🐱🐱🐱🐱"]
+    # at least half: 4 of 8 characters unread counts, 4 of 9 does not
+    assert checks.mostly_unknown(["Cute 🐱🐱🐱🐱", "Cuter 🐱🐱🐱🐱"], tokenizer) == ["Cute 🐱🐱🐱🐱"]
     dataset = DatasetDict({"train": _ds([("Purred on the sofa.", 0), ("Barked at the postman.", 1)] * 4 + [(long_word, 1)]),
                            "validation": _ds([("Chased a laser dot.", 0), ("Fetched the ball.", 1)])})
     [finding] = [f for f in checks.check(dataset, tokenizer) if f.kind == "unknown_tokens"]

@@ -247,6 +247,11 @@ def test_json_lines_keep_texts_as_written_where_the_output_is_utf8(tiny_model_di
         legacy.flush()
         written = legacy.buffer.getvalue().decode(encoding)
         assert "\\ud83d" in written and json.loads(written)["text"] == text
+    bom = io.TextIOWrapper(io.BytesIO(), encoding="utf-8-sig")  # UTF-8 too (PYTHONIOENCODING=utf-8-sig)
+    monkeypatch.setattr("sys.stdout", bom)
+    assert main(["predict", "--model", str(tiny_model_dir), text]) == 0
+    bom.flush()
+    assert text in bom.buffer.getvalue().decode("utf-8-sig")
 
 
 def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tiny_model_dir, tmp_path, capsys):

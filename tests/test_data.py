@@ -568,6 +568,16 @@ def test_number_labels_are_classes_in_the_order_of_their_values():
     assert split(rows, seed=0)["train"].features["label"].names == ["2", "10"]
 
 
+def test_tokenize_keeps_only_what_the_model_reads_of_a_csv_split(tmp_path, tokenizer):
+    """A CSV's rows carry their line in the file (for messages); the model's batches do not."""
+    from support import GOOD
+
+    splits, _ = data.load_csv_split(write_csv(tmp_path / "export.csv", GOOD), split_seed=0)
+    assert "line" in splits["train"].column_names
+    encoded = data.tokenize(splits, tokenizer)
+    assert set(encoded["train"].column_names) == {"input_ids", "token_type_ids", "attention_mask", "labels"}
+
+
 def test_tokenize_cuts_at_max_length_and_the_padding_cost_counts_a_short_last_batch(tokenizer):
     encoded = data.tokenize(data.load("pets"), tokenizer, max_length=8)
     assert max(len(ids) for ids in encoded["train"]["input_ids"]) == 8
@@ -588,6 +598,13 @@ def test_the_fingerprints_tell_apart_the_same_rows_in_other_splits(tmp_path):
         write_csv(folder / "train.csv", [("Purred.", "cat"), ("Barked.", "dog")])
         write_csv(folder / name, [("Hissed.", "cat"), ("Howled.", "dog")])
     assert data_fingerprint(one) != data_fingerprint(other)  # the same bytes under another split's name
+    # as documented: each file's name and content in turn, sorted by name (computed here by hand)
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("test.csv", "train.csv"):
+        digest.update(name.encode() + b"\0" + (other / name).read_bytes() + b"\0")
+    assert data_fingerprint(other) == f"sha256:{digest.hexdigest()}"
     a, b = data.from_csv(one / "train.csv"), data.from_csv(one / "validation.csv")
     assert dataset_fingerprint(DatasetDict(train=a, validation=b)) != dataset_fingerprint(DatasetDict(train=a, test=b))
 
