@@ -170,12 +170,13 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
     normalised by length (lm-evaluation-harness reports this and a length-normalised variant); the
     best one is the prediction. This is how many multiple-choice benchmarks score language models:
     it measures what the model knows separately from whether it answers in the right format.
-    Returns ``{task: acc, ..., "all": acc, "correct": [...], "picked": [...]}``, one bool and one
-    chosen answer per scored row.
+    Returns ``{task: acc, ..., "all": acc, "correct": [...], "picked": [...], "scores": [...]}``, one
+    bool, one chosen answer and one list of log-probabilities (one per allowed answer, in
+    ``choices[task]``'s order) per scored row.
     """
     model.eval()
     rows = [r for r in dataset if r["task"] in choices]
-    correct, picked_answers = [], []
+    correct, picked_answers, scores = [], [], []
     for row in rows:
         options = choices[row["task"]]
         examples = [masking.build_example(tokenizer, chat.to_messages(row["instruction"], row["input"], option))
@@ -184,12 +185,15 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # (options, seq_len - 1, vocab)
         target = batch["labels"][:, 1:]
+        # the prompt's positions and the padding are -100: only each answer's own tokens count
         picked = logp.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1) * (target != masking.IGNORE_INDEX)
-        picked_answers.append(options[int(picked.sum(dim=1).argmax())])
+        totals = picked.sum(dim=1)  # (options,)
+        scores.append(totals.tolist())
+        picked_answers.append(options[int(totals.argmax())])
         correct.append(picked_answers[-1] == row["response"])
     correct = np.array(correct)
     out = {task: float(correct[[r["task"] == task for r in rows]].mean()) for task in choices}
-    out.update(all=float(correct.mean()), correct=correct.tolist(), picked=picked_answers)
+    out.update(all=float(correct.mean()), correct=correct.tolist(), picked=picked_answers, scores=scores)
     return out
 
 

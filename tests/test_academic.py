@@ -28,10 +28,27 @@ def test_reinitialise_above_keeps_lower_blocks_and_redraws_the_rest(make_tiny_cl
     assert abs(float(fresh.std()) - 0.02) < 0.005 and abs(float(fresh.mean())) < 0.005  # N(0, 0.02), as in BERT
 
 
+def test_reinitialised_blocks_start_as_bert_starts_biases_0_and_layernorm_1_and_0(make_tiny_classifier):
+    model = make_tiny_classifier()
+    with torch.no_grad():  # a trained block's values, so that the reset is seen
+        for value in model.parameters():
+            value.add_(0.5)
+    layers.reinitialise_above(model, 1)
+    block = dict(model.bert.encoder.layer[1].named_parameters())
+    assert all(torch.equal(v, torch.zeros_like(v)) for k, v in block.items() if k.endswith("bias"))
+    norms = [v for k, v in block.items() if "LayerNorm.weight" in k]
+    assert norms and all(torch.equal(v, torch.ones_like(v)) for v in norms)
+    kept = dict(model.bert.encoder.layer[0].named_parameters())
+    assert all(not torch.equal(v, torch.zeros_like(v)) for k, v in kept.items() if k.endswith("bias"))
+
+
 def test_reinitialise_is_seeded(make_tiny_classifier):
     a = layers.reinitialise_above(make_tiny_classifier(), 0, seed=1).state_dict()
     b = layers.reinitialise_above(make_tiny_classifier(), 0, seed=1).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    other = layers.reinitialise_above(make_tiny_classifier(), 0, seed=2).state_dict()
+    assert not torch.equal(a["bert.encoder.layer.0.attention.self.query.weight"],
+                           other["bert.encoder.layer.0.attention.self.query.weight"])
     with pytest.raises(ValueError, match="between 0 and 2"):
         layers.reinitialise_above(make_tiny_classifier(), 3)
 
@@ -130,6 +147,34 @@ def test_layer_representations_average_only_each_texts_own_tokens(make_tiny_clas
                 assert reps[k][i] == pytest.approx(hidden[0].mean(dim=0).numpy(), abs=1e-5)
 
 
+def test_sentence_embeddings_are_each_text_alone_mean_pooled_to_unit_length():
+    """Batched by length and padded, each row is still its own text's vector, in the texts' order,
+    from the encoder in eval mode (no dropout), not cut short of 128 tokens."""
+    from sft_teach import embeddings
+
+    texts = ["Purred.", "Barked at the postman twice before breakfast. " * 5, "Naps on the warm radiator all day."]
+    vectors = embeddings.sentence_embeddings(texts, batch_size=2)
+    encoder, tokenizer = embeddings.load_encoder("default")
+    for text, vector in zip(texts, vectors):
+        with torch.no_grad():
+            hidden = encoder(**tokenizer(text, return_tensors="pt")).last_hidden_state[0]  # (tokens, hidden)
+        alone = hidden.mean(dim=0)
+        np.testing.assert_allclose(vector, (alone / alone.norm()).numpy(), atol=1e-5)
+    assert len(tokenizer(texts[1])["input_ids"]) > 40
+
+
+def test_project_2d_projects_onto_the_axes_of_the_points_it_is_fitted_on():
+    from sklearn.decomposition import PCA
+
+    from sft_teach import embeddings
+
+    rng = np.random.default_rng(0)
+    points, reference = rng.normal(size=(20, 5)), rng.normal(size=(30, 5)) * [5, 1, 1, 3, 1]
+    np.testing.assert_allclose(embeddings.project_2d(points, fit_on=reference),
+                               PCA(n_components=2, random_state=0).fit(reference).transform(points))
+    np.testing.assert_allclose(embeddings.project_2d(points), PCA(n_components=2, random_state=0).fit_transform(points))
+
+
 def test_mean_pool_leaves_out_the_padded_positions():
     from sft_teach.embeddings import mean_pool
 
@@ -191,6 +236,22 @@ def test_optimizers_give_each_layer_its_rate_and_the_chosen_schedule(make_tiny_c
     assert len(optimizer.param_groups) == 1 and optimizer.param_groups[0]["lr"] == 0.0  # linear warmup from 0
     with pytest.raises(ValueError, match="unknown technique"):
         ulmfit.optimizers(("dropout",), 1e-3)
+
+
+@pytest.mark.parametrize("techniques", [("discriminative", "stlr"), ("stlr",)])
+def test_optimizers_schedule_over_the_run_s_steps_with_its_weight_decay(make_tiny_classifier, techniques):
+    """STLR peaks at cut_frac of the steps the run has (step 10 of 100) and falls towards 1/ratio of the peak;
+    the weight decay asked for reaches every group, with discriminative rates or without."""
+    model = make_tiny_classifier()
+    optimizer, scheduler = ulmfit.optimizers(techniques, 1e-3, weight_decay=0.05)(model, 100)
+    assert {g["weight_decay"] for g in optimizer.param_groups} == {0.05}
+    head = []
+    for _ in range(100):
+        head.append(optimizer.param_groups[-1]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert int(np.argmax(head)) == 10 and max(head) == pytest.approx(1e-3)
+    assert head[-1] == pytest.approx(1e-3 * (1 + (1 - 89 / 90) * 31) / 32)  # Eq. 3 at t = 99: p = 1 - 89/90
 
 
 def test_gradual_unfreezing_follows_the_paper_head_alone_then_one_group_per_epoch(make_tiny_classifier):

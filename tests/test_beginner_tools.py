@@ -26,6 +26,9 @@ def test_balanced_sample_spreads_the_notes_over_the_classes():
     assert np.bincount(np.asarray(labels)[balanced_sample(labels, 13, seed=0)]).tolist() == [5, 3, 5]
     with pytest.raises(ValueError, match="at least one example per class"):
         balanced_sample(labels, 2)
+    # the note left over when n is no multiple of the classes goes to a class drawn at random, not always the first
+    assert {tuple(np.bincount(np.asarray([0, 1] * 5)[balanced_sample([0, 1] * 5, 3, seed=s)])) for s in range(20)} == {
+        (2, 1), (1, 2)}
 
 
 def test_frozen_head_method_fits_only_the_chosen_rows():
@@ -44,6 +47,36 @@ def test_bag_of_words_method_knows_only_words_it_was_shown():
     rows = label_budget_sweep({"bow": method, "always cat": always_cat}, [0, 0, 1, 1], [0, 1, 0], budgets=[4])
     assert [row["n"] for row in rows] == [4, 4] and rows[1]["accuracy"] == pytest.approx(2 / 3)
     assert rows[0]["accuracy"] == pytest.approx(np.mean(method([0, 1, 2, 3], seed=0) == [0, 1, 0]))
+
+
+def test_the_learners_are_fitted_on_the_chosen_rows_only(monkeypatch):
+    from sft_teach import baselines
+
+    fitted = []
+
+    class Recorded:
+        def __init__(self, rows):
+            fitted.append(len(rows))
+
+        def predict(self, rows):
+            return np.zeros(len(rows), dtype=int)
+
+    monkeypatch.setattr(baselines, "embedding_head", lambda vectors, labels: Recorded(vectors))
+    monkeypatch.setattr(baselines, "tfidf_logreg", lambda texts, labels: Recorded(texts))
+    frozen_head_method(np.eye(4), [0, 0, 1, 1], np.eye(4))([0, 2], seed=0)
+    bag_of_words_method(["a", "b", "c", "d"], [0, 0, 1, 1], ["e"])([1, 2, 3], seed=0)
+    assert fitted == [2, 3]
+
+
+def test_a_sweep_row_counts_the_notes_used_and_scores_each_subset_alone():
+    """A budget above the training notes trains on all of them (n says how many); a subset of the test
+    notes is scored on its own notes only; summarise averages whichever score it is asked for."""
+    always_cat = lambda indices, seed: np.zeros(4, dtype=int)  # noqa: E731
+    rows = label_budget_sweep({"always cat": always_cat}, [0, 0, 1, 1], [0, 1, 0, 0], budgets=[2, 99], seeds=(0, 1),
+                              subsets={"unseen": [False, True, True, False]})
+    assert [row["n"] for row in rows] == [2, 2, 4, 4]
+    assert all(row["accuracy"] == 0.75 and row["accuracy_unseen"] == 0.5 for row in rows)
+    assert summarise(rows, value="accuracy_unseen")["always cat"][4] == (0.5, 0.0)
 
 
 def test_a_slow_sweep_counts_its_runs_on_a_bar(capsys):
@@ -66,14 +99,19 @@ def test_summarise_gives_the_mean_and_sample_sd_over_seeds():
     assert table["b"][4][0] == 0.7 and math.isnan(table["b"][4][1])  # one run: no spread
 
 
-def test_scratch_method_records_what_each_run_did(small_dataset):
+def test_scratch_method_records_what_each_run_did(small_dataset, monkeypatch):
     """The race's network from scratch: each call is recorded with its optimiser steps and answers
-    (the notebook prints them); the steps are finetune's defaults, 3 epochs of batches of 16."""
+    (the notebook prints them); the steps are finetune's defaults, 3 epochs of batches of 16; its
+    random weights are drawn with the run's seed."""
+    from sft_teach import baselines
+
+    drawn, real = [], baselines.scratch_classifier
+    monkeypatch.setattr(baselines, "scratch_classifier", lambda names, seed=0: drawn.append(seed) or real(names, seed=seed))
     method = scratch_method(small_dataset)
     chosen = list(range(len(small_dataset["train"])))
-    predictions = method(chosen, seed=0)
+    predictions = method(chosen, seed=1)
     (run,) = method.runs
-    assert run["n"] == len(chosen) and run["seed"] == 0
+    assert run["n"] == len(chosen) and run["seed"] == 1 and drawn == [1]
     assert run["steps"] == 3 * -(-len(chosen) // 16)
     assert run["predictions"].tolist() == predictions.tolist()
     assert len(predictions) == len(small_dataset["test"])

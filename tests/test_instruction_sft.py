@@ -206,6 +206,63 @@ def test_choice_accuracy_ranks_answers_by_log_probability(tokenizer, model):
     assert result["animal"] == result["all"] == sum(e == r for e, r in zip(expected, rows["response"])) / 2
 
 
+def test_choice_accuracy_sums_only_the_answer_s_tokens_when_answers_differ_in_length(tokenizer, model):
+    """Answers of different lengths are padded together: the padding and the shared prompt must not count."""
+    from datasets import Dataset
+
+    options = ["grooming", "lost and found", "billing"]
+    rows = Dataset.from_list([{"task": "desk", "instruction": "Which desk should this go to?", "input": t,
+                               "response": r} for t, r in [("Can I book a nail clip?", "grooming"),
+                                                           ("Found a grey cat collar.", "lost and found"),
+                                                           ("Was I charged twice?", "billing")]])
+    model.eval()
+    expected = []
+    for row in rows:  # each answer alone, unpadded: the sum over its own tokens (label not -100)
+        scores = []
+        for option in options:
+            example = masking.build_example(tokenizer, chat.to_messages(row["instruction"], row["input"], option))
+            with torch.no_grad():
+                logp = torch.log_softmax(model(input_ids=torch.tensor([example["input_ids"]])).logits[0], -1)
+            scores.append(sum(logp[t - 1, example["input_ids"][t]].item()
+                              for t, label in enumerate(example["labels"]) if label != -100))
+        expected.append(scores)
+    result = instruct.choice_accuracy(model, tokenizer, rows, {"desk": options})
+    assert len({len(tokenizer(o)["input_ids"]) for o in options}) > 1  # the answers differ in length
+    for got, want in zip(result["scores"], expected):
+        assert got == pytest.approx(want, rel=1e-4)
+    assert result["picked"] == [options[max(range(3), key=s.__getitem__)] for s in expected]
+
+
+def test_answers_are_right_only_when_they_are_the_answer_case_aside(monkeypatch):
+    """Exact match: 'a dog' is not 'dog', though it contains it; 'Cat' is 'cat'."""
+    from datasets import Dataset
+
+    rows = Dataset.from_list([{"task": "animal", "instruction": "Cat or dog?", "input": t, "response": r}
+                              for t, r in [("Purrs.", "cat"), ("Barks.", "dog"), ("Hisses.", "cat")]])
+    monkeypatch.setattr(instruct, "generate", lambda *a, **k: ["cat", "a dog", "Cat"])
+    result = instruct.answer_accuracy(None, None, rows, tasks=("animal",))
+    assert result["correct"] == [True, False, True] and result["animal"] == pytest.approx(2 / 3)
+
+
+def test_a_row_becomes_a_conversation_with_its_input_and_its_answer_trimmed():
+    assert chat.to_messages(" Cat or dog? ", " Naps all day. ", " cat\n") == [
+        {"role": "user", "content": "Cat or dog?\n\nNaps all day."}, {"role": "assistant", "content": "cat"}]
+    assert chat.to_messages("Title?", "", "")[-1] == {"role": "assistant", "content": ""}  # still an answer
+    assert chat.prompt_completion({"instruction": "Cat or dog?", "input": "Naps.", "response": "cat"}) == {
+        "prompt": [{"role": "user", "content": "Cat or dog?\n\nNaps."}],
+        "completion": [{"role": "assistant", "content": "cat"}]}
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_sft_learns_from_the_answers_only_when_masked(tokenizer, model, masked):
+    """masked=False is the notebook's unmasked run: the prompt's tokens are labels too."""
+    pairs = instruct.load_instructions()["train"].select(range(8))
+    trainer = instruct.sft(model, tokenizer, pairs, masked=masked, num_train_epochs=1, batch_size=8)["trainer"]
+    batch = next(iter(trainer.get_train_dataloader()))
+    real = batch["attention_mask"].bool()
+    assert bool((batch["labels"][real] == -100).any()) is masked
+
+
 def test_sft_trains_on_the_answers(tokenizer, model):
     pairs = instruct.load_instructions()["train"].select(range(32))
     before = instruct.answer_loss(model, tokenizer, pairs)
@@ -331,6 +388,15 @@ def test_validation_split_keeps_the_balance_and_leaves_train_disjoint():
     counts = Counter(r["response"] if r["task"] != "rewrite" else "rewrite" for r in validation)
     assert counts["cat"] == counts["dog"] == 10 and counts["rewrite"] == 8
     assert {n for a, n in counts.items() if a not in ("cat", "dog", "rewrite")} == {2}
+
+
+def test_a_small_group_still_gives_validation_one_row():
+    from datasets import Dataset
+
+    rows = Dataset.from_list([{"task": "animal", "instruction": "Cat or dog?", "input": f"Note {i}.", "response": r}
+                              for i, r in enumerate(["cat"] * 16 + ["dog"] * 3)])
+    train, validation = instruct.split_validation(rows)  # one in 8: 2 cats; 3 dogs round to 0, but one is kept
+    assert sorted(validation["response"]) == ["cat", "cat", "dog"] and len(train) == 16
 
 
 def test_sft_settings_depend_on_the_starting_model():

@@ -173,6 +173,7 @@ def test_the_course_settings_of_lora(make_tiny_classifier):
 def test_tensor_bytes_counts_shared_storage_once():
     t = torch.zeros(10, 4)
     assert memory.tensor_bytes([t, t[2:], t.T, None]) == 10 * 4 * 4
+    assert memory.tensor_bytes([t[2:]]) == 10 * 4 * 4  # a view keeps its whole storage alive
 
 
 def test_activation_bytes_of_a_linear_layer_is_its_input():
@@ -191,6 +192,13 @@ def test_activation_bytes_of_a_linear_layer_is_its_input():
     assert memory.activation_bytes(Holder(), {"x": x}) == 5 * 6 * 4
     layer.requires_grad_(False)  # frozen, and the input needs no gradient: nothing to save
     assert memory.activation_bytes(Holder(), {"x": x}) == 0
+    # frozen, but the input needs a gradient: autograd keeps the weight (for dL/dx = dL/dy W), a
+    # parameter already counted with the weights, not an activation
+    assert memory.activation_bytes(Holder(), {"x": x.requires_grad_()}) == 0
+    # a step trains in training mode, where dropout keeps its mask for backward: counted so from a model in eval mode
+    # too, which is left in eval mode (two linear layers' inputs of 5 x 6 float32, and the mask)
+    dropping = nn.Sequential(nn.Linear(6, 6), nn.Dropout(0.5), nn.Linear(6, 3)).eval()
+    assert memory.activation_bytes(dropping, {"input": torch.randn(5, 6)}) > 2 * 5 * 6 * 4 and not dropping.training
 
 
 def test_training_memory_matches_trainable_parameters(make_tiny_classifier, small_dataset, tokenizer):
@@ -219,6 +227,9 @@ def test_head_only_saves_no_activations_in_the_body(make_tiny_classifier, tokeni
     head = make_tiny_classifier()
     freeze(head, ["head"])
     assert memory.activation_bytes(head, batch) < adapted < full
+    # measured in training mode, where dropout keeps its masks, whatever mode the model was in, and left in it
+    evaluating = make_tiny_classifier().eval()
+    assert memory.activation_bytes(evaluating, batch) == full and not evaluating.training
 
 
 def trained_adapter(make_tiny_classifier, labels, seed):

@@ -125,6 +125,22 @@ def test_lr_find_sweeps_exponentially_and_restores_the_model(make_tiny_classifie
     assert all(math.isfinite(x) for x in found["losses"][:-1])
 
 
+def test_lr_find_smooths_the_loss_with_a_bias_corrected_moving_average(make_tiny_classifier, tokenizer, small_dataset):
+    """Oracle: each step's own loss, averaged by hand; corrected, the first smoothed loss is the first loss,
+    not a tenth of it (an average started at 0 reads low for the first steps)."""
+    model = make_tiny_classifier()
+    raw = []
+    hook = model.register_forward_hook(lambda module, args, kwargs, out: raw.append(out.loss.item()), with_kwargs=True)
+    found = lr_find(model, data.tokenize(small_dataset, tokenizer)["train"], tokenizer, start_lr=1e-6, end_lr=1e-4,
+                    num_steps=8, batch_size=4, smoothing=0.8)
+    hook.remove()
+    average, expected = 0.0, []
+    for i, loss in enumerate(raw):
+        average = 0.8 * average + 0.2 * loss
+        expected.append(average / (1 - 0.8 ** (i + 1)))
+    assert len(raw) == 8 and found["losses"] == pytest.approx(expected) and found["losses"][0] == pytest.approx(raw[0])
+
+
 def test_event_trace_records_every_event_the_trainer_fires(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
     """Every on_* event of TrainerCallback, in the order the loop fires them; the gradient step's
     on_pre_optimizer_step too, which a hand-kept list of events once left out."""

@@ -69,6 +69,13 @@ def test_finetune_equals_a_plain_trainer_run(make_tiny_classifier, tokenizer, sm
         torch.testing.assert_close(trained[name], value, msg=name)
 
 
+def test_the_shared_settings_show_a_progress_bar_only_on_request_and_decay_weights_by_default(tmp_path):
+    from sft_teach.trainer_arguments import training_arguments
+
+    assert training_arguments(tmp_path, progress=False).disable_tqdm and not training_arguments(tmp_path).disable_tqdm
+    assert training_arguments(tmp_path).weight_decay == 0.01  # the record's and the card's default
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [
@@ -80,6 +87,8 @@ def test_finetune_equals_a_plain_trainer_run(make_tiny_classifier, tokenizer, sm
         (dict(batch_size=2.5), "batch size (--batch-size, batch_size=) must be a whole number"),
         (dict(max_length=1), "max length (--max-length, max_length=) must be a whole number"),
         (dict(warmup=1.5), "warmup is a fraction"),
+        # transformers reads warmup_steps=1 as one step, not all of them: a whole run of warmup is no fraction
+        (dict(warmup=1), "warmup is a fraction of the training steps in [0, 1), got 1: try 0.1"),
         (dict(warmup="a tenth"), "warmup (warmup=) must be a number, got 'a tenth': e.g. 0.1"),
         # True is no number (Python reads it as 1: a rate of 1.0, a batch of 1), and from Python a
         # number in quotes is a mistake; the command line's values are text (text=True)
@@ -267,6 +276,13 @@ def test_train_head_equals_notebook_02s_head_on_stored_features(make_tiny_classi
     mine = dict(ours.named_parameters())
     for name, p in by_hand.named_parameters():
         assert torch.equal(p, mine[name]), name
+
+
+def test_the_head_of_another_architecture_is_what_lies_outside_its_body():
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    model = GPT2ForSequenceClassification(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50, num_labels=2))
+    assert [n for n, p in model.named_parameters() if any(p is h for h in head_parameters(model))] == ["score.weight"]
 
 
 def test_first_token_features_are_each_texts_own_cls_vector(make_tiny_classifier, tokenizer, small_dataset):
