@@ -345,6 +345,20 @@ def test_tuned_table_chooses_the_rate_on_validation_never_on_test(small_dataset)
     assert sorted(calls) == [(0, 1e-4), (0, 1e-3), (1, 1e-4), (1, 1e-3), (2, 1e-3)]
     assert [(r["seed"], r["learning_rate"]) for r in experiments.chosen(rows)] == [(0, 1e-3), (1, 1e-3), (2, 1e-3)]
     assert all(r["method"] == "m" and r["per_class"] is None for r in rows)
+    # a tie on validation goes to the smaller rate; an untuned method's rows are all its chosen ones
+    tied = experiments._tuned_table({"m": lambda part, seed, rate: {"validation_accuracy": 0.5, "correct": "1"}},
+                                    (0, 1), None, small_dataset, (1e-4, 1e-3), selection_seeds=(0, 1))
+    assert {r["learning_rate"] for r in experiments.chosen(tied)} == {1e-4}
+    assert experiments.chosen([{"method": "TF-IDF"}, {"method": "m", "chosen": False}]) == [{"method": "TF-IDF"}]
+
+
+def test_subset_takes_per_class_notes_of_every_class_drawn_by_the_seed(small_dataset):
+    classes = len(small_dataset["train"].features["label"].names)
+    part = experiments.subset(small_dataset, 2, seed=0)["train"]
+    assert len(part) == 2 * classes and sorted(set(part["label"])) == list(range(classes))
+    other = experiments.subset(small_dataset, 2, seed=1)["train"]
+    assert part["text"] != other["text"]
+    assert experiments.subset(small_dataset, None, seed=0) is small_dataset
 
 
 def test_paired_lines_up_seeds_and_items():
@@ -356,6 +370,16 @@ def test_paired_lines_up_seeds_and_items():
     assert out.a_ahead == 2 and out.names == ("a", "b")
     with pytest.raises(ValueError, match="same seeds"):
         experiments.paired(rows[:3], "a", "b")
+    with pytest.raises(ValueError, match="same seeds"):  # as many seeds, but not the same ones
+        experiments.paired(rows + [{"method": "a", "per_class": 8, "seed": 2, "correct": "1111"},
+                                   {"method": "b", "per_class": 8, "seed": 3, "correct": "1111"}], "a", "b")
+    # where= picks the rows: other per_class rows of the same methods are left out
+    other = [{**r, "per_class": 16, "correct": "0000"} for r in rows]
+    assert experiments.paired(rows + other, "a", "b", per_class=8).difference == pytest.approx(0.375)
+
+
+def test_right_wrong_marks_each_item_1_when_right():
+    assert experiments.right_wrong([0, 1, 1, 2], np.array([0, 0, 1, 1])) == "1010"
 
 
 def test_mean_std_groups_by_hand():
@@ -364,6 +388,8 @@ def test_mean_std_groups_by_hand():
     out = experiments.mean_std(rows)  # the sample SD: sqrt(((0.5-0.6)^2 + (0.7-0.6)^2) / (2 - 1))
     assert out[0] == {"method": "a", "per_class": 4, "mean": pytest.approx(0.6), "sd": pytest.approx(0.02 ** 0.5), "n": 2}
     assert out[1]["mean"] == 0.9 and out[1]["n"] == 1 and np.isnan(out[1]["sd"])
+    by_f1 = experiments.mean_std([{**r, "macro_f1": r["accuracy"] / 2} for r in rows], value="macro_f1")
+    assert by_f1[0]["mean"] == pytest.approx(0.3)
 
 
 def test_feature_extraction_embeds_a_repeated_split_once_and_scores_as_without_the_cache(

@@ -79,6 +79,33 @@ def test_a_sweep_row_counts_the_notes_used_and_scores_each_subset_alone():
     assert summarise(rows, value="accuracy_unseen")["always cat"][4] == (0.5, 0.0)
 
 
+def test_the_bag_of_words_reads_word_pairs_and_both_heads_are_fitted_with_c_10():
+    """'cat dog' and 'dog cat' hold the same words: only the pairs (1-2 grams) tell them apart. C = 10, a weak
+    penalty, as the notebooks say."""
+    from sft_teach.baselines import embedding_head, tfidf_logreg
+
+    model = tfidf_logreg(["cat dog", "cat dog", "dog cat", "dog cat"], [0, 0, 1, 1])
+    assert model.predict(["cat dog", "dog cat"]).tolist() == [0, 1]
+    assert model[-1].C == 10.0 and embedding_head(np.eye(2), [0, 1]).C == 10.0
+
+
+def test_the_network_from_scratch_is_the_pretrained_architecture_with_fresh_seeded_weights():
+    import torch
+    from transformers import AutoModel
+
+    from sft_teach.baselines import scratch_classifier
+    from sft_teach.models import resolve_model
+
+    model, tokenizer = scratch_classifier(["cat", "dog", "fox"], seed=1)
+    pretrained = AutoModel.from_pretrained(resolve_model("default"))
+    assert model.config.id2label == {0: "cat", 1: "dog", 2: "fox"} and model.classifier.out_features == 3
+    assert model.config.num_hidden_layers == pretrained.config.num_hidden_layers and len(tokenizer) == pretrained.config.vocab_size
+    words = model.bert.embeddings.word_embeddings.weight
+    assert not torch.equal(words, pretrained.embeddings.word_embeddings.weight)  # nothing pretrained is loaded
+    assert torch.equal(words, scratch_classifier(["cat", "dog", "fox"], seed=1)[0].bert.embeddings.word_embeddings.weight)
+    assert not torch.equal(words, scratch_classifier(["cat", "dog", "fox"], seed=2)[0].bert.embeddings.word_embeddings.weight)
+
+
 def test_a_slow_sweep_counts_its_runs_on_a_bar(capsys):
     method = bag_of_words_method(["purring", "barking"] * 2, [0, 1, 0, 1], ["purring", "barking"])
     quiet = label_budget_sweep({"bow": method}, [0, 1, 0, 1], [0, 1], budgets=[2, 4], seeds=(0, 1))

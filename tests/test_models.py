@@ -109,3 +109,7 @@ def test_the_bundled_checkpoints_pooler_shows_no_sign_of_training():
     assert bool((weights["pooler.dense.bias"] == 0).all())
     blocks = [value.std() for name, value in weights.items() if name.startswith("encoder.") and value.dim() == 2]
     assert weights["pooler.dense.weight"].std() < min(blocks)
+
+
+def test_label_maps_keep_the_order_given_both_ways():
+    assert models.label_maps(["dog", "cat", 3]) == ({0: "dog", 1: "cat", 2: "3"}, {"dog": 0, "cat": 1, "3": 2})
