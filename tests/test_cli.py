@@ -880,3 +880,10 @@ def test_the_card_says_why_an_epoch_was_kept_and_when_training_stopped_early(tmp
     assert "stopped early" not in _card(tmp_path, settings=every_epoch, validation_curve=curve, best_epoch=1)
     stopped = _card(tmp_path, settings={**every_epoch, "epochs run": 2}, validation_curve=curve[:2], best_epoch=1)
     assert "Training stopped early, after epoch 2 of 3" in stopped
+
+
+def test_line_numbers_are_listed_in_full_up_to_five():
+    from sft_teach.cli_predict import _lines
+
+    assert [_lines([5]), _lines([5, 9, 12]), _lines([1, 2, 3, 4, 5]), _lines(list(range(1, 8)))] == [
+        "line 5", "lines 5, 9 and 12", "lines 1, 2, 3, 4 and 5", "lines 1, 2, 3, 4, 5 and 2 more"]

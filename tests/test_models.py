@@ -69,6 +69,7 @@ def test_load_classifier_adds_a_new_head_for_the_labels():
     assert info["head_parameters"] == {"classifier.weight": (2, 384), "classifier.bias": (2,)}
     assert info["head"] == 2 * 384 + 2
     assert 22_000_000 < info["body"] < 23_000_000
+    assert info["body"] + info["head"] == info["total"] == sum(p.numel() for p in model.parameters())
     assert tokenizer("a purring note")["input_ids"][0] == tokenizer.cls_token_id
 
 
