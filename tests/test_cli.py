@@ -185,6 +185,10 @@ def test_predict_warns_when_a_text_file_starts_with_a_csv_header(tiny_model_dir,
     code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export), "--text-column", "text"],
                          capsys)
     assert code == 0 and json.loads(out)["text"] == "Purred all night." and not err
+    shouted = tmp_path / "EXPORT.CSV"  # a CSV however its suffix is written: its text column, not its rows
+    shouted.write_text("text,label\nPurred all night.,cat\n", encoding="utf-8")
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(shouted)], capsys)
+    assert code == 0 and json.loads(out)["text"] == "Purred all night." and not err
     export.write_text("Text, with a comma, about a label\nPurred.\n", encoding="utf-8")  # a text, not a header
     code, _, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)
     assert code == 0 and not err

@@ -141,6 +141,25 @@ def test_lr_find_smooths_the_loss_with_a_bias_corrected_moving_average(make_tiny
     assert len(raw) == 8 and found["losses"] == pytest.approx(expected) and found["losses"][0] == pytest.approx(raw[0])
 
 
+def test_the_progress_bar_shows_the_last_logged_loss_and_the_run_s_mean_only_without_one():
+    """Trainer's last log holds the whole run's mean loss (train_loss): the bar keeps the last logged
+    loss, and shows the mean only for a run shorter than one logging interval, which logged none."""
+    import io
+
+    from transformers import TrainerState
+
+    from sft_teach.callbacks import ProgressBar
+
+    def shown(*logs):
+        bar, state = ProgressBar(file=io.StringIO()), TrainerState(max_steps=4)
+        bar.on_train_begin(None, state, None)
+        for log in logs:
+            bar.on_log(None, state, None, logs=log)
+        return bar.shown["loss"]
+
+    assert shown({"loss": 0.5}, {"train_loss": 0.9}) == "0.500" and shown({"train_loss": 0.9}) == "0.900"
+
+
 def test_event_trace_records_every_event_the_trainer_fires(make_tiny_classifier, tokenizer, small_dataset, tmp_path):
     """Every on_* event of TrainerCallback, in the order the loop fires them; the gradient step's
     on_pre_optimizer_step too, which a hand-kept list of events once left out."""

@@ -65,8 +65,10 @@ def test_held_out_loss_is_the_mean_over_every_block_and_pretrain_reports_it():
     texts = tiny_lm.course_text()[:300]
     tokenizer = tiny_lm.train_tokenizer(texts, vocab_size=400)
     model = tiny_lm.tiny_gpt2(tokenizer, n_layer=1, n_embd=32, n_head=2, n_positions=64, seed=0)
-    result = tiny_lm.pretrain(model, tokenizer, texts[:200], eval_texts=texts[200:], num_train_epochs=1,
+    result = tiny_lm.pretrain(model, tokenizer, texts[:200], eval_texts=texts[200:], num_train_epochs=2,
                               block_size=32, batch_size=8)
+    trained = len(tiny_lm.pack(texts[:200], tokenizer, 32))  # blocks of 32 tokens, each seen once an epoch
+    assert result["train_tokens"] == trained * 32 * 2 and result["steps"] == 2 * math.ceil(trained / 8)
     blocks = torch.tensor(tiny_lm.pack(texts[200:], tokenizer, 32))
     with torch.no_grad():  # one block at a time, unequal batches avoided altogether
         one_by_one = float(sum(model(input_ids=b[None], labels=b[None]).loss for b in blocks) / len(blocks))
