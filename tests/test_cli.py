@@ -194,6 +194,26 @@ def test_predict_warns_when_a_text_file_starts_with_a_csv_header(tiny_model_dir,
     assert code == 0 and not err
 
 
+def test_predict_names_the_models_own_text_column_first(tiny_model_dir, tmp_path, capsys):
+    """A model trained on a 'summary' column: a text file whose header has both text and summary is
+    advised --text-column summary; a CSV with neither is refused about summary, the column tried first."""
+    from types import SimpleNamespace
+
+    from sft_teach.inference import load_finetuned
+    from sft_teach.model_folder import save_model
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    folder = save_model(SimpleNamespace(model=model, processing_class=tokenizer), tmp_path / "m",
+                        data={"text_column": "summary", "label_column": "component", "data_sha256": None})
+    export = tmp_path / "export.txt"
+    export.write_text("text,summary,label\nold note,Purred all night.,cat\n", encoding="utf-8")
+    code, _, err = run(["predict", "--model", str(folder), "--file", str(export)], capsys)
+    assert code == 0 and "pass --text-column summary to read its 'summary' column" in err, err
+    neither = write_csv(tmp_path / "neither.csv", [("Purred all night.", "cat")], header=("note", "label"))
+    code, _, err = run(["predict", "--model", str(folder), "--file", str(neither)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "'summary'" in err and "'text'" not in err, err
+
+
 def test_predict_reads_the_text_column_of_a_csv_file(tiny_model_dir, tmp_path, capsys):
     """A CSV export is read as rows, never as lines: the header and the label column are not texts,
     and each result names the row's line (the header is line 1; a quoted text may span lines)."""

@@ -62,3 +62,31 @@ def test_finetune_runs_data_parallel_under_torchrun(tmp_path):
     run = tmp_path / "run"
     assert (run / "model" / "model.safetensors").is_file()
     assert not [p.name for p in run.iterdir() if p.name.startswith(".")]  # no half-written model folder
+
+
+def test_every_process_shuffles_the_same_way_and_each_epoch_anew():
+    """SameShuffleOnEveryProcess seeds the sampler with data_seed + epoch, whatever the global generator did."""
+    from types import SimpleNamespace
+
+    import torch
+    from torch.utils.data import DataLoader
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from sft_teach.callbacks import SameShuffleOnEveryProcess
+
+    lengths = [5, 9, 3, 12, 7, 8, 2, 11, 6, 10, 4, 13, 1, 14, 15, 16]
+
+    def order(epoch, draws, seed=7, data_seed=None):
+        sampler = LengthGroupedSampler(batch_size=4, lengths=lengths)
+        loader = DataLoader(range(len(lengths)), batch_size=4, sampler=sampler)
+        torch.rand(draws)  # each process's dropout has drawn a different amount from the global generator
+        args, state = SimpleNamespace(seed=seed, data_seed=data_seed), SimpleNamespace(epoch=float(epoch))
+        SameShuffleOnEveryProcess().on_epoch_begin(args, state, None, train_dataloader=loader)
+        return list(sampler)
+
+    assert order(0, draws=3) == order(0, draws=50)  # two processes, one order
+    assert order(1, draws=3) == order(1, draws=50)
+    assert sorted(order(1, draws=3)) == list(range(len(lengths)))
+    assert order(1, draws=3) != order(0, draws=3)  # a new order each epoch, not the first one again
+    assert order(0, draws=3, seed=7, data_seed=8) == order(1, draws=3, seed=7)  # data_seed takes the place of seed
+    assert order(0, draws=3, seed=7, data_seed=8) != order(0, draws=3, seed=7)

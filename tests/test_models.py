@@ -56,6 +56,48 @@ def test_hub_name_passes_through_when_hub_answers(monkeypatch, online):
     assert models.resolve_model("bert-base-uncased") == "bert-base-uncased"
 
 
+def _hub_cache_copy(cache, name, files):
+    """A model as the hub cache keeps it: refs/main names a snapshot folder that holds the files."""
+    repo, commit = cache / f"models--{name.replace('/', '--')}", "0" * 40
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    for file in files:
+        (repo / "snapshots" / commit / file).write_text("{}")
+    return repo / "snapshots" / commit
+
+
+def test_a_cached_hub_model_is_used_offline_unless_its_download_stopped_short(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    whole = _hub_cache_copy(tmp_path, "owner/whole", ["config.json", "model.safetensors"])
+    assert Path(models.resolve_model("owner/whole")).resolve() == whole.resolve()
+    _hub_cache_copy(tmp_path, "owner/partial", ["tokenizer.json"])  # interrupted before config.json arrived
+    with pytest.raises(ModelNotFoundError, match="'owner/partial' is not available offline"):
+        models.resolve_model("owner/partial")
+
+
+@pytest.mark.parametrize("endpoint, address", [
+    (None, ("huggingface.co", 443)), ("https://hub.example.org", ("hub.example.org", 443)),
+    ("http://mirror.example.org", ("mirror.example.org", 80)), ("http://10.0.0.5:8080", ("10.0.0.5", 8080)),
+])
+def test_the_hub_check_connects_to_the_endpoint_s_own_port(monkeypatch, endpoint, address):
+    tried = []
+
+    def refuse(where, timeout):
+        tried.append(where)
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(models.socket, "create_connection", refuse)
+    if endpoint is None:
+        monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    else:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    assert models._hub_reachable() is False and tried == [address]
+
+
 def test_label_maps_round_trip():
     id2label, label2id = models.label_maps(["cat", "dog", "rabbit"])
     assert id2label == {0: "cat", 1: "dog", 2: "rabbit"}
@@ -81,6 +123,20 @@ def test_layer_groups_cover_every_parameter_once(make_tiny_classifier):
     assert list(groups) == ["embeddings", "layer.0", "layer.1", "head"]
     counted = sum(models.parameter_counts(model).values())
     assert counted == sum(p.numel() for p in model.parameters())
+
+
+def test_layer_groups_read_a_distilbert_body_too():
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    config = DistilBertConfig(vocab_size=50, dim=16, n_layers=3, n_heads=2, hidden_dim=32, num_labels=2)
+    model = DistilBertForSequenceClassification(config)
+    groups = models.layer_groups(model)
+    assert list(groups) == ["embeddings", "layer.0", "layer.1", "layer.2", "head"]
+    names = {id(p): name for name, p in model.named_parameters()}
+    assert sorted(names[id(p)] for p in groups["head"]) == [
+        "classifier.bias", "classifier.weight", "pre_classifier.bias", "pre_classifier.weight"]
+    assert all(names[id(p)].startswith("distilbert.transformer.layer.1.") for p in groups["layer.1"])
+    assert sum(len(params) for params in groups.values()) == len(names)
 
 
 def test_freeze_keeps_only_named_groups_trainable(make_tiny_classifier):

@@ -921,6 +921,28 @@ def test_gradient_accumulation_averages_the_batches_in_both_phases(make_tiny_cla
     assert abs(np.mean(logged) - untrained) < 0.25 * untrained, (logged, untrained)
 
 
+def test_another_architectures_head_alone_also_averages_accumulated_batches(tokenizer, small_dataset, tmp_path):
+    """A head other than BERT's trains through the frozen body (no stored features), with Trainer's
+    own loss: there too 4 accumulated batches give their mean loss, not 4 times it."""
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    from sft_teach.head_first import has_bert_head
+    from sft_teach.inference import predict_proba
+
+    torch.manual_seed(0)
+    model = DistilBertForSequenceClassification(DistilBertConfig(
+        vocab_size=len(tokenizer), dim=16, n_layers=1, n_heads=2, hidden_dim=32, num_labels=2))
+    assert not has_bert_head(model)
+    texts, labels = small_dataset["train"]["text"], np.asarray(small_dataset["train"]["label"])
+    probs = predict_proba(model, tokenizer, texts)
+    untrained = float(-np.log(probs[np.arange(len(labels)), labels]).mean())
+    out = train_head(model, data.tokenize(small_dataset, tokenizer), tokenizer, tmp_path, num_train_epochs=1,
+                     learning_rate=1e-9, batch_size=2, gradient_accumulation_steps=4, logging_steps=1, progress=False)
+    logged = [row["loss"] for row in out["train"]]
+    assert out["steps"] == len(logged) == math.ceil(len(labels) / 8)
+    assert abs(np.mean(logged) - untrained) < 0.25 * untrained, (logged, untrained)
+
+
 def test_push_to_hub_uploads_the_model_folder_with_its_card_or_is_refused_before_training(
         tiny_model_dir, small_dataset, tmp_path, monkeypatch):
     """Trainer's own push would upload its checkpoints, and offline fail deep in huggingface_hub."""
