@@ -107,9 +107,9 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, note
     """SIGTERM (what `kill` and `timeout` send) stops the run as Ctrl-C does, with the same message;
     the exit code is the shell's for that signal, 128 + its number."""
     code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, sig)
-    assert code == 128 + sig
+    assert code == 128 + sig, err[-3000:]  # should it fail, what the run said
     assert re.fullmatch(r"sft-teach: interrupted; nothing was overwritten; the checkpoint of epoch \d+ is kept: run "
-                        r"the same command with --resume to continue from there", err.strip().splitlines()[-1])
+                        r"the same command with --resume to continue from there", err.strip().splitlines()[-1]), err[-3000:]
     assert last_checkpoint(tmp_path / ".run.partial" / "checkpoints") is not None
     _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
 
