@@ -1011,3 +1011,14 @@ def test_a_model_path_typed_in_the_wrong_folder_is_one_line(tmp_path, capsys, mo
     assert main(["predict", "--model", typed, "Chased the laser dot."]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"sft-teach: error: model folder '{typed}' ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "UTF_8_SIG", "utf_16_le", "UTF-16LE"])
+def test_an_encoding_asked_for_in_any_spelling_reads_its_own_file(encoding):
+    """Python's names and their spellings with '_' or in capitals are one encoding: a file in it is
+    read as written, not refused as UTF-8 that was not asked for, or as UTF-16 without a byte-order mark."""
+    from sft_teach.decoding import decode
+
+    text = "text,label\n\u00a312 for a claw trim \u2013 again,cat\n"
+    raw = text.encode("utf-16-le") if "16" in encoding else b"\xef\xbb\xbf" + text.encode("utf-8")
+    assert decode(raw, "export.csv", encoding) == text

@@ -194,9 +194,10 @@ def test_predict_warns_when_a_text_file_starts_with_a_csv_header(tiny_model_dir,
     assert code == 0 and not err
 
 
-def test_predict_names_the_models_own_text_column_first(tiny_model_dir, tmp_path, capsys):
+def test_predict_and_evaluate_name_the_models_own_columns_first(tiny_model_dir, tmp_path, capsys):
     """A model trained on a 'summary' column: a text file whose header has both text and summary is
-    advised --text-column summary; a CSV with neither is refused about summary, the column tried first."""
+    advised --text-column summary; a CSV with neither is refused about summary, the column tried first,
+    by predict and by evaluate."""
     from types import SimpleNamespace
 
     from sft_teach.inference import load_finetuned
@@ -212,6 +213,12 @@ def test_predict_names_the_models_own_text_column_first(tiny_model_dir, tmp_path
     neither = write_csv(tmp_path / "neither.csv", [("Purred all night.", "cat")], header=("note", "label"))
     code, _, err = run(["predict", "--model", str(folder), "--file", str(neither)], capsys)
     assert code == 2 and err.count("\n") == 1 and "'summary'" in err and "'text'" not in err, err
+    code, _, err = run(["evaluate", "--model", str(folder), "--data", str(neither)], capsys)  # so does evaluate
+    assert code == 2 and err.count("\n") == 1 and "no column 'summary' and no column 'component'" in err, err
+    assert "'text'" not in err and "trained with" not in err  # the columns tried are the training's: said once
+    code, _, err = run(["evaluate", "--model", str(folder), "--data", str(neither), "--label-column", "label"], capsys)
+    assert code == 2 and err.strip().endswith("(this model was trained with --text-column summary --label-column "
+                                              "component)"), err  # one option given: the other is the training's
 
 
 def test_predict_reads_the_text_column_of_a_csv_file(tiny_model_dir, tmp_path, capsys):

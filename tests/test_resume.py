@@ -130,6 +130,15 @@ def test_ctrl_c_before_any_checkpoint_says_there_is_nothing_to_resume(tiny_model
     assert not (tmp_path / ".run.partial").exists() and not (tmp_path / "run").exists()
 
 
+def test_resume_false_is_no_resume_as_in_trainer(tmp_path):
+    """Trainer's spelling: False, like None, starts afresh, even beside a complete checkpoint."""
+    from sft_teach.checkpoints import checkpoint_to_resume
+
+    fake_checkpoint(tmp_path / "checkpoints" / "checkpoint-4", json.dumps({"global_step": 4, "log_history": []}))
+    assert checkpoint_to_resume(False, tmp_path) is None and checkpoint_to_resume(None, tmp_path) is None
+    assert checkpoint_to_resume(True, tmp_path) == str(tmp_path / "checkpoints" / "checkpoint-4")
+
+
 def test_a_checkpoint_whose_state_was_cut_off_is_not_resumed_from(tmp_path):
     """Trainer creates trainer_state.json, then writes it: a kill in between leaves it empty or cut
     short, and resuming from that checkpoint would fail on the JSON; the one before it is used."""

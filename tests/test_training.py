@@ -43,6 +43,11 @@ def test_finetune_returns_metrics_history_and_a_reloadable_model(make_tiny_class
     np.testing.assert_allclose(predict_proba(model, tok, texts), predict_proba(result.trainer.model, tokenizer, texts),
                                atol=1e-6)
     assert evaluate(model, tok, small_dataset["test"])["accuracy"] == pytest.approx(result.metrics["accuracy"])
+    # its loss is the mean cross-entropy of each text's true class, here from the model's logits
+    with torch.no_grad():
+        logits = model.eval()(**tok(list(texts), padding=True, return_tensors="pt")).logits
+    truth = torch.tensor(small_dataset["test"]["label"])
+    assert result.metrics["loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, truth).item(), abs=1e-5)
 
 
 @pytest.mark.slow
@@ -379,6 +384,10 @@ def test_save_model_replaces_only_a_saved_model(make_tiny_classifier, tokenizer,
     for target in (project / "model", project / "model", tmp_path / "empty"):  # new, then replaced; empty
         assert (save_model(trainer, target) / "config.json").is_file()
     assert sorted(p.name for p in project.iterdir()) == ["model", "other_project"]
+    (project / "config.json").write_text("{}")  # a model's file, but beside folders of the user's: refused too
+    with pytest.raises(OutputExistsError, match=re.escape("not a saved model (config.json, model, other_project)")):
+        save_model(trainer, project)
+    assert (project / "other_project" / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.slow
