@@ -32,7 +32,8 @@ def show(value, limit: int = 60) -> str:
     if isinstance(value, np.ndarray) or hasattr(value, "detach"):
         array = to_array(value)
         if array is not None and array.size <= 8:  # named as what it is: a torch tensor is not np.array
-            return f"{'tensor' if hasattr(value, 'detach') else 'np.array'}({np.round(array, 4).tolist()})"
+            shown = np.round(array, 4) if array.dtype.kind == "f" else array  # a mask of booleans has no digits to round
+            return f"{'tensor' if hasattr(value, 'detach') else 'np.array'}({shown.tolist()})"
         return f"<array of shape {tuple(array.shape) if array is not None else '?'}>"
     if isinstance(value, float):
         return f"{value:.6g}"

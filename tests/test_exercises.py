@@ -154,13 +154,20 @@ def test_a_tensor_is_named_a_tensor_and_a_near_miss_shows_the_digits_that_differ
 
 
 def test_feedback_shows_short_values_whole_and_long_ones_around_where_they_differ():
-    from sft_teach.exercise_checks import _around, show
+    import torch
+
+    from sft_teach.exercise_checks import _around, array, show
 
     assert show(np.arange(8)) == "np.array([0, 1, 2, 3, 4, 5, 6, 7])" and show(np.arange(9)) == "<array of shape (9,)>"
     assert show("x" * 100) == "'" + "x" * 56 + "..."  # 60 characters in all, the dots among them
     assert _around(list(range(20)), 10) == "[..., 8, 9, 10, 11, 12, ...] (20 items)"  # two each side
     assert _around(list(range(20)), 0) == "[0, 1, 2, ...] (20 items)"
     assert _around(list(range(20)), 19) == "[..., 17, 18, 19] (20 items)"
+    assert array()(np.array([True, False, True]), [1, 0, 1]) is None  # a mask as booleans is a mask
+    assert show(torch.tensor([True, False])) == "tensor([True, False])"
+    # a wrong answer as booleans ("is the nearest label 1?") is feedback, not a traceback from rounding them
+    wrong = check("01-nearest-label", lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)] == 1)
+    assert not wrong and "returned np.array([True, True]), which differs from the expected" in wrong.message
 
 
 def test_a_function_that_never_returns_is_stopped_with_a_line(monkeypatch):

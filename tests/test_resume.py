@@ -130,6 +130,35 @@ def test_ctrl_c_before_any_checkpoint_says_there_is_nothing_to_resume(tiny_model
     assert not (tmp_path / ".run.partial").exists() and not (tmp_path / "run").exists()
 
 
+RUN = dict(seed=42, epochs=3.0, lr=1e-4, batch_size=16, max_length=128, head_epochs=3.0, grad_accum=1,
+           fingerprint="ab12", patience=None, split=42)
+
+
+@pytest.mark.parametrize("change, said", [
+    ({"seed": 7}, "seed 42 -> 7"), ({"epochs": 4.0}, "epochs 3.0 -> 4.0"), ({"lr": 2e-4}, "learning_rate 0.0001 -> 0.0002"),
+    ({"batch_size": 8}, "batch_size 16 -> 8"), ({"max_length": 64}, "max_length 128 -> 64"),
+    ({"head_epochs": 0.0}, "head_epochs 3.0 -> 0.0"), ({"grad_accum": 2}, "grad_accum 1 -> 2"),
+    ({"patience": 2}, "patience None -> 2"), ({"split": 7}, "split_seed 42 -> 7"),
+    ({"fingerprint": "cd34"}, "the data's content changed"),
+])
+def test_resume_refuses_any_setting_that_differs_from_the_interrupted_run(tmp_path, change, said):
+    """Each setting that shapes the run is in its run.json and compared on --resume, the seed too:
+    another seed would go on with another data order and dropout from the checkpoint on."""
+    from types import SimpleNamespace
+
+    from sft_teach.cli_finetune import _prepare_staging, _run_settings
+    from sft_teach.errors import ConfigError
+
+    args = SimpleNamespace(data="notes.csv", model="default", recipe="best", keep_duplicates=False, merge_case=False,
+                           encoding=None, text_column=None, label_column=None)
+    staging = tmp_path / ".run.partial"
+    assert _prepare_staging(staging, _run_settings(args, **RUN), resume=False) is None  # writes run.json
+    checkpoint = fake_checkpoint(staging / "checkpoints" / "checkpoint-4", json.dumps({"global_step": 4}))
+    assert _prepare_staging(staging, _run_settings(args, **RUN), resume=True) == checkpoint
+    with pytest.raises(ConfigError, match=re.escape(f"--resume needs the interrupted run's settings and data, but {said}:")):
+        _prepare_staging(staging, _run_settings(args, **{**RUN, **change}), resume=True)
+
+
 def test_resume_false_is_no_resume_as_in_trainer(tmp_path):
     """Trainer's spelling: False, like None, starts afresh, even beside a complete checkpoint."""
     from sft_teach.checkpoints import checkpoint_to_resume
