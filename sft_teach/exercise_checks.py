@@ -227,7 +227,7 @@ def _makes_mistake(answer, wrong, cases, compare, failed) -> bool:
             if first is None or compare(*first) is not None:
                 return False
             return all(pair is None or compare(*pair) is None for pair in map(both, cases))
-    except _TooSlow:
+    except (_TooSlow, Exception):  # too slow, or an answer the comparison cannot take: no hint, the feedback stands
         return False
 
 
@@ -256,7 +256,10 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
             return False, f"{call} had not returned after {TIME_LIMIT} s: is there a loop that never ends?"
         except Exception as error:  # the learner's code: any error is feedback, not a crash
             return False, f"{call} raised {type(error).__name__}: {error}"
-        problem = compare(got, expected)
+        try:
+            problem = compare(got, expected)
+        except Exception:  # an answer of a kind the comparison never meets (10 ** 400, arrays in a list): feedback too
+            problem = f"returned {show(got)} ({type(got).__name__}); expected {show(expected)}."
         if problem is None and deterministic and repr(again) != repr(got):
             problem = "returned a different result when called again with the same arguments (the same seed)."
         if problem is None and unchanged and repr(given) != repr(args):

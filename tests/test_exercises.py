@@ -86,6 +86,19 @@ def test_a_stub_gets_a_specific_message(exercise_id):
     assert not result.passed and "returned None" in result.message
 
 
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_an_answer_of_an_unexpected_kind_is_feedback_not_a_traceback(exercise_id):
+    """Whatever a learner's function returns, check() answers with a line: a number too large for a float,
+    arrays in a tuple, a ragged list, booleans where numbers were expected."""
+    import torch
+
+    name = next(e.name for e in EXERCISES if e.id == exercise_id)
+    for odd in (10 ** 400, (np.zeros(2), np.zeros(3)), [[1, 2], [3]], torch.tensor([True, False]), {"a": 1}, "42"):
+        result = check(exercise_id, lambda *args, odd=odd: odd)
+        assert not result.passed and result.message.startswith(f"{name}(") and "expected" in result.message, \
+            (odd, result.message)
+
+
 def test_an_exception_is_reported_with_its_type_and_the_input():
     def broken(total_steps, warmup_steps):
         return total_steps / 0
