@@ -390,6 +390,24 @@ def test_save_model_replaces_only_a_saved_model(make_tiny_classifier, tokenizer,
     assert (project / "other_project" / "notes.txt").read_text() == "mine"
 
 
+def test_save_model_writes_beside_the_target_and_renames_it_into_place(make_tiny_classifier, tokenizer, tmp_path,
+                                                                       monkeypatch):
+    """The rename that makes saving atomic works only within one file system: the folder is written
+    beside its target (not in the system's temporary folder, often another file system) and nothing else is left."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from sft_teach.model_folder import save_model
+
+    renamed, rename = [], Path.rename
+    monkeypatch.setattr(Path, "rename", lambda self, to: renamed.append((self, Path(to))) or rename(self, to))
+    target = tmp_path / "runs" / "model"
+    save_model(SimpleNamespace(model=make_tiny_classifier(), processing_class=tokenizer), target)
+    [(written, to)] = renamed
+    assert to == target and written.parent == target.parent and written.name.startswith(".model-partial-")
+    assert [p.name for p in target.parent.iterdir()] == ["model"]
+
+
 @pytest.mark.slow
 def test_the_saved_tokenizer_does_not_depend_on_its_last_call(make_tiny_classifier, tokenizer, tmp_path):
     """A fast tokenizer keeps the truncation and padding of its last call; the saved tokenizer.json
