@@ -77,6 +77,9 @@ def _normalise(name: str) -> str:
 
 def find(name: str) -> Concept:
     """The concept called ``name`` (a key, a title or an alias, in any case or spacing)."""
+    if not isinstance(name, str):  # explain(epoch) for explain("epoch"): said, not an AttributeError
+        raise UnknownConceptError(f"a concept is named as text, e.g. explain('epoch'); got {type(name).__name__} "
+                                  f"{name!r:.40}: explain() lists all {len(concepts())}")
     wanted = _normalise(name)
     names = {}
     for concept in concepts().values():  # keys and titles first: an alias never hides a concept's own name

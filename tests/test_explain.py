@@ -56,6 +56,11 @@ def test_unknown_name_suggests_the_closest():
         explain("warmpu")
 
 
+def test_a_name_that_is_not_text_is_said_so():
+    with pytest.raises(UnknownConceptError, match=r"a concept is named as text, e.g. explain\('epoch'\); got int 3"):
+        explain(3)
+
+
 def test_no_argument_lists_every_concept():
     listing = explain()
     assert len(listing) == len(concepts())
