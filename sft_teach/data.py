@@ -207,9 +207,11 @@ def _from_hub(name: str, text_column: str, label_column: str):
     if not hub_available():
         if name.endswith(("/", "\\")):  # meant as a folder: say first that there is none
             raise DataError(f"{name}: folder not found: check the path (relative paths start from {Path.cwd()}/)")
+        meant = next((known for known in bundled.bundled_datasets() if known == name.strip().lower()), None)
         raise DataError(
             f"'{name}' is neither a bundled dataset ({', '.join(bundled.bundled_datasets())}) nor a CSV file, and the "
-            f"Hugging Face Hub cannot be reached to download it: use --data pets or a CSV file with text,label columns"
+            f"Hugging Face Hub cannot be reached to download it: "
+            + (f"did you mean {meant}? (--data {meant})" if meant else "use --data pets or a CSV file with text,label columns")
         )
     loaded = hf_load_dataset(name)
     if text_column not in loaded["train"].column_names:
@@ -241,6 +243,9 @@ def load_with_report(name_or_path: str = "pets", text_column: str = "text", labe
                      merge_case: bool = False):
     """:func:`load`, and the cleaning report of :func:`load_csv_split` (``None`` when nothing was split)."""
     name = str(name_or_path)
+    if not name.strip():  # an empty shell variable (--data "$DATA"): not the current folder
+        raise DataError(f"the data name is empty: use --data pets ({', '.join(bundled.bundled_datasets())} are "
+                        f"bundled), a folder of train.csv and validation.csv, or a CSV file")
     if name in bundled.bundled_datasets():
         bundled.bundled_columns(name, text_column, label_column)
         return _from_folder(bundled.data_dir() / name, "text", "label"), None

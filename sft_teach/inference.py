@@ -89,6 +89,18 @@ def max_length_of(model, tokenizer) -> int:
     return positions
 
 
+def _as_texts(texts) -> list:
+    """One string as a list of one text (not of its characters); a list, tuple or column as a list."""
+    if isinstance(texts, str):
+        return [texts]
+    if not hasattr(texts, "__iter__"):  # None, a number: not a TypeError from deep inside
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"texts takes a text or a list of texts, got {type(texts).__name__} {texts!r:.40}: "
+                          f"e.g. ['Purred all night.']")
+    return list(texts)
+
+
 def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int | None = None) -> np.ndarray:
     """Class probabilities ``(len(texts), num_labels)``, batched, padded per batch.
 
@@ -106,7 +118,7 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     check_max_length(model, max_length)  # a length asked for; the default below always fits
     max_length = max_length or max_length_of(model, tokenizer)
 
-    texts = [texts] if isinstance(texts, str) else list(texts)
+    texts = _as_texts(texts)
     not_text = next(((i, t) for i, t in enumerate(texts) if not isinstance(t, str)), None)
     if not_text is not None:  # a missing value in a pandas column is the float nan
         from sft_teach.errors import DataError
@@ -160,7 +172,7 @@ def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
     (``batch_size=``, ``max_length=``)."""
     _check_passed_on(kwargs, "predict")
     names = label_names(model)
-    texts = [texts] if isinstance(texts, str) else list(texts)
+    texts = _as_texts(texts)
     probs = predict_proba(model, tokenizer, texts, **kwargs)
     return [{"text": t, "label": names[int(p.argmax())], "score": float(p.max())} for t, p in zip(texts, probs)]
 

@@ -169,8 +169,13 @@ def check_max_length(model, max_length) -> None:
 
 def label_maps(labels) -> tuple[dict[int, str], dict[str, int]]:
     """``id2label`` and ``label2id`` for a list of class names, in the order given."""
+    if isinstance(labels, str):  # list("cat") is three classes, c, a and t: never what was meant
+        raise ConfigError(f"labels= takes a list of class names, e.g. ['cat', 'dog'], got the text {labels!r:.40}")
     labels = list(labels)
     id2label = {i: str(label) for i, label in enumerate(labels)}
+    repeated = next((name for i, name in id2label.items() if name in list(id2label.values())[:i]), None)
+    if repeated is not None:  # two outputs for one class: label2id could name only one of them
+        raise ConfigError(f"class name {repeated!r} is given twice in labels=: give each class once")
     return id2label, {label: i for i, label in id2label.items()}
 
 
@@ -193,8 +198,11 @@ def load_classifier(name: str = "default", labels=("cat", "dog")):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    path = resolve_model(name)
     id2label, label2id = label_maps(labels)
+    if len(id2label) < 2:  # one output makes transformers train a regression (MSE), none no head at all
+        raise ConfigError(f"a classifier needs at least two class names in labels=, got {list(id2label.values())}: "
+                          f"e.g. load_classifier({name!r}, ['cat', 'dog'])")
+    path = resolve_model(name)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the MISSING-head report is shown by head_info instead
     try:

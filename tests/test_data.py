@@ -169,6 +169,17 @@ def test_hub_names_are_not_mistaken_for_paths(monkeypatch):
         data.load("no/such/file.csv")
 
 
+@pytest.mark.parametrize("name, said", [
+    ("", "the data name is empty: use --data pets (clinic, pets are bundled)"),
+    ("  ", "the data name is empty"),  # an empty shell variable: not the current folder's train.csv
+    ("Pets", "did you mean pets? (--data pets)"), (" clinic", "did you mean clinic? (--data clinic)"),
+])
+def test_an_empty_or_miscased_data_name_is_said_so(monkeypatch, name, said):
+    monkeypatch.setattr("sft_teach.models.hub_available", lambda: False)
+    with pytest.raises(DataError, match=re.escape(said)):
+        data.load(name)
+
+
 def test_line_separators_inside_a_text_do_not_split_rows(tmp_path):
     # U+2028, NEL and a form feed inside unquoted texts (as real exports carry them);
     # str.splitlines() would cut each of these rows in two

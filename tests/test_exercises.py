@@ -177,6 +177,9 @@ def test_feedback_shows_short_values_whole_and_long_ones_around_where_they_diffe
     assert _around(list(range(20)), 0) == "[0, 1, 2, ...] (20 items)"
     assert _around(list(range(20)), 19) == "[..., 17, 18, 19] (20 items)"
     assert array()(np.array([True, False, True]), [1, 0, 1]) is None  # a mask as booleans is a mask
+    from sft_teach.exercise_checks import number
+
+    assert number()(1e-17, 0.0) is None and number()(1e-6, 0.0)  # rounding error around 0 is 0; a miss is not
     assert show(torch.tensor([True, False])) == "tensor([True, False])"
     # a wrong answer as booleans ("is the nearest label 1?") is feedback, not a traceback from rounding them
     wrong = check("01-nearest-label", lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)] == 1)

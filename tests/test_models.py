@@ -1,3 +1,4 @@
+import re
 import time
 from pathlib import Path
 
@@ -104,6 +105,22 @@ def test_label_maps_round_trip():
     assert all(label2id[name] == i for i, name in id2label.items())
     # the order given, not sorted, both ways (a name that is a number becomes its text)
     assert models.label_maps(["dog", "cat", 3]) == ({0: "dog", 1: "cat", 2: "3"}, {"dog": 0, "cat": 1, "3": 2})
+
+
+@pytest.mark.parametrize("labels, said", [
+    ("catdog", "labels= takes a list of class names, e.g. ['cat', 'dog'], got the text 'catdog'"),
+    (["cat"], "a classifier needs at least two class names in labels=, got ['cat']"),
+    ([], "a classifier needs at least two class names in labels=, got []"),
+    (["cat", "dog", "cat"], "class name 'cat' is given twice in labels=: give each class once"),
+    (["cat", 1, "1"], "class name '1' is given twice in labels="),
+])
+def test_class_names_that_would_build_the_wrong_head_are_refused_before_loading(labels, said):
+    """A text would be one class per letter, one name a regression head (MSE), a repeated name two outputs
+    for one class: each refused in a line, before the model is loaded."""
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        models.load_classifier("./no-such-folder", labels)  # refused before the name is even resolved
 
 
 def test_load_classifier_adds_a_new_head_for_the_labels():

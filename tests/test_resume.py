@@ -262,6 +262,7 @@ def test_a_resumed_run_keeps_its_early_stopping_count_and_its_training_time(tiny
     settings = dict(model=str(tiny_model_dir), data=str(notes_csv), num_train_epochs=8, learning_rate=1e-12,
                     batch_size=BATCH, best_epoch=True, patience=2, save_checkpoints=True, progress=False)
     assert finetune(**settings, output_dir=tmp_path / "straight").metrics["epochs_run"] == 3
+    assert last_checkpoint(tmp_path / "straight" / "checkpoints") is not None  # asked for, so kept, best_epoch too
     with pytest.raises(KeyboardInterrupt):
         finetune(**settings, output_dir=tmp_path / "run", callbacks=[_StopAtTheSecondCheckpoint()])
     checkpoint = last_checkpoint(tmp_path / "run" / "checkpoints")

@@ -132,6 +132,11 @@ def test_a_missing_text_is_named_not_a_type_error_from_the_tokenizer(make_tiny_c
 
     with pytest.raises(DataError, match=r"text 1 \(0-based\) is nan \(float\), not a string: .*dropna"):
         predict_proba(make_tiny_classifier(), tokenizer, ["a cat", float("nan")])
+    from sft_teach.inference import predict
+
+    for call in (predict, predict_proba):  # no texts at all: said, not "'NoneType' object is not iterable"
+        with pytest.raises(ConfigError, match=re.escape("texts takes a text or a list of texts, got NoneType None")):
+            call(make_tiny_classifier(), tokenizer, None)
 
 
 def test_predictions_are_made_without_dropout(make_tiny_classifier, tokenizer):
