@@ -527,6 +527,8 @@ def test_a_file_neither_utf8_nor_the_models_encoding(tiny_model_dir, tmp_path, c
             "read with") in err
     # the label Cat was merged into the model's cat because its training merged case: said, not silent
     assert "'Cat' read as 'cat': labels differing only in case were merged, as in this model's training" in err
+    assert main(["evaluate", "--model", model, "--data", str(good), "--merge-case"]) == 0  # asked for: nothing to say
+    assert "labels differing only in case were merged" not in capsys.readouterr().err
     notes = _bytes(tmp_path / "notes.txt", "\u00a312 for a claw trim\n".encode("cp1252"))  # predict --file names it too
     assert main(["predict", "--model", model, "--file", str(notes)]) == 0
     assert "notes.txt: not UTF-8 (line 1, byte 0xa3): read as cp1252" in capsys.readouterr().err
