@@ -169,18 +169,22 @@ def test_a_tensor_is_named_a_tensor_and_a_near_miss_shows_the_digits_that_differ
 def test_feedback_shows_short_values_whole_and_long_ones_around_where_they_differ():
     import torch
 
-    from sft_teach.exercise_checks import _around, array, show
+    from sft_teach.exercise_checks import _around, show
 
     assert show(np.arange(8)) == "np.array([0, 1, 2, 3, 4, 5, 6, 7])" and show(np.arange(9)) == "<array of shape (9,)>"
+    assert show(torch.tensor([True, False])) == "tensor([True, False])"
     assert show("x" * 100) == "'" + "x" * 56 + "..."  # 60 characters in all, the dots among them
     assert _around(list(range(20)), 10) == "[..., 8, 9, 10, 11, 12, ...] (20 items)"  # two each side
     assert _around(list(range(20)), 0) == "[0, 1, 2, ...] (20 items)"
     assert _around(list(range(20)), 19) == "[..., 17, 18, 19] (20 items)"
-    assert array()(np.array([True, False, True]), [1, 0, 1]) is None  # a mask as booleans is a mask
-    from sft_teach.exercise_checks import number
+
+
+def test_the_comparisons_at_their_edges():
+    from sft_teach.exercise_checks import array, number
 
     assert number()(1e-17, 0.0) is None and number()(1e-6, 0.0)  # rounding error around 0 is 0; a miss is not
-    assert show(torch.tensor([True, False])) == "tensor([True, False])"
+    assert array()(np.zeros((1, 3)), np.zeros(3)) == "returned an array of shape (1, 3); expected shape (3,)."
+    assert array()(np.array([True, False, True]), [1, 0, 1]) is None  # a mask as booleans is a mask
     # a wrong answer as booleans ("is the nearest label 1?") is feedback, not a traceback from rounding them
     wrong = check("01-nearest-label", lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)] == 1)
     assert not wrong and "returned np.array([True, True]), which differs from the expected" in wrong.message
