@@ -64,6 +64,9 @@ def _labelled(args, names: list[str]):
     from sft_teach.bundled import bundled_columns, bundled_datasets, data_dir
     from sft_teach.labels import as_the_model_spells, case_spellings, known_rows
 
+    from sft_teach.data import refuse_an_empty_name
+
+    refuse_an_empty_name(args.data)  # not the current folder
     source, split = Path(args.data), args.split
     bundled = args.data in bundled_datasets()
     if bundled:

@@ -208,6 +208,8 @@ def cmd_finetune(args) -> int:
     from sft_teach import checks, models
     from sft_teach.model_card import data_fingerprint
 
+    if args.push_to_hub is not None and not args.push_to_hub.strip():  # --push-to-hub "$REPO", REPO unset
+        raise ConfigError("--push-to-hub needs the Hub repository to upload to, owner/name: got an empty name")
     if args.push_to_hub and not models.hub_available():
         raise ConfigError(f"--push-to-hub {args.push_to_hub}: the Hugging Face Hub cannot be reached from here: "
                           f"train without it and upload the model folder later: hf upload {args.push_to_hub} "

@@ -226,6 +226,14 @@ def _from_hub(name: str, text_column: str, label_column: str):
     return loaded.select_columns(["text", "label"])
 
 
+def refuse_an_empty_name(name: str) -> None:
+    """A :class:`DataError` for an empty data name (an unset shell variable, ``--data "$DATA"``), which
+    would otherwise read the current folder."""
+    if not str(name).strip():
+        raise DataError(f"the data name is empty: use --data pets ({', '.join(bundled.bundled_datasets())} are "
+                        f"bundled), a folder of train.csv and validation.csv, or a CSV file")
+
+
 def load(name_or_path: str = "pets", text_column: str = "text", label_column: str = "label", split_seed: int = 42,
          encoding: str = "utf-8", keep_duplicates: bool = False, merge_case: bool = False):
     """A ``DatasetDict`` with ``train``, ``validation`` (and usually ``test``) splits.
@@ -243,9 +251,7 @@ def load_with_report(name_or_path: str = "pets", text_column: str = "text", labe
                      merge_case: bool = False):
     """:func:`load`, and the cleaning report of :func:`load_csv_split` (``None`` when nothing was split)."""
     name = str(name_or_path)
-    if not name.strip():  # an empty shell variable (--data "$DATA"): not the current folder
-        raise DataError(f"the data name is empty: use --data pets ({', '.join(bundled.bundled_datasets())} are "
-                        f"bundled), a folder of train.csv and validation.csv, or a CSV file")
+    refuse_an_empty_name(name)
     if name in bundled.bundled_datasets():
         bundled.bundled_columns(name, text_column, label_column)
         return _from_folder(bundled.data_dir() / name, "text", "label"), None

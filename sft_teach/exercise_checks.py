@@ -142,7 +142,10 @@ def exact():
             return (f"returned {_around(got, at)}; expected {_around(expected, at)}: they first differ at position "
                     f"{at} (got {show(got[at], 20)}, expected {show(expected[at], 20)}).")
         if type(got) is not type(expected) or got != expected:
-            return f"returned {show(got)}; expected {show(expected)}."
+            shown = show(got), show(expected)
+            if shown[0] == shown[1]:  # the same digits in another type (1.0 for 1): the types tell them apart
+                shown = f"{shown[0]} ({type(got).__name__})", f"{shown[1]} ({type(expected).__name__})"
+            return "returned {}; expected {}.".format(*shown)
         return None
     return compare
 

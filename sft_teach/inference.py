@@ -24,6 +24,9 @@ def load_finetuned(model_dir):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     folder = Path(model_dir)
+    if not str(model_dir).strip():  # an unset shell variable: not the current folder
+        raise ModelNotFoundError("the model folder's name is empty: pass the folder that `sft-teach finetune` wrote "
+                                 "(by default sft-output/model)")
     if not (folder / "config.json").is_file():
         from sft_teach.models import model_folder_hint
 

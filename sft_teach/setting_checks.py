@@ -25,6 +25,11 @@ def whole(value, least: int | None = None) -> bool:
             and (least is None or value >= least))
 
 
+def _whole(value: float) -> bool:
+    """Whether a number read as a float is whole: 16.0 is, 16.5, inf and nan are not (int() fails on the last two)."""
+    return math.isfinite(value) and value == int(value)
+
+
 def _refuse_non_numbers(name: str, value, example: str, text: bool) -> None:
     """One rule for every number: ``True`` is no number (Python would read it as 1: a batch of 1, a
     rate of 1.0), and a number written as text is the command line's, not Python's (``text``)."""
@@ -41,7 +46,7 @@ def check_patience(patience, text: bool = False) -> int:
         value = float(patience)
     except (TypeError, ValueError):
         value = float("nan")
-    if not value >= 1 or value != int(value):
+    if not value >= 1 or not _whole(value):
         raise ConfigError(f"{_SETTING['patience']} must be a whole number of epochs of at least 1, got {patience}: try 2")
     return int(value)
 
@@ -91,16 +96,17 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
     if lr > 1:
         raise ConfigError(f"{_SETTING['learning rate']} is {learning_rate}, far too large for fine-tuning: try 1e-4")
     bs = number("batch size", batch_size, float)
-    if bs != int(bs) or bs < 1:
+    if not _whole(bs) or bs < 1:
         raise ConfigError(f"{_SETTING['batch size']} must be a whole number of at least 1, got {batch_size}: try 16")
     ml = number("max length", max_length, float)
-    if ml != int(ml) or not 2 <= ml <= 8192:
+    if not _whole(ml) or not 2 <= ml <= 8192:
         raise ConfigError(f"{_SETTING['max length']} must be a whole number of tokens from 2 to 8192 (and no more "
                           f"than the model has positions for), got {max_length}: try 128")
     if not 0 <= number("warmup", warmup, float) < 1:
         raise ConfigError(f"warmup is a fraction of the training steps in [0, 1), got {warmup}: try 0.1")
-    if number("weight decay", weight_decay, float) < 0:
-        raise ConfigError(f"weight decay must be 0 or more, got {weight_decay}: try 0.01")
+    decay = number("weight decay", weight_decay, float)
+    if not math.isfinite(decay) or decay < 0:  # nan would pass "< 0" and make every weight nan at the first step
+        raise ConfigError(f"weight decay must be a finite number, 0 or more, got {weight_decay}: try 0.01")
     return epochs, lr, int(bs), int(ml)
 
 

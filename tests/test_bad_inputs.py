@@ -170,6 +170,11 @@ CASES = [
     ("learning-rate-huge", lambda d: ["--lr", "5"], ["far too large", "try 1e-4"]),
     ("batch-size-zero", lambda d: ["--batch-size", "0"], ["batch size (--batch-size, batch_size=) must be a whole number of at least 1"]),
     ("batch-size-fraction", lambda d: ["--batch-size", "2.5"], ["batch size (--batch-size, batch_size=) must be a whole number"]),
+    ("batch-size-infinite", lambda d: ["--batch-size", "inf"], ["batch size (--batch-size, batch_size=) must be a whole number of at least 1, got inf"]),
+    ("max-length-not-a-number-nan", lambda d: ["--max-length", "nan"], ["max length (--max-length, max_length=) must be a whole number", "got nan"]),
+    ("patience-infinite", lambda d: ["--patience", "inf"], ["patience (--patience, patience=) must be a whole number of epochs", "got inf"]),
+    ("push-to-hub-empty", lambda d: ["--push-to-hub", ""], ["--push-to-hub needs the Hub repository to upload to, owner/name"]),
+    ("data-name-too-long", lambda d: ["--data", "x" * 3000 + ".csv"], ["x" * 60 + "...: File name too long"]),
     ("max-length-not-a-number", lambda d: ["--max-length", "x"], ["max length (--max-length, max_length=) must be a number"]),
     ("max-length-beyond-model", lambda d: ["--max-length", "1000"], ["max length 1000 is more than this model accepts (512 tokens)"]),
     ("seed-fraction", lambda d: ["--seed", "1.5"], ["seed must be a whole number"]),
@@ -647,7 +652,7 @@ def test_the_models_encoding_is_said_once_and_not_for_utf16(tiny_model_dir, tmp_
     assert "cp1252" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("value", ["1", "100000", "12.5"])
+@pytest.mark.parametrize("value", ["1", "100000", "12.5", "inf", "nan"])
 def test_max_length_is_checked_by_one_rule_in_every_command(tiny_model_dir, tmp_path, value, capsys):
     """check, evaluate and predict refuse a bad --max-length with the same line, naming the range."""
     data = str(write_csv(tmp_path / "x.csv", GOOD))
@@ -1024,3 +1029,18 @@ def test_an_encoding_asked_for_in_any_spelling_reads_its_own_file(encoding):
     text = "text,label\n\u00a312 for a claw trim \u2013 again,cat\n"
     raw = text.encode("utf-16-le") if "16" in encoding else b"\xef\xbb\xbf" + text.encode("utf-8")
     assert decode(raw, "export.csv", encoding) == text
+
+
+def test_an_empty_name_is_said_to_be_empty_in_every_command(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    """--data "$DATA" or --model "$MODEL" with the variable unset: said so, not read as the current folder."""
+    monkeypatch.chdir(tmp_path)
+    data = str(write_csv(tmp_path / "x.csv", GOOD))
+    for argv, said in (
+            (["check", "--data", " "], "the data name is empty: use --data pets"),
+            (["evaluate", "--model", str(tiny_model_dir), "--data", ""], "the data name is empty: use --data pets"),
+            (["evaluate", "--model", "", "--data", data], "the model folder's name is empty"),
+            (["predict", "--model", "", "Purred."], "the model folder's name is empty"),
+            (["check", "--data", data, "--model", ""], "the model name is empty")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err, (argv, err)

@@ -476,6 +476,7 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(data)], capsys)
     assert code == 0 and "notes.csv is the file this model was fine-tuned on (the same SHA-256)" in err
     assert json.loads(stdout)["warnings"][0].startswith(str(data))
+    assert "the model's training split" not in err  # said once, by the line that says more
     import shutil
 
     shutil.copytree(out / "model", tmp_path / "elsewhere" / "model")  # the folder alone, without its run

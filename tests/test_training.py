@@ -118,6 +118,8 @@ def test_finetune_checks_settings_before_loading_anything(monkeypatch):
 @pytest.mark.parametrize("keywords, message", [
     (dict(seed="abc"), "seed= must be a whole number of at least 0, got 'abc': e.g. 42"),
     (dict(split_seed=-1), "split_seed= must be a whole number of at least 0, got -1"),
+    (dict(weight_decay=float("nan")), "weight decay must be a finite number, 0 or more, got nan"),  # weights all nan
+    (dict(batch_size=float("inf")), "batch size (--batch-size, batch_size=) must be a whole number of at least 1, got inf"),
     (dict(recipe="best"), "finetune has no setting recipe=: pass the recipe's settings, finetune(..., **RECIPES['best'])"),
 ])
 def test_python_only_mistakes_are_one_line_before_any_work(keywords, message, monkeypatch):
