@@ -1029,6 +1029,7 @@ def test_an_encoding_asked_for_in_any_spelling_reads_its_own_file(encoding):
     text = "text,label\n\u00a312 for a claw trim \u2013 again,cat\n"
     raw = text.encode("utf-16-le") if "16" in encoding else b"\xef\xbb\xbf" + text.encode("utf-8")
     assert decode(raw, "export.csv", encoding) == text
+    assert decode(b"\xfe\xff" + text.encode("utf-16-be"), "export.csv", "utf-8") == text  # its byte-order mark says
 
 
 def test_an_empty_name_is_said_to_be_empty_in_every_command(tiny_model_dir, tmp_path, monkeypatch, capsys):

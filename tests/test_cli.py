@@ -398,6 +398,26 @@ def test_evaluate_scores_the_split_asked_for_of_a_bundled_dataset_or_a_folder(ma
     assert code == 2 and "--split picks a split of a folder or a bundled dataset" in err
 
 
+def test_evaluate_s_interval_counts_the_right_answers_exactly(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    """29 right of 100: 0.29 * 100 is 28.999999999999996 in floating point, still 29 answers; and a CSV file,
+    scored whole, has no split to name in the JSON line."""
+    from sft_teach.stats import wilson_interval
+
+    data = write_csv(tmp_path / "held.csv", [(f"Note number {i}.", "cat" if i % 2 else "dog") for i in range(100)])
+
+    def scored(model, tokenizer, dataset, **kwargs):
+        return {"accuracy": 29 / 100, "macro_f1": 0.29,
+                "per_class": {name: {"precision": 0.29, "recall": 0.29, "f1": 0.29, "support": 50}
+                              for name in ("cat", "dog")}}
+
+    monkeypatch.setattr("sft_teach.inference.evaluate", scored)
+    code, stdout, err = run(["evaluate", "--model", str(tiny_model_dir), "--data", str(data)], capsys)
+    line = json.loads(stdout)
+    assert code == 0 and line["accuracy_interval_95"] == [round(x, 4) for x in wilson_interval(29, 100)]
+    assert line["accuracy_interval_95"] != [round(x, 4) for x in wilson_interval(28, 100)]
+    assert "split" not in line and line["n"] == 100
+
+
 def test_evaluate_names_the_labels_a_model_does_not_know(make_tiny_classifier, tokenizer, tmp_path, capsys):
     folder = tmp_path / "desks"
     make_tiny_classifier(labels=("billing", "emergency", "grooming")).save_pretrained(folder)
@@ -434,6 +454,9 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     train = set(read_csv_rows(out / "splits" / "train.csv")[0])
     test, lines = read_csv_rows(out / "splits" / "test.csv", "text", "line")
     assert test and not train & set(test)
+    # the run's folder, and nothing else: its checkpoints and settings for --resume served their purpose
+    assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "loss.png", "metrics.json", "model", "splits"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv", "run"]  # no staging folder left beside it
     written = data.read_text(encoding="utf-8").splitlines()
     assert all(text in written[int(line) - 1] for text, line in zip(test, lines))  # each row's line in notes.csv
     # readable by other users, as anything written with the umask: not mkdtemp's 0700
@@ -472,6 +495,10 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", "pets", "--split", "validation",
                              "--skip-unknown"], capsys)
     assert "chose the epoch" not in err
+    # its own training split: said once, by the line that counts the texts, not again as "a training split"
+    code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(out), "--split", "train"], capsys)
+    assert code == 0 and "texts scored also occur in the model's training split" in err, err
+    assert "train is a training split" not in err and len(json.loads(stdout)["warnings"]) == 1
     # the training file itself, or a held-out file holding a training text: said, not scored silently
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(data)], capsys)
     assert code == 0 and "notes.csv is the file this model was fine-tuned on (the same SHA-256)" in err
@@ -482,6 +509,9 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     shutil.copytree(out / "model", tmp_path / "elsewhere" / "model")  # the folder alone, without its run
     code, stdout, err = run(["evaluate", "--model", str(tmp_path / "elsewhere" / "model"), "--data", str(data)], capsys)
     assert code == 0 and "notes.csv is the file this model was fine-tuned on" in err  # known from its config.json
+    code, stdout, err = run(["evaluate", "--model", str(tmp_path / "elsewhere" / "model"), "--data", "pets", "--split",
+                             "validation", "--skip-unknown"], capsys)  # without its run, which recipe is unknown
+    assert code == 0 and "chose the epoch" not in err
     held_out = write_csv(tmp_path / "held_out.csv", [(sorted(train)[0], "cat"), ("A brand new note.", "dog")])
     code, stdout, err = run(["evaluate", "--model", str(out / "model"), "--data", str(held_out)], capsys)
     assert code == 0 and "1 of the 2 texts scored also occurs in the model's training split (the first: " in err

@@ -185,8 +185,11 @@ def test_the_comparisons_at_their_edges():
     assert number()(1e-17, 0.0) is None and number()(1e-6, 0.0)  # rounding error around 0 is 0; a miss is not
     assert array()(np.zeros((1, 3)), np.zeros(3)) == "returned an array of shape (1, 3); expected shape (3,)."
     assert array()(np.array([True, False, True]), [1, 0, 1]) is None  # a mask as booleans is a mask
-    from sft_teach.exercise_checks import exact
+    from sft_teach.exercise_checks import exact, mapping, same_items
 
+    assert mapping()({"a": 1, "b": 2}, {"a": 1}) == "returned a dict with keys ['a', 'b']; expected the keys ['a'] (not expected: ['b'])."
+    assert same_items()(["x", "y", "y"], ["y", "x"]) == "returned ['x', 'y', 'y']; expected ['y', 'x'] (repeats)."
+    assert same_items()(("y", "x"), ["x", "y"]) is None
     assert exact()(True, 1) == "returned True; expected 1." and exact()(1.0, 1) == "returned 1 (float); expected 1 (int)."
     # a wrong answer as booleans ("is the nearest label 1?") is feedback, not a traceback from rounding them
     wrong = check("01-nearest-label", lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)] == 1)

@@ -198,6 +198,10 @@ def test_a_checkpoint_that_lost_a_file_is_not_resumed_from(tmp_path, lost):
     assert missing(newest) == ["the weights (model.safetensors)" if lost == "model.safetensors" else lost]
     (tmp_path / "checkpoint-4" / lost).unlink()
     assert last_checkpoint(tmp_path) is None
+    if lost == "rng_state.pth":  # a data-parallel run saves one random state per process: complete too
+        for rank in (0, 1):
+            (newest / f"rng_state_{rank}.pth").write_bytes(b"")
+        assert missing(newest) == [] and last_checkpoint(tmp_path) == newest
 
 
 def test_a_crash_while_saving_leaves_no_model_folder(make_tiny_classifier, tokenizer, small_dataset, tmp_path,

@@ -977,6 +977,24 @@ def test_another_architectures_head_alone_also_averages_accumulated_batches(toke
     assert abs(np.mean(logged) - untrained) < 0.25 * untrained, (logged, untrained)
 
 
+def test_finetune_s_never_predicted_warning_counts_the_training_rows():
+    """The advice rests on how many *training* rows the missed class had (here as many as the others:
+    train longer), not on its rows in the split scored (here one)."""
+    from datasets import ClassLabel, Dataset, DatasetDict
+
+    from sft_teach.training import _training_findings
+
+    names = ["cat", "dog", "fish"]
+
+    def part(labels):
+        texts = [f"note {i}" for i in range(len(labels))]
+        return Dataset.from_dict({"text": texts, "label": labels}).cast_column("label", ClassLabel(names=names))
+
+    dataset = DatasetDict(train=part([0] * 20 + [1] * 20 + [2] * 20), test=part([0, 1, 1, 2]))
+    [found] = _training_findings(np.array([0, 1, 1, 1]), np.array([0, 1, 1, 2]), names, "test", dataset)
+    assert "never predicts 'fish' on the 4 test texts" in found.message and "it had 20 training rows" in found.message
+
+
 def test_push_to_hub_uploads_the_model_folder_with_its_card_or_is_refused_before_training(
         tiny_model_dir, small_dataset, tmp_path, monkeypatch):
     """Trainer's own push would upload its checkpoints, and offline fail deep in huggingface_hub."""
