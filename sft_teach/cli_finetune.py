@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 from sft_teach import cli_conventions
@@ -347,7 +348,9 @@ def _check_replaceable(output: Path) -> None:
 def _swap_in(staging: Path, output: Path, shown: str) -> None:
     """Put the finished run in ``output``: the old folder is moved aside first and removed only once the
     new one is in place, so a failure at any step leaves one whole run there, never an emptied one."""
-    aside = output.with_name(f".{output.name}.old-{os.getpid()}")
+    # a name of its own: an earlier run's folder that could not be removed may still be there, under the same
+    # process id (a container starts its command with the same one each time)
+    aside = output.with_name(f".{output.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         if output.exists():
             output.rename(aside)

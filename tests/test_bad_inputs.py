@@ -943,6 +943,8 @@ def test_an_earlier_run_that_cannot_be_removed_is_named(tiny_model_dir, tmp_path
     aside = next(tmp_path.glob(".run.old-*"))
     assert f"sft-teach: warning: the earlier run could not be removed: it is in {aside}; delete it yourself" in \
         capsys.readouterr().err
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    assert main([*run, "--overwrite"]) == 0  # the run is in place: the folder left beside it stops nothing
 
 
 def test_an_iso_encoding_with_no_windows_page_still_refuses_control_characters():

@@ -132,6 +132,14 @@ def test_known_mistakes_get_a_hint_and_the_result_displays():
     assert result._repr_markdown_().startswith("**✗ Not yet**")
 
 
+@pytest.mark.parametrize("exercise_id", [e.id for e in EXERCISES if e.mistakes])
+def test_each_known_mistake_gets_its_own_hint_once(exercise_id):
+    exercise = next(e for e in EXERCISES if e.id == exercise_id)
+    for wrong, hint in exercise.mistakes:
+        message = check(exercise_id, wrong).message
+        assert message.count("Hint:") == 1 and message.endswith(f"Hint: {hint}"), (hint, message)
+
+
 def test_a_hint_needs_the_mistake_on_every_case_not_one_that_agrees_by_chance():
     import math
 
