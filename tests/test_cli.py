@@ -455,7 +455,9 @@ def test_finetune_writes_splits_card_and_metrics_and_one_progress_bar(tiny_model
     test, lines = read_csv_rows(out / "splits" / "test.csv", "text", "line")
     assert test and not train & set(test)
     # the run's folder, and nothing else: its checkpoints and settings for --resume served their purpose
-    assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "loss.png", "metrics.json", "model", "splits"]
+    from sft_teach.run_record import RUN_OUTPUTS
+
+    assert {p.name for p in out.iterdir()} == RUN_OUTPUTS
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv", "run"]  # no staging folder left beside it
     written = data.read_text(encoding="utf-8").splitlines()
     assert all(text in written[int(line) - 1] for text, line in zip(test, lines))  # each row's line in notes.csv

@@ -218,6 +218,19 @@ def test_a_function_that_never_returns_is_stopped_with_a_line(monkeypatch):
     assert check("02-peak-reached", solution("02-peak-reached"))  # the timer is off again
 
 
+def test_the_time_limit_is_switched_off_after_the_check():
+    """A timer left running would end the learner's kernel (SIGALRM) once the limit passed, a cell or two later."""
+    import subprocess
+    import sys
+
+    script = ("import time; from sft_teach import exercise_checks; from sft_teach.exercises import check, solution\n"
+              "exercise_checks.TIME_LIMIT = 0.2\n"
+              "assert check('02-peak-reached', solution('02-peak-reached'))\n"
+              "time.sleep(0.6); print('still running')")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "still running", (done.returncode, done.stderr[-500:])
+
+
 def test_eq_3_as_printed_is_told_where_it_breaks():
     """The lesson's inline STLR is Eq. 3 as printed: right on its 40 steps, a negative rate at the end
     of 45, a division by zero on 5. The check names the first; a cut guarded but not p gets the hint."""

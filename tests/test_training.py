@@ -609,6 +609,22 @@ def test_finetune_on_a_csv_writes_the_commands_folder_with_its_card(tiny_model_d
     assert "- a warning about the data" in card and "| recipe |" not in card
 
 
+def test_the_saved_model_keeps_how_its_training_file_was_read(tiny_model_dir, tmp_path):
+    """merge_case=True, a text column of another name and cp1252 travel in the model's config.json, so that
+    evaluate and predict read a file the way training did, wherever the folder goes."""
+    from support import GOOD
+
+    from sft_teach.training import finetune
+
+    path = write_csv(tmp_path / "notes.csv", GOOD + [("Purred on the mat.", "Cat")], header=("note", "animal"))
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    finetune(str(tiny_model_dir), str(path), num_train_epochs=1, batch_size=4, progress=False, output_dir=tmp_path / "run",
+             merge_case=True, text_column="note", label_column="animal", encoding="cp1252")
+    kept = json.loads((tmp_path / "run" / "model" / "config.json").read_text())["sft_teach"]
+    assert {k: kept[k] for k in ("text_column", "label_column", "encoding", "merge_case")} == {
+        "text_column": "note", "label_column": "animal", "encoding": "cp1252", "merge_case": True}
+
+
 def test_a_dataset_object_is_recorded_by_its_content_and_a_recipe_by_its_name(tiny_model_dir, tmp_path):
     """Data given as a DatasetDict has no file to hash: the record hashes its texts and labels, so
     the same data gives the same hash and one changed label another. Settings equal to one of
