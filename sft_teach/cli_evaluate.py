@@ -62,9 +62,8 @@ def _labelled(args, names: list[str]):
     from datasets import ClassLabel, Dataset, Features, Value
 
     from sft_teach.bundled import bundled_columns, bundled_datasets, data_dir
-    from sft_teach.labels import as_the_model_spells, case_spellings, known_rows
-
     from sft_teach.data import refuse_an_empty_name
+    from sft_teach.labels import as_the_model_spells, case_spellings, known_rows
 
     refuse_an_empty_name(args.data)  # not the current folder
     source, split = Path(args.data), args.split

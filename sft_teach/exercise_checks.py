@@ -230,7 +230,7 @@ def _makes_mistake(answer, wrong, cases, compare, failed) -> bool:
             if first is None or compare(*first) is not None:
                 return False
             return all(pair is None or compare(*pair) is None for pair in map(both, cases))
-    except (_TooSlow, Exception):  # too slow, or an answer the comparison cannot take: no hint, the feedback stands
+    except Exception:  # too slow (_TooSlow), or an answer the comparison cannot take: no hint, the feedback stands
         return False
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -173,7 +173,7 @@ def label_maps(labels) -> tuple[dict[int, str], dict[str, int]]:
         raise ConfigError(f"labels= takes a list of class names, e.g. ['cat', 'dog'], got the text {labels!r:.40}")
     labels = list(labels)
     id2label = {i: str(label) for i, label in enumerate(labels)}
-    repeated = next((name for i, name in id2label.items() if name in list(id2label.values())[:i]), None)
+    repeated = next((name for name, n in Counter(id2label.values()).items() if n > 1), None)
     if repeated is not None:  # two outputs for one class: label2id could name only one of them
         raise ConfigError(f"class name {repeated!r} is given twice in labels=: give each class once")
     return id2label, {label: i for i, label in id2label.items()}

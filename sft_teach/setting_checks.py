@@ -25,7 +25,7 @@ def whole(value, least: int | None = None) -> bool:
             and (least is None or value >= least))
 
 
-def _whole(value: float) -> bool:
+def _integral(value: float) -> bool:
     """Whether a number read as a float is whole: 16.0 is, 16.5, inf and nan are not (int() fails on the last two)."""
     return math.isfinite(value) and value == int(value)
 
@@ -46,7 +46,7 @@ def check_patience(patience, text: bool = False) -> int:
         value = float(patience)
     except (TypeError, ValueError):
         value = float("nan")
-    if not value >= 1 or not _whole(value):
+    if not value >= 1 or not _integral(value):
         raise ConfigError(f"{_SETTING['patience']} must be a whole number of epochs of at least 1, got {patience}: try 2")
     return int(value)
 
@@ -96,10 +96,10 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
     if lr > 1:
         raise ConfigError(f"{_SETTING['learning rate']} is {learning_rate}, far too large for fine-tuning: try 1e-4")
     bs = number("batch size", batch_size, float)
-    if not _whole(bs) or bs < 1:
+    if not _integral(bs) or bs < 1:
         raise ConfigError(f"{_SETTING['batch size']} must be a whole number of at least 1, got {batch_size}: try 16")
     ml = number("max length", max_length, float)
-    if not _whole(ml) or not 2 <= ml <= 8192:
+    if not _integral(ml) or not 2 <= ml <= 8192:
         raise ConfigError(f"{_SETTING['max length']} must be a whole number of tokens from 2 to 8192 (and no more "
                           f"than the model has positions for), got {max_length}: try 128")
     if not 0 <= number("warmup", warmup, float) < 1:
