@@ -2,6 +2,7 @@ import hashlib
 import json
 import re
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -401,7 +402,6 @@ def test_save_model_writes_beside_the_target_and_renames_it_into_place(make_tiny
                                                                        monkeypatch):
     """The rename that makes saving atomic works only within one file system: the folder is written
     beside its target (not in the system's temporary folder, often another file system) and nothing else is left."""
-    from pathlib import Path
     from types import SimpleNamespace
 
     from sft_teach.model_folder import save_model
@@ -584,6 +584,8 @@ def test_a_tokenizer_with_a_model_name_is_refused_not_ignored(tokenizer, monkeyp
     with pytest.raises(ConfigError, match=re.escape("tokenizer= goes with a model object; a model name or folder "
                                                     "loads its own tokenizer: drop tokenizer=")):
         finetune("default", "pets", tokenizer=tokenizer, progress=False)
+    with pytest.raises(ConfigError, match=re.escape("tokenizer= goes with a model object")):  # a folder as a Path
+        finetune(Path("some") / "model", "pets", tokenizer=tokenizer, progress=False)
 
 
 def test_finetune_on_a_csv_writes_the_commands_folder_with_its_card(tiny_model_dir, small_csv, tmp_path):
@@ -1357,6 +1359,11 @@ def test_finetune_warns_when_the_batch_is_larger_than_the_training_split(tiny_mo
     with pytest.warns(SftTeachWarning, match="batch size 64 is more than its .* texts, so each epoch is one optimiser"):
         result = finetune(str(tiny_model_dir), str(small_csv), num_train_epochs=1, batch_size=64, progress=False)
     assert [w.kind for w in result.warnings].count("batch_over_train") == 1
+    # 8 texts a batch, 4 batches a step: a step is 32 texts, more than the split's 12
+    with pytest.warns(SftTeachWarning, match="is more than its .* texts"):
+        accumulated = finetune(str(tiny_model_dir), str(small_csv), num_train_epochs=1, batch_size=8,
+                               gradient_accumulation_steps=4, progress=False)
+    assert [w.kind for w in accumulated.warnings].count("batch_over_train") == 1
 
 
 @pytest.mark.slow
