@@ -630,6 +630,10 @@ def test_evaluate_names_a_model_folder_or_a_json_file_passed_as_data(tiny_model_
     # a model from elsewhere scoring a folder's train split: said to be a training split
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(run / "splits"), "--split", "train"]) == 0
     assert "train is a training split" in capsys.readouterr().err
+    # a split the run has not: its splits are named (not "this run had no test split", which is about test)
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(run), "--split", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no split 'dev' (dev.csv) in it; its splits: train: pass --split" in err, err
 
 
 def test_the_models_encoding_is_said_once_and_not_for_utf16(tiny_model_dir, tmp_path, capsys):

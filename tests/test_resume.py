@@ -39,8 +39,11 @@ def _command(model_dir, data, output, *extra):
 def _interrupt_after_first_checkpoint(argv, cwd, sig):
     """Start the CLI in its own process, wait for a complete checkpoint, then send ``sig``."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # Ctrl-C as at a terminal: a shell runs a background job (`pytest &`, nohup) with SIGINT ignored, which
+    # its children inherit, and Python then leaves Ctrl-C ignored
     proc = subprocess.Popen([sys.executable, "-m", "sft_teach.cli", *argv], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     checkpoints = cwd / ".run.partial" / "checkpoints"
     deadline = time.monotonic() + 120
     while (not checkpoints.is_dir() or last_checkpoint(checkpoints) is None) and proc.poll() is None:

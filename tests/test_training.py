@@ -431,6 +431,9 @@ def test_the_saved_tokenizer_does_not_depend_on_its_last_call(make_tiny_classifi
     spec = json.loads((cut / "tokenizer.json").read_text())
     assert spec["truncation"] is None and spec["padding"] is None
     assert (cut / "tokenizer.json").read_bytes() == (plain / "tokenizer.json").read_bytes()
+    tokenizer(["a cat"], truncation=True, max_length=8)  # a cut without padding is left out too
+    only_cut = save_model(trainer, tmp_path / "after-a-cut-alone", max_length=32)
+    assert (only_cut / "tokenizer.json").read_bytes() == (plain / "tokenizer.json").read_bytes()
     # nor how it was loaded or last called: only model_max_length says where texts are cut
     config = json.loads((cut / "tokenizer_config.json").read_text())
     assert config["model_max_length"] == 32 and not {"max_length", "stride", "local_files_only", "is_local"} & set(config)
@@ -603,6 +606,12 @@ def test_finetune_on_a_csv_writes_the_commands_folder_with_its_card(tiny_model_d
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["data"] == small_csv.name and record["data_sha256"] == data_fingerprint(small_csv)
     assert record["model"] == tiny_model_dir.name and "recipe" not in record
+    assert record["head_epochs"] == 0 and "head_learning_rate" not in record  # no head-only phase, no rate of one
+    # record= is recorded over finetune's own settings (the command names its recipe and its data so)
+    finetune(str(tiny_model_dir), str(small_csv), num_train_epochs=1, batch_size=4, progress=False,
+             output_dir=tmp_path / "named", record={"data": "notes of May", "recipe": "mine"})
+    named = json.loads((tmp_path / "named" / "metrics.json").read_text())
+    assert named["data"] == "notes of May" and named["recipe"] == "mine"
     assert record["epochs"] == 1 and record["batch_size"] == 4 and record["cleaning"] == {k: v for k, v in result.cleaning.items() if k != "read_from"}
     assert record["warnings"][0] == "a warning about the data"
     assert record["accuracy"] == round(result.metrics["accuracy"], 4)
