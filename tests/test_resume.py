@@ -391,9 +391,14 @@ def test_a_second_run_into_the_same_output_is_refused_while_the_first_runs(tiny_
     finally:
         holder.kill()
         holder.wait()
+    open_files = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
     with one_run_at_a_time(tmp_path / "run", "run"):  # killed: its lock went with it
         assert (tmp_path / ".run.lock").is_file()
     assert not (tmp_path / ".run.lock").exists()  # and a run that ends removes the file
+    if open_files is not None:  # and closes it: a notebook that runs main() again and again keeps no file open
+        assert len(os.listdir("/proc/self/fd")) == open_files
+    with one_run_at_a_time(tmp_path / "run", "run"):  # the next run takes it at once
+        pass
 
 
 def test_output_with_results_and_an_interrupted_run_names_both(tiny_model_dir, notes_csv, tmp_path, capsys,
