@@ -129,7 +129,7 @@ def _check(edition: str, execute: str, source_dir: Path, output_dir: Path) -> li
 
 def _assert_no_solution(nb, name: str) -> None:
     """The student edition carries no teacher source: not in a cell, not in an output."""
-    for exercise in {exercise_id(c) for c in nb.cells} - {None}:
+    for exercise in [e for e in dict.fromkeys(map(exercise_id, nb.cells)) if e is not None]:  # the notebook's order
         solution = exercise_source(exercise, "teacher").strip()
         if solution == exercise_source(exercise, "student").strip():
             continue  # nothing to hide

@@ -20,7 +20,8 @@ NOTEBOOKS = ROOT / "notebooks"
 
 STUDENT = "answer = ...  # your code here\nprint('not yet: answer is', answer)"
 TEACHER = "answer = 6 * 7\nprint('correct: answer is', answer)"
-SOURCES = {("sum", "student"): STUDENT, ("sum", "teacher"): TEACHER}
+SOURCES = {("sum", "student"): STUDENT, ("sum", "teacher"): TEACHER,
+           ("show", "student"): "print('nothing to hide')", ("show", "teacher"): "print('nothing to hide')"}
 
 
 def fake_source(exercise: str, edition: str) -> str:
@@ -58,7 +59,8 @@ def text_of(cell) -> str:
     return "".join(out.get("text", "") for out in cell.outputs)
 
 
-def test_student_edition_has_the_stub_and_its_committed_feedback(course, tmp_path):
+def test_student_edition_has_the_stub_and_its_committed_feedback(course, tmp_path, monkeypatch):
+    monkeypatch.setattr(editions, "ExerciseExecutor", lambda **settings: pytest.fail("no kernel for the student edition"))
     (path,) = editions.build_edition("student", tmp_path / "student", course)
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[2].source == STUDENT
@@ -73,6 +75,11 @@ def test_student_edition_refuses_a_notebook_that_carries_the_solution(course, tm
     nbformat.write(nb, course / "01_fixture.ipynb")
     with pytest.raises(SftTeachError, match="solution of exercise 'sum' appears in the student edition"):
         editions.build_edition("student", tmp_path / "student", course)
+    # an exercise above it whose two editions are the same has nothing to hide: the check goes on past it
+    nb.cells.insert(1, nbformat.v4.new_code_cell("", metadata={"sft_teach": {"exercise": "show"}}))
+    nbformat.write(nb, course / "01_fixture.ipynb")
+    with pytest.raises(SftTeachError, match="solution of exercise 'sum' appears in the student edition"):
+        editions.build_edition("student", tmp_path / "student-2", course)
 
 
 def test_teacher_edition_runs_only_the_exercise_cells(course, tmp_path):
