@@ -156,10 +156,8 @@ def test_resume_refuses_any_setting_that_differs_from_the_interrupted_run(tmp_pa
 
     args = SimpleNamespace(data="notes.csv", model="default", recipe="best", keep_duplicates=False, merge_case=False,
                            encoding=None, text_column=None, label_column=None)
-    staging = tmp_path / ".run.partial"
-    assert _prepare_staging(staging, _run_settings(args, **RUN), resume=False) is None  # writes run.json
-    checkpoint = fake_checkpoint(staging / "checkpoints" / "checkpoint-4", json.dumps({"global_step": 4}))
-    assert _prepare_staging(staging, _run_settings(args, **RUN), resume=True) == checkpoint
+    staging, _ = _staged(tmp_path, settings=_run_settings(args, **RUN))
+    assert _prepare_staging(staging, _run_settings(args, **RUN), resume=True) == staging / "checkpoints" / "checkpoint-4"
     with pytest.raises(ConfigError, match=re.escape(f"--resume needs the interrupted run's settings and data, but {said}:")):
         _prepare_staging(staging, _run_settings(args, **{**RUN, **change}), resume=True)
 
@@ -316,13 +314,14 @@ def test_python_resumes_only_the_interrupted_run(tiny_model_dir, notes_csv, tmp_
         finetune(**settings, data=str(notes_csv), resume_from_checkpoint=True)
 
 
-def _staged(tmp_path, data="notes.csv"):
-    """A staging folder as an interrupted run leaves it: its settings and one complete checkpoint."""
+def _staged(tmp_path, data="notes.csv", settings=None):
+    """A staging folder as an interrupted run leaves it: its settings (``settings``, or a few of a run on
+    ``data``) and one complete checkpoint, checkpoint-4."""
     from sft_teach.cli_finetune import _prepare_staging
 
     staging = tmp_path / ".run.partial"
-    settings = {"data": data, "data_sha256": "sha256:abc", "epochs": 3.0}
-    _prepare_staging(staging, settings, resume=False)
+    settings = settings or {"data": data, "data_sha256": "sha256:abc", "epochs": 3.0}
+    assert _prepare_staging(staging, settings, resume=False) is None  # a new run: writes run.json, resumes nothing
     fake_checkpoint(staging / "checkpoints" / "checkpoint-4", json.dumps({"epoch": 1.0}))
     return staging, settings
 
