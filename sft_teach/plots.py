@@ -133,6 +133,11 @@ def loss_curve(history: dict, total_steps: int | None = None,
     """
     from matplotlib.ticker import MaxNLocator
 
+    if not hasattr(history, "get"):  # a list of logged rows, say: not an AttributeError from inside
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"loss_curve takes the whole history, a dict {{'train': [...], 'eval': [...]}} such as "
+                          f"result.history, got a {type(history).__name__}")
     head = history.get("head", [])
     crowded = bool(head) or kept_step is not None or bool(references)  # two rows of legend entries
     fig = new_figure(figsize=(6, 4.2 if crowded else 3.8))
@@ -190,6 +195,11 @@ def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Fi
     Taught in notebooks/02_technical_recipe.ipynb.
     """
     matrix = np.asarray(matrix)
+    if matrix.shape != (len(names), len(names)):  # else the ticks would name the wrong rows, silently
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"confusion_plot: a matrix of {len(names)} classes is {len(names)} x {len(names)}, one "
+                          f"row and one column per name in names; got shape {matrix.shape} for {len(names)} names")
     size = max(3.2, 1.2 + 0.55 * len(names))
     fig = new_figure(figsize=(size + 0.8, size))
     ax = fig.add_subplot()

@@ -1,8 +1,10 @@
 """sft_teach.plots: each function draws what its data says (checked on the returned Figure)."""
 
 import numpy as np
+import pytest
 
 from sft_teach import plots
+from sft_teach.errors import ConfigError
 
 
 def test_loss_curve_draws_training_and_validation_loss():
@@ -169,6 +171,20 @@ def test_loss_curve_draws_reference_lines_and_keeps_its_legend_off_the_curves():
 def test_confusion_colours_start_at_zero():
     fig = plots.confusion_plot([[73, 23], [17, 67]], ["cat", "dog"])
     assert fig.axes[0].images[0].get_clim()[0] == 0
+
+
+def test_a_confusion_matrix_and_names_of_different_sizes_are_refused():
+    """Ticks from the wrong list of names would label the rows wrongly, and nothing would say so."""
+    with pytest.raises(ConfigError, match=r"3 classes is 3 x 3.*got shape \(2, 2\) for 3 names"):
+        plots.confusion_plot([[73, 23], [17, 67]], ["cat", "dog", "bird"])
+    with pytest.raises(ConfigError, match=r"got shape \(4,\)"):
+        plots.confusion_plot([73, 23, 17, 67], ["cat", "dog"])
+
+
+def test_loss_curve_given_the_logged_rows_says_it_takes_the_whole_history():
+    rows = [{"step": 1, "loss": 0.7}]
+    with pytest.raises(ConfigError, match=r"takes the whole history.*result\.history, got a list"):
+        plots.loss_curve(rows)
 
 
 def test_lora_comparison_draws_accuracies_as_points_with_their_values():
