@@ -261,6 +261,11 @@ def confident_mistakes(probs, truth, k: int = 5) -> list[int]:
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
     """
     probs, truth = np.asarray(probs), np.asarray(truth)
+    if probs.ndim != 2 or len(probs) != len(truth):  # else the indices would point at other examples
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"confident_mistakes: probs must be (examples, classes) and truth one id per example: got "
+                          f"probs of shape {probs.shape} and {len(truth)} true labels")
     wrong = np.flatnonzero(probs.argmax(axis=1) != truth)
     return [int(i) for i in wrong[np.argsort(-probs[wrong].max(axis=1), kind="stable")][:k]]
 

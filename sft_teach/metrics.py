@@ -24,6 +24,23 @@ def scores(labels, predictions) -> dict[str, float]:
     }
 
 
+def _class_ids(labels, predictions, count: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both as arrays, of one length, every id a class ``0 .. count - 1``: an id beyond the classes
+    would otherwise drop out of the counts without a word, and each class's counts look complete."""
+    from sft_teach.errors import ConfigError
+
+    labels, predictions = np.asarray(labels).ravel(), np.asarray(predictions).ravel()
+    if len(labels) != len(predictions):
+        raise ConfigError(f"{where}: labels and predictions must score the same examples, one id each: got "
+                          f"{len(labels)} and {len(predictions)} values")
+    for what, ids in (("labels", labels), ("predictions", predictions)):
+        outside = sorted({int(i) for i in ids if not 0 <= i < count})
+        if outside:
+            raise ConfigError(f"{where}: {what} hold class ids {outside[:5]} outside 0..{count - 1}, the "
+                              f"{count} classes asked for: pass one name per class (or num_labels=) of the model")
+    return labels, predictions
+
+
 def per_class(labels, predictions, names) -> dict[str, dict]:
     """``{name: {"precision", "recall", "f1", "support"}}`` for each class id ``0 .. len(names) - 1``.
 
@@ -33,8 +50,9 @@ def per_class(labels, predictions, names) -> dict[str, dict]:
     """
     from sklearn.metrics import precision_recall_fscore_support
 
+    labels, predictions = _class_ids(labels, predictions, len(names), "per_class")
     precision, recall, f1, support = precision_recall_fscore_support(
-        np.asarray(labels), np.asarray(predictions), labels=list(range(len(names))), zero_division=0)
+        labels, predictions, labels=list(range(len(names))), zero_division=0)
     return {name: {**({"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i])} if support[i]
                       else {"precision": None, "recall": None, "f1": None}), "support": int(support[i])}
             for i, name in enumerate(names)}
@@ -55,4 +73,5 @@ def confusion(labels, predictions, num_labels: int) -> np.ndarray:
     """Counts ``(num_labels, num_labels)``: row = true class, column = predicted class."""
     from sklearn.metrics import confusion_matrix
 
+    labels, predictions = _class_ids(labels, predictions, num_labels, "confusion")
     return confusion_matrix(labels, predictions, labels=list(range(num_labels)))

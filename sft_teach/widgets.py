@@ -40,9 +40,14 @@ def load_quiz(name: str) -> list[dict]:
 
     Each question: ``{"question": str, "options": [{"text", "correct": bool, "feedback"}]}``.
     """
-    path = Path(name)
+    path = Path(str(name))  # quiz(3): "no quiz '3'", not a TypeError
     if not path.suffix:
         path = QUIZ_FOLDER / f"{name}.json"
+    if not path.is_file():
+        from sft_teach.errors import ConfigError
+
+        known = ", ".join(sorted(p.stem for p in QUIZ_FOLDER.glob("*.json")))
+        raise ConfigError(f"no quiz '{name}': the course's quizzes are {known} (or give a .json file's path)")
     questions = json.loads(path.read_text(encoding="utf-8"))
     for number, q in enumerate(questions, 1):
         if sum(bool(o.get("correct")) for o in q["options"]) != 1:
@@ -54,6 +59,10 @@ def grade(question: dict, choice: int | None) -> tuple[bool, str]:
     """``(is_correct, feedback)`` for option number ``choice`` (0-based) of ``question``."""
     if choice is None:
         return False, "Choose an answer first."
+    if not 0 <= choice < len(question["options"]):  # -1 would grade the last option
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"choice is an option's number, 0 to {len(question['options']) - 1}, got {choice}")
     option = question["options"][choice]
     verdict = "Right." if option.get("correct") else "Not quite."
     return bool(option.get("correct")), f"{verdict} {option.get('feedback', '')}".strip()

@@ -151,6 +151,17 @@ def test_confident_mistakes_are_wrong_and_sorted_by_confidence():
     assert confident_mistakes(probs, truth, k=1) == [0]
 
 
+def test_confident_mistakes_refuses_probabilities_and_labels_of_different_examples():
+    """Indices into the wrong list would point a learner at notes the model got right."""
+    from sft_teach.errors import ConfigError
+
+    probs = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(ConfigError, match=r"shape \(2, 2\) and 3 true labels"):
+        confident_mistakes(probs, [1, 1, 0])
+    with pytest.raises(ConfigError, match=r"shape \(2,\)"):
+        confident_mistakes(np.array([0.9, 0.2]), [1, 1])
+
+
 def test_pronoun_pairs_swap_only_when_it_is_unambiguous():
     texts = ["He chewed his lead.", "She washed herself.", "I gave her a bath.", "He and she play.",
              "No pronoun here.", "He's asleep; Himself, the old boy."]

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from sft_teach.metrics import compute_metrics, confusion, scores
+from sft_teach.errors import ConfigError
+from sft_teach.metrics import compute_metrics, confusion, per_class, scores
 
 
 def test_scores_match_a_hand_computation():
@@ -39,3 +40,16 @@ def test_per_class_matches_a_hand_count():
     assert rows["dog"] == pytest.approx({"precision": 1 / 3, "recall": 1 / 2, "f1": 0.4, "support": 2})
     assert rows["bird"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}  # never predicted
     assert rows["fish"] == {"precision": None, "recall": None, "f1": None, "support": 0}  # not in the split: not measured
+
+
+@pytest.mark.parametrize("count", [per_class, confusion])
+def test_a_class_id_beyond_the_classes_is_refused_not_dropped_from_the_counts(count):
+    """A label 2 with two class names would leave both classes' counts looking complete."""
+    classes = ["cat", "dog"] if count is per_class else 2
+    with pytest.raises(ConfigError, match=r"labels hold class ids \[2\] outside 0\.\.1"):
+        count([0, 1, 2], [0, 1, 1], classes)
+    with pytest.raises(ConfigError, match=r"predictions hold class ids \[-1\]"):
+        count([0, 1, 1], [0, 1, -1], classes)
+    with pytest.raises(ConfigError, match=r"got 3 and 2 values"):
+        count([0, 1, 1], [0, 1], classes)
+    assert int(np.sum(confusion([0, 1, 1], [0, 1, 0], 2))) == 3  # ids inside the classes: all counted

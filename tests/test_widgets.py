@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from sft_teach.widgets import LabelBudgetPanel, Quiz, TryIt, grade, load_quiz
+from sft_teach.errors import ConfigError
+from sft_teach.widgets import LabelBudgetPanel, Quiz, TryIt, grade, load_quiz, quiz
 
 QUESTION = {"question": "What is fine-tuning?",
             "options": [{"text": "Training a pretrained model further on labelled examples", "correct": True,
@@ -167,3 +168,20 @@ def test_no_shipped_quiz_can_be_answered_by_picking_the_longest_option():
         total += len(questions)
         longest_total += len(longest)
     assert total and longest_total <= 0.3 * total, f"right option longest in {longest_total} of {total} questions"
+
+
+def test_an_unknown_quiz_names_the_course_quizzes():
+    for name in ("nope", 3):
+        with pytest.raises(ConfigError, match=rf"no quiz '{name}': the course's quizzes are 00_start_here, "
+                                              r"01_beginner_cats_and_dogs, .*07_instruction_sft"):
+            quiz(name)
+
+
+def test_an_option_number_outside_the_question_is_refused_not_graded():
+    """-1 would have graded the last option, as Python indexes."""
+    question = load_quiz("01_beginner_cats_and_dogs")[0]
+    last = len(question["options"]) - 1
+    for choice in (-1, last + 1):
+        with pytest.raises(ConfigError, match=rf"0 to {last}, got {choice}"):
+            grade(question, choice)
+    assert grade(question, last)[1]  # the last option itself is graded
