@@ -76,6 +76,9 @@ def load_finetuned(model_dir):
 
 def label_names(model) -> list[str]:
     """Class names in id order, from the model's ``config.id2label``."""
+    from sft_teach.models import check_model
+
+    check_model(model, "label_names")
     return [model.config.id2label[i] for i in range(model.config.num_labels)]
 
 
@@ -113,9 +116,11 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     import torch
 
     from sft_teach.errors import ConfigError
-    from sft_teach.models import check_max_length
+    from sft_teach.models import check_max_length, check_model, check_tokenizer
     from sft_teach.setting_checks import whole
 
+    check_model(model, "predict_proba")
+    check_tokenizer(tokenizer, "predict_proba")
     if not whole(batch_size, least=1):
         raise ConfigError(f"batch_size= must be a whole number of at least 1, got {batch_size!r}: e.g. 64")
     check_max_length(model, max_length)  # a length asked for; the default below always fits
@@ -173,7 +178,11 @@ def predict(model, tokenizer, texts, **kwargs) -> list[dict]:
     """``[{"text", "label", "score"}]``: the most likely class and its probability per text (one
     string: a list of one, as ``pipeline`` gives). Keywords go to :func:`predict_proba`
     (``batch_size=``, ``max_length=``)."""
+    from sft_teach.models import check_model, check_tokenizer
+
     _check_passed_on(kwargs, "predict")
+    check_model(model, "predict")
+    check_tokenizer(tokenizer, "predict")
     names = label_names(model)
     texts = _as_texts(texts)
     probs = predict_proba(model, tokenizer, texts, **kwargs)
@@ -209,7 +218,11 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
 
     from datasets import DatasetDict
 
+    from sft_teach.models import check_model, check_tokenizer
+
     _check_passed_on(kwargs, "evaluate", own=("per_class", "skip_unknown", "merge_case", "warn_about_texts"))
+    check_model(model, "evaluate")
+    check_tokenizer(tokenizer, "evaluate")
     if isinstance(dataset, DatasetDict):  # which split is a choice to make, not to guess
         raise DataError(f"evaluate scores one split, and this data has {len(dataset)} ({', '.join(dataset)}): "
                         f"pass one, e.g. data['test']")

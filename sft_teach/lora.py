@@ -109,6 +109,9 @@ def add_lora(model, r: int = 8, alpha: float = ALPHA, targets=TARGETS, dropout: 
     """
     from peft import LoraConfig, get_peft_model
 
+    from sft_teach.models import check_model
+
+    check_model(model, "add_lora")
     task = "SEQ_CLS" if type(model).__name__.endswith("ForSequenceClassification") else "CAUSAL_LM"
     config = LoraConfig(task_type=task, r=r, lora_alpha=alpha, target_modules=list(targets), lora_dropout=dropout,
                         use_rslora=rslora, modules_to_save=head_modules(model) if task == "SEQ_CLS" else None)

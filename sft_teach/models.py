@@ -155,6 +155,28 @@ def positions(name: str = "default") -> int | None:
     return getattr(AutoConfig.from_pretrained(resolve_model(name)), "max_position_embeddings", None)
 
 
+def check_model(model, where: str) -> None:
+    """A model object: not the ``(model, tokenizer)`` pair :func:`load_classifier` returns, nor the
+    tokenizer in the model's place. One clear line, not an ``AttributeError`` from deep inside."""
+    if isinstance(model, tuple):
+        kinds = ", ".join(type(part).__name__ for part in model)
+        raise ConfigError(f"{where}: got a pair ({kinds}), as load_classifier returns: unpack it first, "
+                          f"model, tokenizer = load_classifier(...)")
+    if not (hasattr(model, "config") and hasattr(model, "parameters")):
+        swapped = hasattr(model, "convert_tokens_to_ids")
+        raise ConfigError(f"{where}: model must be a transformers model, got {type(model).__name__}"
+                          + (": a tokenizer (the model comes first, then its tokenizer)" if swapped else ""))
+
+
+def check_tokenizer(tokenizer, where: str) -> None:
+    """The model's tokenizer: not ``None``, nor the model in its place."""
+    if not hasattr(tokenizer, "convert_tokens_to_ids"):
+        swapped = hasattr(tokenizer, "config") and hasattr(tokenizer, "parameters")
+        raise ConfigError(f"{where}: tokenizer must be the model's tokenizer (load_tokenizer(name), or the second "
+                          f"of load_classifier's pair), got {type(tokenizer).__name__}"
+                          + (": a model (the model comes first, then its tokenizer)" if swapped else ""))
+
+
 def check_max_length(model, max_length) -> None:
     """A :class:`ConfigError` if ``max_length`` tokens are more than ``model`` has positions for.
 
@@ -231,6 +253,7 @@ def layer_groups(model) -> "OrderedDict[str, list]":
     Works for BERT-like (``encoder.layer``) and DistilBERT-like (``transformer.layer``)
     bodies. ``head`` holds everything above the last encoder layer (pooler, classifier).
     """
+    check_model(model, "layer_groups")
     body, layers = model.base_model, encoder_layers(model)
     if layers is None or not hasattr(body, "embeddings"):
         raise TypeError(f"{type(model).__name__}: no embeddings/encoder layers found")
@@ -263,6 +286,7 @@ def freeze(model, trainable=("head",)) -> int:
     ``freeze(model, ["head"])`` is feature extraction (only the new head learns);
     ``freeze(model, ["head", "layer.5"])`` also trains the top encoder layer.
     """
+    check_model(model, "freeze")
     groups = layer_groups(model)
     unknown = set(trainable) - set(groups)
     if unknown:

@@ -287,6 +287,13 @@ def _check_arguments(model, data, tokenizer, training_overrides, *, num_train_ep
     if tokenizer is not None and isinstance(model, (str, Path)):  # it would be replaced without a word
         raise ConfigError("tokenizer= goes with a model object; a model name or folder loads its own tokenizer: "
                           "drop tokenizer=")
+    if not isinstance(model, (str, Path)):  # a (model, tokenizer) pair, say: said before any loading
+        from sft_teach.models import check_model, check_tokenizer
+
+        check_model(model, "finetune")
+        if tokenizer is None:
+            raise ConfigError("pass tokenizer= together with a model object")
+        check_tokenizer(tokenizer, "finetune")
     reading = {k: training_overrides[k] for k in setting_checks.DATA_OPTIONS if k in training_overrides}
     overrides = {k: v for k, v in training_overrides.items() if k not in reading}
     setting_checks.check_overrides(overrides, inspect.signature(finetune).parameters)

@@ -185,3 +185,34 @@ def test_the_bundled_checkpoints_pooler_shows_no_sign_of_training():
     assert bool((weights["pooler.dense.bias"] == 0).all())
     blocks = [value.std() for name, value in weights.items() if name.startswith("encoder.") and value.dim() == 2]
     assert weights["pooler.dense.weight"].std() < min(blocks)
+
+
+def test_the_pair_load_classifier_returns_or_swapped_arguments_get_one_clear_line(tiny_model_dir, small_dataset):
+    """Passing load_classifier's (model, tokenizer) pair where the model goes, or the two the wrong
+    way round, is said in one line naming the function, not an AttributeError from inside."""
+    from sft_teach import lora
+    from sft_teach.errors import ConfigError
+    from sft_teach.inference import evaluate, label_names, predict, predict_proba
+    from sft_teach.training import finetune
+
+    pair = models.load_classifier(str(tiny_model_dir), ["cat", "dog"])
+    model, tokenizer = pair
+    unpack = r"got a pair \(BertForSequenceClassification, \w+Tokenizer\w*\), as load_classifier returns: unpack"
+    calls = {"predict_proba": lambda m, t: predict_proba(m, t, ["Purred."]),
+             "predict": lambda m, t: predict(m, t, ["Purred."]),
+             "evaluate": lambda m, t: evaluate(m, t, small_dataset["test"]),
+             "finetune": lambda m, t: finetune(m, small_dataset, tokenizer=t, progress=False)}
+    for name, call in calls.items():
+        with pytest.raises(ConfigError, match=rf"^{name}: {unpack}"):
+            call(pair, tokenizer)
+        with pytest.raises(ConfigError, match=rf"^{name}: model must be a transformers model, got \w+: a tokenizer"):
+            call(tokenizer, model)
+        if name != "finetune":  # finetune without a tokenizer: "pass tokenizer= together with a model object"
+            with pytest.raises(ConfigError, match=rf"^{name}: tokenizer must be the model's tokenizer .* got NoneType$"):
+                call(model, None)
+    with pytest.raises(ConfigError, match=r"^finetune: tokenizer must be .* got BertForSequenceClassification: a model"):
+        finetune(model, small_dataset, tokenizer=model)
+    for name, call in {"label_names": label_names, "freeze": models.freeze, "add_lora": lora.add_lora}.items():
+        with pytest.raises(ConfigError, match=rf"^{name}: {unpack}"):
+            call(pair)
+    assert label_names(model) == ["cat", "dog"] and predict(model, tokenizer, "Purred.")[0]["label"] in {"cat", "dog"}
