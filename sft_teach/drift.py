@@ -46,8 +46,18 @@ def linear_cka(x, y) -> float:
 
     with every column of X and Y centred first (Kornblith et al. 2019).
     """
+    from sft_teach.errors import ConfigError
+
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):  # rows must be the same inputs, seen twice
+        raise ConfigError(f"linear_cka compares two representations of the same inputs, (n, d1) and (n, d2): got "
+                          f"shapes {x.shape} and {y.shape}")
+    for name, values in (("x", x), ("y", y)):
+        # 0 / 0 (nan, which would look like a result in a table), or rounding noise over rounding noise
+        if np.ptp(values, axis=0).max(initial=0.0) <= 1e-12 * max(1.0, float(np.abs(values).max(initial=0.0))):
+            raise ConfigError(f"linear_cka: {name} is the same for all {len(values)} inputs (nothing varies), so "
+                              f"CKA is undefined: compare at least two inputs with different representations")
     x = x - x.mean(axis=0)  # (n, d1)
     y = y - y.mean(axis=0)  # (n, d2)
     cross = np.linalg.norm(y.T @ x, "fro") ** 2

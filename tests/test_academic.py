@@ -104,6 +104,18 @@ def test_linear_cka_matches_the_kernel_definition_and_its_invariances():
     assert drift.linear_cka(x, x[::-1]) < 0.5  # different inputs: low similarity
 
 
+def test_linear_cka_refuses_inputs_it_cannot_compare_instead_of_a_numpy_error_or_nan():
+    from sft_teach.errors import ConfigError
+
+    x = np.random.default_rng(0).normal(size=(20, 6))
+    with pytest.raises(ConfigError, match=r"same inputs, \(n, d1\) and \(n, d2\): got shapes \(20, 6\) and \(19, 6\)"):
+        drift.linear_cka(x, x[:19])
+    with pytest.raises(ConfigError, match=r"got shapes \(20,\)"):
+        drift.linear_cka(x[:, 0], x)
+    with pytest.raises(ConfigError, match=r"y is the same for all 20 inputs"):
+        drift.linear_cka(x, np.full((20, 3), 0.1))  # a table cell of nan otherwise (0.1: its mean is not exactly 0.1)
+
+
 def test_weight_drift_is_the_relative_frobenius_change(make_tiny_classifier):
     model = make_tiny_classifier()
     before = {k: v.clone() for k, v in model.state_dict().items()}
