@@ -31,12 +31,23 @@ TECHNIQUES = ("discriminative", "stlr", "gradual_unfreezing")
 WEIGHT_DECAY = 0.01  # AdamW's decoupled decay in optimizers(): every weight, biases and LayerNorm included
 
 
+def _checked(techniques) -> tuple:
+    """The technique names, each one of :data:`TECHNIQUES`: a misspelt name would otherwise be
+    skipped in silence, and a run labelled with a technique would train without it."""
+    from sft_teach.errors import ConfigError
+
+    if isinstance(techniques, str) or not hasattr(techniques, "__iter__"):  # "stlr": its letters, otherwise
+        raise ConfigError(f"techniques takes a tuple of names, got {techniques!r}: e.g. ({techniques!r},)")
+    unknown = sorted(set(techniques) - set(TECHNIQUES))
+    if unknown:
+        raise ConfigError(f"unknown technique(s) {unknown}: choose from {TECHNIQUES}")
+    return tuple(techniques)
+
+
 def optimizers(techniques, learning_rate: float, weight_decay: float = WEIGHT_DECAY, warmup: float = 0.1,
                factor: float = 2.6, cut_frac: float = 0.1, ratio: float = 32):
     """A ``finetune(optimizers=...)`` factory: ``(model, total_steps) -> (AdamW, scheduler)``."""
-    unknown = set(techniques) - set(TECHNIQUES)
-    if unknown:
-        raise ValueError(f"unknown technique(s) {sorted(unknown)}: choose from {TECHNIQUES}")
+    techniques = _checked(techniques)
 
     def build(model, total_steps):
         import torch
@@ -58,7 +69,7 @@ def optimizers(techniques, learning_rate: float, weight_decay: float = WEIGHT_DE
 
 def callbacks(techniques, model) -> list:
     """The ``TrainerCallback`` s a set of techniques needs: gradual unfreezing, one group per epoch."""
-    if "gradual_unfreezing" not in techniques:
+    if "gradual_unfreezing" not in _checked(techniques):
         return []
     from sft_teach.callbacks import GradualUnfreezing
 
@@ -74,7 +85,7 @@ def epochs(techniques, model, num_train_epochs: int) -> int:
     then all groups train for the ``num_train_epochs`` the other configurations get. Those first
     epochs are cheaper (no backward pass below the thawed groups) but they are extra training.
     """
-    if "gradual_unfreezing" not in techniques:
+    if "gradual_unfreezing" not in _checked(techniques):
         return int(num_train_epochs)
     from sft_teach.models import layer_groups
 

@@ -250,6 +250,25 @@ def test_optimizers_give_each_layer_its_rate_and_the_chosen_schedule(make_tiny_c
         ulmfit.optimizers(("dropout",), 1e-3)
 
 
+def test_a_misspelt_technique_or_one_name_alone_is_refused_by_every_builder(make_tiny_classifier):
+    """callbacks() and epochs() skipped an unknown name in silence: a run labelled "gradual unfreezing"
+    with the name misspelt would have trained without it, for the plain run's epochs."""
+    from sft_teach.errors import ConfigError
+
+    model = make_tiny_classifier()
+    builders = {"optimizers": lambda t: ulmfit.optimizers(t, 1e-3), "callbacks": lambda t: ulmfit.callbacks(t, model),
+                "epochs": lambda t: ulmfit.epochs(t, model, 4)}
+    for name, build in builders.items():
+        with pytest.raises(ConfigError, match=r"unknown technique\(s\) \['gradual unfreezing'\]: choose from"):
+            build(("stlr", "gradual unfreezing"))
+        with pytest.raises(ConfigError, match=r"takes a tuple of names, got 'gradual_unfreezing': e\.g\. \('gradual_unfreezing',\)"):
+            build("gradual_unfreezing")
+    from sft_teach.models import layer_groups
+
+    assert ulmfit.epochs(["gradual_unfreezing"], model, 4) == 4 + len(layer_groups(model)) - 1
+    assert len(ulmfit.callbacks({"gradual_unfreezing"}, model)) == 1
+
+
 @pytest.mark.parametrize("techniques", [("discriminative", "stlr"), ("stlr",)])
 def test_optimizers_schedule_over_the_run_s_steps_with_its_weight_decay(make_tiny_classifier, techniques):
     """STLR peaks at cut_frac of the steps the run has (step 10 of 100) and falls towards 1/ratio of the peak;
