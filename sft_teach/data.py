@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sft_teach import bundled, csv_files, splits
 from sft_teach.cli_conventions import shell_word
-from sft_teach.errors import DataError, MissingColumnError, SftTeachWarning
+from sft_teach.errors import ConfigError, DataError, MissingColumnError, SftTeachWarning
 from sft_teach.labels import as_the_model_spells, case_spellings, known_rows, label_order, names_of, skipped_line
 
 SPLITS = ("train", "validation", "test")
@@ -358,6 +358,13 @@ def padding_cost(lengths, batch_size: int, max_length: int) -> dict:
 
     ``lengths`` are the real token counts in the order the batches are drawn.
     """
+    from sft_teach.setting_checks import whole
+
+    lengths = list(lengths)
+    if not lengths or not whole(batch_size, least=1) or max(lengths) > max_length:
+        raise ConfigError(f"padding_cost needs at least one length, batch_size >= 1 and no length above max_length "
+                          f"(texts are cut there): got {len(lengths)} lengths up to {max(lengths, default=0)}, "
+                          f"batch_size={batch_size!r}, max_length={max_length!r}")
     real = sum(lengths)
     fixed = len(lengths) * max_length
     dynamic = sum(

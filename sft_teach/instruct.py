@@ -66,6 +66,12 @@ def split_validation(train, every: int = 8):
     course's 340 pairs, 10 cat, 10 dog, 2 per desk and 8 rewrites. Validation rows watch the
     loss during SFT (:func:`sft`'s ``eval_dataset``); the test rows stay for the end.
     """
+    from sft_teach.setting_checks import whole
+
+    if not whole(every, least=2):  # every=1 would hold back every row, 0 divide by zero
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"every= must be a whole number of at least 2 (one row in every), got {every!r}: e.g. 8")
     groups: dict[tuple, list[int]] = {}
     for index, row in enumerate(train):
         answer = row["response"] if row["task"] in CHECKED_TASKS else ""

@@ -29,6 +29,12 @@ def build_example(tokenizer, messages: list[dict], masked: bool = True) -> dict:
     The prompt is everything up to and including the generation prompt
     (``<|im_start|>assistant\\n``); with ``masked=True`` its labels are ``-100``.
     """
+    roles = [m.get("role") if isinstance(m, dict) else type(m).__name__ for m in messages]
+    if len(roles) < 2 or roles[-1] != "assistant":  # the answer's tokens are the labels: there must be one
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"build_example needs a conversation that ends with the assistant's answer, whose tokens "
+                          f"are the labels: got roles {roles}: e.g. chat.to_messages(instruction, input, response)")
     prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=True,
                                            return_dict=True)["input_ids"]
     full = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]

@@ -120,6 +120,12 @@ def test_collator_pads_to_the_longest_in_the_batch(tokenizer):
 
 
 def test_padding_cost_oracle():
+    with pytest.raises(ConfigError, match=r"got 0 lengths up to 0, batch_size=2"):
+        data.padding_cost([], batch_size=2, max_length=10)  # a division by zero otherwise
+    with pytest.raises(ConfigError, match=r"batch_size=0"):
+        data.padding_cost([3, 5], batch_size=0, max_length=10)
+    with pytest.raises(ConfigError, match=r"2 lengths up to 12, batch_size=2, max_length=10"):
+        data.padding_cost([3, 12], batch_size=2, max_length=10)  # a negative share of padding otherwise
     cost = data.padding_cost([3, 5, 2, 2], batch_size=2, max_length=10)
     # batches [3,5] -> 2*5 slots, [2,2] -> 2*2 slots; real tokens 12
     assert cost == {"real_tokens": 12, "padded_to_max": 40, "dynamic": 14,

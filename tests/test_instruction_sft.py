@@ -79,6 +79,18 @@ def test_a_template_that_renders_the_prompt_differently_is_refused(tokenizer):
         masking.build_example(copy, CONVERSATIONS[0])
 
 
+def test_a_conversation_without_the_answer_last_is_refused_in_one_line(tokenizer):
+    """The tokenizer said "an empty conversation" of a question with no answer; a dict alone was
+    read as its keys."""
+    from sft_teach.errors import ConfigError
+
+    question = chat.to_messages("Cat or dog?", "Purred all night.")
+    for messages, roles in ((question, r"\['user'\]"), ([], r"\[\]"), (CONVERSATIONS[0][::-1], r"\['assistant', 'user'\]"),
+                            (CONVERSATIONS[0][0], r"\['str', 'str'\]")):
+        with pytest.raises(ConfigError, match=rf"ends with the assistant's answer, .* got roles {roles}"):
+            masking.build_example(tokenizer, messages)
+
+
 def test_collator_pads_ids_labels_and_mask(tokenizer):
     examples = [masking.build_example(tokenizer, m) for m in CONVERSATIONS]
     batch = masking.MaskingCollator(tokenizer.pad_token_id)(examples)
@@ -397,6 +409,15 @@ def test_a_small_group_still_gives_validation_one_row():
                               for i, r in enumerate(["cat"] * 16 + ["dog"] * 3)])
     train, validation = instruct.split_validation(rows)  # one in 8: 2 cats; 3 dogs round to 0, but one is kept
     assert sorted(validation["response"]) == ["cat", "cat", "dog"] and len(train) == 16
+
+
+@pytest.mark.parametrize("every", [0, 1, 2.5, -8])
+def test_split_validation_refuses_a_share_it_cannot_hold_back(every):
+    """every=1 held back every row (an empty training set), every=0 divided by zero."""
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"every= must be a whole number of at least 2 .* got {every!r}"):
+        instruct.split_validation(instruct.load_instructions()["train"], every=every)
 
 
 def test_sft_settings_depend_on_the_starting_model():
