@@ -56,6 +56,16 @@ def to_messages(instruction: str, input: str = "", response: str | None = None) 
 
 def render(messages: list[dict], add_generation_prompt: bool = False) -> str:
     """The ChatML string of ``messages`` (what :data:`CHAT_TEMPLATE` produces)."""
+    if isinstance(messages, (str, dict)):  # one text or one message, not a list of them
+        bad = messages
+    else:
+        bad = next((m for m in messages if not (isinstance(m, dict) and isinstance(m.get("role"), str)
+                                                and isinstance(m.get("content"), str))), None)
+    if bad is not None:  # a KeyError, or "None" rendered as the text, otherwise
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"render takes a list of messages, each {{'role': ..., 'content': ...}} with two strings, "
+                          f"got {bad!r:.60}: e.g. chat.to_messages(instruction, input, response)")
     text = "".join(f"{START}{m['role']}\n{m['content']}{END}\n" for m in messages)
     return text + (f"{START}assistant\n" if add_generation_prompt else "")
 

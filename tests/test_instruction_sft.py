@@ -69,6 +69,16 @@ def test_build_example_masks_exactly_the_prompt(tokenizer):
         assert unmasked["labels"] == unmasked["input_ids"] == example["input_ids"]
 
 
+@pytest.mark.parametrize("messages", ["Cat or dog?", {"role": "user", "content": "Cat or dog?"},
+                                      [{"role": "user"}], [{"role": "user", "content": None}]])
+def test_render_refuses_what_is_not_a_list_of_messages(messages):
+    """A KeyError, a TypeError, or the text "None" rendered as the user's words, before."""
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"render takes a list of messages, each \{'role': \.\.\., 'content': \.\.\.\}"):
+        chat.render(messages)
+
+
 def test_a_template_that_renders_the_prompt_differently_is_refused(tokenizer):
     odd = tokenizer.__class__.from_pretrained  # keep the fixture untouched: work on a copy
     with tempfile.TemporaryDirectory() as folder:
