@@ -44,7 +44,17 @@ def subset(dataset, per_class: int | None, seed: int):
     train = dataset["train"]
     if per_class is None:
         return dataset
-    classes = len(train.features["label"].names)
+    from collections import Counter
+
+    from sft_teach.errors import ConfigError
+    from sft_teach.setting_checks import whole
+
+    names = train.features["label"].names
+    smallest, size = min(((names[c], n) for c, n in Counter(train["label"]).items()), key=lambda item: item[1])
+    if not whole(per_class, least=1) or per_class > size:  # more than a class has: fewer, said as more
+        raise ConfigError(f"per_class= must be a whole number from 1 to {size} (the smallest class, '{smallest}', has "
+                          f"{size} training examples), got {per_class!r}: or None for the whole training split")
+    classes = len(names)
     picked = balanced_sample(train["label"], min(per_class * classes, len(train)), seed)
     return DatasetDict({**dataset, "train": train.select(picked)})
 
@@ -398,6 +408,11 @@ def paired(rows: list[dict], a: str, b: str, **where):
         return {r["seed"]: r["correct"] for r in rows if r["method"] == method and all(r.get(k) == v for k, v in where.items())}
 
     runs_a, runs_b = by_seed(a), by_seed(b)
+    for method, runs in ((a, runs_a), (b, runs_b)):
+        if not runs:  # a misspelt method, or a where= no row has: say which, and what there is
+            chosen = " with " + ", ".join(f"{k}={v!r}" for k, v in where.items()) if where else ""
+            methods = sorted({str(r["method"]) for r in rows})
+            raise ValueError(f"no runs of '{method}'{chosen}: the rows' methods are {methods}")
     if not runs_a or sorted(runs_a) != sorted(runs_b):
         raise ValueError(f"'{a}' ran with seeds {sorted(runs_a)} and '{b}' with {sorted(runs_b)}: pair the same seeds")
     seeds = sorted(runs_a)

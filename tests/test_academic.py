@@ -390,6 +390,18 @@ def test_subset_takes_per_class_notes_of_every_class_drawn_by_the_seed(small_dat
     other = experiments.subset(small_dataset, 2, seed=1)["train"]
     assert part["text"] != other["text"]
     assert experiments.subset(small_dataset, None, seed=0) is small_dataset
+    from collections import Counter
+
+    from sft_teach.errors import ConfigError
+
+    counts = Counter(small_dataset["train"]["label"])
+    smallest = min(counts.values())
+    assert len(experiments.subset(small_dataset, smallest, seed=0)["train"]) == smallest * classes
+    # more than a class has gave fewer notes than asked, under the number asked for; 2.5 and 0 too
+    for per_class in (smallest + 1, 2.5, 0):
+        with pytest.raises(ConfigError, match=rf"from 1 to {smallest} \(the smallest class, '\w+', has {smallest} "
+                                              rf"training examples\), got {per_class!r}"):
+            experiments.subset(small_dataset, per_class, seed=0)
 
 
 def test_paired_lines_up_seeds_and_items():
@@ -407,6 +419,10 @@ def test_paired_lines_up_seeds_and_items():
     # where= picks the rows: other per_class rows of the same methods are left out
     other = [{**r, "per_class": 16, "correct": "0000"} for r in rows]
     assert experiments.paired(rows + other, "a", "b", per_class=8).difference == pytest.approx(0.375)
+    with pytest.raises(ValueError, match=r"no runs of 'c': the rows' methods are \['a', 'b'\]"):
+        experiments.paired(rows, "a", "c")  # a misspelt method: "ran with seeds []" said nothing of the name
+    with pytest.raises(ValueError, match=r"no runs of 'a' with per_class=32: the rows' methods are"):
+        experiments.paired(rows, "a", "b", per_class=32)
 
 
 def test_right_wrong_marks_each_item_1_when_right():
