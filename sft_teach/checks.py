@@ -49,8 +49,47 @@ class Finding:
         return self.message
 
 
+def _texts(texts, where: str) -> list[str]:
+    """``texts`` as a list of strings. A ``Dataset`` (whose rows are dicts), one string (whose letters
+    would be read as texts) or a missing value is refused in one line, not an ``AttributeError``."""
+    from datasets import Dataset, DatasetDict
+
+    from sft_teach.errors import ConfigError
+
+    if isinstance(texts, (Dataset, DatasetDict)):
+        raise ConfigError(f"{where} takes a list of texts, got a {type(texts).__name__}: pass its text column, "
+                          f"e.g. dataset['train']['text']")
+    if isinstance(texts, str) or not hasattr(texts, "__iter__"):
+        raise ConfigError(f"{where} takes a list of texts, got {type(texts).__name__} {texts!r:.40}: "
+                          f"e.g. dataset['train']['text']")
+    texts = texts[:] if hasattr(texts, "source") else list(texts)  # a lazy Column: read at once (column())
+    bad = [t for t in texts if not isinstance(t, str)][:1]  # None is a value to name, not "none found"
+    if bad:
+        raise ConfigError(f"{where}: every text must be a string, got {bad[0]!r:.40} ({type(bad[0]).__name__}): "
+                          f"leave out missing values")
+    return texts
+
+
+def _one_split(dataset, where: str) -> None:
+    """A ``Dataset`` of one file or split, with a ``text`` column: not a ``DatasetDict`` of splits."""
+    from datasets import DatasetDict
+
+    from sft_teach.errors import ConfigError
+
+    if isinstance(dataset, DatasetDict):  # a KeyError 'text' from inside, otherwise
+        raise ConfigError(f"{where} takes one Dataset (one file's rows, before it is split), got a DatasetDict of "
+                          f"{', '.join(dataset)}: e.g. {where}(data.from_csv(path))")
+
+
 def summary(dataset) -> dict:
     """Rows and examples per class for each split: ``{"train": {"rows": 714, "classes": {"cat": 357, ...}}}``."""
+    from datasets import DatasetDict
+
+    if not isinstance(dataset, DatasetDict):
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"summary takes a DatasetDict of splits, got a {type(dataset).__name__}: e.g. "
+                          f"summary(data.load('pets')); one Dataset: summary(DatasetDict(all=dataset))")
     out = {}
     for name, part in dataset.items():
         names = part.features["label"].names
@@ -66,7 +105,7 @@ def _normal(text: str) -> str:
 
 def duplicates(texts) -> dict:
     """``{normalised text: count}`` for every text that occurs more than once."""
-    counts = Counter(_normal(t) for t in texts)
+    counts = Counter(_normal(t) for t in _texts(texts, "duplicates"))
     return {t: n for t, n in counts.items() if n > 1}
 
 
@@ -80,6 +119,11 @@ def _conflicting(texts, labels) -> set[str]:
 
 def conflicts(texts, labels) -> int:
     """How many distinct (normalised) texts carry more than one label: the data contradicts itself."""
+    texts, labels = _texts(texts, "conflicts"), labels[:] if hasattr(labels, "source") else list(labels)
+    if len(texts) != len(labels):  # zip would stop at the shorter one, in silence
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"conflicts takes one label per text: got {len(texts)} texts and {len(labels)} labels")
     return len(_conflicting(texts, labels))
 
 
@@ -89,6 +133,7 @@ def deduplicate(dataset):
     Run it *before* splitting: a text repeated in one file lands in train and test by
     chance after a random split, and the test score then measures memory (leakage).
     """
+    _one_split(dataset, "deduplicate")
     first = {}
     for i, text in enumerate(column(dataset, "text")):
         first.setdefault(_normal(text), i)
@@ -103,6 +148,7 @@ def resolve_conflicts(dataset):
     entirely, since nobody can say which label is right.
     ``kept`` and ``dropped`` count the conflicting texts settled each way.
     """
+    _one_split(dataset, "resolve_conflicts")
     texts, labels = column(dataset, "text"), column(dataset, "label")
     votes: dict[str, Counter] = {}
     for text, label in zip(texts, labels):
@@ -133,6 +179,7 @@ def clean(dataset) -> tuple:
 
     Taught in notebooks/05_your_own_data.ipynb.
     """
+    _one_split(dataset, "clean")
     settled, kept, dropped = resolve_conflicts(dataset)
     unique = deduplicate(settled)
     left, gone = {_normal(t) for t in column(settled, "text")}, {}
@@ -199,13 +246,13 @@ def near_empty(texts) -> list[str]:
 
 def shared(train_texts, other_texts) -> list[str]:
     """The texts of ``other_texts`` that also occur (normalised) in ``train_texts``, in order."""
-    seen = {_normal(t) for t in train_texts}
-    return [t for t in other_texts if _normal(t) in seen]
+    seen = {_normal(t) for t in _texts(train_texts, "shared")}
+    return [t for t in _texts(other_texts, "shared") if _normal(t) in seen]
 
 
 def overlap(train_texts, other_texts) -> int:
     """How many texts of ``other_texts`` also occur (normalised) in ``train_texts``."""
-    return len(shared(train_texts, other_texts))
+    return len(shared(_texts(train_texts, "overlap"), _texts(other_texts, "overlap")))
 
 
 def token_lengths(texts, tokenizer) -> list[int]:

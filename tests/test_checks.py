@@ -1,8 +1,10 @@
 """sft_teach.checks: each count against a hand count on a small dataset."""
 
+import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from sft_teach import checks
+from sft_teach.errors import ConfigError
 
 FEATURES = Features({"text": Value("string"), "label": ClassLabel(names=["cat", "dog"])})
 
@@ -270,3 +272,33 @@ def test_the_advice_for_a_class_never_predicted_compares_with_the_median_of_trai
         train_labels = [0] * a_rows + [1] * 20 + [2] * 20
         finding = checks.classes_never_predicted([1, 2, 1], [0, 1, 2], names, train_labels=train_labels)
         assert advice in finding.message, a_rows  # half the median, 20 / 2 = 10, is enough to say "train longer"
+
+
+def test_the_text_checks_refuse_a_dataset_one_string_or_a_missing_text_in_one_line():
+    """A Dataset's rows are dicts (an AttributeError from inside), one string was read as its letters,
+    and conflicts() zipped texts and labels of different lengths in silence."""
+    split = Dataset.from_dict({"text": ["Purred.", "purred.", "Barked."], "label": [0, 0, 1]})
+    for name, call in {"duplicates": checks.duplicates, "overlap": lambda t: checks.overlap(t, ["Barked."]),
+                       "shared": lambda t: checks.shared(["Barked."], t),
+                       "conflicts": lambda t: checks.conflicts(t, [0, 0, 1])}.items():
+        with pytest.raises(ConfigError, match=rf"^{name} takes a list of texts, got a Dataset: pass its text column"):
+            call(split)
+        with pytest.raises(ConfigError, match=rf"^{name} takes a list of texts, got str 'aab'"):
+            call("aab")
+        with pytest.raises(ConfigError, match=rf"^{name}: every text must be a string, got None \(NoneType\)"):
+            call(["Purred.", None, "Barked."])
+    with pytest.raises(ConfigError, match=r"one label per text: got 3 texts and 2 labels"):
+        checks.conflicts(["a", "a", "a"], [0, 1])
+    # the columns themselves (lazy Columns in datasets 4 and later) are read as they were
+    assert checks.duplicates(split["text"]) == {"purred.": 2} and checks.overlap(split["text"], ["barked."]) == 1
+    assert checks.conflicts(split["text"], split["label"]) == 0
+
+
+def test_the_dataset_checks_say_which_kind_of_dataset_they_take():
+    one = Dataset.from_dict({"text": ["Purred.", "Barked."], "label": [0, 1]})
+    splits = DatasetDict(train=one, test=one)
+    for name in ("clean", "deduplicate", "resolve_conflicts"):
+        with pytest.raises(ConfigError, match=rf"^{name} takes one Dataset .* got a DatasetDict of train, test"):
+            getattr(checks, name)(splits)
+    with pytest.raises(ConfigError, match=r"^summary takes a DatasetDict of splits, got a Dataset"):
+        checks.summary(one)
