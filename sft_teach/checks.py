@@ -257,8 +257,12 @@ def overlap(train_texts, other_texts) -> int:
 
 def token_lengths(texts, tokenizer) -> list[int]:
     """Tokens per text as the model sees it, special tokens included, before truncation."""
+    from sft_teach.models import check_tokenizer
+
+    texts = _texts(texts, "token_lengths")
+    check_tokenizer(tokenizer, "token_lengths")
     # verbose=False: counting a text longer than the model accepts is the point here, not a mistake to warn of
-    return [len(ids) for ids in tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
+    return [len(ids) for ids in tokenizer(texts, truncation=False, verbose=False)["input_ids"]]
 
 
 def mostly_unknown(texts, tokenizer) -> list[str]:

@@ -32,6 +32,10 @@ def test_overlap_counts_evaluation_texts_seen_in_training():
 
 def test_token_lengths_include_special_tokens(tokenizer):
     assert checks.token_lengths(["Purrs.", "A much longer note."], tokenizer) == [len(tokenizer.tokenize(t)) + 2 for t in ["Purrs.", "A much longer note."]]  # + [CLS], [SEP]
+    with pytest.raises(ConfigError, match=r"^token_lengths takes a list of texts, got a Dataset"):
+        checks.token_lengths(_ds([("Purrs.", 0)]), tokenizer)
+    with pytest.raises(ConfigError, match=r"^token_lengths: tokenizer must be the model's tokenizer .* got NoneType"):
+        checks.token_lengths(["Purrs."], None)
 
 
 def test_check_reports_each_kind_once(tokenizer):
