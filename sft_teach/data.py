@@ -328,6 +328,12 @@ def tokenize(dataset, tokenizer, max_length: int = 128):
     from datasets import DatasetDict
     from datasets.fingerprint import generate_random_fingerprint
 
+    from sft_teach.setting_checks import whole
+
+    if not whole(max_length, least=2):  # 0 kept only the special tokens, -1 overflowed inside the tokenizer
+        raise ConfigError(f"max_length= must be a whole number of tokens, at least 2 (the special tokens alone), "
+                          f"got {max_length!r}: e.g. 128")
+
     def encode(batch):
         return tokenizer(batch["text"], truncation=True, max_length=max_length)
 

@@ -598,6 +598,9 @@ def test_tokenize_keeps_only_what_the_model_reads_of_a_csv_split(tmp_path, token
 def test_tokenize_cuts_at_max_length_and_the_padding_cost_counts_a_short_last_batch(tokenizer):
     encoded = data.tokenize(data.load("pets"), tokenizer, max_length=8)
     assert max(len(ids) for ids in encoded["train"]["input_ids"]) == 8
+    for max_length in (0, 1, -1, 8.5, None):
+        with pytest.raises(ConfigError, match=rf"max_length= must be a whole number of tokens, at least 2 .* got {max_length!r}"):
+            data.tokenize(data.load("pets"), tokenizer, max_length=max_length)
     # batches of 2 over lengths 3, 5, 2: (5 + 5) + 2 = 12 slots, not 5 + 5 + 5
     cost = data.padding_cost([3, 5, 2], batch_size=2, max_length=10)
     assert (cost["real_tokens"], cost["dynamic"], cost["padded_to_max"]) == (10, 12, 30)
