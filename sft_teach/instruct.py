@@ -129,6 +129,20 @@ def sft(model, tokenizer, train, *, masked: bool = True, num_train_epochs: int =
 
 
 @torch.no_grad()
+def _tasks_of(dataset, tasks, where: str) -> tuple:
+    """``tasks`` as a tuple, each a task the data has rows of: a misspelt one scored nan in silence,
+    and one task given as a string was read as its letters."""
+    from sft_teach.errors import ConfigError
+
+    if isinstance(tasks, str):
+        raise ConfigError(f"{where} takes a collection of tasks, got {tasks!r}: e.g. ({tasks!r},)")
+    present = sorted(set(dataset["task"][:]))
+    missing = [t for t in tasks if t not in present]
+    if missing or not tasks:
+        raise ConfigError(f"{where}: no rows of task(s) {missing}: the data's tasks are {present}")
+    return tuple(tasks)
+
+
 def generate(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 8, batch_size: int = 32) -> list[str]:
     """Greedy answers to ``prompts`` (each a list of messages ending with the user's).
 
@@ -137,6 +151,15 @@ def generate(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 
     ``eos_token`` (:func:`sft_teach.chat.end_of_turn_ids`): for a base model's tokenizer the two
     differ, and stopping at ``eos_token`` alone would run past the answer.
     """
+    from sft_teach.errors import ConfigError
+    from sft_teach.setting_checks import whole
+
+    if isinstance(prompts, (str, dict)) or (len(prompts) and not isinstance(prompts[0], (list, tuple))):
+        raise ConfigError(f"generate takes a list of conversations, each a list of messages: got {prompts!r:.60}; "
+                          f"one conversation goes in a list of one, [chat.to_messages(instruction, input)]")
+    for name, value in (("max_new_tokens", max_new_tokens), ("batch_size", batch_size)):
+        if not whole(value, least=1):
+            raise ConfigError(f"{name}= must be a whole number of at least 1, got {value!r}")
     model.eval()
     stop = chat.end_of_turn_ids(tokenizer)
     answers = []
@@ -158,6 +181,7 @@ def answer_accuracy(model, tokenizer, dataset, tasks=CHECKED_TASKS) -> dict:
     Returns ``{"animal": acc, "desk": acc, "all": acc, "answers": [...], "rows": [...],
     "correct": [...]}``; ``correct`` holds one bool per row, for paired tests between models.
     """
+    tasks = _tasks_of(dataset, tasks, "answer_accuracy")
     rows = [r for r in dataset if r["task"] in tasks]
     answers = generate(model, tokenizer, [chat.to_messages(r["instruction"], r["input"]) for r in rows])
     correct = np.array([a.lower() == r["response"].lower() for a, r in zip(answers, rows)])
@@ -180,6 +204,7 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
     bool, one chosen answer and one list of log-probabilities (one per allowed answer, in
     ``choices[task]``'s order) per scored row.
     """
+    _tasks_of(dataset, tuple(choices), "choice_accuracy")
     model.eval()
     rows = [r for r in dataset if r["task"] in choices]
     correct, picked_answers, scores = [], [], []

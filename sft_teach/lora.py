@@ -130,6 +130,11 @@ def merge(peft_model):
     The result has the original architecture and parameter count, so it is saved, loaded
     and run like any fine-tuned model. ``peft_model`` is consumed.
     """
+    if not hasattr(peft_model, "merge_and_unload"):  # a model without adapters: nothing to fold in
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"merge takes a model with LoRA adapters (what add_lora returns), got "
+                          f"{type(peft_model).__name__}, which has none to fold in")
     return peft_model.merge_and_unload()
 
 

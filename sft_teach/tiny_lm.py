@@ -156,6 +156,11 @@ def held_out_loss(model, tokenizer, texts, block_size: int = 128, batch_size: in
 
     from sft_teach.errors import DataError
 
+    if isinstance(texts, str):  # its letters would be read as texts
+        texts = [texts]
+    texts = list(texts)
+    if not texts:  # an IndexError inside the tokenizer, otherwise
+        raise DataError("held_out_loss: the held-out texts are empty: give at least one block of text")
     packed = pack(texts, tokenizer, block_size)
     if not packed:
         raise DataError(f"the held-out texts hold fewer than {block_size} tokens, one block: give more text")

@@ -266,6 +266,31 @@ def test_answers_are_right_only_when_they_are_the_answer_case_aside(monkeypatch)
     assert result["correct"] == [True, False, True] and result["animal"] == pytest.approx(2 / 3)
 
 
+def test_the_measures_refuse_a_task_the_data_lacks_and_generate_refuses_one_conversation(tokenizer, model):
+    """A misspelt task scored nan in silence, one task as a string was read as its letters, and one
+    conversation where a list of them goes ended in a TypeError inside the chat template."""
+    from datasets import Dataset
+
+    from sft_teach.errors import ConfigError, DataError
+
+    rows = Dataset.from_list([{"task": "animal", "instruction": "Cat or dog?", "input": "Purrs.", "response": "cat"}])
+    with pytest.raises(ConfigError, match=r"^answer_accuracy: no rows of task\(s\) \['animals'\]: the data's tasks are \['animal'\]"):
+        instruct.answer_accuracy(model, tokenizer, rows, tasks=("animals",))
+    with pytest.raises(ConfigError, match=r"^answer_accuracy takes a collection of tasks, got 'animal': e\.g\. \('animal',\)"):
+        instruct.answer_accuracy(model, tokenizer, rows, tasks="animal")
+    with pytest.raises(ConfigError, match=r"^choice_accuracy: no rows of task\(s\) \['desk'\]"):
+        instruct.choice_accuracy(model, tokenizer, rows, {"desk": ["grooming", "billing"]})
+    one = chat.to_messages("Cat or dog?", "Purrs.")
+    for prompts in (one, "Cat or dog?"):
+        with pytest.raises(ConfigError, match=r"^generate takes a list of conversations, each a list of messages"):
+            instruct.generate(model, tokenizer, prompts)
+    with pytest.raises(ConfigError, match=r"^max_new_tokens= must be a whole number of at least 1, got 0"):
+        instruct.generate(model, tokenizer, [one], max_new_tokens=0)
+    assert len(instruct.generate(model, tokenizer, [one], max_new_tokens=1)) == 1
+    with pytest.raises(DataError, match=r"^held_out_loss: the held-out texts are empty"):
+        tiny_lm.held_out_loss(model, tokenizer, [])
+
+
 def test_a_row_becomes_a_conversation_with_its_input_and_its_answer_trimmed():
     assert chat.to_messages(" Cat or dog? ", " Naps all day. ", " cat\n") == [
         {"role": "user", "content": "Cat or dog?\n\nNaps all day."}, {"role": "assistant", "content": "cat"}]

@@ -118,6 +118,13 @@ def test_rank_must_be_positive():
         lora.LoRALinear(nn.Linear(4, 4), r=0)
 
 
+def test_merge_of_a_model_without_adapters_says_so(make_tiny_classifier):
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^merge takes a model with LoRA adapters .* got BertForSequenceClassification"):
+        lora.merge(make_tiny_classifier())
+
+
 def test_add_lora_counts_and_merge_equals_unmerged(make_tiny_classifier):
     model = make_tiny_classifier()
     hidden, layers, r = model.config.hidden_size, model.config.num_hidden_layers, 4
