@@ -97,7 +97,7 @@ def test_course_only_runs_the_notebooks_named(notebooks, tmp_path, capsys):
                                                "the notebooks are a_ok, b_other")
 
 
-def test_re_executing_in_place_has_help_and_names_a_missing_notebook(capsys):
+def test_re_executing_in_place_has_help_and_names_a_missing_notebook(capsys, tmp_path):
     from sft_teach.course import main as in_place
 
     with pytest.raises(SystemExit) as shown:
@@ -106,6 +106,9 @@ def test_re_executing_in_place_has_help_and_names_a_missing_notebook(capsys):
     with pytest.raises(SystemExit) as refused:
         in_place(["missing.ipynb"])
     assert refused.value.code == 2 and "error: no such notebook: missing.ipynb" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as a_folder:  # a folder is no notebook: not a traceback from nbformat
+        in_place([str(tmp_path)])
+    assert a_folder.value.code == 2 and f"error: no such notebook: {tmp_path}" in capsys.readouterr().err
 
 
 def test_a_progress_bars_redraws_are_saved_as_its_last_state():
@@ -118,3 +121,45 @@ def test_a_progress_bars_redraws_are_saved_as_its_last_state():
         nbformat.v4.new_output("stream", name="stdout", text="done\n")])]
     settle_streams(nb)
     assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stderr", "run: 100%| 2/2\n"), ("stdout", "done\n")]
+
+
+def test_re_executing_in_place_saves_the_outputs_and_stops_with_exit_code_1_naming_the_cell(tmp_path, capsys):
+    """How the committed notebooks are made: a failure must stop the command with an error, or a
+    script that re-executes them all would carry on past a broken notebook."""
+    from sft_teach.course import main as in_place
+
+    good = write_notebook(tmp_path / "good.ipynb", "print(6 * 7)")
+    assert in_place([str(good)]) == 0
+    assert capsys.readouterr().out.startswith(f"{good}: ")
+    assert nbformat.read(good, as_version=4).cells[0].outputs[0]["text"] == "42\n"  # saved in place
+    # a deliberate error (tagged) before the real one: the message names the real one's cell
+    bad = write_notebook(tmp_path / "bad.ipynb", "x = 1", "raise RuntimeError('the lesson')", "y = 2",
+                         "raise ValueError('boom')", tags={1: ["raises-exception"]})
+    assert in_place([str(bad)]) == 1
+    assert capsys.readouterr().err.strip() == "error: bad.ipynb failed at cell 3: ValueError: boom"
+    first = write_notebook(tmp_path / "first.ipynb", "raise KeyError('at once')")
+    assert in_place([str(first)]) == 1
+    assert "first.ipynb failed at cell 0: KeyError" in capsys.readouterr().err  # cell 0 is a cell, not start-up
+
+
+def test_an_executed_notebook_is_saved_with_a_progress_bar_s_last_state_only(tmp_path, capsys):
+    from sft_teach.course import run_notebook
+
+    path = write_notebook(tmp_path / "bar.ipynb", "import sys, time\n"
+                          "for i in range(3):\n    sys.stderr.write(f'\\rbar {i}/2'); sys.stderr.flush(); time.sleep(0.05)\n"
+                          "_ = sys.stderr.write('\\n')")
+    _, seconds = run_notebook(path)
+    (output,) = nbformat.read(path, as_version=4).cells[0].outputs
+    assert output["text"] == "bar 2/2\n" and seconds > 0.15
+
+
+def test_the_course_s_total_time_adds_up_its_notebooks(tmp_path):
+    from sft_teach.course import run_course
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    paths = [write_notebook(folder / f"{n}.ipynb", "import time; time.sleep(0.3)") for n in ("a", "b")]
+    lines = []
+    total = run_course(paths, tmp_path / "out", echo=lambda text, **_: lines.append(text))
+    each = [float(line.split()[0]) for line in lines if line.strip().endswith(" s")]
+    assert len(each) == 2 and total >= 0.6 and abs(total - sum(each)) <= 1  # each printed rounded to a second
