@@ -125,6 +125,15 @@ def test_doctor_says_which_versions_differ_from_the_notebooks_and_how_to_match_t
     assert "torch" not in environment.drift(drifted())
 
 
+def test_doctor_counts_two_differing_packages_in_the_plural(capsys, monkeypatch):
+    from sft_teach import environment
+
+    real = environment.versions
+    monkeypatch.setattr(environment, "versions", lambda: {**real(), "transformers": "9.9.9", "peft": "9.9.9"})
+    code, out, _ = run(["doctor"], capsys)
+    assert code == 0 and "2 packages differ from the versions" in out
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])

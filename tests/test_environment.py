@@ -1,5 +1,6 @@
 """sft_teach.environment.quiet_libraries: what it changes, and that it changes it once."""
 
+import importlib.metadata
 import warnings
 
 import datasets
@@ -42,3 +43,71 @@ def test_the_course_warnings_print_as_one_line_without_the_cell_prefix(restored)
     # every other warning keeps Python's own form, with the place it came from
     assert wrapped("other", UserWarning, "/tmp/ipykernel/1.py", 9, line="").startswith(
         "/tmp/ipykernel/1.py:9: UserWarning: other")
+
+
+_VERSION = importlib.metadata.version  # the real one, whatever a test has patched
+
+
+def _without(monkeypatch, *absent):
+    """importlib.metadata as if the packages ``absent`` were not installed."""
+    from sft_teach import environment
+
+    def version(name):
+        if name in absent:
+            raise environment.metadata.PackageNotFoundError(name)
+        return _VERSION(name)
+
+    monkeypatch.setattr(environment.metadata, "version", version)
+
+
+def test_a_missing_package_is_named_and_doctor_exits_1_but_sft_teach_itself_may_be_missing(monkeypatch, capsys):
+    """sft-teach run from a clone without pip install is not a distribution: the course still runs."""
+    from sft_teach import environment
+    from sft_teach.cli import main
+
+    _without(monkeypatch, "peft", "sft-teach")
+    found = environment.versions()
+    assert found["peft"] == found["sft-teach"] == "missing"
+    info = environment.report()
+    assert info["missing"] == ["peft"] and info["ok"] is False
+    assert "peft" not in info["drift"]  # missing is not a version that differs
+    assert main(["doctor"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "not ready: missing peft"
+    _without(monkeypatch, "sft-teach")
+    assert environment.report()["ok"] is True
+
+
+def test_the_pins_come_from_the_wheel_s_copy_first_and_read_names_as_pip_gives_them(monkeypatch, tmp_path):
+    from sft_teach import environment
+
+    package = tmp_path / "sft_teach"
+    package.mkdir()
+    (tmp_path / "constraints.txt").write_text("torch==1.0.0\n")  # a clone's, beside the package
+    (package / "_constraints.txt").write_text("# executed with\ntorch==2.13.0  # the CPU build\n"
+                                              "Typing_Extensions==4.15.0\nnot a pin\n")
+    monkeypatch.setattr(environment, "__file__", str(package / "environment.py"))
+    assert environment.constraints_file() == package / "_constraints.txt"
+    assert environment.executed_with() == {"torch": "2.13.0", "typing-extensions": "4.15.0"}
+    (package / "_constraints.txt").unlink()
+    assert environment.executed_with() == {"torch": "1.0.0"}
+
+
+def test_the_device_is_cuda_when_torch_sees_a_gpu(monkeypatch):
+    import torch
+
+    from sft_teach import environment
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H100")
+    assert environment.device()["device"] == "cuda" and environment.device()["gpu"] == "NVIDIA H100"
+
+
+def test_the_bundled_model_s_size_is_given_in_mib():
+    import os
+
+    from sft_teach import environment
+    from sft_teach.models import bundled_model_path
+
+    size = os.stat(bundled_model_path() / "model.safetensors").st_size
+    model = environment.bundled_model()
+    assert model["weights_mb"] == round(size / 2**20, 1) and 50 < model["weights_mb"] < 150  # 22.7 M float32 weights

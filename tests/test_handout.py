@@ -316,3 +316,58 @@ def test_lab_starts_a_server_that_lists_the_course(tmp_path):
             proc.wait()
         log.close()
     assert (dest / MANIFEST).is_file()
+
+
+def test_lab_says_nothing_of_newer_notebooks_in_a_folder_sft_teach_did_not_copy(course, tmp_path, started, capsys):
+    """A clone's notebooks/ (no manifest) is opened as it is: --update would keep every notebook
+    there as the learner's, so advice to run it would do nothing."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    write_notebook(mine / "00_a.ipynb", "print('an older version, not copied by sft-teach')")
+    code, out, err = run(["lab", str(mine)], capsys)
+    assert code == 0, err
+    assert "newer than" not in out and out.startswith(f"starting JupyterLab in {mine}/")
+
+
+def test_course_refuses_its_own_folder_however_it_is_spelt(course, tmp_path, capsys):
+    spelt = tmp_path / "package" / "_notebooks" / ".." / "_notebooks"
+    code, _, err = run(["course", "--notebooks", str(course), "--output", str(spelt)], capsys)
+    assert code == 2
+    one_line_error(err, f"--output {spelt} is the course's own folder")
+
+
+def test_course_names_three_notebooks_it_would_replace_and_counts_the_rest(tmp_path, capsys):
+    folder, out = tmp_path / "nbs", tmp_path / "out"
+    folder.mkdir(), out.mkdir()
+    for name in ("a", "b", "c", "d"):
+        write_notebook(folder / f"{name}.ipynb", "print(1)")
+        write_notebook(out / f"{name}.ipynb", "print('mine')")
+    code, _, err = run(["course", "--notebooks", str(folder), "--output", str(out)], capsys)
+    assert code == 2
+    one_line_error(err, f"{out}/ already holds a.ipynb, b.ipynb, c.ipynb and 1 more, which would be replaced")
+    (out / "d.ipynb").unlink()
+    code, _, err = run(["course", "--notebooks", str(folder), "--output", str(out)], capsys)
+    one_line_error(err, f"{out}/ already holds a.ipynb, b.ipynb, c.ipynb, which would be replaced: pass "
+                        f"--overwrite to replace them")
+
+
+def test_an_edition_says_where_it_is_and_one_that_fails_exits_1_naming_the_cell(tmp_path, monkeypatch, capsys):
+    from sft_teach import editions
+    from sft_teach.course import NotebookFailed
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    write_notebook(folder / "00_x.ipynb", "print(1)")
+    code, out, err = run(["course", "--notebooks", str(folder), "--edition", "student", "--output",
+                          str(tmp_path / "student")], capsys)
+    assert code == 0, err
+    assert out.strip() == f"student edition: 1 notebook in {tmp_path / 'student'}/"
+
+    def failing(*args, **kwargs):
+        raise NotebookFailed("00_x.ipynb", 3, "ValueError: boom")
+
+    monkeypatch.setattr(editions, "build_edition", failing)  # as a teacher edition's solution that raises
+    code, _, err = run(["course", "--notebooks", str(folder), "--edition", "teacher", "--output",
+                        str(tmp_path / "teacher")], capsys)
+    assert code == 1  # as sft-teach course without an edition: a notebook failed, not a usage error (2)
+    one_line_error(err, "00_x.ipynb failed at cell 3: ValueError: boom")
