@@ -121,3 +121,44 @@ def test_code_in_the_explanations_loads_the_course_model_as_it_works_offline():
                 # any other hub checkpoint goes through load_causal_lm or resolve_model, which fail in one line offline
                 by_hub_name = re.findall(r"from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']", block)
                 assert not by_hub_name, (concept.key, level, by_hub_name)
+
+
+def test_a_hyphen_a_space_and_an_underscore_name_the_same_concept():
+    for name in ("learning-rate", "Learning Rate", "learning_rate", " weight-decay "):
+        assert explain(name).concept.key == name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def test_an_alias_never_hides_another_concept_s_own_name(monkeypatch):
+    from sft_teach import explain as module
+
+    levels = {level: "Text." for level in LEVELS}
+    made = {"warmup": module.Concept("warmup", "Warmup", ("ramp",), (), levels),
+            "ramp": module.Concept("ramp", "Ramp", (), (), levels),
+            "zy": module.Concept("zy", "Ramp", (), (), levels),  # a title that is another concept's key
+            "zz": module.Concept("zz", "Zed", ("warmup", "Ramp"), (), levels)}  # aliases that are others' names
+    monkeypatch.setattr(module, "concepts", lambda: made)
+    assert explain("warmup").concept.key == "warmup" and explain("Ramp").concept.key == "ramp"
+    assert explain("zed").concept.key == "zz"
+
+
+def test_a_file_without_its_three_levels_is_refused(tmp_path):
+    from sft_teach.explain import _parse
+
+    path = tmp_path / "half.md"
+    path.write_text("# Half\naliases: a\n\n## Beginner\nOne.\n\n## Technical\nTwo.\n")
+    with pytest.raises(ValueError, match=r"half\.md: needs '# Title' and the sections Beginner, Technical, Academic"):
+        _parse(path)
+
+
+def test_the_html_opens_the_beginner_level_and_names_related_concepts():
+    e = explain("warmup")
+    page = e.html()
+    assert page.count("<details open>") == 1 and "<details open><summary><b>Beginner</b>" in page
+    related = ", ".join(f"`{r}`" for r in e.concept.related)
+    assert e.concept.related and f"*Related:* {related}" in e.markdown()
+    assert f"<code>{e.concept.related[0]}</code>" in page
+
+
+def test_explain_without_a_name_lists_other_names_and_the_glossary_a_sentence():
+    assert "| also called |" in explain().markdown() and "| in one sentence |" not in explain().markdown()
+    assert "| in one sentence |" in glossary().markdown()
