@@ -132,6 +132,23 @@ def test_known_mistakes_get_a_hint_and_the_result_displays():
     assert result._repr_markdown_().startswith("**✗ Not yet**")
 
 
+def test_a_result_shows_its_verdict_its_exercise_and_its_message_in_every_form():
+    passed = check("04-stlr", solution("04-stlr"))
+    failed = check("06-lora-forward", WRONG["06-lora-forward"])
+    assert str(passed).startswith("✓ Correct: ") and str(failed) == f"✗ Not yet: {failed.message}"
+    assert len(failed.message) > 20  # the line says what went wrong, not only the verdict
+    page_passed, page_failed = passed._repr_html_(), failed._repr_html_()
+    assert 'color:#1a7f37"><b>✓ Correct</b>' in page_passed and 'color:#b35900"><b>✗ Not yet</b>' in page_failed
+    assert "[06-lora-forward]" in page_failed and "[04-stlr]" in page_passed
+
+
+def test_an_exercise_is_found_by_its_whole_id_not_a_prefix_and_an_edition_is_checked():
+    with pytest.raises(KeyError, match="no exercise '04'"):
+        check("04", None)  # the start of an id names no exercise, however many start with it
+    with pytest.raises(ValueError, match="edition must be 'student' or 'teacher', got 'solution'"):
+        cell_source("04-stlr", "solution")
+
+
 @pytest.mark.parametrize("exercise_id", [e.id for e in EXERCISES if e.mistakes])
 def test_each_known_mistake_gets_its_own_hint_once(exercise_id):
     exercise = next(e for e in EXERCISES if e.id == exercise_id)
