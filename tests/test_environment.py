@@ -111,3 +111,15 @@ def test_the_bundled_model_s_size_is_given_in_mib():
     size = os.stat(bundled_model_path() / "model.safetensors").st_size
     model = environment.bundled_model()
     assert model["weights_mb"] == round(size / 2**20, 1) and 50 < model["weights_mb"] < 150  # 22.7 M float32 weights
+
+
+def test_without_the_bundled_model_doctor_is_not_ready(monkeypatch, capsys):
+    from sft_teach import environment
+    from sft_teach.cli import main
+
+    monkeypatch.setattr(environment, "bundled_model",
+                        lambda: {"name": "all-MiniLM-L6-v2", "found": False, "problem": "not installed"})
+    assert environment.report()["ok"] is False
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT FOUND" in out and out.splitlines()[-1] == "not ready: missing the bundled model"

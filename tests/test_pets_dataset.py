@@ -68,6 +68,7 @@ def test_blind_reader_labels_cover_test_and_unseen_and_the_datasheet_states_thei
         assert (got["agree"], got["total"]) == (agree, len(ALL[split]))
         assert got["correct"] == [r["reader"] == truth["label"] for r, truth in zip(mine, ALL[split])]
         assert got["sure"] + got["lean"] + got["none"] == got["total"]
+        assert got["accuracy"] == agree / len(ALL[split])
         stated = re.search(rf"on (\d+) of (\d+)\s+`{split}.csv` notes", README)
         assert stated, f"the datasheet does not state the reader's agreement on {split}.csv"
         assert (int(stated[1]), int(stated[2])) == (agree, len(ALL[split]))
@@ -90,3 +91,48 @@ def test_reader_agreement_refuses_labels_that_no_longer_match_the_notes(tmp_path
     monkeypatch.setattr(bundled, "data_dir", lambda: tmp_path)
     with pytest.raises(DataError, match="reader_labels.csv"):
         bundled.reader_agreement("pets", "test")
+
+
+def test_the_cue_mask_refuses_cues_that_no_longer_match_the_test_notes(tmp_path, monkeypatch):
+    import shutil
+
+    import pytest
+
+    from sft_teach import bundled
+    from sft_teach.errors import DataError
+
+    copy = tmp_path / "pets"
+    shutil.copytree(FOLDER, copy)
+    lines = (copy / "test_cues.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1], lines[2] = lines[2], lines[1]  # the cues of two notes swapped: a mask for other notes
+    (copy / "test_cues.csv").write_text("".join(lines), encoding="utf-8")
+    monkeypatch.setattr(bundled, "data_dir", lambda: tmp_path)
+    with pytest.raises(DataError, match=r"pets/test_cues\.csv: its texts are not the test split's, in order"):
+        unseen_cue_mask("pets")
+
+
+def test_a_word_keeps_its_apostrophe():
+    assert words("Don't wake the dog's bowl, 3 times!") == ["don't", "wake", "the", "dog's", "bowl", "times"]
+
+
+def test_only_folders_of_text_label_splits_are_labelled_datasets(tmp_path, monkeypatch):
+    from sft_teach import bundled
+
+    for name, header in (("notes", "text,label"), ("pairs", "text_a,text_b,label"), ("tasks", "task,instruction")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.csv").write_text(header + "\n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setattr(bundled, "data_dir", lambda: tmp_path)
+    assert bundled.bundled_datasets() == ["notes"]
+
+
+def test_a_bundled_dataset_refuses_other_columns_even_an_empty_name_and_allows_its_own_with_spaces():
+    import pytest
+
+    from sft_teach.bundled import bundled_columns
+    from sft_teach.errors import ConfigError
+
+    bundled_columns("pets", " text ", "label")  # its own columns, however spaced: accepted
+    for text, label in (("", None), ("note", None), (None, "animal")):
+        with pytest.raises(ConfigError, match="is a bundled dataset, read by its own columns text and label: drop --"):
+            bundled_columns("pets", text, label)
