@@ -371,3 +371,40 @@ def test_an_edition_says_where_it_is_and_one_that_fails_exits_1_naming_the_cell(
                         str(tmp_path / "teacher")], capsys)
     assert code == 1  # as sft-teach course without an edition: a notebook failed, not a usage error (2)
     one_line_error(err, "00_x.ipynb failed at cell 3: ValueError: boom")
+
+
+def test_a_name_of_spaces_is_an_empty_name_not_a_folder_called_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["notebooks", "  "], capsys)
+    assert code == 2 and not (tmp_path / "  ").exists()
+    one_line_error(err, "the folder for the course has an empty name")
+
+
+def test_copying_into_an_edition_without_update_says_the_course_is_there(course, tmp_path, capsys):
+    """The edition's own refusal is about --update: without it, the plain 'already holds' applies."""
+    dest = tmp_path / "handout"
+    copy_course(dest)
+    (dest / handout.EDITION_MARK).write_text(json.dumps({"edition": "student"}))
+    code, _, err = run(["notebooks", str(dest)], capsys)
+    assert code == 2
+    one_line_error(err, f"'{dest}' already holds the course (00_a.ipynb)")
+
+
+def test_a_folder_left_with_its_manifest_only_still_holds_the_course(course, tmp_path, started, capsys):
+    """A learner deleted the notebooks: a second copy is refused, and lab opens the folder with advice."""
+    dest = tmp_path / "copy"
+    copy_course(dest)
+    for name in ("00_a.ipynb", "01_b.ipynb"):
+        (dest / name).unlink()
+    code, _, err = run(["notebooks", str(dest)], capsys)
+    assert code == 2
+    one_line_error(err, f"'{dest}' already holds the course ({MANIFEST})")
+    code, out, err = run(["lab", str(dest)], capsys)
+    assert code == 0, err
+    assert out.startswith(f"the installed sft-teach has 2 notebooks newer than {dest}/") and len(started) == 1
+
+
+def test_lab_accepts_the_highest_port(course, tmp_path, started, capsys):
+    code, _, err = run(["lab", str(tmp_path / "c"), "--port", "65535"], capsys)
+    assert code == 0, err
+    assert "--port=65535" in started[0]
