@@ -44,7 +44,7 @@ def data_fingerprint(name_or_path) -> str:
 
 def _interval(accuracy: float, n: int) -> str:
     low, high = wilson_interval(round(accuracy * n), n)
-    return f"{accuracy:.3f} (95 % interval {low:.3f}-{high:.3f}, {n} examples)"
+    return f"{accuracy:.3f} (95 % interval {low:.3f}-{high:.3f}, {n} example{'s' * (n != 1)})"
 
 
 def _value(value) -> str:

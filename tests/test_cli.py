@@ -616,6 +616,36 @@ def _card(tmp_path, **changes):
     return write_model_card(tmp_path, **{**fields, **changes}).read_text()
 
 
+def test_the_card_s_interval_counts_the_right_answers_as_a_whole_number(tmp_path):
+    """0.29 * 100 is 28.999... in floating point: the interval is for 29 right of 100, not 28."""
+    from sft_teach.stats import wilson_interval
+
+    low, high = wilson_interval(29, 100)
+    card = _card(tmp_path, split_sizes={"train": 8, "test": 100}, test_metrics={"accuracy": 0.29, "macro_f1": 0.3})
+    assert f"- accuracy 0.290 (95 % interval {low:.3f}-{high:.3f}, 100 examples)" in card
+    one = _card(tmp_path, split_sizes={"train": 8, "test": 1}, test_metrics={"accuracy": 1.0, "macro_f1": 1.0})
+    assert "- accuracy 1.000 (95 % interval " in one and ", 1 example)" in one  # even one example has one
+
+
+def test_the_card_says_read_as_only_for_an_encoding_that_is_not_utf8_however_spelt(tmp_path):
+    for spelling in ("utf8", "UTF_8", "utf-8-sig", "utf_8_sig"):
+        assert "read as" not in _card(tmp_path, encoding=spelling), spelling
+    assert "- read as `latin-1`" in _card(tmp_path, encoding="latin-1")
+
+
+def test_a_class_absent_from_the_scored_split_is_said_for_that_split(tmp_path):
+    per_class = {"ui": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 3},
+                 "docs": {"precision": None, "recall": None, "f1": None, "support": 0}}
+    card = _card(tmp_path, eval_split="validation", split_sizes={"train": 8, "validation": 3}, per_class=per_class)
+    assert "Class `docs` has no validation examples" in card and "no test examples" not in card
+
+
+def test_an_epoch_is_written_to_four_places():
+    from sft_teach.model_card import epoch_number
+
+    assert epoch_number(5 / 3) == 1.6667 and epoch_number(2.0) == 2 and isinstance(epoch_number(2.0), int)
+
+
 def test_the_model_cards_yaml_block_reads_back_whatever_the_base_models_name(tmp_path):
     import yaml
 
