@@ -14,7 +14,7 @@ QUESTION = {"question": "What is fine-tuning?",
 def test_grade_is_a_pure_function():
     assert grade(QUESTION, 0) == (True, "Right. It starts from what the model knows.")
     assert grade(QUESTION, 1) == (False, "Not quite. That is from scratch.")
-    assert grade(QUESTION, None)[0] is False
+    assert grade(QUESTION, None) == (False, "Choose an answer first.")  # Check before choosing: said
 
 
 def test_quiz_widget_click_gives_feedback():
@@ -26,9 +26,11 @@ def test_quiz_widget_click_gives_feedback():
     buttons[1].click()
     assert quiz.results == [None, (False, "Not quite. That is from scratch.")]
     assert "from scratch" in box.children[-1].children[1].value
+    assert 'color:#b35900' in box.children[-1].children[1].value  # a wrong answer in orange
     radios[0].value = 0
     buttons[0].click()
     assert quiz.results[0][0] is True
+    assert 'color:#1a7f37' in box.children[3].children[1].value  # a right one in green
 
 
 def test_quiz_fallback_shows_questions_and_answers():
@@ -47,6 +49,9 @@ def test_quiz_without_answers_saves_only_the_questions_and_still_grades():
     box.children[2].value = 1
     box.children[3].children[0].click()
     assert quiz.results == [grade(QUESTION, 1)]
+    from sft_teach import widgets
+
+    assert widgets.quiz("01_beginner_cats_and_dogs", answers=False).answers is False  # quiz() passes it on
 
 
 def test_quiz_file_needs_exactly_one_correct_option(tmp_path):
@@ -139,6 +144,7 @@ def test_figure_panel_redraws_and_falls_back_to_a_png():
     assert "steps=12" in bundle["text/plain"]
     assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "text/html" not in bundle  # the picture is the fallback: a viewer preferring HTML shows no empty box
 
 
 def test_every_shipped_question_has_exactly_one_correct_option():
