@@ -77,6 +77,9 @@ def _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypa
     # the head-only phase ran before the interruption: its log is the uninterrupted run's
     assert resumed["head_steps"] == straight["head_steps"] and resumed["history"]["head"] == straight["history"]["head"]
     assert resumed["resumed_from_step"] > 0 and "resumed_from_step" not in straight
+    card = (tmp_path / "run" / "model" / "README.md").read_text()  # the card says it too, with the step
+    assert f"| resumed from step | {resumed['resumed_from_step']} |" in card
+    assert "resumed from step" not in (tmp_path / "straight" / "model" / "README.md").read_text()
     assert not (tmp_path / ".run.partial").exists() and not (tmp_path / "run" / "head.json").exists()
 
 

@@ -50,3 +50,14 @@ def test_whole_numbers_of_epochs_are_recorded_as_whole_numbers(tiny_model_dir, s
     record = json.loads(text)
     assert (record["epochs"], record["head_epochs"]) == (1, 1)
     assert '"epochs": 1,' in text and '"head_epochs": 1,' in text
+
+
+def test_a_local_folder_is_no_hub_id_even_when_its_name_looks_like_one(tmp_path, monkeypatch):
+    """The card's base_model must name a Hub model: a folder in the working directory called
+    tickets-model (no slash, nothing that says "path") is not one."""
+    from sft_teach.run_record import hub_id
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tickets-model").mkdir()
+    assert hub_id("tickets-model") is None
+    assert hub_id("owner/tickets-model") == "owner/tickets-model"
