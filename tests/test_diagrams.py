@@ -73,3 +73,22 @@ def test_training_loop_diagram_follows_its_settings_and_counts_steps():
 def test_rates_are_written_as_the_code_writes_them():
     assert [diagrams._rate(v) for v in (1e-4, 2e-5, 3e-4, 0.1)] == ["1e-4", "2e-5", "3e-4", "0.1"]
     assert diagrams._rate(1.5e-4) == "1.5e-4" and diagrams._rate(2.5e-5) == "2.5e-5"
+
+
+def test_the_steps_per_epoch_round_up_and_name_a_short_last_batch_only_when_there_is_one():
+    even = all_text(diagrams.training_loop_diagram(batch_size=8, num_train_epochs=2, train_size=96))
+    assert "96 notes \u00f7 8 per batch = 12 batches, so 12 steps per epoch; \u00d7 2 epochs = 24 steps" in even
+    assert "last batch" not in even
+    uneven = all_text(diagrams.training_loop_diagram(batch_size=8, num_train_epochs=2, train_size=100))
+    assert "13 steps per epoch (the last batch holds 4)" in uneven
+    assert "rounded up" in all_text(diagrams.training_loop_diagram(train_size=0))  # no notes: the rule, not 0 steps
+
+
+def test_the_step_that_updates_the_weights_writes_the_rate_as_the_code_does():
+    assert "by the learning rate (3e-5)" in all_text(diagrams.training_loop_diagram(learning_rate=3e-5))
+
+
+def test_only_the_frozen_body_is_tagged_frozen_and_the_rest_that_learns_trained():
+    tags = [t.get_text() for t in texts(diagrams.fine_tuning_diagram()) if t.get_text() in ("trained", "frozen (not changed)")]
+    # panel 2: body frozen, head trained; panel 3: both trained; and the legend's "trained"
+    assert tags.count("frozen (not changed)") == 1 and tags.count("trained") == 4
