@@ -231,3 +231,46 @@ def test_notebook_page_loads_nothing_from_the_network_and_writes_formulas_as_mat
     assert box_part.count("<math") >= 1  # the box's formulas too
     assert "SFTTEACHFORMULA" not in page and "echo $HOME" in page and "$5 a bar" in page
     assert "<strong>bold</strong>" in page and "<table>" in page
+
+
+def test_files_added_beside_an_earlier_book_are_named_three_and_counted_beyond(tmp_path):
+    import json
+
+    from sft_teach.book import MARKER, _check_dest
+
+    (tmp_path / MARKER).write_text(json.dumps({"edition": "student", "written": [".buildinfo", "index.html"]}))
+    for name in (".buildinfo", "index.html"):  # what Sphinx writes
+        (tmp_path / name).write_text("built")
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt"):
+        (tmp_path / name).write_text("mine")
+    with pytest.raises(OutputExistsError, match=r"did not write \(a\.txt, b\.txt, c\.txt and 1 more\)"):
+        _check_dest(tmp_path, overwrite=True)
+
+
+def test_a_page_keeps_stdout_and_stderr_apart_and_joins_one_stream_s_pieces():
+    from sft_teach.book import _offline_outputs
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warning\n")])]
+    _offline_outputs(nb)
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "a\nb\n"), ("stderr", "warning\n")]
+
+
+def test_a_formula_latex2mathml_cannot_read_is_shown_as_its_source():
+    from sft_teach.book import maths_to_mathml
+
+    assert '<code class="math-source">\\left(</code>' in maths_to_mathml("<p>$\\left($</p>")
+
+
+def test_a_page_sphinx_warns_about_stops_the_book(tmp_path):
+    """A broken reference would render as plain text in silence: the build fails and says why."""
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A page\n\nSee {doc}`no-such-page`.")]
+    nbformat.write(nb, source / "00_page.ipynb")
+    with pytest.raises(RuntimeError, match=r"the book was built with warnings:\n.*no-such-page"):
+        build_book(tmp_path / "book", source_dir=source)

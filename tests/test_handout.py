@@ -408,3 +408,8 @@ def test_lab_accepts_the_highest_port(course, tmp_path, started, capsys):
     code, _, err = run(["lab", str(tmp_path / "c"), "--port", "65535"], capsys)
     assert code == 0, err
     assert "--port=65535" in started[0]
+
+
+def test_a_folder_named_like_the_manifest_is_no_manifest(tmp_path):
+    (tmp_path / MANIFEST).mkdir()
+    assert handout.read_manifest(tmp_path) is None  # not an IsADirectoryError
