@@ -292,7 +292,8 @@ def _check_arguments(model, data, tokenizer, training_overrides, *, num_train_ep
 
         check_model(model, "finetune")
         if tokenizer is None:
-            raise ConfigError("pass tokenizer= together with a model object")
+            raise ConfigError("finetune: pass tokenizer= together with a model object: model, tokenizer = "
+                              "load_classifier(...), then finetune(model, data, tokenizer=tokenizer)")
         check_tokenizer(tokenizer, "finetune")
     reading = {k: training_overrides[k] for k in setting_checks.DATA_OPTIONS if k in training_overrides}
     overrides = {k: v for k, v in training_overrides.items() if k not in reading}
@@ -347,9 +348,7 @@ def _model_for(model, tokenizer, names, seed):
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
     if isinstance(model, (str, Path)):
         model, tokenizer = load_classifier(str(model), names)
-    elif tokenizer is None:
-        raise ConfigError("pass tokenizer= together with a model object")
-    else:
+    else:  # its tokenizer was checked with the settings (_check_arguments)
         setting_checks.name_the_classes(model, names)
     return model, tokenizer
 

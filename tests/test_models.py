@@ -212,6 +212,8 @@ def test_the_pair_load_classifier_returns_or_swapped_arguments_get_one_clear_lin
                 call(model, None)
     with pytest.raises(ConfigError, match=r"^finetune: tokenizer must be .* got BertForSequenceClassification: a model"):
         finetune(model, small_dataset, tokenizer=model)
+    with pytest.raises(ConfigError, match=r"^finetune: pass tokenizer= together with a model object: model, tokenizer ="):
+        finetune(model, small_dataset)
     for name, call in {"label_names": label_names, "freeze": models.freeze, "add_lora": lora.add_lora}.items():
         with pytest.raises(ConfigError, match=rf"^{name}: {unpack}"):
             call(pair)
