@@ -37,6 +37,10 @@ def sentence_embeddings(texts, encoder=None, tokenizer=None, batch_size: int = 6
     """Unit-length sentence vectors ``(len(texts), hidden)`` from a frozen encoder."""
     import torch
 
+    if isinstance(texts, str):  # its letters would be embedded, one vector each
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"sentence_embeddings takes a list of texts, got one string: e.g. [{texts!r:.40}]")
     if encoder is None:
         encoder, tokenizer = load_encoder("default")
     texts = list(texts)

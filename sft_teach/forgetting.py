@@ -38,7 +38,19 @@ def paraphrase_pairs():
 def auc(scores, labels) -> float:
     """ROC AUC by its definition: the share of (positive, negative) pairs ranked correctly, ties 1/2."""
     scores, labels = np.asarray(scores), np.asarray(labels)
+    _check_pairs(scores, labels, "auc")
     return _pairs_ranked_right(scores[labels == 1], scores[labels == 0])
+
+
+def _check_pairs(scores, labels, where: str) -> None:
+    """One score per pair, and pairs of both kinds: an AUC of one kind is 0 / 0 (nan), not a result."""
+    from sft_teach.errors import ConfigError
+
+    if len(scores) != len(labels):
+        raise ConfigError(f"{where}: one score per pair: got {len(scores)} scores and {len(labels)} labels")
+    if not ((labels == 1).any() and (labels == 0).any()):
+        raise ConfigError(f"{where} ranks paraphrase pairs (label 1) against the others (label 0): these labels hold "
+                          f"only {sorted({int(x) for x in labels})}")
 
 
 def _pairs_ranked_right(pos, neg) -> float:
@@ -55,6 +67,7 @@ def auc_interval(scores, labels, n_resamples: int = 2_000, seed: int = 0, confid
     the same spread in closed form), so a single value below 0.5 says little on its own.
     """
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
+    _check_pairs(scores, labels, "auc_interval")
     pos, neg = scores[labels == 1], scores[labels == 0]
     rng = np.random.default_rng(seed)
     draws = [_pairs_ranked_right(rng.choice(pos, len(pos)), rng.choice(neg, len(neg))) for _ in range(n_resamples)]
@@ -69,6 +82,11 @@ def retrieval_hits(u, v, labels) -> np.ndarray:
     ``u``, ``v``: unit vectors (n, hidden) of the first and second sentences of n pairs.
     Returns booleans, one per paraphrase pair: two encoders can then be compared pair by pair.
     """
+    if not len(u) == len(v) == len(labels):  # the partner of pair i is row n + i of the pool
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"retrieval_hits: u, v and labels describe the same pairs, one row each: got {len(u)}, "
+                          f"{len(v)} and {len(labels)}")
     pool = np.vstack([u, v])  # (2n, hidden): every sentence of the file
     n = len(u)
     hits = []

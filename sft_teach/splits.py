@@ -53,6 +53,11 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     from datasets import DatasetDict
 
     held_out = validation + test
+    shares = [(name, value) for name, value in (("validation", validation), ("test", test))
+              if not (isinstance(value, (int, float)) and 0 < value < 1)]
+    if shares or held_out >= 1:  # "too few rows" below would misname the mistake
+        raise ConfigError(f"validation= and test= are shares of the rows, each between 0 and 1 and together below 1, "
+                          f"got {validation!r} and {test!r}: e.g. 0.1 and 0.1 (80/10/10)")
     # checked here: numpy's own error for a negative seed would surface as the "too few rows" below
     if not whole(seed, least=0):
         raise ConfigError(f"split seed must be a whole number, 0 or more, got {seed!r}: e.g. --split-seed 42")

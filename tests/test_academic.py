@@ -83,6 +83,10 @@ def test_freeze_below_counts_what_stays_trainable(make_tiny_classifier):
                   if "encoder.layer.1." in n or "pooler" in n or "classifier" in n)
     assert count == by_hand
     assert not any(p.requires_grad for n, p in model.named_parameters() if "embeddings" in n or "layer.0." in n)
+    blocks = len(model.bert.encoder.layer)
+    for n in (-1, blocks + 1, 1.5):  # all trainable, or all frozen, in silence before
+        with pytest.raises(ValueError, match=rf"n must be between 0 and {blocks} \(the number of blocks\), got {n}"):
+            layers.freeze_below(model, n)
 
 
 # ---- drift: weight change and linear CKA -----------------------------------------------------
@@ -173,6 +177,10 @@ def test_sentence_embeddings_are_each_text_alone_mean_pooled_to_unit_length():
         alone = hidden.mean(dim=0)
         np.testing.assert_allclose(vector, (alone / alone.norm()).numpy(), atol=1e-5)
     assert len(tokenizer(texts[1])["input_ids"]) > 40
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"takes a list of texts, got one string: e\.g\. \['Purred\.'\]"):
+        embeddings.sentence_embeddings("Purred.")  # one vector a letter, before
 
 
 def test_project_2d_projects_onto_the_axes_of_the_points_it_is_fitted_on():
@@ -219,6 +227,13 @@ def test_auc_matches_sklearn():
     rng = np.random.default_rng(1)
     scores, labels = rng.normal(size=50).round(1), rng.integers(0, 2, size=50)  # rounding makes ties
     assert forgetting.auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores))
+    from sft_teach.errors import ConfigError
+
+    for measure in (forgetting.auc, forgetting.auc_interval):  # nan, or an IndexError, before
+        with pytest.raises(ConfigError, match=r"these labels hold only \[1\]"):
+            measure([0.2, 0.4], [1, 1])
+        with pytest.raises(ConfigError, match=r"one score per pair: got 3 scores and 2 labels"):
+            measure([0.2, 0.4, 0.1], [1, 0])
 
 
 def test_retrieval_at_1_by_hand():
@@ -229,6 +244,10 @@ def test_retrieval_at_1_by_hand():
     assert forgetting.retrieval_at_1(u, v, [1, 0, 1]) == 1.0
     assert forgetting.retrieval_hits(u, v, [1, 1, 1]).tolist() == [True, False, True]  # pair by pair, in order
     assert forgetting.retrieval_hits(u, v, [1, 0, 1]).tolist() == [True, True]  # only the paraphrase pairs
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"the same pairs, one row each: got 3, 2 and 3"):
+        forgetting.retrieval_hits(u, v[:2], [1, 1, 1])  # row n + i would be another pair's partner
 
 
 def test_the_paraphrase_pairs_load():

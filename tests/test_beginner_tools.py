@@ -20,6 +20,9 @@ def test_balanced_sample_spreads_the_notes_over_the_classes():
         assert len(set(picked)) == n == counts.sum() and picked == sorted(picked)
         if n <= 9:  # no class has run out of notes yet: the counts differ by one at most
             assert counts.max() - counts.min() <= 1
+    for n in (21, 2.5):  # fewer than asked, under the number asked for, before
+        with pytest.raises(ValueError, match=rf"a whole number of examples, at most the 20 there are, got {n}"):
+            balanced_sample(labels, n)
     assert balanced_sample(labels, 6, seed=4) == balanced_sample(labels, 6, seed=4)
     assert balanced_sample(labels, 6, seed=4) != balanced_sample(labels, 6, seed=5)
     # 13 notes: the class of 3 runs out, the other two share the rest

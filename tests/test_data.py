@@ -576,6 +576,9 @@ def test_other_fractions_give_the_validation_and_test_splits_their_own_sizes():
     few = Dataset.from_dict({"text": [f"Note {i}." for i in range(14)], "label": ["cat"] * 4 + ["dog"] * 10})
     with pytest.raises(DataError, match="to split 70%/20%/10% with every class in every split"):
         split(few, validation=0.2, test=0.1)
+    for validation, test in ((0.6, 0.6), (-0.1, 0.1), (0, 0.1), (0.1, 1)):  # "too few rows" misnamed these
+        with pytest.raises(ConfigError, match=rf"each between 0 and 1 and together below 1, got {validation!r} and {test!r}"):
+            split(rows, validation=validation, test=test)
 
 
 def test_number_labels_are_classes_in_the_order_of_their_values():
