@@ -296,7 +296,11 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
 
     Used by the multi-seed comparisons of notebooks 02, 03, 04 and 06.
     """
-    a, b = np.asarray(a_correct), np.asarray(b_correct)
+    try:
+        a, b = np.asarray(a_correct), np.asarray(b_correct)
+    except ValueError:  # NumPy's "inhomogeneous shape": runs that scored different numbers of items
+        raise ConfigError("a_correct and b_correct must have shape (seeds, items): their rows (runs) score "
+                          "different numbers of items; every run must score the same items") from None
     if a.ndim != 2 or a.shape != b.shape:
         raise ConfigError(f"a_correct and b_correct must both have shape (seeds, items), got {a.shape} and {b.shape}")
     if a.shape[0] < 2:

@@ -292,3 +292,10 @@ def test_wilson_interval_of_no_items_says_what_to_do():
 
     with pytest.raises(ConfigError, match="n must be a positive count, got 0: score at least one item"):
         wilson_interval(0, 0)
+
+
+def test_paired_over_seeds_names_runs_that_scored_different_numbers_of_items():
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"their rows \(runs\) score different numbers of items"):
+        paired_over_seeds([[1, 0, 1], [1, 1]], [[1, 0, 0], [0, 1]])  # NumPy's inhomogeneous-shape error before
