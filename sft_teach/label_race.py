@@ -29,9 +29,10 @@ def balanced_sample(labels, n: int, seed: int = 0) -> list[int]:
     """
     labels = np.asarray(labels)
     classes = np.unique(labels)
-    if not float(n).is_integer() or n > len(labels):  # fewer than asked, under the number asked for
+    from sft_teach.setting_checks import whole
+
+    if not whole(n) or n > len(labels):  # fewer than asked, under the number asked for
         raise ValueError(f"n must be a whole number of examples, at most the {len(labels)} there are, got {n}")
-    n = int(n)
     if n < len(classes):
         raise ValueError(f"need at least one example per class: n={n} < {len(classes)} classes")
     rng = np.random.default_rng(seed)

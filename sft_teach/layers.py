@@ -15,6 +15,7 @@ Taught in notebooks/03_transfer_learning.ipynb.
 from __future__ import annotations
 
 from sft_teach.models import encoder_layers, freeze, layer_groups
+from sft_teach.setting_checks import whole
 
 
 def _initialise(module, std: float) -> None:
@@ -61,7 +62,7 @@ def reinitialise_above(model, n: int, seed: int = 0):
 def freeze_below(model, n: int) -> int:
     """Freeze the embeddings and blocks ``0 .. n-1`` (Yosinski's "AnB"); returns the trainable count."""
     blocks = len(encoder_layers(model))
-    if not (float(n).is_integer() and 0 <= n <= blocks):  # -1 or 9 froze all or nothing, in silence
+    if not (whole(n, least=0) and n <= blocks):  # -1 or 9 froze all or nothing, in silence
         raise ValueError(f"n must be between 0 and {blocks} (the number of blocks), got {n}")
     trainable = [name for name in layer_groups(model) if name.startswith("layer.") and int(name.split(".")[1]) >= n]
     return freeze(model, [*trainable, "head"])
