@@ -28,6 +28,9 @@ import time
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
+from sft_teach.errors import ConfigError
+from sft_teach.setting_checks import whole
+
 
 class HistoryCallback(TrainerCallback):
     """Collects ``Trainer`` logs as plain dicts.
@@ -70,6 +73,9 @@ class LivePlotCallback(HistoryCallback):
 
     def __init__(self, every: int = 1):
         super().__init__()
+        if not whole(every, least=1):  # 0 divided by zero at the first log
+            raise ConfigError(f"LivePlotCallback(every=) is how many logged losses between redraws, a whole number "
+                              f"of at least 1, got {every!r}")
         self.every = every
         self._handle = None
 
@@ -198,6 +204,9 @@ class GradualUnfreezing(TrainerCallback):
     def __init__(self, model, groups_per_epoch: int = 1):
         from sft_teach.models import layer_groups
 
+        if not whole(groups_per_epoch, least=1):  # 0 thawed nothing: a run that trains no weight, in silence
+            raise ConfigError(f"GradualUnfreezing: groups_per_epoch= is how many layer groups thaw each epoch, a whole "
+                              f"number of at least 1, got {groups_per_epoch!r}: the paper's is 1")
         self.order = list(reversed(list(layer_groups(model))))  # head first, embeddings last
         self.groups = layer_groups(model)
         self.groups_per_epoch = groups_per_epoch

@@ -352,6 +352,25 @@ def tokenize(dataset, tokenizer, max_length: int = 128):
     return one(dataset)
 
 
+def check_tokenised(split, where: str, labels: bool = True) -> None:
+    """One split as :func:`tokenize` returns it (``input_ids``, and ``labels`` if ``labels``), with rows:
+    not the ``DatasetDict`` of splits, nor the texts before tokenising. One line, not a ``KeyError``
+    or a tokenizer's "You should supply an encoding" from inside."""
+    from datasets import Dataset, DatasetDict
+
+    if isinstance(split, DatasetDict):
+        raise ConfigError(f"{where} takes one tokenised split, e.g. encoded['train'], got a DatasetDict of the splits "
+                          f"{', '.join(split)}")
+    if not isinstance(split, Dataset):
+        raise ConfigError(f"{where} takes one tokenised split (a Dataset from data.tokenize), got {type(split).__name__}")
+    missing = [c for c in ("input_ids", *(("labels",) if labels else ())) if c not in split.column_names]
+    if missing:
+        raise ConfigError(f"{where}: the split has no {' or '.join(missing)} column (its columns: "
+                          f"{', '.join(split.column_names)}): tokenise it first, data.tokenize(split, tokenizer)")
+    if len(split) == 0:
+        raise ConfigError(f"{where}: the split has no rows")
+
+
 def collator(tokenizer):
     """Pads each batch to its own longest sequence (``(batch, longest_in_batch)``)."""
     from transformers import DataCollatorWithPadding

@@ -19,7 +19,9 @@ from __future__ import annotations
 from matplotlib.colors import to_rgba
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from sft_teach.errors import ConfigError
 from sft_teach.plots import OKABE_ITO, method_colour, new_figure, styled
+from sft_teach.setting_checks import check_settings, whole
 from sft_teach.training import rate_text as _rate
 
 BODY = method_colour("fine-tuned")          # blue: knowledge brought from pretraining
@@ -146,6 +148,10 @@ def training_loop_diagram(learning_rate: float | None = None, batch_size: int | 
     learning_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
     num_train_epochs = defaults["num_train_epochs"] if num_train_epochs is None else num_train_epochs
+    # the numbers finetune would train with, or its one-line refusal: a diagram never teaches a batch of 0
+    check_settings(num_train_epochs, learning_rate, batch_size, None)
+    if train_size is not None and not whole(train_size, least=1):
+        raise ConfigError(f"train_size= is the number of training notes, a whole number of at least 1, got {train_size!r}")
 
     fig = new_figure(figsize=(10.5, 5.8))
     ax = _canvas(fig, 105, 68)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sft_teach.errors import ConfigError
+
 
 def load_encoder(name: str = "default"):
     """``(encoder, tokenizer)``: the pretrained body alone, no classification head."""
@@ -60,5 +62,16 @@ def project_2d(vectors: np.ndarray, fit_on: np.ndarray | None = None) -> np.ndar
     """Principal-component projection to 2-D ``(n, 2)``: the two directions of largest spread."""
     from sklearn.decomposition import PCA
 
-    pca = PCA(n_components=2, random_state=0).fit(vectors if fit_on is None else fit_on)
+    vectors = np.asarray(vectors, dtype=float)
+    if vectors.ndim != 2 or len(vectors) == 0:
+        raise ConfigError(f"project_2d: vectors must be a table with one vector per row, got the shape {vectors.shape}")
+    fitted = "vectors" if fit_on is None else "fit_on"
+    fit_on = vectors if fit_on is None else np.asarray(fit_on, dtype=float)
+    if fit_on.ndim != 2 or min(fit_on.shape) < 2:  # two directions need two rows and two columns
+        raise ConfigError(f"project_2d: the map is fitted on {fitted}, which needs at least 2 rows and 2 columns "
+                          f"(one vector per row), got the shape {fit_on.shape}")
+    if fit_on.shape[1] != vectors.shape[1]:
+        raise ConfigError(f"project_2d: vectors have {vectors.shape[1]} columns and fit_on {fit_on.shape[1]}: "
+                          f"both must come from the same encoder")
+    pca = PCA(n_components=2, random_state=0).fit(fit_on)
     return pca.transform(vectors)

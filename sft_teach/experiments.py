@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sft_teach.errors import ConfigError
 from sft_teach.label_race import balanced_sample
 
 
@@ -46,7 +47,6 @@ def subset(dataset, per_class: int | None, seed: int):
         return dataset
     from collections import Counter
 
-    from sft_teach.errors import ConfigError
     from sft_teach.setting_checks import whole
 
     names = train.features["label"].names
@@ -384,10 +384,13 @@ def mean_std(rows: list[dict], by=("method", "per_class"), value: str = "accurac
 
     ``sd`` is ``nan`` for a group of one run. See :func:`sft_teach.stats.mean_sd`.
     """
-    from sft_teach.stats import mean_sd_of_a_table
+    from sft_teach.stats import check_keys, mean_sd_of_a_table
 
+    if isinstance(by, str):  # tuple("method") would group by m, e, t, h, o and d
+        raise ConfigError(f"mean_std: by= takes a tuple of keys, e.g. by=({by!r},), got the text {by!r}")
     groups: dict = defaultdict(list)
     for row in rows:
+        check_keys(row, (*by, value), "mean_std")
         groups[tuple(row[k] for k in by)].append(row[value])
     out = []
     for key, values in groups.items():

@@ -108,7 +108,10 @@ def paraphrase_scores(model, tokenizer) -> dict:
     "auc_interval": (low, high)}`` of ``model``'s body on the course's pairs (the interval:
     :func:`auc_interval`; ``retrieved``: :func:`retrieval_hits`, to compare encoders pair by pair)."""
     from sft_teach.embeddings import sentence_embeddings
+    from sft_teach.models import check_model, check_tokenizer
 
+    check_model(model, "paraphrase_scores")
+    check_tokenizer(tokenizer, "paraphrase_scores")
     first, second, labels = paraphrase_pairs()
     body = model.base_model.eval()  # no dropout: the same sentence always gives the same vector
     u = sentence_embeddings(first, body, tokenizer)

@@ -15,6 +15,7 @@ notebooks/04_ulmfit_techniques.ipynb.
 from __future__ import annotations
 
 from sft_teach import trainer_arguments
+from sft_teach.errors import ConfigError
 
 
 def head_parameters(model) -> list:
@@ -47,7 +48,14 @@ def first_token_features(model, split, tokenizer, batch_size: int = 64):
     import torch
 
     from sft_teach import data as data_mod
+    from sft_teach.models import check_model, check_tokenizer
+    from sft_teach.setting_checks import whole
 
+    check_model(model, "first_token_features")
+    data_mod.check_tokenised(split, "first_token_features", labels=False)
+    check_tokenizer(tokenizer, "first_token_features")
+    if not whole(batch_size, least=1):
+        raise ConfigError(f"first_token_features: batch_size= must be a whole number of at least 1, got {batch_size!r}")
     collate = data_mod.collator(tokenizer)
     inputs = split.select_columns([c for c in split.column_names if c in tokenizer.model_input_names])
     lengths = [len(ids) for ids in inputs["input_ids"]]
@@ -62,7 +70,7 @@ def first_token_features(model, split, tokenizer, batch_size: int = 64):
             hidden = model.base_model(**batch.to(device)).last_hidden_state  # (batch, longest, hidden)
             chunks.append(hidden[:, 0].cpu())  # the first token's vector: (batch, hidden)
     model.train(was_training)
-    features = torch.cat(chunks) if chunks else torch.zeros(0, model.config.hidden_size)
+    features = torch.cat(chunks)  # (n_examples, hidden); check_tokenised refused an empty split
     result = torch.empty_like(features)
     result[torch.as_tensor(order, dtype=torch.long)] = features  # back to split's order
     return result
@@ -120,12 +128,22 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     every epoch. Which parameters were trainable, and whether the model was in training mode, are
     restored afterwards. No evaluation, no checkpoints. Taught in notebook 02, section 8.
     """
-    from datasets import Dataset
+    from datasets import Dataset, DatasetDict
     from transformers import Trainer
 
     from sft_teach import data as data_mod
     from sft_teach.callbacks import HistoryCallback, one_progress_bar
+    from sft_teach.models import check_model, check_tokenizer
 
+    check_model(model, "train_head")
+    if not (isinstance(encoded, DatasetDict) and "train" in encoded):
+        raise ConfigError(f"train_head takes the tokenised splits, a DatasetDict with 'train' "
+                          f"(data.tokenize(dataset, tokenizer)), got {type(encoded).__name__}")
+    data_mod.check_tokenised(encoded["train"], "train_head")
+    check_tokenizer(tokenizer, "train_head")
+    if not (num_train_epochs > 0 and learning_rate > 0):  # 0 epochs trained nothing and logged a loss of 0
+        raise ConfigError(f"train_head needs num_train_epochs= and learning_rate= above 0, got {num_train_epochs} "
+                          f"and {learning_rate}: e.g. 3 and 1e-3")
     history = HistoryCallback()
     settings = dict(num_train_epochs=num_train_epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed,
                     progress=progress, **{"eval_strategy": "no", **overrides})  # saves nothing

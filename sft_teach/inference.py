@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sft_teach.cli_conventions import shell_word
-from sft_teach.errors import ModelNotFoundError
+from sft_teach.errors import ConfigError, ModelNotFoundError
 
 
 def load_finetuned(model_dir):
@@ -100,8 +100,6 @@ def _as_texts(texts) -> list:
     if isinstance(texts, str):
         return [texts]
     if not hasattr(texts, "__iter__"):  # None, a number: not a TypeError from deep inside
-        from sft_teach.errors import ConfigError
-
         raise ConfigError(f"texts takes a text or a list of texts, got {type(texts).__name__} {texts!r:.40}: "
                           f"e.g. ['Purred all night.']")
     return list(texts)
@@ -115,7 +113,6 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     """
     import torch
 
-    from sft_teach.errors import ConfigError
     from sft_teach.models import check_max_length, check_model, check_tokenizer
     from sft_teach.setting_checks import whole
 
@@ -163,8 +160,6 @@ def _check_passed_on(kwargs: dict, caller: str, own=()) -> None:
     :class:`ConfigError` naming the one probably meant (``skip_unkown=``: ``skip_unknown=``), not a
     ``TypeError`` from a function the user never called."""
     import difflib
-
-    from sft_teach.errors import ConfigError
 
     known = _PREDICT_OPTIONS
     for name in kwargs:
@@ -275,8 +270,6 @@ def confident_mistakes(probs, truth, k: int = 5) -> list[int]:
     """
     probs, truth = np.asarray(probs), np.asarray(truth)
     if probs.ndim != 2 or len(probs) != len(truth):  # else the indices would point at other examples
-        from sft_teach.errors import ConfigError
-
         raise ConfigError(f"confident_mistakes: probs must be (examples, classes) and truth one id per example: got "
                           f"probs of shape {probs.shape} and {len(truth)} true labels")
     wrong = np.flatnonzero(probs.argmax(axis=1) != truth)
@@ -308,6 +301,8 @@ def pronoun_pairs(texts) -> list[tuple[int, str, str]]:
     two versions of one note is using the pronoun as a cue (notebook 01's shortcut check).
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
     """
+    if isinstance(texts, str):  # its letters, none a pronoun: [] in silence, as if the note had none
+        raise ConfigError(f"pronoun_pairs takes a list of texts, got one text ({texts!r:.40}): pronoun_pairs([text])")
     pairs = []
     for index, text in enumerate(texts):
         found = {m.group(0).lower() for m in _PRONOUN.finditer(text)}

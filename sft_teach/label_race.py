@@ -85,10 +85,11 @@ def summarise(rows: list[dict], value: str = "accuracy") -> dict[str, dict[int, 
     ``sd`` is the sample standard deviation (ddof = 1, :func:`sft_teach.stats.mean_sd`); for a
     single run it is ``nan``: one run has no spread to measure, and a plot draws no band for it.
     """
-    from sft_teach.stats import mean_sd_of_a_table
+    from sft_teach.stats import check_keys, mean_sd_of_a_table
 
     groups: dict = defaultdict(lambda: defaultdict(list))
     for row in rows:
+        check_keys(row, ("method", "n", value), "summarise")
         groups[row["method"]][row["n"]].append(row[value])
     return {m: {n: mean_sd_of_a_table(v) for n, v in sorted(by_n.items())}
             for m, by_n in groups.items()}

@@ -48,8 +48,11 @@ ALPHA = 8.0
 def scaling(r: int, alpha: float = ALPHA, rslora: bool = False) -> float:
     r"""The factor in front of ``B A x``: :math:`\alpha / r` (Hu et al., eq. 3) or, for rsLoRA,
     :math:`\alpha / \sqrt{r}` (Kalajdzievski 2023)."""
-    if r < 1:
-        raise ValueError(f"rank r must be at least 1, got {r}")
+    from sft_teach.errors import ConfigError
+    from sft_teach.setting_checks import whole
+
+    if not whole(r, least=1):  # 2.5 would end in torch.empty's TypeError
+        raise ConfigError(f"rank r must be a whole number, at least 1, got {r!r}: e.g. r=4")
     return alpha / (math.sqrt(r) if rslora else r)
 
 
@@ -63,6 +66,11 @@ class LoRALinear(nn.Module):
 
     def __init__(self, base: nn.Linear, r: int = 8, alpha: float = ALPHA, rslora: bool = False):
         super().__init__()
+        if not isinstance(base, nn.Linear):  # an AttributeError on in_features, otherwise
+            from sft_teach.errors import ConfigError
+
+            raise ConfigError(f"LoRALinear wraps one nn.Linear layer (e.g. a layer's attention.self.query), got "
+                              f"{type(base).__name__}" + (": it is already wrapped" if isinstance(base, LoRALinear) else ""))
         self.scaling = scaling(r, alpha, rslora)  # checks r >= 1
         self.base, self.r, self.alpha = base, r, float(alpha)
         for p in base.parameters():

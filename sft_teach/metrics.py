@@ -17,7 +17,14 @@ def scores(labels, predictions) -> dict[str, float]:
     """``{"accuracy", "macro_f1"}`` for two sequences of class ids."""
     from sklearn.metrics import accuracy_score, f1_score
 
+    from sft_teach.errors import ConfigError
+
     labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if labels.ndim != 1 or predictions.ndim != 1 or len(labels) != len(predictions) or not len(labels):
+        raise ConfigError(f"scores takes the labels and the predicted classes, one id each per example, of one "
+                          f"length: got the shapes {labels.shape} and {predictions.shape}"
+                          + (": from probabilities, take the class of each row, probs.argmax(axis=1)"
+                             if predictions.ndim == 2 else ""))
     return {
         "accuracy": float(accuracy_score(labels, predictions)),
         "macro_f1": float(f1_score(labels, predictions, average="macro", zero_division=0)),

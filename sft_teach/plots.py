@@ -246,12 +246,26 @@ def embedding_map(points, labels, names, title: str = "") -> Figure:
 
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
     """
-    points, labels = np.asarray(points), np.asarray(labels)
+    from sft_teach.errors import ConfigError
+
+    points, labels, names = np.asarray(points), np.asarray(labels), list(names)
+    # each refusal is a map that would have been drawn wrong in silence: the first two of 384
+    # dimensions, points left out, or no point at all for class names compared with ids
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ConfigError(f"embedding_map draws points of 2 coordinates, (n, 2), got the shape {points.shape}: "
+                          f"project the embeddings first, project_2d(vectors)")
+    if labels.shape != (len(points),):
+        raise ConfigError(f"embedding_map: {len(points)} points and {labels.size} labels: give one label per point")
+    ids = np.issubdtype(labels.dtype, np.integer)
+    wrong = [v for v in labels.tolist() if not (ids and 0 <= v < len(names))]
+    if wrong:
+        raise ConfigError(f"embedding_map: labels are class ids from 0 to {len(names) - 1}, one per name in names, "
+                          f"got {wrong[0]!r} among them: e.g. the split's 'label' column")
     fig = new_figure(figsize=(5.5, 4.2))
     ax = fig.add_subplot()
-    for class_id, (name, marker) in enumerate(zip(names, "o^sDv<>p*h")):
+    for class_id, name in enumerate(names):
         chosen = labels == class_id  # a shape as well as a colour: readable in grey and for colour blindness
-        ax.scatter(points[chosen, 0], points[chosen, 1], s=14, alpha=0.65, marker=marker,
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=14, alpha=0.65, marker="o^sDv<>p*h"[class_id % 10],
                    color=OKABE_ITO[class_id % 7], label=name)
     ax.set_xlabel("first principal component (no unit)")
     ax.set_ylabel("second principal component (no unit)")

@@ -22,6 +22,8 @@ import os
 import shutil
 from pathlib import Path
 
+from sft_teach.errors import ConfigError
+
 # Everything a run writes into its output folder (with model/ and splits/): the command line's
 # --overwrite replaces a folder only if it holds nothing else
 RUN_OUTPUTS = frozenset({"metrics.json", "loss.png", "confusion.png", "model", "splits"})
@@ -190,7 +192,11 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
 def read_record(folder) -> dict:
     """``folder/metrics.json`` without its long parts: what ``sft-teach finetune`` prints as its
     last line."""
-    record = json.loads((Path(folder) / "metrics.json").read_text())
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():  # a bare FileNotFoundError named only the file inside
+        raise ConfigError(f"read_record: {folder} holds no metrics.json: give the folder a training run wrote "
+                          f"(finetune's output_dir, sft-teach finetune --output)")
+    record = json.loads(path.read_text())
     return {k: v for k, v in record.items() if k not in _DETAILS}
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 
+from sft_teach.errors import ConfigError
 
 
 def slanted_triangular(step: int, total_steps: int, cut_frac: float = 0.1, ratio: float = 32) -> float:
@@ -32,8 +33,9 @@ def slanted_triangular(step: int, total_steps: int, cut_frac: float = 0.1, ratio
     A short linear rise over the first ``cut_frac`` of the steps to the peak, then a long linear
     fall to ``1/ratio`` of it. The paper uses ``cut_frac = 0.1``, ``ratio = 32``.
     """
-    if total_steps < 1 or not 0 < cut_frac < 1 or ratio < 1:
-        raise ValueError("need total_steps >= 1, 0 < cut_frac < 1 and ratio >= 1")
+    if total_steps < 1 or not 0 < cut_frac < 1 or ratio < 1 or step < 0:  # step < 0: a rate below the floor, or < 0
+        raise ConfigError(f"slanted_triangular needs step >= 0, total_steps >= 1, 0 < cut_frac < 1 and ratio >= 1, "
+                          f"got step={step}, total_steps={total_steps}, cut_frac={cut_frac}, ratio={ratio}")
     cut = max(1, math.floor(total_steps * cut_frac))  # at least one rising step on very short runs
     if step < cut:
         p = step / cut
@@ -68,6 +70,9 @@ def discriminative_param_groups(model, base_lr: float, factor: float = 2.6, weig
     """
     from sft_teach.models import layer_groups
 
+    if not factor > 0:  # 0 divides by zero; below 0 gives negative rates, which climb the loss
+        raise ConfigError(f"discriminative_param_groups: factor is what each layer's rate is divided by going down, "
+                          f"a number above 0, got {factor}: the paper's is 2.6 (1 gives every layer the same rate)")
     groups = layer_groups(model)
     names = list(groups)  # bottom-up: embeddings, layer.0 .. layer.N-1, head
     depth = {name: len(names) - 1 - i for i, name in enumerate(names)}  # head 0, top layer 1, ... embeddings N+1
@@ -88,8 +93,25 @@ def lr_find(model, dataset, tokenizer, start_lr: float = 1e-7, end_lr: float = 1
     import numpy as np
     import torch
 
-    from sft_teach.data import collator
+    from sft_teach.data import check_tokenised, collator
+    from sft_teach.models import check_model, check_tokenizer
+    from sft_teach.setting_checks import whole
 
+    check_model(model, "lr_find")
+    check_tokenised(dataset, "lr_find")
+    check_tokenizer(tokenizer, "lr_find")
+    if not 0 < start_lr < end_lr:  # the rate grows from start_lr to end_lr on a log scale
+        raise ConfigError(f"lr_find sweeps from start_lr up to end_lr: it needs 0 < start_lr < end_lr, "
+                          f"got start_lr={start_lr}, end_lr={end_lr}: e.g. start_lr=1e-7, end_lr=1.0")
+    if not whole(num_steps, least=2) or not whole(batch_size, least=1):  # one step has no slope to suggest from
+        raise ConfigError(f"lr_find needs num_steps= a whole number of at least 2 and batch_size= of at least 1, "
+                          f"got num_steps={num_steps!r}, batch_size={batch_size!r}: e.g. num_steps=60, batch_size=16")
+    if not 0 <= smoothing < 1:  # 1 would never move from the first loss, and divides by zero
+        raise ConfigError(f"lr_find's smoothing is the moving average's weight on the past, in [0, 1), got {smoothing}: "
+                          f"e.g. 0.9")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ConfigError("lr_find: every parameter of the model is frozen, so no rate changes anything: "
+                          "unfreeze what should train, e.g. freeze(model, trainable=('head',))")
     state = copy.deepcopy(model.state_dict())
     collate = collator(tokenizer)
     columns = [c for c in dataset.column_names if c in ("input_ids", "attention_mask", "token_type_ids", "labels")]

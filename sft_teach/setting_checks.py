@@ -74,7 +74,8 @@ _SETTING = {"epochs": "epochs (--epochs, num_train_epochs=)", "learning rate": "
 def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warmup=0.1, weight_decay=0.0,
                    text: bool = False):
     """Reject numbers that make no sense, with a message that says what would. ``text``: the command
-    line's values, numbers written as text; from Python, a number in quotes is refused."""
+    line's values, numbers written as text; from Python, a number in quotes is refused.
+    ``max_length=None``: a caller that cuts no text (a diagram of the settings) leaves it out."""
 
     examples = {"epochs": "3", "learning rate": "1e-4", "batch size": "16", "max length": "128", "warmup": "0.1",
                 "weight decay": "0.01"}
@@ -98,7 +99,7 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
     bs = number("batch size", batch_size, float)
     if not _integral(bs) or bs < 1:
         raise ConfigError(f"{_SETTING['batch size']} must be a whole number of at least 1, got {batch_size}: try 16")
-    ml = number("max length", max_length, float)
+    ml = 2.0 if max_length is None else number("max length", max_length, float)
     if not _integral(ml) or not 2 <= ml <= 8192:
         raise ConfigError(f"{_SETTING['max length']} must be a whole number of tokens from 2 to 8192 (and no more "
                           f"than the model has positions for), got {max_length}: try 128")
@@ -107,7 +108,7 @@ def check_settings(num_train_epochs, learning_rate, batch_size, max_length, warm
     decay = number("weight decay", weight_decay, float)
     if not math.isfinite(decay) or decay < 0:  # nan would pass "< 0" and make every weight nan at the first step
         raise ConfigError(f"weight decay must be a finite number, 0 or more, got {weight_decay}: try 0.01")
-    return epochs, lr, int(bs), int(ml)
+    return epochs, lr, int(bs), None if max_length is None else int(ml)
 
 
 def name_the_classes(model, names) -> None:

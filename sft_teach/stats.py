@@ -177,6 +177,14 @@ def mean_sd(values) -> tuple[float, float]:
     return mean, sd
 
 
+def check_keys(row: dict, keys, where: str) -> None:
+    """A row of a results table holds every key asked for: a misspelt key is named with the keys
+    the row has, not a bare ``KeyError``."""
+    missing = [k for k in keys if k not in row]
+    if missing:
+        raise ConfigError(f"{where}: a row has no {', '.join(map(repr, missing))}; its keys are {', '.join(map(repr, row))}")
+
+
 def mean_sd_of_a_table(values) -> tuple[float, float]:
     """:func:`mean_sd` for a row of a results table, where one run is allowed: ``(its score, nan)``
     (no spread to show; a plot draws no band for it) instead of an error."""

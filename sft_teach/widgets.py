@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from sft_teach.errors import ConfigError
+
 QUIZ_FOLDER = Path(__file__).resolve().parent / "quizzes"
 
 
@@ -44,8 +46,6 @@ def load_quiz(name: str) -> list[dict]:
     if not path.suffix:
         path = QUIZ_FOLDER / f"{name}.json"
     if not path.is_file():
-        from sft_teach.errors import ConfigError
-
         known = ", ".join(sorted(p.stem for p in QUIZ_FOLDER.glob("*.json")))
         raise ConfigError(f"no quiz '{name}': the course's quizzes are {known} (or give a .json file's path)")
     questions = json.loads(path.read_text(encoding="utf-8"))
@@ -60,8 +60,6 @@ def grade(question: dict, choice: int | None) -> tuple[bool, str]:
     if choice is None:
         return False, "Choose an answer first."
     if not 0 <= choice < len(question["options"]):  # -1 would grade the last option
-        from sft_teach.errors import ConfigError
-
         raise ConfigError(f"choice is an option's number, 0 to {len(question['options']) - 1}, got {choice}")
     option = question["options"][choice]
     verdict = "Right." if option.get("correct") else "Not quite."
@@ -124,6 +122,13 @@ class Quiz:
         return bundle_with_fallbacks(self.widget(), self.markdown(), self.html(), self.markdown())
 
 
+def _callable(value, where: str, example: str) -> None:
+    """A function where a panel calls one: a model or a list there fails only at the first click or
+    slide, as a TypeError inside the widget's output."""
+    if not callable(value):
+        raise ConfigError(f"{where} takes a function, got {type(value).__name__}: e.g. {example}")
+
+
 def quiz(name: str, title: str = "Check yourself", answers: bool = True) -> Quiz:
     """The quiz of one notebook, e.g. ``quiz("01_beginner_cats_and_dogs")``; ``answers=False``: see :class:`Quiz`."""
     return Quiz(load_quiz(name), title, answers)
@@ -142,6 +147,7 @@ class LabelBudgetPanel:
                  description: str = "labelled"):
         import ipywidgets as widgets
 
+        _callable(evaluate, "LabelBudgetPanel", "LabelBudgetPanel(lambda n: f'{n} labels', 4, 64, 16)")
         self.evaluate = evaluate
         self.result: str | None = None
         # description_width "initial": the label is as wide as its words (the default cuts it at
@@ -170,6 +176,7 @@ class TryIt:
     def __init__(self, predict: Callable[[list[str]], list[dict]], placeholder: str = "Type a note about a pet"):
         import ipywidgets as widgets
 
+        _callable(predict, "TryIt", "TryIt(lambda texts: predict(model, tokenizer, texts))")
         self.predict = predict
         self.result: dict | None = None
         self.text = widgets.Text(placeholder=placeholder, layout=widgets.Layout(width="70%"))
@@ -210,6 +217,7 @@ class FigurePanel:
     def __init__(self, draw: Callable[..., object], **controls):
         import ipywidgets as widgets
 
+        _callable(draw, "FigurePanel", "FigurePanel(lambda rate: lr_schedule(...), rate=FloatSlider(...))")
         self.draw = draw
         self.controls = controls
         self.figure = None

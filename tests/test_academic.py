@@ -193,6 +193,26 @@ def test_project_2d_projects_onto_the_axes_of_the_points_it_is_fitted_on():
     np.testing.assert_allclose(embeddings.project_2d(points, fit_on=reference),
                                PCA(n_components=2, random_state=0).fit(reference).transform(points))
     np.testing.assert_allclose(embeddings.project_2d(points), PCA(n_components=2, random_state=0).fit_transform(points))
+    # one new point onto a map fitted on many is a projection like any other
+    np.testing.assert_allclose(embeddings.project_2d(points[:1], fit_on=reference),
+                               PCA(n_components=2, random_state=0).fit(reference).transform(points[:1]))
+
+
+@pytest.mark.parametrize("vectors, fit_on, said", [
+    (np.zeros((1, 5)), None, r"fitted on vectors, which needs at least 2 rows and 2 columns .*\(1, 5\)"),
+    (np.zeros((6, 1)), None, r"\(6, 1\)"),
+    (np.zeros(5), None, r"one vector per row, got the shape \(5,\)"),  # one vector, not a table of them
+    (np.zeros((0, 5)), None, r"\(0, 5\)"),
+    (np.ones((3, 5)), np.ones((1, 5)), r"fitted on fit_on, which needs"),
+    (np.ones((3, 5)), np.ones((4, 6)), "vectors have 5 columns and fit_on 6"),
+])
+def test_project_2d_refuses_what_has_no_two_directions_in_one_line(vectors, fit_on, said):
+    """sklearn spoke of n_components and svd_solver, or of features the learner never named."""
+    from sft_teach import embeddings
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"project_2d: .*{said}"):
+        embeddings.project_2d(vectors, fit_on=fit_on)
 
 
 def test_mean_pool_leaves_out_the_padded_positions():
@@ -248,6 +268,28 @@ def test_retrieval_at_1_by_hand():
 
     with pytest.raises(ConfigError, match=r"the same pairs, one row each: got 3, 2 and 3"):
         forgetting.retrieval_hits(u, v[:2], [1, 1, 1])  # row n + i would be another pair's partner
+
+
+def test_paraphrase_scores_are_the_measures_of_the_body_s_own_sentence_embeddings(make_tiny_classifier, tokenizer):
+    """Oracle: the scores recomputed from the body's mean-pooled embeddings of the course's pairs;
+    the classifier's own head plays no part, and dropout none (the body is scored in eval mode)."""
+    from sft_teach.embeddings import sentence_embeddings
+    from sft_teach.errors import ConfigError
+
+    model = make_tiny_classifier()
+    model.train()
+    scores = forgetting.paraphrase_scores(model, tokenizer)
+    first, second, labels = forgetting.paraphrase_pairs()
+    body = make_tiny_classifier().base_model.eval()  # the same seed: the same weights, apart
+    u, v = sentence_embeddings(first, body, tokenizer), sentence_embeddings(second, body, tokenizer)
+    hits = forgetting.retrieval_hits(u, v, labels)
+    assert scores["retrieved"].tolist() == hits.tolist() and scores["retrieval"] == pytest.approx(hits.mean())
+    assert scores["auc"] == pytest.approx(forgetting.auc((u * v).sum(axis=1), labels))
+    assert scores["auc_interval"] == pytest.approx(forgetting.auc_interval((u * v).sum(axis=1), labels))
+    with pytest.raises(ConfigError, match="paraphrase_scores: got a pair"):  # an AttributeError before
+        forgetting.paraphrase_scores((model, tokenizer), tokenizer)
+    with pytest.raises(ConfigError, match="paraphrase_scores: tokenizer must be"):
+        forgetting.paraphrase_scores(model, None)
 
 
 def test_the_paraphrase_pairs_load():
@@ -312,6 +354,14 @@ def test_gradual_unfreezing_follows_the_paper_head_alone_then_one_group_per_epoc
     # 3 epochs to thaw everything, then the 2 epochs every other configuration trains in all
     assert ulmfit.epochs(("gradual_unfreezing",), model, 2) == 5 and ulmfit.epochs(("stlr",), model, 2) == 2
     assert ulmfit.callbacks(("stlr",), model) == []
+    from sft_teach.callbacks import GradualUnfreezing, LivePlotCallback
+    from sft_teach.errors import ConfigError
+
+    for per_epoch in (0, -1, 1.5):  # 0 thawed no group, ever: a run that trained nothing, in silence
+        with pytest.raises(ConfigError, match=f"groups_per_epoch= .* at least 1, got {per_epoch}: the paper's is 1"):
+            GradualUnfreezing(model, groups_per_epoch=per_epoch)
+    with pytest.raises(ConfigError, match="LivePlotCallback\\(every=\\) .* at least 1, got 0"):
+        LivePlotCallback(every=0)  # a ZeroDivisionError at the first logged loss
 
 
 @pytest.mark.slow
@@ -456,6 +506,12 @@ def test_mean_std_groups_by_hand():
     assert out[1]["mean"] == 0.9 and out[1]["n"] == 1 and np.isnan(out[1]["sd"])
     by_f1 = experiments.mean_std([{**r, "macro_f1": r["accuracy"] / 2} for r in rows], value="macro_f1")
     assert by_f1[0]["mean"] == pytest.approx(0.3)
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="a row has no 'accurcy'; its keys are 'method', 'per_class', 'accuracy'"):
+        experiments.mean_std(rows, value="accurcy")
+    with pytest.raises(ConfigError, match="by= takes a tuple of keys, e.g. by=\\('method',\\)"):
+        experiments.mean_std(rows, by="method")  # else grouped by the letters m, e, t, h, o, d
 
 
 def test_feature_extraction_embeds_a_repeated_split_once_and_scores_as_without_the_cache(

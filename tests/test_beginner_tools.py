@@ -6,6 +6,7 @@ import pytest
 from sft_teach.label_race import (bag_of_words_method, balanced_sample, frozen_head_method, label_budget_sweep,
                                   scratch_method, summarise)
 from sft_teach.inference import confident_mistakes, pronoun_pairs
+from sft_teach.errors import ConfigError
 
 
 def test_balanced_sample_spreads_the_notes_over_the_classes():
@@ -127,6 +128,8 @@ def test_summarise_gives_the_mean_and_sample_sd_over_seeds():
     mean, sd = table["a"][4]
     assert math.isclose(mean, statistics.mean([0.5, 0.6, 0.8])) and math.isclose(sd, statistics.stdev([0.5, 0.6, 0.8]))
     assert table["b"][4][0] == 0.7 and math.isnan(table["b"][4][1])  # one run: no spread
+    with pytest.raises(ConfigError, match="summarise: a row has no 'macro_f1'; its keys are 'method', 'n', 'seed'"):
+        summarise(rows, value="macro_f1")  # a bare KeyError before
 
 
 def test_scratch_method_records_what_each_run_did(small_dataset, monkeypatch):
@@ -156,8 +159,6 @@ def test_confident_mistakes_are_wrong_and_sorted_by_confidence():
 
 def test_confident_mistakes_refuses_probabilities_and_labels_of_different_examples():
     """Indices into the wrong list would point a learner at notes the model got right."""
-    from sft_teach.errors import ConfigError
-
     probs = np.array([[0.9, 0.1], [0.2, 0.8]])
     with pytest.raises(ConfigError, match=r"shape \(2, 2\) and 3 true labels"):
         confident_mistakes(probs, [1, 1, 0])
@@ -174,6 +175,8 @@ def test_pronoun_pairs_swap_only_when_it_is_unambiguous():
                      (5, "He's asleep; Himself, the old boy.", "She's asleep; Herself, the old boy.")]
     # "other" and "these" contain he/her as letters, not as words: left alone
     assert pronoun_pairs(["The other one sheds."]) == []
+    with pytest.raises(ConfigError, match=r"takes a list of texts, got one text \('He chewed his lead.'\)"):
+        pronoun_pairs("He chewed his lead.")  # its letters: [] in silence, as if it had no pronoun
 
 
 def test_a_standalone_his_becomes_hers():

@@ -81,7 +81,7 @@ def test_the_steps_per_epoch_round_up_and_name_a_short_last_batch_only_when_ther
     assert "last batch" not in even
     uneven = all_text(diagrams.training_loop_diagram(batch_size=8, num_train_epochs=2, train_size=100))
     assert "13 steps per epoch (the last batch holds 4)" in uneven
-    assert "rounded up" in all_text(diagrams.training_loop_diagram(train_size=0))  # no notes: the rule, not 0 steps
+    assert "rounded up" in all_text(diagrams.training_loop_diagram())  # no size given: the rule
 
 
 def test_the_step_that_updates_the_weights_writes_the_rate_as_the_code_does():
@@ -92,3 +92,17 @@ def test_only_the_frozen_body_is_tagged_frozen_and_the_rest_that_learns_trained(
     tags = [t.get_text() for t in texts(diagrams.fine_tuning_diagram()) if t.get_text() in ("trained", "frozen (not changed)")]
     # panel 2: body frozen, head trained; panel 3: both trained; and the legend's "trained"
     assert tags.count("frozen (not changed)") == 1 and tags.count("trained") == 4
+
+
+@pytest.mark.parametrize("settings, said", [
+    ({"batch_size": 0, "train_size": 96}, "batch size .* at least 1, got 0"),  # a ZeroDivisionError before
+    ({"batch_size": 2.5, "train_size": 96}, "got 2.5"),  # "96 notes ÷ 2.5 per batch = 39 batches"
+    ({"learning_rate": -1}, "learning rate .* greater than 0, got -1"),
+    ({"num_train_epochs": 0}, "epochs .* greater than 0, got 0"),
+    ({"train_size": 0}, "train_size= .* at least 1, got 0"),  # drawn as if no size were given
+])
+def test_the_training_loop_is_drawn_only_for_settings_finetune_would_train_with(settings, said):
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=said):
+        diagrams.training_loop_diagram(**settings)

@@ -113,9 +113,16 @@ def test_lora_linear_equals_peft(r, alpha):
     torch.testing.assert_close(ours.merged()(x), ours(x))
 
 
-def test_rank_must_be_positive():
-    with pytest.raises(ValueError, match="rank r must be at least 1"):
-        lora.LoRALinear(nn.Linear(4, 4), r=0)
+def test_rank_must_be_a_whole_number_of_at_least_1_and_the_base_one_linear_layer():
+    from sft_teach.errors import ConfigError
+
+    for r in (0, -1, 2.5, True):  # 2.5 ended in torch.empty's TypeError
+        with pytest.raises(ConfigError, match=f"rank r must be a whole number, at least 1, got {r!r}"):
+            lora.LoRALinear(nn.Linear(4, 4), r=r)
+    with pytest.raises(ConfigError, match="wraps one nn.Linear layer .*got Conv1d$"):  # an AttributeError before
+        lora.LoRALinear(nn.Conv1d(4, 4, 1), r=2)
+    with pytest.raises(ConfigError, match="got LoRALinear: it is already wrapped"):
+        lora.LoRALinear(lora.LoRALinear(nn.Linear(4, 4), r=2), r=2)
 
 
 def test_merge_of_a_model_without_adapters_says_so(make_tiny_classifier):

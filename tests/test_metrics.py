@@ -15,6 +15,17 @@ def test_scores_match_a_hand_computation():
     assert abs(result["macro_f1"] - expected_f1) < 1e-12
 
 
+@pytest.mark.parametrize("labels, predictions, said", [
+    ([0, 1, 1], [0, 1], r"got the shapes \(3,\) and \(2,\)$"),  # sklearn's "inconsistent numbers of samples"
+    ([], [], r"\(0,\) and \(0,\)"),
+    # the model's probabilities, not its classes: sklearn spoke of "continuous-multioutput targets"
+    ([0, 1], [[0.9, 0.1], [0.2, 0.8]], r"\(2, 2\): from probabilities, take the class of each row, probs.argmax"),
+])
+def test_scores_of_other_lengths_or_of_probabilities_are_refused_in_one_line(labels, predictions, said):
+    with pytest.raises(ConfigError, match=f"^scores takes the labels and the predicted classes.*{said}"):
+        scores(labels, predictions)
+
+
 def test_compute_metrics_takes_the_argmax_of_logits():
     logits = np.array([[2.0, 1.0], [0.1, 0.3], [5.0, -1.0]])
     assert compute_metrics((logits, np.array([0, 1, 1])))["accuracy"] == 2 / 3

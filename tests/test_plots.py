@@ -181,6 +181,22 @@ def test_a_confusion_matrix_and_names_of_different_sizes_are_refused():
         plots.confusion_plot([73, 23, 17, 67], ["cat", "dog"])
 
 
+def test_an_embedding_map_of_points_it_would_draw_wrong_is_refused():
+    """Each was drawn without a word: the first two of many dimensions, no point for names given as
+    labels, the points of an extra class left out; or ended in a NumPy IndexError."""
+    points = np.random.default_rng(0).normal(size=(4, 2))
+    cases = [(np.zeros((4, 384)), [0, 1, 0, 1], r"\(n, 2\), got the shape \(4, 384\): project the embeddings first"),
+             (points, ["cat", "dog", "cat", "dog"], "class ids from 0 to 1.*got 'cat' among them"),
+             (points, [0, 1, 2, 1], "got 2 among them"),
+             (points, [0, 1], "4 points and 2 labels")]
+    for coordinates, labels, said in cases:
+        with pytest.raises(ConfigError, match=f"embedding_map.*{said}"):
+            plots.embedding_map(coordinates, labels, ["cat", "dog"])
+    names = [f"class {i}" for i in range(12)]  # more classes than markers: each still drawn, markers repeat
+    fig = plots.embedding_map(np.arange(24.0).reshape(12, 2), list(range(12)), names)
+    assert [len(c.get_offsets()) for c in fig.axes[0].collections] == [1] * 12
+
+
 def test_loss_curve_given_the_logged_rows_says_it_takes_the_whole_history():
     rows = [{"step": 1, "loss": 0.7}]
     with pytest.raises(ConfigError, match=r"takes the whole history.*result\.history, got a list"):

@@ -52,6 +52,18 @@ def test_whole_numbers_of_epochs_are_recorded_as_whole_numbers(tiny_model_dir, s
     assert '"epochs": 1,' in text and '"head_epochs": 1,' in text
 
 
+def test_read_record_is_the_record_without_its_long_parts_and_names_a_folder_without_one(tmp_path):
+    import pytest
+
+    from sft_teach.errors import ConfigError
+
+    record = {"accuracy": 0.81, "epochs": 3, "per_class": {}, "validation_curve": [], "history": {}}
+    (tmp_path / "metrics.json").write_text(json.dumps(record))
+    assert run_record.read_record(tmp_path) == {"accuracy": 0.81, "epochs": 3}
+    with pytest.raises(ConfigError, match=r"read_record: .*empty holds no metrics.json: give the folder a training run"):
+        run_record.read_record(tmp_path / "empty")  # a bare FileNotFoundError before
+
+
 def test_a_local_folder_is_no_hub_id_even_when_its_name_looks_like_one(tmp_path, monkeypatch):
     """The card's base_model must name a Hub model: a folder in the working directory called
     tickets-model (no slash, nothing that says "path") is not one."""

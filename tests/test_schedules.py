@@ -32,8 +32,10 @@ def test_slanted_triangular_other_constants():
     # T = 50, cut_frac = 0.2, ratio = 10: cut = 10; t = 30 -> p = 1 - 20 / (10 * 4) = 0.5
     assert slanted_triangular(30, 50, cut_frac=0.2, ratio=10) == pytest.approx((1 + 0.5 * 9) / 10)
     for bad in ({"total_steps": 0}, {"total_steps": 10, "ratio": 0.5}, {"total_steps": 10, "cut_frac": 1.0}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="slanted_triangular needs"):
             slanted_triangular(0, **bad)
+    with pytest.raises(ValueError, match="step >= 0.*got step=-1"):  # else a rate below the floor, even below 0
+        slanted_triangular(-1, 10)
 
 
 def test_slanted_triangular_on_a_short_run():
@@ -139,6 +141,55 @@ def test_lr_find_smooths_the_loss_with_a_bias_corrected_moving_average(make_tiny
         average = 0.8 * average + 0.2 * loss
         expected.append(average / (1 - 0.8 ** (i + 1)))
     assert len(raw) == 8 and found["losses"] == pytest.approx(expected) and found["losses"][0] == pytest.approx(raw[0])
+
+
+@pytest.mark.parametrize("arguments, said", [
+    ({"start_lr": 0}, "0 < start_lr < end_lr, got start_lr=0,"),  # divided by zero
+    ({"start_lr": 1.0, "end_lr": 1e-7}, "0 < start_lr < end_lr"),  # swept downwards in silence
+    ({"num_steps": 1}, "num_steps= a whole number of at least 2"),  # one point: no slope to suggest from
+    ({"num_steps": 0}, "got num_steps=0"),  # no sweep, and start_lr suggested
+    ({"num_steps": 10.0}, "got num_steps=10.0"),
+    ({"batch_size": 0}, "batch_size=0"),  # a tokenizer's error about a list
+    ({"smoothing": 1.0}, "smoothing .* in \\[0, 1\\), got 1.0"),  # divided by zero
+])
+def test_lr_find_refuses_settings_that_sweep_nothing_or_the_wrong_way(arguments, said, make_tiny_classifier,
+                                                                       tokenizer, small_dataset):
+    from sft_teach.errors import ConfigError
+
+    encoded = data.tokenize(small_dataset, tokenizer)["train"]
+    with pytest.raises(ConfigError, match=said):
+        lr_find(make_tiny_classifier(), encoded, tokenizer, **{"num_steps": 5, **arguments})
+
+
+def test_lr_find_refuses_what_is_not_a_model_and_one_tokenised_split_with_labels(make_tiny_classifier, tokenizer,
+                                                                                  small_dataset):
+    from sft_teach.errors import ConfigError
+
+    model, encoded = make_tiny_classifier(), data.tokenize(small_dataset, tokenizer)
+    cases = [((model, tokenizer), encoded["train"], "got a pair"),
+             (model, encoded, "one tokenised split, e.g. encoded\\['train'\\], got a DatasetDict of the splits "
+                              "train, validation, test"),
+             (model, small_dataset["train"], "no input_ids or labels column .*tokenise it first"),
+             (model, encoded["train"].remove_columns("labels"), "no labels column"),
+             (model, encoded["train"].select([]), "the split has no rows")]
+    for model_, split, said in cases:
+        with pytest.raises(ConfigError, match=said):
+            lr_find(model_, split, tokenizer, num_steps=5)
+    with pytest.raises(ConfigError, match="tokenizer must be the model's tokenizer"):
+        lr_find(model, encoded["train"], None, num_steps=5)
+    model.requires_grad_(False)  # nothing to train: torch's "optimizer got an empty parameter list"
+    with pytest.raises(ConfigError, match="every parameter of the model is frozen"):
+        lr_find(model, encoded["train"], tokenizer, num_steps=5)
+
+
+def test_discriminative_groups_refuse_a_factor_that_is_not_above_0(make_tiny_classifier):
+    from sft_teach.errors import ConfigError
+
+    for factor in (0, -2.6):  # 0 divided by zero; below 0, the rates alternate in sign
+        with pytest.raises(ConfigError, match=f"a number above 0, got {factor}"):
+            discriminative_param_groups(make_tiny_classifier(), 1e-3, factor=factor)
+    same = discriminative_param_groups(make_tiny_classifier(), 1e-3, factor=1)  # one rate for all: allowed
+    assert {g["lr"] for g in same} == {1e-3}
 
 
 def test_the_progress_bar_shows_the_last_logged_loss_and_the_run_s_mean_only_without_one():

@@ -108,6 +108,14 @@ def test_settings_that_make_no_sense_are_refused(settings, message):
     values = dict(num_train_epochs=3, learning_rate=5e-5, batch_size=16, max_length=128) | settings
     with pytest.raises(ConfigError, match=re.escape(message)):
         check_settings(**values)
+    if "max_length" not in settings:  # a caller that cuts no text leaves max_length out: the rest still holds
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            check_settings(**(values | {"max_length": None}))
+
+
+def test_settings_without_a_max_length_are_returned_with_none():
+    assert check_settings(3, 1e-4, 16, None) == (3.0, 1e-4, 16, None)
+    assert check_settings(3, 1e-4, 16, 128) == (3.0, 1e-4, 16, 128)
 
 
 def test_finetune_checks_settings_before_loading_anything(monkeypatch):
@@ -312,6 +320,31 @@ def test_first_token_features_are_each_texts_own_cls_vector(make_tiny_classifier
         for i in range(len(split)):
             alone = model.bert(input_ids=torch.tensor([split[i]["input_ids"]])).last_hidden_state[0, 0]
             torch.testing.assert_close(features[i], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_the_head_alone_refuses_what_is_not_a_model_and_its_tokenised_splits(make_tiny_classifier, tokenizer,
+                                                                             small_dataset, tmp_path):
+    """Each was a KeyError, an AttributeError or a tokenizer's message from inside, or a silent run."""
+    from sft_teach.head_first import first_token_features
+
+    model, encoded = make_tiny_classifier(), data.tokenize(small_dataset, tokenizer)
+    for split, said in ((encoded, "one tokenised split, e.g. encoded\\['train'\\], got a DatasetDict"),
+                        (small_dataset["train"], "no input_ids column .*tokenise it first"),
+                        (encoded["train"].select([]), "no rows")):
+        with pytest.raises(ConfigError, match=f"first_token_features.*{said}"):
+            first_token_features(model, split, tokenizer)
+    with pytest.raises(ConfigError, match="got a pair"):
+        first_token_features((model, tokenizer), encoded["train"], tokenizer)
+    with pytest.raises(ConfigError, match="batch_size= must be a whole number of at least 1, got 0"):
+        first_token_features(model, encoded["train"], tokenizer, batch_size=0)
+    for splits, settings, said in ((encoded["train"], {}, "a DatasetDict with 'train'.*got Dataset"),
+                                   (small_dataset, {}, "no input_ids or labels column"),
+                                   # 0 epochs trained nothing and logged a loss of 0 at step 0
+                                   (encoded, {"num_train_epochs": 0}, "above 0, got 0 and 0.001"),
+                                   (encoded, {"learning_rate": -1}, "above 0, got 3 and -1")):
+        with pytest.raises(ConfigError, match=f"train_head.*{said}"):
+            train_head(model, splits, tokenizer, tmp_path / "head", progress=False, **settings)
+    assert not (tmp_path / "head").exists()  # refused before any work
 
 
 def test_the_head_on_stored_features_gives_the_models_own_logits(make_tiny_classifier, tokenizer, small_dataset):

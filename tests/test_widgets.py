@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -116,6 +117,17 @@ def test_try_it_answers_the_typed_note():
     box.button.click()
     assert seen == ["Asleep in the sink."]
     assert box.result["label"] == "cat" and "93%" in box.answer.value
+
+
+def test_a_panel_given_no_function_is_refused_before_any_click():
+    """A model or the predict function's result there failed only at the first click, inside the widget."""
+    from sft_teach.widgets import FigurePanel
+
+    for make, where in ((lambda: TryIt(object()), "TryIt takes a function, got object: e.g. TryIt(lambda texts"),
+                        (lambda: LabelBudgetPanel([], 4, 64, 16), "LabelBudgetPanel takes a function, got list"),
+                        (lambda: FigurePanel(None), "FigurePanel takes a function, got NoneType")):
+        with pytest.raises(ConfigError, match=f"^{re.escape(where)}"):
+            make()
 
 
 def test_figure_panel_redraws_and_falls_back_to_a_png():
