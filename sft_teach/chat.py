@@ -47,6 +47,12 @@ CHAT_TEMPLATE = (
 def to_messages(instruction: str, input: str = "", response: str | None = None) -> list[dict]:
     """An instruction row as a conversation: the user asks (instruction, a blank line, the
     input if any); the assistant answers with ``response`` (left out when ``None``)."""
+    wrong = next(((name, value) for name, value in (("instruction", instruction), ("input", input or ""),
+                                                    ("response", response or "")) if not isinstance(value, str)), None)
+    if wrong:  # an AttributeError on strip, otherwise
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"to_messages: {wrong[0]} must be text, got {type(wrong[1]).__name__} {wrong[1]!r:.40}")
     user = instruction.strip() + (f"\n\n{input.strip()}" if input and input.strip() else "")
     messages = [{"role": "user", "content": user}]
     if response is not None:
@@ -73,6 +79,9 @@ def render(messages: list[dict], add_generation_prompt: bool = False) -> str:
 def prompt_completion(row: dict) -> dict:
     """A row with ``instruction``, ``input``, ``response`` in ``trl``'s conversational
     prompt-completion format: ``{"prompt": [user message], "completion": [assistant message]}``."""
+    from sft_teach.stats import check_keys
+
+    check_keys(row, ("instruction", "response"), "prompt_completion")
     messages = to_messages(row["instruction"], row.get("input") or "", row["response"])
     return {"prompt": messages[:-1], "completion": messages[-1:]}
 

@@ -24,8 +24,13 @@ def weight_drift(before: dict, model) -> dict[str, float]:
     Groups are :func:`sft_teach.models.layer_groups` (embeddings, layer.i, head); the new
     classifier is left out (it has no "before"). ``before`` maps parameter names to tensors.
     """
-    from sft_teach.models import layer_groups
+    from sft_teach.errors import ConfigError
+    from sft_teach.models import check_model, layer_groups
 
+    if not isinstance(before, dict):  # the model first, say: an AttributeError from inside
+        raise ConfigError(f"weight_drift takes the state dict from before training, then the model, got a "
+                          f"{type(before).__name__} first: before = {{k: v.clone() for k, v in model.state_dict().items()}}")
+    check_model(model, "weight_drift")
     names = {id(p): name for name, p in model.named_parameters()}
     drift = {}
     for group, params in layer_groups(model).items():

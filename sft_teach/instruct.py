@@ -106,8 +106,10 @@ def sft(model, tokenizer, train, *, masked: bool = True, num_train_epochs: int =
     from trl import SFTConfig, SFTTrainer
 
     from sft_teach.callbacks import HistoryCallback
+    from sft_teach.setting_checks import check_settings
     from sft_teach.trainer_arguments import shared_settings
 
+    check_settings(num_train_epochs, learning_rate, batch_size, max_length)  # one line, before any work
     history = HistoryCallback()
     with tempfile.TemporaryDirectory(prefix="sft-teach-sft-") as scratch:  # nothing is saved there
         config = SFTConfig(
@@ -231,6 +233,10 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
 @torch.no_grad()
 def answer_loss(model, tokenizer, dataset) -> float:
     """Mean cross-entropy per answer token on ``dataset`` (the prompts are masked)."""
+    if not len(dataset):  # an error inside the collator, otherwise
+        from sft_teach.errors import DataError
+
+        raise DataError("answer_loss: the dataset has no rows to score")
     model.eval()
     examples = [masking.build_example(tokenizer, chat.to_messages(r["instruction"], r["input"], r["response"]))
                 for r in dataset]

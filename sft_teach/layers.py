@@ -46,7 +46,7 @@ def reinitialise_above(model, n: int, seed: int = 0):
     import torch
 
     layers = encoder_layers(model)
-    if not 0 <= n <= len(layers):
+    if not (whole(n, least=0) and n <= len(layers)):  # 1.5 ended in a TypeError on a slice
         raise ValueError(f"n must be between 0 and {len(layers)} (the number of blocks), got {n}")
     std = getattr(model.config, "initializer_range", 0.02)
     torch.manual_seed(seed)

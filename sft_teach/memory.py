@@ -25,6 +25,11 @@ MiB = 2 ** 20
 
 def tensor_bytes(tensors) -> int:
     """Bytes held by ``tensors``, each storage counted once (views share storage)."""
+    if isinstance(tensors, torch.nn.Module):  # a TypeError, "not iterable", otherwise
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"tensor_bytes takes tensors, got a model ({type(tensors).__name__}): e.g. "
+                          f"tensor_bytes(model.parameters())")
     seen, total = set(), 0
     for t in tensors:
         if t is None or not isinstance(t, torch.Tensor):

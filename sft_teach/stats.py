@@ -178,8 +178,8 @@ def mean_sd(values) -> tuple[float, float]:
 
 
 def check_keys(row: dict, keys, where: str) -> None:
-    """A row of a results table holds every key asked for: a misspelt key is named with the keys
-    the row has, not a bare ``KeyError``."""
+    """A row (of a results table, of a data file) holds every key asked for: a misspelt or missing
+    key is named with the keys the row has, not a bare ``KeyError``."""
     missing = [k for k in keys if k not in row]
     if missing:
         raise ConfigError(f"{where}: a row has no {', '.join(map(repr, missing))}; its keys are {', '.join(map(repr, row))}")

@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 
 from sft_teach.chat import CHAT_TEMPLATE, END, START
+from sft_teach.errors import ConfigError, DataError
+from sft_teach.setting_checks import check_settings, whole
 
 TEXT_END, PAD = "<|endoftext|>", "<|pad|>"
 SPECIAL_TOKENS = [TEXT_END, PAD, START, END]
@@ -74,6 +76,11 @@ def train_tokenizer(texts, vocab_size: int = 2048):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
+    least = 256 + len(SPECIAL_TOKENS)  # below it the trainer kept this size in silence, with no merge
+    if not whole(vocab_size, least=least):
+        raise ConfigError(f"vocab_size= must be a whole number of at least {least} (the 256 bytes byte-level BPE "
+                          f"starts from, and {len(SPECIAL_TOKENS)} special tokens), got {vocab_size!r}: e.g. 2048")
+    texts = [texts] if isinstance(texts, str) else texts  # one text, not one text per letter
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
@@ -102,11 +109,24 @@ def tiny_gpt2(tokenizer, n_layer: int = 4, n_embd: int = 128, n_head: int = 4, n
 
 def pack(texts, tokenizer, block_size: int = 128) -> list[list[int]]:
     """Token ids of every text, each followed by ``<|endoftext|>``, cut into blocks of
-    ``block_size`` (the last, short block is dropped). Shape: (blocks, block_size)."""
+    ``block_size`` (the last, short block is dropped). Shape: (blocks, block_size). A string is one text."""
+    if not whole(block_size, least=2):  # a block of 1 has no next token to predict; 0 ended in range()
+        raise ConfigError(f"block_size= must be a whole number of tokens, at least 2, got {block_size!r}: e.g. 128")
+    texts = [texts] if isinstance(texts, str) else list(texts)  # one text, not one text per letter
+    if not texts:  # an IndexError inside the tokenizer, otherwise
+        return []
     stream = []
-    for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
+    for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
         stream += ids + [tokenizer.bos_token_id]
     return [stream[i:i + block_size] for i in range(0, len(stream) - block_size + 1, block_size)]
+
+
+def _check_block(model, block_size: int, where: str) -> None:
+    """A block the model has positions for: a longer one ended in an IndexError inside the embedding."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit and whole(block_size) and block_size > limit:
+        raise ConfigError(f"{where}: block_size={block_size} is more tokens than the model has positions for "
+                          f"({limit}): use {limit} or less")
 
 
 def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, learning_rate: float = 2e-3,
@@ -126,7 +146,11 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
         ids = pack(texts, tokenizer, block_size)
         return Dataset.from_dict({"input_ids": ids, "labels": ids})  # the model shifts labels itself
 
+    check_settings(num_train_epochs, learning_rate, batch_size, None)  # 0 epochs logged a loss of 0 at step 0
+    _check_block(model, block_size, "pretrain")
     train = blocks(texts)
+    if not len(train):  # torch's "num_samples should be a positive integer value", otherwise
+        raise DataError(f"pretrain: the training texts hold fewer than {block_size} tokens, one block: give more text")
     history = HistoryCallback()
     scratch = tempfile.TemporaryDirectory(prefix="sft-teach-lm-")  # nothing is saved there
     args = TrainingArguments(**shared_settings(scratch.name, num_train_epochs=num_train_epochs,
@@ -154,13 +178,10 @@ def held_out_loss(model, tokenizer, texts, block_size: int = 128, batch_size: in
     """Mean next-token loss on ``texts``, packed as in :func:`pretrain` (its ``eval_loss``, without a trainer)."""
     import torch
 
-    from sft_teach.errors import DataError
-
-    if isinstance(texts, str):  # its letters would be read as texts
-        texts = [texts]
-    texts = list(texts)
-    if not texts:  # an IndexError inside the tokenizer, otherwise
+    texts = [texts] if isinstance(texts, str) else list(texts)  # one text, not one text per letter
+    if not texts:
         raise DataError("held_out_loss: the held-out texts are empty: give at least one block of text")
+    _check_block(model, block_size, "held_out_loss")
     packed = pack(texts, tokenizer, block_size)
     if not packed:
         raise DataError(f"the held-out texts hold fewer than {block_size} tokens, one block: give more text")

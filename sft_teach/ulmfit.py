@@ -112,9 +112,18 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
     from transformers import (AutoModel, AutoModelForMaskedLM, DataCollatorForLanguageModeling, PrinterCallback,
                               Trainer, TrainingArguments, set_seed)
 
+    from sft_teach.errors import ConfigError, DataError
     from sft_teach.models import load_tokenizer, resolve_model
+    from sft_teach.setting_checks import check_settings
     from sft_teach.trainer_arguments import shared_settings
 
+    texts = [texts] if isinstance(texts, str) else list(texts)  # one text, not one text per letter
+    if not texts:  # a ZeroDivisionError after loading the model, otherwise
+        raise DataError("lm_finetune: no texts to train on: give the unlabelled texts, e.g. dataset['train']['text']")
+    check_settings(num_train_epochs, learning_rate, batch_size, None)
+    if not 0 < mlm_probability < 1:
+        raise ConfigError(f"mlm_probability= is the share of tokens chosen to predict, between 0 and 1, got "
+                          f"{mlm_probability}: BERT's is 0.15")
     set_seed(seed)
     tokenizer = load_tokenizer(model)
     lm = AutoModelForMaskedLM.from_pretrained(resolve_model(model))
@@ -133,7 +142,11 @@ def lm_finetune(texts, output_dir, model: str = "default", num_train_epochs: int
         with torch.no_grad():
             for i in range(0, len(held_out), 64):
                 batch = fixed([held_out[j] for j in range(i, min(i + 64, len(held_out)))])
-                losses.append(float(lm(**batch).loss))
+                if (batch["labels"] != -100).any():  # a batch with no token chosen has no loss (nan)
+                    losses.append(float(lm(**batch).loss))
+        if not losses:
+            raise DataError(f"lm_finetune: the held-out texts are too short for any of their tokens to be chosen "
+                            f"({mlm_probability:.0%} are): give more text")
         return sum(losses) / len(losses)
 
     before = masked_loss()

@@ -26,6 +26,9 @@ def test_reinitialise_above_keeps_lower_blocks_and_redraws_the_rest(make_tiny_cl
             assert changed, name
     fresh = after["bert.encoder.layer.1.attention.self.query.weight"]
     assert abs(float(fresh.std()) - 0.02) < 0.005 and abs(float(fresh.mean())) < 0.005  # N(0, 0.02), as in BERT
+    for n in (-1, 3, 1.5):  # 1.5 ended in a TypeError on a slice
+        with pytest.raises(ValueError, match=f"n must be between 0 and 2 \\(the number of blocks\\), got {n}"):
+            layers.reinitialise_above(model, n)
 
 
 def test_reinitialised_blocks_start_as_bert_starts_biases_0_and_layernorm_1_and_0(make_tiny_classifier):
@@ -132,6 +135,11 @@ def test_weight_drift_is_the_relative_frobenius_change(make_tiny_classifier):
     with torch.no_grad():  # the new classifier has no "before": its change is not the head's drift
         model.classifier.weight.mul_(2.0)
     assert drift.weight_drift(before, model)["head"] == 0
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="takes the state dict from before training, then the model, got a "
+                                          "BertForSequenceClassification first"):
+        drift.weight_drift(model, before)  # an AttributeError from inside before
 
 
 def test_cka_per_layer_of_a_model_with_itself_is_one(make_tiny_classifier, tokenizer):
@@ -382,6 +390,20 @@ def test_lm_finetune_lowers_the_masked_lm_loss(tiny_model_dir, tmp_path):
     moved = [name for name, value in original.bert.encoder.state_dict().items()
              if not torch.equal(staged.bert.encoder.state_dict()[name], value)]
     assert len(moved) == len(original.bert.encoder.state_dict())
+
+
+def test_lm_finetune_refuses_what_it_cannot_train_or_measure_on(tiny_model_dir, tmp_path):
+    from sft_teach.errors import ConfigError, DataError
+
+    cases = [(dict(texts=[]), DataError, "no texts to train on"),  # a ZeroDivisionError before
+             (dict(texts=["Purred."] * 4, num_train_epochs=0), ConfigError, "epochs .* greater than 0, got 0"),
+             (dict(texts=["Purred."] * 4, mlm_probability=1.5), ConfigError, "mlm_probability= .* got 1.5"),
+             # one short text: its letters were the texts before; now no token of it is chosen, and a
+             # loss of no token is nan: said, not reported as the loss before and after
+             (dict(texts="Purred."), DataError, "too short for any of their tokens to be chosen \\(15% are\\)")]
+    for settings, error, said in cases:
+        with pytest.raises(error, match=f"lm_finetune.*{said}" if error is DataError else said):
+            ulmfit.lm_finetune(output_dir=tmp_path / "lm", model=str(tiny_model_dir), **settings)
 
 
 # ---- experiments: one run, and the table helpers ---------------------------------------------

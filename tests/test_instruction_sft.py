@@ -79,6 +79,20 @@ def test_render_refuses_what_is_not_a_list_of_messages(messages):
         chat.render(messages)
 
 
+def test_a_row_missing_its_texts_is_named_not_a_key_or_attribute_error():
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="^to_messages: instruction must be text, got NoneType None$"):
+        chat.to_messages(None)  # a missing cell of a data file
+    with pytest.raises(ConfigError, match="^to_messages: response must be text, got int 3$"):
+        chat.to_messages("Cat or dog?", "Purrs.", 3)
+    with pytest.raises(ConfigError, match="^prompt_completion: a row has no 'response'; its keys are 'instruction', 'input'$"):
+        chat.prompt_completion({"instruction": "Cat or dog?", "input": "Purrs."})
+    row = {"instruction": "Cat or dog?", "input": None, "response": "cat"}  # no input: None as well as ""
+    assert chat.prompt_completion(row) == {"prompt": chat.to_messages("Cat or dog?"),
+                                           "completion": [{"role": "assistant", "content": "cat"}]}
+
+
 def test_a_template_that_renders_the_prompt_differently_is_refused(tokenizer):
     odd = tokenizer.__class__.from_pretrained  # keep the fixture untouched: work on a copy
     with tempfile.TemporaryDirectory() as folder:
@@ -198,6 +212,16 @@ def test_pack_joins_texts_and_cuts_equal_blocks(tokenizer):
     stream = [i for ids in tokenizer(texts, add_special_tokens=False)["input_ids"] for i in ids + [tokenizer.bos_token_id]]
     assert all(len(b) == 32 for b in blocks) and len(blocks) == len(stream) // 32
     assert [i for b in blocks for i in b] == stream[:len(blocks) * 32]
+    # a string is one text, as held_out_loss reads it: its letters, one text each, padded the
+    # stream with an end-of-text token after every letter
+    one = " ".join(texts)
+    assert tiny_lm.pack(one, tokenizer, block_size=8) == tiny_lm.pack([one], tokenizer, block_size=8)
+    assert tiny_lm.pack([], tokenizer, block_size=8) == []
+    from sft_teach.errors import ConfigError
+
+    for size in (0, 1, 2.5):  # 0 ended in range(); a block of 1 has no next token to predict
+        with pytest.raises(ConfigError, match=f"block_size= must be a whole number of tokens, at least 2, got {size}"):
+            tiny_lm.pack(texts, tokenizer, block_size=size)
 
 
 def test_batched_generation_equals_one_at_a_time(tokenizer, model):
@@ -316,6 +340,22 @@ def test_sft_trains_on_the_answers(tokenizer, model):
     result = instruct.sft(model, tokenizer, pairs, num_train_epochs=3, learning_rate=5e-3, batch_size=8)
     assert result["trainer"].state.global_step == 12
     assert instruct.answer_loss(model, tokenizer, pairs) < before
+
+
+@pytest.mark.parametrize("settings, said", [
+    ({"num_train_epochs": 0}, "epochs .* greater than 0, got 0"),
+    ({"learning_rate": -5e-5}, "learning rate .* greater than 0"),
+    ({"batch_size": 0}, "batch size .* at least 1, got 0"),
+    ({"max_length": 1}, "max length .* from 2 to 8192"),
+])
+def test_sft_refuses_settings_finetune_refuses_before_any_work(tokenizer, model, settings, said, monkeypatch):
+    from sft_teach.errors import ConfigError, DataError
+
+    monkeypatch.setattr(instruct, "conversations", lambda rows: pytest.fail("the data was read before the check"))
+    with pytest.raises(ConfigError, match=said):
+        instruct.sft(model, tokenizer, instruct.load_instructions()["train"].select(range(4)), **settings)
+    with pytest.raises(DataError, match="answer_loss: the dataset has no rows to score"):
+        instruct.answer_loss(model, tokenizer, instruct.load_instructions()["train"].select([]))
 
 
 def test_a_hub_model_offline_fails_with_one_clear_line(monkeypatch):

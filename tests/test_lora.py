@@ -188,6 +188,10 @@ def test_tensor_bytes_counts_shared_storage_once():
     t = torch.zeros(10, 4)
     assert memory.tensor_bytes([t, t[2:], t.T, None]) == 10 * 4 * 4
     assert memory.tensor_bytes([t[2:]]) == 10 * 4 * 4  # a view keeps its whole storage alive
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"takes tensors, got a model \(Linear\): e.g. tensor_bytes\(model.parameters"):
+        memory.tensor_bytes(torch.nn.Linear(2, 2))  # "not iterable" before
 
 
 def test_activation_bytes_of_a_linear_layer_is_its_input():

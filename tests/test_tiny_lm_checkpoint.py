@@ -75,3 +75,26 @@ def test_held_out_loss_is_the_mean_over_every_block_and_pretrain_reports_it():
     assert tiny_lm.held_out_loss(model, tokenizer, texts[200:], block_size=32, batch_size=7) == pytest.approx(one_by_one, abs=1e-5)
     assert result["eval_loss"] == pytest.approx(one_by_one, abs=1e-5)
     assert result["perplexity"] == pytest.approx(math.exp(result["eval_loss"]))
+    from sft_teach.errors import ConfigError, DataError
+
+    # a block longer than the model's 64 positions ended in an IndexError inside the embedding
+    for run in (lambda: tiny_lm.pretrain(model, tokenizer, texts, block_size=128),
+                lambda: tiny_lm.held_out_loss(model, tokenizer, texts, block_size=128)):
+        with pytest.raises(ConfigError, match=r"block_size=128 is more tokens than the model has positions for \(64\)"):
+            run()
+    with pytest.raises(ConfigError, match="epochs .* greater than 0, got 0"):  # logged a loss of 0 at step 0
+        tiny_lm.pretrain(model, tokenizer, texts, num_train_epochs=0, block_size=32)
+    with pytest.raises(DataError, match="pretrain: the training texts hold fewer than 64 tokens, one block"):
+        tiny_lm.pretrain(model, tokenizer, ["Purred."], block_size=64)  # torch: "num_samples=0"
+
+
+def test_the_tokenizer_is_learned_from_texts_with_room_for_merges():
+    from sft_teach.errors import ConfigError
+
+    texts = tiny_lm.course_text()[:100]
+    # one string is one text: its letters were the texts before, each its own word
+    assert tiny_lm.train_tokenizer(" ".join(texts), vocab_size=300).get_vocab() == \
+        tiny_lm.train_tokenizer([" ".join(texts)], vocab_size=300).get_vocab()
+    for size in (10, 259, 300.0):  # below 256 bytes and 4 special tokens the trainer kept 260 in silence
+        with pytest.raises(ConfigError, match=f"vocab_size= must be a whole number of at least 260 .*got {size}"):
+            tiny_lm.train_tokenizer(texts, vocab_size=size)
