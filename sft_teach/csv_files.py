@@ -31,6 +31,20 @@ class Rows(NamedTuple):
     empty_texts: tuple = ()  # with skip_empty_texts: the lines of the rows left out for an empty text
 
 
+def shown_columns(columns, width: int = 40) -> str:
+    """Column names for a message, on one line: a line break, a NUL or a byte-order mark inside a
+    name (a stray quote in a header swallows the lines below it) is written as its escape, ``\\n``,
+    and a long name is cut, so an error stays one line that says what the header holds."""
+    import unicodedata
+
+    def one(name: str) -> str:
+        name = "".join(c if c == " " or unicodedata.category(c)[0] not in "CZ" else c.encode("unicode_escape").decode()
+                       for c in name)
+        return name if len(name) <= width else name[:width - 3] + "..."
+
+    return ", ".join(one(c) for c in columns) or "none"
+
+
 @contextlib.contextmanager
 def _long_fields():
     """csv's limit on one cell (131,072 characters) lifted while a file is read: a long document in one
@@ -112,7 +126,7 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
     if label_column == text_column:
         raise ConfigError(f"{shown}: --text-column and --label-column both name '{text_column}' (text_column= and "
                           f"label_column= in Python): the texts and the labels need a column each (columns found: "
-                          f"{', '.join(columns) or 'none'})")
+                          f"{shown_columns(columns)})")
     for name in (text_column, label_column):  # a row would keep only the last of two such cells
         if name is not None and columns.count(name) > 1:
             places = [str(i + 1) for i, c in enumerate(columns) if c == name]
@@ -129,25 +143,31 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
                          f"in Python)" if close else
                          f"pass the column that holds the {option}s: --{option}-column NAME ({option}_column= in Python)")
     if missing:  # both named at once, when both are missing
+        broken = next((c for c in columns if "\n" in c or "\r" in c), None)
+        if broken is not None:  # a quote opened in the header and closed lines below: rows read as a name
+            spanned = len(re.split(r"\r\n|\r|\n", broken))
+            raise MissingColumnError(f"{shown}: the header's column name {shown_columns([broken])} runs over "
+                                     f"{spanned} lines: a quote (\") opened in line 1 is not closed on that line, "
+                                     f"so the lines below it were read as part of a name; remove the quote from the "
+                                     f"header, or close it where the name ends", columns)
         below = _header_below(raw, [c for c in (text_column, label_column) if c is not None])
         if below:  # a report's title or an export's date above the header
             line, header = below
             above = "the line" if line == 2 else f"the {line - 1} lines"
-            raise MissingColumnError(f"{shown}: line {line + skipped_lines} is the header ({header[:60]}), with "
+            raise MissingColumnError(f"{shown}: line {line + skipped_lines} is the header ({shown_columns([header], 60)}), with "
                                      f"{above} above it not part of the table: delete {above} above the header",
                                      columns)
         if any(len(c.split()) >= 4 or len(c) > 40 for c in columns):  # a sentence, not a column's name
-            shown_columns = ", ".join(c if len(c) <= 40 else c[:37] + "..." for c in columns)
             names = [text_column] + ([label_column] if label_column else [])
             if len(columns) > len(names):  # a name for every cell: 'text,label' for texts alone (predict) and a label
                 names += (["label"] if len(columns) == 2 else
                           [f"column{i}" for i in range(len(names) + 1, len(columns) + 1)])
-            raise MissingColumnError(f"{shown}: line 1 ({shown_columns}) looks like a row of data, not column names: "
+            raise MissingColumnError(f"{shown}: line 1 ({shown_columns(columns)}) looks like a row of data, not column names: "
                                      f"add a header line above it, e.g. '{','.join(names)}'"
                                      + (f", a name for each of its {len(columns)} cells, '{text_column}' over the "
                                         f"texts" if not label_column and len(columns) > 1 else ""), columns)
         raise MissingColumnError(f"{shown}: no column {' and no column '.join(missing)} (columns found: "
-                                 f"{', '.join(columns) or 'none'}): {'; '.join(hints)}", columns)
+                                 f"{shown_columns(columns)}): {'; '.join(hints)}", columns)
     return _Opened(raw, separator, skipped_lines, reader, columns)
 
 
@@ -279,7 +299,7 @@ def _check_whole_file(read: _Read, columns: list[str], shown: str, text_column: 
                         f"'{label_column}' (line {lines[0]}: {labels[0][:40]!r}), so it holds texts, not labels: "
                         + ("are the text and label columns swapped? " if swapped else "")
                         + f"pass --label-column with the column that holds the labels (columns found: "
-                          f"{', '.join(columns)})")
+                          f"{shown_columns(columns)})")
     if len(numbers) > len(texts) / 2:  # one message that is "645" is real data; most texts numbers is a swap
         line, number = numbers[0]
         raise DataError(f"{shown}: {len(numbers)} of {len(texts)} texts in column '{text_column}' are numbers "

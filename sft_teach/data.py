@@ -192,7 +192,7 @@ def _columns_differ(folder: Path, name: str, files, error: MissingColumnError, t
             continue
         wanted = " and ".join(f"'{c}'" for c in (text_column, label_column) if c not in error.columns)
         raise MissingColumnError(
-            f"{folder.name}/{name}.csv: no column {wanted} (columns found: {', '.join(error.columns) or 'none'}), "
+            f"{folder.name}/{name}.csv: no column {wanted} (columns found: {csv_files.shown_columns(error.columns)}), "
             f"while {folder.name}/{other}.csv has it: the files of a folder must name their columns alike, so rename "
             f"the column in {name}.csv", error.columns) from None
     raise error

@@ -203,6 +203,13 @@ CASES = [
     ("no-header-line", lambda d: ["--data", str(_bytes(d / "n.csv", "\n".join(f'"{t}",{l}' for t, l in GOOD).encode()))],
      ["n.csv", "line 1 (Asleep in the washing basket again., cat) looks like a row of data, not column names",
       "add a header line above it, e.g. 'text,label'"]),
+    # a quote opened in the header and closed two lines down: before, the message quoted the rows it
+    # swallowed with their line breaks, over three lines, and spoke of a missing column
+    ("stray-quote-in-header", lambda d: ["--data", str(_bytes(d / "q.csv", b'"text,label\nPurred,cat\nHe said "hi",dog\n'))],
+     ["q.csv: the header's column name text,label\\nPurred,cat\\nHe said hi\" runs over 3 lines",
+      "a quote (\") opened in line 1 is not closed on that line", "remove the quote from the header"]),
+    ("control-characters-in-column-names", lambda d: ["--data", str(_bytes(d / "z.csv", b"re\xe2\x80\xa8view\x07,stars\nok,5\n"))],
+     ["z.csv: no column 'text' and no column 'label' (columns found: re\\u2028view\\x07, stars)"]),
 ]
 
 
