@@ -106,7 +106,7 @@ def _labelled(args, names: list[str]):
                   "--no-merge-case refuses them")
     # 'tech support' scores as a saved model's 'tech  support' (and 'Tech Support' too, with --merge-case)
     labels = as_the_model_spells(labels, names, merge_case=merge)
-    keep, skipped = known_rows(labels, names, source=args.data if bundled else source.name, lines=lines,
+    keep, skipped = known_rows(labels, names, source=args.data if bundled else str(source), lines=lines,
                                label_column=label_column, skip_unknown=args.skip_unknown)
     texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})

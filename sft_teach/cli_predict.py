@@ -41,7 +41,7 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
                     rows = read_csv_rows(path, column, None, cli_trained_model.encoding(args, path), with_lines=True,
                                          skip_empty_texts=True)
                     if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
-                        cli_conventions.warn([f"{path.name}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
+                        cli_conventions.warn([f"{args.file}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
                                f"empty ({_lines(rows.empty_texts)}); each prediction gives its row's line"])
                     return rows.texts, rows.lines
                 except MissingColumnError as exc:

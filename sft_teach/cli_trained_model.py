@@ -62,7 +62,7 @@ def encoding(args, source: bytes | Path, shown: str = "the texts") -> str:
                               f"correct \"encoding\" under \"sft_teach\" there") from None
         if trained.lower().replace("_", "-") not in {"utf-8", "utf8"} and _decodes(raw, trained):
             # said, as a file mixing encodings would read wrong; one that fails both gets the reader's error
-            shown = source.name if isinstance(source, Path) else shown
+            shown = str(source) if isinstance(source, Path) else shown  # as typed: a folder's test.csv with its folder
             line = raw[:exc.start].count(b"\n") + 1
             note = (f"{shown}: not UTF-8 (line {line}, byte 0x{raw[exc.start]:02x}): read as {trained}, the encoding "
                     f"this model's training file was read with (--encoding to choose another)")

@@ -121,7 +121,9 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
     # form feeds, which real exports carry inside unquoted texts.
     reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=separator)
     if reader.fieldnames:
-        reader.fieldnames = [c.strip() if c is not None else c for c in reader.fieldnames]  # "text, label"
+        # "text, label"; and a byte-order mark left inside a name (a file's second BOM, after the one its
+        # decoding removes), invisible in every editor, so that even a suggested --text-column fails
+        reader.fieldnames = [c.replace("\ufeff", "").strip() if c is not None else c for c in reader.fieldnames]
     columns = [c for c in (reader.fieldnames or []) if c is not None]
     if label_column == text_column:
         raise ConfigError(f"{shown}: --text-column and --label-column both name '{text_column}' (text_column= and "

@@ -41,7 +41,7 @@ def from_csv(path, text_column: str = "text", label_column: str = "label", label
     if read.get("skipped"):
         import warnings
 
-        warnings.warn(f"{Path(path).name}: {skipped_line(read['skipped'], len(dataset))}", SftTeachWarning, stacklevel=2)
+        warnings.warn(f"{path}: {skipped_line(read['skipped'], len(dataset))}", SftTeachWarning, stacklevel=2)
     return dataset
 
 
@@ -65,7 +65,7 @@ def _csv_dataset(path, text_column, label_column, labels, encoding, merge_case, 
     if names is not None:  # 'tech support' read as a saved model's 'tech  support'
         raw_labels = as_the_model_spells(raw_labels, names, merge_case=merge_case)
     names = sorted(set(raw_labels), key=label_order) if names is None else names
-    keep, skipped = known_rows(raw_labels, names, source=Path(path).name, lines=lines, label_column=label_column,
+    keep, skipped = known_rows(raw_labels, names, source=str(path), lines=lines, label_column=label_column,
                                skip_unknown=skip_unknown)
     texts, raw_labels, lines = [rows.texts[i] for i in keep], [raw_labels[i] for i in keep], [lines[i] for i in keep]
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})

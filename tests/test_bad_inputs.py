@@ -1045,6 +1045,30 @@ def test_an_encoding_asked_for_in_any_spelling_reads_its_own_file(encoding):
     assert decode(b"\xfe\xff" + text.encode("utf-16-be"), "export.csv", "utf-8") == text  # its byte-order mark says
 
 
+def test_a_second_byte_order_mark_is_no_part_of_the_first_column_s_name(tmp_path):
+    """Two files joined, each saved with its mark: the second was read into the name, an invisible
+    '\\ufefftext' that no --text-column could be typed to match."""
+    from sft_teach.csv_files import read_csv_rows
+
+    path = _bytes(tmp_path / "joined.csv", b"\xef\xbb\xbf\xef\xbb\xbftext,label\nPurred all night.,cat\n")
+    assert read_csv_rows(path) == (["Purred all night."], ["cat"])
+
+
+def test_every_message_about_a_file_names_it_as_typed(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    """A label the model does not know was said of the file's last part ('test.csv'), other errors of
+    the same file by its path: a folder's test.csv and another's could not be told apart."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exports").mkdir()
+    write_csv(tmp_path / "exports" / "test.csv", [("Swam in the lake.", "fish")] + GOOD)
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", "exports/test.csv"]) == 2
+    assert capsys.readouterr().err.startswith("sft-teach: error: exports/test.csv: label 'fish' (line 2, column 'label')")
+    from sft_teach.data import from_csv
+    from sft_teach.errors import DataError
+
+    with pytest.raises(DataError, match="^exports/test.csv: label 'fish'"):
+        from_csv("exports/test.csv", labels=["cat", "dog"])
+
+
 def test_an_empty_name_is_said_to_be_empty_in_every_command(tiny_model_dir, tmp_path, monkeypatch, capsys):
     """--data "$DATA" or --model "$MODEL" with the variable unset: said so, not read as the current folder."""
     monkeypatch.chdir(tmp_path)

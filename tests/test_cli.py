@@ -259,7 +259,7 @@ def test_predict_answers_every_row_of_an_export_that_has_some_empty_texts(tiny_m
     assert code == 0, err
     assert [(r["text"], r["line"]) for r in map(json.loads, out.splitlines())] == [("Chain slips", 2),
                                                                                    ("Refund please", 9)]
-    assert err == ("sft-teach: warning: new.csv: no prediction for 6 rows whose text is empty (lines 3, 4, 5, 6, 7 "
+    assert err == (f"sft-teach: warning: {export}: no prediction for 6 rows whose text is empty (lines 3, 4, 5, 6, 7 "
                    "and 1 more); each prediction gives its row's line\n")
     write_csv(export, [("T-1", "", ""), ("T-2", "Chain slips", "")], header=("id", "body", "category"))
     code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export), "--text-column", "body"],

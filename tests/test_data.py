@@ -304,8 +304,8 @@ def test_every_label_a_model_does_not_know_is_named_with_its_fix(tmp_path):
     path = write_csv(tmp_path / "held_out.csv", [("Hopped.", "rabbit"), ("Purred.", "Cat"), ("Barked.", "dog")])
     with pytest.raises(DataError) as info:
         data.from_csv(path, labels=["cat", "dog"])
-    assert str(info.value) == (
-        "held_out.csv: labels 'rabbit', 'Cat' (first at line 2, column 'label') are not known to the model, which "
+    assert str(info.value) == (  # the file as it was given, like every other message about it
+        f"{path}: labels 'rabbit', 'Cat' (first at line 2, column 'label') are not known to the model, which "
         "knows 'cat', 'dog': 'Cat' differs only in case from 'cat': fix the spelling, or pass --merge-case (merge_case=True); "
         "remove the rows labelled 'rabbit' (the model cannot predict it) or pass --skip-unknown (skip_unknown=True) "
         "to score the other rows, or fine-tune a model on your labels")
@@ -321,7 +321,7 @@ def test_skip_unknown_leaves_those_rows_out_and_says_how_many(tmp_path):
     assert kept["text"] == ["Purred.", "Barked."] and kept["label"] == [1, 0]
     assert kept.features["label"].names == ["dog", "cat"]
     assert [str(w.message) for w in caught] == [
-        "held_out.csv: skipped 3 rows whose label the model does not know ('rabbit' 2, 'spam' 1): the scores are "
+        f"{path}: skipped 3 rows whose label the model does not know ('rabbit' 2, 'spam' 1): the scores are "
         "on the other 2 rows"]
     with pytest.raises(DataError, match="no row has a label the model knows .*nothing to score"):
         data.from_csv(write_csv(tmp_path / "none.csv", rows[:1]), labels=["dog", "cat"], skip_unknown=True)
