@@ -215,10 +215,20 @@ def load_classifier(name: str = "default", labels=("cat", "dog")):
     so ``transformers`` reports it MISSING and initialises it randomly: that is the
     "replace the final layer" step of fine-tuning.
 
+    A classifier fine-tuned before (a folder ``finetune`` saved) keeps its trained head when its
+    classes are ``labels``, in that order: training goes on from it. For other classes (another
+    number of them, other names, another order) its head's outputs would mean classes the data does
+    not have, so the body is kept and the head is new, as for a pretrained body; a
+    :class:`~sft_teach.errors.SftTeachWarning` says so.
+
     Returns ``(model, tokenizer)``.
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    import warnings
+
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    from sft_teach.errors import SftTeachWarning
 
     id2label, label2id = label_maps(labels)
     if len(id2label) < 2:  # one output makes transformers train a regression (MSE), none no head at all
@@ -228,15 +238,33 @@ def load_classifier(name: str = "default", labels=("cat", "dog")):
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the MISSING-head report is shown by head_info instead
     try:
+        trained = _trained_classes(AutoConfig.from_pretrained(path))
+        other = trained is not None and trained != list(id2label.values())
         model = AutoModelForSequenceClassification.from_pretrained(
-            path, num_labels=len(id2label), id2label=id2label, label2id=label2id
+            path, num_labels=len(id2label), id2label=id2label, label2id=label2id,
+            ignore_mismatched_sizes=other,  # another number of classes: a head of another shape, replaced below
         )
         tokenizer = AutoTokenizer.from_pretrained(path)
     except OSError as exc:
         raise ModelNotFoundError(f"could not load model '{name}': {exc}".splitlines()[0]) from exc
     finally:
         hf_logging.set_verbosity(verbosity)
+    if other:  # every head weight drawn afresh, as transformers draws a missing one (the seed set before)
+        fresh = AutoModelForSequenceClassification.from_config(model.config)
+        body = model.base_model_prefix + "."
+        model.load_state_dict({k: v for k, v in fresh.state_dict().items() if not k.startswith(body)}, strict=False)
+        warnings.warn(f"{name}: a classifier fine-tuned for the classes {', '.join(map(repr, trained))}; the data's "
+                      f"are {', '.join(map(repr, id2label.values()))}: its body is kept and its head is new, trained "
+                      f"for the data's classes", SftTeachWarning, stacklevel=2)
     return model, tokenizer
+
+
+def _trained_classes(config) -> list[str] | None:
+    """The classes, in order, of a model fine-tuned as a classifier (its saved head's outputs), or
+    ``None`` for a pretrained body (the bundled model, a masked LM), which has no such head."""
+    if not any(a.endswith("ForSequenceClassification") for a in getattr(config, "architectures", None) or ()):
+        return None
+    return [config.id2label[i] for i in sorted(config.id2label)]
 
 
 def encoder_layers(model):

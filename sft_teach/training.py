@@ -197,11 +197,13 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     if plan.resume is not None:
         checkpoints.check_resumable(Path(plan.resume), trained_on, names, output_dir if save else None, overwrite)
     model_name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")  # for the record
-    model, tokenizer = _model_for(model, tokenizer, names, seed)
+    model, tokenizer, new_head = _model_for(model, tokenizer, names, seed)
     check_max_length(model, plan.max_length)
     if data_warnings is None:  # what `sft-teach check` would say: said now, not after minutes of training
         data_warnings = _data_findings(dataset, cleaning, model, tokenizer, plan)
         _say(data_warnings)
+    _say(new_head)
+    data_warnings = [*data_warnings, *new_head]  # after the command's own: it says those past its findings
     encoded = data_mod.tokenize(dataset, tokenizer, plan.max_length)
     history = HistoryCallback()
     # Without an output folder Trainer still needs one: a scratch folder, removed when the run ends,
@@ -339,18 +341,24 @@ def _read_data(data, split_seed, reading, eval_split):
 
 
 def _model_for(model, tokenizer, names, seed):
-    """``(model, tokenizer)``: a model name or folder loaded with a new head for ``names``, or the
-    model object given, with the data's class names; the seed set first, for the new head."""
+    """``(model, tokenizer, findings)``: a model name or folder loaded with a new head for ``names``,
+    or the model object given, with the data's class names; the seed set first, for the new head.
+    ``findings``: a fine-tuned classifier's head replaced for other classes (load_classifier's
+    warning, kept with the run's other findings: in its record, and said by the command too)."""
     import transformers
 
+    from sft_teach.checks import Finding
     from sft_teach.models import load_classifier
 
     transformers.set_seed(seed)  # the new head's random initialisation depends on it
+    said = []
     if isinstance(model, (str, Path)):
-        model, tokenizer = load_classifier(str(model), names)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", SftTeachWarning)
+            model, tokenizer = load_classifier(str(model), names)
     else:  # its tokenizer was checked with the settings (_check_arguments)
         setting_checks.name_the_classes(model, names)
-    return model, tokenizer
+    return model, tokenizer, [Finding("new_head", str(w.message)) for w in said if issubclass(w.category, SftTeachWarning)]
 
 
 def _data_findings(dataset, cleaning, model, tokenizer, plan: _Plan) -> list:

@@ -33,6 +33,25 @@ def test_usage_errors_are_one_line_too(capsys):
     assert err.count("\n") == 1 and "unrecognized argument: --no-such-flag" in err
 
 
+def test_a_fine_tuned_model_trains_again_on_data_of_other_classes_with_a_new_head(tiny_model_dir, tmp_path, capsys):
+    """A folder fine-tuned for cat and dog, fine-tuned again on notes with a third class: a traceback
+    from transformers (exit 1) before; now a warning that the head is new, in the JSON line too."""
+    from support import GOOD
+
+    birds = ["Sang at dawn on the sill.", "Pecked seed from my palm.", "Preened on the perch all morning.",
+             "Whistled back at the kettle.", "Flapped when the cage door opened.", "Bathed in the saucer again.",
+             "Chewed the cuttlebone to crumbs.", "Mimicked the doorbell twice.", "Hopped along the curtain rail.",
+             "Shredded the newspaper in the cage."]
+    data = write_csv(tmp_path / "three.csv", GOOD + [(t, "bird") for t in birds])
+    code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(data), "--epochs", "1",
+                             "--batch-size", "4", "--output", str(tmp_path / "run"), "--quiet"], capsys)
+    assert code == 0, err
+    said = (f"{tiny_model_dir}: a classifier fine-tuned for the classes 'cat', 'dog'; the data's are 'bird', 'cat', "
+            f"'dog': its body is kept and its head is new, trained for the data's classes")
+    assert f"sft-teach: warning: {said}\n" in err and "Traceback" not in err
+    assert said in json.loads(stdout.strip().splitlines()[-1])["warnings"]
+
+
 def test_finetune_evaluate_predict_end_to_end(tiny_model_dir, small_csv, tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, err = run(["finetune", "--model", str(tiny_model_dir), "--data", str(small_csv), "--epochs", "1",

@@ -134,6 +134,37 @@ def test_load_classifier_adds_a_new_head_for_the_labels():
     assert tokenizer("a purring note")["input_ids"][0] == tokenizer.cls_token_id
 
 
+def test_a_fine_tuned_classifier_keeps_its_head_for_its_own_classes_and_gets_a_new_one_for_others(tiny_model_dir):
+    """Fine-tuning a saved classifier again on data of other classes ended in transformers' "You set
+    `ignore_mismatched_sizes` to `False`" (another number of classes), or kept the old head under
+    new names in silence (as many classes, other names or order): its rows meant other classes."""
+    import warnings
+
+    import torch
+    from safetensors.torch import load_file
+
+    from sft_teach.errors import SftTeachWarning
+
+    saved = load_file(tiny_model_dir / "model.safetensors")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SftTeachWarning)  # its own classes, in order: nothing to say
+        same, _ = models.load_classifier(str(tiny_model_dir), ["cat", "dog"])
+    assert all(torch.equal(p, saved[k]) for k, p in same.state_dict().items() if k in saved)  # training goes on from it
+    for labels in (["bird", "cat", "dog"], ["dog", "cat"], ["spam", "ham"]):
+        torch.manual_seed(1)  # not the saved model's seed, 0, whose draws would make its very head again
+        with pytest.warns(SftTeachWarning, match=re.escape(
+                f"{tiny_model_dir}: a classifier fine-tuned for the classes 'cat', 'dog'; the data's are "
+                f"{', '.join(map(repr, labels))}: its body is kept and its head is new")):
+            model, _ = models.load_classifier(str(tiny_model_dir), labels)
+        state = model.state_dict()
+        assert all(torch.equal(state[k], v) for k, v in saved.items() if k.startswith("bert."))  # the body kept
+        assert model.classifier.weight.shape == (len(labels), 32) and model.config.id2label == dict(enumerate(labels))
+        assert not torch.equal(state["classifier.weight"][:2], saved["classifier.weight"])
+        # drawn as transformers draws a head it does not find: N(0, initializer_range), biases 0
+        assert abs(float(state["classifier.weight"].std()) - model.config.initializer_range) < 0.01
+        assert not state["classifier.bias"].any()
+
+
 def test_layer_groups_cover_every_parameter_once(make_tiny_classifier):
     model = make_tiny_classifier()
     groups = models.layer_groups(model)
