@@ -127,6 +127,11 @@ def _check(edition: str, execute: str, source_dir: Path, output_dir: Path) -> li
     return notebooks
 
 
+def _joined(part) -> str:
+    """An output's text or one form of its data, as one string (nbformat may keep it as a list of lines)."""
+    return "".join(part) if isinstance(part, list) else str(part)
+
+
 def _assert_no_solution(nb, name: str) -> None:
     """The student edition carries no teacher source: not in a cell, not in an output."""
     for exercise in [e for e in dict.fromkeys(map(exercise_id, nb.cells)) if e is not None]:  # the notebook's order
@@ -134,7 +139,10 @@ def _assert_no_solution(nb, name: str) -> None:
         if solution == exercise_source(exercise, "student").strip():
             continue  # nothing to hide
         for cell in nb.cells:
-            texts = [cell.source] + [str(o.get("text", "")) + str(o.get("data", "")) for o in cell.get("outputs", [])]
+            # each output's text and every form of its data as written: str() of the data's dict would
+            # write a line break as \\n, and a solution over several lines would never be found in it
+            texts = [cell.source] + [_joined(part) for o in cell.get("outputs", [])
+                                     for part in (o.get("text", ""), *o.get("data", {}).values())]
             if any(solution in text for text in texts):
                 raise SftTeachError(f"{name}: the solution of exercise {exercise!r} appears in the student "
                                     f"edition: its notebook cell must hold the student source")

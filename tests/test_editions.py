@@ -116,7 +116,8 @@ def test_a_failing_exercise_names_its_notebook_and_cell(course, tmp_path, monkey
      "no course notebooks in .*nowhere: pass source_dir="),
     (lambda tmp: editions.build_edition("student", tmp / "out", NOTEBOOKS, execute="some"),
      "unknown execute='some'"),
-    (lambda tmp: editions.build_edition("student", NOTEBOOKS, NOTEBOOKS),
+    # on a copy: were the refusal ever broken, the edition would be written over the notebooks it reads
+    (lambda tmp: editions.build_edition("student", tmp / "copy", _copy(NOTEBOOKS, tmp / "copy")),
      "would overwrite the course's own notebooks"),
 ], ids=["edition", "source", "execute", "overwrite"])
 def test_bad_settings_raise_one_line_errors(tmp_path, call, message):
@@ -124,6 +125,13 @@ def test_bad_settings_raise_one_line_errors(tmp_path, call, message):
         call(tmp_path)
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "out").exists()
+
+
+def _copy(folder, to):
+    import shutil
+
+    shutil.copytree(folder, to, ignore=shutil.ignore_patterns("outputs"))
+    return to
 
 
 # ---- the course's own notebooks ------------------------------------------------------------------
@@ -211,3 +219,64 @@ def test_every_line_of_code_a_learner_reads_fits_the_cell():
                 for where, source in sources.items()
                 for n, line in enumerate(source.split("\n"), 1) if len(line) > CELL_WIDTH]
     assert not too_long, "\n".join(too_long)
+
+
+# ---- rules a seventh mutation run found untested (each test fails on the change it names) ---------
+
+def _html(page: str):
+    return nbformat.v4.new_output("display_data", data={"text/html": page, "text/plain": "a quiz"})
+
+
+def test_the_student_edition_removes_each_quiz_answer_and_keeps_the_questions_between(course):
+    """Each answer block alone: a greedy match took the questions between the first and the last
+    answer, and an answer written over two lines was kept without re.S."""
+    page = ("<p>Q1</p><details><summary>answers</summary>A\nthe first</details>"
+            "<p>Q2</p><details><summary>answers</summary>B</details><p>end</p>")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('quiz("01")', outputs=[_html(page)])])
+    editions.build_notebook(nb, "student")
+    assert nb.cells[0].outputs[0]["data"]["text/html"] == "<p>Q1</p><p>Q2</p><p>end</p>"
+    assert nb.cells[0].source == 'quiz("01", answers=False)'
+
+
+def test_only_a_code_cell_is_an_exercise_and_a_solution_in_an_output_s_data_is_found(course):
+    note = nbformat.v4.new_markdown_cell("The task, in words.", metadata={"sft_teach": {"exercise": "sum"}})
+    assert editions.exercise_id(note) is None  # its words are not replaced by the exercise's code
+    nb = fixture_notebook()
+    nb.cells.insert(1, note)
+    nb.cells[-1].outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": TEACHER}, execution_count=9)]
+    with pytest.raises(SftTeachError, match="solution of exercise 'sum' appears in the student edition"):
+        editions.build_notebook(nb, "student", name="01_fixture.ipynb")
+    assert nb.cells[1].source == "The task, in words."
+
+
+def test_a_teacher_notebook_without_exercises_starts_no_kernel(monkeypatch):
+    monkeypatch.setattr(editions, "ExerciseExecutor", lambda **settings: pytest.fail("a kernel started"))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)", outputs=[stream("1\n")])])
+    assert editions.build_notebook(nb, "teacher").cells[0].outputs == [stream("1\n")]
+
+
+def test_the_teacher_edition_runs_in_the_course_folder_numbers_results_in_place_and_is_marked(course, tmp_path,
+                                                                                               monkeypatch):
+    import json
+
+    monkeypatch.setitem(SOURCES, ("sum", "teacher"), "answer = open('given.txt').read().strip()\nanswer")
+    (course / "given.txt").write_text("42\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # read from the course's folder, as the notebook would be
+    (path,) = editions.build_edition("teacher", tmp_path / "teacher", course)
+    cell = nbformat.read(path, as_version=4).cells[2]
+    (result,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert result["data"]["text/plain"] == "'42'" and result.execution_count == cell.execution_count == 7
+    from sft_teach.handout import EDITION_MARK
+
+    assert json.loads((tmp_path / "teacher" / EDITION_MARK).read_text())["edition"] == "teacher"
+
+
+def test_the_teacher_edition_leaves_no_live_widget_behind(course, tmp_path, monkeypatch):
+    monkeypatch.setitem(SOURCES, ("sum", "teacher"),
+                        "import ipywidgets\nipywidgets.IntSlider(value=3, description='n')")
+    (path,) = editions.build_edition("teacher", tmp_path / "teacher", course)
+    nb = nbformat.read(path, as_version=4)
+    assert "widgets" not in nb.metadata
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in nb.cells[2].outputs)
