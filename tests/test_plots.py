@@ -221,3 +221,121 @@ def test_label_race_says_what_its_bands_are_only_when_it_draws_them():
     single = plots.label_race({"test": {"a": {4: (0.3, float("nan")), 8: (0.5, float("nan"))}}})
     assert "shaded: ± 1 SD over repeated runs" in [t.get_text() for t in banded.legends[0].get_texts()]
     assert "shaded: ± 1 SD over repeated runs" not in [t.get_text() for t in single.legends[0].get_texts()]
+
+
+# ---- what a seventh mutation run changed without a test failing (each test fails on its change) ---
+
+def test_a_confusion_plot_puts_each_count_in_its_cell_with_the_axes_named():
+    """Rows are true classes, columns predictions: 23 cats taken for dogs sit at (x=dog, y=cat)."""
+    ax = plots.confusion_plot([[73, 23], [17, 67]], ["cat", "dog"]).axes[0]
+    cells = {(t.get_position(), t.get_text()): t.get_color() for t in ax.texts}
+    assert cells == {((0, 0), "73"): "white", ((1, 0), "23"): "black", ((0, 1), "17"): "black",
+                     ((1, 1), "67"): "white"}  # white on the dark cells, above half the largest count
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted label", "true label")
+    with pytest.raises(ConfigError, match=r"got shape \(2, 3\)"):  # as many rows as names, not columns
+        plots.confusion_plot([[1, 2, 3], [4, 5, 6]], ["a", "b"])
+
+
+def test_the_loss_curve_axes_start_at_zero_and_make_room_for_both_phases():
+    head = [{"step": s, "loss": 1.0} for s in (5, 10)]
+    fig = plots.loss_curve({"head": head, "train": [{"step": 5, "loss": 0.5}]}, total_steps=14)
+    ax = fig.axes[0]
+    train = [line for line in ax.lines if line.get_label().startswith("training loss, all")][0]
+    assert list(train.get_xdata()) == [15]  # without head_steps, after the last logged head step
+    assert ax.get_xlim()[1] == pytest.approx((10 + 14) * 1.03) and ax.get_ylim()[0] == 0
+    # an evaluation row without a loss (a metric only) draws no validation line and no KeyError
+    ax = plots.loss_curve({"train": head, "eval": [{"step": 10, "eval_accuracy": 0.9}]}).axes[0]
+    assert len(ax.lines) == 1
+    one = plots.loss_curve({"train": [{"step": 10, "loss": 1.0}]})  # one point logged at step 10
+    assert one.legends[0].get_texts()[0].get_text() == "training loss (10-step means)"
+    refs = plots.loss_curve({"train": head}, references={"uniform guess": 0.69, "majority class": 0.6})
+    assert [t.get_text() for t in refs.legends[0].get_texts()][-2:] == ["uniform guess", "majority class"]
+
+
+def test_the_schedule_ends_where_training_ends_and_the_race_labels_ticks_apart():
+    ax = plots.lr_schedule({"constant": [1.0] * 10}, 10).axes[0]
+    (end,) = [line for line in ax.lines if line.get_label() == "end of training (10 steps)"]
+    assert list(end.get_xdata()) == [10, 10]
+    assert plots._race_ticks([100, 160]) == [100, 160]  # 0.68 of a doubling apart: both labelled
+
+
+def test_an_embedding_map_draws_each_class_s_points_under_its_name():
+    fig = plots.embedding_map([[0, 0], [1, 1], [2, 2]], [0, 1, 1], ["cat", "dog"])
+    first, second = fig.axes[0].collections
+    assert first.get_offsets().tolist() == [[0, 0]] and second.get_offsets().tolist() == [[1, 1], [2, 2]]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["cat", "dog"]
+
+
+def test_the_race_band_is_one_sd_and_said_when_any_method_has_one():
+    nan = float("nan")
+    fig = plots.label_race({"t": {"a": {4: (0.3, 0.1), 8: (0.5, 0.1)}, "b": {4: (0.4, nan), 8: (0.6, nan)}}})
+    ax = fig.axes[0]
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(0.2) and band[:, 1].max() == pytest.approx(0.6)  # 0.3 - 0.1 .. 0.5 + 0.1
+    assert "shaded: ± 1 SD over repeated runs" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_data_overview_draws_each_split_s_counts_and_every_length():
+    summary = {"train": {"rows": 3, "classes": {"a": 2, "b": 1}}, "test": {"rows": 2, "classes": {"a": 1, "b": 1}}}
+    fig = plots.data_overview(summary, [5, 300, 400], 128, lengths_of="message")
+    balance, histogram = fig.axes[:2]
+    assert [p.get_height() for p in balance.patches] == [2, 1, 1, 1]  # train's a, b; then test's
+    assert balance.get_title() == "examples per class and split" and balance.get_legend() is not None
+    assert sum(p.get_height() for p in histogram.patches) == 3  # the longest text in a bar too
+    assert [t.get_text() for t in histogram.texts] == ["2 messages longer,\nup to 400 tokens"]
+    at_limit = plots.data_overview(summary, [5, 128], 128).axes[1]
+    assert not at_limit.texts  # a text of exactly max_length tokens is not cut
+
+
+def test_layer_transfer_and_per_layer_draw_in_order_with_their_spread_and_scale():
+    ax = plots.layer_transfer({"frozen": {3: (0.5, 0.1), 0: (0.2, 0.0)}}).axes[0]
+    assert list(ax.lines[0].get_xdata()) == [0, 3] and ax.containers[0].has_yerr
+    assert ax.get_xlabel() == "n: pretrained blocks kept (the rest re-initialised)"
+    ax = plots.per_layer({"a": {"x": 1.0}, "b": {"x": 2.0}}, "v", log=True).axes[0]
+    assert ax.patches[0].get_x() != ax.patches[1].get_x()  # side by side, not on top of each other
+    assert ax.get_yscale() == "log" and ax.get_legend() is not None
+
+
+def test_the_unfreezing_grid_has_the_embeddings_at_the_bottom_and_counts_epochs_from_1():
+    ax = plots.unfreezing_timeline([["head"], ["head", "layer.0"]], ["embeddings", "layer.0", "head"]).axes[0]
+    assert ax.images[0].origin == "lower" and [t.get_text() for t in ax.get_xticklabels()] == ["epoch 1", "epoch 2"]
+
+
+def test_the_lr_finder_marks_its_suggestion_not_the_lowest_loss():
+    ax = plots.lr_finder({"lrs": [1e-5, 1e-4, 1e-3], "losses": [2, 1, 3], "suggestion": 1e-5}).axes[0]
+    (line,) = [line for line in ax.lines if line.get_label().startswith("steepest fall")]
+    assert list(line.get_xdata()) == [1e-5, 1e-5]
+
+
+def test_lora_comparison_labels_sizes_in_order_stacks_memory_and_counts_the_fewest_seeds():
+    rows = [{"method": m, "trainable": t, "weights": 90.0, "gradients": g, "optimizer": 2 * g, "activations": 60.0,
+             "accuracy": 0.79, "accuracy_sd": 0.01, "n": n}
+            for m, t, g, n in (("full fine-tuning", 20_000_000, 80.0, 5), ("LoRA r=4", 200_000, 1.0, 3))]
+    trainable, accuracy, memory = plots.lora_comparison(rows).axes
+    assert trainable.get_yscale() == "log"
+    assert [t.get_text() for t in trainable.texts] == ["20,000,000", "200,000"]
+    assert accuracy.get_ylabel() == "test accuracy (mean ± SD, 3 seeds)"
+    assert accuracy.texts[0].xy == (0, pytest.approx(0.80))  # above the whisker, not on the point
+    assert memory.patches[2].get_y() == 90.0  # the first method's gradients, after both weights bars: stacked on them
+    mixed = plots.lora_comparison([rows[0], {k: v for k, v in rows[1].items() if k != "accuracy_sd"}]).axes[1]
+    assert not any("±" in t.get_text() for t in mixed.texts)  # a spread only when every row has one
+
+
+def test_the_learning_rate_sweep_orders_rates_colours_curves_and_rings_the_chosen_rate():
+    nan = float("nan")
+    curves = {"a": {1e-3: (0.6, nan), 1e-4: (0.8, 0.02), 3e-4: (0.85, 0.01)}, "b": {3e-4: (0.7, 0.0), 3e-3: (0.9, 0.0)}}
+    ax = plots.learning_rate_sweep(curves, chosen={"a": 1e-4}, ylabel="validation macro-F1").axes[0]
+    a, b = [c.lines[0] for c in ax.containers if c.get_label() in ("a", "b")]  # each error bar's data line
+    assert list(a.get_xdata()) == [1e-4, 3e-4, 1e-3] and a.get_color() != b.get_color()
+    (ring,) = [line for line in ax.lines if line.get_label() == "chosen: 1e-4"]
+    assert list(ring.get_ydata()) == [0.8]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1e-4", "3e-4", "1e-3", "3e-3"]  # every curve's rates
+    assert ax.get_ylabel() == "validation macro-F1"
+
+
+def test_each_method_keeps_its_colour_under_each_of_its_names():
+    assert plots.method_colour("random init") == plots.method_colour("from scratch")
+    from sft_teach import lora
+
+    assert plots.method_colour(lora.HEAD) == plots.method_colour("frozen body + new head")
