@@ -642,3 +642,67 @@ def test_held_out_shares_too_small_for_the_classes_are_named_as_the_problem():
     assert str(info.value) == ("the data: 2% and 2% of its 22 rows are too few to hold each of its 2 classes in the "
                                "validation and test splits: raise validation= and test= (0.1 each by default), add "
                                "examples, or provide train.csv and validation.csv yourself")
+
+
+# ---- csv_files rules a seventh mutation run changed without a test failing ------------------------
+
+def test_reading_a_csv_leaves_the_process_s_field_limit_as_it_was(tmp_path):
+    import csv
+
+    from sft_teach.csv_files import read_csv_rows
+
+    before = csv.field_size_limit(131_072)  # csv's default, whatever an earlier read may have left
+    try:
+        read_csv_rows(write_csv(tmp_path / "a.csv", [("Purred.", "cat"), ("Barked.", "dog")]))
+        assert csv.field_size_limit() == 131_072
+    finally:
+        csv.field_size_limit(before)
+
+
+@pytest.mark.parametrize("name, content, said", [
+    ("x.jsonl", b'{"text": "Purred.", "label": "cat"}\n', "is a JSONL file, not a CSV file"),
+    ("x.JSON", b'[]', "is a JSON file, not a CSV file"),  # the suffix in any case
+    ("blank.csv", b"\n  \n", "the file is empty: it needs a header line 'text,label'"),  # spaces are no header
+    ("doubled.csv", b"text,label,label\nPurred.,cat,dog\nBarked.,dog,cat\n",
+     "names column 'label' 2 times (columns 2 and 3)"),  # a row would keep only the last label cell
+    ("headerless.csv", b"Sat on the mat.,cat\nPurred.,cat\nBarked.,dog\n",
+     "line 1 (Sat on the mat., cat) looks like a row of data, not column names"),  # a 4-word first cell
+    ("report.csv", b"sep=;\nReport 2024\ntext;label\nPurred.;cat\nBarked.;dog\n",
+     "line 3 is the header"),  # counted past the sep= line
+    ("open.csv", b'sep=;\ntext;label\n"Sat on the mat;cat\nPurred.;cat\nBarked.;dog\n',
+     "opened on line 3, runs to line 5"),
+    ("both.csv", b"text,label,id\nPurred.,cat,1\n,,7\nBarked.,dog,2\n",
+     "line 3, column 'text' is empty (also line 3 (label))"),
+    ("nolabel.csv", b"text,label\nPurred.,cat\nBarked.,\n", "line 3, column 'label' is empty: every row needs a label"),
+    ("notext.csv", b"text,label\nPurred.,cat\n,dog\n", "line 3, column 'text' is empty: write the text or delete the row"),
+])
+def test_each_file_problem_is_named_as_it_is(tmp_path, name, content, said):
+    from sft_teach.csv_files import read_csv_rows
+
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(DataError, match=re.escape(said)):
+        read_csv_rows(tmp_path / name)
+
+
+def test_a_folder_a_sep_line_and_an_open_quote_before_a_third_column(tmp_path):
+    from sft_teach.csv_files import read_csv_rows
+
+    with pytest.raises(DataError, match="is a folder, not a CSV file"):  # IsADirectoryError from open() before
+        read_csv_rows(tmp_path)
+    piped = tmp_path / "piped.csv"
+    piped.write_bytes(b"sep=|\ntext|label\nPurred.|cat\nBarked.|dog\n")  # any separator the sep= line names
+    assert read_csv_rows(piped) == (["Purred.", "Barked."], ["cat", "dog"])
+    # the label is the second of three cells: an open quote is found by the label column's place, not the last cell
+    three = tmp_path / "three.csv"
+    three.write_bytes(b'text,label,source\nPurred.,cat,web\n"Sat on the mat,cat,web\n"Wagged at the door.",dog,web\n')
+    with pytest.raises(DataError, match=r"line 3: its double quote is not closed on that line.*ends with the label 'cat'"):
+        read_csv_rows(three)
+
+
+def test_unique_texts_with_unique_labels_are_not_called_swapped(tmp_path):
+    from sft_teach.csv_files import read_csv_rows
+
+    rows = [(f"Note number {i} about the pet.", f"tag{i}") for i in range(25)]
+    with pytest.raises(DataError, match="so it holds texts, not labels") as caught:
+        read_csv_rows(write_csv(tmp_path / "tags.csv", rows))
+    assert "swapped" not in str(caught.value)  # the texts do not repeat as labels would
