@@ -121,6 +121,9 @@ def test_linear_cka_refuses_inputs_it_cannot_compare_instead_of_a_numpy_error_or
         drift.linear_cka(x[:, 0], x)
     with pytest.raises(ConfigError, match=r"y is the same for all 20 inputs"):
         drift.linear_cka(x, np.full((20, 3), 0.1))  # a table cell of nan otherwise (0.1: its mean is not exactly 0.1)
+    flat = np.ones((20, 3)) + np.random.default_rng(1).normal(size=(20, 3)) * 1e-15  # rounding noise, no variation
+    with pytest.raises(ConfigError, match=r"y is the same for all 20 inputs"):
+        drift.linear_cka(x, flat)
 
 
 def test_weight_drift_is_the_relative_frobenius_change(make_tiny_classifier):
@@ -135,6 +138,9 @@ def test_weight_drift_is_the_relative_frobenius_change(make_tiny_classifier):
     with torch.no_grad():  # the new classifier has no "before": its change is not the head's drift
         model.classifier.weight.mul_(2.0)
     assert drift.weight_drift(before, model)["head"] == 0
+    # a group none of whose weights were kept before has no drift to give: left out, not 0 / 0
+    without_head = {k: v for k, v in before.items() if "pooler" not in k and "classifier" not in k}
+    assert "head" not in drift.weight_drift(without_head, model)
     from sft_teach.errors import ConfigError
 
     with pytest.raises(ConfigError, match="takes the state dict from before training, then the model, got a "
@@ -164,6 +170,8 @@ def test_layer_representations_average_only_each_texts_own_tokens(make_tiny_clas
              "Sleeps in a box by the warm window until the sun has gone down."]
     reps = drift.layer_representations(model, tokenizer, texts)
     assert len({len(tokenizer(t)["input_ids"]) for t in texts}) == 3  # three lengths: padding happens
+    in_twos = drift.layer_representations(model, tokenizer, texts, batch_size=2)  # a second, shorter batch
+    assert all(a.shape == (3, 32) and np.allclose(a, b, atol=1e-5) for a, b in zip(in_twos, reps))
     with torch.no_grad():
         for i, text in enumerate(texts):
             alone = model.base_model(**tokenizer(text, return_tensors="pt"), output_hidden_states=True).hidden_states
@@ -276,6 +284,13 @@ def test_retrieval_at_1_by_hand():
 
     with pytest.raises(ConfigError, match=r"the same pairs, one row each: got 3, 2 and 3"):
         forgetting.retrieval_hits(u, v[:2], [1, 1, 1])  # row n + i would be another pair's partner
+    with pytest.raises(ConfigError, match=r"got 3, 3 and 2"):
+        forgetting.retrieval_hits(u, v, [1, 1])  # two pairs scored of three, in silence
+    # the partner is searched among every other sentence, first sentences too: here pair 0's
+    # nearest is the other pair's first sentence, so neither finds its partner
+    unit = lambda rows: np.asarray(rows) / np.linalg.norm(rows, axis=1, keepdims=True)
+    near = unit([[1, 0, 0], [0.95, 0.3, 0]])
+    assert forgetting.retrieval_hits(near, unit([[0.6, 0, 0.8], [0, 0, 1]]), [1, 1]).tolist() == [False, False]
 
 
 def test_paraphrase_scores_are_the_measures_of_the_body_s_own_sentence_embeddings(make_tiny_classifier, tokenizer):

@@ -49,3 +49,63 @@ def test_on_windows_a_backtick_is_quoted_as_powershell_treats_it_apart(monkeypat
         windows.setattr("os.name", "nt")
         written = cli_conventions.shell_word("run`1"), cli_conventions.shell_word("run1")
     assert written == ('"run`1"', "run1")
+
+
+# ---- from a seventh mutation run: the error classes' contracts, the defaults, one-line errors ------
+
+def test_each_error_is_the_standard_exception_a_caller_would_catch():
+    from sft_teach import errors
+
+    assert issubclass(errors.SftTeachError, Exception)  # exercise checks catch Exception: not a crash
+    assert issubclass(errors.SftTeachWarning, UserWarning)  # shown by default, unlike a DeprecationWarning
+    assert issubclass(errors.DataError, ValueError) and issubclass(errors.ConfigError, ValueError)
+    assert issubclass(errors.ModelNotFoundError, errors.SftTeachError) and issubclass(errors.ModelNotFoundError, OSError)
+    assert issubclass(errors.OutputExistsError, errors.SftTeachError)
+    assert issubclass(errors.OutputExistsError, FileExistsError)
+
+
+def test_a_missing_model_gives_check_json_its_error_line(tmp_path, monkeypatch, capsys):
+    import json
+
+    from sft_teach.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--model", "./nothere", "--json"]) == 2
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["data"] == "pets" and line["errors"][0].startswith("model folder './nothere'")
+
+
+def test_a_folder_of_other_files_is_refused_as_such_not_as_unwritable(tmp_path, capsys):
+    from sft_teach.cli import main
+
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["finetune", "--output", str(out), "--overwrite", "--epochs", "1"]) == 2
+    assert capsys.readouterr().err.startswith(f"sft-teach: error: output folder '{out}' holds files that are not an "
+                                              f"sft-teach run")
+
+
+def test_the_command_line_defaults_are_what_its_help_says():
+    from sft_teach.cli import _build_parser
+
+    args = _build_parser().parse_args(["finetune"])
+    assert (args.batch_size, args.max_length, args.seed) == ("16", "128", "42")
+
+
+def test_a_mistyped_option_with_its_value_joined_by_equals_is_still_named(capsys):
+    import pytest
+
+    from sft_teach.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["finetune", "--ouput=my-long-output-folder"])
+    assert stop.value.code == 2 and "did you mean --output?" in capsys.readouterr().err
+
+
+def test_an_error_naming_a_path_with_a_line_break_is_one_line(tmp_path, capsys):
+    from sft_teach.cli import main
+
+    assert main(["check", "--data", str(tmp_path / "a\nb.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sft-teach: error: ")

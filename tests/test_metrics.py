@@ -37,6 +37,10 @@ def test_compute_metrics_takes_the_argmax_of_logits():
 def test_confusion_rows_are_true_classes():
     matrix = confusion([0, 0, 1], [0, 1, 1], num_labels=3)
     assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 0]]
+    # ids in a column (n, 1), as a model's argmax with keepdims gives them: read one per example
+    assert confusion(np.array([[0], [0], [1]]), np.array([[0], [1], [1]]), num_labels=3).tolist() == matrix.tolist()
+    assert per_class(np.array([[0, 1], [1, 0]]), np.array([[0, 1], [1, 1]]), ["a", "b"]) == \
+        per_class([0, 1, 1, 0], [0, 1, 1, 1], ["a", "b"])
 
 
 def test_per_class_matches_a_hand_count():
