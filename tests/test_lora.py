@@ -125,6 +125,27 @@ def test_rank_must_be_a_whole_number_of_at_least_1_and_the_base_one_linear_layer
         lora.LoRALinear(lora.LoRALinear(nn.Linear(4, 4), r=2), r=2)
 
 
+def test_a_lora_layer_starts_as_its_base_and_both_matrices_learn():
+    layer = lora.LoRALinear(nn.Linear(4, 4), r=2)
+    assert layer.A.abs().sum() > 0 and not layer.B.any()  # B = 0: no change at step 0; A random, so B gets a gradient
+    layer(torch.randn(3, 4)).sum().backward()
+    assert layer.B.grad.abs().sum() > 0
+
+
+def test_add_lora_adapts_the_layers_named_for_the_model_s_task(make_tiny_classifier):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    peft_model = lora.add_lora(make_tiny_classifier(), r=2, targets=("query",))
+    adapted = {name.rsplit(".", 1)[-1] for name, module in peft_model.named_modules() if hasattr(module, "lora_A")}
+    assert adapted == {"query"}
+    causal = lora.add_lora(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50)), r=2,
+                           targets=("c_attn",))
+    assert causal.peft_config["default"].task_type == "CAUSAL_LM" and not causal.peft_config["default"].modules_to_save
+    model = make_tiny_classifier()
+    everything = sum(p.numel() for p in model.parameters())
+    assert lora.trainable_parameters(model) == (everything, everything)
+
+
 def test_merge_of_a_model_without_adapters_says_so(make_tiny_classifier):
     from sft_teach.errors import ConfigError
 
@@ -300,6 +321,53 @@ def test_compare_rows_pair_item_by_item(monkeypatch, make_tiny_classifier, small
         assert row["correct"].count("1") / test_size == pytest.approx(row["accuracy"])
     head = by_method[lora.HEAD]["trainable"]
     assert by_method["LoRA r=4"]["trainable"] - head == 2 * 2 * 4 * (32 + 32)  # the same head, plus A and B
+    assert [by_method[m]["learning_rate"] for m in by_method] == [1e-4, 1e-3, 1e-3, 1e-3]  # full at the small rate
+    assert by_method["LoRA r=4"]["saved_mib"] < by_method[lora.FULL]["saved_mib"] / 10  # each method's own folder
+    for row in rows:  # a training step's memory: all four parts
+        assert row["total"] == pytest.approx(row["weights"] + row["gradients"] + row["optimizer"] + row["activations"])
+
+
+def test_every_method_of_a_comparison_starts_from_the_same_head(monkeypatch, tokenizer, small_dataset):
+    """The head is drawn when the model is loaded: compare seeds it first, as a real load draws it unseeded."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from sft_teach import models
+
+    def unseeded(name, labels):
+        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                            intermediate_size=64, max_position_embeddings=128, num_labels=len(labels))
+        return BertForSequenceClassification(config), tokenizer
+
+    monkeypatch.setattr(models, "load_classifier", unseeded)
+    heads = []
+    for _ in range(2):
+        (row,) = lora.compare(small_dataset, ranks=(), seed=3, num_train_epochs=1, head=False, keep=(lora.FULL,))
+        heads.append(row["model"].classifier.weight.detach().clone())
+    assert torch.equal(*heads)
+
+
+def test_the_forgetting_sweep_scores_the_merged_rank_4_adapter_and_every_seed_is_run(monkeypatch):
+    import numpy as np
+
+    from sft_teach import data, forgetting, models
+
+    monkeypatch.setattr(models, "load_classifier", lambda name, labels: ("pretrained", "tokenizer"))
+    monkeypatch.setattr(data, "load", lambda name: {"train": type("Split", (), {"features": {"label": type(
+        "Labels", (), {"names": ["cat", "dog"]})()}})()})
+    seeds, scored = [], []
+    monkeypatch.setattr(lora, "compare", lambda dataset, seed, **kw: seeds.append(seed) or [
+        {"method": lora.FULL, "model": "full"}, {"method": "LoRA r=4", "model": "lora"}])
+    monkeypatch.setattr(lora, "merge", lambda model: f"merged {model}")
+    monkeypatch.setattr(forgetting, "paraphrase_scores", lambda model, tokenizer: scored.append(model) or {
+        "retrieval": 0.5, "retrieved": np.array([True, False])})
+    rows = lora.forgetting_sweep(seeds=(0, 1))
+    assert seeds == [0, 1] and scored == ["pretrained", "full", "merged lora", "full", "merged lora"]
+    assert [r["method"] for r in rows[:3]] == ["pretrained", lora.FULL, lora.MERGED]
+    assert {r["correct"] for r in rows} == {"10"}  # a hit is 1
+    swept = []
+    monkeypatch.setattr(lora, "compare", lambda dataset, seed, **kw: swept.append(seed) or [])
+    lora.sweep(seeds=(0, 1))
+    assert swept == [0, 1]
 
 
 def test_compare_leaves_no_scratch_folder_behind_even_when_a_run_fails(monkeypatch, make_tiny_classifier,
