@@ -1042,7 +1042,7 @@ def test_finetune_s_never_predicted_warning_counts_the_training_rows():
     train longer), not on its rows in the split scored (here one)."""
     from datasets import ClassLabel, Dataset, DatasetDict
 
-    from sft_teach.training import _training_findings
+    from sft_teach.finetune_steps import training_findings
 
     names = ["cat", "dog", "fish"]
 
@@ -1051,7 +1051,7 @@ def test_finetune_s_never_predicted_warning_counts_the_training_rows():
         return Dataset.from_dict({"text": texts, "label": labels}).cast_column("label", ClassLabel(names=names))
 
     dataset = DatasetDict(train=part([0] * 20 + [1] * 20 + [2] * 20), test=part([0, 1, 1, 2]))
-    [found] = _training_findings(np.array([0, 1, 1, 1]), np.array([0, 1, 1, 2]), names, "test", dataset)
+    [found] = training_findings(np.array([0, 1, 1, 1]), np.array([0, 1, 1, 2]), names, "test", dataset)
     assert "never predicts 'fish' on the 4 test texts" in found.message and "it had 20 training rows" in found.message
 
 
@@ -1160,15 +1160,15 @@ def test_in_a_notebook_a_warning_names_the_cell_not_the_kernel_s_temporary_file(
 
     from sft_teach.checks import Finding
     from sft_teach.errors import SftTeachWarning
-    from sft_teach.training import _say
+    from sft_teach.finetune_steps import say
 
     cells = {__file__: ("Cell", "In[5]")}
     shell = SimpleNamespace(compile=SimpleNamespace(format_code_name=cells.get))
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
 
-    def finetune_stand_in():  # _say <- finetune <- its wrapper <- the caller: two frames here
+    def finetune_stand_in():  # say <- finetune <- its wrapper <- the caller: two frames here
         def wrapper():
-            _say([Finding("k", "something worth knowing")])
+            say([Finding("k", "something worth knowing")])
         wrapper()
 
     with warnings.catch_warnings(record=True) as caught:

@@ -1,0 +1,88 @@
+"""The settings of one :func:`sft_teach.training.finetune` run, every one checked before any loading.
+
+:func:`check_arguments` turns finetune's keywords into a :class:`Plan`, or refuses them in one line
+(:class:`~sft_teach.errors.ConfigError`) before a model or a file is read: a mistake costs a second,
+not minutes of loading and training. The steps of the run (:mod:`sft_teach.finetune_steps`) read the
+plan and never change it.
+
+Taught in notebooks/02_technical_recipe.ipynb (with :func:`sft_teach.training.finetune`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sft_teach import checkpoints, setting_checks
+from sft_teach.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Plan:
+    """:func:`sft_teach.training.finetune`'s settings once :func:`check_arguments` has checked them: what the steps
+    after it read, none of it changed afterwards."""
+    epochs: float
+    lr: float
+    batch_size: int
+    max_length: int
+    head_epochs: float
+    patience: int | None
+    reading: dict  # the keywords that read a CSV file (text_column=, encoding=, ...)
+    push_to: dict | None  # the keywords of run_record.push_model when the model is uploaded, else None
+    given: dict  # the TrainingArguments the caller set, for the record
+    resume: str | None  # the checkpoint to resume from
+    overrides: dict  # the keywords left for TrainingArguments: no data options, no hub_* settings
+
+
+def check_arguments(model, data, tokenizer, training_overrides, parameters, *, num_train_epochs, learning_rate, batch_size,
+                     max_length, seed, split_seed, warmup, weight_decay, head_epochs, head_learning_rate, best_epoch,
+                     patience, output_dir, save, overwrite, callbacks, resume_from_checkpoint) -> Plan:
+    """Every setting of :func:`sft_teach.training.finetune` checked before any loading, as a :class:`Plan`:
+    a mistake is one line at once, not after minutes of loading and training. ``parameters``: finetune's
+    own (its signature's), so that a keyword meant for it is not passed on to ``TrainingArguments``."""
+    from sft_teach import run_record
+
+    epochs, lr, batch_size, max_length = setting_checks.check_settings(
+        num_train_epochs, learning_rate, batch_size, max_length, warmup, weight_decay)
+    head_epochs = setting_checks.check_head_epochs(head_epochs)
+    for name, value in (("seed", seed), ("split_seed", split_seed)):  # numpy's TypeError otherwise, deep inside
+        if not setting_checks.whole(value, least=0):
+            raise ConfigError(f"{name}= must be a whole number of at least 0, got {value!r}: e.g. 42")
+    setting_checks.check_settings(1, head_learning_rate, batch_size, max_length)  # the head phase's rate, by the same rule
+    if patience is not None and not best_epoch:
+        raise ConfigError("patience (early stopping) needs best_epoch=True: the stopped run keeps its best epoch")
+    patience = None if patience is None else setting_checks.check_patience(patience)  # before any loading, not after
+    if callbacks is not None and (isinstance(callbacks, type) or not hasattr(callbacks, "__iter__")):
+        # one callback alone: a TypeError after minutes of loading otherwise
+        one = callbacks if isinstance(callbacks, type) else type(callbacks)
+        raise ConfigError(f"callbacks= takes a list, got {one.__name__}{'' if isinstance(callbacks, type) else ' object'}: "
+                          f"callbacks=[{one.__name__}{'' if isinstance(callbacks, type) else '()'}]")
+    if tokenizer is not None and isinstance(model, (str, Path)):  # it would be replaced without a word
+        raise ConfigError("tokenizer= goes with a model object; a model name or folder loads its own tokenizer: "
+                          "drop tokenizer=")
+    if not isinstance(model, (str, Path)):  # a (model, tokenizer) pair, say: said before any loading
+        from sft_teach.models import check_model, check_tokenizer
+
+        check_model(model, "finetune")
+        if tokenizer is None:
+            raise ConfigError("finetune: pass tokenizer= together with a model object: model, tokenizer = "
+                              "load_classifier(...), then finetune(model, data, tokenizer=tokenizer)")
+        check_tokenizer(tokenizer, "finetune")
+    reading = {k: training_overrides[k] for k in setting_checks.DATA_OPTIONS if k in training_overrides}
+    overrides = {k: v for k, v in training_overrides.items() if k not in reading}
+    setting_checks.check_overrides(overrides, parameters)
+    push_to, overrides = setting_checks.hub_repository(overrides, output_dir if save else None)  # before any training
+    # TrainingArguments the caller set, for the record: lr_scheduler_type="constant" changes the
+    # run as much as the learning rate does (not the bookkeeping of checkpoints, nor accumulation,
+    # which is recorded as grad_accum; the Hub's settings, a token among them, were taken out above).
+    # A value JSON cannot hold is recorded as its repr, never a crash after training.
+    given = {k: setting_checks.as_json(v) for k, v in overrides.items()
+             if k not in ("save_checkpoints", "save_total_limit", "save_only_model", "gradient_accumulation_steps")}
+    if reading and not isinstance(data, (str, Path)):
+        raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
+                          f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
+    resume = checkpoints.checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
+    if save and output_dir is not None and resume is None:
+        run_record.check_output_dir(Path(output_dir), overwrite)
+    return Plan(epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, head_epochs=head_epochs,
+                 patience=patience, reading=reading, push_to=push_to, given=given, resume=resume, overrides=overrides)
