@@ -399,11 +399,13 @@ def mean_std(rows: list[dict], by=("method", "per_class"), value: str = "accurac
     return out
 
 
-def paired(rows: list[dict], a: str, b: str, **where):
+def paired(rows: list[dict], a: str, b: str, *, confidence: float = 0.95, **where):
     """Methods ``a`` and ``b`` compared seed by seed on the same test items (:func:`sft_teach.stats.paired_over_seeds`).
 
     ``rows`` hold ``method``, ``seed`` and ``correct``; ``where`` picks the rows to compare
-    (e.g. ``per_class=8``). Both methods need the same seeds.
+    (e.g. ``per_class=8``). Both methods need the same seeds. ``confidence``: of both intervals;
+    for one of ``m`` comparisons read together, ``1 - 0.05 / m`` is the Bonferroni correction
+    (notebook 06 reads ten).
     """
     from sft_teach.stats import paired_over_seeds
 
@@ -420,4 +422,4 @@ def paired(rows: list[dict], a: str, b: str, **where):
         raise ValueError(f"'{a}' ran with seeds {sorted(runs_a)} and '{b}' with {sorted(runs_b)}: pair the same seeds")
     seeds = sorted(runs_a)
     matrix = lambda runs: np.array([[c == "1" for c in runs[s]] for s in seeds])  # (seeds, items)
-    return paired_over_seeds(matrix(runs_a), matrix(runs_b), names=(a, b))
+    return paired_over_seeds(matrix(runs_a), matrix(runs_b), names=(a, b), confidence=confidence)

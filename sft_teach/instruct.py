@@ -230,16 +230,34 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
     return out
 
 
-@torch.no_grad()
-def answer_loss(model, tokenizer, dataset) -> float:
-    """Mean cross-entropy per answer token on ``dataset`` (the prompts are masked)."""
+def _answer_batch(model, tokenizer, dataset, name: str):
+    """``(logits, labels)`` of ``dataset``'s rows, the prompts masked: one forward pass in eval mode."""
     if not len(dataset):  # an error inside the collator, otherwise
         from sft_teach.errors import DataError
 
-        raise DataError("answer_loss: the dataset has no rows to score")
+        raise DataError(f"{name}: the dataset has no rows to score")
     model.eval()
     examples = [masking.build_example(tokenizer, chat.to_messages(r["instruction"], r["input"], r["response"]))
                 for r in dataset]
     batch = masking.MaskingCollator(tokenizer.pad_token_id)(examples)
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    return float(masking.masked_loss(logits, batch["labels"]))
+    return logits, batch["labels"]  # (rows, seq_len, vocab), (rows, seq_len)
+
+
+@torch.no_grad()
+def answer_loss(model, tokenizer, dataset) -> float:
+    """Mean cross-entropy per answer token on ``dataset`` (the prompts are masked)."""
+    return float(masking.masked_loss(*_answer_batch(model, tokenizer, dataset, "answer_loss")))
+
+
+@torch.no_grad()
+def answer_losses(model, tokenizer, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """``(totals, counts)``, one value a row of ``dataset``: the row's cross-entropy summed over its
+    answer tokens, and how many answer tokens it has. :func:`answer_loss` is their pooled mean,
+    ``totals.sum() / counts.sum()``; kept per row, two models scored on the same prompts can be
+    compared pairwise (:func:`sft_teach.stats.paired_pooled_bootstrap`, notebook 07).
+    """
+    logits, labels = _answer_batch(model, tokenizer, dataset, "answer_losses")
+    counts = (labels[:, 1:] != masking.IGNORE_INDEX).sum(dim=1)  # (rows,): the shifted targets that count
+    totals = [float(masking.masked_loss(logits[i:i + 1], labels[i:i + 1])) * int(n) for i, n in enumerate(counts)]
+    return np.array(totals), counts.numpy()

@@ -19,7 +19,10 @@ One style for the course (:data:`STYLE`, applied inside each function with
 spines, and the Okabe-Ito palette, which stays distinguishable under the common forms of
 colour blindness. The same method has the same colour in every notebook
 (:func:`method_colour`): fine-tuned blue, frozen body + head orange, bag of words green,
-from scratch vermilion, LoRA purple.
+from scratch vermilion, LoRA purple. A title states the figure's message, so it can be long: it
+is broken into lines that fit the figure's width when it is drawn (:meth:`CourseFigure.draw`)
+rather than running past its edge,
+and legends sit below the plot or inside it, never beside a title.
 """
 
 from __future__ import annotations
@@ -92,6 +95,82 @@ class CourseFigure(Figure):
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=DPI, facecolor="white")
         return buffer.getvalue()
+
+    def draw(self, renderer):
+        """Draw, each title first broken into lines that fit (:func:`_fit_title`): the layout is
+        worked out to find where each title is centred, then again with the titles' lines."""
+        titles = [ax.title for ax in self.axes] + ([self._suptitle] if self._suptitle is not None else [])
+        # a title under 0.6 of the figure's width fits wherever its axes sit (none is centred further
+        # out than 0.3 from an edge): most figures skip the extra layout passes (20 ms each)
+        if any(_written(title) and _line_width(_written(title), title, renderer) > 0.6 * self.bbox.width
+               for title in titles):
+            engine = self.get_layout_engine()
+            for _ in range(3):  # a title cut into lines moves the axes a little: fit again where they went
+                if engine is not None:
+                    engine.execute(self)
+                before = [title.get_text() for title in titles]
+                for ax in self.axes:
+                    box = ax.get_position()  # in figure fractions: an axes title is centred over its axes,
+                    centre = (box.x0 + box.x1) / 2  # so it has twice the distance to the nearer edge
+                    _fit_title(ax.title, renderer, 2 * min(centre, 1 - centre) * self.bbox.width)
+                if self._suptitle is not None:  # centred on the figure
+                    _fit_title(self._suptitle, renderer, self.bbox.width)
+                if [title.get_text() for title in titles] == before:  # the lines did not change: settled
+                    break
+        super().draw(renderer)
+
+
+def _written(title) -> str:
+    """A title's text as the caller wrote it, before :func:`_fit_title` broke it into lines."""
+    text = title.get_text()
+    return title._written if getattr(title, "_fitted", None) == text else text
+
+
+def _line_width(text: str, title, renderer) -> float:
+    """The width in pixels of the widest line of ``text`` drawn in ``title``'s font."""
+    shown = title.get_text()
+    title.set_text(text)
+    width = title.get_window_extent(renderer).width
+    title.set_text(shown)
+    return width
+
+
+def _fit_title(title, renderer, room: float) -> None:
+    """Break a title ``Text`` into lines, between words, each narrower than ``room`` pixels (less a
+    margin), so that a long title is never cut at the picture's edge; as few lines as fit, as even
+    as they can be (no word left alone on the last line). Fitted again at each draw from the title
+    as written (line breaks the caller wrote stay), so that it fits where the axes are now."""
+    written = _written(title)
+
+    def width(line: str) -> float:  # pixels, measured as it will be drawn
+        return _line_width(line, title, renderer)
+
+    def lines(limit: float) -> list[str]:  # greedy: each line takes words while it fits
+        out = []
+        for paragraph in written.split("\n"):
+            line = ""
+            for word in paragraph.split(" "):
+                if line and width(f"{line} {word}") > limit:
+                    out.append(line)
+                    line = word
+                else:
+                    line = f"{line} {word}" if line else word
+            out.append(line)
+        return out
+
+    limit = 0.96 * room
+    fitted = lines(limit)
+    # even lines: the narrowest limit that still needs no more lines (found by halving the range)
+    low = max(width(line) for line in written.split("\n")) / len(fitted)
+    for _ in range(8):
+        middle = (low + limit) / 2
+        if len(lines(middle)) == len(fitted):
+            limit = middle
+        else:
+            low = middle
+    fitted = lines(limit)
+    title.set_text("\n".join(fitted))
+    title._written, title._fitted = written, title.get_text()
 
 
 def new_figure(**kwargs) -> CourseFigure:
@@ -269,7 +348,10 @@ def embedding_map(points, labels, names, title: str = "") -> Figure:
                    color=OKABE_ITO[class_id % 7], label=name)
     ax.set_xlabel("first principal component (no unit)")
     ax.set_ylabel("second principal component (no unit)")
-    fig.legend(*ax.get_legend_handles_labels(), title="true label", loc="outside right upper")  # covers no point
+    # below the plot, as the course's other legends: it covers no point, and leaves the title the
+    # figure's whole width (beside the plot, at the top, it covered a long title's end)
+    fig.legend(*ax.get_legend_handles_labels(), title="true label", loc="outside lower center",
+               ncol=min(len(names), 5))
     if title:
         ax.set_title(title)
     return fig

@@ -140,15 +140,46 @@ def paired_bootstrap(a_correct, b_correct, n_resamples: int = 10_000, seed: int 
     return float(d.mean()), low, high
 
 
-def _percentile_interval(d, n_resamples: int, seed: int, confidence: float) -> tuple[float, float]:
-    """The percentile bootstrap interval of the mean of the per-item values ``d`` (items resampled)."""
+def paired_pooled_bootstrap(a_totals, b_totals, sizes, n_resamples: int = 10_000, seed: int = 0,
+                            confidence: float = 0.95) -> tuple[float, float, float]:
+    r"""``(difference, low, high)``: two pooled means over the same items, A minus B, with a paired
+    bootstrap interval; for a mean per token over prompts of different lengths (notebook 07's answer
+    loss, :func:`sft_teach.instruct.answer_losses`).
+
+    Item :math:`i` has size :math:`n_i` (its answer tokens, the same for A and B) and totals
+    :math:`a_i`, :math:`b_i` (summed over its tokens). A pooled mean weighs each item by its size,
+    :math:`\bar a = \sum_i a_i / \sum_i n_i`, so the difference is
+    :math:`\sum_i (a_i - b_i) / \sum_i n_i`. Each resample draws the *same* items, whole, for A and
+    B and recomputes that ratio; the interval is the percentile interval of the resampled
+    differences, as :func:`paired_bootstrap` takes it. It answers: would other prompts of the same
+    kind show the gap? It holds the two trained models fixed, so it says nothing about another seed.
+    """
+    a, b, n = (np.asarray(x, dtype=float) for x in (a_totals, b_totals, sizes))
+    if not (a.ndim == b.ndim == n.ndim == 1 and len(a) == len(b) == len(n)) or not len(a):
+        raise ConfigError(f"a_totals, b_totals and sizes must be three lists of the same, non-zero length "
+                          f"(one value an item), got shapes {a.shape}, {b.shape} and {n.shape}")
+    if (n <= 0).any() or not np.isfinite(np.concatenate([a, b])).all():
+        raise ConfigError("sizes must all be above 0 and the totals finite numbers: an item with no tokens "
+                          "has no mean; leave it out")
+    d = (a - b) / n  # (items,): each item's difference per token; weighted by n_i, their mean is the pooled one
+    low, high = _percentile_interval(d, n_resamples, seed, confidence, weights=n)
+    return float((a - b).sum() / n.sum()), low, high
+
+
+def _percentile_interval(d, n_resamples: int, seed: int, confidence: float, weights=None) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean of the per-item values ``d`` (items resampled),
+    weighted by ``weights`` when given (each item's size, resampled with it)."""
     if n_resamples < 1:
         raise ConfigError(f"n_resamples must be at least 1, got {n_resamples}: e.g. 10_000")
     if not 0 < confidence < 1:
         raise ConfigError(f"confidence must be between 0 and 1, got {confidence}: e.g. 0.95 for 95 %")
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, len(d), size=(n_resamples, len(d)))  # (n_resamples, items): item indices
-    resampled = d[rows].mean(axis=1)  # (n_resamples,)
+    if weights is None:
+        resampled = d[rows].mean(axis=1)  # (n_resamples,)
+    else:
+        w = weights[rows]  # (n_resamples, items)
+        resampled = (w * d[rows]).sum(axis=1) / w.sum(axis=1)  # (n_resamples,)
     alpha = 1 - confidence
     low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)

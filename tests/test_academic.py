@@ -531,6 +531,20 @@ def test_paired_lines_up_seeds_and_items():
         experiments.paired(rows, "a", "b", per_class=32)
 
 
+def test_paired_passes_its_confidence_to_both_intervals():
+    """A Bonferroni-corrected comparison (notebook 06) widens both intervals as paired_over_seeds does."""
+    from sft_teach.stats import paired_over_seeds
+
+    rows = [{"method": m, "seed": s, "correct": "".join("1" if (i * (s + 3) + len(m)) % 5 else "0" for i in range(40))}
+            for m in ("a", "bb") for s in range(4)]
+    rows = [{**r, "correct": ("1" * 6 + r["correct"][6:]) if r["method"] == "a" else r["correct"]} for r in rows]
+    matrix = lambda m: np.array([[c == "1" for c in r["correct"]] for r in rows if r["method"] == m])
+    usual, strict = experiments.paired(rows, "a", "bb"), experiments.paired(rows, "a", "bb", confidence=0.995)
+    assert usual.confidence == 0.95 and strict.confidence == 0.995
+    assert strict == paired_over_seeds(matrix("a"), matrix("bb"), names=("a", "bb"), confidence=0.995)
+    assert strict.low < usual.low and strict.seed_low < usual.seed_low and strict.seed_high > usual.seed_high
+
+
 def test_right_wrong_marks_each_item_1_when_right():
     assert experiments.right_wrong([0, 1, 1, 2], np.array([0, 0, 1, 1])) == "1010"
 

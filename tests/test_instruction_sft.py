@@ -342,6 +342,24 @@ def test_sft_trains_on_the_answers(tokenizer, model):
     assert instruct.answer_loss(model, tokenizer, pairs) < before
 
 
+def test_answer_losses_per_row_pool_to_answer_loss_and_count_each_row_s_answer(tokenizer, model):
+    """Each row alone, through the same masked loss: padding beside a short row changes nothing."""
+    from sft_teach.errors import DataError
+
+    pairs = instruct.load_instructions()["train"].select(range(6))
+    totals, counts = instruct.answer_losses(model, tokenizer, pairs)
+    assert totals.shape == counts.shape == (6,)
+    assert totals.sum() / counts.sum() == pytest.approx(instruct.answer_loss(model, tokenizer, pairs), rel=1e-5)
+    for i in (0, 5):  # a row scored alone: its own mean loss, and its answer's labelled tokens
+        alone = pairs.select([i])
+        assert totals[i] / counts[i] == pytest.approx(instruct.answer_loss(model, tokenizer, alone), rel=1e-5)
+        example = masking.build_example(tokenizer, chat.to_messages(alone[0]["instruction"], alone[0]["input"],
+                                                                     alone[0]["response"]))
+        assert counts[i] == sum(label != -100 for label in example["labels"][1:])
+    with pytest.raises(DataError, match="answer_losses: the dataset has no rows to score"):
+        instruct.answer_losses(model, tokenizer, pairs.select([]))
+
+
 @pytest.mark.parametrize("settings, said", [
     ({"num_train_epochs": 0}, "epochs .* greater than 0, got 0"),
     ({"learning_rate": -5e-5}, "learning rate .* greater than 0"),

@@ -267,6 +267,33 @@ def test_an_embedding_map_draws_each_class_s_points_under_its_name():
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["cat", "dog"]
 
 
+LONG_TITLE = ("a title that states the figure's whole message, as the course's titles do, and so runs "
+              "longer than the figure is wide")
+
+
+@pytest.mark.parametrize("draw", [
+    lambda title: plots.embedding_map([[0, 0], [1, 1], [2, 2]], [0, 1, 1], ["cat", "dog"], title=title),
+    lambda title: plots.learning_rate_sweep({"pets": {1e-4: (0.8, 0.01), 1e-3: (0.5, 0.0)}},
+                                            chosen={"pets": 1e-4}, title=title),
+    lambda title: plots.per_layer({"moved": {"layer.0": 0.02, "pooler": 0.24}}, "change", title=title, log=True),
+    lambda title: plots.loss_curve({"train": [{"step": s, "loss": 1 / s} for s in (1, 2, 3)]}, title=title),
+    lambda title: plots.confusion_plot([[3, 1], [0, 4]], ["cat", "dog"], title=title),
+], ids=["embedding_map", "learning_rate_sweep", "per_layer", "loss_curve", "confusion_plot"])
+def test_a_long_title_wraps_inside_the_figure_and_no_legend_covers_it(draw):
+    """Notebook titles state a message and run long: one ran past the figure's right edge (cut off in
+    the picture), another ran under the legend beside the plot."""
+    fig = draw(LONG_TITLE)
+    fig.draw_without_rendering()  # lays the figure out as saving it does
+    (title,) = [t for ax in fig.axes for t in (ax.title,) if t.get_text()] or [fig._suptitle]
+    box = title.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+    assert "\n" in title.get_text() and title.get_text().replace("\n", " ") == LONG_TITLE  # whole, in lines
+    lengths = [len(line) for line in title.get_text().split("\n")]
+    assert min(lengths) >= 0.6 * max(lengths), title.get_text()  # even lines: no word left alone on the last
+    for legend in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+        assert not legend.get_window_extent().overlaps(box)
+
+
 def test_the_race_band_is_one_sd_and_said_when_any_method_has_one():
     nan = float("nan")
     fig = plots.label_race({"t": {"a": {4: (0.3, 0.1), 8: (0.5, 0.1)}, "b": {4: (0.4, nan), 8: (0.6, nan)}}})

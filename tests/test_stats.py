@@ -8,6 +8,8 @@ import statistics
 import numpy as np
 import pytest
 
+from sft_teach import stats
+from sft_teach.errors import ConfigError
 from sft_teach.stats import (mcnemar_exact, mean_sd, mean_sd_of_a_table, paired_bootstrap, paired_over_seeds,
                              paired_summary, wilson_interval)
 
@@ -137,6 +139,46 @@ def test_paired_bootstrap_agrees_with_a_slow_loop():
     # independent random draws: the quantiles agree to within one step of the grid of possible means (1/n)
     assert low == pytest.approx(expected[0], abs=1 / n)
     assert high == pytest.approx(expected[1], abs=1 / n)
+
+
+def test_paired_pooled_bootstrap_against_the_definition_and_a_slow_loop():
+    """Pooled means per token: items weigh by their size, and are resampled whole (notebook 07's answer loss)."""
+    from sft_teach.stats import paired_pooled_bootstrap
+
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(1, 12, size=30)  # (items,): tokens per answer
+    a = rng.gamma(2.0, 1.0, size=30) * sizes  # (items,): each answer's summed loss
+    b = a + rng.normal(0.3, 1.0, size=30) * sizes
+    difference, low, high = paired_pooled_bootstrap(a, b, sizes, n_resamples=20_000)
+    assert difference == pytest.approx(a.sum() / sizes.sum() - b.sum() / sizes.sum())  # pooled, not the mean of means
+    assert difference != pytest.approx(np.mean((a - b) / sizes), abs=1e-3)
+    draw, ratios = random.Random(0), []
+    for _ in range(20_000):  # the definition, one resample at a time: the same items, whole, for A and B
+        items = [draw.randrange(30) for _ in range(30)]
+        ratios.append(sum(a[i] - b[i] for i in items) / sum(sizes[i] for i in items))
+    expected = np.quantile(ratios, [0.025, 0.975])
+    assert low == pytest.approx(expected[0], abs=0.02) and high == pytest.approx(expected[1], abs=0.02)
+    assert low < difference < high
+    # equal sizes: the plain paired bootstrap of the per-item means, resampled alike
+    ones = np.ones(30)
+    same = paired_pooled_bootstrap(a / sizes, b / sizes, ones, seed=5)
+    plain = stats._percentile_interval((a - b) / sizes, 10_000, 5, 0.95)
+    assert same[1:] == pytest.approx(plain)
+    wider = paired_pooled_bootstrap(a, b, sizes, confidence=0.99)
+    assert wider[1] < low and wider[2] > high
+
+
+@pytest.mark.parametrize("a, b, sizes, said", [
+    ([1.0, 2.0], [1.0], [1, 1], "three lists of the same, non-zero length"),
+    ([], [], [], "three lists of the same, non-zero length"),
+    ([1.0, 2.0], [1.0, 2.0], [1, 0], "sizes must all be above 0"),
+    ([1.0, float("nan")], [1.0, 2.0], [1, 1], "totals finite numbers"),
+])
+def test_paired_pooled_bootstrap_refuses_what_it_cannot_pool(a, b, sizes, said):
+    from sft_teach.stats import paired_pooled_bootstrap
+
+    with pytest.raises(ConfigError, match=said):
+        paired_pooled_bootstrap(a, b, sizes)
 
 
 def test_paired_bootstrap_rejects_bad_settings():
