@@ -6,10 +6,10 @@
   loss -> gradients -> update -> next batch), each box labelled with the name the code uses,
   and the ``TrainingArguments`` that set the loop's numbers.
 
-Both are drawn like the course's plots (:func:`sft_teach.plots.new_figure` inside
-:func:`sft_teach.plots.styled`), so they show as a PNG in a fresh kernel, and use the course's
+Both are drawn like the course's plots (:func:`sft_teach.course_figure.new_figure` inside
+:func:`sft_teach.course_figure.styled`), so they show as a PNG in a fresh kernel, and use the course's
 colours: the pretrained body in the fine-tuned method's blue, the new head in the frozen-body
-method's orange (:func:`sft_teach.plots.method_colour`).
+method's orange (:func:`sft_teach.course_figure.method_colour`).
 
 Taught in notebooks/01_beginner_cats_and_dogs.ipynb.
 """
@@ -20,7 +20,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from sft_teach.errors import ConfigError
-from sft_teach.plots import OKABE_ITO, method_colour, new_figure, styled
+from sft_teach.course_figure import OKABE_ITO, method_colour, new_figure, styled
 from sft_teach.setting_checks import check_settings, whole
 from sft_teach.training import rate_text as _rate
 

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from sft_teach import diagrams
-from sft_teach.plots import CourseFigure
+from sft_teach.course_figure import CourseFigure
 
 
 def texts(fig):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sft_teach import plots
+from sft_teach import course_figure, plots
 from sft_teach.errors import ConfigError
 
 
@@ -108,7 +108,7 @@ def test_data_overview_counts_and_lengths():
 def test_every_figure_carries_its_own_png():
     """The course's figures show as pictures in a fresh kernel: they answer IPython's _repr_png_."""
     fig = plots.per_layer({"drift": {"a": 1.0, "b": 2.0}}, "change")
-    assert isinstance(fig, plots.CourseFigure)
+    assert isinstance(fig, course_figure.CourseFigure)
     assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -121,12 +121,12 @@ def test_the_course_style_leaves_global_settings_alone():
 
 
 def test_the_same_method_has_the_same_colour_everywhere():
-    assert plots.method_colour("fine-tuned (all 6 blocks)") == plots.method_colour("full fine-tuning")
-    assert plots.method_colour("same network from scratch") == plots.method_colour("from scratch (section 2)")
-    assert plots.method_colour("bag of words (TF-IDF + LR)") == plots.method_colour("TF-IDF + LR")
-    assert plots.method_colour("LoRA r=4") != plots.method_colour("full fine-tuning")
-    assert plots.method_colour("pretrained + new head") == plots.method_colour("frozen body + new head")
-    assert plots.method_colour("something else", "grey") == "grey"
+    assert course_figure.method_colour("fine-tuned (all 6 blocks)") == course_figure.method_colour("full fine-tuning")
+    assert course_figure.method_colour("same network from scratch") == course_figure.method_colour("from scratch (section 2)")
+    assert course_figure.method_colour("bag of words (TF-IDF + LR)") == course_figure.method_colour("TF-IDF + LR")
+    assert course_figure.method_colour("LoRA r=4") != course_figure.method_colour("full fine-tuning")
+    assert course_figure.method_colour("pretrained + new head") == course_figure.method_colour("frozen body + new head")
+    assert course_figure.method_colour("something else", "grey") == "grey"
 
 
 def test_data_overview_names_the_texts_beyond_max_length_and_counts_each_class():
@@ -362,7 +362,7 @@ def test_the_learning_rate_sweep_orders_rates_colours_curves_and_rings_the_chose
 
 
 def test_each_method_keeps_its_colour_under_each_of_its_names():
-    assert plots.method_colour("random init") == plots.method_colour("from scratch")
+    assert course_figure.method_colour("random init") == course_figure.method_colour("from scratch")
     from sft_teach import lora
 
-    assert plots.method_colour(lora.HEAD) == plots.method_colour("frozen body + new head")
+    assert course_figure.method_colour(lora.HEAD) == course_figure.method_colour("frozen body + new head")
