@@ -143,6 +143,8 @@ def _fit_title(title, renderer, room: float) -> None:
     as they can be (no word left alone on the last line). Fitted again at each draw from the title
     as written (line breaks the caller wrote stay), so that it fits where the axes are now."""
     written = _written(title)
+    if not written:  # an axes without a title (a colour bar's): nothing to fit
+        return
 
     def width(line: str) -> float:  # pixels, measured as it will be drawn
         return _line_width(line, title, renderer)
