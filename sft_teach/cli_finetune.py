@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from sft_teach import cli_conventions
-from sft_teach.checks import count
+from sft_teach.cleaning import described
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 from sft_teach.run_lock import check_free, one_run_at_a_time
@@ -56,6 +56,7 @@ def _check_output(output: Path, shown: str, *, overwrite: bool, resume: bool, in
 def _load_and_check(args, max_length: int):
     """The learner's dataset, its cleaning report (one CSV file) and the findings to warn about."""
     from sft_teach import checks, data, models
+    from sft_teach.cleaning import cleaning_findings
 
     split_seed = {} if args.split_seed is None else {  # not given: load's default, Python's finetune's too
         "split_seed": cli_conventions.whole_number("--split-seed", args.split_seed, least=0)}
@@ -70,7 +71,7 @@ def _load_and_check(args, max_length: int):
         raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
     return dataset, cleaning, (_unused_split_options(args, cleaning)
                                + checks.check(dataset, tokenizer, max_length, positions=limit)
-                               + checks.cleaning_findings(cleaning))
+                               + cleaning_findings(cleaning))
 
 
 def _unused_split_options(args, cleaning) -> list:
@@ -88,25 +89,6 @@ def _unused_split_options(args, cleaning) -> list:
         f"{' and '.join(given)} {'applies' if one else 'apply'} only to one CSV file, which sft-teach cleans and "
         f"splits; {portable(args.data)} is already split, so {'it changes' if one else 'they change'} nothing "
         f"here: drop {'it' if one else 'them'}"))]
-
-
-def _cleaning_line(cleaning) -> str:
-    from sft_teach.checks import dropped_list, kept_everything
-
-    labels = "".join(f"merged label '{old}' ({count(how['rows'], 'row')}) into '{how['into']}'; "
-                     for old, how in cleaning.get("labels_merged", {}).items())
-    trimmed = cleaning.get("labels_trimmed", 0)  # 'spam ' read as 'spam': said, since it joins two spellings
-    if trimmed:
-        labels += (f"read {count(trimmed, 'label')} without extra spaces (around {'it' if trimmed == 1 else 'them'}, "
-                   f"or two between words) or in one Unicode form; ")
-    which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""  # to find and fix them
-    if cleaning.get("keep_duplicates"):
-        return (f"{count(cleaning['rows'], 'row')}: {labels}{kept_everything(cleaning)}; "
-                f"{count(cleaning['rows_kept'], 'row')} split with seed {cleaning['split_seed']}")
-    return (f"{count(cleaning['rows'], 'row')}: {labels}removed {count(cleaning['duplicates_removed'], 'repeated text')}; "
-            f"{count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
-            f"label, {cleaning['conflicts_dropped']} dropped (no majority{which}); {count(cleaning['rows_kept'], 'row')} "
-            f"split with seed {cleaning['split_seed']}")
 
 
 def _precision(args) -> dict:
@@ -255,7 +237,7 @@ def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, 
     from sft_teach.training import finetune_quietly
 
     if cleaning:
-        print(_cleaning_line(cleaning), flush=True)
+        print(described(cleaning), flush=True)
     cli_conventions.warn(findings)
     if checkpoint is not None:
         print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
@@ -398,7 +380,7 @@ def cmd_check(args) -> int:
         from sft_teach.bundled import bundled_datasets
 
         if cleaning:
-            print(_cleaning_line(cleaning))
+            print(described(cleaning))
         elif args.data in bundled_datasets():  # the default: say so, in case the learner meant their own file
             print(f"{args.data}: the course's bundled data, as split in its folder (check yours with --data FILE.csv)")
         for name, info in summary(dataset).items():

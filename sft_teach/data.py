@@ -279,7 +279,7 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     """``(DatasetDict, report)``: one CSV file, cleaned, then split 80/10/10 (stratified, ``split_seed``).
 
     Before the split, texts with conflicting labels are settled and repeated texts removed
-    (:func:`sft_teach.checks.clean`; ``keep_duplicates=True`` opts out), so no text lands in
+    (:func:`sft_teach.cleaning.clean`; ``keep_duplicates=True`` opts out), so no text lands in
     both train and test. ``report`` gives the counts, for the learner to see, how many labels
     were written another way than :func:`sft_teach.labels.one_form`'s (``labels_trimmed``: spaces
     around them or doubled inside, another Unicode form), and where the rows came from
@@ -290,7 +290,7 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
 
     Taught in notebooks/05_your_own_data.ipynb.
     """
-    from sft_teach import checks
+    from sft_teach import checks, cleaning
     from sft_teach.model_card import data_fingerprint
 
     dataset, lines, read = _csv_dataset(path, text_column, label_column, None, encoding, merge_case)
@@ -303,10 +303,10 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
                   "duplicates_kept": sum(n - 1 for n in checks.duplicates(texts).values()),
                   "conflicts_kept": checks.conflicts(texts, labels)}
     else:
-        dataset, report = checks.clean(dataset)
+        dataset, report = cleaning.clean(dataset)
         if not len(dataset):  # every text had copies with labels and none had a majority
             raise DataError(f"{source or path}: every one of its {report['rows']} rows is a text whose copies "
-                            f"carry different labels with no majority ({checks.dropped_list(report['dropped'])}), "
+                            f"carry different labels with no majority ({cleaning.dropped_list(report['dropped'])}), "
                             f"so cleaning left nothing to train on: decide which label is right for each and keep "
                             f"one row of it")
     report.update(read, split_seed=split_seed)

@@ -77,12 +77,13 @@ def data_findings(dataset, cleaning, model, tokenizer, plan: Plan) -> list:
     """What ``sft-teach check`` would say of the data, and of what cleaning removed from it; then
     whether the batch is larger than the training split (what ``sft-teach finetune`` adds)."""
     from sft_teach import checks
+    from sft_teach.cleaning import cleaning_findings
 
     too_big = checks.batch_over_train(len(dataset["train"]), plan.batch_size,
                                       plan.overrides.get("gradient_accumulation_steps", 1))
     return (checks.check(dataset, tokenizer, plan.max_length,
                          positions=getattr(model.config, "max_position_embeddings", None))
-            + checks.cleaning_findings(cleaning) + ([too_big] if too_big else []))
+            + cleaning_findings(cleaning) + ([too_big] if too_big else []))
 
 
 def head_phase(model, encoded, tokenizer, run_dir: Path, plan: Plan, *, head_learning_rate, seed, progress,

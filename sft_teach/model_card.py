@@ -120,24 +120,9 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
     if encoding and encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig"):
         lines.append(f"- read as `{encoding}`")
     if cleaning:
-        from sft_teach.checks import count, dropped_list, kept_everything
+        from sft_teach.cleaning import described
 
-        which = f": {dropped_list(cleaning['dropped'])}" if cleaning.get("dropped") else ""
-        if cleaning.get("keep_duplicates"):
-            lines.append(f"- before the split: {count(cleaning['rows'], 'row')}; {kept_everything(cleaning)}; "
-                         f"split seed {cleaning.get('split_seed')}")
-        else:
-            lines.append(f"- before the split: {count(cleaning['rows'], 'row')}; {count(cleaning['duplicates_removed'], 'repeated text')} "
-                         f"removed; {count(cleaning['conflicts_kept_majority'], 'text')} with conflicting labels kept with "
-                         f"the majority label, {cleaning['conflicts_dropped']} dropped (no majority{which}); split seed "
-                         f"{cleaning.get('split_seed')}")
-        for old, how in cleaning.get("labels_merged", {}).items():  # --merge-case
-            lines.append(f"- label `{old}` ({how['rows']} row{'s' * (how['rows'] != 1)}) merged into `{how['into']}` (labels differing only "
-                         f"in case are one class)")
-        if cleaning.get("labels_trimmed"):
-            lines.append(f"- {cleaning['labels_trimmed']} label{'s' * (cleaning['labels_trimmed'] != 1)} written with extra "
-                         f"spaces (around {'it' if cleaning['labels_trimmed'] == 1 else 'them'}, or two between words) "
-                         f"or in another Unicode form, read in one form")
+        lines.append(f"- before the split: {described(cleaning)}")
     if warnings:
         lines += ["", "Warnings from this run (the data's, as `sft-teach check` gives them, and the model's), which "
                   "the scores below inherit:", ""]

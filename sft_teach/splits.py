@@ -67,7 +67,10 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
 
     # one minimum in every message: enough rows that TINY_CLASS of them train (check's own advice)
     min_rows = math.ceil(TINY_CLASS / (1 - held_out))
-    counts, names = Counter(column(dataset, "label")), dataset.features["label"].names
+    names = dataset.features["label"].names
+    # every class, those with no rows too: cleaning can take a label's every row (its texts all
+    # carried other labels as well), and a class with no rows is too small, as one with one row is
+    counts = {i: 0 for i in range(len(names))} | Counter(column(dataset, "label"))
 
     def too_few(missed=()):
         if all(n >= min_rows for n in counts.values()):  # enough rows a class: the held-out shares are what is small
@@ -81,10 +84,10 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
 
         def rows(n, name):  # 6 rows after removing 11 repeated or conflicting ones
             gone = (removed or {}).get(name)
-            return f"{n} row{'s' * (n != 1)}" + (f" after removing {gone} repeated or conflicting one{'s' * (gone != 1)}"
-                                                 if gone else "")
+            return (f"{n or 'no'} row{'s' * (n != 1)}"
+                    + (f" after removing {gone} repeated or conflicting one{'s' * (gone != 1)}" if gone else ""))
 
-        which = (f"class '{small[0][1]}' has only {rows(*small[0])}, too few" if len(small) == 1
+        which = (f"class '{small[0][1]}' has {'only ' * bool(small[0][0])}{rows(*small[0])}, too few" if len(small) == 1
                  else "classes " + ", ".join(f"'{name}' ({rows(n, name)})" for n, name in small) + " have too few rows")
         return DataError(f"{source}: {which} to split {1 - held_out:.0%}/{validation:.0%}/{test:.0%} with every class in "
                          f"every split: {_small_class_fix([name for _, name in small], names, min_rows)}")
@@ -137,10 +140,13 @@ def _small_class_fix(labels, names, least: int | None = None) -> str:
     from sft_teach.checks import TINY_CLASS, case_variants, number_variants
 
     labels = [labels] if isinstance(labels, str) else list(labels)
-    fixes, more = [], []
+    fixes, more, said = [], [], set()
     for label in labels:
         group = next((g for g in case_variants(names) if label in g), None)
         number = next((g for g in number_variants(names) if label in g), None)
+        if label in said:  # 'dog' beside 'Dog', both too small: one fix says it for both
+            continue
+        said.update(group or number or ())
         if group:
             others = " and ".join(repr(g) for g in group if g != label)
             fixes.append(f"'{label}' differs only in case from {others}: pass --merge-case (merge_case=True) to make "

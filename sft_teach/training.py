@@ -76,7 +76,7 @@ class FinetuneResult:
     * ``eval_split``: the split scored (``"validation"`` when the data has no test split).
     * ``label_names``: the class names, in the order of the model's outputs.
     * ``predictions`` / ``label_ids``: predicted and true class ids on ``eval_split``, in its order.
-    * ``cleaning``: for one CSV file, what was removed before the split (:func:`sft_teach.checks.clean`'s
+    * ``cleaning``: for one CSV file, what was removed before the split (:func:`sft_teach.cleaning.clean`'s
       report: repeats, conflicting labels, merged case variants); ``None`` for other data.
     * ``warnings``: :class:`sft_teach.checks.Finding` objects (``kind``, ``message``; ``str()`` gives the
       message): the data's, as ``sft-teach check`` gives them, then what training showed (a class never
@@ -91,7 +91,7 @@ class FinetuneResult:
     label_names: list = field(default_factory=list)
     predictions: object = field(default=None, repr=False)
     label_ids: object = field(default=None, repr=False)
-    cleaning: dict | None = None  # one CSV file: what was removed before the split (see sft_teach.checks.clean)
+    cleaning: dict | None = None  # one CSV file: what was removed before the split (see sft_teach.cleaning.clean)
     warnings: list = field(default_factory=list)  # the data's findings, then training's (sft_teach.checks.Finding)
 
 

@@ -104,6 +104,16 @@ CASES = [
     ("class-too-small-once-repeats-go", lambda d: ["--data", str(write_csv(d / "r.csv", GOOD[:3] * 3 + GOOD[:1] + GOOD[10:]))],
      ["r.csv", "class 'cat' has only 3 rows after removing 7 repeated or conflicting ones, too few to split 80%/10%/10%",
       "add examples of 'cat'"]),
+    # 'bird' written once, on a text also filed as 'cat': the tie drops both copies and leaves 'bird' no
+    # rows at all, which is too few, as one row is (not a class the model gets and never sees trained)
+    ("class-left-without-rows-by-cleaning", lambda d: ["--data", str(write_csv(d / "b.csv", GOOD + [("Slept on the printer.", "cat"), (GOOD[0][0], "bird")]))],
+     ["b.csv: class 'bird' has no rows after removing 1 repeated or conflicting one, too few to split 80%/10%/10%",
+      "add examples of 'bird'"]),
+    # 'Dog' beside too few 'dog': one fix, said once for the two spellings
+    ("case-variants-both-too-small", lambda d: ["--data", str(write_csv(d / "d.csv", GOOD[:10] + GOOD[10:17] + [("Fetched it.", "Dog")]))],
+     ["d.csv: classes 'Dog' (1 row), 'dog' (7 rows) have too few rows",
+      "split 80%/10%/10% with every class in every split: 'Dog' differs only in case from 'dog': pass --merge-case "
+      "(merge_case=True) to make them one class, or fix the spelling\n"]),
     # one row spelt 'Cat' beside 'cat': the fix is the spelling, not more examples
     ("case-variant-too-small-to-split", lambda d: ["--data", str(write_csv(d / "v.csv", GOOD + [("Purred at me.", "Cat")]))],
      ["v.csv", "class 'Cat' has only 1 row,", "'Cat' differs only in case from 'cat'", "--merge-case"]),

@@ -1,9 +1,9 @@
-"""sft_teach.checks: each count against a hand count on a small dataset."""
+"""sft_teach.checks and sft_teach.cleaning: each count against a hand count on a small dataset."""
 
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from sft_teach import checks
+from sft_teach import checks, cleaning
 from sft_teach.errors import ConfigError
 
 FEATURES = Features({"text": Value("string"), "label": ClassLabel(names=["cat", "dog"])})
@@ -22,7 +22,7 @@ def test_conflicts_count_texts_with_two_labels():
 
 
 def test_deduplicate_keeps_the_first_of_each_text():
-    ds = checks.deduplicate(_ds([("Purrs.", 0), ("Barks.", 1), ("purrs.", 0), ("Digs.", 1)]))
+    ds = cleaning.deduplicate(_ds([("Purrs.", 0), ("Barks.", 1), ("purrs.", 0), ("Digs.", 1)]))
     assert ds["text"] == ["Purrs.", "Barks.", "Digs."]
 
 
@@ -57,22 +57,22 @@ def test_resolve_conflicts_keeps_a_majority_label_and_drops_a_tie():
     rows = [("Naps.", 0), ("naps.", 0), ("NAPS.", 1),  # 2 to 1: cat stays, the dog copy goes
             ("Digs.", 0), ("Digs.", 1),                # 1 to 1: nobody can say, dropped
             ("Barks.", 1)]
-    settled, kept, dropped = checks.resolve_conflicts(_ds(rows))
+    settled, kept, dropped = cleaning.resolve_conflicts(_ds(rows))
     assert settled["text"] == ["Naps.", "naps.", "Barks."] and settled["label"] == [0, 0, 1]
     assert (kept, dropped) == (1, 1)
 
 
 def test_clean_reports_what_it_removed_and_leaves_no_repeats():
     rows = [("Purrs.", 0), ("Barks.", 1), ("purrs.", 0), ("Digs.", 1), ("Digs.", 0), ("Naps.", 0)]
-    cleaned, report = checks.clean(_ds(rows))
+    cleaned, report = cleaning.clean(_ds(rows))
     assert cleaned["text"] == ["Purrs.", "Barks.", "Naps."]
     assert report == {"rows": 6, "conflicts_kept_majority": 0, "conflicts_dropped": 1,
                       "duplicates_removed": 1, "rows_kept": 3, "dropped": [{"text": "Digs."}]}
     lined = _ds(rows).add_column("line", [2, 3, 4, 5, 6, 7])  # a CSV's rows name their line
-    dropped = checks.clean(lined)[1]["dropped"]
+    dropped = cleaning.clean(lined)[1]["dropped"]
     assert dropped == [{"text": "Digs.", "line": 5, "lines": [5, 6]}]  # the first copy, and every copy
-    assert checks.dropped_list(dropped) == "'Digs.' (lines 5, 6)"
-    assert checks.dropped_list([{"text": "Digs.", "line": 5, "lines": list(range(5, 12))}]) == "'Digs.' (lines 5, 6, 7, 8 and 3 more)"
+    assert cleaning.dropped_list(dropped) == "'Digs.' (lines 5, 6)"
+    assert cleaning.dropped_list([{"text": "Digs.", "line": 5, "lines": list(range(5, 12))}]) == "'Digs.' (lines 5, 6, 7, 8 and 3 more)"
     assert not checks.duplicates(cleaned["text"])
 
 
@@ -254,7 +254,7 @@ def test_thresholds_at_their_boundaries(tokenizer):
 
 
 def test_conflicts_that_all_tie_are_still_reported():
-    (finding,) = checks.cleaning_findings({"conflicts_kept_majority": 0, "conflicts_dropped": 2, "dropped": []})
+    (finding,) = cleaning.cleaning_findings({"conflicts_kept_majority": 0, "conflicts_dropped": 2, "dropped": []})
     assert finding.message.startswith("the file has 2 texts whose copies carry different labels: 0 kept")
 
 
@@ -264,10 +264,10 @@ def test_small_boundaries_of_the_messages():
     forty = "x" * 40
     assert checks._quote(forty) == f"'{forty}'" and checks._quote(forty + "y") == f"'{forty}…'"
     rows = [{"text": t, "line": i} for i, t in enumerate("ABCD", start=2)]
-    assert checks.dropped_list(rows[:3]) == "'A' (line 2), 'B' (line 3) and 'C' (line 4)"
-    assert checks.dropped_list(rows) == "'A' (line 2), 'B' (line 3), 'C' (line 4) and 1 more"
-    assert checks.dropped_list([{"text": "A", "lines": [2, 3, 4, 5]}]) == "'A' (lines 2, 3, 4, 5)"
-    assert checks.dropped_list([{"text": "A", "lines": [2, 3, 4, 5, 6]}]) == "'A' (lines 2, 3, 4, 5 and 1 more)"
+    assert cleaning.dropped_list(rows[:3]) == "'A' (line 2), 'B' (line 3) and 'C' (line 4)"
+    assert cleaning.dropped_list(rows) == "'A' (line 2), 'B' (line 3), 'C' (line 4) and 1 more"
+    assert cleaning.dropped_list([{"text": "A", "lines": [2, 3, 4, 5]}]) == "'A' (lines 2, 3, 4, 5)"
+    assert cleaning.dropped_list([{"text": "A", "lines": [2, 3, 4, 5, 6]}]) == "'A' (lines 2, 3, 4, 5 and 1 more)"
 
 
 def test_the_advice_for_a_class_never_predicted_compares_with_the_median_of_trained_classes():
@@ -303,6 +303,6 @@ def test_the_dataset_checks_say_which_kind_of_dataset_they_take():
     splits = DatasetDict(train=one, test=one)
     for name in ("clean", "deduplicate", "resolve_conflicts"):
         with pytest.raises(ConfigError, match=rf"^{name} takes one Dataset .* got a DatasetDict of train, test"):
-            getattr(checks, name)(splits)
+            getattr(cleaning, name)(splits)
     with pytest.raises(ConfigError, match=r"^summary takes a DatasetDict of splits, got a Dataset"):
         checks.summary(one)

@@ -598,28 +598,30 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
     card = write_model_card(tmp_path, base_model="m", data="cased.csv", fingerprint="sha256:0", split_sizes={"test": 3},
                             settings={}, validation_curve=[], test_metrics={"accuracy": 1.0, "macro_f1": 1.0},
                             label_names=["cat", "dog"], cleaning=cleaning).read_text()
-    assert "- label `Cat` (9 rows) merged into `cat`" in card
-    assert "- 2 labels written with extra spaces (around them, or two between words) or in another Unicode form, read in one form" in card
-    assert "1 dropped (no majority: 'Wheel wobbles since the service' (line 57))" in card
-    from sft_teach.cli_finetune import _cleaning_line
+    said = ("29 rows: merged label 'Cat' (9 rows) into 'cat'; read 2 labels without extra spaces (around them, or "
+            "two between words) or in one Unicode form; removed 0 repeated texts; 0 texts with conflicting labels "
+            "kept with the majority label, 1 dropped (no majority: 'Wheel wobbles since the service' (line 57)); "
+            "29 rows split with seed 42")
+    from sft_teach.cleaning import described
 
-    assert "1 dropped (no majority: 'Wheel wobbles since the service' (line 57))" in _cleaning_line(cleaning)
+    assert described(cleaning) == said  # the command's line
+    assert f"- before the split: {said}\n" in card  # and the card's, the same words
 
 
 def test_the_card_and_the_command_say_what_keep_duplicates_left_in_and_a_files_encoding(tmp_path):
     from support import GOOD
 
     from sft_teach import data
-    from sft_teach.cli_finetune import _cleaning_line
+    from sft_teach.cleaning import described
 
     rows = GOOD + GOOD[:3] + [(GOOD[4][0].upper(), "dog")]  # 3 copies, and one text under both labels
     _, report = data.load_csv_split(write_csv(tmp_path / "x.csv", rows), split_seed=0, keep_duplicates=True)
     assert (report["duplicates_kept"], report["conflicts_kept"]) == (4, 1)
     said = ("every row kept (--keep-duplicates; keep_duplicates=True in Python): 4 extra copies of repeated texts and "
             "1 text with conflicting labels left in")
-    assert said in _cleaning_line(report) and "removed" not in _cleaning_line(report)
+    assert said in described(report) and "removed" not in described(report)
     card = _card(tmp_path, cleaning=report, encoding="cp1252")
-    assert f"- before the split: 24 rows; {said}; split seed 0" in card and "- read as `cp1252`" in card
+    assert f"- before the split: 24 rows: {said}; 24 rows split with seed 0" in card and "- read as `cp1252`" in card
     assert "read as" not in _card(tmp_path, encoding="utf-8") + _card(tmp_path, encoding="UTF-8-sig")
 
 
