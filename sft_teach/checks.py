@@ -288,7 +288,12 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
     smallest = min(counts, key=counts.get)
     largest = max(counts, key=counts.get)
     if counts[smallest] < TINY_CLASS:
+        unseen = [label for label, n in counts.items() if n == 0]  # a class named by the labels, with no rows
         findings.append(Finding("tiny_class", (
+            f"train: class{'es' * (len(unseen) > 1)} {', '.join(map(repr, unseen))} {'have' if len(unseen) > 1 else 'has'} "
+            f"no examples, so the model gets an output it is never trained to give: add examples of "
+            f"{'them' if len(unseen) > 1 else 'it'}, or remove {'them' if len(unseen) > 1 else 'it'} from the labels"
+            if unseen else
             f"train: class '{smallest}' has only {counts[smallest]} example{'s' * (counts[smallest] != 1)}: results for it will be unstable; "
             f"aim for {TINY_CLASS} or more per class")))
     if counts[smallest] and counts[largest] / counts[smallest] > IMBALANCE:

@@ -115,6 +115,9 @@ def test_a_class_no_split_has_is_not_reported_as_unevaluated():
     findings = checks.check(DatasetDict(train=train, validation=validation))
     assert not [f for f in findings if f.kind == "class_not_evaluated"]
     assert [f.kind for f in findings if "'fox'" in f.message] == ["tiny_class"]
+    (said,) = [f.message for f in findings if "'fox'" in f.message]  # not "has only 0 examples"
+    assert said == ("train: class 'fox' has no examples, so the model gets an output it is never trained to give: "
+                    "add examples of it, or remove it from the labels")
 
 
 def test_test_texts_repeated_from_validation_are_reported():
