@@ -11,6 +11,7 @@ This module looks at what *can* be used but will quietly spoil the result, and s
   small class is never predicted;
 * texts longer than ``max_length`` tokens, whose end is cut off (truncated) unseen;
 * texts with next to nothing in them (``ok``, an emoji): often a placeholder or a stray cell;
+* a label that is a missing value written out (``nan``, ``#N/A``, ``NULL``): its rows would be a class;
 * texts the tokenizer reads mostly as its unknown token (a 20,000-character run with no space);
 * classes with one or two rows in validation or test, whose scores there swing with each text;
 * a batch larger than the training split (:func:`batch_over_train`, a setting checked with the data),
@@ -31,11 +32,14 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
+from sft_teach.labels import printed
 from sft_teach.splits import column
 
 TINY_CLASS = 8  # fewer training examples than this per class: expect unstable results
 IMBALANCE = 5.0  # largest / smallest class in training above this: accuracy misleads
 SHORT_TEXT = 3  # fewer letters or digits than this ('ok', an emoji): next to nothing to learn from
+# labels that are a missing value written out: pandas' str() of an empty cell, SQL's, Excel's errors
+PLACEHOLDERS = {"nan", "null", "#n/a", "n/a", "#value!", "#ref!", "#div/0!", "#name?"}
 FEW_EVALUATED = 3  # fewer rows of a class than this in validation or test: its score there is one or two texts
 
 
@@ -100,8 +104,9 @@ def summary(dataset) -> dict:
 
 
 def _normal(text: str) -> str:
-    # "Hello  world." and "hello world." are the same example to a learner
-    return " ".join(text.lower().split())
+    # "Hello  world." and "hello world." are the same example to a learner, and so are two copies that
+    # differ only in what does not print (a zero-width space, a byte-order mark, a decomposed accent)
+    return " ".join(printed(text).lower().split())
 
 
 def duplicates(texts) -> dict:
@@ -199,13 +204,15 @@ def mostly_unknown(texts, tokenizer) -> list[str]:
     return found
 
 
-def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None = None) -> list[Finding]:
+def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None = None,
+          one_file: bool = True) -> list[Finding]:
     """Findings for a ``DatasetDict`` with ``train`` and evaluation splits (see module docstring).
 
     With a ``tokenizer``, texts longer than ``max_length`` tokens are counted, and texts it reads
     mostly as its unknown token (:func:`mostly_unknown`); without one those checks are skipped.
     ``positions``: how many tokens the model can read at all (``config.max_position_embeddings``);
-    at that limit, the advice is not a longer ``max_length``.
+    at that limit, the advice is not a longer ``max_length``. ``one_file``: the splits come from one CSV
+    file, whose labels ``--merge-case`` can merge (a folder's files are used as they are).
     A dataset training could not use (no train split, no ``text`` or ``label`` column, a split's
     label that train lacks) is a :class:`DataError`, as in ``finetune``.
     """
@@ -221,7 +228,16 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
     for group in case_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_case", (
             f"labels {' and '.join(repr(g) for g in group)} differ only in case, so they are separate classes: "
-            f"make them one spelling, or pass --merge-case (merge_case=True)")))
+            + ("make them one spelling, or pass --merge-case (merge_case=True)" if one_file else
+               "spell them one way in the files (--merge-case merges the labels of one CSV file; a folder's files "
+               "are used as they are)"))))
+    every = summary(dataset)
+    for name in (n for n in dataset["train"].features["label"].names if n.casefold() in PLACEHOLDERS):
+        rows = sum(part["classes"][name] for part in every.values())
+        findings.append(Finding("placeholder_label", (
+            f"label '{name}' ({rows} row{'s' * (rows != 1)}) is what a missing value becomes when written out (pandas "
+            f"writes 'nan' for an empty cell, Excel '#N/A'), so those rows are a class of their own: give them their "
+            f"real labels or delete them; if '{name}' is a real class, give it a name of its own")))
     for group in number_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_number_format", (
             f"labels {' and '.join(repr(g) for g in group)} are one number written two ways, so they are separate "
@@ -265,7 +281,6 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
                 f"test: {len(repeated)} of its {len(dataset['test'])} texts also occur{'s' * (len(repeated) == 1)} in "
                 f"validation (the first: {_quote(repeated[0])}), which chooses the epoch kept, so the test score is not "
                 f"independent of that choice: remove {'it' if len(repeated) == 1 else 'them'} from one of the two")))
-    every = summary(dataset)
     counts = every["train"]["classes"]
     for name in (n for n in dataset if n != "train"):
         absent = [label for label, n in every[name]["classes"].items() if n == 0 and counts.get(label)]

@@ -63,7 +63,8 @@ def clean(dataset) -> tuple:
     Conflicting labels are settled by :func:`resolve_conflicts`, then :func:`deduplicate`
     keeps the first row of each repeated text. Done *before* the split, no text can be in
     both train and test. ``report``: ``{"rows", "duplicates_removed", "conflicts_kept_majority",
-    "conflicts_dropped", "rows_kept", "dropped"}``, where ``dropped`` lists each text dropped for
+    "conflicts_dropped", "conflict_rows_removed", "rows_kept", "dropped"}`` (rows = rows_kept +
+    duplicates_removed + conflict_rows_removed), where ``dropped`` lists each text dropped for
     want of a majority label as written (its first copy), ``{"text", "line", "lines"}``: the line of
     its first copy and of every copy, where the dataset has a ``line`` column
     (:func:`sft_teach.data.load_csv_split`), so that each can be found.
@@ -82,6 +83,8 @@ def clean(dataset) -> tuple:
                 row["lines"].append(lines[i])  # every copy, so that each can be found and fixed
     gone = list(gone.values())
     report = {"rows": len(dataset), "conflicts_kept_majority": kept, "conflicts_dropped": dropped,
+              # the copies outvoted, and every copy of a text without a majority: rows + the rest add up
+              "conflict_rows_removed": len(dataset) - len(settled),
               "duplicates_removed": len(settled) - len(unique), "rows_kept": len(unique), "dropped": gone}
     return unique, report
 
@@ -131,13 +134,15 @@ def described(report: dict) -> str:
     trimmed = report.get("labels_trimmed", 0)  # 'spam ' read as 'spam': said, since it joins two spellings
     if trimmed:
         said.append(f"read {count(trimmed, 'label')} without extra spaces (around {'it' if trimmed == 1 else 'them'}, "
-                    f"or two between words) or in one Unicode form")
+                    f"or two between words) or invisible characters, in one Unicode form")
     if report.get("keep_duplicates"):
         said.append(kept_everything(report))
     else:
         which = f": {dropped_list(report['dropped'])}" if report.get("dropped") else ""  # to find and fix them
+        outvoted = report.get("conflict_rows_removed", 0)  # rows under a label that lost, or tied
         said += [f"removed {count(report['duplicates_removed'], 'repeated text')}",
                  f"{count(report['conflicts_kept_majority'], 'text')} with conflicting labels kept with the majority "
-                 f"label, {report['conflicts_dropped']} dropped (no majority{which})"]
+                 f"label, {report['conflicts_dropped']} dropped (no majority{which})"
+                 + (f", which removed {count(outvoted, 'row')}" if outvoted else "")]
     return (f"{count(report['rows'], 'row')}: {'; '.join(said)}; {count(report['rows_kept'], 'row')} split with "
             f"seed {report['split_seed']}")

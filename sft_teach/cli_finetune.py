@@ -70,23 +70,25 @@ def _load_and_check(args, max_length: int):
     if limit and max_length > limit:
         raise ConfigError(f"max length {max_length} is more than this model accepts ({limit} tokens): try 128")
     return dataset, cleaning, (_unused_split_options(args, cleaning)
-                               + checks.check(dataset, tokenizer, max_length, positions=limit)
+                               + checks.check(dataset, tokenizer, max_length, positions=limit,
+                                              one_file=cleaning is not None)
                                + cleaning_findings(cleaning))
 
 
 def _unused_split_options(args, cleaning) -> list:
-    """A finding when ``--split-seed`` or ``--keep-duplicates`` is given for data that is not split here
+    """A finding when ``--split-seed``, ``--keep-duplicates`` or ``--merge-case`` is given for data that is not split here
     (a folder of splits, the bundled data, a hub dataset: ``cleaning`` is None). They change nothing
     then, and a command that took them in silence would look as if it had used them."""
     from sft_teach.checks import Finding
 
     given = [name for name, value in (("--split-seed", args.split_seed is not None),
-                                      ("--keep-duplicates", args.keep_duplicates)) if value]
+                                      ("--keep-duplicates", args.keep_duplicates),
+                                      ("--merge-case", args.merge_case)) if value]
     if cleaning is not None or not given:
         return []
     one = len(given) == 1
     return [Finding("unused_option", (
-        f"{' and '.join(given)} {'applies' if one else 'apply'} only to one CSV file, which sft-teach cleans and "
+        f"{', '.join(given[:-1]) + ' and ' * (not one) + given[-1]} {'applies' if one else 'apply'} only to one CSV file, which sft-teach cleans and "
         f"splits; {portable(args.data)} is already split, so {'it changes' if one else 'they change'} nothing "
         f"here: drop {'it' if one else 'them'}"))]
 

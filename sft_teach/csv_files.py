@@ -19,7 +19,7 @@ from typing import NamedTuple
 from sft_teach import decoding
 from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import ConfigError, DataError, MissingColumnError
-from sft_teach.labels import as_number, one_form
+from sft_teach.labels import as_number, one_form, printed
 
 
 class Rows(NamedTuple):
@@ -115,7 +115,7 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
     if re.fullmatch(r"sep=.", first_line):
         separator, raw, skipped_lines = first_line[-1], raw.split("\n", 1)[1] if "\n" in raw else "", 1
     else:
-        separator = delimiter(first_line)
+        separator = delimiter(first_line, re.split(r"\r\n|\r|\n", raw, maxsplit=21)[1:21])
     # The csv module splits rows itself (newline=""): only \n, \r and \r\n end a row, and a
     # quoted cell may hold them. str.splitlines() would also split on U+2028, NEL (U+0085) and
     # form feeds, which real exports carry inside unquoted texts.
@@ -194,6 +194,7 @@ class _Read(NamedTuple):
     skipped: list[int]  # with skip_empty_texts: the lines of empty texts
     trimmed: int
     swallowed: list[tuple[int, int, str]]  # (line, last, label): rows that may have taken in the next
+    headers: list[int]  # lines that repeat the header (files joined one after another)
 
 
 def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str | None,
@@ -211,6 +212,9 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
     # the file's lines as the csv module counts them (only \n, \r and \r\n end one), to read a row's first alone
     physical = re.split(r"\r\n|\r|\n", raw) if broken else []
     swallowed = []  # (line, last, the label its first line ends with): rows that may have taken in the next
+    headers = []  # lines that are the header again
+    trailing = []  # lines with more cells than the header, the extra ones empty
+    header = [name.strip() for name in reader.fieldnames]
     while True:
         line = cells_of.line_num + 1 + skipped_lines  # a quoted text may run over several lines: name its first
         try:
@@ -242,14 +246,21 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
             where = reader.fieldnames.index(label_column)
             if len(alone) == len(reader.fieldnames) and alone[where].strip():
                 swallowed.append((line, last, alone[where].strip()))
+        if [cell.replace("\ufeff", "").strip() for cell in cells_in_row] == header:  # monthly exports joined: each brings its header
+            headers.append(line)
+            continue
         if len(cells_in_row) > len(reader.fieldnames):  # usually an unquoted comma in the text
-            raise DataError(f"{shown}: line {line} has more cells than the header" + (
-                open_quote or ": put the text in double quotes if it contains commas"))
+            quote = f"put the text in double quotes if it contains {named_for(delimiter)}"
+            extra = cells_in_row[len(reader.fieldnames):]
+            if open_quote or any(cell.strip() for cell in extra):
+                raise DataError(f"{shown}: line {line} has more cells than the header" + (open_quote or f": {quote}"))
+            trailing.append(line)  # "...;billing;": a delimiter at the end; every such line named at the end
+            cells_in_row = cells_in_row[:len(reader.fieldnames)]
         row = dict(zip(reader.fieldnames, cells_in_row))
         if all((v or "").strip() == "" for v in row.values()):
             continue  # a stray empty line is harmless; skip it
         cells = {column: (row.get(column) or "").strip() for column in (text_column, label_column) if column}
-        blank = [column for column, value in cells.items() if not value]
+        blank = [column for column, value in cells.items() if not printed(value).strip()]  # a zero-width space alone too
         if skip_empty_texts and blank == [text_column]:
             skipped.append(line)
             continue
@@ -269,14 +280,27 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
         lines.append(line)
         if label_column is not None:
             labels.append(cells[label_column])
-    return _Read(texts, labels, lines, numbers, empty, skipped, trimmed, swallowed)
+    if trailing:
+        shown_delimiter = "a tab" if delimiter == "\t" else f"'{delimiter}'"
+        where = ", ".join(map(str, trailing[:5])) + (f" and {len(trailing) - 5} more" if len(trailing) > 5 else "")
+        raise DataError(f"{shown}: line{'s' * (len(trailing) > 1)} {where} {'have' if len(trailing) > 1 else 'has'} more "
+                        f"cells than the header, the extra cells empty: {shown_delimiter} at the end of the line? "
+                        f"delete it (or name the extra column in the header); if a text holds {named_for(delimiter)}, "
+                        f"put it in double quotes")
+    if headers:  # a row "text,label" would be a class 'label' of texts 'text', trained on and predicted
+        first = 1 + skipped_lines
+        shown_lines = ", ".join(map(str, headers[:5])) + (f" and {len(headers) - 5} more" if len(headers) > 5 else "")
+        raise DataError(f"{shown}: line{'s' * (len(headers) > 1)} {shown_lines} repeat{'s' * (len(headers) == 1)} the "
+                        f"header (line {first}), as files joined one after another do: delete "
+                        f"{'them' if len(headers) > 1 else 'it'}, keeping the header on line {first} only")
+    return _Read(texts, labels, lines, numbers, empty, skipped, trimmed, swallowed, headers)
 
 
 def _check_whole_file(read: _Read, columns: list[str], shown: str, text_column: str, label_column: str | None,
                       classes: bool) -> None:
     """Step 3 of :func:`read_csv_rows`: what only the whole file shows (a quote that swallowed a row,
     empty cells named together, no rows, a label column of texts, a text column of numbers)."""
-    texts, labels, lines, numbers, empty, skipped, _, swallowed = read
+    texts, labels, lines, numbers, empty, skipped, _, swallowed, headers = read
     known = set(labels)
     for line, last, label in swallowed:  # two rows read as one that looks whole: a row lost, a text wrong
         if label in known:
@@ -309,6 +333,11 @@ def _check_whole_file(read: _Read, columns: list[str], shown: str, text_column: 
                         f"with the column that holds the texts")
 
 
+def named_for(delimiter: str) -> str:
+    """A delimiter in words, as a message says a text may hold it: ``commas``, ``semicolons``."""
+    return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "'|' characters"}.get(delimiter, repr(delimiter))
+
+
 def quote_breaks(raw: str, delimiter: str) -> dict[int, bool]:
     """Every line where a strict CSV reader stops on a misplaced double quote, counted from the
     header (1), each with whether a quote is still open at the end of the file there.
@@ -329,9 +358,18 @@ def quote_breaks(raw: str, delimiter: str) -> dict[int, bool]:
                 return found
 
 
-def delimiter(header: str) -> str:
-    """Comma, unless the header has none and uses ';' (European spreadsheets), a tab (TSV) or '|'
-    (some databases' exports)."""
-    if "," in header:
-        return ","
-    return max(";\t|", key=header.count) if any(d in header for d in ";\t|") else ","
+def delimiter(header: str, rows=()) -> str:
+    """The delimiter of a CSV whose first line is ``header``: a comma, a ';' (European spreadsheets), a
+    tab (TSV) or '|' (some databases' exports), whichever the header holds. When it holds several (a
+    column named "What could we improve, in your own words?" in a file of semicolons), the one that
+    cuts the most of the ``rows`` below (a few lines are enough) into as many cells as the header, then
+    the comma."""
+    found = [d for d in ",;\t|" if d in header]
+    if len(found) < 2:
+        return found[0] if found else ","
+
+    def fits(mark):
+        width = len(next(csv.reader([header], delimiter=mark)))
+        return sum(len(next(csv.reader([row], delimiter=mark), [])) == width for row in rows if row.strip())
+
+    return max(found, key=lambda mark: (fits(mark), mark == ",", header.count(mark)))

@@ -299,7 +299,7 @@ def load_csv_split(path, text_column: str = "text", label_column: str = "label",
     if keep_duplicates:  # nothing removed; what was left in is counted, for the command's line and the card
         texts, labels = splits.column(dataset, "text"), splits.column(dataset, "label")
         report = {"rows": len(dataset), "conflicts_kept_majority": 0, "conflicts_dropped": 0,
-                  "duplicates_removed": 0, "rows_kept": len(dataset), "dropped": [], "keep_duplicates": True,
+                  "conflict_rows_removed": 0, "duplicates_removed": 0, "rows_kept": len(dataset), "dropped": [], "keep_duplicates": True,
                   "duplicates_kept": sum(n - 1 for n in checks.duplicates(texts).values()),
                   "conflicts_kept": checks.conflicts(texts, labels)}
     else:

@@ -78,6 +78,11 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
         tried = "UTF-8" if utf8 else encoding
         fix = ("if the file came from Excel on Windows it is probably cp1252: pass --encoding cp1252 "
                "(encoding='cp1252'), or re-save it as 'CSV UTF-8'")
+        mixed = _utf8_sequence(raw)
+        if utf8 and mixed:  # cp1252 would garble the UTF-8 lines, UTF-8 cannot read this one
+            fix = (f"line {mixed[0]} has {mixed[1]!r} written as UTF-8, so the file mixes two encodings (files or "
+                   f"pastes joined?): save it again in one encoding ('CSV UTF-8'), or retype the accented "
+                   f"characters of one of those lines; no --encoding reads both right")
         if not utf8:
             try:
                 raw.decode("utf-8-sig")
@@ -88,7 +93,30 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
         raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
     if not utf8 and not wide:  # a one-byte encoding: every byte reads as something, maybe not as meant
         _no_control_characters(text, raw, shown, encoding)
+        mixed = _utf8_sequence(raw)
+        if mixed:  # the rest is not UTF-8 (checked above): two encodings in one file
+            line, character, sequence = mixed
+            raise DataError(f"{shown}: line {line} has {character!r} written as UTF-8, which {encoding} reads as "
+                            f"{sequence.decode(encoding, errors='replace')!r}, while other lines are not UTF-8: the "
+                            f"file mixes two encodings (files or pastes joined?): save it again in one encoding "
+                            f"('CSV UTF-8'), or retype the accented characters of one of those lines; no --encoding "
+                            f"reads both right")
     return text
+
+
+# The UTF-8 of the accented Latin letters and symbols (0xC2, 0xC3 then one byte) and of the curly
+# quotes, dashes and euro sign (0xE2 0x80-0x82 then one byte): in a one-byte encoding they read as
+# "Ã©", "Â£" and "â€™", which no one types
+_UTF8_LATIN = re.compile(rb"[\xc2\xc3][\x80-\xbf]|\xe2[\x80-\x82][\x80-\xbf]")
+
+
+def _utf8_sequence(raw: bytes) -> tuple[int, str, bytes] | None:
+    """``(line, character, bytes)`` of the first accented letter, symbol or punctuation mark written as
+    UTF-8 in ``raw``, or ``None``: in a file that is not UTF-8 as a whole, the sign of two encodings."""
+    found = _UTF8_LATIN.search(raw)
+    if found is None:
+        return None
+    return raw[:found.start()].count(b"\n") + 1, found.group().decode("utf-8"), found.group()
 
 
 # Each ISO 8859 encoding beside the Windows code page that fills its control range 0x80-0x9F with

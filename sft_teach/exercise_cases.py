@@ -267,7 +267,8 @@ CATALOGUE = [
          title="How many rows would deduplication remove?",
          task="Write `extra_rows(texts)` for a list of strings: how many rows deduplication removes, keeping the "
               "first of each text. Two texts are the same when they are equal after lower-casing and collapsing "
-              "runs of spaces, as in the cell above. A text that occurs three times is two extra rows.",
+              "runs of spaces, as `same` compares them above (these cases are plain text, which `printed` "
+              "leaves as it is). A text that occurs three times is two extra rows.",
          cases=lambda: [(["a cat", "A  cat", "a dog"],), (["x", "x", "x"],),
                         (["Hello there.", "hello there. ", "Hello there!", "Bye", "bye", "BYE "],), ([],)],
          compare=number(0),

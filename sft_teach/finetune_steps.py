@@ -82,7 +82,7 @@ def data_findings(dataset, cleaning, model, tokenizer, plan: Plan) -> list:
     too_big = checks.batch_over_train(len(dataset["train"]), plan.batch_size,
                                       plan.overrides.get("gradient_accumulation_steps", 1))
     return (checks.check(dataset, tokenizer, plan.max_length,
-                         positions=getattr(model.config, "max_position_embeddings", None))
+                         positions=getattr(model.config, "max_position_embeddings", None), one_file=cleaning is not None)
             + cleaning_findings(cleaning) + ([too_big] if too_big else []))
 
 

@@ -8,7 +8,9 @@ Taught in notebooks/05_your_own_data.ipynb.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 from collections import Counter
 
@@ -49,11 +51,29 @@ def case_spellings(labels, known=()) -> dict[str, str]:
     return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
 
 
+@functools.cache
+def _format_characters() -> re.Pattern:
+    """Unicode's format characters (category Cf, 163 of them): the zero-width space, the byte-order
+    mark, the soft hyphen, direction marks. They print as nothing; copy and paste brings them along."""
+    return re.compile("[" + "".join(re.escape(chr(c)) for c in range(sys.maxunicode + 1)
+                                    if unicodedata.category(chr(c)) == "Cf") + "]")
+
+
+def printed(text: str) -> str:
+    """``text`` as it prints: without format characters (a zero-width space, a byte-order mark) and in
+    Unicode's composed form (NFC: 'café' typed as e + a combining accent is the 'café' of one
+    character). Two strings alike in this form look the same to a reader, and the course's tokenizer
+    reads them as the same tokens."""
+    if text.isascii():  # nearly every text: nothing to remove or compose
+        return text
+    return unicodedata.normalize("NFC", _format_characters().sub("", text))
+
+
 def one_form(label: str) -> str:
     """A label as it is read: no spaces around it, one space between its words ('tech  support' is
-    'tech support'), and Unicode's composed form (NFC: 'café' typed as e + a combining accent is the
-    'café' of one character). Labels that print alike are one class, not two that look the same."""
-    return unicodedata.normalize("NFC", " ".join(label.split()))
+    'tech support'), as it prints (:func:`printed`: no zero-width space, Unicode's composed form).
+    Labels that print alike are one class, not two that look the same."""
+    return " ".join(printed(label).split())
 
 
 def as_the_model_spells(labels, names, merge_case: bool = False) -> list[str]:
@@ -86,7 +106,7 @@ def names_of(values, feature, where: str = "the label column",
                         f"names: {fix}")
     _no_label([i for i, value in enumerate(values) if value is None], where,
               "give every row one, or drop those rows first (pandas: df.dropna(subset=['label']))")
-    _no_label([i for i, value in enumerate(values) if not str(value).strip()], where,
+    _no_label([i for i, value in enumerate(values) if not one_form(str(value))], where,
               "give every row one, or drop those rows first (pandas: df[df['label'].str.strip() != ''])")
     if not read_in_one_form:
         return list(values)
@@ -98,8 +118,8 @@ def names_of(values, feature, where: str = "the label column",
         from sft_teach.errors import SftTeachWarning
 
         first = next(value for value, new in zip(values, read) if value != new)
-        warnings.warn(f"{where}: {changed} label{'s' * (changed > 1)} written with extra spaces or in another Unicode "
-                      f"form read in one form (the first: {first!r} as {one_form(first)!r})", SftTeachWarning,
+        warnings.warn(f"{where}: {changed} label{'s' * (changed > 1)} written with extra spaces, invisible characters "
+                      f"or in another Unicode form read in one form (the first: {first!r} as {one_form(first)!r})", SftTeachWarning,
                       stacklevel=3)
     return read
 

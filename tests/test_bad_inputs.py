@@ -74,8 +74,29 @@ CASES = [
      ["s.csv", "2 of 2 texts in column 'text' are numbers (line 2: '4')", "swapped"]),
     ("unquoted-comma", lambda d: ["--data", str(_bytes(d / "q.csv", b"text,label\nsat, purred, slept,cat\n"))],
      ["q.csv", "line 2 has more cells than the header", "double quotes"]),
+    # a semicolon file whose every row ends with one more ';': the texts are quoted, so "quote the text" is no fix
+    ("delimiter-at-the-end-of-each-row", lambda d: ["--data", str(_bytes(d / "t.csv", b"text;label\n" + b"".join(
+        f'"{t}";{label};\n'.encode() for t, label in GOOD)))],
+     ["t.csv: lines 2, 3, 4, 5, 6 and 15 more have more cells than the header, the extra cells empty: ';' at the end "
+      "of the line? delete it (or name the extra column in the header); if a text holds semicolons, put it in double quotes"]),
+    # twelve monthly exports joined: each brings its header, which would be a class 'label' of texts 'text'
+    ("header-repeated-inside-the-file", lambda d: ["--data", str(_bytes(d / "year.csv", "\n".join(
+        ["text,label"] + [f'"{t}",{label}' for t, label in GOOD[:7]] + ["text,label"] + [f'"{t}",{label}' for t, label in GOOD[7:]]
+        + ["\ufefftext, label"]).encode()))],
+     ["year.csv: lines 9, 23 repeat the header (line 1), as files joined one after another do: delete them, keeping "
+      "the header on line 1 only"]),
     ("windows-1252-bytes", lambda d: ["--data", str(_bytes(d / "w.csv", "text,label\nLoves caf\u00e9 cream,cat\n".encode("cp1252")))],
      ["w.csv", "line 2, byte 0xe9 is not valid UTF-8 (the encoding tried)", "--encoding cp1252"]),
+    # one export saved as UTF-8, the next as cp1252, joined: no single encoding reads both, and cp1252, which the
+    # first error would suggest alone, turns the UTF-8 'é' into 'Ã©' in silence
+    ("two-encodings-in-one-file", lambda d: ["--data", str(_bytes(d / "m.csv", "text,label\nCafé cat,cat\n".encode()
+                                                                 + "Fetched – twice,dog\n".encode("cp1252")))],
+     ["m.csv: line 3, byte 0x96 is not valid UTF-8 (the encoding tried): line 2 has 'é' written as UTF-8, so the file "
+      "mixes two encodings", "no --encoding reads both right"]),
+    ("two-encodings-read-as-cp1252", lambda d: ["--data", str(_bytes(d / "m.csv", "text,label\nCafé cat,cat\n".encode()
+                                                                    + "Fetched – twice,dog\n".encode("cp1252"))),
+                                                "--encoding", "cp1252"],
+     ["m.csv: line 2 has 'é' written as UTF-8, which cp1252 reads as 'Ã©', while other lines are not UTF-8"]),
     ("unknown-encoding", lambda d: ["--data", str(write_csv(d / "u.csv", GOOD)), "--encoding", "klingon"],
      ["--encoding klingon: unknown encoding 'klingon': try utf-8 or cp1252"]),  # said before any file is read
     ("bytes-codec-as-encoding", lambda d: ["--data", "pets", "--encoding", "base64"],  # codecs.lookup takes it

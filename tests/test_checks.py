@@ -66,8 +66,16 @@ def test_clean_reports_what_it_removed_and_leaves_no_repeats():
     rows = [("Purrs.", 0), ("Barks.", 1), ("purrs.", 0), ("Digs.", 1), ("Digs.", 0), ("Naps.", 0)]
     cleaned, report = cleaning.clean(_ds(rows))
     assert cleaned["text"] == ["Purrs.", "Barks.", "Naps."]
-    assert report == {"rows": 6, "conflicts_kept_majority": 0, "conflicts_dropped": 1,
+    assert report == {"rows": 6, "conflicts_kept_majority": 0, "conflicts_dropped": 1, "conflict_rows_removed": 2,
                       "duplicates_removed": 1, "rows_kept": 3, "dropped": [{"text": "Digs."}]}
+    # a majority kept: the outvoted copy is counted too, so that the counts add up to the rows
+    outvoted = cleaning.clean(_ds([("Digs.", 1), ("digs.", 1), ("Digs.", 0), ("Naps.", 0)]))[1]
+    assert (outvoted["conflicts_kept_majority"], outvoted["conflict_rows_removed"], outvoted["duplicates_removed"],
+            outvoted["rows_kept"]) == (1, 1, 1, 2)
+    outvoted["split_seed"] = 42
+    assert cleaning.described(outvoted) == ("4 rows: removed 1 repeated text; 1 text with conflicting labels kept "
+                                            "with the majority label, 0 dropped (no majority), which removed 1 row; "
+                                            "2 rows split with seed 42")
     lined = _ds(rows).add_column("line", [2, 3, 4, 5, 6, 7])  # a CSV's rows name their line
     dropped = cleaning.clean(lined)[1]["dropped"]
     assert dropped == [{"text": "Digs.", "line": 5, "lines": [5, 6]}]  # the first copy, and every copy
@@ -309,3 +317,40 @@ def test_the_dataset_checks_say_which_kind_of_dataset_they_take():
             getattr(cleaning, name)(splits)
     with pytest.raises(ConfigError, match=r"^summary takes a DatasetDict of splits, got a Dataset"):
         checks.summary(one)
+
+
+def test_texts_that_differ_only_in_what_does_not_print_are_the_same_text():
+    """A copy with a byte-order mark or a zero-width space pasted in, or with its accent typed as a mark of
+    its own (NFD), prints as the original and reaches the course's tokenizer as the same tokens: a repeat,
+    and across splits a leak, not a new text."""
+    import unicodedata
+
+    composed = "Charged twice at the café."
+    copies = [composed, "\ufeff" + composed, composed.replace("twice", "twi\u200bce"),
+              unicodedata.normalize("NFD", composed)]
+    assert len({*copies}) == 4 and checks.duplicates(copies) == {composed.lower(): 4}
+    assert checks.overlap(copies[:1], copies[1:]) == 3
+    assert checks.conflicts(copies[:2], [0, 1]) == 1
+    assert checks.duplicates(["Café", "Cafe"]) == {}  # a different letter prints differently: two texts
+
+
+def test_a_label_that_is_a_missing_value_written_out_is_warned_of():
+    """pandas writes 'nan' for an empty cell it was told to stringify, Excel '#N/A': an empty label is
+    refused, so the same rows under such a name must not train a class of their own in silence."""
+    rows = [(f"Cat note {w}.", "cat") for w in "abcdefgh"] + [(f"Dog note {w}.", "dog") for w in "abcdefgh"]
+    missing = [(f"Odd note {w}.", "nan") for w in "abcdefgh"] + [("Odd note i.", "#N/A")]
+    findings = checks.check(DatasetDict(train=Dataset.from_dict({"text": [t for t, _ in rows + missing],
+                                                                 "label": [y for _, y in rows + missing]})))
+    said = [f.message for f in findings if f.kind == "placeholder_label"]
+    assert said == [
+        "label '#N/A' (1 row) is what a missing value becomes when written out (pandas writes 'nan' for an empty cell, "
+        "Excel '#N/A'), so those rows are a class of their own: give them their real labels or delete them; if '#N/A' "
+        "is a real class, give it a name of its own",
+        "label 'nan' (8 rows) is what a missing value becomes when written out (pandas writes 'nan' for an empty cell, "
+        "Excel '#N/A'), so those rows are a class of their own: give them their real labels or delete them; if 'nan' "
+        "is a real class, give it a name of its own"]
+    clean = DatasetDict(train=Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}))
+    assert "placeholder_label" not in [f.kind for f in checks.check(clean)]
+    none = [(f"Other note {w}.", "none") for w in "abcdefgh"]  # "none of these" is a class many tasks have
+    assert "placeholder_label" not in [f.kind for f in checks.check(DatasetDict(train=Dataset.from_dict(
+        {"text": [t for t, _ in rows + none], "label": [y for _, y in rows + none]})))]

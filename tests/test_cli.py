@@ -599,7 +599,7 @@ def test_the_model_card_says_which_labels_were_merged(tmp_path):
                             settings={}, validation_curve=[], test_metrics={"accuracy": 1.0, "macro_f1": 1.0},
                             label_names=["cat", "dog"], cleaning=cleaning).read_text()
     said = ("29 rows: merged label 'Cat' (9 rows) into 'cat'; read 2 labels without extra spaces (around them, or "
-            "two between words) or in one Unicode form; removed 0 repeated texts; 0 texts with conflicting labels "
+            "two between words) or invisible characters, in one Unicode form; removed 0 repeated texts; 0 texts with conflicting labels "
             "kept with the majority label, 1 dropped (no majority: 'Wheel wobbles since the service' (line 57)); "
             "29 rows split with seed 42")
     from sft_teach.cleaning import described
@@ -841,6 +841,20 @@ def test_split_options_for_data_already_split_are_named_not_ignored(tmp_path, ca
     assert code == 0 and report["cleaning"]["split_seed"] == 7 and "unused_option" not in out
     code, out, _ = run(["check", "--data", str(export), "--json"], capsys)
     assert json.loads(out)["cleaning"]["split_seed"] == 42  # the default, as in Python's finetune
+    # --merge-case too acts on one CSV file only: for a folder whose train.csv spells a class two ways, the
+    # warning says so, and the case warning does not send the user back to --merge-case
+    train = (folder / "train.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "train.csv").write_text("\n".join(train[:2] + [train[2].rsplit(",", 1)[0] + ",Cat"] + train[3:]) + "\n",
+                                      encoding="utf-8")
+    code, out, _ = run(["check", "--data", str(folder), "--merge-case", "--json"], capsys)
+    said = {w["kind"]: w["message"] for w in json.loads(out)["warnings"]}
+    assert said["unused_option"].startswith("--merge-case applies only to one CSV file")
+    assert said["label_case"] == ("labels 'Cat' and 'cat' differ only in case, so they are separate classes: spell them "
+                                  "one way in the files (--merge-case merges the labels of one CSV file; a folder's "
+                                  "files are used as they are)")
+    code, out, _ = run(["check", "--data", str(folder), "--split-seed", "1", "--keep-duplicates", "--merge-case",
+                        "--json"], capsys)
+    assert "--split-seed, --keep-duplicates and --merge-case apply only to one CSV file" in out
 
 
 def test_check_json_reports_an_error_as_json_too(tmp_path, capsys):

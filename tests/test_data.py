@@ -516,10 +516,14 @@ def test_rows_without_a_label_are_refused_whatever_the_column_s_type():
     with pytest.raises(DataError, match=re.escape("rows 0, 2 (0-based) have no label: give every row one, or drop "
                                                   "those rows first (pandas: df[df['label'].str.strip() != ''])")):
         names_of(["", "x", " "], Value("string"))
-    with pytest.warns(SftTeachWarning, match=re.escape("the label column: 2 labels written with extra spaces or in "
-                                                       "another Unicode form read in one form (the first: 'spam ' as "
-                                                       "'spam')")):
+    with pytest.warns(SftTeachWarning, match=re.escape("the label column: 2 labels written with extra spaces, invisible "
+                                                       "characters or in another Unicode form read in one form (the "
+                                                       "first: 'spam ' as 'spam')")):
         assert names_of(["spam ", "spam", "ham  x"], Value("string")) == ["spam", "spam", "ham x"]
+    with pytest.raises(DataError, match=re.escape("row 1 (0-based) has no label")):  # a zero-width space alone
+        names_of(["x", "\u200b"], Value("string"))
+    with pytest.warns(SftTeachWarning, match="1 label written"):  # pasted with a zero-width space: the same class
+        assert names_of(["billing", "billing\u200b"], Value("string")) == ["billing", "billing"]
 
 
 def test_a_split_with_a_model_s_spelling_matches_train_s_class_label():
@@ -543,11 +547,19 @@ def test_empty_labels_are_listed_up_to_five_then_counted(tmp_path):
         "line 7 (label) and 2 more): fill in or delete those rows")
 
 
-def test_the_delimiter_is_a_comma_whenever_the_header_has_one():
+def test_the_delimiter_is_the_one_the_header_holds_and_the_rows_agree_with(tmp_path):
     from sft_teach.csv_files import delimiter
 
     assert delimiter("text,label;x") == "," and delimiter("text;label") == ";" and delimiter("text\tlabel") == "\t"
     assert delimiter("text|label") == "|" and delimiter("text") == ","
+    # a survey's question as a column name, with a comma in it, in a file of semicolons: the rows decide
+    header = "id;What could we improve, in your own words?;Topic"
+    rows = ["1;Faster replies, please;support", "2;Cheaper plans;pricing", "3;It crashes;app"]
+    assert delimiter(header, rows) == ";" and delimiter("text,label;notes", ["Purred.,cat", "Barked.,dog"]) == ","
+    survey = tmp_path / "survey.csv"
+    survey.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    texts, labels = read_csv_rows(survey, "What could we improve, in your own words?", "Topic")
+    assert texts == ["Faster replies, please", "Cheaper plans", "It crashes"] and labels[0] == "support"
 
 
 def test_the_split_is_80_10_10_stratified_and_uses_every_row_once(tmp_path):
