@@ -32,8 +32,8 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from sft_teach.labels import printed
 from sft_teach.splits import column
+from sft_teach.text_forms import comparable
 
 TINY_CLASS = 8  # fewer training examples than this per class: expect unstable results
 IMBALANCE = 5.0  # largest / smallest class in training above this: accuracy misleads
@@ -103,15 +103,9 @@ def summary(dataset) -> dict:
     return out
 
 
-def _normal(text: str) -> str:
-    # "Hello  world." and "hello world." are the same example to a learner, and so are two copies that
-    # differ only in what does not print (a zero-width space, a byte-order mark, a decomposed accent)
-    return " ".join(printed(text).lower().split())
-
-
 def duplicates(texts) -> dict:
     """``{normalised text: count}`` for every text that occurs more than once."""
-    counts = Counter(_normal(t) for t in _texts(texts, "duplicates"))
+    counts = Counter(comparable(t) for t in _texts(texts, "duplicates"))
     return {t: n for t, n in counts.items() if n > 1}
 
 
@@ -119,7 +113,7 @@ def _conflicting(texts, labels) -> set[str]:
     """The distinct (normalised) texts that carry more than one label."""
     seen: dict[str, set] = {}
     for text, label in zip(texts, labels):
-        seen.setdefault(_normal(text), set()).add(label)
+        seen.setdefault(comparable(text), set()).add(label)
     return {text for text, found in seen.items() if len(found) > 1}
 
 
@@ -164,8 +158,8 @@ def near_empty(texts) -> list[str]:
 
 def shared(train_texts, other_texts) -> list[str]:
     """The texts of ``other_texts`` that also occur (normalised) in ``train_texts``, in order."""
-    seen = {_normal(t) for t in _texts(train_texts, "shared")}
-    return [t for t in _texts(other_texts, "shared") if _normal(t) in seen]
+    seen = {comparable(t) for t in _texts(train_texts, "shared")}
+    return [t for t in _texts(other_texts, "shared") if comparable(t) in seen]
 
 
 def overlap(train_texts, other_texts) -> int:
@@ -229,8 +223,8 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
         findings.append(Finding("label_case", (
             f"labels {' and '.join(repr(g) for g in group)} differ only in case, so they are separate classes: "
             + ("make them one spelling, or pass --merge-case (merge_case=True)" if one_file else
-               "spell them one way in the files (--merge-case merges the labels of one CSV file; a folder's files "
-               "are used as they are)"))))
+               "spell them one way in the data (--merge-case merges the labels of one CSV file; a folder's files, "
+               "and a dataset from Python or the Hub, are used as they are)"))))
     every = summary(dataset)
     for name in (n for n in dataset["train"].features["label"].names if n.casefold() in PLACEHOLDERS):
         rows = sum(part["classes"][name] for part in every.values())
@@ -247,7 +241,7 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
         conflicting = _conflicting(texts, column(part, "label"))
         contradictions = len(conflicting)
         if contradictions:
-            first = next(t for t in texts if _normal(t) in conflicting)  # as written, to search for
+            first = next(t for t in texts if comparable(t) in conflicting)  # as written, to search for
             findings.append(Finding("conflicts", (
                 f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels "
                 f"(the first: {_quote(first)}): decide which label is right and keep one row")))
@@ -262,7 +256,7 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
         if dups:
             extra = sum(n - 1 for n in dups.values())
             example = max(dups, key=dups.get)
-            written = next(t for t in texts if _normal(t) == example)  # as the file spells it, to search for
+            written = next(t for t in texts if comparable(t) == example)  # as the file spells it, to search for
             findings.append(Finding("duplicates", (
                 f"{name}: {len(dups)} text{'s' * (len(dups) != 1)} occur{'s' * (len(dups) == 1)} more than once ({extra} extra "
                 f"row{'s' * (extra != 1)}; most often, x{dups[example]}: {_quote(written)}): remove the repeats")))

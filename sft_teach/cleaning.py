@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sft_teach.checks import Finding, _normal, _one_split, _quote, count
+from sft_teach.checks import Finding, _one_split, _quote, count
 from sft_teach.splits import column
+from sft_teach.text_forms import comparable
 
 
 def deduplicate(dataset):
@@ -27,7 +28,7 @@ def deduplicate(dataset):
     _one_split(dataset, "deduplicate")
     first = {}
     for i, text in enumerate(column(dataset, "text")):
-        first.setdefault(_normal(text), i)
+        first.setdefault(comparable(text), i)
     return dataset.select(sorted(first.values()))
 
 
@@ -43,7 +44,7 @@ def resolve_conflicts(dataset):
     texts, labels = column(dataset, "text"), column(dataset, "label")
     votes: dict[str, Counter] = {}
     for text, label in zip(texts, labels):
-        votes.setdefault(_normal(text), Counter())[label] += 1
+        votes.setdefault(comparable(text), Counter())[label] += 1
     winner, kept, dropped = {}, 0, 0
     for text, counts in votes.items():
         if len(counts) == 1:
@@ -53,7 +54,7 @@ def resolve_conflicts(dataset):
             winner[text], kept = top, kept + 1
         else:
             winner[text], dropped = None, dropped + 1
-    rows = [i for i, (text, label) in enumerate(zip(texts, labels)) if winner.get(_normal(text), label) == label]
+    rows = [i for i, (text, label) in enumerate(zip(texts, labels)) if winner.get(comparable(text), label) == label]
     return dataset.select(rows), kept, dropped
 
 
@@ -74,11 +75,11 @@ def clean(dataset) -> tuple:
     _one_split(dataset, "clean")
     settled, kept, dropped = resolve_conflicts(dataset)
     unique = deduplicate(settled)
-    left, gone = {_normal(t) for t in column(settled, "text")}, {}
+    left, gone = {comparable(t) for t in column(settled, "text")}, {}
     lines = column(dataset, "line") if "line" in dataset.column_names else None
     for i, text in enumerate(column(dataset, "text")):
-        if _normal(text) not in left:
-            row = gone.setdefault(_normal(text), {"text": text, **({"line": lines[i], "lines": []} if lines else {})})
+        if comparable(text) not in left:
+            row = gone.setdefault(comparable(text), {"text": text, **({"line": lines[i], "lines": []} if lines else {})})
             if lines:
                 row["lines"].append(lines[i])  # every copy, so that each can be found and fixed
     gone = list(gone.values())

@@ -114,7 +114,7 @@ def _labelled(args, names: list[str]):
 
 
 def cmd_evaluate(args) -> int:
-    from sft_teach.inference import evaluate, label_names, load_finetuned
+    from sft_teach.inference import evaluate, label_names, load_finetuned, max_length_of
     from sft_teach.stats import wilson_interval
 
     quiet_libraries()
@@ -137,7 +137,7 @@ def cmd_evaluate(args) -> int:
                      "what the model does on new texts: score the test split")
     if cli_trained_model.run_record(args.model).get("best_epoch"):  # validation chose the weights kept
         found += score_warnings.chose_the_epoch(args.model, texts, args.split)
-    found += score_warnings.cut(model, tokenizer, texts, max_length)
+    found += score_warnings.cut(model, tokenizer, texts, max_length) + score_warnings.unreadable(texts, tokenizer)
     cli_conventions.warn(found)
     seen += found
     with warnings.catch_warnings(record=True) as caught:  # what scoring found (classes with no rows): said below
@@ -153,6 +153,8 @@ def cmd_evaluate(args) -> int:
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(cli_conventions.json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
                       "n": len(dataset), "data": portable(args.data),
+                      # the cut the texts were read with: the training one unless --max-length said another
+                      "max_length": max_length or max_length_of(model, tokenizer),
                       **({"split": args.split} if _has_splits(args.data) else {}),
                       **({"skipped": skipped} if skipped else {}),
                       "per_class": {name: {k: v if v is None else round(v, 4) for k, v in row.items()}  # null: no rows

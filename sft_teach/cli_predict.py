@@ -59,12 +59,13 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
         return [_argument_text(args, text) for text in args.texts], None  # echoed as given, spaces too (cmd_predict)
     else:
         raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
-    # a file's blank lines separate texts, they are none; a text is echoed as written, to join on it
-    texts = [line for line in lines if line.strip()]
-    if not texts:
+    # a file's blank lines separate texts, they are none; a text is echoed as written, and its line
+    # given, to join each answer to its line although the blank ones have none
+    numbered = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+    if not numbered:
         where = "standard input" if args.file is None else args.file
         raise DataError(f"{where}: is empty or holds only blank lines: nothing to classify")
-    return texts, None
+    return [line for _, line in numbered], [number for number, _ in numbered]
 
 
 def _argument_text(args, text: str) -> str:
@@ -135,7 +136,8 @@ def cmd_predict(args) -> int:
     # classified without the spaces around it, as training read its cells (a byte-level tokenizer would
     # read them as tokens), and echoed as given, so that a script can join each answer to its text
     read = [text.strip() for text in texts]
-    cli_conventions.warn(score_warnings.cut(model, tokenizer, read, max_length))
+    cli_conventions.warn(score_warnings.cut(model, tokenizer, read, max_length)
+                         + score_warnings.unreadable(read, tokenizer))
     for i, row in enumerate(predict(model, tokenizer, read, max_length=max_length)):
         print(cli_conventions.json_line({**row, "text": texts[i], "score": round(row["score"], 4),
                                          **({"line": lines[i]} if lines else {})}))

@@ -19,7 +19,8 @@ from typing import NamedTuple
 from sft_teach import decoding
 from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import ConfigError, DataError, MissingColumnError
-from sft_teach.labels import as_number, one_form, printed
+from sft_teach.labels import as_number, one_form
+from sft_teach.text_forms import printed
 
 
 class Rows(NamedTuple):
@@ -110,12 +111,14 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
         raise DataError(f"{shown}: the file is empty: it needs a header line '{header}' and one row per "
                         f"{'example' if label_column else 'text'}")
     # Excel writes "sep=;" as a first line to name the delimiter: honoured, and not read as the header
-    first_line = raw.split("\n", 1)[0].strip()
+    lines = re.split(r"\r\n|\r|\n", raw, maxsplit=22)  # a CSV's line ends only: "\r" alone too (old Macs)
+    first_line = lines[0].strip()
     skipped_lines = 0
     if re.fullmatch(r"sep=.", first_line):
-        separator, raw, skipped_lines = first_line[-1], raw.split("\n", 1)[1] if "\n" in raw else "", 1
+        separator, raw, skipped_lines = first_line[-1], re.split(r"\r\n|\r|\n", raw, maxsplit=1)[1] \
+            if len(lines) > 1 else "", 1
     else:
-        separator = delimiter(first_line, re.split(r"\r\n|\r|\n", raw, maxsplit=21)[1:21])
+        separator = delimiter(first_line, lines[1:21])
     # The csv module splits rows itself (newline=""): only \n, \r and \r\n end a row, and a
     # quoted cell may hold them. str.splitlines() would also split on U+2028, NEL (U+0085) and
     # form feeds, which real exports carry inside unquoted texts.
@@ -362,14 +365,17 @@ def delimiter(header: str, rows=()) -> str:
     """The delimiter of a CSV whose first line is ``header``: a comma, a ';' (European spreadsheets), a
     tab (TSV) or '|' (some databases' exports), whichever the header holds. When it holds several (a
     column named "What could we improve, in your own words?" in a file of semicolons), the one that
-    cuts the most of the ``rows`` below (a few lines are enough) into as many cells as the header, then
-    the comma."""
+    makes the header more than one column and cuts the most of the ``rows`` below (a few lines are
+    enough) into as many cells as the header, then the comma."""
     found = [d for d in ",;\t|" if d in header]
     if len(found) < 2:
         return found[0] if found else ","
 
-    def fits(mark):
-        width = len(next(csv.reader([header], delimiter=mark)))
-        return sum(len(next(csv.reader([row], delimiter=mark), [])) == width for row in rows if row.strip())
+    def cells(mark):  # the header's columns with this delimiter, quotes respected
+        return len(next(csv.reader([header], delimiter=mark)))
 
-    return max(found, key=lambda mark: (fits(mark), mark == ",", header.count(mark)))
+    def fits(mark):  # the rows this delimiter cuts into as many cells as the header
+        return sum(len(next(csv.reader([row], delimiter=mark), [])) == cells(mark) for row in rows if row.strip())
+
+    # a quoted header ('"What could we improve, in your own words?";"Topic"') is one cell by the comma
+    return max(found, key=lambda mark: (cells(mark) > 1, fits(mark), mark == ",", header.count(mark)))

@@ -73,15 +73,16 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
     try:
         text = raw.decode("utf-8-sig" if utf8 else encoding)
     except UnicodeDecodeError as exc:
-        bad = raw[exc.start:exc.start + 1].hex()
-        line = raw[:exc.start].count(b"\n") + 1
+        start = exc.start + (3 if utf8 and raw.startswith(b"\xef\xbb\xbf") else 0)  # utf-8-sig counts after its mark
+        bad = raw[start:start + 1].hex()
+        line = raw[:start].count(b"\n") + 1
         tried = "UTF-8" if utf8 else encoding
         fix = ("if the file came from Excel on Windows it is probably cp1252: pass --encoding cp1252 "
                "(encoding='cp1252'), or re-save it as 'CSV UTF-8'")
-        mixed = _utf8_sequence(raw)
-        if utf8 and mixed:  # cp1252 would garble the UTF-8 lines, UTF-8 cannot read this one
-            fix = (f"line {mixed[0]} has {mixed[1]!r} written as UTF-8, so the file mixes two encodings (files or "
-                   f"pastes joined?): save it again in one encoding ('CSV UTF-8'), or retype the accented "
+        mixed = _two_encodings(raw) if utf8 else None
+        if mixed:  # cp1252 would garble the UTF-8 lines, UTF-8 cannot read this one
+            fix = (f"{_evidence(*mixed[:2])}, so the file mixes two encodings (files "
+                   f"or pastes joined?): save it again in one encoding ('CSV UTF-8'), or retype the accented "
                    f"characters of one of those lines; no --encoding reads both right")
         if not utf8:
             try:
@@ -93,30 +94,44 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
         raise DataError(f"{shown}: line {line}, byte 0x{bad} is not valid {tried} (the encoding tried): {fix}") from None
     if not utf8 and not wide:  # a one-byte encoding: every byte reads as something, maybe not as meant
         _no_control_characters(text, raw, shown, encoding)
-        mixed = _utf8_sequence(raw)
-        if mixed:  # the rest is not UTF-8 (checked above): two encodings in one file
-            line, character, sequence = mixed
-            raise DataError(f"{shown}: line {line} has {character!r} written as UTF-8, which {encoding} reads as "
-                            f"{sequence.decode(encoding, errors='replace')!r}, while other lines are not UTF-8: the "
-                            f"file mixes two encodings (files or pastes joined?): save it again in one encoding "
-                            f"('CSV UTF-8'), or retype the accented characters of one of those lines; no --encoding "
-                            f"reads both right")
+        mixed = _two_encodings(raw)
+        if mixed:  # the file is not UTF-8 as a whole (checked above), yet this line is
+            line, character, other = mixed
+            read_as = f", which {encoding} reads as {character.encode().decode(encoding, errors='replace')!r}" \
+                if character != "\ufeff" else ""
+            raise DataError(f"{shown}: {_evidence(line, character)}{read_as}, while line "
+                            f"{other} is not UTF-8: the file mixes two encodings (files or pastes joined?): save it "
+                            f"again in one encoding ('CSV UTF-8'), or retype the accented characters of one of those "
+                            f"lines; no --encoding reads both right")
     return text
 
 
-# The UTF-8 of the accented Latin letters and symbols (0xC2, 0xC3 then one byte) and of the curly
-# quotes, dashes and euro sign (0xE2 0x80-0x82 then one byte): in a one-byte encoding they read as
-# "Ã©", "Â£" and "â€™", which no one types
-_UTF8_LATIN = re.compile(rb"[\xc2\xc3][\x80-\xbf]|\xe2[\x80-\x82][\x80-\xbf]")
+def _two_encodings(raw: bytes) -> tuple[int, str, int] | None:
+    """``(line, character, other)`` when one line of ``raw`` is UTF-8 beyond ASCII (``character``: its
+    first such character) and another is not UTF-8 at all (``other``): files or pastes in two encodings
+    joined. Decided line by line, not by a pair of bytes: two letters of a one-byte encoding (cp1251's
+    'Ві', cp1252's 'Ã»') can form a UTF-8 character, a whole line of them almost never."""
+    found, other = None, None
+    for number, line in enumerate(re.split(rb"\r\n|\r|\n", raw), 1):
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            other = other or number
+        else:
+            beyond = [c for c in text if not c.isascii()]
+            found = found or (number, next((c for c in beyond if c != "\ufeff"), beyond[0]))
+        if found and other:
+            return found[0], found[1], other
+    return None
 
 
-def _utf8_sequence(raw: bytes) -> tuple[int, str, bytes] | None:
-    """``(line, character, bytes)`` of the first accented letter, symbol or punctuation mark written as
-    UTF-8 in ``raw``, or ``None``: in a file that is not UTF-8 as a whole, the sign of two encodings."""
-    found = _UTF8_LATIN.search(raw)
-    if found is None:
-        return None
-    return raw[:found.start()].count(b"\n") + 1, found.group().decode("utf-8"), found.group()
+def _evidence(line: int, character: str) -> str:
+    """Where a file shows UTF-8: a character on a line, or the invisible byte-order mark it starts with."""
+    if character == "\ufeff":
+        return f"line {line} starts with UTF-8's byte-order mark"
+    return f"line {line} has {character!r} written as UTF-8"
 
 
 # Each ISO 8859 encoding beside the Windows code page that fills its control range 0x80-0x9F with

@@ -8,13 +8,11 @@ Taught in notebooks/05_your_own_data.ipynb.
 
 from __future__ import annotations
 
-import functools
 import re
-import sys
-import unicodedata
 from collections import Counter
 
 from sft_teach.errors import DataError
+from sft_teach.text_forms import printed
 
 
 _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
@@ -51,27 +49,10 @@ def case_spellings(labels, known=()) -> dict[str, str]:
     return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
 
 
-@functools.cache
-def _format_characters() -> re.Pattern:
-    """Unicode's format characters (category Cf, 163 of them): the zero-width space, the byte-order
-    mark, the soft hyphen, direction marks. They print as nothing; copy and paste brings them along."""
-    return re.compile("[" + "".join(re.escape(chr(c)) for c in range(sys.maxunicode + 1)
-                                    if unicodedata.category(chr(c)) == "Cf") + "]")
-
-
-def printed(text: str) -> str:
-    """``text`` as it prints: without format characters (a zero-width space, a byte-order mark) and in
-    Unicode's composed form (NFC: 'café' typed as e + a combining accent is the 'café' of one
-    character). Two strings alike in this form look the same to a reader, and the course's tokenizer
-    reads them as the same tokens."""
-    if text.isascii():  # nearly every text: nothing to remove or compose
-        return text
-    return unicodedata.normalize("NFC", _format_characters().sub("", text))
-
-
 def one_form(label: str) -> str:
     """A label as it is read: no spaces around it, one space between its words ('tech  support' is
-    'tech support'), as it prints (:func:`printed`: no zero-width space, Unicode's composed form).
+    'tech support'), as it prints (:func:`sft_teach.text_forms.printed`: no zero-width space, Unicode's
+    composed form).
     Labels that print alike are one class, not two that look the same."""
     return " ".join(printed(label).split())
 
@@ -176,6 +157,13 @@ def unknown_label_fix(labels, names) -> str:
                      f"{', '.join(map(repr, numbers.values()))} written as {'other numbers' if many else 'another number'}: write "
                      f"{'them' if many else 'it'} as the training file did")
     rest = [label for label in labels if label not in explained]
+    if rest and all(re.fullmatch(r"\d+", label) and int(label) < len(names) for label in rest) \
+            and not any(as_number(name) is not None for name in names):
+        # 0 and 1 for a model of 'cat' and 'dog': a file of class ids (a pandas export), not of new classes
+        ids = ", ".join(f"{i} = '{name}'" for i, name in enumerate(names))
+        fixes.append(f"{'they look' if len(rest) > 1 else 'it looks'} like class ids, and the model's classes have "
+                     f"names: if so, write each id's name in the file ({ids})")
+        rest = []
     if rest:
         fixes.append(f"remove the rows labelled {' or '.join(map(repr, rest))} (the model cannot predict "
                      f"{'it' if len(rest) == 1 else 'them'}) or pass --skip-unknown (skip_unknown=True) to score "

@@ -52,17 +52,27 @@ def per_class(labels, predictions, names) -> dict[str, dict]:
     """``{name: {"precision", "recall", "f1", "support"}}`` for each class id ``0 .. len(names) - 1``.
 
     P_c = right among those predicted c, R_c = right among those truly c, F1_c = 2 P_c R_c / (P_c + R_c)
-    (0 where undefined); support = examples truly c. A class with support 0 was not measured: its
-    three scores are ``None`` (null in JSON, "not measured" on a model card), not 0.
+    (0 where undefined); support = examples truly c. A class with support 0 has no recall to measure
+    (``None``: null in JSON, "not measured" on a model card). If the model never predicts it either,
+    its three scores are ``None`` and macro-F1 leaves it out; if it does predict it, every such
+    prediction is wrong: precision 0, and the F1 of 0 that macro-F1 (:func:`scores`, over the classes
+    among the labels or the predictions) averages in, so that the rows and the average agree.
     """
     from sklearn.metrics import precision_recall_fscore_support
 
     labels, predictions = _class_ids(labels, predictions, len(names), "per_class")
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predictions, labels=list(range(len(names))), zero_division=0)
-    return {name: {**({"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i])} if support[i]
-                      else {"precision": None, "recall": None, "f1": None}), "support": int(support[i])}
-            for i, name in enumerate(names)}
+    predicted = np.bincount(predictions, minlength=len(names))
+
+    def row(i):
+        if support[i]:
+            return {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i])}
+        if predicted[i]:  # predicted, never right: in macro-F1 as 0
+            return {"precision": 0.0, "recall": None, "f1": 0.0}
+        return {"precision": None, "recall": None, "f1": None}
+
+    return {name: {**row(i), "support": int(support[i])} for i, name in enumerate(names)}
 
 
 def compute_metrics(eval_pred) -> dict[str, float]:

@@ -167,7 +167,9 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
                   "recall: right among those truly of it; support: examples truly of it):", "",
                   "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} |"
-                  if row["support"] else f"| {name} | not measured | not measured | not measured | 0 |"
+                  if row["support"] else
+                  f"| {name} | {row['precision']:.3f} (predicted, never right) | not measured | {row['f1']:.3f} | 0 |"
+                  if row["f1"] is not None else f"| {name} | not measured | not measured | not measured | 0 |"
                   for name, row in per_class.items()]
         lines += [""]
         if absent:
@@ -191,7 +193,8 @@ def write_model_card(folder, *, base_model: str, data: str, fingerprint: str, sp
               "",
               "- Made for texts like those of its training data, in the same language and style. On other texts "
               "its scores say nothing; measure it on a labelled sample of your own first.",
-              "- It always answers one of its classes, and its probabilities are often over-confident: a high "
+              "- It always answers one of its classes, even for a text of none of them, and its probabilities "
+              "are not calibrated (nothing here measured whether a score of 0.9 is right 9 times in 10): a high "
               "score is not a guarantee.",
               f"- The {eval_split} score above comes from a small split; read it with its interval.",
               "- Any bias in the training data (who wrote the texts, which words go with which class) is in the "

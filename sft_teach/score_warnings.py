@@ -1,11 +1,11 @@
 """Why a score on labelled texts may mislead, said beside it: texts the model was trained on, texts
-scored more than once, texts cut short, and classes with no rows to score.
+scored more than once, texts cut short, texts it can hardly read, and classes with no rows to score.
 
 An accuracy is read as "what the model does on new texts". Each warning here names a reason it is
 not quite that, and the fix. :func:`sft_teach.inference.evaluate` raises them as
 :class:`~sft_teach.errors.SftTeachWarning`; ``sft-teach evaluate`` prints them and lists them in
 its JSON line (with its own: the very file the model was trained on, a split that chose the epoch);
-``sft-teach predict`` says of its texts what :func:`cut` says.
+``sft-teach predict`` says of its texts what :func:`cut` and :func:`unreadable` say.
 
 Taught with ``evaluate`` in notebooks/02_technical_recipe.ipynb.
 """
@@ -16,16 +16,16 @@ from pathlib import Path
 
 
 def _run_split(model_dir, name: str) -> set[str] | None:
-    """The texts (normalised, as :func:`sft_teach.checks.duplicates` compares them) of the split
+    """The texts (in :func:`sft_teach.text_forms.comparable`, as the duplicate checks compare them) of the split
     ``name`` of the run that wrote ``model_dir`` (its ``../splits/NAME.csv``); ``None`` when there is
     no such file to read (a copied folder, a base model, a hub name)."""
-    from sft_teach.checks import _normal
+    from sft_teach.text_forms import comparable
     from sft_teach.csv_files import read_csv_rows
 
     if not model_dir or not (Path(model_dir) / "config.json").is_file():  # a hub name ("bert-base-uncased"), no folder
         return None
     try:
-        return {_normal(text) for text in read_csv_rows(Path(model_dir).parent / "splits" / f"{name}.csv")[0]}
+        return {comparable(text) for text in read_csv_rows(Path(model_dir).parent / "splits" / f"{name}.csv")[0]}
     except Exception:  # no run around the model, or its splits are gone
         return None
 
@@ -43,12 +43,13 @@ def seen_in_training(model_dir, texts) -> list[str]:
     """A warning when texts scored occur in the training split of the run that wrote ``model_dir``
     (its ``splits/train.csv``; nothing for a folder without a run around it). The score on a text
     seen with its label measures memory, not what the model does on new texts."""
-    from sft_teach.checks import _normal, _quote
+    from sft_teach.checks import _quote
+    from sft_teach.text_forms import comparable
 
     train = _run_split(model_dir, "train")
     # the same text in another case or spacing is the same example (checks.duplicates), and to a
     # tokenizer that ignores case, the same input
-    seen = [text for text in texts if train and _normal(text) in train]
+    seen = [text for text in texts if train and comparable(text) in train]
     if not seen:
         return []
     subject, one = _of_the_scored(len(seen), len(texts))
@@ -62,14 +63,15 @@ def chose_the_epoch(model_dir, texts, split: str) -> list[str]:
     are in its run's validation split (``splits/validation.csv``), which chose that epoch, so a score on
     them is optimistic. Compared by text, so another dataset's validation split is no such split; when
     the run's splits cannot be read, said as a condition of a ``split`` named validation."""
-    from sft_teach.checks import _normal, _quote
+    from sft_teach.checks import _quote
+    from sft_teach.text_forms import comparable
 
     chose = _run_split(model_dir, "validation")
     if chose is None:  # the run's splits are gone: whether this is that split is unknown
         return ["validation: if this is the split this model was trained with, it chose the epoch kept (--recipe "
                 "best), so the score on it is optimistic: the test split is the one that chose nothing"] \
             if split == "validation" else []
-    used = [text for text in texts if _normal(text) in chose]
+    used = [text for text in texts if comparable(text) in chose]
     if not used:
         return []
     subject, one = _of_the_scored(len(used), len(texts))
@@ -116,14 +118,37 @@ def cut(model, tokenizer, texts, max_length, option: str = "--max-length") -> li
                if positions else f"{option} reads more")]
 
 
+def unreadable(texts, tokenizer) -> list[str]:
+    """A warning when texts give the model next to nothing to read: fewer than 3 letters or digits
+    (``ok``, an emoji) or mostly its unknown token (a script its vocabulary lacks), as ``check`` says of
+    training data. The model still answers one of its classes for them, often as sure as for any
+    other text, so its answer or its score there says little. (Empty texts are said apart.)"""
+    from sft_teach.checks import SHORT_TEXT, _quote, mostly_unknown, near_empty
+
+    hardly = {*near_empty(texts), *mostly_unknown(texts, tokenizer)}
+    found = [text for text in texts if text.strip() and text in hardly]
+    if not found:
+        return []
+    which = "the text" if len(texts) == 1 else f"{len(found)} of the {len(texts)} texts"
+    return [f"{which} {'has' if len(found) == 1 else 'have'} fewer than {SHORT_TEXT} letters or digits or "
+            f"{'reads' if len(found) == 1 else 'read'} mostly as the unknown token {tokenizer.unk_token} "
+            f"({'the first: ' * (len(found) > 1)}{_quote(found[0])}): the model sees next to nothing of "
+            f"{'it' if len(found) == 1 else 'them'}, and still answers one of its classes, as sure as it may look"]
+
+
 def classes_without_rows(per_class: dict, n: int) -> list[str]:
     """A warning when classes of the model have no rows among the ``n`` scored (``per_class``:
     :func:`sft_teach.metrics.per_class`'s rows): their recall is not measured, and sklearn's
-    macro-F1 averages only the classes that occur as a label or a prediction, so it changes meaning."""
+    macro-F1 averages only the classes that occur as a label or a prediction, so it changes meaning:
+    a class predicted there though it has no rows counts as an F1 of 0, one never predicted not at all."""
     absent = [name for name, row in per_class.items() if row["support"] == 0]
     if not absent:
         return []
     listed = ", ".join(f"'{name}'" for name in absent)
+    predicted = [name for name in absent if per_class[name]["f1"] is not None]
+    counted = ("" if not predicted else
+               f" (here {', '.join(repr(name) for name in predicted)}, predicted for some rows, wrongly each time, "
+               f"so counted as an F1 of 0)")
     return [f"class{'es' * (len(absent) > 1)} {listed} of the model ha{'ve' if len(absent) > 1 else 's'} no rows "
             f"among the {n} scored: {'their' if len(absent) > 1 else 'its'} recall is not measured, and macro-F1 "
-            f"averages only the classes that occur as a label or a prediction"]
+            f"averages only the classes that occur as a label or a prediction{counted}"]

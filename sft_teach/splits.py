@@ -68,9 +68,10 @@ def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, s
     # one minimum in every message: enough rows that TINY_CLASS of them train (check's own advice)
     min_rows = math.ceil(TINY_CLASS / (1 - held_out))
     names = dataset.features["label"].names
-    # every class, those with no rows too: cleaning can take a label's every row (its texts all
-    # carried other labels as well), and a class with no rows is too small, as one with one row is
-    counts = {i: 0 for i in range(len(names))} | Counter(column(dataset, "label"))
+    # a class cleaning took every row of (its texts all carried other labels too) is in the file, so
+    # too small to split, as one with one row is; a class only declared (a hub dataset filtered to
+    # some of its classes) is left to check's warning
+    counts = {i: 0 for i, name in enumerate(names) if (removed or {}).get(name)} | Counter(column(dataset, "label"))
 
     def too_few(missed=()):
         if all(n >= min_rows for n in counts.values()):  # enough rows a class: the held-out shares are what is small

@@ -6,7 +6,7 @@ import sys
 import warnings
 
 import pytest
-from support import write_csv
+from support import GOOD, write_csv
 
 from sft_teach.cli import main
 
@@ -174,9 +174,11 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     texts.write_text("Sunny windowsill nap.\n\nMuddy walk.\n", encoding="utf-8")
     code, out, _ = run(["predict", "--model", str(tiny_model_dir), "--file", str(texts)], capsys)
     assert code == 0 and [json.loads(line)["text"] for line in out.splitlines()] == ["Sunny windowsill nap.", "Muddy walk."]
-    monkeypatch.setattr("sys.stdin", __import__("io").TextIOWrapper(__import__("io").BytesIO(b"One from stdin.\n")))
+    # blank lines get no answer, so each answer names its line, to join it to the file's
+    assert [json.loads(line)["line"] for line in out.splitlines()] == [1, 3]
+    monkeypatch.setattr("sys.stdin", __import__("io").TextIOWrapper(__import__("io").BytesIO(b"\nOne from stdin.\n")))
     code, out, _ = run(["predict", "--model", str(tiny_model_dir), "-"], capsys)
-    assert code == 0 and json.loads(out)["text"] == "One from stdin."
+    assert code == 0 and json.loads(out)["text"] == "One from stdin." and json.loads(out)["line"] == 2
     # only a line break ends a text: U+2028, NEL and form feed are characters inside it, as in a CSV
     odd = ["Sat\u2028on the mat.", "Dug\u0085a hole.", "Slept\x0call day."]
     texts.write_text("\r\n".join(odd) + "\r\n", encoding="utf-8")
@@ -201,6 +203,26 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     code, out, err = run(["predict", "--model", str(tiny_model_dir), "  Muddy walk. "], capsys)
     model, tokenizer = load_finetuned(tiny_model_dir)
     assert json.loads(out)["score"] == round(predict(model, tokenizer, "Muddy walk.")[0]["score"], 4)
+
+
+def test_predict_and_evaluate_warn_of_texts_the_model_can_hardly_read(tiny_model_dir, tmp_path, capsys):
+    """'ok', two emoji, a run of letters it cannot spell: the model still answers a class for each, as sure
+    as it may look; one warning names how many and the first, as check does of training data."""
+    hardly = ["ok", "🐶🐶", "Purred all night on the radiator shelf.", "x" * 300]
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), *hardly], capsys)
+    assert code == 0 and len(out.splitlines()) == 4 and err.count("\n") == 1
+    assert err.startswith("sft-teach: warning: 3 of the 4 texts have fewer than 3 letters or digits or read mostly as "
+                          "the unknown token [UNK] (the first: 'ok'): the model sees next to nothing of them")
+    code, _, err = run(["predict", "--model", str(tiny_model_dir), "Purred all night on the radiator shelf."], capsys)
+    assert code == 0 and not err  # a text it reads: nothing to say
+    scored = write_csv(tmp_path / "few.csv", [("ok", "cat"), *GOOD[:4]])
+    code, out, err = run(["evaluate", "--model", str(tiny_model_dir), "--data", str(scored)], capsys)
+    assert code == 0 and any(w.startswith("1 of the 5 texts has fewer than 3 letters") for w in json.loads(out)["warnings"])
+    from sft_teach.inference import load_finetuned, max_length_of
+
+    assert json.loads(out)["max_length"] == max_length_of(*load_finetuned(tiny_model_dir))  # the cut it read with
+    code, out, _ = run(["evaluate", "--model", str(tiny_model_dir), "--data", str(scored), "--max-length", "16"], capsys)
+    assert code == 0 and json.loads(out)["max_length"] == 16
 
 
 def test_predict_warns_when_a_text_file_starts_with_a_csv_header(tiny_model_dir, tmp_path, capsys):
@@ -723,8 +745,11 @@ def test_the_model_card_has_per_class_scores_columns_and_the_data_warnings(tmp_p
     card = _card(tmp_path, per_class=classes, columns=("summary", "component"),
                  warnings=["train: class 'docs' has only 3 examples: results for it will be unstable"])
     assert "| ui | 1.000 | 0.667 | 0.800 | 3 |" in card
-    assert "| docs | not measured | not measured | not measured | 0 |" in card
+    # docs predicted once, never right: its precision (0 of 1) and the F1 of 0 in macro-F1 are measured
+    assert "| docs | 0.000 (predicted, never right) | not measured | 0.000 | 0 |" in card
     assert "Class `docs` has no test examples: the scores above say nothing about it" in card
+    never = _card(tmp_path, per_class=per_class([0, 0, 0], [0, 0, 0], ["ui", "docs"]))  # nor predicted
+    assert "| docs | not measured | not measured | not measured | 0 |" in never
     assert "- columns: texts in `summary`, labels in `component`" in card
     assert "- train: class 'docs' has only 3 examples" in card
     plain = _card(tmp_path)  # the defaults: no such lines
@@ -850,8 +875,8 @@ def test_split_options_for_data_already_split_are_named_not_ignored(tmp_path, ca
     said = {w["kind"]: w["message"] for w in json.loads(out)["warnings"]}
     assert said["unused_option"].startswith("--merge-case applies only to one CSV file")
     assert said["label_case"] == ("labels 'Cat' and 'cat' differ only in case, so they are separate classes: spell them "
-                                  "one way in the files (--merge-case merges the labels of one CSV file; a folder's "
-                                  "files are used as they are)")
+                                  "one way in the data (--merge-case merges the labels of one CSV file; a folder's "
+                                  "files, and a dataset from Python or the Hub, are used as they are)")
     code, out, _ = run(["check", "--data", str(folder), "--split-seed", "1", "--keep-duplicates", "--merge-case",
                         "--json"], capsys)
     assert "--split-seed, --keep-duplicates and --merge-case apply only to one CSV file" in out

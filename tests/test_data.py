@@ -556,6 +556,13 @@ def test_the_delimiter_is_the_one_the_header_holds_and_the_rows_agree_with(tmp_p
     header = "id;What could we improve, in your own words?;Topic"
     rows = ["1;Faster replies, please;support", "2;Cheaper plans;pricing", "3;It crashes;app"]
     assert delimiter(header, rows) == ";" and delimiter("text,label;notes", ["Purred.,cat", "Barked.,dog"]) == ","
+    # every cell quoted (R's write.csv2, LibreOffice): by the comma the header and each row are one cell, a tie
+    quoted = ['"What could we improve, in your own words?";"Topic"', '"Faster replies";"support"', '"Cheaper";"pricing"']
+    assert delimiter(quoted[0], quoted[1:]) == ";"
+    # lines ended by "\r" alone (old Macs), with a second delimiter in a text: read, not a csv.Error
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(b"text,label\rHello; there,a\rBye,b\r")
+    assert read_csv_rows(mac) == (["Hello; there", "Bye"], ["a", "b"])
     survey = tmp_path / "survey.csv"
     survey.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     texts, labels = read_csv_rows(survey, "What could we improve, in your own words?", "Topic")
@@ -718,3 +725,29 @@ def test_unique_texts_with_unique_labels_are_not_called_swapped(tmp_path):
     with pytest.raises(DataError, match="so it holds texts, not labels") as caught:
         read_csv_rows(write_csv(tmp_path / "tags.csv", rows))
     assert "swapped" not in str(caught.value)  # the texts do not repeat as labels would
+
+
+def test_a_class_only_declared_is_split_around_and_one_cleaning_emptied_is_refused():
+    """A hub dataset filtered to two of its three classes still declares the third: split as before (check
+    warns of it); a class whose every row cleaning removed was in the file, and is too small to split."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    rows = [(f"Cat note {w}.", 0) for w in "abcdefghijkl"] + [(f"Dog note {w}.", 1) for w in "abcdefghijkl"]
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["cat", "dog", "fox"])})
+    filtered = Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}, features=features)
+    assert sum(len(part) for part in split(filtered).values()) == 24
+    with pytest.raises(DataError, match=r"class 'fox' has no rows after removing 2 repeated or conflicting ones"):
+        split(filtered, removed={"fox": 2})
+
+
+@pytest.mark.parametrize("encoding, rows", [
+    ("cp1251", ["Він прийшов додому,a", "Я читаю Гёте,b", "Компания «ИВАНОВ»,c"]),  # 'Ві', 'Гё', 'В»': UTF-8 pairs
+    ("cp1252", ["«AMANHÃ» é outro dia,a", "É A MINHA IRMÃ…,b", "Café crème à 2 €,c"]),  # 'Ã»', 'Ã…' too
+])
+def test_a_file_in_one_encoding_is_not_taken_for_two(tmp_path, encoding, rows):
+    """Two letters of a one-byte encoding can form a UTF-8 character; a file in that encoding is still one
+    encoding, and reads as it was written (only a whole line of UTF-8 beside lines that are not makes two)."""
+    path = tmp_path / "one.csv"
+    path.write_bytes("\n".join(["text,label", *rows]).encode(encoding) + b"\n")
+    texts, labels = read_csv_rows(path, encoding=encoding)
+    assert texts == [row.rsplit(",", 1)[0] for row in rows] and labels == ["a", "b", "c"]

@@ -30,3 +30,15 @@ def test_rows_without_a_label_are_listed_five_at_most():
         labels._no_label(list(range(6)), "notes", "fill them in")
     with pytest.raises(DataError, match=r"rows 0, 1, 2, 3, 4 \(0-based\) have no label"):
         labels._no_label(list(range(5)), "notes", "fill them in")
+
+
+def test_numbers_scored_against_named_classes_are_taken_for_class_ids_and_mapped():
+    """A file labelled 0/1 for a model of 'cat'/'dog': --skip-unknown would leave nothing to score; the fix
+    is each id's name. Numbers for a model whose classes are numbers, or beyond its ids, are other labels."""
+    from sft_teach.labels import unknown_label_fix
+
+    assert unknown_label_fix(["0", "1"], ["cat", "dog"]) == (
+        "they look like class ids, and the model's classes have names: if so, write each id's name in the file "
+        "(0 = 'cat', 1 = 'dog')")
+    assert "--skip-unknown" in unknown_label_fix(["0", "7"], ["cat", "dog"])  # 7 is no id of two classes
+    assert "class ids" not in unknown_label_fix(["3"], ["1", "2", "3x", "4"])  # the model's classes are numbers

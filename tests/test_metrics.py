@@ -57,6 +57,19 @@ def test_per_class_matches_a_hand_count():
     assert rows["fish"] == {"precision": None, "recall": None, "f1": None, "support": 0}  # not in the split: not measured
 
 
+def test_the_rows_average_to_the_macro_f1_even_for_a_class_predicted_but_absent():
+    """Only cats scored, two of them called dog: dog's precision is measured (0 of 2), its recall is not,
+    and sklearn's macro-F1 averages its F1 as 0. The rows say so, so that their mean is the macro-F1 shown."""
+    from sft_teach.metrics import per_class, scores
+
+    labels, predictions = [0, 0, 0, 0, 0], [0, 0, 0, 1, 1]
+    rows = per_class(labels, predictions, ["cat", "dog", "fox"])
+    assert rows["dog"] == {"precision": 0.0, "recall": None, "f1": 0.0, "support": 0}
+    assert rows["fox"] == {"precision": None, "recall": None, "f1": None, "support": 0}  # never predicted: left out
+    averaged = [row["f1"] for row in rows.values() if row["f1"] is not None]
+    assert scores(labels, predictions)["macro_f1"] == pytest.approx(sum(averaged) / len(averaged)) == pytest.approx(0.375)
+
+
 @pytest.mark.parametrize("count", [per_class, confusion])
 def test_a_class_id_beyond_the_classes_is_refused_not_dropped_from_the_counts(count):
     """A label 2 with two class names would leave both classes' counts looking complete."""
