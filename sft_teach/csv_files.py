@@ -111,7 +111,7 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
         raise DataError(f"{shown}: the file is empty: it needs a header line '{header}' and one row per "
                         f"{'example' if label_column else 'text'}")
     # Excel writes "sep=;" as a first line to name the delimiter: honoured, and not read as the header
-    lines = re.split(r"\r\n|\r|\n", raw, maxsplit=22)  # a CSV's line ends only: "\r" alone too (old Macs)
+    lines = re.split(r"\r\n|\r|\n", raw, maxsplit=21)  # a CSV's line ends only: "\r" alone too (old Macs)
     first_line = lines[0].strip()
     skipped_lines = 0
     if re.fullmatch(r"sep=.", first_line):
@@ -197,7 +197,6 @@ class _Read(NamedTuple):
     skipped: list[int]  # with skip_empty_texts: the lines of empty texts
     trimmed: int
     swallowed: list[tuple[int, int, str]]  # (line, last, label): rows that may have taken in the next
-    headers: list[int]  # lines that repeat the header (files joined one after another)
 
 
 def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str | None,
@@ -216,7 +215,7 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
     physical = re.split(r"\r\n|\r|\n", raw) if broken else []
     swallowed = []  # (line, last, the label its first line ends with): rows that may have taken in the next
     headers = []  # lines that are the header again
-    trailing = []  # lines with more cells than the header, the extra ones empty
+    trailing = []  # lines with more cells than the header, the extra ones empty: named together at the end
     header = [name.strip() for name in reader.fieldnames]
     while True:
         line = cells_of.line_num + 1 + skipped_lines  # a quoted text may run over several lines: name its first
@@ -257,7 +256,7 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
             extra = cells_in_row[len(reader.fieldnames):]
             if open_quote or any(cell.strip() for cell in extra):
                 raise DataError(f"{shown}: line {line} has more cells than the header" + (open_quote or f": {quote}"))
-            trailing.append(line)  # "...;billing;": a delimiter at the end; every such line named at the end
+            trailing.append(line)  # "...;billing;": a delimiter at the end of the line
             cells_in_row = cells_in_row[:len(reader.fieldnames)]
         row = dict(zip(reader.fieldnames, cells_in_row))
         if all((v or "").strip() == "" for v in row.values()):
@@ -296,14 +295,14 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
         raise DataError(f"{shown}: line{'s' * (len(headers) > 1)} {shown_lines} repeat{'s' * (len(headers) == 1)} the "
                         f"header (line {first}), as files joined one after another do: delete "
                         f"{'them' if len(headers) > 1 else 'it'}, keeping the header on line {first} only")
-    return _Read(texts, labels, lines, numbers, empty, skipped, trimmed, swallowed, headers)
+    return _Read(texts, labels, lines, numbers, empty, skipped, trimmed, swallowed)
 
 
 def _check_whole_file(read: _Read, columns: list[str], shown: str, text_column: str, label_column: str | None,
                       classes: bool) -> None:
     """Step 3 of :func:`read_csv_rows`: what only the whole file shows (a quote that swallowed a row,
     empty cells named together, no rows, a label column of texts, a text column of numbers)."""
-    texts, labels, lines, numbers, empty, skipped, _, swallowed, headers = read
+    texts, labels, lines, numbers, empty, skipped, _, swallowed = read
     known = set(labels)
     for line, last, label in swallowed:  # two rows read as one that looks whole: a row lost, a text wrong
         if label in known:

@@ -52,8 +52,7 @@ def case_spellings(labels, known=()) -> dict[str, str]:
 def one_form(label: str) -> str:
     """A label as it is read: no spaces around it, one space between its words ('tech  support' is
     'tech support'), as it prints (:func:`sft_teach.text_forms.printed`: no zero-width space, Unicode's
-    composed form).
-    Labels that print alike are one class, not two that look the same."""
+    composed form). Labels that print alike are one class, not two that look the same."""
     return " ".join(printed(label).split())
 
 
