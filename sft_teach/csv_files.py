@@ -284,18 +284,23 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
             labels.append(cells[label_column])
     if trailing:
         shown_delimiter = "a tab" if delimiter == "\t" else f"'{delimiter}'"
-        where = ", ".join(map(str, trailing[:5])) + (f" and {len(trailing) - 5} more" if len(trailing) > 5 else "")
+        where = _first_five(trailing)
         raise DataError(f"{shown}: line{'s' * (len(trailing) > 1)} {where} {'have' if len(trailing) > 1 else 'has'} more "
                         f"cells than the header, the extra cells empty: {shown_delimiter} at the end of the line? "
                         f"delete it (or name the extra column in the header); if a text holds {named_for(delimiter)}, "
                         f"put it in double quotes")
     if headers:  # a row "text,label" would be a class 'label' of texts 'text', trained on and predicted
         first = 1 + skipped_lines
-        shown_lines = ", ".join(map(str, headers[:5])) + (f" and {len(headers) - 5} more" if len(headers) > 5 else "")
+        shown_lines = _first_five(headers)
         raise DataError(f"{shown}: line{'s' * (len(headers) > 1)} {shown_lines} repeat{'s' * (len(headers) == 1)} the "
                         f"header (line {first}), as files joined one after another do: delete "
                         f"{'them' if len(headers) > 1 else 'it'}, keeping the header on line {first} only")
     return _Read(texts, labels, lines, numbers, empty, skipped, trimmed, swallowed)
+
+
+def _first_five(lines: list[int]) -> str:
+    """Line numbers for a message: ``2, 3, 4, 5, 6 and 51 more``."""
+    return ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
 
 
 def _check_whole_file(read: _Read, columns: list[str], shown: str, text_column: str, label_column: str | None,
