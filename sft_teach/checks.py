@@ -184,10 +184,20 @@ def mostly_unknown(texts, tokenizer) -> list[str]:
     Counted in characters, not tokens: in 'Cute 🐱🐱' one of two tokens is [UNK], but most of the
     text is read. Texts :func:`near_empty` names are left to it; a tokenizer that spells anything
     (GPT-2's bytes), or one without character offsets (not a "fast" one), finds none."""
+    return lengths_and_unknown(texts, tokenizer, "mostly_unknown")[1]
+
+
+def lengths_and_unknown(texts, tokenizer, where: str = "lengths_and_unknown") -> tuple[list[int], list[str]]:
+    """:func:`token_lengths` and :func:`mostly_unknown` of the same texts from one pass of the
+    tokenizer, which is most of their cost: the checks of training data and of scored texts say both."""
+    from sft_teach.models import check_tokenizer
+
+    texts = _texts(texts, where)
+    check_tokenizer(tokenizer, where)
     unknown = getattr(tokenizer, "unk_token_id", None)
     if unknown is None or not getattr(tokenizer, "is_fast", False):
-        return []
-    texts = list(texts)
+        return token_lengths(texts, tokenizer), []
+    # verbose=False: counting a text longer than the model accepts is the point here, not a mistake to warn of
     spans = tokenizer(texts, truncation=False, verbose=False, return_offsets_mapping=True)
     short = set(near_empty(texts))
     found = []
@@ -195,7 +205,7 @@ def mostly_unknown(texts, tokenizer) -> list[str]:
         unread = sum(len(text[start:end].replace(" ", "")) for i, (start, end) in zip(ids, offsets) if i == unknown)
         if text not in short and 2 * unread >= len("".join(text.split())):
             found.append(text)
-    return found
+    return [len(ids) for ids in spans["input_ids"]], found
 
 
 def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None = None,
@@ -311,7 +321,7 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
             f"({counts[largest]} vs {counts[smallest]}): read macro-F1, not accuracy")))
     if tokenizer is not None:
         for name, part in dataset.items():
-            unreadable = mostly_unknown(column(part, "text"), tokenizer)
+            lengths, unreadable = lengths_and_unknown(column(part, "text"), tokenizer, "check")
             if unreadable:
                 several = len(unreadable) != 1
                 them, real = ("them", "they are real examples") if several else ("it", "it is a real example")
@@ -320,7 +330,6 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
                     f"token {tokenizer.unk_token} ({'the first: ' * several}{_quote(unreadable[0])}), so the model sees "
                     f"next to nothing of {them}: words it cannot spell (a long run of characters with no space, a "
                     f"script its vocabulary lacks): check {real}, or delete {them}")))
-            lengths = token_lengths(column(part, "text"), tokenizer)
             long = sum(n > max_length for n in lengths)
             if long:
                 longest = max(range(len(lengths)), key=lengths.__getitem__)

@@ -137,7 +137,7 @@ def cmd_evaluate(args) -> int:
                      "what the model does on new texts: score the test split")
     if cli_trained_model.run_record(args.model).get("best_epoch"):  # validation chose the weights kept
         found += score_warnings.chose_the_epoch(args.model, texts, args.split)
-    found += score_warnings.cut(model, tokenizer, texts, max_length) + score_warnings.unreadable(texts, tokenizer)
+    found += score_warnings.hard_to_read(model, tokenizer, texts, max_length)
     cli_conventions.warn(found)
     seen += found
     with warnings.catch_warnings(record=True) as caught:  # what scoring found (classes with no rows): said below

@@ -247,8 +247,8 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     if warn_about_texts:  # said before the scoring, which may take a while
         for finding in (score_warnings.seen_in_training(getattr(model, "name_or_path", None), texts)
                         + score_warnings.repeated(texts, truth)
-                        + score_warnings.cut(model, tokenizer, texts, kwargs.get("max_length"), option="max_length=")
-                        + score_warnings.unreadable(texts, tokenizer)):
+                        + score_warnings.hard_to_read(model, tokenizer, texts, kwargs.get("max_length"),
+                                                      option="max_length=")):
             warnings.warn(f"evaluate: {finding}", SftTeachWarning, stacklevel=2)
     predictions = predict_proba(model, tokenizer, texts, **kwargs).argmax(axis=-1)
     out = {**metrics.scores(truth, predictions), "n": len(truth)}

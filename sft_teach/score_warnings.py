@@ -5,7 +5,7 @@ An accuracy is read as "what the model does on new texts". Each warning here nam
 not quite that, and the fix. :func:`sft_teach.inference.evaluate` raises them as
 :class:`~sft_teach.errors.SftTeachWarning`; ``sft-teach evaluate`` prints them and lists them in
 its JSON line (with its own: the very file the model was trained on, a split that chose the epoch);
-``sft-teach predict`` says of its texts what :func:`cut` and :func:`unreadable` say.
+``sft-teach predict`` says of its texts what :func:`hard_to_read` says.
 
 Taught with ``evaluate`` in notebooks/02_technical_recipe.ipynb.
 """
@@ -96,36 +96,42 @@ def repeated(texts, labels) -> list[str]:
             f"scored, so n and the interval overstate what the score rests on: score each text once"]
 
 
-def cut(model, tokenizer, texts, max_length, option: str = "--max-length") -> list[str]:
-    """A warning when texts are longer than the model reads (``max_length``, else the length it was
-    trained with): their ends are cut and never seen, as ``check`` says of training data.
-    ``option``: the setting that reads more, as the caller spells it (``max_length=`` in Python)."""
-    from sft_teach.checks import token_lengths
+def hard_to_read(model, tokenizer, texts, max_length, option: str = "--max-length") -> list[str]:
+    """Warnings about the texts themselves, as ``check`` says of training data, from one pass of the
+    tokenizer (:func:`sft_teach.checks.lengths_and_unknown`):
+
+    - texts longer than the model reads (``max_length``, else the length it was trained with): their
+      ends are cut and never seen. ``option``: the setting that reads more, as the caller spells it
+      (``max_length=`` in Python);
+    - texts that give the model next to nothing to read: fewer than 3 letters or digits (``ok``, an
+      emoji) or mostly its unknown token (a script its vocabulary lacks). The model still answers one
+      of its classes for them, often as sure as for any other text, so its answer or its score there
+      says little. (Empty texts are said apart.)"""
+    from sft_teach.checks import lengths_and_unknown, near_empty
     from sft_teach.inference import max_length_of
 
-    limit = max_length or max_length_of(model, tokenizer)
-    lengths = token_lengths(texts, tokenizer)
+    lengths, unknown = lengths_and_unknown(texts, tokenizer, "evaluate")
+    return (_cut(lengths, max_length or max_length_of(model, tokenizer), model, option)
+            + _unreadable(texts, {*near_empty(texts), *unknown}, tokenizer))
+
+
+def _cut(lengths: list[int], limit: int, model, option: str) -> list[str]:
     longer = sum(n > limit for n in lengths)
     if not longer:
         return []
     positions = getattr(model.config, "max_position_embeddings", None)
-    which = "the text" if len(texts) == 1 else f"{longer} of the {len(texts)} texts"
+    which = "the text" if len(lengths) == 1 else f"{longer} of the {len(lengths)} texts"
     return [f"{which} {'is' if longer == 1 else 'are'} longer than {limit} tokens ("
-            f"{'' if len(texts) == 1 else 'the longest: '}{max(lengths):,} tokens) and {'was' if longer == 1 else 'were'} cut there: the model never saw "
+            f"{'' if len(lengths) == 1 else 'the longest: '}{max(lengths):,} tokens) and {'was' if longer == 1 else 'were'} cut there: the model never saw "
             f"{'its' if longer == 1 else 'their'} end; "
             + (f"{option} reads more, up to the model's {positions} positions" if positions and positions > limit
                else f"{positions} tokens is all this model reads: split a longer text into parts to classify each"
                if positions else f"{option} reads more")]
 
 
-def unreadable(texts, tokenizer) -> list[str]:
-    """A warning when texts give the model next to nothing to read: fewer than 3 letters or digits
-    (``ok``, an emoji) or mostly its unknown token (a script its vocabulary lacks), as ``check`` says of
-    training data. The model still answers one of its classes for them, often as sure as for any
-    other text, so its answer or its score there says little. (Empty texts are said apart.)"""
-    from sft_teach.checks import SHORT_TEXT, _quote, mostly_unknown, near_empty
+def _unreadable(texts, hardly: set[str], tokenizer) -> list[str]:
+    from sft_teach.checks import SHORT_TEXT, _quote
 
-    hardly = {*near_empty(texts), *mostly_unknown(texts, tokenizer)}
     found = [text for text in texts if text.strip() and text in hardly]
     if not found:
         return []

@@ -223,6 +223,27 @@ def test_texts_the_tokenizer_reads_mostly_as_unknown_are_reported(tokenizer):
     assert finding.message.startswith(f"train: 1 text reads mostly as the unknown token {tokenizer.unk_token} ('xxxx")
 
 
+def test_lengths_and_unknown_is_both_checks_from_one_pass_of_the_tokenizer(tokenizer, monkeypatch):
+    class Counting:  # the tokenizer, counting its calls
+        def __init__(self, is_fast=True):
+            self.calls, self.is_fast = 0, is_fast
+
+        def __getattr__(self, name):
+            return getattr(tokenizer, name)
+
+        def __call__(self, *args, **kwargs):
+            self.calls += 1
+            return tokenizer(*args, **kwargs)
+
+    texts = ["x" * 300, "Purred on the sofa.", "🐱🐱", "Cute 🐱🐱🐱🐱", ""]
+    monkeypatch.setattr("sft_teach.models.check_tokenizer", lambda *args: None)
+    counting = Counting()
+    lengths, unknown = checks.lengths_and_unknown(texts, counting)
+    assert counting.calls == 1
+    assert lengths == checks.token_lengths(texts, tokenizer) and unknown == ["x" * 300, "Cute 🐱🐱🐱🐱"]
+    assert checks.lengths_and_unknown(texts, Counting(is_fast=False)) == (lengths, [])  # no offsets: none found
+
+
 def _kinds(dataset, **kwargs):
     return {f.kind: f.message for f in checks.check(dataset, **kwargs)}
 

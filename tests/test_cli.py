@@ -95,7 +95,8 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
 
 
 def test_a_closed_pipe_is_not_a_traceback(tmp_path, monkeypatch):
-    """`sft-teach check ... | head -1`: the reader stops early; the command stops quietly (exit 1)."""
+    """`sft-teach check ... | head -1`: the reader stops early; the command stops quietly, with the
+    status of a command stopped by SIGPIPE, as `yes | head -1` gives (128 + 13)."""
     from support import GOOD
 
     data = write_csv(tmp_path / "notes.csv", GOOD * 2)
@@ -103,7 +104,7 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path, monkeypatch):
     os.close(read)  # the reader has gone: every write now fails with a broken pipe
     with open(write, "w", buffering=1) as closed:  # line-buffered: the first print already writes
         monkeypatch.setattr("sys.stdout", closed)
-        assert main(["check", "--data", str(data)]) == 1
+        assert main(["check", "--data", str(data)]) == 141
 
 
 def test_doctor_reports_the_bundled_model(capsys):
@@ -203,6 +204,40 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     code, out, err = run(["predict", "--model", str(tiny_model_dir), "  Muddy walk. "], capsys)
     model, tokenizer = load_finetuned(tiny_model_dir)
     assert json.loads(out)["score"] == round(predict(model, tokenizer, "Muddy walk.")[0]["score"], 4)
+
+
+def test_predict_prints_a_long_file_a_part_at_a_time(tiny_model_dir, tmp_path, monkeypatch):
+    """17,850 lines once gave 100 s of silence, then every answer: now each part is printed, and
+    flushed to a pipe, before the next is classified, in the file's order, with its lines."""
+    import io
+
+    from sft_teach import cli_predict, inference
+
+    events = []
+
+    class Terminal(io.StringIO):
+        def flush(self):  # a pipe's reader gets what was printed when it is flushed
+            events.append(("flush", self.getvalue().count("\n")))
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("".join(f"Note {i}: {'purred ' * (i % 4)}on the mat.\n" for i in range(7)), encoding="utf-8")
+    monkeypatch.setattr(cli_predict, "PART", 3)
+    monkeypatch.setattr("sys.stdout", Terminal())
+    real = inference.predict
+
+    def predict(model, tokenizer, part, **kwargs):
+        events.append(("classify", len(part)))
+        return real(model, tokenizer, part, **kwargs)
+
+    monkeypatch.setattr(inference, "predict", predict)
+    assert main(["predict", "--model", str(tiny_model_dir), "--file", str(texts)]) == 0
+    assert events == [("classify", 3), ("flush", 3), ("classify", 3), ("flush", 6), ("classify", 1), ("flush", 7)]
+    model, tokenizer = inference.load_finetuned(tiny_model_dir)
+    whole = real(model, tokenizer, texts.read_text(encoding="utf-8").splitlines())
+    out = [json.loads(line) for line in sys.stdout.getvalue().splitlines()]
+    assert [row["line"] for row in out] == list(range(1, 8))
+    assert [(row["text"], row["label"], row["score"]) for row in out] == [
+        (row["text"], row["label"], round(row["score"], 4)) for row in whole]
 
 
 def test_predict_and_evaluate_warn_of_texts_the_model_can_hardly_read(tiny_model_dir, tmp_path, capsys):
