@@ -217,18 +217,27 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
     ``positions``: how many tokens the model can read at all (``config.max_position_embeddings``);
     at that limit, the advice is not a longer ``max_length``. ``one_file``: the splits come from one CSV
     file, whose labels ``--merge-case`` can merge (a folder's files are used as they are).
-    A dataset training could not use (no train split, no ``text`` or ``label`` column, a split's
-    label that train lacks) is a :class:`DataError`, as in ``finetune``.
+    A dataset training could not use (no train split, no ``text`` or ``label`` column, a text that is
+    not a string, a split's label that train lacks) is a :class:`DataError`, as in ``finetune``; one
+    without a validation split is checked all the same, and a finding says that ``finetune`` needs one.
     """
     from sft_teach.data import by_name
 
     dataset = by_name(dataset, need=("train",))  # string labels become classes; splits' classes matched by name
     findings = []
+    if "validation" not in dataset:  # checked all the same, as a linter reads a file it could not run
+        findings.append(Finding("no_validation_split", (
+            f"no validation split (the data has {', '.join(dataset)}): finetune refuses such data, since it scores "
+            f"each epoch on validation: add validation.csv to the folder of splits, or pass one CSV file to split "
+            f"80/10/10")))
     if "test" not in dataset:
         findings.append(Finding("no_test_split", (
             "no test split: the scores at the end are on validation, which is no independent test when it "
             "chooses something: the epoch kept (--recipe best; best_epoch=True in Python), or a setting picked "
-            "by its score: add a test split of texts kept out of training (test.csv in a folder of splits)")))
+            "by its score: add a test split of texts kept out of training (test.csv in a folder of splits)"
+            if "validation" in dataset else
+            "no test split: nothing scores the model on texts kept out of training: add test.csv to the folder of "
+            "splits")))
     for group in case_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_case", (
             f"labels {' and '.join(repr(g) for g in group)} differ only in case, so they are separate classes: "

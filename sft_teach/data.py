@@ -106,6 +106,7 @@ def by_name(dataset, need=("train", "validation")):
         if absent:
             raise DataError(f"the {name} split has no column {' and no column '.join(map(repr, absent))} (its columns: "
                             f"{', '.join(part.column_names)}): rename them with dataset.rename_column(old, new)")
+        splits.require_texts(splits.column(part, "text"), f"the {name} split's text column")
     # each split's labels as names (a ClassLabel's, or strings in one form), matched to train's by name
     written = {name: names_of(splits.column(part, "label"), part.features["label"], f"the {name} split's label column")
                for name, part in dataset.items()}

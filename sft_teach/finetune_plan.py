@@ -81,8 +81,60 @@ def check_arguments(model, data, tokenizer, training_overrides, parameters, *, n
     if reading and not isinstance(data, (str, Path)):
         raise ConfigError(f"{', '.join(f'{k}=' for k in reading)} read a CSV file: pass the file's path as data, "
                           f"or load it with sft_teach.data.load_with_report(path, ...) and pass what it returns")
+    accumulate = overrides.get("gradient_accumulation_steps", 1)
+    if not setting_checks.whole(accumulate, least=1):  # a ZeroDivisionError inside Trainer otherwise
+        raise ConfigError(f"gradient_accumulation_steps= must be a whole number of at least 1, got {accumulate!r}: "
+                          f"e.g. 4 (1: no accumulation)")
     resume = checkpoints.checkpoint_to_resume(resume_from_checkpoint, output_dir)  # before any training
     if save and output_dir is not None and resume is None:
         run_record.check_output_dir(Path(output_dir), overwrite)
+    _settings_accepted(main_phase(overrides, best_epoch)[0], best_epoch, num_train_epochs=epochs, learning_rate=lr,
+                       batch_size=batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay)
     return Plan(epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, head_epochs=head_epochs,
                  patience=patience, reading=reading, push_to=push_to, given=given, resume=resume, overrides=overrides)
+
+
+def main_phase(overrides: dict, best_epoch: bool) -> tuple[dict, bool]:
+    """``(settings, resumable)``: the ``TrainingArguments`` keywords of the main phase (all the layers) on
+    top of the course's, and whether its checkpoints are kept for resuming (with ``best_epoch``, they
+    are otherwise removed after training). With ``best_epoch``, Trainer evaluates after every epoch,
+    saves the weights (only) at each, keeps the best by validation macro-F1 and the latest, and loads
+    the best at the end."""
+    resumable = overrides.get("save_checkpoints", False)  # resuming needs the optimizer too
+    if not best_epoch:
+        return overrides, resumable
+    return {"save_checkpoints": True, "save_only_model": not resumable, "save_total_limit": 1, **overrides,
+            "load_best_model_at_end": True, "metric_for_best_model": "macro_f1", "greater_is_better": True}, resumable
+
+
+def _settings_accepted(settings: dict, best_epoch: bool, **recipe) -> None:
+    """``TrainingArguments`` built once from ``settings``, and thrown away, before any loading: what it
+    refuses (bf16 on a CPU, an optimiser or schedule it does not know, logging every 0 steps), and a
+    reporting tool that is not installed, are one line now, not a traceback once the model has loaded."""
+    import tempfile
+
+    from sft_teach import trainer_arguments
+
+    timing = sorted(k for k in ("eval_strategy", "save_strategy", "eval_steps", "save_steps") if k in settings)
+    if best_epoch and timing:  # Trainer's own message names settings finetune set, not the caller
+        raise ConfigError(f"{', '.join(f'{k}=' for k in timing)}: best_epoch=True evaluates and saves after every "
+                          f"epoch, to keep the best one: drop {'it' if len(timing) == 1 else 'them'}, or pass "
+                          f"best_epoch=False")
+    import torch
+
+    precision = [k for k in ("bf16", "fp16") if settings.get(k)]
+    if precision and not torch.cuda.is_available():  # Trainer's own message asks for use_cpu, no fix here
+        raise ConfigError(f"{precision[0]}=True: half precision here needs a CUDA GPU, and this machine has none: drop "
+                          f"it (on the CPU training runs in float32)")
+    try:  # the folder is only named: TrainingArguments creates nothing
+        args = trainer_arguments.training_arguments(Path(tempfile.gettempdir()) / "sft-teach-settings", **recipe,
+                                                    **settings)
+    except (ValueError, TypeError) as exc:
+        said = " ".join(str(exc).split())
+        raise ConfigError(f"finetune: TrainingArguments refuses these settings: {said}") from None
+    from transformers.integrations import get_available_reporting_integrations
+
+    missing = [name for name in args.report_to if name not in get_available_reporting_integrations()]
+    if missing:
+        raise ConfigError(f"report_to={missing[0]!r}: that reporting library is not installed: pip install "
+                          f"{missing[0]}, or drop report_to= (the run's record and model card are written all the same)")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sft_teach import checkpoints, head_first, setting_checks, trainer_arguments
+from sft_teach import checkpoints, finetune_plan, head_first, setting_checks, trainer_arguments
 from sft_teach.errors import ConfigError, SftTeachWarning
 from sft_teach.finetune_plan import Plan
 from sft_teach.model_folder import save_model
@@ -123,14 +123,7 @@ def build_trainer(model, tokenizer, encoded, run_dir: Path, plan: Plan, *, seed,
     from sft_teach.callbacks import SameShuffleOnEveryProcess, TrainedOn, one_progress_bar
     from sft_teach.metrics import compute_metrics
 
-    training_overrides = plan.overrides
-    resumable = training_overrides.get("save_checkpoints", False)  # resuming needs the optimizer too
-    if best_epoch:
-        # Trainer evaluates after every epoch, saves the weights (only) at each, keeps the best by
-        # validation macro-F1 and the latest, and loads the best at the end.
-        training_overrides = {"save_checkpoints": True, "save_only_model": not resumable, "save_total_limit": 1,
-                              **training_overrides, "load_best_model_at_end": True,
-                              "metric_for_best_model": "macro_f1", "greater_is_better": True}
+    training_overrides, resumable = finetune_plan.main_phase(plan.overrides, best_epoch)
     args = trainer_arguments.training_arguments(run_dir / "checkpoints", num_train_epochs=plan.epochs,
                                                 learning_rate=plan.lr, batch_size=plan.batch_size, seed=seed,
                                                 warmup=warmup, weight_decay=weight_decay, progress=progress,

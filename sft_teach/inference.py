@@ -97,8 +97,22 @@ def max_length_of(model, tokenizer) -> int:
 
 def _as_texts(texts) -> list:
     """One string as a list of one text (not of its characters); a list, tuple or column as a list."""
+    from collections.abc import Mapping
+
     if isinstance(texts, str):
         return [texts]
+    # a table iterates over its column names, a dict over its keys, a Dataset over its row dicts:
+    # never over the texts, so it is named, not classified
+    kind = ("DataFrame" if hasattr(texts, "columns") else "DatasetDict" if hasattr(texts, "column_names")
+            and isinstance(texts, Mapping) else "Dataset" if hasattr(texts, "column_names") else "dict"
+            if isinstance(texts, Mapping) else None)
+    if kind is not None:
+        columns = list(texts.columns if kind == "DataFrame" else texts.column_names if kind == "Dataset" else ["text"]
+                       if kind == "DatasetDict" else texts)
+        column = repr("text" if "text" in columns or not columns else str(columns[0]))
+        example = {"DataFrame": f"df[{column}]", "Dataset": f"dataset[{column}]", "dict": f"data[{column}]",
+                   "DatasetDict": "dataset['test']['text']"}[kind]
+        raise ConfigError(f"texts takes a text or a list of texts, got a {kind}: pass its column of texts, e.g. {example}")
     if not hasattr(texts, "__iter__"):  # None, a number: not a TypeError from deep inside
         raise ConfigError(f"texts takes a text or a list of texts, got {type(texts).__name__} {texts!r:.40}: "
                           f"e.g. ['Purred all night.']")
@@ -129,9 +143,11 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
         from sft_teach.errors import DataError
 
         i, value = not_text
-        missing = isinstance(value, float) and value != value  # nan: how pandas reads an empty cell
+        # nan: how pandas reads an empty cell; None and pd.NA: other missing values. str() of any of
+        # them is a text ('None') the model would classify, so the fix is to leave them out
+        missing = value is None or type(value).__name__ == "NAType" or (isinstance(value, float) and value != value)
         raise DataError(f"text {i} (0-based) is {value!r} ({type(value).__name__}), not a string: every text must be "
-                        + ("one (a missing value reads as nan: drop those rows first, e.g. df.dropna(subset=[...]))"
+                        + ("one; this is a missing value: leave those rows out first, e.g. df.dropna(subset=[...])"
                            if missing else "one: convert it with str(), or leave it out"))
     device = next(model.parameters()).device
     was_training = model.training
@@ -214,6 +230,7 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     from datasets import DatasetDict
 
     from sft_teach.models import check_model, check_tokenizer
+    from sft_teach.splits import require_texts
 
     _check_passed_on(kwargs, "evaluate", own=("per_class", "skip_unknown", "merge_case", "warn_about_texts"))
     check_model(model, "evaluate")
@@ -242,10 +259,12 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     if skipped:
         warnings.warn(f"evaluate: {skipped_line(skipped, len(keep))}", SftTeachWarning, stacklevel=2)
     every = dataset["text"][:]  # the column read at once (a lazy Column in datasets 4)
+    require_texts(every, "evaluate: the text column")
     texts = [every[i] for i in keep]
     truth = [names.index(written[i]) for i in keep]
     if warn_about_texts:  # said before the scoring, which may take a while
-        for finding in (score_warnings.seen_in_training(getattr(model, "name_or_path", None), texts)
+        for finding in (score_warnings.empty(texts)
+                        + score_warnings.seen_in_training(getattr(model, "name_or_path", None), texts)
                         + score_warnings.repeated(texts, truth)
                         + score_warnings.hard_to_read(model, tokenizer, texts, kwargs.get("max_length"),
                                                       option="max_length=")):

@@ -70,7 +70,9 @@ def as_the_model_spells(labels, names, merge_case: bool = False) -> list[str]:
 
 
 def names_of(values, feature, where: str = "the label column",
-             fix: str = "give the labels as names, or cast the column with datasets.ClassLabel(names=[...])",
+             fix: str = ("give the labels as names (labels that are numbers of their own, 1 and 2: "
+                         "dataset.cast_column('label', datasets.Value('string'))), or, for class ids counted from 0, "
+                         "cast the column with datasets.ClassLabel(names=[...])"),
              read_in_one_form: bool = True) -> list[str]:
     """Each row's class name: a ``ClassLabel``'s names for its ids, or the strings (Arrow ``string`` or
     ``large_string``), in :func:`one_form` unless ``read_in_one_form=False`` (a :class:`SftTeachWarning`
@@ -80,6 +82,15 @@ def names_of(values, feature, where: str = "the label column",
     if hasattr(feature, "names"):  # ClassLabel: ids, each the index of its name
         _no_label([i for i, value in enumerate(values) if value is None or value < 0], where,
                   "give every row a class id of 0 or more, or drop those rows first (dataset.filter)")
+        beyond = [i for i, value in enumerate(values) if value >= len(feature.names)]
+        if beyond:  # ids cast to ClassLabel as they were (1 and 2, not 0 and 1): no name, or the wrong one
+            ids = sorted({values[i] for i in beyond})
+            raise DataError(f"{where}: row{'s' * (len(beyond) > 1)} {', '.join(map(str, beyond[:5]))}"
+                            f"{' and more' if len(beyond) > 5 else ''} (0-based) {'have' if len(beyond) > 1 else 'has'} "
+                            f"the class id{'s' * (len(ids) > 1)} {', '.join(map(str, ids[:5]))}, but its ClassLabel "
+                            f"names {len(feature.names)} classes, ids 0 to {len(feature.names) - 1}: a ClassLabel's ids "
+                            f"count from 0 in the order of its names; to keep labels that are numbers of their own "
+                            f"(1 and 2) as names, cast the column with datasets.Value('string') instead")
         return [feature.names[i] for i in values]
     if str(getattr(feature, "dtype", "")) not in STRING_DTYPES:
         raise DataError(f"{where} holds {getattr(feature, 'dtype', type(feature).__name__)} values without class "

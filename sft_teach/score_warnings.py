@@ -1,5 +1,6 @@
 """Why a score on labelled texts may mislead, said beside it: texts the model was trained on, texts
-scored more than once, texts cut short, texts it can hardly read, and classes with no rows to score.
+scored more than once, empty texts, texts cut short, texts it can hardly read, and classes with no
+rows to score.
 
 An accuracy is read as "what the model does on new texts". Each warning here names a reason it is
 not quite that, and the fix. :func:`sft_teach.inference.evaluate` raises them as
@@ -37,6 +38,18 @@ def _of_the_scored(part: int, whole: int) -> tuple[str, bool]:
     if part == whole:
         return f"all {whole} texts scored", False
     return f"{part} of the {whole} texts scored", part == 1
+
+
+def empty(texts) -> list[str]:
+    """A warning when texts scored are empty (or only spaces): the model answers one of its classes
+    for them too, so each counts as right or wrong though there was nothing to read. (A CSV file's
+    empty texts are refused when it is read; data made in Python can hold them.)"""
+    blank = sum(not text.strip() for text in texts)
+    if not blank:
+        return []
+    subject, one = _of_the_scored(blank, len(texts))
+    return [f"{subject} {'is' if one else 'are'} empty: the model answers a class for nothing to read, and "
+            f"{'it counts' if one else 'they count'} in the score: leave {'it' if one else 'them'} out"]
 
 
 def seen_in_training(model_dir, texts) -> list[str]:
@@ -85,6 +98,10 @@ def repeated(texts, labels) -> list[str]:
     overstate how many texts the score rests on; copies with different labels cannot all be right."""
     from sft_teach.checks import conflicts, duplicates
 
+    scored = len(texts)
+    # empty texts are said apart (empty): copies of nothing are not repeats of a text
+    filled = [i for i, text in enumerate(texts) if text.strip()]
+    texts, labels = [texts[i] for i in filled], [labels[i] for i in filled]
     repeats = duplicates(texts)
     if not repeats:
         return []
@@ -92,7 +109,7 @@ def repeated(texts, labels) -> list[str]:
     against = (f", and {contradicting} of them carr{'y' if contradicting != 1 else 'ies'} different labels, which "
                f"cannot all be right" if contradicting else "")
     return [f"{len(repeats)} text{'s' * (len(repeats) != 1)} occur{'s' * (len(repeats) == 1)} more than once among "
-            f"the {len(texts)} rows scored ({extra} extra cop{'ies' if extra != 1 else 'y'}){against}: each copy is "
+            f"the {scored} rows scored ({extra} extra cop{'ies' if extra != 1 else 'y'}){against}: each copy is "
             f"scored, so n and the interval overstate what the score rests on: score each text once"]
 
 

@@ -40,6 +40,23 @@ def require_classes(dataset, source: str) -> None:
                         f"least two classes; add rows with other labels")
 
 
+def require_texts(texts, where: str = "the text column") -> None:
+    """A :class:`DataError` naming the rows (0-based) whose text is not a string: a missing value
+    (``None``, pandas' ``nan`` or ``pd.NA``), or a number, where data made in Python gets one. Every
+    check compares texts as strings, and ``str(None)`` would be the text 'None'."""
+    bad = [i for i, text in enumerate(texts) if not isinstance(text, str)]
+    if not bad:
+        return
+    rows = f"row{'s' * (len(bad) > 1)} {', '.join(map(str, bad[:5]))}{' and more' if len(bad) > 5 else ''} (0-based)"
+    first = texts[bad[0]]
+    if first is None or type(first).__name__ == "NAType" or (isinstance(first, float) and first != first):
+        raise DataError(f"{where}: {rows} {'have' if len(bad) > 1 else 'has'} no text ({first!r}): leave those rows out "
+                        f"first (pandas: df.dropna(subset=['text']); datasets: dataset.filter(lambda row: row['text'] is "
+                        f"not None))")
+    raise DataError(f"{where}: {rows} {'hold' if len(bad) > 1 else 'holds'} {first!r} ({type(first).__name__}), not a "
+                    f"string: every text must be one: convert the column with str, or leave those rows out")
+
+
 def split(dataset, validation: float = 0.1, test: float = 0.1, seed: int = 42, source: str = "the data",
           removed: dict | None = None):
     """Stratified, reproducible train / validation / test split of one ``Dataset``.
@@ -127,9 +144,10 @@ def _with_classes(dataset):
     if absent:
         raise DataError(f"the data has no column {' and no column '.join(map(repr, absent))} (its columns: "
                         f"{', '.join(dataset.column_names)}): rename them with dataset.rename_column(old, new)")
+    require_texts(column(dataset, "text"))
+    labels = names_of(column(dataset, "label"), dataset.features["label"])  # every row's class, or the one-line error
     if isinstance(dataset.features["label"], ClassLabel):
         return dataset
-    labels = names_of(column(dataset, "label"), dataset.features["label"])
     names = sorted(set(labels), key=label_order)
     return dataset.remove_columns("label").add_column("label", [names.index(label) for label in labels],
                                                       feature=ClassLabel(names=names))

@@ -1,5 +1,7 @@
 """sft_teach.checks and sft_teach.cleaning: each count against a hand count on a small dataset."""
 
+import re
+
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
@@ -258,9 +260,26 @@ def test_the_duplicates_warning_counts_extra_rows_and_quotes_the_most_repeated()
     assert "train: 2 texts occur more than once (3 extra rows; most often, x3: 'A note.')" in message
 
 
-def test_check_runs_without_a_validation_split():
+def test_check_runs_without_a_validation_split_and_says_finetune_needs_one():
     train, test = _ds(_notes(0, 8) + _notes(1, 8)), _ds(_notes(0, 3, 50) + _notes(1, 3, 50))
-    assert "test_in_validation" not in _kinds(DatasetDict(train=train, test=test))
+    kinds = _kinds(DatasetDict(train=train, test=test))
+    assert "test_in_validation" not in kinds and "no_test_split" not in kinds
+    assert kinds["no_validation_split"].startswith("no validation split (the data has train, test): finetune refuses")
+    alone = _kinds(DatasetDict(train=train))  # "the scores at the end are on validation" would be untrue
+    assert alone["no_test_split"] == ("no test split: nothing scores the model on texts kept out of training: add "
+                                      "test.csv to the folder of splits")
+    assert "no_validation_split" not in _kinds(DatasetDict(train=train, validation=test))
+
+
+def test_check_names_rows_whose_text_is_missing():
+    from datasets import Dataset
+
+    from sft_teach.errors import DataError
+
+    train = Dataset.from_dict({"text": ["a cat", None, "a dog", "x"], "label": ["cat", "dog", "dog", "cat"]})
+    with pytest.raises(DataError, match=re.escape("the train split's text column: row 1 (0-based) has no text (None): "
+                                                  "leave those rows out first (pandas: df.dropna(subset=['text'])")):
+        checks.check(DatasetDict(train=train))
 
 
 def test_thresholds_at_their_boundaries(tokenizer):

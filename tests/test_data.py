@@ -505,6 +505,25 @@ def test_labels_are_matched_to_a_model_s_spelling_once_and_never_to_two_classes(
     assert as_the_model_spells(["a b", "a  b", "a   b"], ["a b", "a  b"]) == ["a b", "a  b", "a   b"]  # ambiguous: left
 
 
+def test_labels_that_are_numbers_split_as_the_errors_advise():
+    """Labels 1 and 2 cast with ClassLabel(names=['1', '2']) were split, then failed in check and
+    evaluate with an IndexError: now refused at the split; the cast the error advises splits them."""
+    from datasets import ClassLabel, Dataset, Value
+
+    from sft_teach.splits import split
+
+    numbers = Dataset.from_dict({"text": [f"Note {i} about {'the cat' if i % 2 else 'the dog'}." for i in range(20)],
+                                 "label": [1, 2] * 10})
+    with pytest.raises(DataError, match=re.escape("holds int64 values without class names: give the labels as names "
+                                                  "(labels that are numbers of their own, 1 and 2: dataset.cast_column("
+                                                  "'label', datasets.Value('string')))")):
+        split(numbers)
+    with pytest.raises(DataError, match=re.escape("have the class id 2, but its ClassLabel names 2 classes")):
+        split(numbers.cast_column("label", ClassLabel(names=["1", "2"])), validation=0.25, test=0.25)
+    parts = split(numbers.cast_column("label", Value("string")), validation=0.25, test=0.25)
+    assert parts["train"].features["label"].names == ["1", "2"]
+
+
 def test_rows_without_a_label_are_refused_whatever_the_column_s_type():
     from datasets import ClassLabel, Value
 
@@ -513,6 +532,11 @@ def test_rows_without_a_label_are_refused_whatever_the_column_s_type():
     with pytest.raises(DataError, match=re.escape("the label column: row 1 (0-based) has no label: give every row a "
                                                   "class id of 0 or more")):
         names_of([0, -1, 1], ClassLabel(names=["x", "y"]))  # -1: the datasets library's "no label"
+    # ids 1 and 2 cast as they were, with two names: id 2 has none, and id 1 names the second class
+    with pytest.raises(DataError, match=re.escape("the label column: row 1 (0-based) has the class id 2, but its "
+                                                  "ClassLabel names 2 classes, ids 0 to 1: a ClassLabel's ids count "
+                                                  "from 0")):
+        names_of([1, 2, 1], ClassLabel(names=["1", "2"]))
     with pytest.raises(DataError, match=re.escape("rows 0, 2 (0-based) have no label: give every row one, or drop "
                                                   "those rows first (pandas: df[df['label'].str.strip() != ''])")):
         names_of(["", "x", " "], Value("string"))

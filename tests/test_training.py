@@ -148,6 +148,52 @@ def test_a_missing_text_is_named_not_a_type_error_from_the_tokenizer(make_tiny_c
     for call in (predict, predict_proba):  # no texts at all: said, not "'NoneType' object is not iterable"
         with pytest.raises(ConfigError, match=re.escape("texts takes a text or a list of texts, got NoneType None")):
             call(make_tiny_classifier(), tokenizer, None)
+    # str() of a missing value is a text ('None') the model would classify: the fix is to leave it out
+    for missing in (None, __import__("pandas").NA):
+        with pytest.raises(DataError, match=r"text 1 \(0-based\) is .* not a string: every text must be one; this is a "
+                                            r"missing value: leave those rows out first"):
+            predict_proba(make_tiny_classifier(), tokenizer, ["a cat", missing])
+
+
+def test_a_table_is_refused_not_classified_by_its_column_names(make_tiny_classifier, tokenizer):
+    """A DataFrame iterates over its column names, a dict over its keys, a Dataset over its rows:
+    predict classified the words 'text' and 'label' before."""
+    import pandas as pd
+    from datasets import Dataset, DatasetDict
+
+    from sft_teach.inference import predict, predict_proba
+
+    frame = pd.DataFrame({"review": ["Purred all night."], "label": ["cat"]})
+    for table, said in ((frame, "got a DataFrame: pass its column of texts, e.g. df['review']"),
+                        (frame.rename(columns={"review": "text"}), "e.g. df['text']"),
+                        ({"text": ["Purred."]}, "got a dict: pass its column of texts, e.g. data['text']"),
+                        (Dataset.from_pandas(frame), "got a Dataset: pass its column of texts, e.g. dataset['review']"),
+                        (DatasetDict(test=Dataset.from_pandas(frame)), "e.g. dataset['test']['text']")):
+        for call in (predict, predict_proba):
+            with pytest.raises(ConfigError, match=re.escape(said)):
+                call(make_tiny_classifier(), tokenizer, table)
+    assert len(predict(make_tiny_classifier(), tokenizer, frame["review"])) == 1  # a column is texts
+
+
+def test_evaluate_names_rows_without_a_text_and_says_empty_texts(tiny_model_dir):
+    from datasets import Dataset
+
+    from sft_teach.errors import DataError, SftTeachWarning
+    from sft_teach.inference import evaluate
+
+    model, tokenizer = load_finetuned(tiny_model_dir)
+    with pytest.raises(DataError, match=re.escape("evaluate: the text column: row 1 (0-based) has no text (None): "
+                                                  "leave those rows out first")):
+        evaluate(model, tokenizer, Dataset.from_dict({"text": ["Purred.", None], "label": ["cat", "dog"]}))
+    with pytest.raises(DataError, match=re.escape("rows 0, 1 (0-based) hold 645 (int), not a string")):
+        evaluate(model, tokenizer, Dataset.from_dict({"text": [645, 646], "label": ["cat", "dog"]}))
+    blanks = Dataset.from_dict({"text": ["", " ", "The cat purred on my lap all evening."], "label": ["cat", "dog", "cat"]})
+    with pytest.warns(SftTeachWarning) as said:
+        evaluate(model, tokenizer, blanks)
+    messages = [str(w.message) for w in said]
+    assert ("evaluate: 2 of the 3 texts scored are empty: the model answers a class for nothing to read, and they "
+            "count in the score: leave them out") in messages
+    assert not any("more than once" in m for m in messages)  # two blanks are not a repeated text
 
 
 def test_predictions_are_made_without_dropout(make_tiny_classifier, tokenizer):
@@ -601,6 +647,15 @@ def test_patience_without_best_epoch_is_refused():
     # a misspelling of a setting finetune's own keyword sets is pointed to that keyword, not to the setting
     ({"warmup_ratioo": 0.1}, "finetune has no setting warmup_ratioo=: did you mean warmup=?"),
     ({"per_device_train_batch_sze": 8}, "finetune has no setting per_device_train_batch_sze=: did you mean batch_size=?"),
+    # what TrainingArguments, Trainer or a reporting library would refuse only once the model had loaded
+    ({"gradient_accumulation_steps": 0}, "gradient_accumulation_steps= must be a whole number of at least 1, got 0"),
+    ({"optim": "adamw_fast"}, "finetune: TrainingArguments refuses these settings: adamw_fast is not a valid OptimizerNames"),
+    ({"lr_scheduler_type": "cosinus"}, "TrainingArguments refuses these settings: cosinus is not a valid SchedulerType"),
+    ({"logging_steps": 0}, "TrainingArguments refuses these settings: logging strategy IntervalStrategy.STEPS requires "
+                           "non-zero --logging_steps"),
+    ({"best_epoch": True, "eval_strategy": "steps", "eval_steps": 5}, "eval_steps=, eval_strategy=: best_epoch=True "
+                                                                      "evaluates and saves after every epoch"),
+    ({"report_to": "no-such-tracker"}, "report_to='no-such-tracker': that reporting library is not installed"),
 ])
 def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, small_dataset, make_tiny_classifier,
                                                            tokenizer, monkeypatch):
@@ -610,6 +665,17 @@ def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, sm
     with pytest.raises(ConfigError, match=re.escape(message)):
         training.finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, head_epochs=1, progress=False,
                           **keywords)
+
+
+def test_half_precision_without_a_gpu_is_refused_before_any_loading(monkeypatch):
+    from sft_teach import models, training
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr(models, "load_classifier", lambda *a, **k: pytest.fail("loaded before the check"))
+    for precision in ("bf16", "fp16"):
+        with pytest.raises(ConfigError, match=re.escape(f"{precision}=True: half precision here needs a CUDA GPU, and "
+                                                        f"this machine has none: drop it")):
+            training.finetune("default", "pets", save=False, **{precision: True})
 
 
 def test_a_tokenizer_with_a_model_name_is_refused_not_ignored(tokenizer, monkeypatch):
@@ -1102,7 +1168,7 @@ def test_the_data_is_checked_before_training_without_an_output_dir_too(make_tiny
 
     from datasets import Dataset, DatasetDict
 
-    from sft_teach import trainer_arguments, training
+    from sft_teach import finetune_steps, training
     from sft_teach.errors import SftTeachWarning
 
     def respelt(part):  # its first 'cat' row written 'Cat'
@@ -1115,7 +1181,7 @@ def test_the_data_is_checked_before_training_without_an_output_dir_too(make_tiny
     class Stop(Exception):
         pass
 
-    monkeypatch.setattr(trainer_arguments, "training_arguments", lambda *a, **k: (_ for _ in ()).throw(Stop()))
+    monkeypatch.setattr(finetune_steps, "build_trainer", lambda *a, **k: (_ for _ in ()).throw(Stop()))
     with warnings.catch_warnings(record=True) as caught, pytest.raises(Stop):
         warnings.simplefilter("always")
         training.finetune(make_tiny_classifier(("Cat", "cat", "dog")), cased, tokenizer=tokenizer, batch_size=4,
