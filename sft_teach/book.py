@@ -36,6 +36,13 @@ The exercises are solved and checked in this edition: do not hand it to students
 ```
 """
 
+# how a reader of the book runs its notebooks: the same edition's, never the self-learner's copy
+# (`sft-teach lab` copies that one, each quiz's answers folded under it) for a student's book
+RUN = {"student": "to run them yourself, write this edition's notebooks with `sft-teach course --edition student "
+                  "--output my-notebooks` and open them in JupyterLab (`sft-teach lab my-notebooks`).",
+       "teacher": "`sft-teach course --edition teacher --output DIR` writes the same notebooks, to run in "
+                  "JupyterLab."}
+
 INDEX = """\
 # {title}
 
@@ -46,8 +53,7 @@ notes from dog owners' notes), as the technical recipe on today's `transformers`
 (Yosinski et al. 2014; Howard & Ruder 2018), reproduced at small scale with measured tables.
 
 Every notebook runs offline on a 2-core CPU in minutes. This book shows them as they were last
-run, outputs and figures included; to run them yourself, open the notebooks in JupyterLab
-(`sft-teach lab`).
+run, outputs and figures included; {run}
 {note}
 ```{{toctree}}
 :maxdepth: 1
@@ -283,7 +289,8 @@ def build_book(dest, source_dir=None, edition: str = "student", overwrite: bool 
         (src / "conf.py").write_text(conf_py(), encoding="utf-8")
         pages = "\n".join(path.stem for path in notebooks)
         note = TEACHER_NOTE.format() if edition == "teacher" else ""
-        (src / "index.md").write_text(INDEX.format(title=TITLE, pages=pages, note=note), encoding="utf-8")
+        (src / "index.md").write_text(INDEX.format(title=TITLE, pages=pages, note=note, run=RUN[edition]),
+                                      encoding="utf-8")
         warnings = io.StringIO()
         # Built in the scratch folder, then moved: myst-nb writes its jupyter_execute/ folder beside
         # the output folder, which would be dest's parent, a folder of the learner's.

@@ -49,7 +49,7 @@ def add_commands(described) -> None:
                    "sft-teach course --edition teacher --output teacher-notebooks\n"
                    "  sft-teach course --only 00 02   # run notebooks 00 and 02 only")
     co.add_argument("--output", default="course-output", help="folder for the notebooks written (default course-output)")
-    co.add_argument("--only", nargs="+", metavar="NN", default=None,
+    co.add_argument("--only", nargs="+", action="extend", metavar="NN", default=None,
                     help="only the notebooks whose names start with these (e.g. 00 02, or 02_technical_recipe)")
     co.add_argument("--overwrite", action="store_true",
                     help="replace notebooks of the same names already in OUTPUT (refused otherwise: they may be yours)")
@@ -95,15 +95,22 @@ def cmd_lab(args) -> int:
     from sft_teach import handout
 
     port = None if args.port is None else cli_conventions.whole_number("--port", args.port)
+    handout.refuse_an_empty_name(args.dir)  # `sft-teach lab "$DIR"` with DIR unset: not the current folder
     command = handout.lab_command(args.dir, port=port, browser=not args.no_browser, allow_root=args.allow_root)  # fails before copying
     dest = Path(args.dir)
     if handout.holds_course(dest):  # open it as it is: a copy made earlier, or a clone's notebooks/
-        newer = [name for name, action, _ in handout.plan(dest) if action in ("added", "updated")]
-        if newer and handout.read_manifest(dest) is not None:
-            one = len(newer) == 1
-            print(f"the installed sft-teach has {len(newer)} notebook{'s' * (not one)} newer than {dest}/: "
-                  f"sft-teach notebooks {cli_conventions.shell_word(dest)} --update brings {'it' if one else 'them'} in "
-                  f"(notebooks you edited are kept)")
+        missing = [name for name, action, _ in handout.plan(dest) if action == "added"]
+        untouched, edited = handout.newer(dest)
+        update = f"sft-teach notebooks {cli_conventions.shell_word(dest)} --update"
+        if (missing or untouched) and handout.read_manifest(dest) is not None:
+            n = len(missing) + len(untouched)
+            print(f"the installed sft-teach has {n} notebook{'s' * (n != 1)} newer than {dest}/: {update} brings "
+                  f"{'it' if n == 1 else 'them'} in (notebooks you edited are kept)")
+        if edited:
+            one = len(edited) == 1
+            print(f"the installed sft-teach has a newer version of {', '.join(edited)}, which you edited (or ran: "
+                  f"saved outputs count): rename {'it' if one else 'them'}, then {update} copies the newer "
+                  f"version{'s' * (not one)} beside {'it' if one else 'them'}")
     else:
         _print_actions(handout.copy_course(dest))
     print(f"starting JupyterLab in {dest}/ (press Ctrl-C twice to stop it)", flush=True)
@@ -135,21 +142,29 @@ def _chosen(folder: Path, only) -> list[Path]:
 
 
 def _refuse_to_replace(output: Path, notebooks, overwrite: bool, html: bool = False) -> None:
-    """Writing into a folder that already holds these notebooks (or, with ``html``, their HTML
-    copies) replaces them: perhaps a learner's edited copy (``sft-teach notebooks``). Refused,
-    naming them, unless ``--overwrite``."""
+    """Writing into a folder that already holds these notebooks or their HTML pages replaces them:
+    perhaps a learner's edited copy (``sft-teach notebooks``). Refused, naming them, unless
+    ``--overwrite``; then a page this run writes no new one for (no ``--html``) is deleted, since it
+    would show the notebook replaced (a teacher's solved page beside the student's notebook)."""
     from sft_teach.errors import OutputExistsError
 
-    names = [name for p in notebooks for name in (p.name, *([p.with_suffix(".html").name] if html else []))]
+    names = [name for p in notebooks for name in (p.name, p.with_suffix(".html").name)]
     there = [name for name in names if (output / name).exists()]
     if there and not overwrite:
         shown = ", ".join(there[:3]) + (f" and {len(there) - 3} more" if len(there) > 3 else "")
         it = "it" if len(there) == 1 else "them"
         raise OutputExistsError(f"{output}/ already holds {shown}, which would be replaced: pass --overwrite to "
                                 f"replace {it}, or choose another --output")
+    stale = [] if html else [name for name in there if name.endswith(".html")]
+    for name in stale:
+        (output / name).unlink()
+    if stale:
+        print(f"deleted {', '.join(stale)}: the page{'s' * (len(stale) > 1)} of the notebook{'s' * (len(stale) > 1)} "
+              f"replaced (--html writes new ones)")
 
 
 def cmd_course(args) -> int:
+    from sft_teach import handout
     from sft_teach.course import NotebookFailed, run_course
     from sft_teach.handout import PACKAGED_NOTEBOOKS, notebooks_dir
 
@@ -157,6 +172,14 @@ def cmd_course(args) -> int:
     notebooks = _chosen(folder, args.only)
     if Path(args.output).resolve() == folder.resolve():
         raise ConfigError(f"--output {args.output} is the course's own folder: choose another folder")
+    if args.edition:  # before anything is replaced or deleted
+        from sft_teach.editions import refuse_to_mix
+
+        refuse_to_mix(args.edition, Path(args.output), [p.name for p in _chosen(folder, None)], [p.name for p in notebooks])
+    elif (Path(args.output) / handout.EDITION_MARK).is_file():  # its mark would then vouch for answers
+        raise ConfigError(f"'{args.output}' holds the {handout.edition_of(args.output)} edition: running the course there "
+                          f"would put the self-learner's notebooks, quiz answers and all, beside it: choose another "
+                          f"--output")
     _refuse_to_replace(Path(args.output), notebooks, args.overwrite, html=args.html)
     if args.edition:
         return _edition(args, folder, notebooks)

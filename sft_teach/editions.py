@@ -127,6 +127,30 @@ def _check(edition: str, execute: str, source_dir: Path, output_dir: Path) -> li
     return notebooks
 
 
+def refuse_to_mix(edition: str, output_dir: Path, course: list[str], written: list[str]) -> None:
+    """A :class:`ConfigError` when ``output_dir`` holds notebooks of the course this edition would sit
+    beside: another edition's (the folder's mark would then name this one over a teacher's solutions),
+    a self-learner's copy (``sft-teach notebooks``, quiz answers and all), or notebooks of the course
+    it does not write and no mark of this edition vouches for. Its own earlier notebooks may stay."""
+    from .handout import EDITION_MARK, MANIFEST, edition_of
+
+    if not output_dir.is_dir():
+        return
+    mark = (output_dir / EDITION_MARK).is_file()
+    other = edition_of(output_dir) if mark else None
+    beside = [name for name in course if name not in written and (output_dir / name).exists()]
+    if mark and other != edition:
+        why = f"holds the {other} edition"
+    elif (output_dir / MANIFEST).is_file():
+        why = "holds a self-learner's copy of the course (sft-teach notebooks), quiz answers and all"
+    elif beside and not mark:
+        why = f"holds {', '.join(beside[:3])}{' and more' if len(beside) > 3 else ''}, not written as the {edition} edition"
+    else:
+        return
+    raise ConfigError(f"'{output_dir}' {why}: the {edition} edition written there would mix the two in one folder: "
+                      f"write it to a folder of its own (--output {edition}-notebooks)")
+
+
 def _joined(part) -> str:
     """An output's text or one form of its data, as one string (nbformat may keep it as a list of lines)."""
     return "".join(part) if isinstance(part, list) else str(part)
@@ -197,8 +221,10 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
 
     source_dir = Path(source_dir) if source_dir is not None else notebooks_dir()
 
-    notebooks = [p for p in _check(edition, execute, source_dir, Path(output_dir)) if only is None or p.name in only]
-    output_dir = make_folder(output_dir, f"for the {edition} edition")
+    every = _check(edition, execute, source_dir, Path(output_dir))
+    notebooks = [p for p in every if only is None or p.name in only]
+    refuse_to_mix(edition, Path(output_dir), [p.name for p in every], [p.name for p in notebooks])
+    output_dir = make_folder(output_dir, f"for the {edition} edition", example=f"{edition}-notebooks")
     written = []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)

@@ -100,7 +100,7 @@ def plan(dest, source=None) -> list[tuple[str, str, str]]:
     return actions
 
 
-def _edition(dest) -> str:
+def edition_of(dest) -> str:
     """The edition named in ``dest``'s :data:`EDITION_MARK`: "student" or "teacher" ("student", the
     handout, if the mark cannot be read)."""
     try:
@@ -115,14 +115,20 @@ def holds_course(dest) -> bool:
     return dest.is_dir() and ((dest / MANIFEST).exists() or any((dest / p.name).exists() for p in course_notebooks()))
 
 
-def make_folder(path, purpose: str = "for the course") -> Path:
+def refuse_an_empty_name(path, purpose: str = "for the course", example: str = DEFAULT_FOLDER) -> None:
+    """A :class:`ConfigError` for a folder named by nothing (an unset shell variable): ``Path("")`` is
+    ".", the current folder under another name, which would take the course in."""
+    if not str(path).strip():
+        raise ConfigError(f"the folder {purpose} has an empty name: name one, e.g. {example}")
+
+
+def make_folder(path, purpose: str = "for the course", example: str = DEFAULT_FOLDER) -> Path:
     """``path`` made a folder (with its parents), or one line saying why it cannot be one.
 
     An empty name, a file, a folder under a file or one the system refuses (no permission, a
     read-only place) raise :class:`ConfigError` / :class:`OutputExistsError` naming the path.
     """
-    if not str(path).strip():  # Path("") is ".": the current folder, under another name
-        raise ConfigError(f"the folder {purpose} has an empty name: name one, e.g. course-output")
+    refuse_an_empty_name(path, purpose, example)
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(f"'{folder}' is a file: choose a folder {purpose}")
@@ -143,12 +149,14 @@ def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str,
     ``update``, untouched notebooks are refreshed, new ones added, and edited ones kept.
     """
     dest = make_folder(dest)
-    if update and (dest / EDITION_MARK).is_file():  # a handout: the learner's notebooks would join it
-        edition = _edition(dest)
+    if (dest / EDITION_MARK).is_file():  # a handout: the learner's notebooks would join it
+        edition = edition_of(dest)
         raise ConfigError(
             f"'{dest}' holds the {edition} edition (sft-teach course --edition {edition}), not a copy made by "
-            f"sft-teach notebooks: --update would add the self-learner's notebooks, quiz answers and all, beside it: "
-            f"write the new version's edition to another folder (sft-teach course --edition {edition} --output NEW)")
+            f"sft-teach notebooks: " + (
+                f"--update would add the self-learner's notebooks, quiz answers and all, beside it: write the new "
+                f"version's edition to another folder (sft-teach course --edition {edition} --output NEW)" if update else
+                f"open it as it is with sft-teach lab {shell_word(dest)}, or choose another folder for a copy of your own"))
     if not update:
         names = [p.name for p in course_notebooks(source)]
         clashes = [n for n in names if (dest / n).exists()]
@@ -160,16 +168,54 @@ def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str,
     actions = plan(dest, source)
     copied = read_manifest(dest) or {}
     folder = Path(source) if source is not None else notebooks_dir()
-    for name, action, _ in actions:
-        if action in ("added", "updated"):
-            shutil.copyfile(folder / name, dest / name)
-        if action != "kept":  # a kept notebook keeps the hash it was copied with: it stays "edited"
-            copied[name] = sha256_of(folder / name)
+    try:
+        for name, action, _ in actions:
+            if action in ("added", "updated"):
+                _copy_whole(folder / name, dest / name)
+            if action != "kept":  # a kept notebook keeps the hash it was copied with: it stays "edited"
+                copied[name] = sha256_of(folder / name)
+    except OSError as exc:  # a full disk, say: what was copied whole is recorded, so --update copies the rest
+        _write_manifest(dest, copied)
+        raise OutputExistsError(f"'{dest}': could not copy {name} there ({exc.strerror or exc}): the notebooks copied "
+                                f"before it are whole and recorded; make room, then run sft-teach notebooks "
+                                f"{shell_word(dest)} --update to copy the rest") from None
+    _write_manifest(dest, copied)
+    return actions
+
+
+def _copy_whole(source: Path, target: Path) -> None:
+    """``source`` copied to ``target`` through a temporary file beside it: a full disk or a kill never
+    leaves half a notebook under its name (which --update would then keep as the learner's)."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _write_manifest(dest: Path, copied: dict) -> None:
     manifest = {"written_by": "sft-teach notebooks", "files": dict(sorted(copied.items()))}
     partial = dest / f"{MANIFEST}.partial"
     partial.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     partial.replace(dest / MANIFEST)  # a crash never leaves half a manifest
-    return actions
+
+
+def newer(dest, source=None) -> tuple[list[str], list[str]]:
+    """``(untouched, edited)``: the notebooks of ``dest`` of which the installed course has a newer
+    version, those left as copied (``--update`` refreshes them) and those the learner changed (running a
+    notebook saves its outputs, which changes it too: ``--update`` keeps them, so the newer version
+    comes in only beside a renamed copy)."""
+    copied = read_manifest(dest)
+    if copied is None:  # not a copy made by sft-teach notebooks: nothing to compare with
+        return [], []
+    folder = Path(source) if source is not None else notebooks_dir()
+    rows = plan(dest, source)
+    untouched = [name for name, action, _ in rows if action == "updated"]
+    edited = [name for name, action, _ in rows
+              if action == "kept" and name in copied and sha256_of(folder / name) != copied[name]]
+    return untouched, edited
 
 
 def lab_command(dest, port: int | None = None, browser: bool = True, allow_root: bool = False) -> list[str]:

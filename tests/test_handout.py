@@ -380,14 +380,115 @@ def test_a_name_of_spaces_is_an_empty_name_not_a_folder_called_so(tmp_path, monk
     one_line_error(err, "the folder for the course has an empty name")
 
 
-def test_copying_into_an_edition_without_update_says_the_course_is_there(course, tmp_path, capsys):
-    """The edition's own refusal is about --update: without it, the plain 'already holds' applies."""
+def test_copying_into_an_edition_without_update_says_it_is_an_edition(course, tmp_path, capsys):
+    """'already holds the course: pass --update' sent a teacher to a command refused next: the folder
+    is a handout, to open as it is."""
+    from sft_teach import editions
+
     dest = tmp_path / "handout"
-    copy_course(dest)
-    (dest / handout.EDITION_MARK).write_text(json.dumps({"edition": "student"}))
+    editions.build_edition("student", dest, course, only=["00_a.ipynb"])
     code, _, err = run(["notebooks", str(dest)], capsys)
     assert code == 2
-    one_line_error(err, f"'{dest}' already holds the course (00_a.ipynb)")
+    one_line_error(err, f"'{dest}' holds the student edition (sft-teach course --edition student), not a copy made "
+                        f"by sft-teach notebooks: open it as it is with sft-teach lab {dest}, or choose another folder")
+    assert sorted(p.name for p in dest.iterdir()) == [".sft-teach-edition.json", "00_a.ipynb"]
+
+
+def test_an_edition_is_never_written_beside_other_notebooks_of_the_course(course, tmp_path, capsys):
+    """The teacher edition of 01, then the student edition of 00 into the same folder: the mark said
+    student over the teacher's solved 01. Refused in each way two kinds of notebooks could meet."""
+    out = tmp_path / "week1"
+    argv = ["course", "--notebooks", str(course), "--output", str(out)]
+    assert run([*argv, "--edition", "teacher", "--only", "01"], capsys)[0] == 0
+    code, _, err = run([*argv, "--edition", "student", "--only", "00", "--overwrite"], capsys)
+    assert code == 2
+    one_line_error(err, f"'{out}' holds the teacher edition: the student edition written there would mix the two in "
+                        f"one folder: write it to a folder of its own (--output student-notebooks)")
+    code, _, err = run([*argv, "--only", "00", "--overwrite"], capsys)  # the course run: the self-learner's notebooks
+    assert code == 2
+    one_line_error(err, f"'{out}' holds the teacher edition: running the course there would put the self-learner's "
+                        f"notebooks, quiz answers and all, beside it")
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["01_b.ipynb"]
+    copied = tmp_path / "mine"
+    copy_course(copied)
+    code, _, err = run(["course", "--notebooks", str(course), "--output", str(copied), "--edition", "student",
+                        "--overwrite"], capsys)
+    assert code == 2
+    one_line_error(err, "holds a self-learner's copy of the course (sft-teach notebooks), quiz answers and all")
+    loose = tmp_path / "loose"  # no mark, no manifest: notebooks of the course it would not write
+    loose.mkdir()
+    write_notebook(loose / "01_b.ipynb", "print('solved')")
+    code, _, err = run(["course", "--notebooks", str(course), "--output", str(loose), "--edition", "student",
+                        "--only", "00"], capsys)
+    assert code == 2
+    one_line_error(err, f"'{loose}' holds 01_b.ipynb, not written as the student edition")
+    # its own edition again, every notebook replaced: allowed, as before
+    assert run([*argv, "--edition", "teacher", "--only", "00", "01", "--overwrite"], capsys)[0] == 0
+
+
+def test_overwrite_deletes_the_page_of_a_notebook_it_replaces_without_a_new_one(course, tmp_path, capsys):
+    """A teacher's HTML page stayed beside the student notebook that replaced its notebook."""
+    out = tmp_path / "h"
+    argv = ["course", "--notebooks", str(course), "--output", str(out), "--only", "00"]
+    assert run([*argv, "--edition", "student", "--html"], capsys)[0] == 0
+    (out / "00_a.html").write_text("the page as it was")
+    code, _, err = run([*argv, "--edition", "student"], capsys)
+    assert code == 2
+    one_line_error(err, f"{out}/ already holds 00_a.ipynb, 00_a.html, which would be replaced")
+    code, out_text, err = run([*argv, "--edition", "student", "--overwrite"], capsys)
+    assert code == 0, err
+    assert out_text.splitlines()[0] == "deleted 00_a.html: the page of the notebook replaced (--html writes new ones)"
+    assert not (out / "00_a.html").exists() and (out / "00_a.ipynb").is_file()
+
+
+def test_only_given_twice_takes_both(course, tmp_path, capsys):
+    code, out, err = run(["course", "--notebooks", str(course), "--output", str(tmp_path / "o"), "--edition",
+                          "student", "--only", "00", "--only", "01"], capsys)
+    assert code == 0, err
+    assert out.strip() == f"student edition: 2 notebooks in {tmp_path / 'o'}/"
+
+
+def test_a_full_disk_leaves_no_half_notebook_and_update_copies_the_rest(course, tmp_path, capsys, monkeypatch):
+    """A copy stopped by a full disk left 03 cut short, which --update then kept as the learner's; the
+    error named the installed package's file, not the folder."""
+    import errno
+    import shutil
+
+    real, dest = shutil.copyfile, tmp_path / "c"
+
+    def full_on_the_second(source, target):
+        if Path(source).name == "01_b.ipynb":
+            Path(target).write_text("{\"cells\": [")  # half written, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device", str(source))
+        return real(source, target)
+
+    with monkeypatch.context() as full:
+        full.setattr(shutil, "copyfile", full_on_the_second)
+        code, _, err = run(["notebooks", str(dest)], capsys)
+    assert code == 2
+    one_line_error(err, f"'{dest}': could not copy 01_b.ipynb there (No space left on device): the notebooks copied "
+                        f"before it are whole and recorded; make room, then run sft-teach notebooks {dest} --update")
+    assert sorted(p.name for p in dest.iterdir()) == [MANIFEST, "00_a.ipynb"]  # no half notebook, no temporary file
+    assert [action for _, action, _ in copy_course(dest, update=True)] == ["unchanged", "added"]
+    assert (dest / "01_b.ipynb").read_bytes() == (course / "01_b.ipynb").read_bytes()
+
+
+def test_lab_refuses_an_empty_name_and_says_which_edited_notebooks_have_newer_versions(course, tmp_path, started,
+                                                                                      capsys, monkeypatch):
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    code, _, err = run(["lab", ""], capsys)  # `sft-teach lab "$DIR"` with DIR unset: not the current folder
+    assert code == 2 and started == [] and list((tmp_path / "here").iterdir()) == []
+    one_line_error(err, "the folder for the course has an empty name")
+    dest = tmp_path / "course"
+    copy_course(dest)
+    write_notebook(dest / "01_b.ipynb", "print('ran it, outputs saved')")
+    write_notebook(course / "01_b.ipynb", "print('b, second edition')")
+    code, out, err = run(["lab", str(dest)], capsys)
+    assert code == 0, err
+    assert out.splitlines()[0] == (f"the installed sft-teach has a newer version of 01_b.ipynb, which you edited (or "
+                                   f"ran: saved outputs count): rename it, then sft-teach notebooks {dest} --update "
+                                   f"copies the newer version beside it")
 
 
 def test_a_folder_left_with_its_manifest_only_still_holds_the_course(course, tmp_path, started, capsys):
