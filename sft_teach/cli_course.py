@@ -141,11 +141,11 @@ def _chosen(folder: Path, only) -> list[Path]:
     return [p for p in notebooks if any(p.name.startswith(prefix) for prefix in only)]
 
 
-def _refuse_to_replace(output: Path, notebooks, overwrite: bool, html: bool = False) -> None:
+def _refuse_to_replace(output: Path, notebooks, overwrite: bool, html: bool = False) -> list[str]:
     """Writing into a folder that already holds these notebooks or their HTML pages replaces them:
     perhaps a learner's edited copy (``sft-teach notebooks``). Refused, naming them, unless
-    ``--overwrite``; then a page this run writes no new one for (no ``--html``) is deleted, since it
-    would show the notebook replaced (a teacher's solved page beside the student's notebook)."""
+    ``--overwrite``; then returns the pages this run writes no new one for (no ``--html``), to delete
+    once it has succeeded (:func:`_delete_pages`)."""
     from sft_teach.errors import OutputExistsError
 
     names = [name for p in notebooks for name in (p.name, p.with_suffix(".html").name)]
@@ -155,9 +155,14 @@ def _refuse_to_replace(output: Path, notebooks, overwrite: bool, html: bool = Fa
         it = "it" if len(there) == 1 else "them"
         raise OutputExistsError(f"{output}/ already holds {shown}, which would be replaced: pass --overwrite to "
                                 f"replace {it}, or choose another --output")
-    stale = [] if html else [name for name in there if name.endswith(".html")]
+    return [] if html else [name for name in there if name.endswith(".html")]
+
+
+def _delete_pages(output: Path, stale: list[str]) -> None:
+    """Once the notebooks are written (a run stopped before keeps its pages), the pages left showing
+    the notebooks replaced (a teacher's solved page beside the student's notebook)."""
     for name in stale:
-        (output / name).unlink()
+        (output / name).unlink(missing_ok=True)
     if stale:
         print(f"deleted {', '.join(stale)}: the page{'s' * (len(stale) > 1)} of the notebook{'s' * (len(stale) > 1)} "
               f"replaced (--html writes new ones)")
@@ -180,9 +185,12 @@ def cmd_course(args) -> int:
         raise ConfigError(f"'{args.output}' holds the {handout.edition_of(args.output)} edition: running the course there "
                           f"would put the self-learner's notebooks, quiz answers and all, beside it: choose another "
                           f"--output")
-    _refuse_to_replace(Path(args.output), notebooks, args.overwrite, html=args.html)
+    stale = _refuse_to_replace(Path(args.output), notebooks, args.overwrite, html=args.html)
     if args.edition:
-        return _edition(args, folder, notebooks)
+        code = _edition(args, folder, notebooks)
+        if code == 0:
+            _delete_pages(Path(args.output), stale)
+        return code
     # The notebooks write their files (outputs/...) where their kernel runs: in a clone, the clone's
     # notebooks/ folder (its outputs/ is git-ignored); from an installed wheel, the output folder,
     # never the installed package.
@@ -193,6 +201,7 @@ def cmd_course(args) -> int:
         print(" failed", flush=True)
         print(f"sft-teach: error: {failed}", file=sys.stderr)
         return 1
+    _delete_pages(Path(args.output), stale)
     print(f"the course ran in {total:.0f} s; executed notebooks are in {args.output}/")
     return 0
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from sft_teach import cli_conventions, cli_trained_model, score_warnings
-from sft_teach.checks import count
+from sft_teach.checks import count, lengths_and_unknown
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, DataError, MissingColumnError
 
@@ -138,13 +138,23 @@ def cmd_predict(args) -> int:
     # classified without the spaces around it, as training read its cells (a byte-level tokenizer would
     # read them as tokens), and echoed as given, so that a script can join each answer to its text
     read = [text.strip() for text in texts]
-    cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length))
     # a long file is classified a part at a time, each part printed as soon as it is done: the first
     # answers come in seconds, not after the whole file (and `| head -1` stops the rest). Batches are
-    # sorted by length within a part, which pads a little more than sorting the whole file would
+    # sorted by length within a part, which pads a little more than sorting the whole file would. What
+    # the texts' lengths and words say is said once, of them all: before the answers for one part,
+    # after them for a longer file, whose every text must be read first
+    lengths, unknown = [], []
     for start in range(0, len(read), PART):
-        for i, row in enumerate(predict(model, tokenizer, read[start:start + PART], max_length=max_length), start):
+        part = read[start:start + PART]
+        part_lengths, part_unknown = lengths_and_unknown(part, tokenizer, "predict")
+        lengths += part_lengths
+        unknown += part_unknown
+        if len(read) <= PART:
+            cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length, read=(lengths, unknown)))
+        for i, row in enumerate(predict(model, tokenizer, part, max_length=max_length), start):
             print(cli_conventions.json_line({**row, "text": texts[i], "score": round(row["score"], 4),
                                              **({"line": lines[i]} if lines else {})}))
         sys.stdout.flush()  # a pipe is block-buffered: its reader gets each part when it is done
+    if len(read) > PART:
+        cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length, read=(lengths, unknown)))
     return 0

@@ -225,13 +225,15 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
     notebooks = [p for p in every if only is None or p.name in only]
     refuse_to_mix(edition, Path(output_dir), [p.name for p in every], [p.name for p in notebooks])
     output_dir = make_folder(output_dir, f"for the {edition} edition", example=f"{edition}-notebooks")
+    # says what the folder is, first: a build stopped halfway leaves notebooks its mark vouches for, so the
+    # same edition can be written on into it, and sft-teach notebooks --update refuses it (it would add
+    # the self-learner's copies)
+    (output_dir / EDITION_MARK).write_text(json.dumps({"written_by": "sft-teach course --edition",
+                                                       "edition": edition}) + "\n", encoding="utf-8")
     written = []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         build_notebook(nb, edition, execute, workdir=source_dir, timeout=timeout, name=path.name)
         nbformat.write(nb, output_dir / path.name)
         written.append(output_dir / path.name)
-    # says what the folder is: sft-teach notebooks --update refuses it (it would add the self-learner's copies)
-    (output_dir / EDITION_MARK).write_text(json.dumps({"written_by": "sft-teach course --edition",
-                                                       "edition": edition}) + "\n", encoding="utf-8")
     return written

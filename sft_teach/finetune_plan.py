@@ -109,32 +109,37 @@ def main_phase(overrides: dict, best_epoch: bool) -> tuple[dict, bool]:
 
 def _settings_accepted(settings: dict, best_epoch: bool, **recipe) -> None:
     """``TrainingArguments`` built once from ``settings``, and thrown away, before any loading: what it
-    refuses (bf16 on a CPU, an optimiser or schedule it does not know, logging every 0 steps), and a
-    reporting tool that is not installed, are one line now, not a traceback once the model has loaded."""
+    refuses (bf16 on a CPU without use_cpu=True, an optimiser or schedule it does not know, logging every
+    0 steps), and a reporting tool that does not exist or is not installed, are one line now, not a
+    traceback once the model has loaded."""
     import tempfile
 
     from sft_teach import trainer_arguments
 
-    timing = sorted(k for k in ("eval_strategy", "save_strategy", "eval_steps", "save_steps") if k in settings)
-    if best_epoch and timing:  # Trainer's own message names settings finetune set, not the caller
-        raise ConfigError(f"{', '.join(f'{k}=' for k in timing)}: best_epoch=True evaluates and saves after every "
-                          f"epoch, to keep the best one: drop {'it' if len(timing) == 1 else 'them'}, or pass "
-                          f"best_epoch=False")
-    import torch
-
-    precision = [k for k in ("bf16", "fp16") if settings.get(k)]
-    if precision and not torch.cuda.is_available():  # Trainer's own message asks for use_cpu, no fix here
-        raise ConfigError(f"{precision[0]}=True: half precision here needs a CUDA GPU, and this machine has none: drop "
-                          f"it (on the CPU training runs in float32)")
+    # Trainer's own message would name the settings finetune set, not the caller's
+    timing = sorted(k for k in ("eval_strategy", "save_strategy")
+                    if k in settings and str(getattr(settings[k], "value", settings[k])) != "epoch")
+    if best_epoch and timing:
+        raise ConfigError(f"{', '.join(f'{k}={settings[k]!r}' for k in timing)}: best_epoch=True evaluates and saves "
+                          f"after every epoch, to keep the best one: drop {'it' if len(timing) == 1 else 'them'}, or "
+                          f"pass best_epoch=False")
     try:  # the folder is only named: TrainingArguments creates nothing
         args = trainer_arguments.training_arguments(Path(tempfile.gettempdir()) / "sft-teach-settings", **recipe,
                                                     **settings)
     except (ValueError, TypeError) as exc:
         said = " ".join(str(exc).split())
         raise ConfigError(f"finetune: TrainingArguments refuses these settings: {said}") from None
-    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import (INTEGRATION_TO_CALLBACK,
+                                                             get_available_reporting_integrations)
 
-    missing = [name for name in args.report_to if name not in get_available_reporting_integrations()]
+    unknown = [name for name in args.report_to if name not in INTEGRATION_TO_CALLBACK]
+    if unknown:
+        raise ConfigError(f"report_to={unknown[0]!r}: transformers has no such reporting integration: one of "
+                          f"{', '.join(INTEGRATION_TO_CALLBACK)}, or 'none'")
+    # transformers' list of those installed never names flyte, and leaves azure_ml out beside mlflow:
+    # their absence there says nothing, and Trainer says it if they are missing
+    listed = set(INTEGRATION_TO_CALLBACK) - {"flyte", "azure_ml"}
+    missing = [name for name in args.report_to if name in listed and name not in get_available_reporting_integrations()]
     if missing:
         raise ConfigError(f"report_to={missing[0]!r}: that reporting library is not installed: pip install "
                           f"{missing[0]}, or drop report_to= (the run's record and model card are written all the same)")

@@ -25,6 +25,7 @@ No notebook teaches this module: it is how the notebooks reach a learner (README
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -110,9 +111,11 @@ def edition_of(dest) -> str:
 
 
 def holds_course(dest) -> bool:
-    """Whether ``dest`` already holds the course: its manifest, or any of its notebooks."""
+    """Whether ``dest`` already holds the course: its manifest, an edition's mark (whose notebooks may be
+    of an older course, named otherwise), or any of its notebooks."""
     dest = Path(dest)
-    return dest.is_dir() and ((dest / MANIFEST).exists() or any((dest / p.name).exists() for p in course_notebooks()))
+    return dest.is_dir() and ((dest / MANIFEST).exists() or (dest / EDITION_MARK).exists()
+                              or any((dest / p.name).exists() for p in course_notebooks()))
 
 
 def refuse_an_empty_name(path, purpose: str = "for the course", example: str = DEFAULT_FOLDER) -> None:
@@ -175,7 +178,8 @@ def copy_course(dest, update: bool = False, source=None) -> list[tuple[str, str,
             if action != "kept":  # a kept notebook keeps the hash it was copied with: it stays "edited"
                 copied[name] = sha256_of(folder / name)
     except OSError as exc:  # a full disk, say: what was copied whole is recorded, so --update copies the rest
-        _write_manifest(dest, copied)
+        with contextlib.suppress(OSError):  # on a full disk the record may not fit either: --update then finds
+            _write_manifest(dest, copied)   # the copies it lacks identical to the course's, "unchanged"
         raise OutputExistsError(f"'{dest}': could not copy {name} there ({exc.strerror or exc}): the notebooks copied "
                                 f"before it are whole and recorded; make room, then run sft-teach notebooks "
                                 f"{shell_word(dest)} --update to copy the rest") from None
@@ -198,8 +202,12 @@ def _copy_whole(source: Path, target: Path) -> None:
 def _write_manifest(dest: Path, copied: dict) -> None:
     manifest = {"written_by": "sft-teach notebooks", "files": dict(sorted(copied.items()))}
     partial = dest / f"{MANIFEST}.partial"
-    partial.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    partial.replace(dest / MANIFEST)  # a crash never leaves half a manifest
+    try:
+        partial.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        partial.replace(dest / MANIFEST)  # a crash never leaves half a manifest
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def newer(dest, source=None) -> tuple[list[str], list[str]]:

@@ -103,16 +103,18 @@ def _as_texts(texts) -> list:
         return [texts]
     # a table iterates over its column names, a dict over its keys, a Dataset over its row dicts:
     # never over the texts, so it is named, not classified
-    kind = ("DataFrame" if hasattr(texts, "columns") else "DatasetDict" if hasattr(texts, "column_names")
-            and isinstance(texts, Mapping) else "Dataset" if hasattr(texts, "column_names") else "dict"
-            if isinstance(texts, Mapping) else None)
-    if kind is not None:
-        columns = list(texts.columns if kind == "DataFrame" else texts.column_names if kind == "Dataset" else ["text"]
-                       if kind == "DatasetDict" else texts)
-        column = repr("text" if "text" in columns or not columns else str(columns[0]))
-        example = {"DataFrame": f"df[{column}]", "Dataset": f"dataset[{column}]", "dict": f"data[{column}]",
-                   "DatasetDict": "dataset['test']['text']"}[kind]
-        raise ConfigError(f"texts takes a text or a list of texts, got a {kind}: pass its column of texts, e.g. {example}")
+    if isinstance(texts, Mapping) and hasattr(texts, "column_names"):  # a DatasetDict: a split, then its column
+        raise ConfigError(f"texts takes a text or a list of texts, got a {type(texts).__name__}: pass one split's "
+                          f"column of texts, e.g. dataset['test']['text']")
+    names = (texts.column_names if hasattr(texts, "column_names") else texts.columns if hasattr(texts, "columns")
+             else texts if isinstance(texts, Mapping) else None)  # a Dataset or pyarrow Table, a DataFrame, a dict
+    if names is not None:
+        names = [str(name) for name in names]
+        texts_like = [name for name in names if name.lower() not in ("label", "labels", "target", "class", "y")]
+        column = "text" if "text" in names else texts_like[0] if texts_like else "<your text column>"
+        raise ConfigError(f"texts takes a text or a list of texts, got a {type(texts).__name__}: pass its column of "
+                          f"texts, e.g. {'data' if isinstance(texts, Mapping) else 'df' if hasattr(texts, 'iloc') else 'dataset'}"
+                          f"[{column!r}]")
     if not hasattr(texts, "__iter__"):  # None, a number: not a TypeError from deep inside
         raise ConfigError(f"texts takes a text or a list of texts, got {type(texts).__name__} {texts!r:.40}: "
                           f"e.g. ['Purred all night.']")
@@ -259,8 +261,8 @@ def evaluate(model, tokenizer, dataset, per_class: bool = False, skip_unknown: b
     if skipped:
         warnings.warn(f"evaluate: {skipped_line(skipped, len(keep))}", SftTeachWarning, stacklevel=2)
     every = dataset["text"][:]  # the column read at once (a lazy Column in datasets 4)
-    require_texts(every, "evaluate: the text column")
     texts = [every[i] for i in keep]
+    require_texts(texts, "evaluate: the text column", rows=keep)  # not in the rows skip_unknown leaves out
     truth = [names.index(written[i]) for i in keep]
     if warn_about_texts:  # said before the scoring, which may take a while
         for finding in (score_warnings.empty(texts)

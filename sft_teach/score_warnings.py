@@ -113,7 +113,7 @@ def repeated(texts, labels) -> list[str]:
             f"scored, so n and the interval overstate what the score rests on: score each text once"]
 
 
-def hard_to_read(model, tokenizer, texts, max_length, option: str = "--max-length") -> list[str]:
+def hard_to_read(model, tokenizer, texts, max_length, option: str = "--max-length", read=None) -> list[str]:
     """Warnings about the texts themselves, as ``check`` says of training data, from one pass of the
     tokenizer (:func:`sft_teach.checks.lengths_and_unknown`):
 
@@ -123,11 +123,14 @@ def hard_to_read(model, tokenizer, texts, max_length, option: str = "--max-lengt
     - texts that give the model next to nothing to read: fewer than 3 letters or digits (``ok``, an
       emoji) or mostly its unknown token (a script its vocabulary lacks). The model still answers one
       of its classes for them, often as sure as for any other text, so its answer or its score there
-      says little. (Empty texts are said apart.)"""
+      says little. (Empty texts are said apart.)
+
+    ``read``: the texts' ``(lengths, unknown)`` from ``lengths_and_unknown``, where the caller has them
+    (``sft-teach predict`` tokenizes a long file a part at a time, as it classifies it)."""
     from sft_teach.checks import lengths_and_unknown, near_empty
     from sft_teach.inference import max_length_of
 
-    lengths, unknown = lengths_and_unknown(texts, tokenizer, "evaluate")
+    lengths, unknown = read or lengths_and_unknown(texts, tokenizer, "evaluate")
     return (_cut(lengths, max_length or max_length_of(model, tokenizer), model, option)
             + _unreadable(texts, {*near_empty(texts), *unknown}, tokenizer))
 

@@ -206,7 +206,7 @@ def test_predict_reads_a_file_or_standard_input(tiny_model_dir, tmp_path, capsys
     assert json.loads(out)["score"] == round(predict(model, tokenizer, "Muddy walk.")[0]["score"], 4)
 
 
-def test_predict_prints_a_long_file_a_part_at_a_time(tiny_model_dir, tmp_path, monkeypatch):
+def test_predict_prints_a_long_file_a_part_at_a_time(tiny_model_dir, tmp_path, monkeypatch, capsys):
     """17,850 lines once gave 100 s of silence, then every answer: now each part is printed, and
     flushed to a pipe, before the next is classified, in the file's order, with its lines."""
     import io
@@ -238,6 +238,14 @@ def test_predict_prints_a_long_file_a_part_at_a_time(tiny_model_dir, tmp_path, m
     assert [row["line"] for row in out] == list(range(1, 8))
     assert [(row["text"], row["label"], row["score"]) for row in out] == [
         (row["text"], row["label"], round(row["score"], 4)) for row in whole]
+    # what the texts' lengths say is said once, of all of them, after the parts
+    assert main(["predict", "--model", str(tiny_model_dir), "--file", str(texts), "--max-length", "10"]) == 0
+    err = capsys.readouterr().err
+    from sft_teach.checks import token_lengths
+
+    longer = sum(n > 10 for n in token_lengths(texts.read_text(encoding="utf-8").splitlines(), tokenizer))
+    assert 3 < longer < 7  # texts of more than one part
+    assert err.count("sft-teach: warning: ") == 1 and f"{longer} of the 7 texts are longer than 10 tokens" in err
 
 
 def test_predict_and_evaluate_warn_of_texts_the_model_can_hardly_read(tiny_model_dir, tmp_path, capsys):

@@ -426,7 +426,7 @@ def test_an_edition_is_never_written_beside_other_notebooks_of_the_course(course
     assert run([*argv, "--edition", "teacher", "--only", "00", "01", "--overwrite"], capsys)[0] == 0
 
 
-def test_overwrite_deletes_the_page_of_a_notebook_it_replaces_without_a_new_one(course, tmp_path, capsys):
+def test_overwrite_deletes_the_page_of_a_notebook_it_replaces_without_a_new_one(course, tmp_path, capsys, monkeypatch):
     """A teacher's HTML page stayed beside the student notebook that replaced its notebook."""
     out = tmp_path / "h"
     argv = ["course", "--notebooks", str(course), "--output", str(out), "--only", "00"]
@@ -435,10 +435,44 @@ def test_overwrite_deletes_the_page_of_a_notebook_it_replaces_without_a_new_one(
     code, _, err = run([*argv, "--edition", "student"], capsys)
     assert code == 2
     one_line_error(err, f"{out}/ already holds 00_a.ipynb, 00_a.html, which would be replaced")
+    from sft_teach import editions
+    from sft_teach.course import NotebookFailed
+
+    def failing(*args, **kwargs):
+        raise NotebookFailed("00_a.ipynb", 1, "ValueError: boom")
+
+    with monkeypatch.context() as broken:  # a run that fails keeps the pages: only one that succeeds replaces
+        broken.setattr(editions, "build_edition", failing)
+        assert run([*argv, "--edition", "student", "--overwrite"], capsys)[0] == 1
+    assert (out / "00_a.html").read_text() == "the page as it was"
     code, out_text, err = run([*argv, "--edition", "student", "--overwrite"], capsys)
     assert code == 0, err
-    assert out_text.splitlines()[0] == "deleted 00_a.html: the page of the notebook replaced (--html writes new ones)"
+    assert out_text.splitlines()[1] == "deleted 00_a.html: the page of the notebook replaced (--html writes new ones)"
     assert not (out / "00_a.html").exists() and (out / "00_a.ipynb").is_file()
+
+
+def test_an_edition_stopped_halfway_is_written_on_into_its_own_folder(course, tmp_path, capsys, monkeypatch):
+    """The mark is written first: a build stopped after 00 left 00 with no mark, and the rest was then
+    refused as 'not written as the teacher edition'. lab opens such a folder as it is."""
+    from sft_teach import editions
+
+    out, real = tmp_path / "t", editions.build_notebook
+
+    def stopped_at_01(nb, edition, execute, workdir=None, timeout=120, name="notebook"):
+        if name == "01_b.ipynb":
+            raise KeyboardInterrupt
+        return real(nb, edition, execute, workdir=workdir, timeout=timeout, name=name)
+
+    with monkeypatch.context() as stopping, pytest.raises(KeyboardInterrupt):
+        stopping.setattr(editions, "build_notebook", stopped_at_01)
+        editions.build_edition("teacher", out, course)
+    assert sorted(p.name for p in out.iterdir()) == [".sft-teach-edition.json", "00_a.ipynb"]
+    assert run(["course", "--notebooks", str(course), "--output", str(out), "--edition", "teacher", "--only", "01"],
+               capsys)[0] == 0
+    assert handout.holds_course(out)
+    (out / "00_a.ipynb").rename(out / "00_old_name.ipynb")  # an older course's names: still the edition's folder
+    (out / "01_b.ipynb").unlink()
+    assert handout.holds_course(out)
 
 
 def test_only_given_twice_takes_both(course, tmp_path, capsys):
@@ -469,6 +503,15 @@ def test_a_full_disk_leaves_no_half_notebook_and_update_copies_the_rest(course, 
     one_line_error(err, f"'{dest}': could not copy 01_b.ipynb there (No space left on device): the notebooks copied "
                         f"before it are whole and recorded; make room, then run sft-teach notebooks {dest} --update")
     assert sorted(p.name for p in dest.iterdir()) == [MANIFEST, "00_a.ipynb"]  # no half notebook, no temporary file
+    # a disk too full for the record too: the same advice, and no half record left behind
+    other = tmp_path / "d"
+    with monkeypatch.context() as full:
+        full.setattr(shutil, "copyfile", full_on_the_second)
+        full.setattr(handout, "_write_manifest", lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+        code, _, err = run(["notebooks", str(other)], capsys)
+    one_line_error(err, f"'{other}': could not copy 01_b.ipynb there (No space left on device)")
+    assert sorted(p.name for p in other.iterdir()) == ["00_a.ipynb"]
+    assert [action for _, action, _ in copy_course(other, update=True)] == ["unchanged", "added"]
     assert [action for _, action, _ in copy_course(dest, update=True)] == ["unchanged", "added"]
     assert (dest / "01_b.ipynb").read_bytes() == (course / "01_b.ipynb").read_bytes()
 

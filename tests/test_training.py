@@ -185,6 +185,13 @@ def test_evaluate_names_rows_without_a_text_and_says_empty_texts(tiny_model_dir)
     with pytest.raises(DataError, match=re.escape("evaluate: the text column: row 1 (0-based) has no text (None): "
                                                   "leave those rows out first")):
         evaluate(model, tokenizer, Dataset.from_dict({"text": ["Purred.", None], "label": ["cat", "dog"]}))
+    # a row skip_unknown leaves out is not scored, so its text is not asked for
+    kept = evaluate(model, tokenizer, Dataset.from_dict({"text": ["Purred.", None, "Barked."], "label": ["cat", "bird", "dog"]}),
+                    skip_unknown=True)
+    assert kept["n"] == 2 and kept["skipped"] == {"bird": 1}
+    with pytest.raises(DataError, match=re.escape("evaluate: the text column: row 2 (0-based) has no text (None)")):
+        evaluate(model, tokenizer, Dataset.from_dict({"text": ["Purred.", "Sang.", None], "label": ["cat", "bird", "dog"]}),
+                 skip_unknown=True)
     with pytest.raises(DataError, match=re.escape("rows 0, 1 (0-based) hold 645 (int), not a string")):
         evaluate(model, tokenizer, Dataset.from_dict({"text": [645, 646], "label": ["cat", "dog"]}))
     blanks = Dataset.from_dict({"text": ["", " ", "The cat purred on my lap all evening."], "label": ["cat", "dog", "cat"]})
@@ -653,9 +660,11 @@ def test_patience_without_best_epoch_is_refused():
     ({"lr_scheduler_type": "cosinus"}, "TrainingArguments refuses these settings: cosinus is not a valid SchedulerType"),
     ({"logging_steps": 0}, "TrainingArguments refuses these settings: logging strategy IntervalStrategy.STEPS requires "
                            "non-zero --logging_steps"),
-    ({"best_epoch": True, "eval_strategy": "steps", "eval_steps": 5}, "eval_steps=, eval_strategy=: best_epoch=True "
+    ({"best_epoch": True, "eval_strategy": "steps", "eval_steps": 5}, "eval_strategy='steps': best_epoch=True "
                                                                       "evaluates and saves after every epoch"),
-    ({"report_to": "no-such-tracker"}, "report_to='no-such-tracker': that reporting library is not installed"),
+    ({"report_to": "no-such-tracker"}, "report_to='no-such-tracker': transformers has no such reporting integration: "
+                                       "one of azure_ml, comet_ml"),
+
 ])
 def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, small_dataset, make_tiny_classifier,
                                                            tokenizer, monkeypatch):
@@ -667,15 +676,26 @@ def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, sm
                           **keywords)
 
 
-def test_half_precision_without_a_gpu_is_refused_before_any_loading(monkeypatch):
-    from sft_teach import models, training
+def test_half_precision_is_left_to_trainingarguments_and_refused_before_any_loading(monkeypatch):
+    """bf16 trains on a CPU with use_cpu=True (and fp16 on a CPU too): only what TrainingArguments
+    itself refuses is refused, in one line, before the model loads."""
+    import torch
 
-    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    from sft_teach import finetune_plan, models, training
+
+    if torch.cuda.is_available():
+        pytest.skip("TrainingArguments accepts bf16 on a CUDA GPU")
     monkeypatch.setattr(models, "load_classifier", lambda *a, **k: pytest.fail("loaded before the check"))
-    for precision in ("bf16", "fp16"):
-        with pytest.raises(ConfigError, match=re.escape(f"{precision}=True: half precision here needs a CUDA GPU, and "
-                                                        f"this machine has none: drop it")):
-            training.finetune("default", "pets", save=False, **{precision: True})
+    with pytest.raises(ConfigError, match=re.escape("finetune: TrainingArguments refuses these settings: Your setup "
+                                                    "doesn't support bf16/gpu")):
+        training.finetune("default", "pets", save=False, bf16=True)
+    recipe = dict(num_train_epochs=1, learning_rate=1e-4, batch_size=16, seed=42, warmup=0.1, weight_decay=0.01)
+    for accepted in ({"bf16": True, "use_cpu": True}, {"fp16": True}, {"eval_strategy": "epoch"}, {"report_to": "flyte"}):
+        finetune_plan._settings_accepted(finetune_plan.main_phase(accepted, True)[0], True, **recipe)
+    monkeypatch.setattr("transformers.integrations.integration_utils.get_available_reporting_integrations", lambda: [])
+    with pytest.raises(ConfigError, match=re.escape("report_to='wandb': that reporting library is not installed: pip "
+                                                    "install wandb, or drop report_to=")):
+        finetune_plan._settings_accepted({"report_to": "wandb"}, False, **recipe)
 
 
 def test_a_tokenizer_with_a_model_name_is_refused_not_ignored(tokenizer, monkeypatch):
