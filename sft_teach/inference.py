@@ -42,6 +42,10 @@ def load_finetuned(model_dir):
         raise ModelNotFoundError(f"model folder '{model_dir}' has no .safetensors weights: save it with save_pretrained()")
     from safetensors import SafetensorError
 
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its load report of missing weights: said below, in one line
     try:
         model, loading = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
                                                                             use_safetensors=True,
@@ -50,6 +54,8 @@ def load_finetuned(model_dir):
     except (SafetensorError, OSError, ValueError) as exc:  # a file cut short, or one the folder lacks
         raise ModelNotFoundError(f"model folder '{model_dir}' cannot be read ({str(exc).splitlines()[0]}): it is "
                                  f"incomplete or damaged: copy the whole folder again, or train it again") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
     # Weights the folder lacks are drawn at random: a pretrained body with no trained classifier
     # (the base model itself) would answer at random, differently on every load, without an error.
     missing = sorted(loading["missing_keys"])

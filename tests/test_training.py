@@ -1006,6 +1006,32 @@ def test_python_records_the_data_s_warnings_and_reads_a_csv_with_its_columns(tin
     assert "- columns: texts in `body`, labels in `kind`" in card and f"- {expected[0]}" in card
 
 
+def test_a_folder_without_a_classifier_is_said_in_one_line_without_the_library_s_report(tiny_model_dir, tmp_path,
+                                                                                         capfd):
+    """transformers printed its table of MISSING weights before load_finetuned's own one-line error."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+    from transformers.utils import logging as hf_logging
+
+    from sft_teach.errors import ModelNotFoundError
+
+    body = tmp_path / "body"
+    shutil.copytree(tiny_model_dir, body)
+    weights = load_file(body / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if not k.startswith("classifier.")}, body / "model.safetensors",
+              metadata={"format": "pt"})
+    before = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_warning()  # as in a script that never called quiet_libraries
+    try:
+        with pytest.raises(ModelNotFoundError, match="has no weights for classifier.bias, classifier.weight"):
+            load_finetuned(body)
+        assert "LOAD REPORT" not in capfd.readouterr().err
+        assert hf_logging.get_verbosity() == hf_logging.WARNING  # given back as it was
+    finally:
+        hf_logging.set_verbosity(before)
+
+
 def test_predict_takes_one_string_as_one_text(tiny_model_dir):
     from sft_teach.inference import predict, predict_proba
 
