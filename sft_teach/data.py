@@ -212,7 +212,8 @@ def _from_hub(name: str, text_column: str, label_column: str):
         raise DataError(
             f"'{name}' is neither a bundled dataset ({', '.join(bundled.bundled_datasets())}) nor a CSV file, and the "
             f"Hugging Face Hub cannot be reached to download it: "
-            + (f"did you mean {meant}? (--data {meant})" if meant else "use --data pets or a CSV file with text,label columns")
+            + (f"did you mean {meant}? (--data {meant}; \"{meant}\" in Python)" if meant else
+               "use --data pets (\"pets\" in Python) or a CSV file with text,label columns")
         )
     loaded = hf_load_dataset(name)
     if text_column not in loaded["train"].column_names:
@@ -231,7 +232,7 @@ def refuse_an_empty_name(name: str) -> None:
     """A :class:`DataError` for an empty data name (an unset shell variable, ``--data "$DATA"``), which
     would otherwise read the current folder."""
     if not str(name).strip():
-        raise DataError(f"the data name is empty: use --data pets ({', '.join(bundled.bundled_datasets())} are "
+        raise DataError(f"the data name is empty: use --data pets (\"pets\" in Python; {', '.join(bundled.bundled_datasets())} are "
                         f"bundled), a folder of train.csv and validation.csv, or a CSV file")
 
 

@@ -25,7 +25,7 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {"default", DEFAULT_MODEL.lower(), "all-minilm-l6-v2"}
 
 _OFFLINE_FIX = (
-    "use the bundled model (--model default) or a local folder that holds config.json "
+    "use the bundled model (--model default; \"default\" in Python) or a local folder that holds config.json "
     "and the weights (--model path/to/folder)"
 )
 

@@ -176,9 +176,9 @@ def test_hub_names_are_not_mistaken_for_paths(monkeypatch):
 
 
 @pytest.mark.parametrize("name, said", [
-    ("", "the data name is empty: use --data pets (clinic, pets are bundled)"),
+    ("", 'the data name is empty: use --data pets ("pets" in Python; clinic, pets are bundled)'),
     ("  ", "the data name is empty"),  # an empty shell variable: not the current folder's train.csv
-    ("Pets", "did you mean pets? (--data pets)"), (" clinic", "did you mean clinic? (--data clinic)"),
+    ("Pets", 'did you mean pets? (--data pets; "pets" in Python)'), (" clinic", "did you mean clinic? (--data clinic"),
 ])
 def test_an_empty_or_miscased_data_name_is_said_so(monkeypatch, name, said):
     monkeypatch.setattr("sft_teach.models.hub_available", lambda: False)
