@@ -141,20 +141,17 @@ def cmd_predict(args) -> int:
     # a long file is classified a part at a time, each part printed as soon as it is done: the first
     # answers come in seconds, not after the whole file (and `| head -1` stops the rest). Batches are
     # sorted by length within a part, which pads a little more than sorting the whole file would. What
-    # the texts' lengths and words say is said once, of them all: before the answers for one part,
-    # after them for a longer file, whose every text must be read first
+    # the texts' lengths and words say is said once, of them all, after the answers: each part is
+    # tokenized for it as it comes, not the whole file before the first answer
     lengths, unknown = [], []
     for start in range(0, len(read), PART):
         part = read[start:start + PART]
         part_lengths, part_unknown = lengths_and_unknown(part, tokenizer, "predict")
-        lengths += part_lengths
-        unknown += part_unknown
-        if len(read) <= PART:
-            cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length, read=(lengths, unknown)))
+        lengths.extend(part_lengths)
+        unknown.extend(part_unknown)
         for i, row in enumerate(predict(model, tokenizer, part, max_length=max_length), start):
             print(cli_conventions.json_line({**row, "text": texts[i], "score": round(row["score"], 4),
                                              **({"line": lines[i]} if lines else {})}))
         sys.stdout.flush()  # a pipe is block-buffered: its reader gets each part when it is done
-    if len(read) > PART:
-        cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length, read=(lengths, unknown)))
+    cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length, read=(lengths, unknown)))
     return 0
