@@ -150,10 +150,11 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     if not_text is not None:  # a missing value in a pandas column is the float nan
         from sft_teach.errors import DataError
 
+        from sft_teach.labels import is_missing
+
         i, value = not_text
-        # nan: how pandas reads an empty cell; None and pd.NA: other missing values. str() of any of
-        # them is a text ('None') the model would classify, so the fix is to leave them out
-        missing = value is None or type(value).__name__ == "NAType" or (isinstance(value, float) and value != value)
+        # str() of a missing value is a text ('None', 'nan') the model would classify: the fix is to leave it out
+        missing = is_missing(value)
         raise DataError(f"text {i} (0-based) is {value!r} ({type(value).__name__}), not a string: every text must be "
                         + ("one; this is a missing value: leave those rows out first, e.g. df.dropna(subset=[...])"
                            if missing else "one: convert it with str(), or leave it out"))

@@ -85,9 +85,7 @@ def names_of(values, feature, where: str = "the label column",
         beyond = [i for i, value in enumerate(values) if value >= len(feature.names)]
         if beyond:  # ids cast to ClassLabel as they were (1 and 2, not 0 and 1): no name, or the wrong one
             ids = sorted({values[i] for i in beyond})
-            raise DataError(f"{where}: row{'s' * (len(beyond) > 1)} {', '.join(map(str, beyond[:5]))}"
-                            f"{' and more' if len(beyond) > 5 else ''} (0-based) {'have' if len(beyond) > 1 else 'has'} "
-                            f"the class id{'s' * (len(ids) > 1)} {', '.join(map(str, ids[:5]))}, but its ClassLabel "
+            raise DataError(f"{where}: {rows_named(beyond)} {'have' if len(beyond) > 1 else 'has'} the class id{'s' * (len(ids) > 1)} {', '.join(map(str, ids[:5]))}, but its ClassLabel "
                             f"names {len(feature.names)} classes, ids 0 to {len(feature.names) - 1}: a ClassLabel's ids "
                             f"count from 0 in the order of its names; to keep labels that are numbers of their own "
                             f"(1 and 2) as names, cast the column with datasets.Value('string') instead")
@@ -115,12 +113,22 @@ def names_of(values, feature, where: str = "the label column",
     return read
 
 
+def rows_named(rows: list[int]) -> str:
+    """``row 3 (0-based)``, ``rows 3, 8 (0-based)``, ``rows 3, 8, 9, 12, 20 and more (0-based)``: the rows
+    of data made in Python that a message is about (a file's are named by their lines)."""
+    return (f"row{'s' * (len(rows) > 1)} {', '.join(map(str, rows[:5]))}{' and more' if len(rows) > 5 else ''} "
+            f"(0-based)")
+
+
+def is_missing(value) -> bool:
+    """Whether ``value`` is a missing value: ``None``, pandas' ``nan`` (an empty cell) or ``pd.NA``."""
+    return value is None or type(value).__name__ == "NAType" or (isinstance(value, float) and value != value)
+
+
 def _no_label(rows: list[int], where: str, fix: str) -> None:
     """A :class:`DataError` naming the rows (0-based) that have no label, with ``fix``."""
     if rows:
-        raise DataError(f"{where}: row{'s' * (len(rows) > 1)} {', '.join(map(str, rows[:5]))}"
-                        f"{' and more' if len(rows) > 5 else ''} (0-based) ha{'ve' if len(rows) > 1 else 's'} no "
-                        f"label: {fix}")
+        raise DataError(f"{where}: {rows_named(rows)} ha{'ve' if len(rows) > 1 else 's'} no label: {fix}")
 
 
 def known_rows(labels, names, *, source: str, lines=None, label_column: str = "label", skip_unknown: bool = False):

@@ -45,13 +45,15 @@ def require_texts(texts, where: str = "the text column", rows=None) -> None:
     (``None``, pandas' ``nan`` or ``pd.NA``), or a number, where data made in Python gets one. Every
     check compares texts as strings, and ``str(None)`` would be the text 'None'. ``rows``: each text's
     row in the data, where ``texts`` are some of its rows (default: their positions)."""
+    from sft_teach.labels import is_missing, rows_named
+
     bad = [i for i, text in enumerate(texts) if not isinstance(text, str)]
     if not bad:
         return
     first = texts[bad[0]]
     bad = bad if rows is None else [rows[i] for i in bad]
-    rows = f"row{'s' * (len(bad) > 1)} {', '.join(map(str, bad[:5]))}{' and more' if len(bad) > 5 else ''} (0-based)"
-    if first is None or type(first).__name__ == "NAType" or (isinstance(first, float) and first != first):
+    rows = rows_named(bad)
+    if is_missing(first):
         raise DataError(f"{where}: {rows} {'have' if len(bad) > 1 else 'has'} no text ({first!r}): leave those rows out "
                         f"first (pandas: df.dropna(subset=['text']); datasets: dataset.filter(lambda row: row['text'] is "
                         f"not None))")
