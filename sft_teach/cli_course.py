@@ -99,11 +99,10 @@ def cmd_lab(args) -> int:
     command = handout.lab_command(args.dir, port=port, browser=not args.no_browser, allow_root=args.allow_root)  # fails before copying
     dest = Path(args.dir)
     if handout.holds_course(dest):  # open it as it is: a copy made earlier, or a clone's notebooks/
-        missing = [name for name, action, _ in handout.plan(dest) if action == "added"]
-        untouched, edited = handout.newer(dest)
+        brought_in, edited = handout.newer(dest)  # nothing for a folder sft-teach notebooks did not copy
         update = f"sft-teach notebooks {cli_conventions.shell_word(dest)} --update"
-        if (missing or untouched) and handout.read_manifest(dest) is not None:
-            n = len(missing) + len(untouched)
+        if brought_in:
+            n = len(brought_in)
             print(f"the installed sft-teach has {n} notebook{'s' * (n != 1)} newer than {dest}/: {update} brings "
                   f"{'it' if n == 1 else 'them'} in (notebooks you edited are kept)")
         if edited:

@@ -211,19 +211,19 @@ def _write_manifest(dest: Path, copied: dict) -> None:
 
 
 def newer(dest, source=None) -> tuple[list[str], list[str]]:
-    """``(untouched, edited)``: the notebooks of ``dest`` of which the installed course has a newer
-    version, those left as copied (``--update`` refreshes them) and those the learner changed (running a
+    """``(brought_in, edited)``: the notebooks of the installed course newer than ``dest``'s copy, those
+    ``--update`` brings in (new ones, and those left as copied) and those the learner changed (running a
     notebook saves its outputs, which changes it too: ``--update`` keeps them, so the newer version
-    comes in only beside a renamed copy)."""
+    comes in only beside a renamed copy). Nothing for a folder ``sft-teach notebooks`` did not copy."""
     copied = read_manifest(dest)
     if copied is None:  # not a copy made by sft-teach notebooks: nothing to compare with
         return [], []
     folder = Path(source) if source is not None else notebooks_dir()
     rows = plan(dest, source)
-    untouched = [name for name, action, _ in rows if action == "updated"]
+    brought_in = [name for name, action, _ in rows if action in ("added", "updated")]
     edited = [name for name, action, _ in rows
               if action == "kept" and name in copied and sha256_of(folder / name) != copied[name]]
-    return untouched, edited
+    return brought_in, edited
 
 
 def lab_command(dest, port: int | None = None, browser: bool = True, allow_root: bool = False) -> list[str]:
