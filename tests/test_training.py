@@ -664,6 +664,11 @@ def test_patience_without_best_epoch_is_refused():
                                                                       "evaluates and saves after every epoch"),
     ({"report_to": "no-such-tracker"}, "report_to='no-such-tracker': transformers has no such reporting integration: "
                                        "one of azure_ml, comet_ml"),
+    # every N steps with a strategy that is not "steps" would be accepted and do nothing
+    ({"best_epoch": True, "eval_steps": 5}, "eval_steps=5 does nothing: this run's eval_strategy is 'epoch': drop it, "
+                                           "or pass best_epoch=False and eval_strategy='steps'"),
+    ({"best_epoch": False, "save_steps": 50}, "save_steps=50 does nothing: this run's save_strategy is 'no': drop it, "
+                                              "or pass save_strategy='steps'"),
 
 ])
 def test_finetune_refuses_unknown_keywords_before_any_work(keywords, message, small_dataset, make_tiny_classifier,
@@ -692,6 +697,7 @@ def test_half_precision_is_left_to_trainingarguments_and_refused_before_any_load
     recipe = dict(num_train_epochs=1, learning_rate=1e-4, batch_size=16, seed=42, warmup=0.1, weight_decay=0.01)
     for accepted in ({"bf16": True, "use_cpu": True}, {"fp16": True}, {"eval_strategy": "epoch"}, {"report_to": "flyte"}):
         finetune_plan._settings_accepted(finetune_plan.main_phase(accepted, True)[0], True, **recipe)
+    finetune_plan._settings_accepted({"eval_strategy": "steps", "eval_steps": 5}, False, **recipe)
     monkeypatch.setattr("transformers.integrations.integration_utils.get_available_reporting_integrations", lambda: [])
     with pytest.raises(ConfigError, match=re.escape("report_to='wandb': that reporting library is not installed: pip "
                                                     "install wandb, or drop report_to=")):
