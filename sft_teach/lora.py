@@ -1,10 +1,10 @@
-r"""LoRA: fine-tune a frozen model through a small low-rank update (Hu et al. 2021).
+r"""LoRA: fine-tune a frozen model through a small low-rank update (Hu et al. 2022).
 
 A fine-tuned weight matrix is the pretrained one plus a change, ``W = W0 + dW``. LoRA
 trains that change in factored form, ``dW = B A`` with ``B`` (out, r) and ``A`` (r, in)
 for a small rank ``r``, and leaves ``W0`` frozen:
 
-.. math::  h = W_0 x + \frac{\alpha}{r} B A x        \qquad\text{(Hu et al. 2021, eq. 3)}
+.. math::  h = W_0 x + \frac{\alpha}{r} B A x        \qquad\text{(Hu et al. 2022, eq. 3)}
 
 ``B`` starts at zero, so training starts from exactly the pretrained function; ``A`` starts
 random (Kaiming-uniform, as in ``peft``) so that the first gradient step on ``B`` is not zero.

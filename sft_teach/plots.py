@@ -22,7 +22,7 @@ from sft_teach.course_figure import OKABE_ITO, method_colour, new_figure, styled
 def loss_curve(history: dict, total_steps: int | None = None,
                title: str = "the loss falls as the model learns", kept_step: int | None = None,
                head_steps: int | None = None, kept_label: str = "weights kept", batches_per_step: int = 1,
-               references: dict | None = None) -> Figure:
+               references: dict | None = None, per: str | None = None) -> Figure:
     """Training loss as logged (each point the mean over the steps since the previous one), with
     evaluation loss per epoch on top.
 
@@ -32,7 +32,8 @@ def loss_curve(history: dict, total_steps: int | None = None,
     ``kept_step``: the step whose weights were kept (the best epoch's end), marked by a line
     labelled ``kept_label``. ``batches_per_step``: batches a step adds up before it updates the
     weights (gradient accumulation), said on the x axis. ``references``: ``{label: loss}`` drawn as
-    grey horizontal lines (a uniform guess's loss, say). The legend sits below the plot, where it
+    grey horizontal lines (a uniform guess's loss, say). ``per``: what one loss is the mean over
+    ("answer token"), said on the y axis. The legend sits below the plot, where it
     covers no point of a jumpy curve. Taught in notebooks/02_technical_recipe.ipynb.
     """
     from matplotlib.ticker import MaxNLocator
@@ -71,8 +72,10 @@ def loss_curve(history: dict, total_steps: int | None = None,
     each = "one batch each" if batches_per_step == 1 else f"{batches_per_step} batches each, accumulated"
     ax.set_xlabel(f"optimiser step ({each})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at 2.5 on a short run
-    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_ylabel(f"cross-entropy loss (nats per {per})" if per else "cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
+    if references:  # a reference at the top of the curves is drawn inside the frame, not on it
+        ax.set_ylim(top=max(ax.get_ylim()[1], 1.08 * max(references.values())))
     if ax.get_legend_handles_labels()[0]:  # below the plot: a spike of the training loss is never hidden
         fig.legend(loc="outside lower center", ncol=2, fontsize="small")
     ax.grid(alpha=0.3)
@@ -193,11 +196,13 @@ def _race_ticks(ns: list) -> list:
 
 
 @styled
-def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str = "labelled training examples") -> Figure:
+def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str = "labelled training examples",
+               tick_names: dict | None = None) -> Figure:
     """Accuracy against the number of labelled examples, one line per method, one panel per subset.
 
     ``panels``: ``{panel title: {method: {n: (mean, sd)}}}`` (:func:`sft_teach.label_race.summarise`); the
-    band is mean ± sd, and none is drawn where sd is ``nan`` (a single run).
+    band is mean ± sd, and none is drawn where sd is ``nan`` (a single run). ``tick_names``:
+    ``{n: label}`` for a count better named than written ({70: "all, ≈70"}).
     Taught in notebooks/01_beginner_cats_and_dogs.ipynb (and ULMFiT's Figure 3 in 04).
     """
     fig = new_figure(figsize=(max(5.5, 4.6 * len(panels)), 4.2))
@@ -212,10 +217,10 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
             ax.fill_between(ns, means - stds, means + stds, color=colour, alpha=0.15)
         ax.axhline(chance, color="grey", linestyle=":", label="chance")
         ax.set_xscale("log", base=2)
-        ax.set_xticks(_race_ticks(sorted({n for by_n in methods.values() for n in by_n})))  # every count measured
-        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ticks = _race_ticks(sorted({n for by_n in methods.values() for n in by_n}))  # every count measured
+        ax.set_xticks(ticks, [(tick_names or {}).get(n, f"{n:g}") for n in ticks])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(f"{xlabel} (log scale)")
         ax.set_title(panel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
@@ -297,14 +302,18 @@ def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "")
     """
     fig = new_figure(figsize=(6.4, 4.4))
     ax = fig.add_subplot()
+    shift = 0.08 * (np.arange(len(curves)) - (len(curves) - 1) / 2)  # side by side, whiskers apart
     for k, ((variant, by_n), marker) in enumerate(zip(curves.items(), "os^D")):
         ns = sorted(by_n)
         means = np.array([by_n[n][0] for n in ns])
         stds = np.array([by_n[n][1] for n in ns])
-        ax.errorbar(ns, means, yerr=stds, marker=marker, capsize=3, label=variant,
+        ax.errorbar(np.array(ns) + shift[k], means, yerr=stds, marker=marker, capsize=3, label=variant,
                     color=method_colour(variant, OKABE_ITO[(k + 5) % 7]))
-    for (label, value), style in zip((baselines or {}).items(), (":", "--", "-.")):
-        ax.axhline(value, color=method_colour(label, "grey"), linestyle=style, linewidth=1.2, label=label)
+    # the references in greys, not in a method's colour: a line that is not one of the curves
+    for (label, value), (style, grey) in zip((baselines or {}).items(),
+                                             ((":", "black"), ("--", "dimgrey"), ("-.", "grey"))):
+        ax.axhline(value, color=grey, linestyle=style, linewidth=1.2, label=label)
+    ax.margins(y=0.08)  # a reference at the top of the data stays clear of the frame
     ax.set_xlabel("n: pretrained blocks kept (the rest re-initialised)")
     ax.set_ylabel("test accuracy")
     ax.set_xticks(sorted({n for by_n in curves.values() for n in by_n}))
@@ -321,9 +330,10 @@ def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False, err
     """One value per layer group, side by side for each series: ``{series: {layer: value}}``.
 
     ``errors``: ``{series: {layer: sd}}``, drawn as ± 1 SD whiskers; ``values``: a format
-    ("{:.3f}") to write each value above its bar, for differences a log axis hides. Used for
-    learning rates per layer, weight drift and CKA. Taught in
-    notebooks/03_transfer_learning.ipynb and 04_ulmfit_techniques.ipynb.
+    ("{:.3f}") to write each value above its bar, for differences a log axis hides. With ``log``,
+    each value is a point, not a bar: on a log axis a bar's length depends on where the axis happens
+    to start, so 0.004 would look a third of 0.020, not a fifth. Used for learning rates per layer,
+    weight drift and CKA. Taught in notebooks/03_transfer_learning.ipynb and 04_ulmfit_techniques.ipynb.
     """
     layers = list(next(iter(series.values())))
     fig = new_figure(figsize=(max(5.0, 0.75 * len(layers) + 1.5), 3.4))
@@ -331,12 +341,20 @@ def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False, err
     width = 0.8 / len(series)
     for k, (name, by_layer) in enumerate(series.items()):
         sds = (errors or {}).get(name)
-        bars = ax.bar(np.arange(len(layers)) + k * width, [by_layer.get(layer, np.nan) for layer in layers], width,
-                      label=name, color=method_colour(name, OKABE_ITO[k % 7]),
-                      yerr=[sds.get(layer, 0.0) for layer in layers] if sds else None, capsize=3)
-        if values:
-            ax.bar_label(bars, labels=[values.format(by_layer[layer]) if layer in by_layer else "" for layer in layers],
-                         fontsize="small", padding=2)
+        x, heights = np.arange(len(layers)) + k * width, [by_layer.get(layer, np.nan) for layer in layers]
+        whiskers = [sds.get(layer, 0.0) for layer in layers] if sds else None
+        colour = method_colour(name, OKABE_ITO[k % 7])
+        if log:
+            ax.errorbar(x, heights, yerr=whiskers, fmt="o", ms=7, capsize=3, color=colour, label=name)
+        else:
+            bars = ax.bar(x, heights, width, label=name, color=colour, yerr=whiskers, capsize=3)
+        labels = [values.format(by_layer[layer]) if layer in by_layer else "" for layer in layers] if values else []
+        if values and log:
+            for xi, height, label in zip(x, heights, labels):
+                ax.annotate(label, (xi, height), xytext=(0, 7), textcoords="offset points", ha="center",
+                            va="bottom", fontsize="small")
+        elif values:
+            ax.bar_label(bars, labels=labels, fontsize="small", padding=2)
     if values:
         ax.margins(y=0.15)  # room for the values above the tallest bar
     ax.set_xticks(np.arange(len(layers)) + width * (len(series) - 1) / 2, layers, rotation=30, ha="right")
@@ -373,8 +391,9 @@ def lr_finder(result: dict, title: str = "", marks: dict | None = None) -> Figur
     """Smoothed loss against learning rate (log scale) from ``schedules.lr_find``, with the rates
     two rules read off it: the steepest fall (its ``suggestion``) and fastai's minimum / 10.
 
-    The y axis stops a little above the starting loss, so that a shallow dip is visible rather than
-    flattened by the blow-up at the largest rates (which leaves the top). ``marks``: more rates to
+    The y axis stops two and a half dips above the starting loss (the dip: from it to the lowest), so
+    that a shallow dip is visible rather than flattened by the blow-up at the largest rates (which leaves
+    the top). ``marks``: more rates to
     draw, ``{label: rate}`` (the rate a run used, say).
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """
@@ -393,7 +412,7 @@ def lr_finder(result: dict, title: str = "", marks: dict | None = None) -> Figur
     ax.set_ylim(low - 0.5 * dip, max(low, start) + 2.5 * dip)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("training loss (smoothed)")
+    ax.set_ylabel("training loss (smoothed, nats)")
     ax.grid(alpha=0.3)
     fig.legend(loc="outside lower center", ncol=3, fontsize="small")
     if title:
@@ -433,12 +452,18 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
                           textcoords="offset points", ha="center", va="bottom", fontsize="small")
     accuracy.set_xlim(-0.6, len(rows) - 0.4)
     accuracy.set_ylim(0.5, 1.0)
+    # said on the figure, not only beside it: a reader of the picture alone reads 0 at the bottom
+    accuracy.annotate("axis starts at 0.5", (0.02, 0.5), xycoords=("axes fraction", "data"), xytext=(0, 3),
+                      textcoords="offset points", fontsize="small", color="dimgrey")
     accuracy.set_ylabel(f"test accuracy (mean ± SD, {min(r['n'] for r in rows)} seeds)" if spread else "test accuracy")
     bottom = np.zeros(len(rows))
-    # greys, light to dark: the method colours of the other panels mean methods, not tensors
-    for part, colour in zip(("weights", "gradients", "optimizer", "activations"), ("#d9d9d9", "#a6a6a6", "#6e6e6e", "#333333")):
+    # greys with hatching, told apart by pattern as well as shade: the method colours of the other
+    # panels mean methods, not tensors
+    for part, colour, hatch in zip(("weights", "gradients", "optimizer", "activations"),
+                                   ("#e0e0e0", "#bdbdbd", "#6e6e6e", "#2b2b2b"), ("", "///", "", "...")):
         values = np.array([r[part] for r in rows])
-        memory.bar(x, values, bottom=bottom, label=part, color=colour)
+        memory.bar(x, values, bottom=bottom, label=part, color=colour, hatch=hatch, edgecolor="white",
+                   linewidth=0.5)
         bottom += values
     memory.set_ylabel("memory of one training step (MiB)")
     memory.legend(fontsize="small", loc="upper right")

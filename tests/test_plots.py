@@ -210,10 +210,10 @@ def test_lora_comparison_draws_accuracies_as_points_with_their_values():
             for m, t, g, a in (("full fine-tuning", 2e7, 80.0, 0.79), ("LoRA r=4", 2e5, 1.0, 0.76))]
     accuracy = plots.lora_comparison(rows).axes[1]
     assert not accuracy.patches  # no bars
-    assert [t.get_text() for t in accuracy.texts] == ["0.790\n± 0.010", "0.760\n± 0.010"]  # an SD under its mean
+    assert [t.get_text() for t in accuracy.texts][:2] == ["0.790\n± 0.010", "0.760\n± 0.010"]  # an SD under its mean  # an SD under its mean
     assert accuracy.get_ylabel() == "test accuracy (mean ± SD, 5 seeds)"
     one_run = plots.lora_comparison([{k: v for k, v in r.items() if k not in ("accuracy_sd", "n")} for r in rows])
-    assert [t.get_text() for t in one_run.axes[1].texts] == ["0.790", "0.760"]
+    assert [t.get_text() for t in one_run.axes[1].texts] == ["0.790", "0.760", "axis starts at 0.5"]
 
 
 def test_label_race_says_what_its_bands_are_only_when_it_draws_them():
@@ -320,7 +320,8 @@ def test_layer_transfer_and_per_layer_draw_in_order_with_their_spread_and_scale(
     assert list(ax.lines[0].get_xdata()) == [0, 3] and ax.containers[0].has_yerr
     assert ax.get_xlabel() == "n: pretrained blocks kept (the rest re-initialised)"
     ax = plots.per_layer({"a": {"x": 1.0}, "b": {"x": 2.0}}, "v", log=True).axes[0]
-    assert ax.patches[0].get_x() != ax.patches[1].get_x()  # side by side, not on top of each other
+    first, second = (c.lines[0].get_xdata()[0] for c in ax.containers)
+    assert first != second  # side by side, not on top of each other
     assert ax.get_yscale() == "log" and ax.get_legend() is not None
 
 
@@ -366,3 +367,47 @@ def test_each_method_keeps_its_colour_under_each_of_its_names():
     from sft_teach import lora
 
     assert course_figure.method_colour(lora.HEAD) == course_figure.method_colour("frozen body + new head")
+
+
+def test_per_layer_on_a_log_axis_draws_points_whose_height_is_the_value():
+    """On a log axis a bar's length depends on where the axis starts: each value is a point there."""
+    ax = plots.per_layer({"drift": {"embeddings": 0.004, "layer.0": 0.02, "pooler": 0.24}}, "change", log=True,
+                         values="{:.3f}").axes[0]
+    assert not ax.patches and ax.get_yscale() == "log"
+    assert list(ax.lines[0].get_ydata()) == [0.004, 0.02, 0.24]
+    assert [t.get_text() for t in ax.texts] == ["0.004", "0.020", "0.240"]
+
+
+def test_layer_transfer_draws_its_references_in_greys_and_its_curves_apart():
+    from matplotlib.colors import to_rgb
+
+    curves = {"frozen (AnB)": {0: (0.3, 0.01)}, "fine-tuned (AnB+)": {0: (0.32, 0.01)}}
+    ax = plots.layer_transfer(curves, {"feature extraction (section 2)": 0.69}).axes[0]
+    reference = next(line for line in ax.lines if line.get_label() == "feature extraction (section 2)")
+    red, green, blue = to_rgb(reference.get_color())
+    assert red == green == blue  # a grey, not the frozen curve's orange
+    points = [c.lines[0].get_xdata()[0] for c in ax.containers if c.get_label() in curves]
+    assert points[0] < 0 < points[1]  # the two series at n = 0, whiskers side by side
+
+
+def test_label_race_says_its_axis_is_logarithmic_and_names_a_count():
+    fig = plots.label_race({"test": {"a": {4: (0.3, 0.1), 70: (0.5, 0.0)}}}, xlabel="per desk",
+                           tick_names={70: "all, ≈70"})
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "per desk (log scale)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["4", "all, ≈70"]
+
+
+def test_loss_curve_names_what_a_loss_is_per_and_keeps_a_reference_inside_the_frame():
+    ax = plots.loss_curve({"train": [{"step": 1, "loss": 7.6}, {"step": 2, "loss": 5.0}]},
+                          references={"uniform guess": 7.62}, per="answer token").axes[0]
+    assert ax.get_ylabel() == "cross-entropy loss (nats per answer token)"
+    assert ax.get_ylim()[1] >= 1.08 * 7.62
+
+
+def test_lora_comparison_marks_where_its_accuracy_axis_starts():
+    rows = [{"method": m, "trainable": t, "accuracy": a, "weights": 80.0, "gradients": g, "optimizer": 2 * g,
+             "activations": 40.0} for m, t, a, g in (("full fine-tuning", 22_000_000, 0.79, 80.0),
+                                                     ("LoRA r=4", 150_000, 0.76, 0.6))]
+    accuracy = plots.lora_comparison(rows).axes[1]
+    assert accuracy.get_ylim()[0] == 0.5 and accuracy.texts[-1].get_text() == "axis starts at 0.5"
