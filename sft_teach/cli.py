@@ -136,7 +136,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pr = described("predict", "classify texts with a fine-tuned model",
                    "Classify texts with a model folder written by finetune: texts given as arguments, one per line "
                    "in a text file (--file), the text column of a CSV file (--file with .csv or .tsv, or with "
-                   "--text-column), or one per line on standard input (-). Prints one JSON object per text; for "
+                   "--text-column), or one per line on standard input (-; a CSV there with --text-column). Prints one JSON object per text; for "
                    "a CSV file each object also gives the row's line in the file.",
                    "sft-teach predict --model my-run/model \"Can I pay in two parts?\"\n"
                    "  sft-teach predict --model my-run/model --file messages.txt\n"
@@ -145,7 +145,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify; - reads them from standard input")
     pr.add_argument("--file", default=None, help="a text file with one text per line, or a CSV file (.csv, .tsv)")
     pr.add_argument("--text-column", default=None, help="the CSV column with the texts (default: the one the model was "
-                                                        "trained with, else text; reads --file as CSV)")
+                                                        "trained with, else text; reads --file, or standard input, as CSV)")
     pr.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
     pr.add_argument("--encoding", default=None, help=f"encoding of --file or standard input ({_READ_AS})")
 
@@ -230,7 +230,10 @@ def main(argv=None) -> int:
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         cli_conventions.check_encoding(getattr(args, "encoding", None))  # before any file is opened with it
-        return COMMANDS[args.command](args)
+        from sft_teach.decoding import pipes_read_once
+
+        with pipes_read_once():  # a file given as <(...) or /dev/stdin is read twice, and a pipe can be read once
+            return COMMANDS[args.command](args)
     except SftTeachError as exc:
         print(f"sft-teach: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2

@@ -22,19 +22,31 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
     """The texts to classify, and for a CSV file each one's line in it (else ``None``)."""
     if args.file is not None and args.texts:
         raise ConfigError("give texts as arguments or --file, not both")
-    if args.text_column is not None and args.file is None:
-        raise ConfigError("--text-column names a column of a CSV --file: pass the file with --file PATH")
-    from sft_teach.decoding import text_lines
-    from sft_teach.csv_files import read_csv_rows
+    import os
 
-    if args.file is not None:
-        path = Path(args.file)
-        if args.file == "-":
+    from sft_teach.csv_files import read_csv_rows, refuse_other_format
+    from sft_teach.decoding import file_bytes, text_lines
+
+    file = args.file
+    if args.text_column is not None and file is None:
+        if args.texts != ["-"]:
+            raise ConfigError("--text-column names a column of a CSV file: pass the file with --file PATH, or - to "
+                              "read it from standard input")
+        if os.name == "nt":  # no /dev/stdin to read it as a file from
+            raise ConfigError("--text-column with '-': a CSV file is read from a path on Windows: save it and pass "
+                              "--file PATH")
+        file = "/dev/stdin"  # a CSV on standard input, read once (decoding.file_bytes)
+    if file is not None:
+        path = Path(file)
+        if file == "-":
             raise ConfigError("--file - : standard input is read with '-' in place of the texts, without --file")
         if path.is_dir():
-            raise DataError(f"{args.file}: is a folder: pass a text file with one text per line, or a CSV file")
+            raise DataError(f"{file}: is a folder: pass a text file with one text per line, or a CSV file")
         if not path.exists():
-            raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
+            raise DataError(f"{file}: file not found: pass a text file with one text per line")
+        refuse_other_format(path, file, "a text file of one text per line or a CSV file",
+                            "save the texts as CSV (pandas: df.to_csv(path, index=False)) and pass --text-column "
+                            "NAME, or write one text per line")
         if args.text_column is not None or path.suffix.lower() in {".csv", ".tsv"}:
             # a spreadsheet export: its texts are one column, never the whole row with its label
             errors = []
@@ -43,18 +55,19 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
                     rows = read_csv_rows(path, column, None, cli_trained_model.encoding(args, path), with_lines=True,
                                          skip_empty_texts=True)
                     if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
-                        cli_conventions.warn([f"{args.file}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
+                        cli_conventions.warn([f"{file}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
                                f"empty ({_lines(rows.empty_texts)}); each prediction gives its row's line"])
                     return rows.texts, rows.lines
                 except MissingColumnError as exc:
                     errors.append(exc)
             raise errors[0]  # about the first column tried
-        raw = path.read_bytes()
-        lines = text_lines(raw, args.file, cli_trained_model.encoding(args, raw, path.name))
-        cli_conventions.warn(_csv_header(args, path.name, lines))
+        raw = file_bytes(path)
+        lines = text_lines(raw, file, cli_trained_model.encoding(args, raw, path.name))
+        cli_conventions.warn(_csv_header(args, path.name, lines) + _json_records(path.name, lines))
     elif args.texts == ["-"]:
         raw = sys.stdin.buffer.read()
         lines = text_lines(raw, "standard input", cli_trained_model.encoding(args, raw, "standard input"))
+        cli_conventions.warn(_csv_header(args, "standard input", lines) + _json_records("standard input", lines))
     elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
         raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
@@ -111,6 +124,27 @@ def _csv_header(args, name: str, lines: list[str]) -> list[str]:
     return [f"{name}: line {number} reads like a CSV header ({first[:60]}), but the file is read as one text per "
             f"line, so each row is classified whole, its other columns too: pass --text-column {cli_conventions.shell_word(column)} to read "
             f"its '{column}' column"]
+
+
+def _json_records(name: str, lines: list[str]) -> list[str]:
+    """A warning when a text file read line by line holds JSON (``df.to_json(...)`` saved as .txt, or
+    piped in): each line would be classified whole, keys, labels and brackets too. JSON is a first
+    line that is a bracket alone, or an object that parses."""
+    import json
+
+    filled = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()][:1]
+    if not filled:
+        return []
+    number, first = filled[0]
+    try:
+        record = first in ("[", "{", "[{") or isinstance(json.loads(first), (dict, list))
+    except ValueError:
+        record = False
+    if not record:
+        return []
+    return [f"{name}: line {number} reads like JSON ({first[:60]}), but the file is read as one text per line, so "
+            f"each line is classified whole, its keys and brackets too: save the texts as CSV (pandas: "
+            f"df.to_csv(path, index=False)) and pass --text-column NAME"]
 
 
 def _lines(numbers) -> str:

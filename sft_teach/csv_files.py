@@ -101,11 +101,9 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
         raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd()}/)")
     if path.is_dir():
         raise DataError(f"{shown}: is a folder, not a CSV file: pass a .csv file, or a folder with train.csv")
-    if path.suffix.lower() in {".json", ".jsonl", ".parquet", ".arrow", ".pkl", ".pickle"}:
-        raise DataError(f"{shown}: is a {path.suffix.lower()[1:].upper()} file, not a CSV file: save the texts and "
-                        f"labels as CSV (pandas: df.to_csv(path, index=False)), or load it with datasets and pass "
-                        f"the Dataset in Python")
-    raw = decoding.decode(path.read_bytes(), shown, encoding)
+    refuse_other_format(path, shown, "a CSV file", "save the texts and labels as CSV (pandas: df.to_csv(path, "
+                        "index=False)), or load it with datasets and pass the Dataset in Python")
+    raw = decoding.decode(decoding.file_bytes(path), shown, encoding)
     if not raw.strip():
         header = f"{text_column},{label_column}" if label_column else text_column  # predict reads texts alone
         raise DataError(f"{shown}: the file is empty: it needs a header line '{header}' and one row per "
@@ -141,7 +139,9 @@ def _checked_header(path: Path, shown: str, text_column: str, label_column: str 
     missing, hints = [], []
     for column in (text_column, label_column):
         if column is not None and column not in columns:
-            close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)  # "texts" for "text", not "date"
+            # "texts" for "text", not "date"; compared in lower case, so "LABEL" is found for "label" too
+            lowered = {c.lower(): c for c in reversed(columns)}  # the first column of that spelling
+            close = [lowered[c] for c in difflib.get_close_matches(column.lower(), list(lowered), n=1, cutoff=0.6)]
             option = "text" if column == text_column else "label"
             missing.append(f"'{column}'")
             hints.append(f"did you mean '{close[0]}'? pass --{option}-column {shell_word(close[0])} ({option}_column='{close[0]}' "
@@ -226,9 +226,11 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
         last = cells_of.line_num + skipped_lines
         # a quote left open swallows the lines after it into one cell, up to the next quote or the
         # end of the file: the row then looks wrong in ways that hide the real cause
-        open_quote = (f" (its double quote, opened on line {line}, runs to line {last}: if the text ends on "
-                      f"line {line}, close the quote there)") if odd_quotes and last > line else ""
         broke_at = [n for n in broken if line <= n + skipped_lines <= last]
+        # an odd count says a quote is open somewhere; a strict reader stopping inside this row says
+        # where, also when a stray quote earlier in the file makes the count even again
+        open_quote = (f" (its double quote, opened on line {line}, runs to line {last}: if the text ends on "
+                      f"line {line}, close the quote there)") if (odd_quotes or broke_at) and last > line else ""
         if broke_at and broken[broke_at[-1]] and last == line:  # the last row opens a quote the file never closes
             open_quote = f" (its double quote, opened on line {line}, is never closed: close it where the text ends)"
         if broke_at and last > line and label_column is None:
@@ -343,6 +345,14 @@ def _check_whole_file(read: _Read, columns: list[str], shown: str, text_column: 
 def named_for(delimiter: str) -> str:
     """A delimiter in words, as a message says a text may hold it: ``commas``, ``semicolons``."""
     return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "'|' characters"}.get(delimiter, repr(delimiter))
+
+
+def refuse_other_format(path: Path, shown: str, wanted: str, fix: str) -> None:
+    """A :class:`DataError` for a file whose name says it holds data in another format (JSON, JSON
+    Lines, Parquet, Arrow, a pickle): read as text it would be split into lines of syntax, not texts.
+    ``wanted``: what the command reads ("a CSV file"); ``fix``: how to make one."""
+    if path.suffix.lower() in {".json", ".jsonl", ".parquet", ".arrow", ".pkl", ".pickle"}:
+        raise DataError(f"{shown}: is a {path.suffix.lower()[1:].upper()} file, not {wanted}: {fix}")
 
 
 def quote_breaks(raw: str, delimiter: str) -> dict[int, bool]:

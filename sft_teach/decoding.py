@@ -9,9 +9,41 @@ Taught in notebooks/05_your_own_data.ipynb.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from sft_teach.errors import DataError
+
+
+# A pipe's bytes while a command runs, by path (see file_bytes and pipes_read_once); None outside one
+_PIPED: dict[str, bytes] | None = None
+
+
+def file_bytes(path) -> bytes:
+    """The bytes of the file at ``path``. A pipe (``--file /dev/stdin``, a shell's ``<(...)``) can be
+    read once only, and a command reads a file twice (its encoding guessed, then its rows parsed):
+    the second read would find it empty. So within :func:`pipes_read_once` a pipe's bytes are kept
+    after the first read; a regular file is read again each time."""
+    from pathlib import Path
+
+    path = Path(path)
+    if _PIPED is None or path.is_file() or not path.exists():  # a missing path: the caller's error names it
+        return path.read_bytes()
+    if str(path) not in _PIPED:
+        _PIPED[str(path)] = path.read_bytes()
+    return _PIPED[str(path)]
+
+
+@contextlib.contextmanager
+def pipes_read_once():
+    """Within it, each pipe is read once (:func:`file_bytes`): a command of ``sft-teach`` runs in it,
+    and its end forgets what was read, so that the same path later is a new pipe."""
+    global _PIPED
+    _PIPED = {}
+    try:
+        yield
+    finally:
+        _PIPED = None
 
 
 def encoding_problem(name: str) -> str | None:
@@ -40,6 +72,9 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
                         f"'CSV UTF-8' or 'Unicode Text'")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
+    if raw.startswith(b"\x1f\x8b"):  # gzip's magic number: a .csv.gz export
+        raise DataError(f"{shown}: is gzip-compressed, not text: decompress it first (gunzip, or 7-Zip on Windows) "
+                        f"and pass the file inside")
     if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # the OLE2 container of .xls and .doc
         raise DataError(f"{shown}: is an Excel 97-2003 workbook (.xls) or another Office file, not text: in Excel use "
                         f"File > Save As > 'CSV UTF-8'")

@@ -157,6 +157,16 @@ def _with_classes(dataset):
                                                       feature=ClassLabel(names=names))
 
 
+def _spelt_like(label: str, classes: list[str]) -> str | None:
+    """The class among ``classes`` (those large enough) that ``label`` looks like a misspelling of:
+    'dgo' of 'dog', 'cat.' of 'cat' (a letter swapped or dropped, punctuation added), else ``None``."""
+    import difflib
+
+    plain = {name.lower().strip(" .,;:!?'\""): name for name in classes}
+    found = difflib.get_close_matches(label.lower().strip(" .,;:!?'\""), list(plain), n=1, cutoff=0.6)
+    return plain[found[0]] if found else None
+
+
 def _small_class_fix(labels, names, least: int | None = None) -> str:
     """The fix for classes too small to split: often a misspelt label (``Spam`` beside ``spam``),
     else more examples. ``labels``: one class name or several."""
@@ -178,6 +188,10 @@ def _small_class_fix(labels, names, least: int | None = None) -> str:
             others = " and ".join(repr(g) for g in number if g != label)
             fixes.append(f"'{label}' is the number {others} written another way: write every label of that class "
                          f"the same way")
+        elif _spelt_like(label, [name for name in names if name not in labels]):
+            like = _spelt_like(label, [name for name in names if name not in labels])
+            fixes.append(f"'{label}' is spelt like '{like}': if it is that class, correct the label in the file; "
+                         f"if not, add examples of it")
         else:
             more.append(label)
     if more:

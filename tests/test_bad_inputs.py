@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from support import CATS, GOOD, fake_checkpoint, write_csv
+from support import CATS, DOGS, GOOD, fake_checkpoint, write_csv
 
 from sft_teach.cli import main
 
@@ -41,6 +41,15 @@ def _folder_with_headers(path, validation_header):
     path.mkdir()
     write_csv(path / "train.csv", GOOD)
     write_csv(path / "validation.csv", GOOD, header=validation_header)
+    return path
+
+
+def _two_encodings_folder(path):
+    """A folder whose train.csv is UTF-8 (with an accent) and whose validation.csv is cp1252."""
+    path.mkdir()
+    rows = "text,label\n" + "".join(f"{t},{label}\n" for t, label in GOOD)
+    (path / "train.csv").write_bytes((rows + "Caf\u00e9 cream on the sill again.,cat\n").encode("utf-8"))
+    (path / "validation.csv").write_bytes((rows + "Caf\u00e9 cream on the sill again.,cat\n").encode("cp1252"))
     return path
 
 
@@ -243,6 +252,23 @@ CASES = [
     ("stray-quote-in-header", lambda d: ["--data", str(_bytes(d / "q.csv", b'"text,label\nPurred,cat\nHe said "hi",dog\n'))],
      ["q.csv: the header's column name text,label\\nPurred,cat\\nHe said hi\" runs over 3 lines",
       "a quote (\") opened in line 1 is not closed on that line", "remove the quote from the header"]),
+    # a .csv.gz export: its bytes are not text, and 'binary data' did not say what to do
+    ("gzip-compressed", lambda d: ["--data", str(_bytes(d / "g.csv.gz", __import__("gzip").compress(b"text,label\n")))],
+     ["g.csv.gz: is gzip-compressed, not text: decompress it first"]),
+    # column names in capitals: the close match was case-sensitive, so 'LABEL' was never suggested
+    ("column-names-in-capitals", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD, header=("TEXT", "LABEL")))],
+     ["did you mean 'TEXT'? pass --text-column TEXT", "did you mean 'LABEL'? pass --label-column LABEL"]),
+    # each file's own error sent the user to the encoding the other file refuses, and back
+    ("folder-in-two-encodings", lambda d: ["--data", str(_two_encodings_folder(d / "f"))],
+     ["f/: train.csv is UTF-8 and validation.csv is not", "save validation.csv again as 'CSV UTF-8'"]),
+    # a stray quote inside an earlier text made the count of quotes even: the advice was to add quotes
+    ("quote-left-open-after-a-stray-one", lambda d: ["--data", str(_bytes(d / "q.csv", "\n".join(
+        ["text,label", *(f'"{t}",cat' for t in CATS), 'He said "sit and she sat,dog', '"Never closed,dog',
+         "Howled at the moon.,dog", '"Lies on her back, swiping at the fan.",cat', *(f'"{t}",dog' for t in DOGS)]).encode()))],
+     ["q.csv: line 13 has more cells than the header (its double quote, opened on line 13, runs to line"]),
+    # a one-row class that is a misspelling: the advice was to add examples of 'dgo'
+    ("misspelt-label", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD + [("Wagged at the door.", "dgo")]))],
+     ["class 'dgo' has only 1 row", "'dgo' is spelt like 'dog': if it is that class, correct the label in the file"]),
     ("control-characters-in-column-names", lambda d: ["--data", str(_bytes(d / "z.csv", b"re\xe2\x80\xa8view\x07,stars\nok,5\n"))],
      ["z.csv: no column 'text' and no column 'label' (columns found: re\\u2028view\\x07, stars)"]),
 ]

@@ -287,6 +287,61 @@ def test_predict_warns_when_a_text_file_starts_with_a_csv_header(tiny_model_dir,
     assert code == 0 and not err
 
 
+def test_predict_refuses_a_json_file_and_warns_of_json_or_a_header_read_line_by_line(tiny_model_dir, tmp_path, capsys,
+                                                                                      monkeypatch):
+    """A JSON Lines export was classified line by line, keys and label inside each "text", without a
+    word; a CSV piped to standard input likewise. The first is refused, the others warned about."""
+    import io
+
+    records = tmp_path / "data.jsonl"
+    records.write_text('{"text": "Purred all night.", "label": "cat"}\n', encoding="utf-8")
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(records)], capsys)
+    assert code == 2 and not out and err.count("\n") == 1
+    assert "data.jsonl: is a JSONL file, not a text file of one text per line or a CSV file" in err
+    saved_as_text = tmp_path / "data.txt"
+    saved_as_text.write_text(records.read_text(), encoding="utf-8")
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(saved_as_text)], capsys)
+    assert code == 0 and "data.txt: line 1 reads like JSON" in err and "--text-column NAME" in err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"text,label\nPurred all night.,cat\n")))
+    code, out, err = run(["predict", "--model", str(tiny_model_dir), "-"], capsys)
+    assert code == 0 and "standard input: line 1 reads like a CSV header (text,label)" in err
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes are POSIX")
+def test_a_csv_from_a_pipe_is_read_once_not_found_empty_the_second_time(tiny_model_dir, tmp_path, capsys):
+    """A pipe (``<(...)``, /dev/stdin) can be read once; its encoding was guessed from a first read,
+    and the second found it empty: 'the file is empty'."""
+    import os
+    import threading
+
+    pipe = tmp_path / "pipe"
+    for command in (["predict", "--file", str(pipe), "--text-column", "text"], ["evaluate", "--data", str(pipe)]):
+        os.mkfifo(pipe)
+        writer = threading.Thread(target=lambda: pipe.write_bytes(b"text,label\nPurred all night.,cat\n"))
+        writer.start()
+        # a second read of the pipe would wait for a writer for ever: one that writes nothing comes
+        # after 30 s, so that the test fails ("the file is empty") instead of hanging
+        watchdog = threading.Timer(30, lambda: os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)))
+        watchdog.start()
+        code, out, err = run([command[0], "--model", str(tiny_model_dir), *command[1:]], capsys)
+        watchdog.cancel()
+        writer.join()
+        pipe.unlink()
+        assert code == 0, err
+        assert json.loads(out.splitlines()[0])["text" if command[0] == "predict" else "n"] in ("Purred all night.", 1)
+
+
+def test_predict_reads_a_csv_from_standard_input_with_text_column(tiny_model_dir):
+    """``cat export.csv | sft-teach predict --model M --text-column text -``: refused before, now read."""
+    if os.name == "nt":
+        pytest.skip("standard input is read as a CSV file through /dev/stdin")
+    done = subprocess.run([sys.executable, "-m", "sft_teach.cli", "predict", "--model", str(tiny_model_dir),
+                           "--text-column", "text", "-"], input=b"text,label\nPurred all night.,cat\n",
+                          capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["text"] == "Purred all night." and json.loads(done.stdout)["line"] == 2
+
+
 def test_predict_and_evaluate_name_the_models_own_columns_first(tiny_model_dir, tmp_path, capsys):
     """A model trained on a 'summary' column: a text file whose header has both text and summary is
     advised --text-column summary; a CSV with neither is refused about summary, the column tried first,
@@ -329,7 +384,7 @@ def test_predict_reads_the_text_column_of_a_csv_file(tiny_model_dir, tmp_path, c
     code, _, err = run(["predict", "--model", str(tiny_model_dir), "--file", str(export)], capsys)  # .csv: column text
     assert code == 2 and err.count("\n") == 1 and "no column 'text'" in err and "--text-column" in err
     code, _, err = run(["predict", "--model", str(tiny_model_dir), "--text-column", "body", "Hello"], capsys)
-    assert code == 2 and "--text-column names a column of a CSV --file" in err
+    assert code == 2 and "--text-column names a column of a CSV file: pass the file with --file PATH, or - to read it" in err
 
 
 def test_predict_answers_every_row_of_an_export_that_has_some_empty_texts(tiny_model_dir, tmp_path, capsys):
