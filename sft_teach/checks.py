@@ -12,7 +12,7 @@ This module looks at what *can* be used but will quietly spoil the result, and s
 * texts longer than ``max_length`` tokens, whose end is cut off (truncated) unseen;
 * texts with next to nothing in them (``ok``, an emoji): often a placeholder or a stray cell;
 * a label that is a missing value written out (``nan``, ``#N/A``, ``NULL``): its rows would be a class;
-  a text that is one (``nan``, ``None``): its row has nothing to learn from;
+  a text that is one (``nan``, ``NULL``): its row has nothing to learn from;
 * texts the tokenizer reads mostly as its unknown token (a 20,000-character run with no space);
 * classes with one or two rows in validation or test, whose scores there swing with each text;
 * a batch larger than the training split (:func:`batch_over_train`, a setting checked with the data),
@@ -252,16 +252,6 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
             f"label '{name}' ({rows} row{'s' * (rows != 1)}) is what a missing value becomes when written out (pandas "
             f"writes 'nan' for an empty cell, Excel '#N/A'), so those rows are a class of their own: give them their "
             f"real labels or delete them; if '{name}' is a real class, give it a name of its own")))
-    # a text that is a missing value written out: a row with nothing to learn from, trained on as if
-    # the word 'nan' said something about its label ('None': Python's str() of a missing text)
-    written_out = Counter(text.strip() for part in dataset.values() for text in column(part, "text")
-                          if text.strip().casefold() in PLACEHOLDERS | {"none"})
-    if written_out:
-        n = sum(written_out.values())
-        findings.append(Finding("placeholder_text", (
-            f"{n} text{'s' * (n != 1)} {'are' if n != 1 else 'is'} a missing value written out "
-            f"({', '.join(f'{t!r} {k}x' for t, k in written_out.most_common(3))}; pandas writes 'nan' for an empty "
-            f"cell, Python 'None'): such a row has no text to learn from: delete those rows, or fill in their texts")))
     for group in number_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_number_format", (
             f"labels {' and '.join(repr(g) for g in group)} are one number written two ways, so they are separate "
@@ -275,7 +265,16 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
             findings.append(Finding("conflicts", (
                 f"{name}: {contradictions} text{'s' * (contradictions != 1)} appear{'s' * (contradictions == 1)} with different labels "
                 f"(the first: {_quote(first)}): decide which label is right and keep one row")))
-        short = near_empty(texts)
+        # a text that is a missing value written out: a row with nothing to learn from, trained on as if
+        # the word 'nan' said something about its label ('N/A' and 'None' are left alone: real answers in a survey)
+        written_out = Counter(t.strip() for t in texts if t.strip().casefold() in PLACEHOLDERS - {"n/a"})
+        if written_out:
+            n = sum(written_out.values())
+            findings.append(Finding("placeholder_text", (
+                f"{name}: {n} text{'s' * (n != 1)} {'are' if n != 1 else 'is'} a missing value written out "
+                f"({', '.join(f'{t!r} {k}x' for t, k in written_out.most_common(3))}; pandas writes 'nan' for an "
+                f"empty cell): such a row has no text to learn from: delete those rows, or fill in their texts")))
+        short = [t for t in near_empty(texts) if t.strip() not in written_out]  # each row warned of once
         if short:
             findings.append(Finding("near_empty", (
                 f"{name}: {len(short)} text{'s' * (len(short) != 1)} ha{'ve' if len(short) != 1 else 's'} fewer than "

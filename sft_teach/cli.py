@@ -230,10 +230,7 @@ def main(argv=None) -> int:
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         cli_conventions.check_encoding(getattr(args, "encoding", None))  # before any file is opened with it
-        from sft_teach.decoding import pipes_read_once
-
-        with pipes_read_once():  # a file given as <(...) or /dev/stdin is read twice, and a pipe can be read once
-            return COMMANDS[args.command](args)
+        return COMMANDS[args.command](args)
     except SftTeachError as exc:
         print(f"sft-teach: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2

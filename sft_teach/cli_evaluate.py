@@ -23,11 +23,17 @@ def _read_labelled(args, source: Path):
     from sft_teach.csv_files import read_csv_rows
 
     tries, trained = cli_trained_model.columns_to_try(args)
+    try:  # read once: a pipe (--data <(...)) can be read once only, and each column tried reads it
+        raw = source.read_bytes()
+    except OSError:  # missing, a folder, unreadable: the reader's own error names it
+        raw = None
     errors = []
     for text_column, label_column in tries:
         try:
             texts, labels, lines, *_ = read_csv_rows(source, text_column, label_column,
-                                                    cli_trained_model.encoding(args, source), with_lines=True)
+                                                    cli_trained_model.encoding(args, source if raw is None else raw,
+                                                                               str(source)),
+                                                    with_lines=True, data=raw)
             return texts, labels, lines, label_column
         except MissingColumnError as exc:
             errors.append(exc)

@@ -22,65 +22,65 @@ def _texts(args) -> tuple[list[str], list[int] | None]:
     """The texts to classify, and for a CSV file each one's line in it (else ``None``)."""
     if args.file is not None and args.texts:
         raise ConfigError("give texts as arguments or --file, not both")
-    import os
+    from sft_teach.csv_files import refuse_other_format
+    from sft_teach.decoding import text_lines
 
-    from sft_teach.csv_files import read_csv_rows, refuse_other_format
-    from sft_teach.decoding import file_bytes, text_lines
-
-    file = args.file
-    if args.text_column is not None and file is None:
-        if args.texts != ["-"]:
-            raise ConfigError("--text-column names a column of a CSV file: pass the file with --file PATH, or - to "
-                              "read it from standard input")
-        if os.name == "nt":  # no /dev/stdin to read it as a file from
-            raise ConfigError("--text-column with '-': a CSV file is read from a path on Windows: save it and pass "
-                              "--file PATH")
-        file = "/dev/stdin"  # a CSV on standard input, read once (decoding.file_bytes)
-    if file is not None:
-        path = Path(file)
-        if file == "-":
+    if args.file is not None:
+        path = Path(args.file)
+        if args.file == "-":
             raise ConfigError("--file - : standard input is read with '-' in place of the texts, without --file")
         if path.is_dir():
-            raise DataError(f"{file}: is a folder: pass a text file with one text per line, or a CSV file")
+            raise DataError(f"{args.file}: is a folder: pass a text file with one text per line, or a CSV file")
         if not path.exists():
-            raise DataError(f"{file}: file not found: pass a text file with one text per line")
-        refuse_other_format(path, file, "a text file of one text per line or a CSV file",
+            raise DataError(f"{args.file}: file not found: pass a text file with one text per line")
+        refuse_other_format(path, args.file, "a text file of one text per line or a CSV file",
                             "save the texts as CSV (pandas: df.to_csv(path, index=False)) and pass --text-column "
                             "NAME, or write one text per line")
-        if args.text_column is not None or path.suffix.lower() in {".csv", ".tsv"}:
-            # a spreadsheet export: its texts are one column, never the whole row with its label
-            errors = []
-            for column in dict.fromkeys(text for text, _ in cli_trained_model.columns_to_try(args)[0]):  # as evaluate reads them
-                try:
-                    rows = read_csv_rows(path, column, None, cli_trained_model.encoding(args, path), with_lines=True,
-                                         skip_empty_texts=True)
-                    if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
-                        cli_conventions.warn([f"{file}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
-                               f"empty ({_lines(rows.empty_texts)}); each prediction gives its row's line"])
-                    return rows.texts, rows.lines
-                except MissingColumnError as exc:
-                    errors.append(exc)
-            raise errors[0]  # about the first column tried
-        raw = file_bytes(path)
-        lines = text_lines(raw, file, cli_trained_model.encoding(args, raw, path.name))
-        cli_conventions.warn(_csv_header(args, path.name, lines) + _json_records(path.name, lines))
+        # read once: a pipe (--file <(...), /dev/stdin) can be read once only
+        raw, shown, name = path.read_bytes(), args.file, path.name
+        as_csv = args.text_column is not None or path.suffix.lower() in {".csv", ".tsv"}
     elif args.texts == ["-"]:
-        raw = sys.stdin.buffer.read()
-        lines = text_lines(raw, "standard input", cli_trained_model.encoding(args, raw, "standard input"))
-        cli_conventions.warn(_csv_header(args, "standard input", lines) + _json_records("standard input", lines))
+        raw, shown, name = sys.stdin.buffer.read(), "standard input", "standard input"
+        as_csv = args.text_column is not None
     elif "-" in args.texts:  # a text of its own, or standard input? neither guess is safe
         raise ConfigError("'-' reads the texts from standard input, alone: give texts as arguments or '-', not both")
+    elif args.text_column is not None:
+        raise ConfigError("--text-column names a column of a CSV file: pass the file with --file PATH, or - to read "
+                          "it from standard input")
     elif args.texts:  # each argument is a text, an empty one too: one output line per argument, in order
         return [_argument_text(args, text) for text in args.texts], None  # echoed as given, spaces too (cmd_predict)
     else:
         raise ConfigError("no texts to classify: give them as arguments, with --file PATH, or - to read standard input")
+    if as_csv:  # a spreadsheet export: its texts are one column, never the whole row with its label
+        return _column_texts(args, raw, shown)
+    lines = text_lines(raw, shown, cli_trained_model.encoding(args, raw, name))
+    cli_conventions.warn(_csv_header(args, name, lines) + _json_records(name, lines))
     # a file's blank lines separate texts, they are none; a text is echoed as written, and its line
     # given, to join each answer to its line although the blank ones have none
     numbered = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
     if not numbered:
-        where = "standard input" if args.file is None else args.file
-        raise DataError(f"{where}: is empty or holds only blank lines: nothing to classify")
+        raise DataError(f"{shown}: is empty or holds only blank lines: nothing to classify")
     return [line for _, line in numbered], [number for number, _ in numbered]
+
+
+def _column_texts(args, raw: bytes, shown: str) -> tuple[list[str], list[int]]:
+    """The text column of a CSV file's bytes ``raw`` (named ``shown``), and each text's line, as
+    evaluate reads it: the model's own text column, else ``text``."""
+    from sft_teach.csv_files import read_csv_rows
+
+    errors = []
+    for column in dict.fromkeys(text for text, _ in cli_trained_model.columns_to_try(args)[0]):
+        try:
+            rows = read_csv_rows(shown, column, None, cli_trained_model.encoding(args, raw, shown), with_lines=True,
+                                 skip_empty_texts=True, data=raw)
+        except MissingColumnError as exc:
+            errors.append(exc)
+            continue
+        if rows.empty_texts:  # a real export has some; one prediction line per row that has a text
+            cli_conventions.warn([f"{shown}: no prediction for {count(len(rows.empty_texts), 'row')} whose text is "
+                                  f"empty ({_lines(rows.empty_texts)}); each prediction gives its row's line"])
+        return rows.texts, rows.lines
+    raise errors[0]  # about the first column tried
 
 
 def _argument_text(args, text: str) -> str:
@@ -129,7 +129,7 @@ def _csv_header(args, name: str, lines: list[str]) -> list[str]:
 def _json_records(name: str, lines: list[str]) -> list[str]:
     """A warning when a text file read line by line holds JSON (``df.to_json(...)`` saved as .txt, or
     piped in): each line would be classified whole, keys, labels and brackets too. JSON is a first
-    line that is a bracket alone, or an object that parses."""
+    line that is a bracket alone, or an object or a list that parses."""
     import json
 
     filled = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()][:1]

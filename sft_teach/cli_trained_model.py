@@ -12,7 +12,6 @@ import codecs
 import json
 from pathlib import Path
 
-from sft_teach.decoding import file_bytes
 from sft_teach.errors import ConfigError
 
 
@@ -45,7 +44,7 @@ def encoding(args, source: bytes | Path, shown: str = "the texts") -> str:
     if args.encoding is not None:
         return args.encoding
     try:
-        raw = file_bytes(source) if isinstance(source, Path) else source
+        raw = source.read_bytes() if isinstance(source, Path) else source
     except OSError:  # missing, a folder, unreadable: the reader's own error names the problem
         return "utf-8"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark: read as such whatever is passed

@@ -62,14 +62,16 @@ def _long_fields():
 
 @_long_fields()
 def read_csv_rows(path, text_column: str = "text", label_column: str | None = "label", encoding: str = "utf-8",
-                  with_lines: bool = False, skip_empty_texts: bool = False, classes: bool = True):
+                  with_lines: bool = False, skip_empty_texts: bool = False, classes: bool = True,
+                  data: bytes | None = None):
     """Rows of a CSV as ``(texts, labels)``, checked cell by cell; with ``with_lines``, a
     :class:`Rows` that also holds the line each row starts on, for messages about a row, and how
     many labels were written another way than :func:`sft_teach.labels.one_form`'s. An empty text is an error, unless
     ``skip_empty_texts`` (texts to classify, where there is nothing to learn from, only rows to
     answer): then its row is left out and its line is in ``Rows.empty_texts``. ``classes=False``: the
     second column holds something other than class names (a second sentence, cue words), which may
-    differ on every row.
+    differ on every row. ``data``: the file's bytes, read already (a pipe can be read once; standard
+    input has no path): ``path`` then only names the file in messages.
 
     Row numbers in errors are the file's line numbers (the header is line 1), so
     the learner can jump straight to them in an editor. A text over several lines (quoted) is
@@ -79,7 +81,7 @@ def read_csv_rows(path, text_column: str = "text", label_column: str | None = "l
     # header names are read without the spaces around them ("text, label"), so the names asked for are too
     text_column = text_column.strip()
     label_column = label_column.strip() if label_column is not None else None
-    opened = _checked_header(Path(path), shown, text_column, label_column, encoding)
+    opened = _checked_header(Path(path), shown, text_column, label_column, encoding, data)
     read = _read_rows(opened, shown, text_column, label_column, skip_empty_texts, classes)
     _check_whole_file(read, opened.columns, shown, text_column, label_column, classes)
     rows = Rows(read.texts, read.labels, read.lines, read.trimmed, tuple(read.skipped))
@@ -95,15 +97,16 @@ class _Opened(NamedTuple):
     columns: list[str]  # the header's names, without the spaces around them
 
 
-def _checked_header(path: Path, shown: str, text_column: str, label_column: str | None, encoding: str) -> _Opened:
+def _checked_header(path: Path, shown: str, text_column: str, label_column: str | None, encoding: str,
+                    data: bytes | None = None) -> _Opened:
     """Step 1 of :func:`read_csv_rows`: the file exists, is text, and its header names each column asked for once."""
-    if not path.exists():
+    if data is None and not path.exists():
         raise DataError(f"{path}: file not found: check the path (relative paths start from {Path.cwd()}/)")
-    if path.is_dir():
+    if data is None and path.is_dir():
         raise DataError(f"{shown}: is a folder, not a CSV file: pass a .csv file, or a folder with train.csv")
     refuse_other_format(path, shown, "a CSV file", "save the texts and labels as CSV (pandas: df.to_csv(path, "
                         "index=False)), or load it with datasets and pass the Dataset in Python")
-    raw = decoding.decode(decoding.file_bytes(path), shown, encoding)
+    raw = decoding.decode(path.read_bytes() if data is None else data, shown, encoding)
     if not raw.strip():
         header = f"{text_column},{label_column}" if label_column else text_column  # predict reads texts alone
         raise DataError(f"{shown}: the file is empty: it needs a header line '{header}' and one row per "
@@ -227,10 +230,12 @@ def _read_rows(opened: _Opened, shown: str, text_column: str, label_column: str 
         # a quote left open swallows the lines after it into one cell, up to the next quote or the
         # end of the file: the row then looks wrong in ways that hide the real cause
         broke_at = [n for n in broken if line <= n + skipped_lines <= last]
-        # an odd count says a quote is open somewhere; a strict reader stopping inside this row says
-        # where, also when a stray quote earlier in the file makes the count even again
+        # an odd count says a quote is open somewhere; so does a strict reader stopping inside this row
+        # on a line that starts with a quote (the next row's opening quote read as this one's closing),
+        # also when a stray quote earlier in the file makes the count even again
+        run_on = any(physical[n - 1].lstrip().startswith('"') for n in broke_at)
         open_quote = (f" (its double quote, opened on line {line}, runs to line {last}: if the text ends on "
-                      f"line {line}, close the quote there)") if (odd_quotes or broke_at) and last > line else ""
+                      f"line {line}, close the quote there)") if (odd_quotes or run_on) and last > line else ""
         if broke_at and broken[broke_at[-1]] and last == line:  # the last row opens a quote the file never closes
             open_quote = f" (its double quote, opened on line {line}, is never closed: close it where the text ends)"
         if broke_at and last > line and label_column is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from sft_teach import bundled, csv_files, splits
+from sft_teach import bundled, csv_files, decoding, splits
 from sft_teach.cli_conventions import shell_word
 from sft_teach.errors import ConfigError, DataError, MissingColumnError, SftTeachWarning
 from sft_teach.labels import as_the_model_spells, case_spellings, known_rows, label_order, names_of, skipped_line
@@ -137,7 +137,7 @@ def _from_folder(folder: Path, text_column: str, label_column: str, encoding: st
     from datasets import DatasetDict
 
     files = [name for name in SPLITS if (folder / f"{name}.csv").is_file()]
-    _one_encoding(folder, files)
+    decoding.one_encoding(folder.name, {f"{name}.csv": (folder / f"{name}.csv").read_bytes() for name in files})
     try:
         train = from_csv(folder / "train.csv", text_column, label_column, encoding=encoding)
     except MissingColumnError as error:
@@ -170,27 +170,6 @@ def _from_folder(folder: Path, text_column: str, label_column: str, encoding: st
         raise DataError(f"{folder.name}/: has train.csv but no validation.csv{_other_csv_files(folder)}: add one, or "
                         f"pass a single CSV to split it")
     return DatasetDict(parts)
-
-
-def _one_encoding(folder: Path, files: list[str]) -> None:
-    """A :class:`DataError` when some of a folder's files are UTF-8 (beyond ASCII) and others are not
-    UTF-8 at all: one ``--encoding`` reads the whole folder, so each file's own error would send the
-    user to the encoding the other file refuses."""
-    utf8, other = [], []
-    for name in files:
-        raw = (folder / f"{name}.csv").read_bytes()
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw.isascii():  # UTF-16 with its mark, or plain ASCII: read either way
-            continue
-        try:
-            raw.decode("utf-8")
-            utf8.append(f"{name}.csv")
-        except UnicodeDecodeError:
-            other.append(f"{name}.csv")
-    if utf8 and other:
-        raise DataError(f"{folder.name}/: {' and '.join(utf8)} {'are' if len(utf8) > 1 else 'is'} UTF-8 and "
-                        f"{' and '.join(other)} {'are' if len(other) > 1 else 'is'} not (cp1252, if saved by Excel on "
-                        f"Windows), and one --encoding reads the whole folder: save {' and '.join(other)} again as "
-                        f"'CSV UTF-8' and leave out --encoding")
 
 
 def _other_csv_files(folder: Path) -> str:

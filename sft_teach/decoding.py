@@ -9,41 +9,9 @@ Taught in notebooks/05_your_own_data.ipynb.
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 from sft_teach.errors import DataError
-
-
-# A pipe's bytes while a command runs, by path (see file_bytes and pipes_read_once); None outside one
-_PIPED: dict[str, bytes] | None = None
-
-
-def file_bytes(path) -> bytes:
-    """The bytes of the file at ``path``. A pipe (``--file /dev/stdin``, a shell's ``<(...)``) can be
-    read once only, and a command reads a file twice (its encoding guessed, then its rows parsed):
-    the second read would find it empty. So within :func:`pipes_read_once` a pipe's bytes are kept
-    after the first read; a regular file is read again each time."""
-    from pathlib import Path
-
-    path = Path(path)
-    if _PIPED is None or path.is_file() or not path.exists():  # a missing path: the caller's error names it
-        return path.read_bytes()
-    if str(path) not in _PIPED:
-        _PIPED[str(path)] = path.read_bytes()
-    return _PIPED[str(path)]
-
-
-@contextlib.contextmanager
-def pipes_read_once():
-    """Within it, each pipe is read once (:func:`file_bytes`): a command of ``sft-teach`` runs in it,
-    and its end forgets what was read, so that the same path later is a new pipe."""
-    global _PIPED
-    _PIPED = {}
-    try:
-        yield
-    finally:
-        _PIPED = None
 
 
 def encoding_problem(name: str) -> str | None:
@@ -139,6 +107,30 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
                             f"again in one encoding ('CSV UTF-8'), or retype the accented characters of one of those "
                             f"lines; no --encoding reads both right")
     return text
+
+
+def one_encoding(folder: str, files: dict[str, bytes]) -> None:
+    """A :class:`DataError` when some of a folder's ``files`` (name -> bytes) are UTF-8 beyond ASCII and
+    others are text in another encoding: one ``--encoding`` reads the whole folder, so each file's
+    own error would send the user to the encoding the other file refuses. A file that is no text at
+    all, or mixes encodings itself, is left to :func:`decode`, whose message is the more precise."""
+    utf8, other = [], []
+    for name, raw in files.items():
+        if _is_utf8_text(raw):
+            utf8.append(name)
+        elif not raw.isascii() and not _signature(raw) and b"\x00" not in raw[:4096] and _two_encodings(raw) is None:
+            other.append(name)
+    if utf8 and other:
+        raise DataError(f"{folder}/: {' and '.join(utf8)} {'are' if len(utf8) > 1 else 'is'} UTF-8 and "
+                        f"{' and '.join(other)} {'are' if len(other) > 1 else 'is'} not (cp1252, if saved by Excel on "
+                        f"Windows), and one --encoding reads the whole folder: save {' and '.join(other)} again as "
+                        f"'CSV UTF-8' and leave out --encoding")
+
+
+def _signature(raw: bytes) -> bool:
+    """Whether ``raw`` starts as a file :func:`decode` names for what it is (a workbook, a zip or gzip
+    archive, UTF-16 with its byte-order mark)."""
+    return raw.startswith((b"PK\x03\x04", b"\x1f\x8b", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\xff\xfe", b"\xfe\xff"))
 
 
 def _two_encodings(raw: bytes) -> tuple[int, str, int] | None:

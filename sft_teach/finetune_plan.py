@@ -131,7 +131,7 @@ def _settings_accepted(settings: dict, best_epoch: bool, **recipe) -> None:
         raise ConfigError(f"finetune: TrainingArguments refuses these settings: {said}") from None
     # every N steps means something only when the strategy is "steps"; the run's own are per epoch
     for steps, strategy in (("eval_steps", "eval_strategy"), ("save_steps", "save_strategy")):
-        if steps in settings and str(getattr(getattr(args, strategy), "value", "")) != "steps":
+        if settings.get(steps) is not None and str(getattr(getattr(args, strategy), "value", "")) != "steps":
             instead = f"best_epoch=False and {strategy}='steps'" if best_epoch else f"{strategy}='steps'"
             raise ConfigError(f"{steps}={settings[steps]!r} does nothing: this run's {strategy} is "
                               f"{getattr(args, strategy).value!r}: drop it, or pass {instead}")

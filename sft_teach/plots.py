@@ -349,10 +349,10 @@ def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False, err
         else:
             bars = ax.bar(x, heights, width, label=name, color=colour, yerr=whiskers, capsize=3)
         labels = [values.format(by_layer[layer]) if layer in by_layer else "" for layer in layers] if values else []
-        if values and log:
-            for xi, height, label in zip(x, heights, labels):
-                ax.annotate(label, (xi, height), xytext=(0, 7), textcoords="offset points", ha="center",
-                            va="bottom", fontsize="small")
+        if values and log:  # above the point, or above its whisker
+            for xi, height, label, up in zip(x, heights, labels, whiskers or [0.0] * len(x)):
+                ax.annotate(label, (xi, height + up), xytext=(0, 7 if not up else 3), textcoords="offset points",
+                            ha="center", va="bottom", fontsize="small")
         elif values:
             ax.bar_label(bars, labels=labels, fontsize="small", padding=2)
     if values:
@@ -451,9 +451,11 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
         accuracy.annotate(f"{score:.3f}" + (f"\n± {sd:.3f}" if spread else ""), (i, score + sd), xytext=(0, 4),
                           textcoords="offset points", ha="center", va="bottom", fontsize="small")
     accuracy.set_xlim(-0.6, len(rows) - 0.4)
-    accuracy.set_ylim(0.5, 1.0)
+    # from 0.5, or lower when a method scores below it (a task of many classes), never hiding a point
+    start = min(0.5, np.floor(10 * min(s - sd for s, sd in zip(scores, sds))) / 10)
+    accuracy.set_ylim(start, 1.0)
     # said on the figure, not only beside it: a reader of the picture alone reads 0 at the bottom
-    accuracy.annotate("axis starts at 0.5", (0.02, 0.5), xycoords=("axes fraction", "data"), xytext=(0, 3),
+    accuracy.annotate(f"axis starts at {start:g}", (0.02, start), xycoords=("axes fraction", "data"), xytext=(0, 3),
                       textcoords="offset points", fontsize="small", color="dimgrey")
     accuracy.set_ylabel(f"test accuracy (mean ± SD, {min(r['n'] for r in rows)} seeds)" if spread else "test accuracy")
     bottom = np.zeros(len(rows))

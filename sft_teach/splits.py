@@ -158,13 +158,29 @@ def _with_classes(dataset):
 
 
 def _spelt_like(label: str, classes: list[str]) -> str | None:
-    """The class among ``classes`` (those large enough) that ``label`` looks like a misspelling of:
-    'dgo' of 'dog', 'cat.' of 'cat' (a letter swapped or dropped, punctuation added), else ``None``."""
-    import difflib
+    """The class among ``classes`` (those large enough) that ``label`` looks like a slip of the keyboard
+    for, else ``None``: the same letters with punctuation or spaces added ('cat.'), two neighbours
+    swapped ('dgo'), or, in a longer name, one letter dropped, added or changed ('biling'). Not 'bat'
+    for 'cat', 'neu' for 'neg' or '10' for '1': short names and numbers differ by one letter on purpose."""
+    def plain(name):
+        return "".join(c for c in name.lower() if c.isalnum())
 
-    plain = {name.lower().strip(" .,;:!?'\""): name for name in classes}
-    found = difflib.get_close_matches(label.lower().strip(" .,;:!?'\""), list(plain), n=1, cutoff=0.6)
-    return plain[found[0]] if found else None
+    def slip(a, b):
+        if a == b:
+            return True
+        if len(a) == len(b):
+            wrong = [i for i in range(len(a)) if a[i] != b[i]]
+            swapped = len(wrong) == 2 and wrong[1] == wrong[0] + 1 and a[wrong[0]] == b[wrong[1]] \
+                and a[wrong[1]] == b[wrong[0]]
+            return swapped or (len(wrong) == 1 and len(a) >= 5)
+        short, long = sorted((a, b), key=len)
+        return len(long) == len(short) + 1 and len(short) >= 4 and any(long[:i] + long[i + 1:] == short
+                                                                        for i in range(len(long)))
+
+    mine = plain(label)
+    if not mine or any(c.isdigit() for c in label):
+        return None
+    return next((name for name in classes if not any(c.isdigit() for c in name) and slip(mine, plain(name))), None)
 
 
 def _small_class_fix(labels, names, least: int | None = None) -> str:
@@ -188,8 +204,7 @@ def _small_class_fix(labels, names, least: int | None = None) -> str:
             others = " and ".join(repr(g) for g in number if g != label)
             fixes.append(f"'{label}' is the number {others} written another way: write every label of that class "
                          f"the same way")
-        elif _spelt_like(label, [name for name in names if name not in labels]):
-            like = _spelt_like(label, [name for name in names if name not in labels])
+        elif like := _spelt_like(label, [name for name in names if name not in labels]):
             fixes.append(f"'{label}' is spelt like '{like}': if it is that class, correct the label in the file; "
                          f"if not, add examples of it")
         else:

@@ -266,6 +266,10 @@ CASES = [
         ["text,label", *(f'"{t}",cat' for t in CATS), 'He said "sit and she sat,dog', '"Never closed,dog',
          "Howled at the moon.,dog", '"Lies on her back, swiping at the fan.",cat', *(f'"{t}",dog' for t in DOGS)]).encode()))],
      ["q.csv: line 13 has more cells than the header (its double quote, opened on line 13, runs to line"]),
+    # a quote closed where the text ends, then more: no quote runs on, whatever the strict reader says
+    ("closed-quote-then-more-text", lambda d: ["--data", str(_bytes(d / "q.csv", b'text,label\n"Line one\nline two" '
+                                                                                b'really,cat,x\n'))],
+     ["q.csv: line 2 has more cells than the header: put the text in double quotes"]),
     # a one-row class that is a misspelling: the advice was to add examples of 'dgo'
     ("misspelt-label", lambda d: ["--data", str(write_csv(d / "c.csv", GOOD + [("Wagged at the door.", "dgo")]))],
      ["class 'dgo' has only 1 row", "'dgo' is spelt like 'dog': if it is that class, correct the label in the file"]),

@@ -400,13 +400,14 @@ def test_a_text_that_is_a_missing_value_written_out_is_warned_of():
     """'nan', 'None' or 'NULL' as a text (pandas' or Python's str() of a missing value) passed check
     without a word, and trained as if the word said something about its label."""
     rows = [(f"Cat note {w}.", "cat") for w in "abcdefgh"] + [(f"Dog note {w}.", "dog") for w in "abcdefgh"]
-    missing = [("nan", "cat"), ("nan", "dog"), ("None", "dog"), (" NULL ", "cat")]
+    missing = [("nan", "cat"), ("nan", "dog"), ("#N/A", "dog"), (" NULL ", "cat")]
     findings = checks.check(DatasetDict(train=Dataset.from_dict({"text": [t for t, _ in rows + missing],
                                                                  "label": [y for _, y in rows + missing]})))
     said = [f.message for f in findings if f.kind == "placeholder_text"]
-    assert said == ["4 texts are a missing value written out ('nan' 2x, 'None' 1x, 'NULL' 1x; pandas writes 'nan' "
-                    "for an empty cell, Python 'None'): such a row has no text to learn from: delete those rows, or "
-                    "fill in their texts"]
-    none_of_these = [("None of these fit, I'm afraid.", "dog")]  # a text that only starts with the word
+    assert said == ["train: 4 texts are a missing value written out ('nan' 2x, '#N/A' 1x, 'NULL' 1x; pandas writes "
+                    "'nan' for an empty cell): such a row has no text to learn from: delete those rows, or fill in "
+                    "their texts"]
+    assert "near_empty" not in [f.kind for f in findings]  # '#N/A' has too few letters too: warned of once
+    answers = [("None", "dog"), ("N/A", "cat")]  # a survey's real answers: left alone
     assert "placeholder_text" not in [f.kind for f in checks.check(DatasetDict(train=Dataset.from_dict(
-        {"text": [t for t, _ in rows + none_of_these], "label": [y for _, y in rows + none_of_these]})))]
+        {"text": [t for t, _ in rows + answers], "label": [y for _, y in rows + answers]})))]

@@ -775,3 +775,16 @@ def test_a_file_in_one_encoding_is_not_taken_for_two(tmp_path, encoding, rows):
     path.write_bytes("\n".join(["text,label", *rows]).encode(encoding) + b"\n")
     texts, labels = read_csv_rows(path, encoding=encoding)
     assert texts == [row.rsplit(",", 1)[0] for row in rows] and labels == ["a", "b", "c"]
+
+
+def test_a_one_row_label_is_called_a_misspelling_only_when_it_looks_like_a_slip_of_the_keyboard():
+    """'dgo' beside 'dog' is a typo to correct; '10' beside '1', 'neu' beside 'neg' or 'bat' beside
+    'cat' are classes of their own, whose fix is more examples."""
+    from sft_teach.splits import _spelt_like
+
+    assert _spelt_like("dgo", ["cat", "dog"]) == "dog"  # two neighbours swapped
+    assert _spelt_like("cat.", ["cat", "dog"]) == "cat"  # punctuation added
+    assert _spelt_like("biling", ["billing", "refunds"]) == "billing"  # a letter dropped from a longer name
+    for label, classes in (("bat", ["cat"]), ("neu", ["neg", "pos"]), ("10", [str(i) for i in range(1, 10)]),
+                           ("4 stars", ["5 stars"]), ("class_10", ["class_1"]), ("dogs", ["dog"])):
+        assert _spelt_like(label, classes) is None, label

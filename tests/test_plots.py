@@ -210,7 +210,7 @@ def test_lora_comparison_draws_accuracies_as_points_with_their_values():
             for m, t, g, a in (("full fine-tuning", 2e7, 80.0, 0.79), ("LoRA r=4", 2e5, 1.0, 0.76))]
     accuracy = plots.lora_comparison(rows).axes[1]
     assert not accuracy.patches  # no bars
-    assert [t.get_text() for t in accuracy.texts][:2] == ["0.790\n± 0.010", "0.760\n± 0.010"]  # an SD under its mean  # an SD under its mean
+    assert [t.get_text() for t in accuracy.texts][:2] == ["0.790\n± 0.010", "0.760\n± 0.010"]  # an SD under its mean
     assert accuracy.get_ylabel() == "test accuracy (mean ± SD, 5 seeds)"
     one_run = plots.lora_comparison([{k: v for k, v in r.items() if k not in ("accuracy_sd", "n")} for r in rows])
     assert [t.get_text() for t in one_run.axes[1].texts] == ["0.790", "0.760", "axis starts at 0.5"]
@@ -411,3 +411,11 @@ def test_lora_comparison_marks_where_its_accuracy_axis_starts():
                                                      ("LoRA r=4", 150_000, 0.76, 0.6))]
     accuracy = plots.lora_comparison(rows).axes[1]
     assert accuracy.get_ylim()[0] == 0.5 and accuracy.texts[-1].get_text() == "axis starts at 0.5"
+
+
+def test_lora_comparison_starts_its_accuracy_axis_below_a_score_under_half():
+    """A task of many classes can score below 0.5: its point is drawn, and the axis says where it starts."""
+    rows = [{"method": m, "trainable": t, "accuracy": a, "weights": 80.0, "gradients": 1.0, "optimizer": 2.0,
+             "activations": 40.0} for m, t, a in (("full fine-tuning", 22_000_000, 0.62), ("head only", 150_000, 0.31))]
+    accuracy = plots.lora_comparison(rows).axes[1]
+    assert accuracy.get_ylim()[0] == 0.3 and accuracy.texts[-1].get_text() == "axis starts at 0.3"
