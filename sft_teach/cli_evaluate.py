@@ -27,13 +27,12 @@ def _read_labelled(args, source: Path):
         raw = source.read_bytes()
     except OSError:  # missing, a folder, unreadable: the reader's own error names it
         raw = None
+    read_as = cli_trained_model.encoding(args, source if raw is None else raw, str(source))
     errors = []
     for text_column, label_column in tries:
         try:
-            texts, labels, lines, *_ = read_csv_rows(source, text_column, label_column,
-                                                    cli_trained_model.encoding(args, source if raw is None else raw,
-                                                                               str(source)),
-                                                    with_lines=True, data=raw)
+            texts, labels, lines, *_ = read_csv_rows(source, text_column, label_column, read_as, with_lines=True,
+                                                    data=raw)
             return texts, labels, lines, label_column
         except MissingColumnError as exc:
             errors.append(exc)

@@ -68,11 +68,10 @@ def _column_texts(args, raw: bytes, shown: str) -> tuple[list[str], list[int]]:
     evaluate reads it: the model's own text column, else ``text``."""
     from sft_teach.csv_files import read_csv_rows
 
-    errors = []
+    read_as, errors = cli_trained_model.encoding(args, raw, shown), []
     for column in dict.fromkeys(text for text, _ in cli_trained_model.columns_to_try(args)[0]):
         try:
-            rows = read_csv_rows(shown, column, None, cli_trained_model.encoding(args, raw, shown), with_lines=True,
-                                 skip_empty_texts=True, data=raw)
+            rows = read_csv_rows(shown, column, None, read_as, with_lines=True, skip_empty_texts=True, data=raw)
         except MissingColumnError as exc:
             errors.append(exc)
             continue

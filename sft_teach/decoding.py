@@ -14,6 +14,18 @@ import re
 from sft_teach.errors import DataError
 
 
+# What a file's first bytes say it is, when it is no text: each named by decode, with the fix
+_NOT_TEXT = (
+    (b"PK\x03\x04", "is an Excel workbook or zip archive, not text: in Excel use File > Save As > 'CSV UTF-8' or "
+                     "'Unicode Text'"),
+    (b"\x1f\x8b", "is gzip-compressed, not text: decompress it first (gunzip, or 7-Zip on Windows) and pass the "
+                  "file inside"),  # a .csv.gz export
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "is an Excel 97-2003 workbook (.xls) or another Office file, not text: "
+                                          "in Excel use File > Save As > 'CSV UTF-8'"),  # the OLE2 container
+)
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16's byte-order marks, little- and big-endian
+
+
 def encoding_problem(name: str) -> str | None:
     """Why ``name`` cannot read text (``None`` when it can): Python knows no such encoding, or it is
     a codec that turns bytes into bytes (``base64``, ``hex``), which ``codecs.lookup`` accepts too.
@@ -35,17 +47,11 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
     problem = encoding_problem(encoding)
     if problem:
         raise DataError(f"{shown}: {problem}")
-    if raw.startswith(b"PK\x03\x04"):
-        raise DataError(f"{shown}: is an Excel workbook or zip archive, not text: in Excel use File > Save As > "
-                        f"'CSV UTF-8' or 'Unicode Text'")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    for magic, what in _NOT_TEXT:
+        if raw.startswith(magic):
+            raise DataError(f"{shown}: {what}")
+    if raw.startswith(_UTF16_MARKS):
         return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
-    if raw.startswith(b"\x1f\x8b"):  # gzip's magic number: a .csv.gz export
-        raise DataError(f"{shown}: is gzip-compressed, not text: decompress it first (gunzip, or 7-Zip on Windows) "
-                        f"and pass the file inside")
-    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # the OLE2 container of .xls and .doc
-        raise DataError(f"{shown}: is an Excel 97-2003 workbook (.xls) or another Office file, not text: in Excel use "
-                        f"File > Save As > 'CSV UTF-8'")
     wide = encoding.lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32"))
     if b"\x00" in raw[:4096] and not wide:  # UTF-16 without a byte-order mark has them too: named when asked for
         order = _utf16_order(raw[:4096])
@@ -118,19 +124,14 @@ def one_encoding(folder: str, files: dict[str, bytes]) -> None:
     for name, raw in files.items():
         if _is_utf8_text(raw):
             utf8.append(name)
-        elif not raw.isascii() and not _signature(raw) and b"\x00" not in raw[:4096] and _two_encodings(raw) is None:
+        elif (not raw.isascii() and not raw.startswith(tuple(m for m, _ in _NOT_TEXT) + _UTF16_MARKS)
+              and b"\x00" not in raw[:4096] and _two_encodings(raw) is None):
             other.append(name)
     if utf8 and other:
         raise DataError(f"{folder}/: {' and '.join(utf8)} {'are' if len(utf8) > 1 else 'is'} UTF-8 and "
                         f"{' and '.join(other)} {'are' if len(other) > 1 else 'is'} not (cp1252, if saved by Excel on "
                         f"Windows), and one --encoding reads the whole folder: save {' and '.join(other)} again as "
                         f"'CSV UTF-8' and leave out --encoding")
-
-
-def _signature(raw: bytes) -> bool:
-    """Whether ``raw`` starts as a file :func:`decode` names for what it is (a workbook, a zip or gzip
-    archive, UTF-16 with its byte-order mark)."""
-    return raw.startswith((b"PK\x03\x04", b"\x1f\x8b", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\xff\xfe", b"\xfe\xff"))
 
 
 def _two_encodings(raw: bytes) -> tuple[int, str, int] | None:
