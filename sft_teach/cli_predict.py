@@ -120,7 +120,8 @@ def _csv_header(args, name: str, lines: list[str]) -> list[str]:
     column = next((field for want in wanted for field in header if field.lower() == want), None)
     if column is None:
         return []
-    return [f"{name}: line {number} reads like a CSV header ({first[:60]}), but the file is read as one text per "
+    read = "standard input is" if name == "standard input" else "the file is"
+    return [f"{name}: line {number} reads like a CSV header ({first[:60]}), but {read} read as one text per "
             f"line, so each row is classified whole, its other columns too: pass --text-column {cli_conventions.shell_word(column)} to read "
             f"its '{column}' column"]
 
@@ -141,7 +142,8 @@ def _json_records(name: str, lines: list[str]) -> list[str]:
         record = False
     if not record:
         return []
-    return [f"{name}: line {number} reads like JSON ({first[:60]}), but the file is read as one text per line, so "
+    read = "standard input is" if name == "standard input" else "the file is"
+    return [f"{name}: line {number} reads like JSON ({first[:60]}), but {read} read as one text per line, so "
             f"each line is classified whole, its keys and brackets too: save the texts as CSV (pandas: "
             f"df.to_csv(path, index=False)) and pass --text-column NAME"]
 

@@ -304,7 +304,8 @@ def test_predict_refuses_a_json_file_and_warns_of_json_or_a_header_read_line_by_
     assert code == 0 and "data.txt: line 1 reads like JSON" in err and "--text-column NAME" in err
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"text,label\nPurred all night.,cat\n")))
     code, out, err = run(["predict", "--model", str(tiny_model_dir), "-"], capsys)
-    assert code == 0 and "standard input: line 1 reads like a CSV header (text,label)" in err
+    assert code == 0 and "standard input: line 1 reads like a CSV header (text,label), but standard input is read as one " \
+                         "text per line" in err
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes are POSIX")
