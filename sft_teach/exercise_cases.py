@@ -356,7 +356,8 @@ CATALOGUE = [
               "t + 1), and `seq_len` differs from one micro-batch to the next. Return, as a float, the step's "
               "loss as one batch holding all of them would give it: the mean of −log softmax(logits)[target] "
               "over every answer token of every micro-batch. transformers' `Trainer` has done this since "
-              "version 4.46 (October 2024): it counts the step's answer tokens first (`num_items_in_batch`).",
+              "version 4.46 (October 2024; the releases after it corrected details): it counts the step's "
+              "answer tokens first (`num_items_in_batch`).",
          hint="For each micro-batch, add up −log p of its answer tokens and count them; divide the total of "
               "the sums by the total of the counts. log softmax(z) = z − log Σ exp(z) along the last axis; "
               "`np.take_along_axis` picks one entry per row.",
