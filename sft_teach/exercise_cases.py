@@ -74,7 +74,9 @@ def _lora_cases(merged=False):
     a, b = rng.normal(size=(2, 5)), rng.normal(size=(3, 2))
     a1, b1 = rng.normal(size=(1, 5)), rng.normal(size=(3, 1))
     square = [rng.normal(size=s) for s in ((2, 4), (4, 4), (2, 4), (4, 2))]
-    cases = [(x, w0, a, b, 4.0), (x, w0, a1, b1, 1.0), (*square, 16.0), (x, w0, a, np.zeros((3, 2)), 8.0)]
+    # alpha / r whole in the first cases, 1.5 in the last: alpha // r would pass the others
+    cases = [(x, w0, a, b, 4.0), (x, w0, a1, b1, 1.0), (*square, 16.0), (x, w0, a, np.zeros((3, 2)), 8.0),
+             (x, w0, a, b, 3.0)]
     return [c[1:] for c in cases] if merged else cases
 
 
@@ -134,7 +136,11 @@ CATALOGUE = [
          hint="For vectors of length 1, all cosine similarities at once are `test_vectors @ train_vectors.T`.",
          imports="import numpy as np", cases=_nearest_cases, compare=array(0),
          mistakes=((lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)],
-                    "that is the *least* similar training note: use `argmax`."),)),
+                    "that is the *least* similar training note: the highest similarity, `test_vectors @ "
+                    "train_vectors.T`, is its `argmax`; the smallest distance is its `argmin`."),
+                   (lambda t, v, y: (t @ v.T).argmax(axis=1),
+                    "those are the positions of the nearest training notes: return their labels, "
+                    "`train_labels[positions]`."))),
     dict(id="02-training-steps", notebook="02_technical_recipe.ipynb", name="training_steps",
          title="How many optimiser steps, with gradient accumulation?",
          task="`steps_per_epoch` above counted one optimiser step per batch. With `gradient_accumulation_steps=N` "
@@ -177,7 +183,7 @@ CATALOGUE = [
          imports="import math",
          cases=lambda: [(135, 500), (135, 0.1), (10, 10), (10, 11), (7, 0.5), (50, 0), (1, 5), (200, 0.0),
                         (10, 0.92), (3, 0.7), (10, 10.5)],
-         compare=number(1e-9),
+         compare=number(1e-6),
          mistakes=((lambda t, w: 1.0, "a warmup longer than the run never gets there: the last step is the highest."),
                    (lambda t, w: min(1.0, t / (w if w >= 1 else math.ceil(t * w) or 1)),
                     "the run's last step is `total_steps` − 1: the rate there is (`total_steps` − 1) / warmup of "
@@ -190,7 +196,7 @@ CATALOGUE = [
          imports="import numpy as np",
          cases=lambda: [([0, 1, 0, 1], [0, 1, 0, 1]), ([0] * 8 + [1] * 2, [0] * 10),
                         ([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0]), ([0, 0, 1, 1], [0, 2, 1, 1])],
-         compare=number(1e-9),
+         compare=number(1e-6),
          mistakes=((lambda y, p: float(np.mean(np.asarray(y) == np.asarray(p))),
                     "that is the accuracy (micro-F1); average the per-class F1 scores instead."),)),
     dict(id="03-layer-plan", notebook="03_transfer_learning.ipynb", name="layer_plan",
@@ -215,7 +221,7 @@ CATALOGUE = [
          hint="`np.linalg.norm(m)` is the Frobenius norm of a matrix (and the length of a vector).",
          imports="import numpy as np",
          cases=_drift_cases,
-         compare=number(1e-9),
+         compare=number(1e-6),
          mistakes=((lambda b, a: abs(np.linalg.norm(a) - np.linalg.norm(b)) / np.linalg.norm(b),
                     "that compares the two sizes; take the norm of the *difference* instead."),
                    (lambda b, a: np.linalg.norm(a - b), "divide by the norm of the weights before."))),
@@ -225,7 +231,7 @@ CATALOGUE = [
               "bottom (nearest the input) to the top. Return a dict name → learning rate: the top layer (the last "
               "name) gets `top_lr`, and each layer below gets the rate of the layer above divided by `factor`.",
          cases=lambda: [(["a", "b", "c"], 0.01), (PETS_GROUPS[:-1], 3e-4), (["x", "y"], 1.0, 2.0), (["only"], 1e-3)],
-         compare=mapping(number(1e-9)),
+         compare=mapping(number(1e-6)),
          mistakes=((lambda ls, lr, f=2.6: {n: lr / f ** d for d, n in enumerate(ls)},
                     "the *top* layer (the last name) gets `top_lr`; the rates shrink going down."),
                    (lambda ls, lr, f=2.6: {n: lr / f ** (d + 1) for d, n in enumerate(reversed(ls))},
@@ -244,7 +250,7 @@ CATALOGUE = [
          imports="import math",
          cases=lambda: [(0, 40), (4, 40), (39, 40), (44, 45), (40, 45), (3, 45), (98, 99), (0, 5), (4, 5),
                         (100, 1000), (60, 100, 0.2, 8), (5, 7, 0.2, 8)],
-         compare=number(1e-9),
+         compare=number(1e-6),
          mistakes=((_stlr_p_unguarded,
                     "p falls below 0 at the end of this run: keep it at least 0 (`max(0.0, ...)`), so the rate "
                     "never goes below η_max / ratio."),
@@ -285,7 +291,7 @@ CATALOGUE = [
          cases=lambda: [(DESK_TEXTS, 0.2, 0), (DESK_TEXTS, 0.5, 1),
                         ([f"Note {i}" if i % 2 else f"NOTE  {i - 1}" for i in range(40)], 0.25, 2),
                         (["Same text", "same text", "SAME  text"], 0.0, 0)],
-         compare=_split_compare, deterministic=True),
+         compare=_split_compare, deterministic=True, unchanged=True),
     dict(id="06-lora-forward", notebook="06_lora.ipynb", name="lora_forward", title="A LoRA layer's forward pass",
          task="Write `lora_forward(x, W0, A, B, alpha)`: h = W0 x + (alpha / r) B A x for a batch. `x` is "
               "`(batch, d_in)`, `W0` `(d_out, d_in)`, `A` `(r, d_in)`, `B` `(d_out, r)`; the rank r is not "

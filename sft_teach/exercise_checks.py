@@ -234,6 +234,19 @@ def _makes_mistake(answer, wrong, cases, compare, failed) -> bool:
         return False
 
 
+def _where(error: BaseException, answer) -> str:
+    """Where in the learner's own function ``error`` was raised, as their cell numbers its lines (the
+    error itself may come from deep inside NumPy: ``matmul: Input operand 1 has a mismatch``)."""
+    import traceback
+
+    own = getattr(getattr(answer, "__code__", None), "co_filename", None)
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == own]
+    if not frames:
+        return ""
+    line = (frames[-1].line or "").strip()
+    return f" (in your code, line {frames[-1].lineno}" + (f": `{line[:80]}`)" if line else ")")
+
+
 def run(name: str, answer, reference, cases, compare, params, mistakes=(), unchanged=False, deterministic=False):
     """``(passed, message)`` for ``answer`` on every case; see the module docstring.
 
@@ -248,7 +261,7 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
         kind = type(answer).__name__
         return False, f"`{name}` should be a function; it is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, {show(answer)}."
     for args in cases:
-        call = f"{name}({', '.join(f'{p}={show(a, 40)}' for p, a in zip(params, args))})"
+        call = f"{name}({', '.join(f'{p}={show(a, 100)}' for p, a in zip(params, args))})"  # enough to see the case
         expected, given = reference(*copy.deepcopy(args)), copy.deepcopy(args)
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"), _time_limit(TIME_LIMIT):
@@ -258,7 +271,7 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
         except _TooSlow:
             return False, f"{call} had not returned after {TIME_LIMIT} s: is there a loop that never ends?"
         except Exception as error:  # the learner's code: any error is feedback, not a crash
-            return False, f"{call} raised {type(error).__name__}: {error}"
+            return False, f"{call} raised {type(error).__name__}: {error}{_where(error, answer)}"
         try:
             problem = compare(got, expected)
         except Exception:  # an answer of a kind the comparison never meets (10 ** 400, arrays in a list): feedback too

@@ -105,8 +105,10 @@ def test_an_exception_is_reported_with_its_type_and_the_input():
 
     result = check("02-peak-reached", broken)
     assert not result.passed
+    # with the line of the learner's own code it came from, as their cell numbers it
+    line = broken.__code__.co_firstlineno + 1
     assert result.message == ("peak_fraction(total_steps=135, warmup_steps=500) raised ZeroDivisionError: "
-                              "division by zero")
+                              f"division by zero (in your code, line {line}: `return total_steps / 0`)")
 
 
 def test_nan_wrong_shape_and_mutation_are_named():
@@ -265,7 +267,9 @@ def test_eq_3_as_printed_is_told_where_it_breaks():
         message = check("04-stlr", lambda t, T, cut_frac=0.1, ratio=32: eq_3(t, T, cut_frac, ratio, least)).message
         assert message.startswith("stlr_multiplier(t=44, T=45) returned -0.0763889; expected 0.03125. Hint: p falls below 0")
     guarded_p_only = check("04-stlr", lambda t, T, cut_frac=0.1, ratio=32: max(1 / ratio, eq_3(t, T, cut_frac, ratio))).message
-    assert guarded_p_only == "stlr_multiplier(t=0, T=5) raised ZeroDivisionError: float division by zero"
+    assert guarded_p_only.startswith("stlr_multiplier(t=0, T=5) raised ZeroDivisionError: float division by zero "
+                                     "(in your code, line ")
+    assert guarded_p_only.endswith("`p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))`)")
 
 
 def test_a_solution_shows_its_source_and_computes_the_answer():
@@ -528,3 +532,31 @@ def test_the_split_check_and_the_cases_keep_their_promises():
     assert cases._answer_tokens(last) == sum(int((labels[:, 1:] != -100).sum()) for _, labels in last)
     ones = [(np.zeros((1, 3, 2)), np.array([[5, 6, -100]]))]
     assert cases._answer_tokens(ones) == 1
+
+
+def test_the_cases_catch_what_a_learner_really_writes():
+    """alpha // r passed when every case's alpha / r was whole; a split that shuffles the caller's own
+    list passed; a float32 answer was refused at 1e-9; returning the nearest note's position got no hint."""
+    import random
+
+    import numpy as np
+
+    floored = check("06-lora-forward", lambda x, W0, A, B, alpha: x @ W0.T + (alpha // A.shape[0]) * (x @ A.T @ B.T))
+    assert not floored.passed and "alpha=3" in floored.message
+    assert not check("06-merge", lambda W0, A, B, alpha: W0 + (alpha // A.shape[0]) * (B @ A)).passed
+
+    def in_place(texts, test_fraction=0.2, seed=0):
+        distinct = list(dict.fromkeys(" ".join(t.lower().split()) for t in texts))
+        random.Random(seed).shuffle(texts)  # the caller's list, shuffled
+        k = round(test_fraction * len(distinct))
+        return distinct[k:], distinct[:k]
+
+    assert "changed its argument" in check("05-dedup-split", in_place).message
+
+    def float32_change(before, after):
+        before, after = np.asarray(before, np.float32), np.asarray(after, np.float32)
+        return np.linalg.norm(after - before) / np.linalg.norm(before)
+
+    assert check("03-relative-change", float32_change).passed
+    positions = check("01-nearest-label", lambda t, v, y: (t @ v.T).argmax(axis=1)).message
+    assert "Hint: those are the positions of the nearest training notes: return their labels" in positions
