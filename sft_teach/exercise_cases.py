@@ -96,7 +96,11 @@ def _micro_batch_cases():
     short, long = micro_batch(2, 9, 7), micro_batch(1, 14, 2)  # 2 x 2 answer tokens, then 12
     cut = micro_batch(2, 5, 3)
     cut[1][:] = -100  # a micro-batch whose answers were all cut off: it adds nothing to the step
-    return [([one],), ([short, long],), ([micro_batch(1, 8, 6), cut, micro_batch(3, 7, 2)],)]
+    with_cut = [micro_batch(1, 8, 6), cut, micro_batch(3, 7, 2)]
+    # rows whose first label is a token: no position predicts it, and flattening the rows before the
+    # shift would let the row above's last logit predict it
+    unmasked_start = micro_batch(3, 5, 0)
+    return [([one],), ([short, long],), ([unmasked_start, short],), (with_cut,)]
 
 
 def _answer_tokens(micro_batches) -> int:
@@ -245,7 +249,8 @@ CATALOGUE = [
               "multiple of 1 / cut_frac, the floor can make cut too small, so the fall is too steep: p drops below "
               "0 in the last steps, taking the multiplier below 1 / ratio (at T = 45 the last step's is −0.076: a negative "
               "learning rate, which climbs the loss). Write `stlr_multiplier(t, T, cut_frac=0.1, ratio=32)`: "
-              "η_t / η_max at step `t` (0-based) of `T` steps, by Eq. 3, but with cut at least 1 and p at least 0.",
+              "η_t / η_max at step `t` (0-based) of `T` steps, by Eq. 3, but with cut at least 1 and p at least 0 "
+              "(keep Eq. 3's fall, over cut · (1 / cut_frac − 1) steps: the two guards are the whole fix).",
          hint="Start from `stlr_inline` above: a guard on cut and one on p are all it needs.",
          imports="import math",
          cases=lambda: [(0, 40), (4, 40), (39, 40), (44, 45), (40, 45), (3, 45), (98, 99), (0, 5), (4, 5),
@@ -337,7 +342,8 @@ CATALOGUE = [
               "(what `trl`'s `assistant_only_loss=True` does, reading where each answer is from the template's "
               "`{% generation %}` markers). Write "
               "`mask_turns(input_ids, answers)`: `answers` lists the `(start, end)` positions of each answer's "
-              "tokens, half-open like a slice (`input_ids[start:end]` is the answer). Return a new list, as long "
+              "tokens, half-open like a slice (`input_ids[start:end]` is the answer, its closing `<|im_end|>` "
+              "included). Return a new list, as long "
               "as `input_ids`: the token id itself inside every answer, -100 everywhere else. Leave `input_ids` "
               "unchanged.",
          hint="Start from a list of -100s as long as `input_ids`, then copy each answer's slice into it.",

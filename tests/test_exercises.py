@@ -560,3 +560,22 @@ def test_the_cases_catch_what_a_learner_really_writes():
     assert check("03-relative-change", float32_change).passed
     positions = check("01-nearest-label", lambda t, v, y: (t @ v.T).argmax(axis=1)).message
     assert "Hint: those are the positions of the nearest training notes: return their labels" in positions
+
+
+def test_flattening_the_rows_before_the_shift_is_caught():
+    """Every case's rows started with the prompt's -100, so a loss that joined the rows before shifting
+    them (the last logit of a row predicting the next row's first token) passed."""
+    import numpy as np
+
+    def flattened(micro_batches):
+        total, count = 0.0, 0
+        for logits, labels in micro_batches:
+            flat_logits, flat_labels = logits.reshape(-1, logits.shape[-1])[:-1], labels.reshape(-1)[1:]
+            keep = flat_labels != -100
+            z = flat_logits[keep] - flat_logits[keep].max(axis=1, keepdims=True)
+            log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+            total -= log_p[np.arange(int(keep.sum())), flat_labels[keep]].sum()
+            count += int(keep.sum())
+        return total / count
+
+    assert not check("07-masked-loss", flattened).passed
