@@ -30,7 +30,10 @@ def test_finetune_runs_data_parallel_under_torchrun(tmp_path):
         [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={WORLD}", "--standalone",
          str(SCRIPT), str(tmp_path)],
         cwd=SCRIPT.parent.parent, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    # each rank's own error: the tail alone is the other rank's trace of the barrier it waited at
+    by_rank = ["\n".join(line for line in done.stderr.splitlines() if line.startswith(f"[rank{r}]"))[-3000:]
+               for r in range(WORLD)]
+    assert done.returncode == 0, "\n".join(by_rank) + "\n" + done.stdout[-2000:] + done.stderr[-2000:]
 
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD)]
     steps_per_epoch = math.ceil(N_TRAIN / (BATCH_SIZE * WORLD))  # one optimiser step per global batch
