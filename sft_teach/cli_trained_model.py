@@ -12,6 +12,7 @@ import codecs
 import json
 from pathlib import Path
 
+from sft_teach import decoding
 from sft_teach.errors import ConfigError
 
 
@@ -47,7 +48,7 @@ def encoding(args, source: bytes | Path, shown: str = "the texts") -> str:
         raw = source.read_bytes() if isinstance(source, Path) else source
     except OSError:  # missing, a folder, unreadable: the reader's own error names the problem
         return "utf-8"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark: read as such whatever is passed
+    if raw.startswith(decoding.UTF16_MARKS):  # UTF-16 with its byte-order mark: read as such whatever is passed
         return "utf-8"
     try:
         raw.decode("utf-8")

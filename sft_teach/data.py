@@ -137,19 +137,22 @@ def _from_folder(folder: Path, text_column: str, label_column: str, encoding: st
     from datasets import DatasetDict
 
     files = [name for name in SPLITS if (folder / f"{name}.csv").is_file()]
-    decoding.one_encoding(folder.name, {f"{name}.csv": (folder / f"{name}.csv").read_bytes() for name in files})
-    try:
-        train = from_csv(folder / "train.csv", text_column, label_column, encoding=encoding)
-    except MissingColumnError as error:
-        _columns_differ(folder, "train", files, error, text_column, label_column, encoding)
+    raw = {name: (folder / f"{name}.csv").read_bytes() for name in files}  # each file read once
+    decoding.one_encoding(folder.name, {f"{name}.csv": data for name, data in raw.items()})
+
+    def read(name):
+        try:
+            return csv_files.read_csv_rows(folder / f"{name}.csv", text_column, label_column, encoding,
+                                           with_lines=True, data=raw[name])
+        except MissingColumnError as error:
+            _columns_differ(folder, name, raw, error, text_column, label_column, encoding)
+
+    train = _csv_dataset(folder / "train.csv", text_column, label_column, None, encoding, False, rows=read("train"))[0]
     splits.require_classes(train, f"{folder.name}/train.csv")
     names = train.features["label"].names
     parts = {"train": train}
     for name in files[1:]:
-        try:
-            rows = csv_files.read_csv_rows(folder / f"{name}.csv", text_column, label_column, encoding, with_lines=True)
-        except MissingColumnError as error:
-            _columns_differ(folder, name, files, error, text_column, label_column, encoding)
+        rows = read(name)
         unknown = sorted(set(rows.labels) - set(names), key=rows.labels.index)  # in the file's order
         twins = {label: known for label in unknown for known in names if known.casefold() == label.casefold()}
         if twins:  # one class spelt two ways
@@ -182,14 +185,16 @@ def _other_csv_files(folder: Path) -> str:
             f"{', '.join(f'{name}.csv' for name in SPLITS)}, in lower case)")
 
 
-def _columns_differ(folder: Path, name: str, files, error: MissingColumnError, text_column, label_column, encoding):
+def _columns_differ(folder: Path, name: str, raw: dict, error: MissingColumnError, text_column, label_column,
+                    encoding):
     """Re-raise ``error`` (``name``.csv lacks a column), saying so when another file of the folder has
-    the columns: then no --text-column fits every file, and the headers must be made alike."""
-    for other in files:
+    the columns: then no --text-column fits every file, and the headers must be made alike. ``raw``:
+    each split's name -> its file's bytes."""
+    for other, data in raw.items():
         if other == name:
             continue
         try:
-            csv_files.read_csv_rows(folder / f"{other}.csv", text_column, label_column, encoding)
+            csv_files.read_csv_rows(folder / f"{other}.csv", text_column, label_column, encoding, data=data)
         except DataError:
             continue
         wanted = " and ".join(f"'{c}'" for c in (text_column, label_column) if c not in error.columns)

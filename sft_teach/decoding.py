@@ -23,7 +23,7 @@ _NOT_TEXT = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "is an Excel 97-2003 workbook (.xls) or another Office file, not text: "
                                           "in Excel use File > Save As > 'CSV UTF-8'"),  # the OLE2 container
 )
-_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16's byte-order marks, little- and big-endian
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16's byte-order marks, little- and big-endian
 
 
 def encoding_problem(name: str) -> str | None:
@@ -50,7 +50,7 @@ def decode(raw: bytes, shown: str, encoding: str, wanted: str = "a CSV file with
     for magic, what in _NOT_TEXT:
         if raw.startswith(magic):
             raise DataError(f"{shown}: {what}")
-    if raw.startswith(_UTF16_MARKS):
+    if raw.startswith(UTF16_MARKS):
         return raw.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a byte-order mark
     wide = encoding.lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32"))
     if b"\x00" in raw[:4096] and not wide:  # UTF-16 without a byte-order mark has them too: named when asked for
@@ -124,7 +124,7 @@ def one_encoding(folder: str, files: dict[str, bytes]) -> None:
     for name, raw in files.items():
         if _is_utf8_text(raw):
             utf8.append(name)
-        elif (not raw.isascii() and not raw.startswith(tuple(m for m, _ in _NOT_TEXT) + _UTF16_MARKS)
+        elif (not raw.isascii() and not raw.startswith(tuple(m for m, _ in _NOT_TEXT) + UTF16_MARKS)
               and b"\x00" not in raw[:4096] and _two_encodings(raw) is None):
             other.append(name)
     if utf8 and other:

@@ -788,3 +788,18 @@ def test_a_one_row_label_is_called_a_misspelling_only_when_it_looks_like_a_slip_
     for label, classes in (("bat", ["cat"]), ("neu", ["neg", "pos"]), ("10", [str(i) for i in range(1, 10)]),
                            ("4 stars", ["5 stars"]), ("class_10", ["class_1"]), ("dogs", ["dog"])):
         assert _spelt_like(label, classes) is None, label
+
+
+def test_a_folder_s_files_are_each_read_once(tmp_path, monkeypatch):
+    """The folder-encoding check and the parse share one read of each file (a second read is waste, and
+    a file changed between the two would be checked in one state and parsed in another)."""
+    from pathlib import Path
+
+    rows = [(f"Cat note {w}.", "cat") for w in "abcdef"] + [(f"Dog note {w}.", "dog") for w in "abcdef"]
+    for name in ("train", "validation", "test"):
+        write_csv(tmp_path / f"{name}.csv", rows)
+    reads, read_bytes = [], Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self.name) or read_bytes(self))
+    folder = data.load(str(tmp_path))
+    assert sorted(reads) == ["test.csv", "train.csv", "validation.csv"]
+    assert [len(folder[name]) for name in ("train", "validation", "test")] == [12, 12, 12]
