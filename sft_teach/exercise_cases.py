@@ -296,7 +296,7 @@ CATALOGUE = [
          cases=lambda: [(DESK_TEXTS, 0.2, 0), (DESK_TEXTS, 0.5, 1),
                         ([f"Note {i}" if i % 2 else f"NOTE  {i - 1}" for i in range(40)], 0.25, 2),
                         (["Same text", "same text", "SAME  text"], 0.0, 0)],
-         compare=_split_compare, deterministic=True, unchanged=True),
+         compare=_split_compare, seed="seed", unchanged=True),
     dict(id="06-lora-forward", notebook="06_lora.ipynb", name="lora_forward", title="A LoRA layer's forward pass",
          task="Write `lora_forward(x, W0, A, B, alpha)`: h = W0 x + (alpha / r) B A x for a batch. `x` is "
               "`(batch, d_in)`, `W0` `(d_out, d_in)`, `A` `(r, d_in)`, `B` `(d_out, r)`; the rank r is not "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import math
 import numbers
 import signal
@@ -36,7 +37,8 @@ def show(value, limit: int = 60) -> str:
             return f"{'tensor' if hasattr(value, 'detach') else 'np.array'}({shown.tolist()})"
         return f"<array of shape {tuple(array.shape) if array is not None else '?'}>"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        text = f"{value:.6g}"
+        return text if any(c in text for c in ".en") else text + ".0"  # 1.0, not 1: the type shows
     if isinstance(value, (list, tuple)) and len(value) <= 8 and any(_holds_array(v) for v in value):
         inner = ", ".join(show(v) for v in value)  # arrays inside a list: each by its shape, not its digits
         return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
@@ -130,7 +132,7 @@ def array(tol: float = 1e-6):
 def exact():
     """Equal to the expected value (a list, a string...); strings are compared character by character."""
     def compare(got, expected):
-        if isinstance(expected, str) and isinstance(got, str) and got != expected:
+        if isinstance(expected, str) and isinstance(got, str) and got != expected and max(len(got), len(expected)) > 40:
             at = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
             return (f"returned a string that first differs at character {at}: got {got[at:at + 25]!r}, "
                     f"expected {expected[at:at + 25]!r}.")
@@ -143,11 +145,19 @@ def exact():
                     f"{at} (got {show(got[at], 20)}, expected {show(expected[at], 20)}).")
         if type(got) is not type(expected) or got != expected:
             shown = show(got), show(expected)
-            if shown[0] == shown[1]:  # the same digits in another type (1.0 for 1): the types tell them apart
+            if shown[0] == shown[1] or _equal(got, expected):  # 1.0 for 1, True for 1: the types tell them apart
                 shown = f"{shown[0]} ({type(got).__name__})", f"{shown[1]} ({type(expected).__name__})"
             return "returned {}; expected {}.".format(*shown)
         return None
     return compare
+
+
+def _equal(got, expected) -> bool:
+    """Whether two values of different types are equal as Python compares them (``1.0 == 1``)."""
+    try:
+        return bool(got == expected)
+    except Exception:  # an array against a number has no one truth value
+        return False
 
 
 def mapping(values=None):
@@ -217,7 +227,8 @@ def _makes_mistake(answer, wrong, cases, compare, failed) -> bool:
     raises on an edge case (a division by zero the mistake guards against) still makes the mistake."""
     def both(args):
         try:
-            return answer(*copy.deepcopy(args)), wrong(*copy.deepcopy(args))
+            with _quiet():  # the learner's prints were shown once, by the first call
+                return answer(*copy.deepcopy(args)), wrong(*copy.deepcopy(args))
         except _TooSlow:
             raise
         except Exception:  # either raised here: this case says nothing about the mistake
@@ -247,13 +258,15 @@ def _where(error: BaseException, answer) -> str:
     return f" (in your code, line {frames[-1].lineno}" + (f": `{line[:80]}`)" if line else ")")
 
 
-def run(name: str, answer, reference, cases, compare, params, mistakes=(), unchanged=False, deterministic=False):
+def run(name: str, answer, reference, cases, compare, params, mistakes=(), unchanged=False, seed=None):
     """``(passed, message)`` for ``answer`` on every case; see the module docstring.
 
     ``cases``: tuples of positional arguments; ``params``: their names, for the message;
     ``mistakes``: ``(wrong_function, hint)`` pairs, a hint added when the answer matches a
     known mistake; ``unchanged``: the answer must leave its arguments as they were;
-    ``deterministic``: called twice with the same arguments, it must return the same.
+    ``seed``: the parameter that seeds a shuffle: called twice with the same arguments, the answer
+    must return the same, and on the first case another seed must change its result (an answer
+    that never shuffles, or shuffles with a seed of its own, gives one split whatever is passed).
     """
     if answer is None:
         return False, f"`{name}` is still None: write it in this cell, then run the cell again."
@@ -267,7 +280,8 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
             with warnings.catch_warnings(), np.errstate(all="ignore"), _time_limit(TIME_LIMIT):
                 warnings.simplefilter("ignore")
                 got = answer(*given)
-                again = answer(*copy.deepcopy(args)) if deterministic else got
+                with _quiet():  # its prints are shown once, by the call above
+                    again = answer(*copy.deepcopy(args)) if seed else got
         except _TooSlow:
             return False, f"{call} had not returned after {TIME_LIMIT} s: is there a loop that never ends?"
         except Exception as error:  # the learner's code: any error is feedback, not a crash
@@ -276,7 +290,7 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
             problem = compare(got, expected)
         except Exception:  # an answer of a kind the comparison never meets (10 ** 400, arrays in a list): feedback too
             problem = f"returned {show(got)} ({type(got).__name__}); expected {show(expected)}."
-        if problem is None and deterministic and repr(again) != repr(got):
+        if problem is None and seed and repr(again) != repr(got):
             problem = "returned a different result when called again with the same arguments (the same seed)."
         if problem is None and unchanged and repr(given) != repr(args):
             problem = f"changed its argument (now {show(given[0])}); build a new list instead."
@@ -286,4 +300,32 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
                     problem += f" Hint: {hint}"
                     break
             return False, f"{call} {problem}"
+    if seed:
+        problem = _ignores_seed(name, answer, cases[0], params, seed)
+        if problem:
+            return False, problem
     return True, f"`{name}` gives the expected result in all {len(cases)} test cases."
+
+
+def _ignores_seed(name, answer, args, params, seed) -> str | None:
+    """A message when ``answer`` gives the same result on ``args`` with the seed and the seed + 1. The
+    first case is large enough that two seeds give the same shuffle by chance almost never."""
+    at = params.index(seed)
+    other = (*args[:at], args[at] + 1, *args[at + 1:])
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"), _time_limit(TIME_LIMIT), _quiet():
+            warnings.simplefilter("ignore")
+            same = repr(answer(*copy.deepcopy(args))) == repr(answer(*copy.deepcopy(other)))
+    except Exception:  # too slow, or raises on another seed: that seed's own result speaks for the answer
+        return f"{name}(..., {seed}={other[at]}) did not return: it should work for any {seed}."
+    if same:
+        return (f"gives the same result with {seed}={args[at]} and {seed}={other[at]}: shuffle with "
+                f"random.Random({seed}) before you split, so that the seed chooses the split.")
+    return None
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The learner's prints silenced while their function is called again: once is enough to read."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield

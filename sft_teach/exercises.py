@@ -44,7 +44,7 @@ class Exercise:
     compare: Callable = field(default=None, repr=False, compare=False)
     mistakes: tuple = field(default=(), repr=False, compare=False)  # (wrong function, hint)
     unchanged: bool = field(default=False, repr=False, compare=False)  # must not modify its arguments
-    deterministic: bool = field(default=False, repr=False, compare=False)  # same arguments, same result
+    seed: str | None = field(default=None, repr=False, compare=False)  # the parameter that seeds a shuffle
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def check(exercise_id: str, answer) -> CheckResult:
     params = list(inspect.signature(reference).parameters)
     passed, message = checks.run(exercise.name, answer, reference, exercise.cases(), exercise.compare, params,
                                  mistakes=exercise.mistakes, unchanged=exercise.unchanged,
-                                 deterministic=exercise.deterministic)
+                                 seed=exercise.seed)
     return CheckResult(exercise_id, passed, message)
 
 

@@ -125,6 +125,31 @@ def test_nan_wrong_shape_and_mutation_are_named():
     assert "changed its argument" in check("07-mask-labels", in_place).message
     assert "different result" in check("05-dedup-split", lambda t, f=0.2, s=0: ref.deduplicated_split(
         t, f, np.random.randint(1 << 30))).message
+    # a split that ignores the seed (its own fixed shuffle, or none) gives one split whatever is passed
+    fixed = check("05-dedup-split", lambda t, f=0.2, s=0: ref.deduplicated_split(t, f, 7))
+    assert not fixed.passed and "the same result with seed=0 and seed=1" in fixed.message
+    assert "seed=" in check("05-dedup-split", lambda t, f=0.2, s=0: ref.deduplicated_split(t, f, 0)).message
+
+
+def test_a_learner_s_prints_show_once_and_long_strings_from_where_they_differ(capsys):
+    """The checker calls an answer again (the same seed, a known mistake): its prints must not repeat."""
+    def noisy_split(texts, test_fraction=0.2, seed=0):
+        print("splitting")
+        return ref.deduplicated_split(texts, test_fraction, seed)
+
+    assert check("05-dedup-split", noisy_split).passed
+    assert capsys.readouterr().out.count("splitting") == 4  # once per case, as the learner wrote it
+
+    def noisy_forward(x, W0, A, B, alpha):
+        print("forward")
+        return x @ W0.T + x @ A.T @ B.T  # a known mistake: compared on every case, silently
+
+    assert "Hint" in check("06-lora-forward", noisy_forward).message
+    assert capsys.readouterr().out.count("forward") == 1  # the case that failed, once
+    from sft_teach.exercise_checks import exact
+
+    long = "a" * 50
+    assert exact()(long + "b", long + "c") == "returned a string that first differs at character 50: got 'b', expected 'c'."
 
 
 def test_known_mistakes_get_a_hint_and_the_result_displays():
@@ -168,7 +193,7 @@ def test_a_hint_needs_the_mistake_on_every_case_not_one_that_agrees_by_chance():
 
     assert "Hint: that is p" in check("04-stlr", p_alone).message
     zero = check("04-stlr", lambda t, T, cut_frac=0.1, ratio=32: 0.0).message  # p is 0 too at t = 0
-    assert "returned 0;" in zero and "Hint" not in zero
+    assert "returned 0.0;" in zero and "Hint" not in zero
     assert "it is an int, 5." in check("05-extra-rows", 5).message
     assert "it is a str, 'x'." in check("05-extra-rows", "x").message
 
@@ -217,7 +242,10 @@ def test_the_comparisons_at_their_edges():
     assert mapping()({"a": 1, "b": 2}, {"a": 1}) == "returned a dict with keys ['a', 'b']; expected the keys ['a'] (not expected: ['b'])."
     assert same_items()(["x", "y", "y"], ["y", "x"]) == "returned ['x', 'y', 'y']; expected ['y', 'x'] (repeats)."
     assert same_items()(("y", "x"), ["x", "y"]) is None
-    assert exact()(True, 1) == "returned True; expected 1." and exact()(1.0, 1) == "returned 1 (float); expected 1 (int)."
+    assert exact()(True, 1) == "returned True (bool); expected 1 (int)."
+    assert exact()(1.0, 1) == "returned 1.0 (float); expected 1 (int)." and exact()(2.0, 1) == "returned 2.0; expected 1."
+    assert exact()("random, trained", "pretrained, trained") == (  # a short string shown whole, not from an offset
+        "returned 'random, trained'; expected 'pretrained, trained'.")
     # a wrong answer as booleans ("is the nearest label 1?") is feedback, not a traceback from rounding them
     wrong = check("01-nearest-label", lambda t, v, y: np.asarray(y)[(t @ v.T).argmin(axis=1)] == 1)
     assert not wrong and "returned np.array([True, True]), which differs from the expected" in wrong.message
