@@ -206,14 +206,16 @@ CATALOGUE = [
     dict(id="03-layer-plan", notebook="03_transfer_learning.ipynb", name="layer_plan",
          title="Yosinski's AnB and AnB+, layer by layer",
          task="Write `layer_plan(n, variant, num_blocks=6)` for a network that keeps the first `n` pretrained "
-              "blocks (`variant` is `\"AnB\"` or `\"AnB+\"`). Return a dict with the keys `\"embeddings\"`, "
-              "`\"layer.0\"` ... `\"layer.{num_blocks - 1}\"`, `\"pooler\"` and `\"classifier\"`, each mapped to "
-              "one of `\"pretrained, frozen\"`, `\"pretrained, trained\"` or `\"random, trained\"`. The embeddings "
-              "are always kept (as the course does, even at `n = 0`); the classifier is always new. The pooler "
-              "(the dense layer between the top block's first token and the classifier) always trains, with the "
-              "head; it is re-drawn with the blocks above `n`, so it keeps the checkpoint's weights only when every "
-              "block is kept (as `sft_teach.layers.reinitialise_above` does). \"Pretrained\" means the checkpoint's "
-              "weights, kept.",
+              "blocks; `variant` is `\"AnB\"` or `\"AnB+\"`. Return a dict that maps each of `\"embeddings\"`, "
+              "`\"layer.0\"` ... `\"layer.{num_blocks - 1}\"`, `\"pooler\"` and `\"classifier\"` to one of "
+              "`\"pretrained, frozen\"`, `\"pretrained, trained\"` or `\"random, trained\"` (\"pretrained\": the "
+              "checkpoint's weights, kept):\n\n"
+              "- the kept blocks are frozen in AnB and trained in AnB+; the blocks above them are random and trained;\n"
+              "- the embeddings are always kept, like the kept blocks (even at `n = 0`, as the course does);\n"
+              "- the pooler (the dense layer between the top block's first token and the classifier) always trains; "
+              "it keeps the checkpoint's weights only when every block is kept, as "
+              "`sft_teach.layers.reinitialise_above` does;\n"
+              "- the classifier is always new.",
          cases=lambda: [(3, "AnB"), (3, "AnB+"), (0, "AnB"), (6, "AnB"), (6, "AnB+"), (2, "AnB", 4)], compare=mapping(),
          mistakes=((lambda n, v, b=6: reference.layer_plan(
              n, "AnB" if v == "AnB+" else "AnB+", b), "AnB freezes the kept blocks; AnB+ fine-tunes them too."),)),

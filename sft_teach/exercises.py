@@ -167,5 +167,11 @@ def task_markdown(exercise_id: str, solution_pointer: bool = True) -> str:
     paragraphs = [exercise.task, *([f"*Hint:* {exercise.hint}"] if exercise.hint else []),
                   f"Run the cell: `check` tries your function on a few cases and says which one, if any, went "
                   f"wrong.{pointer}"]
-    wrapped = [textwrap.fill(p, 100, break_long_words=False, break_on_hyphens=False) for p in paragraphs]
+    wrapped = ["\n".join(_fill(line) for line in p.split("\n")) for p in paragraphs]  # a task may end in a list
     return f"### Exercise: {exercise.title}\n\n" + "\n\n".join(wrapped)
+
+
+def _fill(line: str) -> str:
+    """One line of a task wrapped at 100 characters; a list item's later lines indented under its text."""
+    indent = "  " if line.startswith("- ") else ""
+    return textwrap.fill(line, 100, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
