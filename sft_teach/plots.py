@@ -293,12 +293,13 @@ def data_overview(summary: dict, lengths, max_length: int, lengths_of: str = "te
 
 
 @styled
-def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "") -> Figure:
+def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "", chance: float | None = None) -> Figure:
     """Accuracy against the number of kept pretrained blocks, in the style of Yosinski et al.'s Figure 2.
 
     ``curves``: ``{variant: {n: (mean, std)}}`` (e.g. ``"frozen"``, ``"fine-tuned"``);
-    ``baselines``: ``{label: accuracy}`` drawn as horizontal lines. Taught in
-    notebooks/03_transfer_learning.ipynb.
+    ``baselines``: ``{label: accuracy}`` drawn as horizontal lines; ``chance``: the score of a
+    guess (1 / classes), drawn as a thin line, so the axis shows how far above it every point is.
+    Taught in notebooks/03_transfer_learning.ipynb.
     """
     fig = new_figure(figsize=(6.4, 4.4))
     ax = fig.add_subplot()
@@ -313,6 +314,8 @@ def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "")
     for (label, value), (style, grey) in zip((baselines or {}).items(),
                                              ((":", "black"), ("--", "dimgrey"), ("-.", "grey"))):
         ax.axhline(value, color=grey, linestyle=style, linewidth=1.2, label=label)
+    if chance is not None:  # thinner and lighter than the references: a floor, not a method
+        ax.axhline(chance, color="silver", linewidth=1, label=f"chance ({chance:.2f})")
     ax.margins(y=0.08)  # a reference at the top of the data stays clear of the frame
     ax.set_xlabel("n: pretrained blocks kept (the rest re-initialised)")
     ax.set_ylabel("test accuracy")
@@ -434,11 +437,16 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     fig = new_figure(figsize=(12, 3.6))
     trainable, accuracy, memory = fig.subplots(1, 3)
     colours = [method_colour(name, OKABE_ITO[5]) for name in names]
-    bars = trainable.bar(x, [r["trainable"] for r in rows], color=colours)
+    # points, not bars: on a log axis a bar's length depends on where the axis starts, so 10x as many
+    # parameters would not look 10x as tall; each point carries its count
+    counts = [r["trainable"] for r in rows]
+    trainable.scatter(x, counts, color=colours, s=40, zorder=3)
+    for i, count in enumerate(counts):
+        trainable.annotate(f"{count:,}", (i, count), xytext=(0, 6), textcoords="offset points", ha="center",
+                           va="bottom", fontsize="small")
     trainable.set_yscale("log")
-    trainable.set_ylim(bottom=min(r["trainable"] for r in rows) / 10, top=max(r["trainable"] for r in rows) * 8)
-    # on a log axis a bar's height depends on where the axis starts: the count on each bar says the size
-    trainable.bar_label(bars, [f"{r['trainable']:,}" for r in rows], fontsize="small", padding=2)
+    trainable.set_ylim(bottom=min(counts) / 10, top=max(counts) * 8)
+    trainable.set_xlim(-0.6, len(rows) - 0.4)
     trainable.set_ylabel("trainable parameters (log scale)")
     # points, not bars: the axis starts at 0.5, and a bar cut off there would make its length,
     # not its top, carry a difference it does not have

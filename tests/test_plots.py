@@ -68,6 +68,9 @@ def test_layer_transfer_plots_one_curve_per_variant_and_reference_lines():
     curves = {"frozen": {0: (0.2, 0.0), 3: (0.5, 0.1)}, "fine-tuned": {0: (0.3, 0.0), 3: (0.6, 0.1)}}
     fig = plots.layer_transfer(curves, {"scratch": 0.1})
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["scratch", "frozen", "fine-tuned"]
+    ax = plots.layer_transfer(curves, {"scratch": 0.15}, chance=0.1).axes[0]
+    (floor,) = [line for line in ax.lines if line.get_label() == "chance (0.10)"]
+    assert list(floor.get_ydata()) == [0.1, 0.1] and ax.get_ylim()[0] < 0.1  # shown, not cut off
 
 
 def test_per_layer_bars_follow_the_values():
@@ -343,6 +346,8 @@ def test_lora_comparison_labels_sizes_in_order_stacks_memory_and_counts_the_fewe
     trainable, accuracy, memory = plots.lora_comparison(rows).axes
     assert trainable.get_yscale() == "log"
     assert [t.get_text() for t in trainable.texts] == ["20,000,000", "200,000"]
+    assert not trainable.patches  # points on the log axis, no bars whose length depends on where it starts
+    assert trainable.collections[0].get_offsets()[:, 1].tolist() == [20_000_000, 200_000]
     assert accuracy.get_ylabel() == "test accuracy (mean ± SD, 3 seeds)"
     assert accuracy.texts[0].xy == (0, pytest.approx(0.80))  # above the whisker, not on the point
     assert memory.patches[2].get_y() == 90.0  # the first method's gradients, after both weights bars: stacked on them
