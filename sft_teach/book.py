@@ -119,6 +119,20 @@ def conf_py(conf: dict = CONF) -> str:
     return "\n".join(lines + [f"{name} = {value!r}" for name, value in conf.items()]) + "\n"
 
 
+def _record(dest: Path) -> dict:
+    """What an earlier build wrote in ``dest``'s marker: ``edition`` and the ``written`` files ({} if none)."""
+    try:
+        built = json.loads((Path(dest) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return built if isinstance(built, dict) else {}
+
+
+def built_edition(dest) -> str | None:
+    """The edition of the book an earlier build left in ``dest`` ("student", "teacher"), or None."""
+    return _record(dest).get("edition")
+
+
 def _check_dest(dest: Path, overwrite: bool) -> None:
     """Never write over a folder that holds anything but an earlier book, nor over an earlier book
     unless ``overwrite`` (a student book replaced by the teacher's would publish the solutions)."""
@@ -127,14 +141,11 @@ def _check_dest(dest: Path, overwrite: bool) -> None:
     if not (dest / ".buildinfo").exists():
         raise OutputExistsError(f"{dest} already holds files that are not a book built by sft-teach: "
                                 f"choose a new or empty folder")
-    try:
-        built = json.loads((dest / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        built = {}
+    built = _record(dest)
     edition = f"a {built['edition']}-edition book" if built.get("edition") else "a book"
     if not overwrite:
-        raise OutputExistsError(f"{dest} already holds {edition}: pass --overwrite (overwrite=True) to replace it, "
-                                f"or choose another folder")
+        raise OutputExistsError(f"{dest} already holds {edition}: pass --overwrite (in Python, overwrite=True) to "
+                                f"replace it, or choose another folder")
     if "written" in built:  # files added since, by hand, would go with the folder: refused, named
         added = sorted(p.name for p in dest.iterdir() if p.name not in {*built["written"], MARKER})
         if added:

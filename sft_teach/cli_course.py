@@ -43,7 +43,7 @@ def add_commands(described) -> None:
 
     co = described("course", "run every notebook headless, or write the student or teacher edition",
                    "Without --edition: execute every notebook of the course in order, on copies in OUTPUT, and stop "
-                   "at the first failing cell. With --edition student: the notebooks as committed (every exercise a "
+                   "at the first failing cell. With --edition student: the notebooks as shipped (every exercise a "
                    "stub), without the quizzes' answers and without the exercises' pointers to their solutions. With --edition teacher: the solutions filled in and their cells run, "
                    "so every exercise shows its passing check.",
                    "sft-teach course --edition teacher --output teacher-notebooks\n"
@@ -58,11 +58,15 @@ def add_commands(described) -> None:
                          "browser (formulas as MathML; figures embedded; widgets as their saved pictures)")
     co.add_argument("--edition", choices=("student", "teacher"), default=None,
                     help="write this edition of the notebooks instead of re-running them")
+    co.add_argument("--timeout", default="900", metavar="SECONDS",
+                    help="seconds one cell may run before the run stops (default 900; more on a slow or busy "
+                         "machine)")
     co.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # another folder of notebooks (tests)
 
-    bk = described("book", "build a browsable website (a book) of the executed notebooks",
+    bk = described("book", "build a browsable website (a book) of the course's executed notebooks",
                    "Build a static website of the course: an index page, one page per notebook with its outputs "
-                   "and figures, previous/next links and search. It works offline: open DIR/index.html in a "
+                   "and figures, previous/next links and search. The pages are the course's notebooks as shipped "
+                   "with the package, executed (not a folder of your own). It works offline: open DIR/index.html in a "
                    "browser, or serve DIR from any web server. Needs the book extra: pip install 'sft-teach[book]'.",
                    "sft-teach book course-book && python -m http.server -d course-book")
     bk.add_argument("dir", metavar="DIR", help="folder for the website (new, or an earlier book)")
@@ -174,6 +178,7 @@ def cmd_course(args) -> int:
 
     folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
     notebooks = _chosen(folder, args.only)
+    timeout = cli_conventions.whole_number("--timeout", args.timeout, least=1)  # before anything is written
     if Path(args.output).resolve() == folder.resolve():
         raise ConfigError(f"--output {args.output} is the course's own folder: choose another folder")
     if args.edition:  # before anything is replaced or deleted
@@ -195,7 +200,7 @@ def cmd_course(args) -> int:
     # never the installed package.
     workdir = Path(args.output) if folder == PACKAGED_NOTEBOOKS else None
     try:
-        total = run_course(notebooks, args.output, html=args.html, workdir=workdir)
+        total = run_course(notebooks, args.output, html=args.html, workdir=workdir, timeout=timeout)
     except NotebookFailed as failed:
         print(" failed", flush=True)
         print(f"sft-teach: error: {failed}", file=sys.stderr)
@@ -225,17 +230,26 @@ def _edition(args, folder: Path, notebooks: list[Path]) -> int:
     return 0
 
 
-def cmd_book(args) -> int:
+def _book_missing() -> list[str]:
+    """The packages of the book extra that are not installed."""
     from importlib.util import find_spec
 
-    missing = [name for name in ("sphinx", "myst_nb", "sphinx_book_theme", "latex2mathml") if find_spec(name) is None]
+    return [name for name in ("sphinx", "myst_nb", "sphinx_book_theme", "latex2mathml") if find_spec(name) is None]
+
+
+def cmd_book(args) -> int:
+    missing = _book_missing()
     if missing:
         raise ConfigError(f"the book needs Sphinx, myst-nb, sphinx-book-theme and latex2mathml ({', '.join(missing)} "
                           "not installed): pip install 'sft-teach[book]'")
-    from sft_teach.book import build_book
+    from sft_teach.book import build_book, built_edition
 
+    before = built_edition(args.dir) if Path(args.dir).is_dir() else None
     index = build_book(args.dir, edition=args.edition, overwrite=args.overwrite)
     print(f"the book is in {args.dir}/: open {index} in a browser")
+    if before == "student" and args.edition == "teacher":  # a folder students may already be served from
+        print(f"warning: {args.dir}/ held the student edition and now holds the teacher edition, with every "
+              f"solution: do not publish it where students can see it", file=sys.stderr)
     return 0
 
 
@@ -264,6 +278,9 @@ def cmd_doctor(args) -> int:
         print(f"{'versions':22s} {len(info['drift'])} package{'s differ' if several else ' differs'} from the versions "
               f"the notebooks were executed with: everything runs, but trained figures may differ from the committed "
               f"notebooks in their last digits; to match them: pip install {pins}")
+    missing = _book_missing()
+    print(f"{'book (optional)':22s} " + ("installed" if not missing else
+                                         "not installed (sft-teach book needs it): pip install 'sft-teach[book]'"))
     print("ready" if info["ok"] else f"not ready: missing {', '.join(info['missing']) or 'the bundled model'}")
     return 0 if info["ok"] else 1
 

@@ -49,6 +49,8 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
+TIMEOUT = "CellTimeout"  # the error name a cell past its time limit is given
+
 
 def drop_live_widgets(nb) -> None:
     """Remove widget state and widget views from an executed notebook, keeping their fallbacks."""
@@ -79,21 +81,40 @@ def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     The notebooks write their files relative to it (``outputs/...``), as they do in JupyterLab.
 
     Raises :class:`NotebookFailed` naming the first failing cell (cells tagged
-    ``raises-exception`` may raise).
+    ``raises-exception`` may raise), a cell that ran past ``timeout`` seconds, or the kernel's death
+    (out of memory, most often).
     """
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
+    running = [None]  # the index of the cell being run, for a timeout's message
+
+    def note_cell(cell, cell_index):
+        running[0] = cell_index
+
+    too_slow = (f"still running after {timeout} s, the limit a cell is given: pass --timeout with more seconds "
+                f"(a slow or busy machine needs more)")
     start = time.perf_counter()
     try:
+        # a cell past its time is interrupted, not left running while the kernel is shut down under it
+        # (which prints the kernel's own traceback of closed sockets), and is reported as TIMEOUT below
         NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=KERNEL_ARGUMENTS,
-                       resources={"metadata": {"path": str(Path(workdir or path.parent))}}).execute()
+                       resources={"metadata": {"path": str(Path(workdir or path.parent))}},
+                       on_cell_start=note_cell, interrupt_on_timeout=True,
+                       error_on_timeout={"ename": TIMEOUT, "evalue": too_slow, "traceback": []}).execute()
     except CellExecutionError as exc:
+        if getattr(exc, "ename", None) == TIMEOUT:
+            raise NotebookFailed(path.name, running[0], too_slow) from None
         cell, error = _first_error(nb)
         raise NotebookFailed(path.name, cell, error or str(exc).strip().splitlines()[-1]) from None
+    except CellTimeoutError:  # the interrupt did not stop the cell in time either
+        raise NotebookFailed(path.name, running[0], too_slow) from None
+    except DeadKernelError:
+        raise NotebookFailed(path.name, running[0], "the kernel died (out of memory, most often): close other "
+                             "programs, or run fewer notebooks at a time with --only") from None
     seconds = time.perf_counter() - start
     drop_live_widgets(nb)
     settle_streams(nb)
@@ -102,11 +123,11 @@ def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     return nb, seconds
 
 
-def run_course(notebooks, output, html: bool = False, echo=print, workdir=None) -> float:
+def run_course(notebooks, output, html: bool = False, echo=print, workdir=None, timeout: int = 900) -> float:
     """Copy ``notebooks`` into ``output``, execute them in order there, optionally export HTML.
 
     The kernels run in ``workdir`` (default: each notebook's own folder), where the notebooks
-    write their files (``outputs/...``). Returns the total seconds; raises :class:`NotebookFailed`
+    write their files (``outputs/...``); a cell may run ``timeout`` seconds. Returns the total seconds; raises :class:`NotebookFailed`
     at the first failure.
     """
     from .handout import make_folder
@@ -117,7 +138,7 @@ def run_course(notebooks, output, html: bool = False, echo=print, workdir=None) 
         copy = output / Path(source).name
         shutil.copyfile(source, copy)
         echo(f"[{number}/{len(notebooks)}] {copy.name} ...", end="", flush=True)
-        nb, seconds = run_notebook(copy, workdir=workdir or Path(source).parent)
+        nb, seconds = run_notebook(copy, timeout=timeout, workdir=workdir or Path(source).parent)
         total += seconds
         if html:
             from .book import write_notebook_page

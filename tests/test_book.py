@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sft_teach.book import build_book
+from sft_teach.book import build_book, built_edition
 from sft_teach.errors import ConfigError, OutputExistsError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +134,7 @@ def test_a_book_is_replaced_only_with_overwrite_and_never_with_files_of_yours(tm
     (dest / "notes.txt").unlink()
     build_book(dest, edition="teacher", overwrite=True)
     assert "Teacher edition" in (dest / "index.html").read_text(encoding="utf-8")
+    assert built_edition(dest) == "teacher" and built_edition(tmp_path) is None
     words = " ".join(re.sub(r"<[^>]+>", "", (dest / "index.html").read_text(encoding="utf-8")).split())
     assert "sft-teach course --edition teacher --output DIR writes the same notebooks" in words
 
@@ -279,3 +280,26 @@ def test_a_page_sphinx_warns_about_stops_the_book(tmp_path):
     nbformat.write(nb, source / "00_page.ipynb")
     with pytest.raises(RuntimeError, match=r"the book was built with warnings:\n.*no-such-page"):
         build_book(tmp_path / "book", source_dir=source)
+
+
+def test_the_command_warns_when_a_student_book_becomes_the_teacher_s(tmp_path, monkeypatch, capsys):
+    """--overwrite replaces a student book with the solved one: the command says so, since that folder
+    may already be served to students (the Python function's caller decides for itself)."""
+    import json
+
+    from sft_teach import book
+    from sft_teach.cli import main
+
+    def fake_build(dest, edition="student", overwrite=False):  # what build_book leaves: its marker
+        Path(dest).mkdir(exist_ok=True)
+        (Path(dest) / book.MARKER).write_text(json.dumps({"edition": edition, "written": []}))
+        return Path(dest) / "index.html"
+
+    monkeypatch.setattr(book, "build_book", fake_build)
+    dest = tmp_path / "class-book"
+    assert main(["book", str(dest)]) == 0 and "warning" not in capsys.readouterr().err
+    assert main(["book", str(dest), "--edition", "teacher", "--overwrite"]) == 0
+    assert capsys.readouterr().err.strip() == (
+        f"warning: {dest}/ held the student edition and now holds the teacher edition, with every solution: do not "
+        f"publish it where students can see it")
+    assert main(["book", str(dest), "--edition", "teacher", "--overwrite"]) == 0 and not capsys.readouterr().err

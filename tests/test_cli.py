@@ -111,6 +111,18 @@ def test_doctor_reports_the_bundled_model(capsys):
     code, out, err = run(["doctor"], capsys)
     assert code == 0 and "found" in out and "ready" in out.splitlines()[-1]
     assert "the weights the course was executed with" in out and "NOT" not in out
+    assert "book (optional)        installed" in out  # the test extra installs the book's packages
+
+
+def test_doctor_says_the_book_needs_its_extra_and_is_still_ready_without_it(capsys, monkeypatch):
+    """The book is optional: doctor names the extra that `sft-teach book` would ask for, and stays ready."""
+    from importlib import util
+
+    find_spec = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name == "myst_nb" else find_spec(name, *a))
+    code, out, err = run(["doctor"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "ready"
+    assert "book (optional)        not installed (sft-teach book needs it): pip install 'sft-teach[book]'" in out
 
 
 def test_doctor_says_when_the_model_weights_are_not_the_courses(capsys, monkeypatch, tmp_path):

@@ -57,6 +57,21 @@ def test_course_stops_at_the_first_failing_notebook_and_names_the_cell(notebooks
     assert "[3/3]" not in captured.out and not (tmp_path / "run" / "c_later.ipynb").exists()
 
 
+def test_a_cell_past_the_time_limit_is_named_with_the_option_that_allows_more(notebooks, tmp_path, capfd):
+    """A slow or busy machine can take longer than a cell's limit: the message names the notebook, the
+    cell and --timeout, in one line, with no traceback of the kernel's shutdown; exit 1, as any failed run."""
+    write_notebook(notebooks / "b_slow.ipynb", "x = 1", "import time; time.sleep(30)")
+    code = main(["course", "--notebooks", str(notebooks), "--output", str(tmp_path / "run"), "--timeout", "2"])
+    err = capfd.readouterr().err
+    assert code == 1
+    assert err.strip().splitlines()[-1] == ("sft-teach: error: b_slow.ipynb failed at cell 1: still running after 2 s, the "
+                                            "limit a cell is given: pass --timeout with more seconds (a slow or busy "
+                                            "machine needs more)")
+    assert "Traceback" not in err
+    assert main(["course", "--notebooks", str(notebooks), "--output", str(tmp_path / "other"), "--timeout", "0"]) == 2
+    assert "--timeout must be at least 1, got 0" in capfd.readouterr().err and not (tmp_path / "other").exists()
+
+
 def test_published_notebooks_keep_widget_fallbacks_and_drop_live_views():
     import nbformat
 
