@@ -58,16 +58,16 @@ def add_commands(described) -> None:
                          "browser (formulas as MathML; figures embedded; widgets as their saved pictures)")
     co.add_argument("--edition", choices=("student", "teacher"), default=None,
                     help="write this edition of the notebooks instead of re-running them")
-    co.add_argument("--timeout", default="900", metavar="SECONDS",
-                    help="seconds one cell may run before the run stops (default 900; more on a slow or busy "
-                         "machine)")
+    co.add_argument("--timeout", default=None, metavar="SECONDS",
+                    help="seconds one cell may run before the run stops (default 900; with --edition teacher, 120 "
+                         "for an exercise cell; more on a slow or busy machine)")
     co.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)  # another folder of notebooks (tests)
 
     bk = described("book", "build a browsable website (a book) of the course's executed notebooks",
                    "Build a static website of the course: an index page, one page per notebook with its outputs "
                    "and figures, previous/next links and search. The pages are the course's notebooks as shipped "
                    "with the package, executed (not a folder of your own). It works offline: open DIR/index.html in a "
-                   "browser, or serve DIR from any web server. Needs the book extra: pip install 'sft-teach[book]'.",
+                   f"browser, or serve DIR from any web server. Needs the book extra: {_book_install()}.",
                    "sft-teach book course-book && python -m http.server -d course-book")
     bk.add_argument("dir", metavar="DIR", help="folder for the website (new, or an earlier book)")
     bk.add_argument("--edition", choices=("student", "teacher"), default="student",
@@ -178,7 +178,8 @@ def cmd_course(args) -> int:
 
     folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
     notebooks = _chosen(folder, args.only)
-    timeout = cli_conventions.whole_number("--timeout", args.timeout, least=1)  # before anything is written
+    # before anything is written; None: each kind of run's own default
+    timeout = None if args.timeout is None else cli_conventions.whole_number("--timeout", args.timeout, least=1)
     if Path(args.output).resolve() == folder.resolve():
         raise ConfigError(f"--output {args.output} is the course's own folder: choose another folder")
     if args.edition:  # before anything is replaced or deleted
@@ -191,7 +192,7 @@ def cmd_course(args) -> int:
                           f"--output")
     stale = _refuse_to_replace(Path(args.output), notebooks, args.overwrite, html=args.html)
     if args.edition:
-        code = _edition(args, folder, notebooks)
+        code = _edition(args, folder, notebooks, timeout)
         if code == 0:
             _delete_pages(Path(args.output), stale)
         return code
@@ -200,7 +201,7 @@ def cmd_course(args) -> int:
     # never the installed package.
     workdir = Path(args.output) if folder == PACKAGED_NOTEBOOKS else None
     try:
-        total = run_course(notebooks, args.output, html=args.html, workdir=workdir, timeout=timeout)
+        total = run_course(notebooks, args.output, html=args.html, workdir=workdir, timeout=timeout or 900)
     except NotebookFailed as failed:
         print(" failed", flush=True)
         print(f"sft-teach: error: {failed}", file=sys.stderr)
@@ -210,12 +211,13 @@ def cmd_course(args) -> int:
     return 0
 
 
-def _edition(args, folder: Path, notebooks: list[Path]) -> int:
+def _edition(args, folder: Path, notebooks: list[Path], timeout: int | None = None) -> int:
     from sft_teach.course import NotebookFailed
     from sft_teach.editions import build_edition
 
     try:
-        written = build_edition(args.edition, args.output, source_dir=folder, only=[p.name for p in notebooks])
+        written = build_edition(args.edition, args.output, source_dir=folder, only=[p.name for p in notebooks],
+                                timeout=timeout or 120)
     except NotebookFailed as failed:
         print(f"sft-teach: error: {failed}", file=sys.stderr)
         return 1
@@ -230,6 +232,11 @@ def _edition(args, folder: Path, notebooks: list[Path]) -> int:
     return 0
 
 
+def _book_install() -> str:
+    """The command that installs the book's extra, quoted for this system's shell."""
+    return f"pip install {cli_conventions.shell_word('sft-teach[book]')}"
+
+
 def _book_missing() -> list[str]:
     """The packages of the book extra that are not installed."""
     from importlib.util import find_spec
@@ -241,7 +248,7 @@ def cmd_book(args) -> int:
     missing = _book_missing()
     if missing:
         raise ConfigError(f"the book needs Sphinx, myst-nb, sphinx-book-theme and latex2mathml ({', '.join(missing)} "
-                          "not installed): pip install 'sft-teach[book]'")
+                          f"not installed): {_book_install()}")
     from sft_teach.book import build_book, built_edition
 
     before = built_edition(args.dir) if Path(args.dir).is_dir() else None
@@ -271,16 +278,16 @@ def cmd_doctor(args) -> int:
         else:
             print(f"{'model weights':22s} sha256 {model['sha256'][:16]}..., NOT the weights the course was executed with "
                   f"({model['sha256_expected'][:16]}...): everything runs, but trained accuracies and losses may differ "
-                  "from the committed notebooks, and their checked cells may fail")
+                  "from the shipped notebooks, and their checked cells may fail")
     if info["drift"]:
         pins = " ".join(f"{name}=={executed}" for name, (_, executed) in info["drift"].items())
         several = len(info["drift"]) != 1
         print(f"{'versions':22s} {len(info['drift'])} package{'s differ' if several else ' differs'} from the versions "
-              f"the notebooks were executed with: everything runs, but trained figures may differ from the committed "
+              f"the notebooks were executed with: everything runs, but trained figures may differ from the shipped "
               f"notebooks in their last digits; to match them: pip install {pins}")
     missing = _book_missing()
     print(f"{'book (optional)':22s} " + ("installed" if not missing else
-                                         "not installed (sft-teach book needs it): pip install 'sft-teach[book]'"))
+                                         f"not installed (sft-teach book needs it): {_book_install()}"))
     print("ready" if info["ok"] else f"not ready: missing {', '.join(info['missing']) or 'the bundled model'}")
     return 0 if info["ok"] else 1
 

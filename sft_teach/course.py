@@ -18,6 +18,7 @@ Taught in notebooks/00_start_here.ipynb.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import time
@@ -75,6 +76,48 @@ def settle_streams(nb) -> None:
     CoalesceStreamsPreprocessor().preprocess(nb, {})
 
 
+class Execution:
+    """How a notebook's cells are run here, and how a failure is named: the options of an nbclient
+    client (``NotebookClient``, or ``ExecutePreprocessor`` for the editions) and :meth:`failures`.
+
+    A cell past ``timeout`` seconds is interrupted, not left running while the kernel is shut down
+    under it (which prints the kernel's own traceback of closed sockets), and is named at once, even
+    in a cell tagged ``raises-exception``, whose other errors are the lesson: the cells after it
+    would run on half its work.
+    """
+
+    def __init__(self, name: str, timeout: int):
+        self.name, self.timeout, self.cell = name, timeout, None
+        self.too_slow = (f"still running after {timeout} s, the limit a cell is given: allow more seconds "
+                         f"(sft-teach course --timeout; timeout= in Python); a slow or busy machine needs more")
+
+    def options(self) -> dict:
+        return dict(timeout=self.timeout, kernel_name="python3", extra_arguments=KERNEL_ARGUMENTS,
+                    interrupt_on_timeout=True, error_on_timeout={"ename": TIMEOUT, "evalue": "", "traceback": []},
+                    on_cell_start=self._started, on_cell_error=self._failed)
+
+    def _started(self, cell, cell_index):
+        self.cell = cell_index
+
+    def _failed(self, cell, cell_index, execute_reply):  # before nbclient decides whether the error is allowed
+        if execute_reply["content"].get("ename") == TIMEOUT:
+            raise NotebookFailed(self.name, cell_index, self.too_slow)
+
+    @contextlib.contextmanager
+    def failures(self, nb):
+        """Turn nbclient's errors into :class:`NotebookFailed`, naming the first failing cell."""
+        from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+        try:
+            yield
+        except CellExecutionError as exc:
+            cell, error = _first_error(nb)
+            raise NotebookFailed(self.name, cell, error or str(exc).strip().splitlines()[-1]) from None
+        except DeadKernelError:
+            raise NotebookFailed(self.name, self.cell, "the kernel died (out of memory, most often): close other "
+                                 "programs or notebooks, then run it again") from None
+
+
 def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     """Execute one notebook in ``workdir`` (default: its own folder); returns ``(notebook, seconds)``.
 
@@ -86,35 +129,14 @@ def run_notebook(path, timeout: int = 900, write: bool = True, workdir=None):
     """
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    running = [None]  # the index of the cell being run, for a timeout's message
-
-    def note_cell(cell, cell_index):
-        running[0] = cell_index
-
-    too_slow = (f"still running after {timeout} s, the limit a cell is given: pass --timeout with more seconds "
-                f"(a slow or busy machine needs more)")
+    execution = Execution(path.name, timeout)
     start = time.perf_counter()
-    try:
-        # a cell past its time is interrupted, not left running while the kernel is shut down under it
-        # (which prints the kernel's own traceback of closed sockets), and is reported as TIMEOUT below
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=KERNEL_ARGUMENTS,
-                       resources={"metadata": {"path": str(Path(workdir or path.parent))}},
-                       on_cell_start=note_cell, interrupt_on_timeout=True,
-                       error_on_timeout={"ename": TIMEOUT, "evalue": too_slow, "traceback": []}).execute()
-    except CellExecutionError as exc:
-        if getattr(exc, "ename", None) == TIMEOUT:
-            raise NotebookFailed(path.name, running[0], too_slow) from None
-        cell, error = _first_error(nb)
-        raise NotebookFailed(path.name, cell, error or str(exc).strip().splitlines()[-1]) from None
-    except CellTimeoutError:  # the interrupt did not stop the cell in time either
-        raise NotebookFailed(path.name, running[0], too_slow) from None
-    except DeadKernelError:
-        raise NotebookFailed(path.name, running[0], "the kernel died (out of memory, most often): close other "
-                             "programs, or run fewer notebooks at a time with --only") from None
+    with execution.failures(nb):
+        NotebookClient(nb, resources={"metadata": {"path": str(Path(workdir or path.parent))}},
+                       **execution.options()).execute()
     seconds = time.perf_counter() - start
     drop_live_widgets(nb)
     settle_streams(nb)

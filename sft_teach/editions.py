@@ -179,9 +179,7 @@ def build_notebook(nb, edition: str = "student", execute: str = "exercises", wor
     The teacher edition runs the exercise cells (or all cells) in a fresh kernel started in
     ``workdir``; a failing cell raises :class:`sft_teach.course.NotebookFailed`.
     """
-    from nbclient.exceptions import CellExecutionError
-
-    from .course import KERNEL_ARGUMENTS, NotebookFailed, _first_error, drop_live_widgets
+    from .course import Execution, drop_live_widgets
 
     has_exercises = any(exercise_id(c) is not None for c in nb.cells)
     ExerciseSources(edition=edition).preprocess(nb, {})
@@ -191,12 +189,10 @@ def build_notebook(nb, edition: str = "student", execute: str = "exercises", wor
             return nb
     if execute == "exercises" and not has_exercises:
         return nb  # nothing to run: no kernel started
-    executor = ExerciseExecutor(cells=execute, timeout=timeout, kernel_name="python3", extra_arguments=KERNEL_ARGUMENTS)
-    try:
-        executor.preprocess(nb, {"metadata": {"path": str(workdir or Path.cwd())}})
-    except CellExecutionError as exc:
-        cell, error = _first_error(nb)
-        raise NotebookFailed(name, cell, error or str(exc).strip().splitlines()[-1]) from None
+    execution = Execution(name, timeout)
+    with execution.failures(nb):
+        ExerciseExecutor(cells=execute, **execution.options()).preprocess(
+            nb, {"metadata": {"path": str(workdir or Path.cwd())}})
     drop_live_widgets(nb)
     return nb
 

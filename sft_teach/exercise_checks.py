@@ -36,9 +36,12 @@ def show(value, limit: int = 60) -> str:
             shown = np.round(array, 4) if array.dtype.kind == "f" else array  # a mask of booleans has no digits to round
             return f"{'tensor' if hasattr(value, 'detach') else 'np.array'}({shown.tolist()})"
         return f"<array of shape {tuple(array.shape) if array is not None else '?'}>"
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-        return text if any(c in text for c in ".en") else text + ".0"  # 1.0, not 1: the type shows
+    if isinstance(value, (float, np.floating)):
+        text = f"{float(value):.6g}"
+        if any(c in text for c in ".en"):
+            return text
+        # rounded to a whole number: 1.0, not 1, so the type shows; 100000.5 as it is, not called whole
+        return text + ".0" if float(text) == value else repr(float(value))
     if isinstance(value, (list, tuple)) and len(value) <= 8 and any(_holds_array(v) for v in value):
         inner = ", ".join(show(v) for v in value)  # arrays inside a list: each by its shape, not its digits
         return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
@@ -132,7 +135,8 @@ def array(tol: float = 1e-6):
 def exact():
     """Equal to the expected value (a list, a string...); strings are compared character by character."""
     def compare(got, expected):
-        if isinstance(expected, str) and isinstance(got, str) and got != expected and max(len(got), len(expected)) > 40:
+        if (isinstance(expected, str) and isinstance(got, str) and got != expected
+                and max(len(repr(got)), len(repr(expected))) > 60):  # too long to show whole: from where they differ
             at = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
             return (f"returned a string that first differs at character {at}: got {got[at:at + 25]!r}, "
                     f"expected {expected[at:at + 25]!r}.")
@@ -145,7 +149,9 @@ def exact():
                     f"{at} (got {show(got[at], 20)}, expected {show(expected[at], 20)}).")
         if type(got) is not type(expected) or got != expected:
             shown = show(got), show(expected)
-            if shown[0] == shown[1] or _equal(got, expected):  # 1.0 for 1, True for 1: the types tell them apart
+            if type(got) is type(expected) and shown[0] == shown[1]:  # rounded alike: every digit
+                shown = repr(got), repr(expected)
+            elif shown[0] == shown[1] or _equal(got, expected):  # 1.0 for 1, True for 1: the types tell them apart
                 shown = f"{shown[0]} ({type(got).__name__})", f"{shown[1]} ({type(expected).__name__})"
             return "returned {}; expected {}.".format(*shown)
         return None
@@ -274,7 +280,7 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
         kind = type(answer).__name__
         return False, f"`{name}` should be a function; it is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, {show(answer)}."
     for args in cases:
-        call = f"{name}({', '.join(f'{p}={show(a, 100)}' for p, a in zip(params, args))})"  # enough to see the case
+        call = _call(name, params, args)
         expected, given = reference(*copy.deepcopy(args)), copy.deepcopy(args)
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"), _time_limit(TIME_LIMIT):
@@ -307,19 +313,26 @@ def run(name: str, answer, reference, cases, compare, params, mistakes=(), uncha
     return True, f"`{name}` gives the expected result in all {len(cases)} test cases."
 
 
+def _call(name: str, params, args) -> str:
+    """The call as a feedback line shows it, arguments named: enough of each to see the case."""
+    return f"{name}({', '.join(f'{p}={show(a, 100)}' for p, a in zip(params, args))})"
+
+
 def _ignores_seed(name, answer, args, params, seed) -> str | None:
     """A message when ``answer`` gives the same result on ``args`` with the seed and the seed + 1. The
     first case is large enough that two seeds give the same shuffle by chance almost never."""
-    at = params.index(seed)
+    at = params.index(seed)  # the catalogue's tests check that the seed is a parameter, an int in every case
     other = (*args[:at], args[at] + 1, *args[at + 1:])
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"), _time_limit(TIME_LIMIT), _quiet():
             warnings.simplefilter("ignore")
             same = repr(answer(*copy.deepcopy(args))) == repr(answer(*copy.deepcopy(other)))
-    except Exception:  # too slow, or raises on another seed: that seed's own result speaks for the answer
-        return f"{name}(..., {seed}={other[at]}) did not return: it should work for any {seed}."
+    except _TooSlow:
+        return f"{_call(name, params, other)} had not returned after {TIME_LIMIT} s: is there a loop that never ends?"
+    except Exception as error:  # the learner's code, on another seed: feedback, as in run()
+        return f"{_call(name, params, other)} raised {type(error).__name__}: {error}{_where(error, answer)}"
     if same:
-        return (f"gives the same result with {seed}={args[at]} and {seed}={other[at]}: shuffle with "
+        return (f"`{name}` gives the same result with {seed}={args[at]} and {seed}={other[at]}: shuffle with "
                 f"random.Random({seed}) before you split, so that the seed chooses the split.")
     return None
 

@@ -59,17 +59,38 @@ def test_course_stops_at_the_first_failing_notebook_and_names_the_cell(notebooks
 
 def test_a_cell_past_the_time_limit_is_named_with_the_option_that_allows_more(notebooks, tmp_path, capfd):
     """A slow or busy machine can take longer than a cell's limit: the message names the notebook, the
-    cell and --timeout, in one line, with no traceback of the kernel's shutdown; exit 1, as any failed run."""
-    write_notebook(notebooks / "b_slow.ipynb", "x = 1", "import time; time.sleep(30)")
+    cell and --timeout, in one line, with no traceback of the kernel's shutdown; exit 1, as any failed run.
+    A cell tagged raises-exception that runs out of time fails too: its other errors are the lesson, a
+    cell stopped halfway is not."""
+    write_notebook(notebooks / "b_slow.ipynb", "x = 1", "import time; time.sleep(30)", "print('never')",
+                   tags={1: ["raises-exception"]})
     code = main(["course", "--notebooks", str(notebooks), "--output", str(tmp_path / "run"), "--timeout", "2"])
     err = capfd.readouterr().err
     assert code == 1
-    assert err.strip().splitlines()[-1] == ("sft-teach: error: b_slow.ipynb failed at cell 1: still running after 2 s, the "
-                                            "limit a cell is given: pass --timeout with more seconds (a slow or busy "
-                                            "machine needs more)")
+    assert err.strip().splitlines()[-1] == (
+        "sft-teach: error: b_slow.ipynb failed at cell 1: still running after 2 s, the limit a cell is given: allow "
+        "more seconds (sft-teach course --timeout; timeout= in Python); a slow or busy machine needs more")
     assert "Traceback" not in err
     assert main(["course", "--notebooks", str(notebooks), "--output", str(tmp_path / "other"), "--timeout", "0"]) == 2
     assert "--timeout must be at least 1, got 0" in capfd.readouterr().err and not (tmp_path / "other").exists()
+
+
+def test_an_exercise_cell_past_the_time_limit_and_a_dead_kernel_are_named(tmp_path, capfd, monkeypatch):
+    """The teacher edition runs the exercise cells the same way (one way to run a cell), with --timeout."""
+    from sft_teach import editions
+    from sft_teach.course import NotebookFailed, run_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("# a slow exercise\nimport time; time.sleep(30)")]
+    # an exercise cell whose teacher source is slow: marked by its comment, its source kept as it is
+    monkeypatch.setattr(editions, "exercise_id", lambda cell: "00-slow" if "slow exercise" in cell.source else None)
+    monkeypatch.setattr(editions.ExerciseSources, "preprocess", lambda self, nb, resources: (nb, resources))
+    with pytest.raises(NotebookFailed, match="slow.ipynb failed at cell 0: still running after 2 s"):
+        editions.build_notebook(nb, "teacher", timeout=2, name="slow.ipynb")
+    assert "Traceback" not in capfd.readouterr().err
+    dead = write_notebook(tmp_path / "dead.ipynb", "x = 1", "import os; os._exit(1)")
+    with pytest.raises(NotebookFailed, match="dead.ipynb failed at cell 1: the kernel died"):
+        run_notebook(dead, write=False)
 
 
 def test_published_notebooks_keep_widget_fallbacks_and_drop_live_views():

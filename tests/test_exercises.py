@@ -7,6 +7,7 @@ schedules, masking, LoRA and chat modules), so a passing check means a correct a
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from pathlib import Path
@@ -128,7 +129,30 @@ def test_nan_wrong_shape_and_mutation_are_named():
     # a split that ignores the seed (its own fixed shuffle, or none) gives one split whatever is passed
     fixed = check("05-dedup-split", lambda t, f=0.2, s=0: ref.deduplicated_split(t, f, 7))
     assert not fixed.passed and "the same result with seed=0 and seed=1" in fixed.message
-    assert "seed=" in check("05-dedup-split", lambda t, f=0.2, s=0: ref.deduplicated_split(t, f, 0)).message
+    assert "`deduplicated_split` gives the same result with seed=0 and seed=1" in check(
+        "05-dedup-split", lambda t, f=0.2, s=0: ref.deduplicated_split(t, f, 0)).message
+
+    def fails_on_another_seed(texts, test_fraction=0.2, seed=0):  # only where the seed check calls it
+        if (test_fraction, seed) == (0.2, 1):
+            raise ValueError("boom")
+        return ref.deduplicated_split(texts, test_fraction, seed)
+
+    message = str(check("05-dedup-split", fails_on_another_seed))
+    assert message.startswith("✗ Not yet: deduplicated_split(texts=") and "test_fraction=0.2, seed=1) raised " \
+        "ValueError: boom (in your code, line" in message
+
+
+def test_every_seeded_exercise_passes_its_seed_by_name_as_a_whole_number():
+    """run() adds 1 to the seed of the first case: a catalogue entry must make that possible."""
+    from sft_teach.exercises import _find
+
+    seeded = [e for e in catalogue() if _find(e.id).seed]
+    assert seeded
+    for exercise in seeded:
+        params = list(inspect.signature(solution(exercise.id)).parameters)
+        assert exercise.seed in params, exercise.id
+        for case in exercise.cases():
+            assert isinstance(case[params.index(exercise.seed)], int), (exercise.id, case)
 
 
 def test_a_learner_s_prints_show_once_and_long_strings_from_where_they_differ(capsys):
@@ -148,8 +172,14 @@ def test_a_learner_s_prints_show_once_and_long_strings_from_where_they_differ(ca
     assert capsys.readouterr().out.count("forward") == 1  # the case that failed, once
     from sft_teach.exercise_checks import exact
 
-    long = "a" * 50
-    assert exact()(long + "b", long + "c") == "returned a string that first differs at character 50: got 'b', expected 'c'."
+    long = "a" * 70
+    assert exact()(long + "b", long + "c") == "returned a string that first differs at character 70: got 'b', expected 'c'."
+    lines = "a\n" * 19  # 38 characters, a repr of 59: escapes count in what is shown
+    assert "first differs at character 38" in exact()(lines + "a\n", lines + "b\n")
+    assert exact()(2.0000001, 2.0) == "returned 2.0000001; expected 2.0."  # rounded alike: every digit
+    from sft_teach.exercise_checks import show
+
+    assert show(100000.5) == "100000.5" and show(1.0) == "1.0" and show(np.float32(1.0)) == "1.0"
 
 
 def test_known_mistakes_get_a_hint_and_the_result_displays():
