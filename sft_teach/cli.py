@@ -235,8 +235,8 @@ def main(argv=None) -> int:
         print(f"sft-teach: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        hint = f"; {exc}" if str(exc) else ""
-        print(f"sft-teach: interrupted; nothing was overwritten{hint}", file=sys.stderr)
+        hint = f"; {exc}" if str(exc) else ""  # what the command knows it kept (finetune's run, its checkpoint)
+        print(f"sft-teach: interrupted{hint}", file=sys.stderr)
         return getattr(exc, "exit_code", 130)  # 128 + the signal's number: 130 for Ctrl-C, 143 for SIGTERM
     except BrokenPipeError:  # `sft-teach check ... | head -1`: the reader left; not an error of ours
         import os

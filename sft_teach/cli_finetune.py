@@ -146,6 +146,9 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, finished: str 
             raise ConfigError(f"--resume needs the interrupted run's settings and data, but {', '.join(changed)}: "
                               f"use the same options and data, or drop --resume and pass --overwrite to start again")
         return checkpoint
+    if checkpoint is not None:  # --overwrite: said now, since an interruption of this run leaves nothing of it
+        print(f"--overwrite: the interrupted run's checkpoint of {_epoch_of(checkpoint)} in {staging.name}/ is "
+              f"discarded; training starts again", flush=True)
     shutil.rmtree(staging, ignore_errors=True)  # an interrupted run's checkpoints: refused before, unless --overwrite
     staging.mkdir(parents=True)
     (staging / "run.json").write_text(json.dumps(settings, indent=2))
@@ -224,16 +227,18 @@ def cmd_finetune(args) -> int:
         except OSError as exc:  # a read-only disk, a folder without write permission: said before any training
             raise OutputExistsError(f"output folder '{args.output}' cannot be written ({exc.strerror or exc}): "
                                     f"choose another --output") from None
-        return _train_and_swap(args, dataset, cleaning, findings, settings, staging, output, checkpoint,
+        return _train_and_swap(args, dataset, cleaning, findings, settings, staging, output, checkpoint, finished,
                                epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, seed=seed,
                                head_epochs=head_epochs, recipe=recipe, patience=patience, grad_accum=grad_accum,
                                precision=precision)
 
 
-def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, output: Path, checkpoint, *,
-                    epochs, lr, batch_size, max_length, seed, head_epochs, recipe, patience, grad_accum,
+def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, output: Path, checkpoint, finished,
+                    *, epochs, lr, batch_size, max_length, seed, head_epochs, recipe, patience, grad_accum,
                     precision) -> int:
-    """Train into ``staging`` (from ``checkpoint``, if resuming), then put the run in ``output``."""
+    """Train into ``staging`` (from ``checkpoint``, if resuming), then put the run in ``output``.
+    ``finished``: the output folder as shown, when it holds a finished run (kept as it is until this
+    run succeeds)."""
     from sft_teach.checkpoints import last_checkpoint, remove
     from sft_teach.run_record import read_record
     from sft_teach.training import finetune_quietly
@@ -261,10 +266,12 @@ def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, 
         if isinstance(exc, KeyboardInterrupt):
             if not args.quiet:
                 print(file=sys.stderr, flush=True)  # end the progress bar's line
+            output_said = f"the run in {finished}/ is as it was" if finished else f"nothing was written to {args.output}/"
             raise Stopped(
-                f"the checkpoint of {_epoch_of(kept)} is kept: run the same command with --resume to continue from "
-                f"there" if kept else "no epoch had finished saving its checkpoint, so there is nothing to resume: "
-                "run the same command again to start over", getattr(exc, "exit_code", 130)) from None
+                f"{output_said}; " + (
+                    f"the checkpoint of {_epoch_of(kept)} is kept: run the same command with --resume to continue "
+                    f"from there" if kept else "no epoch had finished saving its checkpoint, so there is nothing to "
+                    "resume: run the same command again to start over"), getattr(exc, "exit_code", 130)) from None
         raise
     cli_conventions.warn(result.warnings[len(findings):])  # what training showed (the data's were said before training)
     metrics = read_record(staging)
@@ -273,9 +280,38 @@ def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, 
     _swap_in(staging, output, args.output)  # only now, after success, is the old output replaced
     if args.push_to_hub:
         _push(output / "model", args.push_to_hub)
+    for line in result_lines(json.loads((output / "metrics.json").read_text())):  # with its validation curve
+        print(line)
     print(f"saved model (with its card, README.md), splits/, metrics.json, loss.png and confusion.png to {args.output}/")
     print(cli_conventions.json_line({**metrics, "output": args.output}))
     return 0
+
+
+def result_lines(metrics: dict) -> list[str]:
+    """What the run kept and how it scored, in words, before the JSON line that holds the same: the epoch
+    kept and why (early stopping ends a progress bar part-way, which would otherwise look like a crash),
+    then the held-out score with its interval and the training time."""
+    lines = []
+    if metrics.get("best_epoch") is not None:
+        kept = next((row for row in metrics.get("validation_curve", [])
+                     if round(row["epoch"], 4) == round(metrics["best_epoch"], 4)), None)
+        line = (f"kept epoch {metrics['best_epoch']:g} of {metrics.get('epochs_run', metrics['epochs']):g}"
+                + (f" (validation macro-F1 {kept['macro_f1']:.3f}, the best)" if kept else ""))
+        if metrics.get("epochs_run") is not None and metrics["epochs_run"] < metrics["epochs"]:
+            line += (f"; stopped early after epoch {metrics['epochs_run']:g} of {metrics['epochs']:g}: no better "
+                     f"validation macro-F1 for {metrics['patience']} epoch{'s' * (metrics['patience'] != 1)}")
+        lines.append(line)
+    low, high = metrics["accuracy_interval_95"]
+    lines.append(f"{metrics['eval_split']} split, {metrics['eval_size']} rows: accuracy {metrics['accuracy']:.3f} "
+                 f"(95 % interval {low:.3f} to {high:.3f}), macro-F1 {metrics['macro_f1']:.3f}; trained in "
+                 f"{_duration(metrics['train_seconds'])}"
+                 + ("; no test split, so this score is optimistic, as warned" if metrics["eval_split"] != "test" else ""))
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    """``42 s`` or ``4 min 05 s``."""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min {round(seconds % 60):02d} s"
 
 
 class Stopped(KeyboardInterrupt):

@@ -59,6 +59,13 @@ def test_finetune_evaluate_predict_end_to_end(tiny_model_dir, small_csv, tmp_pat
     assert code == 0, err
     final = json.loads(stdout.strip().splitlines()[-1])
     assert {"accuracy", "macro_f1", "train_seconds"} <= set(final)
+    # before the JSON, the same in words: the epoch kept, then the held-out score with its interval
+    kept, scored = stdout.strip().splitlines()[-4:-2]
+    curve = {row["epoch"]: row["macro_f1"] for row in json.loads((out / "metrics.json").read_text())["validation_curve"]}
+    assert kept == f"kept epoch {final['best_epoch']} of 1 (validation macro-F1 {curve[1.0]:.3f}, the best)"
+    low, high = final["accuracy_interval_95"]
+    assert scored.startswith(f"{final['eval_split']} split, {final['eval_size']} rows: accuracy {final['accuracy']:.3f} "
+                             f"(95 % interval {low:.3f} to {high:.3f}), macro-F1 {final['macro_f1']:.3f}; trained in ")
     for name in ("model/model.safetensors", "model/config.json", "model/tokenizer.json", "metrics.json", "loss.png", "confusion.png"):
         assert (out / name).is_file(), name
     assert not (tmp_path / ".run.partial").exists()  # the staging folder is gone

@@ -109,3 +109,20 @@ def test_an_error_naming_a_path_with_a_line_break_is_one_line(tmp_path, capsys):
     assert main(["check", "--data", str(tmp_path / "a\nb.csv")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("sft-teach: error: ")
+
+
+def test_the_result_lines_say_an_early_stop_and_an_optimistic_score():
+    """Early stopping ends the progress bar part-way: the line after it says why, and which epoch was kept."""
+    from sft_teach.cli_finetune import result_lines
+
+    metrics = {"best_epoch": 3, "epochs_run": 5, "epochs": 8, "patience": 2, "eval_split": "validation",
+               "eval_size": 42, "accuracy": 0.7381, "accuracy_interval_95": [0.59, 0.85], "macro_f1": 0.7369,
+               "train_seconds": 245.3, "validation_curve": [{"epoch": float(e), "macro_f1": f}
+                                                             for e, f in ((3, 0.756), (4, 0.7), (5, 0.594))]}
+    assert result_lines(metrics) == [
+        "kept epoch 3 of 5 (validation macro-F1 0.756, the best); stopped early after epoch 5 of 8: no better "
+        "validation macro-F1 for 2 epochs",
+        "validation split, 42 rows: accuracy 0.738 (95 % interval 0.590 to 0.850), macro-F1 0.737; trained in 4 min "
+        "05 s; no test split, so this score is optimistic, as warned"]
+    plain = {k: v for k, v in metrics.items() if k not in ("best_epoch", "epochs_run")}
+    assert len(result_lines({**plain, "eval_split": "test"})) == 1  # the plain recipe keeps its last epoch: no line

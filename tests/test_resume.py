@@ -116,7 +116,7 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, note
     the exit code is the shell's for that signal, 128 + its number."""
     code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, sig)
     assert code == 128 + sig, err[-3000:]  # should it fail, what the run said
-    assert re.fullmatch(r"sft-teach: interrupted; nothing was overwritten; the checkpoint of epoch \d+ is kept: run "
+    assert re.fullmatch(r"sft-teach: interrupted; nothing was written to run/; the checkpoint of epoch \d+ is kept: run "
                         r"the same command with --resume to continue from there", err.strip().splitlines()[-1]), err[-3000:]
     assert last_checkpoint(tmp_path / ".run.partial" / "checkpoints") is not None
     _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
@@ -133,7 +133,7 @@ def test_ctrl_c_before_any_checkpoint_says_there_is_nothing_to_resume(tiny_model
     monkeypatch.chdir(tmp_path)
     assert main([arg for arg in _command(tiny_model_dir, notes_csv, "run") if arg != "--quiet"]) == 130  # a bar shown
     err = capsys.readouterr().err
-    assert err.endswith("\nsft-teach: interrupted; nothing was overwritten; no epoch had finished saving its "
+    assert err.endswith("\nsft-teach: interrupted; nothing was written to run/; no epoch had finished saving its "
                         "checkpoint, so there is nothing to resume: run the same command again to start over\n")
     assert not (tmp_path / ".run.partial").exists() and not (tmp_path / "run").exists()
 
@@ -502,3 +502,17 @@ def test_a_checkpoint_whose_class_ids_are_swapped_is_not_resumed(tmp_path):
     finished.mkdir()
     (finished / "metrics.json").write_text("{}")
     check_resumable(checkpoint, "sha256:x", ["cat", "dog"], finished, overwrite=True)  # overwrite: train it again
+
+
+def test_overwrite_says_it_discards_an_interrupted_run_s_checkpoint(tmp_path, capsys):
+    """--overwrite starts again: the interrupted run's checkpoint goes when the new run starts, so that
+    is said then, not left to an interruption's message (which once said 'nothing was overwritten')."""
+    from sft_teach.cli_finetune import _prepare_staging
+
+    staging, settings = _staged(tmp_path)
+    capsys.readouterr()
+    assert _prepare_staging(staging, settings, resume=False) is None
+    assert capsys.readouterr().out == ("--overwrite: the interrupted run's checkpoint of epoch 1 in .run.partial/ is "
+                                       "discarded; training starts again\n")
+    assert not (staging / "checkpoints").exists()
+    assert _prepare_staging(staging, settings, resume=False) is None and capsys.readouterr().out == ""  # none left
