@@ -21,7 +21,7 @@ from sft_teach.cleaning import described
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 from sft_teach.run_lock import check_free, one_run_at_a_time
-from sft_teach.run_record import file_in_the_way, held, portable
+from sft_teach.run_record import base_model_name, file_in_the_way, held, portable
 from sft_teach.training import RECIPES
 
 
@@ -113,7 +113,8 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
                   patience=None, split=None) -> dict:
     """What must be the same for ``--resume`` to continue a run rather than start another. ``split``:
     the seed the data was split with here (one CSV file), recorded only then; None for data already split."""
-    return {"data": portable(args.data), "data_sha256": fingerprint, "model": portable(args.model),
+    return {"data": portable(args.data), "data_sha256": fingerprint,
+            "model": "default" if args.model == "default" else base_model_name(args.model),  # as Python records it
             "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
             **({"split_seed": split} if split is not None else {}), "head_epochs": head_epochs,

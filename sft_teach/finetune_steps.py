@@ -251,7 +251,9 @@ def save_run(trainer, result, output_dir, dataset, cleaning, plan: Plan, *, mode
                              "label_column": settings.get("label_column") or "label",
                              "encoding": settings.get("encoding") or "utf-8",
                              "merge_case": bool(settings.get("merge_case")),
-                             "data_sha256": settings.get("data_sha256")})
+                             "data_sha256": settings.get("data_sha256"),
+                             # what it was fine-tuned from, so a run continued from this folder can say
+                             "base_model": base_model_name(model_name), "base_model_id": hub_id(model_name)})
         save_splits(dataset, Path(output_dir) / "splits")
         write_run(output_dir, result, {name: len(part) for name, part in dataset.items()},
                   settings, base_model=base_model_name(model_name),

@@ -41,7 +41,9 @@ def portable(value) -> str:
 
 def base_model_name(model) -> str:
     """How the card names the base model: the hub name of the bundled model, a folder's name, or
-    the hub name; for a model object, the same of the checkpoint it was loaded from."""
+    the hub name; for a model object, the same of the checkpoint it was loaded from. A folder that
+    sft-teach fine-tuned is named by the model it was fine-tuned from, and then the folder
+    (``sentence-transformers/all-MiniLM-L6-v2, continued from run/model``): "model" alone said nothing."""
     from sft_teach.models import DEFAULT_MODEL, resolve_model
 
     name = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "") or "a model object"
@@ -50,7 +52,22 @@ def base_model_name(model) -> str:
         return DEFAULT_MODEL
     if Path(name).is_dir() and Path(name).resolve() == Path(resolve_model("default")).resolve():
         return DEFAULT_MODEL  # a model object built from the bundled checkpoint
+    earlier = _lineage(name).get("base_model")
+    if earlier:
+        folder = Path(name)
+        shown = "/".join(folder.resolve().parts[-2:]) if folder.name == "model" else folder.name  # run/model
+        return f"{earlier.split(', continued from')[0]}, continued from {shown}"
     return portable(name)
+
+
+def _lineage(name) -> dict:
+    """What a folder sft-teach saved records of the model it came from (``base_model``, ``base_model_id``,
+    under ``sft_teach`` in its config.json); {} for any other model."""
+    try:
+        found = json.loads((Path(name) / "config.json").read_text()).get("sft_teach")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def push_model(folder, repo: str, private: bool | None = None, token: str | None = None,
@@ -84,6 +101,8 @@ def hub_id(model) -> str | None:
     if name == DEFAULT_MODEL:
         return name
     raw = str(model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "") or "")
+    if raw and Path(raw).is_dir() and _lineage(raw).get("base_model_id"):  # a fine-tuned folder: what it came from
+        return _lineage(raw)["base_model_id"]
     return None if not raw or looks_like_path(raw) or Path(raw).exists() else name
 
 

@@ -1167,3 +1167,20 @@ def test_line_numbers_are_listed_in_full_up_to_five():
 
     assert [_lines([5]), _lines([5, 9, 12]), _lines([1, 2, 3, 4, 5]), _lines(list(range(1, 8)))] == [
         "line 5", "lines 5, 9 and 12", "lines 1, 2, 3, 4 and 5", "lines 1, 2, 3, 4, 5 and 2 more"]
+
+
+def test_a_run_continued_from_a_saved_folder_names_the_model_it_came_from(tiny_model_dir, small_csv, tmp_path, capsys):
+    """The card and metrics.json of a run continued from a folder sft-teach saved named the base "model"
+    (the folder's name): they now name what that folder was fine-tuned from, then the folder."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for model, out in ((tiny_model_dir, first), (first / "model", second)):
+        code, stdout, err = run(["finetune", "--model", str(model), "--data", str(small_csv), "--epochs", "1",
+                                 "--batch-size", "4", "--output", str(out), "--quiet", "--recipe", "plain"], capsys)
+        assert code == 0, err
+    recorded = json.loads((first / "model" / "config.json").read_text())["sft_teach"]
+    assert recorded["base_model"] == tiny_model_dir.name and recorded["base_model_id"] is None  # a local folder
+    said = f"{tiny_model_dir.name}, continued from first/model"
+    assert json.loads((second / "metrics.json").read_text())["model"] == said
+    assert f"# Text classifier fine-tuned from {said}\n" in (second / "model" / "README.md").read_text()
+    third = json.loads((second / "model" / "config.json").read_text())["sft_teach"]["base_model"]
+    assert third == said  # a third run names the first model and its own folder, not a chain of them
