@@ -179,6 +179,9 @@ def cmd_predict(args) -> int:
     # the texts' lengths and words say is said once, of them all, after the answers: each part is
     # tokenized for it as it comes, not the whole file before the first answer
     lengths, unknown = [], []
+    from sft_teach.inference import max_length_of
+
+    limit = max_length or max_length_of(model, tokenizer)  # where a text is cut, as the warning below says
     for start in range(0, len(read), PART):
         part = read[start:start + PART]
         part_lengths, part_unknown = lengths_and_unknown(part, tokenizer, "predict")
@@ -186,7 +189,10 @@ def cmd_predict(args) -> int:
         unknown.extend(part_unknown)
         for i, row in enumerate(predict(model, tokenizer, part, max_length=max_length), start):
             print(cli_conventions.json_line({**row, "text": texts[i], "score": round(row["score"], 4),
-                                             **({"line": lines[i]} if lines else {})}))
+                                             **({"line": lines[i]} if lines else {}),
+                                             **({"cut": True} if part_lengths[i - start] > limit else {})}))
         sys.stdout.flush()  # a pipe is block-buffered: its reader gets each part when it is done
-    cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length, read=(lengths, unknown)))
+    cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length, read=(lengths, unknown),
+                                                     marked=(' (its JSON line says "cut": true)',
+                                                             ' (their JSON lines say "cut": true)')))
     return 0

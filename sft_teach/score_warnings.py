@@ -113,7 +113,8 @@ def repeated(texts, labels) -> list[str]:
             f"scored, so n and the interval overstate what the score rests on: score each text once"]
 
 
-def hard_to_read(model, tokenizer, texts, max_length, option: str = "--max-length", read=None) -> list[str]:
+def hard_to_read(model, tokenizer, texts, max_length, option: str = "--max-length", read=None,
+                 marked: tuple[str, str] = ("", "")) -> list[str]:
     """Warnings about the texts themselves, as ``check`` says of training data, from one pass of the
     tokenizer (:func:`sft_teach.checks.lengths_and_unknown`):
 
@@ -126,21 +127,22 @@ def hard_to_read(model, tokenizer, texts, max_length, option: str = "--max-lengt
       says little. (Empty texts are said apart.)
 
     ``read``: the texts' ``(lengths, unknown)`` from ``lengths_and_unknown``, where the caller has them
-    (``sft-teach predict`` tokenizes a long file a part at a time, as it classifies it)."""
+    (``sft-teach predict`` tokenizes a long file a part at a time, as it classifies it); ``marked``: how
+    the caller's output marks a cut text and cut texts, said after the count (``predict``'s ``"cut": true``)."""
     from sft_teach.checks import lengths_and_unknown, near_empty
     from sft_teach.inference import max_length_of
 
     lengths, unknown = read or lengths_and_unknown(texts, tokenizer, "evaluate")
-    return (_cut(lengths, max_length or max_length_of(model, tokenizer), model, option)
+    return (_cut(lengths, max_length or max_length_of(model, tokenizer), model, option, marked)
             + _unreadable(texts, {*near_empty(texts), *unknown}, tokenizer))
 
 
-def _cut(lengths: list[int], limit: int, model, option: str) -> list[str]:
+def _cut(lengths: list[int], limit: int, model, option: str, marked: tuple[str, str] = ("", "")) -> list[str]:
     longer = sum(n > limit for n in lengths)
     if not longer:
         return []
     positions = getattr(model.config, "max_position_embeddings", None)
-    which = "the text" if len(lengths) == 1 else f"{longer} of the {len(lengths)} texts"
+    which = "the text" if len(lengths) == 1 else f"{longer} of the {len(lengths)} texts{marked[longer > 1]}"
     return [f"{which} {'is' if longer == 1 else 'are'} longer than {limit} tokens ("
             f"{'' if len(lengths) == 1 else 'the longest: '}{max(lengths):,} tokens) and {'was' if longer == 1 else 'were'} cut there: the model never saw "
             f"{'its' if longer == 1 else 'their'} end; "

@@ -679,7 +679,9 @@ def test_evaluate_and_predict_say_how_many_texts_were_cut(tiny_model_dir, tmp_pa
     assert any("is longer than 128 tokens" in w for w in __import__("json").loads(out)["warnings"])
     assert main(["predict", "--model", str(tiny_model_dir), long_text, "Sat on the mat."]) == 0
     out, err = capsys.readouterr()
-    assert len(out.splitlines()) == 2 and "1 of the 2 texts is longer than 128 tokens" in err
+    assert len(out.splitlines()) == 2 and '1 of the 2 texts (its JSON line says "cut": true) is longer than 128 tokens' in err
+    answers = [__import__("json").loads(line) for line in out.splitlines()]
+    assert answers[0]["cut"] is True and "cut" not in answers[1]  # which text, for a script as for a reader
     # 128 is all this tiny model has positions for: no advice to read more, the way past is to split the text
     assert "128 tokens is all this model reads: split a longer text into parts" in err and "reads more" not in err
     assert main(["predict", "--model", str(tiny_model_dir), "--max-length", "64", long_text]) == 0

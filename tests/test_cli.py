@@ -257,14 +257,19 @@ def test_predict_prints_a_long_file_a_part_at_a_time(tiny_model_dir, tmp_path, m
     assert [row["line"] for row in out] == list(range(1, 8))
     assert [(row["text"], row["label"], row["score"]) for row in out] == [
         (row["text"], row["label"], round(row["score"], 4)) for row in whole]
-    # what the texts' lengths say is said once, of all of them, after the parts
+    # what the texts' lengths say is said once, of all of them, after the parts; each cut text is marked
+    monkeypatch.setattr("sys.stdout", Terminal())
     assert main(["predict", "--model", str(tiny_model_dir), "--file", str(texts), "--max-length", "10"]) == 0
     err = capsys.readouterr().err
     from sft_teach.checks import token_lengths
 
-    longer = sum(n > 10 for n in token_lengths(texts.read_text(encoding="utf-8").splitlines(), tokenizer))
+    lengths = token_lengths(texts.read_text(encoding="utf-8").splitlines(), tokenizer)
+    longer = sum(n > 10 for n in lengths)
     assert 3 < longer < 7  # texts of more than one part
-    assert err.count("sft-teach: warning: ") == 1 and f"{longer} of the 7 texts are longer than 10 tokens" in err
+    assert err.count("sft-teach: warning: ") == 1 and (
+        f'{longer} of the 7 texts (their JSON lines say "cut": true) are longer than 10 tokens') in err
+    cut = [json.loads(line).get("cut", False) for line in sys.stdout.getvalue().splitlines()]
+    assert cut == [n > 10 for n in lengths]  # the right texts, in every part
 
 
 def test_predict_and_evaluate_warn_of_texts_the_model_can_hardly_read(tiny_model_dir, tmp_path, capsys):
