@@ -248,7 +248,8 @@ def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, 
         print(described(cleaning), flush=True)
     cli_conventions.warn(findings)
     if checkpoint is not None:
-        print(f"resuming from {checkpoint.name} of the interrupted run", flush=True)
+        print(f"resuming the interrupted run from its checkpoint of {_epoch_of(checkpoint)} ({checkpoint.name})",
+              flush=True)
     try:
         # quietly: what training shows is printed below as the command's own lines; a SIGTERM stops
         # training as Ctrl-C does (not the steps after it, which put the run in place)

@@ -65,7 +65,7 @@ def _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypa
     with monkeypatch.context() as resuming:  # the checkpoint holds the head-only phase's result: not trained again
         resuming.setattr("sft_teach.head_first.train_head", lambda *a, **k: pytest.fail("the head was trained again"))
         assert main(_command(tiny_model_dir, notes_csv, "run", "--resume")) == 0
-    assert "resuming from checkpoint-" in capsys.readouterr().out
+    assert re.search(r"resuming the interrupted run from its checkpoint of epoch \d+ \(checkpoint-\d+\)", capsys.readouterr().out)
     resumed, resumed_weights = _finished(tmp_path / "run")
     assert main(_command(tiny_model_dir, notes_csv, "straight")) == 0
     straight, straight_weights = _finished(tmp_path / "straight")
