@@ -21,7 +21,7 @@ from sft_teach.cleaning import described
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 from sft_teach.run_lock import check_free, one_run_at_a_time
-from sft_teach.run_record import base_model_name, file_in_the_way, held, portable
+from sft_teach.run_record import CONTINUED, file_in_the_way, held, portable, recorded_model
 from sft_teach.training import RECIPES
 
 
@@ -114,7 +114,7 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
     """What must be the same for ``--resume`` to continue a run rather than start another. ``split``:
     the seed the data was split with here (one CSV file), recorded only then; None for data already split."""
     return {"data": portable(args.data), "data_sha256": fingerprint,
-            "model": "default" if args.model == "default" else base_model_name(args.model),  # as Python records it
+            "model": recorded_model(args.model),  # as Python records it
             "recipe": args.recipe, "epochs": epochs, "learning_rate": lr, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
             **({"split_seed": split} if split is not None else {}), "head_epochs": head_epochs,
@@ -140,11 +140,17 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, finished: str 
         except (OSError, ValueError):
             raise SftTeachError(f"cannot resume: {staging.name}/run.json, the interrupted run's settings, is missing "
                                 f"or damaged: drop --resume and pass --overwrite to start again") from None
-        # the data is compared by its content (data_sha256): a renamed or moved copy of the file is the same data
+        # the data is compared by its content (data_sha256): a renamed or moved copy of the file is the same
+        # data; a fine-tuned model folder by what it came from, not where it now is
+        def same(key):
+            if key == "model":
+                return str(saved.get(key)).split(CONTINUED)[0] == str(settings[key]).split(CONTINUED)[0]
+            return saved.get(key) == settings[key]
+
         changed = [f"{k} {saved.get(k)} -> {v}" if k != "data_sha256" else "the data's content changed"
-                   for k, v in settings.items() if k != "data" and saved.get(k) != v]
+                   for k, v in settings.items() if k != "data" and not same(k)]
         if changed:
-            raise ConfigError(f"--resume needs the interrupted run's settings and data, but {', '.join(changed)}: "
+            raise ConfigError(f"--resume needs the interrupted run's settings and data, but {'; '.join(changed)}: "
                               f"use the same options and data, or drop --resume and pass --overwrite to start again")
         return checkpoint
     if checkpoint is not None:  # --overwrite: said now, since an interruption of this run leaves nothing of it
@@ -313,7 +319,8 @@ def result_lines(metrics: dict) -> list[str]:
 
 def _duration(seconds: float) -> str:
     """``42 s`` or ``4 min 05 s``."""
-    return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min {round(seconds % 60):02d} s"
+    whole = round(seconds)  # rounded once: 119.6 s is 2 min 00 s, not 1 min 60 s
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
 class Stopped(KeyboardInterrupt):

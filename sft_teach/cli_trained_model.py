@@ -19,11 +19,10 @@ from sft_teach.errors import ConfigError
 def trained_on(model_dir) -> dict:
     """What a model was fine-tuned on (``text_column``, ``label_column``, ``encoding``, ``merge_case``,
     ``data_sha256``; empty if unknown): from its own config.json, which travels with the folder, else its run's metrics.json."""
-    try:
-        found = json.loads((Path(model_dir) / "config.json").read_text()).get("sft_teach")
-    except (OSError, ValueError, AttributeError):
-        found = None
-    if isinstance(found, dict) and "text_column" in found:
+    from sft_teach.run_record import saved_notes
+
+    found = saved_notes(model_dir)
+    if "text_column" in found:
         return found
     record = run_record(model_dir)  # a folder saved before config.json kept it
     return record if "text_column" in record else {}

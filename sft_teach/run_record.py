@@ -52,19 +52,29 @@ def base_model_name(model) -> str:
         return DEFAULT_MODEL
     if Path(name).is_dir() and Path(name).resolve() == Path(resolve_model("default")).resolve():
         return DEFAULT_MODEL  # a model object built from the bundled checkpoint
-    earlier = _lineage(name).get("base_model")
+    earlier = saved_notes(name).get("base_model")
     if earlier:
-        folder = Path(name)
-        shown = "/".join(folder.resolve().parts[-2:]) if folder.name == "model" else folder.name  # run/model
-        return f"{earlier.split(', continued from')[0]}, continued from {shown}"
+        # as written, made whole: ".", "..", "~/runs/a/model" name no folder by their last part
+        folder = Path(os.path.abspath(Path(name).expanduser()))
+        shown = "/".join(folder.parts[-2:]) if folder.name == "model" else folder.name  # run/model
+        return f"{earlier.split(CONTINUED)[0]}{CONTINUED}{shown}"
     return portable(name)
 
 
-def _lineage(name) -> dict:
-    """What a folder sft-teach saved records of the model it came from (``base_model``, ``base_model_id``,
-    under ``sft_teach`` in its config.json); {} for any other model."""
+CONTINUED = ", continued from "  # in a base model's name: what a fine-tuned folder came from, then the folder
+
+
+def recorded_model(model) -> str:
+    """The model as a run's record names it: "default" for the bundled one as asked, else
+    :func:`base_model_name`."""
+    return "default" if model == "default" else base_model_name(model)
+
+
+def saved_notes(folder) -> dict:
+    """What a model folder sft-teach saved keeps under ``sft_teach`` in its config.json: how its training
+    data was read, and the model it came from (``base_model``, ``base_model_id``); {} for any other."""
     try:
-        found = json.loads((Path(name) / "config.json").read_text()).get("sft_teach")
+        found = json.loads((Path(folder).expanduser() / "config.json").read_text()).get("sft_teach")
     except (OSError, ValueError, AttributeError):
         return {}
     return found if isinstance(found, dict) else {}
@@ -93,16 +103,17 @@ def push_model(folder, repo: str, private: bool | None = None, token: str | None
 
 
 def hub_id(model) -> str | None:
-    """The base model's Hugging Face Hub id, for the card's ``base_model``; ``None`` for a local
-    folder (its name is no Hub id, and says nothing of the model it was made from)."""
+    """The base model's Hugging Face Hub id, for the card's ``base_model``: for a folder sft-teach
+    saved, the id it was fine-tuned from (its config's ``sft_teach.base_model_id``); ``None`` for
+    another local folder (its name is no Hub id, and says nothing of the model it was made from)."""
     from sft_teach.models import DEFAULT_MODEL, looks_like_path
 
     name = base_model_name(model)
     if name == DEFAULT_MODEL:
         return name
     raw = str(model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "") or "")
-    if raw and Path(raw).is_dir() and _lineage(raw).get("base_model_id"):  # a fine-tuned folder: what it came from
-        return _lineage(raw)["base_model_id"]
+    if raw and saved_notes(raw).get("base_model_id"):  # a fine-tuned folder: what it came from
+        return saved_notes(raw)["base_model_id"]
     return None if not raw or looks_like_path(raw) or Path(raw).exists() else name
 
 
@@ -328,7 +339,7 @@ def settings(model, data, dataset_sha256: str, *, best_epoch, **settings) -> dic
     record = {"data": portable(data) if named or read_from else "a dataset given in Python",
               "data_sha256": read_from["data_sha256"] if read_from else
               data_fingerprint(data) if named else dataset_sha256,  # run_record.dataset_fingerprint
-              "model": "default" if model == "default" else base_model_name(model)}
+              "model": recorded_model(model)}
     chosen = {"head_epochs": settings["head_epochs"], "num_train_epochs": settings["epochs"],
               "learning_rate": settings["learning_rate"], "best_epoch": best_epoch}
     recipe = next((name for name, values in RECIPES.items() if values == chosen), None)

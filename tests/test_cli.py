@@ -1174,7 +1174,8 @@ def test_line_numbers_are_listed_in_full_up_to_five():
         "line 5", "lines 5, 9 and 12", "lines 1, 2, 3, 4 and 5", "lines 1, 2, 3, 4, 5 and 2 more"]
 
 
-def test_a_run_continued_from_a_saved_folder_names_the_model_it_came_from(tiny_model_dir, small_csv, tmp_path, capsys):
+def test_a_run_continued_from_a_saved_folder_names_the_model_it_came_from(tiny_model_dir, small_csv, tmp_path, capsys,
+                                                                         monkeypatch):
     """The card and metrics.json of a run continued from a folder sft-teach saved named the base "model"
     (the folder's name): they now name what that folder was fine-tuned from, then the folder."""
     first, second = tmp_path / "first", tmp_path / "second"
@@ -1189,3 +1190,8 @@ def test_a_run_continued_from_a_saved_folder_names_the_model_it_came_from(tiny_m
     assert f"# Text classifier fine-tuned from {said}\n" in (second / "model" / "README.md").read_text()
     third = json.loads((second / "model" / "config.json").read_text())["sft_teach"]["base_model"]
     assert third == said  # a third run names the first model and its own folder, not a chain of them
+    from sft_teach.run_record import base_model_name
+
+    monkeypatch.chdir(first / "model")  # "." names no folder by its last part; "~" is the user's home
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert base_model_name(".") == base_model_name("~/first/model") == said

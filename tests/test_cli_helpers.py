@@ -126,3 +126,9 @@ def test_the_result_lines_say_an_early_stop_and_an_optimistic_score():
         "05 s; no test split, so this score is optimistic, as warned"]
     plain = {k: v for k, v in metrics.items() if k not in ("best_epoch", "epochs_run")}
     assert len(result_lines({**plain, "eval_split": "test"})) == 1  # the plain recipe keeps its last epoch: no line
+
+
+def test_a_duration_is_rounded_once():
+    from sft_teach.cli_finetune import _duration
+
+    assert [_duration(s) for s in (42.4, 59.6, 119.6, 245.3)] == ["42 s", "1 min 00 s", "2 min 00 s", "4 min 05 s"]

@@ -516,3 +516,20 @@ def test_overwrite_says_it_discards_an_interrupted_run_s_checkpoint(tmp_path, ca
                                        "discarded; training starts again\n")
     assert not (staging / "checkpoints").exists()
     assert _prepare_staging(staging, settings, resume=False) is None and capsys.readouterr().out == ""  # none left
+
+
+def test_resume_compares_a_fine_tuned_model_by_what_it_came_from_not_where_its_folder_is(tmp_path):
+    """A run continued from run1/model, interrupted, then resumed from a copy of run1 named run1b: the
+    same model. Another base model is another run, and each change is listed apart (names hold commas)."""
+    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.errors import ConfigError
+
+    settings = {"data": "notes.csv", "data_sha256": "sha256:abc", "model": "tiny, continued from run1/model",
+                "epochs": 3.0}
+    staging, _ = _staged(tmp_path, settings=settings)
+    moved = {**settings, "model": "tiny, continued from run1b/model"}
+    assert _prepare_staging(staging, moved, resume=True) == staging / "checkpoints" / "checkpoint-4"
+    other = {**settings, "model": "small, continued from run1/model", "epochs": 4.0}
+    with pytest.raises(ConfigError, match=re.escape("but model tiny, continued from run1/model -> small, continued "
+                                                    "from run1/model; epochs 3.0 -> 4.0:")):
+        _prepare_staging(staging, other, resume=True)
