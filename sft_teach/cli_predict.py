@@ -192,7 +192,7 @@ def cmd_predict(args) -> int:
                                              **({"line": lines[i]} if lines else {}),
                                              **({"cut": True} if part_lengths[i - start] > limit else {})}))
         sys.stdout.flush()  # a pipe is block-buffered: its reader gets each part when it is done
-    cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, max_length, read=(lengths, unknown),
+    cli_conventions.warn(score_warnings.hard_to_read(model, tokenizer, read, limit, read=(lengths, unknown),
                                                      marked=(' (its JSON line says "cut": true)',
                                                              ' (their JSON lines say "cut": true)')))
     return 0
