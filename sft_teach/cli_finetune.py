@@ -303,8 +303,12 @@ def result_lines(metrics: dict) -> list[str]:
     if metrics.get("best_epoch") is not None:
         kept = next((row for row in metrics.get("validation_curve", [])
                      if round(row["epoch"], 4) == round(metrics["best_epoch"], 4)), None)
-        line = (f"kept epoch {metrics['best_epoch']:g} of {metrics.get('epochs_run', metrics['epochs']):g}"
-                + (f" (validation macro-F1 {kept['macro_f1']:.3f}, the best)" if kept else ""))
+        run = metrics.get("epochs_run", metrics["epochs"])
+        line = (f"kept epoch {metrics['best_epoch']:g} of {run:g}"
+                + (f" (validation macro-F1 {kept['macro_f1']:.3f}, the best)" if kept else "")
+                # 1.5 epochs of 3 steps each: Trainer runs 5 steps, 1.6667 epochs
+                + (f"; --epochs {metrics['epochs']:g} ran as {run:g}, since training takes whole steps"
+                   if run > metrics["epochs"] else ""))
         if metrics.get("epochs_run") is not None and metrics["epochs_run"] < metrics["epochs"]:
             line += (f"; stopped early after epoch {metrics['epochs_run']:g} of {metrics['epochs']:g}: no better "
                      f"validation macro-F1 for {metrics['patience']} epoch{'s' * (metrics['patience'] != 1)}")

@@ -22,7 +22,7 @@ from sft_teach.course_figure import OKABE_ITO, method_colour, new_figure, styled
 def loss_curve(history: dict, total_steps: int | None = None,
                title: str = "the loss falls as the model learns", kept_step: int | None = None,
                head_steps: int | None = None, kept_label: str = "weights kept", batches_per_step: int = 1,
-               references: dict | None = None, per: str | None = None) -> Figure:
+               references: dict | None = None, per: str | None = None, resumed_step: int | None = None) -> Figure:
     """Training loss as logged (each point the mean over the steps since the previous one), with
     evaluation loss per epoch on top.
 
@@ -33,7 +33,9 @@ def loss_curve(history: dict, total_steps: int | None = None,
     labelled ``kept_label``. ``batches_per_step``: batches a step adds up before it updates the
     weights (gradient accumulation), said on the x axis. ``references``: ``{label: loss}`` drawn as
     grey horizontal lines (a uniform guess's loss, say). ``per``: what one loss is the mean over
-    ("answer token"), said on the y axis. The legend sits below the plot, where it
+    ("answer token"), said on the y axis. ``resumed_step``: the checkpoint's step a resumed run went
+    on from, marked by a line: the first loss logged after it is the mean of the steps since the
+    resume only, fewer than a point's usual number when the checkpoint fell between two logs. The legend sits below the plot, where it
     covers no point of a jumpy curve. Taught in notebooks/02_technical_recipe.ipynb.
     """
     from matplotlib.ticker import MaxNLocator
@@ -44,7 +46,7 @@ def loss_curve(history: dict, total_steps: int | None = None,
         raise ConfigError(f"loss_curve takes the whole history, a dict {{'train': [...], 'eval': [...]}} such as "
                           f"result.history, got a {type(history).__name__}")
     head = history.get("head", [])
-    crowded = bool(head) or kept_step is not None or bool(references)  # two rows of legend entries
+    crowded = bool(head) or kept_step is not None or bool(references) or resumed_step is not None  # two rows of legend entries
     fig = new_figure(figsize=(6, 4.2 if crowded else 3.8))
     ax = fig.add_subplot()
     # the head-only phase's steps come first; its last step is logged only when the logging interval
@@ -63,6 +65,11 @@ def loss_curve(history: dict, total_steps: int | None = None,
     if evals:
         ax.plot([offset + r["step"] for r in evals], [r["eval_loss"] for r in evals], marker="s", linestyle="--",
                 color=OKABE_ITO[3], label="validation loss (per epoch)")
+    if resumed_step is not None:  # the steps between the last log and the checkpoint are in no point
+        after = [r["step"] for r in train if r["step"] > resumed_step]
+        n = after[0] - resumed_step if after else 0
+        since = " (next point: one step)" if n == 1 else f" (next point: {n}-step mean)" if n else ""
+        ax.axvline(offset + resumed_step, color="grey", linestyle="--", linewidth=1, label=f"resumed here{since}")
     if kept_step is not None:
         ax.axvline(offset + kept_step, color=OKABE_ITO[5], linewidth=2, alpha=0.6, label=kept_label)
     for (label, value), style in zip((references or {}).items(), (":", "-.", "--")):

@@ -193,7 +193,7 @@ def write_run(folder, result, split_sizes: dict, settings: dict, *, base_model: 
         why = "weights kept (best validation macro-F1)"  # not the lowest validation loss: say which
     plots.loss_curve(result.history, total_steps=result.metrics["train_steps"], kept_step=kept, kept_label=why,
                      head_steps=result.metrics.get("head_steps"), batches_per_step=settings.get("grad_accum", 1),
-                     title="loss during training").savefig(
+                     resumed_step=result.metrics.get("resumed_from_step"), title="loss during training").savefig(
         folder / "loss.png", dpi=120)
     matrix = confusion(result.label_ids, result.predictions, len(result.label_names))
     plots.confusion_plot(matrix, result.label_names, title=f"{result.eval_split} split").savefig(

@@ -132,3 +132,15 @@ def test_a_duration_is_rounded_once():
     from sft_teach.cli_finetune import _duration
 
     assert [_duration(s) for s in (42.4, 59.6, 119.6, 245.3)] == ["42 s", "1 min 00 s", "2 min 00 s", "4 min 05 s"]
+
+
+def test_the_result_lines_say_why_a_fractional_plan_ran_a_little_longer():
+    """--epochs 1.5 at 3 steps an epoch is 5 steps, 1.6667 epochs: said, not left as a puzzle."""
+    from sft_teach.cli_finetune import result_lines
+
+    metrics = {"best_epoch": 1, "epochs_run": 1.6667, "epochs": 1.5, "eval_split": "test", "eval_size": 9,
+               "accuracy": 1.0, "accuracy_interval_95": [0.7, 1.0], "macro_f1": 1.0, "train_seconds": 3.0,
+               "validation_curve": [{"epoch": 1.0, "macro_f1": 0.8}, {"epoch": 1.6667, "macro_f1": 0.7}]}
+    assert result_lines(metrics)[0] == ("kept epoch 1 of 1.6667 (validation macro-F1 0.800, the best); --epochs 1.5 "
+                                        "ran as 1.6667, since training takes whole steps")
+    assert "whole steps" not in result_lines({**metrics, "epochs": 2, "epochs_run": 2})[0]
