@@ -243,7 +243,46 @@ def notebook_page(nb) -> str:
     page, _ = exporter.from_notebook_node(nb)
     for key, mathml in formulas.items():  # after markdown ran: it never sees the MathML
         page = page.replace(key, mathml)
-    return page
+    words = _figure_words(nb)  # nbconvert gives every picture the alt text "No description has been provided"
+
+    def described(tag):
+        png = re.search(r'src="data:image/png;base64,([^"]+)"', tag[0])
+        alt = words.get("".join(png[1].split())) if png else None
+        return tag[0] if alt is None else re.sub(r'\salt="[^"]*"', "", tag[0]).replace(
+            "<img", f'<img alt="{html.escape(alt)}"', 1)
+
+    return re.sub(r"<img\b[^>]*>", described, page)
+
+
+def _figure_words(nb) -> dict[str, str]:
+    """``{PNG as base64, without line breaks: its words}`` for each figure of ``nb`` saved with ``alt`` text (a course
+    figure's :meth:`sft_teach.course_figure.CourseFigure.description`)."""
+    words = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            png, alt = output.get("data", {}).get("image/png"), output.get("metadata", {}).get("image/png", {})
+            if isinstance(png, str) and isinstance(alt, dict) and alt.get("alt"):
+                words["".join(png.split())] = alt["alt"]
+    return words
+
+
+def _describe_figures(site: Path, notebooks) -> None:
+    """Give each figure of the built pages its words as ``alt`` text. myst-nb saves a figure as
+    ``_images/SHA256.png``, named by the hash of its bytes, and leaves the file name as its alt."""
+    import base64
+    import hashlib
+    import nbformat
+
+    words = {}
+    for path in notebooks:
+        for png, alt in _figure_words(nbformat.read(path, as_version=4)).items():
+            words[hashlib.sha256(base64.b64decode(png)).hexdigest()] = alt
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        described = re.sub(r'alt="([^"]*/)?([0-9a-f]{64})\.png"',
+                           lambda m: f'alt="{html.escape(words[m[2]])}"' if m[2] in words else m[0], text)
+        if described != text:
+            page.write_text(described, encoding="utf-8")
 
 
 def write_notebook_page(nb, notebook_path) -> Path:
@@ -312,6 +351,7 @@ def build_book(dest, source_dir=None, edition: str = "student", overwrite: bool 
             app.build(force_all=True)
         if warnings.getvalue().strip():
             raise RuntimeError(f"the book was built with warnings:\n{warnings.getvalue().strip()}")
+        _describe_figures(site, notebooks)
         for old in dest.iterdir():  # dest holds nothing, or an earlier book (_check_dest): replaced whole
             shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
         shutil.copytree(site, dest, dirs_exist_ok=True)  # into dest itself: it may be "." or a link

@@ -36,6 +36,7 @@ import functools
 import io
 
 import matplotlib
+import matplotlib.text
 from matplotlib.figure import Figure
 
 #: Okabe & Ito (2008), "Color universal design": eight colours told apart by every common
@@ -97,6 +98,31 @@ class CourseFigure(Figure):
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=DPI, facecolor="white")
         return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The PNG, with :meth:`description` as its ``alt`` text in the output's metadata: the words
+        the book and ``sft-teach course --html`` give the picture, for a reader who cannot see it."""
+        return {"image/png": self._repr_png_()}, {"image/png": {"alt": self.description()}}
+
+    def description(self) -> str:
+        """The figure in words, from its titles and axis labels: "Figure: the loss falls as the model
+        learns. x axis: optimiser step (one batch each); y axis: cross-entropy loss (nats)."; a figure
+        of several panels names each."""
+        def words(text) -> str:  # a title as written, on one line
+            return " ".join(_written(text).split()) if isinstance(text, matplotlib.text.Text) else " ".join(text.split())
+
+        def panel(ax) -> str:
+            axes = "; ".join(f"{name} axis: {words(label)}"
+                             for name, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label.strip())
+            title = words(ax.title)
+            return f"{title}{'' if not title or title[-1] in '.?!:' else '.'} {axes}".strip()
+
+        panels = [panel(ax) for ax in self.axes if ax.get_label() != "<colorbar>"]  # a colour bar is no panel
+        top = [words(self._suptitle)] if self._suptitle is not None and self._suptitle.get_text() else []
+        if len([p for p in panels if p]) > 1:
+            panels = [f"panel {i}: {p}" for i, p in enumerate(panels, 1) if p]
+        text = "".join(f"{part}{'' if part[-1] in '.?!:' else '.'} " for part in top + panels if part)
+        return f"Figure: {text}".strip() if text else "Figure"
 
     def draw(self, renderer):
         """Draw, each title first broken into lines that fit (:func:`_fit_title`): the layout is

@@ -8,6 +8,7 @@ counts the pictures that loaded and saves ``test-artifacts/book-*.png`` to look 
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import time
@@ -81,6 +82,9 @@ def test_each_page_has_every_picture_and_no_figure_as_text(book, notebook):
     html = (book[0].parent / f"{notebook.stem}.html").read_text(encoding="utf-8")
     article = html[html.index('<article class="bd-article">'):html.index("</article>")]
     assert article.count("<img") == pictures(notebook)
+    # each figure's words, not its file name, for a reader who cannot see it
+    alts = re.findall(r'<img alt="([^"]*)"', article)
+    assert len(alts) == pictures(notebook) and all(alt.startswith("Figure") for alt in alts), alts
     assert "&lt;Figure size" not in article and "<Figure size" not in article
 
 
@@ -303,3 +307,21 @@ def test_the_command_warns_when_a_student_book_becomes_the_teacher_s(tmp_path, m
         f"warning: {dest}/ held the student edition and now holds the teacher edition, with every solution: do not "
         f"publish it where students can see it")
     assert main(["book", str(dest), "--edition", "teacher", "--overwrite"]) == 0 and not capsys.readouterr().err
+
+
+def test_a_page_gives_each_figure_its_words_as_alt_text():
+    """sft-teach course --html: a course figure's description, saved in its output's metadata, is the
+    picture's alt text (nbconvert's JupyterLab layout writes none)."""
+    from IPython.core.formatters import DisplayFormatter
+
+    from sft_teach import plots
+    from sft_teach.book import notebook_page
+
+    data, metadata = DisplayFormatter().format(plots.confusion_plot([[3, 1], [0, 4]], ["cat", "dog"], title="a <b>"))
+    data["image/png"] = base64.b64encode(data["image/png"]).decode()  # as the kernel sends it
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot", outputs=[
+        nbformat.v4.new_output("display_data", data=data, metadata=metadata)])])
+    page = notebook_page(nb)
+    assert page.count("<img ") == 1
+    assert re.findall(r'<img alt="([^"]*)"[^>]*src="data:image/png', page) == [
+        "Figure: a &lt;b&gt;. x axis: predicted label; y axis: true label."]

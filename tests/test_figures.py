@@ -119,7 +119,31 @@ def test_course_figures_are_png_in_a_fresh_kernel(tmp_path):
     assert [o.output_type for o in value] == ["execute_result"], value
     assert "image/png" in value[0].data, f"a course figure showed as {sorted(value[0].data)}: {value[0].data}"
     assert base64.b64decode(value[0].data["image/png"])[:8] == PNG_MAGIC
+    # its words, for a reader who cannot see it: the book and --html pages give them as alt text
+    assert value[0].metadata["image/png"]["alt"] == (
+        "Figure: the loss falls as the model learns. x axis: optimiser step (one batch each); "
+        "y axis: cross-entropy loss (nats).")
     # nbclient applies update_display_data to the output with the same display id, as JupyterLab does
     assert len(live) == 1 and live[0].output_type == "display_data", live
     assert "image/png" in live[0].data, f"the live plot ended as {sorted(live[0].data)}"
     assert base64.b64decode(live[0].data["image/png"])[:8] == PNG_MAGIC
+    assert live[0].metadata["image/png"]["alt"].startswith("Figure: the loss falls as the model learns.")
+
+
+def test_a_figure_s_words_name_its_titles_and_axes_panel_by_panel():
+    from sft_teach.course_figure import new_figure
+
+    fig = new_figure()
+    left, right = fig.subplots(1, 2)
+    image = right.imshow([[0, 1], [1, 0]])
+    fig.colorbar(image, ax=right, label="notes")  # a colour bar is no panel
+    left.set(title="what the head sees?", xlabel="epoch", ylabel="accuracy")
+    right.set(title="confusion", xlabel="predicted")
+    fig.suptitle("two views of one run")
+    assert fig.description() == ("Figure: two views of one run. panel 1: what the head sees? x axis: epoch; y axis: "
+                                 "accuracy. panel 2: confusion. x axis: predicted.")
+    assert new_figure().description() == "Figure"
+    one = new_figure()
+    one.add_subplot().set_title("a title long enough to be broken " * 3)
+    one.canvas.draw()  # drawing breaks a long title into lines: its words are the title as written
+    assert one.description() == "Figure: " + ("a title long enough to be broken " * 3).strip() + "."
