@@ -23,6 +23,7 @@ Taught in notebooks/02_technical_recipe.ipynb.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
@@ -313,9 +314,25 @@ class ProgressBar(TrainerCallback):
         self.bar.set_postfix(self.shown)
 
     def on_train_end(self, args, state, control, **kwargs):
+        self.close()
+
+    def close(self):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+@contextlib.contextmanager
+def progress_bars_closed(trainer):
+    """Close ``trainer``'s progress bar however training ends. Ctrl-C or an error skips
+    ``on_train_end``, and a bar left open is drawn once more when Python collects it: after the
+    message that says what the interruption kept, as the last line on the terminal."""
+    try:
+        yield
+    finally:
+        for callback in trainer.callback_handler.callbacks:
+            if isinstance(callback, ProgressBar):
+                callback.close()
 
 
 def one_progress_bar(trainer, progress: bool, desc: str | None = None) -> None:

@@ -271,9 +271,7 @@ def _train_and_swap(args, dataset, cleaning, findings, settings, staging: Path, 
         kept = last_checkpoint(staging / "checkpoints")
         if kept is None:
             shutil.rmtree(staging, ignore_errors=True)  # nothing worth resuming
-        if isinstance(exc, KeyboardInterrupt):
-            if not args.quiet:
-                print(file=sys.stderr, flush=True)  # end the progress bar's line
+        if isinstance(exc, KeyboardInterrupt):  # the progress bar was closed as training ended, its line too
             output_said = f"the run in {finished}/ is as it was" if finished else f"nothing was written to {args.output}/"
             raise Stopped(
                 f"{output_said}; " + (

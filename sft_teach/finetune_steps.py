@@ -161,10 +161,11 @@ def build_trainer(model, tokenizer, encoded, run_dir: Path, plan: Plan, *, seed,
 def train(trainer, run_dir: Path, resume, best_epoch, resumable) -> float:
     """Train (from the checkpoint ``resume``, if given); the seconds trained, with those before an
     interruption."""
-    from sft_teach.callbacks import TrainingClock
+    from sft_teach.callbacks import TrainingClock, progress_bars_closed
     from sft_teach.environment import library_bars_off
 
-    with library_bars_off():  # saving a checkpoint draws a "Writing model shards" bar between ours
+    # saving a checkpoint draws a "Writing model shards" bar between ours
+    with library_bars_off(), progress_bars_closed(trainer):
         trainer.train(resume_from_checkpoint=resume)
     train_seconds = TrainingClock.of(trainer).seconds()  # resumed: the restored clock, with the time before
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose

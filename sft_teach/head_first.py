@@ -132,7 +132,7 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
     from transformers import Trainer
 
     from sft_teach import data as data_mod
-    from sft_teach.callbacks import HistoryCallback, one_progress_bar
+    from sft_teach.callbacks import HistoryCallback, one_progress_bar, progress_bars_closed
     from sft_teach.models import check_model, check_tokenizer
 
     check_model(model, "train_head")
@@ -173,7 +173,8 @@ def train_head(model, encoded, tokenizer, output_dir, *, num_train_epochs=3, lea
 
                 trainer.add_callback(SameShuffleOnEveryProcess())
         one_progress_bar(trainer, progress, desc="head alone")
-        trainer.train()
+        with progress_bars_closed(trainer):
+            trainer.train()
     finally:
         for p, trainable in before:
             p.requires_grad = trainable

@@ -182,7 +182,9 @@ def _percentile_interval(d, n_resamples: int, seed: int, confidence: float, weig
         resampled = (w * d[rows]).sum(axis=1) / w.sum(axis=1)  # (n_resamples,)
     alpha = 1 - confidence
     low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+    # an end that is 0 up to rounding residue (-3e-19 from interpolating between means) is 0: it
+    # would print as -0.000, a side of 0 it is not on
+    return tuple(0.0 if abs(end) < 1e-12 else float(end) for end in (low, high))
 
 
 def mean_sd(values) -> tuple[float, float]:

@@ -234,3 +234,35 @@ def test_event_trace_records_every_event_the_trainer_fires(make_tiny_classifier,
     assert steps == -(-len(encoded["train"]) // 4) and fired.count("on_pre_optimizer_step") == steps
     assert fired.count("on_prediction_step") == -(-len(encoded["validation"]) // 4)  # one per evaluation batch
 
+
+
+def test_an_interrupted_run_s_progress_bar_is_closed_and_never_drawn_again(make_tiny_classifier, tokenizer,
+                                                                          small_dataset, tmp_path):
+    """Ctrl-C skips on_train_end: a bar left open was drawn once more when Python collected it, after
+    the command's message about what the interruption kept."""
+    import gc
+    import io
+
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from sft_teach.callbacks import ProgressBar, progress_bars_closed
+
+    class CtrlC(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            raise KeyboardInterrupt
+
+    shown = io.StringIO()
+    encoded = data.tokenize(small_dataset, tokenizer)
+    args = TrainingArguments(output_dir=str(tmp_path), num_train_epochs=1, per_device_train_batch_size=4,
+                             save_strategy="no", report_to="none", disable_tqdm=True, seed=0)
+    trainer = Trainer(model=make_tiny_classifier(), args=args, train_dataset=encoded["train"],
+                      processing_class=tokenizer, data_collator=data.collator(tokenizer),
+                      callbacks=[ProgressBar(file=shown), CtrlC()])
+    with pytest.raises(KeyboardInterrupt), progress_bars_closed(trainer):
+        trainer.train()
+    bar = next(c for c in trainer.callback_handler.callbacks if isinstance(c, ProgressBar))
+    assert bar.bar is None
+    before = shown.getvalue()
+    del trainer, bar
+    gc.collect()
+    assert shown.getvalue() == before  # nothing drawn after the interruption's message

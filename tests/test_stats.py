@@ -341,3 +341,14 @@ def test_paired_over_seeds_names_runs_that_scored_different_numbers_of_items():
 
     with pytest.raises(ConfigError, match=r"their rows \(runs\) score different numbers of items"):
         paired_over_seeds([[1, 0, 1], [1, 1]], [[1, 0, 0], [0, 1]])  # NumPy's inhomogeneous-shape error before
+
+
+def test_an_interval_end_at_zero_up_to_rounding_residue_is_zero_not_minus_zero():
+    """Interpolating between two resampled means left -3e-19 as the lower end of 5e-4 against 1e-4 in
+    notebook 02's sweep, printed "-0.000": a side of 0 the interval is not on."""
+    from sft_teach import experiments as ex
+
+    sweep = ex.load_sweep("recipe_lr")
+    rows = [{**r, "method": f"{r['learning_rate']:.0e}", "correct": r["validation_correct"]} for r in sweep["rows"]]
+    versus = ex.paired(rows, "5e-04", "1e-04")
+    assert versus.low == 0.0 and "items +0.000 to" in versus.brief(3) and not versus.established
