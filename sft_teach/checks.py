@@ -273,7 +273,7 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
             findings.append(Finding("placeholder_text", (
                 f"{name}: {n} text{'s' * (n != 1)} {'are' if n != 1 else 'is'} a missing value written out "
                 f"({', '.join(f'{t!r} {k}x' for t, k in written_out.most_common(3))}; pandas writes 'nan' for an "
-                f"empty cell): such a row has no text to learn from: delete those rows, or fill in their texts")))
+                f"empty cell, Excel '#N/A'): such a row has no text to learn from: delete those rows, or fill in their texts")))
         short = [t for t in near_empty(texts) if t.strip() not in written_out]  # each row warned of once
         if short:
             findings.append(Finding("near_empty", (

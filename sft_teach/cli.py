@@ -68,7 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    "everything, and keeps the epoch with the best validation macro-F1; --recipe plain is notebook "
                    "02's recipe. The last line printed is one JSON object.",
                    "sft-teach finetune --data my.csv --text-column message --label-column desk --output my-run")
-    ft.add_argument("--data", default="pets", help="pets (bundled), a CSV file with text,label, a folder of CSV splits, or a hub dataset")
+    ft.add_argument("--data", default="pets", help="pets or clinic (bundled), a CSV file with text,label, a folder of CSV splits, "
+                                                    "or a hub dataset")
     ft.add_argument("--model", default="default", help="default (bundled all-MiniLM-L6-v2), a local model folder, or a hub name")
     best, plain = RECIPES["best"], RECIPES["plain"]
     best_lr, plain_lr = rate_text(best["learning_rate"]), rate_text(plain["learning_rate"])
@@ -77,7 +78,8 @@ def _build_parser() -> argparse.ArgumentParser:
                          f"validation epoch kept (default); plain: notebook 02's recipe, everything at "
                          f"{plain_lr}, last epoch kept")
     ft.add_argument("--epochs", default=None, help="passes over the training data after the head-only phase "
-                                                   f"(default {best['num_train_epochs']}, the recipe's)")
+                                                   f"(default {best['num_train_epochs']}, the recipe's; a fraction such as "
+                                                   "1.5 runs part of the last pass, rounded up to whole steps)")
     ft.add_argument("--lr", default=None, help=f"peak learning rate (default: the recipe's, {best_lr} with --recipe "
                                                f"best, {plain_lr} with --recipe plain)")
     ft.add_argument("--batch-size", default="16", help="training examples per step (default 16)")
@@ -89,7 +91,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="train only the new head for N epochs first, body frozen (LP-FT, notebook 02 section 8; "
                          "default: 3 with --recipe best, 0 with --recipe plain)")
     ft.add_argument("--patience", default=None, help="stop after N epochs without a better validation macro-F1 "
-                                                     "(early stopping; --recipe best only)")
+                                                     "(early stopping; --recipe best only; default: off, every "
+                                                     "epoch runs)")
     precision = ft.add_mutually_exclusive_group()
     precision.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision (CUDA GPU; the default where it supports it)")
     precision.add_argument("--fp16", action="store_true", help="float16 mixed precision (CUDA GPU)")
@@ -107,10 +110,11 @@ def _build_parser() -> argparse.ArgumentParser:
                    "and class and every warning: repeats, leakage between splits, conflicting labels, tiny or "
                    "imbalanced classes, labels differing only in case, texts longer than --max-length. Trains nothing.",
                    "sft-teach check --data my.csv --json --strict")
-    ck.add_argument("--data", default="pets", help="pets (bundled), a CSV file, a folder of CSV splits, or a hub dataset")
+    ck.add_argument("--data", default="pets", help="pets or clinic (bundled), a CSV file, a folder of CSV splits, or a hub dataset")
     ck.add_argument("--model", default="default", help="the model whose tokenizer measures lengths (default: bundled)")
     ck.add_argument("--max-length", default="128", help="longest text in tokens before truncation (default 128)")
-    ck.add_argument("--json", action="store_true", help="print one JSON object (counts, cleaning, warnings) instead of lines")
+    ck.add_argument("--json", action="store_true", help="print one JSON object (counts, cleaning, warnings; errors when refused) "
+                                                              "instead of lines")
     ck.add_argument("--strict", action="store_true", help="exit with code 2 when there is any warning (for scripts and CI)")
     _data_options(ck, split=True)
 
@@ -121,7 +125,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    "sft-teach evaluate --model my-run/model --data my-run/splits\n"
                    "  sft-teach evaluate --model my-run/model --data pets --split unseen")
     ev.add_argument("--model", required=True, help="folder written by finetune (OUTPUT/model)")
-    ev.add_argument("--data", required=True, help="a CSV file with text,label; a folder with test.csv; or pets (its test split)")
+    ev.add_argument("--data", required=True, help="a CSV file with text,label; a folder with test.csv; or pets or clinic "
+                                                        "(its test split)")
     ev.add_argument("--split", default="test",
                     help="of a folder or a bundled dataset, the split to score: NAME.csv (default test; pets also has unseen)")
     ev.add_argument("--max-length", default=None, help="cut texts at N tokens (default: the length the model was trained with)")
@@ -194,6 +199,8 @@ def _suggest(parser, message: str) -> str:
     if choice:
         close = difflib.get_close_matches(choice[1], _subcommands(parser), n=1)
         return f"unknown command '{choice[1]}'" + (f": did you mean '{close[0]}'?" if close else "")
+    if message == "the following arguments are required: command":  # `sft-teach` alone
+        return f"a command is needed, one of: {', '.join(_subcommands(parser))}"
     return message
 
 
@@ -229,7 +236,8 @@ def main(argv=None) -> int:
     if not cli_conventions.writes_utf8(sys.stdout) and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
-        cli_conventions.check_encoding(getattr(args, "encoding", None))  # before any file is opened with it
+        if args.command != "check":  # check refuses it itself, as JSON with --json
+            cli_conventions.check_encoding(getattr(args, "encoding", None))  # before any file is opened with it
         return COMMANDS[args.command](args)
     except SftTeachError as exc:
         print(f"sft-teach: error: {exc}".replace("\n", " "), file=sys.stderr)

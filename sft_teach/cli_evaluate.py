@@ -15,7 +15,7 @@ from pathlib import Path
 from sft_teach import cli_conventions, cli_trained_model, score_warnings
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, DataError, MissingColumnError, SftTeachWarning
-from sft_teach.run_record import portable
+from sft_teach.run_record import as_typed
 
 
 def _read_labelled(args, source: Path):
@@ -157,7 +157,7 @@ def cmd_evaluate(args) -> int:
     classes = scores.pop("per_class")
     low, high = wilson_interval(round(scores["accuracy"] * len(dataset)), len(dataset))
     print(cli_conventions.json_line({**{k: round(v, 4) for k, v in scores.items()}, "accuracy_interval_95": [round(low, 4), round(high, 4)],
-                      "n": len(dataset), "data": portable(args.data),
+                      "n": len(dataset), "data": as_typed(args.data),
                       # the cut the texts were read with: the training one unless --max-length said another
                       "max_length": max_length or max_length_of(model, tokenizer),
                       **({"split": args.split} if _has_splits(args.data) else {}),

@@ -21,7 +21,7 @@ from sft_teach.cleaning import described
 from sft_teach.environment import quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 from sft_teach.run_lock import check_free, one_run_at_a_time
-from sft_teach.run_record import CONTINUED, file_in_the_way, held, portable, recorded_model
+from sft_teach.run_record import CONTINUED, as_typed, file_in_the_way, held, portable, recorded_model
 from sft_teach.training import RECIPES
 
 
@@ -132,6 +132,9 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, finished: str 
         if checkpoint is None and finished:
             raise SftTeachError(f"nothing to resume: '{finished}' holds a finished run, and no interrupted run left "
                                 f"a checkpoint: to train it again, drop --resume and pass --overwrite")
+        if checkpoint is None and not staging.is_dir():
+            raise SftTeachError(f"nothing to resume: no interrupted run of {staging.name[1:-len('.partial')]}/ "
+                                f"(its checkpoints would be in {staging.name}/): run the command without --resume")
         if checkpoint is None:
             raise SftTeachError(f"nothing to resume: no complete checkpoint in {staging.name}/ (a run saves one after "
                                 f"each epoch): run the command without --resume")
@@ -414,16 +417,17 @@ def _push(folder: Path, repo: str) -> None:
 def cmd_check(args) -> int:
     from sft_teach.checks import summary
 
-    max_length = cli_conventions.max_length(args.max_length)
     quiet_libraries()
-    try:
+    try:  # every refusal inside, so that --json gives each as JSON: the encoding's too (main checked it)
+        cli_conventions.check_encoding(args.encoding)
+        max_length = cli_conventions.max_length(args.max_length)
         dataset, cleaning, findings = _load_and_check(args, max_length)
     except SftTeachError as exc:  # a script reading --json gets the error as JSON too (and exit 2)
         if args.json:
-            print(cli_conventions.json_line({"data": portable(args.data), "errors": [str(exc)]}))
+            print(cli_conventions.json_line({"data": as_typed(args.data), "errors": [str(exc)]}))
         raise
     if args.json:
-        print(cli_conventions.json_line({"data": portable(args.data), "splits": summary(dataset), "cleaning": cleaning,
+        print(cli_conventions.json_line({"data": as_typed(args.data), "splits": summary(dataset), "cleaning": cleaning,
                           "warnings": [{"kind": f.kind, "message": str(f)} for f in findings]}))
     else:
         from sft_teach.bundled import bundled_datasets

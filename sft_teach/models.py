@@ -139,11 +139,23 @@ def resolve_model(name: str = "default") -> str:
     if cached is not None and (cached / "config.json").is_file():
         return str(cached)
     if not hub_available():
-        raise ModelNotFoundError(
+        near = _local_near_miss(name)
+        raise ModelNotFoundError(near or (
             f"hub model '{name}' is not available offline and the Hugging Face Hub cannot be "
             f"reached: {_OFFLINE_FIX}"
-        )
+        ))
     return name
+
+
+def _local_near_miss(name: str) -> str | None:
+    """For ``run1/modle`` where the folder ``run1`` exists: a mistyped local path, said as one (it also
+    reads as a hub name, owner ``run1``), with the model folders ``run1`` holds."""
+    owner = Path(name.split("/")[0]).expanduser()
+    if "/" not in name or not owner.is_dir():
+        return None
+    inside = sorted(f"'{owner / p.name}'" for p in owner.iterdir() if (p / "config.json").is_file())
+    return (f"model folder '{name}' does not exist (nor, offline, a hub model of that name): "
+            + (f"{owner}/ holds {', '.join(inside)}" if inside else f"check the path, or {_OFFLINE_FIX}"))
 
 
 def positions(name: str = "default") -> int | None:

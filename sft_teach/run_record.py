@@ -39,6 +39,13 @@ def portable(value) -> str:
     return path.name if path.is_absolute() or path.exists() else str(value)
 
 
+def as_typed(value) -> str:
+    """A dataset as a command's printed result names it: a relative path as typed (``run1/splits``,
+    which says which run, where :func:`portable` would say ``splits``), an absolute one reduced to its
+    last part as in saved results."""
+    return portable(value) if Path(str(value)).is_absolute() else str(value)
+
+
 def base_model_name(model) -> str:
     """How the card names the base model: the hub name of the bundled model, a folder's name, or
     the hub name; for a model object, the same of the checkpoint it was loaded from. A folder that

@@ -405,7 +405,7 @@ def test_a_text_that_is_a_missing_value_written_out_is_warned_of():
                                                                  "label": [y for _, y in rows + missing]})))
     said = [f.message for f in findings if f.kind == "placeholder_text"]
     assert said == ["train: 4 texts are a missing value written out ('nan' 2x, '#N/A' 1x, 'NULL' 1x; pandas writes "
-                    "'nan' for an empty cell): such a row has no text to learn from: delete those rows, or fill in "
+                    "'nan' for an empty cell, Excel '#N/A'): such a row has no text to learn from: delete those rows, or fill in "
                     "their texts"]
     assert "near_empty" not in [f.kind for f in findings]  # '#N/A' has too few letters too: warned of once
     answers = [("None", "dog"), ("N/A", "cat")]  # a survey's real answers: left alone

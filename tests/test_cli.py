@@ -903,6 +903,8 @@ def test_a_folder_without_test_split_says_its_score_is_optimistic(tiny_model_dir
 
 @pytest.mark.parametrize("argv, expected", [
     (["fintune"], "sft-teach: error: unknown command 'fintune': did you mean 'finetune'? (see sft-teach --help)"),
+    ([], "sft-teach: error: a command is needed, one of: finetune, check, evaluate, predict, notebooks, lab, course, "
+         "book, doctor (see sft-teach --help)"),
     (["finetune", "--ouput", "x"], "sft-teach finetune: error: unrecognized arguments: --ouput x: did you mean "
                                    "--output? (see sft-teach finetune --help)"),
     # no abbreviations: a misspelt option is reported, not guessed
@@ -1011,6 +1013,13 @@ def test_check_json_reports_an_error_as_json_too(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1
     report = json.loads(out)
     assert report["data"] == "bad.csv" and "line 3, column 'text' is empty" in report["errors"][0]
+    # the settings' refusals too, not only the data's: a script gets JSON for every one
+    good = tmp_path / "good.csv"
+    good.write_text("text,label\nPurred.,cat\nBarked.,dog\n")
+    for option, said in ((["--max-length", "0"], "must be a whole number of tokens"),
+                         (["--encoding", "utf9"], "unknown encoding 'utf9'")):
+        code, out, err = run(["check", "--data", str(good), "--json", *option], capsys)
+        assert code == 2 and err.count("\n") == 1 and said in json.loads(out)["errors"][0], option
 
 
 def test_a_model_that_learned_one_class_is_warned_about_everywhere(tiny_model_dir, small_csv, tmp_path, capsys,
@@ -1195,3 +1204,19 @@ def test_a_run_continued_from_a_saved_folder_names_the_model_it_came_from(tiny_m
     monkeypatch.chdir(first / "model")  # "." names no folder by its last part; "~" is the user's home
     monkeypatch.setenv("HOME", str(tmp_path))
     assert base_model_name(".") == base_model_name("~/first/model") == said
+
+
+def test_evaluate_names_a_relative_folder_as_typed_so_that_two_runs_are_told_apart(make_tiny_classifier, tokenizer,
+                                                                                  tmp_path, capsys, monkeypatch):
+    """`--data run1/splits` printed as "splits" said nothing of which run was scored; an absolute path is
+    still reduced to its last part, as saved results reduce it."""
+    folder = tmp_path / "run1" / "model"
+    make_tiny_classifier(labels=("cat", "dog")).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (tmp_path / "run1" / "splits").mkdir()
+    write_csv(tmp_path / "run1" / "splits" / "test.csv", [("Purred all night.", "cat"), ("Barked at the post.", "dog")])
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["evaluate", "--model", "run1/model", "--data", "run1/splits"], capsys)
+    assert code == 0 and json.loads(out)["data"] == "run1/splits", err
+    code, out, err = run(["evaluate", "--model", "run1/model", "--data", str(tmp_path / "run1" / "splits")], capsys)
+    assert code == 0 and json.loads(out)["data"] == "splits", err

@@ -249,3 +249,20 @@ def test_the_pair_load_classifier_returns_or_swapped_arguments_get_one_clear_lin
         with pytest.raises(ConfigError, match=rf"^{name}: {unpack}"):
             call(pair)
     assert label_names(model) == ["cat", "dog"] and predict(model, tokenizer, "Purred.")[0]["label"] in {"cat", "dog"}
+
+
+def test_a_mistyped_local_path_that_reads_as_a_hub_name_is_said_as_a_path(monkeypatch, tmp_path):
+    """run1/modle, where run1/ exists: a typo in a path, not a hub model 'modle' of an owner 'run1'."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run1" / "model").mkdir(parents=True)
+    (tmp_path / "run1" / "model" / "config.json").write_text("{}")
+    with pytest.raises(ModelNotFoundError) as info:
+        models.resolve_model("run1/modle")
+    assert str(info.value) == ("model folder 'run1/modle' does not exist (nor, offline, a hub model of that "
+                               "name): run1/ holds 'run1/model'")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotFoundError, match="'empty/x' does not exist .*: check the path, or "):
+        models.resolve_model("empty/x")
+    with pytest.raises(ModelNotFoundError, match="hub model 'owner/x' is not available offline"):
+        models.resolve_model("owner/x")  # no folder 'owner' here: a hub name

@@ -350,6 +350,10 @@ def test_resume_with_no_complete_checkpoint_says_to_run_without_it(tmp_path):
             "nothing to resume: no complete checkpoint in .run.partial/ (a run saves one after each epoch): run the "
             "command without --resume")):
         _prepare_staging(staging, settings, resume=True)
+    with pytest.raises(SftTeachError, match=re.escape(  # no interrupted run at all: said so, not "no checkpoint"
+            "nothing to resume: no interrupted run of o3/ (its checkpoints would be in .o3.partial/): run the "
+            "command without --resume")):
+        _prepare_staging(tmp_path / ".o3.partial", settings, resume=True)
 
 
 def test_resume_without_the_interrupted_run_s_settings_says_to_start_again(tmp_path):
