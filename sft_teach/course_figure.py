@@ -104,10 +104,16 @@ class CourseFigure(Figure):
         the book and ``sft-teach course --html`` give the picture, for a reader who cannot see it."""
         return {"image/png": self._repr_png_()}, {"image/png": {"alt": self.description()}}
 
+    #: A figure's words, written by the function that drew it, for a figure whose titles and axes
+    #: say nothing (a diagram is text and boxes on a blank canvas); None: :meth:`description` reads them.
+    words: str | None = None
+
     def description(self) -> str:
         """The figure in words, from its titles and axis labels: "Figure: the loss falls as the model
         learns. x axis: optimiser step (one batch each); y axis: cross-entropy loss (nats)."; a figure
-        of several panels names each."""
+        of several panels names each. A diagram's own :attr:`words`, when it has them."""
+        if self.words:
+            return self.words
         def words(text) -> str:  # a title as written, on one line
             return " ".join(_written(text).split()) if isinstance(text, matplotlib.text.Text) else " ".join(text.split())
 

@@ -118,6 +118,11 @@ def fine_tuning_diagram(learning_rate: float = 1e-4):
         ax.text(x + 5.5, 52.8, label, va="center", fontsize=9.5)
     ax.text(xs[2] + 1, 52.8, "trained", va="center", fontsize=9.5, color=TRAINED, fontweight="bold")
     ax.text(xs[2] + 8.6, 52.8, "= learns in this step", va="center", fontsize=9.5)
+    fig.words = ("Diagram in three panels, a note going in at the bottom of each. 1, pretrained: the pretrained "
+                 "body (tokens to token vectors, 6 Transformer layers, 22.7 M weights) under pretraining's own "
+                 "output. 2, new head, body frozen: the same body, frozen, under a new cat-or-dog head, the one "
+                 "part that learns. 3, full fine-tuning: the body and the new head both learn, in small steps "
+                 f"(learning rate {_rate(learning_rate)}).")
     return fig
 
 
@@ -201,4 +206,10 @@ def training_loop_diagram(learning_rate: float | None = None, batch_size: int | 
     else:
         note = "steps per epoch = training notes \u00f7 batch size (rounded up); Trainer.train() runs every step."
     ax.text(52.5, 2.8, note, ha="center", va="center", fontsize=9.6, color="#333333")
+    fig.words = ("Diagram of one training step, repeated until every note has been seen num_train_epochs times: "
+                 f"1, a batch of {batch_size} labelled notes, padded to one length; 2, the model guesses, a score "
+                 "for cat and one for dog; 3, the loss, the cross-entropy of the guesses against the labels; 4, "
+                 "loss.backward(), a gradient for every weight; 5, optimizer.step(), each weight moved against its "
+                 f"gradient, scaled by the learning rate ({_rate(learning_rate)}); 6, lr_scheduler.step() and "
+                 f"optimizer.zero_grad(); then the next batch. {settings}. {note}")
     return fig

@@ -106,3 +106,15 @@ def test_the_training_loop_is_drawn_only_for_settings_finetune_would_train_with(
 
     with pytest.raises(ConfigError, match=said):
         diagrams.training_loop_diagram(**settings)
+
+
+def test_a_diagram_s_words_say_what_its_boxes_say_for_a_reader_who_cannot_see_it():
+    """A diagram has no title or axes to read words from: it writes its own, with its numbers."""
+    words = diagrams.fine_tuning_diagram(learning_rate=3e-4).description()
+    assert words.startswith("Diagram in three panels") and "learning rate 3e-4" in words
+    for panel in ("pretrained", "new head, body frozen", "full fine-tuning"):
+        assert panel in words
+    words = diagrams.training_loop_diagram(batch_size=8, train_size=20, num_train_epochs=2).description()
+    assert "a batch of 8 labelled notes" in words and "3 steps per epoch" in words and "= 6 steps" in words
+    for call in ("loss.backward()", "optimizer.step()", "lr_scheduler.step()", "optimizer.zero_grad()"):
+        assert call in words
