@@ -84,7 +84,7 @@ def test_each_page_has_every_picture_and_no_figure_as_text(book, notebook):
     assert article.count("<img") == pictures(notebook)
     # each figure's words, not its file name, for a reader who cannot see it
     alts = re.findall(r'<img alt="([^"]*)"', article)
-    assert len(alts) == pictures(notebook) and all(alt.startswith("Figure") for alt in alts), alts
+    assert len(alts) == pictures(notebook) and all(alt.startswith(("Figure: ", "Diagram ")) for alt in alts), alts
     assert "&lt;Figure size" not in article and "<Figure size" not in article
 
 
