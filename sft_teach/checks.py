@@ -250,8 +250,8 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
         rows = sum(part["classes"][name] for part in every.values())
         findings.append(Finding("placeholder_label", (
             f"label '{name}' ({rows} row{'s' * (rows != 1)}) is what a missing value becomes when written out (pandas "
-            f"writes 'nan' for an empty cell, Excel '#N/A'), so those rows are a class of their own: give them their "
-            f"real labels or delete them; if '{name}' is a real class, give it a name of its own")))
+            f"writes 'nan' for an empty cell, Excel '#N/A' for a lookup that found nothing), so those rows are a "
+            f"class of their own: give them their real labels or delete them; if '{name}' is a real class, give it a name of its own")))
     for group in number_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_number_format", (
             f"labels {' and '.join(repr(g) for g in group)} are one number written two ways, so they are separate "
@@ -273,7 +273,8 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
             findings.append(Finding("placeholder_text", (
                 f"{name}: {n} text{'s' * (n != 1)} {'are' if n != 1 else 'is'} a missing value written out "
                 f"({', '.join(f'{t!r} {k}x' for t, k in written_out.most_common(3))}; pandas writes 'nan' for an "
-                f"empty cell, Excel '#N/A'): such a row has no text to learn from: delete those rows, or fill in their texts")))
+                f"empty cell, Excel '#N/A' for a lookup that found nothing): such a row has no text to learn from: "
+                f"delete those rows, or fill in their texts")))
         short = [t for t in near_empty(texts) if t.strip() not in written_out]  # each row warned of once
         if short:
             findings.append(Finding("near_empty", (

@@ -252,9 +252,7 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 141  # 128 + SIGPIPE's 13: the status `yes | head -1` gives `yes`, as a shell's pipefail sees it
     except OSError as exc:  # what the system refuses of a path: a name too long, no permission, a full disk
-        name = "" if exc.filename is None else str(exc.filename)
-        shown = f"{name[:60]}...: " if len(name) > 60 else f"{name}: " if name else ""
-        print(f"sft-teach: error: {shown}{exc.strerror or exc}", file=sys.stderr)
+        print(f"sft-teach: error: {cli_conventions.system_refusal(exc)}", file=sys.stderr)
         return 2
 
 

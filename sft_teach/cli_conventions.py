@@ -40,6 +40,14 @@ def json_line(record: dict) -> str:
     return line.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def system_refusal(exc: OSError) -> str:
+    """What the system refused of a path, in one line: the path (its start, when long) and why
+    (a name too long, no permission, a full disk)."""
+    name = "" if exc.filename is None else str(exc.filename)
+    shown = f"{name[:60]}...: " if len(name) > 60 else f"{name}: " if name else ""
+    return f"{shown}{exc.strerror or exc}"
+
+
 def warn(findings, file=None) -> None:
     for finding in findings:  # sys.stderr looked up at each call, not once at import (it may be replaced)
         print(f"sft-teach: warning: {finding}", file=file or sys.stderr)

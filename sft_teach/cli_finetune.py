@@ -122,9 +122,10 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
             "text_column": args.text_column, "label_column": args.label_column}
 
 
-def _prepare_staging(staging: Path, settings: dict, resume: bool, finished: str | None = None):
+def _prepare_staging(staging: Path, settings: dict, resume: bool, finished: str | None = None,
+                     typed: str | None = None):
     """The folder a run writes into until it succeeds; returns the checkpoint to resume from (or None).
-    ``finished``: the output folder as shown, when it holds a finished run."""
+    ``finished``: the output folder as shown, when it holds a finished run; ``typed``: ``--output`` as typed."""
     from sft_teach.checkpoints import last_checkpoint
 
     checkpoint = last_checkpoint(staging / "checkpoints") if staging.is_dir() else None
@@ -133,8 +134,9 @@ def _prepare_staging(staging: Path, settings: dict, resume: bool, finished: str 
             raise SftTeachError(f"nothing to resume: '{finished}' holds a finished run, and no interrupted run left "
                                 f"a checkpoint: to train it again, drop --resume and pass --overwrite")
         if checkpoint is None and not staging.is_dir():
-            raise SftTeachError(f"nothing to resume: no interrupted run of {staging.name[1:-len('.partial')]}/ "
-                                f"(its checkpoints would be in {staging.name}/): run the command without --resume")
+            output = typed or staging.name[1:-len(".partial")]
+            raise SftTeachError(f"nothing to resume: no interrupted run of {output}/ (its checkpoints would be in "
+                                f"{Path(output).parent / staging.name}/): run the command without --resume")
         if checkpoint is None:
             raise SftTeachError(f"nothing to resume: no complete checkpoint in {staging.name}/ (a run saves one after "
                                 f"each epoch): run the command without --resume")
@@ -231,7 +233,7 @@ def cmd_finetune(args) -> int:
             _check_swap_finished(output, staging, args.output)
             _check_replaceable(output)
             finished = args.output if held(output)[0] else None
-            checkpoint = _prepare_staging(staging, settings, args.resume, finished)  # may refuse
+            checkpoint = _prepare_staging(staging, settings, args.resume, finished, args.output)  # may refuse
         except SftTeachError:  # the refusals above (an OutputExistsError is an OSError too): nothing printed before
             raise
         except OSError as exc:  # a read-only disk, a folder without write permission: said before any training
@@ -310,7 +312,7 @@ def result_lines(metrics: dict) -> list[str]:
                 # 1.5 epochs of 3 steps each: Trainer runs 5 steps, 1.6667 epochs
                 + (f"; --epochs {metrics['epochs']:g} ran as {run:g}, since training takes whole steps"
                    if run > metrics["epochs"] else ""))
-        if metrics.get("epochs_run") is not None and metrics["epochs_run"] < metrics["epochs"]:
+        if metrics.get("patience") and metrics.get("epochs_run") is not None and metrics["epochs_run"] < metrics["epochs"]:
             line += (f"; stopped early after epoch {metrics['epochs_run']:g} of {metrics['epochs']:g}: no better "
                      f"validation macro-F1 for {metrics['patience']} epoch{'s' * (metrics['patience'] != 1)}")
         lines.append(line)
@@ -418,13 +420,14 @@ def cmd_check(args) -> int:
     from sft_teach.checks import summary
 
     quiet_libraries()
-    try:  # every refusal inside, so that --json gives each as JSON: the encoding's too (main checked it)
+    try:  # every refusal inside, so that --json gives each as JSON: the encoding's too (which main leaves to check)
         cli_conventions.check_encoding(args.encoding)
         max_length = cli_conventions.max_length(args.max_length)
         dataset, cleaning, findings = _load_and_check(args, max_length)
-    except SftTeachError as exc:  # a script reading --json gets the error as JSON too (and exit 2)
+    except (SftTeachError, OSError) as exc:  # a script reading --json gets the error as JSON too (and exit 2)
         if args.json:
-            print(cli_conventions.json_line({"data": as_typed(args.data), "errors": [str(exc)]}))
+            said = str(exc) if isinstance(exc, SftTeachError) else cli_conventions.system_refusal(exc)
+            print(cli_conventions.json_line({"data": as_typed(args.data), "errors": [said]}))
         raise
     if args.json:
         print(cli_conventions.json_line({"data": as_typed(args.data), "splits": summary(dataset), "cleaning": cleaning,

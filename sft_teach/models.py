@@ -154,8 +154,10 @@ def _local_near_miss(name: str) -> str | None:
     if "/" not in name or not owner.is_dir():
         return None
     inside = sorted(f"'{owner / p.name}'" for p in owner.iterdir() if (p / "config.json").is_file())
-    return (f"model folder '{name}' does not exist (nor, offline, a hub model of that name): "
-            + (f"{owner}/ holds {', '.join(inside)}" if inside else f"check the path, or {_OFFLINE_FIX}"))
+    meant = (f"did you mean {inside[0]}?" if len(inside) == 1 else
+             f"{owner}/ holds {', '.join(inside)}" if inside else "check the path")
+    return (f"model folder '{name}' does not exist (nor, offline, a hub model of that name): {meant}; "
+            f"for a hub model, {_OFFLINE_FIX}")
 
 
 def positions(name: str = "default") -> int | None:

@@ -40,9 +40,9 @@ def portable(value) -> str:
 
 
 def as_typed(value) -> str:
-    """A dataset as a command's printed result names it: a relative path as typed (``run1/splits``,
-    which says which run, where :func:`portable` would say ``splits``), an absolute one reduced to its
-    last part as in saved results."""
+    """A dataset as ``evaluate``'s and ``check``'s printed results name it, results not saved: a
+    relative path as typed (``run1/splits``, which says which run, where :func:`portable` would say
+    ``splits``), an absolute one reduced to its last part as in saved results."""
     return portable(value) if Path(str(value)).is_absolute() else str(value)
 
 

@@ -183,8 +183,9 @@ def _percentile_interval(d, n_resamples: int, seed: int, confidence: float, weig
     alpha = 1 - confidence
     low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
     # an end that is 0 up to rounding residue (-3e-19 from interpolating between means) is 0: it
-    # would print as -0.000, a side of 0 it is not on
-    return tuple(0.0 if abs(end) < 1e-12 else float(end) for end in (low, high))
+    # would print as -0.000, a side of 0 it is not on; residue relative to the values' own scale
+    residue = 1e-9 * float(np.abs(d).max() or 1.0)
+    return tuple(0.0 if abs(end) < residue else float(end) for end in (low, high))
 
 
 def mean_sd(values) -> tuple[float, float]:

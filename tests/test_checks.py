@@ -384,10 +384,10 @@ def test_a_label_that_is_a_missing_value_written_out_is_warned_of():
     said = [f.message for f in findings if f.kind == "placeholder_label"]
     assert said == [
         "label '#N/A' (1 row) is what a missing value becomes when written out (pandas writes 'nan' for an empty cell, "
-        "Excel '#N/A'), so those rows are a class of their own: give them their real labels or delete them; if '#N/A' "
+        "Excel '#N/A' for a lookup that found nothing), so those rows are a class of their own: give them their real labels or delete them; if '#N/A' "
         "is a real class, give it a name of its own",
         "label 'nan' (8 rows) is what a missing value becomes when written out (pandas writes 'nan' for an empty cell, "
-        "Excel '#N/A'), so those rows are a class of their own: give them their real labels or delete them; if 'nan' "
+        "Excel '#N/A' for a lookup that found nothing), so those rows are a class of their own: give them their real labels or delete them; if 'nan' "
         "is a real class, give it a name of its own"]
     clean = DatasetDict(train=Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}))
     assert "placeholder_label" not in [f.kind for f in checks.check(clean)]
@@ -405,7 +405,7 @@ def test_a_text_that_is_a_missing_value_written_out_is_warned_of():
                                                                  "label": [y for _, y in rows + missing]})))
     said = [f.message for f in findings if f.kind == "placeholder_text"]
     assert said == ["train: 4 texts are a missing value written out ('nan' 2x, '#N/A' 1x, 'NULL' 1x; pandas writes "
-                    "'nan' for an empty cell, Excel '#N/A'): such a row has no text to learn from: delete those rows, or fill in "
+                    "'nan' for an empty cell, Excel '#N/A' for a lookup that found nothing): such a row has no text to learn from: delete those rows, or fill in "
                     "their texts"]
     assert "near_empty" not in [f.kind for f in findings]  # '#N/A' has too few letters too: warned of once
     answers = [("None", "dog"), ("N/A", "cat")]  # a survey's real answers: left alone

@@ -1020,6 +1020,17 @@ def test_check_json_reports_an_error_as_json_too(tmp_path, capsys):
                          (["--encoding", "utf9"], "unknown encoding 'utf9'")):
         code, out, err = run(["check", "--data", str(good), "--json", *option], capsys)
         assert code == 2 and err.count("\n") == 1 and said in json.loads(out)["errors"][0], option
+    long = str(tmp_path / ("a" * 300 + ".csv"))  # what the system refuses: as JSON too
+    code, out, err = run(["check", "--data", long, "--json"], capsys)
+    assert code == 2 and err.count("\n") == 1 and json.loads(out)["errors"][0].endswith("...: File name too long")
+
+
+def test_check_json_names_a_relative_file_as_typed(tmp_path, capsys, monkeypatch):
+    (tmp_path / "exports").mkdir()
+    write_csv(tmp_path / "exports" / "notes.csv", GOOD)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["check", "--data", "exports/notes.csv", "--json"], capsys)
+    assert code == 0 and json.loads(out)["data"] == "exports/notes.csv", err
 
 
 def test_a_model_that_learned_one_class_is_warned_about_everywhere(tiny_model_dir, small_csv, tmp_path, capsys,

@@ -259,10 +259,14 @@ def test_a_mistyped_local_path_that_reads_as_a_hub_name_is_said_as_a_path(monkey
     (tmp_path / "run1" / "model" / "config.json").write_text("{}")
     with pytest.raises(ModelNotFoundError) as info:
         models.resolve_model("run1/modle")
-    assert str(info.value) == ("model folder 'run1/modle' does not exist (nor, offline, a hub model of that "
-                               "name): run1/ holds 'run1/model'")
+    assert str(info.value).startswith("model folder 'run1/modle' does not exist (nor, offline, a hub model of "
+                                      "that name): did you mean 'run1/model'?; for a hub model, use the bundled")
+    (tmp_path / "run1" / "other").mkdir()
+    (tmp_path / "run1" / "other" / "config.json").write_text("{}")
+    with pytest.raises(ModelNotFoundError, match="run1/ holds 'run1/model', 'run1/other'; for a hub model, "):
+        models.resolve_model("run1/modle")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelNotFoundError, match="'empty/x' does not exist .*: check the path, or "):
+    with pytest.raises(ModelNotFoundError, match="'empty/x' does not exist .*: check the path; for a hub model, "):
         models.resolve_model("empty/x")
     with pytest.raises(ModelNotFoundError, match="hub model 'owner/x' is not available offline"):
         models.resolve_model("owner/x")  # no folder 'owner' here: a hub name
