@@ -247,6 +247,9 @@ class FigurePanel:
         bundle = bundle_with_fallbacks(self.widget, f"sliders ({self.settings()}) over a figure; "
                                                     "move them with a running kernel", "")
         del bundle["text/html"]  # the picture is the fallback
+        metadata = {}
         if self.figure is not None and hasattr(self.figure, "_repr_png_"):
             bundle["image/png"] = base64.b64encode(self.figure._repr_png_()).decode("ascii")
-        return bundle
+            if hasattr(self.figure, "description"):  # the picture's words, as a course figure's own output has
+                metadata["image/png"] = {"alt": f"{self.figure.description()} (sliders at {self.settings()})"}
+        return bundle, metadata

@@ -152,8 +152,10 @@ def test_figure_panel_redraws_and_falls_back_to_a_png():
     panel.controls["steps"].value = 12
     assert drawn[-1] == (0.5, 12)
     assert panel.figure.axes[0].lines[0].get_xdata()[-1] == 11
-    bundle = panel._repr_mimebundle_()
+    bundle, metadata = panel._repr_mimebundle_()
     assert "steps=12" in bundle["text/plain"]
+    assert metadata["image/png"]["alt"] == ("Figure: x axis: optimiser step; y axis: learning rate. (sliders at "
+                                            "peak=0.5, steps=12)")
     assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "text/html" not in bundle  # the picture is the fallback: a viewer preferring HTML shows no empty box
