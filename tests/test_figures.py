@@ -56,6 +56,8 @@ def output_problems(nb) -> list[str]:
                          if mime != WIDGET_VIEW or data[WIDGET_VIEW].get("model_id") in live_models}
                 if "image/png" in data and not base64.b64decode(text_of(data["image/png"]))[:8] == PNG_MAGIC:
                     problems.append(f"cell {i}: its image/png is not a PNG")
+                if "image/png" in data and not output.get("metadata", {}).get("image/png", {}).get("alt"):
+                    problems.append(f"cell {i}: a picture without words (no alt text in its metadata)")
             else:
                 continue  # errors: their tracebacks are text by nature
             if FIGURE_TEXT in text and "image/png" not in shown:
@@ -80,7 +82,9 @@ def test_the_checker_flags_text_figures_and_bare_widget_reprs():
         "figure as text": v4.new_output("execute_result", data={"text/plain": "<Figure size 600x320 with 1 Axes>"},
                                         execution_count=1),
         "figure as picture": v4.new_output("display_data", data={"image/png": png,
-                                                                 "text/plain": "<Figure size 600x320 with 1 Axes>"}),
+                                                                 "text/plain": "<Figure size 600x320 with 1 Axes>"},
+                                           metadata={"image/png": {"alt": "Figure: the loss falls."}}),
+        "picture without words": v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
         "repr only": v4.new_output("display_data", data={**view, "text/plain": "VBox(children=(IntSlider(value=8),))"}),
         "repr with fallback": v4.new_output("display_data", data={
             **view, "text/html": "<b>8 notes</b>", "text/plain": "VBox(children=(IntSlider(value=8),))"}),
@@ -89,7 +93,8 @@ def test_the_checker_flags_text_figures_and_bare_widget_reprs():
     }
     nb = v4.new_notebook(cells=[v4.new_code_cell(name, outputs=[out]) for name, out in outputs.items()])
     flagged = {int(p.split(":")[0].split()[1]) for p in output_problems(nb)}
-    assert {list(outputs)[i] for i in flagged} == {"figure as text", "repr only", "printed repr"}
+    assert {list(outputs)[i] for i in flagged} == {"figure as text", "repr only", "printed repr",
+                                                   "picture without words"}
 
 
 FRESH_KERNEL_CELLS = [
