@@ -118,7 +118,7 @@ def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Fi
     fig = new_figure(figsize=(size + 0.8, size))
     ax = fig.add_subplot()
     image = ax.imshow(matrix, cmap="Blues", vmin=0)  # from 0: a few mistakes look few, not like none
-    ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
+    ax.set_xticks(range(len(names)), names)
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
@@ -130,6 +130,13 @@ def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Fi
     from matplotlib.ticker import MaxNLocator
 
     fig.colorbar(image, ax=ax, shrink=0.8, label=unit, ticks=MaxNLocator(integer=True))  # counts: no 0.5 ticks
+    # names that would run into each other ("ShippingTech Support") are slanted: measured as laid
+    # out, with the colour bar in place, and with room to spare
+    fig.draw_without_rendering()
+    boxes = [label.get_window_extent() for label in ax.get_xticklabels()]
+    if len(names) > 4 or any(left.x1 + 6 > right.x0 for left, right in zip(boxes, boxes[1:])):
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        fig.draw_without_rendering()  # laid out again with the slanted names, or the first picture cuts them
     return fig
 
 

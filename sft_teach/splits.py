@@ -189,7 +189,7 @@ def _small_class_fix(labels, names, least: int | None = None) -> str:
     from sft_teach.checks import TINY_CLASS, case_variants, number_variants
 
     labels = [labels] if isinstance(labels, str) else list(labels)
-    fixes, more, said = [], [], set()
+    fixes, more, said, cased = [], [], set(), []
     for label in labels:
         group = next((g for g in case_variants(names) if label in g), None)
         number = next((g for g in number_variants(names) if label in g), None)
@@ -197,9 +197,7 @@ def _small_class_fix(labels, names, least: int | None = None) -> str:
             continue
         said.update(group or number or ())
         if group:
-            others = " and ".join(repr(g) for g in group if g != label)
-            fixes.append(f"'{label}' differs only in case from {others}: pass --merge-case (merge_case=True) to make "
-                         f"them one class, or fix the spelling")
+            cased.append((label, " and ".join(repr(g) for g in group if g != label)))
         elif number:  # a spreadsheet may have turned 1 into 1.0 in some rows
             others = " and ".join(repr(g) for g in number if g != label)
             fixes.append(f"'{label}' is the number {others} written another way: write every label of that class "
@@ -209,6 +207,13 @@ def _small_class_fix(labels, names, least: int | None = None) -> str:
                          f"if not, add examples of it")
         else:
             more.append(label)
+    if len(cased) == 1:
+        fixes.insert(0, f"'{cased[0][0]}' differs only in case from {cased[0][1]}: pass --merge-case (merge_case=True) "
+                        f"to make them one class, or fix the spelling")
+    elif cased:  # one fix for them all, not the same advice once a label
+        fixes.insert(0, ", ".join(f"'{label}' (like {others})" for label, others in cased) + " differ only in case "
+                        "from another class: pass --merge-case (merge_case=True) to make each one class with it, or "
+                        "fix the spelling")
     if more:
         least = f" ({least} or more {'each ' * (len(more) > 1)}in all, so that {TINY_CLASS} or more are trained on)" \
             if least else ""

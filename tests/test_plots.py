@@ -440,3 +440,19 @@ def test_a_resumed_run_s_loss_curve_marks_the_resume_and_says_what_its_next_poin
     line = next(line for line in plots.loss_curve({"head": head, "train": rows}, head_steps=3, resumed_step=8)
                 .axes[0].lines if line.get_label().startswith("resumed"))
     assert list(line.get_xdata()) == [11, 11]
+
+
+def test_confusion_names_that_would_run_together_are_slanted_and_stay_inside_the_first_picture():
+    """Four desks, 'Shipping' beside 'Tech Support', printed as 'ShippingTech Support'; slanted after
+    the layout, the first picture then cut them and the title (the layout had not seen them)."""
+    matrix = np.eye(4, dtype=int) * 5
+    fig = plots.confusion_plot(matrix, ["Account", "Billing", "Shipping", "Tech Support"], title="test split")
+    fig._repr_png_()  # the first picture, as a notebook shows it
+    ax = fig.axes[0]
+    assert {label.get_rotation() for label in ax.get_xticklabels()} == {45.0}
+    inside = fig.bbox
+    for text in [*ax.get_xticklabels(), ax.title, ax.xaxis.label]:
+        box = text.get_window_extent()
+        assert box.x0 >= inside.x0 - 1 and box.y0 >= inside.y0 - 1 and box.y1 <= inside.y1 + 1, text.get_text()
+    short = plots.confusion_plot(np.eye(3, dtype=int), ["billing", "emergency", "grooming"])
+    assert {label.get_rotation() for label in short.axes[0].get_xticklabels()} == {0.0}
