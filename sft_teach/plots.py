@@ -69,7 +69,7 @@ def loss_curve(history: dict, total_steps: int | None = None,
         after = [r["step"] for r in train if r["step"] > resumed_step]
         n = after[0] - resumed_step if after else 0
         since = " (next point: one step)" if n == 1 else f" (next point: {n}-step mean)" if n else ""
-        ax.axvline(offset + resumed_step, color="grey", linestyle="--", linewidth=1, label=f"resumed here{since}")
+        ax.axvline(offset + resumed_step, color="grey", linestyle="--", linewidth=1, label=f"resumed{since}")
     if kept_step is not None:
         ax.axvline(offset + kept_step, color=OKABE_ITO[5], linewidth=2, alpha=0.6, label=kept_label)
     for (label, value), style in zip((references or {}).items(), (":", "-.", "--")):

@@ -431,11 +431,11 @@ def test_a_resumed_run_s_loss_curve_marks_the_resume_and_says_what_its_next_poin
     rows = [{"step": s, "loss": 1 / s} for s in (5, 10, 15)]
     fig = plots.loss_curve({"train": rows}, total_steps=15, resumed_step=8)
     labels = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert "resumed here (next point: 2-step mean)" in labels
+    assert "resumed (next point: 2-step mean)" in labels
     line = next(line for line in fig.axes[0].lines if line.get_label().startswith("resumed"))
     assert list(line.get_xdata()) == [8, 8]
     one = plots.loss_curve({"train": rows}, resumed_step=9).legends[0].get_texts()
-    assert "resumed here (next point: one step)" in [t.get_text() for t in one]
+    assert "resumed (next point: one step)" in [t.get_text() for t in one]
     head = [{"step": 3, "loss": 2.0}]  # after a head-only phase, the steps of all the layers come after its own
     line = next(line for line in plots.loss_curve({"head": head, "train": rows}, head_steps=3, resumed_step=8)
                 .axes[0].lines if line.get_label().startswith("resumed"))
