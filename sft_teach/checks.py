@@ -251,7 +251,8 @@ def check(dataset, tokenizer=None, max_length: int = 128, positions: int | None 
         findings.append(Finding("placeholder_label", (
             f"label '{name}' ({rows} row{'s' * (rows != 1)}) is what a missing value becomes when written out (pandas "
             f"writes 'nan' for an empty cell, Excel '#N/A' for a lookup that found nothing), so those rows are a "
-            f"class of their own: give them their real labels or delete them; if '{name}' is a real class, give it a name of its own")))
+            f"class of their own: give them their real labels or delete them; if '{name}' is a real class, give it "
+            f"a name of its own")))
     for group in number_variants(dataset["train"].features["label"].names):
         findings.append(Finding("label_number_format", (
             f"labels {' and '.join(repr(g) for g in group)} are one number written two ways, so they are separate "

@@ -114,6 +114,7 @@ class CourseFigure(Figure):
         of several panels names each. A diagram's own :attr:`words`, when it has them."""
         if self.words:
             return self.words
+
         def words(text) -> str:  # a title as written, on one line
             return " ".join(_written(text).split()) if isinstance(text, matplotlib.text.Text) else " ".join(text.split())
 

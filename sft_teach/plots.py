@@ -34,9 +34,10 @@ def loss_curve(history: dict, total_steps: int | None = None,
     weights (gradient accumulation), said on the x axis. ``references``: ``{label: loss}`` drawn as
     grey horizontal lines (a uniform guess's loss, say). ``per``: what one loss is the mean over
     ("answer token"), said on the y axis. ``resumed_step``: the checkpoint's step a resumed run went
-    on from (a step of the all-layers phase, drawn after the head-only phase's steps), marked by a line: the first loss logged after it is the mean of the steps since the
-    resume only, fewer than a point's usual number when the checkpoint fell between two logs. The legend sits below the plot, where it
-    covers no point of a jumpy curve. Taught in notebooks/02_technical_recipe.ipynb.
+    on from (a step of the all-layers phase, drawn after the head-only phase's steps), marked by a
+    line: the first loss logged after it is the mean of the steps since the resume only, fewer than
+    a point's usual number when the checkpoint fell between two logs. The legend sits below the
+    plot, where it covers no point of a jumpy curve. Taught in notebooks/02_technical_recipe.ipynb.
     """
     from matplotlib.ticker import MaxNLocator
 
