@@ -1624,3 +1624,20 @@ def test_callbacks_none_or_a_generator_are_taken(make_tiny_classifier, tokenizer
         finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
                  progress=False, callbacks=callbacks)
     assert len(seen) == 1 and seen[0] > 0  # the generator's callback ran
+
+
+def test_training_stopped_by_ctrl_c_leaves_no_progress_bar_open(make_tiny_classifier, tokenizer, small_dataset):
+    """finetune's training closes its bar however it ends: an open one was drawn again when Python
+    collected it, after the command's message about what the interruption kept."""
+    from tqdm import tqdm
+    from transformers import TrainerCallback
+
+    class CtrlC(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            raise KeyboardInterrupt
+
+    before = set(tqdm._instances)  # bars other tests left for the collector
+    with pytest.raises(KeyboardInterrupt):
+        finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
+                 progress=True, save=False, callbacks=[CtrlC()])
+    assert [bar.desc for bar in list(tqdm._instances) if bar not in before and not bar.disable] == []
