@@ -1641,3 +1641,27 @@ def test_training_stopped_by_ctrl_c_leaves_no_progress_bar_open(make_tiny_classi
         finetune(make_tiny_classifier(), small_dataset, tokenizer=tokenizer, num_train_epochs=1, batch_size=4,
                  progress=True, save=False, callbacks=[CtrlC()])
     assert [bar.desc for bar in list(tqdm._instances) if bar not in before and not bar.disable] == []
+
+
+def test_head_alone_stopped_by_ctrl_c_leaves_no_progress_bar_open(make_tiny_classifier, tokenizer, small_dataset,
+                                                                  tmp_path, monkeypatch):
+    """The head-alone phase closes its bar however it ends, as finetune's training does (the bar of
+    an interrupted ``--recipe best`` run was drawn again below the command's last message)."""
+    from sft_teach.callbacks import HistoryCallback, ProgressBar
+
+    def ctrl_c(self, args, state, control, **kwargs):
+        raise KeyboardInterrupt
+
+    bars, opened = [], ProgressBar.on_train_begin
+
+    def keep(self, *args, **kwargs):  # a reference of the test's own: the collector cannot close the bar
+        opened(self, *args, **kwargs)
+        bars.append(self.bar)
+
+    monkeypatch.setattr(ProgressBar, "on_train_begin", keep)
+    monkeypatch.setattr(HistoryCallback, "on_step_end", ctrl_c, raising=False)  # the phase takes no callbacks
+    with pytest.raises(KeyboardInterrupt):
+        train_head(make_tiny_classifier(), data.tokenize(small_dataset, tokenizer), tokenizer, tmp_path,
+                   num_train_epochs=1, batch_size=4, progress=True)
+    assert [bar.desc for bar in bars] == ["head alone"]
+    assert bars[0].disable  # tqdm's close() sets it
