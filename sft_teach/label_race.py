@@ -55,7 +55,8 @@ def label_budget_sweep(methods: dict[str, Callable[[list[int], int], np.ndarray]
     ``methods[name](indices, seed)`` trains on those training rows and returns predicted class
     ids for the evaluation set whose true ids are ``truth``. ``subsets`` maps a name to a boolean
     mask over the evaluation set, scored separately (e.g. notes with unseen cue words).
-    Returns rows ``{"method", "n", "seed", "accuracy", "accuracy_<subset>"...}``.
+    Returns rows ``{"method", "n", "seed", "accuracy", "accuracy_<subset>"...}``; a budget above
+    the number of training rows is all of them, run once however many such budgets are given.
     ``progress``: the label of a bar that counts the runs, for a sweep that takes minutes.
     """
     truth = np.asarray(truth)
@@ -63,11 +64,14 @@ def label_budget_sweep(methods: dict[str, Callable[[list[int], int], np.ndarray]
     # a text bar: a saved notebook keeps its last state (a widget bar's saved text would read 0/4)
     from tqdm import tqdm
 
-    bar = tqdm(total=len(budgets) * len(seeds) * len(methods), desc=progress, unit="run", file=sys.stderr,
+    # a budget above the data size is the whole data: two such budgets are one, run once (as two,
+    # summarise would count one seed's runs as two and draw a spread over repeated runs)
+    sizes = list(dict.fromkeys(min(n, len(train_labels)) for n in budgets))
+    bar = tqdm(total=len(sizes) * len(seeds) * len(methods), desc=progress, unit="run", file=sys.stderr,
                disable=not progress)
-    for n in budgets:
+    for n in sizes:
         for seed in seeds:
-            indices = balanced_sample(train_labels, min(n, len(train_labels)), seed)
+            indices = balanced_sample(train_labels, n, seed)
             for name, method in methods.items():
                 correct = np.asarray(method(indices, seed)) == truth
                 bar.update()

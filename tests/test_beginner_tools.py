@@ -83,6 +83,20 @@ def test_a_sweep_row_counts_the_notes_used_and_scores_each_subset_alone():
     assert summarise(rows, value="accuracy_unseen")["always cat"][4] == (0.5, 0.0)
 
 
+def test_budgets_above_the_training_notes_run_all_of_them_once():
+    """Two budgets above the data size (notebook 01's list ends with 256 and len(train)) are one run a
+    seed, not two: counted as two, one seed's runs got a spread over 'repeated runs'."""
+    calls = []
+
+    def method(indices, seed):
+        calls.append((len(indices), seed))
+        return np.zeros(2, dtype=int)
+
+    rows = label_budget_sweep({"m": method}, [0, 1, 0, 1], [0, 1], budgets=[2, 8, 99, 4], seeds=(0,))
+    assert calls == [(2, 0), (4, 0)] and [row["n"] for row in rows] == [2, 4]
+    assert np.isnan(summarise(rows)["m"][4][1])  # one run: no spread
+
+
 def test_the_bag_of_words_reads_word_pairs_and_both_heads_are_fitted_with_c_10():
     """'cat dog' and 'dog cat' hold the same words: only the pairs (1-2 grams) tell them apart. C = 10, a weak
     penalty, as the notebooks say."""
