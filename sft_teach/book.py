@@ -234,14 +234,18 @@ def notebook_page(nb) -> str:
 
     nb = copy.deepcopy(nb)
     _offline_outputs(nb)
-    formulas: dict[str, str] = {}
+    formulas: dict[str, tuple[str, str]] = {}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = _stash_formulas(cell.source, formulas)
     exporter = HTMLExporter(template_name="lab", template_file="offline.html.j2",
                             extra_loaders=[DictLoader({"offline.html.j2": _OFFLINE_PAGE})])
     page, _ = exporter.from_notebook_node(nb)
-    for key, mathml in formulas.items():  # after markdown ran: it never sees the MathML
+    # inside a tag (a heading's id, its anchor's href) a formula is its TeX's letters; elsewhere MathML,
+    # after markdown ran: it never sees the MathML
+    page = re.sub(r"<[^<>]*SFTTEACHFORMULA[^<>]*>", lambda tag: re.sub(
+        r"SFTTEACHFORMULA\d+X", lambda key: formulas[key[0]][1], tag[0]), page)
+    for key, (mathml, _) in formulas.items():
         page = page.replace(key, mathml)
     words = _figure_words(nb)  # nbconvert gives every picture the alt text "No description has been provided"
 
@@ -295,13 +299,16 @@ def write_notebook_page(nb, notebook_path) -> Path:
 _MARKDOWN_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # fenced blocks and inline code: left as written
 
 
-def _stash_formulas(source: str, formulas: dict[str, str]) -> str:
+def _stash_formulas(source: str, formulas: dict[str, tuple[str, str]]) -> str:
     """``source`` with each ``$...$`` / ``$$...$$`` outside code replaced by a placeholder of letters and
-    digits (which markdown leaves alone), its MathML kept in ``formulas``."""
+    digits (which markdown leaves alone), its MathML and its TeX's letters and digits (for an
+    attribute: a heading's id) kept in ``formulas``."""
     def stash(match):
         key = f"SFTTEACHFORMULA{len(formulas)}X"
         block = match[1] is not None
-        formulas[key] = _mathml(match[1] if block else match[2], "block" if block else "inline")
+        tex = match[1] if block else match[2]
+        formulas[key] = (_mathml(tex, "block" if block else "inline"),
+                         "-".join(re.findall(r"[A-Za-z0-9]+", tex.replace("\\", " "))) or "formula")
         return key
 
     parts = _MARKDOWN_CODE.split(source)  # even items: outside code

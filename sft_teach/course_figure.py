@@ -116,7 +116,11 @@ class CourseFigure(Figure):
             return self.words
 
         def words(text) -> str:  # a title as written, on one line
-            return " ".join(_written(text).split()) if isinstance(text, matplotlib.text.Text) else " ".join(text.split())
+            text = _written(text) if isinstance(text, matplotlib.text.Text) else text
+            said = ""  # a line the writer broke without punctuation ends in a pause: "26 of 29 right; most missed"
+            for line in (" ".join(line.split()) for line in text.split("\n") if line.strip()):
+                said += ("" if not said else " " if said[-1] in ".,;:!?" else "; ") + line
+            return said
 
         def panel(ax) -> str:
             axes = "; ".join(f"{name} axis: {words(label)}"

@@ -74,11 +74,11 @@ def layer_representations(model, tokenizer, texts, max_length: int = 128, batch_
     import torch
 
     from sft_teach.embeddings import mean_pool
+    from sft_teach.models import evaluation_mode
 
     body = model.base_model
-    body.eval()
     layers: list[list[np.ndarray]] = []
-    with torch.no_grad():
+    with torch.no_grad(), evaluation_mode(body):
         for i in range(0, len(texts), batch_size):
             batch = tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=max_length,
                               return_tensors="pt")

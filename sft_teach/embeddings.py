@@ -43,12 +43,20 @@ def sentence_embeddings(texts, encoder=None, tokenizer=None, batch_size: int = 6
         from sft_teach.errors import ConfigError
 
         raise ConfigError(f"sentence_embeddings takes a list of texts, got one string: e.g. [{texts!r:.40}]")
+    if (encoder is None) != (tokenizer is None):  # one without the other: a model with the wrong tokenizer
+        from sft_teach.errors import ConfigError
+
+        given, missing = ("encoder", "tokenizer") if tokenizer is None else ("tokenizer", "encoder")
+        raise ConfigError(f"sentence_embeddings was given a {given} without its {missing}: pass both, "
+                          f"e.g. encoder, tokenizer = load_encoder(...), or neither for the default model")
     if encoder is None:
         encoder, tokenizer = load_encoder("default")
     texts = list(texts)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths per batch: less padding
     out = np.zeros((len(texts), encoder.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
+    from sft_teach.models import evaluation_mode
+
+    with torch.inference_mode(), evaluation_mode(encoder):  # dropout off, the caller's mode kept
         for start in range(0, len(texts), batch_size):
             index = order[start:start + batch_size]
             batch = tokenizer([texts[i] for i in index], padding=True, truncation=True,

@@ -402,15 +402,28 @@ def mean_std(rows: list[dict], by=("method", "per_class"), value: str = "accurac
 def paired(rows: list[dict], a: str, b: str, *, confidence: float = 0.95, **where):
     """Methods ``a`` and ``b`` compared seed by seed on the same test items (:func:`sft_teach.stats.paired_over_seeds`).
 
-    ``rows`` hold ``method``, ``seed`` and ``correct``; ``where`` picks the rows to compare
-    (e.g. ``per_class=8``). Both methods need the same seeds. ``confidence``: of both intervals;
+    ``rows`` hold ``method``, ``seed`` and ``correct`` (the items right and wrong, as
+    :func:`right_wrong`'s ``"1101"`` or as booleans); ``where`` picks the rows to compare
+    (e.g. ``per_class=8``), one a method and seed. Both methods need the same seeds. ``confidence``: of both intervals;
     for one of ``m`` comparisons read together, ``1 - 0.05 / m`` is the Bonferroni correction
     (notebook 06 reads ten).
     """
     from sft_teach.stats import paired_over_seeds
 
     def by_seed(method):
-        return {r["seed"]: r["correct"] for r in rows if r["method"] == method and all(r.get(k) == v for k, v in where.items())}
+        runs: dict = {}
+        for r in rows:
+            if r["method"] == method and all(r.get(k) == v for k, v in where.items()):
+                if r["seed"] in runs:  # two runs of one seed (two rates, say): pairing one would be a guess
+                    first = runs[r["seed"]]
+                    scores = ("correct", "accuracy", "macro_f1", "seconds")  # what a run gave, not how it ran
+                    differ = sorted(k for k in set(r) | set(first) if r.get(k) != first.get(k)
+                                    and not any(word in k for word in scores))
+                    raise ValueError(f"'{method}' has two runs with seed {r['seed']!r}"
+                                     + (f" (they differ in {', '.join(differ)})" if differ else "")
+                                     + ": pick one with where=, or keep the chosen rates with chosen(rows) first")
+                runs[r["seed"]] = r
+        return {seed: r["correct"] for seed, r in runs.items()}
 
     runs_a, runs_b = by_seed(a), by_seed(b)
     for method, runs in ((a, runs_a), (b, runs_b)):
@@ -421,5 +434,12 @@ def paired(rows: list[dict], a: str, b: str, *, confidence: float = 0.95, **wher
     if not runs_a or sorted(runs_a) != sorted(runs_b):
         raise ValueError(f"'{a}' ran with seeds {sorted(runs_a)} and '{b}' with {sorted(runs_b)}: pair the same seeds")
     seeds = sorted(runs_a)
-    matrix = lambda runs: np.array([[c == "1" for c in runs[s]] for s in seeds])  # (seeds, items)
+    def right(c):  # "1" / "0" as right_wrong writes them, or a boolean (or 1 / 0)
+        if isinstance(c, str) and c in ("0", "1"):
+            return c == "1"
+        if isinstance(c, (bool, np.bool_)) or (isinstance(c, (int, np.integer)) and c in (0, 1)):
+            return bool(c)
+        raise ValueError(f"'correct' holds {c!r}: each item is right or wrong, '1' / '0' or True / False")
+
+    matrix = lambda runs: np.array([[right(c) for c in runs[s]] for s in seeds])  # (seeds, items)
     return paired_over_seeds(matrix(runs_a), matrix(runs_b), names=(a, b), confidence=confidence)

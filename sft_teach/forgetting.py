@@ -48,6 +48,8 @@ def _check_pairs(scores, labels, where: str) -> None:
 
     if len(scores) != len(labels):
         raise ConfigError(f"{where}: one score per pair: got {len(scores)} scores and {len(labels)} labels")
+    if not np.isfinite(np.asarray(scores, dtype=float)).all():  # a nan compares false both ways: a silent tie
+        raise ConfigError(f"{where}: every score must be a finite number; a nan or inf would rank as no pair does")
     if not ((labels == 1).any() and (labels == 0).any()):
         raise ConfigError(f"{where} ranks paraphrase pairs (label 1) against the others (label 0): these labels hold "
                           f"only {sorted({int(x) for x in labels})}")
@@ -68,6 +70,10 @@ def auc_interval(scores, labels, n_resamples: int = 2_000, seed: int = 0, confid
     """
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
     _check_pairs(scores, labels, "auc_interval")
+    if not 0 < confidence < 1:
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError(f"auc_interval: confidence must be between 0 and 1, got {confidence}: e.g. 0.95 for 95 %")
     pos, neg = scores[labels == 1], scores[labels == 0]
     rng = np.random.default_rng(seed)
     draws = [_pairs_ranked_right(rng.choice(pos, len(pos)), rng.choice(neg, len(neg))) for _ in range(n_resamples)]
@@ -113,7 +119,7 @@ def paraphrase_scores(model, tokenizer) -> dict:
     check_model(model, "paraphrase_scores")
     check_tokenizer(tokenizer, "paraphrase_scores")
     first, second, labels = paraphrase_pairs()
-    body = model.base_model.eval()  # no dropout: the same sentence always gives the same vector
+    body = model.base_model  # sentence_embeddings reads it in eval mode: the same sentence, the same vector
     u = sentence_embeddings(first, body, tokenizer)
     v = sentence_embeddings(second, body, tokenizer)
     similarity = (u * v).sum(axis=1)

@@ -48,7 +48,7 @@ def first_token_features(model, split, tokenizer, batch_size: int = 64):
     import torch
 
     from sft_teach import data as data_mod
-    from sft_teach.models import check_model, check_tokenizer
+    from sft_teach.models import check_model, check_tokenizer, evaluation_mode
     from sft_teach.setting_checks import whole
 
     check_model(model, "first_token_features")
@@ -61,15 +61,12 @@ def first_token_features(model, split, tokenizer, batch_size: int = 64):
     lengths = [len(ids) for ids in inputs["input_ids"]]
     order = sorted(range(len(inputs)), key=lengths.__getitem__)  # shortest first; ties keep their order
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     chunks = []
-    with torch.no_grad():
+    with torch.no_grad(), evaluation_mode(model):
         for start in range(0, len(order), batch_size):
             batch = collate([inputs[i] for i in order[start:start + batch_size]])
             hidden = model.base_model(**batch.to(device)).last_hidden_state  # (batch, longest, hidden)
             chunks.append(hidden[:, 0].cpu())  # the first token's vector: (batch, hidden)
-    model.train(was_training)
     features = torch.cat(chunks)  # (n_examples, hidden); check_tokenised refused an empty split
     result = torch.empty_like(features)
     result[torch.as_tensor(order, dtype=torch.long)] = features  # back to split's order

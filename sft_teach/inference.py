@@ -135,7 +135,7 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
     """
     import torch
 
-    from sft_teach.models import check_max_length, check_model, check_tokenizer
+    from sft_teach.models import check_max_length, check_model, check_tokenizer, evaluation_mode
     from sft_teach.setting_checks import whole
 
     check_model(model, "predict_proba")
@@ -159,17 +159,15 @@ def predict_proba(model, tokenizer, texts, batch_size: int = 64, max_length: int
                         + ("one; this is a missing value: leave those rows out first, e.g. df.dropna(subset=[...])"
                            if missing else "one: convert it with str(), or leave it out"))
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()  # dropout off: a text always gets the same prediction (Trainer leaves models in train mode)
     out = []
-    with torch.inference_mode():
+    # dropout off: a text always gets the same prediction (Trainer leaves models in train mode)
+    with torch.inference_mode(), evaluation_mode(model):
         # sort by length so each batch pads only to similar lengths; unsort at the end
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(texts), batch_size):
             chunk = [texts[i] for i in order[start:start + batch_size]]
             batch = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
             out.append(torch.softmax(model(**batch).logits.float(), dim=-1).cpu().numpy())
-    model.train(was_training)
     probs = np.concatenate(out) if out else np.zeros((0, model.config.num_labels))
     result = np.empty_like(probs)
     result[order] = probs

@@ -49,8 +49,9 @@ def reinitialise_above(model, n: int, seed: int = 0):
     if not (whole(n, least=0) and n <= len(layers)):  # 1.5 ended in a TypeError on a slice
         raise ValueError(f"n must be between 0 and {len(layers)} (the number of blocks), got {n}")
     std = getattr(model.config, "initializer_range", 0.02)
-    torch.manual_seed(seed)
-    with torch.no_grad():
+    # seeded on a copy of the global generator: the caller's next random draw is as it would have been
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
         for block in list(layers)[n:]:
             _initialise(block, std)
         pooler = getattr(model.base_model, "pooler", None)

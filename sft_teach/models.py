@@ -10,6 +10,7 @@ Taught in notebooks/02_technical_recipe.ipynb.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections import Counter, OrderedDict
@@ -337,3 +338,17 @@ def freeze(model, trainable=("head",)) -> int:
         for p in params:
             p.requires_grad = name in trainable
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@contextlib.contextmanager
+def evaluation_mode(module):
+    """``module`` in eval mode inside the block (dropout off: a text always gives the same vectors),
+    and afterwards every submodule in the mode it was in: a function that reads a model leaves it
+    as the caller had it (``Trainer`` leaves a trained model in train mode)."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, training in modes:
+            m.training = training

@@ -10,6 +10,7 @@ Importing this module registers nothing and changes no setting.
 from __future__ import annotations
 
 from collections import Counter
+from itertools import cycle
 
 import matplotlib.ticker
 import numpy as np
@@ -73,7 +74,7 @@ def loss_curve(history: dict, total_steps: int | None = None,
         ax.axvline(offset + resumed_step, color="grey", linestyle="--", linewidth=1, label=f"resumed{since}")
     if kept_step is not None:
         ax.axvline(offset + kept_step, color=OKABE_ITO[5], linewidth=2, alpha=0.6, label=kept_label)
-    for (label, value), style in zip((references or {}).items(), (":", "-.", "--")):
+    for (label, value), style in zip((references or {}).items(), cycle((":", "-.", "--"))):  # more: styles repeat
         ax.axhline(value, color="grey", linestyle=style, linewidth=1.2, label=label)
     if total_steps:  # a little room on the right, so the last points are not cut in half
         ax.set_xlim(0, (offset + total_steps) * 1.03)
@@ -105,6 +106,9 @@ def _averaged_steps(logged: list[dict]) -> str:
 def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Figure:
     """A confusion matrix as a labelled heat map (rows: true class, columns: predicted).
 
+    ``matrix``: counts, written as whole numbers, or shares (a row-normalised matrix), written to two
+    decimals.
+
     ``unit`` names what is counted (the colour bar's label): "notes", "messages", ...
 
     Taught in notebooks/02_technical_recipe.ipynb.
@@ -124,13 +128,16 @@ def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Fi
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
     threshold = matrix.max() / 2 if matrix.size else 0
+    counts = bool(np.all(np.mod(matrix, 1) == 0))  # else shares (a row-normalised matrix): two decimals
     for (i, j), value in np.ndenumerate(matrix):
-        ax.text(j, i, str(value), ha="center", va="center", color="white" if value > threshold else "black")
+        ax.text(j, i, f"{value:.0f}" if counts else f"{value:.2f}", ha="center", va="center",
+                color="white" if value > threshold else "black")
     if title:
         ax.set_title(title)
     from matplotlib.ticker import MaxNLocator
 
-    fig.colorbar(image, ax=ax, shrink=0.8, label=unit, ticks=MaxNLocator(integer=True))  # counts: no 0.5 ticks
+    fig.colorbar(image, ax=ax, shrink=0.8, label=unit,
+                 ticks=MaxNLocator(integer=True) if counts else None)  # counts: no 0.5 ticks
     # names that would run into each other ("ShippingTech Support") are slanted: measured as laid
     # out, with the colour bar in place, and with room to spare
     fig.draw_without_rendering()
@@ -149,7 +156,7 @@ def lr_schedule(curves: dict, total_steps: int, title: str = "") -> Figure:
     """
     fig = new_figure(figsize=(6, 3.6))
     ax = fig.add_subplot()
-    for (name, values), style in zip(curves.items(), ("-", "--", "-.", ":") * 4):
+    for (name, values), style in zip(curves.items(), cycle(("-", "--", "-.", ":"))):
         ax.plot(range(len(values)), values, linestyle=style, linewidth=2, label=name)
     ax.axvline(total_steps, color="grey", linestyle=":", label=f"end of training ({total_steps} steps)")
     ax.set_ylim(bottom=0)
@@ -222,8 +229,11 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
     """
     fig = new_figure(figsize=(max(5.5, 4.6 * len(panels)), 4.2))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    # a method keeps its colour and marker in every panel, and the legend names every method of any panel
+    order = list(dict.fromkeys(method for methods in panels.values() for method in methods))
     for ax, (panel, methods) in zip(axes, panels.items()):
-        for k, (method, by_n) in enumerate(methods.items()):
+        for method, by_n in methods.items():
+            k = order.index(method)
             ns = sorted(by_n)
             means = np.array([by_n[n][0] for n in ns])
             stds = np.array([by_n[n][1] for n in ns])
@@ -240,7 +250,9 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
     # below the panels, so that it covers no line
-    handles, labels = axes[0].get_legend_handles_labels()
+    drawn = {label: handle for ax in axes for handle, label in zip(*ax.get_legend_handles_labels())}
+    labels = [*order, "chance"]
+    handles = [drawn[label] for label in labels]
     if any(not np.isnan(sd) for methods in panels.values() for by_n in methods.values() for _, sd in by_n.values()):
         from matplotlib.patches import Patch
 
@@ -319,7 +331,7 @@ def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "",
     fig = new_figure(figsize=(6.4, 4.4))
     ax = fig.add_subplot()
     shift = 0.08 * (np.arange(len(curves)) - (len(curves) - 1) / 2)  # side by side, whiskers apart
-    for k, ((variant, by_n), marker) in enumerate(zip(curves.items(), "os^D")):
+    for k, ((variant, by_n), marker) in enumerate(zip(curves.items(), cycle("os^D"))):
         ns = sorted(by_n)
         means = np.array([by_n[n][0] for n in ns])
         stds = np.array([by_n[n][1] for n in ns])
@@ -327,7 +339,7 @@ def layer_transfer(curves: dict, baselines: dict | None = None, title: str = "",
                     color=method_colour(variant, OKABE_ITO[(k + 5) % 7]))
     # the references in greys, not in a method's colour: a line that is not one of the curves
     for (label, value), (style, grey) in zip((baselines or {}).items(),
-                                             ((":", "black"), ("--", "dimgrey"), ("-.", "grey"))):
+                                             cycle(((":", "black"), ("--", "dimgrey"), ("-.", "grey")))):
         ax.axhline(value, color=grey, linestyle=style, linewidth=1.2, label=label)
     if chance is not None:  # thinner and lighter than the references: a floor, not a method
         ax.axhline(chance, color="silver", linewidth=1, label=f"chance ({chance:.2f})")
@@ -353,7 +365,7 @@ def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False, err
     to start, so 0.004 would look a third of 0.020, not a fifth. Used for learning rates per layer,
     weight drift and CKA. Taught in notebooks/03_transfer_learning.ipynb and 04_ulmfit_techniques.ipynb.
     """
-    layers = list(next(iter(series.values())))
+    layers = list(dict.fromkeys(layer for by_layer in series.values() for layer in by_layer))  # every series'
     fig = new_figure(figsize=(max(5.0, 0.75 * len(layers) + 1.5), 3.4))
     ax = fig.add_subplot()
     width = 0.8 / len(series)
@@ -416,16 +428,22 @@ def lr_finder(result: dict, title: str = "", marks: dict | None = None) -> Figur
     Taught in notebooks/04_ulmfit_techniques.ipynb.
     """
     lrs, losses = np.asarray(result["lrs"], dtype=float), np.asarray(result["losses"], dtype=float)
-    lowest = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan)))  # a diverged run ends in inf
+    finite = np.isfinite(losses)  # a diverged run ends in inf
+    if not finite.any():
+        from sft_teach.errors import ConfigError
+
+        raise ConfigError("lr_finder: every loss is inf or nan, so the run diverged at its first rates: run "
+                          "schedules.lr_find again with a lower start_lr")
+    lowest = int(np.nanargmin(np.where(finite, losses, np.nan)))
     fig = new_figure(figsize=(6, 3.9))
     ax = fig.add_subplot()
     ax.plot(lrs, losses, color=OKABE_ITO[0], label="smoothed loss")
     ax.plot([lrs[lowest]], [losses[lowest]], "o", color=OKABE_ITO[0], label=f"lowest: {lrs[lowest]:.1e}")
     ax.axvline(result["suggestion"], color=OKABE_ITO[3], linestyle="--", label=f"steepest fall: {result['suggestion']:.1e}")
     ax.axvline(lrs[lowest] / 10, color=OKABE_ITO[2], linestyle="-.", label=f"lowest / 10: {lrs[lowest] / 10:.1e}")
-    for (label, rate), style in zip((marks or {}).items(), (":", (0, (5, 1)), (0, (1, 3)))):
+    for (label, rate), style in zip((marks or {}).items(), cycle((":", (0, (5, 1)), (0, (1, 3))))):
         ax.axvline(rate, color="grey", linestyle=style, label=label)
-    start, low = losses[0], losses[lowest]
+    start, low = losses[finite][0], losses[lowest]  # the first finite loss: one at inf has no height
     dip = max(start - low, 0.05 * abs(start) or 0.05)
     ax.set_ylim(low - 0.5 * dip, max(low, start) + 2.5 * dip)
     ax.set_xscale("log")
@@ -444,7 +462,8 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     (weights, gradients, optimizer state, activations, stacked) for each method.
 
     ``rows``: from :func:`sft_teach.lora.compare`, or one row per method averaged over seeds with
-    ``accuracy_sd`` (sample SD) and ``n`` (seeds): the accuracy bars then carry ± 1 SD error bars.
+    ``accuracy_sd`` (sample SD) and ``n`` (seeds): the accuracy points then carry ± 1 SD whiskers
+    (none for an SD of NaN, a single run's).
     Taught in notebooks/06_lora.ipynb.
     """
     names = [r["method"] for r in rows]
@@ -467,11 +486,13 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     # not its top, carry a difference it does not have
     scores = [r["accuracy"] for r in rows]
     spread = all("accuracy_sd" in r for r in rows)  # a spread over seeds: mean ± 1 sample SD
-    sds = [r["accuracy_sd"] for r in rows] if spread else [0.0] * len(rows)
-    for i, (score, sd, colour) in enumerate(zip(scores, sds, colours)):
+    # one run has no spread (an SD of NaN, as stats.mean_sd gives it): no whisker, not a NaN axis
+    sds = [float(r["accuracy_sd"]) if spread and np.isfinite(r["accuracy_sd"]) else 0.0 for r in rows]
+    for i, (row, score, sd, colour) in enumerate(zip(rows, scores, sds, colours)):
+        shown = spread and np.isfinite(row["accuracy_sd"])
         # small points, so that a short whisker (an SD under 0.01) still shows beside its point
-        accuracy.errorbar(i, score, yerr=sd if spread else None, fmt="o", color=colour, ms=5, capsize=4, lw=1.2)
-        accuracy.annotate(f"{score:.3f}" + (f"\n± {sd:.3f}" if spread else ""), (i, score + sd), xytext=(0, 4),
+        accuracy.errorbar(i, score, yerr=sd if shown else None, fmt="o", color=colour, ms=5, capsize=4, lw=1.2)
+        accuracy.annotate(f"{score:.3f}" + (f"\n± {sd:.3f}" if shown else ""), (i, score + sd), xytext=(0, 4),
                           textcoords="offset points", ha="center", va="bottom", fontsize="small")
     accuracy.set_xlim(-0.6, len(rows) - 0.4)
     # from 0.5, or lower when a method scores below it (a task of many classes), never hiding a point

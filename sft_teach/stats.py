@@ -158,9 +158,9 @@ def paired_pooled_bootstrap(a_totals, b_totals, sizes, n_resamples: int = 10_000
     if not (a.ndim == b.ndim == n.ndim == 1 and len(a) == len(b) == len(n)) or not len(a):
         raise ConfigError(f"a_totals, b_totals and sizes must be three lists of the same, non-zero length "
                           f"(one value an item), got shapes {a.shape}, {b.shape} and {n.shape}")
-    if (n <= 0).any() or not np.isfinite(np.concatenate([a, b])).all():
-        raise ConfigError("sizes must all be above 0 and the totals finite numbers: an item with no tokens "
-                          "has no mean; leave it out")
+    if not (np.isfinite(n).all() and (n > 0).all()) or not np.isfinite(np.concatenate([a, b])).all():
+        raise ConfigError("sizes must all be finite and above 0 and the totals finite numbers: an item with no "
+                          "tokens has no mean; leave it out")
     d = (a - b) / n  # (items,): each item's difference per token; weighted by n_i, their mean is the pooled one
     low, high = _percentile_interval(d, n_resamples, seed, confidence, weights=n)
     return float((a - b).sum() / n.sum()), low, high
@@ -202,7 +202,11 @@ def mean_sd(values) -> tuple[float, float]:
 
     Used for every spread over seeds the course reports (notebooks 01-04 and 06).
     """
-    values = [float(v) for v in values]
+    values = [v if isinstance(v, str) else float(v) for v in values]  # numpy's and torch's numbers too
+    bad = [v for v in values if isinstance(v, str) or not math.isfinite(v)]
+    if bad:  # a missed run's nan made mean and SD nan; a score read from a file as text was taken as a number
+        raise ConfigError(f"mean_sd takes scores as numbers, got {bad[0]!r}: leave a run without a score out, "
+                          f"and convert scores read as text with float()")
     if len(values) < 2:
         raise ConfigError(f"a sample standard deviation needs at least two runs, got {len(values)}: run another "
                           f"seed, or report the one score without a spread")
@@ -222,6 +226,9 @@ def check_keys(row: dict, keys, where: str) -> None:
 def mean_sd_of_a_table(values) -> tuple[float, float]:
     """:func:`mean_sd` for a row of a results table, where one run is allowed: ``(its score, nan)``
     (no spread to show; a plot draws no band for it) instead of an error."""
+    values = list(values)
+    if not values:
+        raise ConfigError("mean_sd_of_a_table: a row of no runs has no score to report: leave the row out")
     return mean_sd(values) if len(values) > 1 else (float(values[0]), float("nan"))
 
 
@@ -229,7 +236,8 @@ def mean_sd_of_a_table(values) -> tuple[float, float]:
 class PairedSummary:
     """Two classifiers on the same items: accuracies, discordant counts, McNemar, bootstrap interval.
 
-    ``print`` it for one line; read the fields for asserts.
+    ``print`` it for three lines (the two accuracies, the difference, the items that make it), each
+    short enough not to wrap in a notebook; read the fields for asserts.
     """
 
     n: int
@@ -246,9 +254,9 @@ class PairedSummary:
 
     def __str__(self) -> str:
         a, b = self.names
-        return (f"{a} {self.accuracy_a:.3f} vs {b} {self.accuracy_b:.3f} on {self.n} items: "
-                f"difference {self.difference:+.3f} ({self.confidence * 100:g} % bootstrap interval "
-                f"{self.low:+.3f} to {self.high:+.3f}); right only by {a}: {self.only_a}, only by {b}: "
+        return (f"{a} {self.accuracy_a:.3f} vs {b} {self.accuracy_b:.3f} on {self.n} items:\n"
+                f"  difference {self.difference:+.3f} ({self.confidence * 100:g} % bootstrap interval "
+                f"{self.low:+.3f} to {self.high:+.3f})\n  right only by {a}: {self.only_a}, only by {b}: "
                 f"{self.only_b}; exact McNemar p = {self.p_value:.3g}")
 
 
@@ -331,7 +339,10 @@ def paired_over_seeds(a_correct, b_correct, names=("A", "B"), n_resamples: int =
       :math:`\bar\Delta \pm t_{S-1,\,(1+c)/2}\, s_\Delta / \sqrt{S}`. It answers: would
       other seeds (another initialisation, data order, and, where the seed draws the training
       examples, other examples) still show it? It treats the test items as fixed, and assumes the
-      :math:`\Delta_s` roughly normal, which a handful of seeds cannot check.
+      :math:`\Delta_s` roughly normal, which a handful of seeds cannot check. Where every seed
+      shows the same difference, :math:`s_\Delta = 0` and the interval is a single point: the
+      seeds agreed, which two or three seeds can do by chance, so read such a verdict with the
+      items interval and the count of seeds.
 
     A conclusion needs both intervals clear of 0 on the same side (``established``); either
     containing 0 means no conclusion from these runs.

@@ -157,7 +157,7 @@ class LabelBudgetPanel:
                                         style={"description_width": "initial"})
         self.output = widgets.Output()
         self.slider.observe(self._update, names="value")
-        self._update({"new": start})
+        self._update({"new": self.slider.value})  # the slider clamps a start beyond its range: what it shows
         self.widget = widgets.VBox([self.slider, self.output])
 
     def _update(self, change):

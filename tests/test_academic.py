@@ -165,13 +165,15 @@ def test_layer_representations_average_only_each_texts_own_tokens(make_tiny_clas
     # Oracle: each text run alone (no padding at all), its tokens' vectors averaged by hand. Texts of
     # different lengths share a padded batch in layer_representations, so a mean over the pad positions
     # too, or one over the wrong axis, gives other numbers.
-    model = make_tiny_classifier()
+    model = make_tiny_classifier().train()  # as Trainer leaves a model: dropout on
     texts = ["Purrs.", "Barks at the gate every single morning.",
              "Sleeps in a box by the warm window until the sun has gone down."]
     reps = drift.layer_representations(model, tokenizer, texts)
+    assert all(m.training for m in model.modules())  # read without dropout, then left as it was
     assert len({len(tokenizer(t)["input_ids"]) for t in texts}) == 3  # three lengths: padding happens
     in_twos = drift.layer_representations(model, tokenizer, texts, batch_size=2)  # a second, shorter batch
     assert all(a.shape == (3, 32) and np.allclose(a, b, atol=1e-5) for a, b in zip(in_twos, reps))
+    model.eval()  # the oracle's own passes, without dropout as layer_representations reads
     with torch.no_grad():
         for i, text in enumerate(texts):
             alone = model.base_model(**tokenizer(text, return_tensors="pt"), output_hidden_states=True).hidden_states
@@ -640,3 +642,56 @@ def test_the_recipes_record_agrees_with_its_rows_and_with_results_md():
                 assert (run["unseen_correct"] is None) == (name != "pets")
             mean, sd = mean_sd([r["accuracy"] for r in runs])
             assert re.search(rf"\| {method} \| {mean:.3f} ± {sd:.3f} \|", table), (name, method)
+
+
+def test_paired_takes_right_and_wrong_as_strings_or_booleans_and_refuses_two_runs_of_a_seed():
+    """``correct`` as right_wrong writes it or as booleans gives the same comparison (booleans were
+    read as all wrong); two runs of one method and seed (two rates) are refused, not one kept."""
+    rows = [{"method": m, "seed": s, "correct": c}
+            for m, s, c in [("a", 1, "1101"), ("a", 2, "1110"), ("b", 1, "0001"), ("b", 2, "1000")]]
+    as_bools = [{**r, "correct": [ch == "1" for ch in r["correct"]]} for r in rows]
+    assert experiments.paired(rows, "a", "b").difference == experiments.paired(as_bools, "a", "b").difference == 0.5
+    with pytest.raises(ValueError, match="right or wrong"):
+        experiments.paired([{**r, "correct": "1x01"} for r in rows], "a", "b")
+    twice = rows + [{"method": "a", "seed": 1, "correct": "0000", "learning_rate": 1e-3}]
+    with pytest.raises(ValueError, match="two runs with seed 1 .they differ in learning_rate"):
+        experiments.paired(twice, "a", "b")
+
+
+def test_reading_a_model_leaves_its_mode_and_the_global_generator_as_the_caller_had_them(make_tiny_classifier,
+                                                                                         tokenizer):
+    """cka_per_layer and paraphrase_scores left a trained model's body in eval mode (its head in train
+    mode); reinitialise_above reseeded torch's global generator, so the caller's next draw was the same
+    whatever they had seeded. The vectors are still read without dropout."""
+    from sft_teach.embeddings import sentence_embeddings
+
+    model = make_tiny_classifier().train()
+    drift.cka_per_layer(model, model, tokenizer, ["a cat on the mat", "a dog in the park", "rain again today"])
+    once = sentence_embeddings(["a cat on the mat"], model.base_model, tokenizer)
+    assert all(m.training for m in model.modules())
+    assert np.array_equal(once, sentence_embeddings(["a cat on the mat"], model.base_model, tokenizer))  # no dropout
+    model.bert.embeddings.eval()  # a caller's own mix of modes is kept too
+    forgetting_scores = forgetting.paraphrase_scores(model, tokenizer)
+    assert 0 <= forgetting_scores["auc"] <= 1
+    assert not model.bert.embeddings.training and model.bert.encoder.training and model.classifier.training
+
+    draws = []
+    for caller_seed in (123, 456):
+        torch.manual_seed(caller_seed)
+        layers.reinitialise_above(model, 1, seed=0)
+        draws.append(torch.rand(1).item())
+    torch.manual_seed(123)
+    assert draws[0] == torch.rand(1).item() and draws[0] != draws[1]
+    fresh = [layers.reinitialise_above(make_tiny_classifier(), 1, seed=0).bert.encoder.layer[1].output.dense.weight
+             for _ in range(2)]
+    assert torch.equal(*fresh)  # still seeded: the same fresh weights every time
+
+
+def test_sentence_embeddings_refuses_an_encoder_without_its_tokenizer():
+    from sft_teach.embeddings import sentence_embeddings
+    from sft_teach.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="encoder without its tokenizer"):
+        sentence_embeddings(["a cat"], torch.nn.Identity())
+    with pytest.raises(ConfigError, match="tokenizer without its encoder"):
+        sentence_embeddings(["a cat"], tokenizer=object())

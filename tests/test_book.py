@@ -243,6 +243,20 @@ def test_notebook_page_loads_nothing_from_the_network_and_writes_formulas_as_mat
     assert "<strong>bold</strong>" in page and "<table>" in page
 
 
+def test_a_formula_in_a_heading_is_mathml_in_the_heading_and_letters_in_its_anchor():
+    """nbconvert puts a heading's text in its id and its anchor's href: MathML there broke the tag."""
+    import re
+
+    import nbformat
+
+    from sft_teach.book import notebook_page
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## The loss $\\mathcal{L}_t$ per token")])
+    heading = re.search(r"<h2[^>]*>.*?</h2>", notebook_page(nb), re.S)[0]
+    assert 'id="The-loss-mathcal-L-t-per-token"' in heading and 'href="#The-loss-mathcal-L-t-per-token"' in heading
+    assert heading.count("<math") == 1 and "SFTTEACHFORMULA" not in heading
+
+
 def test_files_added_beside_an_earlier_book_are_named_three_and_counted_beyond(tmp_path):
     import json
 

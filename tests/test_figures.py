@@ -152,3 +152,9 @@ def test_a_figure_s_words_name_its_titles_and_axes_panel_by_panel():
     one.add_subplot().set_title("a title long enough to be broken " * 3)
     one.canvas.draw()  # drawing breaks a long title into lines: its words are the title as written
     assert one.description() == "Figure: " + ("a title long enough to be broken " * 3).strip() + "."
+    # a line the writer broke with no punctuation is a pause, not a run-on ("26 of 29 right most missed")
+    two = new_figure()
+    two.add_subplot().set_title("test split: 26 of 29 right\nmost missed: grooming (3 of 10)")
+    assert two.description() == "Figure: test split: 26 of 29 right; most missed: grooming (3 of 10)."
+    two.axes[0].set_title("23 cats called dogs,\n17 dogs called cats")
+    assert two.description() == "Figure: 23 cats called dogs, 17 dogs called cats."

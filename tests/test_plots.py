@@ -456,3 +456,60 @@ def test_confusion_names_that_would_run_together_are_slanted_and_stay_inside_the
         assert box.x0 >= inside.x0 - 1 and box.y0 >= inside.y0 - 1 and box.y1 <= inside.y1 + 1, text.get_text()
     short = plots.confusion_plot(np.eye(3, dtype=int), ["billing", "emergency", "grooming"])
     assert {label.get_rotation() for label in short.axes[0].get_xticklabels()} == {0.0}
+
+
+def test_more_lines_than_styles_are_all_drawn():
+    """The styles repeat: a fourth reference, a fifth curve, a fourth mark or a seventeenth schedule
+    was dropped without a word (zipped with a fixed tuple of styles)."""
+    history = {"train": [{"step": s, "loss": 2 - 0.1 * s} for s in range(1, 11)], "eval": []}
+    references = {"uniform guess": 3.0, "majority class": 2.5, "unigram": 2.2, "bigram": 1.9}
+    fig = plots.loss_curve(history, references=references)
+    assert [t.get_text() for t in fig.legends[0].get_texts()][1:] == list(references)
+    curves = {f"v{i}": {0: (0.5 + i / 20, 0.01), 2: (0.6, 0.01)} for i in range(5)}
+    fig = plots.layer_transfer(curves, baselines={"a": 0.9, "b": 0.8, "c": 0.7, "d": 0.6})
+    assert len(fig.axes[0].containers) == 5 and [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "a", "b", "c", "d", *curves]
+    fig = plots.lr_finder({"lrs": [1e-5, 1e-4, 1e-3, 1e-2], "losses": [2.0, 1.5, 1.2, 3.0], "suggestion": 1e-4},
+                          marks={"run A": 2e-4, "run B": 3e-4, "run C": 5e-4, "run D": 7e-4})
+    assert [t.get_text() for t in fig.legends[0].get_texts()][-4:] == ["run A", "run B", "run C", "run D"]
+    assert len(plots.lr_schedule({f"s{i}": [1e-4] * 10 for i in range(17)}, 10).axes[0].lines) == 18  # + the end
+
+
+def test_lr_finder_reads_a_first_loss_of_inf_and_refuses_a_run_that_never_had_a_finite_one():
+    fig = plots.lr_finder({"lrs": [1e-5, 1e-4, 1e-3], "losses": [float("inf"), 1.0, 2.0], "suggestion": 1e-4})
+    assert all(np.isfinite(fig.axes[0].get_ylim()))
+    with pytest.raises(ConfigError, match="lower start_lr"):
+        plots.lr_finder({"lrs": [1e-5, 1e-4], "losses": [float("inf")] * 2, "suggestion": 1e-5})
+
+
+def test_lora_comparison_keeps_every_point_when_one_row_is_a_single_run():
+    """A single run's SD is nan (stats.mean_sd_of_a_table): it gets no whisker, and the axis still
+    starts below the lowest point (a nan made the start nan, then 0.5, hiding a point at 0.31)."""
+    row = dict(trainable=1000, weights=1.0, gradients=1.0, optimizer=2.0, activations=3.0, n=1)
+    fig = plots.lora_comparison([{**row, "method": "full fine-tuning", "accuracy": 0.62, "accuracy_sd": float("nan")},
+                                 {**row, "method": "LoRA", "accuracy": 0.31, "accuracy_sd": 0.02}])
+    accuracy = fig.axes[1]
+    assert accuracy.get_ylim()[0] <= 0.29
+    assert [t.get_text() for t in accuracy.texts][:2] == ["0.620", "0.310\n± 0.020"]
+
+
+def test_label_race_gives_a_method_one_colour_in_every_panel_and_names_every_method():
+    panels = {"all notes": {"alpha": {8: (0.6, 0.1)}, "beta": {8: (0.7, 0.1)}},
+              "unseen cues": {"beta": {8: (0.5, 0.1)}, "gamma": {8: (0.4, 0.1)}}}
+    fig = plots.label_race(panels)
+    colours = [{line.get_label(): line.get_color() for line in ax.lines if line.get_label() != "chance"}
+               for ax in fig.axes]
+    assert colours[0]["beta"] == colours[1]["beta"] and colours[1]["gamma"] not in colours[0].values()
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:4] == ["alpha", "beta", "gamma", "chance"]
+
+
+def test_per_layer_draws_a_layer_only_a_later_series_has():
+    fig = plots.per_layer({"a": {"layer.0": 1.0, "layer.1": 2.0}, "b": {"layer.0": 1.5, "head": 0.5}}, ylabel="x")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["layer.0", "layer.1", "head"]
+
+
+def test_confusion_plot_writes_shares_to_two_decimals_and_counts_whole():
+    shares = plots.confusion_plot(np.array([[0.8, 0.2], [1 / 3, 2 / 3]]), ["cat", "dog"])
+    assert [t.get_text() for t in shares.axes[0].texts] == ["0.80", "0.20", "0.33", "0.67"]
+    counts = plots.confusion_plot(np.array([[8.0, 2.0], [1.0, 9.0]]), ["cat", "dog"])
+    assert [t.get_text() for t in counts.axes[0].texts] == ["8", "2", "1", "9"]

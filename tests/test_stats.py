@@ -171,7 +171,7 @@ def test_paired_pooled_bootstrap_against_the_definition_and_a_slow_loop():
 @pytest.mark.parametrize("a, b, sizes, said", [
     ([1.0, 2.0], [1.0], [1, 1], "three lists of the same, non-zero length"),
     ([], [], [], "three lists of the same, non-zero length"),
-    ([1.0, 2.0], [1.0, 2.0], [1, 0], "sizes must all be above 0"),
+    ([1.0, 2.0], [1.0, 2.0], [1, 0], "sizes must all be finite and above 0"),
     ([1.0, float("nan")], [1.0, 2.0], [1, 1], "totals finite numbers"),
 ])
 def test_paired_pooled_bootstrap_refuses_what_it_cannot_pool(a, b, sizes, said):
@@ -352,3 +352,68 @@ def test_an_interval_end_at_zero_up_to_rounding_residue_is_zero_not_minus_zero()
     rows = [{**r, "method": f"{r['learning_rate']:.0e}", "correct": r["validation_correct"]} for r in sweep["rows"]]
     versus = ex.paired(rows, "5e-04", "1e-04")
     assert versus.low == 0.0 and "items +0.000 to" in versus.brief(3) and not versus.established
+
+
+@pytest.mark.parametrize("confidence", [0.9875, 0.995])
+def test_bootstrap_intervals_at_a_bonferroni_level_have_the_normal_width(confidence):
+    """Oracle at the levels notebooks 02 (0.9875) and 06 (0.995) print: on 4,000 items the percentile
+    interval of a mean is close to mean ± z se, with z from the normal distribution. Taking alpha
+    for alpha / 2 (or 95 % whatever is asked) misses this by 10 % or more."""
+    from statistics import NormalDist
+
+    rng = np.random.default_rng(7)
+    a, b = rng.random(4000) < 0.8, rng.random(4000) < 0.7
+    d = a.astype(float) - b.astype(float)
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    half = z * d.std(ddof=1) / math.sqrt(len(d))
+    _, low, high = paired_bootstrap(a, b, n_resamples=40_000, confidence=confidence)
+    assert (high - low) / 2 == pytest.approx(half, rel=0.03)
+    sizes = rng.integers(1, 4, len(d)).astype(float)  # the pooled form: a ratio of sums, items of 1 to 3 tokens
+    pooled = (d * sizes).sum() / sizes.sum()
+    se = math.sqrt((sizes ** 2 * (d - pooled) ** 2).sum()) / sizes.sum()  # the ratio estimator's (delta method)
+    _, low, high = stats.paired_pooled_bootstrap(d * sizes, np.zeros(len(d)), sizes, n_resamples=40_000,
+                                                 confidence=confidence)
+    assert (high - low) / 2 == pytest.approx(z * se, rel=0.03)
+
+
+def test_the_seed_interval_of_two_seeds_is_students_at_any_level():
+    """Two seeds: one degree of freedom, whose t quantile at 98.75 % is 50.9 (scipy gives the same)."""
+    a = np.array([[1, 1, 1, 0, 1, 0, 1, 1], [1, 1, 0, 1, 1, 1, 0, 1]], dtype=bool)
+    b = np.array([[1, 0, 1, 0, 0, 0, 1, 1], [0, 1, 0, 1, 0, 1, 0, 1]], dtype=bool)
+    result = paired_over_seeds(a, b, confidence=0.9875)
+    deltas = a.mean(axis=1) - b.mean(axis=1)  # (seeds,): 0.25 and 0.375
+    t = 1 / math.tan(math.pi * (1 - 0.9875) / 2)  # t with one degree of freedom is Cauchy: closed form
+    half = t * np.std(deltas, ddof=1) / math.sqrt(2)
+    assert result.seed_low == pytest.approx(deltas.mean() - half, abs=1e-9)
+    assert result.seed_high == pytest.approx(deltas.mean() + half, abs=1e-9)
+
+
+def test_the_auc_interval_honours_its_confidence_and_refuses_nan_scores():
+    from statistics import NormalDist
+
+    from sft_teach.forgetting import auc, auc_interval
+
+    rng = np.random.default_rng(3)
+    labels = np.r_[np.ones(400), np.zeros(400)]
+    scores = np.r_[rng.normal(0.6, 1, 400), rng.normal(0, 1, 400)]
+    wide, narrow = auc_interval(scores, labels, confidence=0.95), auc_interval(scores, labels, confidence=0.5)
+    ratio = NormalDist().inv_cdf(0.75) / NormalDist().inv_cdf(0.975)  # 0.34: the widths of a normal
+    assert (narrow[1] - narrow[0]) / (wide[1] - wide[0]) == pytest.approx(ratio, rel=0.15)
+    with pytest.raises(ConfigError, match="confidence"):
+        auc_interval(scores, labels, confidence=1.5)
+    with pytest.raises(ConfigError, match="finite"):
+        auc([0.9, float("nan"), 0.1], [1, 1, 0])  # nan compares false both ways: it was a silent tie
+
+
+def test_pooled_sizes_and_scores_must_be_finite_numbers():
+    with pytest.raises(ConfigError, match="finite"):
+        stats.paired_pooled_bootstrap([1.0, 2.0], [0.5, 1.0], [1, float("nan")])
+    with pytest.raises(ConfigError, match="finite"):
+        stats.paired_pooled_bootstrap([1.0, 2.0], [0.5, 1.0], [1, float("inf")])
+    with pytest.raises(ConfigError, match="as numbers"):
+        mean_sd([0.8, float("nan"), 0.7])  # a missed run: the mean and SD were nan, said nowhere
+    with pytest.raises(ConfigError, match="as numbers"):
+        mean_sd(["0.8", "0.7"])
+    with pytest.raises(ConfigError, match="no runs"):
+        mean_sd_of_a_table([])
+    assert mean_sd([np.float32(0.5), 1]) == (0.75, pytest.approx(0.3535533905932738))

@@ -101,6 +101,8 @@ def test_slider_panel_recomputes_when_the_value_changes():
     assert panel.result == "10 labels -> accuracy 0.10"
     panel.slider.value = 40
     assert calls == [10, 40] and panel.result == "40 labels -> accuracy 0.40"
+    beyond = LabelBudgetPanel(evaluate, low=2, high=100, start=500)  # the slider shows 100: so does the answer
+    assert beyond.slider.value == 100 and calls[-1] == 100 and beyond.result.startswith("100 labels")
 
 
 def test_try_it_answers_the_typed_note():
