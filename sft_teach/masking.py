@@ -8,7 +8,8 @@ long prompts, most of the loss). The convention (PyTorch's ``ignore_index``, use
 
 .. math::  \\mathcal{L} = -\\frac{1}{|C|} \\sum_{t \\in C} \\log p_\\theta(x_t \\mid x_{<t})
 
-where ``C`` is the set of positions whose label is not ``-100`` (the completion, here).
+where ``C`` is the set of positions :math:`t \\ge 1` whose label is not ``-100`` (the completion,
+here): position 0 has no token before it, so nothing predicts it and it is never scored.
 Labels are the input ids themselves; the model shifts them by one inside its loss (the
 logits at position ``t`` predict token ``t + 1``).
 
@@ -74,6 +75,11 @@ def masked_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """
     predicted = logits[:, :-1, :]  # (batch, seq_len - 1, vocab)
     target = labels[:, 1:]  # (batch, seq_len - 1)
+    if not (target != IGNORE_INDEX).any():  # a mean over no tokens: nan, which would then train as nan
+        from sft_teach.errors import DataError
+
+        raise DataError("masked_loss: every label is -100, so no token is scored: an answer cut off by max_length "
+                        "leaves none; raise max_length or shorten the prompt")
     return F.cross_entropy(predicted.reshape(-1, predicted.size(-1)), target.reshape(-1),
                            ignore_index=IGNORE_INDEX)
 

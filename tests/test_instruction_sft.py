@@ -527,3 +527,18 @@ def test_sft_reports_the_validation_loss_every_epoch(tokenizer, model):
     evals = result["history"]["eval"]
     assert [round(r["epoch"]) for r in evals] == [1, 2] and all("eval_loss" in r for r in evals)
     assert evals[-1]["eval_loss"] == pytest.approx(instruct.answer_loss(model, tokenizer, validation), rel=1e-4)
+
+
+def test_masked_loss_scores_positions_after_the_first_and_refuses_a_batch_with_none():
+    """The module's C: positions t >= 1 whose label is not -100 (nothing predicts position 0); a batch
+    with every label -100 scores no token, and its nan loss was returned without a word."""
+    import torch.nn.functional as F
+
+    from sft_teach.errors import DataError
+
+    torch.manual_seed(0)
+    logits, ids = torch.randn(1, 4, 7), torch.tensor([[1, 2, 3, 4]])
+    expected = F.cross_entropy(logits[0, :-1], ids[0, 1:])  # three terms, not four
+    torch.testing.assert_close(masking.masked_loss(logits, ids.clone()), expected)
+    with pytest.raises(DataError, match="no token is scored"):
+        masking.masked_loss(logits, torch.full_like(ids, masking.IGNORE_INDEX))
