@@ -532,8 +532,6 @@ def test_sft_reports_the_validation_loss_every_epoch(tokenizer, model):
 def test_masked_loss_scores_positions_after_the_first_and_refuses_a_batch_with_none():
     """The module's C: positions t >= 1 whose label is not -100 (nothing predicts position 0); a batch
     with every label -100 scores no token, and its nan loss was returned without a word."""
-    import torch.nn.functional as F
-
     from sft_teach.errors import DataError
 
     torch.manual_seed(0)
