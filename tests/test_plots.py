@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sft_teach import course_figure, plots
+from sft_teach import course_figure, plots, plots_methods
 from sft_teach.errors import ConfigError
 
 
@@ -260,7 +260,7 @@ def test_the_schedule_ends_where_training_ends_and_the_race_labels_ticks_apart()
     ax = plots.lr_schedule({"constant": [1.0] * 10}, 10).axes[0]
     (end,) = [line for line in ax.lines if line.get_label() == "end of training (10 steps)"]
     assert list(end.get_xdata()) == [10, 10]
-    assert plots._race_ticks([100, 160]) == [100, 160]  # 0.68 of a doubling apart: both labelled
+    assert plots_methods._race_ticks([100, 160]) == [100, 160]  # 0.68 of a doubling apart: both labelled
 
 
 def test_an_embedding_map_draws_each_class_s_points_under_its_name():
