@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 
 import matplotlib
 import matplotlib.text
+import numpy as np
 from matplotlib.figure import Figure
 
 #: Okabe & Ito (2008), "Color universal design": eight colours told apart by every common
@@ -115,20 +117,27 @@ class CourseFigure(Figure):
         if self.words:
             return self.words
 
-        def words(text) -> str:  # a title as written, on one line
+        def words(text) -> str:  # a title as written, on one line, its mathtext as plain words
             text = _written(text) if isinstance(text, matplotlib.text.Text) else text
+            text = re.sub(r"(?<!\\)\$(.*?)(?<!\\)\$", lambda m: _plain_maths(m[1]), text)
             said = ""  # a line the writer broke without punctuation ends in a pause: "26 of 29 right; most missed"
             for line in (" ".join(line.split()) for line in text.split("\n") if line.strip()):
                 said += ("" if not said else " " if said[-1] in ".,;:!?" else "; ") + line
             return said
 
-        def panel(ax) -> str:
-            axes = "; ".join(f"{name} axis: {words(label)}"
-                             for name, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label.strip())
-            title = words(ax.title)
+        def panel(ax, twins) -> str:
+            labelled = [("x", ax.get_xlabel()), ("y", ax.get_ylabel())]
+            for twin in twins:  # ax.twinx() / twiny(): a second scale of the same panel, on the other side
+                labelled += [("top x" if twin.xaxis.get_label_position() == "top" else "x", twin.get_xlabel()),
+                             ("right y" if twin.yaxis.get_label_position() == "right" else "y", twin.get_ylabel())]
+            axes = "; ".join(f"{name} axis: {words(label)}" for name, label in labelled if label.strip())
+            title = " ".join(t for t in (words(a.title) for a in (ax, *twins)) if t)
             return f"{title}{'' if not title or title[-1] in '.?!:' else '.'} {axes}".strip()
 
-        panels = [panel(ax) for ax in self.axes if ax.get_label() != "<colorbar>"]  # a colour bar is no panel
+        shown = [ax for ax in self.axes if ax.get_label() != "<colorbar>"]  # a colour bar is no panel
+        twins = {id(ax): [t for t in shown[i + 1:] if _twins(ax, t)] for i, ax in enumerate(shown)}
+        seconds = {id(t) for ts in twins.values() for t in ts}
+        panels = [panel(ax, twins[id(ax)]) for ax in shown if id(ax) not in seconds]
         top = [words(self._suptitle)] if self._suptitle is not None and self._suptitle.get_text() else []
         if len([p for p in panels if p]) > 1:
             panels = [f"panel {i}: {p}" for i, p in enumerate(panels, 1) if p]
@@ -157,6 +166,29 @@ class CourseFigure(Figure):
                 if [title.get_text() for title in titles] == before:  # the lines did not change: settled
                     break
         super().draw(renderer)
+
+
+def _twins(ax, other) -> bool:
+    """Whether ``other`` is ``ax.twinx()`` or ``ax.twiny()``: the same place, one axis shared."""
+    same_place = np.allclose(ax.get_position().bounds, other.get_position().bounds)
+    return same_place and (ax.get_shared_x_axes().joined(ax, other) or ax.get_shared_y_axes().joined(ax, other))
+
+
+_MATH_WORDS = {r"\eta": "eta", r"\theta": "theta", r"\alpha": "alpha", r"\beta": "beta", r"\lambda": "lambda",
+               r"\mu": "mu", r"\sigma": "sigma", r"\Delta": "Delta", r"\delta": "delta", r"\nabla": "gradient of",
+               r"\|": "‖", r"\times": "×", r"\cdot": "·", r"\leq": "≤", r"\geq": "≥", r"\approx": "≈",
+               r"\sqrt": "square root of", r"\log": "log", r"\pm": "±", r"\infty": "infinity"}
+
+
+def _plain_maths(tex: str) -> str:
+    """Mathtext (``$\\|\\Delta W\\|_F$``) as a screen reader can say it: ``‖ Delta W ‖ F``; a command
+    not listed loses its backslash (``\\mathrm{x}`` reads x)."""
+    for command, word in sorted(_MATH_WORDS.items(), key=lambda kv: -len(kv[0])):
+        tex = re.sub(re.escape(command) + (r"(?![A-Za-z])" if command[-1].isalpha() else ""), f" {word} ", tex)
+    tex = re.sub(r"\\(mathrm|mathbf|mathit|text|operatorname|left|right)(?![A-Za-z])", "", tex)
+    tex = re.sub(r"\\([A-Za-z]+)", r"\1", tex).replace("_", " ").replace("^", " to the ")
+    tex = re.sub(r"\\([$%#&])", r"\1", tex)  # an escaped sign is the sign
+    return " ".join(tex.replace("{", " ").replace("}", " ").split())
 
 
 def _written(title) -> str:

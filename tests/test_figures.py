@@ -158,3 +158,11 @@ def test_a_figure_s_words_name_its_titles_and_axes_panel_by_panel():
     assert two.description() == "Figure: test split: 26 of 29 right; most missed: grooming (3 of 10)."
     two.axes[0].set_title("23 cats called dogs,\n17 dogs called cats")
     assert two.description() == "Figure: 23 cats called dogs, 17 dogs called cats."
+    # a twin axis is the same panel's second scale, not a second panel; mathtext is read as words
+    twin = new_figure()
+    ax = twin.add_subplot()
+    ax.set(title="loss and rate", xlabel="step", ylabel="loss")
+    ax.twinx().set_ylabel(r"learning rate $\eta$")
+    assert twin.description() == "Figure: loss and rate. x axis: step; y axis: loss; right y axis: learning rate eta."
+    ax.set_title(r"$\|\Delta W\|_F / \|W\|_F$ per layer, $\$5$ a run")
+    assert twin.description().startswith("Figure: ‖ Delta W ‖ F / ‖ W ‖ F per layer, $5 a run.")
