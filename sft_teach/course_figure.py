@@ -37,6 +37,7 @@ import io
 import re
 
 import matplotlib
+import matplotlib.cbook
 import matplotlib.text
 import numpy as np
 from matplotlib.figure import Figure
@@ -119,7 +120,9 @@ class CourseFigure(Figure):
 
         def words(text) -> str:  # a title as written, on one line, its mathtext as plain words
             text = _written(text) if isinstance(text, matplotlib.text.Text) else text
-            text = re.sub(r"(?<!\\)\$(.*?)(?<!\\)\$", lambda m: _plain_maths(m[1]), text)
+            if matplotlib.cbook.is_math_text(text):  # as matplotlib draws it: "$5, $10 or $15" is no formula
+                text = re.sub(r"(?<!\\)\$(.*?)(?<!\\)\$", lambda m: _plain_maths(m[1]), text)
+            text = text.replace("\\$", "$")  # an escaped dollar is drawn as one
             said = ""  # a line the writer broke without punctuation ends in a pause: "26 of 29 right; most missed"
             for line in (" ".join(line.split()) for line in text.split("\n") if line.strip()):
                 said += ("" if not said else " " if said[-1] in ".,;:!?" else "; ") + line
@@ -169,26 +172,44 @@ class CourseFigure(Figure):
 
 
 def _twins(ax, other) -> bool:
-    """Whether ``other`` is ``ax.twinx()`` or ``ax.twiny()``: the same place, one axis shared."""
-    same_place = np.allclose(ax.get_position().bounds, other.get_position().bounds)
+    """Whether ``other`` is ``ax.twinx()`` or ``ax.twiny()``: matplotlib keeps twins in one group (their
+    places can differ until drawn, a colour bar having shrunk the first)."""
+    twinned = getattr(ax, "_twinned_axes", None)
+    if twinned is not None:
+        return twinned.joined(ax, other)
+    same_place = np.allclose(ax.get_position().bounds, other.get_position().bounds)  # matplotlib without it
     return same_place and (ax.get_shared_x_axes().joined(ax, other) or ax.get_shared_y_axes().joined(ax, other))
 
 
 _MATH_WORDS = {r"\eta": "eta", r"\theta": "theta", r"\alpha": "alpha", r"\beta": "beta", r"\lambda": "lambda",
                r"\mu": "mu", r"\sigma": "sigma", r"\Delta": "Delta", r"\delta": "delta", r"\nabla": "gradient of",
                r"\|": "‖", r"\times": "×", r"\cdot": "·", r"\leq": "≤", r"\geq": "≥", r"\approx": "≈",
-               r"\sqrt": "square root of", r"\log": "log", r"\pm": "±", r"\infty": "infinity"}
+               r"\sqrt": "square root of", r"\log": "log", r"\pm": "±", r"\infty": "infinity", r"\le": "≤",
+               r"\ge": "≥", r"\ne": "≠", r"\neq": "≠", r"\frac": "fraction"}
 
 
 def _plain_maths(tex: str) -> str:
-    """Mathtext (``$\\|\\Delta W\\|_F$``) as a screen reader can say it: ``‖ Delta W ‖ F``; a command
-    not listed loses its backslash (``\\mathrm{x}`` reads x)."""
+    """Mathtext (``$\\|\\Delta W\\|_F$``) as a screen reader can say it: ``‖ Delta W ‖ F``. Listed
+    commands become words or signs (``\\eta`` eta, ``\\le`` ≤), font and accent commands are dropped
+    (``\\mathrm{x}`` reads x), TeX's spaces are spaces, an escaped sign is the sign, and any other
+    command loses its backslash."""
+    signs: dict[str, str] = {}  # \$ \_ \{ ...: kept aside, so that no later rule reads them
+
+    def keep(match):
+        signs[f"\x00{len(signs)}\x00"] = match[1]
+        return f"\x00{len(signs) - 1}\x00"
+
+    tex = re.sub(r"\\([$%#&_{}])", keep, tex)
     for command, word in sorted(_MATH_WORDS.items(), key=lambda kv: -len(kv[0])):
         tex = re.sub(re.escape(command) + (r"(?![A-Za-z])" if command[-1].isalpha() else ""), f" {word} ", tex)
-    tex = re.sub(r"\\(mathrm|mathbf|mathit|text|operatorname|left|right)(?![A-Za-z])", "", tex)
+    tex = re.sub(r"\\(mathrm|mathbf|mathit|mathcal|mathbb|text|operatorname|left|right|hat|bar|tilde)(?![A-Za-z])",
+                 "", tex)
+    tex = re.sub(r"\\[,;:! ]", " ", tex)  # TeX's spaces
     tex = re.sub(r"\\([A-Za-z]+)", r"\1", tex).replace("_", " ").replace("^", " to the ")
-    tex = re.sub(r"\\([$%#&])", r"\1", tex)  # an escaped sign is the sign
-    return " ".join(tex.replace("{", " ").replace("}", " ").split())
+    tex = " ".join(tex.replace("{", " ").replace("}", " ").split())
+    for key, sign in signs.items():
+        tex = tex.replace(key, sign)
+    return tex
 
 
 def _written(title) -> str:

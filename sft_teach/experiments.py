@@ -416,7 +416,7 @@ def paired(rows: list[dict], a: str, b: str, *, confidence: float = 0.95, **wher
             if r["method"] == method and all(r.get(k) == v for k, v in where.items()):
                 if r["seed"] in runs:  # two runs of one seed (two rates, say): pairing one would be a guess
                     first = runs[r["seed"]]
-                    scores = ("correct", "accuracy", "macro_f1", "seconds")  # what a run gave, not how it ran
+                    scores = ("correct", "accuracy", "macro_f1", "seconds", "loss", "kept")  # what a run gave
                     differ = sorted(k for k in set(r) | set(first) if r.get(k) != first.get(k)
                                     and not any(word in k for word in scores))
                     raise ValueError(f"'{method}' has two runs with seed {r['seed']!r}"

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from sft_teach import chat, masking
+from sft_teach.models import reads_model
 
 #: The tasks whose answer is one word that can be checked exactly.
 CHECKED_TASKS = ("animal", "desk")
@@ -145,6 +146,7 @@ def _tasks_of(dataset, tasks, where: str) -> tuple:
     return tuple(tasks)
 
 
+@reads_model
 def generate(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 8, batch_size: int = 32) -> list[str]:
     """Greedy answers to ``prompts`` (each a list of messages ending with the user's).
 
@@ -162,7 +164,6 @@ def generate(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 
     for name, value in (("max_new_tokens", max_new_tokens), ("batch_size", batch_size)):
         if not whole(value, least=1):
             raise ConfigError(f"{name}= must be a whole number of at least 1, got {value!r}")
-    model.eval()
     stop = chat.end_of_turn_ids(tokenizer)
     answers = []
     for start in range(0, len(prompts), batch_size):
@@ -193,6 +194,7 @@ def answer_accuracy(model, tokenizer, dataset, tasks=CHECKED_TASKS) -> dict:
 
 
 @torch.no_grad()
+@reads_model
 def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) -> dict:
     """Accuracy when the model only has to *rank* the allowed answers, per task and overall.
 
@@ -207,7 +209,6 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
     ``choices[task]``'s order) per scored row.
     """
     _tasks_of(dataset, tuple(choices), "choice_accuracy")
-    model.eval()
     rows = [r for r in dataset if r["task"] in choices]
     correct, picked_answers, scores = [], [], []
     for row in rows:
@@ -230,13 +231,13 @@ def choice_accuracy(model, tokenizer, dataset, choices: dict[str, list[str]]) ->
     return out
 
 
+@reads_model
 def _answer_batch(model, tokenizer, dataset, name: str):
     """``(logits, labels)`` of ``dataset``'s rows, the prompts masked: one forward pass in eval mode."""
     if not len(dataset):  # an error inside the collator, otherwise
         from sft_teach.errors import DataError
 
         raise DataError(f"{name}: the dataset has no rows to score")
-    model.eval()
     examples = [masking.build_example(tokenizer, chat.to_messages(r["instruction"], r["input"], r["response"]))
                 for r in dataset]
     batch = masking.MaskingCollator(tokenizer.pad_token_id)(examples)

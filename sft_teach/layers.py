@@ -18,7 +18,7 @@ from sft_teach.models import encoder_layers, freeze, layer_groups
 from sft_teach.setting_checks import whole
 
 
-def _initialise(module, std: float) -> None:
+def _initialise(module, std: float, generator=None) -> None:
     """BERT's initialisation (Devlin et al. 2019): linear weights ~ N(0, std), biases 0, LayerNorm 1 and 0.
 
     Written out rather than calling the model's ``_init_weights``: ``transformers`` skips
@@ -28,7 +28,7 @@ def _initialise(module, std: float) -> None:
 
     for sub in module.modules():
         if isinstance(sub, torch.nn.Linear):
-            torch.nn.init.normal_(sub.weight, mean=0.0, std=std)
+            torch.nn.init.normal_(sub.weight, mean=0.0, std=std, generator=generator)
             if sub.bias is not None:
                 torch.nn.init.zeros_(sub.bias)
         elif isinstance(sub, torch.nn.LayerNorm):
@@ -49,14 +49,15 @@ def reinitialise_above(model, n: int, seed: int = 0):
     if not (whole(n, least=0) and n <= len(layers)):  # 1.5 ended in a TypeError on a slice
         raise ValueError(f"n must be between 0 and {len(layers)} (the number of blocks), got {n}")
     std = getattr(model.config, "initializer_range", 0.02)
-    # seeded on a copy of the global generator: the caller's next random draw is as it would have been
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    # a generator of its own, where the weights are: torch's global ones (the caller's seed, on the CPU
+    # and every GPU) are left as they were; on a CPU it draws what torch.manual_seed(seed) would
+    generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
+    with torch.no_grad():
         for block in list(layers)[n:]:
-            _initialise(block, std)
+            _initialise(block, std, generator)
         pooler = getattr(model.base_model, "pooler", None)
         if pooler is not None and n < len(layers):  # the pooler reads the top block's output
-            _initialise(pooler, std)
+            _initialise(pooler, std, generator)
     return model
 
 

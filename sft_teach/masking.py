@@ -78,8 +78,8 @@ def masked_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     if not (target != IGNORE_INDEX).any():  # a mean over no tokens: nan, which would then train as nan
         from sft_teach.errors import DataError
 
-        raise DataError("masked_loss: every label is -100, so no token is scored: an answer cut off by max_length "
-                        "leaves none; raise max_length or shorten the prompt")
+        raise DataError("masked_loss: no label after the first position is other than -100, so no token is "
+                        "scored: an answer cut off by max_length leaves none; raise max_length or shorten the prompt")
     return F.cross_entropy(predicted.reshape(-1, predicted.size(-1)), target.reshape(-1),
                            ignore_index=IGNORE_INDEX)
 

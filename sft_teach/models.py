@@ -11,6 +11,7 @@ Taught in notebooks/02_technical_recipe.ipynb.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 from collections import Counter, OrderedDict
@@ -345,10 +346,20 @@ def evaluation_mode(module):
     """``module`` in eval mode inside the block (dropout off: a text always gives the same vectors),
     and afterwards every submodule in the mode it was in: a function that reads a model leaves it
     as the caller had it (``Trainer`` leaves a trained model in train mode)."""
-    modes = [(m, m.training) for m in module.modules()]
+    modes = [(m, m.training) for m in module.modules()]  # parents first: each child is set after its parent
     module.eval()
     try:
         yield module
     finally:
         for m, training in modes:
-            m.training = training
+            m.train(training)  # through train(), which a library's module may extend
+
+
+def reads_model(function):
+    """``function(model, ...)`` run in :func:`evaluation_mode`: for the functions that score or
+    read a model (generation, losses, choices), which must not change how the caller left it."""
+    @functools.wraps(function)
+    def reading(model, *args, **kwargs):
+        with evaluation_mode(model):
+            return function(model, *args, **kwargs)
+    return reading

@@ -60,7 +60,13 @@ def per_layer(series: dict, ylabel: str, title: str = "", log: bool = False, err
     to start, so 0.004 would look a third of 0.020, not a fifth. Used for learning rates per layer,
     weight drift and CKA. Taught in notebooks/03_transfer_learning.ipynb and 04_ulmfit_techniques.ipynb.
     """
-    layers = list(dict.fromkeys(layer for by_layer in series.values() for layer in by_layer))  # every series'
+    layers: list = []  # every series' layers; one a later series adds goes before the next one it has drawn
+    for by_layer in series.values():
+        names = list(by_layer)
+        for i, layer in enumerate(names):
+            if layer not in layers:
+                after = [name for name in names[i + 1:] if name in layers]
+                layers.insert(layers.index(after[0]) if after else len(layers), layer)
     fig = new_figure(figsize=(max(5.0, 0.75 * len(layers) + 1.5), 3.4))
     ax = fig.add_subplot()
     width = 0.8 / len(series)

@@ -38,6 +38,7 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     # a method keeps its colour and marker in every panel, and the legend names every method of any panel
     order = list(dict.fromkeys(method for methods in panels.values() for method in methods))
+    line_of = {}  # method -> its line, for the legend (a label alone could be the reference's: "chance")
     for ax, (panel, methods) in zip(axes, panels.items()):
         for method, by_n in methods.items():
             k = order.index(method)
@@ -45,9 +46,9 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
             means = np.array([by_n[n][0] for n in ns])
             stds = np.array([by_n[n][1] for n in ns])
             colour = method_colour(method, OKABE_ITO[(k + 5) % 7])
-            ax.plot(ns, means, marker="os^Dv"[k % 5], color=colour, label=method)
+            line_of[method], = ax.plot(ns, means, marker="os^Dv"[k % 5], color=colour, label=method)
             ax.fill_between(ns, means - stds, means + stds, color=colour, alpha=0.15)
-        ax.axhline(chance, color="grey", linestyle=":", label="chance")
+        floor = ax.axhline(chance, color="grey", linestyle=":", label="chance")
         ax.set_xscale("log", base=2)
         ticks = _race_ticks(sorted({n for by_n in methods.values() for n in by_n}))  # every count measured
         ax.set_xticks(ticks, [(tick_names or {}).get(n, f"{n:g}") for n in ticks])
@@ -57,9 +58,7 @@ def label_race(panels: dict, title: str = "", chance: float = 0.5, xlabel: str =
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
     # below the panels, so that it covers no line
-    drawn = {label: handle for ax in axes for handle, label in zip(*ax.get_legend_handles_labels())}
-    labels = [*order, "chance"]
-    handles = [drawn[label] for label in labels]
+    labels, handles = [*order, "chance"], [*(line_of[method] for method in order), floor]
     if any(not np.isnan(sd) for methods in panels.values() for by_n in methods.values() for _, sd in by_n.values()):
         from matplotlib.patches import Patch
 
@@ -120,7 +119,9 @@ def lora_comparison(rows: list[dict], title: str = "") -> Figure:
     # said on the figure, not only beside it: a reader of the picture alone reads 0 at the bottom
     accuracy.annotate(f"axis starts at {start:g}", (0.02, start), xycoords=("axes fraction", "data"), xytext=(0, 3),
                       textcoords="offset points", fontsize="small", color="dimgrey")
-    accuracy.set_ylabel(f"test accuracy (mean ± SD, {min(r['n'] for r in rows)} seeds)" if spread else "test accuracy")
+    fewest = min(r["n"] for r in rows) if spread else 0  # the seeds behind the least certain point
+    accuracy.set_ylabel(f"test accuracy (mean ± SD, {fewest} seed{'' if fewest == 1 else 's'})" if spread
+                        else "test accuracy")
     bottom = np.zeros(len(rows))
     # greys with hatching, told apart by pattern as well as shade: the method colours of the other
     # panels mean methods, not tensors

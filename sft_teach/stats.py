@@ -10,7 +10,7 @@ Two methods scored on the *same* notes are compared more sharply by looking at t
 which they disagree: :func:`mcnemar_exact` (is the split of those notes more lopsided than a
 coin would give?) and :func:`paired_bootstrap` (an interval for the difference in accuracy).
 :func:`mean_sd` summarises a few seeds' runs with the sample standard deviation,
-:func:`paired_summary` puts a paired comparison in one printable line, and
+:func:`paired_summary` puts a paired comparison in three short printable lines, and
 :func:`paired_over_seeds` compares two methods run with the same seeds on the same items, with one
 interval over the items and one over the seeds (a difference counts only when both are clear of 0).
 
@@ -202,17 +202,24 @@ def mean_sd(values) -> tuple[float, float]:
 
     Used for every spread over seeds the course reports (notebooks 01-04 and 06).
     """
-    values = [v if isinstance(v, str) else float(v) for v in values]  # numpy's and torch's numbers too
-    bad = [v for v in values if isinstance(v, str) or not math.isfinite(v)]
-    if bad:  # a missed run's nan made mean and SD nan; a score read from a file as text was taken as a number
-        raise ConfigError(f"mean_sd takes scores as numbers, got {bad[0]!r}: leave a run without a score out, "
-                          f"and convert scores read as text with float()")
+    values = _scores(values)
     if len(values) < 2:
         raise ConfigError(f"a sample standard deviation needs at least two runs, got {len(values)}: run another "
                           f"seed, or report the one score without a spread")
     mean = math.fsum(values) / len(values)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
     return mean, sd
+
+
+def _scores(values) -> list[float]:
+    """Runs' scores as floats (numpy's and torch's numbers too), each finite: a missed run's nan made
+    a mean and SD nan, and a score read from a file as text was taken as a number."""
+    values = [v if isinstance(v, str) else float(v) for v in values]
+    bad = [v for v in values if isinstance(v, str) or not math.isfinite(v)]
+    if bad:
+        raise ConfigError(f"mean_sd takes scores as numbers, got {bad[0]!r}: leave a run without a score out, "
+                          f"and convert scores read as text with float()")
+    return values
 
 
 def check_keys(row: dict, keys, where: str) -> None:
@@ -229,7 +236,7 @@ def mean_sd_of_a_table(values) -> tuple[float, float]:
     values = list(values)
     if not values:
         raise ConfigError("mean_sd_of_a_table: a row of no runs has no score to report: leave the row out")
-    return mean_sd(values) if len(values) > 1 else (float(values[0]), float("nan"))
+    return mean_sd(values) if len(values) > 1 else (_scores(values)[0], float("nan"))
 
 
 @dataclass(frozen=True)
@@ -262,7 +269,7 @@ class PairedSummary:
 
 def paired_summary(a_correct, b_correct, names=("A", "B"), n_resamples: int = 10_000, seed: int = 0,
                    confidence: float = 0.95) -> PairedSummary:
-    """:func:`mcnemar_exact` and :func:`paired_bootstrap` together, for one printed line.
+    """:func:`mcnemar_exact` and :func:`paired_bootstrap` together, printed as three short lines.
 
     Used by the paired comparisons of notebooks 03, 04, 06 and 07.
     """

@@ -30,6 +30,7 @@ import math
 
 from sft_teach.chat import CHAT_TEMPLATE, END, START
 from sft_teach.errors import ConfigError, DataError
+from sft_teach.models import reads_model
 from sft_teach.setting_checks import check_settings, whole
 
 TEXT_END, PAD = "<|endoftext|>", "<|pad|>"
@@ -174,6 +175,7 @@ def pretrain(model, tokenizer, texts, eval_texts=(), num_train_epochs: int = 8, 
     return out
 
 
+@reads_model
 def held_out_loss(model, tokenizer, texts, block_size: int = 128, batch_size: int = 64) -> float:
     """Mean next-token loss on ``texts``, packed as in :func:`pretrain` (its ``eval_loss``, without a trainer)."""
     import torch
@@ -187,7 +189,6 @@ def held_out_loss(model, tokenizer, texts, block_size: int = 128, batch_size: in
         raise DataError(f"the held-out texts hold fewer than {block_size} tokens, one block: give more text")
     device = next(model.parameters()).device  # Trainer may have moved the model to a GPU
     blocks = torch.tensor(packed, device=device)  # (blocks, block_size)
-    model.eval()
     with torch.no_grad():  # every block has block_size - 1 targets, so the mean over blocks is the mean per token
         total = sum(model(input_ids=batch, labels=batch).loss * len(batch) for batch in blocks.split(batch_size))
     return float(total / len(blocks))

@@ -166,3 +166,11 @@ def test_a_figure_s_words_name_its_titles_and_axes_panel_by_panel():
     assert twin.description() == "Figure: loss and rate. x axis: step; y axis: loss; right y axis: learning rate eta."
     ax.set_title(r"$\|\Delta W\|_F / \|W\|_F$ per layer, $\$5$ a run")
     assert twin.description().startswith("Figure: ‖ Delta W ‖ F / ‖ W ‖ F per layer, $5 a run.")
+    ax.set_title("costs $5, $10 or $15 a run")  # an odd count of dollars: matplotlib draws them as written
+    assert twin.description().startswith("Figure: costs $5, $10 or $15 a run.")
+    barred = new_figure()  # a colour bar shrinks the panel before its twin is made: still one panel
+    ax = barred.add_subplot()
+    barred.colorbar(ax.imshow([[0, 1], [1, 0]]), ax=ax)
+    ax.set_ylabel("loss")
+    ax.twinx().set_ylabel("rate")
+    assert barred.description() == "Figure: y axis: loss; right y axis: rate."

@@ -229,6 +229,10 @@ def test_batched_generation_equals_one_at_a_time(tokenizer, model):
     together = instruct.generate(model, tokenizer, prompts, max_new_tokens=5, batch_size=3)
     alone = [instruct.generate(model, tokenizer, [p], max_new_tokens=5)[0] for p in prompts]
     assert together == alone
+    model.train()  # as Trainer leaves it: generation and the losses read it without dropout, and leave it so
+    assert instruct.generate(model, tokenizer, prompts, max_new_tokens=5, batch_size=3) == together
+    assert model.training
+    model.eval()
 
 
 def test_choice_accuracy_ranks_answers_by_log_probability(tokenizer, model):

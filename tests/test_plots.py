@@ -491,6 +491,9 @@ def test_lora_comparison_keeps_every_point_when_one_row_is_a_single_run():
     accuracy = fig.axes[1]
     assert accuracy.get_ylim()[0] <= 0.29
     assert [t.get_text() for t in accuracy.texts][:2] == ["0.620", "0.310\n± 0.020"]
+    mixed = plots.lora_comparison([{**row, "method": "full", "accuracy": 0.62, "accuracy_sd": 0.01, "n": 3},
+                                   {**row, "method": "LoRA", "accuracy": 0.61, "accuracy_sd": float("nan")}])
+    assert mixed.axes[1].get_ylabel() == "test accuracy (mean ± SD, 1 seed)"  # the fewest, in the singular
 
 
 def test_label_race_gives_a_method_one_colour_in_every_panel_and_names_every_method():
@@ -501,11 +504,18 @@ def test_label_race_gives_a_method_one_colour_in_every_panel_and_names_every_met
                for ax in fig.axes]
     assert colours[0]["beta"] == colours[1]["beta"] and colours[1]["gamma"] not in colours[0].values()
     assert [t.get_text() for t in fig.legends[0].get_texts()][:4] == ["alpha", "beta", "gamma", "chance"]
+    # a method named like the reference line keeps its own line in the legend
+    named = plots.label_race({"all": {"model": {8: (0.6, 0.1)}, "chance": {8: (0.5, 0.1)}}})
+    handles = named.legends[0].legend_handles
+    assert handles[1].get_linestyle() == "-" and handles[2].get_linestyle() == ":"
 
 
 def test_per_layer_draws_a_layer_only_a_later_series_has():
     fig = plots.per_layer({"a": {"layer.0": 1.0, "layer.1": 2.0}, "b": {"layer.0": 1.5, "head": 0.5}}, ylabel="x")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["layer.0", "layer.1", "head"]
+    fig = plots.per_layer({"small": {"emb": 1, "layer.0": 1, "head": 1}, "big": {"emb": 1, "layer.0": 1, "layer.1": 1,
+                                                                                 "head": 1}}, ylabel="x")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["emb", "layer.0", "layer.1", "head"]
 
 
 def test_confusion_plot_writes_shares_to_two_decimals_and_counts_whole():

@@ -70,6 +70,7 @@ def test_held_out_loss_is_the_mean_over_every_block_and_pretrain_reports_it():
     trained = len(tiny_lm.pack(texts[:200], tokenizer, 32))  # blocks of 32 tokens, each seen once an epoch
     assert result["train_tokens"] == trained * 32 * 2 and result["steps"] == 2 * math.ceil(trained / 8)
     blocks = torch.tensor(tiny_lm.pack(texts[200:], tokenizer, 32))
+    model.eval()  # the oracle without dropout, as held_out_loss reads (pretrain left it as Trainer did)
     with torch.no_grad():  # one block at a time, unequal batches avoided altogether
         one_by_one = float(sum(model(input_ids=b[None], labels=b[None]).loss for b in blocks) / len(blocks))
     assert tiny_lm.held_out_loss(model, tokenizer, texts[200:], block_size=32, batch_size=7) == pytest.approx(one_by_one, abs=1e-5)

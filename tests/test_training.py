@@ -223,6 +223,9 @@ def test_predictions_are_made_without_dropout(make_tiny_classifier, tokenizer):
     assert model.training
     np.testing.assert_allclose(first, expected, atol=1e-6)
     np.testing.assert_allclose(second, expected, atol=1e-6)
+    model.bert.embeddings.eval()  # a caller's own mix of modes is kept, module by module
+    predict_proba(model, tokenizer, texts)
+    assert not model.bert.embeddings.training and model.bert.encoder.training and model.classifier.training
 
 
 def test_train_head_changes_only_the_head_and_restores_what_was_trainable(make_tiny_classifier, tokenizer,
@@ -366,8 +369,10 @@ def test_first_token_features_are_each_texts_own_cls_vector(make_tiny_classifier
     model = make_tiny_classifier()
     model.train()
     split = data.tokenize(small_dataset["train"], tokenizer)
+    model.bert.embeddings.eval()  # a caller's own mix of modes: put back module by module
     features = first_token_features(model, split, tokenizer, batch_size=5)
     assert features.shape == (len(split), model.config.hidden_size) and model.training  # its mode is put back
+    assert not model.bert.embeddings.training and model.bert.encoder.training
     model.eval()
     with torch.no_grad():
         for i in range(len(split)):
