@@ -19,7 +19,7 @@ from sft_teach.course_figure import OKABE_ITO, new_figure, styled
 def lr_schedule(curves: dict, total_steps: int, title: str = "") -> Figure:
     """Learning rate against step for one or more schedules ``{name: [lr per step]}``.
 
-    Taught in notebooks/02_technical_recipe.ipynb.
+    Taught in notebooks/02_technical_recipe.ipynb; used again in 04 (STLR against linear decay).
     """
     fig = new_figure(figsize=(6, 3.6))
     ax = fig.add_subplot()

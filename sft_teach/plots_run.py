@@ -35,7 +35,8 @@ def loss_curve(history: dict, total_steps: int | None = None,
     on from (a step of the all-layers phase, drawn after the head-only phase's steps), marked by a
     line: the first loss logged after it is the mean of the steps since the resume only, fewer than
     a point's usual number when the checkpoint fell between two logs. The legend sits below the
-    plot, where it covers no point of a jumpy curve. Taught in notebooks/02_technical_recipe.ipynb.
+    plot, where it covers no point of a jumpy curve. Taught in notebooks/02_technical_recipe.ipynb
+    (01 draws it live as the model trains; 07 for its language models).
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -108,7 +109,7 @@ def confusion_plot(matrix, names, title: str = "", unit: str = "examples") -> Fi
 
     ``unit`` names what is counted (the colour bar's label): "notes", "messages", ...
 
-    Taught in notebooks/02_technical_recipe.ipynb.
+    Taught in notebooks/02_technical_recipe.ipynb (and 05, on a learner's own data).
     """
     matrix = np.asarray(matrix)
     if matrix.shape != (len(names), len(names)):  # else the ticks would name the wrong rows, silently
