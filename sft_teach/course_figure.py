@@ -39,7 +39,6 @@ import re
 import matplotlib
 import matplotlib.cbook
 import matplotlib.text
-import numpy as np
 from matplotlib.figure import Figure
 
 #: Okabe & Ito (2008), "Color universal design": eight colours told apart by every common
@@ -173,12 +172,8 @@ class CourseFigure(Figure):
 
 def _twins(ax, other) -> bool:
     """Whether ``other`` is ``ax.twinx()`` or ``ax.twiny()``: matplotlib keeps twins in one group (their
-    places can differ until drawn, a colour bar having shrunk the first)."""
-    twinned = getattr(ax, "_twinned_axes", None)
-    if twinned is not None:
-        return twinned.joined(ax, other)
-    same_place = np.allclose(ax.get_position().bounds, other.get_position().bounds)  # matplotlib without it
-    return same_place and (ax.get_shared_x_axes().joined(ax, other) or ax.get_shared_y_axes().joined(ax, other))
+    places can differ until drawn, a colour bar having shrunk the first), since matplotlib 2.1."""
+    return ax._twinned_axes.joined(ax, other)
 
 
 _MATH_WORDS = {r"\eta": "eta", r"\theta": "theta", r"\alpha": "alpha", r"\beta": "beta", r"\lambda": "lambda",
