@@ -10,9 +10,9 @@ and notebook 02's recipe with ``--recipe plain`` (exactly as notebook 02 trains 
 Both are :data:`sft_teach.training.RECIPES`; ``--epochs``, ``--lr`` and ``--head-epochs`` override them.
 
 This module holds the parser and :func:`main`; each command lives in a module of its own
-(:mod:`sft_teach.cli_finetune` for finetune and check, :mod:`sft_teach.cli_evaluate`,
-:mod:`sft_teach.cli_predict`), what they share in :mod:`sft_teach.cli_conventions` and
-:mod:`sft_teach.cli_trained_model`. Taught in notebooks/05_your_own_data.ipynb.
+(:mod:`sft_teach.cli_finetune`, with the staging folder in :mod:`sft_teach.run_staging`;
+:mod:`sft_teach.cli_check`, :mod:`sft_teach.cli_evaluate`, :mod:`sft_teach.cli_predict`), what they
+share in :mod:`sft_teach.cli_conventions` and :mod:`sft_teach.cli_trained_model`. Taught in notebooks/05_your_own_data.ipynb.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import argparse
 import sys
 import textwrap
 
-from sft_teach import cli_conventions, cli_course, cli_evaluate, cli_finetune, cli_predict
+from sft_teach import cli_check, cli_conventions, cli_course, cli_evaluate, cli_finetune, cli_predict
 from sft_teach.errors import SftTeachError
 from sft_teach.training import RECIPES, rate_text
 
@@ -185,7 +185,7 @@ def _data_options(parser, split: bool = False, trained: bool = False) -> None:
                                  "most rows spell it (a folder's files are used as they are)")
 
 
-COMMANDS = {"finetune": cli_finetune.cmd_finetune, "check": cli_finetune.cmd_check,
+COMMANDS = {"finetune": cli_finetune.cmd_finetune, "check": cli_check.cmd_check,
             "evaluate": cli_evaluate.cmd_evaluate, "predict": cli_predict.cmd_predict,
             **cli_course.COMMANDS}
 

@@ -1,7 +1,7 @@
 """The ``sft-teach`` commands about the course itself: notebooks, lab, course, book, doctor.
 
 The commands that train and use models have modules of their own (:mod:`sft_teach.cli_finetune`,
-:mod:`sft_teach.cli_evaluate`, :mod:`sft_teach.cli_predict`); :mod:`sft_teach.cli` holds the parser
+:mod:`sft_teach.cli_check`, :mod:`sft_teach.cli_evaluate`, :mod:`sft_teach.cli_predict`); :mod:`sft_teach.cli` holds the parser
 (one-line errors, exit code 2) and calls :func:`add_commands` here, and :mod:`sft_teach.cli_conventions`
 the rules every command shares (whole numbers among them).
 """

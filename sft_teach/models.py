@@ -103,7 +103,9 @@ def model_folder_hint(path: Path, otherwise: str) -> str:
         return f"did you mean '{inner}'? finetune's output folder holds the model in model/"
     path = Path(os.path.abspath(path))  # "model", "." and "/" have a folder above them, with a name
     run = path.parent if path.name == "model" else path
-    if run.name and run.with_name(f".{run.name}.partial").is_dir():  # where `finetune --output RUN` trains
+    from sft_teach.run_staging import staging_folder
+
+    if run.name and staging_folder(run).is_dir():  # where `finetune --output RUN` trains
         return (f"the run that writes '{run}' has not finished: it is still training, or it was interrupted "
                 f"(then finish it with the same finetune command and --resume)")
     return otherwise

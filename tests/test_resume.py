@@ -154,15 +154,16 @@ def test_resume_refuses_any_setting_that_differs_from_the_interrupted_run(tmp_pa
     another seed would go on with another data order and dropout from the checkpoint on."""
     from types import SimpleNamespace
 
-    from sft_teach.cli_finetune import _prepare_staging, _run_settings
+    from sft_teach.cli_finetune import _run_settings
     from sft_teach.errors import ConfigError
+    from sft_teach.run_staging import prepare_staging
 
     args = SimpleNamespace(data="notes.csv", model="default", recipe="best", keep_duplicates=False, merge_case=False,
                            encoding=None, text_column=None, label_column=None)
     staging, _ = _staged(tmp_path, settings=_run_settings(args, **RUN))
-    assert _prepare_staging(staging, _run_settings(args, **RUN), resume=True) == staging / "checkpoints" / "checkpoint-4"
+    assert prepare_staging(staging, _run_settings(args, **RUN), resume=True) == staging / "checkpoints" / "checkpoint-4"
     with pytest.raises(ConfigError, match=re.escape(f"--resume needs the interrupted run's settings and data, but {said}:")):
-        _prepare_staging(staging, _run_settings(args, **{**RUN, **change}), resume=True)
+        prepare_staging(staging, _run_settings(args, **{**RUN, **change}), resume=True)
 
 
 def test_resume_false_is_no_resume_as_in_trainer(tmp_path):
@@ -320,28 +321,28 @@ def test_python_resumes_only_the_interrupted_run(tiny_model_dir, notes_csv, tmp_
 def _staged(tmp_path, data="notes.csv", settings=None):
     """A staging folder as an interrupted run leaves it: its settings (``settings``, or a few of a run on
     ``data``) and one complete checkpoint, checkpoint-4."""
-    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.run_staging import prepare_staging
 
     staging = tmp_path / ".run.partial"
     settings = settings or {"data": data, "data_sha256": "sha256:abc", "epochs": 3.0}
-    assert _prepare_staging(staging, settings, resume=False) is None  # a new run: writes run.json, resumes nothing
+    assert prepare_staging(staging, settings, resume=False) is None  # a new run: writes run.json, resumes nothing
     fake_checkpoint(staging / "checkpoints" / "checkpoint-4", json.dumps({"epoch": 1.0}))
     return staging, settings
 
 
 def test_resume_compares_the_data_by_content_not_by_its_file_name(tmp_path):
-    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.run_staging import prepare_staging
     from sft_teach.errors import ConfigError
 
     staging, settings = _staged(tmp_path)
     moved = {**settings, "data": "../elsewhere/notes copy.csv"}  # the same bytes under another name
-    assert _prepare_staging(staging, moved, resume=True).name == "checkpoint-4"
+    assert prepare_staging(staging, moved, resume=True).name == "checkpoint-4"
     with pytest.raises(ConfigError, match="the data's content changed"):
-        _prepare_staging(staging, {**moved, "data_sha256": "sha256:def"}, resume=True)
+        prepare_staging(staging, {**moved, "data_sha256": "sha256:def"}, resume=True)
 
 
 def test_resume_with_no_complete_checkpoint_says_to_run_without_it(tmp_path):
-    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.run_staging import prepare_staging
     from sft_teach.errors import SftTeachError
 
     staging, settings = _staged(tmp_path)
@@ -349,15 +350,15 @@ def test_resume_with_no_complete_checkpoint_says_to_run_without_it(tmp_path):
     with pytest.raises(SftTeachError, match=re.escape(
             "nothing to resume: no complete checkpoint in .run.partial/ (a run saves one after each epoch): run the "
             "command without --resume")):
-        _prepare_staging(staging, settings, resume=True)
+        prepare_staging(staging, settings, resume=True)
     with pytest.raises(SftTeachError, match=re.escape(  # no interrupted run at all: said so, not "no checkpoint"
             "nothing to resume: no interrupted run of o3/ (its checkpoints would be in .o3.partial/): run the "
             "command without --resume")):
-        _prepare_staging(tmp_path / ".o3.partial", settings, resume=True)
+        prepare_staging(tmp_path / ".o3.partial", settings, resume=True)
 
 
 def test_resume_without_the_interrupted_run_s_settings_says_to_start_again(tmp_path):
-    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.run_staging import prepare_staging
     from sft_teach.errors import SftTeachError
 
     staging, settings = _staged(tmp_path)
@@ -366,7 +367,7 @@ def test_resume_without_the_interrupted_run_s_settings_says_to_start_again(tmp_p
         with pytest.raises(SftTeachError, match=re.escape(
                 "cannot resume: .run.partial/run.json, the interrupted run's settings, is missing or damaged: "
                 "drop --resume and pass --overwrite to start again")):
-            _prepare_staging(staging, settings, resume=True)
+            prepare_staging(staging, settings, resume=True)
 
 
 def test_a_second_run_into_the_same_output_is_refused_while_the_first_runs(tiny_model_dir, notes_csv, tmp_path,
@@ -511,29 +512,29 @@ def test_a_checkpoint_whose_class_ids_are_swapped_is_not_resumed(tmp_path):
 def test_overwrite_says_it_discards_an_interrupted_run_s_checkpoint(tmp_path, capsys):
     """--overwrite starts again: the interrupted run's checkpoint goes when the new run starts, so that
     is said then, not left to an interruption's message (which once said 'nothing was overwritten')."""
-    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.run_staging import prepare_staging
 
     staging, settings = _staged(tmp_path)
     capsys.readouterr()
-    assert _prepare_staging(staging, settings, resume=False) is None
+    assert prepare_staging(staging, settings, resume=False) is None
     assert capsys.readouterr().out == ("--overwrite: the interrupted run's checkpoint of epoch 1 in .run.partial/ is "
                                        "discarded; training starts again\n")
     assert not (staging / "checkpoints").exists()
-    assert _prepare_staging(staging, settings, resume=False) is None and capsys.readouterr().out == ""  # none left
+    assert prepare_staging(staging, settings, resume=False) is None and capsys.readouterr().out == ""  # none left
 
 
 def test_resume_compares_a_fine_tuned_model_by_what_it_came_from_not_where_its_folder_is(tmp_path):
     """A run continued from run1/model, interrupted, then resumed from a copy of run1 named run1b: the
     same model. Another base model is another run, and each change is listed apart (names hold commas)."""
-    from sft_teach.cli_finetune import _prepare_staging
+    from sft_teach.run_staging import prepare_staging
     from sft_teach.errors import ConfigError
 
     settings = {"data": "notes.csv", "data_sha256": "sha256:abc", "model": "tiny, continued from run1/model",
                 "epochs": 3.0}
     staging, _ = _staged(tmp_path, settings=settings)
     moved = {**settings, "model": "tiny, continued from run1b/model"}
-    assert _prepare_staging(staging, moved, resume=True) == staging / "checkpoints" / "checkpoint-4"
+    assert prepare_staging(staging, moved, resume=True) == staging / "checkpoints" / "checkpoint-4"
     other = {**settings, "model": "small, continued from run1/model", "epochs": 4.0}
     with pytest.raises(ConfigError, match=re.escape("but model tiny, continued from run1/model -> small, continued "
                                                     "from run1/model; epochs 3.0 -> 4.0:")):
-        _prepare_staging(staging, other, resume=True)
+        prepare_staging(staging, other, resume=True)
