@@ -62,7 +62,7 @@ CANDIDATES = {"head 3 ep, then 3 ep at 1e-4": Candidate(3, 3, 1e-4),
               "head 3 ep, then LoRA r=4 5 ep at 1e-3": Candidate(3, 5, 1e-3, lora=4)}
 # ulmfit: "thaw G" is gradual unfreezing (Sec. 3.3) thawing G layer groups an epoch, top down, head
 # first (sft_teach.callbacks.GradualUnfreezing); "discriminative" is a rate per layer group, the
-# head at lr and each group below it at the rate above / 2.6 (Eq. 2, discriminative_param_groups).
+# head at lr and each group below it at the rate above / 2.6 (ULMFiT Sec. 3.2, the rule below Eq. 2; discriminative_param_groups).
 
 
 # The plain recipe (notebook 02: 3 epochs of everything, no head-only phase) costs 3 x 3 = 9 passes;
@@ -376,10 +376,10 @@ def selection_report(selection: dict) -> str:
         "after the head-only phase: the first epoch trains the head and the top G - 1 encoder layers, each "
         "later epoch G more groups, down to the embeddings, then everything (the paper thaws one group an "
         "epoch, which would take 7 epochs before everything trains). *Discriminative rates from η* give the "
-        "head η and each layer group below it the rate of the group above divided by 2.6 (ULMFiT Eq. 2), "
+        "head η and each layer group below it the rate of the group above divided by 2.6 (ULMFiT Sec. 3.2, the rule below Eq. 2), "
         "down to η / 2.6⁷ for the embeddings.", "",
         "Candidates that say *LoRA r=4* train, after the head-only phase, only low-rank adapters of rank 4 on "
-        "the attention's query and value projections (Hu et al. 2021; `sft_teach.lora.add_lora`, notebook 06) "
+        "the attention's query and value projections (Hu et al. 2022; `sft_teach.lora.add_lora`, notebook 06) "
         "and the head, at notebook 06's LoRA rate, 1e-3; every pretrained weight stays frozen.", "",
         *table, "", timing, "",
         "Discriminative rates change no pass (every layer still trains), yet those candidates took longer "

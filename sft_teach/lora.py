@@ -4,7 +4,7 @@ A fine-tuned weight matrix is the pretrained one plus a change, ``W = W0 + dW``.
 trains that change in factored form, ``dW = B A`` with ``B`` (out, r) and ``A`` (r, in)
 for a small rank ``r``, and leaves ``W0`` frozen:
 
-.. math::  h = W_0 x + \frac{\alpha}{r} B A x        \qquad\text{(Hu et al. 2022, eq. 3)}
+.. math::  h = W_0 x + \frac{\alpha}{r} B A x        \qquad\text{(Hu et al. 2022, eq. 3, with the } \alpha/r \text{ of their Sec. 4.1)}
 
 ``B`` starts at zero, so training starts from exactly the pretrained function; ``A`` starts
 random (Kaiming-uniform, as in ``peft``) so that the first gradient step on ``B`` is not zero.
@@ -46,7 +46,7 @@ ALPHA = 8.0
 
 
 def scaling(r: int, alpha: float = ALPHA, rslora: bool = False) -> float:
-    r"""The factor in front of ``B A x``: :math:`\alpha / r` (Hu et al., eq. 3) or, for rsLoRA,
+    r"""The factor in front of ``B A x``: :math:`\alpha / r` (Hu et al., Sec. 4.1) or, for rsLoRA,
     :math:`\alpha / \sqrt{r}` (Kalajdzievski 2023)."""
     from sft_teach.errors import ConfigError
     from sft_teach.setting_checks import whole

@@ -7,7 +7,7 @@ masked-language-model training on unlabelled text; :func:`sft_teach.training.fin
 
 Techniques for stage (3), each switchable so they can be ablated one at a time:
 
-* ``"discriminative"``: a learning rate per layer, :math:`\eta^{l-1} = \eta^l / 2.6` (Eq. 2), the
+* ``"discriminative"``: a learning rate per layer, :math:`\eta^{l-1} = \eta^l / 2.6` (Eq. 2 and the rule below it, Sec. 3.2), the
   head at the peak rate and each layer below divided once more by 2.6, from
   :func:`sft_teach.schedules.discriminative_param_groups`;
 * ``"stlr"``: slanted triangular learning rates (Eq. 3; ``cut_frac = 0.1``, ``ratio = 32``),
