@@ -1,4 +1,4 @@
-"""The ``sft-teach`` commands about the course itself: notebooks, lab, course, book, doctor.
+"""The ``sft-teach`` commands about the course itself: notebooks, lab, course, book, doctor, explain.
 
 The commands that train and use models have modules of their own (:mod:`sft_teach.cli_finetune`,
 :mod:`sft_teach.cli_check`, :mod:`sft_teach.cli_evaluate`, :mod:`sft_teach.cli_predict`); :mod:`sft_teach.cli` holds the parser
@@ -9,6 +9,7 @@ the rules every command shares (whole numbers among them).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -43,8 +44,8 @@ def add_commands(described) -> None:
 
     co = described("course", "run every notebook headless, or write the student or teacher edition",
                    "Without --edition: execute every notebook of the course in order, on copies in OUTPUT, and stop "
-                   "at the first failing cell. With --edition student: the notebooks as shipped (every exercise a "
-                   "stub), without the quizzes' answers and without the exercises' pointers to their solutions. With --edition teacher: the solutions filled in and their cells run, "
+                   "at the first failing cell. With --edition student: the notebooks as shipped, their outputs "
+                   "kept (every exercise a stub), without the quizzes' answers and without the exercises' pointers to their solutions. With --edition teacher: the solutions filled in and their cells run, "
                    "so every exercise shows its passing check.",
                    "sft-teach course --edition teacher --output teacher-notebooks\n"
                    "  sft-teach course --only 00 02   # run notebooks 00 and 02 only")
@@ -79,6 +80,18 @@ def add_commands(described) -> None:
               "Print the versions the course relies on, the device training will use, and whether the bundled "
               "model is in place with the weights the course was executed with. Exit code 1 when not ready.",
               "sft-teach doctor")
+
+    ex = described("explain", "explain a concept of the course at three levels, or list them",
+                   "Show a concept's explanation at three levels, Beginner, Technical and Academic, as a notebook "
+                   "shows it with explain(\"NAME\"), as plain text wrapped to the terminal. NAME may be another name "
+                   "of the concept, in any case; several words need no quotes. Without NAME: every concept, with "
+                   "its other names.",
+                   "sft-teach explain learning rate\n"
+                   "  sft-teach explain lora --level beginner\n"
+                   "  sft-teach explain                  # the list")
+    ex.add_argument("name", nargs="*", metavar="NAME", help="the concept, e.g. warmup or learning rate")
+    ex.add_argument("--level", choices=("beginner", "technical", "academic"), default=None,
+                    help="only this level of the explanation")
 
 
 
@@ -260,6 +273,29 @@ def cmd_book(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    from sft_teach.explain import WIDTH, UnknownConceptError, explain, plain_text
+
+    width = min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns - 1)  # a narrower terminal: its width
+    name = " ".join(args.name)
+    if not name:
+        if args.level:
+            raise ConfigError(f"--level {args.level} shows one level of one concept: name it, e.g. "
+                              f"sft-teach explain warmup --level {args.level}")
+        print(explain().text(width))
+        return 0
+    try:
+        shown = explain(name)
+    except UnknownConceptError as exc:  # the Python hint, explain(), said as this command's
+        raise UnknownConceptError(str(exc).replace("explain() lists", "sft-teach explain lists")) from None
+    if args.level:
+        level = args.level.capitalize()
+        print(f"{shown.concept.title}: {level}\n\n{plain_text(shown.concept.levels[level], width)}")
+    else:
+        print(shown.text(width))
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from sft_teach.environment import report
 
@@ -292,4 +328,5 @@ def cmd_doctor(args) -> int:
     return 0 if info["ok"] else 1
 
 
-COMMANDS = {"notebooks": cmd_notebooks, "lab": cmd_lab, "course": cmd_course, "book": cmd_book, "doctor": cmd_doctor}
+COMMANDS = {"notebooks": cmd_notebooks, "lab": cmd_lab, "course": cmd_course, "book": cmd_book, "doctor": cmd_doctor,
+            "explain": cmd_explain}

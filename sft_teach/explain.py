@@ -2,8 +2,9 @@
 
 ``explain("warmup")`` shows one concept as three tabs, Beginner / Technical / Academic.
 Where widgets are not live (GitHub's viewer, nbconvert HTML, a terminal) the same text
-appears as HTML, Markdown or plain text instead: the object carries every format.
-``explain()`` lists the concepts; ``glossary()`` shows them all, one line each.
+appears as HTML, Markdown or plain text instead: the object carries every format, and a
+Python prompt or ``print`` shows the plain text, wrapped to fit a terminal (as ``sft-teach
+explain NAME`` does). ``explain()`` lists the concepts; ``glossary()`` shows them all, one line each.
 
 The texts live in ``sft_teach/explanations/<key>.md``, one file per concept::
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -116,6 +118,61 @@ def markdown_to_html(text: str) -> str:
     return re.sub(r"MATHPLACEHOLDER(\d+)X", lambda m: html.escape(maths[int(m.group(1))], quote=False), rendered)
 
 
+WIDTH = 100  # a terminal's plain text is wrapped here (and narrower where the terminal is)
+_ITEM = re.compile(r"^(\s*)([-*]|\d+\.)\s+")  # a list item's marker: "- ", "* ", "1. "
+_UNBROKEN = re.compile(r"`[^`\n]+`|\$[^$\n]+\$")  # code and formulas: a line never breaks inside them
+_BOLD = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
+
+
+def _unbold(text: str) -> str:
+    """``**word**`` as ``word``, outside code and formulas (``2.6**7`` in code is a power)."""
+    kept = [m.span() for m in _UNBROKEN.finditer(text)]
+    pieces, at = [], 0
+    for start, end in kept + [(len(text), len(text))]:
+        pieces += [_BOLD.sub(r"\1", text[at:start]), text[start:end]]
+        at = end
+    return "".join(pieces)
+
+
+def plain_text(markdown: str, width: int = WIDTH) -> str:
+    """Markdown as a terminal shows it: paragraphs and list items wrapped at ``width`` (a list item's
+    lines indented under its text), ``**bold**`` marks dropped (not a power in code); a code block is indented by four spaces
+    without its fences, and a table row or a displayed formula ($$) is kept on a line of its own, whole."""
+    out: list[str] = []
+    paragraph: list[str] = []
+    in_code = False
+
+    def flush():
+        if paragraph:
+            text = _unbold(" ".join(line.strip() for line in paragraph))
+            text = _UNBROKEN.sub(lambda m: m.group(0).replace(" ", "\0"), text)
+            item = _ITEM.match(paragraph[0])
+            indent = " " * (len(item.group(0)) if item else 0)
+            out.extend(line.replace("\0", " ") for line in textwrap.wrap(
+                text, width, initial_indent=item.group(1) if item else "", subsequent_indent=indent,
+                break_on_hyphens=False, break_long_words=False))
+            paragraph.clear()
+
+    for line in markdown.splitlines():
+        if line.strip().startswith("```"):
+            flush()
+            in_code = not in_code
+        elif in_code:
+            out.append("    " + line if line.strip() else "")
+        elif not line.strip():
+            flush()
+            out.append("")
+        elif line.lstrip().startswith(("|", "$$")):
+            flush()
+            out.append(_unbold(line))
+        else:
+            if _ITEM.match(line):  # each item wraps on its own
+                flush()
+            paragraph.append(line)
+    flush()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+
+
 class Explanation:
     """One concept at three levels; a Tab widget where widgets are live, HTML/Markdown elsewhere."""
 
@@ -149,8 +206,19 @@ class Explanation:
         tab.titles = LEVELS
         return tab
 
+    def text(self, width: int = WIDTH) -> str:
+        """The three levels as plain text for a terminal, wrapped at ``width``."""
+        c = self.concept
+        parts = [f"{c.title}\n{'=' * len(c.title)}"]
+        parts += [f"{level}\n{'-' * len(level)}\n{plain_text(c.levels[level], width)}" for level in LEVELS]
+        if c.related:
+            parts.append(textwrap.fill("Related: " + ", ".join(c.related), width, subsequent_indent="  "))
+        return "\n\n".join(parts)
+
     def __str__(self) -> str:
-        return self.markdown()
+        return self.text()
+
+    __repr__ = __str__  # a Python prompt shows the text, not an object id
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
@@ -161,7 +229,7 @@ class Explanation:
     def _repr_mimebundle_(self, include=None, exclude=None):
         from sft_teach.widgets import bundle_with_fallbacks
 
-        return bundle_with_fallbacks(self.widget(), self.markdown(), self.html(), self.markdown())
+        return bundle_with_fallbacks(self.widget(), self.text(), self.html(), self.markdown())
 
 
 class ConceptList:
@@ -187,10 +255,20 @@ class ConceptList:
         return (f"<p>{len(concepts())} concepts; <code>explain(\"name\")</code> shows one at three levels.</p>"
                 f"<table><tr><th>concept</th><th>title</th><th>{third}</th></tr>{body}</table>")
 
-    def __str__(self) -> str:
-        return self.markdown()
+    def text(self, width: int = WIDTH) -> str:
+        """The concepts for a terminal: one per line, name and title, then (wrapped, indented) the
+        other names or the first sentence."""
+        lines = [f"{len(concepts())} concepts; explain(\"name\") (sft-teach explain NAME) shows one at three levels.", ""]
+        for key, title, said in self.rows():
+            lines.append(f"{key:30s} {title}")
+            if said:
+                lines += textwrap.wrap(plain_text(said, width), width, initial_indent=" " * 4, subsequent_indent=" " * 4)
+        return "\n".join(lines)
 
-    __repr__ = __str__  # a terminal shows the table too, not an object id
+    def __str__(self) -> str:
+        return self.text()
+
+    __repr__ = __str__  # a terminal shows the list too, not an object id
 
     def _repr_markdown_(self) -> str:
         return self.markdown()

@@ -904,7 +904,7 @@ def test_a_folder_without_test_split_says_its_score_is_optimistic(tiny_model_dir
 @pytest.mark.parametrize("argv, expected", [
     (["fintune"], "sft-teach: error: unknown command 'fintune': did you mean 'finetune'? (see sft-teach --help)"),
     ([], "sft-teach: error: a command is needed, one of: finetune, check, evaluate, predict, notebooks, lab, course, "
-         "book, doctor (see sft-teach --help)"),
+         "book, doctor, explain (see sft-teach --help)"),
     (["finetune", "--ouput", "x"], "sft-teach finetune: error: unrecognized arguments: --ouput x: did you mean "
                                    "--output? (see sft-teach finetune --help)"),
     # no abbreviations: a misspelt option is reported, not guessed

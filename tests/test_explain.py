@@ -162,3 +162,65 @@ def test_the_html_opens_the_beginner_level_and_names_related_concepts():
 def test_explain_without_a_name_lists_other_names_and_the_glossary_a_sentence():
     assert "| also called |" in explain().markdown() and "| in one sentence |" not in explain().markdown()
     assert "| in one sentence |" in glossary().markdown()
+
+
+def test_the_plain_text_keeps_every_word_and_wraps_all_but_code_tables_and_formulas():
+    from sft_teach.explain import _unbold, plain_text
+
+    assert _unbold("a **bold** word and `2.6**7` in code") == "a bold word and `2.6**7` in code"
+    for key in concepts():
+        shown = explain(key)
+        for level in LEVELS:
+            markdown = shown.concept.levels[level]
+            text = plain_text(markdown, width=72)
+            # the same words in the same order: only line breaks, fences and bold marks differ
+            words, in_code = [], False
+            for line in markdown.splitlines():
+                in_code ^= line.strip().startswith("```")
+                words += [w for w in (line if in_code else _unbold(line)).split() if not w.startswith("```")]
+            assert text.split() == words, (key, level)
+            long = [line for line in text.splitlines() if len(line) > 72 and not line.startswith("    ")
+                    and not line.lstrip().startswith(("|", "$$"))]
+            # a line may overflow only where a code span or a formula alone is longer than the width
+            assert all(" " not in line.strip() or "`" in line or "$" in line for line in long), (key, level, long)
+
+
+def test_a_code_span_and_a_list_item_wrap_as_a_reader_expects():
+    from sft_teach.explain import plain_text
+
+    text = plain_text("Set `warmup_steps = 0.1` here.\n\n- a list item that is long enough to wrap onto a second line",
+                      width=20)
+    assert "`warmup_steps = 0.1`" in text.splitlines()[1]  # never broken inside the code span
+    item = text.split("\n\n")[1].splitlines()
+    assert item[0].startswith("- a list") and all(line.startswith("  ") for line in item[1:])  # hung under the text
+
+
+def test_a_python_prompt_shows_the_text_not_an_object_id():
+    shown = explain("warmup")
+    assert repr(shown) == str(shown) == shown.text()
+    assert shown.text().startswith("Warmup\n======\n\nBeginner\n--------\n")
+    assert repr(explain()) == explain().text() and "warmup" in repr(explain())
+
+
+def test_sft_teach_explain_shows_a_concept_a_level_or_the_list(capsys):
+    from sft_teach.cli import main
+
+    assert main(["explain", "learning", "rate", "--level", "beginner"]) == 0
+    out = capsys.readouterr().out
+    first = " ".join(concepts()["learning_rate"].levels["Beginner"].split()[:8])
+    assert out.startswith("Learning rate: Beginner\n") and first in " ".join(out.split())
+    assert "Technical" not in out
+    assert main(["explain"]) == 0
+    listing = capsys.readouterr().out
+    assert all(f"\n{key} " in listing for key in concepts())
+
+
+def test_sft_teach_explain_refuses_an_unknown_name_in_one_line(capsys):
+    from sft_teach.cli import main
+
+    assert main(["explain", "lerning", "rat"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("sft-teach: error: no concept called 'lerning rat': did you mean 'learning_rate'? "
+                                 f"sft-teach explain lists all {len(concepts())}\n")
+    assert main(["explain", "--level", "academic"]) == 2
+    assert "name it, e.g. sft-teach explain warmup --level academic" in capsys.readouterr().err
