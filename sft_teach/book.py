@@ -334,7 +334,7 @@ def build_book(dest, source_dir=None, edition: str = "student", overwrite: bool 
     from .editions import build_edition
     from .handout import make_folder
 
-    dest = make_folder(dest, "for the book")
+    dest = make_folder(dest, "for the book", example="course-book")
     _check_dest(dest, overwrite)
     with tempfile.TemporaryDirectory(prefix="sft-teach-book-") as tmp:
         src = Path(tmp) / "src"

@@ -154,7 +154,7 @@ def run_course(notebooks, output, html: bool = False, echo=print, workdir=None, 
     """
     from .handout import make_folder
 
-    output = make_folder(output, "for the executed notebooks")
+    output = make_folder(output, "for the executed notebooks", example="course-output")
     total = 0.0
     for number, source in enumerate(notebooks, 1):
         copy = output / Path(source).name

@@ -224,8 +224,10 @@ def build_edition(edition: str, output_dir, source_dir=None, execute: str = "exe
     # says what the folder is, first: a build stopped halfway leaves notebooks its mark vouches for, so the
     # same edition can be written on into it, and sft-teach notebooks --update refuses it (it would add
     # the self-learner's copies)
-    (output_dir / EDITION_MARK).write_text(json.dumps({"written_by": "sft-teach course --edition",
-                                                       "edition": edition}) + "\n", encoding="utf-8")
+    from sft_teach import __version__
+
+    (output_dir / EDITION_MARK).write_text(json.dumps({"written_by": "sft-teach course --edition", "edition": edition,
+                                                       "sft_teach_version": __version__}) + "\n", encoding="utf-8")
     written = []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)

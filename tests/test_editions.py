@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import sft_teach
 from sft_teach import editions
 from sft_teach.errors import ConfigError, SftTeachError
 
@@ -270,7 +271,8 @@ def test_the_teacher_edition_runs_in_the_course_folder_numbers_results_in_place_
     assert result["data"]["text/plain"] == "'42'" and result.execution_count == cell.execution_count == 7
     from sft_teach.handout import EDITION_MARK
 
-    assert json.loads((tmp_path / "teacher" / EDITION_MARK).read_text())["edition"] == "teacher"
+    mark = json.loads((tmp_path / "teacher" / EDITION_MARK).read_text())
+    assert mark["edition"] == "teacher" and mark["sft_teach_version"] == sft_teach.__version__
 
 
 def test_the_teacher_edition_leaves_no_live_widget_behind(course, tmp_path, monkeypatch):
