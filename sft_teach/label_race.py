@@ -61,13 +61,14 @@ def label_budget_sweep(methods: dict[str, Callable[[list[int], int], np.ndarray]
     """
     truth = np.asarray(truth)
     rows = []
-    # a text bar: a saved notebook keeps its last state (a widget bar's saved text would read 0/4)
+    # a text bar: a saved notebook keeps its last state (a widget bar's saved text would read 0/4); on
+    # stdout, since JupyterLab draws stderr in a pink box, which a learner reads as an error
     from tqdm import tqdm
 
     # a budget above the data size is the whole data: two such budgets are one, run once (as two,
     # summarise would count one seed's runs as two and draw a spread over repeated runs)
     sizes = list(dict.fromkeys(min(n, len(train_labels)) for n in budgets))
-    bar = tqdm(total=len(sizes) * len(seeds) * len(methods), desc=progress, unit="run", file=sys.stderr,
+    bar = tqdm(total=len(sizes) * len(seeds) * len(methods), desc=progress, unit="run", file=sys.stdout,
                disable=not progress)
     for n in sizes:
         for seed in seeds:
