@@ -224,3 +224,62 @@ def test_sft_teach_explain_refuses_an_unknown_name_in_one_line(capsys):
                                  f"sft-teach explain lists all {len(concepts())}\n")
     assert main(["explain", "--level", "academic"]) == 2
     assert "name it, e.g. sft-teach explain warmup --level academic" in capsys.readouterr().err
+
+
+# Each measured figure an explanation quotes, and where the course prints it: (concept, the words in
+# the explanation, the notebook or page that prints the figure, what it prints). A re-executed notebook
+# or a new sweep that moves a figure then fails here, not silently in the explanation's prose.
+QUOTED = [
+    ("catastrophic_forgetting", "53 % of the pairs instead of 97 %", "notebooks/03_transfer_learning.ipynb",
+     ["pretrained         paraphrase retrieval 0.97", "full fine-tuning   paraphrase retrieval 0.53"]),
+    ("catastrophic_forgetting", "desk accuracy 0.67", "notebooks/03_transfer_learning.ipynb", ["desk accuracy 0.67"]),
+    ("packing", "42 % of the token slots as padding, 11 %", "notebooks/02_technical_recipe.ipynb",
+     ["42% with dynamic padding", "11% padding"]),
+    ("padding", "falls from 42 % to 11 %", "notebooks/02_technical_recipe.ipynb",
+     ["42% with dynamic padding", "11% padding"]),
+    ("feature_extraction", "0.32 behind", "notebooks/03_transfer_learning.ipynb",
+     ["feature extraction minus frozen, n = 6:\n  +0.32"]),
+    ("head", "0.906 against 0.924", "benchmarks/recipe_selection.md",
+     ["| mean pooling, head 3 ep, then 3 ep at 1e-4 | 0.906 ", "| head 3 ep, then 3 ep at 1e-4 | 0.924 "]),
+    ("fine_tuning", "about 0.03 higher than 1e-4 on the pets validation notes", "notebooks/02_technical_recipe.ipynb",
+     ["peak rate 1e-04: 0.848", "peak rate 2e-04: 0.878", "peak rate 5e-04: 0.881"]),
+    ("fine_tuning", "5e-4 led 1e-4 by 0.013", "notebooks/02_technical_recipe.ipynb",
+     ["5e-04 minus 1e-04 on the 180 test notes:\n  +0.013", "no conclusion"]),
+    ("fine_tuning", "1e-3 made every seed answer one class", "notebooks/02_technical_recipe.ipynb",
+     ["peak rate 1e-03: 0.500 ± 0.000"]),
+    ("fine_tuning", "validation chose 1e-3", "notebooks/03_transfer_learning.ipynb", ["4: 1e-03, 8: 1e-03"]),
+    ("freezing", "up to 1e-3 on a few clinic messages", "notebooks/04_ulmfit_techniques.ipynb",
+     ["1e-03 from the bundled model"]),
+    ("masked_language_modelling", "a paired difference whose interval excludes 0", "notebooks/04_ulmfit_techniques.ipynb",
+     ["stage-2 minus bundled", "-0.05 (items -0.08 to -0.02, seeds -0.09 to -0.01), ahead in 0 of 5, behind in 5: "
+                               "established"]),
+]
+
+
+def _printed(path: str) -> str:
+    """What a notebook prints (its stream outputs), or a page's text."""
+    import json
+    from pathlib import Path
+
+    file = Path(__file__).resolve().parent.parent / path
+    if file.suffix != ".ipynb":
+        return file.read_text(encoding="utf-8")
+    cells = json.loads(file.read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(o["text"]) for c in cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
+
+
+@pytest.mark.parametrize("key, words, source, printed", QUOTED, ids=[f"{q[0]}: {q[1][:30]}" for q in QUOTED])
+def test_every_measured_figure_an_explanation_quotes_is_printed_where_it_says(key, words, source, printed):
+    text = " ".join(" ".join(concepts()[key].levels.values()).split())
+    assert words in text, f"{key}.md no longer says {words!r}: update QUOTED with it"
+    shown = _printed(source)
+    assert all(p in shown for p in printed), f"{source} no longer prints {[p for p in printed if p not in shown]}"
+
+
+def test_the_five_step_schedule_slanted_triangular_lr_quotes_is_the_package_s():
+    from sft_teach.schedules import slanted_triangular
+
+    multipliers = [round(slanted_triangular(t, 5), 2) for t in range(5)]
+    assert multipliers == [0.03, 1.0, 0.89, 0.78, 0.68]
+    shown = ", ".join(map(str, multipliers))
+    assert f"(five steps: multipliers {shown})" in " ".join(concepts()["slanted_triangular_lr"].levels["Technical"].split())
