@@ -9,7 +9,6 @@ the rules every command shares (whole numbers among them).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -90,7 +89,7 @@ def add_commands(described) -> None:
                    "  sft-teach explain lora --level beginner\n"
                    "  sft-teach explain                  # the list")
     ex.add_argument("name", nargs="*", metavar="NAME", help="the concept, e.g. warmup or learning rate")
-    ex.add_argument("--level", choices=("beginner", "technical", "academic"), default=None,
+    ex.add_argument("--level", type=str.lower, choices=("beginner", "technical", "academic"), default=None,
                     help="only this level of the explanation")
 
 
@@ -274,9 +273,12 @@ def cmd_book(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from sft_teach.explain import WIDTH, UnknownConceptError, explain, plain_text
+    from sft_teach.explain import UnknownConceptError, explain, plain_text, terminal_width
 
-    width = min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns - 1)  # a narrower terminal: its width
+    width = terminal_width()  # 100 columns, or a narrower terminal's width
+    if any(not word.strip() for word in args.name):  # explain "$NAME" with NAME unset: not the whole list
+        raise ConfigError("the concept's name is empty: name one, e.g. sft-teach explain warmup (without a name: "
+                          "the list of concepts)")
     name = " ".join(args.name)
     if not name:
         if args.level:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import difflib
 import html
 import re
+import shutil
+import sys
 import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
@@ -119,19 +121,29 @@ def markdown_to_html(text: str) -> str:
 
 
 WIDTH = 100  # a terminal's plain text is wrapped here (and narrower where the terminal is)
+
+
+def terminal_width() -> int:
+    """:data:`WIDTH`, or less in a narrower terminal (``COLUMNS`` too); never under 20 columns."""
+    return max(20, min(WIDTH, shutil.get_terminal_size((WIDTH + 1, 24)).columns - 1))
+
+
 _ITEM = re.compile(r"^(\s*)([-*]|\d+\.)\s+")  # a list item's marker: "- ", "* ", "1. "
 _UNBROKEN = re.compile(r"`[^`\n]+`|\$[^$\n]+\$")  # code and formulas: a line never breaks inside them
 _BOLD = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
 
 
 def _unbold(text: str) -> str:
-    """``**word**`` as ``word``, outside code and formulas (``2.6**7`` in code is a power)."""
-    kept = [m.span() for m in _UNBROKEN.finditer(text)]
-    pieces, at = [], 0
-    for start, end in kept + [(len(text), len(text))]:
-        pieces += [_BOLD.sub(r"\1", text[at:start]), text[start:end]]
-        at = end
-    return "".join(pieces)
+    """``**word**`` as ``word``, but not inside code or a formula (``2.6**7`` in code is a power); a
+    bold phrase may hold code (``**the `lr` value**``)."""
+    spans: list[str] = []
+
+    def hide(match):
+        spans.append(match.group(0))
+        return f"\x01{len(spans) - 1}\x01"
+
+    shown = _BOLD.sub(r"\1", _UNBROKEN.sub(hide, text))
+    return re.sub("\x01(\\d+)\x01", lambda m: spans[int(m.group(1))], shown)
 
 
 def plain_text(markdown: str, width: int = WIDTH) -> str:
@@ -162,9 +174,9 @@ def plain_text(markdown: str, width: int = WIDTH) -> str:
         elif not line.strip():
             flush()
             out.append("")
-        elif line.lstrip().startswith(("|", "$$")):
+        elif line.lstrip().startswith(("|", "$$", "#")):  # a table row, a formula, a heading: a line of its own
             flush()
-            out.append(_unbold(line))
+            out.append(_unbold(line.lstrip("# ") if line.lstrip().startswith("#") else line))
         else:
             if _ITEM.match(line):  # each item wraps on its own
                 flush()
@@ -215,8 +227,8 @@ class Explanation:
             parts.append(textwrap.fill("Related: " + ", ".join(c.related), width, subsequent_indent="  "))
         return "\n\n".join(parts)
 
-    def __str__(self) -> str:
-        return self.text()
+    def __str__(self) -> str:  # print() in a terminal: its width; into a file or a pipe: WIDTH
+        return self.text(terminal_width() if sys.stdout.isatty() else WIDTH)
 
     __repr__ = __str__  # a Python prompt shows the text, not an object id
 
@@ -258,15 +270,16 @@ class ConceptList:
     def text(self, width: int = WIDTH) -> str:
         """The concepts for a terminal: one per line, name and title, then (wrapped, indented) the
         other names or the first sentence."""
-        lines = [f"{len(concepts())} concepts; explain(\"name\") (sft-teach explain NAME) shows one at three levels.", ""]
+        lines = textwrap.wrap(f"{len(concepts())} concepts; explain(\"name\") (sft-teach explain NAME) shows one "
+                              f"at three levels.", width) + [""]
         for key, title, said in self.rows():
-            lines.append(f"{key:30s} {title}")
+            lines += textwrap.wrap(f"{key:30s} {title}", width, subsequent_indent=" " * 4)
             if said:
-                lines += textwrap.wrap(plain_text(said, width), width, initial_indent=" " * 4, subsequent_indent=" " * 4)
+                lines += ["    " + line for line in plain_text(said, width - 4).splitlines()]
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        return self.text()
+        return self.text(terminal_width() if sys.stdout.isatty() else WIDTH)
 
     __repr__ = __str__  # a terminal shows the list too, not an object id
 

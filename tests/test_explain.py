@@ -250,7 +250,7 @@ QUOTED = [
     ("fine_tuning", "validation chose 1e-3", "notebooks/03_transfer_learning.ipynb", ["4: 1e-03, 8: 1e-03"]),
     ("freezing", "up to 1e-3 on a few clinic messages", "notebooks/04_ulmfit_techniques.ipynb",
      ["1e-03 from the bundled model"]),
-    ("masked_language_modelling", "a paired difference whose interval excludes 0", "notebooks/04_ulmfit_techniques.ipynb",
+    ("masked_language_modelling", "a paired difference whose intervals, over the messages and over the seeds, both exclude 0", "notebooks/04_ulmfit_techniques.ipynb",
      ["stage-2 minus bundled", "-0.05 (items -0.08 to -0.02, seeds -0.09 to -0.01), ahead in 0 of 5, behind in 5: "
                                "established"]),
 ]
@@ -283,3 +283,24 @@ def test_the_five_step_schedule_slanted_triangular_lr_quotes_is_the_package_s():
     assert multipliers == [0.03, 1.0, 0.89, 0.78, 0.68]
     shown = ", ".join(map(str, multipliers))
     assert f"(five steps: multipliers {shown})" in " ".join(concepts()["slanted_triangular_lr"].levels["Technical"].split())
+
+
+def test_bold_holding_code_and_a_heading_read_as_text():
+    from sft_teach.explain import _unbold, plain_text
+
+    assert _unbold("**the `lr` value** and `2.6**7`") == "the `lr` value and `2.6**7`"
+    assert plain_text("### A heading\nIts paragraph.", 40) == "A heading\nIts paragraph."
+
+
+def test_sft_teach_explain_fits_a_narrow_terminal_and_refuses_an_empty_name(capsys, monkeypatch):
+    from sft_teach.cli import main
+
+    monkeypatch.setenv("COLUMNS", "1")  # narrower than any word: 20 columns, not a crash
+    assert main(["explain", "lora", "--level", "Beginner"]) == 0  # a level in any case, as the name
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "LoRA (low-rank adaptation): Beginner" and max(map(len, lines[2:])) <= 20
+    monkeypatch.setenv("COLUMNS", "61")
+    assert main(["explain"]) == 0 and max(map(len, capsys.readouterr().out.splitlines())) <= 60
+    assert main(["explain", ""]) == 2  # explain "$NAME" with NAME unset
+    assert capsys.readouterr().err == ("sft-teach: error: the concept's name is empty: name one, e.g. sft-teach "
+                                       "explain warmup (without a name: the list of concepts)\n")
