@@ -41,12 +41,18 @@ def label_order(label: str):
 def case_spellings(labels, known=()) -> dict[str, str]:
     """``{label: spelling}`` for labels that differ only in case (``Cat``/``cat``): each becomes
     the spelling in ``known`` (a model's labels) if there is one, else its most frequent spelling
-    in ``labels`` (ties: the first in sorted order). Labels without a variant are left out."""
+    in ``labels`` (ties: the first in sorted order). Labels without a variant are left out, and so are a
+    label that is itself one of ``known`` (a model with the classes 'Spam' and 'spam' keeps both) and one
+    that two of ``known`` differ from only in case (which of them it means, nobody can tell)."""
     counts = Counter(labels)
-    spelling = {str(name).casefold(): str(name) for name in known}
+    known = [str(name) for name in known]
+    forms = Counter(name.casefold() for name in known)
+    spelling = {name.casefold(): name for name in known if forms[name.casefold()] == 1}
     for label, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        spelling.setdefault(label.casefold(), label)
-    return {label: spelling[label.casefold()] for label in counts if spelling[label.casefold()] != label}
+        if forms[label.casefold()] < 2:
+            spelling.setdefault(label.casefold(), label)
+    return {label: spelling[label.casefold()] for label in counts
+            if label not in known and spelling.get(label.casefold(), label) != label}
 
 
 def one_form(label: str) -> str:

@@ -18,6 +18,14 @@ def test_case_spellings_name_only_labels_that_have_a_variant():
     assert labels.case_spellings(["Cat", "cat", "cat"], known=["CAT"]) == {"Cat": "CAT", "cat": "CAT"}  # the model's
 
 
+def test_merge_case_never_rewrites_one_of_the_model_s_own_classes():
+    """A model with the classes 'Spam' and 'spam' (and 'ham'): --merge-case scored every 'Spam' row as 'spam'."""
+    known = ["Spam", "ham", "spam"]
+    assert labels.case_spellings(["Spam", "spam", "ham", "HAM"], known) == {"HAM": "ham"}
+    assert labels.case_spellings(["SPAM"], known) == {}  # 'Spam' or 'spam'? not guessed: named as unknown
+    assert labels.as_the_model_spells(["Spam", "spam", "SPAM"], known, merge_case=True) == ["Spam", "spam", "SPAM"]
+
+
 def test_an_unknown_label_is_named_with_the_line_it_first_occurs_on():
     with pytest.raises(DataError, match=r"label 'x' \(first at line 2, column 'label'\) is not known"):
         labels.known_rows(["x", "x", "cat"], ["cat"], source="notes.csv", lines=[2, 3, 4])
@@ -42,3 +50,18 @@ def test_numbers_scored_against_named_classes_are_taken_for_class_ids_and_mapped
         "(0 = 'cat', 1 = 'dog')")
     assert "--skip-unknown" in unknown_label_fix(["0", "7"], ["cat", "dog"])  # 7 is no id of two classes
     assert "class ids" not in unknown_label_fix(["3"], ["1", "2", "3x", "4"])  # the model's classes are numbers
+
+
+def test_a_number_past_the_model_s_classes_is_no_class_id():
+    """'0'/'1' for a cat/dog model read as class ids (a pandas export); '2' cannot be one of two classes."""
+    assert "class ids" in labels.unknown_label_fix(["1"], ["cat", "dog"])
+    assert labels.unknown_label_fix(["2"], ["cat", "dog"]).startswith("remove the rows labelled '2'")
+
+
+def test_a_class_predicted_without_rows_is_named_as_counted_with_an_f1_of_0():
+    from sft_teach.score_warnings import classes_without_rows
+
+    (said,) = classes_without_rows({"a": {"support": 0, "f1": 0.0}, "b": {"support": 0, "f1": None},
+                                    "c": {"support": 5, "f1": 0.8}}, 5)
+    assert "classes 'a', 'b' of the model have no rows among the 5 scored" in said
+    assert "(here 'a', predicted for some rows, wrongly each time" in said and "'b', predicted" not in said
