@@ -78,11 +78,14 @@ def test_clean_reports_what_it_removed_and_leaves_no_repeats():
     assert cleaning.described(outvoted) == ("4 rows: removed 1 repeated text; 1 text with conflicting labels kept "
                                             "with the majority label, 0 dropped (no majority), which removed 1 row; "
                                             "2 rows split with seed 42")
+    # one label read without its extra spaces is said too: it joined two spellings of one class
+    assert "read 1 label without extra spaces (around it" in cleaning.described({**outvoted, "labels_trimmed": 1})
     lined = _ds(rows).add_column("line", [2, 3, 4, 5, 6, 7])  # a CSV's rows name their line
     dropped = cleaning.clean(lined)[1]["dropped"]
     assert dropped == [{"text": "Digs.", "line": 5, "lines": [5, 6]}]  # the first copy, and every copy
     assert cleaning.dropped_list(dropped) == "'Digs.' (lines 5, 6)"
     assert cleaning.dropped_list([{"text": "Digs.", "line": 5, "lines": list(range(5, 12))}]) == "'Digs.' (lines 5, 6, 7, 8 and 3 more)"
+    assert cleaning.dropped_list([{"text": "Digs."}, {"text": "Naps."}]) == "'Digs.' and 'Naps.'"
     assert not checks.duplicates(cleaned["text"])
 
 

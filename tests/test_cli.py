@@ -854,6 +854,7 @@ def test_a_card_scored_on_validation_says_why_its_score_is_optimistic(tmp_path):
     unused = _card(tmp_path, eval_split="validation", split_sizes={"train": 8, "validation": 3, "test": 4})
     assert chosen + "the run was scored on it, not on the test split of 4 examples, and nothing here" in unused
     assert "had no test split" not in unused
+    assert ", 3 examples)" in unused and ", 4 examples)" not in unused  # the interval is the validation split's
     assert "which chose nothing during training" in _card(tmp_path)
     last = _card(tmp_path, eval_split="validation", best_epoch=None, split_sizes={"train": 8, "validation": 3})
     assert ("On the validation split, which chose nothing during this run (the last epoch was kept); but the data "
@@ -1231,3 +1232,71 @@ def test_evaluate_names_a_relative_folder_as_typed_so_that_two_runs_are_told_apa
     assert code == 0 and json.loads(out)["data"] == "run1/splits", err
     code, out, err = run(["evaluate", "--model", "run1/model", "--data", str(tmp_path / "run1" / "splits")], capsys)
     assert code == 0 and json.loads(out)["data"] == "splits", err
+
+
+def test_the_card_says_where_texts_are_cut(tmp_path):
+    card = _card(tmp_path, settings={"epochs": 3, "max_length": 64})
+    assert "| max_length | 64 |" in card and "cuts texts longer than 64 tokens" in card
+
+
+def test_write_run_records_the_interval_the_recipe_changes_and_the_cut_without_training(tmp_path):
+    """What a run writes, from a result made by hand (the end-to-end tests that train are slow)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from sft_teach.run_record import write_run
+    from sft_teach.stats import wilson_interval
+
+    truth, guess = np.array([0, 1, 0, 1, 0, 1, 0]), np.array([0, 1, 0, 0, 0, 1, 1])  # 5 right of 7
+    result = SimpleNamespace(
+        label_ids=truth, predictions=guess, label_names=["cat", "dog"], eval_split="test",
+        metrics={"accuracy": 5 / 7, "macro_f1": 0.7083, "loss": 0.6, "train_seconds": 1.0, "train_steps": 4},
+        history={"train": [{"step": 2, "epoch": 1.0, "loss": 0.69}, {"step": 4, "epoch": 2.0, "loss": 0.6}],
+                 "eval": [{"step": 2, "epoch": 1.0, "eval_accuracy": 0.5, "eval_macro_f1": 0.5, "eval_loss": 0.68},
+                          {"step": 4, "epoch": 2.0, "eval_accuracy": 0.6, "eval_macro_f1": 0.6, "eval_loss": 0.61}]})
+    (tmp_path / "model").mkdir()
+    settings = {"data": "x.csv", "recipe": "plain", "epochs": 2, "learning_rate": 5e-4, "batch_size": 16,
+                "max_length": 64, "seed": 0, "head_epochs": 0}
+    record = write_run(tmp_path, result, {"train": 20, "validation": 7, "test": 7}, settings, base_model="m")
+    assert record["accuracy_interval_95"] == [round(x, 4) for x in wilson_interval(5, 7)]
+    assert record["changed_from_recipe"] == {"epochs": 2}  # the plain recipe trains 3 epochs
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "| max_length | 64 |" in card and "cuts texts longer than 64 tokens" in card
+    assert "plain (changed: epochs 2)" in card
+
+
+def test_check_strict_stops_on_conflicts_settled_by_majority(tmp_path, capsys):
+    """A text labelled dog twice and cat once keeps 'dog': said as a warning, which --strict stops on."""
+    from support import pets_csv
+
+    text = "Nobody here can agree which animal left these prints on the new sofa."
+    settled = pets_csv(tmp_path / "settled.csv", [(text, "dog"), (text, "dog"), (text, "cat")])
+    code, out, err = run(["check", "--data", str(settled), "--json", "--strict"], capsys)
+    report = json.loads(out)
+    assert code == 2 and "--strict" in err
+    assert any("1 kept with its majority label, 0 dropped" in w["message"] for w in report["warnings"])
+
+
+def test_predict_marks_a_text_cut_only_past_max_length_and_reads_a_tsv_file(tiny_model_dir, tokenizer, tmp_path,
+                                                                              capsys, monkeypatch):
+    from sft_teach.checks import token_lengths
+
+    exact, longer = "a b c d e f", "a b c d e f g"
+    assert token_lengths([exact, longer], tokenizer) == [8, 9]  # with [CLS] and [SEP]
+    code, out, _ = run(["predict", "--model", str(tiny_model_dir), "--max-length", "8", exact, longer], capsys)
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert code == 0 and "cut" not in first and second["cut"] is True  # 8 tokens fit in 8
+    # a .tsv export is read as rows of its text column, as a .csv one
+    (tmp_path / "a.tsv").write_text("text\tlabel\nPurred.\tcat\nBarked.\tdog\n", encoding="utf-8")
+    code, out, _ = run(["predict", "--model", str(tiny_model_dir), "--file", str(tmp_path / "a.tsv")], capsys)
+    assert code == 0 and [(r["text"], r["line"]) for r in map(json.loads, out.splitlines())] == [("Purred.", 2),
+                                                                                                   ("Barked.", 3)]
+    # the model reads a text without the spaces around it; the answer shows it as given
+    import sft_teach.inference
+
+    seen, predict = [], sft_teach.inference.predict
+    monkeypatch.setattr(sft_teach.inference, "predict", lambda model, tok, texts, **k: seen.extend(texts) or
+                        predict(model, tok, texts, **k))
+    code, out, _ = run(["predict", "--model", str(tiny_model_dir), "  hi there  "], capsys)
+    assert code == 0 and seen == ["hi there"] and json.loads(out)["text"] == "  hi there  "

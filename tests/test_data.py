@@ -84,6 +84,7 @@ def test_the_split_seed_chooses_the_split(tmp_path):
     path = pets_csv(tmp_path / "pets.csv")
     three, four = (data.load(str(path), split_seed=seed) for seed in (3, 4))
     assert set(three["test"]["text"]) != set(four["test"]["text"])
+    assert set(three["train"]["text"]) != set(four["train"]["text"])  # both cuts: the training rows too
     assert all(len(three[name]) == len(four[name]) for name in three)  # the same sizes, other rows
 
 
@@ -806,3 +807,14 @@ def test_a_folder_s_files_are_each_read_once(tmp_path, monkeypatch):
     folder = data.load(str(tmp_path))
     assert sorted(reads) == ["test.csv", "train.csv", "validation.csv"]
     assert [len(folder[name]) for name in ("train", "validation", "test")] == [12, 12, 12]
+
+
+def test_split_shares_that_leave_no_training_rows_are_named_and_the_least_class_size_rounds_up():
+    from datasets import Dataset
+
+    rows = Dataset.from_dict({"text": [f"note {i}" for i in range(42)], "label": ["a"] * 40 + ["b"] * 2})
+    with pytest.raises(ConfigError, match="together below 1, got 0.5 and 0.5"):
+        split(rows, validation=0.5, test=0.5)
+    # 8 rows must train: at 70 % that takes 12 rows (11 leave 7.7)
+    with pytest.raises(DataError, match=r"12 or more in all"):
+        split(rows, validation=0.15, test=0.15)

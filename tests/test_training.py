@@ -1197,6 +1197,8 @@ def test_push_to_hub_uploads_the_model_folder_with_its_card_or_is_refused_before
         finetune(**run, output_dir=tmp_path / "out", push_to_hub=True, hub_model_id="me/pets")
     with pytest.raises(ConfigError, match="needs hub_model_id='owner/name'"):
         finetune(**run, output_dir=tmp_path / "out", push_to_hub=True)
+    with pytest.raises(ConfigError, match=r"uploads the saved model folder: pass output_dir= \(and save=True\)"):
+        finetune(**run, push_to_hub=True, hub_model_id="me/pets")
     assert not (tmp_path / "out").exists()  # refused before anything was written
     with pytest.raises(ConfigError, match="hub_strategy= sets how Trainer pushes checkpoints"):
         finetune(**run, output_dir=tmp_path / "out", push_to_hub=True, hub_model_id="me/pets", hub_strategy="end")
