@@ -128,6 +128,11 @@ def terminal_width() -> int:
     return max(20, min(WIDTH, shutil.get_terminal_size((WIDTH + 1, 24)).columns - 1))
 
 
+def _printed_width() -> int:
+    """The width ``print`` and a Python prompt wrap at: a terminal's; into a file or a pipe, :data:`WIDTH`."""
+    return terminal_width() if sys.stdout.isatty() else WIDTH
+
+
 _ITEM = re.compile(r"^(\s*)([-*]|\d+\.)\s+")  # a list item's marker: "- ", "* ", "1. "
 _UNBROKEN = re.compile(r"`[^`\n]+`|\$[^$\n]+\$")  # code and formulas: a line never breaks inside them
 _BOLD = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
@@ -148,8 +153,9 @@ def _unbold(text: str) -> str:
 
 def plain_text(markdown: str, width: int = WIDTH) -> str:
     """Markdown as a terminal shows it: paragraphs and list items wrapped at ``width`` (a list item's
-    lines indented under its text), ``**bold**`` marks dropped (not a power in code); a code block is indented by four spaces
-    without its fences, and a table row or a displayed formula ($$) is kept on a line of its own, whole."""
+    lines indented under its text), ``**bold**`` marks dropped (not a power in code); a code block is
+    indented by four spaces without its fences, and a table row, a displayed formula ($$) or a heading is
+    kept on a line of its own, whole."""
     out: list[str] = []
     paragraph: list[str] = []
     in_code = False
@@ -227,8 +233,8 @@ class Explanation:
             parts.append(textwrap.fill("Related: " + ", ".join(c.related), width, subsequent_indent="  "))
         return "\n\n".join(parts)
 
-    def __str__(self) -> str:  # print() in a terminal: its width; into a file or a pipe: WIDTH
-        return self.text(terminal_width() if sys.stdout.isatty() else WIDTH)
+    def __str__(self) -> str:
+        return self.text(_printed_width())
 
     __repr__ = __str__  # a Python prompt shows the text, not an object id
 
@@ -279,7 +285,7 @@ class ConceptList:
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        return self.text(terminal_width() if sys.stdout.isatty() else WIDTH)
+        return self.text(_printed_width())
 
     __repr__ = __str__  # a terminal shows the list too, not an object id
 
