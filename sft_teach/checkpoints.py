@@ -123,6 +123,6 @@ def remove(folder: Path) -> None:
     doomed = folder.with_name(f".{folder.name}-removing-{os.getpid()}")
     try:
         folder.rename(doomed)
-    except OSError:  # not there (nothing was saved), or another process of a torchrun run renamed it
+    except OSError:  # not there: nothing was saved
         return
     shutil.rmtree(doomed, ignore_errors=True)

@@ -86,6 +86,19 @@ def data_findings(dataset, cleaning, model, tokenizer, plan: Plan) -> list:
             + cleaning_findings(cleaning) + ([too_big] if too_big else []))
 
 
+def all_arrived() -> bool:
+    """Wait until every process of a data-parallel (torchrun) run is here; ``True`` in process zero.
+
+    Each process ends ``Trainer.train()`` by loading the best checkpoint and listing its working
+    folder: one that finished first must not remove that folder under another that has not (it
+    crashed process zero). A single process is process zero and waits for no one."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    state.wait_for_everyone()
+    return state.is_main_process
+
+
 def head_phase(model, encoded, tokenizer, run_dir: Path, plan: Plan, *, head_learning_rate, seed, progress,
                 output_dir):
     """LP-FT's first phase, the new head trained alone (:func:`sft_teach.head_first.train_head`): its log,
@@ -102,6 +115,8 @@ def head_phase(model, encoded, tokenizer, run_dir: Path, plan: Plan, *, head_lea
         head = head_first.train_head(model, encoded, tokenizer, run_dir / "head", num_train_epochs=plan.head_epochs,
                                      learning_rate=head_learning_rate, batch_size=plan.batch_size, seed=seed,
                                      progress=progress, **accumulate)
+        if not all_arrived():  # under torchrun, process zero alone tidies up and writes the record
+            return head
         shutil.rmtree(run_dir / "head", ignore_errors=True)  # Trainer's working folder for that phase: empty
         if output_dir is not None:  # written whole, then renamed: a kill never leaves half a record
             partial = head_record.with_name(f"head.{os.getpid()}.json")
@@ -168,10 +183,11 @@ def train(trainer, run_dir: Path, resume, best_epoch, resumable) -> float:
     with library_bars_off(), progress_bars_closed(trainer):
         trainer.train(resume_from_checkpoint=resume)
     train_seconds = TrainingClock.of(trainer).seconds()  # resumed: the restored clock, with the time before
+    if not all_arrived():  # under torchrun, process zero alone tidies up
+        return train_seconds
     if best_epoch and not resumable:  # the best weights are loaded; their checkpoints served their purpose
         checkpoints.remove(run_dir / "checkpoints")
-    # Trainer's working folder, left empty when nothing was saved: rmdir removes it only if empty, and
-    # under torchrun another process may already have removed it
+    # Trainer's working folder, left empty when nothing was saved: rmdir removes it only if empty
     with contextlib.suppress(OSError):
         (run_dir / "checkpoints").rmdir()
     return train_seconds

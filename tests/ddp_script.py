@@ -6,6 +6,8 @@ Every process calls :func:`sft_teach.training.finetune` exactly as a single-proc
 would; ``torchrun`` sets ``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK`` and ``Trainer`` (through
 ``accelerate``) wraps the model in ``DistributedDataParallel`` (gloo backend on a CPU) and
 gives each process its own share of every global batch. A tiny random BERT keeps it fast.
+It trains as the command's default recipe does: the head alone first, then all the layers,
+keeping the best epoch's weights; process zero is held back to finish each phase last.
 
 Each process writes ``OUT_DIR/rank<R>.json``: what it saw (world size, backend, the batch
 size of every training forward pass, the examples it trained on, a checksum of its final
@@ -18,6 +20,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 # Before transformers is imported: no hub, and no tokenizer thread pools to fork around.
@@ -25,6 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 N_TRAIN, N_EVAL, BATCH_SIZE, EPOCHS = 20, 8, 4, 2  # 20 / (4 per rank x 2 ranks) -> 3 steps per epoch
+HEAD_EPOCHS = 1  # the command's default recipe: the head alone first, then all layers, the best epoch kept
 
 
 def tiny_model(tokenizer, labels):
@@ -37,6 +41,44 @@ def tiny_model(tokenizer, labels):
                         intermediate_size=64, max_position_embeddings=128, num_labels=len(labels),
                         id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
     return BertForSequenceClassification(config)
+
+
+def kept_while_held(folder) -> bool | None:
+    """Process zero only: wait 3 s, then say whether ``folder`` was there before and after.
+
+    Called where process zero's Trainer has just finished training (or is about to list its
+    working folder), it makes process zero the last to finish: the other process, done first,
+    must leave the folder alone until every process has finished (removed under a listing, it
+    crashed process zero). ``None`` in the other processes."""
+    if os.environ.get("RANK", "0") != "0":
+        return None
+    before = Path(folder).is_dir()
+    time.sleep(3)
+    return before and Path(folder).is_dir()
+
+
+def hold_process_zero(kept: dict):
+    """Make process zero the last to finish each phase: after the head-only phase's training, and at
+    the main Trainer's last log line (before it loads the best checkpoint and lists its folder)."""
+    from transformers import TrainerCallback
+
+    from sft_teach import head_first
+
+    train_head = head_first.train_head
+
+    def held(model, encoded, tokenizer, output_dir, **settings):
+        log = train_head(model, encoded, tokenizer, output_dir, **settings)
+        kept["head"] = kept_while_held(output_dir)
+        return log
+
+    head_first.train_head = held
+
+    class AtTheEnd(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "train_runtime" in logs:
+                kept["checkpoints"] = kept_while_held(args.output_dir)
+
+    return AtTheEnd()
 
 
 def main(out: Path) -> int:
@@ -63,9 +105,11 @@ def main(out: Path) -> int:
             seen.append([row[m.bool()].tolist() for row, m in zip(ids, mask)])
 
     model.register_forward_pre_hook(record, with_kwargs=True)
+    kept = {}  # process zero: whether each phase's working folder outlived the other process's training
 
     result = finetune(model, dataset, tokenizer=tokenizer, num_train_epochs=EPOCHS, batch_size=BATCH_SIZE,
-                      learning_rate=1e-3, seed=0, output_dir=out / "run", progress=False, logging_steps=1)
+                      learning_rate=1e-3, seed=0, output_dir=out / "run", progress=False, logging_steps=1,
+                      head_epochs=HEAD_EPOCHS, best_epoch=True, callbacks=[hold_process_zero(kept)])
 
     trainer = result.trainer
     weights = hashlib.sha256(b"".join(p.detach().cpu().numpy().tobytes()
@@ -80,6 +124,7 @@ def main(out: Path) -> int:
         "batch_sizes": [len(step) for step in seen], "examples": [ex for step in seen for ex in step],
         "steps_per_epoch": len(seen) // EPOCHS, "weights_sha256": weights, "metrics": result.metrics,
         "model_dir": str(result.model_dir) if result.model_dir else None,
+        "folders_kept": kept,
     }
     (out / f"rank{rank}.json").write_text(json.dumps(report))
     if trainer.is_world_process_zero():  # the final metrics, once

@@ -55,6 +55,14 @@ def test_finetune_runs_data_parallel_under_torchrun(tmp_path):
             assert shards[0][batch] != shards[1][batch], (epoch, step)
         assert len({tuple(x) for shard in shards for x in shard}) == N_TRAIN, epoch
 
+    # Process one finished each phase first, yet left Trainer's working folder to process zero, which
+    # was still training (it ends by listing that folder); both wait, then process zero tidies up.
+    assert [r["folders_kept"] for r in ranks] == [{"head": True, "checkpoints": True},
+                                                  {"head": None, "checkpoints": None}]
+    # the run's folder as a single process leaves it: no working folders, no head-phase record
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["confusion.png", "loss.png", "metrics.json",
+                                                                     "model", "splits"]
+
     # Gradients were averaged across ranks, so both end with the very same weights.
     assert ranks[0]["weights_sha256"] == ranks[1]["weights_sha256"]
 
