@@ -127,6 +127,22 @@ def test_lr_find_sweeps_exponentially_and_restores_the_model(make_tiny_classifie
     assert all(math.isfinite(x) for x in found["losses"][:-1])
 
 
+def test_lr_find_gives_the_model_back_in_the_mode_it_found(make_tiny_classifier, tokenizer, small_dataset):
+    """It trains in training mode (dropout on), then leaves a model in training mode in that mode,
+    and a model in evaluation mode (as a loaded model is) in that one."""
+    encoded = data.tokenize(small_dataset, tokenizer)["train"]
+    model = make_tiny_classifier()
+    modes = []
+    hook = model.register_forward_pre_hook(lambda module, args: modes.append(module.training))
+    for training in (True, False):
+        model.train(training)
+        lr_find(model, encoded, tokenizer, num_steps=2, batch_size=2)
+        assert model.training is training
+        assert all(m.training is training for m in model.modules())
+    hook.remove()
+    assert modes == [True] * 4
+
+
 def test_lr_find_smooths_the_loss_with_a_bias_corrected_moving_average(make_tiny_classifier, tokenizer, small_dataset):
     """Oracle: each step's own loss, averaged by hand; corrected, the first smoothed loss is the first loss,
     not a tenth of it (an average started at 0 reads low for the first steps)."""
