@@ -55,6 +55,11 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
 def cmd_finetune(args) -> int:
     from sft_teach.setting_checks import check_head_epochs, check_patience, check_settings
 
+    processes = os.environ.get("WORLD_SIZE", "1")  # set by torchrun and accelerate launch for each process
+    if processes.isdigit() and int(processes) > 1:  # else each would stage the run, and all but one meet its lock
+        raise ConfigError(f"sft-teach finetune runs in one process, and this is one of {processes} started together "
+                          f"(torchrun or accelerate launch): run the command alone, or launch a script that calls "
+                          f"sft_teach.training.finetune (README, \"Scaling out\")")
     recipe = RECIPES[args.recipe]
     epochs, lr, batch_size, max_length = check_settings(
         recipe["num_train_epochs"] if args.epochs is None else args.epochs,

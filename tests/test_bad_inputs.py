@@ -301,6 +301,19 @@ def test_the_current_folder_is_named_by_its_name_not_by_the_empty_name_of_dot(tm
                                        "validation.csv, or pass one CSV file\n")
 
 
+def test_finetune_started_as_one_of_several_processes_says_so_before_anything(existing_output, monkeypatch, capsys):
+    """Under torchrun every process would stage the same run, and all but one would meet its lock
+    ("another sft-teach finetune is writing there"), which misleads: the command runs in one process."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["finetune", "--data", "pets", "--output", str(existing_output), "--overwrite"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("sft-teach: error: sft-teach finetune runs in one process, and this is one of 2 "
+                                 "started together (torchrun or accelerate launch): run the command alone, or launch "
+                                 "a script that calls sft_teach.training.finetune (README, \"Scaling out\")\n")
+    assert sorted(p.name for p in existing_output.parent.iterdir()) == ["results"]
+    assert (existing_output / "metrics.json").read_text() == '{"accuracy": 0.5}'
+
+
 def test_existing_output_is_never_replaced_without_overwrite(existing_output, capsys):
     assert main(["finetune", "--output", str(existing_output)]) == 2
     assert "already holds results: pass --overwrite" in capsys.readouterr().err
