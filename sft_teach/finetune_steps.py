@@ -18,6 +18,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -84,6 +85,34 @@ def data_findings(dataset, cleaning, model, tokenizer, plan: Plan) -> list:
     return (checks.check(dataset, tokenizer, plan.max_length,
                          positions=getattr(model.config, "max_position_embeddings", None), one_file=cleaning is not None)
             + cleaning_findings(cleaning) + ([too_big] if too_big else []))
+
+
+@contextlib.contextmanager
+def scratch_folder():
+    """Trainer's working folder for a run that keeps nothing: a temporary folder, removed when the
+    run ends, also on an error or an interrupt (it can hold checkpoints of hundreds of MB by then).
+
+    Data-parallel (torchrun), all the processes work in process zero's: it alone saves each
+    checkpoint, and every process loads the best one from there at the end."""
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1  # set by torchrun and accelerate launch
+    made = None
+    if several:
+        from accelerate import PartialState
+        from accelerate.utils import broadcast_object_list
+
+        if PartialState().is_main_process:
+            made = tempfile.TemporaryDirectory(prefix="sft-teach-", ignore_cleanup_errors=True)
+        folder = broadcast_object_list([made.name if made else None])[0]  # process zero's, to every process
+    else:
+        made = tempfile.TemporaryDirectory(prefix="sft-teach-", ignore_cleanup_errors=True)
+        folder = made.name
+    try:
+        yield folder
+        if several:
+            all_arrived()  # process zero removes the folder only when no process reads it any more
+    finally:
+        if made is not None:
+            made.cleanup()
 
 
 def all_arrived() -> bool:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,12 +204,8 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     data_warnings = [*data_warnings, *new_head]  # after the command's own: it says those past its findings
     encoded = data_mod.tokenize(dataset, tokenizer, plan.max_length)
     history = HistoryCallback()
-    # Without an output folder Trainer still needs one: a scratch folder, removed when the run ends,
-    # also on an error or an interrupt (it can hold checkpoints of hundreds of MB by then).
-    if output_dir is None:
-        scratch = tempfile.TemporaryDirectory(prefix="sft-teach-", ignore_cleanup_errors=True)
-    else:
-        scratch = contextlib.nullcontext(output_dir)
+    # Without an output folder Trainer still needs one: a scratch folder, removed when the run ends
+    scratch = steps.scratch_folder() if output_dir is None else contextlib.nullcontext(output_dir)
     with scratch as folder:
         run_dir = Path(folder)
         clock = TrainingClock()  # the head phase and all the layers; a resumed run adds the time before it

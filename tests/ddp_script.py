@@ -43,6 +43,11 @@ def tiny_model(tokenizer, labels):
     return BertForSequenceClassification(config)
 
 
+def checksum(model) -> str:
+    """A hash of the model's weights: equal on every process when the gradients were averaged."""
+    return hashlib.sha256(b"".join(p.detach().cpu().numpy().tobytes() for p in model.state_dict().values())).hexdigest()
+
+
 def kept_while_held(folder) -> bool | None:
     """Process zero only: wait 3 s, then say whether ``folder`` was there before and after.
 
@@ -85,6 +90,8 @@ def main(out: Path) -> int:
     import torch.distributed as dist
     from datasets import DatasetDict
 
+    from transformers import TrainerCallback
+
     from sft_teach import data
     from sft_teach.models import load_tokenizer
     from sft_teach.training import finetune
@@ -112,8 +119,19 @@ def main(out: Path) -> int:
                       head_epochs=HEAD_EPOCHS, best_epoch=True, callbacks=[hold_process_zero(kept)])
 
     trainer = result.trainer
-    weights = hashlib.sha256(b"".join(p.detach().cpu().numpy().tobytes()
-                                      for p in trainer.model.state_dict().values())).hexdigest()
+    weights = checksum(trainer.model)
+
+    # A run that keeps nothing (output_dir=None) trains in a scratch folder, which every process must
+    # share: process zero alone saves the checkpoints, and every process loads the best one.
+    folders = []  # the working folder each phase of this process used
+
+    class Where(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            folders.append(args.output_dir)
+
+    kept_nothing = finetune(tiny_model(tokenizer, dataset["train"].features["label"].names), dataset,
+                            tokenizer=tokenizer, num_train_epochs=EPOCHS, batch_size=BATCH_SIZE, learning_rate=1e-3,
+                            seed=0, progress=False, best_epoch=True, callbacks=[Where()])
     rank = trainer.args.process_index
     report = {
         "rank": rank, "world_size": trainer.args.world_size,
@@ -125,6 +143,8 @@ def main(out: Path) -> int:
         "steps_per_epoch": len(seen) // EPOCHS, "weights_sha256": weights, "metrics": result.metrics,
         "model_dir": str(result.model_dir) if result.model_dir else None,
         "folders_kept": kept,
+        "scratch": {"folders": folders, "removed": not any(Path(f).exists() for f in folders),
+                    "best_epoch": kept_nothing.metrics["best_epoch"], "weights_sha256": checksum(kept_nothing.trainer.model)},
     }
     (out / f"rank{rank}.json").write_text(json.dumps(report))
     if trainer.is_world_process_zero():  # the final metrics, once

@@ -66,6 +66,14 @@ def test_finetune_runs_data_parallel_under_torchrun(tmp_path):
     # Gradients were averaged across ranks, so both end with the very same weights.
     assert ranks[0]["weights_sha256"] == ranks[1]["weights_sha256"]
 
+    # A run that keeps nothing: both processes worked in one scratch folder (process zero's), both
+    # loaded the same best epoch from it, and it is gone
+    scratch = [r["scratch"] for r in ranks]
+    assert len(scratch[0]["folders"]) == 1 and scratch[0]["folders"] == scratch[1]["folders"]
+    assert scratch[0]["removed"] and scratch[1]["removed"]
+    assert scratch[0]["best_epoch"] == scratch[1]["best_epoch"]
+    assert scratch[0]["weights_sha256"] == scratch[1]["weights_sha256"]
+
     # Written once, by rank 0: the metrics line, metrics.json and one complete model folder.
     assert done.stdout.count("METRICS ") == 1
     metrics = json.loads((tmp_path / "metrics.json").read_text())
