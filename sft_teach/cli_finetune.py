@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sft_teach import cli_check, cli_conventions, run_staging
 from sft_teach.cleaning import described
-from sft_teach.environment import quiet_libraries
+from sft_teach.environment import processes, quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 from sft_teach.run_lock import check_free, one_run_at_a_time
 from sft_teach.run_record import file_in_the_way, held, portable, recorded_model
@@ -55,9 +55,8 @@ def _run_settings(args, seed, epochs, lr, batch_size, max_length, head_epochs, g
 def cmd_finetune(args) -> int:
     from sft_teach.setting_checks import check_head_epochs, check_patience, check_settings
 
-    processes = os.environ.get("WORLD_SIZE", "1")  # set by torchrun and accelerate launch for each process
-    if processes.isdigit() and int(processes) > 1:  # else each would stage the run, and all but one meet its lock
-        raise ConfigError(f"sft-teach finetune runs in one process, and this is one of {processes} started together "
+    if processes() > 1:  # else each would stage the same run, and all but one would meet its lock
+        raise ConfigError(f"sft-teach finetune runs in one process, and this is one of {processes()} started together "
                           f"(torchrun or accelerate launch): run the command alone, or launch a script that calls "
                           f"sft_teach.training.finetune (README, \"Scaling out\")")
     recipe = RECIPES[args.recipe]

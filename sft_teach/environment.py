@@ -76,6 +76,13 @@ def device() -> dict:
     return info
 
 
+def processes() -> int:
+    """How many processes train together: ``WORLD_SIZE``, which torchrun and accelerate launch set
+    in each process they start (data-parallel training); 1 in a process run alone."""
+    value = os.environ.get("WORLD_SIZE", "1").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
 def bundled_model() -> dict:
     """Whether the bundled default model is installed and complete (no network used)."""
     from sft_teach.errors import ModelNotFoundError

@@ -94,7 +94,9 @@ def scratch_folder():
 
     Data-parallel (torchrun), all the processes work in process zero's: it alone saves each
     checkpoint, and every process loads the best one from there at the end."""
-    several = int(os.environ.get("WORLD_SIZE", "1")) > 1  # set by torchrun and accelerate launch
+    from sft_teach.environment import processes
+
+    several = processes() > 1
     made = None
     if several:
         from accelerate import PartialState

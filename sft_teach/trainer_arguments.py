@@ -17,8 +17,6 @@ Taught in notebooks/02_technical_recipe.ipynb.
 
 from __future__ import annotations
 
-import os
-
 
 def shared_settings(output_dir, *, num_train_epochs, learning_rate, batch_size, seed, warmup, weight_decay,
                     logging_steps=5, progress=False, **overrides) -> dict:
@@ -67,6 +65,8 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
     import torch
     from transformers import TrainingArguments
 
+    from sft_teach.environment import processes
+
     settings = shared_settings(output_dir, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
                                batch_size=batch_size, seed=seed, warmup=warmup, weight_decay=weight_decay,
                                logging_steps=logging_steps, progress=progress)
@@ -80,7 +80,7 @@ def training_arguments(output_dir, *, num_train_epochs=3, learning_rate=1e-4, ba
         # of epochs without improvement, the training clock; otherwise both would start again at 0
         restore_callback_states_from_checkpoint=True,
     )
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+    if processes() > 1 and not torch.cuda.is_available():
         # Launched by torchrun on a machine without a GPU: Trainer runs data-parallel on CPUs (gloo)
         # only when told to use the CPU; otherwise every process would train alone on all the data.
         # A single process never gets here, so its arguments (and results) are unchanged.

@@ -1,4 +1,4 @@
-"""sft_teach.environment.quiet_libraries: what it changes, and that it changes it once."""
+"""sft_teach.environment: quiet_libraries (what it changes, and that it changes it once), doctor, processes."""
 
 import importlib.metadata
 import warnings
@@ -123,3 +123,14 @@ def test_without_the_bundled_model_doctor_is_not_ready(monkeypatch, capsys):
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "NOT FOUND" in out and out.splitlines()[-1] == "not ready: missing the bundled model"
+
+
+@pytest.mark.parametrize("value, expected", [(None, 1), ("1", 1), ("2", 2), (" 4 ", 4), ("0", 1), ("", 1), ("two", 1)])
+def test_processes_counts_those_torchrun_started_together_and_one_otherwise(value, expected, monkeypatch):
+    from sft_teach.environment import processes
+
+    if value is None:
+        monkeypatch.delenv("WORLD_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("WORLD_SIZE", value)
+    assert processes() == expected
