@@ -7,6 +7,8 @@ training), :func:`head_phase` (LP-FT's head-only phase), :func:`build_trainer` a
 :func:`training_findings` (what training showed), :func:`save_run` (the run's folder) and :func:`say`
 (each finding as a Python warning at the caller's line). Each reads the run's checked settings, a
 :class:`sft_teach.finetune_plan.Plan`; ``finetune`` itself is the order of the steps.
+:func:`scratch_folder` is Trainer's folder for a run that keeps nothing; :func:`all_arrived` lets
+the processes of a data-parallel run (torchrun) wait for each other before process zero tidies up.
 
 Taught in notebooks/02_technical_recipe.ipynb (with :func:`sft_teach.training.finetune`).
 """

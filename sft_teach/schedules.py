@@ -87,8 +87,8 @@ def lr_find(model, dataset, tokenizer, start_lr: float = 1e-7, end_lr: float = 1
     ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``. The loss is smoothed
     (exponential moving average, bias-corrected) and the sweep stops once it exceeds four times
     its minimum. The suggestion is the rate where the smoothed loss falls fastest. The model's
-    weights, and its training or evaluation mode, are restored afterwards. ``dataset`` is a tokenised ``Dataset`` with ``labels``.
-    Returns ``{"lrs", "losses", "suggestion"}``.
+    weights, and its training or evaluation mode, are restored afterwards. ``dataset`` is a
+    tokenised ``Dataset`` with ``labels``. Returns ``{"lrs", "losses", "suggestion"}``.
     """
     import numpy as np
     import torch
