@@ -83,6 +83,13 @@ def processes() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
+def first_process() -> bool:
+    """Whether this is process zero of those that train together (``RANK``, set with ``WORLD_SIZE``
+    by torchrun and accelerate launch); a process run alone is."""
+    value = os.environ.get("RANK", "0").strip()
+    return processes() == 1 or not (value.isdigit() and int(value) > 0)
+
+
 def bundled_model() -> dict:
     """Whether the bundled default model is installed and complete (no network used)."""
     from sft_teach.errors import ModelNotFoundError

@@ -323,9 +323,15 @@ def say(findings, frames_up: int = 3) -> None:
 
     In IPython (a notebook) the line is named as IPython's tracebacks name it, ``Cell In[5]:3``,
     not by the kernel's temporary file (``/tmp/ipykernel_8818/3944603312.py:3``), which means
-    nothing to a reader and differs from run to run.
+    nothing to a reader and differs from run to run. Data-parallel (torchrun), process zero alone
+    says them, as Trainer logs only there: every process finds the same.
     """
     import sys
+
+    from sft_teach.environment import first_process
+
+    if not first_process():
+        return
 
     caller = sys._getframe(frames_up)
     where = caller.f_code.co_filename

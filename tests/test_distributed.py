@@ -63,6 +63,10 @@ def test_finetune_runs_data_parallel_under_torchrun(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["confusion.png", "loss.png", "metrics.json",
                                                                      "model", "splits"]
 
+    # Both processes find the same about the data and the training: process zero alone says it
+    said = [line for line in done.stderr.splitlines() if "SftTeachWarning" in line]
+    assert said and len(said) == len(set(said)), said
+
     # Gradients were averaged across ranks, so both end with the very same weights.
     assert ranks[0]["weights_sha256"] == ranks[1]["weights_sha256"]
 

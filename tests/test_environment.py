@@ -1,4 +1,4 @@
-"""sft_teach.environment: quiet_libraries (what it changes, and that it changes it once), doctor, processes."""
+"""sft_teach.environment: quiet_libraries (what it changes, and that it changes it once), doctor, processes, first_process."""
 
 import importlib.metadata
 import warnings
@@ -134,3 +134,16 @@ def test_processes_counts_those_torchrun_started_together_and_one_otherwise(valu
     else:
         monkeypatch.setenv("WORLD_SIZE", value)
     assert processes() == expected
+
+
+@pytest.mark.parametrize("rank, world, expected", [(None, "2", True), ("0", "2", True), ("1", "2", False),
+                                                   (" 3 ", "4", False), ("", "2", True), ("1", None, True)])
+def test_first_process_is_rank_zero_or_a_process_run_alone(rank, world, expected, monkeypatch):
+    from sft_teach.environment import first_process
+
+    for name, value in (("RANK", rank), ("WORLD_SIZE", world)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert first_process() is expected
