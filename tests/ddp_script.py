@@ -11,7 +11,10 @@ keeping the best epoch's weights; process zero is held back to finish each phase
 
 Each process writes ``OUT_DIR/rank<R>.json``: what it saw (world size, backend, the batch
 size of every training forward pass, the examples it trained on, a checksum of its final
-weights). Rank 0 alone writes ``OUT_DIR/metrics.json`` and prints one ``METRICS`` line.
+weights, whether each phase's working folder outlived the other process's training) and, for
+a second run that keeps nothing (``output_dir=None``), the scratch folder it worked in, the
+epoch kept and a checksum. Rank 0 alone writes ``OUT_DIR/metrics.json`` and prints one
+``METRICS`` line.
 """
 
 from __future__ import annotations
@@ -89,7 +92,6 @@ def hold_process_zero(kept: dict):
 def main(out: Path) -> int:
     import torch.distributed as dist
     from datasets import DatasetDict
-
     from transformers import TrainerCallback
 
     from sft_teach import data
