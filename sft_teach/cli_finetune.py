@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sft_teach import cli_check, cli_conventions, run_staging
 from sft_teach.cleaning import described
-from sft_teach.environment import processes, quiet_libraries
+from sft_teach.environment import first_process, processes, quiet_libraries
 from sft_teach.errors import ConfigError, OutputExistsError, SftTeachError
 from sft_teach.run_lock import check_free, one_run_at_a_time
 from sft_teach.run_record import file_in_the_way, held, portable, recorded_model
@@ -56,6 +56,8 @@ def cmd_finetune(args) -> int:
     from sft_teach.setting_checks import check_head_epochs, check_patience, check_settings
 
     if processes() > 1:  # else each would stage the same run, and all but one would meet its lock
+        if not first_process():
+            return 2  # process zero says why, once
         raise ConfigError(f"sft-teach finetune runs in one process, and this is one of {processes()} started together "
                           f"(torchrun or accelerate launch): run the command alone, or launch a script that calls "
                           f"sft_teach.training.finetune (README, \"Scaling out\")")

@@ -80,14 +80,14 @@ def processes() -> int:
     """How many processes train together: ``WORLD_SIZE``, which torchrun and accelerate launch set
     in each process they start (data-parallel training); 1 in a process run alone."""
     value = os.environ.get("WORLD_SIZE", "1").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return int(value) if value.isdecimal() and int(value) > 0 else 1
 
 
 def first_process() -> bool:
     """Whether this is process zero of those that train together (``RANK``, set with ``WORLD_SIZE``
     by torchrun and accelerate launch); a process run alone is."""
     value = os.environ.get("RANK", "0").strip()
-    return processes() == 1 or not (value.isdigit() and int(value) > 0)
+    return processes() == 1 or not (value.isdecimal() and int(value) > 0)
 
 
 def bundled_model() -> dict:

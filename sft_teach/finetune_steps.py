@@ -101,10 +101,13 @@ def scratch_folder():
     several = processes() > 1
     made = None
     if several:
+        import torch
         from accelerate import PartialState
         from accelerate.utils import broadcast_object_list
 
-        if PartialState().is_main_process:
+        # the processes' group set up as the training arguments set it up (gloo on CPUs), should no
+        # Trainer have done it yet: left to its defaults, each CPU process would think itself alone
+        if PartialState(cpu=not torch.cuda.is_available()).is_main_process:
             made = tempfile.TemporaryDirectory(prefix="sft-teach-", ignore_cleanup_errors=True)
         folder = broadcast_object_list([made.name if made else None])[0]  # process zero's, to every process
     else:

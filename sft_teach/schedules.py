@@ -87,8 +87,8 @@ def lr_find(model, dataset, tokenizer, start_lr: float = 1e-7, end_lr: float = 1
     ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``. The loss is smoothed
     (exponential moving average, bias-corrected) and the sweep stops once it exceeds four times
     its minimum. The suggestion is the rate where the smoothed loss falls fastest. The model's
-    weights, and its training or evaluation mode, are restored afterwards. ``dataset`` is a
-    tokenised ``Dataset`` with ``labels``. Returns ``{"lrs", "losses", "suggestion"}``.
+    weights, and each module's training or evaluation mode, are restored afterwards. ``dataset``
+    is a tokenised ``Dataset`` with ``labels``. Returns ``{"lrs", "losses", "suggestion"}``.
     """
     import numpy as np
     import torch
@@ -119,7 +119,7 @@ def lr_find(model, dataset, tokenizer, start_lr: float = 1e-7, end_lr: float = 1
     order = torch.randperm(len(dataset), generator=generator).tolist()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=start_lr)
     lrs, losses, average, best = [], [], 0.0, math.inf
-    was_training = model.training  # given back as found, with the weights
+    modes = {module: module.training for module in model.modules()}  # given back as found, with the weights
     model.train()
     try:
         for i in range(num_steps):
@@ -141,6 +141,7 @@ def lr_find(model, dataset, tokenizer, start_lr: float = 1e-7, end_lr: float = 1
                 break
     finally:
         model.load_state_dict(state)
-        model.train(was_training)
+        for module, training in modes.items():
+            module.training = training
     slopes = np.gradient(np.array(losses), np.log(np.array(lrs))) if len(lrs) > 2 else np.zeros(len(lrs))
     return {"lrs": lrs, "losses": losses, "suggestion": float(lrs[int(np.argmin(slopes))]) if lrs else start_lr}

@@ -179,6 +179,7 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
     """
     from sft_teach import data as data_mod
     from sft_teach.callbacks import HistoryCallback, TrainingClock
+    from sft_teach.environment import first_process
     from sft_teach.models import check_max_length
     from sft_teach.run_record import dataset_fingerprint
 
@@ -229,8 +230,9 @@ def finetune(model="default", data="pets", *, tokenizer=None, num_train_epochs=3
             steps.save_run(trainer, result, output_dir, dataset, cleaning, plan, model_name=model_name, data=data,
                            trained_on=trained_on, seed=seed, head_learning_rate=head_learning_rate,
                            weight_decay=weight_decay, best_epoch=best_epoch, record=record)
-        (run_dir / "head.json").unlink(missing_ok=True)  # the run is complete: its results hold the head's log
-    if made and not save:  # save=False wrote nothing there (unless checkpoints were asked for): no empty folder left
+        if first_process():  # under torchrun, process zero alone tidies up
+            (run_dir / "head.json").unlink(missing_ok=True)  # the run is complete: its results hold the head's log
+    if made and not save and first_process():  # save=False wrote nothing there (unless checkpoints were asked for)
         with contextlib.suppress(OSError):
             Path(output_dir).rmdir()
     # Said as Python says such things, not only kept in result.warnings; last, once the run is

@@ -312,6 +312,10 @@ def test_finetune_started_as_one_of_several_processes_says_so_before_anything(ex
                                  "a script that calls sft_teach.training.finetune (README, \"Scaling out\")\n")
     assert sorted(p.name for p in existing_output.parent.iterdir()) == ["results"]
     assert (existing_output / "metrics.json").read_text() == '{"accuracy": 0.5}'
+    # the other processes stop too, without saying it again
+    monkeypatch.setenv("RANK", "1")
+    assert main(["finetune", "--data", "pets", "--output", str(existing_output), "--overwrite"]) == 2
+    assert capsys.readouterr() == ("", "")
 
 
 def test_existing_output_is_never_replaced_without_overwrite(existing_output, capsys):

@@ -75,6 +75,7 @@ def test_finetune_runs_data_parallel_under_torchrun(tmp_path):
     scratch = [r["scratch"] for r in ranks]
     assert len(scratch[0]["folders"]) == 1 and scratch[0]["folders"] == scratch[1]["folders"]
     assert scratch[0]["removed"] and scratch[1]["removed"]
+    assert not list((tmp_path / "tmp").glob("sft-teach-*"))  # the processes' temporary folder (TMPDIR)
     assert scratch[0]["best_epoch"] == scratch[1]["best_epoch"]
     assert scratch[0]["weights_sha256"] == scratch[1]["weights_sha256"]
 

@@ -125,7 +125,8 @@ def test_without_the_bundled_model_doctor_is_not_ready(monkeypatch, capsys):
     assert "NOT FOUND" in out and out.splitlines()[-1] == "not ready: missing the bundled model"
 
 
-@pytest.mark.parametrize("value, expected", [(None, 1), ("1", 1), ("2", 2), (" 4 ", 4), ("0", 1), ("", 1), ("two", 1)])
+@pytest.mark.parametrize("value, expected", [(None, 1), ("1", 1), ("2", 2), (" 4 ", 4), ("0", 1), ("", 1), ("two", 1),
+                                             ("\u00b2", 1)])
 def test_processes_counts_those_torchrun_started_together_and_one_otherwise(value, expected, monkeypatch):
     from sft_teach.environment import processes
 

@@ -129,7 +129,8 @@ def test_lr_find_sweeps_exponentially_and_restores_the_model(make_tiny_classifie
 
 def test_lr_find_gives_the_model_back_in_the_mode_it_found(make_tiny_classifier, tokenizer, small_dataset):
     """It trains in training mode (dropout on), then leaves a model in training mode in that mode,
-    and a model in evaluation mode (as a loaded model is) in that one."""
+    a model in evaluation mode (as a loaded model is) in that one, and each part of a model in the
+    mode that part was in."""
     encoded = data.tokenize(small_dataset, tokenizer)["train"]
     model = make_tiny_classifier()
     modes = []
@@ -141,6 +142,12 @@ def test_lr_find_gives_the_model_back_in_the_mode_it_found(make_tiny_classifier,
         assert all(m.training is training for m in model.modules())
     hook.remove()
     assert modes == [True] * 4
+    # a model whose parts are in different modes (its body in evaluation mode: dropout off there)
+    model.train()
+    model.bert.eval()
+    before = {name: m.training for name, m in model.named_modules()}
+    lr_find(model, encoded, tokenizer, num_steps=2, batch_size=2)
+    assert {name: m.training for name, m in model.named_modules()} == before
 
 
 def test_lr_find_smooths_the_loss_with_a_bias_corrected_moving_average(make_tiny_classifier, tokenizer, small_dataset):
