@@ -145,8 +145,8 @@ def main(out: Path) -> int:
         "steps_per_epoch": len(seen) // EPOCHS, "weights_sha256": weights, "metrics": result.metrics,
         "model_dir": str(result.model_dir) if result.model_dir else None,
         "folders_kept": kept,
-        # Trainer works in the scratch folder's checkpoints/; the scratch folder itself must be gone
-        "scratch": {"folders": folders, "removed": not any(Path(f).parent.exists() for f in folders),
+        # (that it is gone is checked once both processes have ended: process zero removes it last)
+        "scratch": {"folders": folders,
                     "best_epoch": kept_nothing.metrics["best_epoch"],
                     "weights_sha256": checksum(kept_nothing.trainer.model)},
     }
