@@ -96,10 +96,11 @@ def scratch_folder():
 
     Data-parallel (torchrun), all the processes work in process zero's: it alone saves each
     checkpoint, and every process loads the best one from there at the end."""
-    from sft_teach.environment import processes
+    from sft_teach.environment import first_process, processes
 
+    made = tempfile.TemporaryDirectory(prefix="sft-teach-", ignore_cleanup_errors=True) if first_process() else None
+    folder = made.name if made else None
     several = processes() > 1
-    made = None
     if several:
         import torch
         from accelerate import PartialState
@@ -107,12 +108,8 @@ def scratch_folder():
 
         # the processes' group set up as the training arguments set it up (gloo on CPUs), should no
         # Trainer have done it yet: left to its defaults, each CPU process would think itself alone
-        if PartialState(cpu=not torch.cuda.is_available()).is_main_process:
-            made = tempfile.TemporaryDirectory(prefix="sft-teach-", ignore_cleanup_errors=True)
-        folder = broadcast_object_list([made.name if made else None])[0]  # process zero's, to every process
-    else:
-        made = tempfile.TemporaryDirectory(prefix="sft-teach-", ignore_cleanup_errors=True)
-        folder = made.name
+        PartialState(cpu=not torch.cuda.is_available())
+        folder = broadcast_object_list([folder])[0]  # process zero's, to every process
     try:
         yield folder
         if several:
