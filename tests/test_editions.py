@@ -7,6 +7,7 @@ kernel (a few seconds per notebook with exercises).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -220,6 +221,37 @@ def test_every_line_of_code_a_learner_reads_fits_the_cell():
                 for where, source in sources.items()
                 for n, line in enumerate(source.split("\n"), 1) if len(line) > CELL_WIDTH]
     assert not too_long, "\n".join(too_long)
+
+
+# The same window shows about 107 characters of an output line; a longer line wraps, in the
+# middle of a word, and a table's row then continues under its first column
+OUTPUT_WIDTH = 105
+# Lines that quote another program's message as it is, one line by design (a terminal wraps
+# them as well): the sft-teach command's errors and warnings, a data check's findings (as
+# `sft-teach check` prints them), an error a cell shows on purpose, a chat template with the
+# text it renders, character for character, and a command line to copy whole into a terminal
+QUOTED = re.compile(r"^sft-teach: (?:error|warning): |^sft-teach \w+ --"
+                    r"|^\[[a-z_]+\] (?:train|validation|test): "
+                    r"|^(?:offline|ImportError)\b"
+                    r"|<\|im_\w+\|>|\{%")
+
+
+def too_wide(cells) -> list[str]:
+    """``'cell I: N characters'`` for each printed line (stdout) wider than the window shows."""
+    return [f"cell {i}: {len(line)} characters: {line[:60]}..."
+            for i, cell in enumerate(cells) if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if output.get("name") == "stdout"
+            for line in output["text"].splitlines() if len(line) > OUTPUT_WIDTH and not QUOTED.search(line)]
+
+
+def test_every_line_a_notebook_prints_fits_the_output_area():
+    wide = [f"{path.name} {where}" for path in sorted(NOTEBOOKS.glob("*.ipynb"))
+            for where in too_wide(nbformat.read(path, as_version=4).cells)]
+    assert not wide, "\n".join(wide)
+    long_line = "x " * 60
+    made_up = [nbformat.v4.new_code_cell("print(...)", outputs=[nbformat.v4.new_output(
+        "stream", name="stdout", text=f"short\n{long_line}\nsft-teach: error: {long_line}\n")])]
+    assert too_wide(made_up) == [f"cell 0: 120 characters: {long_line[:60]}..."]
 
 
 # ---- rules a seventh mutation run found untested (each test fails on the change it names) ---------
