@@ -226,13 +226,12 @@ def test_every_line_of_code_a_learner_reads_fits_the_cell():
 # The same window shows about 107 characters of an output line; a longer line wraps, in the
 # middle of a word, and a table's row then continues under its first column
 OUTPUT_WIDTH = 105
-# Lines that quote another program's message as it is, one line by design (a terminal wraps
-# them as well): the sft-teach command's errors and warnings, a data check's findings (as
-# `sft-teach check` prints them), an error a cell shows on purpose, a chat template with the
-# text it renders, character for character, and a command line to copy whole into a terminal
+# Lines that quote another program as it wrote them, one line by design (a terminal wraps them
+# as well): the sft-teach command's errors and warnings, run from a cell; the last line of an
+# error another program raised (Python's traceback); a chat template and the text it renders,
+# character for character; and a command line to copy whole into a terminal
 QUOTED = re.compile(r"^sft-teach: (?:error|warning): |^sft-teach \w+ --"
-                    r"|^\[[a-z_]+\] (?:train|validation|test): "
-                    r"|^(?:offline|ImportError)\b"
+                    r"|^ImportError: "
                     r"|<\|im_\w+\|>|\{%")
 
 
