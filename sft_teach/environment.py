@@ -9,6 +9,7 @@ import contextlib
 import importlib.metadata as metadata
 import os
 import platform
+import sys
 from pathlib import Path
 
 #: SHA-256 of the bundled model's ``model.safetensors``, the weights every committed notebook was
@@ -142,13 +143,33 @@ def quiet_libraries() -> None:
         warnings.formatwarning = _one_line_warnings(warnings.formatwarning)
 
 
+# JupyterLab's output area shows about 105 characters of a line (a 1280-pixel window, file browser
+# open) and wraps a longer one wherever it reaches the edge, in the middle of a word
+NOTEBOOK_WIDTH = 100
+
+
+def in_a_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (JupyterLab, Notebook, VS Code), not a terminal."""
+    ipython = sys.modules.get("IPython")  # never imported here: a script without it is not a kernel
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def _one_line_warnings(formatwarning):
-    """``formatwarning``, but an :class:`~sft_teach.errors.SftTeachWarning` prints as ``SftTeachWarning: message``."""
+    """``formatwarning``, but an :class:`~sft_teach.errors.SftTeachWarning` prints as ``SftTeachWarning: message``:
+    one line in a terminal (which wraps it, and where one line is what grep finds); in a notebook,
+    broken between words at :data:`NOTEBOOK_WIDTH` characters, the lines after the first indented."""
+    import textwrap
+
     from sft_teach.errors import SftTeachWarning
 
     def format_warning(message, category, filename, lineno, line=None):
         if issubclass(category, SftTeachWarning):
-            return f"{category.__name__}: {message}\n"
+            said = f"{category.__name__}: {message}"
+            if in_a_notebook():  # a path or a quoted word longer than a line stays whole
+                said = textwrap.fill(said, NOTEBOOK_WIDTH, subsequent_indent="  ", break_long_words=False,
+                                     break_on_hyphens=False)
+            return said + "\n"
         return formatwarning(message, category, filename, lineno, line)
 
     format_warning.sft_teach = True

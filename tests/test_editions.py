@@ -236,10 +236,11 @@ QUOTED = re.compile(r"^sft-teach: (?:error|warning): |^sft-teach \w+ --"
 
 
 def too_wide(cells) -> list[str]:
-    """``'cell I: N characters'`` for each printed line (stdout) wider than the window shows."""
+    """``'cell I: N characters'`` for each printed line (stdout, and stderr: the course's warnings)
+    wider than the window shows."""
     return [f"cell {i}: {len(line)} characters: {line[:60]}..."
             for i, cell in enumerate(cells) if cell.cell_type == "code"
-            for output in cell.get("outputs", []) if output.get("name") == "stdout"
+            for output in cell.get("outputs", []) if output.get("name") in ("stdout", "stderr")
             for line in output["text"].splitlines() if len(line) > OUTPUT_WIDTH and not QUOTED.search(line)]
 
 
@@ -249,8 +250,10 @@ def test_every_line_a_notebook_prints_fits_the_output_area():
     assert not wide, "\n".join(wide)
     long_line = "x " * 60
     made_up = [nbformat.v4.new_code_cell("print(...)", outputs=[nbformat.v4.new_output(
-        "stream", name="stdout", text=f"short\n{long_line}\nsft-teach: error: {long_line}\n")])]
-    assert too_wide(made_up) == [f"cell 0: 120 characters: {long_line[:60]}..."]
+        "stream", name="stdout", text=f"short\n{long_line}\nsft-teach: error: {long_line}\n"),
+        nbformat.v4.new_output("stream", name="stderr", text=f"SftTeachWarning: {long_line}\n")])]
+    assert too_wide(made_up) == [f"cell 0: 120 characters: {long_line[:60]}...",
+                                 f"cell 0: 137 characters: SftTeachWarning: {long_line[:43]}..."]
 
 
 # ---- rules a seventh mutation run found untested (each test fails on the change it names) ---------

@@ -45,6 +45,38 @@ def test_the_course_warnings_print_as_one_line_without_the_cell_prefix(restored)
         "/tmp/ipykernel/1.py:9: UserWarning: other")
 
 
+def test_in_a_notebook_the_course_warnings_break_between_words(restored, monkeypatch):
+    from sft_teach import environment
+
+    quiet_libraries()
+    message = ("train: 1 text longer than max_length=128 tokens (longest 226: 'Hello, forwarding the whole "
+               "thread becau…') will be truncated: its end is never seen; raise --max-length (max_length= in "
+               "Python) if it matters; see /a/folder/name/longer/than/a/line/" + "x" * 100)
+    said = f"SftTeachWarning: {message}"
+    assert warnings.formatwarning(message, SftTeachWarning, "f.py", 1) == said + "\n"  # a terminal: one line
+    monkeypatch.setattr(environment, "in_a_notebook", lambda: True)
+    lines = warnings.formatwarning(message, SftTeachWarning, "f.py", 1).splitlines()
+    assert len(lines) == 4 and all(line.startswith("  ") for line in lines[1:])
+    assert all(len(line) <= environment.NOTEBOOK_WIDTH for line in lines[:-1])
+    assert lines[-1] == "  /a/folder/name/longer/than/a/line/" + "x" * 100  # a path is never cut
+    assert " ".join(line.strip() for line in lines) == said  # every word kept, in order, broken at spaces only
+    assert "(max_length=" in " ".join(lines) and "--max-length" in " ".join(lines)  # nor at a hyphen
+
+
+def test_a_notebook_is_a_jupyter_kernel_not_a_script_or_a_terminal(monkeypatch):
+    import sys
+    import types
+
+    from sft_teach.environment import in_a_notebook
+
+    assert not in_a_notebook()  # pytest: no IPython shell
+    kernel = type("ZMQInteractiveShell", (), {})()
+    terminal = type("TerminalInteractiveShell", (), {})()
+    for shell, expected in ((kernel, True), (terminal, False), (None, False)):
+        monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda shell=shell: shell))
+        assert in_a_notebook() is expected
+
+
 _VERSION = importlib.metadata.version  # the real one, whatever a test has patched
 
 
