@@ -137,10 +137,11 @@ def quiet_libraries() -> None:
     datasets.disable_progress_bars()
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    # the course's own warnings as one line, without the file:line prefix Python puts before them
-    # (in a notebook "Cell In[23]:9:", the kernel's cell counter), which tells the learner nothing
+    # the course's own warnings without the file:line prefix Python puts before them (in a notebook
+    # "Cell In[23]:9:", the kernel's cell counter), which tells the learner nothing; one line in a
+    # terminal, broken between words in a notebook
     if not getattr(warnings.formatwarning, "sft_teach", False):
-        warnings.formatwarning = _one_line_warnings(warnings.formatwarning)
+        warnings.formatwarning = _course_warnings(warnings.formatwarning)
 
 
 # JupyterLab's output area shows about 105 characters of a line (a 1280-pixel window, file browser
@@ -155,7 +156,7 @@ def in_a_notebook() -> bool:
     return type(shell).__name__ == "ZMQInteractiveShell"
 
 
-def _one_line_warnings(formatwarning):
+def _course_warnings(formatwarning):
     """``formatwarning``, but an :class:`~sft_teach.errors.SftTeachWarning` prints as ``SftTeachWarning: message``:
     one line in a terminal (which wraps it, and where one line is what grep finds); in a notebook,
     broken between words at :data:`NOTEBOOK_WIDTH` characters, the lines after the first indented."""
