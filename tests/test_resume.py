@@ -60,15 +60,29 @@ def _finished(output):
     return metrics, load_file(output / "model" / "model.safetensors")
 
 
-def _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_model_dir, tmp_path_factory):
+    """The run never interrupted, once for the module: every test below interrupts the same command.
+
+    Returns ``(metrics, weights, card)``. Run in its own folder on a copy of the same rows: the
+    comparison is of steps, weights and scores, which do not depend on where the file is.
+    """
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    data = write_csv(folder / "notes.csv", GOOD)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        assert main(_command(tiny_model_dir, data, "straight")) == 0
+    return (*_finished(folder / "straight"), (folder / "straight" / "model" / "README.md").read_text())
+
+
+def _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch, uninterrupted):
     monkeypatch.chdir(tmp_path)
     with monkeypatch.context() as resuming:  # the checkpoint holds the head-only phase's result: not trained again
         resuming.setattr("sft_teach.head_first.train_head", lambda *a, **k: pytest.fail("the head was trained again"))
         assert main(_command(tiny_model_dir, notes_csv, "run", "--resume")) == 0
     assert re.search(r"resuming the interrupted run from its checkpoint of epoch \d+ \(checkpoint-\d+\)", capsys.readouterr().out)
     resumed, resumed_weights = _finished(tmp_path / "run")
-    assert main(_command(tiny_model_dir, notes_csv, "straight")) == 0
-    straight, straight_weights = _finished(tmp_path / "straight")
+    straight, straight_weights, straight_card = uninterrupted
     assert resumed["train_steps"] == straight["train_steps"] == EPOCHS * 16 // BATCH
     assert [e["step"] for e in resumed["history"]["eval"]] == [e["step"] for e in straight["history"]["eval"]]
     for name, value in straight_weights.items():
@@ -79,12 +93,12 @@ def _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypa
     assert resumed["resumed_from_step"] > 0 and "resumed_from_step" not in straight
     card = (tmp_path / "run" / "model" / "README.md").read_text()  # the card says it too, with the step
     assert f"| resumed from step | {resumed['resumed_from_step']} |" in card
-    assert "resumed from step" not in (tmp_path / "straight" / "model" / "README.md").read_text()
+    assert "resumed from step" not in straight_card
     assert not (tmp_path / ".run.partial").exists() and not (tmp_path / "run" / "head.json").exists()
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch):
+def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch, uninterrupted):
     code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, signal.SIGKILL)
     assert code == -signal.SIGKILL
     assert not (tmp_path / "run").exists()  # nothing that looks like a finished output
@@ -105,13 +119,13 @@ def test_killed_run_resumes_to_the_same_end(tiny_model_dir, notes_csv, tmp_path,
     out, err = capsys.readouterr()
     assert "the data's content changed" in err and out == ""  # refused before any report of the data
     notes_csv.write_bytes(original)
-    _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
+    _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch, uninterrupted)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill-or-timeout"])
 def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch,
-                                                            sig):
+                                                            sig, uninterrupted):
     """SIGTERM (what `kill` and `timeout` send) stops the run as Ctrl-C does, with the same message;
     the exit code is the shell's for that signal, 128 + its number."""
     code, err = _interrupt_after_first_checkpoint(_command(tiny_model_dir, notes_csv, "run"), tmp_path, sig)
@@ -119,7 +133,7 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tiny_model_dir, note
     assert re.fullmatch(r"sft-teach: interrupted; nothing was written to run/; the checkpoint of epoch \d+ is kept: run "
                         r"the same command with --resume to continue from there", err.strip().splitlines()[-1]), err[-3000:]
     assert last_checkpoint(tmp_path / ".run.partial" / "checkpoints") is not None
-    _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch)
+    _same_as_uninterrupted(tiny_model_dir, notes_csv, tmp_path, capsys, monkeypatch, uninterrupted)
 
 
 def test_ctrl_c_before_any_checkpoint_says_there_is_nothing_to_resume(tiny_model_dir, notes_csv, tmp_path, capsys,
